@@ -1,0 +1,198 @@
+"""The herken command line: wires identity/ and profile_api/ together; no domain logic here."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from herken.config import Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Progress:
+    """Prints each step of a long command with the time elapsed, to stderr."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _store_arg(parser: argparse.ArgumentParser, settings: Settings) -> None:
+    parser.add_argument("--store", default=settings.store,
+                        help=f"SQLAlchemy URL of the store (default {settings.store}; env HERKEN_STORE)")
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a synthetic drop."""
+    from identity.synth import generate_drop
+
+    summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed)
+    records = ", ".join(f"{k} {v:,}" for k, v in summary.records.items())
+    print(f"wrote {args.dir}: {summary.households:,} households, {summary.persons:,} persons; records: {records}; "
+          f"{summary.interactions:,} interactions, {summary.preferences:,} preferences")
+    return EXIT_OK
+
+
+def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    """Resolve a drop and publish persons and households to the store."""
+    from sqlalchemy.engine import make_url
+
+    from identity.ingest import DropError
+    from identity.pipeline import ResolveOptions, resolve
+    from profile_api.store import StoreError, open_store, publish_resolution
+
+    try:
+        make_url(args.store)
+    except Exception:
+        print(f"error: --store '{args.store}' is not a database URL; use sqlite:///herken.db or "
+              "postgresql+psycopg://user@host/db", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    started = dt.datetime.now()
+    run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
+    progress = _Progress()
+    options = ResolveOptions(run_dir=Path(settings.runs_dir) / run_id,
+                             model_path=Path(args.model) if args.model else None, engine=settings.engine)
+    try:
+        resolution = resolve(Path(args.drop), options, progress)
+    except DropError as err:
+        print(f"error: {err}\nnothing was written; the store is unchanged.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    progress("publishing to the store")
+    try:
+        publish_resolution(open_store(args.store), resolution, run_id, started, str(Path(args.drop).resolve()))
+    except StoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    progress("done")
+    drop = resolution.drop
+    print(f"run {run_id}")
+    for c in drop.counts:
+        print(f"  {c.file:<18} read {c.read:>8,}  accepted {c.accepted:>8,}  quarantined {c.quarantined:>6,}")
+    if drop.ignored_files:
+        print(f"  ignored (not part of the contract): {', '.join(drop.ignored_files)}")
+    print(f"  {len(resolution.records):,} records -> {resolution.persons:,} persons in {resolution.households:,} households")
+    print(f"  model {'trained on this drop' if resolution.trained else 're-used from ' + str(args.model)}; "
+          f"saved to {options.run_dir / 'model.json'}")
+    if drop.quarantine:
+        print(f"  quarantined rows with reasons: {options.run_dir / 'quarantine.csv'}")
+    print(f"  store: {args.store}")
+    return EXIT_OK
+
+
+def cmd_links(args: argparse.Namespace, settings: Settings) -> int:
+    """Export source,record_id,customer_id,household_id."""
+    from profile_api.store import open_store, read_links
+
+    links = read_links(open_store(args.store))
+    if links.empty:
+        print("error: the store holds no resolved records; run `herken resolve DROP` first", file=sys.stderr)
+        return EXIT_FAILED
+    links.to_csv(args.out, index=False)
+    print(f"wrote {len(links):,} links to {args.out}")
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    """Score the published result against truth.csv."""
+    import pandas as pd
+
+    from identity.evaluate import evaluate
+    from profile_api.store import open_store, read_links
+
+    truth_path = Path(args.truth)
+    if not truth_path.is_file():
+        print(f"error: {truth_path} not found; give the truth.csv of the drop that was resolved", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    truth = pd.read_csv(truth_path, dtype=str)
+    links = read_links(open_store(args.store))
+    if links.empty:
+        print("error: the store holds no resolved records; run `herken resolve DROP` first", file=sys.stderr)
+        return EXIT_FAILED
+    result = evaluate(links, truth)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return EXIT_OK
+    print(f"records evaluated: {result.records:,}")
+    print(f"{'':<12}{'precision':>10}{'recall':>10}{'F1':>10}")
+    for name, s in (("persons", result.person), ("households", result.household)):
+        print(f"{name:<12}{s.precision:>10.4f}{s.recall:>10.4f}{s.f1:>10.4f}")
+    print(f"same-household different-person pairs merged: {result.household_pairs_merged:.2%} "
+          f"of {result.household_pairs:,}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the HTML report of the published run."""
+    from identity.report import write_report
+    from profile_api.store import open_store
+
+    path = write_report(open_store(args.store), Path(args.out))
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    """Return the argument parser of all commands."""
+    parser = argparse.ArgumentParser(prog="herken", description="Household-aware identity resolution and profiles.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="write a synthetic drop with ground truth")
+    p.add_argument("dir")
+    p.add_argument("--households", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("resolve", help="resolve a drop into persons and households and publish to the store")
+    p.add_argument("drop")
+    _store_arg(p, settings)
+    p.add_argument("--model", help="re-use a trained model JSON (from a previous run) instead of training")
+    p.set_defaults(func=cmd_resolve)
+
+    p = sub.add_parser("links", help="export source,record_id,customer_id,household_id")
+    _store_arg(p, settings)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_links)
+
+    p = sub.add_parser("evaluate", help="pairwise precision/recall/F1 against a truth.csv")
+    p.add_argument("truth")
+    _store_arg(p, settings)
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of the published run")
+    _store_arg(p, settings)
+    p.add_argument("--out", default="report.html")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the herken command line; return the exit status."""
+    settings = load_settings()
+    args = build_parser(settings).parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("splink").setLevel(logging.ERROR)
+    from profile_api.store import StoreError
+
+    try:
+        return args.func(args, settings)
+    except StoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

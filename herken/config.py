@@ -1,0 +1,36 @@
+"""Settings in one place: defaults, overridden by a herken.toml file, overridden by HERKEN_* variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where herken keeps its data and how it serves it."""
+
+    store: str = "sqlite:///herken.db"   # SQLAlchemy URL of the store
+    runs_dir: str = "herken-runs"        # one folder per run: model.json, quarantine.csv
+    engine: str = "duckdb"               # the SQL engine that runs the linkage
+    host: str = "127.0.0.1"
+    port: int = 50051
+
+
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Return settings from defaults, then herken.toml (or path), then HERKEN_* environment variables."""
+    settings = Settings()
+    environ = dict(os.environ) if environ is None else environ
+    toml_path = path or Path(environ.get("HERKEN_CONFIG", "herken.toml"))
+    if toml_path.is_file():
+        data = tomllib.loads(toml_path.read_text()).get("herken", {})
+        settings = replace(settings, **{f.name: f.type == "int" and int(data[f.name]) or data[f.name]
+                                        for f in fields(Settings) if f.name in data})
+    overrides = {}
+    for f in fields(Settings):
+        value = environ.get(f"HERKEN_{f.name.upper()}")
+        if value is not None:
+            overrides[f.name] = int(value) if f.type == "int" else value
+    return replace(settings, **overrides)

@@ -1,0 +1,133 @@
+"""Constrained best-first clustering of scored pairs into persons.
+
+Connected components at a threshold chain a whole family into one person as soon as a shared card
+links each member to the next. Here pairs are taken in order of falling match probability and two
+clusters are joined only when no record of one is ruled out by a cannot-link rule against any
+record of the other (see :mod:`identity.rules`). Every accepted join is kept as an explanation.
+
+The edge list is small next to the record table (only pairs above the threshold), so this runs in
+Python after the engine has done the scoring; components never interact, so the same function can
+run per connected component on a cluster engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from identity.rules import NameAndBirth, cannot_link_reason
+
+
+@dataclass(frozen=True)
+class Merge:
+    """One accepted join: the pair that justified it and its match probability."""
+
+    unique_id_l: str
+    unique_id_r: str
+    match_probability: float
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A high-scoring pair that was not joined, and the rule that refused it."""
+
+    unique_id_l: str
+    unique_id_r: str
+    match_probability: float
+    reason: str
+
+
+@dataclass
+class Clustering:
+    """The outcome: a cluster label per record, the merges made and the merges refused."""
+
+    labels: dict[str, str]
+    merges: list[Merge]
+    refusals: list[Refusal]
+
+
+def cluster_best_first(
+    records: dict[str, NameAndBirth],
+    pairs: Iterable[tuple[str, str, float]],
+    threshold: float,
+    must_link: Iterable[tuple[str, str]] = (),
+    cannot_link: Iterable[tuple[str, str]] = (),
+) -> Clustering:
+    """Return clusters built from pairs (id_l, id_r, probability) in order of falling probability.
+
+    Args:
+        records: the rule fields of every record, by unique_id.
+        pairs: scored pairs; those below ``threshold`` are ignored.
+        threshold: the lowest match probability that may join two clusters.
+        must_link: pairs a data steward joined; applied first, without rules.
+        cannot_link: pairs a data steward separated; never in one cluster.
+
+    Returns:
+        Clustering whose labels are the smallest unique_id of each cluster, so that the same
+        input always gives the same labels.
+    """
+    parent: dict[str, str] = {uid: uid for uid in records}
+    members: dict[str, list[str]] = {uid: [uid] for uid in records}
+    forbidden: dict[str, set[str]] = {}
+    for a, b in cannot_link:
+        forbidden.setdefault(a, set()).add(b)
+        forbidden.setdefault(b, set()).add(a)
+
+    def find(uid: str) -> str:
+        root = uid
+        while parent[root] != root:
+            root = parent[root]
+        while parent[uid] != root:
+            parent[uid], uid = root, parent[uid]
+        return root
+
+    def union(ra: str, rb: str) -> None:
+        if len(members[ra]) < len(members[rb]):
+            ra, rb = rb, ra
+        parent[rb] = ra
+        members[ra].extend(members.pop(rb))
+
+    merges: list[Merge] = []
+    refusals: list[Refusal] = []
+    for a, b in must_link:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            union(ra, rb)
+            merges.append(Merge(a, b, 1.0))
+
+    ordered = sorted(
+        ((p, a, b) for a, b, p in pairs if p >= threshold and a in parent and b in parent),
+        key=lambda t: (-t[0], t[1], t[2]),
+    )
+    for probability, a, b in ordered:
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        reason = _refusal(members[ra], members[rb], records, forbidden)
+        if reason:
+            refusals.append(Refusal(a, b, probability, reason))
+            continue
+        union(ra, rb)
+        merges.append(Merge(a, b, probability))
+
+    labels: dict[str, str] = {}
+    for root, uids in members.items():
+        label = min(uids)
+        for uid in uids:
+            labels[uid] = label
+    return Clustering(labels=labels, merges=merges, refusals=refusals)
+
+
+def _refusal(
+    left: list[str], right: list[str], records: dict[str, NameAndBirth], forbidden: dict[str, set[str]]
+) -> str | None:
+    """Return why two clusters may not be joined, or None when they may."""
+    for a in left:
+        blocked = forbidden.get(a)
+        for b in right:
+            if blocked and b in blocked:
+                return "separated by a data steward"
+            reason = cannot_link_reason(records[a], records[b])
+            if reason:
+                return reason
+    return None

@@ -1,0 +1,75 @@
+"""Group persons into households by what they share: an address, a card, a landline, an e-mail.
+
+Sharing is evidence of a household, never of one person; that is why this runs after persons are
+fixed. A person's address is the one on their most recently updated record, so someone who moved
+joins their new household, not the old one. Values shared by very many persons (a shop's default
+card, a care home's address) say nothing and are skipped.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from identity.engine import Engine
+
+MAX_PERSONS_PER_VALUE = 8
+
+HOUSEHOLD_EDGES_SQL = """
+WITH current_address AS (
+    SELECT person, address_key FROM (
+        SELECT person, address_key,
+               row_number() OVER (PARTITION BY person ORDER BY updated_at DESC NULLS LAST, unique_id) AS rank
+        FROM records WHERE address_key IS NOT NULL
+    ) WHERE rank = 1
+),
+current_records AS (
+    -- Records at the person's current address, or with no address at all: an old landline or
+    -- card from a previous home must not pull a mover back into it.
+    SELECT r.* FROM records r LEFT JOIN current_address c ON r.person = c.person
+    WHERE r.address_key IS NULL OR c.address_key IS NULL OR r.address_key = c.address_key
+),
+evidence AS (
+    SELECT person, 'address' AS kind, address_key AS value FROM current_address
+    UNION SELECT person, 'loyalty_card', loyalty_card FROM current_records WHERE loyalty_card IS NOT NULL
+    UNION SELECT person, 'landline', landline FROM current_records WHERE landline IS NOT NULL
+    UNION SELECT person, 'email', email FROM records WHERE email IS NOT NULL
+    UNION SELECT person, 'mobile', mobile FROM records WHERE mobile IS NOT NULL
+),
+usable AS (
+    SELECT kind, value FROM evidence GROUP BY kind, value
+    HAVING count(DISTINCT person) BETWEEN 2 AND {cap}
+)
+SELECT DISTINCT e.kind, e.value, e.person
+FROM evidence e JOIN usable u ON e.kind = u.kind AND e.value = u.value
+ORDER BY e.kind, e.value, e.person
+"""
+
+
+def household_edges(engine: Engine, records: pd.DataFrame, cap: int = MAX_PERSONS_PER_VALUE) -> pd.DataFrame:
+    """Return (kind, value, person) rows for every shared value that links two or more persons."""
+    columns = ["unique_id", "person", "updated_at", "address_key", "loyalty_card", "landline", "email", "mobile"]
+    return engine.sql(HOUSEHOLD_EDGES_SQL.format(cap=int(cap)), records=records[columns])
+
+
+def group_households(persons: list[str], edges: pd.DataFrame) -> dict[str, str]:
+    """Return a household label per person: the smallest person label in its household."""
+    parent = {p: p for p in persons}
+
+    def find(p: str) -> str:
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    for _, group in edges.groupby(["kind", "value"], sort=False):
+        members = group["person"].tolist()
+        first = find(members[0])
+        for other in members[1:]:
+            root = find(other)
+            if root != first:
+                parent[max(root, first)] = min(root, first)
+                first = min(root, first)
+    households: dict[str, list[str]] = {}
+    for p in persons:
+        households.setdefault(find(p), []).append(p)
+    return {p: min(members) for members in households.values() for p in members}

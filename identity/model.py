@@ -1,0 +1,196 @@
+"""The Splink model: comparisons, blocking rules and unsupervised training.
+
+Comparisons are built from Splink's level creators and plain SQL conditions that every Splink
+backend understands, so the same settings run on DuckDB and on Spark.
+
+Household awareness starts here: an exact match on an e-mail address, mobile number or loyalty
+card is split into two levels, "used by one name" and "used by several names" (the ``*_names``
+columns count distinct given names per value, see :func:`identity.link.SHARED_VALUE_SQL`). EM then
+learns that a family card says far less than a personal one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import splink.comparison_level_library as cll
+from splink import Linker, SettingsCreator, block_on
+from splink.comparison_library import CustomComparison
+
+log = logging.getLogger(__name__)
+
+MODEL_VERSION = "herken-household-v1"
+
+
+def _null(*columns: str) -> cll.CustomLevel:
+    """Return a null level: either side lacks all of the columns."""
+    left = " AND ".join(f"{c}_l IS NULL" for c in columns)
+    right = " AND ".join(f"{c}_r IS NULL" for c in columns)
+    return cll.CustomLevel(f"({left}) OR ({right})", label_for_charts="missing").configure(is_null_level=True)
+
+
+def _shared_value_comparison(column: str, label: str) -> CustomComparison:
+    """Return exact-match levels split by how many names use the value: personal or shared."""
+    return CustomComparison(
+        output_column_name=column,
+        comparison_description=label,
+        comparison_levels=[
+            _null(column),
+            cll.CustomLevel(
+                f"{column}_l = {column}_r AND {column}_names_l <= 1",
+                label_for_charts=f"same {label}, used by one name",
+            ),
+            cll.CustomLevel(f"{column}_l = {column}_r", label_for_charts=f"same {label}, used by several names"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def comparisons() -> list[CustomComparison]:
+    """Return the model's comparisons, most specific level first within each."""
+    given = CustomComparison(
+        output_column_name="given_name",
+        comparison_description="first name",
+        comparison_levels=[
+            _null("given_first", "initials"),
+            cll.ExactMatchLevel("given_first"),
+            cll.CustomLevel(
+                "given_first_l = surname_core_r AND surname_core_l = given_first_r",
+                label_for_charts="first and last name swapped",
+            ),
+            cll.ExactMatchLevel("given_canonical").configure(label_for_charts="nickname of the same name"),
+            cll.JaroWinklerLevel("given_first", 0.88),
+            cll.CustomLevel(
+                "substr(coalesce(given_first_l, initials_l), 1, 1) = "
+                "substr(coalesce(given_first_r, initials_r), 1, 1)",
+                label_for_charts="same initial",
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+    surname = CustomComparison(
+        output_column_name="surname",
+        comparison_description="surname without particles",
+        comparison_levels=[
+            _null("surname_core"),
+            cll.ExactMatchLevel("surname_core"),
+            cll.CustomLevel(
+                "given_first_l = surname_core_r AND surname_core_l = given_first_r",
+                label_for_charts="first and last name swapped",
+            ),
+            cll.CustomLevel(
+                "surname_first_l = surname_first_r OR surname_last_l = surname_last_r "
+                "OR surname_first_l = surname_last_r OR surname_last_l = surname_first_r",
+                label_for_charts="one part of a double surname",
+            ),
+            cll.JaroWinklerLevel("surname_core", 0.9),
+            cll.ElseLevel(),
+        ],
+    )
+    birth = CustomComparison(
+        output_column_name="birth_date",
+        comparison_description="birth date",
+        comparison_levels=[
+            _null("birth_date"),
+            cll.ExactMatchLevel("birth_date"),
+            cll.Or(
+                cll.DamerauLevenshteinLevel("birth_date", 1),
+                cll.CustomLevel(
+                    "substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4) "
+                    "AND substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2) "
+                    "AND substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2)"
+                ),
+            ).configure(label_for_charts="typo or day-month swap"),
+            cll.CustomLevel(
+                "substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4)", label_for_charts="same year"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+    email = CustomComparison(
+        output_column_name="email",
+        comparison_description="e-mail address",
+        comparison_levels=[
+            _null("email"),
+            cll.CustomLevel("email_l = email_r AND email_names_l <= 1", label_for_charts="same e-mail, one name"),
+            cll.CustomLevel("email_l = email_r", label_for_charts="same e-mail, several names"),
+            cll.CustomLevel(
+                "email_local_l = email_local_r AND length(email_local_l) > 4",
+                label_for_charts="same local part, other domain",
+            ),
+            cll.JaroWinklerLevel("email", 0.9),
+            cll.ElseLevel(),
+        ],
+    )
+    address = CustomComparison(
+        output_column_name="address",
+        comparison_description="address",
+        comparison_levels=[
+            _null("address_key", "postcode"),
+            cll.ExactMatchLevel("address_key").configure(label_for_charts="same address"),
+            cll.And(cll.ExactMatchLevel("postcode"), cll.ExactMatchLevel("house_number")).configure(
+                label_for_charts="same postcode and number, other addition"
+            ),
+            cll.ExactMatchLevel("postcode").configure(label_for_charts="same postcode"),
+            cll.ElseLevel(),
+        ],
+    )
+    landline = CustomComparison(
+        output_column_name="landline",
+        comparison_description="landline",
+        comparison_levels=[_null("landline"), cll.ExactMatchLevel("landline"), cll.ElseLevel()],
+    )
+    return [
+        given,
+        surname,
+        birth,
+        email,
+        _shared_value_comparison("mobile", "mobile number"),
+        landline,
+        _shared_value_comparison("loyalty_card", "loyalty card"),
+        address,
+    ]
+
+
+def blocking_rules() -> list[Any]:
+    """Return the rules that generate candidate pairs: any one shared strong value."""
+    return [
+        block_on("email"),
+        block_on("email_local"),
+        block_on("mobile"),
+        block_on("landline"),
+        block_on("loyalty_card"),
+        block_on("address_key"),
+        block_on("surname_core", "birth_date"),
+        block_on("given_canonical", "surname_core"),
+        block_on("given_canonical", "birth_date"),
+        block_on("birth_date", "postcode"),
+    ]
+
+
+def settings() -> SettingsCreator:
+    """Return untrained settings for deduplicating standardised records."""
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=blocking_rules(),
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=True,
+        additional_columns_to_retain=["source", "record_id"],
+    )
+
+
+def train(linker: Linker, seed: int = 42) -> None:
+    """Train a linker without labels: direct estimate of the match rate, random-sampling u, EM for m."""
+    linker.training.estimate_probability_two_random_records_match(
+        [
+            block_on("given_first", "surname_core", "birth_date"),
+            block_on("email", "given_first"),
+        ],
+        recall=0.6,
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("address_key"))

@@ -1,0 +1,392 @@
+"""Standardisation of identity fields: pure functions, no I/O.
+
+Every function accepts messy input (``None``, empty strings, any case, stray punctuation) and
+returns a canonical value or ``None``. Every function is idempotent: applying it to its own output
+returns the same output. ``parse_date`` is the one that raises: an unparseable non-empty date is a
+data error the caller quarantines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+
+from identity.nicknames import canonical_given_name
+
+# Dutch (and Flemish/German) surname particles ("tussenvoegsels"), longest first so that
+# "van der" wins over "van".
+_PARTICLES: tuple[str, ...] = (
+    "van de", "van den", "van der", "van het", "van 't", "van t", "van ter", "van de la",
+    "in de", "in den", "in het", "in 't", "op de", "op den", "op het", "op 't", "uit de",
+    "uit den", "uit het", "aan de", "aan den", "aan het", "bij de", "onder de", "over de",
+    "de la", "de le", "de l", "von der", "von dem", "von",
+    "van", "de", "den", "der", "het", "'t", "t", "ter", "ten", "te", "la", "le", "du", "da",
+    "di", "del", "della", "dos", "das", "do", "zu", "el", "al",
+)
+_PARTICLE_SET = frozenset(_PARTICLES)
+# Abbreviations written by tills and agents: "v.d. Berg", "vd Berg", "v/d Berg", "v.den Heuvel".
+_PARTICLE_ABBREVIATIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?<![a-z'])v\s*[./]?\s*d\s*\.?\s*e?n\.?(?![a-z])"), " van den "),
+    (re.compile(r"(?<![a-z'])v\s*[./]?\s*d\s*\.?(?![a-z])"), " van der "),
+    (re.compile(r"(?<![a-z'])v\.(?=\s|$)"), " van "),
+)
+
+_NON_ALNUM = re.compile(r"[^a-z0-9' -]+")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str | None) -> str | None:
+    """Return text lower-cased, accents removed and whitespace collapsed; ``None`` if empty."""
+    if text is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    ascii_text = ascii_text.replace("’", "'").replace("`", "'").lower()
+    ascii_text = _SPACES.sub(" ", ascii_text).strip()
+    return ascii_text or None
+
+
+def _name_tokens(text: str | None) -> str | None:
+    """Return a folded name with punctuation other than apostrophes and hyphens dropped."""
+    folded = fold(text)
+    if folded is None:
+        return None
+    for pattern, particle in _PARTICLE_ABBREVIATIONS:
+        folded = pattern.sub(particle, folded)
+    folded = folded.replace(".", ". ")
+    cleaned = _NON_ALNUM.sub(" ", folded)
+    cleaned = re.sub(r"\s*-\s*", "-", cleaned)
+    cleaned = _SPACES.sub(" ", cleaned).strip(" -'")
+    return cleaned or None
+
+
+def _leading_particles(words: list[str]) -> int:
+    """Return how many leading words are particles; the last word is never counted."""
+    i = 0
+    while i < len(words) - 1:
+        for length in (3, 2, 1):
+            if i + length <= len(words) - 1 and " ".join(words[i:i + length]) in _PARTICLE_SET:
+                i += length
+                break
+        else:
+            break
+    return i
+
+
+def _trailing_particles(words: list[str]) -> int:
+    """Return how many trailing words are particles ("Berg van der"); the first word never is."""
+    n = 0
+    while n < len(words) - 1 and words[len(words) - 1 - n] in _PARTICLE_SET:
+        n += 1
+    return n
+
+
+@dataclass(frozen=True)
+class PersonName:
+    """A parsed name: folded given names, initials, surname particles and surname core."""
+
+    given: str | None            # folded given names, "jan peter"
+    given_first: str | None      # the first given name, "jan"; None when only initials are known
+    given_canonical: str | None  # nickname resolved, "hans" -> "johannes"
+    initials: str | None         # "jp"
+    particles: str | None        # "van der"
+    surname_core: str | None     # "berg"; a double surname keeps both cores: "jansen vries"
+    surname_first: str | None    # first core word of a double surname: "jansen"
+    surname_last: str | None     # last core word of a double surname: "vries"
+
+
+def _parse_surname(text: str | None) -> tuple[str | None, str | None]:
+    """Return (particles, core words) of a surname written in any order and notation."""
+    raw = fold(text)
+    if raw is None:
+        return None, None
+    if "," in raw:
+        head, _, tail = raw.partition(",")
+        tail_clean = _name_tokens(tail) or ""
+        tail_words = tail_clean.split()
+        # "Berg, van der" puts the particles after a comma; "Jansen, J." puts initials there.
+        if tail_words and all(w in _PARTICLE_SET for w in tail_words):
+            raw = f"{tail_clean} {head}"
+        else:
+            raw = head
+    cleaned = _name_tokens(raw)
+    if cleaned is None:
+        return None, None
+    words = cleaned.replace("-", " ").split()
+    trailing = _trailing_particles(words)
+    if trailing:
+        words = words[-trailing:] + words[:-trailing]
+    lead = _leading_particles(words)
+    core = [w for w in words[lead:] if w not in _PARTICLE_SET] or words[lead:]
+    return " ".join(words[:lead]) or None, " ".join(core) or None
+
+
+_VOWELS = set("aeiouy")
+
+
+def _parse_given(text: str | None) -> tuple[str | None, str | None, list[str]]:
+    """Return (given names, initials, trailing particle words) of a first-name field."""
+    cleaned = _name_tokens(text)
+    if cleaned is None:
+        return None, None, []
+    words = cleaned.replace("-", " ").replace("'", "").split()
+    trailing: list[str] = []
+    while len(words) > 1 and words[-1] in _PARTICLE_SET:
+        trailing.insert(0, words.pop())
+    if all(len(w) == 1 for w in words):
+        return None, "".join(words), trailing
+    if len(words) == 1 and len(words[0]) <= 3 and not (_VOWELS & set(words[0])):
+        return None, words[0], trailing  # "JP", "JH": initials without dots
+    return " ".join(words), "".join(w[0] for w in words), trailing
+
+
+@lru_cache(maxsize=200_000)
+def parse_name(first_name: str | None, last_name: str | None) -> PersonName:
+    """Return the parsed name of a record's first-name and last-name fields."""
+    given, initials, trailing = _parse_given(first_name)
+    surname_text = " ".join(trailing + [last_name or ""]) if trailing else last_name
+    particles, core = _parse_surname(surname_text)
+    given_first = given.split()[0] if given else None
+    core_words = core.split() if core else []
+    return PersonName(
+        given=given,
+        given_first=given_first,
+        given_canonical=canonical_given_name(given_first) if given_first else None,
+        initials=initials,
+        particles=particles,
+        surname_core=core,
+        surname_first=core_words[0] if core_words else None,
+        surname_last=core_words[-1] if core_words else None,
+    )
+
+
+_EMAIL = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,}$")
+
+
+def standardise_email(email: str | None) -> str | None:
+    """Return a trimmed, lower-cased e-mail address, or ``None`` when it is not one."""
+    if email is None:
+        return None
+    value = str(email).strip().strip("<>").strip().lower()
+    value = value.replace(" ", "")
+    if value.startswith("mailto:"):
+        value = value[len("mailto:"):]
+    return value if _EMAIL.match(value) else None
+
+
+@lru_cache(maxsize=200_000)
+def standardise_phone(phone: str | None, region: str = "NL") -> str | None:
+    """Return the phone number in E.164 (``+31612345678``), or ``None`` when it is not valid."""
+    if phone is None:
+        return None
+    text = str(phone).strip()
+    if not text:
+        return None
+    text = text.replace("(0)", "")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_mobile(e164: str | None) -> bool:
+    """Return True when an E.164 number is a mobile number (personal rather than a landline)."""
+    if not e164:
+        return False
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(number)
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+_NL_POSTCODE = re.compile(r"^([1-9][0-9]{3})\s*([A-Z]{2})$")
+
+
+def standardise_postcode(postcode: str | None) -> str | None:
+    """Return a Dutch postcode as ``1234AB``; other postcodes upper-cased without spaces."""
+    if postcode is None:
+        return None
+    text = _SPACES.sub(" ", str(postcode).strip().upper())
+    if not text:
+        return None
+    match = _NL_POSTCODE.match(text)
+    if match:
+        return match.group(1) + match.group(2)
+    compact = re.sub(r"[^A-Z0-9-]", "", text)
+    return compact or None
+
+
+_HOUSE_NUMBER = re.compile(r"^\s*(\d+)\s*[-/ ]?\s*(.*?)\s*$")
+
+
+def standardise_house_number(house_number: str | None) -> tuple[str | None, str | None]:
+    """Return (number, addition) of a house number: ``'12 a'`` -> ``('12', 'A')``."""
+    if house_number is None:
+        return None, None
+    text = str(house_number).strip().upper()
+    if not text:
+        return None, None
+    match = _HOUSE_NUMBER.match(text)
+    if not match:
+        return None, re.sub(r"[^A-Z0-9]", "", text) or None
+    number = str(int(match.group(1)))
+    addition = re.sub(r"[^A-Z0-9]", "", match.group(2)) or None
+    return number, addition
+
+
+_STREET_ABBREVIATIONS = ((r"str\.?$", "straat"), (r"ln\.?$", "laan"), (r"wg\.?$", "weg"), (r"pl\.?$", "plein"))
+_STREET_WITH_NUMBER = re.compile(r"^(.*?\D)\s*(\d+\s*[-/ ]?\s*[a-zA-Z0-9]{0,4})\s*$")
+
+
+def split_street_and_number(street: str | None) -> tuple[str | None, str | None]:
+    """Split ``'Dorpsstraat 12a'`` written in one field into (street, house number)."""
+    if street is None:
+        return None, None
+    text = str(street).strip()
+    match = _STREET_WITH_NUMBER.match(text)
+    if match and match.group(1).strip():
+        return match.group(1).strip(" ,"), match.group(2).strip()
+    return text or None, None
+
+
+def standardise_street(street: str | None) -> str | None:
+    """Return a folded street name with common abbreviations written out."""
+    folded = fold(street)
+    if folded is None:
+        return None
+    folded = re.sub(r"[^a-z0-9' -]+", " ", folded.replace(".", ". "))
+    folded = _SPACES.sub(" ", folded).strip()
+    for pattern, full in _STREET_ABBREVIATIONS:
+        folded = re.sub(r"(\w)" + pattern, r"\1" + full, folded)
+        folded = re.sub(r"\s" + pattern, " " + full, folded)
+    folded = folded.replace(" straat", "straat") if folded.endswith(" straat") else folded
+    return folded or None
+
+
+def standardise_city(city: str | None) -> str | None:
+    """Return a folded city name; ``'s-Gravenhage`` and Den Haag are kept as written."""
+    folded = fold(city)
+    if folded is None:
+        return None
+    return _SPACES.sub(" ", re.sub(r"[^a-z0-9' -]+", " ", folded)).strip() or None
+
+
+def standardise_loyalty_card(card: str | None) -> str | None:
+    """Return a loyalty card number with spaces and dashes removed, upper-cased."""
+    if card is None:
+        return None
+    value = re.sub(r"[\s.-]", "", str(card)).upper()
+    return value or None
+
+
+_DATE_FORMATS = (
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), ("y", "m", "d")),
+    (re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$"), ("d", "m", "y")),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), ("d", "m", "y")),
+    (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"), ("d", "m", "y")),
+    (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), ("y", "m", "d")),
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), ("y", "m", "d")),
+)
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """Return the date written as yyyy-mm-dd, dd-mm-yyyy or dd/mm/yyyy; raise ValueError if not a date."""
+    if text is None:
+        return None
+    value = str(text).strip()
+    if not value:
+        return None
+    value = value.split("T")[0].split(" ")[0]
+    for pattern, order in _DATE_FORMATS:
+        match = pattern.match(value)
+        if match:
+            parts = dict(zip(order, (int(g) for g in match.groups())))
+            try:
+                return dt.date(parts["y"], parts["m"], parts["d"])
+            except ValueError:
+                raise ValueError(f"'{text}' is not a calendar date") from None
+    raise ValueError(f"'{text}' is not a date (expected yyyy-mm-dd, dd-mm-yyyy or dd/mm/yyyy)")
+
+
+def parse_timestamp(text: str | None) -> dt.datetime | None:
+    """Return an ISO timestamp or date as a naive datetime; raise ValueError if not one."""
+    if text is None:
+        return None
+    value = str(text).strip()
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed
+    except ValueError:
+        day = parse_date(value)
+        return dt.datetime(day.year, day.month, day.day) if day else None
+
+
+STANDARD_COLUMNS: tuple[str, ...] = (
+    "unique_id", "source", "record_id", "updated_at", "given", "given_first", "given_canonical",
+    "initials", "particles", "surname_core", "surname_first", "surname_last", "birth_date", "email",
+    "email_local", "mobile", "landline", "postcode", "house_number", "house_addition", "street",
+    "city", "loyalty_card", "address_key",
+)
+
+
+def standardise_record(row: dict[str, str | None]) -> dict[str, str | None]:
+    """Return the standardised linkage fields of one raw identity row (see STANDARD_COLUMNS)."""
+    name = parse_name(row.get("first_name") or None, row.get("last_name") or None)
+    email = standardise_email(row.get("email"))
+    phone = standardise_phone(row.get("phone") or None)
+    street_raw, number_raw = row.get("street") or None, row.get("house_number") or None
+    if street_raw and not number_raw:
+        street_raw, number_raw = split_street_and_number(street_raw)
+    number, addition = standardise_house_number(number_raw)
+    postcode = standardise_postcode(row.get("postcode"))
+    street = standardise_street(street_raw)
+    city = standardise_city(row.get("city"))
+    birth = parse_date(row.get("birth_date") or None)
+    updated = parse_timestamp(row.get("updated_at") or None)
+    if postcode and number:
+        address_key = f"{postcode}|{number}|{addition or ''}"
+    elif street and number and city:
+        address_key = f"{street}|{number}|{addition or ''}|{city}"
+    else:
+        address_key = None
+    source, record_id = str(row["source"]), str(row["record_id"])
+    return {
+        "unique_id": f"{source}:{record_id}",
+        "source": source,
+        "record_id": record_id,
+        "updated_at": updated.isoformat() if updated else None,
+        "given": name.given,
+        "given_first": name.given_first,
+        "given_canonical": name.given_canonical,
+        "initials": name.initials,
+        "particles": name.particles,
+        "surname_core": name.surname_core,
+        "surname_first": name.surname_first,
+        "surname_last": name.surname_last,
+        "birth_date": birth.isoformat() if birth else None,
+        "email": email,
+        "email_local": email.split("@")[0] if email else None,
+        "mobile": phone if phone and is_mobile(phone) else None,
+        "landline": phone if phone and not is_mobile(phone) else None,
+        "postcode": postcode,
+        "house_number": number,
+        "house_addition": addition,
+        "street": street,
+        "city": city,
+        "loyalty_card": standardise_loyalty_card(row.get("loyalty_card") or None),
+        "address_key": address_key,
+    }

@@ -1,0 +1,151 @@
+"""The store's tables. Records, not clusters, carry what customers told us: preferences and
+interactions hang on (source, record_id), so a re-resolution never loses or misplaces them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+class SchemaInfo(SQLModel, table=True):
+    """The schema version this store was created or migrated to."""
+
+    __tablename__ = "schema_info"
+    id: int = Field(default=1, primary_key=True)
+    version: int
+
+
+class Run(SQLModel, table=True):
+    """One published resolution run."""
+
+    __tablename__ = "run"
+    run_id: str = Field(primary_key=True)
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    drop_path: str
+    records: int
+    persons: int
+    households: int
+    quarantined: int
+    trained: bool
+    model_json: str
+    counts_json: str
+    timings_json: str
+
+
+class SourceRecord(SQLModel, table=True):
+    """An identity record as received, with the standardised values used to find it again."""
+
+    __tablename__ = "source_record"
+    source: str = Field(primary_key=True)
+    record_id: str = Field(primary_key=True)
+    first_name: str | None = None
+    last_name: str | None = None
+    birth_date: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    street: str | None = None
+    house_number: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    loyalty_card: str | None = None
+    updated_at: str | None = None
+    std_given: str | None = None
+    std_surname: str | None = None
+    std_birth_date: str | None = Field(default=None, index=True)
+    std_email: str | None = Field(default=None, index=True)
+    std_phone: str | None = Field(default=None, index=True)
+    std_postcode: str | None = Field(default=None, index=True)
+    std_house_number: str | None = None
+    std_loyalty_card: str | None = Field(default=None, index=True)
+
+
+class RecordLink(SQLModel, table=True):
+    """Which person and household a source record belongs to in the published run."""
+
+    __tablename__ = "record_link"
+    source: str = Field(primary_key=True)
+    record_id: str = Field(primary_key=True)
+    customer_id: str = Field(index=True)
+    household_id: str = Field(index=True)
+    run_id: str
+
+
+class Person(SQLModel, table=True):
+    """A resolved person (customer)."""
+
+    __tablename__ = "person"
+    customer_id: str = Field(primary_key=True)
+    household_id: str = Field(index=True)
+    record_count: int
+    run_id: str
+
+
+class Household(SQLModel, table=True):
+    """A resolved household."""
+
+    __tablename__ = "household"
+    household_id: str = Field(primary_key=True)
+    person_count: int
+    run_id: str
+
+
+class Interaction(SQLModel, table=True):
+    """A purchase, return, view or contact of one source record."""
+
+    __tablename__ = "interaction"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(index=True)
+    record_id: str = Field(index=True)
+    type: str
+    occurred_at: str
+    sku: str | None = None
+    category: str | None = None
+    size: str | None = None
+    quantity: float | None = None
+    amount_eur: float | None = None
+    discount_eur: float | None = None
+    store_id: str | None = None
+    delivery_method: str | None = None
+
+
+class Preference(SQLModel, table=True):
+    """A preference a customer stated in a channel, on the record they stated it with."""
+
+    __tablename__ = "preference"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(index=True)
+    record_id: str = Field(index=True)
+    key: str
+    value: str
+    stated_at: str
+    origin: str = "drop"   # "drop" (replaced by each run) or "api" (kept across runs)
+
+
+class QuarantinedRow(SQLModel, table=True):
+    """A row of the latest run's drop that was not accepted, and why."""
+
+    __tablename__ = "quarantine"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    file: str
+    line: int
+    reason: str
+    raw: str
+
+
+class MatchEdge(SQLModel, table=True):
+    """A scored pair that explains the run: a merge, a refused merge, or a borderline pair to review."""
+
+    __tablename__ = "match_edge"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    kind: str                  # merge | refused | review
+    unique_id_l: str = Field(index=True)
+    unique_id_r: str = Field(index=True)
+    match_probability: float
+    match_weight: float | None = None
+    reason: str | None = None

@@ -1,0 +1,126 @@
+"""Standardisation: known cases, and property tests that nothing crashes and all is idempotent."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from identity.standardise import (
+    parse_date, parse_name, split_street_and_number, standardise_email, standardise_house_number,
+    standardise_loyalty_card, standardise_phone, standardise_postcode, standardise_record,
+    standardise_street, fold,
+)
+
+messy = st.one_of(st.none(), st.text(max_size=40), st.from_regex(r"[0-9 ()+\-./]{0,20}", fullmatch=True))
+
+
+@pytest.mark.parametrize("last", ["van der Berg", "Berg, van der", "v.d. Berg", "VAN DER BERG", "vd Berg",
+                                  "Berg van der", "v/d Berg", "van der berg"])
+def test_surname_particles_in_any_notation_give_one_core(last):
+    name = parse_name("Jan", last)
+    assert name.surname_core == "berg"
+    assert name.particles == "van der"
+
+
+def test_particles_written_in_the_first_name_field_move_to_the_surname():
+    name = parse_name("Jan van der", "Berg")
+    assert (name.given_first, name.particles, name.surname_core) == ("jan", "van der", "berg")
+
+
+def test_double_surname_keeps_both_parts_in_either_order():
+    a, b = parse_name("Anna", "Jansen-de Vries"), parse_name("Anna", "de Vries-Jansen")
+    assert {a.surname_first, a.surname_last} == {b.surname_first, b.surname_last} == {"jansen", "vries"}
+
+
+@pytest.mark.parametrize("first,initials", [("J.", "j"), ("J.P.", "jp"), ("JP", "jp"), ("j p", "jp")])
+def test_initials_are_recognised(first, initials):
+    name = parse_name(first, "Jansen")
+    assert name.given_first is None and name.initials == initials
+
+
+def test_nicknames_resolve_to_the_formal_name_and_accents_fold():
+    assert parse_name("Hans", "Bakker").given_canonical == parse_name("Johannes", "Bakker").given_canonical
+    assert parse_name("Kees", "Bakker").given_canonical == "cornelis"
+    assert parse_name("José", "Bakker").given_first == "jose"
+
+
+@pytest.mark.parametrize("raw", ["0612345678", "06-12345678", "06 1234 5678", "+31612345678",
+                                 "+31 (0)6 12345678", "0031612345678", "+31 6 12 34 56 78"])
+def test_dutch_mobile_in_any_notation_is_e164(raw):
+    assert standardise_phone(raw) == "+31612345678"
+
+
+def test_landline_and_foreign_numbers():
+    assert standardise_phone("(020) 123 45 67") == "+31201234567"
+    assert standardise_phone("+32 470 12 34 56") == "+32470123456"
+    assert standardise_phone("not a phone") is None
+
+
+@pytest.mark.parametrize("raw", ["1234 AB", "1234ab", " 1234  ab ", "1234AB"])
+def test_postcode(raw):
+    assert standardise_postcode(raw) == "1234AB"
+
+
+@pytest.mark.parametrize("raw,expected", [("12A", ("12", "A")), ("12 A", ("12", "A")), ("12-a", ("12", "A")),
+                                          ("12-2", ("12", "2")), ("12bis", ("12", "BIS")), ("012", ("12", None))])
+def test_house_number_and_addition(raw, expected):
+    assert standardise_house_number(raw) == expected
+
+
+def test_street_with_number_in_one_field():
+    assert split_street_and_number("Dorpsstraat 12a") == ("Dorpsstraat", "12a")
+    assert standardise_street("Dorpsstr.") == "dorpsstraat"
+
+
+@pytest.mark.parametrize("raw", ["1990-03-31", "31-03-1990", "31/03/1990"])
+def test_dates_in_the_three_formats(raw):
+    assert parse_date(raw) == dt.date(1990, 3, 31)
+
+
+@pytest.mark.parametrize("raw", ["31-02-1990", "yesterday", "1990-13-01"])
+def test_bad_dates_raise_with_a_reason(raw):
+    with pytest.raises(ValueError, match="date"):
+        parse_date(raw)
+
+
+def test_email():
+    assert standardise_email("  Jan.Jansen@Example.NL ") == "jan.jansen@example.nl"
+    assert standardise_email("jan at example") is None
+
+
+@given(messy, messy)
+@settings(max_examples=300, deadline=None)
+def test_parse_name_never_crashes_and_is_idempotent(first, last):
+    name = parse_name(first, last)
+    if name.given or name.surname_core:
+        again = parse_name(name.given, " ".join(p for p in (name.particles, name.surname_core) if p) or None)
+        assert again.given == name.given
+        assert again.surname_core == name.surname_core
+
+
+@given(messy)
+@settings(max_examples=300, deadline=None)
+def test_string_standardisers_never_crash_and_are_idempotent(value):
+    for function in (standardise_email, standardise_phone, standardise_postcode, standardise_street,
+                     standardise_loyalty_card, fold):
+        once = function(value)
+        assert function(once) == once
+    number, addition = standardise_house_number(value)
+    if number:
+        assert standardise_house_number(number + (f"-{addition}" if addition else "")) == (number, addition)
+
+
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2030, 1, 1)),
+       st.sampled_from(["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"]))
+def test_every_date_format_round_trips(day, fmt):
+    parsed = parse_date(day.strftime(fmt))
+    assert parsed == day and parse_date(parsed.isoformat()) == day
+
+
+@given(st.dictionaries(st.sampled_from(["first_name", "last_name", "email", "phone", "street", "house_number",
+                                        "postcode", "city", "loyalty_card"]), messy))
+@settings(max_examples=200, deadline=None)
+def test_standardise_record_never_crashes(row):
+    out = standardise_record({"source": "pos", "record_id": "1", **row})
+    assert out["unique_id"] == "pos:1"
