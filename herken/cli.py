@@ -55,7 +55,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: --store '{args.store}' is not a database URL; use sqlite:///herken.db or "
               "postgresql+psycopg://user@host/db", file=sys.stderr)
         return EXIT_BAD_INPUT
-    started = dt.datetime.now()
+    started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
     progress = _Progress()
     options = ResolveOptions(run_dir=Path(settings.runs_dir) / run_id,

@@ -51,8 +51,15 @@ def household_edges(engine: Engine, records: pd.DataFrame, cap: int = MAX_PERSON
     return engine.sql(HOUSEHOLD_EDGES_SQL.format(cap=int(cap)), records=records[columns])
 
 
-def group_households(persons: list[str], edges: pd.DataFrame) -> dict[str, str]:
-    """Return a household label per person: the smallest person label in its household."""
+def group_households(
+    persons: list[str], edges: pd.DataFrame, surnames: dict[str, set[str]] | None = None,
+    anchored: set[str] | None = None,
+) -> dict[str, str]:
+    """Return a household label per person: the smallest person label in its household.
+
+    A person with no address, card or landline of their own (often an app-only customer) joins
+    the household whose members carry their surname, but only when exactly one household does.
+    """
     parent = {p: p for p in persons}
 
     def find(p: str) -> str:
@@ -69,7 +76,32 @@ def group_households(persons: list[str], edges: pd.DataFrame) -> dict[str, str]:
             if root != first:
                 parent[max(root, first)] = min(root, first)
                 first = min(root, first)
+    if surnames and anchored is not None:
+        by_surname: dict[str, set[str]] = {}
+        for p in persons:
+            if p in anchored:
+                for name in surnames.get(p, ()):
+                    by_surname.setdefault(name, set()).add(find(p))
+        for p in persons:
+            if p in anchored:
+                continue
+            candidates = set().union(*(by_surname.get(n, set()) for n in surnames.get(p, ())))
+            if len(candidates) == 1 and find(p) not in candidates:
+                root, target = find(p), candidates.pop()
+                parent[max(root, target)] = min(root, target)
     households: dict[str, list[str]] = {}
     for p in persons:
         households.setdefault(find(p), []).append(p)
     return {p: min(members) for members in households.values() for p in members}
+
+
+def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[str]]]:
+    """Return the persons with an address, card or landline, and every person's surname parts."""
+    has = records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1)
+    anchored = set(records.loc[has, "person"])
+    surnames: dict[str, set[str]] = {}
+    for person, first, last in records[["person", "surname_first", "surname_last"]].itertuples(index=False):
+        for name in (first, last):
+            if isinstance(name, str) and len(name) > 2:
+                surnames.setdefault(person, set()).add(name)
+    return anchored, surnames

@@ -54,7 +54,7 @@ def comparisons() -> list[CustomComparison]:
         comparison_description="first name",
         comparison_levels=[
             _null("given_first", "initials"),
-            cll.ExactMatchLevel("given_first"),
+            cll.ExactMatchLevel("given_first", term_frequency_adjustments=True),
             cll.CustomLevel(
                 "given_first_l = surname_core_r AND surname_core_l = given_first_r",
                 label_for_charts="first and last name swapped",
@@ -74,7 +74,7 @@ def comparisons() -> list[CustomComparison]:
         comparison_description="surname without particles",
         comparison_levels=[
             _null("surname_core"),
-            cll.ExactMatchLevel("surname_core"),
+            cll.ExactMatchLevel("surname_core", term_frequency_adjustments=True),
             cll.CustomLevel(
                 "given_first_l = surname_core_r AND surname_core_l = given_first_r",
                 label_for_charts="first and last name swapped",

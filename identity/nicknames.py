@@ -140,3 +140,8 @@ def are_name_variants(a: str, b: str) -> bool:
 def name_groups(name: str) -> frozenset[int]:
     """Return the numbers of the groups a folded given name belongs to (empty when unknown)."""
     return _index().get(name, frozenset())
+
+
+def group_names(group: int) -> tuple[str, ...]:
+    """Return the names of one group, formal name first."""
+    return _GROUPS[group]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from identity.cluster import Clustering, cluster_best_first
 from identity.engine import Engine, make_engine
-from identity.households import group_households, household_edges
+from identity.households import group_households, household_anchors, household_edges
 from identity.ingest import Drop, read_drop, write_quarantine
 from identity.link import build_linker, predict_pairs, prepare, save_model
 from identity.rules import NameAndBirth
@@ -133,7 +133,8 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
 
     step("grouping persons into households")
     edges = household_edges(engine, records)
-    household_of = group_households(sorted(records["person"].unique()), edges)
+    anchored, surnames = household_anchors(records)
+    household_of = group_households(sorted(records["person"].unique()), edges, surnames, anchored)
     records["household"] = records["person"].map(household_of)
     records["customer_id"] = records["person"].map(lambda p: stable_id("C", p))
     records["household_id"] = records["household"].map(lambda h: stable_id("H", h))

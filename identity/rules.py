@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-from identity.nicknames import are_name_variants
+from identity.nicknames import are_name_variants, group_names, name_groups
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,29 @@ def _typo(a: str, b: str) -> bool:
     return distance <= 2 and min(len(a), len(b)) >= 7 and JaroWinkler.similarity(a, b) >= 0.9
 
 
+def _variant_typo(a: str, b: str) -> bool:
+    """Return True when a is a typo of a known variant of b ("Tineje" of Tineke, for Christina)."""
+    for group in name_groups(b):
+        if any(_typo(a, variant) for variant in group_names(group)):
+            return True
+    return False
+
+
 @lru_cache(maxsize=500_000)
 def given_names_compatible(a_first: str, a_all: str, b_first: str, b_all: str) -> bool:
-    """Return True when two given names may belong to one person (nickname, typo, prefix, second name)."""
+    """Return True when two given names may belong to one person.
+
+    Compatible: equal, known variants (Hans, Johannes), a typo of either or of a known variant,
+    one contained in the other (Max, Maximiliaan; Dini, Everdina), or a shared second given name.
+    Unknown short forms are common, so only names that match none of these rule a pair out.
+    """
     if a_first == b_first or are_name_variants(a_first, b_first) or _typo(a_first, b_first):
         return True
     short, long = sorted((a_first, b_first), key=len)
-    if len(short) >= 3 and long.startswith(short):
-        return True  # Chris / Christiaan, Alex / Alexander
+    if len(short) >= 3 and short in long:
+        return True
+    if _variant_typo(a_first, b_first) or _variant_typo(b_first, a_first):
+        return True
     a_words, b_words = set(a_all.split()), set(b_all.split())
     if len(a_words) > 1 or len(b_words) > 1:
         return bool(a_words & b_words)  # "Jan Peter" and "Peter": a second given name in use
@@ -71,6 +86,13 @@ def _names_compatible(a: NameAndBirth, b: NameAndBirth) -> bool:
     return True
 
 
+def _swapped_compatible(a: NameAndBirth, b: NameAndBirth) -> bool:
+    """Return True when a, read with first and last name swapped, fits b."""
+    if not (a.surname_core and a.given_first and b.surname_core):
+        return False
+    return a.given_first == b.surname_core and _names_compatible(_swapped(a), b)
+
+
 def _swapped(a: NameAndBirth) -> NameAndBirth:
     """Return the record with its first and last name fields swapped (an agent's slip)."""
     return NameAndBirth(a.surname_core, a.surname_core, a.surname_core[0] if a.surname_core else None,
@@ -92,10 +114,6 @@ def cannot_link_reason(a: NameAndBirth, b: NameAndBirth) -> str | None:
     """Return why two records cannot be one person, or None when nothing rules it out."""
     if a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date):
         return f"different birth dates {a.birth_date} / {b.birth_date}"
-    if not _names_compatible(a, b):
-        if a.surname_core and b.surname_core and a.given_first and b.given_first and (
-            _names_compatible(_swapped(a), b) and a.given_first == b.surname_core
-        ):
-            return None  # first and last name swapped on one record
+    if not _names_compatible(a, b) and not _swapped_compatible(a, b) and not _swapped_compatible(b, a):
         return f"different first names {a.given_first or a.initials} / {b.given_first or b.initials}"
     return None

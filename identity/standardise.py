@@ -36,6 +36,11 @@ _PARTICLE_ABBREVIATIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![a-z'])v\.(?=\s|$)"), " van "),
 )
 
+# Salutations and titles agents type into name fields: "Mevr. Jansen", "Dhr. J. de Vries".
+_TITLES = re.compile(
+    r"^(?:(?:de\s+)?heer|dhr|mevr|mevrouw|mw|mr|mrs|ms|dr|drs|ir|ing|prof|fam|familie)\.?(?:\s+|$)"
+)
+
 _NON_ALNUM = re.compile(r"[^a-z0-9' -]+")
 _SPACES = re.compile(r"\s+")
 
@@ -56,6 +61,11 @@ def _name_tokens(text: str | None) -> str | None:
     folded = fold(text)
     if folded is None:
         return None
+    while True:
+        stripped = _TITLES.sub("", folded, count=1)
+        if stripped == folded or not stripped.strip():
+            break
+        folded = stripped
     for pattern, particle in _PARTICLE_ABBREVIATIONS:
         folded = pattern.sub(particle, folded)
     folded = folded.replace(".", ". ")
@@ -148,6 +158,9 @@ def _parse_given(text: str | None) -> tuple[str | None, str | None, list[str]]:
 @lru_cache(maxsize=200_000)
 def parse_name(first_name: str | None, last_name: str | None) -> PersonName:
     """Return the parsed name of a record's first-name and last-name fields."""
+    leading = (_name_tokens(first_name) or "").split()
+    if len(leading) > 1 and _leading_particles(leading) > 0 and last_name and len(last_name.split()) == 1:
+        first_name, last_name = last_name, first_name  # "van Oirschot" typed as the first name
     given, initials, trailing = _parse_given(first_name)
     surname_text = " ".join(trailing + [last_name or ""]) if trailing else last_name
     particles, core = _parse_surname(surname_text)

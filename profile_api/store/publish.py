@@ -109,7 +109,7 @@ def publish_resolution(
         ))
         _insert(session, MatchEdge, _edges(resolution, run_id))
         session.add(Run(
-            run_id=run_id, started_at=started_at, finished_at=dt.datetime.now(), drop_path=drop_path,
+            run_id=run_id, started_at=started_at, finished_at=dt.datetime.now(dt.timezone.utc), drop_path=drop_path,
             records=len(records), persons=resolution.persons, households=resolution.households,
             quarantined=len(drop.quarantine), trained=resolution.trained,
             model_json=json.dumps(resolution.model),
@@ -126,7 +126,8 @@ def _edges(resolution: Resolution, run_id: str) -> Iterable[dict]:
     }
     for m in resolution.clustering.merges:
         yield {"run_id": run_id, "kind": "merge", "unique_id_l": m.unique_id_l, "unique_id_r": m.unique_id_r,
-               "match_probability": m.match_probability, "match_weight": weights.get((m.unique_id_l, m.unique_id_r))}
+               "match_probability": m.match_probability, "match_weight": weights.get((m.unique_id_l, m.unique_id_r)),
+               "reason": None}
     for r in resolution.clustering.refusals:
         yield {"run_id": run_id, "kind": "refused", "unique_id_l": r.unique_id_l, "unique_id_r": r.unique_id_r,
                "match_probability": r.match_probability, "reason": r.reason,
@@ -137,4 +138,4 @@ def _edges(resolution: Resolution, run_id: str) -> Iterable[dict]:
     sample = band.sample(n=min(REVIEW_SAMPLE, len(band)), random_state=0) if len(band) else band
     for a, b, p, w in sample[["unique_id_l", "unique_id_r", "match_probability", "match_weight"]].itertuples(index=False):
         yield {"run_id": run_id, "kind": "review", "unique_id_l": a, "unique_id_r": b,
-               "match_probability": float(p), "match_weight": float(w)}
+               "match_probability": float(p), "match_weight": float(w), "reason": None}
