@@ -139,6 +139,29 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Generate a small drop, resolve it, score it against its truth and write the report."""
+    import tempfile
+
+    work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="herken-demo-"))
+    drop, store = work / "drop", f"sqlite:///{work / 'herken.db'}"
+    ns = argparse.Namespace
+    steps = [
+        (cmd_generate, ns(dir=str(drop), households=args.households, seed=args.seed)),
+        (cmd_resolve, ns(drop=str(drop), store=store, model=None)),
+        (cmd_evaluate, ns(truth=str(drop / "truth.csv"), store=store, json=False)),
+        (cmd_report, ns(store=store, out=str(work / "report.html"))),
+    ]
+    demo_settings = Settings(**{**settings.__dict__, "runs_dir": str(work / "runs")})
+    for command, command_args in steps:
+        print(f"\n$ herken {command.__name__.removeprefix('cmd_')}")
+        status = command(command_args, demo_settings)
+        if status != EXIT_OK:
+            return status
+    print(f"\ndemo files in {work}")
+    return EXIT_OK
+
+
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     """Return the argument parser of all commands."""
     parser = argparse.ArgumentParser(prog="herken", description="Household-aware identity resolution and profiles.")
@@ -172,6 +195,12 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     _store_arg(p, settings)
     p.add_argument("--out", default="report.html")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("demo", help="generate a small drop, resolve it, score it and write the report")
+    p.add_argument("--dir", help="where to keep the demo files (default: a new temporary folder)")
+    p.add_argument("--households", type=int, default=300)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -1,0 +1,44 @@
+"""Shared fixtures: a small generated drop, and a fresh PostgreSQL database per test session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("HERKEN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def small_drop(tmp_path_factory) -> Path:
+    """A generated drop of 200 households (with truth), shared by the integration tests."""
+    from identity.synth import generate_drop
+
+    path = tmp_path_factory.mktemp("drop")
+    generate_drop(path, households=200, seed=11)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """URL of a new, empty PostgreSQL database; dropped after the session. Fails when PostgreSQL is down."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"herken_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as con:
+            con.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as err:  # the PostgreSQL path must run, not be skipped: say how to start it
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({err}); start it with "
+                    "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    from sqlalchemy.pool import NullPool  # noqa: F401
+
+    with admin.connect() as con:
+        con.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

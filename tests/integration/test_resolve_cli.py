@@ -1,0 +1,99 @@
+"""End to end through the CLI: a real Splink run, a real SQLite file and the real PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from herken.cli import main
+
+
+def resolve(drop: Path, url: str, tmp_path: Path, monkeypatch, *extra: str) -> int:
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    return main(["resolve", str(drop), "--store", url, *extra])
+
+
+def links(url: str, out: Path) -> pd.DataFrame:
+    assert main(["links", "--store", url, "--out", str(out)]) == 0
+    return pd.read_csv(out, dtype=str)
+
+
+def test_resolve_links_and_evaluate_on_sqlite(small_drop, tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'herken.db'}"
+    assert resolve(small_drop, url, tmp_path, monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "persons in" in out and "households" in out
+    first = links(url, tmp_path / "links.csv")
+    truth = pd.read_csv(small_drop / "truth.csv", dtype=str)
+    assert list(first.columns) == ["source", "record_id", "customer_id", "household_id"]
+    assert len(first) == len(truth)
+    capsys.readouterr()
+    assert main(["evaluate", str(small_drop / "truth.csv"), "--store", url, "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["person"]["f1"] > 0.85 and scores["household_pairs_merged"] < 0.05
+
+
+def test_resolving_the_same_drop_twice_gives_identical_ids(small_drop, tmp_path, monkeypatch):
+    url_a, url_b = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    assert resolve(small_drop, url_a, tmp_path, monkeypatch) == 0
+    assert resolve(small_drop, url_b, tmp_path, monkeypatch) == 0
+    pd.testing.assert_frame_equal(links(url_a, tmp_path / "a.csv"), links(url_b, tmp_path / "b.csv"))
+
+
+def test_a_saved_model_is_reused_instead_of_retrained(small_drop, tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'herken.db'}"
+    assert resolve(small_drop, url, tmp_path, monkeypatch) == 0
+    model = next((tmp_path / "runs").glob("*/model.json"))
+    capsys.readouterr()
+    assert resolve(small_drop, url, tmp_path, monkeypatch, "--model", str(model)) == 0
+    assert "re-used" in capsys.readouterr().out
+
+
+def test_a_broken_file_stops_with_status_2_and_leaves_the_store_untouched(small_drop, tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'herken.db'}"
+    assert resolve(small_drop, url, tmp_path, monkeypatch) == 0
+    before = hashlib.sha256((tmp_path / "herken.db").read_bytes()).hexdigest()
+    broken = tmp_path / "broken"
+    shutil.copytree(small_drop, broken)
+    (broken / "webshop.csv").write_text("record_id,first_name\nW1,Jan\n")
+    capsys.readouterr()
+    assert resolve(broken, url, tmp_path, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert "webshop.csv: missing required column(s)" in err and "unchanged" in err
+    assert hashlib.sha256((tmp_path / "herken.db").read_bytes()).hexdigest() == before
+    assert not (tmp_path / "fresh.db").exists()
+    assert resolve(broken, f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path, monkeypatch) == 2
+    assert not (tmp_path / "fresh.db").exists()
+
+
+def test_bad_rows_are_quarantined_and_the_rest_resolved(small_drop, tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(small_drop, bad)
+    with (bad / "pos.csv").open("a", encoding="utf-8") as f:
+        f.write("X1,Jan,Jansen,31-02-1990,,,,,,,,\n,Geen,Id,,,,,,,,,\nX2,te,weinig\n")
+    url = f"sqlite:///{tmp_path / 'herken.db'}"
+    assert resolve(bad, url, tmp_path, monkeypatch) == 0
+    out = capsys.readouterr().out
+    pos_line = next(line for line in out.splitlines() if "pos.csv" in line)
+    read, accepted, quarantined = (int(x.replace(",", "")) for x in pos_line.split()[2::2])
+    assert read == accepted + quarantined and quarantined == 3
+    quarantine = pd.read_csv(next((tmp_path / "runs").glob("*/quarantine.csv")))
+    assert set(quarantine["file"]) == {"pos.csv"} and len(quarantine) == 3
+    assert quarantine["reason"].str.contains("calendar date").any()
+    assert len(links(url, tmp_path / "links.csv")) == accepted + sum(
+        len(pd.read_csv(bad / f"{c}.csv", dtype=str)) for c in ("webshop", "app", "service"))
+
+
+@pytest.mark.postgres
+def test_resolve_into_postgresql(small_drop, tmp_path, monkeypatch, pg_url):
+    assert resolve(small_drop, pg_url, tmp_path, monkeypatch) == 0
+    sqlite_url = f"sqlite:///{tmp_path / 'herken.db'}"
+    assert resolve(small_drop, sqlite_url, tmp_path, monkeypatch) == 0
+    pd.testing.assert_frame_equal(links(pg_url, tmp_path / "pg.csv"), links(sqlite_url, tmp_path / "lite.csv"))
+    assert resolve(small_drop, pg_url, tmp_path, monkeypatch) == 0  # publishing again replaces the run
+    assert len(links(pg_url, tmp_path / "pg2.csv")) == len(pd.read_csv(small_drop / "truth.csv"))

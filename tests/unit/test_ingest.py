@@ -1,0 +1,69 @@
+"""Ingest: every row read is accepted or quarantined with a reason; a broken file stops the run."""
+
+import pytest
+
+from identity.ingest import IDENTITY_COLUMNS, DropError, read_drop
+
+HEADER = ",".join(IDENTITY_COLUMNS)
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+
+
+def test_bad_rows_are_quarantined_with_file_line_and_reason(tmp_path):
+    write(tmp_path / "pos.csv", "\n".join([
+        HEADER,
+        "P1,Jan,Jansen,1980-01-02,,,,,,,,",
+        ",Piet,Bakker,,,,,,,,,",                       # missing record_id
+        "P1,Jan,Jansen,,,,,,,,,",                      # duplicate record_id
+        "P3,Anna,Smit,31-02-1990,,,,,,,,",             # not a calendar date
+        "P4,Anna,Smit",                                 # wrong column count
+        "P5,Kees,de Vries,02/03/1970,,,,,,,,2024-01-01T10:00:00",
+    ]) + "\n")
+    write(tmp_path / "webshop.csv", (HEADER + "\n").encode() + b"W1,J\xe9,X,,,,,,,,,\nW2,Ok,Y,,,,,,,,,\n")
+    write(tmp_path / "notes.txt", "not part of the contract")
+    drop = read_drop(tmp_path)
+    counts = {c.file: c for c in drop.counts}
+    assert (counts["pos.csv"].read, counts["pos.csv"].accepted, counts["pos.csv"].quarantined) == (6, 2, 4)
+    assert (counts["webshop.csv"].accepted, counts["webshop.csv"].quarantined) == (1, 1)
+    for c in drop.counts:
+        assert c.read == c.accepted + c.quarantined
+    reasons = {(q.file, q.line): q.reason for q in drop.quarantine}
+    assert "record_id is empty" in reasons[("pos.csv", 3)]
+    assert "more than once" in reasons[("pos.csv", 4)]
+    assert "calendar date" in reasons[("pos.csv", 5)]
+    assert "columns" in reasons[("pos.csv", 6)]
+    assert "UTF-8" in reasons[("webshop.csv", 2)]
+    assert drop.ignored_files == ["notes.txt"]
+    assert sorted(drop.records["record_id"]) == ["P1", "P5", "W2"]
+
+
+def test_a_file_without_required_columns_stops_the_run(tmp_path):
+    write(tmp_path / "pos.csv", "record_id,first_name\nP1,Jan\n")
+    with pytest.raises(DropError, match="pos.csv: missing required column"):
+        read_drop(tmp_path)
+
+
+def test_interactions_and_preferences_must_reference_accepted_records(tmp_path):
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    write(tmp_path / "interactions.csv",
+          "source,record_id,type,occurred_at,sku,category,size,quantity,amount_eur,discount_eur,store_id,delivery_method\n"
+          "app,A1,purchase,2025-01-01T10:00:00,S1,shoes,40,1,50.0,0,,home\n"
+          "app,A9,purchase,2025-01-01T10:00:00,S1,shoes,40,1,50.0,0,,home\n"
+          "app,A1,teleport,2025-01-01T10:00:00,,,,,,,,\n")
+    write(tmp_path / "preferences.csv", "source,record_id,key,value,stated_at\napp,A1,shoe_size,40,2025-01-01\n"
+                                         "pos,A1,shoe_size,40,2025-01-01\n")
+    drop = read_drop(tmp_path)
+    assert len(drop.interactions) == 1 and len(drop.preferences) == 1
+    reasons = " ".join(q.reason for q in drop.quarantine)
+    assert "not an accepted record" in reasons and "type 'teleport'" in reasons
+
+
+def test_parquet_identity_files_are_accepted(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame([{c: "" for c in IDENTITY_COLUMNS} | {"record_id": "P1", "first_name": "Jan"}])
+    frame.to_parquet(tmp_path / "pos.parquet")
+    drop = read_drop(tmp_path)
+    assert list(drop.records["record_id"]) == ["P1"]

@@ -1,0 +1,54 @@
+"""Cannot-link rules and best-first clustering: household members stay apart, one person joins up."""
+
+from identity.cluster import cluster_best_first
+from identity.rules import NameAndBirth, birth_dates_compatible, cannot_link_reason, given_names_compatible
+
+
+def rec(first=None, surname="jansen", birth=None, initials=None):
+    return NameAndBirth(first, first, initials or (first[0] if first else None), surname, birth)
+
+
+def test_father_and_son_with_one_first_name_differ_by_birth_date():
+    assert "birth dates" in cannot_link_reason(rec("jan", birth="1960-04-02"), rec("jan", birth="1991-08-17"))
+
+
+def test_twins_share_a_birth_date_but_not_a_first_name():
+    assert "first names" in cannot_link_reason(rec("lotte", birth="2008-05-15"), rec("tim", birth="2008-05-15"))
+
+
+def test_nicknames_typos_prefixes_and_initials_are_compatible():
+    assert given_names_compatible("hans", "hans", "johannes", "johannes")
+    assert given_names_compatible("marieke", "marieke", "mareike", "mareike")
+    assert given_names_compatible("max", "max", "maximiliaan", "maximiliaan")
+    assert cannot_link_reason(rec(None, initials="j"), rec("johannes")) is None
+    assert cannot_link_reason(rec(None, initials="p"), rec("johannes")) is not None
+
+
+def test_birth_date_typos_and_day_month_swaps_are_compatible():
+    assert birth_dates_compatible("1980-03-12", "1980-12-03")
+    assert birth_dates_compatible("1980-03-12", "1980-03-13")
+    assert not birth_dates_compatible("1980-03-12", "1982-07-30")
+
+
+def test_swapped_first_and_last_name_is_compatible():
+    swapped = NameAndBirth("dijkstra", "dijkstra", "d", "peter", None)
+    assert cannot_link_reason(swapped, rec("pieter", surname="dijkstra")) is None
+
+
+def test_a_shared_card_does_not_chain_a_family_into_one_person():
+    records = {
+        "pos:1": rec("jan", birth="1970-01-01"), "pos:2": rec("anna", birth="1972-02-02"),
+        "pos:3": rec("jan", birth="1970-01-01"), "app:4": rec("anna"),
+    }
+    pairs = [("pos:1", "pos:2", 0.99), ("pos:1", "pos:3", 0.97), ("pos:2", "app:4", 0.9), ("pos:3", "app:4", 0.8)]
+    result = cluster_best_first(records, pairs, threshold=0.5)
+    assert result.labels["pos:1"] == result.labels["pos:3"]
+    assert result.labels["pos:2"] == result.labels["app:4"]
+    assert result.labels["pos:1"] != result.labels["pos:2"]
+    assert result.refusals and all(r.reason for r in result.refusals)
+
+
+def test_steward_decisions_override_the_scores():
+    records = {"a": rec("jan"), "b": rec("jan"), "c": rec("piet")}
+    result = cluster_best_first(records, [("a", "b", 0.99)], 0.5, must_link=[("a", "c")], cannot_link=[("a", "b")])
+    assert result.labels["a"] == result.labels["c"] != result.labels["b"]
