@@ -15,18 +15,28 @@ from identity.engine import Engine
 MAX_PERSONS_PER_VALUE = 8
 
 HOUSEHOLD_EDGES_SQL = """
-WITH current_address AS (
-    SELECT person, address_key FROM (
-        SELECT person, address_key,
-               row_number() OVER (PARTITION BY person ORDER BY updated_at DESC NULLS LAST, unique_id) AS rank
+WITH latest_address AS (
+    -- A postcode-based address beats one written without a postcode; then the newest wins.
+    SELECT person, address_key, postcode, house_number FROM (
+        SELECT person, address_key, postcode, house_number,
+               row_number() OVER (PARTITION BY person
+                                  ORDER BY postcode IS NULL, updated_at DESC NULLS LAST, unique_id) AS rank
         FROM records WHERE address_key IS NOT NULL
     ) WHERE rank = 1
+),
+current_address AS (
+    -- The person's own spellings of that address: "23-1" on one record, "23" on another.
+    SELECT DISTINCT r.person, r.address_key FROM records r JOIN latest_address l
+      ON r.person = l.person AND (r.address_key = l.address_key
+                                  OR (r.postcode = l.postcode AND r.house_number = l.house_number))
 ),
 current_records AS (
     -- Records at the person's current address, or with no address at all: an old landline or
     -- card from a previous home must not pull a mover back into it.
-    SELECT r.* FROM records r LEFT JOIN current_address c ON r.person = c.person
-    WHERE r.address_key IS NULL OR c.address_key IS NULL OR r.address_key = c.address_key
+    SELECT r.* FROM records r
+    WHERE r.address_key IS NULL
+       OR r.person NOT IN (SELECT person FROM current_address)
+       OR EXISTS (SELECT 1 FROM current_address c WHERE c.person = r.person AND c.address_key = r.address_key)
 ),
 evidence AS (
     SELECT person, 'address' AS kind, address_key AS value FROM current_address
@@ -47,7 +57,8 @@ ORDER BY e.kind, e.value, e.person
 
 def household_edges(engine: Engine, records: pd.DataFrame, cap: int = MAX_PERSONS_PER_VALUE) -> pd.DataFrame:
     """Return (kind, value, person) rows for every shared value that links two or more persons."""
-    columns = ["unique_id", "person", "updated_at", "address_key", "loyalty_card", "landline", "email", "mobile"]
+    columns = ["unique_id", "person", "updated_at", "address_key", "postcode", "house_number",
+               "loyalty_card", "landline", "email", "mobile"]
     return engine.sql(HOUSEHOLD_EDGES_SQL.format(cap=int(cap)), records=records[columns])
 
 

@@ -52,7 +52,28 @@ def build_linker(engine: Engine, records: pd.DataFrame, model_path: Path | None 
         return Linker(table, model), False
     linker = Linker(table, settings())
     train(linker, seed=seed)
-    return linker, True
+    # EM sums floats in parallel, so two trainings on one drop can differ in the last bits; rounded
+    # parameters make the same drop give the same scores, clusters and IDs every time.
+    model = round_model(linker.misc.save_model_to_json())
+    return Linker(api.register(records), model), True
+
+
+def _round(value: float, digits: int = 6) -> float:
+    """Return a probability rounded to a number of significant digits."""
+    return float(f"{value:.{digits}g}")
+
+
+def round_model(model: dict) -> dict:
+    """Return a Splink model dict with its probabilities rounded to 6 significant digits."""
+    model = json.loads(json.dumps(model))
+    if model.get("probability_two_random_records_match") is not None:
+        model["probability_two_random_records_match"] = _round(model["probability_two_random_records_match"])
+    for comparison in model.get("comparisons", []):
+        for level in comparison.get("comparison_levels", []):
+            for key in ("m_probability", "u_probability"):
+                if isinstance(level.get(key), float):
+                    level[key] = _round(level[key])
+    return model
 
 
 def predict_pairs(linker: Linker, threshold: float) -> pd.DataFrame:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import math
 import random
 import re
 import unicodedata
@@ -221,8 +220,8 @@ class GenerateSummary:
     """Counts of what one call to ``generate_drop`` wrote."""
 
     households: int
-    persons: int
-    records: dict[str, int]
+    persons: int                 # persons with at least one identity record
+    records: dict[str, int]      # identity records per channel
     interactions: int
     preferences: int
 
@@ -289,8 +288,8 @@ _TWIN_NAMES = (
     (("Julia", "F"), ("Julie", "F")), (("Fenna", "F"), ("Femke", "F")), (("Sara", "F"), ("Sanne", "F")),
     (("Noah", "M"), ("Noor", "F")), (("Finn", "M"), ("Fleur", "F")), (("Daan", "M"), ("Dana", "F")),
 )
-_STREET_SUFFIXES = ("straat", "straat", "straat", "laan", "laan", "weg", "weg", "plein", "hof", "singel",
-                    "dreef", "kade", "pad", "steeg")
+_STREET_SUFFIXES = ("straat", "straat", "straat", "laan", "laan", "weg", "weg", "plein", "hof",
+                    "singel", "dreef", "kade", "pad", "steeg")
 _PARTICLES = (
     "van der", "van den", "van de", "van 't", "in 't", "op den", "op de", "in de", "van", "de",
     "den", "der", "ter", "ten", "te",
@@ -553,7 +552,7 @@ class _Pools:
     cities: list[_City]
     city_draw: _Draw
     all_stores: list[str]
-    skus: dict[str, list[tuple[str, float, str]]]   # category -> (sku, price, sizing system)
+    skus: dict[str, list[tuple[str, int, str]]]   # category -> (sku, price in cents, sizing)
 
 
 _PARTICLE_RE = re.compile(r"^(" + "|".join(re.escape(p) for p in _PARTICLES) + r") ([A-Z][a-z]+)$")
@@ -632,15 +631,15 @@ def _build_pools(seed: int, rng: random.Random) -> _Pools:
         if not city.stores:
             city.stores = (_pick(rng, all_stores),)
 
-    skus: dict[str, list[tuple[str, float, str]]] = {}
+    skus: dict[str, list[tuple[str, int, str]]] = {}
     for cat, (prefix, lo_p, hi_p, sizing) in _CATEGORIES.items():
         items = []
         for n in rng.sample(range(10000, 99999), 250):
-            price = math.floor(rng.uniform(lo_p, hi_p)) + _pick(rng, (0.99, 0.95, 0.49, 0.0))
+            cents = 100 * int(rng.uniform(lo_p, hi_p)) + _pick(rng, (99, 95, 49, 0))
             system = "letter"
             if sizing == "women" and rng.random() < 0.5:
                 system = "numeric"
-            items.append((f"{prefix}{n}", round(price, 2), system))
+            items.append((f"{prefix}{n}", cents, system))
         skus[cat] = items
 
     return _Pools(
@@ -665,7 +664,8 @@ class _World:
         self.start = cfg.as_of - timedelta(seconds=self.window)
         midnight = datetime.combine(self.start.date(), datetime.min.time())
         self.start_offset = int((self.start - midnight).total_seconds())
-        self.days = [(midnight.date() + timedelta(days=d)).isoformat() for d in range(cfg.history_days + 2)]
+        self.days = [(midnight.date() + timedelta(days=d)).isoformat()
+                     for d in range(cfg.history_days + 2)]
         self.emails: set[str] = set()
         self.logins: dict[str, set[str]] = {"webshop": set(), "app": set()}
         self.cards: set[str] = set()
@@ -674,8 +674,12 @@ class _World:
         self.next_person = 0
         self.families: list[_Household] = []
         self.category_draws: dict[tuple, _Draw] = {}
-        self.formal_m = list(_FORMAL_MALE)
-        self.formal_f = list(_FORMAL_FEMALE)
+        self.latest_birth: dict[int, int] = {}
+        # Official names for Dutch-born persons (and their middle names); not the transliterated ones.
+        origin_names = {n for names in _ORIGIN_NAMES.values() for n in names}
+        self.formal_m = [n for n in _FORMAL_MALE if n not in origin_names]
+        self.formal_f = [n for n in _FORMAL_FEMALE if n not in origin_names]
+        self.city_by_name = {c.name: c for c in self.pools.cities}
         self.domain = _Draw(_EMAIL_DOMAINS)
         self.household_kind = _Draw(cfg.household_mix)
         self.profiles = cfg.channels
@@ -700,7 +704,8 @@ class _World:
             elif country == "32":
                 nsn = "4" + str(_randint(rng, 70, 99)) + f"{_below(rng, 10**6):06d}"
             elif country == "49":
-                nsn = "1" + _pick(rng, ("51", "52", "60", "70", "71", "76")) + f"{_below(rng, 10**8):08d}"
+                prefix = _pick(rng, ("51", "52", "60", "70", "71", "76"))
+                nsn = f"1{prefix}{_below(rng, 10**8):08d}"
             else:  # Polish mobile
                 nsn = _pick(rng, "5678") + f"{_below(rng, 10**8):08d}"
             if (country, nsn) not in self.phones:
@@ -711,7 +716,8 @@ class _World:
         rng = self.rng
         digits = 10 - len(area)
         while True:
-            nsn = area[1:] + str(_randint(rng, 2, 9)) + f"{_below(rng, 10 ** (digits - 1)):0{digits - 1}d}"
+            tail = f"{_below(rng, 10 ** (digits - 1)):0{digits - 1}d}"
+            nsn = f"{area[1:]}{_randint(rng, 2, 9)}{tail}"
             if ("31", nsn) not in self.phones:
                 self.phones.add(("31", nsn))
                 return "31", nsn
@@ -776,11 +782,12 @@ class _World:
 
     # ---- persons -----------------------------------------------------------------------
     def birth_for(self, age: int) -> date:
-        rng = self.rng
-        ref = self.cfg.as_of.date()
         # A birthday uniformly in the year that makes the person `age` at the reference date.
-        latest = date(ref.year - age, ref.month, min(ref.day, 28))
-        return latest - timedelta(days=_below(rng, 365))
+        latest = self.latest_birth.get(age)
+        if latest is None:
+            ref = self.cfg.as_of.date()
+            latest = self.latest_birth[age] = date(ref.year - age, ref.month, min(ref.day, 28)).toordinal()
+        return date.fromordinal(latest - int(self.rng.random() * 365))
 
     def surname(self) -> tuple[str, str]:
         rng = self.rng
@@ -815,7 +822,9 @@ class _World:
             first = _pick(rng, _CLASSIC_MALE if gender == "M" else _CLASSIC_FEMALE)
         else:
             first = _pick(rng, self.pools.male_modern if gender == "M" else self.pools.female_modern)
-        middles = (_pick(rng, self.formal_m if gender == "M" else self.formal_f),) if rng.random() < 0.5 else ()
+        middles = ()
+        if rng.random() < 0.5:
+            middles = (_pick(rng, self.formal_m if gender == "M" else self.formal_f),)
         return first, (), middles
 
     def person(self, hh: _Household, gender: str, age: int, surname: tuple[str, str] | None = None,
@@ -859,7 +868,8 @@ class _World:
 
 _ADDITIONS = _Draw((("A", 0.3), ("B", 0.12), ("C", 0.03), ("1", 0.15), ("2", 0.14), ("3", 0.06),
                     ("hs", 0.08), ("bis", 0.03), ("II", 0.04), ("bg", 0.05)))
-_SIZE_DRAW = {"F": _Draw(list(zip(range(6), _WOMEN_SIZE_W))), "M": _Draw(list(zip(range(6), _MEN_SIZE_W)))}
+_SIZE_DRAW = {"F": _Draw(list(zip(range(6), _WOMEN_SIZE_W))),
+              "M": _Draw(list(zip(range(6), _MEN_SIZE_W)))}
 _DELIVERY_DRAW = _Draw(_DELIVERY)
 _SLOT_DRAW = _Draw(_SLOTS)
 
@@ -977,6 +987,9 @@ def _build_family(w: _World, hh: _Household) -> None:
                 same = [n for n in pool if n[0] == first_kid.first[0] and n != first_kid.first]
                 if same:
                     kid.first, kid.alts = _pick(rng, same), ()
+            while k == 1 and kid.first == hh.persons[-2].first:   # twins never share a name
+                pool = w.pools.male_modern if gender == "M" else w.pools.female_modern
+                kid.first, kid.alts = _pick(rng, pool), ()
         start = 2
     for age in ages[start:]:
         gender = _pick(rng, "MF")
@@ -1006,7 +1019,7 @@ def _household_extras(w: _World, hh: _Household, foreign: str) -> None:
             p.double_surname = rng.random() < rate
     adults[0].primary = True
     if not foreign and rng.random() < cfg.landline_rate:
-        city = next((c for c in w.pools.cities if c.name == hh.address.city), None)
+        city = w.city_by_name.get(hh.address.city)
         hh.landline = w.new_landline(city.area if city else _pick(rng, _SMALL_AREA_CODES))
     if not foreign and rng.random() < cfg.mover_rate:
         _make_mover(w, hh)
@@ -1038,18 +1051,19 @@ def _household_extras(w: _World, hh: _Household, foreign: str) -> None:
                 f"familie{stem}", f"fam.{stem}", f"{_fold(a.first)}en{_fold(b.first)}",
                 f"{stem}{_fold(b.stem)}", f"familie.{stem}",
             ))
-            hh.family_email = w.unique_email(local, _pick(rng, _ISP_DOMAINS + ("hotmail.com", "gmail.com")))
+            domain = _pick(rng, _ISP_DOMAINS + ("hotmail.com", "gmail.com"))
+            hh.family_email = w.unique_email(local, domain)
 
 
 def _make_mover(w: _World, hh: _Household) -> None:
     rng = w.rng
     old_city = None
     if rng.random() < 0.6:
-        old_city = next((c for c in w.pools.cities if c.name == hh.address.city), None)
+        old_city = w.city_by_name.get(hh.address.city)
     hh.old_address = w.new_address(near=old_city)
     hh.move_at = _below(rng, int(w.window * 0.1), int(w.window * 0.95))
     if hh.landline is not None or rng.random() < 0.15:
-        city = next((c for c in w.pools.cities if c.name == hh.old_address.city), None)
+        city = w.city_by_name.get(hh.old_address.city)
         hh.old_landline = w.new_landline(city.area if city else _pick(rng, _SMALL_AREA_CODES))
 
 
@@ -1062,7 +1076,9 @@ def _link_leavers(w: _World, households: list[_Household]) -> None:
         if hh.kind != "single" or hh.address.country != "NL":
             continue
         p = hh.persons[0]
-        if hh.old_address is not None or not (19 <= p.age <= 30) or rng.random() >= w.cfg.left_home_rate:
+        if hh.old_address is not None or not 19 <= p.age <= 30:
+            continue
+        if rng.random() >= w.cfg.left_home_rate:
             continue
         for _ in range(5):
             fam = _pick(rng, w.families)
@@ -1138,7 +1154,7 @@ def _plan_records(w: _World, hh: _Household) -> None:
     for p in hh.persons:
         if p.age < 16:
             if p.age >= 12 and rng.random() < cfg.minor_record_rate:
-                p.records.append(_Record("app", p, _below(rng, w.window)))
+                p.records.append(_Record("app", p, _when(w, "app", 0, w.window)))
             continue
         if p.child:
             if rng.random() >= cfg.adult_child_record_rate:
@@ -1165,18 +1181,17 @@ def _plan_records(w: _World, hh: _Household) -> None:
             if rng.random() < prof[c].duplicate:
                 n = 2 if rng.random() > 0.2 or c != "service" else 3
             for _ in range(n):
-                p.records.append(_Record(c, p, _below(rng, w.window)))
+                p.records.append(_Record(c, p, _when(w, c, 0, w.window)))
         # Movers: make old and new addresses both visible when a person has several records.
         if hh.old_address is not None and len(p.records) >= 2:
             p.records.sort(key=lambda r: r.at)
             if p.records[0].at >= hh.move_at:
-                p.records[0].at = _below(rng, 0, hh.move_at)
+                p.records[0].at = _when(w, p.records[0].channel, 0, hh.move_at)
             if p.records[-1].at < hh.move_at:
-                p.records[-1].at = _below(rng, hh.move_at, w.window)
-    # The household's first adult always has a record, so every household shows up.
-    primary = next(p for p in hh.persons if p.primary)
-    if not any(p.records for p in hh.persons):
-        primary.records.append(_Record("pos", primary, _below(rng, w.window)))
+                p.records[-1].at = _when(w, p.records[-1].channel, hh.move_at, w.window)
+    # The primary adult is never a non-customer and falls back to one channel, so every
+    # household shows up in the drop.
+    assert any(p.records for p in hh.persons), hh.hid
 
 
 # --------------------------------------------------------------------------------------------
@@ -1395,7 +1410,8 @@ def _render_phone(w: _World, rec: _Record, prof: ChannelProfile) -> str:
     old = hh.old_address is not None and rec.at < hh.move_at
     landline = hh.old_landline if old else hh.landline
     number = p.mobile
-    if landline is not None and (number is None or rng.random() < prof.landline * (1.5 if p.age >= 60 else 1.0)):
+    landline_p = prof.landline * (1.5 if p.age >= 60 else 1.0)   # the elderly answer the landline
+    if landline is not None and (number is None or rng.random() < landline_p):
         number = landline
     if number is None:
         return ""
@@ -1487,7 +1503,8 @@ def _render_postcode(addr: _Address, fmt: str) -> str:
     return f"{digits} {letters.lower()}"
 
 
-def _render_address(w: _World, rec: _Record, prof: ChannelProfile, upper: bool) -> tuple[str, str, str, str]:
+def _render_address(w: _World, rec: _Record, prof: ChannelProfile,
+                    upper: bool) -> tuple[str, str, str, str]:
     rng = w.rng
     hh = rec.person.household
     if rng.random() < prof.address_missing:
@@ -1497,12 +1514,15 @@ def _render_address(w: _World, rec: _Record, prof: ChannelProfile, upper: bool) 
     if rng.random() < prof.street_abbrev:
         street = _abbrev_street(street, rng)
     number = _house_number(addr.number, addr.addition, rng)
-    postcode = "" if rng.random() < prof.postcode_missing else _render_postcode(addr, w.pc_fmt[rec.channel](rng))
+    postcode = ""
+    if rng.random() >= prof.postcode_missing:
+        postcode = _render_postcode(addr, w.pc_fmt[rec.channel](rng))
     city = addr.city
     if addr.city_aliases and rng.random() < 0.25:
         city = _pick(rng, addr.city_aliases)
     if addr.country != "NL" and rng.random() < 0.3:
-        city = _strip_accents(city) if rng.random() < 0.5 else f"{city} ({'België' if addr.country == 'BE' else 'Duitsland'})"
+        country = "België" if addr.country == "BE" else "Duitsland"
+        city = _strip_accents(city) if rng.random() < 0.5 else f"{city} ({country})"
     if rng.random() < prof.city_missing:
         city = ""
     if rng.random() < prof.street_with_number:
@@ -1549,12 +1569,14 @@ def _assign_identifiers(w: _World, p: _Person) -> None:
                 email = hh.family_email
             else:
                 if k > 0 and len(emails) < 2:
-                    emails.append(w.unique_email(_fold(p.first) + str(_randint(rng, 1, 99)), w.domain(rng)))
+                    local = f"{_fold(p.first)}{_randint(rng, 1, 99)}"
+                    emails.append(w.unique_email(local, w.domain(rng)))
                 email = emails[(login_first + k) % len(emails)]
                 if email in logins:
                     email = next((e for e in emails if e not in logins), "")
                     if not email:
-                        email = w.unique_email(_fold(p.first) + str(_randint(rng, 100, 999)), w.domain(rng))
+                        local = f"{_fold(p.first)}{_randint(rng, 100, 999)}"
+                        email = w.unique_email(local, w.domain(rng))
                         emails.append(email)
             logins.add(email)
         elif hh.family_email and p.age >= 18 and rng.random() < 0.5:
@@ -1618,9 +1640,9 @@ def _preferences(w: _World, p: _Person) -> list[tuple]:
     cfg = w.cfg
     if p.age < 16 or not p.records:
         return []
-    # Preferences are stated in account settings; a till-only customer rarely states any.
-    reach = max(_PREF_CHANNEL_W[r.channel] for r in p.records) / 3.0
-    if rng.random() >= cfg.preference_rate * (0.5 + 0.5 * reach) * 1.2:
+    # Preferences are mostly set in account settings; till- or phone-only customers state fewer.
+    has_account = any(r.channel in ("webshop", "app") for r in p.records)
+    if rng.random() >= cfg.preference_rate * (1.2 if has_account else 0.7):
         return []
     keys = ["clothing_size", "shoe_size", "delivery_method", "delivery_slot"]
     if p.household.pet:
@@ -1649,7 +1671,7 @@ def _preferences(w: _World, p: _Person) -> list[tuple]:
             rec2 = _pick(rng, later)
             t2 = _below(rng, t1 + 30 * 86400, w.window)
             if key == "clothing_size":
-                new = max(0, min(5, p.size + _pick(rng, (-1, 1, 1))))
+                new = _pick(rng, [i for i in (p.size - 1, p.size + 1, p.size + 1) if 0 <= i <= 5])
                 p.size_change = (t2, new)
                 value2 = _size_value(p, new, rng)
             elif key == "delivery_method":
@@ -1680,81 +1702,96 @@ def _pref_value(p: _Person, key: str, rng: random.Random) -> str:
     return _pick(rng, ("email", "sms", "app"))
 
 
-def _category_weights(w: _World, p: _Person) -> _Draw:
+def _category_weights(w: _World, p: _Person, kids: list[_Person], baby: bool) -> _Draw:
+    """What this person buys and browses: by gender, children, pets and age (cached per profile)."""
     hh = p.household
-    kids = [q for q in hh.persons if q.age < 16]
-    key = (p.gender, bool(kids), hh.pet, p.age >= 40, any(q.age <= 2 for q in kids))
+    key = (p.gender, bool(kids), hh.pet, p.age >= 40, baby)
     draw = w.category_draws.get(key)
     if draw is None:
-        draw = w.category_draws[key] = _category_draw(p, hh, kids)
+        weights = {
+            "womens_clothing": 0.30 if p.gender == "F" else 0.03,
+            "mens_clothing": 0.28 if p.gender == "M" else 0.05,
+            "kids_clothing": 0.2 if kids else 0.0,
+            "shoes": 0.12, "household": 0.15, "beauty": 0.12 if p.gender == "F" else 0.04,
+            "toys": 0.1 if kids else 0.02, "garden": 0.06 if p.age >= 40 else 0.02,
+            "pet_accessories": 0.05 if hh.pet else 0.0,
+            "dog_food": 0.04 if hh.pet in ("dog", "both") else 0.0,
+            "cat_food": 0.04 if hh.pet in ("cat", "both") else 0.0,
+            "baby": 0.05 if baby else 0.0,
+        }
+        draw = w.category_draws[key] = _Draw([(k, v) for k, v in weights.items() if v > 0])
     return draw
-
-
-def _category_draw(p: _Person, hh: _Household, kids: list[_Person]) -> _Draw:
-    w = {
-        "womens_clothing": 0.30 if p.gender == "F" else 0.03,
-        "mens_clothing": 0.28 if p.gender == "M" else 0.05,
-        "kids_clothing": 0.2 if kids else 0.0,
-        "shoes": 0.12, "household": 0.15, "beauty": 0.12 if p.gender == "F" else 0.04,
-        "toys": 0.1 if kids else 0.02, "garden": 0.06 if p.age >= 40 else 0.02,
-        "pet_accessories": 0.05 if hh.pet else 0.0,
-        "dog_food": 0.04 if hh.pet in ("dog", "both") else 0.0,
-        "cat_food": 0.04 if hh.pet in ("cat", "both") else 0.0,
-        "baby": 0.05 if any(q.age <= 2 for q in kids) else 0.0,
-    }
-    return _Draw([(k, v) for k, v in w.items() if v > 0])
 
 
 def _time_of_day(channel: str, rng: random.Random) -> int:
     if channel == "pos":
-        return _below(rng, 9 * 3600, 20 * 3600 + 1800)
-    return _below(rng, 7 * 3600, 24 * 3600)
+        return 32400 + int(rng.random() * 41400)     # 09:00 - 20:30, store hours
+    if channel == "service":
+        return 28800 + int(rng.random() * 46800)     # 08:00 - 21:00, the call centre
+    return 25200 + int(rng.random() * 61200)         # 07:00 - 24:00
 
 
-def _interactions(w: _World, p: _Person) -> list[tuple]:
+def _when(w: _World, channel: str, low: int, high: int) -> int:
+    """A moment in [low, high) at an hour when the channel is open."""
+    t = _below(w.rng, low, high)
+    t = t - (t + w.start_offset) % 86400 + _time_of_day(channel, w.rng)
+    return t if low <= t < high else _below(w.rng, low, high)
+
+
+_Row = tuple[int, tuple[str, ...]]   # (seconds into the window, interactions.csv row)
+
+
+def _interactions(w: _World, p: _Person) -> list[_Row]:
+    """The person's purchases, returns, views and contacts, each with its time for sorting."""
     rng = w.rng
     cfg = w.cfg
-    out: list[tuple] = []
-    service = [r for r in p.records if r.channel == "service"]
-    for rec in service:
+    out: list[_Row] = []
+    for rec in p.records:
+        if rec.channel != "service":
+            continue
+        # A service record is made or updated at a contact; some callers rang before.
         t = rec.at
-        out.append((rec, "contact", t, None))
+        out.append((t, ("service", rec.record_id, "contact", w.iso(t)) + _EMPTY8))
         for _ in range((rng.random() < 0.35) + (rng.random() < 0.1)):
             t -= _below(rng, 86400, 60 * 86400)
             if t >= 0:
-                out.append((rec, "contact", t, None))
+                out.append((t, ("service", rec.record_id, "contact", w.iso(t)) + _EMPTY8))
     shop = [r for r in p.records if r.channel != "service"]
     if not shop:
         return out
+    hh = p.household
+    kids = [q for q in hh.persons if q.age < 16]
+    baby = any(q.age <= 2 for q in kids)
+    skus = w.pools.skus
     if p.age >= 16 and rng.random() >= cfg.inactive_rate:
         n = int(rng.gammavariate(cfg.interaction_shape, cfg.interaction_scale)) + 1
         if p.age < 18:
             n = max(1, n // 3)
         n_shop = len(shop)
-        cats = _category_weights(w, p)
+        cats = _category_weights(w, p, kids, baby)
+        days = cfg.history_days
         for _ in range(n):
             rec = shop[int(rng.random() * n_shop)]
-            day = _below(rng, w.cfg.history_days)
-            t = day * 86400 + _time_of_day(rec.channel, rng)
             c = rec.channel
-            view = (c == "webshop" and rng.random() < 0.5) or (c == "app" and rng.random() < 0.7)
-            if view:
-                out.append((rec, "view", t, cats(rng)))
+            t = int(rng.random() * days) * 86400 + _time_of_day(c, rng)
+            if (c == "webshop" and rng.random() < 0.5) or (c == "app" and rng.random() < 0.7):
+                cat = cats(rng)
+                sku = _pick(rng, skus[cat])[0]
+                out.append((t, (c, rec.record_id, "view", w.iso(t), sku, cat) + _EMPTY6))
             else:
-                out.extend(_purchase(w, p, rec, t, cats(rng)))
+                _purchase(w, p, rec, t, cats(rng), kids, out)
     # Repeat purchases: pet food and baby articles every four to six weeks for a while.
-    hh = p.household
     if p.primary and p.age >= 18:
         series = []
         if hh.pet in ("dog", "both"):
             series.append("dog_food")
         if hh.pet in ("cat", "both"):
             series.append("cat_food")
-        if any(q.age <= 2 for q in hh.persons):
+        if baby:
             series.append("baby")
         for cat in series:
             rec = _pick(rng, shop)
-            favourite = w.pools.skus[cat][_favourite_index(p.pid, cat)]   # the same bag of food
+            favourite = skus[cat][_favourite_index(p.pid, cat)]   # the same bag of food
             interval = _below(rng, 28, 43)
             length = _randint(rng, 3, 10)
             day = _below(rng, max(1, cfg.history_days - length * interval))
@@ -1763,68 +1800,92 @@ def _interactions(w: _World, p: _Person) -> list[tuple]:
                     break
                 if rng.random() < 0.15 and len(shop) > 1:
                     rec = _pick(rng, shop)
-                out.extend(_purchase(w, p, rec, day * 86400 + _time_of_day(rec.channel, rng), cat,
-                                     favourite))
+                t = day * 86400 + _time_of_day(rec.channel, rng)
+                _purchase(w, p, rec, t, cat, kids, out, favourite)
                 day += interval + _randint(rng, -5, 5)
     return out
 
 
-def _purchase(w: _World, p: _Person, rec: _Record, t: int, cat: str,
-              item: tuple[str, float, str] | None = None) -> list[tuple]:
-    """A purchase and possibly its return, as (record, type, time, detail) tuples."""
+_EMPTY6 = ("",) * 6
+_EMPTY8 = ("",) * 8
+_DISCOUNT_PCT = (10, 15, 20, 25, 30)
+_BULK_QTY = (1, 1, 1, 2, 2, 3)
+_BULK = frozenset(("dog_food", "cat_food", "baby", "household"))
+_DELIVERY_METHODS = tuple(d for d, _ in _DELIVERY)
+
+
+def _purchase(w: _World, p: _Person, rec: _Record, t: int, cat: str, kids: list[_Person],
+              out: list[_Row], item: tuple[str, int, str] | None = None) -> None:
+    """Append a purchase and, often when the size was wrong, its return."""
     rng = w.rng
     sku, price, system = item if item is not None else _pick(rng, w.pools.skus[cat])
     sizing = _CATEGORIES[cat][3]
     size = ""
     wrong = False
-    if sizing in ("women", "men"):
+    if sizing == "women" or sizing == "men":
+        # Clothing of the other gender is usually bought for the partner, in the partner's size.
         own = (sizing == "women") == (p.gender == "F")
-        wearer = p if own else (p.partner if p.partner is not None else None)
-        true = wearer.size if wearer is not None else _below(rng, 6)
+        wearer = p if own else p.partner
+        true = wearer.size if wearer is not None else int(rng.random() * 6)
         if wearer is not None and wearer.size_change and t >= wearer.size_change[0]:
             true = wearer.size_change[1]
         idx = true
         if rng.random() < 0.12:
-            idx = max(0, min(6, true + _pick(rng, (-1, 1))))
-            wrong = idx != true
+            idx = max(0, true + (1 if rng.random() < 0.5 else -1))
         if system == "numeric":
             size = str(36 + 2 * idx)
         else:
-            size = _LETTER_SIZES[min(idx, 5)]
-            wrong = wrong and min(idx, 5) != true
+            idx = min(idx, 5)
+            size = _LETTER_SIZES[idx]
+        wrong = idx != true
     elif sizing == "shoe":
-        wearer = p if rng.random() < 0.85 or p.partner is None else p.partner
+        wearer = p if p.partner is None or rng.random() < 0.85 else p.partner
         s = wearer.shoe
         if rng.random() < 0.12:
-            s = max(36, min(46, s + _pick(rng, (-1, 1))))
-            wrong = s != wearer.shoe
+            s = max(36, min(46, s + (1 if rng.random() < 0.5 else -1)))
         size = str(s)
+        wrong = s != wearer.shoe
     elif sizing == "kids":
-        kids = [q for q in p.household.persons if q.age < 16]
         age = _pick(rng, kids).age if kids else _randint(rng, 2, 12)
         i = min(len(_KIDS_CM) - 1, 4 + age if age >= 1 else 2)
         if rng.random() < 0.1:
-            i = max(0, min(len(_KIDS_CM) - 1, i + _pick(rng, (-1, 1))))
+            i = max(0, min(len(_KIDS_CM) - 1, i + (1 if rng.random() < 0.5 else -1)))
             wrong = True
         size = str(_KIDS_CM[i])
-    qty = 1
-    if cat in ("dog_food", "cat_food", "baby", "household"):
-        qty = _pick(rng, (1, 1, 1, 2, 2, 3))
-    elif rng.random() < 0.05:
-        qty = 2
-    gross = round(price * qty, 2)
-    discount = round(gross * _pick(rng, (0.1, 0.15, 0.2, 0.25, 0.3)), 2) if rng.random() < 0.2 else 0.0
-    detail = (sku, cat, size, qty, round(gross - discount, 2), discount)
-    out = [(rec, "purchase", t, detail)]
-    if sizing is not None:
-        ret_p = 0.6 if wrong else 0.05
+    if cat in _BULK:
+        qty = _pick(rng, _BULK_QTY)
     else:
-        ret_p = 0.015
-    if rng.random() < ret_p:
+        qty = 2 if rng.random() < 0.05 else 1
+    gross = price * qty
+    discount = gross * _pick(rng, _DISCOUNT_PCT) // 100 if rng.random() < 0.2 else 0
+    amount = f"{(gross - discount) // 100}.{(gross - discount) % 100:02d}"
+    discount_eur = f"{discount // 100}.{discount % 100:02d}"
+    channel = rec.channel
+    store = delivery = ""
+    if channel == "pos":
+        store = _store_at(w, p.household, t)
+    elif channel == "webshop":
+        change = p.delivery_change
+        delivery = change[1] if change and t >= change[0] else p.delivery
+        if rng.random() >= 0.8:
+            delivery = _pick(rng, _DELIVERY_METHODS)
+    out.append((t, (channel, rec.record_id, "purchase", w.iso(t), sku, cat, size, str(qty),
+                    amount, discount_eur, store, delivery)))
+    if rng.random() < (0.015 if sizing is None else 0.7 if wrong else 0.03):
         rt = t + _below(rng, 2 * 86400, 30 * 86400)
         if rt < w.window:
-            out.append((rec, "return", rt, detail))
-    return out
+            store = _store_at(w, p.household, rt) if channel == "pos" else ""
+            out.append((rt, (channel, rec.record_id, "return", w.iso(rt), sku, cat, size, str(qty),
+                             amount, discount_eur, store, "")))
+
+
+def _store_at(w: _World, hh: _Household, t: int) -> str:
+    """Mostly the store near where the household lived at time t, sometimes another one."""
+    if w.rng.random() >= 0.85:
+        return _pick(w.rng, w.pools.all_stores)
+    if hh.old_address is not None and t < hh.move_at:
+        return hh.old_address.store
+    return hh.address.store
 
 
 def _favourite_index(pid: str, cat: str) -> int:
@@ -1833,28 +1894,6 @@ def _favourite_index(pid: str, cat: str) -> int:
     for ch in pid + cat:
         h = (h * 131 + ord(ch)) % 1_000_003
     return h % 250
-
-
-def _interaction_row(w: _World, item: tuple) -> tuple[str, ...]:
-    rec, kind, t, detail = item
-    p = rec.person
-    hh = p.household
-    ts = w.iso(t)
-    if kind == "contact":
-        return (rec.channel, rec.record_id, kind, ts, "", "", "", "", "", "", "", "")
-    if kind == "view":
-        sku = _pick(w.rng, w.pools.skus[detail])[0]
-        return (rec.channel, rec.record_id, kind, ts, sku, detail, "", "", "", "", "", "")
-    sku, cat, size, qty, amount, discount = detail
-    store = delivery = ""
-    if rec.channel == "pos":
-        addr = hh.old_address if hh.old_address is not None and t < hh.move_at else hh.address
-        store = addr.store if w.rng.random() < 0.85 else _pick(w.rng, w.pools.all_stores)
-    elif rec.channel == "webshop" and kind == "purchase":
-        pref = p.delivery_change[1] if p.delivery_change and t >= p.delivery_change[0] else p.delivery
-        delivery = pref if w.rng.random() < 0.8 else _pick(w.rng, [d for d, _ in _DELIVERY])
-    return (rec.channel, rec.record_id, kind, ts, sku, cat, size, str(qty), f"{amount:.2f}",
-            f"{discount:.2f}", store, delivery)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1893,7 +1932,7 @@ def generate_drop(out_dir: Path, households: int, seed: int,
     pref_rows: list[tuple] = []
     for p in persons:
         pref_rows.extend(_preferences(w, p))
-    items: list[tuple] = []
+    items: list[_Row] = []
     for p in persons:
         items.extend(_interactions(w, p))
 
@@ -1903,8 +1942,8 @@ def generate_drop(out_dir: Path, households: int, seed: int,
         _write_csv(out_dir / f"{channel}.csv", IDENTITY_COLUMNS, rows)
         counts[channel] = len(rows)
 
-    items.sort(key=itemgetter(2))   # by time; the sort is stable, so ties stay deterministic
-    interaction_rows = [_interaction_row(w, it) for it in items]
+    items.sort(key=itemgetter(0))   # by time; the sort is stable, so ties stay deterministic
+    interaction_rows = [row for _, row in items]
     _write_csv(out_dir / "interactions.csv", INTERACTION_COLUMNS, interaction_rows)
 
     pref_rows.sort(key=itemgetter(3))
