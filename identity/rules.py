@@ -65,10 +65,21 @@ def given_names_compatible(a_first: str, a_all: str, b_first: str, b_all: str) -
     return False
 
 
+def _name_initials(name: str) -> set[str]:
+    """Return the letters a name may be abbreviated to: its own, and those of its formal names."""
+    letters = {name[0]}
+    for group in name_groups(name):
+        letters.update(variant[0] for variant in group_names(group))
+    return letters
+
+
 def _initial_compatible(initials: str, other: NameAndBirth) -> bool:
-    """Return True when written initials fit the other record's given names or initials."""
+    """Return True when written initials fit the other record's given names or initials.
+
+    "P." fits "Nelly" because Nelly is short for Petronella, whose initial the till printed.
+    """
     if other.given:
-        return initials[0] == other.given[0] or initials[0] in {w[0] for w in other.given.split()}
+        return any(initials[0] in _name_initials(word) for word in other.given.split())
     if other.initials:
         return initials[0] == other.initials[0]
     return True
