@@ -1014,7 +1014,8 @@ def _household_extras(w: _World, hh: _Household, foreign: str) -> None:
             p.mobile = w.new_mobile("32" if foreign == "BE" else "49")
         elif p.age >= 12 and not (p.age >= 80 and rng.random() < 0.3):
             p.mobile = w.new_mobile("48" if rng.random() < 0.005 else "31")
-        if p.partner is not None and p.gender == "F" and p.partner.gender == "M" and not foreign:
+        if (p.partner is not None and p.gender == "F" and p.partner.gender == "M" and not foreign
+                and (p.partner.particle, p.partner.stem) != (p.particle, p.stem)):
             rate = cfg.double_surname_rate * (1.5 if p.birth and p.birth.year < 1970 else 0.7)
             p.double_surname = rng.random() < rate
     adults[0].primary = True
@@ -1753,9 +1754,10 @@ def _interactions(w: _World, p: _Person) -> list[_Row]:
         t = rec.at
         out.append((t, ("service", rec.record_id, "contact", w.iso(t)) + _EMPTY8))
         for _ in range((rng.random() < 0.35) + (rng.random() < 0.1)):
-            t -= _below(rng, 86400, 60 * 86400)
-            if t >= 0:
-                out.append((t, ("service", rec.record_id, "contact", w.iso(t)) + _EMPTY8))
+            if t <= 86400:
+                break
+            t = _when(w, "service", max(0, t - 60 * 86400), t - 86400)
+            out.append((t, ("service", rec.record_id, "contact", w.iso(t)) + _EMPTY8))
     shop = [r for r in p.records if r.channel != "service"]
     if not shop:
         return out

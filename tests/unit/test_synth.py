@@ -84,7 +84,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Drop:
 @pytest.fixture(scope="module")
 def large(tmp_path_factory: pytest.TempPathFactory) -> Drop:
     path = tmp_path_factory.mktemp("large")
-    return Drop(path, generate_drop(path, 1500, seed=11))
+    return Drop(path, generate_drop(path, 1000, seed=11))
 
 
 # ---- determinism -----------------------------------------------------------------------
