@@ -24,11 +24,17 @@ WITH latest_address AS (
         FROM records WHERE address_key IS NOT NULL
     ) WHERE rank = 1
 ),
-current_address AS (
+spellings AS (
     -- The person's own spellings of that address: "23-1" on one record, "23" on another.
-    SELECT DISTINCT r.person, r.address_key FROM records r JOIN latest_address l
+    SELECT DISTINCT r.person, r.address_key, r.house_addition FROM records r JOIN latest_address l
       ON r.person = l.person AND (r.address_key = l.address_key
                                   OR (r.postcode = l.postcode AND r.house_number = l.house_number))
+),
+current_address AS (
+    -- A spelling without the flat number says less than one with it: "23" may be any flat at 23.
+    SELECT s.person, s.address_key FROM spellings s
+    WHERE s.house_addition IS NOT NULL
+       OR NOT EXISTS (SELECT 1 FROM spellings o WHERE o.person = s.person AND o.house_addition IS NOT NULL)
 ),
 current_records AS (
     -- Records at the person's current address, or with no address at all: an old landline or
@@ -57,7 +63,7 @@ ORDER BY e.kind, e.value, e.person
 
 def household_edges(engine: Engine, records: pd.DataFrame, cap: int = MAX_PERSONS_PER_VALUE) -> pd.DataFrame:
     """Return (kind, value, person) rows for every shared value that links two or more persons."""
-    columns = ["unique_id", "person", "updated_at", "address_key", "postcode", "house_number",
+    columns = ["unique_id", "person", "updated_at", "address_key", "postcode", "house_number", "house_addition",
                "loyalty_card", "landline", "email", "mobile"]
     return engine.sql(HOUSEHOLD_EDGES_SQL.format(cap=int(cap)), records=records[columns])
 

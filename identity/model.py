@@ -80,6 +80,11 @@ def comparisons() -> list[CustomComparison]:
                 label_for_charts="first and last name swapped",
             ),
             cll.CustomLevel(
+                "(given_first_l IS NULL AND surname_core_l = given_first_r) "
+                "OR (given_first_r IS NULL AND surname_core_r = given_first_l)",
+                label_for_charts="a name in the other field",
+            ),
+            cll.CustomLevel(
                 "surname_first_l = surname_first_r OR surname_last_l = surname_last_r "
                 "OR surname_first_l = surname_last_r OR surname_last_l = surname_first_r",
                 label_for_charts="one part of a double surname",
@@ -166,6 +171,9 @@ def blocking_rules() -> list[Any]:
         block_on("given_canonical", "surname_core"),
         block_on("given_canonical", "birth_date"),
         block_on("birth_date", "postcode"),
+        block_on("surname_core", "initial"),
+        # A name typed into the other field: "Heleen" / "Lamore" against "Lamore" / "Heleen".
+        "l.given_first = r.surname_core AND l.surname_core = r.given_first",
     ]
 
 

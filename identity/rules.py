@@ -55,8 +55,8 @@ def given_names_compatible(a_first: str, a_all: str, b_first: str, b_all: str) -
     if a_first == b_first or are_name_variants(a_first, b_first) or _typo(a_first, b_first):
         return True
     short, long = sorted((a_first, b_first), key=len)
-    if len(short) >= 3 and short in long:
-        return True
+    if len(short) >= 3 and (short in long or _typo(short, long[-len(short):]) or _typo(short, long[:len(short)])):
+        return True  # short forms are a name's head or tail: Dini for Everdina, Wil for Wilma
     if _variant_typo(a_first, b_first) or _variant_typo(b_first, a_first):
         return True
     a_words, b_words = set(a_all.split()), set(b_all.split())
@@ -99,9 +99,10 @@ def _names_compatible(a: NameAndBirth, b: NameAndBirth) -> bool:
 
 def _swapped_compatible(a: NameAndBirth, b: NameAndBirth) -> bool:
     """Return True when a, read with first and last name swapped, fits b."""
-    if not (a.surname_core and a.given_first and b.surname_core):
+    if not (a.surname_core and a.given_first):
         return False
-    return a.given_first == b.surname_core and _names_compatible(_swapped(a), b)
+    surname_fits = b.surname_core is None or a.given_first == b.surname_core
+    return surname_fits and _names_compatible(_swapped(a), b)
 
 
 def _swapped(a: NameAndBirth) -> NameAndBirth:

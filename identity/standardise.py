@@ -350,7 +350,7 @@ def parse_timestamp(text: str | None) -> dt.datetime | None:
 
 STANDARD_COLUMNS: tuple[str, ...] = (
     "unique_id", "source", "record_id", "updated_at", "given", "given_first", "given_canonical",
-    "initials", "particles", "surname_core", "surname_first", "surname_last", "birth_date", "email",
+    "initials", "initial", "particles", "surname_core", "surname_first", "surname_last", "birth_date", "email",
     "email_local", "mobile", "landline", "postcode", "house_number", "house_addition", "street",
     "city", "loyalty_card", "address_key",
 )
@@ -386,6 +386,7 @@ def standardise_record(row: dict[str, str | None]) -> dict[str, str | None]:
         "given_first": name.given_first,
         "given_canonical": name.given_canonical,
         "initials": name.initials,
+        "initial": (name.given_first or name.initials or "")[:1] or None,
         "particles": name.particles,
         "surname_core": name.surname_core,
         "surname_first": name.surname_first,
