@@ -71,11 +71,13 @@ def household_edges(engine: Engine, records: pd.DataFrame, cap: int = MAX_PERSON
 def group_households(
     persons: list[str], edges: pd.DataFrame, surnames: dict[str, set[str]] | None = None,
     anchored: set[str] | None = None,
+    hints: dict[str, set[str]] | None = None,
 ) -> dict[str, str]:
     """Return a household label per person: the smallest person label in its household.
 
     A person with no address, card or landline of their own (often an app-only customer) joins
-    the household whose members carry their surname, but only when exactly one household does.
+    the household whose members carry their surname, when exactly one household does, or when
+    exactly one of those has a member born on their birth date (twins).
     """
     parent = {p: p for p in persons}
 
@@ -94,26 +96,15 @@ def group_households(
                 parent[max(root, first)] = min(root, first)
                 first = min(root, first)
     if surnames and anchored is not None:
-        by_surname: dict[str, set[str]] = {}
-        for p in persons:
-            if p in anchored:
-                for name in surnames.get(p, ()):
-                    by_surname.setdefault(name, set()).add(find(p))
-        for p in persons:
-            if p in anchored:
-                continue
-            candidates = set().union(*(by_surname.get(n, set()) for n in surnames.get(p, ())))
-            if len(candidates) == 1 and find(p) not in candidates:
-                root, target = find(p), candidates.pop()
-                parent[max(root, target)] = min(root, target)
+        _attach_orphans(persons, find, parent, surnames, anchored, hints or {})
     households: dict[str, list[str]] = {}
     for p in persons:
         households.setdefault(find(p), []).append(p)
     return {p: min(members) for members in households.values() for p in members}
 
 
-def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[str]]]:
-    """Return the persons with an address, card or landline, and every person's surname parts."""
+def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[str]], dict[str, set[str]]]:
+    """Return the persons with an address, card or landline, their surname parts, and their hints."""
     has = records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1)
     anchored = set(records.loc[has, "person"])
     surnames: dict[str, set[str]] = {}
@@ -121,4 +112,30 @@ def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[st
         for name in (first, last):
             if isinstance(name, str) and len(name) > 2:
                 surnames.setdefault(person, set()).add(name)
-    return anchored, surnames
+    hints: dict[str, set[str]] = {}
+    for person, birth in records[["person", "birth_date"]].itertuples(index=False):
+        if isinstance(birth, str):
+            hints.setdefault(person, set()).add(birth)
+    return anchored, surnames, hints
+
+
+def _attach_orphans(persons, find, parent, surnames, anchored, hints) -> None:  # type: ignore[no-untyped-def]
+    """Join persons without an address, card or landline to the one household their surname fits."""
+    by_surname: dict[str, set[str]] = {}
+    hints_of_household: dict[str, set[str]] = {}
+    for p in persons:
+        if p in anchored:
+            root = find(p)
+            for name in surnames.get(p, ()):
+                by_surname.setdefault(name, set()).add(root)
+            hints_of_household.setdefault(root, set()).update(hints.get(p, ()))
+    for p in persons:
+        if p in anchored:
+            continue
+        candidates = set().union(*(by_surname.get(n, set()) for n in surnames.get(p, ())))
+        if len(candidates) > 1:
+            candidates = {h for h in candidates if hints_of_household.get(h, set()) & hints.get(p, set())}
+        if len(candidates) == 1:
+            root, target = find(p), candidates.pop()
+            if root != target:
+                parent[max(root, target)] = min(root, target)

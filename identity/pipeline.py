@@ -133,8 +133,8 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
 
     step("grouping persons into households")
     edges = household_edges(engine, records)
-    anchored, surnames = household_anchors(records)
-    household_of = group_households(sorted(records["person"].unique()), edges, surnames, anchored)
+    anchored, surnames, hints = household_anchors(records)
+    household_of = group_households(sorted(records["person"].unique()), edges, surnames, anchored, hints)
     records["household"] = records["person"].map(household_of)
     records["customer_id"] = records["person"].map(lambda p: stable_id("C", p))
     records["household_id"] = records["household"].map(lambda h: stable_id("H", h))
