@@ -208,10 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the herken command line; return the exit status."""
     settings = load_settings()
     args = build_parser(settings).parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
-        logging.getLogger("splink").setLevel(logging.ERROR)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Our own counts at INFO with -v; Splink's INFO lines are per training chunk, too many for a user.
+    for name in ("identity", "profile_api", "herken"):
+        logging.getLogger(name).setLevel(logging.INFO if args.verbose else logging.WARNING)
+    for name in ("splink", "splink.internals"):
+        logging.getLogger(name).setLevel(logging.WARNING if args.verbose else logging.ERROR)
     from profile_api.store import StoreError
 
     try:

@@ -87,14 +87,16 @@ def group_households(
             p = parent[p]
         return p
 
-    for _, group in edges.groupby(["kind", "value"], sort=False):
-        members = group["person"].tolist()
-        first = find(members[0])
-        for other in members[1:]:
-            root = find(other)
-            if root != first:
-                parent[max(root, first)] = min(root, first)
-                first = min(root, first)
+    previous_key, first = None, None
+    # Edges arrive sorted by (kind, value): each run of one value joins its persons.
+    for kind, value, person in edges[["kind", "value", "person"]].itertuples(index=False, name=None):
+        if (kind, value) != previous_key:
+            previous_key, first = (kind, value), find(person)
+            continue
+        root = find(person)
+        if root != first:
+            parent[max(root, first)] = min(root, first)
+            first = min(root, first)
     if surnames and anchored is not None:
         _attach_orphans(persons, find, parent, surnames, anchored, hints or {})
     households: dict[str, list[str]] = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,9 @@ INTERACTION_COLUMNS: tuple[str, ...] = (
 PREFERENCE_COLUMNS: tuple[str, ...] = ("source", "record_id", "key", "value", "stated_at")
 TRUTH_COLUMNS: tuple[str, ...] = ("source", "record_id", "person_id", "household_id")
 INTERACTION_TYPES: frozenset[str] = frozenset({"purchase", "return", "view", "contact"})
+
+
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept as surrogates
 
 
 class DropError(Exception):
@@ -122,7 +126,7 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str
         if len(values) != len(header):
             yield start, None, raw, f"has {len(values)} columns, the header has {len(header)}"
             continue
-        if any("\udc80" <= ch <= "\udcff" for ch in raw):
+        if _UNDECODABLE.search(raw):
             yield start, None, raw.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace"), \
                 "contains bytes that are not UTF-8; save the file as UTF-8"
             continue

@@ -192,36 +192,36 @@ def standardise_email(email: str | None) -> str | None:
     return value if _EMAIL.match(value) else None
 
 
-@lru_cache(maxsize=200_000)
-def standardise_phone(phone: str | None, region: str = "NL") -> str | None:
-    """Return the phone number in E.164 (``+31612345678``), or ``None`` when it is not valid."""
+@lru_cache(maxsize=500_000)
+def parse_phone(phone: str | None, region: str = "NL") -> tuple[str | None, bool]:
+    """Return (E.164 number or None, whether it is a mobile number) of a phone in any notation."""
     if phone is None:
-        return None
+        return None, False
     text = str(phone).strip()
     if not text:
-        return None
+        return None, False
     text = text.replace("(0)", "")
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        return None
+        return None, False
     if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return None, False
+    kind = phonenumbers.number_type(number)
+    mobile = kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), mobile
+
+
+def standardise_phone(phone: str | None, region: str = "NL") -> str | None:
+    """Return the phone number in E.164 (``+31612345678``), or ``None`` when it is not valid."""
+    return parse_phone(phone, region)[0]
 
 
 def is_mobile(e164: str | None) -> bool:
     """Return True when an E.164 number is a mobile number (personal rather than a landline)."""
-    if not e164:
-        return False
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return False
-    kind = phonenumbers.number_type(number)
-    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return parse_phone(e164)[1] if e164 else False
 
 
 _NL_POSTCODE = re.compile(r"^([1-9][0-9]{3})\s*([A-Z]{2})$")
@@ -360,7 +360,7 @@ def standardise_record(row: dict[str, str | None]) -> dict[str, str | None]:
     """Return the standardised linkage fields of one raw identity row (see STANDARD_COLUMNS)."""
     name = parse_name(row.get("first_name") or None, row.get("last_name") or None)
     email = standardise_email(row.get("email"))
-    phone = standardise_phone(row.get("phone") or None)
+    phone, mobile = parse_phone(row.get("phone") or None)
     street_raw, number_raw = row.get("street") or None, row.get("house_number") or None
     if street_raw and not number_raw:
         street_raw, number_raw = split_street_and_number(street_raw)
@@ -394,8 +394,8 @@ def standardise_record(row: dict[str, str | None]) -> dict[str, str | None]:
         "birth_date": birth.isoformat() if birth else None,
         "email": email,
         "email_local": email.split("@")[0] if email else None,
-        "mobile": phone if phone and is_mobile(phone) else None,
-        "landline": phone if phone and not is_mobile(phone) else None,
+        "mobile": phone if phone and mobile else None,
+        "landline": phone if phone and not mobile else None,
         "postcode": postcode,
         "house_number": number,
         "house_addition": addition,
