@@ -120,11 +120,11 @@ def comparisons() -> list[CustomComparison]:
             _null("email"),
             cll.CustomLevel("email_l = email_r AND email_names_l <= 1", label_for_charts="same e-mail, one name"),
             cll.CustomLevel("email_l = email_r", label_for_charts="same e-mail, several names"),
-            cll.CustomLevel(
-                "email_local_l = email_local_r AND length(email_local_l) > 4",
-                label_for_charts="same local part, other domain",
-            ),
-            cll.JaroWinklerLevel("email", 0.9),
+            cll.And(
+                cll.ExactMatchLevel("email_local"), cll.DamerauLevenshteinLevel("email_domain", 2)
+            ).configure(label_for_charts="same local part, domain typo"),
+            # No fuzzy level on the whole address: e-mails are made from names, so two people
+            # called Mustafa Ouali have near-identical ones.
             cll.ElseLevel(),
         ],
     )
@@ -162,7 +162,7 @@ def blocking_rules() -> list[Any]:
     """Return the rules that generate candidate pairs: any one shared strong value."""
     return [
         block_on("email"),
-        block_on("email_local"),
+        block_on("email_local", "email_domain_head"),
         block_on("mobile"),
         block_on("landline"),
         block_on("loyalty_card"),

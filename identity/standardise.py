@@ -351,7 +351,7 @@ def parse_timestamp(text: str | None) -> dt.datetime | None:
 STANDARD_COLUMNS: tuple[str, ...] = (
     "unique_id", "source", "record_id", "updated_at", "given", "given_first", "given_canonical",
     "initials", "initial", "particles", "surname_core", "surname_first", "surname_last", "birth_date", "email",
-    "email_local", "mobile", "landline", "postcode", "house_number", "house_addition", "street",
+    "email_local", "email_domain", "email_domain_head", "mobile", "landline", "postcode", "house_number", "house_addition", "street",
     "city", "loyalty_card", "address_key",
 )
 
@@ -394,6 +394,8 @@ def standardise_record(row: dict[str, str | None]) -> dict[str, str | None]:
         "birth_date": birth.isoformat() if birth else None,
         "email": email,
         "email_local": email.split("@")[0] if email else None,
+        "email_domain": email.split("@")[1] if email else None,
+        "email_domain_head": email.split("@")[1][:1] if email else None,  # blocks typos of one domain
         "mobile": phone if phone and mobile else None,
         "landline": phone if phone and not mobile else None,
         "postcode": postcode,
