@@ -11,36 +11,66 @@ from splink import Linker
 
 from identity.engine import Engine
 from identity.model import settings, train
+from identity.rules import given_names_compatible
 
 log = logging.getLogger(__name__)
 
-# For each strong identifier, how many distinct given names use the value: a card carried by
-# "jan" and "anna" is a household card. Initials-only records do not count as a name of their own.
-SHARED_VALUE_SQL = """
-WITH {ctes}
-SELECT r.*, {columns}
-FROM records r
-{joins}
-"""
 SHARED_COLUMNS: tuple[str, ...] = ("email", "mobile", "loyalty_card")
 
 
-def shared_value_sql() -> str:
-    """Return the SQL that adds ``<column>_names`` counts for every shared-identifier column."""
-    ctes = ",\n".join(
-        f"n_{c} AS (SELECT {c} AS v, count(DISTINCT given_canonical) AS n FROM records "
-        f"WHERE {c} IS NOT NULL GROUP BY {c})"
-        for c in SHARED_COLUMNS
-    )
-    columns = ", ".join(f"coalesce(n_{c}.n, 0) AS {c}_names" for c in SHARED_COLUMNS)
-    joins = "\n".join(f"LEFT JOIN n_{c} ON r.{c} = n_{c}.v" for c in SHARED_COLUMNS)
-    return SHARED_VALUE_SQL.format(ctes=ctes, columns=columns, joins=joins)
+def count_people(given_names: list[str]) -> int:
+    """Return how many different people a list of first names stands for.
+
+    Names that may be one person (Toos and Antonia, Jason and Jsson) count once, so a personal
+    e-mail address written with a nickname in one channel is not mistaken for a family address.
+    """
+    people: list[str] = []
+    for name in given_names:
+        if not any(given_names_compatible(name, name, other, other) for other in people):
+            people.append(name)
+    return len(people)
 
 
 def prepare(engine: Engine, standardised: pd.DataFrame) -> pd.DataFrame:
-    """Return the standardised records with shared-value counts, sorted by unique_id."""
-    frame = engine.sql(shared_value_sql() + " ORDER BY r.unique_id", records=standardised)
-    return frame.astype({f"{c}_names": "int64" for c in SHARED_COLUMNS})
+    """Return the standardised records with ``<column>_names`` people counts, sorted by unique_id.
+
+    For each strong identifier the count says how many different first names use the value:
+    a loyalty card carried by "jan" and "anna" is a household card, not a personal one.
+    """
+    frame = standardised.sort_values("unique_id", kind="stable").reset_index(drop=True)
+    named = frame[frame["given_first"].notna()]
+    for column in SHARED_COLUMNS:
+        groups = named[named[column].notna()].groupby(column)["given_first"].agg(lambda s: sorted(set(s)))
+        counts = groups.map(count_people)
+        frame[f"{column}_names"] = frame[column].map(counts).fillna(0).astype("int64")
+    return frame
+
+
+M_FLOOR = 0.005   # no level may claim it never happens among matches (a weight below about -7.6)
+
+
+def finalise_model(model: dict) -> dict:
+    """Return a trained model made safe to predict with: u corrected, m floored, rounded.
+
+    Random sampling estimates u from pairs that include the true matches, which inflates u of rare
+    agreement levels (an exact e-mail) by about prior * m; that share is taken out again.
+    EM can drive the m of a disagreement level to 1e-26 when it never saw, say, two landlines of
+    one person differ; a mover's old landline would then veto every match. Rounding: EM sums floats
+    in parallel, so two trainings on one drop differ in the last bits; rounded parameters make the
+    same drop give the same scores, clusters and IDs every time.
+    """
+    model = json.loads(json.dumps(model))
+    prior = model.get("probability_two_random_records_match") or 0.0
+    for comparison in model.get("comparisons", []):
+        for level in comparison.get("comparison_levels", []):
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if level.get("is_null_level") or not isinstance(m, float):
+                continue
+            level["m_probability"] = max(m, M_FLOOR)
+            if isinstance(u, float):
+                # Random pairs include the true matches: take their share out of u.
+                level["u_probability"] = max(u - prior * m, u * 0.1)
+    return round_model(model)
 
 
 def build_linker(engine: Engine, records: pd.DataFrame, model_path: Path | None = None, seed: int = 42) -> tuple[Linker, bool]:
@@ -52,9 +82,7 @@ def build_linker(engine: Engine, records: pd.DataFrame, model_path: Path | None 
         return Linker(table, model), False
     linker = Linker(table, settings())
     train(linker, seed=seed)
-    # EM sums floats in parallel, so two trainings on one drop can differ in the last bits; rounded
-    # parameters make the same drop give the same scores, clusters and IDs every time.
-    model = round_model(linker.misc.save_model_to_json())
+    model = finalise_model(linker.misc.save_model_to_json())
     return Linker(api.register(records), model), True
 
 

@@ -5,7 +5,7 @@ backend understands, so the same settings run on DuckDB and on Spark.
 
 Household awareness starts here: an exact match on an e-mail address, mobile number or loyalty
 card is split into two levels, "used by one name" and "used by several names" (the ``*_names``
-columns count distinct given names per value, see :func:`identity.link.SHARED_VALUE_SQL`). EM then
+columns count the different people using each value, see :func:`identity.link.prepare`). EM then
 learns that a family card says far less than a personal one.
 """
 
