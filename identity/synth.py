@@ -46,17 +46,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CHANNELS: tuple[str, ...] = ("pos", "webshop", "app", "service")
-IDENTITY_COLUMNS: tuple[str, ...] = (
-    "record_id", "first_name", "last_name", "birth_date", "email", "phone", "street",
-    "house_number", "postcode", "city", "loyalty_card", "updated_at",
+# The drop contract is defined once, by the reader; the generator writes exactly that.
+from identity.ingest import (  # noqa: E402
+    CHANNELS, IDENTITY_COLUMNS, INTERACTION_COLUMNS, PREFERENCE_COLUMNS, TRUTH_COLUMNS,
 )
-INTERACTION_COLUMNS: tuple[str, ...] = (
-    "source", "record_id", "type", "occurred_at", "sku", "category", "size", "quantity",
-    "amount_eur", "discount_eur", "store_id", "delivery_method",
-)
-PREFERENCE_COLUMNS: tuple[str, ...] = ("source", "record_id", "key", "value", "stated_at")
-TRUTH_COLUMNS: tuple[str, ...] = ("source", "record_id", "person_id", "household_id")
 
 
 # --------------------------------------------------------------------------------------------
