@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from identity.engine import Engine
+from identity.graph import UnionFind, connected_components
 
 MAX_PERSONS_PER_VALUE = 8
 
@@ -79,30 +80,33 @@ def group_households(
     the household whose members carry their surname, when exactly one household does, or when
     exactly one of those has a member born on their birth date (twins).
     """
-    parent = {p: p for p in persons}
-
-    def find(p: str) -> str:
-        while parent[p] != p:
-            parent[p] = parent[parent[p]]
-            p = parent[p]
-        return p
-
-    previous_key, first = None, None
-    # Edges arrive sorted by (kind, value): each run of one value joins its persons.
-    for kind, value, person in edges[["kind", "value", "person"]].itertuples(index=False, name=None):
-        if (kind, value) != previous_key:
-            previous_key, first = (kind, value), find(person)
-            continue
-        root = find(person)
-        if root != first:
-            parent[max(root, first)] = min(root, first)
-            first = min(root, first)
+    sets = connected_components(persons, edges)
     if surnames and anchored is not None:
-        _attach_orphans(persons, find, parent, surnames, anchored, hints or {})
-    households: dict[str, list[str]] = {}
+        _attach_orphans(persons, sets, surnames, anchored, hints or {})
+    return sets.labels()
+
+
+def _attach_orphans(
+    persons: list[str], sets: UnionFind, surnames: dict[str, set[str]], anchored: set[str],
+    hints: dict[str, set[str]],
+) -> None:
+    """Join persons without an address, card or landline to the one household their surname fits."""
+    by_surname: dict[str, set[str]] = {}
+    hints_of_household: dict[str, set[str]] = {}
     for p in persons:
-        households.setdefault(find(p), []).append(p)
-    return {p: min(members) for members in households.values() for p in members}
+        if p in anchored:
+            root = sets.find(p)
+            for name in surnames.get(p, ()):
+                by_surname.setdefault(name, set()).add(root)
+            hints_of_household.setdefault(root, set()).update(hints.get(p, ()))
+    for p in persons:
+        if p in anchored:
+            continue
+        candidates = set().union(*(by_surname.get(n, set()) for n in surnames.get(p, ())))
+        if len(candidates) > 1:
+            candidates = {h for h in candidates if hints_of_household.get(h, set()) & hints.get(p, set())}
+        if len(candidates) == 1:
+            sets.union(p, candidates.pop())
 
 
 def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[str]], dict[str, set[str]]]:
@@ -119,25 +123,3 @@ def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[st
         if isinstance(birth, str):
             hints.setdefault(person, set()).add(birth)
     return anchored, surnames, hints
-
-
-def _attach_orphans(persons, find, parent, surnames, anchored, hints) -> None:  # type: ignore[no-untyped-def]
-    """Join persons without an address, card or landline to the one household their surname fits."""
-    by_surname: dict[str, set[str]] = {}
-    hints_of_household: dict[str, set[str]] = {}
-    for p in persons:
-        if p in anchored:
-            root = find(p)
-            for name in surnames.get(p, ()):
-                by_surname.setdefault(name, set()).add(root)
-            hints_of_household.setdefault(root, set()).update(hints.get(p, ()))
-    for p in persons:
-        if p in anchored:
-            continue
-        candidates = set().union(*(by_surname.get(n, set()) for n in surnames.get(p, ())))
-        if len(candidates) > 1:
-            candidates = {h for h in candidates if hints_of_household.get(h, set()) & hints.get(p, set())}
-        if len(candidates) == 1:
-            root, target = find(p), candidates.pop()
-            if root != target:
-                parent[max(root, target)] = min(root, target)
