@@ -139,8 +139,57 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _existing_store(url: str) -> str | None:
+    """Return why the store at url cannot be served (no URL, no file, nothing resolved), or None."""
+    from sqlalchemy.engine import make_url
+
+    from profile_api.store import StoreError, latest_run, open_store
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return f"--store '{url}' is not a database URL; use sqlite:///herken.db or postgresql+psycopg://user@host/db"
+    if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
+        return f"no store at {url}; run `herken resolve DROP --store {url}` first"
+    try:
+        if latest_run(open_store(url)) is None:
+            return f"the store at {url} holds no resolved records; run `herken resolve DROP --store {url}` first"
+    except StoreError as err:
+        return str(err)
+    return None
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve herken.v1.ProfileService, health checking and reflection until Ctrl-C or SIGTERM."""
+    import signal
+
+    from profile_api.server import serve
+
+    problem = _existing_store(args.store)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        server, port = serve(args.store, args.host, args.port)
+    except OSError as err:
+        print(f"error: {err}; choose another with --port", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"serving herken.v1.ProfileService on {args.host}:{port} (store {args.store}), with grpc.health.v1 "
+          "and server reflection; Ctrl-C stops", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print("note: listening beyond loopback without TLS; put it behind a proxy that authenticates callers",
+              file=sys.stderr)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop(5))
+    try:
+        server.wait_for_termination()
+    except KeyboardInterrupt:
+        server.stop(5).wait()
+    print("stopped")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """Generate a small drop, resolve it, score it against its truth and write the report."""
+    """Generate a small drop, resolve, score and report it, then serve it and show what each channel gets."""
     import tempfile
 
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="herken-demo-"))
@@ -158,8 +207,29 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         status = command(command_args, demo_settings)
         if status != EXIT_OK:
             return status
+    _demo_channels(store)
     print(f"\ndemo files in {work}")
     return EXIT_OK
+
+
+def _demo_channels(store: str) -> None:
+    """Serve the store on a free loopback port and show, through a real client, what each channel gets."""
+    import grpc
+
+    from herken.demo import pick_subjects, tour
+    from profile_api._generated.herken.v1.profile_service_pb2_grpc import ProfileServiceStub
+    from profile_api.server import serve
+    from profile_api.store import open_store
+
+    server, port = serve(store, "127.0.0.1", 0)
+    print(f"\nserving the store on 127.0.0.1:{port}, as `herken serve --store {store} --port {port}` would; "
+          "a gRPC client asks it what each channel gets:")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            tour(ProfileServiceStub(channel), pick_subjects(open_store(store)))
+    finally:
+        server.stop(1).wait()
+    print("\nserver stopped")
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
@@ -196,7 +266,15 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--out", default="report.html")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("demo", help="generate a small drop, resolve it, score it and write the report")
+    p = sub.add_parser("serve", help="serve the gRPC ProfileService (with health and reflection)")
+    _store_arg(p, settings)
+    p.add_argument("--host", default=settings.host,
+                   help=f"address to listen on (default {settings.host}: this machine only; env HERKEN_HOST)")
+    p.add_argument("--port", type=int, default=settings.port,
+                   help=f"port to listen on, 0 for any free one (default {settings.port}; env HERKEN_PORT)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="generate a small drop, resolve, score and serve it; show what each channel gets")
     p.add_argument("--dir", help="where to keep the demo files (default: a new temporary folder)")
     p.add_argument("--households", type=int, default=300)
     p.add_argument("--seed", type=int, default=1)

@@ -1,13 +1,21 @@
-"""Opening a store by SQLAlchemy URL and creating or checking its schema."""
+"""Opening a store by SQLAlchemy URL and creating, checking or migrating its schema."""
 
 from __future__ import annotations
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import event, inspect, text, update
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from profile_api.store.models import SCHEMA_VERSION, SchemaInfo
+from profile_api.store.models import SCHEMA_VERSION, Preference, SchemaInfo
+
+log = logging.getLogger(__name__)
+
+# The server answers 16 concurrent clients; the default pool (5 + 10 overflow) would make some wait.
+POOL_SIZE = 16
 
 DEFAULT_STORE_URL = "sqlite:///herken.db"
 
@@ -27,7 +35,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def open_store(url: str = DEFAULT_STORE_URL, create: bool = True) -> Engine:
     """Return an engine for the store at url, creating the schema when it is missing."""
     try:
-        engine = create_engine(url)
+        parsed = make_url(url)
+        in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+        pool = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
+        engine = create_engine(url, **pool)
     except (ArgumentError, ImportError) as err:
         raise StoreError(f"'{url}' is not a usable store URL ({err}); use sqlite:///file.db or postgresql+psycopg://...") from None
     if engine.dialect.name == "sqlite":
@@ -37,14 +48,62 @@ def open_store(url: str = DEFAULT_STORE_URL, create: bool = True) -> Engine:
             SQLModel.metadata.create_all(engine)
             with Session(engine) as session:
                 info = session.exec(select(SchemaInfo)).first()
+                version = None if info is None else info.version
                 if info is None:
                     session.add(SchemaInfo(version=SCHEMA_VERSION))
                     session.commit()
-                elif info.version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"the store at {engine.url.render_as_string(hide_password=True)} has schema version "
-                        f"{info.version}, newer than this herken ({SCHEMA_VERSION}); upgrade herken"
-                    )
+            if version is not None and version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store at {engine.url.render_as_string(hide_password=True)} has schema version "
+                    f"{version}, newer than this herken ({SCHEMA_VERSION}); upgrade herken"
+                )
+            if version is not None and version < SCHEMA_VERSION:
+                migrate(engine, version)
     except OperationalError as err:
         raise StoreError(f"cannot open the store at {engine.url.render_as_string(hide_password=True)}: {err.orig}") from None
     return engine
+
+
+def _to_version_2(conn: Connection) -> None:
+    """Version 1 -> 2: preference.channel and its record index, std_phone_mobile, std_particles, profiles."""
+    from identity.standardise import is_mobile, parse_name
+    from profile_api.precompute import rebuild_profiles  # the profile builder sits above the store
+
+    def add_column(table: str, column: str, sql_type: str) -> bool:
+        if column in {c["name"] for c in inspect(conn).get_columns(table)}:
+            return False
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+        return True
+
+    add_column("preference", "channel", "VARCHAR")
+    for index in Preference.__table__.indexes:
+        index.create(conn, checkfirst=True)
+    if add_column("source_record", "std_phone_mobile", "BOOLEAN"):
+        phones = [row[0] for row in conn.execute(text(
+            "SELECT DISTINCT std_phone FROM source_record WHERE std_phone IS NOT NULL"))]
+        if phones:
+            conn.execute(text("UPDATE source_record SET std_phone_mobile = :mobile WHERE std_phone = :phone"),
+                         [{"phone": phone, "mobile": is_mobile(phone)} for phone in phones])
+    if add_column("source_record", "std_particles", "VARCHAR"):
+        rows = conn.execute(text("SELECT source, record_id, first_name, last_name FROM source_record "
+                                 "WHERE last_name IS NOT NULL OR first_name IS NOT NULL")).all()
+        particles = [{"source": s, "record_id": r, "particles": parse_name(first, last).particles}
+                     for s, r, first, last in rows]
+        particles = [p for p in particles if p["particles"]]
+        if particles:
+            conn.execute(text("UPDATE source_record SET std_particles = :particles "
+                              "WHERE source = :source AND record_id = :record_id"), particles)
+    log.info("store migrated to schema 2: %d profiles built", rebuild_profiles(conn))
+
+
+# MIGRATIONS[v] takes a store from version v to v + 1; tables new in a version are made by create_all.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2}
+
+
+def migrate(engine: Engine, version: int) -> None:
+    """Migrate a store of an older schema version in place, in one transaction."""
+    with engine.begin() as conn:
+        for step in range(version, SCHEMA_VERSION):
+            log.info("migrating the store from schema version %d to %d", step, step + 1)
+            MIGRATIONS[step](conn)
+        conn.execute(update(SchemaInfo).values(version=SCHEMA_VERSION))

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+# 1: the resolution result. 2: precomputed profiles (table profile), the channel a preference was
+# stated in (preference.channel), an index on a preference's record, source_record.std_phone_mobile
+# and std_particles. store/db.py MIGRATIONS takes an older store there in place.
+SCHEMA_VERSION = 2
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -55,9 +59,11 @@ class SourceRecord(SQLModel, table=True):
     updated_at: str | None = None
     std_given: str | None = None
     std_surname: str | None = None
+    std_particles: str | None = None   # surname particles ("van der"), for ranking name searches
     std_birth_date: str | None = Field(default=None, index=True)
     std_email: str | None = Field(default=None, index=True)
     std_phone: str | None = Field(default=None, index=True)
+    std_phone_mobile: bool | None = None   # a mobile (personal) rather than a landline (household)
     std_postcode: str | None = Field(default=None, index=True)
     std_house_number: str | None = None
     std_loyalty_card: str | None = Field(default=None, index=True)
@@ -113,9 +119,15 @@ class Interaction(SQLModel, table=True):
 
 
 class Preference(SQLModel, table=True):
-    """A preference a customer stated in a channel, on the record they stated it with."""
+    """A preference a customer stated in a channel, on a record of theirs.
+
+    A preference from the drop hangs on the record it was stated with. One stored through the API
+    hangs on a record of the person in the channel it was stated in, or on their newest record when
+    they have none there; ``channel`` then says where it was stated.
+    """
 
     __tablename__ = "preference"
+    __table_args__ = (Index("ix_preference_record", "source", "record_id"),)
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(index=True)
     record_id: str = Field(index=True)
@@ -123,6 +135,7 @@ class Preference(SQLModel, table=True):
     value: str
     stated_at: str
     origin: str = "drop"   # "drop" (replaced by each run) or "api" (kept across runs)
+    channel: str | None = None   # where it was stated, when not the record's own source (API)
 
 
 class QuarantinedRow(SQLModel, table=True):
@@ -149,3 +162,19 @@ class MatchEdge(SQLModel, table=True):
     match_probability: float
     match_weight: float | None = None
     reason: str | None = None
+
+
+class PrecomputedProfile(SQLModel, table=True):
+    """A person's profile as served: built by ``profile_api.precompute`` in the publishing transaction.
+
+    The JSON columns are written and read only by ``profile_api``; preferences are not here because
+    they change between runs and are read live.
+    """
+
+    __tablename__ = "profile"
+    customer_id: str = Field(primary_key=True)
+    household_id: str = Field(index=True)
+    display_name: str
+    golden: str = Field(sa_column=Column(Text, nullable=False))      # {field: [value, source, record_id, updated_at]}
+    attributes: str = Field(sa_column=Column(Text, nullable=False))  # [[name, value, {evidence}], ...]
+    household: str = Field(sa_column=Column(Text, nullable=False))   # {"members": [[id, name]], "pets": [...], "delivery": ...}

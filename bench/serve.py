@@ -1,0 +1,431 @@
+"""Benchmark GetProfile under load, beside a no-op gRPC handler measured in the same run.
+
+    python bench/serve.py                                   # 30,000 households -> SQLite and PostgreSQL
+    python bench/serve.py --keep /tmp/herken-serve          # the same, keeping drop and stores for next time
+    python bench/serve.py --store sqlite:///big.db --store postgresql+psycopg://postgres@127.0.0.1:5432/big
+    python bench/serve.py --noop-only                       # the floor of this machine, no store needed
+
+Without --store it generates a drop (``--households``, ``--seed``), resolves it with ``herken resolve``
+into a fresh SQLite file and a fresh PostgreSQL database (``--pg-admin`` names the server), then
+measures every server twice: one client alone (latency without queueing) and ``--clients`` closed-loop
+clients at once, each for a fixed time. The no-op server has the same shape as the real one
+(``profile_api.server.start_server``: the same thread pool, health and reflection services); only its
+GetProfile returns an empty reply without touching a store.
+
+Every server and every client is its own process (this script with a hidden ``--child-*`` option),
+all on 127.0.0.1: Python gRPC clients in one process would serialise on one GIL and measure
+themselves. On a 2-core machine the clients share the cores with the server, so the no-op figures
+are the ceiling of the machine, not of the service. Loops are bounded by time and by a request cap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import grpc
+
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+
+P99_TARGET_MS = 10.0
+THROUGHPUT_TARGET = 0.60           # of the no-op throughput
+MAX_REQUESTS_PER_CLIENT = 2_000_000
+SAMPLE_IDS = 5_000
+PG_ADMIN_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_BENCH_DB = "herken_bench_serve"
+
+
+# --- children: one server, or one closed-loop client ---
+
+def child_server(target: str, port_file: Path, max_workers: int) -> None:
+    """Serve target ('noop' or a store URL) on a free loopback port, write the port, run until SIGTERM."""
+    from profile_api.server import DEFAULT_MAX_WORKERS, serve, start_server
+
+    workers = max_workers or DEFAULT_MAX_WORKERS
+    if target == "noop":
+        server, port = start_server(NoopServicer(), "127.0.0.1", 0, workers)
+    else:
+        server, port = serve(target, "127.0.0.1", 0, max_workers=workers)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    port_file.with_suffix(".tmp").write_text(str(port))
+    port_file.with_suffix(".tmp").rename(port_file)
+    while not stopping:
+        time.sleep(0.2)
+    server.stop(1).wait(5)
+
+
+class NoopServicer(pb_grpc.ProfileServiceServicer):
+    """GetProfile returns an empty reply without touching a store: the cost of gRPC itself."""
+
+    def GetProfile(self, request: pb.GetProfileRequest, context: object) -> pb.GetProfileResponse:  # noqa: N802
+        return pb.GetProfileResponse()
+
+
+def child_client(port: int, ids_file: Path, start_at: float, duration: float, out: Path, seed: int) -> None:
+    """Call GetProfile in a closed loop from start_at for duration seconds; write latencies (µs) and errors."""
+    ids = json.loads(ids_file.read_text())
+    rng = random.Random(seed)
+    requests = [pb.GetProfileRequest(customer_id=rng.choice(ids)) for _ in range(1000)]
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    grpc.channel_ready_future(channel).result(timeout=30)
+    call = pb_grpc.ProfileServiceStub(channel).GetProfile
+    for request in requests[:50]:      # warm up the connection and the server's caches
+        call(request, timeout=10)
+    latencies = array.array("d")
+    errors = 0
+    while time.time() < start_at:
+        time.sleep(0.001)
+    end = time.perf_counter() + (start_at + duration - time.time())
+    cpu_start = time.process_time()
+    clock = time.perf_counter
+    i = 0
+    while i < MAX_REQUESTS_PER_CLIENT:
+        began = clock()
+        if began >= end:
+            break
+        try:
+            call(requests[i % 1000], timeout=10)
+        except grpc.RpcError:
+            errors += 1
+        latencies.append((clock() - began) * 1e6)
+        i += 1
+    cpu = time.process_time() - cpu_start
+    channel.close()
+    out.write_text(json.dumps({"latencies_us": latencies.tolist(), "errors": errors, "cpu_s": cpu}))
+
+
+# --- the parent ---
+
+@dataclass
+class Result:
+    """One measurement: a server under a number of clients for a fixed time."""
+
+    server: str
+    clients: int
+    seconds: float
+    requests: int
+    errors: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+    server_cores: float     # CPU the server used during the window, in cores
+    client_cores: float     # CPU the clients used
+    database_cores: float   # CPU of PostgreSQL's processes (any database on this machine)
+    other_cores: float      # CPU used by everything else on the machine: it skews the figures
+
+
+def _script() -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve())]
+
+
+class ServerProcess:
+    """A server child on a free loopback port; stopped on exit of the with block."""
+
+    def __init__(self, target: str, work: Path, max_workers: int) -> None:
+        self.port_file = work / f"port-{os.getpid()}-{time.monotonic_ns()}"
+        self.log = open(work / "server.log", "ab")
+        self.process = subprocess.Popen(
+            [*_script(), "--child-server", target, "--port-file", str(self.port_file),
+             "--max-workers", str(max_workers)], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while not self.port_file.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"the server for {target} did not start; see {work / 'server.log'}")
+            time.sleep(0.05)
+        self.port = int(self.port_file.read_text())
+
+    def stop(self) -> None:
+        """Stop the server child and wait for it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        self.port_file.unlink(missing_ok=True)
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _busy_cpu_seconds() -> float:
+    """Return CPU seconds the whole machine has spent busy since boot (Linux)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)    # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU seconds of a process (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _database_cpu_seconds() -> dict[int, float]:
+    """Return the CPU seconds of every PostgreSQL process on this machine, by pid (Linux)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found[int(entry.name)] = _process_cpu_seconds(int(entry.name))
+            except OSError:
+                continue     # gone meanwhile, or not ours to read
+    return found
+
+
+def _sleep_until(moment: float) -> None:
+    while (left := moment - time.time()) > 0:
+        time.sleep(min(left, 0.5))
+
+
+def load(server_name: str, server_pid: int, port: int, clients: int, duration: float, ids_file: Path,
+         work: Path) -> Result:
+    """Run clients closed-loop client processes against port for duration seconds; return the figures."""
+    import numpy as np
+
+    start_at = time.time() + 3.0 + 0.25 * clients     # time for every client to start, connect and warm up
+    outs = [work / f"client-{i}.json" for i in range(clients)]
+    for out in outs:
+        out.unlink(missing_ok=True)
+    procs = [subprocess.Popen([*_script(), "--child-client", "--port", str(port), "--ids", str(ids_file),
+                               "--start-at", repr(start_at), "--duration", str(duration), "--out", str(out),
+                               "--seed", str(i)], stderr=subprocess.PIPE)
+             for i, out in enumerate(outs)]
+    _sleep_until(start_at)
+    busy, served, database = _busy_cpu_seconds(), _process_cpu_seconds(server_pid), _database_cpu_seconds()
+    _sleep_until(start_at + duration)
+    busy, served = _busy_cpu_seconds() - busy, _process_cpu_seconds(server_pid) - served
+    database = sum(cpu - database.get(pid, 0.0) for pid, cpu in _database_cpu_seconds().items())
+    for p in procs:
+        try:
+            _, err = p.communicate(timeout=start_at - time.time() + duration + 60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise SystemExit(f"a client against {server_name} did not finish") from None
+        if p.returncode != 0:
+            raise SystemExit(f"a client against {server_name} failed:\n{err.decode(errors='replace')[-2000:]}")
+    latencies, errors, client_cpu = [], 0, 0.0
+    for out in outs:
+        data = json.loads(out.read_text())
+        latencies.extend(data["latencies_us"])
+        errors += data["errors"]
+        client_cpu += data["cpu_s"]
+        out.unlink()
+    values = np.asarray(latencies) / 1000.0
+    return Result(server_name, clients, duration, len(values), errors, round(len(values) / duration, 1),
+                  round(float(np.percentile(values, 50)), 3), round(float(np.percentile(values, 99)), 3),
+                  round(float(values.mean()), 3), round(served / duration, 2), round(client_cpu / duration, 2),
+                  round(database / duration, 2), round(max(0.0, busy - served - client_cpu - database) / duration, 2))
+
+
+def _has_run(url: str) -> bool:
+    """Return True when the store at url exists and holds a published run (an SQLite file is not created)."""
+    from sqlalchemy.engine import make_url
+
+    from profile_api.store import latest_run, open_store
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return False
+    try:
+        return latest_run(open_store(url)) is not None
+    except Exception:
+        return False
+
+
+def _herken(*args: str, work: Path) -> None:
+    """Run a herken command as a user would; stop the benchmark when it fails."""
+    env = {**os.environ, "HERKEN_RUNS_DIR": str(work / "runs")}
+    command = [sys.executable, "-m", "herken.cli", *args]
+    print("$ herken " + " ".join(args), file=sys.stderr, flush=True)
+    with open(work / "setup.log", "ab") as log:
+        status = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+    if status != 0:
+        raise SystemExit(f"`herken {' '.join(args)}` failed (exit {status}); see {work / 'setup.log'}")
+
+
+def _fresh_pg_database(admin_url: str, name: str) -> str:
+    """Create (or re-create) an empty PostgreSQL database; return its URL."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        con.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def prepare_stores(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
+    """Return (name, url) of the stores to measure, generating and resolving a drop when none is given."""
+    if args.store:
+        return [(("PostgreSQL" if url.startswith("postgresql") else "SQLite"), url) for url in args.store]
+    drop = work / "drop"
+    if not (drop / "truth.csv").is_file():
+        _herken("generate", str(drop), "--households", str(args.households), "--seed", str(args.seed), work=work)
+    stores = []
+    sqlite_url = f"sqlite:///{work / 'herken.db'}"
+    if not _has_run(sqlite_url):
+        for name in ("herken.db", "herken.db-wal", "herken.db-shm"):
+            (work / name).unlink(missing_ok=True)
+        _herken("resolve", str(drop), "--store", sqlite_url, work=work)
+    stores.append(("SQLite", sqlite_url))
+    if not args.skip_postgres:
+        pg_url = args.pg_admin.rsplit("/", 1)[0] + "/" + PG_BENCH_DB
+        marker = work / "postgres.url"      # the PostgreSQL store was resolved from this work directory's drop
+        if not (marker.is_file() and marker.read_text() == pg_url and _has_run(pg_url)):
+            marker.unlink(missing_ok=True)
+            pg_url = _fresh_pg_database(args.pg_admin, PG_BENCH_DB)
+            models = sorted((work / "runs").glob("*/model.json"))
+            _herken("resolve", str(drop), "--store", pg_url, *(["--model", str(models[-1])] if models else []),
+                    work=work)
+            marker.write_text(pg_url)
+        stores.append(("PostgreSQL", pg_url))
+    return stores
+
+
+def sample_ids(url: str, n: int, seed: int) -> list[str]:
+    """Return n customer ids drawn at random from the store (with replacement when it has fewer)."""
+    from sqlalchemy import text
+
+    from profile_api.store import open_store
+
+    with open_store(url).connect() as con:
+        ids = [row[0] for row in con.execute(text("SELECT customer_id FROM person ORDER BY customer_id"))]
+    if not ids:
+        raise SystemExit(f"the store {url} holds no persons; resolve a drop into it first")
+    rng = random.Random(seed)
+    return rng.sample(ids, n) if len(ids) >= n else [rng.choice(ids) for _ in range(n)]
+
+
+def markdown(results: list[Result], noop: dict[int, Result]) -> str:
+    """Return the table of all measurements, each loaded row with its ratio to the no-op server."""
+    head = ("| server | clients | seconds | requests | errors | req/s | p50 ms | p99 ms | mean ms | of no-op req/s | "
+            "p99 ≤ 10 ms | server cores | client cores | PostgreSQL cores | other cores |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        base = noop.get(r.clients)
+        ratio = f"{r.rps / base.rps:.0%}" if base and r.server != "no-op" else "—"
+        lines.append(f"| {r.server} | {r.clients} | {r.seconds:.0f} | {r.requests:,} | {r.errors} | {r.rps:,.0f} | "
+                     f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.mean_ms:.2f} | {ratio} | "
+                     f"{'yes' if r.p99_ms <= P99_TARGET_MS else 'no'} | {r.server_cores:.2f} | {r.client_cores:.2f} | "
+                     f"{r.database_cores:.2f} | {r.other_cores:.2f} |")
+    return "\n".join(lines)
+
+
+def verdicts(results: list[Result], noop: dict[int, Result], clients: int) -> list[str]:
+    """Return one line per store: the targets met or missed, and whether the no-op itself reaches them."""
+    floor = noop.get(clients)
+    lines = []
+    if floor and floor.p99_ms > P99_TARGET_MS:
+        lines.append(f"note: the no-op handler itself has p99 {floor.p99_ms:.2f} ms under {clients} clients on this "
+                     f"machine ({os.cpu_count()} cores shared by server and clients): p99 ≤ {P99_TARGET_MS:g} ms is "
+                     "out of reach here for any handler; compare the rows side by side")
+    busy = sorted({r.server for r in results if r.other_cores > 0.2})
+    if busy:
+        lines.append(f"note: other processes kept cores busy while measuring {', '.join(busy)} (column 'other "
+                     "cores'); those rows are depressed by them")
+    for r in results:
+        if r.server == "no-op" or r.clients != clients or not floor:
+            continue
+        ratio = r.rps / floor.rps
+        lines.append(f"{r.server}: {ratio:.0%} of no-op throughput (target ≥ {THROUGHPUT_TARGET:.0%}: "
+                     f"{'met' if ratio >= THROUGHPUT_TARGET else 'MISSED'}); p99 {r.p99_ms:.2f} ms "
+                     f"(target ≤ {P99_TARGET_MS:g} ms: {'met' if r.p99_ms <= P99_TARGET_MS else 'missed'}; "
+                     f"no-op p99 {floor.p99_ms:.2f} ms)")
+    return lines
+
+
+def bench(args: argparse.Namespace, work: Path) -> dict:
+    """Measure the no-op server and each store's server; print the tables and return the figures."""
+    stores = [] if args.noop_only else prepare_stores(args, work)
+    results: list[Result] = []
+    targets = [("no-op", "noop"), *stores]
+    for name, target in targets:
+        # Each store is asked for its own customers; the no-op server gets the first store's requests.
+        source = target if target != "noop" else (stores[0][1] if stores else None)
+        ids = sample_ids(source, SAMPLE_IDS, args.seed) if source else [f"C{i:06d}" for i in range(SAMPLE_IDS)]
+        ids_file = work / "ids.json"
+        ids_file.write_text(json.dumps(ids))
+        with ServerProcess(target, work, args.max_workers) as server:
+            for clients, seconds in ((1, args.single_duration), (args.clients, args.duration)):
+                print(f"{name}: {clients} client(s) for {seconds:g} s ...", file=sys.stderr, flush=True)
+                results.append(load(name, server.process.pid, server.port, clients, seconds, ids_file, work))
+    noop = {r.clients: r for r in results if r.server == "no-op"}
+    print(f"\nGetProfile by customer_id; {os.cpu_count()} cores; server and {args.clients} client processes on "
+          f"127.0.0.1; server thread pool {args.max_workers or 'default'}")
+    for name, url in stores:
+        print(f"  {name}: {url}")
+    print()
+    print(markdown(results, noop))
+    print()
+    for line in verdicts(results, noop, args.clients):
+        print(line)
+    return {"cores": os.cpu_count(), "stores": dict(stores), "results": [asdict(r) for r in results]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and run the benchmark (or, with --child-*, one server or client)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", action="append", help="measure this existing store (repeatable)")
+    parser.add_argument("--households", type=int, default=30_000, help="households to generate (default 30000)")
+    parser.add_argument("--seed", type=int, default=7, help="generator and sampling seed (default 7)")
+    parser.add_argument("--pg-admin", default=PG_ADMIN_DEFAULT,
+                        help=f"a PostgreSQL database to create the bench database from (default {PG_ADMIN_DEFAULT})")
+    parser.add_argument("--skip-postgres", action="store_true", help="measure the SQLite store only")
+    parser.add_argument("--noop-only", action="store_true", help="measure the no-op server only")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent closed-loop clients (default 16)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds under load per server (default 20)")
+    parser.add_argument("--single-duration", type=float, default=8.0, help="seconds with one client (default 8)")
+    parser.add_argument("--max-workers", type=int, default=0, help="server threads (default: the server's own)")
+    parser.add_argument("--keep", type=Path, help="keep drop, stores and logs here and re-use them next time")
+    parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--child-server", help=argparse.SUPPRESS)
+    parser.add_argument("--child-client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ids", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child_server:
+        child_server(args.child_server, args.port_file, args.max_workers)
+        return 0
+    if args.child_client:
+        child_client(args.port, args.ids, args.start_at, args.duration, args.out, args.seed)
+        return 0
+    if not 1 <= args.clients <= 64 or args.duration <= 0 or args.single_duration <= 0:
+        parser.error("--clients must be 1 to 64 and durations positive")
+
+    with tempfile.TemporaryDirectory(prefix="herken-bench-serve-") as tmp:
+        work = (args.keep or Path(tmp)).resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        figures = bench(args, work)
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=2))
+        print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

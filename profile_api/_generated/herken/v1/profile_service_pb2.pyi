@@ -1,0 +1,249 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class IdentifierKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    IDENTIFIER_KIND_UNSPECIFIED: _ClassVar[IdentifierKind]
+    IDENTIFIER_KIND_LOYALTY_CARD: _ClassVar[IdentifierKind]
+    IDENTIFIER_KIND_EMAIL: _ClassVar[IdentifierKind]
+    IDENTIFIER_KIND_PHONE: _ClassVar[IdentifierKind]
+    IDENTIFIER_KIND_SOURCE_RECORD: _ClassVar[IdentifierKind]
+IDENTIFIER_KIND_UNSPECIFIED: IdentifierKind
+IDENTIFIER_KIND_LOYALTY_CARD: IdentifierKind
+IDENTIFIER_KIND_EMAIL: IdentifierKind
+IDENTIFIER_KIND_PHONE: IdentifierKind
+IDENTIFIER_KIND_SOURCE_RECORD: IdentifierKind
+
+class Identifier(_message.Message):
+    __slots__ = ("kind", "value", "source")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    kind: IdentifierKind
+    value: str
+    source: str
+    def __init__(self, kind: _Optional[_Union[IdentifierKind, str]] = ..., value: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class GetProfileRequest(_message.Message):
+    __slots__ = ("customer_id", "identifier")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    identifier: Identifier
+    def __init__(self, customer_id: _Optional[str] = ..., identifier: _Optional[_Union[Identifier, _Mapping]] = ...) -> None: ...
+
+class GetProfileResponse(_message.Message):
+    __slots__ = ("profile", "ambiguous")
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    AMBIGUOUS_FIELD_NUMBER: _ClassVar[int]
+    profile: Profile
+    ambiguous: Ambiguous
+    def __init__(self, profile: _Optional[_Union[Profile, _Mapping]] = ..., ambiguous: _Optional[_Union[Ambiguous, _Mapping]] = ...) -> None: ...
+
+class Ambiguous(_message.Message):
+    __slots__ = ("reason", "candidates", "households")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLDS_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    candidates: _containers.RepeatedCompositeFieldContainer[PersonRef]
+    households: _containers.RepeatedCompositeFieldContainer[Household]
+    def __init__(self, reason: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[PersonRef, _Mapping]]] = ..., households: _Optional[_Iterable[_Union[Household, _Mapping]]] = ...) -> None: ...
+
+class PersonRef(_message.Message):
+    __slots__ = ("customer_id", "household_id", "display_name")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    household_id: str
+    display_name: str
+    def __init__(self, customer_id: _Optional[str] = ..., household_id: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class Profile(_message.Message):
+    __slots__ = ("customer_id", "household_id", "display_name", "golden", "preferences", "attributes", "household")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    GOLDEN_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    household_id: str
+    display_name: str
+    golden: GoldenRecord
+    preferences: _containers.RepeatedCompositeFieldContainer[Preference]
+    attributes: _containers.RepeatedCompositeFieldContainer[Attribute]
+    household: Household
+    def __init__(self, customer_id: _Optional[str] = ..., household_id: _Optional[str] = ..., display_name: _Optional[str] = ..., golden: _Optional[_Union[GoldenRecord, _Mapping]] = ..., preferences: _Optional[_Iterable[_Union[Preference, _Mapping]]] = ..., attributes: _Optional[_Iterable[_Union[Attribute, _Mapping]]] = ..., household: _Optional[_Union[Household, _Mapping]] = ...) -> None: ...
+
+class FieldValue(_message.Message):
+    __slots__ = ("value", "source", "record_id", "updated_at")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    source: str
+    record_id: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, value: _Optional[str] = ..., source: _Optional[str] = ..., record_id: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GoldenRecord(_message.Message):
+    __slots__ = ("first_name", "last_name", "email", "phone", "street", "house_number", "postcode", "city", "birth_date")
+    FIRST_NAME_FIELD_NUMBER: _ClassVar[int]
+    LAST_NAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    STREET_FIELD_NUMBER: _ClassVar[int]
+    HOUSE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    POSTCODE_FIELD_NUMBER: _ClassVar[int]
+    CITY_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
+    first_name: FieldValue
+    last_name: FieldValue
+    email: FieldValue
+    phone: FieldValue
+    street: FieldValue
+    house_number: FieldValue
+    postcode: FieldValue
+    city: FieldValue
+    birth_date: FieldValue
+    def __init__(self, first_name: _Optional[_Union[FieldValue, _Mapping]] = ..., last_name: _Optional[_Union[FieldValue, _Mapping]] = ..., email: _Optional[_Union[FieldValue, _Mapping]] = ..., phone: _Optional[_Union[FieldValue, _Mapping]] = ..., street: _Optional[_Union[FieldValue, _Mapping]] = ..., house_number: _Optional[_Union[FieldValue, _Mapping]] = ..., postcode: _Optional[_Union[FieldValue, _Mapping]] = ..., city: _Optional[_Union[FieldValue, _Mapping]] = ..., birth_date: _Optional[_Union[FieldValue, _Mapping]] = ...) -> None: ...
+
+class Preference(_message.Message):
+    __slots__ = ("key", "value", "source", "stated_at")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STATED_AT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    source: str
+    stated_at: _timestamp_pb2.Timestamp
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., source: _Optional[str] = ..., stated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Attribute(_message.Message):
+    __slots__ = ("name", "value", "evidence")
+    class EvidenceEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: str
+    evidence: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ..., evidence: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class HouseholdMember(_message.Message):
+    __slots__ = ("customer_id", "display_name")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    display_name: str
+    def __init__(self, customer_id: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class Household(_message.Message):
+    __slots__ = ("household_id", "members", "pets", "delivery_preference", "shared_preferences")
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    PETS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    SHARED_PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    household_id: str
+    members: _containers.RepeatedCompositeFieldContainer[HouseholdMember]
+    pets: _containers.RepeatedScalarFieldContainer[str]
+    delivery_preference: str
+    shared_preferences: _containers.RepeatedCompositeFieldContainer[Preference]
+    def __init__(self, household_id: _Optional[str] = ..., members: _Optional[_Iterable[_Union[HouseholdMember, _Mapping]]] = ..., pets: _Optional[_Iterable[str]] = ..., delivery_preference: _Optional[str] = ..., shared_preferences: _Optional[_Iterable[_Union[Preference, _Mapping]]] = ...) -> None: ...
+
+class SearchCustomersRequest(_message.Message):
+    __slots__ = ("name", "postcode", "house_number", "phone", "email", "birth_date", "limit")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POSTCODE_FIELD_NUMBER: _ClassVar[int]
+    HOUSE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    postcode: str
+    house_number: str
+    phone: str
+    email: str
+    birth_date: str
+    limit: int
+    def __init__(self, name: _Optional[str] = ..., postcode: _Optional[str] = ..., house_number: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., birth_date: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class Candidate(_message.Message):
+    __slots__ = ("customer_id", "household_id", "display_name", "score", "matched_on")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_ON_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    household_id: str
+    display_name: str
+    score: float
+    matched_on: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, customer_id: _Optional[str] = ..., household_id: _Optional[str] = ..., display_name: _Optional[str] = ..., score: _Optional[float] = ..., matched_on: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SearchCustomersResponse(_message.Message):
+    __slots__ = ("candidates",)
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
+    def __init__(self, candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ...) -> None: ...
+
+class PreferenceEntry(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class UpdatePreferencesRequest(_message.Message):
+    __slots__ = ("customer_id", "source", "preferences", "stated_at")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    STATED_AT_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    source: str
+    preferences: _containers.RepeatedCompositeFieldContainer[PreferenceEntry]
+    stated_at: _timestamp_pb2.Timestamp
+    def __init__(self, customer_id: _Optional[str] = ..., source: _Optional[str] = ..., preferences: _Optional[_Iterable[_Union[PreferenceEntry, _Mapping]]] = ..., stated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UpdatePreferencesResponse(_message.Message):
+    __slots__ = ("preferences",)
+    PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    preferences: _containers.RepeatedCompositeFieldContainer[Preference]
+    def __init__(self, preferences: _Optional[_Iterable[_Union[Preference, _Mapping]]] = ...) -> None: ...
+
+class GetHouseholdRequest(_message.Message):
+    __slots__ = ("household_id",)
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    household_id: str
+    def __init__(self, household_id: _Optional[str] = ...) -> None: ...
+
+class GetHouseholdResponse(_message.Message):
+    __slots__ = ("household",)
+    HOUSEHOLD_FIELD_NUMBER: _ClassVar[int]
+    household: Household
+    def __init__(self, household: _Optional[_Union[Household, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,326 @@
+"""Derived attributes: computed in batch in DuckDB SQL over all interactions of a person's records.
+
+Every attribute carries the evidence it rests on (counts, dates, categories) as a flat mapping of
+strings. Time is measured against **as of**: the latest interaction in the store, not the wall
+clock, so resolving the same drop again gives the same attributes (a store fed daily is then as of
+yesterday's last sale). Amounts are what was paid after discount; a return refunds its amount.
+
+Attributes of a person (absent when there is nothing to base them on):
+
+=====================  ====================================================================
+purchase_count         purchases, over all time (0 for a person who never bought)
+last_purchase          date of the latest purchase
+spend_12m              paid minus refunded over the 365 days up to as of, in euro
+favourite_categories   up to 3 categories with the most kept purchases (purchases - returns)
+preferred_channel      the channel with the most purchases (ties: the latest)
+preferred_store        the store with the most till purchases
+preferred_delivery     the delivery method used most for webshop orders
+return_rate            returns / purchases
+discount_share         share of purchases bought with a discount (price sensitivity); the
+                       evidence adds the discount as a share of the undiscounted spend
+lifecycle_stage        new: first purchase at most NEW_DAYS before as of; otherwise active:
+                       last purchase at most ACTIVE_DAYS before; at_risk: at most AT_RISK_DAYS;
+                       lapsed: longer ago
+clothing_size          the size of most kept purchases in the person's own clothing category
+                       (women's or men's, whichever they keep most of; the other one is usually
+                       bought for a partner); numeric sizes read through SIZE_CHART
+shoe_size              the size of most kept shoe purchases
+pets                   dog and/or cat, from kept purchases of dog_food / cat_food
+next_purchase_date     for repeat categories (at least REPEAT_MIN_PURCHASES purchases on
+                       different days, median interval REPEAT_MIN_DAYS..REPEAT_MAX_DAYS, not
+                       missed for more than one interval): last purchase + median interval;
+                       the soonest category is the value, the others are in the evidence
+=====================  ====================================================================
+
+A household's pets are those of the kept pet-food purchases of all its members; its delivery
+preference is the method its members' webshop orders used most.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+
+from identity.engine import Engine, make_engine
+from profile_api.golden import TIMESTAMP_SQL
+
+ATTRIBUTES: tuple[str, ...] = (
+    "purchase_count", "last_purchase", "spend_12m", "favourite_categories", "preferred_channel",
+    "preferred_store", "preferred_delivery", "return_rate", "discount_share", "lifecycle_stage",
+    "clothing_size", "shoe_size", "pets", "next_purchase_date",
+)
+
+NEW_DAYS = 90
+ACTIVE_DAYS = 180
+AT_RISK_DAYS = 365
+SPEND_WINDOW_DAYS = 365
+FAVOURITES = 3
+REPEAT_MIN_PURCHASES = 3
+REPEAT_MIN_DAYS = 7
+REPEAT_MAX_DAYS = 120
+
+# The retailer's size chart: numeric (EU) clothing sizes as letter sizes.
+SIZE_CHART: dict[str, str] = {"34": "XXS", "36": "XS", "38": "S", "40": "M", "42": "L", "44": "XL", "46": "XXL",
+                              "48": "3XL"}
+CLOTHING_CATEGORIES: tuple[str, ...] = ("womens_clothing", "mens_clothing")
+SHOE_CATEGORY = "shoes"
+PET_FOOD: dict[str, str] = {"dog_food": "dog", "cat_food": "cat"}
+
+
+def _in(values) -> str:  # type: ignore[no-untyped-def]
+    """Return an SQL list of string literals: ('a', 'b')."""
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def _pet(column: str) -> str:
+    """Return the SQL naming the pet a pet-food category is for."""
+    return "CASE " + column + " " + " ".join(f"WHEN '{c}' THEN '{p}'" for c, p in PET_FOOD.items()) + " END"
+
+
+def _date(expr: str) -> str:
+    return f"strftime({expr}, '%Y-%m-%d')"
+
+
+def _money(expr: str) -> str:
+    return f"printf('%.2f', {expr})"
+
+
+def _share(part: str, whole: str) -> str:
+    return f"printf('%.2f', {part} / nullif({whole}, 0))"
+
+
+def _as_of_sql(as_of: dt.datetime | None) -> str:
+    """Return the SQL of the as-of instant: given, or the latest interaction."""
+    if as_of is None:
+        return "(SELECT max(occurred) FROM ix)"
+    return f"TIMESTAMP '{as_of.replace(tzinfo=None).isoformat(sep=' ')}'"
+
+
+def _interactions_sql(as_of: dt.datetime | None) -> str:
+    """Return the CTEs every attribute query starts from: ix (typed interactions with their person)."""
+    chart = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SIZE_CHART.items())
+    return f"""
+ix AS MATERIALIZED (
+    SELECT l.customer_id, l.household_id, i.source, i.type, {TIMESTAMP_SQL.format('i.occurred_at')} AS occurred,
+           nullif(trim(i.category), '') AS category,
+           CASE WHEN i.category IN {_in(CLOTHING_CATEGORIES)}
+                THEN CASE upper(trim(i.size)) {chart} ELSE nullif(upper(trim(i.size)), '') END
+                ELSE nullif(upper(trim(i.size)), '') END AS size,
+           coalesce(try_cast(i.amount_eur AS DOUBLE), 0) AS amount,
+           coalesce(try_cast(i.discount_eur AS DOUBLE), 0) AS discount,
+           nullif(trim(i.store_id), '') AS store_id, nullif(trim(i.delivery_method), '') AS delivery_method
+    FROM interactions_in i JOIN links_in l ON i.source = l.source AND i.record_id = l.record_id
+    WHERE i.type IN ('purchase', 'return')
+),
+as_of AS (SELECT {_as_of_sql(as_of)} AS t),
+kept AS MATERIALIZED (
+    -- Purchases minus returns of the same category and size: what the person kept.
+    SELECT customer_id, household_id, category, size,
+           count(*) FILTER (WHERE type = 'purchase') AS purchases,
+           count(*) FILTER (WHERE type = 'return') AS returns,
+           greatest(count(*) FILTER (WHERE type = 'purchase') - count(*) FILTER (WHERE type = 'return'), 0) AS kept,
+           sum(amount) FILTER (WHERE type = 'purchase') AS paid,
+           max(occurred) FILTER (WHERE type = 'purchase') AS last_at
+    FROM ix GROUP BY customer_id, household_id, category, size
+)"""
+
+
+def attributes_sql(as_of: dt.datetime | None = None) -> str:
+    """Return the DuckDB query over interactions_in and links_in: one row per person and attribute."""
+    ev = "json_object"
+    return f"""
+WITH {_interactions_sql(as_of)},
+persons AS (SELECT DISTINCT customer_id FROM links_in),
+totals AS MATERIALIZED (
+    SELECT p.customer_id, any_value(as_of.t) AS t,
+        count(*) FILTER (WHERE type = 'purchase') AS purchases,
+        count(*) FILTER (WHERE type = 'return') AS returns,
+        min(occurred) FILTER (WHERE type = 'purchase') AS first_at,
+        max(occurred) FILTER (WHERE type = 'purchase') AS last_at,
+        arg_max(category, occurred) FILTER (WHERE type = 'purchase') AS last_category,
+        arg_max(source, occurred) FILTER (WHERE type = 'purchase') AS last_source,
+        count(*) FILTER (WHERE type = 'purchase' AND occurred > t - INTERVAL {SPEND_WINDOW_DAYS} DAY) AS purchases_12m,
+        coalesce(sum(amount) FILTER (WHERE type = 'purchase' AND occurred > t - INTERVAL {SPEND_WINDOW_DAYS} DAY), 0) AS paid_12m,
+        coalesce(sum(amount) FILTER (WHERE type = 'return' AND occurred > t - INTERVAL {SPEND_WINDOW_DAYS} DAY), 0) AS refunded_12m,
+        count(*) FILTER (WHERE type = 'purchase' AND discount > 0) AS discounted,
+        coalesce(sum(discount) FILTER (WHERE type = 'purchase'), 0) AS discount_eur,
+        coalesce(sum(amount + discount) FILTER (WHERE type = 'purchase'), 0) AS gross_eur
+    FROM persons p LEFT JOIN ix ON ix.customer_id = p.customer_id, as_of
+    GROUP BY p.customer_id
+),
+bought AS (SELECT * FROM totals WHERE purchases > 0),
+category_kept AS (
+    SELECT customer_id, category, sum(kept) AS kept, sum(paid) AS paid, max(last_at) AS last_at
+    FROM kept WHERE category IS NOT NULL GROUP BY customer_id, category HAVING sum(kept) > 0
+),
+favourites AS (
+    SELECT * FROM (
+        SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY kept DESC, paid DESC, category) AS rank
+        FROM category_kept
+    ) WHERE rank <= {FAVOURITES}
+),
+by_value AS (
+    -- Purchase counts per channel, store and delivery method.
+    SELECT customer_id, 'preferred_channel' AS name, source AS value, count(*) AS n, max(occurred) AS last_at
+    FROM ix WHERE type = 'purchase' GROUP BY customer_id, source
+    UNION ALL
+    SELECT customer_id, 'preferred_store', store_id, count(*), max(occurred)
+    FROM ix WHERE type = 'purchase' AND store_id IS NOT NULL GROUP BY customer_id, store_id
+    UNION ALL
+    SELECT customer_id, 'preferred_delivery', delivery_method, count(*), max(occurred)
+    FROM ix WHERE type = 'purchase' AND delivery_method IS NOT NULL GROUP BY customer_id, delivery_method
+),
+preferred AS (
+    SELECT customer_id, name, first(value ORDER BY n DESC, last_at DESC, value) AS value, max(n) AS n, sum(n) AS total,
+           json_group_object(value, n::VARCHAR) AS counts
+    FROM by_value GROUP BY customer_id, name
+),
+own_clothing AS (
+    SELECT customer_id, first(category ORDER BY kept DESC, last_at DESC, category) AS category FROM (
+        SELECT customer_id, category, sum(kept) AS kept, max(last_at) AS last_at FROM kept
+        WHERE category IN {_in(CLOTHING_CATEGORIES)} GROUP BY customer_id, category HAVING sum(kept) > 0
+    ) GROUP BY customer_id
+),
+sizes AS (
+    SELECT k.customer_id, CASE WHEN k.category = '{SHOE_CATEGORY}' THEN 'shoe_size' ELSE 'clothing_size' END AS name,
+           any_value(k.category) AS category,
+           first(k.size ORDER BY k.kept DESC, k.last_at DESC, k.size) FILTER (WHERE k.kept > 0 AND k.size IS NOT NULL) AS value,
+           max(k.kept) FILTER (WHERE k.size IS NOT NULL) AS in_size,
+           sum(k.kept) AS kept, sum(k.returns) AS returns
+    FROM kept k LEFT JOIN own_clothing o ON o.customer_id = k.customer_id AND o.category = k.category
+    WHERE k.category = '{SHOE_CATEGORY}' OR o.category IS NOT NULL
+    GROUP BY k.customer_id, name
+),
+pets AS (
+    SELECT customer_id, string_agg({_pet('category')}, ',' ORDER BY {_pet('category')}) AS value,
+           json_group_object(category || '_kept_purchases', kept::VARCHAR) AS evidence
+    FROM category_kept WHERE category IN {_in(PET_FOOD)} GROUP BY customer_id
+),
+purchase_days AS (
+    SELECT DISTINCT customer_id, category, CAST(occurred AS DATE) AS day FROM ix
+    WHERE type = 'purchase' AND category IS NOT NULL
+),
+intervals AS (
+    SELECT customer_id, category, day,
+           date_diff('day', lag(day) OVER (PARTITION BY customer_id, category ORDER BY day), day) AS gap
+    FROM purchase_days
+),
+repeat AS (
+    SELECT customer_id, category, count(*) AS purchases, max(day) AS last_day,
+           round(median(gap))::INT AS interval_days
+    FROM intervals GROUP BY customer_id, category
+    HAVING count(*) >= {REPEAT_MIN_PURCHASES} AND median(gap) BETWEEN {REPEAT_MIN_DAYS} AND {REPEAT_MAX_DAYS}
+),
+due AS (
+    SELECT r.*, r.last_day + r.interval_days AS next_day FROM repeat r, as_of
+    WHERE date_diff('day', r.last_day, CAST(as_of.t AS DATE)) <= 2 * r.interval_days
+),
+next_purchase AS (
+    SELECT customer_id, first(category ORDER BY next_day, category) AS category,
+           min(next_day) AS next_day,
+           string_agg(category || ' ' || strftime(next_day, '%Y-%m-%d'), ', ' ORDER BY next_day, category) AS all_due
+    FROM due GROUP BY customer_id
+),
+rows AS (
+    SELECT customer_id, 'purchase_count' AS name, purchases::VARCHAR AS value,
+           {ev}('purchases', purchases::VARCHAR, 'returns', returns::VARCHAR,
+                'first_purchase', {_date('first_at')}, 'last_purchase', {_date('last_at')}) AS evidence
+    FROM totals
+    UNION ALL
+    SELECT customer_id, 'last_purchase', {_date('last_at')},
+           {ev}('category', last_category, 'channel', last_source,
+                'days_before_as_of', date_diff('day', last_at, t)::VARCHAR, 'as_of', {_date('t')})
+    FROM bought
+    UNION ALL
+    SELECT customer_id, 'spend_12m', {_money('paid_12m - refunded_12m')},
+           {ev}('purchases', purchases_12m::VARCHAR, 'paid_eur', {_money('paid_12m')},
+                'refunded_eur', {_money('refunded_12m')},
+                'from', {_date(f't - INTERVAL {SPEND_WINDOW_DAYS} DAY')}, 'as_of', {_date('t')})
+    FROM bought
+    UNION ALL
+    SELECT customer_id, 'favourite_categories', string_agg(category, ',' ORDER BY rank),
+           json_group_object(category, kept::VARCHAR || ' kept purchases')
+    FROM favourites GROUP BY customer_id
+    UNION ALL
+    SELECT customer_id, name, value,
+           CASE WHEN name = 'preferred_store'
+                THEN {ev}('purchases_in_store', n::VARCHAR, 'store_purchases', total::VARCHAR)
+                ELSE counts::JSON END
+    FROM preferred
+    UNION ALL
+    SELECT customer_id, 'return_rate', {_share('returns', 'purchases')},
+           {ev}('returns', returns::VARCHAR, 'purchases', purchases::VARCHAR)
+    FROM bought
+    UNION ALL
+    SELECT customer_id, 'discount_share', {_share('discounted', 'purchases')},
+           {ev}('discounted_purchases', discounted::VARCHAR, 'purchases', purchases::VARCHAR,
+                'discount_eur', {_money('discount_eur')}, 'undiscounted_eur', {_money('gross_eur')},
+                'discount_of_spend', {_share('discount_eur', 'gross_eur')})
+    FROM bought
+    UNION ALL
+    SELECT customer_id, 'lifecycle_stage',
+           CASE WHEN date_diff('day', first_at, t) <= {NEW_DAYS} THEN 'new'
+                WHEN date_diff('day', last_at, t) <= {ACTIVE_DAYS} THEN 'active'
+                WHEN date_diff('day', last_at, t) <= {AT_RISK_DAYS} THEN 'at_risk'
+                ELSE 'lapsed' END,
+           {ev}('first_purchase', {_date('first_at')}, 'last_purchase', {_date('last_at')},
+                'days_since_last_purchase', date_diff('day', last_at, t)::VARCHAR, 'as_of', {_date('t')})
+    FROM bought
+    UNION ALL
+    SELECT customer_id, name, value,
+           {ev}('category', category, 'kept_purchases_in_size', in_size::VARCHAR,
+                'kept_purchases', kept::VARCHAR, 'returns', returns::VARCHAR)
+    FROM sizes WHERE value IS NOT NULL
+    UNION ALL
+    SELECT customer_id, 'pets', value, evidence FROM pets
+    UNION ALL
+    SELECT n.customer_id, 'next_purchase_date', {_date('n.next_day')},
+           {ev}('category', n.category, 'interval_days', r.interval_days::VARCHAR,
+                'last_purchase', {_date('r.last_day')}, 'purchases', r.purchases::VARCHAR,
+                'all_repeat_categories', n.all_due)
+    FROM next_purchase n JOIN repeat r ON r.customer_id = n.customer_id AND r.category = n.category
+)
+-- Evidence leaves out what is unknown (a merge patch drops members that are null).
+SELECT customer_id, name, value, json_merge_patch('{{}}', evidence) AS evidence FROM rows WHERE value IS NOT NULL"""
+
+
+def household_attributes_sql(as_of: dt.datetime | None = None) -> str:
+    """Return the DuckDB query over interactions_in and links_in: pets and delivery per household."""
+    return f"""
+WITH {_interactions_sql(as_of)},
+pets AS (
+    SELECT household_id, list_sort(list(DISTINCT {_pet('category')})) AS pets
+    FROM kept WHERE category IN {_in(PET_FOOD)} AND kept > 0 GROUP BY household_id
+),
+delivery AS (
+    SELECT household_id, first(delivery_method ORDER BY n DESC, last_at DESC, delivery_method) AS delivery FROM (
+        SELECT household_id, delivery_method, count(*) AS n, max(occurred) AS last_at FROM ix
+        WHERE type = 'purchase' AND delivery_method IS NOT NULL GROUP BY household_id, delivery_method
+    ) GROUP BY household_id
+)
+SELECT coalesce(p.household_id, d.household_id) AS household_id, p.pets, d.delivery
+FROM pets p FULL JOIN delivery d ON p.household_id = d.household_id"""
+
+
+def derive_attributes(interactions: pd.DataFrame, links: pd.DataFrame, as_of: dt.datetime | None = None,
+                      engine: Engine | None = None) -> pd.DataFrame:
+    """Return the derived attributes of every person, one row per person and attribute.
+
+    Args:
+        interactions: interactions.csv columns (source, record_id, type, occurred_at, category,
+            size, amount_eur, discount_eur, store_id, delivery_method), values as text or numbers.
+        links: source, record_id, customer_id, household_id of every record.
+        as_of: the instant "now" is; the latest interaction when None.
+        engine: the SQL engine to run on (a fresh DuckDB by default).
+
+    Returns:
+        columns customer_id, name (one of ATTRIBUTES), value, evidence (a dict of strings).
+    """
+    engine = engine or make_engine("duckdb")
+    frame = engine.sql(attributes_sql(as_of), interactions_in=interactions, links_in=links)
+    frame["evidence"] = frame["evidence"].map(json.loads)
+    order = {name: i for i, name in enumerate(ATTRIBUTES)}
+    frame = frame.assign(_order=frame["name"].map(order)).sort_values(["customer_id", "_order"])
+    return frame.drop(columns="_order").reset_index(drop=True)

@@ -1,0 +1,139 @@
+"""Precomputed profiles: each person's golden record, attributes and household summary, as served.
+
+Built in batch from the published records, links and interactions (two DuckDB queries and one
+pass of Python for display names), then written to the ``profile`` table in the same transaction
+that publishes the run, so a reader sees either the old run with its profiles or the new one with
+its own. Preferences are not precomputed: they change between runs and are read live.
+
+The JSON written per person (read back by ``profile_api.profiles``):
+
+* ``golden``: ``{field: [value, source, record_id, updated_at], ...}`` for the fields that have a value;
+* ``attributes``: ``[[name, value, {evidence}], ...]`` in the order of ``ATTRIBUTES``;
+* ``household``: ``{"members": [[customer_id, display_name], ...], "pets": [...], "delivery": ...}``
+  (pets and delivery inferred from the household's purchases; stated preferences are added live).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from identity.engine import Engine, make_engine
+from profile_api.attributes import ATTRIBUTES, attributes_sql, household_attributes_sql
+from profile_api.golden import candidates, display_name, golden_sql
+
+log = logging.getLogger(__name__)
+
+PROFILE_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name", "golden", "attributes", "household")
+INTERACTION_COLUMNS: tuple[str, ...] = (
+    "source", "record_id", "type", "occurred_at", "category", "size", "amount_eur", "discount_eur", "store_id",
+    "delivery_method",
+)
+
+_PERSONS_SQL = """
+WITH golden AS ({golden}),
+attrs AS ({attributes}),
+g AS (
+    SELECT customer_id, json_group_object(field, json_array(value, source, record_id, updated_at)) AS golden,
+           first(value) FILTER (WHERE field = 'first_name') AS first_name,
+           first(value) FILTER (WHERE field = 'last_name') AS last_name,
+           first(value) FILTER (WHERE field = 'email') AS email
+    FROM golden GROUP BY customer_id
+),
+a AS (
+    SELECT customer_id,
+           to_json(list(json_array(name, value, evidence) ORDER BY list_position({order}, name))) AS attributes
+    FROM attrs GROUP BY customer_id
+)
+SELECT p.customer_id, p.household_id, coalesce(g.golden, '{{}}') AS golden,
+       coalesce(a.attributes, '[]') AS attributes, g.first_name, g.last_name, g.email
+FROM (SELECT DISTINCT customer_id, household_id FROM links_in) p
+LEFT JOIN g ON g.customer_id = p.customer_id LEFT JOIN a ON a.customer_id = p.customer_id
+ORDER BY p.customer_id"""
+
+_HOUSEHOLDS_SQL = """
+WITH inferred AS ({households})
+SELECT p.household_id,
+       json_object('members', to_json(list(json_array(p.customer_id, p.display_name)
+                                           ORDER BY p.display_name, p.customer_id)),
+                   'pets', coalesce(any_value(i.pets), []),
+                   'delivery', any_value(i.delivery))::VARCHAR AS household
+FROM persons_in p LEFT JOIN inferred i ON i.household_id = p.household_id
+GROUP BY p.household_id"""
+
+
+def _engine() -> Engine:
+    """Return a DuckDB engine that prints no progress bar (library code prints nothing)."""
+    engine = make_engine("duckdb")
+    engine.sql("SET enable_progress_bar = false")
+    return engine
+
+
+def build_profiles(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.DataFrame,
+                   as_of: dt.datetime | None = None, engine: Engine | None = None) -> pd.DataFrame:
+    """Return the precomputed profile of every person, one row each.
+
+    Args:
+        records: source records (the store's source_record columns; see golden.REQUIRED_COLUMNS).
+        links: source, record_id, customer_id, household_id of every record.
+        interactions: the interactions of the records (INTERACTION_COLUMNS).
+        as_of: "now" for the attributes; the latest interaction when None.
+        engine: the SQL engine to run on (a fresh DuckDB by default).
+
+    Returns:
+        columns PROFILE_COLUMNS; golden, attributes and household as JSON text.
+    """
+    started = time.perf_counter()
+    engine = engine or _engine()
+    links = links[["source", "record_id", "customer_id", "household_id"]]
+    with_person = records.drop(columns=["customer_id", "household_id"], errors="ignore").merge(
+        links, on=["source", "record_id"], how="inner")
+    order = "[" + ", ".join(f"'{name}'" for name in ATTRIBUTES) + "]"
+    persons = engine.sql(
+        _PERSONS_SQL.format(golden=golden_sql(), attributes=attributes_sql(as_of), order=order),
+        records_in=candidates(with_person), links_in=links, interactions_in=interactions[list(INTERACTION_COLUMNS)],
+    )
+    names = {key: display_name(*key[:2], fallback=key[2]) for key in
+             set(zip(persons["first_name"], persons["last_name"], persons["email"].fillna(persons["customer_id"])))}
+    persons["display_name"] = [names[key] for key in zip(persons["first_name"], persons["last_name"],
+                                                          persons["email"].fillna(persons["customer_id"]))]
+    households = engine.sql(
+        _HOUSEHOLDS_SQL.format(households=household_attributes_sql(as_of)),
+        persons_in=persons[["customer_id", "household_id", "display_name"]], links_in=links,
+        interactions_in=interactions[list(INTERACTION_COLUMNS)],
+    )
+    profiles = persons.merge(households, on="household_id", how="left")[list(PROFILE_COLUMNS)]
+    log.info("built %d profiles in %.1f s", len(profiles), time.perf_counter() - started)
+    return profiles
+
+
+def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return the published records, links and interactions that profiles are built from."""
+    cursor = conn.connection.dbapi_connection.cursor()   # the driver's cursor: no Row object per row
+
+    def frame(query: str) -> pd.DataFrame:
+        cursor.execute(query)
+        columns = [c[0] for c in cursor.description]
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+
+    try:
+        records = frame("SELECT * FROM source_record")
+        links = frame("SELECT source, record_id, customer_id, household_id FROM record_link")
+        interactions = frame(f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction")
+    finally:
+        cursor.close()
+    return records, links, interactions
+
+
+def rebuild_profiles(conn: Connection) -> int:
+    """Rebuild the profile table from the published result, on conn's transaction; return the count."""
+    from profile_api.store.publish import write_profiles  # the store's writer; it imports this module
+
+    records, links, interactions = read_inputs(conn)
+    profiles = build_profiles(records, links, interactions)
+    write_profiles(conn, profiles)
+    return len(profiles)

@@ -1,0 +1,449 @@
+"""Profiles as every channel sees them: golden record, remembered preferences, attributes, household.
+
+A profile is read from two indexed queries: the person's precomputed row (``profile``, built when a
+run is published; see ``profile_api.precompute``, the survivorship rule in ``profile_api.golden``
+and the attribute formulas in ``profile_api.attributes``) and the live preferences of the
+person's household (so that an update made in one channel shows in every channel at once).
+
+Preferences hang on source records, never on a customer_id: a re-resolution that regroups records
+takes their preferences along. Per key the latest ``stated_at`` wins (on a tie, the one stored
+last); the channel it was stated in and the time are kept. A household shares the keys in
+HOUSEHOLD_KEYS (the latest statement of any member wins) and the pets any member stated or any
+member's purchases show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import sqlalchemy
+from sqlalchemy import insert, text
+
+from identity.ingest import CHANNELS
+from identity.standardise import (
+    parse_timestamp, standardise_email, standardise_loyalty_card, standardise_phone,
+)
+from profile_api.golden import CHANNEL_TRUST, GOLDEN_FIELDS
+from profile_api.store.db import POOL_SIZE
+from profile_api.store.models import Preference
+
+__all__ = [
+    "FieldValue", "GoldenRecord", "PreferenceValue", "Attribute", "HouseholdMember", "HouseholdSummary",
+    "Profile", "Candidate", "UnknownCustomer", "ProfileStore", "precompute_profiles", "merge_preferences",
+    "StatedPreference", "IDENTIFIER_KINDS", "HOUSEHOLD_KEYS",
+]
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """One golden-record value and the source record it came from."""
+
+    value: str
+    source: str
+    record_id: str
+    updated_at: str | None
+
+
+@dataclass(frozen=True)
+class GoldenRecord:
+    """A person's best-known name, contact details, address and birth date (None: no record has it)."""
+
+    first_name: FieldValue | None
+    last_name: FieldValue | None
+    email: FieldValue | None
+    phone: FieldValue | None
+    street: FieldValue | None
+    house_number: FieldValue | None
+    postcode: FieldValue | None
+    city: FieldValue | None
+    birth_date: FieldValue | None
+
+
+@dataclass(frozen=True)
+class PreferenceValue:
+    """A remembered preference: its current value, the channel it was stated in and when."""
+
+    key: str
+    value: str
+    source: str
+    stated_at: str
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A derived attribute and the evidence it rests on."""
+
+    name: str
+    value: str
+    evidence: dict[str, str]
+
+
+@dataclass(frozen=True)
+class HouseholdMember:
+    """A person of a household."""
+
+    customer_id: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class HouseholdSummary:
+    """A household: its members, pets, delivery preference and the preferences its members share."""
+
+    household_id: str
+    members: list[HouseholdMember]
+    pets: list[str]
+    delivery_preference: str | None
+    shared_preferences: list[PreferenceValue]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a channel knows of a person."""
+
+    customer_id: str
+    household_id: str
+    display_name: str
+    golden: GoldenRecord
+    preferences: list[PreferenceValue]
+    attributes: list[Attribute]
+    household: HouseholdSummary
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A search hit: a person, how well they match (0..1) and on which criteria."""
+
+    customer_id: str
+    household_id: str
+    display_name: str
+    score: float
+    matched_on: list[str]
+
+
+class UnknownCustomer(LookupError):
+    """No person with this customer_id in the published result."""
+
+
+IDENTIFIER_KINDS: tuple[str, ...] = ("loyalty_card", "email", "phone", "source_record")
+HOUSEHOLD_KEYS: tuple[str, ...] = ("delivery_method", "delivery_slot")
+PET_KEY = "pet"
+_CARD = re.compile(r"^[A-Z0-9]+$")
+
+
+class StatedPreference(NamedTuple):
+    """A preference as stored: key, value, the channel it was stated in, when, and its storage order."""
+
+    key: str
+    value: str
+    source: str
+    stated_at: str
+    seq: int
+
+
+def _iso(stamp: str) -> str:
+    """Return a stored timestamp in ISO 8601 (seconds); stored drop values may use other notations."""
+    if len(stamp) == 19 and stamp[4] == "-" and stamp[10] == "T":
+        return stamp
+    try:
+        parsed = parse_timestamp(stamp)
+    except ValueError:
+        return stamp
+    return parsed.isoformat(timespec="seconds") if parsed else stamp
+
+
+def merge_preferences(stated: Iterable[StatedPreference]) -> list[PreferenceValue]:
+    """Return the current preferences: per key the latest stated_at wins (a tie: the one stored last), by key."""
+    latest: dict[str, tuple[str, int, StatedPreference]] = {}
+    for row in stated:
+        rank = (_iso(row.stated_at), row.seq, row)
+        current = latest.get(row.key)
+        if current is None or rank[:2] > current[:2]:
+            latest[row.key] = rank
+    return [PreferenceValue(row.key, row.value, row.source, stamp) for stamp, _, row in
+            (latest[key] for key in sorted(latest))]
+
+
+def _shared(members: dict[str, list[PreferenceValue]]) -> list[PreferenceValue]:
+    """Return the household keys' latest values over all members' current preferences."""
+    best: dict[str, PreferenceValue] = {}
+    for preferences in members.values():
+        for pref in preferences:
+            if pref.key in HOUSEHOLD_KEYS and (pref.key not in best or pref.stated_at > best[pref.key].stated_at):
+                best[pref.key] = pref
+    return [best[key] for key in sorted(best)]
+
+
+def _household(household_id: str, doc: dict, members: dict[str, list[PreferenceValue]]) -> HouseholdSummary:
+    """Return a household summary from its precomputed part and its members' current preferences."""
+    shared = _shared(members)
+    stated_pets = {p.value.strip().lower() for prefs in members.values() for p in prefs if p.key == PET_KEY}
+    delivery = next((p.value for p in shared if p.key == "delivery_method"), doc.get("delivery"))
+    return HouseholdSummary(
+        household_id=household_id,
+        members=[HouseholdMember(cid, name) for cid, name in doc["members"]],
+        pets=sorted(set(doc.get("pets") or ()) | stated_pets),
+        delivery_preference=delivery,
+        shared_preferences=shared,
+    )
+
+
+def _by_member(rows: Iterable[tuple]) -> dict[str, list[PreferenceValue]]:
+    """Return each member's current preferences from (customer_id, key, value, source, stated_at, seq) rows."""
+    stated: dict[str, list[StatedPreference]] = {}
+    for customer_id, key, value, source, stated_at, seq in rows:
+        stated.setdefault(customer_id, []).append(StatedPreference(key, value, source, stated_at, seq))
+    return {customer_id: merge_preferences(rows) for customer_id, rows in stated.items()}
+
+
+def _golden(doc: dict) -> GoldenRecord:
+    """Return the golden record of its precomputed JSON ({field: [value, source, record_id, updated_at]})."""
+    return GoldenRecord(**{f: FieldValue(*doc[f]) if f in doc else None for f in GOLDEN_FIELDS})
+
+
+# Read queries, with :name parameters; they run on the driver's cursor (see ProfileStore._cursor).
+# A profile and its household's preferences come in one round trip: the profile's row (its first
+# column is not NULL) and a row per preference of any member (the trailing columns).
+_WITH_PREFERENCES = """
+SELECT {columns}, NULL, NULL, NULL, NULL, NULL, NULL FROM profile WHERE customer_id = {person}
+UNION ALL
+SELECT {nulls}, l.customer_id, p.key, p.value, coalesce(p.channel, p.source), p.stated_at, p.id
+FROM profile pr JOIN record_link l ON l.household_id = pr.household_id
+JOIN preference p ON p.source = l.source AND p.record_id = l.record_id
+WHERE pr.customer_id = {person}"""
+_READS: dict[str, str] = {
+    "profile": _WITH_PREFERENCES.format(columns="household_id, display_name, golden, attributes, household",
+                                        nulls="NULL, NULL, NULL, NULL, NULL", person=":id"),
+    "household": _WITH_PREFERENCES.format(   # every member's row holds the household: read one
+        columns="household", nulls="NULL", person="(SELECT min(customer_id) FROM profile WHERE household_id = :id)"),
+    "source_record": "SELECT customer_id FROM record_link WHERE source = :source AND record_id = :value",
+    **{kind: f"""SELECT DISTINCT l.customer_id FROM source_record r
+                  JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
+                  WHERE r.{column} = :value ORDER BY l.customer_id"""
+       for kind, column in (("loyalty_card", "std_loyalty_card"), ("email", "std_email"), ("phone", "std_phone"))},
+}
+_PERSON_PREFERENCES = text("""
+SELECT l.customer_id, p.key, p.value, coalesce(p.channel, p.source), p.stated_at, p.id
+FROM record_link l JOIN preference p ON p.source = l.source AND p.record_id = l.record_id
+WHERE l.customer_id = :id""")
+_PERSON_RECORDS = text("""
+SELECT l.source, l.record_id, r.updated_at FROM record_link l
+LEFT JOIN source_record r ON r.source = l.source AND r.record_id = l.record_id
+WHERE l.customer_id = :id""")
+
+
+def _read_engine(engine: sqlalchemy.engine.Engine) -> sqlalchemy.engine.Engine:
+    """Return the engine reads run on.
+
+    For a database server, one whose connections autocommit: a read then costs one round trip,
+    not three (BEGIN, the query, and the ROLLBACK when the connection goes back to the pool).
+    """
+    if engine.dialect.name == "sqlite":
+        return engine
+    return sqlalchemy.create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=POOL_SIZE,
+                                    max_overflow=POOL_SIZE)
+
+
+def _driver_sql(sql: str, engine: sqlalchemy.engine.Engine) -> str:
+    """Return SQL written with :name parameters in the driver's own style (sqlite3: :name, psycopg: %(name)s)."""
+    if engine.dialect.name == "sqlite":
+        return sql
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+
+
+class ProfileStore:
+    """Reads profiles and records preferences in a published store; safe to share between threads."""
+
+    def __init__(self, engine: sqlalchemy.engine.Engine) -> None:
+        """Args: engine: the store (``profile_api.store.open_store``), migrated and published."""
+        from profile_api.search import CustomerSearch
+
+        self._engine = engine
+        self._reader = _read_engine(engine)
+        self._reads = {name: _driver_sql(sql, engine) for name, sql in _READS.items()}
+        self._search = CustomerSearch(engine)
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        """Yield a cursor of a pooled read connection: the hot reads skip SQLAlchemy's per-statement work."""
+        connection = self._reader.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+        finally:
+            connection.close()   # back to the pool
+
+    def get_profile(self, customer_id: str) -> Profile | None:
+        """Return the person's profile, or None when no person has this customer_id."""
+        with self._cursor() as cursor:
+            cursor.execute(self._reads["profile"], {"id": customer_id})
+            rows = cursor.fetchall()
+        found = [row for row in rows if row[0] is not None]
+        if not found:
+            return None
+        household_id, name, golden, attributes, household = found[0][:5]
+        members = _by_member(row[5:] for row in rows if row[0] is None)
+        return Profile(
+            customer_id=customer_id,
+            household_id=household_id,
+            display_name=name,
+            golden=_golden(json.loads(golden)),
+            preferences=members.get(customer_id, []),
+            attributes=[Attribute(n, v, e) for n, v, e in json.loads(attributes)],
+            household=_household(household_id, json.loads(household), members),
+        )
+
+    def get_household(self, household_id: str) -> HouseholdSummary | None:
+        """Return the household's summary, or None when no household has this id."""
+        with self._cursor() as cursor:
+            cursor.execute(self._reads["household"], {"id": household_id})
+            rows = cursor.fetchall()
+        found = [row for row in rows if row[0] is not None]
+        if not found:
+            return None
+        members = _by_member(row[1:] for row in rows if row[0] is None)
+        return _household(household_id, json.loads(found[0][0]), members)
+
+    def resolve_identifier(self, kind: str, value: str, source: str | None = None) -> list[str]:
+        """Return the customer_ids that use an identifier (several for a family card; [] when unknown).
+
+        Args:
+            kind: one of IDENTIFIER_KINDS.
+            value: the identifier in any notation (a phone as 06-12345678 or +31 6 1234 5678, an
+                e-mail in any case, a card with spaces or dashes); for source_record the record_id.
+            source: the channel of the record; required for source_record, ignored otherwise.
+
+        Raises:
+            ValueError: naming the problem: an unknown kind, a value that is not of its kind, a
+                source_record without a known source.
+        """
+        if kind not in IDENTIFIER_KINDS:
+            raise ValueError(f"kind '{kind}' is not one of {', '.join(IDENTIFIER_KINDS)}")
+        raw = (value or "").strip()
+        if not raw:
+            raise ValueError(f"{kind}: the value is empty")
+        if kind == "source_record":
+            if not source:
+                raise ValueError(f"source_record: a source is needed (one of {', '.join(CHANNELS)})")
+            if source not in CHANNELS:
+                raise ValueError(f"source: '{source}' is not one of {', '.join(CHANNELS)}")
+            params = {"source": source, "value": raw}
+        else:
+            params = {"value": _standard_identifier(kind, raw)}
+        with self._cursor() as cursor:
+            cursor.execute(self._reads[kind], params)
+            return [row[0] for row in cursor.fetchall()]
+
+    def warm_up(self) -> None:
+        """Build the search's in-memory name index now; otherwise the first search does (~1.5 s at 100k records)."""
+        self._search.warm_up()
+
+    def search(self, *, name: str | None = None, postcode: str | None = None, house_number: str | None = None,
+               phone: str | None = None, email: str | None = None, birth_date: str | None = None,
+               limit: int = 10) -> list[Candidate]:
+        """Return the persons that best match any combination of criteria, best first, at most limit.
+
+        The name is fuzzy (nicknames, typos, initials, surname particles in any notation: "hans vd
+        berg"); the other criteria are compared in standard notation. See ``profile_api.search``.
+
+        Raises:
+            ValueError: no criterion given, or a criterion that is not of its kind.
+        """
+        hits = self._search.search(name=name, postcode=postcode, house_number=house_number, phone=phone,
+                                   email=email, birth_date=birth_date, limit=limit)
+        return [Candidate(*hit) for hit in hits]
+
+    def update_preferences(self, customer_id: str, source: str, preferences: list[tuple[str, str]],
+                           stated_at: dt.datetime | None = None) -> list[PreferenceValue]:
+        """Remember preferences a person stated in a channel; return their full current preferences.
+
+        They are stored (origin "api") on a record of the person: their newest record in that
+        channel, or their newest record when they have none there; so they survive re-resolution.
+
+        Args:
+            customer_id: the person.
+            source: the channel they were stated in (one of pos, webshop, app, service).
+            preferences: (key, value) pairs.
+            stated_at: when; now (UTC) when None. Stored as a naive ISO timestamp, as in a drop.
+
+        Raises:
+            UnknownCustomer: no person has this customer_id.
+            ValueError: an unknown channel, or an empty key or value.
+        """
+        if source not in CHANNELS:
+            raise ValueError(f"source: '{source}' is not one of {', '.join(CHANNELS)}")
+        pairs = []
+        for key, value in preferences:
+            key, value = (key or "").strip(), (value or "").strip()
+            if not key:
+                raise ValueError("preferences: a key is empty")
+            if not value:
+                raise ValueError(f"preferences: the value of '{key}' is empty")
+            pairs.append((key, value))
+        when = stated_at or dt.datetime.now(dt.timezone.utc)
+        if when.tzinfo is not None:
+            when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        stamp = when.isoformat(timespec="seconds")
+        with self._engine.begin() as conn:
+            records = conn.execute(_PERSON_RECORDS, {"id": customer_id}).all()
+            if not records:
+                raise UnknownCustomer(f"no customer '{customer_id}' in the store")
+            record = _record_for(records, source)
+            if pairs:
+                conn.execute(insert(Preference.__table__), [
+                    {"source": record[0], "record_id": record[1], "key": key, "value": value, "stated_at": stamp,
+                     "origin": "api", "channel": source} for key, value in pairs
+                ])
+            rows = conn.execute(_PERSON_PREFERENCES, {"id": customer_id}).all()
+        return _by_member(rows).get(customer_id, [])
+
+
+def _standard_identifier(kind: str, value: str) -> str:
+    """Return an identifier in the standard notation the store keeps; raise ValueError if it is not one."""
+    if kind == "email":
+        email = standardise_email(value)
+        if email is None:
+            raise ValueError(f"email: '{value}' is not an e-mail address")
+        return email
+    if kind == "phone":
+        phone = standardise_phone(value)
+        if phone is None:
+            raise ValueError(f"phone: '{value}' is not a phone number")
+        return phone
+    card = standardise_loyalty_card(value)
+    if card is None or not _CARD.match(card):
+        raise ValueError(f"loyalty_card: '{value}' is not a card number (letters and digits; spaces and dashes allowed)")
+    return card
+
+
+def _record_for(records: list, source: str) -> tuple[str, str]:
+    """Return (source, record_id) of the record a preference stated in a channel is stored on."""
+    trust = {channel: rank for rank, channel in enumerate(CHANNEL_TRUST)}
+
+    def newest_first(row) -> tuple:  # type: ignore[no-untyped-def]
+        stamp = _iso(row[2]) if row[2] else ""
+        return (row[0] == source, stamp, -trust.get(row[0], len(trust)), row[1])
+
+    best = max(records, key=newest_first)
+    return best[0], best[1]
+
+
+def precompute_profiles(engine: sqlalchemy.engine.Engine) -> int:
+    """(Re)build the precomputed profiles from the published result, in one transaction; return the count.
+
+    ``publish_resolution`` already does this inside its own transaction; call this after changing
+    the rules (survivorship, attributes) to refresh a store without resolving again.
+    """
+    from profile_api.precompute import rebuild_profiles
+
+    with engine.begin() as conn:
+        return rebuild_profiles(conn)

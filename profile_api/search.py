@@ -1,0 +1,319 @@
+"""Store-tablet search: find a person by any combination of name, address, phone, e-mail, birth date.
+
+Candidates come from indexed look-ups of the standardised columns (postcode, phone, e-mail, birth
+date) and, for a name, from an in-memory index of surnames (rebuilt when a new run is published),
+searched with Jaro-Winkler so that typos still find the name. Every candidate is then scored per
+criterion on their best-matching record, and the criteria are combined as a weighted mean
+(WEIGHTS) of the criteria asked for: 1.0 means every criterion matched exactly.
+
+How a name is read: "surname, given" with a comma; otherwise the first word is the given name and
+the rest the surname ("hans vd berg"), unless there is only one word or the first one is a surname
+particle (then all of it is the surname). Given names match through nicknames (Hans, Johannes),
+typos and initials; surnames through typos and particles in any notation (vd, v.d., van der, or
+glued on: Vanderberg).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Engine
+
+from identity.nicknames import are_name_variants
+from identity.rules import birth_dates_compatible, given_names_compatible
+from identity.standardise import _PARTICLE_SET  # the ingest's surname particles; no public name yet
+from identity.standardise import (
+    fold, parse_date, parse_name, standardise_email, standardise_house_number, standardise_phone,
+    standardise_postcode,
+)
+
+WEIGHTS: dict[str, float] = {"name": 3.0, "postcode": 1.0, "house_number": 1.0, "phone": 3.0, "email": 3.0,
+                             "birth_date": 2.0}
+NAME_MATCH = 0.85          # a name scoring at least this counts as matched
+NAME_MIN = 0.7             # a name-only candidate must score at least this
+SURNAME_CUTOFF = 0.8       # surnames at least this similar (Jaro-Winkler) are looked at
+NAME_CANDIDATES = 300      # the best-named persons scored further
+MAX_LIMIT = 100
+# Jaro-Winkler says 0.7 of two unrelated names; from there up to 1 is the range that tells.
+SIMILAR_FROM = 0.75
+VARIANT = 0.95             # a nickname (Hans for Johannes) fits a little less than the name itself
+UNGLUED = 0.95             # a surname read without a glued-on particle ("Terlouw" as "Louw")
+OTHER_PARTICLES = 0.95     # the same surname with other or no particles ("van den Berg", "Berg")
+_GLUED_PARTICLES = sorted({p.replace(" ", "").replace("'", "") for p in _PARTICLE_SET}, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class NameQuery:
+    """A typed name, parsed: given name (or only an initial), particles and surname forms to compare."""
+
+    given: str | None
+    initial: str | None
+    particles: str | None
+    surnames: dict[str, float]
+
+
+def _similar(a: str, b: str) -> float:
+    """Return 1 for equal strings, falling to 0 at Jaro-Winkler SIMILAR_FROM: typos score high, other names 0."""
+    if a == b:
+        return 1.0
+    return max(0.0, (JaroWinkler.similarity(a, b) - SIMILAR_FROM) / (1.0 - SIMILAR_FROM))
+
+
+@lru_cache(maxsize=200_000)
+def surname_forms(core: str | None, particles: str | None) -> dict[str, float]:
+    """Return the ways a surname may be stored, each with how fully it stands for the name.
+
+    Its core ("berg"), particles and core glued ("vanderberg") and, for a surname typed glued on,
+    the core without the particle (at UNGLUED).
+    """
+    if not core:
+        return {}
+    forms = {core: 1.0, core.replace(" ", ""): 1.0}
+    if particles:
+        forms[(particles + core).replace(" ", "").replace("'", "")] = 1.0
+    for glued in list(forms):
+        for particle in _GLUED_PARTICLES:
+            if glued.startswith(particle) and len(glued) - len(particle) >= 3:
+                forms.setdefault(glued[len(particle):], UNGLUED)
+                break
+    return forms
+
+
+def parse_query_name(name: str) -> NameQuery:
+    """Return the given name, initial, particles and surname forms of a name typed into the search box."""
+    folded = fold(name) or ""
+    if "," in folded:
+        surname, _, given = folded.partition(",")
+    else:
+        words = folded.split()
+        first_is_particle = bool(words) and (words[0] in _PARTICLE_SET or words[0].startswith("v.")
+                                             or words[0] in ("vd", "v/d"))
+        if len(words) <= 1 or first_is_particle:
+            given, surname = "", folded
+        else:
+            given, surname = words[0], " ".join(words[1:])
+    parsed = parse_name(given.strip() or None, surname.strip() or None)
+    initial = parsed.given_first[0] if parsed.given_first else (parsed.initials[0] if parsed.initials else None)
+    return NameQuery(parsed.given_first, initial, parsed.particles,
+                     surname_forms(parsed.surname_core, parsed.particles))
+
+
+def given_similarity(query: NameQuery, given: str | None, initial: str | None) -> float:
+    """Return how well a record's given name (or initial) fits the query's, 0..1."""
+    if query.given and given:
+        if query.given == given:
+            return 1.0
+        if are_name_variants(query.given, given):
+            return VARIANT
+        if given_names_compatible(query.given, query.given, given, given):
+            return 0.9 * max(_similar(query.given, given), 0.8)   # a typo or a short form
+        return 0.8 * _similar(query.given, given)
+    letter = query.initial
+    other = given[0] if given else initial
+    if letter and other:
+        return 0.7 if letter == other else 0.0
+    return 0.5   # one side has no given name: it neither confirms nor rules out
+
+
+def surname_similarity(query: NameQuery, surname: str | None, particles: str | None = None) -> float:
+    """Return how well a record's surname (core and particles) fits the query's surname, 0..1."""
+    if not query.surnames or not surname:
+        return 0.0
+    forms = surname_forms(surname, particles)
+    best = max(_similar(q, s) * qw * sw for q, qw in query.surnames.items() for s, sw in forms.items())
+    return best if query.particles == particles else best * OTHER_PARTICLES
+
+
+def name_similarity(query: NameQuery, given: str | None, initial: str | None, surname: str | None,
+                    particles: str | None = None) -> float:
+    """Return how well a record's name fits the query, 0..1: surname 0.6, given name 0.4 (surname alone if asked alone)."""
+    return _combined(query, surname_similarity(query, surname, particles), given, initial)
+
+
+def _combined(query: NameQuery, surname_score: float, given: str | None, initial: str | None) -> float:
+    """Return the name score of a surname score and a record's given name."""
+    if not (query.given or query.initial):
+        return surname_score
+    return 0.6 * surname_score + 0.4 * given_similarity(query, given, initial)
+
+
+def _initial(given: str | None, first_name: str | None) -> str | None:
+    """Return the initial of a record whose given name is unknown (only initials were written)."""
+    return None if given else ((fold(first_name) or "")[:1] or None)
+
+
+class _NameIndex:
+    """The persons of every name, by surname form, for fuzzy look-up; built for one published run."""
+
+    def __init__(self, rows: list[tuple]) -> None:
+        # surname form -> (surname, particles) -> (given, initial) -> customer_ids
+        self.by_surname: dict[str, dict[tuple, dict[tuple, set[str]]]] = {}
+        for customer_id, given, first_name, surname, particles in rows:
+            if not surname:
+                continue
+            for form in surname_forms(surname, particles):
+                names = self.by_surname.setdefault(form, {}).setdefault((surname, particles), {})
+                names.setdefault((given, _initial(given, first_name)), set()).add(customer_id)
+        self.surnames = list(self.by_surname)
+
+    def best(self, query: NameQuery, limit: int) -> dict[str, float]:
+        """Return the best name score of each of the (at most limit) best-named persons."""
+        scores: dict[str, float] = {}
+        seen: set[tuple] = set()
+        for form in query.surnames:
+            for match, _, _ in process.extract(form, self.surnames, scorer=JaroWinkler.similarity,
+                                               score_cutoff=SURNAME_CUTOFF, limit=None):
+                for (surname, particles), names in self.by_surname[match].items():
+                    if (surname, particles) in seen:
+                        continue
+                    seen.add((surname, particles))
+                    surname_score = surname_similarity(query, surname, particles)
+                    for (given, initial), customers in names.items():
+                        score = _combined(query, surname_score, given, initial)
+                        for customer_id in customers:
+                            if score > scores.get(customer_id, 0.0):
+                                scores[customer_id] = score
+        top = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        return dict(top)
+
+
+_RUN = text("SELECT max(run_id) FROM run")
+_NAMES = text("""SELECT l.customer_id, r.std_given, r.first_name, r.std_surname, r.std_particles FROM source_record r
+                 JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id""")
+_EXACT = {
+    "postcode": "r.std_postcode = :postcode", "phone": "r.std_phone = :phone",
+    "email": "r.std_email = :email", "birth_date": "r.std_birth_date = :birth_date",
+}
+_RECORDS = text("""
+SELECT l.customer_id, p.household_id, p.display_name, r.std_given, r.first_name, r.std_surname, r.std_particles,
+       r.std_postcode,
+       r.std_house_number, r.std_phone, r.std_email, r.std_birth_date
+FROM record_link l JOIN source_record r ON r.source = l.source AND r.record_id = l.record_id
+JOIN profile p ON p.customer_id = l.customer_id
+WHERE l.customer_id IN :ids""").bindparams(bindparam("ids", expanding=True))
+EXACT_CANDIDATES = 500
+
+
+class CustomerSearch:
+    """Searches a published store; keeps the name index of the latest run in memory."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._index: _NameIndex | None = None
+        self._run: str | None = None
+
+    def _names(self, conn) -> _NameIndex:  # type: ignore[no-untyped-def]
+        """Return the name index of the published run, building it after a new publish."""
+        run = conn.execute(_RUN).scalar()
+        with self._lock:
+            if self._index is None or run != self._run:
+                self._index = _NameIndex(conn.execute(_NAMES).all())
+                self._run = run
+            return self._index
+
+    def warm_up(self) -> None:
+        """Build the name index now rather than on the first search."""
+        with self._engine.connect() as conn:
+            self._names(conn)
+
+    def search(self, *, name: str | None, postcode: str | None, house_number: str | None, phone: str | None,
+               email: str | None, birth_date: str | None, limit: int) -> list[tuple[str, str, str, float, list[str]]]:
+        """Return (customer_id, household_id, display_name, score, matched_on) of the best candidates."""
+        asked = _standard_criteria(name=name, postcode=postcode, house_number=house_number, phone=phone,
+                                   email=email, birth_date=birth_date)
+        if limit < 1:
+            raise ValueError("limit: must be at least 1")
+        limit = min(limit, MAX_LIMIT)
+        query = parse_query_name(asked["name"]) if "name" in asked else None
+        if query is not None and not query.surnames:
+            raise ValueError(f"name: '{name}' has no surname to search for")
+        with self._engine.connect() as conn:
+            name_scores = self._names(conn).best(query, NAME_CANDIDATES) if query else {}
+            exact = [clause for key, clause in _EXACT.items() if key in asked]
+            ids = set(name_scores)
+            if exact:
+                found = conn.execute(text(
+                    "SELECT DISTINCT l.customer_id FROM source_record r JOIN record_link l "
+                    "ON l.source = r.source AND l.record_id = r.record_id WHERE " + " OR ".join(exact)
+                    + f" LIMIT {EXACT_CANDIDATES}"), {k: v for k, v in asked.items() if k in _EXACT})
+                ids.update(row[0] for row in found)
+            if not ids:
+                return []
+            rows = conn.execute(_RECORDS, {"ids": sorted(ids)}).all()
+        return _rank(asked, query, name_scores, rows, limit)
+
+
+def _standard_criteria(**criteria: str | None) -> dict[str, str]:
+    """Return the criteria given, in standard notation; raise ValueError naming one that is not usable."""
+    asked = {key: value.strip() for key, value in criteria.items() if value is not None and value.strip()}
+    if not asked:
+        raise ValueError("give at least one of name, postcode, house_number, phone, email, birth_date")
+    if "postcode" in asked:
+        asked["postcode"] = standardise_postcode(asked["postcode"]) or ""
+    if "house_number" in asked:
+        number, _ = standardise_house_number(asked["house_number"])
+        if number is None:
+            raise ValueError(f"house_number: '{criteria['house_number']}' has no number")
+        asked["house_number"] = number
+    if "phone" in asked:
+        phone = standardise_phone(asked["phone"])
+        if phone is None:
+            raise ValueError(f"phone: '{criteria['phone']}' is not a phone number")
+        asked["phone"] = phone
+    if "email" in asked:
+        email = standardise_email(asked["email"])
+        if email is None:
+            raise ValueError(f"email: '{criteria['email']}' is not an e-mail address")
+        asked["email"] = email
+    if "birth_date" in asked:
+        try:
+            asked["birth_date"] = parse_date(asked["birth_date"]).isoformat()  # type: ignore[union-attr]
+        except ValueError as err:
+            raise ValueError(f"birth_date: {err}") from None
+    return asked
+
+
+def _rank(asked: dict[str, str], query: NameQuery | None, name_scores: dict[str, float], rows: list,
+          limit: int) -> list[tuple[str, str, str, float, list[str]]]:
+    """Return the candidates scored on their best record per criterion, best first."""
+    people: dict[str, dict] = {}
+    for (customer_id, household_id, shown, given, first_name, surname, particles, postcode, number, phone, email,
+         birth) in rows:
+        person = people.setdefault(customer_id, {"household_id": household_id, "display_name": shown,
+                                                 "scores": dict.fromkeys(asked, 0.0)})
+        scores = person["scores"]
+        if query is not None:
+            scores["name"] = max(scores["name"], name_scores.get(customer_id, 0.0),
+                                 name_similarity(query, given, _initial(given, first_name), surname, particles))
+        if "postcode" in asked and postcode == asked["postcode"]:
+            scores["postcode"] = 1.0
+            if "house_number" in asked and number == asked["house_number"]:
+                scores["house_number"] = 1.0
+        elif "house_number" in asked and "postcode" not in asked and number == asked["house_number"]:
+            scores["house_number"] = 1.0
+        for key, value in (("phone", phone), ("email", email)):
+            if key in asked and value == asked[key]:
+                scores[key] = 1.0
+        if "birth_date" in asked and birth:
+            if birth == asked["birth_date"]:
+                scores["birth_date"] = 1.0
+            elif birth_dates_compatible(birth, asked["birth_date"]):
+                scores["birth_date"] = max(scores["birth_date"], 0.5)
+    total = sum(WEIGHTS[key] for key in asked)
+    ranked = []
+    for customer_id, person in people.items():
+        scores = person["scores"]
+        matched = [key for key in WEIGHTS if key in scores
+                   and scores[key] >= (NAME_MATCH if key == "name" else 1.0)]
+        if not matched and scores.get("name", 0.0) < NAME_MIN:
+            continue
+        score = round(sum(WEIGHTS[key] * s for key, s in scores.items()) / total, 3)
+        ranked.append((customer_id, person["household_id"], person["display_name"], score, matched))
+    ranked.sort(key=lambda hit: (-hit[3], hit[2], hit[0]))
+    return ranked[:limit]

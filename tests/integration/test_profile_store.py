@@ -1,0 +1,260 @@
+"""The profile store on a real SQLite file and the real PostgreSQL, after `herken resolve` of a drop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from herken.cli import main
+from identity.nicknames import group_names, name_groups
+from profile_api.profiles import ProfileStore, UnknownCustomer
+from profile_api.store import open_store, read_links
+
+
+def resolve(drop: Path, url: str, runs: Path, *extra: str) -> None:
+    """Resolve the drop into the store through the command line, as a user would."""
+    old = os.environ.get("HERKEN_RUNS_DIR")
+    os.environ["HERKEN_RUNS_DIR"] = str(runs)
+    try:
+        assert main(["resolve", str(drop), "--store", url, *extra]) == 0
+    finally:
+        if old is None:
+            os.environ.pop("HERKEN_RUNS_DIR", None)
+        else:
+            os.environ["HERKEN_RUNS_DIR"] = old
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def published(request, small_drop, tmp_path_factory):
+    """(url, engine, store, links) of the small drop resolved into a store of each kind."""
+    tmp = tmp_path_factory.mktemp(f"store-{request.param}")
+    url = f"sqlite:///{tmp / 'herken.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    resolve(small_drop, url, tmp / "runs")
+    engine = open_store(url)
+    yield url, engine, ProfileStore(engine), read_links(engine), tmp
+    with engine.begin() as conn:   # the PostgreSQL database is shared with other test modules
+        conn.execute(text("DELETE FROM preference WHERE origin = 'api'"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def truth(small_drop) -> pd.DataFrame:
+    return pd.read_csv(small_drop / "truth.csv", dtype=str)
+
+
+def records_of(links: pd.DataFrame, customer_id: str) -> list[tuple[str, str]]:
+    rows = links[links["customer_id"] == customer_id]
+    return list(zip(rows["source"], rows["record_id"]))
+
+
+def quiet_household(engine, links) -> tuple[str, str]:
+    """Return (customer_id, household_id) of a person with records in two channels whose household stated nothing."""
+    with engine.connect() as conn:
+        stated = {row[0] for row in conn.execute(text(
+            "SELECT DISTINCT l.household_id FROM preference p JOIN record_link l "
+            "ON l.source = p.source AND l.record_id = p.record_id"))}
+    sizes = links.groupby("household_id")["customer_id"].nunique()
+    channels = links.groupby("customer_id")["source"].nunique()
+    for customer_id, household_id in sorted(set(zip(links["customer_id"], links["household_id"]))):
+        if household_id not in stated and sizes[household_id] >= 2 and channels[customer_id] >= 2:
+            return customer_id, household_id
+    raise AssertionError("the drop has no household without preferences")
+
+
+def test_every_person_has_a_profile_whose_golden_values_come_from_their_own_records(published, small_drop):
+    _, engine, store, links, _ = published
+    raw = pd.concat([pd.read_csv(small_drop / f"{c}.csv", dtype=str).assign(source=c)
+                     for c in ("pos", "webshop", "app", "service")]).set_index(["source", "record_id"])
+    customers = sorted(links["customer_id"].unique())
+    assert store.get_profile("C-NO-SUCH-PERSON") is None
+    for customer_id in customers[::5]:
+        profile = store.get_profile(customer_id)
+        assert profile is not None and profile.display_name
+        assert profile.household_id == links.loc[links["customer_id"] == customer_id, "household_id"].iloc[0]
+        own = set(records_of(links, customer_id))
+        for field in ("first_name", "last_name", "city"):
+            value = getattr(profile.golden, field)
+            if value is not None:
+                assert (value.source, value.record_id) in own
+                assert value.value == " ".join(str(raw.loc[(value.source, value.record_id), field]).split())
+        for field in ("email", "phone", "birth_date", "postcode"):
+            value = getattr(profile.golden, field)
+            assert value is None or (value.source, value.record_id) in own
+        assert {m.customer_id for m in profile.household.members} == \
+            set(links.loc[links["household_id"] == profile.household_id, "customer_id"])
+    names = [a.name for a in store.get_profile(customers[0]).attributes]
+    assert names[0] == "purchase_count"
+
+
+def test_preferences_stated_in_one_channel_are_seen_from_every_channel(published, small_drop):
+    _, _, store, links, _ = published
+    stated = pd.read_csv(small_drop / "preferences.csv", dtype=str).reset_index()
+    stated = stated.merge(links, on=["source", "record_id"])
+    latest = stated.sort_values(["stated_at", "index"]).groupby(["customer_id", "key"]).last().reset_index()
+    assert len(latest["customer_id"].unique()) > 20
+    for customer_id, expected in latest.groupby("customer_id"):
+        want = sorted(zip(expected["key"], expected["value"], expected["source"], expected["stated_at"]))
+        for source, record_id in records_of(links, customer_id):
+            (found,) = store.resolve_identifier("source_record", record_id, source=source)
+            got = [(p.key, p.value, p.source, p.stated_at) for p in store.get_profile(found).preferences]
+            assert got == want, f"{source}:{record_id}"
+
+
+def test_an_update_in_one_channel_shows_at_once_in_every_channel_and_household(published):
+    _, engine, store, links, _ = published
+    customer_id, household_id = quiet_household(engine, links)
+    current = store.update_preferences(customer_id, "pos", [("clothing_size", "XL"), ("delivery_method", "store_pickup")],
+                                       stated_at=dt.datetime(2026, 2, 1, 12, 0))
+    assert [(p.key, p.value, p.source) for p in current] == [("clothing_size", "XL", "pos"),
+                                                           ("delivery_method", "store_pickup", "pos")]
+    older = store.update_preferences(customer_id, "app", [("clothing_size", "S")], stated_at=dt.datetime(2020, 1, 1))
+    assert [p.value for p in older if p.key == "clothing_size"] == ["XL"]     # the latest statement wins
+    for source, record_id in records_of(links, customer_id):
+        profile = store.get_profile(store.resolve_identifier("source_record", record_id, source)[0])
+        assert ("clothing_size", "XL", "pos", "2026-02-01T12:00:00") in \
+            [(p.key, p.value, p.source, p.stated_at) for p in profile.preferences]
+    other = next(c for c in links.loc[links["household_id"] == household_id, "customer_id"] if c != customer_id)
+    mate = store.get_profile(other)
+    assert not any(p.key == "clothing_size" for p in mate.preferences)       # a size is personal ...
+    assert mate.household.delivery_preference == "store_pickup"                # ... a delivery is shared
+    assert [p.key for p in store.get_household(household_id).shared_preferences] == ["delivery_method"]
+    with pytest.raises(UnknownCustomer):
+        store.update_preferences("C-NO-SUCH-PERSON", "app", [("shoe_size", "42")])
+    with pytest.raises(ValueError, match="source"):
+        store.update_preferences(customer_id, "fax", [("shoe_size", "42")])
+    with pytest.raises(ValueError, match="empty"):
+        store.update_preferences(customer_id, "app", [("shoe_size", " ")])
+
+
+def test_preferences_from_the_api_survive_resolving_again(published, small_drop):
+    url, engine, store, links, tmp = published
+    customer_id = sorted(links["customer_id"].unique())[-1]
+    store.update_preferences(customer_id, "webshop", [("newsletter_topic", "pets")])
+    drop_preferences = len(pd.read_csv(small_drop / "preferences.csv"))
+    model = next((tmp / "runs").glob("*/model.json"))
+    resolve(small_drop, url, tmp / "runs", "--model", str(model))
+    assert ("newsletter_topic", "pets", "webshop") in \
+        [(p.key, p.value, p.source) for p in store.get_profile(customer_id).preferences]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM preference WHERE origin = 'drop'")).scalar() == drop_preferences
+        assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
+
+
+def test_a_family_card_resolves_to_every_person_using_it(published, truth):
+    _, engine, store, links, _ = published
+    with engine.connect() as conn:
+        card = conn.execute(text(
+            "SELECT r.std_loyalty_card FROM source_record r JOIN record_link l "
+            "ON l.source = r.source AND l.record_id = r.record_id WHERE r.std_loyalty_card IS NOT NULL "
+            "GROUP BY r.std_loyalty_card HAVING count(DISTINCT l.customer_id) > 1 ORDER BY 1")).scalars().first()
+    assert card is not None
+    spaced = " ".join(card[i:i + 4] for i in range(0, len(card), 4))
+    customers = store.resolve_identifier("loyalty_card", spaced)
+    assert len(customers) >= 2 and customers == store.resolve_identifier("loyalty_card", card)
+    persons = truth.merge(links[links["customer_id"].isin(customers)], on=["source", "record_id"])
+    assert persons["person_id"].nunique() >= 2
+
+
+def test_identifiers_in_any_notation_and_malformed_ones(published):
+    _, engine, store, _, _ = published
+    with engine.connect() as conn:
+        email, phone = conn.execute(text(
+            "SELECT std_email, std_phone FROM source_record WHERE std_email IS NOT NULL AND std_phone LIKE '+316%' "
+            "ORDER BY source, record_id")).first()
+    assert store.resolve_identifier("email", f"  {email.upper()} ") == store.resolve_identifier("email", email) != []
+    national = "06-" + phone[4:]
+    assert store.resolve_identifier("phone", national) == store.resolve_identifier("phone", phone) != []
+    assert store.resolve_identifier("email", "nobody@nowhere.example") == []
+    with pytest.raises(ValueError, match="phone: '12' is not a phone number"):
+        store.resolve_identifier("phone", "12")
+    with pytest.raises(ValueError, match="needs|a source is needed"):
+        store.resolve_identifier("source_record", "W123")
+    with pytest.raises(ValueError, match="e-mail"):
+        store.resolve_identifier("email", "not-an-address")
+    with pytest.raises(ValueError, match="kind"):
+        store.resolve_identifier("passport", "X")
+
+
+def _unique_names(engine) -> pd.DataFrame:
+    """Return persons with their golden names whose surname core no other person carries."""
+    with engine.connect() as conn:
+        rows = pd.DataFrame(conn.execute(text(
+            "SELECT l.customer_id, r.std_given, r.std_surname, r.std_particles, r.std_postcode, r.std_house_number "
+            "FROM source_record r JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id")).all(),
+            columns=["customer_id", "given", "surname", "particles", "postcode", "number"])
+    per_surname = rows.dropna(subset=["surname"]).groupby("surname")["customer_id"].nunique()
+    unique = rows[rows["surname"].map(per_surname).eq(1) & rows["given"].notna()]
+    return unique.sort_values(["customer_id", "surname"]).drop_duplicates("customer_id")
+
+
+def test_search_by_a_name_with_a_typo_a_nickname_or_particles_finds_the_person_first(published):
+    _, engine, store, _, _ = published
+    people = _unique_names(engine)
+    typo = people[people["surname"].str.len() >= 7].iloc[0]
+    s = typo["surname"]
+    typed = s[:3] + s[4] + s[3] + s[5:]     # two letters swapped
+    hits = store.search(name=f"{typo['given']} {typed}")
+    assert hits[0].customer_id == typo["customer_id"] and "name" in hits[0].matched_on
+
+    def variant(given: str) -> str | None:
+        others = sorted({v for g in name_groups(given) for v in group_names(g)} - {given})
+        return others[0] if others else None
+
+    nick = people[people["given"].map(variant).notna()].iloc[0]
+    hits = store.search(name=f"{variant(nick['given'])} {nick['surname']}")
+    assert hits[0].customer_id == nick["customer_id"]
+
+    particled = people[people["particles"].isin(["van der", "van den", "van de"])]
+    if not particled.empty:
+        one = particled.iloc[0]
+        short = {"van der": "vd", "van den": "v.d.", "van de": "v.d."}[one["particles"]]
+        hits = store.search(name=f"{one['given']} {short} {one['surname']}")
+        assert hits[0].customer_id == one["customer_id"]
+    assert len(store.search(name=people.iloc[0]["surname"], limit=1)) == 1
+
+
+def test_search_by_postcode_and_house_number(published, truth):
+    _, engine, store, links, _ = published
+    with engine.connect() as conn:
+        rows = pd.DataFrame(conn.execute(text(
+            "SELECT l.customer_id, r.std_postcode, r.std_house_number FROM source_record r JOIN record_link l "
+            "ON l.source = r.source AND l.record_id = r.record_id WHERE r.std_postcode IS NOT NULL "
+            "AND r.std_house_number IS NOT NULL")).all(), columns=["customer_id", "postcode", "number"])
+    alone = rows.groupby(["postcode", "number"])["customer_id"].nunique()
+    postcode, number = sorted(alone[alone == 1].index)[0]
+    (customer_id,) = rows.loc[(rows["postcode"] == postcode) & (rows["number"] == number), "customer_id"].unique()
+    hits = store.search(postcode=f"{postcode[:4]} {postcode[4:].lower()}", house_number=number)
+    assert hits[0].customer_id == customer_id and hits[0].score == 1.0
+    assert hits[0].matched_on == ["postcode", "house_number"]
+    with pytest.raises(ValueError, match="at least one"):
+        store.search()
+    with pytest.raises(ValueError, match="birth_date"):
+        store.search(name="jansen", birth_date="31-02-1990")
+
+
+def test_a_version_1_store_is_migrated_in_place(published):
+    url, engine, store, links, _ = published
+    customers = sorted(links["customer_id"].unique())[:20]
+    before = {c: store.get_profile(c) for c in customers}
+    with engine.begin() as conn:   # take the store back to what version 1 wrote
+        for statement in ("DROP TABLE profile", "DROP INDEX ix_preference_record",
+                          "ALTER TABLE preference DROP COLUMN channel",
+                          "ALTER TABLE source_record DROP COLUMN std_phone_mobile",
+                          "ALTER TABLE source_record DROP COLUMN std_particles",
+                          "UPDATE schema_info SET version = 1"):
+            conn.execute(text(statement))
+    migrated = open_store(url)
+    with migrated.connect() as conn:
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == 2
+    after = ProfileStore(migrated)
+    for customer_id in customers:
+        old, new = before[customer_id], after.get_profile(customer_id)
+        assert (new.display_name, new.golden, new.attributes, new.household.members) == \
+            (old.display_name, old.golden, old.attributes, old.household.members)
+    assert customer_id in [hit.customer_id for hit in after.search(name=old.display_name)]   # std_particles back
+    migrated.dispose()

@@ -1,0 +1,146 @@
+"""Derived attributes: the formulas on a few hand-written interactions, as of a fixed instant."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from identity.engine import make_engine
+from profile_api.attributes import (
+    ACTIVE_DAYS, AT_RISK_DAYS, NEW_DAYS, derive_attributes, household_attributes_sql,
+)
+
+AS_OF = dt.datetime(2026, 1, 1)
+COLUMNS = ["source", "record_id", "type", "occurred_at", "category", "size", "amount_eur", "discount_eur",
+           "store_id", "delivery_method"]
+
+
+def day(n: int) -> str:
+    """The instant n days before AS_OF, as the drop writes it."""
+    return (AS_OF - dt.timedelta(days=n)).isoformat()
+
+
+def buy(record, days_ago, category="household", amount=10.0, discount=0.0, size=None, store=None, delivery=None,
+        kind="purchase", source=None):
+    source = source or {"P": "pos", "W": "webshop", "A": "app"}[record[0]]
+    return (source, record, kind, day(days_ago), category, size, amount, discount, store, delivery)
+
+
+def ret(record, days_ago, category, amount=10.0, size=None):
+    return buy(record, days_ago, category, amount, size=size, kind="return")
+
+
+LINKS = pd.DataFrame([
+    ("pos", "P1", "C1", "H1"), ("webshop", "W1", "C1", "H1"), ("app", "A1", "C1", "H1"),
+    ("pos", "P2", "C2", "H1"), ("webshop", "W2", "C3", "H2"),
+], columns=["source", "record_id", "customer_id", "household_id"])
+
+
+def attributes(*rows, as_of=AS_OF):
+    """Return {(customer_id, name): (value, evidence)} of these interactions."""
+    frame = derive_attributes(pd.DataFrame(list(rows), columns=COLUMNS), LINKS, as_of=as_of)
+    return {(r.customer_id, r.name): (r.value, r.evidence) for r in frame.itertuples()}
+
+
+def test_counts_last_purchase_spend_returns_and_discounts_over_all_of_a_persons_records():
+    got = attributes(
+        buy("P1", 400, amount=50.0), buy("W1", 100, amount=30.0, discount=10.0), buy("A1", 10, amount=20.0),
+        ret("W1", 90, "household", amount=30.0),
+    )
+    assert got["C1", "purchase_count"][0] == "3"
+    assert got["C1", "last_purchase"][0] == day(10)[:10]
+    assert got["C1", "last_purchase"][1]["channel"] == "app"
+    value, evidence = got["C1", "spend_12m"]
+    assert value == "20.00" and evidence["paid_eur"] == "50.00" and evidence["refunded_eur"] == "30.00"
+    assert got["C1", "return_rate"][0] == "0.33"
+    value, evidence = got["C1", "discount_share"]
+    assert value == "0.33" and evidence["discount_eur"] == "10.00" and evidence["discount_of_spend"] == "0.09"
+
+
+def test_a_person_who_never_bought_has_a_purchase_count_of_zero_and_nothing_else():
+    got = attributes(buy("P1", 10))
+    assert got["C3", "purchase_count"] == ("0", {"purchases": "0", "returns": "0"})   # no unknown evidence
+    assert [name for (customer, name) in got if customer == "C3"] == ["purchase_count"]
+
+
+@pytest.mark.parametrize("first,last,stage", [
+    (NEW_DAYS, NEW_DAYS, "new"), (NEW_DAYS + 1, 1, "active"), (900, ACTIVE_DAYS, "active"),
+    (900, ACTIVE_DAYS + 1, "at_risk"), (900, AT_RISK_DAYS, "at_risk"), (900, AT_RISK_DAYS + 1, "lapsed"),
+])
+def test_lifecycle_stage_thresholds(first, last, stage):
+    got = attributes(buy("P1", first), buy("P1", last))
+    assert got["C1", "lifecycle_stage"][0] == stage
+
+
+def test_as_of_is_the_latest_interaction_when_not_given():
+    got = attributes(buy("P1", 300), buy("W2", 30), as_of=None)
+    assert got["C1", "last_purchase"][1]["as_of"] == day(30)[:10]
+    assert got["C1", "lifecycle_stage"][0] == "at_risk"     # 270 days before the last sale in the store
+
+
+def test_favourite_categories_count_kept_purchases():
+    got = attributes(
+        *[buy("P1", d, "cat_food") for d in (10, 40, 70)],
+        buy("P1", 20, "shoes", size="42"), buy("P1", 30, "shoes", size="42"), ret("P1", 25, "shoes", size="42"),
+        buy("P1", 50, "toys"), buy("P1", 60, "toys"),
+    )
+    value, evidence = got["C1", "favourite_categories"]
+    assert value.split(",")[0] == "cat_food" and set(value.split(",")) == {"cat_food", "toys", "shoes"}
+    assert evidence["shoes"] == "1 kept purchases"
+
+
+def test_preferred_channel_store_and_delivery():
+    got = attributes(
+        buy("P1", 10, store="S1"), buy("P1", 20, store="S2"), buy("P1", 30, store="S2"),
+        buy("W1", 40, delivery="home"), buy("W1", 50, delivery="pickup_point"), buy("W1", 60, delivery="home"),
+        buy("A1", 70),
+    )
+    assert got["C1", "preferred_store"][0] == "S2"
+    assert got["C1", "preferred_store"][1] == {"purchases_in_store": "2", "store_purchases": "3"}
+    assert got["C1", "preferred_delivery"][0] == "home"
+    assert got["C1", "preferred_channel"][0] == "pos"       # 3 each for pos and webshop: the latest wins
+    assert got["C1", "preferred_channel"][1] == {"pos": "3", "webshop": "3", "app": "1"}
+
+
+def test_sizes_come_from_kept_purchases_of_the_persons_own_clothing_category():
+    got = attributes(
+        buy("P1", 10, "womens_clothing", size="M"), buy("P1", 20, "womens_clothing", size="40"),
+        buy("P1", 30, "womens_clothing", size="L"), ret("P1", 25, "womens_clothing", size="L"),
+        buy("P1", 40, "womens_clothing", size="L"), ret("P1", 35, "womens_clothing", size="L"),
+        buy("P1", 50, "mens_clothing", size="XL"),           # for her partner
+        buy("P1", 60, "shoes", size="39"), buy("P1", 70, "shoes", size="40"), ret("P1", 65, "shoes", size="40"),
+    )
+    value, evidence = got["C1", "clothing_size"]
+    assert value == "M"        # M and 40 are one size on the size chart; both L were returned
+    assert evidence == {"category": "womens_clothing", "kept_purchases_in_size": "2", "kept_purchases": "2",
+                        "returns": "2"}
+    assert got["C1", "shoe_size"][0] == "39"
+
+
+def test_pets_come_from_kept_pet_food_purchases():
+    got = attributes(buy("P1", 10, "dog_food"), buy("P1", 20, "cat_food"), buy("P2", 30, "pet_accessories"))
+    assert got["C1", "pets"][0] == "cat,dog"
+    assert ("C2", "pets") not in got
+
+
+def test_next_purchase_date_of_a_regular_repeat_category():
+    got = attributes(*[buy("P1", d, "dog_food") for d in (100, 70, 40, 10)], buy("P1", 200, "toys"),
+                     buy("P1", 50, "toys"), buy("P1", 5, "toys"))
+    value, evidence = got["C1", "next_purchase_date"]
+    assert value == (AS_OF + dt.timedelta(days=20)).date().isoformat()
+    assert evidence["category"] == "dog_food" and evidence["interval_days"] == "30"
+
+
+def test_no_next_purchase_date_for_a_habit_that_stopped_or_a_category_bought_rarely():
+    stopped = attributes(*[buy("P1", d, "dog_food") for d in (400, 370, 340)])
+    rare = attributes(*[buy("P1", d, "garden") for d in (700, 400, 100)])
+    assert ("C1", "next_purchase_date") not in stopped and ("C1", "next_purchase_date") not in rare
+
+
+def test_household_pets_and_delivery_come_from_all_members():
+    rows = pd.DataFrame([buy("P2", 10, "dog_food"), buy("W1", 20, "cat_food", delivery="home"),
+                         buy("W1", 30, delivery="home"), buy("W2", 30, "cat_food", delivery="pickup_point")],
+                        columns=COLUMNS)
+    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS)
+    by_household = {r.household_id: (list(r.pets), r.delivery) for r in got.itertuples()}
+    assert by_household == {"H1": (["cat", "dog"], "home"), "H2": (["cat"], "pickup_point")}

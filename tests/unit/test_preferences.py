@@ -1,0 +1,37 @@
+"""Remembered preferences: the latest statement per key wins, with its channel and time."""
+
+from profile_api.profiles import PreferenceValue, StatedPreference, merge_preferences
+
+
+def stated(key, value, source, at, seq=0):
+    return StatedPreference(key, value, source, at, seq)
+
+
+def test_the_latest_statement_per_key_wins_whatever_the_channel():
+    current = merge_preferences([
+        stated("clothing_size", "M", "webshop", "2023-04-01T10:00:00", 1),
+        stated("clothing_size", "L", "service", "2025-02-01T09:00:00", 2),
+        stated("shoe_size", "42", "app", "2024-01-01T08:00:00", 3),
+    ])
+    assert current == [PreferenceValue("clothing_size", "L", "service", "2025-02-01T09:00:00"),
+                       PreferenceValue("shoe_size", "42", "app", "2024-01-01T08:00:00")]
+
+
+def test_times_written_in_other_notations_compare_as_times():
+    current = merge_preferences([
+        stated("delivery_method", "home", "pos", "03-01-2025", 1),              # 3 January 2025
+        stated("delivery_method", "pickup_point", "app", "2024-12-31T23:00:00", 2),
+    ])
+    assert current == [PreferenceValue("delivery_method", "home", "pos", "2025-01-03T00:00:00")]
+
+
+def test_a_tie_goes_to_the_statement_stored_last():
+    current = merge_preferences([
+        stated("pet", "dog", "app", "2025-01-01T10:00:00", 7),
+        stated("pet", "cat", "webshop", "2025-01-01T10:00:00", 9),
+    ])
+    assert [p.value for p in current] == ["cat"]
+
+
+def test_no_statements_no_preferences():
+    assert merge_preferences([]) == []

@@ -1,0 +1,130 @@
+"""The servicer's plain parts: checking requests (field named in the error) and packing store values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import grpc
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api.profiles import (
+    Attribute, FieldValue, GoldenRecord, HouseholdMember, HouseholdSummary, PreferenceValue, Profile,
+)
+from profile_api.service import (
+    IdentifierLookup, RequestError, ambiguous_pb, invalid_from_store, lookup_of, preference_update_of, profile_pb,
+    search_criteria, timestamp,
+)
+
+
+def field_of(error: RequestError) -> str:
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    return str(error).split(":", 1)[0]
+
+
+def rejected(function, request) -> str:
+    with pytest.raises(RequestError) as err:
+        function(request)
+    return field_of(err.value)
+
+
+def identifier(kind: int, value: str, source: str = "") -> pb.GetProfileRequest:
+    return pb.GetProfileRequest(identifier=pb.Identifier(kind=kind, value=value, source=source))
+
+
+def test_lookup_of_accepts_a_customer_id_or_a_complete_identifier():
+    assert lookup_of(pb.GetProfileRequest(customer_id=" C1 ")) == "C1"
+    assert lookup_of(identifier(pb.IDENTIFIER_KIND_EMAIL, " A@B.NL ")) == IdentifierLookup(
+        "email", "A@B.NL", None, "e-mail address")
+    assert lookup_of(identifier(pb.IDENTIFIER_KIND_SOURCE_RECORD, "W1", "webshop")).source == "webshop"
+
+
+@pytest.mark.parametrize("request_, field", [
+    (pb.GetProfileRequest(), "lookup"),
+    (pb.GetProfileRequest(customer_id=""), "customer_id"),
+    (identifier(pb.IDENTIFIER_KIND_UNSPECIFIED, "x"), "identifier.kind"),
+    (identifier(42, "x"), "identifier.kind"),
+    (identifier(pb.IDENTIFIER_KIND_PHONE, "  "), "identifier.value"),
+    (identifier(pb.IDENTIFIER_KIND_SOURCE_RECORD, "W1"), "identifier.source"),
+    (identifier(pb.IDENTIFIER_KIND_LOYALTY_CARD, "123", "pos"), "identifier.source"),
+])
+def test_lookup_of_names_the_field_of_a_malformed_request(request_, field):
+    assert rejected(lookup_of, request_) == field
+
+
+def test_search_criteria_default_limit_and_validation():
+    criteria, limit = search_criteria(pb.SearchCustomersRequest(name=" Jan ", postcode="1234 AB", house_number="1"))
+    assert criteria["name"] == "Jan" and criteria["phone"] is None and limit == 10
+    assert search_criteria(pb.SearchCustomersRequest(email="a@b.nl", limit=100))[1] == 100
+    assert rejected(search_criteria, pb.SearchCustomersRequest(name="x", limit=101)) == "limit"
+    assert rejected(search_criteria, pb.SearchCustomersRequest(name="x", limit=-1)) == "limit"
+    assert rejected(search_criteria, pb.SearchCustomersRequest(name=" ")) == "name"
+    assert rejected(search_criteria, pb.SearchCustomersRequest(house_number="12")) == "house_number"
+
+
+def test_preference_update_of_checks_every_entry():
+    request = pb.UpdatePreferencesRequest(customer_id="C1", source="app", preferences=[
+        pb.PreferenceEntry(key="shoe_size", value=" 43 ")])
+    update = preference_update_of(request)
+    assert update.preferences == [("shoe_size", "43")] and update.stated_at is None
+    request.stated_at.FromDatetime(dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone.utc))
+    assert preference_update_of(request).stated_at == dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone.utc)
+    twice = pb.UpdatePreferencesRequest(customer_id="C1", source="app", preferences=[
+        pb.PreferenceEntry(key="k", value="1"), pb.PreferenceEntry(key="k", value="2")])
+    assert rejected(preference_update_of, twice) == "preferences[1].key"
+    assert rejected(preference_update_of, pb.UpdatePreferencesRequest(customer_id="C1", source=" ",
+                                                                      preferences=request.preferences)) == "source"
+
+
+def test_a_store_value_error_is_put_on_the_request_field_it_names():
+    err = invalid_from_store(ValueError("source: 'kiosk' is not one of pos, webshop"), {"source": "identifier.source"},
+                             "identifier.value")
+    assert str(err) == "identifier.source: 'kiosk' is not one of pos, webshop"
+    assert field_of(invalid_from_store(ValueError("something else"), {}, "name")) == "name"
+
+
+@given(st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(2100, 1, 1)))
+def test_timestamp_keeps_the_instant_of_naive_utc_text_and_datetimes(moment):
+    moment = moment.replace(microsecond=0)
+    for value in (moment, moment.isoformat()):
+        assert timestamp(value).ToDatetime() == moment
+
+
+def test_timestamp_of_nothing_or_nonsense_is_unset_rather_than_an_error():
+    assert timestamp(None) is None and timestamp("") is None and timestamp("yesterday-ish") is None
+    assert timestamp("03-08-2023").ToDatetime() == dt.datetime(2023, 8, 3)
+    assert timestamp(dt.date(2023, 8, 3)).ToDatetime() == dt.datetime(2023, 8, 3)
+
+
+def _profile(customer_id: str, name: str) -> Profile:
+    household = HouseholdSummary("H1", [HouseholdMember("C1", "Jan Jansen"), HouseholdMember("C2", "Els Jansen")],
+                                 ["dog"], "pickup_point",
+                                 [PreferenceValue("delivery_slot", "evening", "app", "2024-01-02T03:04:05")])
+    golden = GoldenRecord(FieldValue(name.split()[0], "pos", "P1", "2023-01-01T00:00:00"), None, None, None, None,
+                          None, None, None, FieldValue("1980-02-03", "webshop", "W1", None))
+    return Profile(customer_id, "H1", name, golden,
+                   [PreferenceValue("shoe_size", "43", "webshop", "2024-03-01T10:00:00")],
+                   [Attribute("purchase_count", "3", {"purchases": "3", "first": "2022-01-01"})], household)
+
+
+def test_profile_pb_carries_every_part_with_its_source():
+    message = profile_pb(_profile("C1", "Jan Jansen"))
+    assert (message.customer_id, message.household_id, message.display_name) == ("C1", "H1", "Jan Jansen")
+    assert (message.golden.first_name.value, message.golden.first_name.source) == ("Jan", "pos")
+    assert not message.golden.HasField("email")
+    assert message.golden.birth_date.value == "1980-02-03" and not message.golden.birth_date.HasField("updated_at")
+    assert [(p.key, p.value, p.source) for p in message.preferences] == [("shoe_size", "43", "webshop")]
+    assert message.preferences[0].stated_at.ToDatetime() == dt.datetime(2024, 3, 1, 10)
+    assert dict(message.attributes[0].evidence) == {"purchases": "3", "first": "2022-01-01"}
+    assert [m.customer_id for m in message.household.members] == ["C1", "C2"]
+    assert list(message.household.pets) == ["dog"] and message.household.delivery_preference == "pickup_point"
+    assert message.household.shared_preferences[0].key == "delivery_slot"
+
+
+def test_ambiguous_pb_lists_every_candidate_and_each_household_once():
+    message = ambiguous_pb([_profile("C1", "Jan Jansen"), _profile("C2", "Els Jansen")], "loyalty card")
+    assert [c.customer_id for c in message.candidates] == ["C1", "C2"]
+    assert [h.household_id for h in message.households] == ["H1"]
+    assert message.reason.startswith("this loyalty card is used by 2 persons")
