@@ -36,6 +36,7 @@ class DuckDBEngine(Engine):
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
         self._con = duckdb.connect()
+        self._con.execute("SET enable_progress_bar = false")  # progress is the CLI's job
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         if memory_limit:

@@ -29,6 +29,7 @@ _PARTICLES: tuple[str, ...] = (
     "di", "del", "della", "dos", "das", "do", "zu", "el", "al",
 )
 _PARTICLE_SET = frozenset(_PARTICLES)
+SURNAME_PARTICLES: frozenset[str] = _PARTICLE_SET  # public: the particles ("van der", "de") herken knows
 # Abbreviations written by tills and agents: "v.d. Berg", "vd Berg", "v/d Berg", "v.den Heuvel".
 _PARTICLE_ABBREVIATIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![a-z'])v\s*[./]?\s*d\s*\.?\s*e?n\.?(?![a-z])"), " van den "),

@@ -32,7 +32,7 @@ import re
 import pandas as pd
 
 from identity.engine import Engine, make_engine
-from identity.standardise import _PARTICLE_SET  # the ingest's surname particles; no public name yet
+from identity.standardise import SURNAME_PARTICLES
 from identity.standardise import split_street_and_number
 
 CHANNEL_TRUST: tuple[str, ...] = ("webshop", "app", "pos", "service")
@@ -99,7 +99,7 @@ def tidy_name(text: str | None, first_word: bool = True) -> str | None:
         return text
     words = []
     for i, word in enumerate(text.lower().split(" ")):
-        if word in _PARTICLE_SET and not (first_word and i == 0):
+        if word in SURNAME_PARTICLES and not (first_word and i == 0):
             words.append(word)
         else:   # every run of letters capitalised: "A.J.", "Jan-Peter"
             words.append(_LETTER_RUNS.sub(lambda m: m.group(0).capitalize(), word))

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 
 from identity.nicknames import are_name_variants
 from identity.rules import birth_dates_compatible, given_names_compatible
-from identity.standardise import _PARTICLE_SET  # the ingest's surname particles; no public name yet
+from identity.standardise import SURNAME_PARTICLES
 from identity.standardise import (
     fold, parse_date, parse_name, standardise_email, standardise_house_number, standardise_phone,
     standardise_postcode,
@@ -44,7 +44,7 @@ SIMILAR_FROM = 0.75
 VARIANT = 0.95             # a nickname (Hans for Johannes) fits a little less than the name itself
 UNGLUED = 0.95             # a surname read without a glued-on particle ("Terlouw" as "Louw")
 OTHER_PARTICLES = 0.95     # the same surname with other or no particles ("van den Berg", "Berg")
-_GLUED_PARTICLES = sorted({p.replace(" ", "").replace("'", "") for p in _PARTICLE_SET}, key=len, reverse=True)
+_GLUED_PARTICLES = sorted({p.replace(" ", "").replace("'", "") for p in SURNAME_PARTICLES}, key=len, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def parse_query_name(name: str) -> NameQuery:
         surname, _, given = folded.partition(",")
     else:
         words = folded.split()
-        first_is_particle = bool(words) and (words[0] in _PARTICLE_SET or words[0].startswith("v.")
+        first_is_particle = bool(words) and (words[0] in SURNAME_PARTICLES or words[0].startswith("v.")
                                              or words[0] in ("vd", "v/d"))
         if len(words) <= 1 or first_is_particle:
             given, surname = "", folded
