@@ -8,9 +8,11 @@
 Without --store it generates a drop (``--households``, ``--seed``), resolves it with ``herken resolve``
 into a fresh SQLite file and a fresh PostgreSQL database (``--pg-admin`` names the server), then
 measures every server twice: one client alone (latency without queueing) and ``--clients`` closed-loop
-clients at once, each for a fixed time. The no-op server has the same shape as the real one
-(``profile_api.server.start_server``: the same thread pool, health and reflection services); only its
-GetProfile returns an empty reply without touching a store.
+clients at once, each for a fixed time. Servers run as ``herken serve --processes N`` does
+(``profile_api.server.ServerGroup``: ``--processes`` processes on one port, default one per core,
+each with the default thread pool, health and reflection). The no-op server has exactly that shape;
+only its GetProfile returns an empty reply without touching a store. ``--rounds`` repeats the whole
+sequence, so that a load from elsewhere on the machine is seen in every server's rows.
 
 Every server and every client is its own process (this script with a hidden ``--child-*`` option),
 all on 127.0.0.1: Python gRPC clients in one process would serialise on one GIL and measure
@@ -22,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import array
+import functools
 import json
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,22 +52,23 @@ PG_BENCH_DB = "herken_bench_serve"
 
 # --- children: one server, or one closed-loop client ---
 
-def child_server(target: str, port_file: Path, max_workers: int) -> None:
-    """Serve target ('noop' or a store URL) on a free loopback port, write the port, run until SIGTERM."""
-    from profile_api.server import DEFAULT_MAX_WORKERS, serve, start_server
+def child_server(target: str, port_file: Path, processes: int, max_workers: int) -> None:
+    """Serve target ('noop' or a store URL) on a free loopback port, write the port, run until SIGTERM.
 
-    workers = max_workers or DEFAULT_MAX_WORKERS
-    if target == "noop":
-        server, port = start_server(NoopServicer(), "127.0.0.1", 0, workers)
-    else:
-        server, port = serve(target, "127.0.0.1", 0, max_workers=workers)
+    The no-op server is built exactly like the store's (``ServerGroup``, the same processes and threads);
+    only its servicer differs.
+    """
+    from profile_api.server import DEFAULT_MAX_WORKERS, ServerGroup, store_servicer
+
+    factory = NoopServicer if target == "noop" else functools.partial(store_servicer, target)
+    group = ServerGroup(factory, "127.0.0.1", 0, processes, max_workers or DEFAULT_MAX_WORKERS)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    port_file.with_suffix(".tmp").write_text(str(port))
+    port_file.with_suffix(".tmp").write_text(str(group.port))
     port_file.with_suffix(".tmp").rename(port_file)
     while not stopping:
         time.sleep(0.2)
-    server.stop(1).wait(5)
+    group.stop()
 
 
 class NoopServicer(pb_grpc.ProfileServiceServicer):
@@ -113,6 +118,7 @@ class Result:
     """One measurement: a server under a number of clients for a fixed time."""
 
     server: str
+    round: int
     clients: int
     seconds: float
     requests: int
@@ -134,11 +140,11 @@ def _script() -> list[str]:
 class ServerProcess:
     """A server child on a free loopback port; stopped on exit of the with block."""
 
-    def __init__(self, target: str, work: Path, max_workers: int) -> None:
+    def __init__(self, target: str, work: Path, processes: int, max_workers: int) -> None:
         self.port_file = work / f"port-{os.getpid()}-{time.monotonic_ns()}"
         self.log = open(work / "server.log", "ab")
         self.process = subprocess.Popen(
-            [*_script(), "--child-server", target, "--port-file", str(self.port_file),
+            [*_script(), "--child-server", target, "--port-file", str(self.port_file), "--processes", str(processes),
              "--max-workers", str(max_workers)], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while not self.port_file.exists():
@@ -180,6 +186,28 @@ def _process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu_seconds(root: int) -> float:
+    """Return the CPU seconds of a process and its living descendants (the server group) (Linux)."""
+    parent_of = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent_of[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, parent in parent_of.items() if parent in tree} - tree
+        tree, grown = tree | more, bool(more)
+    total = 0.0
+    for pid in tree:
+        try:
+            total += _process_cpu_seconds(pid)
+        except OSError:
+            continue
+    return total
+
+
 def _database_cpu_seconds() -> dict[int, float]:
     """Return the CPU seconds of every PostgreSQL process on this machine, by pid (Linux)."""
     found = {}
@@ -198,7 +226,7 @@ def _sleep_until(moment: float) -> None:
         time.sleep(min(left, 0.5))
 
 
-def load(server_name: str, server_pid: int, port: int, clients: int, duration: float, ids_file: Path,
+def load(server_name: str, round_: int, server_pid: int, port: int, clients: int, duration: float, ids_file: Path,
          work: Path) -> Result:
     """Run clients closed-loop client processes against port for duration seconds; return the figures."""
     import numpy as np
@@ -212,9 +240,9 @@ def load(server_name: str, server_pid: int, port: int, clients: int, duration: f
                                "--seed", str(i)], stderr=subprocess.PIPE)
              for i, out in enumerate(outs)]
     _sleep_until(start_at)
-    busy, served, database = _busy_cpu_seconds(), _process_cpu_seconds(server_pid), _database_cpu_seconds()
+    busy, served, database = _busy_cpu_seconds(), _tree_cpu_seconds(server_pid), _database_cpu_seconds()
     _sleep_until(start_at + duration)
-    busy, served = _busy_cpu_seconds() - busy, _process_cpu_seconds(server_pid) - served
+    busy, served = _busy_cpu_seconds() - busy, _tree_cpu_seconds(server_pid) - served
     database = sum(cpu - database.get(pid, 0.0) for pid, cpu in _database_cpu_seconds().items())
     for p in procs:
         try:
@@ -232,7 +260,7 @@ def load(server_name: str, server_pid: int, port: int, clients: int, duration: f
         client_cpu += data["cpu_s"]
         out.unlink()
     values = np.asarray(latencies) / 1000.0
-    return Result(server_name, clients, duration, len(values), errors, round(len(values) / duration, 1),
+    return Result(server_name, round_, clients, duration, len(values), errors, round(len(values) / duration, 1),
                   round(float(np.percentile(values, 50)), 3), round(float(np.percentile(values, 99)), 3),
                   round(float(values.mean()), 3), round(served / duration, 2), round(client_cpu / duration, 2),
                   round(database / duration, 2), round(max(0.0, busy - served - client_cpu - database) / duration, 2))
@@ -318,41 +346,48 @@ def sample_ids(url: str, n: int, seed: int) -> list[str]:
     return rng.sample(ids, n) if len(ids) >= n else [rng.choice(ids) for _ in range(n)]
 
 
-def markdown(results: list[Result], noop: dict[int, Result]) -> str:
-    """Return the table of all measurements, each loaded row with its ratio to the no-op server."""
-    head = ("| server | clients | seconds | requests | errors | req/s | p50 ms | p99 ms | mean ms | of no-op req/s | "
-            "p99 ≤ 10 ms | server cores | client cores | PostgreSQL cores | other cores |")
+def _floor(results: list[Result], r: Result) -> Result | None:
+    """Return the no-op measurement of the same round with the same number of clients."""
+    return next((n for n in results if n.server == "no-op" and n.round == r.round and n.clients == r.clients), None)
+
+
+def markdown(results: list[Result]) -> str:
+    """Return the table of all measurements, each row with its ratio to the no-op server of its round."""
+    head = ("| round | server | clients | seconds | requests | errors | req/s | p50 ms | p99 ms | mean ms | "
+            "of no-op req/s | p99 ≤ 10 ms | server cores | client cores | PostgreSQL cores | other cores |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
-        base = noop.get(r.clients)
+        base = _floor(results, r)
         ratio = f"{r.rps / base.rps:.0%}" if base and r.server != "no-op" else "—"
-        lines.append(f"| {r.server} | {r.clients} | {r.seconds:.0f} | {r.requests:,} | {r.errors} | {r.rps:,.0f} | "
-                     f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.mean_ms:.2f} | {ratio} | "
+        lines.append(f"| {r.round} | {r.server} | {r.clients} | {r.seconds:.0f} | {r.requests:,} | {r.errors} | "
+                     f"{r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.mean_ms:.2f} | {ratio} | "
                      f"{'yes' if r.p99_ms <= P99_TARGET_MS else 'no'} | {r.server_cores:.2f} | {r.client_cores:.2f} | "
                      f"{r.database_cores:.2f} | {r.other_cores:.2f} |")
     return "\n".join(lines)
 
 
-def verdicts(results: list[Result], noop: dict[int, Result], clients: int) -> list[str]:
-    """Return one line per store: the targets met or missed, and whether the no-op itself reaches them."""
-    floor = noop.get(clients)
+def verdicts(results: list[Result], clients: int) -> list[str]:
+    """Return one line per store (medians over the rounds): the targets met or missed, beside the no-op's."""
+    loaded = [r for r in results if r.clients == clients]
+    noop_p99 = statistics.median(r.p99_ms for r in loaded if r.server == "no-op")
     lines = []
-    if floor and floor.p99_ms > P99_TARGET_MS:
-        lines.append(f"note: the no-op handler itself has p99 {floor.p99_ms:.2f} ms under {clients} clients on this "
+    if noop_p99 > P99_TARGET_MS:
+        lines.append(f"note: the no-op handler itself has p99 {noop_p99:.2f} ms under {clients} clients on this "
                      f"machine ({os.cpu_count()} cores shared by server and clients): p99 ≤ {P99_TARGET_MS:g} ms is "
                      "out of reach here for any handler; compare the rows side by side")
     busy = sorted({r.server for r in results if r.other_cores > 0.2})
     if busy:
         lines.append(f"note: other processes kept cores busy while measuring {', '.join(busy)} (column 'other "
                      "cores'); those rows are depressed by them")
-    for r in results:
-        if r.server == "no-op" or r.clients != clients or not floor:
-            continue
-        ratio = r.rps / floor.rps
-        lines.append(f"{r.server}: {ratio:.0%} of no-op throughput (target ≥ {THROUGHPUT_TARGET:.0%}: "
-                     f"{'met' if ratio >= THROUGHPUT_TARGET else 'MISSED'}); p99 {r.p99_ms:.2f} ms "
-                     f"(target ≤ {P99_TARGET_MS:g} ms: {'met' if r.p99_ms <= P99_TARGET_MS else 'missed'}; "
-                     f"no-op p99 {floor.p99_ms:.2f} ms)")
+    for server in dict.fromkeys(r.server for r in loaded if r.server != "no-op"):
+        rows = [r for r in loaded if r.server == server]
+        ratios = [r.rps / _floor(results, r).rps for r in rows]
+        ratio, p99 = statistics.median(ratios), statistics.median(r.p99_ms for r in rows)
+        per_round = f" (rounds: {', '.join(f'{x:.0%}' for x in ratios)})" if len(rows) > 1 else ""
+        lines.append(f"{server}: {ratio:.0%} of no-op throughput{per_round} (target ≥ {THROUGHPUT_TARGET:.0%}: "
+                     f"{'met' if ratio >= THROUGHPUT_TARGET else 'MISSED'}); p99 {p99:.2f} ms "
+                     f"(target ≤ {P99_TARGET_MS:g} ms: {'met' if p99 <= P99_TARGET_MS else 'missed'}; "
+                     f"no-op p99 {noop_p99:.2f} ms)")
     return lines
 
 
@@ -361,25 +396,32 @@ def bench(args: argparse.Namespace, work: Path) -> dict:
     stores = [] if args.noop_only else prepare_stores(args, work)
     results: list[Result] = []
     targets = [("no-op", "noop"), *stores]
+    ids_files = {}
     for name, target in targets:
         # Each store is asked for its own customers; the no-op server gets the first store's requests.
         source = target if target != "noop" else (stores[0][1] if stores else None)
         ids = sample_ids(source, SAMPLE_IDS, args.seed) if source else [f"C{i:06d}" for i in range(SAMPLE_IDS)]
-        ids_file = work / "ids.json"
-        ids_file.write_text(json.dumps(ids))
-        with ServerProcess(target, work, args.max_workers) as server:
-            for clients, seconds in ((1, args.single_duration), (args.clients, args.duration)):
-                print(f"{name}: {clients} client(s) for {seconds:g} s ...", file=sys.stderr, flush=True)
-                results.append(load(name, server.process.pid, server.port, clients, seconds, ids_file, work))
-    noop = {r.clients: r for r in results if r.server == "no-op"}
-    print(f"\nGetProfile by customer_id; {os.cpu_count()} cores; server and {args.clients} client processes on "
-          f"127.0.0.1; server thread pool {args.max_workers or 'default'}")
+        ids_files[name] = work / f"ids-{len(ids_files)}.json"
+        ids_files[name].write_text(json.dumps(ids))
+    # Rounds repeat the whole sequence, so that a load from elsewhere on the machine hits every server alike.
+    for round_ in range(1, args.rounds + 1):
+        for name, target in targets:
+            with ServerProcess(target, work, args.processes, args.max_workers) as server:
+                for clients, seconds in ((1, args.single_duration), (args.clients, args.duration)):
+                    print(f"round {round_}: {name}: {clients} client(s) for {seconds:g} s ...", file=sys.stderr,
+                          flush=True)
+                    results.append(load(name, round_, server.process.pid, server.port, clients, seconds,
+                                        ids_files[name], work))
+    from profile_api.server import DEFAULT_MAX_WORKERS
+
+    print(f"\nGetProfile by customer_id; {os.cpu_count()} cores; {args.processes} server process(es) of "
+          f"{args.max_workers or DEFAULT_MAX_WORKERS} threads and {args.clients} client processes on 127.0.0.1")
     for name, url in stores:
         print(f"  {name}: {url}")
     print()
-    print(markdown(results, noop))
+    print(markdown(results))
     print()
-    for line in verdicts(results, noop, args.clients):
+    for line in verdicts(results, args.clients):
         print(line)
     return {"cores": os.cpu_count(), "stores": dict(stores), "results": [asdict(r) for r in results]}
 
@@ -397,7 +439,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent closed-loop clients (default 16)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds under load per server (default 20)")
     parser.add_argument("--single-duration", type=float, default=8.0, help="seconds with one client (default 8)")
-    parser.add_argument("--max-workers", type=int, default=0, help="server threads (default: the server's own)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every measurement this often (default 1)")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="server processes sharing the port (default: one per core)")
+    parser.add_argument("--max-workers", type=int, default=0, help="threads per server process (default: the server's own)")
     parser.add_argument("--keep", type=Path, help="keep drop, stores and logs here and re-use them next time")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--child-server", help=argparse.SUPPRESS)
@@ -409,13 +454,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.child_server:
-        child_server(args.child_server, args.port_file, args.max_workers)
+        child_server(args.child_server, args.port_file, args.processes, args.max_workers)
         return 0
     if args.child_client:
         child_client(args.port, args.ids, args.start_at, args.duration, args.out, args.seed)
         return 0
-    if not 1 <= args.clients <= 64 or args.duration <= 0 or args.single_duration <= 0:
-        parser.error("--clients must be 1 to 64 and durations positive")
+    if not 1 <= args.clients <= 64 or not 1 <= args.rounds <= 20 or args.duration <= 0 or args.single_duration <= 0:
+        parser.error("--clients must be 1 to 64, --rounds 1 to 20 and durations positive")
 
     with tempfile.TemporaryDirectory(prefix="herken-bench-serve-") as tmp:
         work = (args.keep or Path(tmp)).resolve()

@@ -163,27 +163,36 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve herken.v1.ProfileService, health checking and reflection until Ctrl-C or SIGTERM."""
     import signal
 
-    from profile_api.server import serve
+    from profile_api.server import STOP_GRACE_SECONDS, serve, serve_processes
 
     problem = _existing_store(args.store)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.processes < 1:
+        print("error: --processes must be at least 1", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
-        server, port = serve(args.store, args.host, args.port)
+        if args.processes == 1:
+            server, port = serve(args.store, args.host, args.port)
+            stop, wait = (lambda: server.stop(STOP_GRACE_SECONDS).wait()), server.wait_for_termination
+        else:
+            group = serve_processes(args.store, args.host, args.port, args.processes)
+            port, stop, wait = group.port, group.stop, group.wait
     except OSError as err:
         print(f"error: {err}; choose another with --port", file=sys.stderr)
         return EXIT_FAILED
-    print(f"serving herken.v1.ProfileService on {args.host}:{port} (store {args.store}), with grpc.health.v1 "
-          "and server reflection; Ctrl-C stops", flush=True)
+    print(f"serving herken.v1.ProfileService on {args.host}:{port} (store {args.store}; "
+          f"{args.processes} process{'es' if args.processes > 1 else ''}), with grpc.health.v1 and server "
+          "reflection; Ctrl-C stops", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("note: listening beyond loopback without TLS; put it behind a proxy that authenticates callers",
               file=sys.stderr)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop(5))
+    signal.signal(signal.SIGTERM, lambda *_: stop())
     try:
-        server.wait_for_termination()
+        wait()
     except KeyboardInterrupt:
-        server.stop(5).wait()
+        stop()
     print("stopped")
     return EXIT_OK
 
@@ -272,6 +281,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                    help=f"address to listen on (default {settings.host}: this machine only; env HERKEN_HOST)")
     p.add_argument("--port", type=int, default=settings.port,
                    help=f"port to listen on, 0 for any free one (default {settings.port}; env HERKEN_PORT)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="server processes sharing the port; one per core serves the most (default 1)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="generate a small drop, resolve, score and serve it; show what each channel gets")

@@ -1,11 +1,22 @@
 """Building and starting the gRPC server: ProfileService with standard health checking and reflection.
 
 Kept apart from the servicer so that tests and benchmarks start a real server on port 0 and stop it.
+
+One Python process serves on at most one core (the GIL). ``serve_processes`` runs several server
+processes on one port (SO_REUSEPORT: the kernel spreads connections over them), the way gRPC's own
+Python examples scale a server over the cores of a machine.
 """
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
+import signal
+import socket
+import sys
+from collections.abc import Callable
 from concurrent import futures
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -16,29 +27,42 @@ from profile_api.profiles import ProfileStore
 from profile_api.service import SERVICE_NAME, ProfileServicer
 from profile_api.store import open_store
 
-# One thread per concurrent call up to this many; further calls queue. The handlers hold the GIL most
-# of the time, so more threads add switching, not throughput.
-DEFAULT_MAX_WORKERS = 16
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+    from multiprocessing.synchronize import Event, Semaphore
 
-_OPTIONS = [
-    ("grpc.so_reuseport", 0),   # a second server on a taken port must fail, not share it
-]
+# Threads per server process. A handler holds the GIL for most of its time, so threads beyond a few
+# only add switching (measured with bench/serve.py: 16 threads served a third fewer requests than 1 to
+# 4); a few keep a slow search or a database round trip from holding up the others.
+DEFAULT_MAX_WORKERS = 4
+STOP_GRACE_SECONDS = 5    # calls under way when a server stops may finish within this
+
+ServicerFactory = Callable[[], pb_grpc.ProfileServiceServicer]
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
 def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.1", port: int = 0,
-                 max_workers: int = DEFAULT_MAX_WORKERS) -> tuple[grpc.Server, int]:
+                 max_workers: int = DEFAULT_MAX_WORKERS, *, share_port: bool = False) -> tuple[grpc.Server, int]:
     """Start a server with this ProfileService servicer, health (SERVING) and reflection; return it and its port.
 
-    Raises OSError when the address cannot be bound.
+    Args:
+        share_port: let other processes of a group listen on the same port (SO_REUSEPORT); without
+            it, a port that is taken is an error rather than silently shared.
+
+    Raises:
+        OSError: the address cannot be bound.
     """
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="herken-rpc"),
-                         options=_OPTIONS)
+                         options=[("grpc.so_reuseport", 1 if share_port else 0)])
     pb_grpc.add_ProfileServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
-    address = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+    address = _address(host, port)
     try:
         bound = server.add_insecure_port(address)
     except RuntimeError:
@@ -51,7 +75,86 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
     return server, bound
 
 
+def store_servicer(store_url: str) -> ProfileServicer:
+    """Return the ProfileService servicer of the store at store_url."""
+    return ProfileServicer(ProfileStore(open_store(store_url)))
+
+
 def serve(store_url: str, host: str = "127.0.0.1", port: int = 0, *,
           max_workers: int = DEFAULT_MAX_WORKERS) -> tuple[grpc.Server, int]:
     """Serve the store at store_url on host:port (0 picks a free port); return the started server and its port."""
-    return start_server(ProfileServicer(ProfileStore(open_store(store_url))), host, port, max_workers)
+    return start_server(store_servicer(store_url), host, port, max_workers)
+
+
+def _child(factory: ServicerFactory, host: str, port: int, max_workers: int, ready: Semaphore, stop: Event,
+           failed: Queue) -> None:
+    """One process of a ServerGroup: serve until the group says stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C reaches the whole group; the parent stops us
+    try:
+        server, _ = start_server(factory(), host, port, max_workers, share_port=True)
+    except Exception as err:     # the parent reports it; a traceback from each process would bury it
+        failed.put(str(err))
+        sys.exit(1)
+    ready.release()
+    stop.wait()
+    server.stop(STOP_GRACE_SECONDS).wait()
+
+
+def _listening(family: socket.AddressFamily, host: str, port: int) -> bool:
+    """Return True when something accepts connections on host:port."""
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host.strip("[]"), port)) == 0
+
+
+class ServerGroup:
+    """Server processes sharing one port; ``port`` is where they listen, ``stop()`` ends them."""
+
+    def __init__(self, factory: ServicerFactory, host: str, port: int, processes: int,
+                 max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+        context = multiprocessing.get_context("spawn")    # gRPC must not be forked once started
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        if port and _listening(family, host, port):    # SO_REUSEPORT would share it with that server
+            raise OSError(f"cannot listen on {_address(host, port)}: the port is in use")
+        # Hold the port (bound, not listening) while the processes bind it too: port 0 becomes one port.
+        self._reservation = socket.socket(family, socket.SOCK_STREAM)
+        self._reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            self._reservation.bind((host.strip("[]"), port))
+        except OSError as err:
+            self._reservation.close()
+            raise OSError(f"cannot listen on {_address(host, port)}: {err.strerror}") from None
+        self.port = self._reservation.getsockname()[1]
+        self._stop, ready, failed = context.Event(), context.Semaphore(0), context.Queue()
+        self.processes = [context.Process(target=_child, name=f"herken-serve-{i}", daemon=True,
+                                          args=(factory, host, self.port, max_workers, ready, self._stop, failed))
+                          for i in range(processes)]
+        for process in self.processes:
+            process.start()
+        for _ in self.processes:
+            while not ready.acquire(timeout=0.5):
+                if any(p.exitcode is not None for p in self.processes):
+                    self.stop()
+                    raise OSError(f"a server process did not start: {failed.get(timeout=5)}")
+        self._reservation.close()
+
+    def stop(self) -> None:
+        """Stop every process (each lets its calls finish for up to STOP_GRACE_SECONDS) and wait for them."""
+        self._stop.set()
+        for process in self.processes:
+            process.join(STOP_GRACE_SECONDS + 5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self._reservation.close()
+
+    def wait(self) -> None:
+        """Wait until every process has ended."""
+        for process in self.processes:
+            process.join()
+
+
+def serve_processes(store_url: str, host: str = "127.0.0.1", port: int = 0, processes: int = 2, *,
+                    max_workers: int = DEFAULT_MAX_WORKERS) -> ServerGroup:
+    """Serve the store at store_url from several processes on one port; return the running group."""
+    return ServerGroup(functools.partial(store_servicer, store_url), host, port, processes, max_workers)

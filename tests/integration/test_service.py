@@ -354,16 +354,23 @@ def test_herken_serve_on_a_taken_port_says_so(served_sqlite, capsys):
     assert "port is in use" in capsys.readouterr().err
 
 
-def test_herken_serve_answers_health_checks_and_stops_on_sigterm(sqlite_store):
-    process = subprocess.Popen([sys.executable, "-m", "herken.cli", "serve", "--store", sqlite_store, "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("processes", [1, 2])
+def test_herken_serve_answers_and_stops_on_sigterm(sqlite_store, processes):
+    process = subprocess.Popen([sys.executable, "-m", "herken.cli", "serve", "--store", sqlite_store, "--port", "0",
+                                "--processes", str(processes)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
     try:
         line = process.stdout.readline()
         assert "serving herken.v1.ProfileService on 127.0.0.1:" in line, process.stderr.read()
         port = int(line.split("127.0.0.1:")[1].split()[0])
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
-            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        with open_store(sqlite_store).connect() as con:
+            customer_id = con.execute(text("SELECT MIN(customer_id) FROM person")).scalar()
+        for _ in range(4):     # new connections, spread over the processes
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
+                profile = pb_grpc.ProfileServiceStub(channel).GetProfile(by_id(customer_id), timeout=10).profile
+                assert profile.customer_id == customer_id
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=30)
     finally:
