@@ -69,21 +69,16 @@ def _child_baseline(kind: str, drop: Path, stages: dict[str, float]) -> tuple[in
     from identity.engine import make_engine
     from identity.ingest import read_drop
     from identity.pipeline import standardise_drop
+    from identity.timing import Laps
 
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        stages[name] = round(now - clock, 3)
-        clock = now
-
+    lap = Laps()
     raw = read_drop(drop)
     lap("ingest")
     records = standardise_drop(raw)
     lap("standardise")
     links = vanilla_splink(make_engine("duckdb"), records) if kind == "vanilla" else deterministic_graph(records)
     lap("link")
+    stages.update(lap.laps)
     return len(records), links
 
 

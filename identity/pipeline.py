@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import json
 import logging
-import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from identity.ingest import Drop, read_drop, write_quarantine
 from identity.link import build_linker, predict_pairs, prepare, save_model
 from identity.rules import NameAndBirth
 from identity.standardise import STANDARD_COLUMNS, standardise_record
+from identity.timing import Laps
 
 log = logging.getLogger(__name__)
 
@@ -112,15 +112,8 @@ def _rule_fields(records: pd.DataFrame) -> dict[str, NameAndBirth]:
 def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], None] | None = None) -> Resolution:
     """Return the persons and households of a drop; raise DropError for a drop that cannot be read."""
     step = progress or (lambda _: None)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 3)
-        clock = now
-        log.info("%s took %.1f s", name, timings[name])
+    lap = Laps()
+    timings = lap.laps
 
     step("reading the drop")
     drop = read_drop(drop_dir)
