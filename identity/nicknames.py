@@ -17,7 +17,7 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     ("adriana", "jaantje", "adrie", "ria", "janny", "jannie", "adri"),
     ("cornelis", "kees", "cor", "niels", "corneel", "cees", "corne", "neels"),
     ("cornelia", "corrie", "cor", "nel", "neeltje", "lia", "cora", "nelleke", "conny"),
-    ("pieter", "piet", "peter", "pier", "pierre", "pit"),
+    ("pieter", "piet", "peter", "pier", "pierre", "pit", "petrus"),
     ("petronella", "nel", "nelly", "pietje", "petra", "ella", "pietronella"),
     ("willem", "wim", "wil", "willy", "pim", "wiel", "william", "will", "wimpie", "bill"),
     ("wilhelmina", "mien", "willy", "wil", "mina", "willemijn", "minke", "helma", "wilma", "mientje"),
@@ -107,6 +107,8 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     ("edward", "ed", "eddy", "edwin", "ward", "eduard", "ted"),
     ("emanuel", "manuel", "manu", "immanuel", "mannes"),
     ("gregorius", "gregor", "gregory", "goris", "joris"),
+    ("theodorus", "theo", "dorus", "ted"),
+    ("theodora", "dora", "thea", "doortje", "dorie"),
     ("georgius", "joris", "george", "sjors", "jurriaan", "jurre", "georg", "juriaan"),
 )
 

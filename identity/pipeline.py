@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from identity.addresses import complete_postcodes
 from identity.cluster import Clustering, cluster_best_first
+from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
 from identity.households import group_households, household_anchors, household_edges
 from identity.ingest import Drop, read_drop, write_quarantine
@@ -123,6 +125,9 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
 
     step(f"standardising {len(drop.records):,} records")
     standardised = standardise_drop(drop)
+    # Drop-level completions: a postcode for "street + number" addresses the drop knows, a surname
+    # read from the e-mail for records with a first name only (sparse app accounts).
+    standardised = fill_surnames_from_email(complete_postcodes(standardised))
     lap("standardise")
 
     engine: Engine = make_engine(options.engine)

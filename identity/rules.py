@@ -85,8 +85,16 @@ def _initial_compatible(initials: str, other: NameAndBirth) -> bool:
     return True
 
 
+def _as_initials(a: NameAndBirth) -> NameAndBirth:
+    """Return the record with a two-letter first name that is no known name read as initials ("ME")."""
+    if a.given_first and len(a.given_first) == 2 and not name_groups(a.given_first) and a.given == a.given_first:
+        return NameAndBirth(None, None, a.given_first, a.surname_core, a.birth_date)
+    return a
+
+
 def _names_compatible(a: NameAndBirth, b: NameAndBirth) -> bool:
     """Return True when the first names of two records do not rule out one person."""
+    a, b = _as_initials(a), _as_initials(b)
     if a.given_first and b.given_first:
         return given_names_compatible(a.given_first, a.given or a.given_first,
                                       b.given_first, b.given or b.given_first)
@@ -101,14 +109,19 @@ def _swapped_compatible(a: NameAndBirth, b: NameAndBirth) -> bool:
     """Return True when a, read with first and last name swapped, fits b."""
     if not (a.surname_core and a.given_first):
         return False
-    surname_fits = b.surname_core is None or a.given_first == b.surname_core
+    surname_fits = b.surname_core is None or a.given_first == b.surname_core or _typo(a.given_first, b.surname_core)
     return surname_fits and _names_compatible(_swapped(a), b)
 
 
 def _swapped(a: NameAndBirth) -> NameAndBirth:
-    """Return the record with its first and last name fields swapped (an agent's slip)."""
-    return NameAndBirth(a.surname_core, a.surname_core, a.surname_core[0] if a.surname_core else None,
-                        a.given_first, a.birth_date)
+    """Return the record with its first and last name fields swapped (an agent's slip).
+
+    An initial in the surname field ("Roukes, B.") becomes the initial of the first name.
+    """
+    core = a.surname_core or ""
+    if len(core.replace(" ", "")) <= 2:
+        return NameAndBirth(None, None, core.replace(" ", "") or None, a.given_first, a.birth_date)
+    return NameAndBirth(core, core, core[0], a.given_first, a.birth_date)
 
 
 @lru_cache(maxsize=500_000)

@@ -52,3 +52,17 @@ def test_steward_decisions_override_the_scores():
     records = {"a": rec("jan"), "b": rec("jan"), "c": rec("piet")}
     result = cluster_best_first(records, [("a", "b", 0.99)], 0.5, must_link=[("a", "c")], cannot_link=[("a", "b")])
     assert result.labels["a"] == result.labels["c"] != result.labels["b"]
+
+
+def test_formal_names_and_initials_typed_without_dots():
+    assert cannot_link_reason(rec("peter"), rec("petrus")) is None
+    assert cannot_link_reason(rec("thea"), rec("dora")) is None
+    me = NameAndBirth("me", "me", "m", "haring", None)        # "M.E." typed as "ME"
+    assert cannot_link_reason(me, rec("margot", surname="haring")) is None
+    assert cannot_link_reason(me, rec("anna", surname="haring")) is not None
+
+
+def test_an_initial_in_the_surname_field_is_read_as_a_swap():
+    swapped = NameAndBirth("roukes", "roukes", "r", "b", None)   # "Roukes, B." in first/last
+    assert cannot_link_reason(swapped, rec("bianca", surname="roujkes")) is None
+    assert cannot_link_reason(swapped, rec("carla", surname="roukes")) is not None

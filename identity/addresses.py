@@ -1,0 +1,47 @@
+"""Postcodes completed from the drop itself, for addresses written as street and number only.
+
+Agents and old till forms often write "Jacquotstraat 97" without the postcode. A Dutch postcode
+with a house number names one address, and the drop usually holds the same street and number
+with its postcode on another record; when exactly one postcode fits (the city agreeing where both
+records carry one), the address gets that postcode, so that it can meet the postcode spellings of
+the same address. Pure functions over the standardised records.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def address_key(postcode: str, number: str, addition: str | None) -> str:
+    """Return the address key of a postcode address (as standardise_record writes it)."""
+    return f"{postcode}|{number}|{addition or ''}"
+
+
+def complete_postcodes(records: pd.DataFrame) -> pd.DataFrame:
+    """Return the records with postcodes filled in where street and number name one known address.
+
+    Adds the column ``postcode_from_street`` (True where the postcode was completed, not typed).
+    """
+    out = records.copy()
+    out["postcode_from_street"] = False
+    known = out[out["postcode"].notna() & out["street"].notna() & out["house_number"].notna()]
+    wanting = out["postcode"].isna() & out["street"].notna() & out["house_number"].notna()
+    if known.empty or not wanting.any():
+        return out
+    by_street: dict[tuple[str, str], set[tuple[str, str | None]]] = {}
+    for street, number, postcode, city in known[["street", "house_number", "postcode", "city"]].itertuples(index=False):
+        by_street.setdefault((street, number), set()).add((postcode, city if isinstance(city, str) else None))
+    for index, street, number, addition, city in out.loc[
+        wanting, ["street", "house_number", "house_addition", "city"]
+    ].itertuples():
+        places = by_street.get((street, number), set())
+        if isinstance(city, str):
+            places = {(p, c) for p, c in places if c is None or c == city}
+        postcodes = {p for p, _ in places}
+        if len(postcodes) != 1:
+            continue
+        postcode = postcodes.pop()
+        out.at[index, "postcode"] = postcode
+        out.at[index, "address_key"] = address_key(postcode, number, addition if isinstance(addition, str) else None)
+        out.at[index, "postcode_from_street"] = True
+    return out
