@@ -45,12 +45,28 @@ current_records AS (
        OR r.person NOT IN (SELECT person FROM current_address)
        OR EXISTS (SELECT 1 FROM current_address c WHERE c.person = r.person AND c.address_key = r.address_key)
 ),
+surnames AS (
+    SELECT DISTINCT person, name FROM (
+        SELECT person, surname_first AS name FROM records UNION ALL SELECT person, surname_last FROM records
+    ) WHERE length(name) > 2
+),
+building_kin AS (
+    -- "23" without the flat number beside "23-1": the same building, and one family name shared.
+    SELECT l.person AS anchor, l.postcode || '|' || l.house_number AS building, o.person
+    FROM latest_address l
+    JOIN latest_address o ON o.postcode = l.postcode AND o.house_number = l.house_number AND o.person <> l.person
+    WHERE NOT EXISTS (SELECT 1 FROM spellings s WHERE s.person = l.person AND s.house_addition IS NOT NULL)
+      AND EXISTS (SELECT 1 FROM surnames a JOIN surnames b ON a.name = b.name
+                  WHERE a.person = l.person AND b.person = o.person)
+),
 evidence AS (
     SELECT person, 'address' AS kind, address_key AS value FROM current_address
     UNION SELECT person, 'loyalty_card', loyalty_card FROM current_records WHERE loyalty_card IS NOT NULL
     UNION SELECT person, 'landline', landline FROM current_records WHERE landline IS NOT NULL
     UNION SELECT person, 'email', email FROM records WHERE email IS NOT NULL
     UNION SELECT person, 'mobile', mobile FROM records WHERE mobile IS NOT NULL
+    UNION SELECT anchor, 'building and surname', anchor || '|' || building FROM building_kin
+    UNION SELECT person, 'building and surname', anchor || '|' || building FROM building_kin
 ),
 usable AS (
     SELECT kind, value FROM evidence GROUP BY kind, value
@@ -65,7 +81,7 @@ ORDER BY e.kind, e.value, e.person
 def household_edges(engine: Engine, records: pd.DataFrame, cap: int = MAX_PERSONS_PER_VALUE) -> pd.DataFrame:
     """Return (kind, value, person) rows for every shared value that links two or more persons."""
     columns = ["unique_id", "person", "updated_at", "address_key", "postcode", "house_number", "house_addition",
-               "loyalty_card", "landline", "email", "mobile"]
+               "loyalty_card", "landline", "email", "mobile", "surname_first", "surname_last"]
     return engine.sql(HOUSEHOLD_EDGES_SQL.format(cap=int(cap)), records=records[columns])
 
 
