@@ -1,9 +1,10 @@
 """The one seam between herken and the SQL engine that runs the linkage.
 
 Everything the pipeline asks of an engine goes through :class:`Engine`: a Splink database API and
-plain SQL over named tables. DuckDB is the embedded default; a Spark engine implements the same two
-methods (``SparkAPI(spark_session=...)`` and ``spark.sql``) so that large retailers run the same
-pipeline on a cluster.
+plain SQL over named tables. DuckDB is the embedded default and, today, the only engine. A Spark
+engine is one more subclass with the same two methods (``SparkAPI(spark_session=...)`` and
+``spark.sql`` over registered temp views) so that large retailers run the same pipeline on a
+cluster; it is not written yet.
 """
 
 from __future__ import annotations
