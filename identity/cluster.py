@@ -12,10 +12,26 @@ run per connected component on a cluster engine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+import pandas as pd
+
 from identity.rules import NameAndBirth, cannot_link_reason
+
+# A pair on which nothing but the names agrees needs more than an even chance: among tens of
+# thousands of customers, "Khadija Benali" or "Jan de Vries" is often two people.
+NAMES_ONLY_THRESHOLD = 0.8
+NAME_COMPARISONS: tuple[str, ...] = ("given_name", "surname")
+
+
+def names_only_pairs(pairs: pd.DataFrame) -> set[tuple[str, str]]:
+    """Return the scored pairs on which no comparison but the names agrees (gamma > 0)."""
+    others = [c for c in pairs.columns if c.startswith("gamma_") and c[len("gamma_"):] not in NAME_COMPARISONS]
+    if not others or pairs.empty:
+        return set()
+    lone = (pairs[others] <= 0).all(axis=1)
+    return set(zip(pairs.loc[lone, "unique_id_l"], pairs.loc[lone, "unique_id_r"]))
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,8 @@ def cluster_best_first(
     threshold: float,
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
+    names_only: Collection[tuple[str, str]] = (),
+    names_only_threshold: float = NAMES_ONLY_THRESHOLD,
 ) -> Clustering:
     """Return clusters built from pairs (id_l, id_r, probability) in order of falling probability.
 
@@ -61,6 +79,8 @@ def cluster_best_first(
         threshold: the lowest match probability that may join two clusters.
         must_link: pairs a data steward joined; applied first, without rules.
         cannot_link: pairs a data steward separated; never in one cluster.
+        names_only: pairs (id_l, id_r) on which only the names agree; they join only from
+            ``names_only_threshold`` up.
 
     Returns:
         Clustering whose labels are the smallest unique_id of each cluster, so that the same
@@ -102,6 +122,9 @@ def cluster_best_first(
     for probability, a, b in ordered:
         ra, rb = find(a), find(b)
         if ra == rb:
+            continue
+        if probability < names_only_threshold and (a, b) in names_only:
+            refusals.append(Refusal(a, b, probability, "only the names agree"))
             continue
         reason = _refusal(members[ra], members[rb], records, forbidden)
         if reason:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from identity.addresses import complete_postcodes
-from identity.cluster import Clustering, cluster_best_first
+from identity.cluster import Clustering, cluster_best_first, names_only_pairs
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
 from identity.households import group_households, household_anchors, household_edges
@@ -147,6 +147,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
         _rule_fields(records),
         zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"].astype(float)),
         threshold=options.match_threshold,
+        names_only=names_only_pairs(pairs),
     )
     records["person"] = records["unique_id"].map(clustering.labels)
     lap("cluster")

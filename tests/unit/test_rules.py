@@ -66,3 +66,21 @@ def test_an_initial_in_the_surname_field_is_read_as_a_swap():
     swapped = NameAndBirth("roukes", "roukes", "r", "b", None)   # "Roukes, B." in first/last
     assert cannot_link_reason(swapped, rec("bianca", surname="roujkes")) is None
     assert cannot_link_reason(swapped, rec("carla", surname="roukes")) is not None
+
+
+def test_a_pair_on_which_only_the_names_agree_needs_more_than_an_even_chance():
+    import pandas as pd
+
+    from identity.cluster import names_only_pairs
+
+    records = {u: rec("khadija", surname="benali") for u in ("a", "b", "c")}
+    pairs = pd.DataFrame({
+        "unique_id_l": ["a", "a"], "unique_id_r": ["b", "c"], "match_probability": [0.7, 0.7],
+        "gamma_given_name": [4, 4], "gamma_surname": [4, 4], "gamma_email": [-1, 2], "gamma_address": [0, -1],
+    })
+    lone = names_only_pairs(pairs)
+    assert lone == {("a", "b")}
+    clustering = cluster_best_first(records, zip(pairs.unique_id_l, pairs.unique_id_r, pairs.match_probability),
+                                    threshold=0.5, names_only=lone)
+    assert clustering.labels["a"] == clustering.labels["c"] != clustering.labels["b"]
+    assert [r.reason for r in clustering.refusals] == ["only the names agree"]
