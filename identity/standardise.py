@@ -129,6 +129,8 @@ def _parse_surname(text: str | None) -> tuple[str | None, str | None]:
     if cleaned is None:
         return None, None
     words = cleaned.replace("-", " ").split()
+    if all(w in _PARTICLE_SET for w in words):
+        return None, " ".join(words)  # nothing but particles ("Van", "De"): the whole is the name
     trailing = _trailing_particles(words)
     if trailing:
         words = words[-trailing:] + words[:-trailing]
@@ -225,7 +227,7 @@ def is_mobile(e164: str | None) -> bool:
     return parse_phone(e164)[1] if e164 else False
 
 
-_NL_POSTCODE = re.compile(r"^([1-9][0-9]{3})\s*([A-Z]{2})$")
+_NL_POSTCODE = re.compile(r"^(?:NL[- ]?)?([1-9][0-9]{3})\s*-?\s*([A-Z]{2})$")
 
 
 def standardise_postcode(postcode: str | None) -> str | None:

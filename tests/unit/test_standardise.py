@@ -57,7 +57,7 @@ def test_landline_and_foreign_numbers():
     assert standardise_phone("not a phone") is None
 
 
-@pytest.mark.parametrize("raw", ["1234 AB", "1234ab", " 1234  ab ", "1234AB"])
+@pytest.mark.parametrize("raw", ["1234 AB", "1234ab", " 1234  ab ", "1234AB", "1234-AB", "NL-1234 AB", "nl 1234ab"])
 def test_postcode(raw):
     assert standardise_postcode(raw) == "1234AB"
 
