@@ -350,18 +350,25 @@ def _floor(results: list[Result], r: Result) -> Result | None:
     return next((n for n in results if n.server == "no-op" and n.round == r.round and n.clients == r.clients), None)
 
 
+def _per_request_ms(cores: float, r: Result) -> float:
+    """Return CPU milliseconds per request of a measurement's CPU use in cores (0 when nothing was served)."""
+    return cores * 1000 / r.rps if r.rps else 0.0
+
+
 def markdown(results: list[Result]) -> str:
     """Return the table of all measurements, each row with its ratio to the no-op server of its round."""
     head = ("| round | server | clients | seconds | requests | errors | req/s | p50 ms | p99 ms | mean ms | "
-            "of no-op req/s | p99 ≤ 10 ms | server cores | client cores | PostgreSQL cores | other cores |")
+            "of no-op req/s | p99 ≤ 10 ms | server cores | server CPU ms/req | client cores | PostgreSQL cores | "
+            "PostgreSQL CPU ms/req | other cores |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         base = _floor(results, r)
         ratio = f"{r.rps / base.rps:.0%}" if base and r.server != "no-op" else "—"
         lines.append(f"| {r.round} | {r.server} | {r.clients} | {r.seconds:.0f} | {r.requests:,} | {r.errors} | "
                      f"{r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.mean_ms:.2f} | {ratio} | "
-                     f"{'yes' if r.p99_ms <= P99_TARGET_MS else 'no'} | {r.server_cores:.2f} | {r.client_cores:.2f} | "
-                     f"{r.database_cores:.2f} | {r.other_cores:.2f} |")
+                     f"{'yes' if r.p99_ms <= P99_TARGET_MS else 'no'} | {r.server_cores:.2f} | "
+                     f"{_per_request_ms(r.server_cores, r):.2f} | {r.client_cores:.2f} | {r.database_cores:.2f} | "
+                     f"{_per_request_ms(r.database_cores, r):.2f} | {r.other_cores:.2f} |")
     return "\n".join(lines)
 
 
@@ -380,6 +387,7 @@ def verdicts(results: list[Result], clients: int) -> list[str]:
         lines.append(f"note: the no-op handler itself has p99 {noop_p99:.2f} ms at best under {clients} clients on this "
                      f"machine ({os.cpu_count()} cores shared by servers and clients): p99 ≤ {P99_TARGET_MS:g} ms is "
                      "out of reach here for any handler; compare the rows side by side")
+    noop_cpu = min(_per_request_ms(r.server_cores, r) for r in loaded if r.server == "no-op")
     busy = sorted({f"{r.server} (round {r.round})" for r in results if r.other_cores > 0.2})
     if busy:
         lines.append(f"note: other processes kept cores busy while measuring {', '.join(busy)} (column 'other "
@@ -388,10 +396,11 @@ def verdicts(results: list[Result], clients: int) -> list[str]:
         rows = [r for r in loaded if r.server == server]
         ratio, p99 = max(r.rps for r in rows) / noop_rps, min(r.p99_ms for r in rows)
         per_round = ", ".join(f"{r.rps / _floor(results, r).rps:.0%}" for r in rows)
+        cpu = min(_per_request_ms(r.server_cores, r) for r in rows)
         lines.append(f"{server}: best round {ratio:.0%} of the no-op's best throughput (target ≥ {THROUGHPUT_TARGET:.0%}: "
                      f"{'met' if ratio >= THROUGHPUT_TARGET else 'MISSED'}; round by round {per_round}); "
                      f"p99 {p99:.2f} ms (target ≤ {P99_TARGET_MS:g} ms: {'met' if p99 <= P99_TARGET_MS else 'missed'}; "
-                     f"no-op {noop_p99:.2f} ms)")
+                     f"no-op {noop_p99:.2f} ms); server CPU {cpu:.2f} ms per request at best (no-op {noop_cpu:.2f} ms)")
     return lines
 
 

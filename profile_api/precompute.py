@@ -11,6 +11,12 @@ The JSON written per person (read back by ``profile_api.profiles``):
 * ``attributes``: ``[[name, value, {evidence}], ...]`` in the order of ``ATTRIBUTES``;
 * ``household``: ``{"members": [[customer_id, display_name], ...], "pets": [...], "delivery": ...}``
   (pets and delivery inferred from the household's purchases; stated preferences are added live).
+
+and the same profile encoded as the server sends it (``profile_api.messages``):
+
+* ``encoded``: the herken.v1.Profile without its live part (preferences; the household's pets,
+  delivery preference and shared preferences);
+* ``encoded_household``: the live part while nobody in the household has stated a preference.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from profile_api.golden import candidates, display_name, golden_sql
 
 log = logging.getLogger(__name__)
 
-PROFILE_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name", "golden", "attributes", "household")
+PROFILE_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name", "golden", "attributes", "household",
+                                    "encoded", "encoded_household")
 INTERACTION_COLUMNS: tuple[str, ...] = (
     "source", "record_id", "type", "occurred_at", "category", "size", "amount_eur", "discount_eur", "store_id",
     "delivery_method",
@@ -85,8 +92,10 @@ def build_profiles(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.
         engine: the SQL engine to run on (a fresh DuckDB by default).
 
     Returns:
-        columns PROFILE_COLUMNS; golden, attributes and household as JSON text.
+        columns PROFILE_COLUMNS; golden, attributes and household as JSON text, the encoded ones as bytes.
     """
+    from profile_api.profiles import encode_precomputed   # profiles imports the store, which imports this module
+
     started = time.perf_counter()
     engine = engine or _engine()
     links = links[["source", "record_id", "customer_id", "household_id"]]
@@ -106,7 +115,10 @@ def build_profiles(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.
         persons_in=persons[["customer_id", "household_id", "display_name"]], links_in=links,
         interactions_in=interactions[list(INTERACTION_COLUMNS)],
     )
-    profiles = persons.merge(households, on="household_id", how="left")[list(PROFILE_COLUMNS)]
+    profiles = persons.merge(households, on="household_id", how="left")[list(PROFILE_COLUMNS[:6])]
+    parts = [encode_precomputed(*row) for row in profiles.itertuples(index=False, name=None)]
+    profiles["encoded"] = [fixed for fixed, _ in parts]
+    profiles["encoded_household"] = [quiet for _, quiet in parts]
     log.info("built %d profiles in %.1f s", len(profiles), time.perf_counter() - started)
     return profiles
 

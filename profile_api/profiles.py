@@ -1,9 +1,11 @@
 """Profiles as every channel sees them: golden record, remembered preferences, attributes, household.
 
-A profile is read from two indexed queries: the person's precomputed row (``profile``, built when a
-run is published; see ``profile_api.precompute``, the survivorship rule in ``profile_api.golden``
-and the attribute formulas in ``profile_api.attributes``) and the live preferences of the
-person's household (so that an update made in one channel shows in every channel at once).
+A profile is read in one round trip: the person's precomputed row (``profile``, built when a run is
+published; see ``profile_api.precompute``, the survivorship rule in ``profile_api.golden`` and the
+attribute formulas in ``profile_api.attributes``) and the live preferences of the person's household
+(so that an update made in one channel shows in every channel at once). The server reads it
+encoded (``ProfileStore.encoded_profile``): the row keeps the part fixed for the run encoded as a
+herken.v1.Profile, and only the live part is encoded per request (``profile_api.messages``).
 
 Preferences hang on source records, never on a customer_id: a re-resolution that regroups records
 takes their preferences along. Per key the latest ``stated_at`` wins (on a tie, the one stored
@@ -17,8 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -30,13 +32,15 @@ from identity.standardise import (
     parse_timestamp, standardise_email, standardise_loyalty_card, standardise_phone,
 )
 from profile_api.golden import CHANNEL_TRUST, GOLDEN_FIELDS
+from profile_api.messages import encode_fixed, encode_live
 from profile_api.store.db import POOL_SIZE
 from profile_api.store.models import Preference
+from profile_api.store.read import ThreadCursors
 
 __all__ = [
     "FieldValue", "GoldenRecord", "PreferenceValue", "Attribute", "HouseholdMember", "HouseholdSummary",
     "Profile", "Candidate", "UnknownCustomer", "ProfileStore", "precompute_profiles", "merge_preferences",
-    "StatedPreference", "IDENTIFIER_KINDS", "HOUSEHOLD_KEYS",
+    "StatedPreference", "IDENTIFIER_KINDS", "HOUSEHOLD_KEYS", "encode_precomputed",
 ]
 
 
@@ -207,6 +211,28 @@ def _golden(doc: dict) -> GoldenRecord:
     return GoldenRecord(**{f: FieldValue(*doc[f]) if f in doc else None for f in GOLDEN_FIELDS})
 
 
+def _profile(customer_id: str, household_id: str, display_name: str, golden: str, attributes: str, household: str,
+             members: dict[str, list[PreferenceValue]]) -> Profile:
+    """Return a profile from its precomputed row (JSON columns) and its household's current preferences by member."""
+    return Profile(
+        customer_id=customer_id,
+        household_id=household_id,
+        display_name=display_name,
+        golden=_golden(json.loads(golden)),
+        preferences=members.get(customer_id, []),
+        attributes=[Attribute(n, v, e) for n, v, e in json.loads(attributes)],
+        household=_household(household_id, json.loads(household), members),
+    )
+
+
+def encode_precomputed(customer_id: str, household_id: str, display_name: str, golden: str, attributes: str,
+                       household: str) -> tuple[bytes, bytes]:
+    """Return the encoded parts of a precomputed profile (its JSON columns): the fixed part, and the live part
+    as it is while nobody in the household has stated a preference (see ``profile_api.messages``)."""
+    profile = _profile(customer_id, household_id, display_name, golden, attributes, household, {})
+    return encode_fixed(profile), encode_live([], profile.household)
+
+
 # Read queries, with :name parameters; they run on the driver's cursor (see ProfileStore._cursor).
 # A profile and its household's preferences come in one round trip: the profile's row (its first
 # column is not NULL) and a row per preference of any member (the trailing columns).
@@ -220,6 +246,8 @@ WHERE pr.customer_id = {person}"""
 _READS: dict[str, str] = {
     "profile": _WITH_PREFERENCES.format(columns="household_id, display_name, golden, attributes, household",
                                         nulls="NULL, NULL, NULL, NULL, NULL", person=":id"),
+    "encoded": _WITH_PREFERENCES.format(columns="encoded, encoded_household, household_id, household",
+                                        nulls="NULL, NULL, NULL, NULL", person=":id"),
     "household": _WITH_PREFERENCES.format(   # every member's row holds the household: read one
         columns="household", nulls="NULL", person="(SELECT min(customer_id) FROM profile WHERE household_id = :id)"),
     "source_record": "SELECT customer_id FROM record_link WHERE source = :source AND record_id = :value",
@@ -266,21 +294,17 @@ class ProfileStore:
 
         self._engine = engine
         self._reader = _read_engine(engine)
+        self._cursors = ThreadCursors(self._reader)
         self._reads = {name: _driver_sql(sql, engine) for name, sql in _READS.items()}
         self._search = CustomerSearch(engine)
 
-    @contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        """Yield a cursor of a pooled read connection: the hot reads skip SQLAlchemy's per-statement work."""
-        connection = self._reader.raw_connection()
-        try:
-            cursor = connection.cursor()
-            try:
-                yield cursor
-            finally:
-                cursor.close()
-        finally:
-            connection.close()   # back to the pool
+    def _cursor(self) -> AbstractContextManager[Any]:
+        """Return (as a context) this thread's read cursor: the hot reads skip SQLAlchemy's per-statement work."""
+        return self._cursors.cursor()
+
+    def close(self) -> None:
+        """Close the connections the reading threads keep open (a later read opens one again)."""
+        self._cursors.close()
 
     def get_profile(self, customer_id: str) -> Profile | None:
         """Return the person's profile, or None when no person has this customer_id."""
@@ -290,17 +314,27 @@ class ProfileStore:
         found = [row for row in rows if row[0] is not None]
         if not found:
             return None
-        household_id, name, golden, attributes, household = found[0][:5]
         members = _by_member(row[5:] for row in rows if row[0] is None)
-        return Profile(
-            customer_id=customer_id,
-            household_id=household_id,
-            display_name=name,
-            golden=_golden(json.loads(golden)),
-            preferences=members.get(customer_id, []),
-            attributes=[Attribute(n, v, e) for n, v, e in json.loads(attributes)],
-            household=_household(household_id, json.loads(household), members),
-        )
+        return _profile(customer_id, *found[0][:5], members)
+
+    def encoded_profile(self, customer_id: str) -> bytes | None:
+        """Return the person's profile as an encoded herken.v1.Profile, or None when no person has this customer_id.
+
+        It decodes to what ``messages.profile_pb(self.get_profile(customer_id))`` holds, in one round trip
+        and without decoding the part that is fixed for the run.
+        """
+        with self._cursor() as cursor:
+            cursor.execute(self._reads["encoded"], {"id": customer_id})
+            rows = cursor.fetchall()
+        found = [row for row in rows if row[0] is not None]
+        if not found:
+            return None
+        fixed, quiet, household_id, household = found[0][:4]
+        if len(rows) == 1:    # nobody in the household stated a preference
+            return bytes(fixed) + bytes(quiet)
+        members = _by_member(row[4:] for row in rows if row[0] is None)
+        summary = _household(household_id, json.loads(household), members)
+        return bytes(fixed) + encode_live(members.get(customer_id, []), summary)
 
     def get_household(self, household_id: str) -> HouseholdSummary | None:
         """Return the household's summary, or None when no household has this id."""

@@ -19,9 +19,12 @@ from concurrent import futures
 from typing import TYPE_CHECKING
 
 import grpc
+from google.protobuf import message_factory
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.profiles import ProfileStore
 from profile_api.service import SERVICE_NAME, ProfileServicer
@@ -44,6 +47,23 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
+def _encode(reply: bytes | Message) -> bytes:
+    """Return a reply's encoding: a message is encoded, bytes (a reply encoded already) pass through."""
+    return reply if isinstance(reply, bytes) else reply.SerializeToString()
+
+
+def add_profile_service(servicer: pb_grpc.ProfileServiceServicer, server: grpc.Server) -> None:
+    """Add the ProfileService to a server, as the generated ``add_ProfileServiceServicer_to_server`` does,
+    except that a method may answer its reply already encoded (see ``ProfileServicer.GetProfile``)."""
+    service = pb.DESCRIPTOR.services_by_name["ProfileService"]
+    handlers = {method.name: grpc.unary_unary_rpc_method_handler(
+        getattr(servicer, method.name),
+        request_deserializer=message_factory.GetMessageClass(method.input_type).FromString,
+        response_serializer=_encode) for method in service.methods}
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
+    server.add_registered_method_handlers(service.full_name, handlers)
+
+
 def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.1", port: int = 0,
                  max_workers: int = DEFAULT_MAX_WORKERS, *, share_port: bool = False) -> tuple[grpc.Server, int]:
     """Start a server with this ProfileService servicer, health (SERVING) and reflection; return it and its port.
@@ -57,7 +77,7 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
     """
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="herken-rpc"),
                          options=[("grpc.so_reuseport", 1 if share_port else 0)])
-    pb_grpc.add_ProfileServiceServicer_to_server(servicer, server)
+    add_profile_service(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -157,4 +177,5 @@ class ServerGroup:
 def serve_processes(store_url: str, host: str = "127.0.0.1", port: int = 0, processes: int = 2, *,
                     max_workers: int = DEFAULT_MAX_WORKERS) -> ServerGroup:
     """Serve the store at store_url from several processes on one port; return the running group."""
+    open_store(store_url).dispose()    # an older store is migrated once here, not by every process at once
     return ServerGroup(functools.partial(store_servicer, store_url), host, port, processes, max_workers)

@@ -1,5 +1,5 @@
 """The gRPC ProfileService, kept thin: each RPC checks and unpacks its request, calls ProfileStore
-(which knows nothing about gRPC) and packs the reply.
+(which knows nothing about gRPC) and packs the reply (``profile_api.messages``).
 
 Status codes: INVALID_ARGUMENT with the field path first in the message ("identifier.source: ..."),
 NOT_FOUND for unknown ids and identifiers, INTERNAL for anything unexpected. A client never sees a
@@ -14,18 +14,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from identity.standardise import parse_timestamp
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
-from profile_api.profiles import (
-    Candidate, GoldenRecord, HouseholdSummary, PreferenceValue, Profile, ProfileStore, UnknownCustomer,
-)
+from profile_api.messages import ambiguous_pb, candidate_pb, household_reply, preference_pb, profile_reply_bytes
+from profile_api.profiles import Profile, ProfileStore, UnknownCustomer
 
 log = logging.getLogger(__name__)
 
@@ -82,136 +78,6 @@ def rpc(method: Handler) -> Handler:
         context.abort(code, message)
 
     return wrapper  # type: ignore[return-value]
-
-
-# --- packing store values into messages: plain functions, no gRPC ---
-# These run for every reply, so they take the store's values as they are (text, as its dataclasses
-# say) and convert each distinct timestamp text once.
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-
-
-@lru_cache(maxsize=1 << 16)
-def _instant(text: str) -> tuple[int, int] | None:
-    """Return (seconds, nanos) since the epoch of a timestamp or date text (naive is UTC), or None."""
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            value = parse_timestamp(text)     # a drop's other notations (dd-mm-yyyy ...)
-        except ValueError:
-            return None
-        if value is None:
-            return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    delta = value - _EPOCH
-    return delta.days * 86_400 + delta.seconds, delta.microseconds * 1000
-
-
-def timestamp(value: dt.datetime | dt.date | str | None) -> Timestamp | None:
-    """Return a Timestamp of a datetime, date or text (naive means UTC), or None when there is none.
-
-    Text that is not a time gives None (the field stays unset) rather than failing the whole reply.
-    """
-    ts = Timestamp()
-    return ts if _set_time(ts, value) else None
-
-
-def _set_time(ts: Timestamp, value: dt.datetime | dt.date | str | None) -> bool:
-    """Set ts to value (see timestamp); return False, leaving it unset, when there is no time."""
-    if not value:
-        return False
-    instant = _instant(value if isinstance(value, str) else value.isoformat())
-    if instant is None:
-        return False
-    ts.seconds, ts.nanos = instant
-    return True
-
-
-# Messages are filled in place (a nested message passed to a constructor is copied): twice as fast.
-
-def _fill_preference(message: pb.Preference, pref: PreferenceValue) -> None:
-    message.key, message.value, message.source = pref.key, pref.value, pref.source
-    _set_time(message.stated_at, pref.stated_at)
-
-
-def _fill_golden(message: pb.GoldenRecord, golden: GoldenRecord) -> None:
-    for name in _GOLDEN_FIELDS:
-        value = getattr(golden, name)
-        if value is not None:
-            field = getattr(message, name)
-            field.value, field.source, field.record_id = value.value, value.source, value.record_id
-            _set_time(field.updated_at, value.updated_at)
-
-
-def _fill_household(message: pb.Household, household: HouseholdSummary) -> None:
-    message.household_id = household.household_id
-    for member in household.members:
-        message.members.add(customer_id=member.customer_id, display_name=member.display_name)
-    message.pets.extend(household.pets)
-    message.delivery_preference = household.delivery_preference or ""
-    for pref in household.shared_preferences:
-        _fill_preference(message.shared_preferences.add(), pref)
-
-
-def _fill_profile(message: pb.Profile, profile: Profile) -> None:
-    message.customer_id, message.household_id = profile.customer_id, profile.household_id
-    message.display_name = profile.display_name
-    _fill_golden(message.golden, profile.golden)
-    for pref in profile.preferences:
-        _fill_preference(message.preferences.add(), pref)
-    for attribute in profile.attributes:
-        evidence = message.attributes.add(name=attribute.name, value=attribute.value).evidence
-        for key, value in attribute.evidence.items():
-            if value is not None:       # evidence without a value is left out
-                evidence[key] = value if isinstance(value, str) else str(value)
-    _fill_household(message.household, profile.household)
-
-
-_GOLDEN_FIELDS = ("first_name", "last_name", "email", "phone", "street", "house_number", "postcode", "city",
-                  "birth_date")
-
-
-def preference_pb(pref: PreferenceValue) -> pb.Preference:
-    """Return the Preference message of a PreferenceValue."""
-    message = pb.Preference()
-    _fill_preference(message, pref)
-    return message
-
-
-def profile_pb(profile: Profile) -> pb.Profile:
-    """Return the Profile message of a Profile."""
-    message = pb.Profile()
-    _fill_profile(message, profile)
-    return message
-
-
-def profile_reply(profile: Profile) -> pb.GetProfileResponse:
-    """Return the GetProfileResponse carrying a profile."""
-    reply = pb.GetProfileResponse()
-    _fill_profile(reply.profile, profile)
-    return reply
-
-
-def ambiguous_pb(profiles: list[Profile], what: str) -> pb.Ambiguous:
-    """Return the Ambiguous reply for an identifier shared by the persons of these profiles."""
-    message = pb.Ambiguous(
-        reason=f"this {what} is used by {len(profiles)} persons; ask who it is and call GetProfile by customer_id",
-        candidates=[pb.PersonRef(customer_id=p.customer_id, household_id=p.household_id,
-                                 display_name=p.display_name) for p in profiles])
-    seen: set[str] = set()
-    for p in profiles:
-        if p.household.household_id not in seen:
-            seen.add(p.household.household_id)
-            _fill_household(message.households.add(), p.household)
-    return message
-
-
-def candidate_pb(candidate: Candidate) -> pb.Candidate:
-    """Return the Candidate message of a search Candidate."""
-    return pb.Candidate(customer_id=candidate.customer_id, household_id=candidate.household_id,
-                        display_name=candidate.display_name, score=candidate.score, matched_on=candidate.matched_on)
 
 
 # --- checking and unpacking requests: plain functions that raise RequestError ---
@@ -306,17 +172,23 @@ def preference_update_of(request: pb.UpdatePreferencesRequest) -> PreferenceUpda
 # --- the servicer ---
 
 class ProfileServicer(pb_grpc.ProfileServiceServicer):
-    """herken.v1.ProfileService over a ProfileStore."""
+    """herken.v1.ProfileService over a ProfileStore.
+
+    GetProfile answers a profile already encoded (bytes: the store keeps profiles encoded, and
+    decoding them only to encode them again would double the server's work per request); register
+    it with ``profile_api.server.add_profile_service``, whose serializer passes bytes through.
+    """
 
     def __init__(self, store: ProfileStore) -> None:
         self.store = store
 
     @rpc
-    def GetProfile(self, request: pb.GetProfileRequest, context: grpc.ServicerContext) -> pb.GetProfileResponse:
-        """The profile by customer_id or identifier; Ambiguous when the identifier has several persons."""
+    def GetProfile(self, request: pb.GetProfileRequest,
+                   context: grpc.ServicerContext) -> bytes | pb.GetProfileResponse:
+        """The profile by customer_id or identifier (encoded); Ambiguous when the identifier has several persons."""
         lookup = lookup_of(request)
         if isinstance(lookup, str):
-            return profile_reply(self._profile(lookup))
+            return self._encoded_reply(lookup)
         try:
             customer_ids = self.store.resolve_identifier(lookup.kind, lookup.value, lookup.source)
         except ValueError as err:
@@ -324,7 +196,7 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         if not customer_ids:
             raise not_found(f"no customer has this {lookup.what}")
         if len(customer_ids) == 1:
-            return profile_reply(self._profile(customer_ids[0]))
+            return self._encoded_reply(customer_ids[0])
         return pb.GetProfileResponse(ambiguous=ambiguous_pb([self._profile(c) for c in customer_ids], lookup.what))
 
     @rpc
@@ -362,11 +234,15 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         household = self.store.get_household(household_id)
         if household is None:
             raise not_found(f"no household {household_id!r}")
-        reply = pb.GetHouseholdResponse()
-        _fill_household(reply.household, household)
-        return reply
+        return household_reply(household)
 
-    def _profile(self, customer_id: str) -> Any:
+    def _encoded_reply(self, customer_id: str) -> bytes:
+        encoded = self.store.encoded_profile(customer_id)
+        if encoded is None:
+            raise not_found(f"no customer {customer_id!r}")
+        return profile_reply_bytes(encoded)
+
+    def _profile(self, customer_id: str) -> Profile:
         profile = self.store.get_profile(customer_id)
         if profile is None:
             raise not_found(f"no customer {customer_id!r}")

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from profile_api.store.models import SCHEMA_VERSION, Preference, SchemaInfo
+from profile_api.store.models import SCHEMA_VERSION, PrecomputedProfile, Preference, SchemaInfo
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,24 @@ def _to_version_2(conn: Connection) -> None:
     log.info("store migrated to schema 2: %d profiles built", rebuild_profiles(conn))
 
 
+def _to_version_3(conn: Connection) -> None:
+    """Version 2 -> 3: profiles also encoded as served; the profile table is made again and rebuilt.
+
+    It holds only what the published run determines, so rebuilding it is the whole migration. A
+    store coming from version 1 got the version-3 table from create_all and its profiles from
+    _to_version_2: nothing left to do.
+    """
+    from profile_api.precompute import rebuild_profiles  # the profile builder sits above the store
+
+    if "encoded" in {c["name"] for c in inspect(conn).get_columns(PrecomputedProfile.__tablename__)}:
+        return
+    PrecomputedProfile.__table__.drop(conn)
+    PrecomputedProfile.__table__.create(conn)
+    log.info("store migrated to schema 3: %d profiles built", rebuild_profiles(conn))
+
+
 # MIGRATIONS[v] takes a store from version v to v + 1; tables new in a version are made by create_all.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2, 2: _to_version_3}
 
 
 def migrate(engine: Engine, version: int) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 # 1: the resolution result. 2: precomputed profiles (table profile), the channel a preference was
 # stated in (preference.channel), an index on a preference's record, source_record.std_phone_mobile
-# and std_particles. store/db.py MIGRATIONS takes an older store there in place.
-SCHEMA_VERSION = 2
+# and std_particles. 3: profiles also encoded as served (profile.encoded, profile.encoded_household).
+# store/db.py MIGRATIONS takes an older store there in place.
+SCHEMA_VERSION = 3
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -167,8 +168,8 @@ class MatchEdge(SQLModel, table=True):
 class PrecomputedProfile(SQLModel, table=True):
     """A person's profile as served: built by ``profile_api.precompute`` in the publishing transaction.
 
-    The JSON columns are written and read only by ``profile_api``; preferences are not here because
-    they change between runs and are read live.
+    The JSON and encoded columns are written and read only by ``profile_api``; preferences are not
+    here because they change between runs and are read live.
     """
 
     __tablename__ = "profile"
@@ -178,3 +179,5 @@ class PrecomputedProfile(SQLModel, table=True):
     golden: str = Field(sa_column=Column(Text, nullable=False))      # {field: [value, source, record_id, updated_at]}
     attributes: str = Field(sa_column=Column(Text, nullable=False))  # [[name, value, {evidence}], ...]
     household: str = Field(sa_column=Column(Text, nullable=False))   # {"members": [[id, name]], "pets": [...], "delivery": ...}
+    encoded: bytes = Field(sa_column=Column(LargeBinary, nullable=False))            # herken.v1.Profile but the live part
+    encoded_household: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the live part, nothing stated

@@ -12,8 +12,11 @@ from sqlalchemy import text
 
 from herken.cli import main
 from identity.nicknames import group_names, name_groups
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api.messages import profile_pb
 from profile_api.profiles import ProfileStore, UnknownCustomer
 from profile_api.store import open_store, read_links
+from profile_api.store.models import SCHEMA_VERSION
 
 
 def resolve(drop: Path, url: str, runs: Path, *extra: str) -> None:
@@ -250,11 +253,102 @@ def test_a_version_1_store_is_migrated_in_place(published):
             conn.execute(text(statement))
     migrated = open_store(url)
     with migrated.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == 2
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION
     after = ProfileStore(migrated)
     for customer_id in customers:
         old, new = before[customer_id], after.get_profile(customer_id)
         assert (new.display_name, new.golden, new.attributes, new.household.members) == \
             (old.display_name, old.golden, old.attributes, old.household.members)
     assert customer_id in [hit.customer_id for hit in after.search(name=old.display_name)]   # std_particles back
+    migrated.dispose()
+
+
+# --- profiles as the server reads them: encoded ---
+
+def decoded(store: ProfileStore, customer_id: str) -> pb.Profile:
+    """Return the profile the server would send, decoded as a client decodes it."""
+    return pb.Profile.FromString(store.encoded_profile(customer_id))
+
+
+def stated_households(engine) -> set[str]:
+    with engine.connect() as conn:
+        return {row[0] for row in conn.execute(text(
+            "SELECT DISTINCT l.household_id FROM preference p JOIN record_link l "
+            "ON l.source = p.source AND l.record_id = p.record_id"))}
+
+
+def test_the_encoded_profile_is_the_profile_built_from_its_parts(published):
+    _, engine, store, links, _ = published
+    stated = stated_households(engine)
+    persons = sorted(set(zip(links["customer_id"], links["household_id"])))
+    assert {household in stated for _, household in persons} == {True, False}    # both paths are taken
+    for customer_id, _ in persons:
+        built = profile_pb(store.get_profile(customer_id))
+        served = decoded(store, customer_id)
+        assert served == built, customer_id
+        assert served.SerializeToString(deterministic=True) == built.SerializeToString(deterministic=True)
+    assert store.encoded_profile("C-NO-SUCH-PERSON") is None
+
+
+def test_an_update_shows_at_once_in_the_encoded_profiles_of_the_person_and_the_household(published):
+    url, engine, store, links, _ = published
+    customer_id, household_id = quiet_household(engine, links)
+    mate = next(c for c in links.loc[links["household_id"] == household_id, "customer_id"] if c != customer_id)
+    before = decoded(store, customer_id)       # this thread's read connection is open from here on
+    other_server = ProfileStore(open_store(url))     # as another server process would
+    other_server.encoded_profile(mate)
+    store.update_preferences(customer_id, "webshop", [("delivery_method", "parcel_locker"), ("pet", "Parrot")],
+                             stated_at=dt.datetime(2031, 1, 2, 3, 4, 5))
+    for reader in (store, other_server):
+        profile = decoded(reader, customer_id)
+        assert [(p.key, p.value, p.source) for p in profile.preferences
+                if p.key in ("delivery_method", "pet")] == [("delivery_method", "parcel_locker", "webshop"),
+                                                            ("pet", "Parrot", "webshop")]
+        household = decoded(reader, mate).household
+        assert household.delivery_preference == "parcel_locker"
+        assert "parrot" in household.pets
+        assert [p.key for p in household.shared_preferences] == ["delivery_method"]
+        assert profile_pb(reader.get_profile(mate)) == decoded(reader, mate)
+    other_server.close()
+    other_server._engine.dispose()
+    with engine.begin() as conn:   # the household is quiet again for the other tests
+        conn.execute(text("DELETE FROM preference WHERE origin = 'api' AND stated_at = '2031-01-02T03:04:05'"))
+    assert decoded(store, customer_id) == before
+
+
+def test_a_read_connection_that_breaks_is_replaced(published):
+    url, engine, _, links, _ = published
+    if not url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL connection can be broken from outside; an SQLite file's cannot")
+    reader = open_store(url + "?application_name=herken_broken_reader")
+    store = ProfileStore(reader)
+    customer_id = sorted(links["customer_id"].unique())[0]
+    assert store.encoded_profile(customer_id)
+    with engine.connect() as conn:    # the database server ends the kept connection (a restart, a timeout)
+        assert conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                 "WHERE application_name = 'herken_broken_reader'")).scalar() >= 1
+    with pytest.raises(Exception):
+        store.encoded_profile(customer_id)      # the request under way fails ...
+    assert decoded(store, customer_id).customer_id == customer_id    # ... the next one reads again
+    store.close()
+    reader.dispose()
+
+
+def test_a_version_2_store_is_migrated_in_place(published):
+    url, engine, store, links, _ = published
+    customers = sorted(links["customer_id"].unique())[:20]
+    before = {c: decoded(store, c) for c in customers}
+    with engine.begin() as conn:   # take the store back to what version 2 wrote
+        for statement in ("ALTER TABLE profile DROP COLUMN encoded", "ALTER TABLE profile DROP COLUMN encoded_household",
+                          "UPDATE schema_info SET version = 2"):
+            conn.execute(text(statement))
+    store.close()    # the server of version 2 is stopped before the new one opens the store
+    migrated = open_store(url)
+    with migrated.connect() as conn:
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 3
+        assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
+    after = ProfileStore(migrated)
+    for customer_id in customers:
+        assert decoded(after, customer_id) == before[customer_id] == profile_pb(after.get_profile(customer_id))
+    after.close()
     migrated.dispose()

@@ -27,6 +27,8 @@ from sqlalchemy.engine import Engine
 from herken.cli import main
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.messages import profile_pb
+from profile_api.profiles import ProfileStore
 from profile_api.server import serve
 from profile_api.store import open_store
 
@@ -138,6 +140,23 @@ def test_get_profile_by_customer_id_returns_the_person_and_their_household(serve
     assert profile.household.household_id == household_id
     assert customer_id in {m.customer_id for m in profile.household.members}
     assert records >= 2
+
+
+def test_get_profile_sends_the_profile_the_store_builds_with_and_without_household_preferences(served):
+    stated = [row[0] for row in served.rows(
+        "SELECT MIN(l2.customer_id) FROM preference p JOIN record_link l ON l.source = p.source "
+        "AND l.record_id = p.record_id JOIN record_link l2 ON l2.household_id = l.household_id "
+        "GROUP BY l.household_id ORDER BY 1 LIMIT 5")]
+    quiet = [row[0] for row in served.rows(
+        "SELECT MIN(customer_id) FROM record_link WHERE household_id NOT IN (SELECT l.household_id FROM preference p "
+        "JOIN record_link l ON l.source = p.source AND l.record_id = p.record_id) GROUP BY household_id "
+        "ORDER BY 1 LIMIT 5")]
+    assert len(stated) == len(quiet) == 5
+    store = ProfileStore(served.engine)
+    for customer_id in stated + quiet:
+        reply = served.stub.GetProfile(by_id(customer_id), timeout=10)
+        assert reply.profile == profile_pb(store.get_profile(customer_id)), customer_id
+    store.close()
 
 
 def test_get_profile_by_email_in_another_notation(served):

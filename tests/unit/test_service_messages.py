@@ -1,4 +1,5 @@
-"""The servicer's plain parts: checking requests (field named in the error) and packing store values."""
+"""The servicer's plain parts: checking requests (field named in the error) and packing store values
+(``profile_api.messages``)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.profiles import (
     Attribute, FieldValue, GoldenRecord, HouseholdMember, HouseholdSummary, PreferenceValue, Profile,
 )
+from profile_api.messages import ambiguous_pb, encode_fixed, encode_live, profile_pb, profile_reply_bytes, timestamp
 from profile_api.service import (
-    IdentifierLookup, RequestError, ambiguous_pb, invalid_from_store, lookup_of, preference_update_of, profile_pb,
-    search_criteria, timestamp,
+    IdentifierLookup, RequestError, invalid_from_store, lookup_of, preference_update_of, search_criteria,
 )
 
 
@@ -128,3 +129,23 @@ def test_ambiguous_pb_lists_every_candidate_and_each_household_once():
     assert [c.customer_id for c in message.candidates] == ["C1", "C2"]
     assert [h.household_id for h in message.households] == ["H1"]
     assert message.reason.startswith("this loyalty card is used by 2 persons")
+
+
+def test_the_fixed_and_the_live_part_together_decode_to_the_whole_profile():
+    profile = _profile("C1", "Jan Jansen")
+    whole = pb.Profile.FromString(encode_fixed(profile) + encode_live(profile.preferences, profile.household))
+    assert whole == profile_pb(profile)
+    fixed = pb.Profile.FromString(encode_fixed(profile))
+    assert not fixed.preferences and not fixed.household.pets and not fixed.household.shared_preferences
+    assert [m.customer_id for m in fixed.household.members] == ["C1", "C2"] and fixed.attributes
+
+
+def test_an_encoded_reply_decodes_to_the_profile_it_carries():
+    sizes = set()
+    for n in [*range(0, 300), *range(16_300, 16_400), 2_100_000]:   # lengths of 1, 2, 3 and 4 varint bytes
+        encoded = pb.Profile(customer_id="C1", display_name="x" * n).SerializeToString()
+        sizes.add(len(encoded))
+        reply = pb.GetProfileResponse.FromString(profile_reply_bytes(encoded))
+        assert reply.WhichOneof("result") == "profile" and reply.profile.SerializeToString() == encoded
+    assert {127, 128, 16_383, 16_384} <= sizes
+    assert pb.GetProfileResponse.FromString(profile_reply_bytes(b"")).WhichOneof("result") == "profile"

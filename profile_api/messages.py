@@ -1,0 +1,201 @@
+"""Packing store values into herken.v1 messages: plain functions, no gRPC and no database.
+
+These run for every reply, so they take the store's values as they are (text, as its dataclasses
+say) and convert each distinct timestamp text once.
+
+A profile is served from two encoded parts (see ``profile_api.precompute``): the part fixed for a
+run, encoded once when the run is published (``encode_fixed``), and the live part, encoded per
+request from the preferences stated so far (``encode_live``). Protobuf reads concatenated encodings
+of a message as one message (repeated fields appended, singular message fields merged), so
+``encode_fixed(p) + encode_live(p.preferences, p.household)`` decodes to ``profile_pb(p)``; the
+server sends it without decoding it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from identity.standardise import parse_timestamp
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+
+if TYPE_CHECKING:   # profiles imports this module; these are only its value classes
+    from profile_api.profiles import Candidate, GoldenRecord, HouseholdSummary, PreferenceValue, Profile
+
+__all__ = ["timestamp", "preference_pb", "profile_pb", "household_reply", "ambiguous_pb", "candidate_pb",
+           "encode_fixed", "encode_live", "profile_reply_bytes"]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@lru_cache(maxsize=1 << 16)
+def _instant(text: str) -> tuple[int, int] | None:
+    """Return (seconds, nanos) since the epoch of a timestamp or date text (naive is UTC), or None."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            value = parse_timestamp(text)     # a drop's other notations (dd-mm-yyyy ...)
+        except ValueError:
+            return None
+        if value is None:
+            return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    delta = value - _EPOCH
+    return delta.days * 86_400 + delta.seconds, delta.microseconds * 1000
+
+
+def timestamp(value: dt.datetime | dt.date | str | None) -> Timestamp | None:
+    """Return a Timestamp of a datetime, date or text (naive means UTC), or None when there is none.
+
+    Text that is not a time gives None (the field stays unset) rather than failing the whole reply.
+    """
+    ts = Timestamp()
+    return ts if _set_time(ts, value) else None
+
+
+def _set_time(ts: Timestamp, value: dt.datetime | dt.date | str | None) -> bool:
+    """Set ts to value (see timestamp); return False, leaving it unset, when there is no time."""
+    if not value:
+        return False
+    instant = _instant(value if isinstance(value, str) else value.isoformat())
+    if instant is None:
+        return False
+    ts.seconds, ts.nanos = instant
+    return True
+
+
+# Messages are filled in place (a nested message passed to a constructor is copied): twice as fast.
+
+def _fill_preference(message: pb.Preference, pref: PreferenceValue) -> None:
+    message.key, message.value, message.source = pref.key, pref.value, pref.source
+    _set_time(message.stated_at, pref.stated_at)
+
+
+def _fill_golden(message: pb.GoldenRecord, golden: GoldenRecord) -> None:
+    for name in _GOLDEN_FIELDS:
+        value = getattr(golden, name)
+        if value is not None:
+            field = getattr(message, name)
+            field.value, field.source, field.record_id = value.value, value.source, value.record_id
+            _set_time(field.updated_at, value.updated_at)
+
+
+def _fill_household(message: pb.Household, household: HouseholdSummary) -> None:
+    _fill_household_fixed(message, household)
+    _fill_household_live(message, household)
+
+
+def _fill_household_fixed(message: pb.Household, household: HouseholdSummary) -> None:
+    message.household_id = household.household_id
+    for member in household.members:
+        message.members.add(customer_id=member.customer_id, display_name=member.display_name)
+
+
+def _fill_household_live(message: pb.Household, household: HouseholdSummary) -> None:
+    message.pets.extend(household.pets)
+    message.delivery_preference = household.delivery_preference or ""
+    for pref in household.shared_preferences:
+        _fill_preference(message.shared_preferences.add(), pref)
+
+
+def _fill_profile(message: pb.Profile, profile: Profile) -> None:
+    _fill_profile_fixed(message, profile)
+    _fill_profile_live(message, profile.preferences, profile.household)
+
+
+def _fill_profile_fixed(message: pb.Profile, profile: Profile) -> None:
+    message.customer_id, message.household_id = profile.customer_id, profile.household_id
+    message.display_name = profile.display_name
+    _fill_golden(message.golden, profile.golden)
+    for attribute in profile.attributes:
+        evidence = message.attributes.add(name=attribute.name, value=attribute.value).evidence
+        for key, value in attribute.evidence.items():
+            if value is not None:       # evidence without a value is left out
+                evidence[key] = value if isinstance(value, str) else str(value)
+    _fill_household_fixed(message.household, profile.household)
+
+
+def _fill_profile_live(message: pb.Profile, preferences: list[PreferenceValue], household: HouseholdSummary) -> None:
+    for pref in preferences:
+        _fill_preference(message.preferences.add(), pref)
+    _fill_household_live(message.household, household)
+
+
+_GOLDEN_FIELDS = ("first_name", "last_name", "email", "phone", "street", "house_number", "postcode", "city",
+                  "birth_date")
+
+
+def preference_pb(pref: PreferenceValue) -> pb.Preference:
+    """Return the Preference message of a PreferenceValue."""
+    message = pb.Preference()
+    _fill_preference(message, pref)
+    return message
+
+
+def profile_pb(profile: Profile) -> pb.Profile:
+    """Return the Profile message of a Profile."""
+    message = pb.Profile()
+    _fill_profile(message, profile)
+    return message
+
+
+def household_reply(household: HouseholdSummary) -> pb.GetHouseholdResponse:
+    """Return the GetHouseholdResponse carrying a household."""
+    reply = pb.GetHouseholdResponse()
+    _fill_household(reply.household, household)
+    return reply
+
+
+def ambiguous_pb(profiles: list[Profile], what: str) -> pb.Ambiguous:
+    """Return the Ambiguous reply for an identifier shared by the persons of these profiles."""
+    message = pb.Ambiguous(
+        reason=f"this {what} is used by {len(profiles)} persons; ask who it is and call GetProfile by customer_id",
+        candidates=[pb.PersonRef(customer_id=p.customer_id, household_id=p.household_id,
+                                 display_name=p.display_name) for p in profiles])
+    seen: set[str] = set()
+    for p in profiles:
+        if p.household.household_id not in seen:
+            seen.add(p.household.household_id)
+            _fill_household(message.households.add(), p.household)
+    return message
+
+
+def candidate_pb(candidate: Candidate) -> pb.Candidate:
+    """Return the Candidate message of a search Candidate."""
+    return pb.Candidate(customer_id=candidate.customer_id, household_id=candidate.household_id,
+                        display_name=candidate.display_name, score=candidate.score, matched_on=candidate.matched_on)
+
+
+# --- a profile in two encoded parts ---
+
+_PROFILE_FIELD = pb.GetProfileResponse.DESCRIPTOR.fields_by_name["profile"].number
+
+
+def encode_fixed(profile: Profile) -> bytes:
+    """Return the encoded herken.v1.Profile without its live part (see encode_live)."""
+    message = pb.Profile()
+    _fill_profile_fixed(message, profile)
+    return message.SerializeToString()
+
+
+def encode_live(preferences: list[PreferenceValue], household: HouseholdSummary) -> bytes:
+    """Return the live part of a profile, encoded as a herken.v1.Profile: the person's preferences and the
+    household's pets, delivery preference and shared preferences (all that stated preferences change)."""
+    message = pb.Profile()
+    _fill_profile_live(message, preferences, household)
+    return message.SerializeToString()
+
+
+def profile_reply_bytes(profile: bytes) -> bytes:
+    """Return the encoded GetProfileResponse carrying an encoded Profile, without decoding it."""
+    size, length = len(profile), bytearray()
+    while size > 0x7F:                 # the length as a base-128 varint, low groups first
+        length.append(size & 0x7F | 0x80)
+        size >>= 7
+    length.append(size)
+    return bytes([_PROFILE_FIELD << 3 | 2]) + bytes(length) + profile
