@@ -29,11 +29,16 @@ def complete_postcodes(records: pd.DataFrame) -> pd.DataFrame:
     if known.empty or not wanting.any():
         return out
     by_street: dict[tuple[str, str], set[tuple[str, str | None]]] = {}
-    for street, number, postcode, city in known[["street", "house_number", "postcode", "city"]].itertuples(index=False):
+    for street, number, postcode, city in zip(known["street"], known["house_number"], known["postcode"], known["city"]):
         by_street.setdefault((street, number), set()).add((postcode, city if isinstance(city, str) else None))
-    for index, street, number, addition, city in out.loc[
-        wanting, ["street", "house_number", "house_addition", "city"]
-    ].itertuples():
+    postcodes_out = out["postcode"].tolist()
+    keys_out = out["address_key"].tolist()
+    flags = [False] * len(out)
+    rows = out.loc[wanting, ["street", "house_number", "house_addition", "city"]]
+    positions = out.index.get_indexer(rows.index)
+    for position, street, number, addition, city in zip(
+        positions, rows["street"], rows["house_number"], rows["house_addition"], rows["city"]
+    ):
         places = by_street.get((street, number), set())
         if isinstance(city, str):
             places = {(p, c) for p, c in places if c is None or c == city}
@@ -41,7 +46,10 @@ def complete_postcodes(records: pd.DataFrame) -> pd.DataFrame:
         if len(postcodes) != 1:
             continue
         postcode = postcodes.pop()
-        out.at[index, "postcode"] = postcode
-        out.at[index, "address_key"] = address_key(postcode, number, addition if isinstance(addition, str) else None)
-        out.at[index, "postcode_from_street"] = True
+        postcodes_out[position] = postcode
+        keys_out[position] = address_key(postcode, number, addition if isinstance(addition, str) else None)
+        flags[position] = True
+    out["postcode"] = pd.Series(postcodes_out, index=out.index, dtype=object)
+    out["address_key"] = pd.Series(keys_out, index=out.index, dtype=object)
+    out["postcode_from_street"] = flags
     return out

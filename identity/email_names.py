@@ -118,16 +118,23 @@ def fill_surnames_from_email(records: pd.DataFrame) -> pd.DataFrame:
     if not missing.any():
         return out
     vocabulary = surname_vocabulary(out["particles"], out["surname_core"])
-    for index, local, given in out.loc[missing, ["email_local", "given_first"]].itertuples():
+    columns = {name: out[name].tolist() for name in ("particles", "surname_core", "surname_first", "surname_last")}
+    flags = [False] * len(out)
+    rows = out.loc[missing, ["email_local", "given_first"]]
+    positions = out.index.get_indexer(rows.index)
+    for position, local, given in zip(positions, rows["email_local"], rows["given_first"]):
         word = surname_word_from_email(local, given)
         found = read_surname(word, vocabulary) if word else None
         if found is None:
             continue
         particles, core = found
         words = core.split()
-        out.at[index, "particles"] = particles
-        out.at[index, "surname_core"] = core
-        out.at[index, "surname_first"] = words[0]
-        out.at[index, "surname_last"] = words[-1]
-        out.at[index, "surname_from_email"] = True
+        columns["particles"][position] = particles
+        columns["surname_core"][position] = core
+        columns["surname_first"][position] = words[0]
+        columns["surname_last"][position] = words[-1]
+        flags[position] = True
+    for name, values in columns.items():   # one assignment per column: cell writes copy Arrow columns
+        out[name] = pd.Series(values, index=out.index, dtype=object)
+    out["surname_from_email"] = flags
     return out
