@@ -5,20 +5,30 @@ A drop holds identity files (``pos``, ``webshop``, ``app``, ``service``; CSV or 
 either accepted or quarantined, so ``read == accepted + quarantined`` holds per file. A file that
 lacks required columns is not a bad row but a bad drop: :class:`DropError` stops the run before
 anything is written.
+
+Two readers give the same rows, lines and reasons: a plain CSV (no quotes, no blank lines; the
+interactions of a drop, hundreds of thousands of rows) is read by Arrow and checked once per
+distinct value; every other file is read with the csv module and checked row by row.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
+from identity.bulk import frame_of, paused_gc
 from identity.standardise import parse_date, parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -86,51 +96,98 @@ def _find(drop_dir: Path, stem: str) -> Path | None:
     return None
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str] | None, str, str | None]]:
-    """Yield (line, row or None, raw text, problem) for every data row of a CSV or Parquet file."""
-    if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
-        missing = [c for c in required if c not in frame.columns]
-        if missing:
-            raise DropError(
-                f"{path.name}: missing required column(s) {', '.join(missing)}; "
-                f"expected the header {','.join(required)}"
-            )
-        frame = frame.astype("string").fillna("")
-        for number, values in enumerate(frame[list(required)].itertuples(index=False), start=2):
-            row = {c: str(v) for c, v in zip(required, values)}
-            yield number, row, ",".join(row.values()), None
-        return
-    text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise DropError(f"{path.name}: the file is empty; expected the header {','.join(required)}") from None
+@dataclass
+class _Table:
+    """The rows of one file: those of the right shape column by column, and those that were unreadable."""
+
+    read: int                                  # rows read; blank lines are not rows
+    lines: list[int]                           # the line each well-formed row starts on
+    columns: dict[str, list[str]]              # required column -> its values in the well-formed rows
+    raws: list[Sequence[str]]                  # the values as read of each well-formed row (for quarantine)
+    unreadable: list[QuarantinedRow]           # rows with the wrong number of columns or undecodable bytes
+
+
+def _missing_columns(path: Path, header: list[str], required: tuple[str, ...]) -> None:
+    """Raise DropError when a header lacks required columns."""
     missing = [c for c in required if c not in header]
     if missing:
         raise DropError(
             f"{path.name}: missing required column(s) {', '.join(missing)}; "
             f"expected the header {','.join(required)}"
         )
+
+
+def _check_header(path: Path, required: tuple[str, ...]) -> None:
+    """Raise DropError when a file is empty or lacks required columns; read no more than the header."""
+    if path.suffix == ".parquet":
+        _missing_columns(path, list(pd.read_parquet(path).columns), required)
+        return
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        header = next(csv.reader(handle), None)
+    if header is None:
+        raise DropError(f"{path.name}: the file is empty; expected the header {','.join(required)}")
+    _missing_columns(path, [h.strip() for h in header], required)
+
+
+def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
+    """Return the rows of a Parquet file (every row has the right shape; values are not stripped)."""
+    frame = pd.read_parquet(path)
+    _missing_columns(path, list(frame.columns), required)
+    frame = frame.astype("string").fillna("")
+    values = [tuple(str(v) for v in row) for row in frame[list(required)].itertuples(index=False)]
+    columns = {c: [row[i] for row in values] for i, c in enumerate(required)}
+    return _Table(len(values), list(range(2, len(values) + 2)), columns, list(values), [])
+
+
+def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
+    """Return the rows of a CSV or Parquet file; raise DropError when it lacks required columns.
+
+    The CSV is parsed whole and handled column by column (a drop's interactions run to hundreds
+    of thousands of rows); only rows that are not well formed are looked at one by one.
+    """
+    if path.suffix == ".parquet":
+        return _read_parquet(path, required)
+    text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise DropError(f"{path.name}: the file is empty; expected the header {','.join(required)}") from None
+    _missing_columns(path, header, required)
     extra = [h for h in header if h not in required]
     if extra:
         log.info("%s: column(s) %s are not part of the contract and were ignored", path.name, ", ".join(extra))
-    positions = [header.index(c) for c in required]
-    line = reader.line_num
-    for values in reader:
-        start, line = line + 1, reader.line_num
-        raw = ",".join(values)
+    rows: list[list[str]] = []
+    ends: list[int] = [reader.line_num]
+    for values in reader:  # line_num is where each row ends; a quoted field may span lines
+        rows.append(values)
+        ends.append(reader.line_num)
+    width, undecodable = len(header), _UNDECODABLE.search(text) is not None
+    del text
+    keep: list[int] = []
+    unreadable: list[QuarantinedRow] = []
+    read = 0
+    for i, values in enumerate(rows):
+        if len(values) == width and not (undecodable and _UNDECODABLE.search(",".join(values))):
+            keep.append(i)
+            read += 1
+            continue
         if not values or (len(values) == 1 and not values[0].strip()):
             continue  # blank line: nothing was read
-        if len(values) != len(header):
-            yield start, None, raw, f"has {len(values)} columns, the header has {len(header)}"
-            continue
-        if _UNDECODABLE.search(raw):
-            yield start, None, raw.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace"), \
-                "contains bytes that are not UTF-8; save the file as UTF-8"
-            continue
-        yield start, {c: values[p].strip() for c, p in zip(required, positions)}, raw, None
+        read += 1
+        raw, start = ",".join(values), ends[i] + 1
+        if len(values) != width:
+            unreadable.append(QuarantinedRow(path.name, start, f"has {len(values)} columns, the header has {width}", raw))
+        else:
+            unreadable.append(QuarantinedRow(
+                path.name, start, "contains bytes that are not UTF-8; save the file as UTF-8",
+                raw.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")))
+    if len(keep) < len(rows):
+        rows = [rows[i] for i in keep]
+    lines = [ends[i] + 1 for i in keep]
+    by_position = list(zip(*rows)) if rows else [() for _ in header]
+    columns = {c: list(map(str.strip, by_position[header.index(c)])) for c in required}
+    return _Table(read, lines, columns, rows, unreadable)
 
 
 def _check_identity(row: dict[str, str], seen: set[str]) -> str | None:
@@ -173,6 +230,22 @@ def _check_interaction(row: dict[str, str], known: set[tuple[str, str]]) -> str 
     return None
 
 
+def _identities_ok(columns: dict[str, list[str]]) -> list[bool]:
+    """Return, per identity row, True when its dates certainly pass :func:`_check_identity`.
+
+    The record_id is checked row by row in :func:`_validate`, which knows the ids seen so far.
+    """
+    ok: list[bool] = []
+    for birth, updated in zip(columns["birth_date"], columns["updated_at"]):
+        try:
+            parse_date(birth)
+            parse_timestamp(updated)
+            ok.append(True)
+        except ValueError:
+            ok.append(False)
+    return ok
+
+
 def _check_preference(row: dict[str, str], known: set[tuple[str, str]]) -> str | None:
     """Return why a preference row cannot be accepted, or None when it can."""
     if row["source"] not in CHANNELS:
@@ -189,9 +262,146 @@ def _check_preference(row: dict[str, str], known: set[tuple[str, str]]) -> str |
     return None
 
 
+def _plain_csv(path: Path) -> pa.Table | None:
+    """Return every column of a plain CSV file as Arrow strings, or None when it is not plain.
+
+    Plain: UTF-8 without quotes, NUL bytes, blank lines or lone carriage returns, each row as wide
+    as the header, no value with surrounding whitespace and no header name twice. For such a file
+    the csv module would read exactly these values (stripping changes nothing) and data row k is
+    on line k + 2, so Arrow's multi-threaded reader can take the place of reading row by row.
+    Everything else (the identity files with quoted names, a damaged file) is read row by row.
+    """
+    if path.suffix != ".csv":
+        return None
+    data = path.read_bytes()
+    if b'"' in data or b"\x00" in data or b"\n\n" in data or data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    first, _, rest = data.partition(b"\n")
+    if not rest or rest.startswith((b"\n", b"\r\n")):
+        return None
+    try:
+        header = [h.strip() for h in first.decode("utf-8-sig").removesuffix("\r").split(",")]
+    except UnicodeDecodeError:
+        return None
+    if len(set(header)) != len(header):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(quote_char=False, double_quote=False, escape_char=False,
+                                              newlines_in_values=False, ignore_empty_lines=True),
+            convert_options=pa_csv.ConvertOptions(column_types={h: pa.large_string() for h in header},
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                                  null_values=[]),
+        )
+    except pa.ArrowInvalid:  # a row of another width, bytes that are not UTF-8
+        return None
+    # Arrow's whitespace includes all of Python's (str.strip), so no change here means none there.
+    for name in header:
+        column = table[name]
+        if len(column) and not pc.all(pc.equal(column, pc.utf8_trim_whitespace(column))).as_py():
+            return None
+    return table
+
+
+def _holds(column: pa.ChunkedArray, test: Callable[[str], bool]) -> pa.ChunkedArray:
+    """Return per value whether test holds, running test once per distinct value."""
+    good = [v for v in pc.unique(column).to_pylist() if test(v)]
+    return pc.is_in(column, value_set=pa.array(good, pa.large_string()))
+
+
+def _timestamp_given(text: str) -> bool:
+    """Return True when text is a timestamp (as :func:`_check_interaction` asks of occurred_at)."""
+    try:
+        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))  # the common case, as parse_timestamp reads it
+        return True
+    except ValueError:
+        pass
+    try:
+        return parse_timestamp(text) is not None
+    except ValueError:
+        return False
+
+
+def _number_or_empty(text: str) -> bool:
+    """Return True when text is empty or a decimal with a point or a comma."""
+    try:
+        if text:
+            float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+def _passes(stem: str, table: pa.Table, known: set[tuple[str, str]]) -> np.ndarray:
+    """Return per row of an interactions or preferences table whether all its checks pass.
+
+    The same checks as :func:`_check_interaction` and :func:`_check_preference`, run on each
+    distinct value rather than on each row; only the rows that fail are looked at one by one.
+    """
+    ok = pa.chunked_array([pa.array(np.zeros(table.num_rows, dtype=bool))])
+    for channel in CHANNELS:  # known pairs are (channel, record_id): the source is checked too
+        ids = pa.array([record_id for source, record_id in known if source == channel], pa.large_string())
+        ok = pc.or_(ok, pc.and_(pc.equal(table["source"], channel), pc.is_in(table["record_id"], value_set=ids)))
+    if stem == "interactions":
+        ok = pc.and_(ok, pc.is_in(table["type"], value_set=pa.array(sorted(INTERACTION_TYPES), pa.large_string())))
+        ok = pc.and_(ok, _holds(table["occurred_at"], _timestamp_given))
+        for column in ("quantity", "amount_eur", "discount_eur"):
+            ok = pc.and_(ok, _holds(table[column], _number_or_empty))
+    else:
+        ok = pc.and_(ok, pc.not_equal(table["key"], ""))
+        ok = pc.and_(ok, _holds(table["stated_at"], _timestamp_given))
+    return ok.to_numpy()
+
+
+_ROW_CHECKS: dict[str, Callable[[dict[str, str], set[tuple[str, str]]], str | None]] = {
+    "interactions": _check_interaction, "preferences": _check_preference,
+}
+
+
+def _read_plain(stem: str, path: Path, table: pa.Table, required: tuple[str, ...],
+                known: set[tuple[str, str]]) -> tuple[pd.DataFrame, list[QuarantinedRow]]:
+    """Return the accepted rows of a plain CSV file (see :func:`_plain_csv`) and its quarantined rows."""
+    extra = [h for h in table.column_names if h not in required]
+    if extra:
+        log.info("%s: column(s) %s are not part of the contract and were ignored", path.name, ", ".join(extra))
+    if stem not in _ROW_CHECKS:  # truth: nothing to check
+        return _arrow_frame(table, required), []
+    ok = _passes(stem, table, known)
+    rejected: list[QuarantinedRow] = []
+    if not ok.all():
+        ok = ok.copy()
+        failed = np.flatnonzero(~ok)
+        for i, row in zip(failed, table.take(pa.array(failed)).to_pylist()):
+            problem = _ROW_CHECKS[stem]({c: row[c] for c in required}, known)
+            if problem is None:
+                ok[i] = True
+            else:
+                rejected.append(QuarantinedRow(path.name, int(i) + 2, problem, ",".join(row.values())))
+        table = table.filter(pa.array(ok))
+    return _arrow_frame(table, required), rejected
+
+
+def _arrow_frame(table: pa.Table, names: Sequence[str]) -> pd.DataFrame:
+    """Return Arrow string columns as the frame pandas builds from the same values as Python strings."""
+    if not table.num_rows:
+        return pd.DataFrame([], columns=list(names))
+    dtype = pd.Series(["x"]).dtype  # what pandas makes of a column of strings
+    if isinstance(dtype, pd.StringDtype):
+        return pd.DataFrame({c: pd.array(table[c].combine_chunks(), dtype=dtype) for c in names},
+                            columns=list(names))
+    return pd.DataFrame({c: table[c].to_pylist() for c in names}, columns=list(names))
+
+
 def read_drop(drop_dir: Path) -> Drop:
     """Return the validated contents of a drop directory; raise DropError when it cannot be read."""
-    drop_dir = Path(drop_dir)
+    with paused_gc():
+        return _read_drop(Path(drop_dir))
+
+
+def _read_drop(drop_dir: Path) -> Drop:
+    """Return the validated contents of a drop directory (see :func:`read_drop`)."""
     if not drop_dir.is_dir():
         raise DropError(f"{drop_dir}: no such directory; give the folder that holds pos.csv, webshop.csv, ...")
     identity_files = {c: _find(drop_dir, c) for c in CHANNELS}
@@ -217,49 +427,96 @@ def read_drop(drop_dir: Path) -> Drop:
         if path:
             plan.append((stem, path, columns))
     for _, path, columns in plan:
-        next(_rows(path, columns), None)
+        _check_header(path, columns)
 
     quarantine: list[QuarantinedRow] = []
     counts: list[FileCounts] = []
-    identity_rows: list[dict[str, str | int]] = []
+    identity: dict[str, list] = {c: [] for c in ("source", "line", *IDENTITY_COLUMNS)}
     known: set[tuple[str, str]] = set()
-    tables: dict[str, list[dict[str, str]]] = {"interactions": [], "preferences": [], "truth": []}
+    tables: dict[str, pd.DataFrame] = {}
     for stem, path, columns in plan:
-        count = FileCounts(file=path.name)
-        seen: set[str] = set()
-        for line, row, raw, problem in _rows(path, columns):
-            count.read += 1
-            if problem is None and row is not None:
-                if stem in CHANNELS:
-                    problem = _check_identity(row, seen)
-                elif stem == "interactions":
-                    problem = _check_interaction(row, known)
-                elif stem == "preferences":
-                    problem = _check_preference(row, known)
-            if problem is not None or row is None:
-                quarantine.append(QuarantinedRow(path.name, line, problem or "unreadable row", raw))
-                count.quarantined += 1
-                continue
-            count.accepted += 1
-            if stem in CHANNELS:
-                seen.add(row["record_id"])
-                known.add((stem, row["record_id"]))
-                identity_rows.append({"source": stem, "line": line, **row})
-            else:
-                tables[stem].append(row)
+        plain = None if stem in CHANNELS else _plain_csv(path)
+        if plain is not None:
+            tables[stem], rejected = _read_plain(stem, path, plain, columns, known)
+            quarantine.extend(rejected)
+            count = FileCounts(file=path.name, read=plain.num_rows, accepted=len(tables[stem]),
+                               quarantined=len(rejected))
+            counts.append(count)
+            log.info("%s: read %d, accepted %d, quarantined %d", path.name, count.read, count.accepted,
+                     count.quarantined)
+            continue
+        table = _read_table(path, columns)
+        rejected: list[QuarantinedRow] = list(table.unreadable)
+        accepted = _validate(stem, path.name, table, known, rejected)
+        if stem in CHANNELS:
+            known.update((stem, record_id) for record_id in (table.columns["record_id"][i] for i in accepted))
+        picked = _pick(table.columns, accepted, len(table.lines))
+        if stem in CHANNELS:
+            identity["source"].extend([stem] * len(accepted))
+            identity["line"].extend(_pick({"line": table.lines}, accepted, len(table.lines))["line"])
+            for c in IDENTITY_COLUMNS:
+                identity[c].extend(picked[c])
+        else:
+            tables[stem] = _frame(picked, columns)
+        rejected.sort(key=lambda q: q.line)
+        quarantine.extend(rejected)
+        count = FileCounts(file=path.name, read=table.read, accepted=len(accepted), quarantined=len(rejected))
         counts.append(count)
         log.info("%s: read %d, accepted %d, quarantined %d", path.name, count.read, count.accepted, count.quarantined)
 
-    records = pd.DataFrame(identity_rows, columns=["source", "line", *IDENTITY_COLUMNS])
     return Drop(
-        records=records,
-        interactions=pd.DataFrame(tables["interactions"], columns=list(INTERACTION_COLUMNS)),
-        preferences=pd.DataFrame(tables["preferences"], columns=list(PREFERENCE_COLUMNS)),
-        truth=pd.DataFrame(tables["truth"], columns=list(TRUTH_COLUMNS)) if _find(drop_dir, "truth") else None,
+        records=_frame(identity, ["source", "line", *IDENTITY_COLUMNS]),
+        interactions=tables.get("interactions", _frame(None, INTERACTION_COLUMNS)),
+        preferences=tables.get("preferences", _frame(None, PREFERENCE_COLUMNS)),
+        truth=tables["truth"] if "truth" in tables else None,
         quarantine=quarantine,
         counts=counts,
         ignored_files=ignored,
     )
+
+
+def _validate(stem: str, file: str, table: _Table, known: set[tuple[str, str]],
+              rejected: list[QuarantinedRow]) -> list[int]:
+    """Return the indices of the well-formed rows of a file that are accepted; add the others to rejected."""
+    columns, names = table.columns, list(table.columns)
+    identity = stem in CHANNELS
+    dates_ok = _identities_ok(columns) if identity else []
+    check = _ROW_CHECKS.get(stem)
+    accepted: list[int] = []
+    seen: set[str] = set()
+    for i in range(len(table.lines)):
+        if identity:
+            record_id = columns["record_id"][i]
+            if dates_ok[i] and record_id and record_id not in seen:  # the common case, without a row dict
+                seen.add(record_id)
+                accepted.append(i)
+                continue
+            row = {c: columns[c][i] for c in names}
+            problem = _check_identity(row, seen)
+        else:
+            row = {c: columns[c][i] for c in names}
+            problem = check(row, known) if check else None
+        if problem is not None:
+            rejected.append(QuarantinedRow(file, table.lines[i], problem, ",".join(table.raws[i])))
+            continue
+        if identity:
+            seen.add(row["record_id"])
+        accepted.append(i)
+    return accepted
+
+
+def _pick(columns: dict[str, list], rows: list[int], total: int) -> dict[str, list]:
+    """Return the columns restricted to the given row indices (the same lists when all are given)."""
+    if len(rows) == total:
+        return columns
+    return {c: [values[i] for i in rows] for c, values in columns.items()}
+
+
+def _frame(columns: dict[str, list] | None, names: Sequence[str]) -> pd.DataFrame:
+    """Return a frame of the given columns, or an empty one with those column names."""
+    if not columns or not len(next(iter(columns.values()))):
+        return pd.DataFrame([], columns=list(names))
+    return frame_of(columns, names)
 
 
 def write_quarantine(rows: list[QuarantinedRow], path: Path) -> None:

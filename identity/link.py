@@ -39,9 +39,20 @@ def prepare(engine: Engine, standardised: pd.DataFrame) -> pd.DataFrame:
     """
     frame = standardised.sort_values("unique_id", kind="stable").reset_index(drop=True)
     named = frame[frame["given_first"].notna()]
+    first_names = named["given_first"].tolist()
+    people: dict[tuple[str, ...], int] = {}   # most values share a handful of name sets
     for column in SHARED_COLUMNS:
-        groups = named[named[column].notna()].groupby(column)["given_first"].agg(lambda s: sorted(set(s)))
-        counts = groups.map(count_people)
+        # Plain dicts rather than a groupby with a Python function per group: 100k groups.
+        names_of: dict[str, set[str]] = {}
+        for value, present, first in zip(named[column].tolist(), named[column].notna().tolist(), first_names):
+            if present:
+                names_of.setdefault(value, set()).add(first)
+        counts: dict[str, int] = {}
+        for value, names in names_of.items():
+            key = tuple(sorted(names))
+            if key not in people:
+                people[key] = count_people(list(key))
+            counts[value] = people[key]
         frame[f"{column}_names"] = frame[column].map(counts).fillna(0).astype("int64")
     return frame
 

@@ -15,11 +15,13 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 import pandas as pd
 
 from identity.addresses import complete_postcodes
+from identity.bulk import frame_of, paused_gc
 from identity.cluster import Clustering, cluster_best_first, names_only_pairs
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
@@ -77,38 +79,62 @@ def stable_id(prefix: str, key: str) -> str:
 
 PARALLEL_MIN_RECORDS = 20_000
 
+_RAW: dict[str, list] = {}   # the raw columns a forked worker standardises (set before the fork)
 
-def _standardise_chunk(rows: list[dict]) -> list[dict]:
-    """Return the standardised fields of a chunk of raw rows (runs in a worker process)."""
-    return [standardise_record(r) for r in rows]
+
+def _adopt_columns(columns: dict[str, list]) -> None:
+    """Keep the raw columns in a forked worker; fork shares them, so nothing is pickled."""
+    _RAW.clear()
+    _RAW.update(columns)
+
+
+def _standardise_span(start: int, stop: int, columns: dict[str, list] | None = None) -> list[tuple]:
+    """Return the standardised rows (tuples in STANDARD_COLUMNS order) of raw rows start..stop."""
+    columns = _RAW if columns is None else columns
+    names = list(columns)
+    picked = [columns[name][start:stop] for name in names]
+    out = [standardise_record(dict(zip(names, values))) for values in zip(*picked)]
+    return list(map(itemgetter(*STANDARD_COLUMNS), out))
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    """Return standardised rows as a frame, built column by column (cheaper than from records)."""
+    if not rows:
+        return pd.DataFrame([], columns=list(STANDARD_COLUMNS))
+    return frame_of(dict(zip(STANDARD_COLUMNS, map(list, zip(*rows)))), STANDARD_COLUMNS)
 
 
 def standardise_drop(drop: Drop, workers: int | None = None) -> pd.DataFrame:
     """Return the standardised linkage fields of every accepted identity record.
 
     Standardisation is pure Python (phonenumbers, name parsing), so large drops are split over
-    worker processes, one per core; the output is in the same order either way.
+    processes, one per core: this one and forked workers, which see the raw columns without a
+    copy and send back only their results. The output is in the same order either way.
     """
-    rows = drop.records.to_dict("records")
+    columns = {name: drop.records[name].tolist() for name in drop.records.columns}
+    count = len(drop.records)
     workers = workers or os.cpu_count() or 1
-    if workers < 2 or len(rows) < PARALLEL_MIN_RECORDS:
-        return pd.DataFrame(_standardise_chunk(rows), columns=list(STANDARD_COLUMNS))
-    size = -(-len(rows) // workers)
-    chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        parts = list(pool.map(_standardise_chunk, chunks))
-    return pd.DataFrame([row for part in parts for row in part], columns=list(STANDARD_COLUMNS))
+    with paused_gc():
+        if workers < 2 or count < PARALLEL_MIN_RECORDS:
+            return _frame(_standardise_span(0, count, columns))
+        size = -(-count // workers)
+        spans = [(start, min(start + size, count)) for start in range(0, count, size)]
+        with ProcessPoolExecutor(max_workers=len(spans) - 1, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_adopt_columns, initargs=(columns,)) as pool:
+            futures = [pool.submit(_standardise_span, start, stop) for start, stop in spans[1:]]
+            rows = _standardise_span(*spans[0], columns)
+            for future in futures:
+                rows.extend(future.result())
+        return _frame(rows)
 
 
 def _rule_fields(records: pd.DataFrame) -> dict[str, NameAndBirth]:
     """Return the cannot-link fields of every record, by unique_id."""
-    cols = ["unique_id", "given_first", "given", "initials", "surname_core", "birth_date"]
-    out: dict[str, NameAndBirth] = {}
-    for uid, first, given, initials, surname, birth in records[cols].itertuples(index=False):
-        out[uid] = NameAndBirth(
-            *(None if pd.isna(v) else v for v in (first, given, initials, surname, birth))
-        )
-    return out
+    cols = ["given_first", "given", "initials", "surname_core", "birth_date"]
+    # Column lists and masks rather than a pd.isna per value: 100k records, five fields each.
+    fields = [[v if present else None for v, present in zip(records[c].tolist(), records[c].notna().tolist())]
+              for c in cols]
+    return {uid: NameAndBirth(*values) for uid, *values in zip(records["unique_id"].tolist(), *fields)}
 
 
 def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], None] | None = None) -> Resolution:

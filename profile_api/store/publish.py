@@ -35,8 +35,12 @@ REBUILD_INDEXES_ABOVE = 20_000
 
 def _rows(frame: pd.DataFrame) -> list[tuple]:
     """Return the rows of a frame as tuples, with missing values and empty strings as None."""
-    values = frame.astype(object).where(frame.notna(), None).replace({"": None})
-    return list(values.itertuples(index=False, name=None))
+    columns = []
+    for name in frame.columns:   # column by column: no object copy of the whole frame
+        series = frame[name]
+        columns.append([None if missing or value == "" else value
+                        for value, missing in zip(series.tolist(), series.isna().tolist())])
+    return list(zip(*columns))
 
 
 def bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> int:  # type: ignore[no-untyped-def]

@@ -67,3 +67,29 @@ def test_parquet_identity_files_are_accepted(tmp_path):
     frame.to_parquet(tmp_path / "pos.parquet")
     drop = read_drop(tmp_path)
     assert list(drop.records["record_id"]) == ["P1"]
+
+
+def test_plain_and_quoted_files_are_quarantined_alike(tmp_path):
+    # A file without quotes is read by Arrow in one go; one quoted value sends it row by row.
+    # Both readers must accept and quarantine the same rows with the same lines and reasons.
+    header = "source,record_id,type,occurred_at,sku,category,size,quantity,amount_eur,discount_eur,store_id,delivery_method"
+    rows = [
+        "app,A1,purchase,2025-01-01T10:00:00,S1,shoes,40,1,\"50,5\",0,,home",
+        "app,A9,purchase,2025-01-01T10:00:00,S1,shoes,40,1,50.0,0,,home",
+        "xx,A1,purchase,2025-01-01T10:00:00,,,,,,,,",
+        "app,A1,teleport,2025-01-01T10:00:00,,,,,,,,",
+        "app,A1,view,,,,,,,,,",
+        "app,A1,view,01-02-2025,,,,,,,,",
+        "app,A1,view,31-02-2025,,,,,,,,",
+        "app,A1,purchase,2025-01-01T10:00:00Z,S1,shoes,40,abc,1,0,,home",
+    ]
+    results = []
+    for name, first in (("quoted", rows[0]), ("plain", rows[0].replace('"50,5"', "50.5"))):
+        drop = tmp_path / name
+        drop.mkdir()
+        write(drop / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+        write(drop / "interactions.csv", "\n".join([header, first, *rows[1:]]) + "\n")
+        result = read_drop(drop)
+        results.append(([(q.line, q.reason) for q in result.quarantine], len(result.interactions)))
+    assert results[0] == results[1]
+    assert results[0][1] == 2 and [line for line, _ in results[0][0]] == [3, 4, 5, 6, 8, 9]

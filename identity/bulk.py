@@ -1,0 +1,48 @@
+"""Helpers for bulk work over a whole drop in plain Python."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+import pandas as pd
+import pyarrow as pa
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a block that builds many objects but no cycles.
+
+    Reading or standardising a drop allocates millions of lists, tuples and dicts; every few
+    thousand allocations the collector walks all live containers, which for a 100k-record drop
+    costs more than the work itself. Reference counting still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def frame_of(columns: Mapping[str, list], names: Sequence[str]) -> pd.DataFrame:
+    """Return a frame of Python lists, typed as pandas would type them, with string columns built faster.
+
+    pandas turns a list of strings into Arrow strings value by value; pyarrow reads the list in
+    one pass. Columns that are not all strings (or missing) are left to pandas.
+    """
+    dtype = pd.Series(["x"]).dtype   # how this pandas stores a column of strings
+    data: dict[str, object] = {}
+    for name in names:
+        values = columns[name]
+        data[name] = values
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and len(values):
+            try:
+                array = pa.array(values)
+            except (pa.ArrowException, UnicodeError, TypeError, ValueError):
+                continue
+            if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+                data[name] = pd.array(array.cast(pa.large_string()), dtype=dtype)
+    return pd.DataFrame(data, columns=list(names))
