@@ -108,8 +108,8 @@ ix AS MATERIALIZED (
            CASE WHEN i.category IN {_in(CLOTHING_CATEGORIES)}
                 THEN CASE upper(trim(i.size)) {chart} ELSE nullif(upper(trim(i.size)), '') END
                 ELSE nullif(upper(trim(i.size)), '') END AS size,
-           coalesce(try_cast(i.amount_eur AS DOUBLE), 0) AS amount,
-           coalesce(try_cast(i.discount_eur AS DOUBLE), 0) AS discount,
+           coalesce(try_cast(i.amount_eur AS DECIMAL(18, 2)), 0) AS amount,
+           coalesce(try_cast(i.discount_eur AS DECIMAL(18, 2)), 0) AS discount,
            nullif(trim(i.store_id), '') AS store_id, nullif(trim(i.delivery_method), '') AS delivery_method
     FROM interactions_in i JOIN links_in l ON i.source = l.source AND i.record_id = l.record_id
     WHERE i.type IN ('purchase', 'return')
