@@ -8,6 +8,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests on hypothesis' fixed example sequence, so a clean clone passes or fails
+# the same way every time; on a developer's machine they keep exploring new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PG_ADMIN_URL = os.environ.get("HERKEN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
