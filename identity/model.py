@@ -199,6 +199,6 @@ def train(linker: Linker, seed: int = 42) -> None:
         ],
         recall=0.6,
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("address_key"))
