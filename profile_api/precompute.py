@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+import os
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import pandas as pd
 from sqlalchemy.engine import Connection
@@ -82,7 +85,13 @@ def _engine() -> Engine:
 
 def build_profiles(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.DataFrame,
                    as_of: dt.datetime | None = None, engine: Engine | None = None) -> pd.DataFrame:
-    """Return the precomputed profile of every person, one row each.
+    """Return the precomputed profile of every person, one row each (see :func:`profile_rows`)."""
+    return ProfileEncoding(profile_rows(records, links, interactions, as_of, engine), apart=False).result()
+
+
+def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.DataFrame,
+                 as_of: dt.datetime | None = None, engine: Engine | None = None) -> pd.DataFrame:
+    """Return the precomputed profile of every person as JSON columns, not yet encoded.
 
     Args:
         records: source records (the store's source_record columns; see golden.REQUIRED_COLUMNS).
@@ -92,10 +101,8 @@ def build_profiles(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.
         engine: the SQL engine to run on (a fresh DuckDB by default).
 
     Returns:
-        columns PROFILE_COLUMNS; golden, attributes and household as JSON text, the encoded ones as bytes.
+        the first six of PROFILE_COLUMNS; golden, attributes and household as JSON text.
     """
-    from profile_api.profiles import encode_precomputed   # profiles imports the store, which imports this module
-
     started = time.perf_counter()
     engine = engine or _engine()
     links = links[["source", "record_id", "customer_id", "household_id"]]
@@ -116,11 +123,66 @@ def build_profiles(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.
         interactions_in=interactions[list(INTERACTION_COLUMNS)],
     )
     profiles = persons.merge(households, on="household_id", how="left")[list(PROFILE_COLUMNS[:6])]
-    parts = [encode_precomputed(*row) for row in profiles.itertuples(index=False, name=None)]
-    profiles["encoded"] = [fixed for fixed, _ in parts]
-    profiles["encoded_household"] = [quiet for _, quiet in parts]
     log.info("built %d profiles in %.1f s", len(profiles), time.perf_counter() - started)
     return profiles
+
+
+ENCODE_APART_ABOVE = 20_000   # profiles; from here a forked worker encodes them while this process goes on
+_ROWS: list[tuple] = []       # the rows the forked worker encodes: set before the fork, shared, not pickled
+
+
+def _encode_rows() -> list[tuple[bytes, bytes]]:
+    """Return the encoded parts of the rows in ``_ROWS`` (runs in this process or in a fork of it)."""
+    from profile_api.profiles import encode_precomputed   # profiles imports the store, which imports this module
+
+    return [encode_precomputed(*row) for row in _ROWS]
+
+
+class ProfileEncoding:
+    """Encoding the profile rows as protobuf: here, or in a forked worker while this process writes rows.
+
+    Encoding is pure Python (about 0.1 ms per person), so for a large run it goes to a second core
+    while the publishing process bulk-inserts the other tables. The worker is forked, so it shares
+    the rows without pickling them; it touches no database and no engine, which is what makes
+    forking this process safe.
+    """
+
+    def __init__(self, profiles: pd.DataFrame, apart: bool | None = None) -> None:
+        global _ROWS
+        self._profiles = profiles
+        self._pool: ProcessPoolExecutor | None = None
+        self._future: Future | None = None
+        self._parts: list[tuple[bytes, bytes]] | None = None
+        if apart is None:
+            apart = len(profiles) > ENCODE_APART_ABOVE and (os.cpu_count() or 1) > 1
+        _ROWS = list(profiles[list(PROFILE_COLUMNS[:6])].itertuples(index=False, name=None))
+        try:
+            if apart:
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+                self._future = self._pool.submit(_encode_rows)
+            else:
+                self._parts = _encode_rows()
+        finally:
+            _ROWS = []   # the fork (if any) has its copy
+
+    def result(self) -> pd.DataFrame:
+        """Return the profiles with their encoded columns, waiting for the worker if there is one."""
+        if self._parts is None:
+            assert self._future is not None
+            try:
+                self._parts = self._future.result()
+            finally:
+                self.close()
+        profiles = self._profiles.copy()
+        profiles["encoded"] = [fixed for fixed, _ in self._parts]
+        profiles["encoded_household"] = [quiet for _, quiet in self._parts]
+        return profiles
+
+    def close(self) -> None:
+        """Stop the worker, if any (also when publishing failed half-way)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -2,7 +2,8 @@
 
 Either everything of the new run is visible or nothing is: a run that fails before or during
 publishing leaves the previous published result in place. That includes the precomputed profiles
-(``profile_api.precompute``), built before the transaction and written inside it. Rows are written
+(``profile_api.precompute``), built before the transaction (encoded by a second process while the other
+tables are written) and written inside it. Rows are written
 with the driver's bulk path (COPY on PostgreSQL, executemany on SQLite) because a drop carries
 hundreds of thousands of interactions and per-row ORM objects would dominate the run time.
 """
@@ -20,7 +21,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.pipeline import Resolution
-from profile_api.precompute import build_profiles
+from profile_api.precompute import ProfileEncoding, profile_rows
 from profile_api.store.models import (
     Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
     SourceRecord,
@@ -161,8 +162,21 @@ def publish_resolution(
         run["finished_at"] = run["finished_at"].map(lambda d: d.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" "))
 
     source_records = _source_records(resolution)
-    profiles = build_profiles(source_records, links, interactions)
+    profiles = ProfileEncoding(profile_rows(source_records, links, interactions))
     log.info("publish: rows prepared")
+    try:
+        _write_run(engine, resolution, run_id, source_records, links, persons, households, interactions,
+                   quarantine, run, profiles)
+    finally:
+        profiles.close()
+    log.info("published run %s", run_id)
+
+
+def _write_run(engine: Engine, resolution: Resolution, run_id: str, source_records: pd.DataFrame,
+               links: pd.DataFrame, persons: pd.DataFrame, households: pd.DataFrame, interactions: pd.DataFrame,
+               quarantine: pd.DataFrame, run: pd.DataFrame, profiles: ProfileEncoding) -> None:
+    """Write every table of a run in one transaction, the profiles last (their encoding may still be running)."""
+    drop = resolution.drop
     with engine.begin() as conn:
         for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run):
             conn.execute(delete(table))
@@ -176,6 +190,5 @@ def publish_resolution(
         bulk_insert(conn, QuarantinedRow, quarantine)
         bulk_insert(conn, MatchEdge, _edges(resolution, run_id))
         bulk_insert(conn, Run, run)
-        write_profiles(conn, profiles)
+        write_profiles(conn, profiles.result())
         analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
-    log.info("published run %s", run_id)

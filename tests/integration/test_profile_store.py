@@ -352,3 +352,15 @@ def test_a_version_2_store_is_migrated_in_place(published):
         assert decoded(after, customer_id) == before[customer_id] == profile_pb(after.get_profile(customer_id))
     after.close()
     migrated.dispose()
+
+
+def test_profiles_encoded_by_a_forked_worker_equal_those_encoded_in_process(published):
+    from profile_api.precompute import ProfileEncoding, profile_rows, read_inputs
+
+    _, engine, _, _, _ = published
+    with engine.connect() as conn:
+        rows = profile_rows(*read_inputs(conn))
+    here = ProfileEncoding(rows, apart=False).result()
+    apart = ProfileEncoding(rows, apart=True)   # what publishing a large run does, here on the small drop
+    assert apart.result().equals(here)
+    assert len(here) == len(rows) and here["encoded"].map(len).min() > 0
