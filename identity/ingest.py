@@ -14,7 +14,6 @@ distinct value; every other file is read with the csv module and checked row by 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import logging
 import re
@@ -26,9 +25,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
 from identity.bulk import frame_of, paused_gc
+from identity.plain_csv import arrow_frame, holds, number_or_empty, read_plain_csv, timestamp_given
 from identity.standardise import parse_date, parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -262,78 +261,6 @@ def _check_preference(row: dict[str, str], known: set[tuple[str, str]]) -> str |
     return None
 
 
-def _plain_csv(path: Path) -> pa.Table | None:
-    """Return every column of a plain CSV file as Arrow strings, or None when it is not plain.
-
-    Plain: UTF-8 without quotes, NUL bytes, blank lines or lone carriage returns, each row as wide
-    as the header, no value with surrounding whitespace and no header name twice. For such a file
-    the csv module would read exactly these values (stripping changes nothing) and data row k is
-    on line k + 2, so Arrow's multi-threaded reader can take the place of reading row by row.
-    Everything else (the identity files with quoted names, a damaged file) is read row by row.
-    """
-    if path.suffix != ".csv":
-        return None
-    data = path.read_bytes()
-    if b'"' in data or b"\x00" in data or b"\n\n" in data or data.count(b"\r") != data.count(b"\r\n"):
-        return None
-    first, _, rest = data.partition(b"\n")
-    if not rest or rest.startswith((b"\n", b"\r\n")):
-        return None
-    try:
-        header = [h.strip() for h in first.decode("utf-8-sig").removesuffix("\r").split(",")]
-    except UnicodeDecodeError:
-        return None
-    if len(set(header)) != len(header):
-        return None
-    try:
-        table = pa_csv.read_csv(
-            pa.py_buffer(data),
-            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(quote_char=False, double_quote=False, escape_char=False,
-                                              newlines_in_values=False, ignore_empty_lines=True),
-            convert_options=pa_csv.ConvertOptions(column_types={h: pa.large_string() for h in header},
-                                                  strings_can_be_null=False, quoted_strings_can_be_null=False,
-                                                  null_values=[]),
-        )
-    except pa.ArrowInvalid:  # a row of another width, bytes that are not UTF-8
-        return None
-    # Arrow's whitespace includes all of Python's (str.strip), so no change here means none there.
-    for name in header:
-        column = table[name]
-        if len(column) and not pc.all(pc.equal(column, pc.utf8_trim_whitespace(column))).as_py():
-            return None
-    return table
-
-
-def _holds(column: pa.ChunkedArray, test: Callable[[str], bool]) -> pa.ChunkedArray:
-    """Return per value whether test holds, running test once per distinct value."""
-    good = [v for v in pc.unique(column).to_pylist() if test(v)]
-    return pc.is_in(column, value_set=pa.array(good, pa.large_string()))
-
-
-def _timestamp_given(text: str) -> bool:
-    """Return True when text is a timestamp (as :func:`_check_interaction` asks of occurred_at)."""
-    try:
-        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))  # the common case, as parse_timestamp reads it
-        return True
-    except ValueError:
-        pass
-    try:
-        return parse_timestamp(text) is not None
-    except ValueError:
-        return False
-
-
-def _number_or_empty(text: str) -> bool:
-    """Return True when text is empty or a decimal with a point or a comma."""
-    try:
-        if text:
-            float(text.replace(",", "."))
-    except ValueError:
-        return False
-    return True
-
-
 def _passes(stem: str, table: pa.Table, known: set[tuple[str, str]]) -> np.ndarray:
     """Return per row of an interactions or preferences table whether all its checks pass.
 
@@ -346,12 +273,12 @@ def _passes(stem: str, table: pa.Table, known: set[tuple[str, str]]) -> np.ndarr
         ok = pc.or_(ok, pc.and_(pc.equal(table["source"], channel), pc.is_in(table["record_id"], value_set=ids)))
     if stem == "interactions":
         ok = pc.and_(ok, pc.is_in(table["type"], value_set=pa.array(sorted(INTERACTION_TYPES), pa.large_string())))
-        ok = pc.and_(ok, _holds(table["occurred_at"], _timestamp_given))
+        ok = pc.and_(ok, holds(table["occurred_at"], timestamp_given))
         for column in ("quantity", "amount_eur", "discount_eur"):
-            ok = pc.and_(ok, _holds(table[column], _number_or_empty))
+            ok = pc.and_(ok, holds(table[column], number_or_empty))
     else:
         ok = pc.and_(ok, pc.not_equal(table["key"], ""))
-        ok = pc.and_(ok, _holds(table["stated_at"], _timestamp_given))
+        ok = pc.and_(ok, holds(table["stated_at"], timestamp_given))
     return ok.to_numpy()
 
 
@@ -362,12 +289,12 @@ _ROW_CHECKS: dict[str, Callable[[dict[str, str], set[tuple[str, str]]], str | No
 
 def _read_plain(stem: str, path: Path, table: pa.Table, required: tuple[str, ...],
                 known: set[tuple[str, str]]) -> tuple[pd.DataFrame, list[QuarantinedRow]]:
-    """Return the accepted rows of a plain CSV file (see :func:`_plain_csv`) and its quarantined rows."""
+    """Return the accepted rows of a plain CSV file (see :func:`read_plain_csv`) and its quarantined rows."""
     extra = [h for h in table.column_names if h not in required]
     if extra:
         log.info("%s: column(s) %s are not part of the contract and were ignored", path.name, ", ".join(extra))
     if stem not in _ROW_CHECKS:  # truth: nothing to check
-        return _arrow_frame(table, required), []
+        return arrow_frame(table, required), []
     ok = _passes(stem, table, known)
     rejected: list[QuarantinedRow] = []
     if not ok.all():
@@ -380,18 +307,7 @@ def _read_plain(stem: str, path: Path, table: pa.Table, required: tuple[str, ...
             else:
                 rejected.append(QuarantinedRow(path.name, int(i) + 2, problem, ",".join(row.values())))
         table = table.filter(pa.array(ok))
-    return _arrow_frame(table, required), rejected
-
-
-def _arrow_frame(table: pa.Table, names: Sequence[str]) -> pd.DataFrame:
-    """Return Arrow string columns as the frame pandas builds from the same values as Python strings."""
-    if not table.num_rows:
-        return pd.DataFrame([], columns=list(names))
-    dtype = pd.Series(["x"]).dtype  # what pandas makes of a column of strings
-    if isinstance(dtype, pd.StringDtype):
-        return pd.DataFrame({c: pd.array(table[c].combine_chunks(), dtype=dtype) for c in names},
-                            columns=list(names))
-    return pd.DataFrame({c: table[c].to_pylist() for c in names}, columns=list(names))
+    return arrow_frame(table, required), rejected
 
 
 def read_drop(drop_dir: Path) -> Drop:
@@ -435,7 +351,7 @@ def _read_drop(drop_dir: Path) -> Drop:
     known: set[tuple[str, str]] = set()
     tables: dict[str, pd.DataFrame] = {}
     for stem, path, columns in plan:
-        plain = None if stem in CHANNELS else _plain_csv(path)
+        plain = None if stem in CHANNELS else read_plain_csv(path)
         if plain is not None:
             tables[stem], rejected = _read_plain(stem, path, plain, columns, known)
             quarantine.extend(rejected)
