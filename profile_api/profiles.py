@@ -306,16 +306,21 @@ class ProfileStore:
         """Close the connections the reading threads keep open (a later read opens one again)."""
         self._cursors.close()
 
+    def _read_with_preferences(self, read: str, key: str, width: int) -> tuple[tuple | None, list[tuple]]:
+        """Return the head row (its first ``width`` columns; None when unknown) of a read with preferences,
+        and the household's preference rows that came with it (see ``_WITH_PREFERENCES``)."""
+        with self._cursor() as cursor:
+            cursor.execute(self._reads[read], {"id": key})
+            rows = cursor.fetchall()
+        head = next((row[:width] for row in rows if row[0] is not None), None)
+        return head, [row[width:] for row in rows if row[0] is None]
+
     def get_profile(self, customer_id: str) -> Profile | None:
         """Return the person's profile, or None when no person has this customer_id."""
-        with self._cursor() as cursor:
-            cursor.execute(self._reads["profile"], {"id": customer_id})
-            rows = cursor.fetchall()
-        found = [row for row in rows if row[0] is not None]
-        if not found:
+        head, preferences = self._read_with_preferences("profile", customer_id, 5)
+        if head is None:
             return None
-        members = _by_member(row[5:] for row in rows if row[0] is None)
-        return _profile(customer_id, *found[0][:5], members)
+        return _profile(customer_id, *head, _by_member(preferences))
 
     def encoded_profile(self, customer_id: str) -> bytes | None:
         """Return the person's profile as an encoded herken.v1.Profile, or None when no person has this customer_id.
@@ -323,29 +328,22 @@ class ProfileStore:
         It decodes to what ``messages.profile_pb(self.get_profile(customer_id))`` holds, in one round trip
         and without decoding the part that is fixed for the run.
         """
-        with self._cursor() as cursor:
-            cursor.execute(self._reads["encoded"], {"id": customer_id})
-            rows = cursor.fetchall()
-        found = [row for row in rows if row[0] is not None]
-        if not found:
+        head, preferences = self._read_with_preferences("encoded", customer_id, 4)
+        if head is None:
             return None
-        fixed, quiet, household_id, household = found[0][:4]
-        if len(rows) == 1:    # nobody in the household stated a preference
+        fixed, quiet, household_id, household = head
+        if not preferences:    # nobody in the household stated a preference
             return bytes(fixed) + bytes(quiet)
-        members = _by_member(row[4:] for row in rows if row[0] is None)
+        members = _by_member(preferences)
         summary = _household(household_id, json.loads(household), members)
         return bytes(fixed) + encode_live(members.get(customer_id, []), summary)
 
     def get_household(self, household_id: str) -> HouseholdSummary | None:
         """Return the household's summary, or None when no household has this id."""
-        with self._cursor() as cursor:
-            cursor.execute(self._reads["household"], {"id": household_id})
-            rows = cursor.fetchall()
-        found = [row for row in rows if row[0] is not None]
-        if not found:
+        head, preferences = self._read_with_preferences("household", household_id, 1)
+        if head is None:
             return None
-        members = _by_member(row[1:] for row in rows if row[0] is None)
-        return _household(household_id, json.loads(found[0][0]), members)
+        return _household(household_id, json.loads(head[0]), _by_member(preferences))
 
     def resolve_identifier(self, kind: str, value: str, source: str | None = None) -> list[str]:
         """Return the customer_ids that use an identifier (several for a family card; [] when unknown).
