@@ -27,7 +27,20 @@ MIN_SURNAME = 3
 MIN_JOINED_SURNAME = 4
 # Words that make an address a family or shared one, never one person's name.
 _SHARED_WORDS = frozenset({"familie", "fam", "family", "gezin", "info", "contact", "mail", "post", "thuis", "huis"})
-_JOINED_PARTICLES = frozenset(p.replace(" ", "").replace("'", "") for p in SURNAME_PARTICLES)
+
+
+def _joined(text: str) -> str:
+    """Return a name or particles as an e-mail writes them: one word ("van 't" -> "vant")."""
+    return text.replace(" ", "").replace("'", "")
+
+
+# One spelling per one-word form, chosen in sorted order so that it is the same in every process
+# ("vant" -> "van 't", not "van t"); longest first for reading particles off the front of a word.
+_PARTICLE_SPELLING: dict[str, str] = {}
+for _particle in sorted(SURNAME_PARTICLES):
+    _PARTICLE_SPELLING.setdefault(_joined(_particle), _particle)
+_JOINED_PARTICLES = frozenset(_PARTICLE_SPELLING)
+_LONGEST_FIRST: tuple[str, ...] = tuple(sorted(_JOINED_PARTICLES, key=lambda p: (-len(p), p)))
 
 
 def _same_given(token: str, given_first: str) -> bool:
@@ -80,10 +93,10 @@ def surname_vocabulary(particles: pd.Series, cores: pd.Series) -> dict[str, tupl
     vocabulary: dict[str, tuple[str | None, str]] = {}
     # Most common spelling first, so that a joined form maps to the usual way of writing it.
     for (p, core), _ in sorted(seen.items(), key=lambda item: (-item[1], item[0][1], item[0][0] or "")):
-        joined_core = core.replace(" ", "").replace("'", "")
+        joined_core = _joined(core)
         vocabulary.setdefault(joined_core, (None, core) if p is None else (p, core))
         if p:
-            vocabulary.setdefault(p.replace(" ", "").replace("'", "") + joined_core, (p, core))
+            vocabulary.setdefault(_joined(p) + joined_core, (p, core))
     return vocabulary
 
 
@@ -91,7 +104,7 @@ def read_surname(word: str, vocabulary: dict[str, tuple[str | None, str]]) -> tu
     """Return (particles, core) of a one-word surname the drop knows, or None."""
     if word in vocabulary:
         return vocabulary[word]
-    for particle in sorted(_JOINED_PARTICLES, key=len, reverse=True):
+    for particle in _LONGEST_FIRST:
         rest = word[len(particle):]
         if word.startswith(particle) and rest in vocabulary and vocabulary[rest][0] is None:
             return particle_spelling(particle), vocabulary[rest][1]
@@ -100,10 +113,7 @@ def read_surname(word: str, vocabulary: dict[str, tuple[str | None, str]]) -> tu
 
 def particle_spelling(joined: str) -> str:
     """Return the usual spelling of particles written as one word: "vander" -> "van der"."""
-    for particle in SURNAME_PARTICLES:
-        if particle.replace(" ", "").replace("'", "") == joined:
-            return particle
-    return joined
+    return _PARTICLE_SPELLING.get(joined, joined)
 
 
 def fill_surnames_from_email(records: pd.DataFrame) -> pd.DataFrame:
