@@ -58,7 +58,10 @@ def child_server(target: str, port_file: Path, processes: int, max_workers: int)
     only its servicer differs.
     """
     from profile_api.server import DEFAULT_MAX_WORKERS, ServerGroup, store_servicer
+    from profile_api.store import open_store
 
+    if target != "noop":
+        open_store(target).dispose()    # as serve_processes does: an older store is migrated once, here
     factory = NoopServicer if target == "noop" else functools.partial(store_servicer, target)
     group = ServerGroup(factory, "127.0.0.1", 0, processes, max_workers or DEFAULT_MAX_WORKERS)
     stopping = []

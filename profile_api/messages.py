@@ -23,7 +23,8 @@ from identity.standardise import parse_timestamp
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 
 if TYPE_CHECKING:   # profiles imports this module; these are only its value classes
-    from profile_api.profiles import Candidate, GoldenRecord, HouseholdSummary, PreferenceValue, Profile
+    from profile_api.preferences import HouseholdSummary, PreferenceValue
+    from profile_api.profiles import Candidate, GoldenRecord, Profile
 
 __all__ = ["timestamp", "preference_pb", "profile_pb", "household_reply", "ambiguous_pb", "candidate_pb",
            "encode_fixed", "encode_live", "profile_reply_bytes"]

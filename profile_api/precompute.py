@@ -3,7 +3,8 @@
 Built in batch from the published records, links and interactions (two DuckDB queries and one
 pass of Python for display names), then written to the ``profile`` table in the same transaction
 that publishes the run, so a reader sees either the old run with its profiles or the new one with
-its own. Preferences are not precomputed: they change between runs and are read live.
+its own. Preferences are not built here: they change between runs; ``profile_api.live`` keeps
+what they make of each profile current.
 
 The JSON written per person (read back by ``profile_api.profiles``):
 
@@ -16,7 +17,8 @@ and the same profile encoded as the server sends it (``profile_api.messages``):
 
 * ``encoded``: the herken.v1.Profile without its live part (preferences; the household's pets,
   delivery preference and shared preferences);
-* ``encoded_household``: the live part while nobody in the household has stated a preference.
+* ``encoded_live``: the live part; here as it is while nobody in the household has stated a
+  preference (publishing then writes it for the households that have: ``profile_api.live``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from profile_api.golden import candidates, display_name, golden_sql
 log = logging.getLogger(__name__)
 
 PROFILE_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name", "golden", "attributes", "household",
-                                    "encoded", "encoded_household")
+                                    "encoded", "encoded_live")
 INTERACTION_COLUMNS: tuple[str, ...] = (
     "source", "record_id", "type", "occurred_at", "category", "size", "amount_eur", "discount_eur", "store_id",
     "delivery_method",
@@ -175,7 +177,7 @@ class ProfileEncoding:
                 self.close()
         profiles = self._profiles.copy()
         profiles["encoded"] = [fixed for fixed, _ in self._parts]
-        profiles["encoded_household"] = [quiet for _, quiet in self._parts]
+        profiles["encoded_live"] = [quiet for _, quiet in self._parts]
         return profiles
 
     def close(self) -> None:

@@ -2,16 +2,11 @@
 
 A profile is read in one round trip: the person's precomputed row (``profile``, built when a run is
 published; see ``profile_api.precompute``, the survivorship rule in ``profile_api.golden`` and the
-attribute formulas in ``profile_api.attributes``) and the live preferences of the person's household
-(so that an update made in one channel shows in every channel at once). The server reads it
-encoded (``ProfileStore.encoded_profile``): the row keeps the part fixed for the run encoded as a
-herken.v1.Profile, and only the live part is encoded per request (``profile_api.messages``).
-
-Preferences hang on source records, never on a customer_id: a re-resolution that regroups records
-takes their preferences along. Per key the latest ``stated_at`` wins (on a tie, the one stored
-last); the channel it was stated in and the time are kept. A household shares the keys in
-HOUSEHOLD_KEYS (the latest statement of any member wins) and the pets any member stated or any
-member's purchases show.
+attribute formulas in ``profile_api.attributes``) and the preferences of the person's household
+(``profile_api.preferences`` says which are current). The server reads a profile encoded
+(``ProfileStore.encoded_profile``): one row holds the part fixed for the run and the live part as
+the preferences stated so far make it, kept current by every write of a preference
+(``profile_api.live``), so an update made in one channel shows in every channel at once.
 """
 
 from __future__ import annotations
@@ -19,23 +14,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy
 from sqlalchemy import insert, text
 
 from identity.ingest import CHANNELS
-from identity.standardise import (
-    parse_timestamp, standardise_email, standardise_loyalty_card, standardise_phone,
-)
+from identity.standardise import standardise_email, standardise_loyalty_card, standardise_phone
 from profile_api.golden import CHANNEL_TRUST, GOLDEN_FIELDS
+from profile_api.live import refresh_live
 from profile_api.messages import encode_fixed, encode_live
+from profile_api.preferences import (
+    HOUSEHOLD_KEYS, HouseholdMember, HouseholdSummary, PreferenceValue, StatedPreference, household_summary,
+    iso_stamp, merge_preferences, preferences_by_member,
+)
 from profile_api.store.db import POOL_SIZE
 from profile_api.store.models import Preference
-from profile_api.store.read import ThreadCursors
+from profile_api.store.read import KeyedRead, ThreadCursors
 
 __all__ = [
     "FieldValue", "GoldenRecord", "PreferenceValue", "Attribute", "HouseholdMember", "HouseholdSummary",
@@ -70,41 +67,12 @@ class GoldenRecord:
 
 
 @dataclass(frozen=True)
-class PreferenceValue:
-    """A remembered preference: its current value, the channel it was stated in and when."""
-
-    key: str
-    value: str
-    source: str
-    stated_at: str
-
-
-@dataclass(frozen=True)
 class Attribute:
     """A derived attribute and the evidence it rests on."""
 
     name: str
     value: str
     evidence: dict[str, str]
-
-
-@dataclass(frozen=True)
-class HouseholdMember:
-    """A person of a household."""
-
-    customer_id: str
-    display_name: str
-
-
-@dataclass(frozen=True)
-class HouseholdSummary:
-    """A household: its members, pets, delivery preference and the preferences its members share."""
-
-    household_id: str
-    members: list[HouseholdMember]
-    pets: list[str]
-    delivery_preference: str | None
-    shared_preferences: list[PreferenceValue]
 
 
 @dataclass(frozen=True)
@@ -136,74 +104,7 @@ class UnknownCustomer(LookupError):
 
 
 IDENTIFIER_KINDS: tuple[str, ...] = ("loyalty_card", "email", "phone", "source_record")
-HOUSEHOLD_KEYS: tuple[str, ...] = ("delivery_method", "delivery_slot")
-PET_KEY = "pet"
 _CARD = re.compile(r"^[A-Z0-9]+$")
-
-
-class StatedPreference(NamedTuple):
-    """A preference as stored: key, value, the channel it was stated in, when, and its storage order."""
-
-    key: str
-    value: str
-    source: str
-    stated_at: str
-    seq: int
-
-
-def _iso(stamp: str) -> str:
-    """Return a stored timestamp in ISO 8601 (seconds); stored drop values may use other notations."""
-    if len(stamp) == 19 and stamp[4] == "-" and stamp[10] == "T":
-        return stamp
-    try:
-        parsed = parse_timestamp(stamp)
-    except ValueError:
-        return stamp
-    return parsed.isoformat(timespec="seconds") if parsed else stamp
-
-
-def merge_preferences(stated: Iterable[StatedPreference]) -> list[PreferenceValue]:
-    """Return the current preferences: per key the latest stated_at wins (a tie: the one stored last), by key."""
-    latest: dict[str, tuple[str, int, StatedPreference]] = {}
-    for row in stated:
-        rank = (_iso(row.stated_at), row.seq, row)
-        current = latest.get(row.key)
-        if current is None or rank[:2] > current[:2]:
-            latest[row.key] = rank
-    return [PreferenceValue(row.key, row.value, row.source, stamp) for stamp, _, row in
-            (latest[key] for key in sorted(latest))]
-
-
-def _shared(members: dict[str, list[PreferenceValue]]) -> list[PreferenceValue]:
-    """Return the household keys' latest values over all members' current preferences."""
-    best: dict[str, PreferenceValue] = {}
-    for preferences in members.values():
-        for pref in preferences:
-            if pref.key in HOUSEHOLD_KEYS and (pref.key not in best or pref.stated_at > best[pref.key].stated_at):
-                best[pref.key] = pref
-    return [best[key] for key in sorted(best)]
-
-
-def _household(household_id: str, doc: dict, members: dict[str, list[PreferenceValue]]) -> HouseholdSummary:
-    """Return a household summary from its precomputed part and its members' current preferences."""
-    shared = _shared(members)
-    stated_pets = {p.value.strip().lower() for prefs in members.values() for p in prefs if p.key == PET_KEY}
-    delivery = next((p.value for p in shared if p.key == "delivery_method"), doc.get("delivery"))
-    return HouseholdSummary(
-        household_id=household_id,
-        members=[HouseholdMember(cid, name) for cid, name in doc["members"]],
-        pets=sorted(set(doc.get("pets") or ()) | stated_pets),
-        delivery_preference=delivery,
-        shared_preferences=shared,
-    )
-
-
-def _by_member(rows: Iterable[tuple]) -> dict[str, list[PreferenceValue]]:
-    """Return each member's current preferences from (customer_id, key, value, source, stated_at, seq) rows."""
-    stated: dict[str, list[StatedPreference]] = {}
-    for customer_id, key, value, source, stated_at, seq in rows:
-        stated.setdefault(customer_id, []).append(StatedPreference(key, value, source, stated_at, seq))
-    return {customer_id: merge_preferences(rows) for customer_id, rows in stated.items()}
 
 
 def _golden(doc: dict) -> GoldenRecord:
@@ -221,7 +122,7 @@ def _profile(customer_id: str, household_id: str, display_name: str, golden: str
         golden=_golden(json.loads(golden)),
         preferences=members.get(customer_id, []),
         attributes=[Attribute(n, v, e) for n, v, e in json.loads(attributes)],
-        household=_household(household_id, json.loads(household), members),
+        household=household_summary(household_id, json.loads(household), members),
     )
 
 
@@ -246,8 +147,6 @@ WHERE pr.customer_id = {person}"""
 _READS: dict[str, str] = {
     "profile": _WITH_PREFERENCES.format(columns="household_id, display_name, golden, attributes, household",
                                         nulls="NULL, NULL, NULL, NULL, NULL", person=":id"),
-    "encoded": _WITH_PREFERENCES.format(columns="encoded, encoded_household, household_id, household",
-                                        nulls="NULL, NULL, NULL, NULL", person=":id"),
     "household": _WITH_PREFERENCES.format(   # every member's row holds the household: read one
         columns="household", nulls="NULL", person="(SELECT min(customer_id) FROM profile WHERE household_id = :id)"),
     "source_record": "SELECT customer_id FROM record_link WHERE source = :source AND record_id = :value",
@@ -256,6 +155,7 @@ _READS: dict[str, str] = {
                   WHERE r.{column} = :value ORDER BY l.customer_id"""
        for kind, column in (("loyalty_card", "std_loyalty_card"), ("email", "std_email"), ("phone", "std_phone"))},
 }
+_ENCODED = KeyedRead("herken_encoded_profile", "SELECT encoded, encoded_live FROM profile WHERE customer_id = :key")
 _PERSON_PREFERENCES = text("""
 SELECT l.customer_id, p.key, p.value, coalesce(p.channel, p.source), p.stated_at, p.id
 FROM record_link l JOIN preference p ON p.source = l.source AND p.record_id = l.record_id
@@ -320,30 +220,23 @@ class ProfileStore:
         head, preferences = self._read_with_preferences("profile", customer_id, 5)
         if head is None:
             return None
-        return _profile(customer_id, *head, _by_member(preferences))
+        return _profile(customer_id, *head, preferences_by_member(preferences))
 
     def encoded_profile(self, customer_id: str) -> bytes | None:
         """Return the person's profile as an encoded herken.v1.Profile, or None when no person has this customer_id.
 
-        It decodes to what ``messages.profile_pb(self.get_profile(customer_id))`` holds, in one round trip
-        and without decoding the part that is fixed for the run.
+        It decodes to what ``messages.profile_pb(self.get_profile(customer_id))`` holds: one row, read by
+        its key, both parts encoded already (the live part by the last write of a preference).
         """
-        head, preferences = self._read_with_preferences("encoded", customer_id, 4)
-        if head is None:
-            return None
-        fixed, quiet, household_id, household = head
-        if not preferences:    # nobody in the household stated a preference
-            return bytes(fixed) + bytes(quiet)
-        members = _by_member(preferences)
-        summary = _household(household_id, json.loads(household), members)
-        return bytes(fixed) + encode_live(members.get(customer_id, []), summary)
+        row = self._cursors.read_row(_ENCODED, customer_id)
+        return None if row is None else bytes(row[0]) + bytes(row[1])
 
     def get_household(self, household_id: str) -> HouseholdSummary | None:
         """Return the household's summary, or None when no household has this id."""
         head, preferences = self._read_with_preferences("household", household_id, 1)
         if head is None:
             return None
-        return _household(household_id, json.loads(head[0]), _by_member(preferences))
+        return household_summary(household_id, json.loads(head[0]), preferences_by_member(preferences))
 
     def resolve_identifier(self, kind: str, value: str, source: str | None = None) -> list[str]:
         """Return the customer_ids that use an identifier (several for a family card; [] when unknown).
@@ -435,8 +328,9 @@ class ProfileStore:
                     {"source": record[0], "record_id": record[1], "key": key, "value": value, "stated_at": stamp,
                      "origin": "api", "channel": source} for key, value in pairs
                 ])
+                refresh_live(conn, records=[record])
             rows = conn.execute(_PERSON_PREFERENCES, {"id": customer_id}).all()
-        return _by_member(rows).get(customer_id, [])
+        return preferences_by_member(rows).get(customer_id, [])
 
 
 def _standard_identifier(kind: str, value: str) -> str:
@@ -462,7 +356,7 @@ def _record_for(records: list, source: str) -> tuple[str, str]:
     trust = {channel: rank for rank, channel in enumerate(CHANNEL_TRUST)}
 
     def newest_first(row) -> tuple:  # type: ignore[no-untyped-def]
-        stamp = _iso(row[2]) if row[2] else ""
+        stamp = iso_stamp(row[2]) if row[2] else ""
         return (row[0] == source, stamp, -trust.get(row[0], len(trust)), row[1])
 
     best = max(records, key=newest_first)

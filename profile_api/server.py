@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 
 # Threads per server process. A handler holds the GIL for most of its time, so threads beyond a few
 # only add switching (measured with bench/serve.py: 16 threads served a third fewer requests than 1 to
-# 4); a few keep a slow search or a database round trip from holding up the others.
-DEFAULT_MAX_WORKERS = 4
+# 4; on PostgreSQL, 2 threads served 77-92% of the no-op's throughput where 4 served 72-74%); a
+# second thread keeps a slow search or a database round trip from holding up the others.
+DEFAULT_MAX_WORKERS = 2
 STOP_GRACE_SECONDS = 5    # calls under way when a server stops may finish within this
 
 ServicerFactory = Callable[[], pb_grpc.ProfileServiceServicer]

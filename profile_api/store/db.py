@@ -96,24 +96,35 @@ def _to_version_2(conn: Connection) -> None:
     log.info("store migrated to schema 2: %d profiles built", rebuild_profiles(conn))
 
 
-def _to_version_3(conn: Connection) -> None:
-    """Version 2 -> 3: profiles also encoded as served; the profile table is made again and rebuilt.
+def _profile_table_as_modelled(conn: Connection, version: int) -> None:
+    """Make the profile table again and rebuild it, unless it has the columns of this herken's model already.
 
-    It holds only what the published run determines, so rebuilding it is the whole migration. A
-    store coming from version 1 got the version-3 table from create_all and its profiles from
-    _to_version_2: nothing left to do.
+    It holds only what the published run and the stated preferences determine, so rebuilding it is
+    the whole migration. A store coming from an older version may have got the current table from
+    create_all and its profiles from an earlier step: then there is nothing left to do.
     """
     from profile_api.precompute import rebuild_profiles  # the profile builder sits above the store
 
-    if "encoded" in {c["name"] for c in inspect(conn).get_columns(PrecomputedProfile.__tablename__)}:
+    have = {c["name"] for c in inspect(conn).get_columns(PrecomputedProfile.__tablename__)}
+    if have == set(PrecomputedProfile.__table__.columns.keys()):
         return
     PrecomputedProfile.__table__.drop(conn)
     PrecomputedProfile.__table__.create(conn)
-    log.info("store migrated to schema 3: %d profiles built", rebuild_profiles(conn))
+    log.info("store migrated to schema %d: %d profiles built", version, rebuild_profiles(conn))
+
+
+def _to_version_3(conn: Connection) -> None:
+    """Version 2 -> 3: profiles also encoded as served (the profile table is rebuilt)."""
+    _profile_table_as_modelled(conn, 3)
+
+
+def _to_version_4(conn: Connection) -> None:
+    """Version 3 -> 4: the live part of each profile kept in its row (the profile table is rebuilt)."""
+    _profile_table_as_modelled(conn, 4)
 
 
 # MIGRATIONS[v] takes a store from version v to v + 1; tables new in a version are made by create_all.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2, 2: _to_version_3}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2, 2: _to_version_3, 3: _to_version_4}
 
 
 def migrate(engine: Engine, version: int) -> None:

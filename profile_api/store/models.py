@@ -11,8 +11,9 @@ from sqlmodel import Field, SQLModel
 # 1: the resolution result. 2: precomputed profiles (table profile), the channel a preference was
 # stated in (preference.channel), an index on a preference's record, source_record.std_phone_mobile
 # and std_particles. 3: profiles also encoded as served (profile.encoded, profile.encoded_household).
-# store/db.py MIGRATIONS takes an older store there in place.
-SCHEMA_VERSION = 3
+# 4: the live part of each profile kept current as preferences are stated (profile.encoded_live,
+# instead of encoded_household). store/db.py MIGRATIONS takes an older store there in place.
+SCHEMA_VERSION = 4
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -168,8 +169,10 @@ class MatchEdge(SQLModel, table=True):
 class PrecomputedProfile(SQLModel, table=True):
     """A person's profile as served: built by ``profile_api.precompute`` in the publishing transaction.
 
-    The JSON and encoded columns are written and read only by ``profile_api``; preferences are not
-    here because they change between runs and are read live.
+    The JSON and encoded columns are written and read only by ``profile_api``. Preferences live in
+    their own table (on records); ``encoded_live`` is what they make of the profile now: rewritten
+    for the whole household by every write of a preference (``profile_api.live``), in the writer's
+    transaction, so that a read is one row.
     """
 
     __tablename__ = "profile"
@@ -180,4 +183,4 @@ class PrecomputedProfile(SQLModel, table=True):
     attributes: str = Field(sa_column=Column(Text, nullable=False))  # [[name, value, {evidence}], ...]
     household: str = Field(sa_column=Column(Text, nullable=False))   # {"members": [[id, name]], "pets": [...], "delivery": ...}
     encoded: bytes = Field(sa_column=Column(LargeBinary, nullable=False))            # herken.v1.Profile but the live part
-    encoded_household: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the live part, nothing stated
+    encoded_live: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the live part, as stated so far

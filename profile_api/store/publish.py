@@ -21,6 +21,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.pipeline import Resolution
+from profile_api.live import live_parts, lock_preferences, stated_preferences
 from profile_api.precompute import ProfileEncoding, profile_rows
 from profile_api.store.models import (
     Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
@@ -129,7 +130,22 @@ def analyze(conn: Connection, tables: list) -> None:  # type: ignore[type-arg]
 
 
 def write_profiles(conn: Connection, profiles: pd.DataFrame) -> int:
-    """Replace the precomputed profiles with these (columns of PrecomputedProfile); return the count."""
+    """Replace the precomputed profiles with these (columns of PrecomputedProfile); return the count.
+
+    The live part of the profiles in households with stated preferences is written as those make it
+    (the record links and preferences of the run are written before, on the same transaction); new
+    statements wait until the transaction ends (``profile_api.live``).
+    """
+    lock_preferences(conn)
+    stated = stated_preferences(conn)
+    households = {row[0] for row in stated}
+    affected = profiles["household_id"].isin(households).to_numpy()
+    if affected.any():
+        profiles = profiles.copy()
+        chosen = profiles.loc[affected, ["customer_id", "household_id", "household"]]
+        parts = live_parts(chosen.itertuples(index=False, name=None), stated)
+        profiles.loc[affected, "encoded_live"] = pd.Series([parts[c] for c in chosen["customer_id"]],
+                                                           index=chosen.index, dtype=object)
     conn.execute(delete(PrecomputedProfile))
     count = bulk_insert(conn, PrecomputedProfile, profiles)
     analyze(conn, [PrecomputedProfile])

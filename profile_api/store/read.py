@@ -6,6 +6,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -36,6 +37,22 @@ def latest_run(engine: Engine) -> Run | None:
 # rather than a read() call per page that is not in the connection's own small cache (a random
 # profile read on a 100k-record store: 43 µs instead of 60-76).
 _READ_SETUP: dict[str, tuple[str, ...]] = {"sqlite": ("PRAGMA mmap_size = 1073741824",)}
+# How a kept read cursor is made. PostgreSQL: results in binary format, so the encoded profiles
+# (bytea) cross as they are stored rather than as hex text that both sides convert.
+_CURSOR_OPTIONS: dict[str, dict[str, Any]] = {"postgresql": {"binary": True}}
+
+
+@dataclass(frozen=True)
+class KeyedRead:
+    """A read of at most one row by one text key (written ``:key`` in sql) whose columns are all binary.
+
+    The server's hottest read (an encoded profile by customer_id) is one of these; on PostgreSQL it
+    runs as a statement prepared on the connection and executed by libpq directly (see
+    ``ThreadCursors.read_row``).
+    """
+
+    name: str
+    sql: str
 
 
 class _Kept:
@@ -47,10 +64,39 @@ class _Kept:
         self.connection = engine.raw_connection()
         if not isinstance(engine.pool, (SingletonThreadPool, StaticPool)):  # those hold an in-memory database
             self.connection.detach()           # its own, not the pool's: closing it really closes it
-        self.cursor = self.connection.cursor()
+        self.cursor = self.connection.cursor(**_CURSOR_OPTIONS.get(engine.dialect.name, {}))
         for statement in _READ_SETUP.get(engine.dialect.name, ()):
             self.cursor.execute(statement)
             self.cursor.fetchall()
+        self.postgresql = engine.dialect.name == "postgresql"
+        self.prepared: set[str] = set()
+        if self.postgresql:
+            import psycopg     # the PostgreSQL driver; an SQLite-only install may lack it
+
+            self._pq, self._failed = psycopg.pq, psycopg.OperationalError
+
+    def read_row(self, read: KeyedRead, key: str) -> tuple[bytes, ...] | None:
+        """Return the row of a KeyedRead, or None when there is none."""
+        if not self.postgresql:
+            self.cursor.execute(read.sql, {"key": key})
+            return self.cursor.fetchone()
+        # libpq directly (psycopg.pq, psycopg's public wrapper of it): one call that waits for the
+        # answer without the GIL, instead of psycopg's cursor machinery (measured: 19 µs of CPU per
+        # read instead of 59). The connection is this thread's alone and autocommits.
+        pq = self._pq
+        pgconn = self.connection.dbapi_connection.pgconn
+        name = read.name.encode()
+        if read.name not in self.prepared:
+            prepared = pgconn.prepare(name, read.sql.replace(":key", "$1").encode())
+            if prepared.status != pq.ExecStatus.COMMAND_OK:
+                raise self._failed(_message(prepared, pgconn))
+            self.prepared.add(read.name)
+        result = pgconn.exec_prepared(name, [key.encode()], result_format=1)
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            raise self._failed(_message(result, pgconn))
+        if result.ntuples == 0:
+            return None
+        return tuple(result.get_value(0, column) for column in range(result.nfields))
 
     def close(self) -> None:
         """Close the cursor and the connection (at most once; a connection already gone is fine)."""
@@ -63,6 +109,12 @@ class _Kept:
                 pass
 
     __del__ = close
+
+
+def _message(result: Any, pgconn: Any) -> str:
+    """Return what PostgreSQL (or libpq) said about a failed statement."""
+    said = result.error_message or pgconn.error_message
+    return (said.decode(errors="replace") if isinstance(said, bytes) else str(said)).strip() or "the read failed"
 
 
 class ThreadCursors:
@@ -94,6 +146,11 @@ class ThreadCursors:
             self._local.kept = None
             kept.close()
             raise
+
+    def read_row(self, read: KeyedRead, key: str) -> tuple[bytes, ...] | None:
+        """Return the row of a KeyedRead on this thread's connection (None: no row has this key)."""
+        with self.cursor():
+            return self._local.kept.read_row(read, key)
 
     def close(self) -> None:
         """Close every thread's connection; a thread that reads again opens a new one."""

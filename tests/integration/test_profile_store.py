@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from herken.cli import main
 from identity.nicknames import group_names, name_groups
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api.live import refresh_live
 from profile_api.messages import profile_pb
 from profile_api.profiles import ProfileStore, UnknownCustomer
 from profile_api.store import open_store, read_links
@@ -41,7 +43,9 @@ def published(request, small_drop, tmp_path_factory):
     engine = open_store(url)
     yield url, engine, ProfileStore(engine), read_links(engine), tmp
     with engine.begin() as conn:   # the PostgreSQL database is shared with other test modules
+        records = conn.execute(text("SELECT source, record_id FROM preference WHERE origin = 'api'")).all()
         conn.execute(text("DELETE FROM preference WHERE origin = 'api'"))
+        refresh_live(conn, records=records)
     engine.dispose()
 
 
@@ -143,6 +147,7 @@ def test_preferences_from_the_api_survive_resolving_again(published, small_drop)
     resolve(small_drop, url, tmp / "runs", "--model", str(model))
     assert ("newsletter_topic", "pets", "webshop") in \
         [(p.key, p.value, p.source) for p in store.get_profile(customer_id).preferences]
+    assert decoded(store, customer_id) == profile_pb(store.get_profile(customer_id))    # served as it is read
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM preference WHERE origin = 'drop'")).scalar() == drop_preferences
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
@@ -311,9 +316,44 @@ def test_an_update_shows_at_once_in_the_encoded_profiles_of_the_person_and_the_h
         assert profile_pb(reader.get_profile(mate)) == decoded(reader, mate)
     other_server.close()
     other_server._engine.dispose()
-    with engine.begin() as conn:   # the household is quiet again for the other tests
+    with engine.begin() as conn:   # the household is quiet again for the other tests (an edit by hand: refresh)
         conn.execute(text("DELETE FROM preference WHERE origin = 'api' AND stated_at = '2031-01-02T03:04:05'"))
+        assert refresh_live(conn, [household_id]) == links.loc[links["household_id"] == household_id,
+                                                               "customer_id"].nunique()
     assert decoded(store, customer_id) == before
+
+
+def test_concurrent_updates_in_one_household_all_show_in_every_members_profile(published):
+    url, engine, store, links, _ = published
+    _, household_id = quiet_household(engine, links)
+    members = sorted(links.loc[links["household_id"] == household_id, "customer_id"].unique())
+    writers = [ProfileStore(open_store(url)) for _ in range(6)]     # as six server processes would
+    barrier = threading.Barrier(len(writers))
+
+    def state(i: int) -> None:
+        barrier.wait()
+        for round_ in range(3):
+            writers[i].update_preferences(members[i % len(members)], "app",
+                                          [(f"topic_{i}", f"v{round_}"), ("delivery_slot", f"slot_{i}_{round_}")],
+                                          stated_at=dt.datetime(2032, 1, 1, 0, i, round_))
+
+    threads = [threading.Thread(target=state, args=(i,)) for i in range(len(writers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for member in members:
+        served = decoded(store, member)
+        assert served == profile_pb(store.get_profile(member))
+        assert served.household.shared_preferences[0].value == f"slot_{len(writers) - 1}_2"   # the latest stated
+    stated = {p.key for m in members for p in decoded(store, m).preferences}
+    assert {f"topic_{i}" for i in range(len(writers))} <= stated
+    for writer in writers:
+        writer.close()
+        writer._engine.dispose()
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM preference WHERE origin = 'api' AND stated_at >= '2032-01-01'"))
+        refresh_live(conn, [household_id])
 
 
 def test_a_read_connection_that_breaks_is_replaced(published):
@@ -334,21 +374,31 @@ def test_a_read_connection_that_breaks_is_replaced(published):
     reader.dispose()
 
 
-def test_a_version_2_store_is_migrated_in_place(published):
+# What an older version's profile table looked like, from the columns of this version's.
+_OLDER_PROFILES = {
+    2: ("ALTER TABLE profile DROP COLUMN encoded", "ALTER TABLE profile DROP COLUMN encoded_live"),
+    3: ("ALTER TABLE profile RENAME COLUMN encoded_live TO encoded_household",),
+}
+
+
+@pytest.mark.parametrize("version", sorted(_OLDER_PROFILES))
+def test_an_older_store_is_migrated_in_place(published, version):
     url, engine, store, links, _ = published
-    customers = sorted(links["customer_id"].unique())[:20]
-    before = {c: decoded(store, c) for c in customers}
-    with engine.begin() as conn:   # take the store back to what version 2 wrote
-        for statement in ("ALTER TABLE profile DROP COLUMN encoded", "ALTER TABLE profile DROP COLUMN encoded_household",
-                          "UPDATE schema_info SET version = 2"):
+    customers = sorted(links["customer_id"].unique())
+    households = stated_households(engine)
+    sample = [c for c, h in sorted(set(zip(links["customer_id"], links["household_id"]))) if h in households][:10] \
+        + customers[:10]
+    before = {c: decoded(store, c) for c in sample}
+    with engine.begin() as conn:   # take the store back to what that version wrote
+        for statement in (*_OLDER_PROFILES[version], f"UPDATE schema_info SET version = {version}"):
             conn.execute(text(statement))
-    store.close()    # the server of version 2 is stopped before the new one opens the store
+    store.close()    # the older server is stopped before the new one opens the store
     migrated = open_store(url)
     with migrated.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 3
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 4
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
     after = ProfileStore(migrated)
-    for customer_id in customers:
+    for customer_id in sample:
         assert decoded(after, customer_id) == before[customer_id] == profile_pb(after.get_profile(customer_id))
     after.close()
     migrated.dispose()

@@ -1,6 +1,6 @@
 """Remembered preferences: the latest statement per key wins, with its channel and time."""
 
-from profile_api.profiles import PreferenceValue, StatedPreference, merge_preferences
+from profile_api.preferences import PreferenceValue, StatedPreference, merge_preferences
 
 
 def stated(key, value, source, at, seq=0):
