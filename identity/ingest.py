@@ -253,6 +253,8 @@ def _check_preference(row: dict[str, str], known: set[tuple[str, str]]) -> str |
         return f"record_id '{row['record_id']}' is not an accepted record of {row['source']}"
     if not row["key"]:
         return "key is empty"
+    if not row["value"]:
+        return "value is empty"
     try:
         if parse_timestamp(row["stated_at"]) is None:
             return "stated_at is empty"
@@ -278,6 +280,7 @@ def _passes(stem: str, table: pa.Table, known: set[tuple[str, str]]) -> np.ndarr
             ok = pc.and_(ok, holds(table[column], number_or_empty))
     else:
         ok = pc.and_(ok, pc.not_equal(table["key"], ""))
+        ok = pc.and_(ok, pc.not_equal(table["value"], ""))
         ok = pc.and_(ok, holds(table["stated_at"], timestamp_given))
     return ok.to_numpy()
 

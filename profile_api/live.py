@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
-from profile_api.messages import encode_live
+from profile_api.messages import encode_household_live, encode_own_preferences
 from profile_api.preferences import household_summary, preferences_by_member
 
 __all__ = ["live_parts", "refresh_live", "stated_preferences", "lock_preferences"]
@@ -52,13 +52,15 @@ def live_parts(profiles: Iterable[tuple[str, str, str]], stated: Iterable[tuple]
     for household_id, *row in stated:
         by_household.setdefault(household_id, []).append(row)
     parts: dict[str, bytes] = {}
-    summaries: dict[str, tuple] = {}
+    households: dict[str, tuple[dict, bytes]] = {}    # the household's part is encoded once for all members
     for customer_id, household_id, household in profiles:
-        if household_id not in summaries:
+        if household_id not in households:
             members = preferences_by_member(by_household.get(household_id, ()))
-            summaries[household_id] = members, household_summary(household_id, json.loads(household), members)
-        members, summary = summaries[household_id]
-        parts[customer_id] = encode_live(members.get(customer_id, []), summary)
+            summary = household_summary(household_id, json.loads(household), members)
+            households[household_id] = members, encode_household_live(summary)
+        members, shared = households[household_id]
+        own = members.get(customer_id)
+        parts[customer_id] = (encode_own_preferences(own) if own else b"") + shared
     return parts
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:   # profiles imports this module; these are only its value cla
     from profile_api.profiles import Candidate, GoldenRecord, Profile
 
 __all__ = ["timestamp", "preference_pb", "profile_pb", "household_reply", "ambiguous_pb", "candidate_pb",
-           "encode_fixed", "encode_live", "profile_reply_bytes"]
+           "encode_fixed", "encode_live", "encode_own_preferences", "encode_household_live", "profile_reply_bytes"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -186,9 +186,27 @@ def encode_fixed(profile: Profile) -> bytes:
 
 def encode_live(preferences: list[PreferenceValue], household: HouseholdSummary) -> bytes:
     """Return the live part of a profile, encoded as a herken.v1.Profile: the person's preferences and the
-    household's pets, delivery preference and shared preferences (all that stated preferences change)."""
+    household's pets, delivery preference and shared preferences (all that stated preferences change).
+
+    It is ``encode_own_preferences(preferences) + encode_household_live(household)``, byte for byte
+    (Profile.preferences is field 5, Profile.household field 7: fields are encoded in number order).
+    """
+    return encode_own_preferences(preferences) + encode_household_live(household)
+
+
+def encode_own_preferences(preferences: list[PreferenceValue]) -> bytes:
+    """Return the person's own preferences, encoded as a herken.v1.Profile (empty when there are none)."""
     message = pb.Profile()
-    _fill_profile_live(message, preferences, household)
+    for pref in preferences:
+        _fill_preference(message.preferences.add(), pref)
+    return message.SerializeToString()
+
+
+def encode_household_live(household: HouseholdSummary) -> bytes:
+    """Return the household's live part (pets, delivery preference, shared preferences) as a herken.v1.Profile,
+    the same for every member."""
+    message = pb.Profile()
+    _fill_household_live(message.household, household)
     return message.SerializeToString()
 
 

@@ -131,13 +131,20 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
 
 ENCODE_APART_ABOVE = 20_000   # profiles; from here a forked worker encodes them while this process goes on
 _ROWS: list[tuple] = []       # the rows the forked worker encodes: set before the fork, shared, not pickled
+_STATED: list[tuple] = []     # the preferences stated in their households (``profile_api.live.live_parts``)
 
 
 def _encode_rows() -> list[tuple[bytes, bytes]]:
     """Return the encoded parts of the rows in ``_ROWS`` (runs in this process or in a fork of it)."""
+    from profile_api.live import live_parts
     from profile_api.profiles import encode_precomputed   # profiles imports the store, which imports this module
 
-    return [encode_precomputed(*row) for row in _ROWS]
+    parts = [encode_precomputed(*row) for row in _ROWS]
+    if _STATED:
+        stated_in = {row[0] for row in _STATED}
+        live = live_parts(((row[0], row[1], row[5]) for row in _ROWS if row[1] in stated_in), _STATED)
+        parts = [(fixed, live.get(row[0], quiet)) for row, (fixed, quiet) in zip(_ROWS, parts)]
+    return parts
 
 
 class ProfileEncoding:
@@ -149,8 +156,14 @@ class ProfileEncoding:
     forking this process safe.
     """
 
-    def __init__(self, profiles: pd.DataFrame, apart: bool | None = None) -> None:
-        global _ROWS
+    def __init__(self, profiles: pd.DataFrame, apart: bool | None = None, stated: list[tuple] | None = None) -> None:
+        """Args:
+            profiles: the profile rows (``profile_rows``).
+            apart: encode in a forked worker (default: for a large run on a machine of several cores).
+            stated: the preferences stated in the profiles' households, as ``profile_api.live.live_parts``
+                takes them; the live parts are encoded from them (None: as if nothing was stated).
+        """
+        global _ROWS, _STATED
         self._profiles = profiles
         self._pool: ProcessPoolExecutor | None = None
         self._future: Future | None = None
@@ -158,6 +171,7 @@ class ProfileEncoding:
         if apart is None:
             apart = len(profiles) > ENCODE_APART_ABOVE and (os.cpu_count() or 1) > 1
         _ROWS = list(profiles[list(PROFILE_COLUMNS[:6])].itertuples(index=False, name=None))
+        _STATED = stated or []
         try:
             if apart:
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
@@ -165,7 +179,7 @@ class ProfileEncoding:
             else:
                 self._parts = _encode_rows()
         finally:
-            _ROWS = []   # the fork (if any) has its copy
+            _ROWS, _STATED = [], []   # the fork (if any) has its copy
 
     def result(self) -> pd.DataFrame:
         """Return the profiles with their encoded columns, waiting for the worker if there is one."""
@@ -177,7 +191,7 @@ class ProfileEncoding:
                 self.close()
         profiles = self._profiles.copy()
         profiles["encoded"] = [fixed for fixed, _ in self._parts]
-        profiles["encoded_live"] = [quiet for _, quiet in self._parts]
+        profiles["encoded_live"] = [live for _, live in self._parts]
         return profiles
 
     def close(self) -> None:

@@ -86,10 +86,11 @@ def merge_preferences(stated: Iterable[StatedPreference]) -> list[PreferenceValu
 
 
 def shared_preferences(members: dict[str, list[PreferenceValue]]) -> list[PreferenceValue]:
-    """Return the household keys' latest values over all members' current preferences."""
+    """Return the household keys' latest values over all members' current preferences (a tie: the member
+    whose customer_id sorts first)."""
     best: dict[str, PreferenceValue] = {}
-    for preferences in members.values():
-        for pref in preferences:
+    for customer_id in sorted(members):
+        for pref in members[customer_id]:
             if pref.key in HOUSEHOLD_KEYS and (pref.key not in best or pref.stated_at > best[pref.key].stated_at):
                 best[pref.key] = pref
     return [best[key] for key in sorted(best)]

@@ -129,14 +129,49 @@ def analyze(conn: Connection, tables: list) -> None:  # type: ignore[type-arg]
         conn.execute(text("ANALYZE " + ", ".join(table.__tablename__ for table in tables)))
 
 
-def write_profiles(conn: Connection, profiles: pd.DataFrame) -> int:
+_API_PREFERENCES = ("SELECT id, source, record_id, key, value, coalesce(channel, source), stated_at "
+                    "FROM preference WHERE origin = 'api'")
+
+
+def stated_before(engine: Engine, preferences: pd.DataFrame, links: pd.DataFrame) -> tuple[list[tuple], frozenset[int]]:
+    """Return the preferences a run's profiles will show, as ``profile_api.live.live_parts`` takes them, and
+    the ids of the stored API preferences among them.
+
+    These are the drop's preferences (stored after every stored one: publishing inserts them anew)
+    and the API preferences in the store now, on the run's links; ``write_profiles`` checks inside
+    its transaction that the API preferences are still these.
+    """
+    with engine.connect() as conn:
+        api = pd.DataFrame(conn.execute(text(_API_PREFERENCES)).all(),
+                           columns=["id", "source", "record_id", "key", "value", "said_in", "stated_at"])
+    first = int(api["id"].max()) + 1 if len(api) else 1
+    drop = preferences.assign(id=range(first, first + len(preferences)), said_in=preferences["source"])
+    stated = pd.concat([api, drop[list(api.columns)]], ignore_index=True).merge(
+        links[["source", "record_id", "customer_id", "household_id"]], on=["source", "record_id"])
+    rows = list(stated[["household_id", "customer_id", "key", "value", "said_in", "stated_at", "id"]]
+                .itertuples(index=False, name=None))
+    return rows, frozenset(int(i) for i in api["id"])
+
+
+def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozenset[int] | None = None) -> int:
     """Replace the precomputed profiles with these (columns of PrecomputedProfile); return the count.
 
     The live part of the profiles in households with stated preferences is written as those make it
     (the record links and preferences of the run are written before, on the same transaction); new
     statements wait until the transaction ends (``profile_api.live``).
+
+    Args:
+        live_from: the ids of the API preferences the profiles' live parts were encoded from
+            (``stated_before``); when the store still holds exactly these, the live parts are
+            written as they are; otherwise (or when None) they are computed here.
     """
     lock_preferences(conn)
+    if live_from is not None and live_from == frozenset(
+            row[0] for row in conn.execute(text("SELECT id FROM preference WHERE origin = 'api'"))):
+        conn.execute(delete(PrecomputedProfile))
+        count = bulk_insert(conn, PrecomputedProfile, profiles)
+        analyze(conn, [PrecomputedProfile])
+        return count
     stated = stated_preferences(conn)
     households = {row[0] for row in stated}
     affected = profiles["household_id"].isin(households).to_numpy()
@@ -178,11 +213,12 @@ def publish_resolution(
         run["finished_at"] = run["finished_at"].map(lambda d: d.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" "))
 
     source_records = _source_records(resolution)
-    profiles = ProfileEncoding(profile_rows(source_records, links, interactions))
+    stated, api_preferences = stated_before(engine, drop.preferences, links)
+    profiles = ProfileEncoding(profile_rows(source_records, links, interactions), stated=stated)
     log.info("publish: rows prepared")
     try:
         _write_run(engine, resolution, run_id, source_records, links, persons, households, interactions,
-                   quarantine, run, profiles)
+                   quarantine, run, profiles, api_preferences)
     finally:
         profiles.close()
     log.info("published run %s", run_id)
@@ -190,7 +226,8 @@ def publish_resolution(
 
 def _write_run(engine: Engine, resolution: Resolution, run_id: str, source_records: pd.DataFrame,
                links: pd.DataFrame, persons: pd.DataFrame, households: pd.DataFrame, interactions: pd.DataFrame,
-               quarantine: pd.DataFrame, run: pd.DataFrame, profiles: ProfileEncoding) -> None:
+               quarantine: pd.DataFrame, run: pd.DataFrame, profiles: ProfileEncoding,
+               api_preferences: frozenset[int]) -> None:
     """Write every table of a run in one transaction, the profiles last (their encoding may still be running)."""
     drop = resolution.drop
     with engine.begin() as conn:
@@ -206,5 +243,5 @@ def _write_run(engine: Engine, resolution: Resolution, run_id: str, source_recor
         bulk_insert(conn, QuarantinedRow, quarantine)
         bulk_insert(conn, MatchEdge, _edges(resolution, run_id))
         bulk_insert(conn, Run, run)
-        write_profiles(conn, profiles.result())
+        write_profiles(conn, profiles.result(), live_from=api_preferences)
         analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])

@@ -148,6 +148,12 @@ def test_preferences_from_the_api_survive_resolving_again(published, small_drop)
     assert ("newsletter_topic", "pets", "webshop") in \
         [(p.key, p.value, p.source) for p in store.get_profile(customer_id).preferences]
     assert decoded(store, customer_id) == profile_pb(store.get_profile(customer_id))    # served as it is read
+    with engine.connect() as conn:   # the live parts the publish wrote are those the store's preferences make
+        live = "SELECT customer_id, encoded_live FROM profile ORDER BY customer_id"
+        published_parts = [(c, bytes(b)) for c, b in conn.execute(text(live))]
+        assert refresh_live(conn, set(links["household_id"])) == len(published_parts)
+        assert [(c, bytes(b)) for c, b in conn.execute(text(live))] == published_parts
+        conn.rollback()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM preference WHERE origin = 'drop'")).scalar() == drop_preferences
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()

@@ -53,11 +53,11 @@ def test_interactions_and_preferences_must_reference_accepted_records(tmp_path):
           "app,A9,purchase,2025-01-01T10:00:00,S1,shoes,40,1,50.0,0,,home\n"
           "app,A1,teleport,2025-01-01T10:00:00,,,,,,,,\n")
     write(tmp_path / "preferences.csv", "source,record_id,key,value,stated_at\napp,A1,shoe_size,40,2025-01-01\n"
-                                         "pos,A1,shoe_size,40,2025-01-01\n")
+                                         "pos,A1,shoe_size,40,2025-01-01\napp,A1,pet,,2025-01-01\n")
     drop = read_drop(tmp_path)
     assert len(drop.interactions) == 1 and len(drop.preferences) == 1
     reasons = " ".join(q.reason for q in drop.quarantine)
-    assert "not an accepted record" in reasons and "type 'teleport'" in reasons
+    assert "not an accepted record" in reasons and "type 'teleport'" in reasons and "value is empty" in reasons
 
 
 def test_parquet_identity_files_are_accepted(tmp_path):
