@@ -36,7 +36,7 @@ from profile_api.store.read import KeyedRead, ThreadCursors
 
 __all__ = [
     "FieldValue", "GoldenRecord", "PreferenceValue", "Attribute", "HouseholdMember", "HouseholdSummary",
-    "Profile", "Candidate", "UnknownCustomer", "ProfileStore", "precompute_profiles", "merge_preferences",
+    "Profile", "Candidate", "UnknownCustomer", "StoreBusy", "ProfileStore", "precompute_profiles", "merge_preferences",
     "StatedPreference", "IDENTIFIER_KINDS", "HOUSEHOLD_KEYS", "encode_precomputed",
 ]
 
@@ -101,6 +101,13 @@ class Candidate:
 
 class UnknownCustomer(LookupError):
     """No person with this customer_id in the published result."""
+
+
+class StoreBusy(RuntimeError):
+    """A write waited longer than it may for another writer (a run being published): try again shortly."""
+
+
+WRITE_WAIT_SECONDS = 5.0   # how long a preference write waits for another writer before StoreBusy
 
 
 IDENTIFIER_KINDS: tuple[str, ...] = ("loyalty_card", "email", "phone", "source_record")
@@ -188,11 +195,16 @@ def _driver_sql(sql: str, engine: sqlalchemy.engine.Engine) -> str:
 class ProfileStore:
     """Reads profiles and records preferences in a published store; safe to share between threads."""
 
-    def __init__(self, engine: sqlalchemy.engine.Engine) -> None:
-        """Args: engine: the store (``profile_api.store.open_store``), migrated and published."""
+    def __init__(self, engine: sqlalchemy.engine.Engine, write_wait_seconds: float = WRITE_WAIT_SECONDS) -> None:
+        """Args:
+            engine: the store (``profile_api.store.open_store``), migrated and published.
+            write_wait_seconds: how long a write of preferences waits for another writer (a publish
+                holds the store for its whole transaction) before it gives up with StoreBusy.
+        """
         from profile_api.search import CustomerSearch
 
         self._engine = engine
+        self._write_wait_ms = max(1, int(write_wait_seconds * 1000))
         self._reader = _read_engine(engine)
         self._cursors = ThreadCursors(self._reader)
         self._reads = {name: _driver_sql(sql, engine) for name, sql in _READS.items()}
@@ -303,6 +315,8 @@ class ProfileStore:
         Raises:
             UnknownCustomer: no person has this customer_id.
             ValueError: an unknown channel, or an empty key or value.
+            StoreBusy: another writer (a publish) held the store longer than write_wait_seconds;
+                nothing was stored.
         """
         if source not in CHANNELS:
             raise ValueError(f"source: '{source}' is not one of {', '.join(CHANNELS)}")
@@ -318,7 +332,22 @@ class ProfileStore:
         if when.tzinfo is not None:
             when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
         stamp = when.isoformat(timespec="seconds")
+        try:
+            return self._store_preferences(customer_id, source, pairs, stamp)
+        except sqlalchemy.exc.OperationalError as err:
+            if not _waited_too_long(err):
+                raise
+            raise StoreBusy("the store is busy (a run is being published?); nothing was stored: try again in a few "
+                            "seconds") from None
+
+    def _store_preferences(self, customer_id: str, source: str, pairs: list[tuple[str, str]],
+                           stamp: str) -> list[PreferenceValue]:
+        """Store the checked preferences and refresh the household's live part, in one transaction."""
         with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"SET LOCAL lock_timeout = {self._write_wait_ms}"))
+            else:
+                conn.execute(text(f"PRAGMA busy_timeout = {self._write_wait_ms}"))
             records = conn.execute(_PERSON_RECORDS, {"id": customer_id}).all()
             if not records:
                 raise UnknownCustomer(f"no customer '{customer_id}' in the store")
@@ -331,6 +360,14 @@ class ProfileStore:
                 refresh_live(conn, records=[record])
             rows = conn.execute(_PERSON_PREFERENCES, {"id": customer_id}).all()
         return preferences_by_member(rows).get(customer_id, [])
+
+
+def _waited_too_long(err: sqlalchemy.exc.OperationalError) -> bool:
+    """Return True when a statement failed because another writer held a lock too long (not for other failures)."""
+    code = getattr(err.orig, "sqlstate", None)
+    if code is not None:
+        return code == "55P03"      # PostgreSQL: lock_not_available (lock_timeout)
+    return "database is locked" in str(err.orig)      # SQLite: busy_timeout ran out
 
 
 def _standard_identifier(kind: str, value: str) -> str:

@@ -2,7 +2,8 @@
 (which knows nothing about gRPC) and packs the reply (``profile_api.messages``).
 
 Status codes: INVALID_ARGUMENT with the field path first in the message ("identifier.source: ..."),
-NOT_FOUND for unknown ids and identifiers, INTERNAL for anything unexpected. A client never sees a
+NOT_FOUND for unknown ids and identifiers, UNAVAILABLE for a write that waited too long for a
+publishing run (nothing stored; retry), INTERNAL for anything unexpected. A client never sees a
 traceback: it gets a short message with a reference that is logged beside the traceback.
 """
 
@@ -21,7 +22,7 @@ import grpc
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.messages import ambiguous_pb, candidate_pb, household_reply, preference_pb, profile_reply_bytes
-from profile_api.profiles import Profile, ProfileStore, UnknownCustomer
+from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustomer
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,8 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
                                                    stated_at=update.stated_at)
         except UnknownCustomer:
             raise not_found(f"no customer {update.customer_id!r}") from None
+        except StoreBusy as err:
+            raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
         except ValueError as err:
             raise invalid_from_store(err, {"source": "source", "preferences": "preferences"}, "preferences") from None
         return pb.UpdatePreferencesResponse(preferences=[preference_pb(p) for p in stored])

@@ -317,6 +317,52 @@ def test_a_preference_stored_by_one_channel_is_seen_at_once_through_another_chan
     assert (prefs["shoe_size"].value, prefs["shoe_size"].source) == ("45", "webshop")
 
 
+@contextmanager
+def writer_holding_the_store(url: str) -> Iterator[None]:
+    """Hold the store as a publishing run does (SQLite: the write lock; PostgreSQL: the preference table)."""
+    if url.startswith("sqlite"):
+        con = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+    else:
+        engine = open_store(url)
+        con = engine.connect()
+        con.execute(text("LOCK TABLE preference IN SHARE MODE"))
+    try:
+        yield
+    finally:
+        con.rollback()
+        con.close()
+        if not url.startswith("sqlite"):
+            engine.dispose()
+
+
+def test_an_update_while_a_run_publishes_is_unavailable_and_stores_nothing_then_succeeds(served):
+    from profile_api.server import start_server
+    from profile_api.service import ProfileServicer
+
+    impatient = ProfileStore(open_store(served.url), write_wait_seconds=0.3)
+    server, port = start_server(ProfileServicer(impatient), "127.0.0.1", 0)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    stub = pb_grpc.ProfileServiceStub(channel)
+    customer_id = served.rows("SELECT MIN(customer_id) FROM record_link")[0][0]
+    update = pb.UpdatePreferencesRequest(customer_id=customer_id, source="service",
+                                         preferences=[pb.PreferenceEntry(key="busy_test", value="yes")])
+    count = "SELECT COUNT(*) FROM preference WHERE key = 'busy_test'"
+    try:
+        with writer_holding_the_store(served.url):
+            code, details = status_of(stub.UpdatePreferences, update)
+            assert code == grpc.StatusCode.UNAVAILABLE and "try again" in details
+        assert served.rows(count)[0][0] == 0
+        stored = stub.UpdatePreferences(update, timeout=10)
+        assert ("busy_test", "yes") in {(p.key, p.value) for p in stored.preferences}
+        assert served.rows(count)[0][0] == 1
+    finally:
+        channel.close()
+        server.stop(0).wait()
+        impatient.close()
+        impatient._engine.dispose()
+
+
 # --- GetHousehold ---
 
 def test_get_household_lists_members_pets_and_shared_preferences(served):
