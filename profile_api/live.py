@@ -10,9 +10,13 @@ preference table by hand needs ``refresh_live`` afterwards.
 
 Concurrent writers: on PostgreSQL a writer locks the household's profile rows before it reads the
 preferences (so two updates in one household cannot each write a view without the other's
-statement), and a publish locks the preference table against new statements while it computes the
-live parts of the new run (a statement made meanwhile waits and then refreshes the new rows).
-SQLite has one writer at a time.
+statement; this relies on READ COMMITTED, PostgreSQL's default, where each statement sees what
+committed before it). A publish encodes the new run's live parts before its transaction, from the
+drop's preferences and the API preferences stored then; inside the transaction it locks the
+preference table against new statements and compares the API preferences again: a statement made
+(or removed) in between makes it encode the live parts again from the store. A statement made
+while the lock is held waits (at most ``ProfileStore``'s write wait) and then refreshes the new
+run's rows. SQLite has one writer at a time.
 """
 
 from __future__ import annotations
@@ -26,7 +30,12 @@ from sqlalchemy.engine import Connection
 from profile_api.messages import encode_household_live, encode_own_preferences
 from profile_api.preferences import household_summary, preferences_by_member
 
-__all__ = ["live_parts", "refresh_live", "stated_preferences", "lock_preferences"]
+__all__ = ["live_parts", "refresh_live", "stated_preferences", "lock_preferences", "api_preferences",
+           "API_PREFERENCE_COLUMNS"]
+
+API_PREFERENCE_COLUMNS = ("id", "source", "record_id", "key", "value", "said_in", "stated_at")
+_API = text("SELECT id, source, record_id, key, value, coalesce(channel, source), stated_at "
+            "FROM preference WHERE origin = 'api'")
 
 _STATED = """
 SELECT l.household_id, l.customer_id, p.key, p.value, coalesce(p.channel, p.source), p.stated_at, p.id
@@ -71,6 +80,12 @@ def stated_preferences(conn: Connection, households: Collection[str] | None = No
     if not households:
         return []
     return [tuple(row) for row in conn.execute(_STATED_IN, {"households": sorted(households)})]
+
+
+def api_preferences(conn: Connection) -> frozenset[tuple]:
+    """Return the preferences stored through the API, whole (API_PREFERENCE_COLUMNS): a publish encodes from
+    them before its transaction and compares them again inside it (an id alone may be reused)."""
+    return frozenset(tuple(row) for row in conn.execute(_API))
 
 
 def lock_preferences(conn: Connection) -> None:

@@ -3,8 +3,8 @@
 Built in batch from the published records, links and interactions (two DuckDB queries and one
 pass of Python for display names), then written to the ``profile`` table in the same transaction
 that publishes the run, so a reader sees either the old run with its profiles or the new one with
-its own. Preferences are not built here: they change between runs; ``profile_api.live`` keeps
-what they make of each profile current.
+its own. The live part (what stated preferences make of a profile) is encoded here from the
+preferences known when the run is published; ``profile_api.live`` keeps it current afterwards.
 
 The JSON written per person (read back by ``profile_api.profiles``):
 
@@ -17,8 +17,9 @@ and the same profile encoded as the server sends it (``profile_api.messages``):
 
 * ``encoded``: the herken.v1.Profile without its live part (preferences; the household's pets,
   delivery preference and shared preferences);
-* ``encoded_live``: the live part; here as it is while nobody in the household has stated a
-  preference (publishing then writes it for the households that have: ``profile_api.live``).
+* ``encoded_live``: the live part: the person's preferences and the household's pets, delivery
+  preference and shared preferences, from the preferences given (``stated``; none: as if nobody
+  in the household had stated anything).
 """
 
 from __future__ import annotations
@@ -221,9 +222,12 @@ def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
 
 def rebuild_profiles(conn: Connection) -> int:
     """Rebuild the profile table from the published result, on conn's transaction; return the count."""
+    from profile_api.live import api_preferences, lock_preferences, stated_preferences
     from profile_api.store.publish import write_profiles  # the store's writer; it imports this module
 
+    lock_preferences(conn)     # the preferences encoded here stay those until the transaction ends
     records, links, interactions = read_inputs(conn)
-    profiles = build_profiles(records, links, interactions)
-    write_profiles(conn, profiles)
+    rows = profile_rows(records, links, interactions)
+    profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn)).result()
+    write_profiles(conn, profiles, live_from=api_preferences(conn))
     return len(profiles)

@@ -10,7 +10,8 @@ from sqlmodel import Field, SQLModel
 
 # 1: the resolution result. 2: precomputed profiles (table profile), the channel a preference was
 # stated in (preference.channel), an index on a preference's record, source_record.std_phone_mobile
-# and std_particles. 3: profiles also encoded as served (profile.encoded, profile.encoded_household).
+# and std_particles. 3: profiles also encoded as served (profile.encoded, profile.encoded_household, the
+# live part of a household with nothing stated).
 # 4: the live part of each profile kept current as preferences are stated (profile.encoded_live,
 # instead of encoded_household). store/db.py MIGRATIONS takes an older store there in place.
 SCHEMA_VERSION = 4

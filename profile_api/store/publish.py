@@ -21,7 +21,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.pipeline import Resolution
-from profile_api.live import live_parts, lock_preferences, stated_preferences
+from profile_api.live import API_PREFERENCE_COLUMNS, api_preferences, live_parts, lock_preferences, stated_preferences
 from profile_api.precompute import ProfileEncoding, profile_rows
 from profile_api.store.models import (
     Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
@@ -129,58 +129,46 @@ def analyze(conn: Connection, tables: list) -> None:  # type: ignore[type-arg]
         conn.execute(text("ANALYZE " + ", ".join(table.__tablename__ for table in tables)))
 
 
-_API_PREFERENCES = ("SELECT id, source, record_id, key, value, coalesce(channel, source), stated_at "
-                    "FROM preference WHERE origin = 'api'")
-
-
-def stated_before(engine: Engine, preferences: pd.DataFrame, links: pd.DataFrame) -> tuple[list[tuple], frozenset[int]]:
+def stated_before(engine: Engine, preferences: pd.DataFrame,
+                  links: pd.DataFrame) -> tuple[list[tuple], frozenset[tuple]]:
     """Return the preferences a run's profiles will show, as ``profile_api.live.live_parts`` takes them, and
-    the ids of the stored API preferences among them.
+    the stored API preferences among them (``profile_api.live.api_preferences``).
 
     These are the drop's preferences (stored after every stored one: publishing inserts them anew)
     and the API preferences in the store now, on the run's links; ``write_profiles`` checks inside
-    its transaction that the API preferences are still these.
+    its transaction that the API preferences are still exactly these.
     """
     with engine.connect() as conn:
-        api = pd.DataFrame(conn.execute(text(_API_PREFERENCES)).all(),
-                           columns=["id", "source", "record_id", "key", "value", "said_in", "stated_at"])
+        stored = api_preferences(conn)
+    api = pd.DataFrame(sorted(stored), columns=list(API_PREFERENCE_COLUMNS))
     first = int(api["id"].max()) + 1 if len(api) else 1
     drop = preferences.assign(id=range(first, first + len(preferences)), said_in=preferences["source"])
     stated = pd.concat([api, drop[list(api.columns)]], ignore_index=True).merge(
         links[["source", "record_id", "customer_id", "household_id"]], on=["source", "record_id"])
     rows = list(stated[["household_id", "customer_id", "key", "value", "said_in", "stated_at", "id"]]
                 .itertuples(index=False, name=None))
-    return rows, frozenset(int(i) for i in api["id"])
+    return rows, stored
 
 
-def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozenset[int] | None = None) -> int:
+def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozenset[tuple] | None = None) -> int:
     """Replace the precomputed profiles with these (columns of PrecomputedProfile); return the count.
 
-    The live part of the profiles in households with stated preferences is written as those make it
-    (the record links and preferences of the run are written before, on the same transaction); new
-    statements wait until the transaction ends (``profile_api.live``).
+    The record links and preferences of the run are written before, on the same transaction. New
+    statements of preferences wait from here until the transaction ends (``profile_api.live``).
 
     Args:
-        live_from: the ids of the API preferences the profiles' live parts were encoded from
-            (``stated_before``); when the store still holds exactly these, the live parts are
-            written as they are; otherwise (or when None) they are computed here.
+        live_from: the API preferences the profiles' live parts were encoded from (with the drop's;
+            ``stated_before``). When the store still holds exactly these, the live parts are
+            written as they are; otherwise (a statement made or removed since), or when None,
+            every live part is encoded again here from the preferences in the store.
     """
     lock_preferences(conn)
-    if live_from is not None and live_from == frozenset(
-            row[0] for row in conn.execute(text("SELECT id FROM preference WHERE origin = 'api'"))):
-        conn.execute(delete(PrecomputedProfile))
-        count = bulk_insert(conn, PrecomputedProfile, profiles)
-        analyze(conn, [PrecomputedProfile])
-        return count
-    stated = stated_preferences(conn)
-    households = {row[0] for row in stated}
-    affected = profiles["household_id"].isin(households).to_numpy()
-    if affected.any():
+    if live_from is None or api_preferences(conn) != live_from:
         profiles = profiles.copy()
-        chosen = profiles.loc[affected, ["customer_id", "household_id", "household"]]
-        parts = live_parts(chosen.itertuples(index=False, name=None), stated)
-        profiles.loc[affected, "encoded_live"] = pd.Series([parts[c] for c in chosen["customer_id"]],
-                                                           index=chosen.index, dtype=object)
+        rows = profiles[["customer_id", "household_id", "household"]].itertuples(index=False, name=None)
+        parts = live_parts(rows, stated_preferences(conn))
+        profiles["encoded_live"] = pd.Series([parts[c] for c in profiles["customer_id"]], index=profiles.index,
+                                             dtype=object)
     conn.execute(delete(PrecomputedProfile))
     count = bulk_insert(conn, PrecomputedProfile, profiles)
     analyze(conn, [PrecomputedProfile])
@@ -213,12 +201,12 @@ def publish_resolution(
         run["finished_at"] = run["finished_at"].map(lambda d: d.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" "))
 
     source_records = _source_records(resolution)
-    stated, api_preferences = stated_before(engine, drop.preferences, links)
+    stated, stored_api_preferences = stated_before(engine, drop.preferences, links)
     profiles = ProfileEncoding(profile_rows(source_records, links, interactions), stated=stated)
     log.info("publish: rows prepared")
     try:
         _write_run(engine, resolution, run_id, source_records, links, persons, households, interactions,
-                   quarantine, run, profiles, api_preferences)
+                   quarantine, run, profiles, stored_api_preferences)
     finally:
         profiles.close()
     log.info("published run %s", run_id)
@@ -227,7 +215,7 @@ def publish_resolution(
 def _write_run(engine: Engine, resolution: Resolution, run_id: str, source_records: pd.DataFrame,
                links: pd.DataFrame, persons: pd.DataFrame, households: pd.DataFrame, interactions: pd.DataFrame,
                quarantine: pd.DataFrame, run: pd.DataFrame, profiles: ProfileEncoding,
-               api_preferences: frozenset[int]) -> None:
+               stored_api_preferences: frozenset[tuple]) -> None:
     """Write every table of a run in one transaction, the profiles last (their encoding may still be running)."""
     drop = resolution.drop
     with engine.begin() as conn:
@@ -243,5 +231,5 @@ def _write_run(engine: Engine, resolution: Resolution, run_id: str, source_recor
         bulk_insert(conn, QuarantinedRow, quarantine)
         bulk_insert(conn, MatchEdge, _edges(resolution, run_id))
         bulk_insert(conn, Run, run)
-        write_profiles(conn, profiles.result(), live_from=api_preferences)
         analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
+        write_profiles(conn, profiles.result(), live_from=stored_api_preferences)   # last: it holds back updates

@@ -148,12 +148,26 @@ class ThreadCursors:
             raise
 
     def read_row(self, read: KeyedRead, key: str) -> tuple[bytes, ...] | None:
-        """Return the row of a KeyedRead on this thread's connection (None: no row has this key)."""
-        with self.cursor():
-            return self._local.kept.read_row(read, key)
+        """Return the row of a KeyedRead on this thread's connection (None: no row has this key).
+
+        A connection found broken (a database restart, a timeout) is replaced and the read tried once
+        more on the new one: it changes nothing, so trying again is safe.
+        """
+        if "\x00" in key:      # no stored key holds NUL (PostgreSQL text cannot); libpq would cut the key there
+            return None
+        try:
+            with self.cursor():
+                return self._local.kept.read_row(read, key)
+        except self._errors:
+            with self.cursor():
+                return self._local.kept.read_row(read, key)
 
     def close(self) -> None:
-        """Close every thread's connection; a thread that reads again opens a new one."""
+        """Close every thread's connection; a thread that reads again opens a new one.
+
+        Only when no read is under way (a server closes its store after it has stopped serving):
+        a connection closed under a read would fail that read.
+        """
         self._local = threading.local()
         for kept in list(self._kept):
             kept.close()

@@ -238,6 +238,10 @@ def test_malformed_requests_are_invalid_argument_naming_the_field(served_sqlite)
         (stub.UpdatePreferences, pb.UpdatePreferencesRequest(customer_id="C1", source="app", preferences=[
             pb.PreferenceEntry(key="shoe_size", value="")]), "preferences[0].value"),
         (stub.GetHousehold, pb.GetHouseholdRequest(), "household_id"),
+        (stub.GetProfile, by_id(customer_id + "\x00junk"), "customer_id"),     # libpq would read up to the NUL
+        (stub.GetProfile, by_identifier(pb.IDENTIFIER_KIND_EMAIL, "x@example.org\x00"), "identifier.value"),
+        (stub.UpdatePreferences, pb.UpdatePreferencesRequest(customer_id=customer_id, source="app", preferences=[
+            pb.PreferenceEntry(key="shoe\x00size", value="42")]), "preferences[0].key"),
     ]
     for call, request, field in cases:
         code, details = status_of(call, request)
