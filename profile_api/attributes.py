@@ -87,6 +87,16 @@ def _money(expr: str) -> str:
     return f"printf('%.2f', {expr})"
 
 
+def json_object_agg(key: str, value: str) -> str:
+    """Return SQL aggregating key/value pairs into one JSON object, keys in order.
+
+    DuckDB's json_group_object takes no ORDER BY, so two runs over the same data could write the
+    same object with its keys in another order; this writes the same text every time.
+    """
+    return (f"(('{{' || string_agg(to_json({key})::VARCHAR || ':' || to_json({value})::VARCHAR, ',' "
+            f"ORDER BY {key}) || '}}')::JSON)")
+
+
 def _share(part: str, whole: str) -> str:
     return f"printf('%.2f', {part} / nullif({whole}, 0))"
 
@@ -174,7 +184,7 @@ by_value AS (
 ),
 preferred AS (
     SELECT customer_id, name, first(value ORDER BY n DESC, last_at DESC, value) AS value, max(n) AS n, sum(n) AS total,
-           json_group_object(value, n::VARCHAR) AS counts
+           {json_object_agg('value', 'n::VARCHAR')} AS counts
     FROM by_value GROUP BY customer_id, name
 ),
 own_clothing AS (
@@ -195,7 +205,7 @@ sizes AS (
 ),
 pets AS (
     SELECT customer_id, string_agg({_pet('category')}, ',' ORDER BY {_pet('category')}) AS value,
-           json_group_object(category || '_kept_purchases', kept::VARCHAR) AS evidence
+           {json_object_agg("category || '_kept_purchases'", 'kept::VARCHAR')} AS evidence
     FROM category_kept WHERE category IN {_in(PET_FOOD)} GROUP BY customer_id
 ),
 purchase_days AS (
@@ -241,7 +251,7 @@ rows AS (
     FROM bought
     UNION ALL
     SELECT customer_id, 'favourite_categories', string_agg(category, ',' ORDER BY rank),
-           json_group_object(category, kept::VARCHAR || ' kept purchases')
+           {json_object_agg('category', "kept::VARCHAR || ' kept purchases'")}
     FROM favourites GROUP BY customer_id
     UNION ALL
     SELECT customer_id, name, value,

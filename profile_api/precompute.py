@@ -35,7 +35,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from identity.engine import Engine, make_engine
-from profile_api.attributes import ATTRIBUTES, attributes_sql, household_attributes_sql
+from profile_api.attributes import ATTRIBUTES, attributes_sql, household_attributes_sql, json_object_agg
 from profile_api.golden import candidates, display_name, golden_sql
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ _PERSONS_SQL = """
 WITH golden AS ({golden}),
 attrs AS ({attributes}),
 g AS (
-    SELECT customer_id, json_group_object(field, json_array(value, source, record_id, updated_at)) AS golden,
+    SELECT customer_id, {golden_object} AS golden,
            first(value) FILTER (WHERE field = 'first_name') AS first_name,
            first(value) FILTER (WHERE field = 'last_name') AS last_name,
            first(value) FILTER (WHERE field = 'email') AS email
@@ -113,7 +113,8 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
         links, on=["source", "record_id"], how="inner")
     order = "[" + ", ".join(f"'{name}'" for name in ATTRIBUTES) + "]"
     persons = engine.sql(
-        _PERSONS_SQL.format(golden=golden_sql(), attributes=attributes_sql(as_of), order=order),
+        _PERSONS_SQL.format(golden=golden_sql(), attributes=attributes_sql(as_of), order=order,
+                            golden_object=json_object_agg('field', 'json_array(value, source, record_id, updated_at)')),
         records_in=candidates(with_person), links_in=links, interactions_in=interactions[list(INTERACTION_COLUMNS)],
     )
     names = {key: display_name(*key[:2], fallback=key[2]) for key in

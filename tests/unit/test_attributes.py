@@ -144,3 +144,13 @@ def test_household_pets_and_delivery_come_from_all_members():
     got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS)
     by_household = {r.household_id: (list(r.pets), r.delivery) for r in got.itertuples()}
     assert by_household == {"H1": (["cat", "dog"], "home"), "H2": (["cat"], "pickup_point")}
+
+
+def test_json_objects_are_written_with_their_keys_in_order_whatever_the_row_order():
+    from profile_api.attributes import json_object_agg
+
+    engine = make_engine("duckdb")
+    sql = f"SELECT {json_object_agg('k', 'v')}::VARCHAR AS o FROM t"
+    for rows in (["z", "a", 'q"uote'], ['q"uote', "z", "a"]):
+        frame = engine.sql(sql, t=pd.DataFrame({"k": rows, "v": [f"value of {k}" for k in rows]}))
+        assert frame["o"][0] == '{"a":"value of a","q\\"uote":"value of q\\"uote","z":"value of z"}'
