@@ -418,19 +418,25 @@ def test_herken_serve_refuses_a_store_that_does_not_exist(tmp_path, capsys):
     assert not (tmp_path / "missing.db").exists()
 
 
+def test_herken_serve_refuses_a_thread_count_out_of_range(served_sqlite, capsys):
+    assert main(["serve", "--store", served_sqlite.url, "--port", "0", "--threads", "0"]) == 2
+    assert "--threads" in capsys.readouterr().err
+
+
 def test_herken_serve_on_a_taken_port_says_so(served_sqlite, capsys):
     assert main(["serve", "--store", served_sqlite.url, "--port", str(served_sqlite.port)]) == 1
     assert "port is in use" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("processes", [1, 2])
-def test_herken_serve_answers_and_stops_on_sigterm(sqlite_store, processes):
+@pytest.mark.parametrize(("processes", "threads"), [(1, 1), (2, 4)])
+def test_herken_serve_answers_and_stops_on_sigterm(sqlite_store, processes, threads):
     process = subprocess.Popen([sys.executable, "-m", "herken.cli", "serve", "--store", sqlite_store, "--port", "0",
-                                "--processes", str(processes)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                                "--processes", str(processes), "--threads", str(threads)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
         assert "serving herken.v1.ProfileService on 127.0.0.1:" in line, process.stderr.read()
+        assert f"of {threads} thread" in line
         port = int(line.split("127.0.0.1:")[1].split()[0])
         with open_store(sqlite_store).connect() as con:
             customer_id = con.execute(text("SELECT MIN(customer_id) FROM person")).scalar()
