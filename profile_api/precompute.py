@@ -25,6 +25,7 @@ and the same profile encoded as the server sends it (``profile_api.messages``):
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import multiprocessing
 import os
@@ -176,7 +177,10 @@ class ProfileEncoding:
         _STATED = stated or []
         try:
             if apart:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+                # gc.freeze: the worker never examines what it inherited (the parent's DuckDB and Arrow
+                # objects are not whole in a fork; a collection that reached one crashed the worker).
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                                                 initializer=gc.freeze)
                 self._future = self._pool.submit(_encode_rows)
             else:
                 self._parts = _encode_rows()
