@@ -142,12 +142,8 @@ def _encode_rows() -> list[tuple[bytes, bytes]]:
     from profile_api.live import live_parts
     from profile_api.profiles import encode_precomputed   # profiles imports the store, which imports this module
 
-    parts = [encode_precomputed(*row) for row in _ROWS]
-    if _STATED:
-        stated_in = {row[0] for row in _STATED}
-        live = live_parts(((row[0], row[1], row[5]) for row in _ROWS if row[1] in stated_in), _STATED)
-        parts = [(fixed, live.get(row[0], quiet)) for row, (fixed, quiet) in zip(_ROWS, parts)]
-    return parts
+    live = live_parts(((row[0], row[1], row[5]) for row in _ROWS), _STATED)    # one household part per household
+    return [(encode_precomputed(*row), live[row[0]]) for row in _ROWS]
 
 
 class ProfileEncoding:

@@ -25,7 +25,7 @@ from identity.ingest import CHANNELS
 from identity.standardise import standardise_email, standardise_loyalty_card, standardise_phone
 from profile_api.golden import CHANNEL_TRUST, GOLDEN_FIELDS
 from profile_api.live import refresh_live
-from profile_api.messages import encode_fixed, encode_live
+from profile_api.messages import encode_fixed
 from profile_api.preferences import (
     HOUSEHOLD_KEYS, HouseholdMember, HouseholdSummary, PreferenceValue, StatedPreference, household_summary,
     iso_stamp, merge_preferences, preferences_by_member,
@@ -134,11 +134,10 @@ def _profile(customer_id: str, household_id: str, display_name: str, golden: str
 
 
 def encode_precomputed(customer_id: str, household_id: str, display_name: str, golden: str, attributes: str,
-                       household: str) -> tuple[bytes, bytes]:
-    """Return the encoded parts of a precomputed profile (its JSON columns): the fixed part, and the live part
-    as it is while nobody in the household has stated a preference (see ``profile_api.messages``)."""
-    profile = _profile(customer_id, household_id, display_name, golden, attributes, household, {})
-    return encode_fixed(profile), encode_live([], profile.household)
+                       household: str) -> bytes:
+    """Return the encoded part of a precomputed profile (its JSON columns) that is fixed for the run (see
+    ``profile_api.messages``; ``profile_api.live`` encodes the live part)."""
+    return encode_fixed(_profile(customer_id, household_id, display_name, golden, attributes, household, {}))
 
 
 # Read queries, with :name parameters; they run on the driver's cursor (see ProfileStore._cursor).

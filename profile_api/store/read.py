@@ -37,9 +37,6 @@ def latest_run(engine: Engine) -> Run | None:
 # rather than a read() call per page that is not in the connection's own small cache (a random
 # profile read on a 100k-record store: 43 µs instead of 60-76).
 _READ_SETUP: dict[str, tuple[str, ...]] = {"sqlite": ("PRAGMA mmap_size = 1073741824",)}
-# How a kept read cursor is made. PostgreSQL: results in binary format, so the encoded profiles
-# (bytea) cross as they are stored rather than as hex text that both sides convert.
-_CURSOR_OPTIONS: dict[str, dict[str, Any]] = {"postgresql": {"binary": True}}
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,7 @@ class _Kept:
         self.connection = engine.raw_connection()
         if not isinstance(engine.pool, (SingletonThreadPool, StaticPool)):  # those hold an in-memory database
             self.connection.detach()           # its own, not the pool's: closing it really closes it
-        self.cursor = self.connection.cursor(**_CURSOR_OPTIONS.get(engine.dialect.name, {}))
+        self.cursor = self.connection.cursor()
         for statement in _READ_SETUP.get(engine.dialect.name, ()):
             self.cursor.execute(statement)
             self.cursor.fetchall()
