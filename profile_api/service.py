@@ -83,6 +83,17 @@ def rpc(method: Handler) -> Handler:
 
 # --- checking and unpacking requests: plain functions that raise RequestError ---
 
+def refuse_nul(*fields: tuple[str, str]) -> None:
+    """Raise INVALID_ARGUMENT for the first (field path, text) holding a NUL character.
+
+    No stored value holds one (PostgreSQL text cannot), and libpq cuts a parameter at NUL, so
+    'C1\\x00junk' would be looked up as 'C1'.
+    """
+    for field, text in fields:
+        if "\x00" in text:
+            raise invalid(field, "must not contain a NUL character")
+
+
 @dataclass(frozen=True)
 class IdentifierLookup:
     """A checked Identifier: the store's kind name, the value, the source (record ids only), and words for it."""
@@ -100,8 +111,7 @@ def lookup_of(request: pb.GetProfileRequest) -> str | IdentifierLookup:
         customer_id = request.customer_id.strip()
         if not customer_id:
             raise invalid("customer_id", "must not be empty")
-        if "\x00" in customer_id:
-            raise invalid("customer_id", "must not contain a NUL character")
+        refuse_nul(("customer_id", customer_id))
         return customer_id
     if lookup != "identifier":
         raise invalid("lookup", "set customer_id or identifier")
@@ -113,9 +123,7 @@ def lookup_of(request: pb.GetProfileRequest) -> str | IdentifierLookup:
     value, source = ident.value.strip(), ident.source.strip()
     if not value:
         raise invalid("identifier.value", f"must not be empty (the {what})")
-    for name, text in (("value", value), ("source", source)):
-        if "\x00" in text:
-            raise invalid(f"identifier.{name}", "must not contain a NUL character")
+    refuse_nul(("identifier.value", value), ("identifier.source", source))
     if ident.kind == pb.IDENTIFIER_KIND_SOURCE_RECORD:
         if not source:
             raise invalid("identifier.source", "required for IDENTIFIER_KIND_SOURCE_RECORD: the channel of the "
@@ -157,12 +165,9 @@ def preference_update_of(request: pb.UpdatePreferencesRequest) -> PreferenceUpda
     customer_id, source = request.customer_id.strip(), request.source.strip()
     if not customer_id:
         raise invalid("customer_id", "must not be empty")
-    named = [("customer_id", customer_id), ("source", source)] + [
-        (f"preferences[{i}].{part}", getattr(entry, part))
-        for i, entry in enumerate(request.preferences) for part in ("key", "value")]
-    for field, text in named:
-        if "\x00" in text:
-            raise invalid(field, "must not contain a NUL character")
+    refuse_nul(("customer_id", customer_id), ("source", source),
+               *((f"preferences[{i}].{part}", getattr(entry, part))
+                 for i, entry in enumerate(request.preferences) for part in ("key", "value")))
     if not source:
         raise invalid("source", "must not be empty: the channel that heard it (pos, webshop, app, service)")
     if not request.preferences:
