@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from identity.rules import NameAndBirth, cannot_link_reason
+from identity.rules import NAMES_ONLY, STEWARD, STRICT, NameAndBirth, RuleBook
 
 # A pair on which nothing but the names agrees needs more than an even chance: among tens of
 # thousands of customers, "Khadija Benali" or "Jan de Vries" is often two people.
@@ -51,6 +51,7 @@ class Refusal:
     unique_id_r: str
     match_probability: float
     reason: str
+    rule: str = ""     # identity.rules: FIRST_NAME, BIRTH_DATE, NAMES_ONLY or STEWARD
 
 
 @dataclass
@@ -70,6 +71,7 @@ def cluster_best_first(
     cannot_link: Iterable[tuple[str, str]] = (),
     names_only: Collection[tuple[str, str]] = (),
     names_only_threshold: float = NAMES_ONLY_THRESHOLD,
+    rules: RuleBook = STRICT,
 ) -> Clustering:
     """Return clusters built from pairs (id_l, id_r, probability) in order of falling probability.
 
@@ -81,6 +83,8 @@ def cluster_best_first(
         cannot_link: pairs a data steward separated; never in one cluster.
         names_only: pairs (id_l, id_r) on which only the names agree; they join only from
             ``names_only_threshold`` up.
+        rules: the cannot-link rules as measured on the drop; a rule the drop showed to be
+            mostly noise gives way to a pair the model is sure of (``RuleBook.waived``).
 
     Returns:
         Clustering whose labels are the smallest unique_id of each cluster, so that the same
@@ -124,11 +128,11 @@ def cluster_best_first(
         if ra == rb:
             continue
         if probability < names_only_threshold and (a, b) in names_only:
-            refusals.append(Refusal(a, b, probability, "only the names agree"))
+            refusals.append(Refusal(a, b, probability, "only the names agree", NAMES_ONLY))
             continue
-        reason = _refusal(members[ra], members[rb], records, forbidden)
-        if reason:
-            refusals.append(Refusal(a, b, probability, reason))
+        found = _refusal(members[ra], members[rb], records, forbidden, rules, rules.waived(probability))
+        if found:
+            refusals.append(Refusal(a, b, probability, found[1], found[0]))
             continue
         union(ra, rb)
         merges.append(Merge(a, b, probability))
@@ -142,15 +146,16 @@ def cluster_best_first(
 
 
 def _refusal(
-    left: list[str], right: list[str], records: dict[str, NameAndBirth], forbidden: dict[str, set[str]]
-) -> str | None:
-    """Return why two clusters may not be joined, or None when they may."""
+    left: list[str], right: list[str], records: dict[str, NameAndBirth], forbidden: dict[str, set[str]],
+    rules: RuleBook, waived: frozenset[str],
+) -> tuple[str, str] | None:
+    """Return (rule, reason) why two clusters may not be joined, or None when they may."""
     for a in left:
         blocked = forbidden.get(a)
         for b in right:
             if blocked and b in blocked:
-                return "separated by a data steward"
-            reason = cannot_link_reason(records[a], records[b])
-            if reason:
-                return reason
+                return STEWARD, "separated by a data steward"
+            found = rules.conflict(records[a], records[b], waived)
+            if found:
+                return found
     return None

@@ -28,8 +28,9 @@ from identity.engine import Engine, make_engine
 from identity.households import group_households, household_anchors, household_edges
 from identity.ingest import Drop, read_drop, write_quarantine
 from identity.link import build_linker, predict_pairs, prepare, save_model
-from identity.rules import NameAndBirth
+from identity.rules import STRICT, NameAndBirth, RuleBook
 from identity.standardise import STANDARD_COLUMNS, standardise_record
+from identity.strictness import fit_rules
 from identity.timing import Laps
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class Resolution:
     model: dict
     trained: bool
     timings: dict[str, float] = field(default_factory=dict)
+    rules: RuleBook = STRICT           # the cannot-link rules as fitted to this drop
 
     @property
     def persons(self) -> int:
@@ -169,11 +171,14 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
     lap("predict")
 
     step(f"clustering {len(pairs):,} pairs into persons")
+    rule_fields = _rule_fields(records)
+    rules = fit_rules(records, rule_fields, pairs)
     clustering = cluster_best_first(
-        _rule_fields(records),
+        rule_fields,
         zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"].astype(float)),
         threshold=options.match_threshold,
         names_only=names_only_pairs(pairs),
+        rules=rules,
     )
     records["person"] = records["unique_id"].map(clustering.labels)
     lap("cluster")
@@ -190,4 +195,4 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
         "resolved %d records into %d persons and %d households",
         len(records), records["customer_id"].nunique(), records["household_id"].nunique(),
     )
-    return Resolution(drop, records, pairs, clustering, model, trained, timings)
+    return Resolution(drop, records, pairs, clustering, model, trained, timings, rules)

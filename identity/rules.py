@@ -9,6 +9,7 @@ how a father and the son who carries his name, or twins, stay two customers.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,12 +29,60 @@ class NameAndBirth:
     birth_date: str | None  # ISO yyyy-mm-dd
 
 
+# Dutch spellings that sound alike, folded to one form: "Bram"/"Braam", "Mieke"/"Mieke",
+# "Kees"/"Cees", "Theo"/"Teo", "Sofie"/"Sophie", "Heijn"/"Hein"/"Heyn", "Eveline"/"Evelijne".
+_SOUNDS: tuple[tuple[str, str], ...] = (
+    ("sch", "s"), ("ph", "f"), ("th", "t"), ("dt", "t"), ("ck", "k"), ("ch", "g"), ("ij", "ei"),
+    ("y", "ei"), ("ey", "ei"), ("c", "k"), ("z", "s"), ("w", "v"), ("ou", "au"), ("ie", "i"), ("ee", "e"),
+    ("oo", "o"), ("uu", "u"), ("aa", "a"), ("h", ""),
+)
+
+
+@lru_cache(maxsize=200_000)
+def sound(name: str) -> str:
+    """Return a Dutch phonetic key of a name: like-sounding spellings and doubled letters folded."""
+    key = name
+    for written, said in _SOUNDS:
+        key = key.replace(written, said)
+    return "".join(ch for i, ch in enumerate(key) if i == 0 or ch != key[i - 1])
+
+
+def _one_swap_away(a: str, b: str) -> bool:
+    """Return True when swapping two neighbouring letters of a leaves one edit to b ("rahcel", "rachyel")."""
+    for i in range(len(a) - 1):
+        if a[i] != a[i + 1]:
+            swapped = a[:i] + a[i + 1] + a[i] + a[i + 2:]
+            if DamerauLevenshtein.distance(swapped, b) <= 1:
+                return True
+    return False
+
+
+def _letters_dropped(short: str, long: str) -> bool:
+    """Return True when short is long with one or two letters left out ("charie", "charzlie")."""
+    if not 0 < len(long) - len(short) <= 2:
+        return False
+    rest = iter(long)
+    return all(ch in rest for ch in short)
+
+
 def _typo(a: str, b: str) -> bool:
-    """Return True when two names differ by what a typist does (one edit, or close spelling)."""
+    """Return True when two names differ by what a typist does.
+
+    One edit (length >= 3); a swap of neighbouring letters plus one more edit, or one or two
+    letters left out or typed in (length >= 5); a spelling that sounds the same in Dutch; two edits
+    in long names that stay close (Jaro-Winkler >= 0.9).
+    """
     distance = DamerauLevenshtein.distance(a, b)
-    if distance <= 1 and min(len(a), len(b)) >= 3:
+    shortest = min(len(a), len(b))
+    if distance <= 1 and shortest >= 3:
         return True
-    return distance <= 2 and min(len(a), len(b)) >= 7 and JaroWinkler.similarity(a, b) >= 0.9
+    if shortest >= 3 and sound(a) == sound(b):
+        return True
+    if distance == 2 and shortest >= 5:
+        short, long = sorted((a, b), key=len)
+        if _one_swap_away(a, b) or _letters_dropped(short, long):
+            return True
+    return distance <= 2 and shortest >= 7 and JaroWinkler.similarity(a, b) >= 0.9
 
 
 def _variant_typo(a: str, b: str) -> bool:
@@ -92,12 +141,15 @@ def _as_initials(a: NameAndBirth) -> NameAndBirth:
     return a
 
 
-def _names_compatible(a: NameAndBirth, b: NameAndBirth) -> bool:
+GivenCheck = Callable[[str, str, str, str], bool]
+
+
+def _names_compatible(a: NameAndBirth, b: NameAndBirth, given: GivenCheck | None = None) -> bool:
     """Return True when the first names of two records do not rule out one person."""
     a, b = _as_initials(a), _as_initials(b)
     if a.given_first and b.given_first:
-        return given_names_compatible(a.given_first, a.given or a.given_first,
-                                      b.given_first, b.given or b.given_first)
+        return (given or given_names_compatible)(a.given_first, a.given or a.given_first,
+                                                 b.given_first, b.given or b.given_first)
     if a.initials and not a.given_first:
         return _initial_compatible(a.initials, b)
     if b.initials and not b.given_first:
@@ -105,12 +157,12 @@ def _names_compatible(a: NameAndBirth, b: NameAndBirth) -> bool:
     return True
 
 
-def _swapped_compatible(a: NameAndBirth, b: NameAndBirth) -> bool:
+def _swapped_compatible(a: NameAndBirth, b: NameAndBirth, given: GivenCheck | None = None) -> bool:
     """Return True when a, read with first and last name swapped, fits b."""
     if not (a.surname_core and a.given_first):
         return False
     surname_fits = b.surname_core is None or a.given_first == b.surname_core or _typo(a.given_first, b.surname_core)
-    return surname_fits and _names_compatible(_swapped(a), b)
+    return surname_fits and _names_compatible(_swapped(a), b, given)
 
 
 def _swapped(a: NameAndBirth) -> NameAndBirth:
@@ -126,19 +178,151 @@ def _swapped(a: NameAndBirth) -> NameAndBirth:
 
 @lru_cache(maxsize=500_000)
 def birth_dates_compatible(a: str, b: str) -> bool:
-    """Return True when two ISO birth dates are equal, one typo apart, or a day-month swap."""
+    """Return True when two ISO birth dates may be one person's.
+
+    Equal, one typo apart, a day-month swap, or one of year, month and day mistyped while the
+    other two agree ("1995-12-13" / "2005-12-13"). A father and the son with his first name share
+    no two of the three, save a birthday shared one year in 365.
+    """
     if a == b:
         return True
     da, db = a.replace("-", ""), b.replace("-", "")
     if DamerauLevenshtein.distance(da, db) <= 1:
         return True
-    return da[:4] == db[:4] and da[4:6] == db[6:8] and da[6:8] == db[4:6]
+    if da[:4] == db[:4] and da[4:6] == db[6:8] and da[6:8] == db[4:6]:
+        return True
+    return sum(x == y for x, y in ((da[:4], db[:4]), (da[4:6], db[4:6]), (da[6:8], db[6:8]))) >= 2
+
+
+FIRST_NAME, BIRTH_DATE, NAMES_ONLY, STEWARD = "first_name", "birth_date", "names_only", "steward"
+RULE_TITLES: dict[str, str] = {
+    FIRST_NAME: "different first names",
+    BIRTH_DATE: "different birth dates",
+    NAMES_ONLY: "only the names agree",
+    STEWARD: "separated by a data steward",
+}
+
+
+def rule_of(reason: str) -> str:
+    """Return the rule a refusal's reason text comes from (FIRST_NAME, BIRTH_DATE, ...)."""
+    for rule, title in RULE_TITLES.items():
+        if reason.startswith(title):
+            return rule
+    return reason
+
+
+# A spelling the drop carries at most this often, or at most this share as often as a name two
+# edits away, is read as a typo of that name: typos are random, so each is rare; two names in use
+# ("Marco" and "Mario") are both common.
+RARE_SPELLING = 2
+RARE_SHARE = 0.05
+
+# Twins (1.7% of Dutch births) and a son with his father's first name at one address make at most
+# a few percent of the near-identical record pairs of a retail population. When a rule's
+# conflicts among near-identical pairs in the drop are more than twice that, most of them are the
+# drop's own noise (a first name replaced, a birth date corrupted), and the rule gives way to a
+# model that is sure (SURE) instead of refusing outright.
+KIN_SHARE = 0.02
+SURE = 0.99
+MIN_MEASURED = 30   # fewer near-identical pairs than this tell nothing: the rule stays strict
+
+
+@dataclass(frozen=True)
+class Strictness:
+    """How often one rule's conflict shows up among near-identical record pairs of a drop."""
+
+    rule: str
+    pairs: int        # near-identical pairs measured
+    conflicts: int    # of which the rule calls different people
+
+    @property
+    def rate(self) -> float:
+        """Return the share of measured pairs in conflict."""
+        return self.conflicts / self.pairs if self.pairs else 0.0
+
+    @property
+    def strict(self) -> bool:
+        """Return True when a conflict forbids a merge outright (conflicts are as rare as kin)."""
+        return self.pairs < MIN_MEASURED or self.rate <= 2 * KIN_SHARE
+
+    def describe(self) -> str:
+        """Return one line for the run's output and report."""
+        how = "refuses outright" if self.strict else f"gives way from match probability {SURE}"
+        return (f"{RULE_TITLES[self.rule]}: {self.conflicts:,} of {self.pairs:,} near-identical pairs "
+                f"({self.rate:.1%}); the rule {how}")
+
+
+class RuleBook:
+    """The cannot-link rules as they apply to one drop: its name spellings and measured strictness."""
+
+    def __init__(self, name_counts: Mapping[str, int] | None = None, strictness: Iterable[Strictness] = ()) -> None:
+        self.name_counts = dict(name_counts or {})
+        self.strictness = {s.rule: s for s in strictness}
+        self._given: dict[tuple[str, str, str, str], bool] = {}
+
+    def soft(self, rule: str) -> bool:
+        """Return True when the drop showed a rule's conflicts to be mostly noise."""
+        measured = self.strictness.get(rule)
+        return measured is not None and not measured.strict
+
+    def rare_typo(self, a: str, b: str) -> bool:
+        """Return True when one of two names two edits apart is a spelling the drop hardly carries."""
+        if min(len(a), len(b)) < 4 or not self.name_counts or DamerauLevenshtein.distance(a, b) > 2:
+            return False
+        low, high = sorted((self.name_counts.get(a, 0), self.name_counts.get(b, 0)))
+        return low <= RARE_SPELLING or low <= RARE_SHARE * high
+
+    def given_compatible(self, a_first: str, a_all: str, b_first: str, b_all: str) -> bool:
+        """Return given_names_compatible, widened by the drop's rare spellings."""
+        key = (a_first, a_all, b_first, b_all)
+        known = self._given.get(key)
+        if known is None:
+            known = self._given[key] = (given_names_compatible(*key) or self.rare_typo(a_first, b_first))
+        return known
+
+    def names_compatible(self, a: NameAndBirth, b: NameAndBirth) -> bool:
+        """Return True when the names of two records (read straight or swapped) may be one person's."""
+        given = self.given_compatible
+        return (_names_compatible(a, b, given) or _swapped_compatible(a, b, given)
+                or _swapped_compatible(b, a, given))
+
+    def waived(self, probability: float) -> frozenset[str]:
+        """Return the rules that give way to a pair of this match probability."""
+        if probability < SURE:
+            return frozenset()
+        return frozenset(rule for rule in self.strictness if self.soft(rule))
+
+    def conflict(self, a: NameAndBirth, b: NameAndBirth, waived: Collection[str] = ()) -> tuple[str, str] | None:
+        """Return (rule, reason) when two records cannot be one person, or None; waived rules are skipped."""
+        if (BIRTH_DATE not in waived and a.birth_date and b.birth_date
+                and not birth_dates_compatible(a.birth_date, b.birth_date)):
+            return BIRTH_DATE, f"{RULE_TITLES[BIRTH_DATE]} {a.birth_date} / {b.birth_date}"
+        if FIRST_NAME not in waived and not self.names_compatible(a, b):
+            return FIRST_NAME, f"{RULE_TITLES[FIRST_NAME]} {a.given_first or a.initials} / {b.given_first or b.initials}"
+        return None
+
+
+STRICT = RuleBook()   # the rules without a drop: known variants and typos only, every rule strict
 
 
 def cannot_link_reason(a: NameAndBirth, b: NameAndBirth) -> str | None:
     """Return why two records cannot be one person, or None when nothing rules it out."""
-    if a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date):
-        return f"different birth dates {a.birth_date} / {b.birth_date}"
-    if not _names_compatible(a, b) and not _swapped_compatible(a, b) and not _swapped_compatible(b, a):
-        return f"different first names {a.given_first or a.initials} / {b.given_first or b.initials}"
-    return None
+    found = STRICT.conflict(a, b)
+    return found[1] if found else None
+
+
+def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, NameAndBirth]],
+                       book: RuleBook) -> Strictness:
+    """Return how often a rule finds a conflict among near-identical pairs of one drop.
+
+    Near-identical for FIRST_NAME: same surname, birth date and postcode; for BIRTH_DATE: same
+    first name, surname and postcode, both with a birth date. The caller selects them.
+    """
+    pairs = conflicts = 0
+    for a, b in near_identical:
+        pairs += 1
+        if rule == FIRST_NAME:
+            conflicts += not book.names_compatible(a, b)
+        else:
+            conflicts += bool(a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date))
+    return Strictness(rule, pairs, conflicts)
