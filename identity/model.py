@@ -132,12 +132,19 @@ def comparisons() -> list[CustomComparison]:
         output_column_name="address",
         comparison_description="address",
         comparison_levels=[
-            _null("address_key", "postcode"),
+            _null("address_key", "postcode", "street", "city"),
             cll.ExactMatchLevel("address_key").configure(label_for_charts="same address"),
             cll.And(cll.ExactMatchLevel("postcode"), cll.ExactMatchLevel("house_number")).configure(
                 label_for_charts="same postcode and number, other addition"
             ),
+            cll.And(cll.ExactMatchLevel("street"), cll.ExactMatchLevel("house_number")).configure(
+                label_for_charts="same street and number"
+            ),
             cll.ExactMatchLevel("postcode").configure(label_for_charts="same postcode"),
+            # Sparse records carry a name and a city and nothing else: the city is what they
+            # offer, and it weighs by how common it is in this drop.
+            cll.ExactMatchLevel("city", term_frequency_adjustments=True).configure(label_for_charts="same city"),
+            cll.JaroWinklerLevel("city", 0.92).configure(label_for_charts="city spelled alike"),
             cll.ElseLevel(),
         ],
     )
@@ -172,6 +179,10 @@ def blocking_rules() -> list[Any]:
         block_on("given_canonical", "birth_date"),
         block_on("birth_date", "postcode"),
         block_on("surname_core", "initial"),
+        block_on("postcode", "house_number"),
+        block_on("birth_date", "house_number"),
+        block_on("birth_date", "city"),
+        block_on("surname_core", "city"),
         # A name typed into the other field: "Heleen" / "Lamore" against "Lamore" / "Heleen".
         "l.given_first = r.surname_core AND l.surname_core = r.given_first",
     ]
