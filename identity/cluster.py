@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from identity.rules import NAMES_ONLY, STEWARD, STRICT, NameAndBirth, RuleBook
+from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, NameAndBirth, RuleBook
 
 # A pair on which nothing but the names agrees needs more than an even chance: among tens of
 # thousands of customers, "Khadija Benali" or "Jan de Vries" is often two people.
@@ -32,6 +32,44 @@ def names_only_pairs(pairs: pd.DataFrame) -> set[tuple[str, str]]:
         return set()
     lone = (pairs[others] <= 0).all(axis=1)
     return set(zip(pairs.loc[lone, "unique_id_l"], pairs.loc[lone, "unique_id_r"]))
+
+
+PERSONAL_COLUMNS: tuple[str, ...] = ("birth_date", "mobile", "email")
+
+
+def nameless_ambiguous_pairs(pairs: pd.DataFrame, rules: RuleBook, threshold: float) -> set[tuple[str, str]]:
+    """Return the pairs of a record without a first name that cannot tell household members apart.
+
+    A record with a surname and an address but no first name fits every member of that household
+    equally well. When its likely partners carry two first names that cannot be one person, only a
+    pair that also agrees on something personal (birth date, mobile, e-mail) may join it.
+    """
+    needed = {"given_first_l", "given_first_r", "initials_l", "initials_r"}
+    if pairs.empty or not needed <= set(pairs.columns):
+        return set()
+    likely = pairs[pairs["match_probability"] >= threshold]
+    personal = pd.Series(False, index=likely.index)
+    for column in PERSONAL_COLUMNS:
+        if f"{column}_l" in likely.columns:
+            personal |= likely[f"{column}_l"].notna() & (likely[f"{column}_l"] == likely[f"{column}_r"])
+    partners: dict[str, set[str]] = {}
+    impersonal: list[tuple[str, str, str]] = []   # (nameless side, id_l, id_r)
+    for side, other in (("l", "r"), ("r", "l")):
+        nameless = likely[f"given_first_{side}"].isna() & likely[f"initials_{side}"].isna()
+        named = nameless & likely[f"given_first_{other}"].notna()
+        for uid, name in zip(likely.loc[named, f"unique_id_{side}"], likely.loc[named, f"given_first_{other}"]):
+            partners.setdefault(uid, set()).add(name)
+        for uid, a, b in zip(likely.loc[nameless & ~personal, f"unique_id_{side}"],
+                             likely.loc[nameless & ~personal, "unique_id_l"],
+                             likely.loc[nameless & ~personal, "unique_id_r"]):
+            impersonal.append((uid, a, b))
+
+    def ambiguous(names: set[str]) -> bool:
+        ordered = sorted(names)
+        return any(not rules.given_compatible(x, x, y, y) for i, x in enumerate(ordered) for y in ordered[i + 1:])
+
+    unclear = {uid for uid, names in partners.items() if len(names) > 1 and ambiguous(names)}
+    return {(a, b) for uid, a, b in impersonal if uid in unclear}
 
 
 @dataclass(frozen=True)
@@ -72,6 +110,7 @@ def cluster_best_first(
     names_only: Collection[tuple[str, str]] = (),
     names_only_threshold: float = NAMES_ONLY_THRESHOLD,
     rules: RuleBook = STRICT,
+    nameless: Collection[tuple[str, str]] = (),
 ) -> Clustering:
     """Return clusters built from pairs (id_l, id_r, probability) in order of falling probability.
 
@@ -83,6 +122,8 @@ def cluster_best_first(
         cannot_link: pairs a data steward separated; never in one cluster.
         names_only: pairs (id_l, id_r) on which only the names agree; they join only from
             ``names_only_threshold`` up.
+        nameless: pairs (id_l, id_r) of a record without a first name that fits several
+            household members (:func:`nameless_ambiguous_pairs`); never joined.
         rules: the cannot-link rules as measured on the drop; a rule the drop showed to be
             mostly noise gives way to a pair the model is sure of (``RuleBook.waived``).
 
@@ -129,6 +170,9 @@ def cluster_best_first(
             continue
         if probability < names_only_threshold and (a, b) in names_only:
             refusals.append(Refusal(a, b, probability, "only the names agree", NAMES_ONLY))
+            continue
+        if (a, b) in nameless:
+            refusals.append(Refusal(a, b, probability, RULE_TITLES[NAMELESS], NAMELESS))
             continue
         found = _refusal(members[ra], members[rb], records, forbidden, rules, rules.waived(probability))
         if found:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from identity.addresses import complete_postcodes
 from identity.bulk import frame_of, paused_gc
-from identity.cluster import Clustering, cluster_best_first, names_only_pairs
+from identity.cluster import Clustering, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
 from identity.households import group_households, household_anchors, household_edges
@@ -179,6 +179,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
         threshold=options.match_threshold,
         names_only=names_only_pairs(pairs),
         rules=rules,
+        nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
     )
     records["person"] = records["unique_id"].map(clustering.labels)
     lap("cluster")

@@ -195,10 +195,12 @@ def birth_dates_compatible(a: str, b: str) -> bool:
 
 
 FIRST_NAME, BIRTH_DATE, NAMES_ONLY, STEWARD = "first_name", "birth_date", "names_only", "steward"
+NAMELESS = "nameless"
 RULE_TITLES: dict[str, str] = {
     FIRST_NAME: "different first names",
     BIRTH_DATE: "different birth dates",
     NAMES_ONLY: "only the names agree",
+    NAMELESS: "no first name, fits several household members",
     STEWARD: "separated by a data steward",
 }
 
