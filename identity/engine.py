@@ -29,6 +29,9 @@ class Engine(ABC):
     def sql(self, query: str, **tables: pd.DataFrame) -> pd.DataFrame:
         """Return the result of a query that reads the given tables by name."""
 
+    def close(self) -> None:
+        """Release what the engine holds (Splink's tables of the run); the engine is unusable after."""
+
 
 class DuckDBEngine(Engine):
     """DuckDB in-process: the default engine, on one machine."""
@@ -58,6 +61,11 @@ class DuckDBEngine(Engine):
         finally:
             for name in tables:
                 self._con.unregister(name)
+
+
+    def close(self) -> None:
+        """Close the DuckDB connection, freeing the memory of Splink's tables at once."""
+        self._con.close()
 
 
 ENGINES = {"duckdb": DuckDBEngine}

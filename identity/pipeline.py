@@ -186,6 +186,9 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
 
     step("grouping persons into households")
     edges = household_edges(engine, records)
+    # The linker's tables are done with: free them before the caller publishes (the run's peak).
+    del linker
+    engine.close()
     anchored, surnames, hints = household_anchors(records)
     household_of = group_households(sorted(records["person"].unique()), edges, surnames, anchored, hints)
     records["household"] = records["person"].map(household_of)

@@ -80,9 +80,15 @@ FROM persons_in p LEFT JOIN inferred i ON i.household_id = p.household_id
 GROUP BY p.household_id"""
 
 
+# DuckDB takes up to 80% of the machine's memory by default; the profile queries of a 100k-record run
+# then add ~0.9 GB on top of the run's own data at publish, the run's peak. Bounded, DuckDB spills
+# to disk instead: peak 2.2 -> 1.8 GB at 100k records, profiles built as fast (measured, 30k households).
+PROFILE_MEMORY_LIMIT = "700MB"
+
+
 def _engine() -> Engine:
     """Return a DuckDB engine that prints no progress bar (library code prints nothing)."""
-    engine = make_engine("duckdb")
+    engine = make_engine("duckdb", memory_limit=PROFILE_MEMORY_LIMIT)
     engine.sql("SET enable_progress_bar = false")
     return engine
 
@@ -108,6 +114,7 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
         the first six of PROFILE_COLUMNS; golden, attributes and household as JSON text.
     """
     started = time.perf_counter()
+    own = engine is None
     engine = engine or _engine()
     links = links[["source", "record_id", "customer_id", "household_id"]]
     with_person = records.drop(columns=["customer_id", "household_id"], errors="ignore").merge(
@@ -128,6 +135,8 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
         interactions_in=interactions[list(INTERACTION_COLUMNS)],
     )
     profiles = persons.merge(households, on="household_id", how="left")[list(PROFILE_COLUMNS[:6])]
+    if own:
+        engine.close()
     log.info("built %d profiles in %.1f s", len(profiles), time.perf_counter() - started)
     return profiles
 
