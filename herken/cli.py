@@ -47,6 +47,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
 
     from identity.ingest import DropError
     from identity.pipeline import ResolveOptions, resolve
+    from identity.report import rules_against_model, rules_against_model_lines
     from profile_api.store import StoreError, open_store, publish_resolution
 
     try:
@@ -67,7 +68,9 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     progress("publishing to the store")
     try:
-        publish_resolution(open_store(args.store), resolution, run_id, started, str(Path(args.drop).resolve()))
+        store = open_store(args.store)
+        publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()))
+        rules = rules_against_model(store)
     except StoreError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
@@ -81,6 +84,8 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  {len(resolution.records):,} records -> {resolution.persons:,} persons in {resolution.households:,} households")
     print(f"  model {'trained on this drop' if resolution.trained else 're-used from ' + str(args.model)}; "
           f"saved to {options.run_dir / 'model.json'}")
+    for line in rules_against_model_lines(rules):
+        print(f"  {line}")
     if drop.quarantine:
         print(f"  quarantined rows with reasons: {options.run_dir / 'quarantine.csv'}")
     print(f"  store: {args.store}")

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import distinct, func, select, tuple_
+from sqlalchemy import case, distinct, func, select, tuple_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from identity.rules import RULE_TITLES, STEWARD
 from profile_api.store import StoreError, latest_run
 from profile_api.store.models import MatchEdge, Person, QuarantinedRow, RecordLink, Run, SourceRecord
 
@@ -130,6 +131,7 @@ class ReportData:
     file_counts: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
+    rules_against_model: list[RuleAgainstModel] = field(default_factory=list)   # one per cannot-link rule
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,7 @@ def read_report(engine: Engine, quarantine_cap: int = QUARANTINE_CAP, pair_sampl
         review = _edges(session, run.run_id, "review", func.abs(MatchEdge.match_probability - 0.5).asc(), pair_sample)
         refused = _edges(session, run.run_id, "refused", MatchEdge.match_probability.desc(), pair_sample)
         views = _record_views(session, [uid for e in (*review, *refused) for uid in (e.unique_id_l, e.unique_id_r)])
+        rules = read_rules_against_model(session, run)
 
     def pair(e: MatchEdge) -> PairView:
         return PairView(e.unique_id_l, e.unique_id_r, e.match_probability, e.match_weight, e.reason,
@@ -194,7 +197,7 @@ def read_report(engine: Engine, quarantine_cap: int = QUARANTINE_CAP, pair_sampl
         refused=[pair(e) for e in refused], refused_total=int(totals.get("refused", 0)),
         merges_total=int(totals.get("merge", 0)),
         file_counts=json.loads(run.counts_json or "[]"), timings=json.loads(run.timings_json or "{}"),
-        model=json.loads(run.model_json or "{}"),
+        model=json.loads(run.model_json or "{}"), rules_against_model=rules,
     )
 
 
@@ -399,7 +402,8 @@ def header_html(data: ReportData) -> Html:
     model = "trained on this drop" if run.trained else "re-used from an earlier run"
     figures = [("records", run.records), ("persons", run.persons), ("households", run.households),
                ("quarantined rows", run.quarantined), ("merges", data.merges_total),
-               ("refused merges", data.refused_total)]
+               ("refused merges", data.refused_total),
+               (f"refused at p ≥ {AGAINST_MODEL}", sum(r.against_model for r in data.rules_against_model))]
     cards = join(tag("div", join([tag("div", v, class_="figure"), tag("div", k, class_="label")]), class_="card")
                  for k, v in figures)
     duration = (run.finished_at - run.started_at).total_seconds() if run.started_at and run.finished_at else None
@@ -505,6 +509,148 @@ def quarantine_html(data: ReportData) -> Html:
                    if rows else "")
 
 
+# --------------------------------------------------------------------------------------------
+# Rules against the model: pairs the model was sure of that a cannot-link rule kept apart
+
+AGAINST_MODEL = 0.9     # a refused pair scored at least this is a rule overruling a confident model
+RULE_EXAMPLES = 3       # example pairs shown per rule in the report
+OTHER_RULE = "other"    # a refusal whose reason names none of identity.rules.RULE_TITLES
+# Rules that are not measured on a drop: what they do in every run.
+RULE_STANDING: dict[str, str] = {STEWARD: "a pair a data steward separated is never joined"}
+
+
+@dataclass(frozen=True)
+class RuleAgainstModel:
+    """One cannot-link rule in a run: how many pairs it refused, how many the model was sure of, examples."""
+
+    rule: str
+    title: str
+    refused: int                    # every pair the rule refused
+    against_model: int              # of which the model scored match probability >= AGAINST_MODEL
+    examples: list[PairView]        # refusals at >= AGAINST_MODEL, highest probability first
+    strictness: str | None = None   # how the rule applied to the run's drop, as the run kept it
+
+
+def _rule_of_reason() -> Any:
+    """Return the SQL expression of a refusal's rule, read from its reason text as identity.rules.rule_of does."""
+    return case(*((MatchEdge.reason.startswith(title, autoescape=True), rule) for rule, title in RULE_TITLES.items()),
+                else_=OTHER_RULE)
+
+
+def read_rules_against_model(session: Session, run: Run, examples: int = RULE_EXAMPLES) -> list[RuleAgainstModel]:
+    """Return every rule of the run with its refusals counted in SQL, a few examples and its strictness.
+
+    The rules of identity.rules come in their order, each even when it refused nothing; refusals
+    with a reason no rule writes come last, as one OTHER_RULE row.
+    """
+    refused = (select(_rule_of_reason().label("rule"), MatchEdge.match_probability.label("probability"))
+               .where(MatchEdge.run_id == run.run_id, MatchEdge.kind == "refused").subquery())
+    sure = func.sum(case((refused.c.probability >= AGAINST_MODEL, 1), else_=0))
+    counts = {rule: (int(total), int(against or 0)) for rule, total, against in session.execute(
+        select(refused.c.rule, func.count(), sure).group_by(refused.c.rule)).all()}
+    rules = [*RULE_TITLES, *([OTHER_RULE] if OTHER_RULE in counts else [])]
+    shown = {rule: list(session.scalars(
+        select(MatchEdge).where(MatchEdge.run_id == run.run_id, MatchEdge.kind == "refused",
+                                _rule_of_reason() == rule, MatchEdge.match_probability >= AGAINST_MODEL)
+        .order_by(MatchEdge.match_probability.desc(), MatchEdge.unique_id_l, MatchEdge.unique_id_r)
+        .limit(examples)).all()) if examples > 0 and counts.get(rule, (0, 0))[1] else []
+        for rule in rules}
+    views = _record_views(session, [uid for edges in shown.values() for e in edges
+                                    for uid in (e.unique_id_l, e.unique_id_r)])
+    kept = json.loads(run.rules_json) if run.rules_json else None
+    described = {entry["rule"]: entry["description"] for entry in kept or []}
+
+    def strictness(rule: str) -> str | None:
+        if rule in RULE_STANDING or rule == OTHER_RULE:
+            return RULE_STANDING.get(rule)
+        if kept is None:   # the run was published before runs kept their rules
+            return None
+        return described.get(rule, f"{RULE_TITLES[rule]}: not measured on this drop; the rule refuses outright")
+
+    return [RuleAgainstModel(
+        rule, RULE_TITLES.get(rule, "a reason no rule gives"), *counts.get(rule, (0, 0)),
+        [PairView(e.unique_id_l, e.unique_id_r, e.match_probability, e.match_weight, e.reason,
+                  views.get(e.unique_id_l), views.get(e.unique_id_r)) for e in shown[rule]],
+        strictness(rule)) for rule in rules]
+
+
+def rules_against_model(engine: Engine, examples: int = 1) -> list[RuleAgainstModel]:
+    """Return the rules against the model of the store's published run; raise StoreError when there is none."""
+    run = latest_run(engine)
+    if run is None:
+        raise StoreError("the store holds no published run; run `herken resolve DROP` first")
+    with Session(engine) as session:
+        return read_rules_against_model(session, run, examples)
+
+
+def _without_title(line: str, title: str) -> str:
+    """Return a strictness line or a reason without the rule title it starts with (shown beside it already)."""
+    return line[len(title):].lstrip(":").strip() if line.startswith(title) else line
+
+
+def rules_table(rules: Sequence[RuleAgainstModel]) -> Html:
+    """Return one row per rule: refusals at p >= AGAINST_MODEL, all refusals, their share, the rule's strictness."""
+    def strictness(r: RuleAgainstModel) -> object:
+        if r.strictness:
+            return _without_title(r.strictness, r.title)
+        return None if r.rule == OTHER_RULE else Html(
+            '<span class="none">not kept for this run (published before runs kept their rules)</span>')
+
+    rows = [(r.title, r.against_model, r.refused, percent(r.against_model, r.refused), strictness(r)) for r in rules]
+    return table(["rule", f"refused at p ≥ {AGAINST_MODEL}", "refused in all", "share", "how strict on this drop"],
+                 rows, numeric=(1, 2, 3), class_="rules")
+
+
+def rules_html(data: ReportData) -> Html:
+    """Return the "rules against the model" section: the table and each rule's most confident refusals."""
+    rules = data.rules_against_model
+    against = sum(r.against_model for r in rules)
+    lead = (f"{against:,} pairs the model scored at match probability ≥ {AGAINST_MODEL} were kept apart by a "
+            "cannot-link rule. When one rule refuses many of them, look at its examples: if they are one "
+            "person each, the rule fights this data." if against else
+            f"No cannot-link rule refused a pair the model scored at match probability ≥ {AGAINST_MODEL}.")
+    parts: list[object] = [tag("p", lead, class_="note" if against else "muted"), rules_table(rules)]
+    for r in rules:
+        if r.examples:
+            parts.append(tag("h3", f"{r.title}: the {len(r.examples):,} most confident of {r.against_model:,} "
+                                   f"refusals at p ≥ {AGAINST_MODEL}"))
+            parts.append(pairs_table(r.examples, with_reason=True))
+    return section("rules", "Rules against the model", *parts)
+
+
+def _record_brief(uid: str, view: RecordView | None) -> str:
+    """Return a record's id with its name and birth date as received, for one line of the CLI."""
+    if view is None:
+        return uid
+    name = " ".join(v for v in (view.shown.get("first name"), view.shown.get("last name")) if v) or "no name"
+    born = view.shown.get("birth date")
+    return f"{uid} ({name}{', ' + born if born else ''})"
+
+
+def rules_against_model_lines(rules: Sequence[RuleAgainstModel]) -> list[str]:
+    """Return the summary lines `herken resolve` prints: refusals against the model with an example, strictness.
+
+    A rule shows when it refused a pair or the run kept how strict it was.
+    """
+    lines = [f"rules against the model (refused pairs the model scored at match probability >= {AGAINST_MODEL}):"]
+    shown = [r for r in rules if r.refused or (r.strictness and r.rule not in RULE_STANDING)]
+    for r in shown:
+        line = f"  {r.title}: {r.against_model:,} of {r.refused:,} refused pairs"
+        if r.examples:
+            e = r.examples[0]
+            conflict = _without_title(e.reason or "", r.title).strip()
+            line += (f"; e.g. p {e.match_probability:.4f} {_record_brief(e.unique_id_l, e.left)} / "
+                     f"{_record_brief(e.unique_id_r, e.right)}{': ' + conflict if conflict else ''}")
+        lines.append(line)
+    if not shown:
+        lines.append("  no rule refused any pair")
+    measured = [r.strictness for r in rules if r.strictness and r.rule not in RULE_STANDING]
+    if measured:
+        lines.append("how strict each rule was on this drop:")
+        lines.extend(f"  {line}" for line in measured)
+    return lines
+
+
 def json_for_script(value: Any) -> str:
     """Return JSON that is safe inside a script element (no <, > or & left to end it)."""
     return (json.dumps(value, default=str)
@@ -560,12 +706,12 @@ def render_report(data: ReportData, charts: Sequence[tuple[str, dict[str, Any]]]
         charts, chart_note = [], "Charts are left out: Splink's Vega runtime was not found. The table below holds the same figures."
     nav = tag("nav", join(tag("a", t, href=f"#{a}") for a, t in (
         ("top", "Run"), ("input", "Input"), ("model", "Model"), ("clusters", "Persons and households"),
-        ("review", "Review"), ("quarantine", "Quarantine"))))
+        ("rules", "Rules against the model"), ("review", "Review"), ("quarantine", "Quarantine"))))
     body = join([
         nav,
         tag("main", join([
             tag("div", "", id="top"), header_html(data), input_html(data), model_html(data, charts, chart_note),
-            clusters_html(data), review_html(data), quarantine_html(data),
+            clusters_html(data), rules_html(data), review_html(data), quarantine_html(data),
             tag("footer", f"Written by herken report at {_when(generated_at)}."),
         ])),
     ])

@@ -14,10 +14,12 @@ Two things are read off the scored pairs of a run before clustering:
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pandas as pd
 
-from identity.rules import BIRTH_DATE, FIRST_NAME, NameAndBirth, RuleBook, measure_strictness
+from identity.cluster import NAMES_ONLY_THRESHOLD
+from identity.rules import BIRTH_DATE, FIRST_NAME, NAMES_ONLY, RULE_TITLES, NameAndBirth, RuleBook, measure_strictness
 
 log = logging.getLogger(__name__)
 
@@ -50,3 +52,19 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
     for measured in strictness:
         log.info("%s", measured.describe())
     return RuleBook(counts, strictness)
+
+
+def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESHOLD) -> list[dict[str, Any]]:
+    """Return how each rule applied to a run, as the run keeps it: one dict per rule with a "description" line.
+
+    The measured rules (first name, birth date) also carry their figures: near-identical pairs
+    measured, conflicts, and whether the rule refused outright. The line is kept as written, so
+    the report of an old run says what that run did even after the rules change.
+    """
+    kept: list[dict[str, Any]] = [
+        {"rule": s.rule, "pairs": s.pairs, "conflicts": s.conflicts, "strict": s.strict, "description": s.describe()}
+        for s in book.strictness.values()
+    ]
+    kept.append({"rule": NAMES_ONLY, "description": f"{RULE_TITLES[NAMES_ONLY]}: such a pair joins only from "
+                                                    f"match probability {names_only_threshold}"})
+    return kept

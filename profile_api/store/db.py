@@ -64,16 +64,21 @@ def open_store(url: str = DEFAULT_STORE_URL, create: bool = True) -> Engine:
     return engine
 
 
+def _add_column(conn: Connection, table: str, column: str, sql_type: str) -> bool:
+    """Add a column unless the table has it (create_all made it); return whether it was added."""
+    if column in {c["name"] for c in inspect(conn).get_columns(table)}:
+        return False
+    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+    return True
+
+
 def _to_version_2(conn: Connection) -> None:
     """Version 1 -> 2: preference.channel and its record index, std_phone_mobile, std_particles, profiles."""
     from identity.standardise import is_mobile, parse_name
     from profile_api.precompute import rebuild_profiles  # the profile builder sits above the store
 
     def add_column(table: str, column: str, sql_type: str) -> bool:
-        if column in {c["name"] for c in inspect(conn).get_columns(table)}:
-            return False
-        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-        return True
+        return _add_column(conn, table, column, sql_type)
 
     add_column("preference", "channel", "VARCHAR")
     for index in Preference.__table__.indexes:
@@ -123,8 +128,18 @@ def _to_version_4(conn: Connection) -> None:
     _profile_table_as_modelled(conn, 4)
 
 
+def _to_version_5(conn: Connection) -> None:
+    """Version 4 -> 5: the run keeps its cannot-link rules as measured on its drop (run.rules_json).
+
+    A run published before then was not measured in a way the store kept: its column stays empty
+    and the report says so.
+    """
+    _add_column(conn, "run", "rules_json", "TEXT")
+
+
 # MIGRATIONS[v] takes a store from version v to v + 1; tables new in a version are made by create_all.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2, 2: _to_version_3, 3: _to_version_4}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2, 2: _to_version_3, 3: _to_version_4,
+                                                       4: _to_version_5}
 
 
 def migrate(engine: Engine, version: int) -> None:

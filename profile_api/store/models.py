@@ -13,8 +13,10 @@ from sqlmodel import Field, SQLModel
 # and std_particles. 3: profiles also encoded as served (profile.encoded, profile.encoded_household, the
 # live part of a household with nothing stated).
 # 4: the live part of each profile kept current as preferences are stated (profile.encoded_live,
-# instead of encoded_household). store/db.py MIGRATIONS takes an older store there in place.
-SCHEMA_VERSION = 4
+# instead of encoded_household).
+# 5: the cannot-link rules as measured on the run's drop (run.rules_json).
+# store/db.py MIGRATIONS takes an older store there in place.
+SCHEMA_VERSION = 5
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -41,6 +43,9 @@ class Run(SQLModel, table=True):
     model_json: str
     counts_json: str
     timings_json: str
+    # [{"rule", "description", ...}, ...]: each cannot-link rule as measured on the run's drop
+    # (identity.strictness.rules_of_run); None for a run published before schema 5
+    rules_json: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class SourceRecord(SQLModel, table=True):

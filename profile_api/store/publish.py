@@ -21,6 +21,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.pipeline import Resolution
+from identity.strictness import rules_of_run
 from profile_api.live import API_PREFERENCE_COLUMNS, api_preferences, live_parts, lock_preferences, stated_preferences
 from profile_api.precompute import ProfileEncoding, profile_rows
 from profile_api.store.models import (
@@ -195,6 +196,7 @@ def publish_resolution(
         "households": resolution.households, "quarantined": len(drop.quarantine), "trained": resolution.trained,
         "model_json": json.dumps(resolution.model), "counts_json": json.dumps([c.__dict__ for c in drop.counts]),
         "timings_json": json.dumps(resolution.timings),
+        "rules_json": json.dumps(rules_of_run(resolution.rules)),
     }])
     if engine.dialect.name == "sqlite":  # SQLite stores datetimes as text
         run["started_at"] = run["started_at"].map(lambda d: d.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" "))

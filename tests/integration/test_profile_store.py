@@ -424,7 +424,7 @@ def test_an_older_store_is_migrated_in_place(published, version):
     store.close()    # the older server is stopped before the new one opens the store
     migrated = open_store(url)
     with migrated.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 4
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 5
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
     after = ProfileStore(migrated)
     for customer_id in sample:
