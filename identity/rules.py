@@ -144,6 +144,39 @@ def _as_initials(a: NameAndBirth) -> NameAndBirth:
 GivenCheck = Callable[[str, str, str, str], bool]
 
 
+def _nameless(a: NameAndBirth) -> bool:
+    """Return True when a record carries neither a first name nor initials."""
+    return not a.given_first and not a.initials
+
+
+def _surname_conflict(a: NameAndBirth, b: NameAndBirth) -> bool:
+    """Return True when a, which has no first name, carries a surname that is none of b's names.
+
+    The one name of a sparse record may be a first name typed into the surname field, so it
+    may match b's first name too.
+    """
+    if not (_nameless(a) and a.surname_core and b.surname_core):
+        return False
+    if surnames_compatible(a.surname_core, b.surname_core):
+        return False
+    return not (b.given_first and (a.surname_core == b.given_first or _typo(a.surname_core, b.given_first)
+                                   or given_names_compatible(a.surname_core, a.surname_core, b.given_first, b.given or b.given_first)))
+
+
+@lru_cache(maxsize=200_000)
+def surnames_compatible(a: str, b: str) -> bool:
+    """Return True when two surname cores may be one person's.
+
+    Equal, a typo, one part of a double surname ("kortman velderman" / "velderman"), or one
+    written inside the other ("edubois" / "dubois"). Without a first name, the surname is all a
+    record says of who in a household it is: partners and step-children carry other surnames.
+    """
+    if a == b or _typo(a, b) or (min(len(a), len(b)) >= 4 and (a in b or b in a)):
+        return True
+    parts_a, parts_b = set(a.replace("-", " ").split()), set(b.replace("-", " ").split())
+    return bool(parts_a & parts_b)
+
+
 def _names_compatible(a: NameAndBirth, b: NameAndBirth, given: GivenCheck | None = None) -> bool:
     """Return True when the first names of two records do not rule out one person."""
     a, b = _as_initials(a), _as_initials(b)
@@ -195,8 +228,9 @@ def birth_dates_compatible(a: str, b: str) -> bool:
 
 
 FIRST_NAME, BIRTH_DATE, NAMES_ONLY, STEWARD = "first_name", "birth_date", "names_only", "steward"
-NAMELESS = "nameless"
+NAMELESS, SURNAME = "nameless", "surname"
 RULE_TITLES: dict[str, str] = {
+    SURNAME: "no first name and a different surname",
     FIRST_NAME: "different first names",
     BIRTH_DATE: "different birth dates",
     NAMES_ONLY: "only the names agree",
@@ -299,6 +333,8 @@ class RuleBook:
         if (BIRTH_DATE not in waived and a.birth_date and b.birth_date
                 and not birth_dates_compatible(a.birth_date, b.birth_date)):
             return BIRTH_DATE, f"{RULE_TITLES[BIRTH_DATE]} {a.birth_date} / {b.birth_date}"
+        if SURNAME not in waived and (_surname_conflict(a, b) or _surname_conflict(b, a)):
+            return SURNAME, f"{RULE_TITLES[SURNAME]} {a.surname_core} / {b.surname_core}"
         if FIRST_NAME not in waived and not self.names_compatible(a, b):
             return FIRST_NAME, f"{RULE_TITLES[FIRST_NAME]} {a.given_first or a.initials} / {b.given_first or b.initials}"
         return None
@@ -318,13 +354,16 @@ def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, N
     """Return how often a rule finds a conflict among near-identical pairs of one drop.
 
     Near-identical for FIRST_NAME: same surname, birth date and postcode; for BIRTH_DATE: same
-    first name, surname and postcode, both with a birth date. The caller selects them.
+    first name, surname and postcode, both with a birth date; for SURNAME: same first name, birth
+    date and postcode, both with a surname. The caller selects them.
     """
     pairs = conflicts = 0
     for a, b in near_identical:
         pairs += 1
         if rule == FIRST_NAME:
             conflicts += not book.names_compatible(a, b)
+        elif rule == SURNAME:
+            conflicts += bool(a.surname_core and b.surname_core and not surnames_compatible(a.surname_core, b.surname_core))
         else:
             conflicts += bool(a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date))
     return Strictness(rule, pairs, conflicts)

@@ -6,7 +6,8 @@ Two things are read off the scored pairs of a run before clustering:
   edits from a name it does carry, is read as a typo of it (:meth:`identity.rules.RuleBook.rare_typo`);
 - how often each rule finds a conflict among near-identical pairs (same surname, birth date and
   postcode for the first-name rule; same first name, surname and postcode for the birth-date
-  rule). Where that is far above what twins and same-named kin explain, the drop itself replaces
+  rule; same first name, birth date and postcode for the surname rule of records without a
+  first name). Where that is far above what twins and same-named kin explain, the drop itself replaces
   first names or corrupts birth dates, and the rule gives way to a model that is sure
   (:class:`identity.rules.Strictness`).
 """
@@ -19,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from identity.cluster import NAMES_ONLY_THRESHOLD
-from identity.rules import BIRTH_DATE, FIRST_NAME, NAMES_ONLY, RULE_TITLES, NameAndBirth, RuleBook, measure_strictness
+from identity.rules import BIRTH_DATE, FIRST_NAME, SURNAME, NameAndBirth, RuleBook, measure_strictness
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,12 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
         return book
     place = _same(pairs, "surname_core") & _same(pairs, "postcode")
     both_born = pairs["birth_date_l"].notna() & pairs["birth_date_r"].notna()
+    both_named = pairs["surname_core_l"].notna() & pairs["surname_core_r"].notna()
     strictness = [
         measure_strictness(FIRST_NAME, _pairs_of(pairs, place & _same(pairs, "birth_date"), rule_fields), book),
         measure_strictness(BIRTH_DATE, _pairs_of(pairs, place & _same(pairs, "given_first") & both_born, rule_fields), book),
+        measure_strictness(SURNAME, _pairs_of(pairs, _same(pairs, "postcode") & _same(pairs, "given_first")
+                                              & _same(pairs, "birth_date") & both_named, rule_fields), book),
     ]
     for measured in strictness:
         log.info("%s", measured.describe())
