@@ -78,6 +78,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {c.file:<18} read {c.read:>8,}  accepted {c.accepted:>8,}  quarantined {c.quarantined:>6,}")
     if drop.ignored_files:
         print(f"  ignored (not part of the contract): {', '.join(drop.ignored_files)}")
+    _print_unplaced(drop.unplaced_categories, "categories.csv" if drop.categories_given else "the built-in taxonomy")
     print(f"  {len(resolution.records):,} records -> {resolution.persons:,} persons in {resolution.households:,} households")
     print(f"  model {'trained on this drop' if resolution.trained else 're-used from ' + str(args.model)}; "
           f"saved to {options.run_dir / 'model.json'}")
@@ -85,6 +86,20 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  quarantined rows with reasons: {options.run_dir / 'quarantine.csv'}")
     print(f"  store: {args.store}")
     return EXIT_OK
+
+
+UNPLACED_SHOWN = 10
+
+
+def _print_unplaced(unplaced: list[tuple[str, int]], taxonomy: str) -> None:
+    """Print the categories the taxonomy does not place, most interactions first."""
+    if not unplaced:
+        return
+    shown = ", ".join(f"{category} ({count:,})" for category, count in unplaced[:UNPLACED_SHOWN])
+    more = f" and {len(unplaced) - UNPLACED_SHOWN:,} more (herken report lists them all)" \
+        if len(unplaced) > UNPLACED_SHOWN else ""
+    print(f"  {len(unplaced):,} categories that {taxonomy} does not place count as other (interactions): "
+          f"{shown}{more}")
 
 
 def cmd_links(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
@@ -64,16 +65,21 @@ def open_store(url: str = DEFAULT_STORE_URL, create: bool = True) -> Engine:
     return engine
 
 
+def _add_column(conn: Connection, table: str, column: str, sql_type: str) -> bool:
+    """Add a column unless the table has it (create_all made it); return whether it was added."""
+    if column in {c["name"] for c in inspect(conn).get_columns(table)}:
+        return False
+    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+    return True
+
+
 def _to_version_2(conn: Connection) -> None:
     """Version 1 -> 2: preference.channel and its record index, std_phone_mobile, std_particles, profiles."""
     from identity.standardise import is_mobile, parse_name
     from profile_api.precompute import rebuild_profiles  # the profile builder sits above the store
 
     def add_column(table: str, column: str, sql_type: str) -> bool:
-        if column in {c["name"] for c in inspect(conn).get_columns(table)}:
-            return False
-        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-        return True
+        return _add_column(conn, table, column, sql_type)
 
     add_column("preference", "channel", "VARCHAR")
     for index in Preference.__table__.indexes:
@@ -123,8 +129,31 @@ def _to_version_4(conn: Connection) -> None:
     _profile_table_as_modelled(conn, 4)
 
 
+def _to_version_5(conn: Connection) -> None:
+    """Version 4 -> 5: the run keeps its category taxonomy and the categories it does not place.
+
+    A run published before then was derived through the built-in taxonomy: that is what it keeps,
+    so its profiles stay as they are.
+    """
+    from identity.categories import DEFAULT_CATEGORIES
+
+    _add_column(conn, "run", "categories_json", "TEXT")
+    _add_column(conn, "run", "unplaced_categories_json", "TEXT")
+    known = [c for c, _, _ in DEFAULT_CATEGORIES]
+    marks = ", ".join(f":c{i}" for i in range(len(known)))
+    unplaced = conn.execute(text(
+        f"SELECT trim(category) AS c, count(*) AS n FROM interaction WHERE trim(category) <> '' "
+        f"AND trim(category) NOT IN ({marks}) GROUP BY trim(category) ORDER BY n DESC, c"),
+        {f"c{i}": c for i, c in enumerate(known)}).all()
+    conn.execute(text("UPDATE run SET categories_json = :categories, unplaced_categories_json = :unplaced "
+                      "WHERE categories_json IS NULL"),
+                 {"categories": json.dumps([list(c) for c in DEFAULT_CATEGORIES]),
+                  "unplaced": json.dumps([[c, int(n)] for c, n in unplaced])})
+
+
 # MIGRATIONS[v] takes a store from version v to v + 1; tables new in a version are made by create_all.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2, 2: _to_version_3, 3: _to_version_4}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2, 2: _to_version_3, 3: _to_version_4,
+                                                       4: _to_version_5}
 
 
 def migrate(engine: Engine, version: int) -> None:

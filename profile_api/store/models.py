@@ -13,8 +13,9 @@ from sqlmodel import Field, SQLModel
 # and std_particles. 3: profiles also encoded as served (profile.encoded, profile.encoded_household, the
 # live part of a household with nothing stated).
 # 4: the live part of each profile kept current as preferences are stated (profile.encoded_live,
-# instead of encoded_household). store/db.py MIGRATIONS takes an older store there in place.
-SCHEMA_VERSION = 4
+# instead of encoded_household). 5: the run's category taxonomy and the categories it does not place
+# (run.categories_json, run.unplaced_categories_json). store/db.py MIGRATIONS takes an older store there in place.
+SCHEMA_VERSION = 5
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -41,6 +42,10 @@ class Run(SQLModel, table=True):
     model_json: str
     counts_json: str
     timings_json: str
+    # [[category, group, pet], ...]: the taxonomy the run's profiles were derived through (rebuilds use it too)
+    categories_json: str | None = Field(default=None, sa_column=Column(Text))
+    # [[category, interactions], ...]: the drop's categories that the taxonomy does not name
+    unplaced_categories_json: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class SourceRecord(SQLModel, table=True):

@@ -5,6 +5,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from identity.categories import taxonomy_frame
 from identity.engine import make_engine
 from profile_api.attributes import (
     ACTIVE_DAYS, AT_RISK_DAYS, NEW_DAYS, derive_attributes, household_attributes_sql,
@@ -141,7 +142,8 @@ def test_household_pets_and_delivery_come_from_all_members():
     rows = pd.DataFrame([buy("P2", 10, "dog_food"), buy("W1", 20, "cat_food", delivery="home"),
                          buy("W1", 30, delivery="home"), buy("W2", 30, "cat_food", delivery="pickup_point")],
                         columns=COLUMNS)
-    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS)
+    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS,
+                                    categories_in=taxonomy_frame())
     by_household = {r.household_id: (list(r.pets), r.delivery) for r in got.itertuples()}
     assert by_household == {"H1": (["cat", "dog"], "home"), "H2": (["cat"], "pickup_point")}
 
