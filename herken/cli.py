@@ -34,7 +34,8 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     """Write a synthetic drop."""
     from identity.synth import generate_drop
 
-    summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed)
+    summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed,
+                            taxonomy=args.taxonomy)
     records = ", ".join(f"{k} {v:,}" for k, v in summary.records.items())
     print(f"wrote {args.dir}: {summary.households:,} households, {summary.persons:,} persons; records: {records}; "
           f"{summary.interactions:,} interactions, {summary.preferences:,} preferences")
@@ -226,7 +227,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     drop, store = work / "drop", f"sqlite:///{work / 'herken.db'}"
     ns = argparse.Namespace
     steps = [
-        (cmd_generate, ns(dir=str(drop), households=args.households, seed=args.seed)),
+        (cmd_generate, ns(dir=str(drop), households=args.households, seed=args.seed, taxonomy="default")),
         (cmd_resolve, ns(drop=str(drop), store=store, model=None)),
         (cmd_evaluate, ns(truth=str(drop / "truth.csv"), store=store, json=False)),
         (cmd_report, ns(store=store, out=str(work / "report.html"))),
@@ -272,6 +273,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--households", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--taxonomy", choices=("default", "renamed"), default="default",
+                   help="renamed: categories named as another retailer might (clothing, shoes, pet_food/dog, "
+                        "pet_food/bird, ...), birds and rabbits among the pets, with categories.csv and "
+                        "attributes_truth.csv (each person's true sizes and pets)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("resolve", help="resolve a drop into persons and households and publish to the store")
