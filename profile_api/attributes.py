@@ -23,8 +23,11 @@ lifecycle_stage        new: first purchase at most NEW_DAYS before as of; otherw
                        lapsed: longer ago
 clothing_size          the size of most kept purchases in the person's own clothing category
                        (with several, such as women's and men's: the one they keep most of; the
-                       other is usually bought for a partner); numeric sizes read through SIZE_CHART
-shoe_size              the size of most kept purchases in the person's own shoe category
+                       other is usually bought for a partner); numeric sizes read through SIZE_CHART.
+                       Purchases in the size of another member of the household who keeps at least
+                       as many in it (in the same category) count as bought for them; when two
+                       sizes tie there is no size (split evidence is as often a partner's)
+shoe_size              likewise, from the person's own shoe category
 pets                   the animals of the pet food they kept (dog, cat, bird, ...), comma-separated
 next_purchase_date     for repeat categories (at least REPEAT_MIN_PURCHASES purchases on
                        different days, median interval REPEAT_MIN_DAYS..REPEAT_MAX_DAYS, not
@@ -190,14 +193,36 @@ own_category AS (
     SELECT customer_id, grp, first(category ORDER BY kept DESC, last_at DESC, category) AS category
     FROM category_kept WHERE grp IN ('clothing', 'shoes') GROUP BY customer_id, grp
 ),
+own_kept AS (
+    SELECT k.* FROM kept k
+    JOIN own_category o ON o.customer_id = k.customer_id AND o.grp = k.grp AND o.category = k.category
+),
+member_size AS (
+    -- Each person's size before looking at the household: the size they keep most of.
+    SELECT customer_id, household_id, grp, category, first(size ORDER BY kept DESC, last_at DESC, size) AS size,
+           max(kept) AS kept
+    FROM own_kept WHERE kept > 0 AND size IS NOT NULL GROUP BY customer_id, household_id, grp, category
+),
+for_member AS (
+    -- Kept purchases in the size of another member of the household (same category), who keeps at
+    -- least as many in it: most likely bought for them. With a single clothing category this is what
+    -- tells a mother's own size from the one she buys for her husband.
+    SELECT DISTINCT k.customer_id, k.grp, k.size FROM own_kept k
+    JOIN member_size m ON m.household_id = k.household_id AND m.grp = k.grp AND m.category = k.category
+                      AND m.size = k.size AND m.customer_id <> k.customer_id AND m.kept >= k.kept
+    WHERE k.kept > 0
+),
 sizes AS (
-    SELECT k.customer_id, CASE k.grp WHEN 'shoes' THEN 'shoe_size' ELSE 'clothing_size' END AS name,
-           any_value(k.category) AS category,
-           first(k.size ORDER BY k.kept DESC, k.last_at DESC, k.size) FILTER (WHERE k.kept > 0 AND k.size IS NOT NULL) AS value,
-           max(k.kept) FILTER (WHERE k.size IS NOT NULL) AS in_size,
-           sum(k.kept) AS kept, sum(k.returns) AS returns
-    FROM kept k JOIN own_category o ON o.customer_id = k.customer_id AND o.grp = k.grp AND o.category = k.category
-    GROUP BY k.customer_id, k.grp
+    SELECT customer_id, CASE grp WHEN 'shoes' THEN 'shoe_size' ELSE 'clothing_size' END AS name,
+           any_value(category) AS category,
+           first(size ORDER BY kept DESC, last_at DESC, size) FILTER (WHERE own) AS value,
+           max(kept) FILTER (WHERE own) AS in_size,
+           coalesce(list_sort(list(kept) FILTER (WHERE own), 'DESC')[2], 0) AS runner_up,
+           sum(kept) FILTER (WHERE for_member) AS for_members,
+           sum(kept) AS kept, sum(returns) AS returns
+    FROM (SELECT k.*, f.size IS NOT NULL AS for_member, k.kept > 0 AND k.size IS NOT NULL AND f.size IS NULL AS own
+          FROM own_kept k LEFT JOIN for_member f ON f.customer_id = k.customer_id AND f.grp = k.grp AND f.size = k.size)
+    GROUP BY customer_id, grp
 ),
 pets AS (
     SELECT customer_id, array_to_string(list_sort(list(DISTINCT pet)), ',') AS value,
@@ -277,8 +302,9 @@ rows AS (
     UNION ALL
     SELECT customer_id, name, value,
            {ev}('category', category, 'kept_purchases_in_size', in_size::VARCHAR,
-                'kept_purchases', kept::VARCHAR, 'returns', returns::VARCHAR)
-    FROM sizes WHERE value IS NOT NULL
+                'kept_purchases', kept::VARCHAR, 'returns', returns::VARCHAR,
+                'kept_purchases_in_household_members_sizes', for_members::VARCHAR)
+    FROM sizes WHERE value IS NOT NULL AND in_size > runner_up   -- a tie is no size: often the person's and a partner's
     UNION ALL
     SELECT customer_id, 'pets', value, evidence FROM pets
     UNION ALL
