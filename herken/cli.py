@@ -34,7 +34,8 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     """Write a synthetic drop."""
     from identity.synth import generate_drop
 
-    summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed)
+    summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed,
+                            taxonomy=args.taxonomy)
     records = ", ".join(f"{k} {v:,}" for k, v in summary.records.items())
     print(f"wrote {args.dir}: {summary.households:,} households, {summary.persons:,} persons; records: {records}; "
           f"{summary.interactions:,} interactions, {summary.preferences:,} preferences")
@@ -81,6 +82,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {c.file:<18} read {c.read:>8,}  accepted {c.accepted:>8,}  quarantined {c.quarantined:>6,}")
     if drop.ignored_files:
         print(f"  ignored (not part of the contract): {', '.join(drop.ignored_files)}")
+    _print_unplaced(drop.unplaced_categories, "categories.csv" if drop.categories_given else "the built-in taxonomy")
     print(f"  {len(resolution.records):,} records -> {resolution.persons:,} persons in {resolution.households:,} households")
     print(f"  model {'trained on this drop' if resolution.trained else 're-used from ' + str(args.model)}; "
           f"saved to {options.run_dir / 'model.json'}")
@@ -90,6 +92,20 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  quarantined rows with reasons: {options.run_dir / 'quarantine.csv'}")
     print(f"  store: {args.store}")
     return EXIT_OK
+
+
+UNPLACED_SHOWN = 10
+
+
+def _print_unplaced(unplaced: list[tuple[str, int]], taxonomy: str) -> None:
+    """Print the categories the taxonomy does not place, most interactions first."""
+    if not unplaced:
+        return
+    shown = ", ".join(f"{category} ({count:,})" for category, count in unplaced[:UNPLACED_SHOWN])
+    more = f" and {len(unplaced) - UNPLACED_SHOWN:,} more (herken report lists them all)" \
+        if len(unplaced) > UNPLACED_SHOWN else ""
+    print(f"  {len(unplaced):,} categories that {taxonomy} does not place count as other (interactions): "
+          f"{shown}{more}")
 
 
 def cmd_links(args: argparse.Namespace, settings: Settings) -> int:
@@ -216,7 +232,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     drop, store = work / "drop", f"sqlite:///{work / 'herken.db'}"
     ns = argparse.Namespace
     steps = [
-        (cmd_generate, ns(dir=str(drop), households=args.households, seed=args.seed)),
+        (cmd_generate, ns(dir=str(drop), households=args.households, seed=args.seed, taxonomy="default")),
         (cmd_resolve, ns(drop=str(drop), store=store, model=None)),
         (cmd_evaluate, ns(truth=str(drop / "truth.csv"), store=store, json=False)),
         (cmd_report, ns(store=store, out=str(work / "report.html"))),
@@ -262,6 +278,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--households", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--taxonomy", choices=("default", "renamed"), default="default",
+                   help="renamed: categories named as another retailer might (clothing, shoes, pet_food/dog, "
+                        "pet_food/bird, ...), birds and rabbits among the pets, with categories.csv and "
+                        "attributes_truth.csv (each person's true sizes and pets)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("resolve", help="resolve a drop into persons and households and publish to the store")

@@ -1,7 +1,8 @@
 """Read a drop directory: validate every row, accept it or quarantine it with a reason.
 
 A drop holds identity files (``pos``, ``webshop``, ``app``, ``service``; CSV or Parquet),
-``interactions.csv``, ``preferences.csv`` and, in test data only, ``truth.csv``. Every row read is
+``interactions.csv``, ``preferences.csv``, optionally the retailer's category taxonomy
+``categories.csv`` (``identity.categories``) and, in test data only, ``truth.csv``. Every row read is
 either accepted or quarantined, so ``read == accepted + quarantined`` holds per file. A file that
 lacks required columns is not a bad row but a bad drop: :class:`DropError` stops the run before
 anything is written.
@@ -27,6 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from identity.bulk import frame_of, paused_gc
+from identity.categories import (
+    CATEGORY_COLUMNS, check_category_row, normalise_taxonomy, taxonomy_frame, unplaced_categories,
+)
 from identity.plain_csv import arrow_frame, holds, number_or_empty, read_plain_csv, timestamp_given
 from identity.standardise import parse_date, parse_timestamp
 
@@ -84,6 +88,11 @@ class Drop:
     quarantine: list[QuarantinedRow] = field(default_factory=list)
     counts: list[FileCounts] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
+    # The category taxonomy: the accepted rows of categories.csv, or the built-in defaults without it.
+    categories: pd.DataFrame = field(default_factory=taxonomy_frame)
+    categories_given: bool = False
+    # Categories of the interactions that the taxonomy does not name, with their interaction counts.
+    unplaced_categories: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _find(drop_dir: Path, stem: str) -> Path | None:
@@ -329,7 +338,7 @@ def _read_drop(drop_dir: Path) -> Drop:
             f"{drop_dir}: no identity file found; expected one or more of "
             + ", ".join(f"{c}.csv" for c in CHANNELS)
         )
-    known_names = {f"{stem}{suffix}" for stem in (*CHANNELS, "interactions", "preferences", "truth")
+    known_names = {f"{stem}{suffix}" for stem in (*CHANNELS, "interactions", "preferences", "categories", "truth")
                    for suffix in (".csv", ".parquet")}
     ignored = sorted(p.name for p in drop_dir.iterdir() if p.is_file() and p.name not in known_names)
     for name in ignored:
@@ -341,7 +350,7 @@ def _read_drop(drop_dir: Path) -> Drop:
         if path:
             plan.append((channel, path, IDENTITY_COLUMNS))
     for stem, columns in (("interactions", INTERACTION_COLUMNS), ("preferences", PREFERENCE_COLUMNS),
-                          ("truth", TRUTH_COLUMNS)):
+                          ("categories", CATEGORY_COLUMNS), ("truth", TRUTH_COLUMNS)):
         path = _find(drop_dir, stem)
         if path:
             plan.append((stem, path, columns))
@@ -354,7 +363,7 @@ def _read_drop(drop_dir: Path) -> Drop:
     known: set[tuple[str, str]] = set()
     tables: dict[str, pd.DataFrame] = {}
     for stem, path, columns in plan:
-        plain = None if stem in CHANNELS else read_plain_csv(path)
+        plain = None if stem in CHANNELS or stem == "categories" else read_plain_csv(path)
         if plain is not None:
             tables[stem], rejected = _read_plain(stem, path, plain, columns, known)
             quarantine.extend(rejected)
@@ -383,14 +392,25 @@ def _read_drop(drop_dir: Path) -> Drop:
         counts.append(count)
         log.info("%s: read %d, accepted %d, quarantined %d", path.name, count.read, count.accepted, count.quarantined)
 
+    interactions = tables.get("interactions", _frame(None, INTERACTION_COLUMNS))
+    given = "categories" in tables
+    categories = normalise_taxonomy(tables["categories"]) if given else taxonomy_frame()
+    unplaced = unplaced_categories(interactions, categories)
+    if unplaced:
+        log.info("%s does not place %d categories (counted as other): %s",
+                 "categories.csv" if given else "the built-in taxonomy", len(unplaced),
+                 ", ".join(f"{c} ({n:,} interactions)" for c, n in unplaced))
     return Drop(
         records=_frame(identity, ["source", "line", *IDENTITY_COLUMNS]),
-        interactions=tables.get("interactions", _frame(None, INTERACTION_COLUMNS)),
+        interactions=interactions,
         preferences=tables.get("preferences", _frame(None, PREFERENCE_COLUMNS)),
         truth=tables["truth"] if "truth" in tables else None,
         quarantine=quarantine,
         counts=counts,
         ignored_files=ignored,
+        categories=categories,
+        categories_given=given,
+        unplaced_categories=unplaced,
     )
 
 
@@ -414,12 +434,15 @@ def _validate(stem: str, file: str, table: _Table, known: set[tuple[str, str]],
             problem = _check_identity(row, seen)
         else:
             row = {c: columns[c][i] for c in names}
-            problem = check(row, known) if check else None
+            if stem == "categories":
+                problem = check_category_row(row, seen)
+            else:
+                problem = check(row, known) if check else None
         if problem is not None:
             rejected.append(QuarantinedRow(file, table.lines[i], problem, ",".join(table.raws[i])))
             continue
-        if identity:
-            seen.add(row["record_id"])
+        if identity or stem == "categories":
+            seen.add(row["record_id" if identity else "category"])
         accepted.append(i)
     return accepted
 

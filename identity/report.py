@@ -22,6 +22,7 @@ from sqlalchemy import case, distinct, func, select, tuple_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from identity.categories import DEFAULT_CATEGORIES
 from identity.rules import RULE_TITLES, STEWARD
 from profile_api.store import StoreError, latest_run
 from profile_api.store.models import MatchEdge, Person, QuarantinedRow, RecordLink, Run, SourceRecord
@@ -132,6 +133,8 @@ class ReportData:
     timings: dict[str, float] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     rules_against_model: list[RuleAgainstModel] = field(default_factory=list)   # one per cannot-link rule
+    categories: list[tuple[str, str, str | None]] = field(default_factory=list)   # the run's taxonomy
+    unplaced_categories: list[tuple[str, int]] = field(default_factory=list)       # (category, interactions)
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,8 @@ def read_report(engine: Engine, quarantine_cap: int = QUARANTINE_CAP, pair_sampl
         merges_total=int(totals.get("merge", 0)),
         file_counts=json.loads(run.counts_json or "[]"), timings=json.loads(run.timings_json or "{}"),
         model=json.loads(run.model_json or "{}"), rules_against_model=rules,
+        categories=[tuple(c) for c in json.loads(run.categories_json or "[]")],
+        unplaced_categories=[(str(c), int(n)) for c, n in json.loads(run.unplaced_categories_json or "[]")],
     )
 
 
@@ -444,6 +449,27 @@ def input_html(data: ReportData) -> Html:
                                         table(["channel", "records", "share", "persons", "of all persons", ""],
                                               channel_rows, numeric=(1, 2, 3, 4), class_="dist")])),
                    ]), class_="columns"))
+
+
+def categories_html(data: ReportData) -> Html:
+    """Return the category taxonomy in brief and the categories it does not place, with their interactions."""
+    built_in = sorted(data.categories) == sorted(DEFAULT_CATEGORIES)
+    groups: dict[str, list[str]] = {}
+    for category, group, _ in data.categories:
+        groups.setdefault(group, []).append(category)
+    pets = sorted({pet for _, group, pet in data.categories if group == "pet_food" and pet})
+    summary = ", ".join(f"{len(groups[g]):,} {g.replace('_', ' ')}" + (f" ({', '.join(pets)})" if g == "pet_food" else "")
+                        for g in ("clothing", "shoes", "pet_food", "other") if g in groups) or "no categories"
+    source = "the built-in taxonomy (no categories.csv)" if built_in else "categories.csv"
+    total = sum(n for _, n in data.unplaced_categories)
+    rows = [(tag("code", c), n) for c, n in data.unplaced_categories]
+    return section("categories", "Categories",
+                   tag("p", f"Sizes and pets are derived through {source}: {summary}."),
+                   tag("h3", "Categories the taxonomy does not place"),
+                   tag("p", f"{len(rows):,} categories with {total:,} interactions count as other: no size or pet "
+                            "is derived from them. Name them in categories.csv to place them.", class_="muted")
+                   if rows else tag("p", "Every category of the drop is placed.", class_="muted"),
+                   table(["category", "interactions"], rows, numeric=(1,)) if rows else "")
 
 
 def model_html(data: ReportData, charts: Sequence[tuple[str, dict[str, Any]]], chart_note: str | None) -> Html:
@@ -705,12 +731,14 @@ def render_report(data: ReportData, charts: Sequence[tuple[str, dict[str, Any]]]
     if runtime is None and charts:
         charts, chart_note = [], "Charts are left out: Splink's Vega runtime was not found. The table below holds the same figures."
     nav = tag("nav", join(tag("a", t, href=f"#{a}") for a, t in (
-        ("top", "Run"), ("input", "Input"), ("model", "Model"), ("clusters", "Persons and households"),
-        ("rules", "Rules against the model"), ("review", "Review"), ("quarantine", "Quarantine"))))
+        ("top", "Run"), ("input", "Input"), ("categories", "Categories"), ("model", "Model"),
+        ("clusters", "Persons and households"), ("rules", "Rules against the model"), ("review", "Review"),
+        ("quarantine", "Quarantine"))))
     body = join([
         nav,
         tag("main", join([
-            tag("div", "", id="top"), header_html(data), input_html(data), model_html(data, charts, chart_note),
+            tag("div", "", id="top"), header_html(data), input_html(data), categories_html(data),
+            model_html(data, charts, chart_note),
             clusters_html(data), rules_html(data), review_html(data), quarantine_html(data),
             tag("footer", f"Written by herken report at {_when(generated_at)}."),
         ])),

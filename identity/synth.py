@@ -20,7 +20,7 @@ import random
 import re
 import unicodedata
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from datetime import date, datetime, timedelta
 from itertools import accumulate
@@ -192,6 +192,8 @@ class SynthConfig:
     second_email_rate: float = 0.22
     dog_rate: float = 0.2
     cat_rate: float = 0.18
+    bird_rate: float = 0.0                # none by default, so that existing seeds write what they did
+    rabbit_rate: float = 0.0
     non_customer_rate: float = 0.12       # non-primary adults with no records at all
     adult_child_record_rate: float = 0.75  # children aged 16+ with their own records
     minor_record_rate: float = 0.04       # children under 16 with an app account
@@ -418,6 +420,15 @@ _CATEGORIES = {
     "household": ("HOU", 2.0, 49.0, None), "beauty": ("BEA", 3.0, 39.0, None),
     "toys": ("TOY", 5.0, 69.0, None), "garden": ("GAR", 4.0, 99.0, None),
 }
+# Food for the pets only some configurations have; their SKUs come from a random stream of their own,
+# so that adding them left the draws of every existing seed as they were.
+_MORE_PET_FOOD = {"bird_food": ("BRD", 3.0, 29.0, None), "rabbit_food": ("RAB", 4.0, 35.0, None)}
+_PET_FOOD = {"dog": "dog_food", "cat": "cat_food", "bird": "bird_food", "rabbit": "rabbit_food"}
+# The renamed taxonomy (generate_drop(taxonomy="renamed")): categories as another retailer names them.
+_RENAMED = {"womens_clothing": "clothing", "mens_clothing": "clothing", "dog_food": "pet_food/dog",
+            "cat_food": "pet_food/cat", "bird_food": "pet_food/bird", "rabbit_food": "pet_food/rabbit"}
+_RENAMED_PETS_CONFIG = {"bird_rate": 0.06, "rabbit_rate": 0.05}
+TAXONOMIES = ("default", "renamed")
 
 
 # --------------------------------------------------------------------------------------------
@@ -447,7 +458,7 @@ class _Household:
     old_landline: tuple[str, str] | None = None
     card: str = ""
     family_email: str = ""
-    pet: str = ""                    # "", "dog", "cat", "both"
+    pet: str = ""                    # "", "dog", "cat", "both" (dog and cat), "bird", "rabbit"
     persons: list[_Person] = field(default_factory=list)
 
 
@@ -634,6 +645,10 @@ def _build_pools(seed: int, rng: random.Random) -> _Pools:
                 system = "numeric"
             items.append((f"{prefix}{n}", cents, system))
         skus[cat] = items
+    more = random.Random(f"more-pet-food-{seed}")
+    for cat, (prefix, lo_p, hi_p, _) in _MORE_PET_FOOD.items():
+        skus[cat] = [(f"{prefix}{n}", 100 * int(more.uniform(lo_p, hi_p)) + _pick(more, (99, 95, 49, 0)), "letter")
+                     for n in more.sample(range(10000, 99999), 250)]
 
     return _Pools(
         male_modern=male, female_modern=female, surname_plain=_Draw(plain),
@@ -1022,6 +1037,10 @@ def _household_extras(w: _World, hh: _Household, foreign: str) -> None:
         hh.pet = "both" if rng.random() < 0.15 else "dog"
     elif r < cfg.dog_rate + cfg.cat_rate:
         hh.pet = "cat"
+    elif r < cfg.dog_rate + cfg.cat_rate + cfg.bird_rate:
+        hh.pet = "bird"
+    elif r < cfg.dog_rate + cfg.cat_rate + cfg.bird_rate + cfg.rabbit_rate:
+        hh.pet = "rabbit"
 
     # Cards: shared by the household in about half of the multi-adult households.
     if len(adults) > 1 and rng.random() < cfg.shared_card_rate:
@@ -1711,6 +1730,8 @@ def _category_weights(w: _World, p: _Person, kids: list[_Person], baby: bool) ->
             "pet_accessories": 0.05 if hh.pet else 0.0,
             "dog_food": 0.04 if hh.pet in ("dog", "both") else 0.0,
             "cat_food": 0.04 if hh.pet in ("cat", "both") else 0.0,
+            "bird_food": 0.04 if hh.pet == "bird" else 0.0,
+            "rabbit_food": 0.04 if hh.pet == "rabbit" else 0.0,
             "baby": 0.05 if baby else 0.0,
         }
         draw = w.category_draws[key] = _Draw([(k, v) for k, v in weights.items() if v > 0])
@@ -1782,6 +1803,8 @@ def _interactions(w: _World, p: _Person) -> list[_Row]:
             series.append("dog_food")
         if hh.pet in ("cat", "both"):
             series.append("cat_food")
+        if hh.pet in ("bird", "rabbit"):
+            series.append(_PET_FOOD[hh.pet])
         if baby:
             series.append("baby")
         for cat in series:
@@ -1805,7 +1828,7 @@ _EMPTY6 = ("",) * 6
 _EMPTY8 = ("",) * 8
 _DISCOUNT_PCT = (10, 15, 20, 25, 30)
 _BULK_QTY = (1, 1, 1, 2, 2, 3)
-_BULK = frozenset(("dog_food", "cat_food", "baby", "household"))
+_BULK = frozenset(("dog_food", "cat_food", "bird_food", "rabbit_food", "baby", "household"))
 _DELIVERY_METHODS = tuple(d for d, _ in _DELIVERY)
 
 
@@ -1814,7 +1837,7 @@ def _purchase(w: _World, p: _Person, rec: _Record, t: int, cat: str, kids: list[
     """Append a purchase and, often when the size was wrong, its return."""
     rng = w.rng
     sku, price, system = item if item is not None else _pick(rng, w.pools.skus[cat])
-    sizing = _CATEGORIES[cat][3]
+    sizing = (_CATEGORIES.get(cat) or _MORE_PET_FOOD[cat])[3]
     size = ""
     wrong = False
     if sizing == "women" or sizing == "men":
@@ -1896,10 +1919,21 @@ def _favourite_index(pid: str, cat: str) -> int:
 # --------------------------------------------------------------------------------------------
 
 def generate_drop(out_dir: Path, households: int, seed: int,
-                  config: SynthConfig = DEFAULT_CONFIG) -> GenerateSummary:
-    """Write a synthetic drop (four channel files, interactions, preferences, truth) to out_dir."""
+                  config: SynthConfig = DEFAULT_CONFIG, taxonomy: str = "default") -> GenerateSummary:
+    """Write a synthetic drop (four channel files, interactions, preferences, truth) to out_dir.
+
+    With ``taxonomy="renamed"`` the categories are named as another retailer might name them
+    (``clothing`` for women's and men's clothing, ``pet_food/dog``, ``pet_food/cat``, ...), birds
+    and rabbits join the pets (unless the config sets their rates), and the drop also holds the
+    matching ``categories.csv`` and ``attributes_truth.csv``: each person's true clothing size
+    (and the one before, when it changed), shoe size and the household's pets.
+    """
     if households < 1:
         raise ValueError(f"households must be at least 1, got {households}")
+    if taxonomy not in TAXONOMIES:
+        raise ValueError(f"taxonomy must be one of {', '.join(TAXONOMIES)}, got {taxonomy!r}")
+    if taxonomy == "renamed" and not (config.bird_rate or config.rabbit_rate):
+        config = replace(config, **_RENAMED_PETS_CONFIG)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     w = _World(seed, config)
@@ -1939,6 +1973,9 @@ def generate_drop(out_dir: Path, households: int, seed: int,
 
     items.sort(key=itemgetter(0))   # by time; the sort is stable, so ties stay deterministic
     interaction_rows = [row for _, row in items]
+    if taxonomy == "renamed":
+        interaction_rows = [row[:5] + (_RENAMED.get(row[5], row[5]),) + row[6:] for row in interaction_rows]
+        _write_taxonomy(out_dir, persons)
     _write_csv(out_dir / "interactions.csv", INTERACTION_COLUMNS, interaction_rows)
 
     pref_rows.sort(key=itemgetter(3))
@@ -1959,6 +1996,27 @@ def generate_drop(out_dir: Path, households: int, seed: int,
         summary.interactions, summary.preferences,
     )
     return summary
+
+
+def _write_taxonomy(out_dir: Path, persons: list[_Person]) -> None:
+    """Write the renamed drop's categories.csv and every person's true sizes and pets (attributes_truth.csv)."""
+    groups = {"clothing": ("clothing", ""), "shoes": ("shoes", "")}
+    groups.update({_RENAMED[food]: ("pet_food", pet) for pet, food in _PET_FOOD.items()})
+    names = dict.fromkeys(_RENAMED.get(c, c) for c in (*_CATEGORIES, *_MORE_PET_FOOD))
+    _write_csv(out_dir / "categories.csv", ("category", "group", "pet"),
+               [(c, *groups.get(c, ("other", ""))) for c in names])
+    rows = []
+    for p in persons:
+        changed = p.size_change
+        animals = ("cat", "dog") if p.household.pet == "both" else (p.household.pet,) if p.household.pet else ()
+        rows.append((p.pid, p.household.hid, p.gender, _LETTER_SIZES[changed[1] if changed else p.size],
+                     _LETTER_SIZES[p.size] if changed else "", str(p.shoe), ",".join(animals)))
+    _write_csv(out_dir / "attributes_truth.csv", ATTRIBUTES_TRUTH_COLUMNS, rows)
+
+
+ATTRIBUTES_TRUTH_COLUMNS: tuple[str, ...] = (
+    "person_id", "household_id", "gender", "clothing_size", "clothing_size_before", "shoe_size", "pets",
+)
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -22,10 +22,13 @@ lifecycle_stage        new: first purchase at most NEW_DAYS before as of; otherw
                        last purchase at most ACTIVE_DAYS before; at_risk: at most AT_RISK_DAYS;
                        lapsed: longer ago
 clothing_size          the size of most kept purchases in the person's own clothing category
-                       (women's or men's, whichever they keep most of; the other one is usually
-                       bought for a partner); numeric sizes read through SIZE_CHART
-shoe_size              the size of most kept shoe purchases
-pets                   dog and/or cat, from kept purchases of dog_food / cat_food
+                       (with several, such as women's and men's: the one they keep most of; the
+                       other is usually bought for a partner); numeric sizes read through SIZE_CHART.
+                       Purchases in the size of another member of the household who keeps at least
+                       as many in it (in the same category) count as bought for them; when two
+                       sizes tie there is no size (split evidence is as often a partner's)
+shoe_size              likewise, from the person's own shoe category
+pets                   the animals of the pet food they kept (dog, cat, bird, ...), comma-separated
 next_purchase_date     for repeat categories (at least REPEAT_MIN_PURCHASES purchases on
                        different days, median interval REPEAT_MIN_DAYS..REPEAT_MAX_DAYS, not
                        missed for more than one interval): last purchase + median interval;
@@ -34,6 +37,10 @@ next_purchase_date     for repeat categories (at least REPEAT_MIN_PURCHASES purc
 
 A household's pets are those of the kept pet-food purchases of all its members; its delivery
 preference is the method its members' webshop orders used most.
+
+Which categories are clothing, shoes or pet food (and for which animal) is the run's category
+taxonomy (``identity.categories``): the table ``categories_in`` (category, group, pet), joined to
+the interactions in the query. Without one, the built-in defaults apply.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ import json
 
 import pandas as pd
 
+from identity.categories import taxonomy_frame
 from identity.engine import Engine, make_engine
 from profile_api.golden import TIMESTAMP_SQL
 
@@ -64,19 +72,6 @@ REPEAT_MAX_DAYS = 120
 # The retailer's size chart: numeric (EU) clothing sizes as letter sizes.
 SIZE_CHART: dict[str, str] = {"34": "XXS", "36": "XS", "38": "S", "40": "M", "42": "L", "44": "XL", "46": "XXL",
                               "48": "3XL"}
-CLOTHING_CATEGORIES: tuple[str, ...] = ("womens_clothing", "mens_clothing")
-SHOE_CATEGORY = "shoes"
-PET_FOOD: dict[str, str] = {"dog_food": "dog", "cat_food": "cat"}
-
-
-def _in(values) -> str:  # type: ignore[no-untyped-def]
-    """Return an SQL list of string literals: ('a', 'b')."""
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
-def _pet(column: str) -> str:
-    """Return the SQL naming the pet a pet-food category is for."""
-    return "CASE " + column + " " + " ".join(f"WHEN '{c}' THEN '{p}'" for c, p in PET_FOOD.items()) + " END"
 
 
 def _date(expr: str) -> str:
@@ -109,25 +104,29 @@ def _as_of_sql(as_of: dt.datetime | None) -> str:
 
 
 def _interactions_sql(as_of: dt.datetime | None) -> str:
-    """Return the CTEs every attribute query starts from: ix (typed interactions with their person)."""
+    """Return the CTEs every attribute query starts from: ix (typed interactions with their person and
+    the group and pet of their category in categories_in) and kept (what each person kept)."""
     chart = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SIZE_CHART.items())
     return f"""
 ix AS MATERIALIZED (
     SELECT l.customer_id, l.household_id, i.source, i.type, {TIMESTAMP_SQL.format('i.occurred_at')} AS occurred,
-           nullif(trim(i.category), '') AS category,
-           CASE WHEN i.category IN {_in(CLOTHING_CATEGORIES)}
+           i.category, coalesce(c.grp, 'other') AS grp, c.pet,
+           CASE WHEN c.grp = 'clothing'
                 THEN CASE upper(trim(i.size)) {chart} ELSE nullif(upper(trim(i.size)), '') END
                 ELSE nullif(upper(trim(i.size)), '') END AS size,
            coalesce(try_cast(i.amount_eur AS DECIMAL(18, 2)), 0) AS amount,
            coalesce(try_cast(i.discount_eur AS DECIMAL(18, 2)), 0) AS discount,
            nullif(trim(i.store_id), '') AS store_id, nullif(trim(i.delivery_method), '') AS delivery_method
-    FROM interactions_in i JOIN links_in l ON i.source = l.source AND i.record_id = l.record_id
-    WHERE i.type IN ('purchase', 'return')
+    FROM (SELECT * REPLACE (nullif(trim(category), '') AS category) FROM interactions_in
+          WHERE type IN ('purchase', 'return')) i
+    JOIN links_in l ON i.source = l.source AND i.record_id = l.record_id
+    LEFT JOIN (SELECT category::VARCHAR AS category, "group"::VARCHAR AS grp, pet::VARCHAR AS pet FROM categories_in) c
+           ON c.category = i.category
 ),
 as_of AS (SELECT {_as_of_sql(as_of)} AS t),
 kept AS MATERIALIZED (
     -- Purchases minus returns of the same category and size: what the person kept.
-    SELECT customer_id, household_id, category, size,
+    SELECT customer_id, household_id, category, any_value(grp) AS grp, any_value(pet) AS pet, size,
            count(*) FILTER (WHERE type = 'purchase') AS purchases,
            count(*) FILTER (WHERE type = 'return') AS returns,
            greatest(count(*) FILTER (WHERE type = 'purchase') - count(*) FILTER (WHERE type = 'return'), 0) AS kept,
@@ -138,7 +137,7 @@ kept AS MATERIALIZED (
 
 
 def attributes_sql(as_of: dt.datetime | None = None) -> str:
-    """Return the DuckDB query over interactions_in and links_in: one row per person and attribute."""
+    """Return the DuckDB query over interactions_in, links_in and categories_in: one row per person and attribute."""
     ev = "json_object"
     return f"""
 WITH {_interactions_sql(as_of)},
@@ -162,7 +161,8 @@ totals AS MATERIALIZED (
 ),
 bought AS (SELECT * FROM totals WHERE purchases > 0),
 category_kept AS (
-    SELECT customer_id, category, sum(kept) AS kept, sum(paid) AS paid, max(last_at) AS last_at
+    SELECT customer_id, category, any_value(grp) AS grp, any_value(pet) AS pet,
+           sum(kept) AS kept, sum(paid) AS paid, max(last_at) AS last_at
     FROM kept WHERE category IS NOT NULL GROUP BY customer_id, category HAVING sum(kept) > 0
 ),
 favourites AS (
@@ -187,26 +187,47 @@ preferred AS (
            {json_object_agg('value', 'n::VARCHAR')} AS counts
     FROM by_value GROUP BY customer_id, name
 ),
-own_clothing AS (
-    SELECT customer_id, first(category ORDER BY kept DESC, last_at DESC, category) AS category FROM (
-        SELECT customer_id, category, sum(kept) AS kept, max(last_at) AS last_at FROM kept
-        WHERE category IN {_in(CLOTHING_CATEGORIES)} GROUP BY customer_id, category HAVING sum(kept) > 0
-    ) GROUP BY customer_id
+own_category AS (
+    -- Per group with sizes, the category the person keeps most of: their own. With several clothing
+    -- categories (women's and men's) the other one is mostly bought for a partner.
+    SELECT customer_id, grp, first(category ORDER BY kept DESC, last_at DESC, category) AS category
+    FROM category_kept WHERE grp IN ('clothing', 'shoes') GROUP BY customer_id, grp
+),
+own_kept AS (
+    SELECT k.* FROM kept k
+    JOIN own_category o ON o.customer_id = k.customer_id AND o.grp = k.grp AND o.category = k.category
+),
+member_size AS (
+    -- Each person's size before looking at the household: the size they keep most of.
+    SELECT customer_id, household_id, grp, category, first(size ORDER BY kept DESC, last_at DESC, size) AS size,
+           max(kept) AS kept
+    FROM own_kept WHERE kept > 0 AND size IS NOT NULL GROUP BY customer_id, household_id, grp, category
+),
+for_member AS (
+    -- Kept purchases in the size of another member of the household (same category), who keeps at
+    -- least as many in it: most likely bought for them. With a single clothing category this is what
+    -- tells a mother's own size from the one she buys for her husband.
+    SELECT DISTINCT k.customer_id, k.grp, k.size FROM own_kept k
+    JOIN member_size m ON m.household_id = k.household_id AND m.grp = k.grp AND m.category = k.category
+                      AND m.size = k.size AND m.customer_id <> k.customer_id AND m.kept >= k.kept
+    WHERE k.kept > 0
 ),
 sizes AS (
-    SELECT k.customer_id, CASE WHEN k.category = '{SHOE_CATEGORY}' THEN 'shoe_size' ELSE 'clothing_size' END AS name,
-           any_value(k.category) AS category,
-           first(k.size ORDER BY k.kept DESC, k.last_at DESC, k.size) FILTER (WHERE k.kept > 0 AND k.size IS NOT NULL) AS value,
-           max(k.kept) FILTER (WHERE k.size IS NOT NULL) AS in_size,
-           sum(k.kept) AS kept, sum(k.returns) AS returns
-    FROM kept k LEFT JOIN own_clothing o ON o.customer_id = k.customer_id AND o.category = k.category
-    WHERE k.category = '{SHOE_CATEGORY}' OR o.category IS NOT NULL
-    GROUP BY k.customer_id, name
+    SELECT customer_id, CASE grp WHEN 'shoes' THEN 'shoe_size' ELSE 'clothing_size' END AS name,
+           any_value(category) AS category,
+           first(size ORDER BY kept DESC, last_at DESC, size) FILTER (WHERE own) AS value,
+           max(kept) FILTER (WHERE own) AS in_size,
+           coalesce(list_sort(list(kept) FILTER (WHERE own), 'DESC')[2], 0) AS runner_up,
+           sum(kept) FILTER (WHERE for_member) AS for_members,
+           sum(kept) AS kept, sum(returns) AS returns
+    FROM (SELECT k.*, f.size IS NOT NULL AS for_member, k.kept > 0 AND k.size IS NOT NULL AND f.size IS NULL AS own
+          FROM own_kept k LEFT JOIN for_member f ON f.customer_id = k.customer_id AND f.grp = k.grp AND f.size = k.size)
+    GROUP BY customer_id, grp
 ),
 pets AS (
-    SELECT customer_id, string_agg({_pet('category')}, ',' ORDER BY {_pet('category')}) AS value,
+    SELECT customer_id, array_to_string(list_sort(list(DISTINCT pet)), ',') AS value,
            {json_object_agg("category || '_kept_purchases'", 'kept::VARCHAR')} AS evidence
-    FROM category_kept WHERE category IN {_in(PET_FOOD)} GROUP BY customer_id
+    FROM category_kept WHERE grp = 'pet_food' GROUP BY customer_id
 ),
 purchase_days AS (
     SELECT DISTINCT customer_id, category, CAST(occurred AS DATE) AS day FROM ix
@@ -281,8 +302,9 @@ rows AS (
     UNION ALL
     SELECT customer_id, name, value,
            {ev}('category', category, 'kept_purchases_in_size', in_size::VARCHAR,
-                'kept_purchases', kept::VARCHAR, 'returns', returns::VARCHAR)
-    FROM sizes WHERE value IS NOT NULL
+                'kept_purchases', kept::VARCHAR, 'returns', returns::VARCHAR,
+                'kept_purchases_in_household_members_sizes', for_members::VARCHAR)
+    FROM sizes WHERE value IS NOT NULL AND in_size > runner_up   -- a tie is no size: often the person's and a partner's
     UNION ALL
     SELECT customer_id, 'pets', value, evidence FROM pets
     UNION ALL
@@ -297,12 +319,12 @@ SELECT customer_id, name, value, json_merge_patch('{{}}', evidence) AS evidence 
 
 
 def household_attributes_sql(as_of: dt.datetime | None = None) -> str:
-    """Return the DuckDB query over interactions_in and links_in: pets and delivery per household."""
+    """Return the DuckDB query over interactions_in, links_in and categories_in: pets and delivery per household."""
     return f"""
 WITH {_interactions_sql(as_of)},
 pets AS (
-    SELECT household_id, list_sort(list(DISTINCT {_pet('category')})) AS pets
-    FROM kept WHERE category IN {_in(PET_FOOD)} AND kept > 0 GROUP BY household_id
+    SELECT household_id, list_sort(list(DISTINCT pet)) AS pets
+    FROM kept WHERE grp = 'pet_food' AND kept > 0 GROUP BY household_id
 ),
 delivery AS (
     SELECT household_id, first(delivery_method ORDER BY n DESC, last_at DESC, delivery_method) AS delivery FROM (
@@ -315,7 +337,7 @@ FROM pets p FULL JOIN delivery d ON p.household_id = d.household_id"""
 
 
 def derive_attributes(interactions: pd.DataFrame, links: pd.DataFrame, as_of: dt.datetime | None = None,
-                      engine: Engine | None = None) -> pd.DataFrame:
+                      engine: Engine | None = None, categories: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return the derived attributes of every person, one row per person and attribute.
 
     Args:
@@ -324,12 +346,15 @@ def derive_attributes(interactions: pd.DataFrame, links: pd.DataFrame, as_of: dt
         links: source, record_id, customer_id, household_id of every record.
         as_of: the instant "now" is; the latest interaction when None.
         engine: the SQL engine to run on (a fresh DuckDB by default).
+        categories: the category taxonomy (category, group, pet; ``identity.categories``); the
+            built-in defaults when None.
 
     Returns:
         columns customer_id, name (one of ATTRIBUTES), value, evidence (a dict of strings).
     """
     engine = engine or make_engine("duckdb")
-    frame = engine.sql(attributes_sql(as_of), interactions_in=interactions, links_in=links)
+    frame = engine.sql(attributes_sql(as_of), interactions_in=interactions, links_in=links,
+                       categories_in=taxonomy_frame() if categories is None else categories)
     frame["evidence"] = frame["evidence"].map(json.loads)
     order = {name: i for i, name in enumerate(ATTRIBUTES)}
     frame = frame.assign(_order=frame["name"].map(order)).sort_values(["customer_id", "_order"])

@@ -1,7 +1,7 @@
 """Precomputed profiles: each person's golden record, attributes and household summary, as served.
 
-Built in batch from the published records, links and interactions (two DuckDB queries and one
-pass of Python for display names), then written to the ``profile`` table in the same transaction
+Built in batch from the published records, links and interactions, through the run's category
+taxonomy (two DuckDB queries and one pass of Python for display names), then written to the ``profile`` table in the same transaction
 that publishes the run, so a reader sees either the old run with its profiles or the new one with
 its own. The live part (what stated preferences make of a profile) is encoded here from the
 preferences known when the run is published; ``profile_api.live`` keeps it current afterwards.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import logging
 import multiprocessing
 import os
@@ -33,8 +34,10 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import pandas as pd
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from identity.categories import taxonomy_frame
 from identity.engine import Engine, make_engine
 from profile_api.attributes import ATTRIBUTES, attributes_sql, household_attributes_sql, json_object_agg
 from profile_api.golden import candidates, display_name, golden_sql
@@ -96,17 +99,21 @@ def _engine() -> Engine:
 def build_profiles(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.DataFrame,
                    as_of: dt.datetime | None = None, engine: Engine | None = None) -> pd.DataFrame:
     """Return the precomputed profile of every person, one row each (see :func:`profile_rows`)."""
-    return ProfileEncoding(profile_rows(records, links, interactions, as_of, engine), apart=False).result()
+    return ProfileEncoding(profile_rows(records, links, interactions, as_of=as_of, engine=engine),
+                           apart=False).result()
 
 
 def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.DataFrame,
-                 as_of: dt.datetime | None = None, engine: Engine | None = None) -> pd.DataFrame:
+                 categories: pd.DataFrame | None = None, as_of: dt.datetime | None = None,
+                 engine: Engine | None = None) -> pd.DataFrame:
     """Return the precomputed profile of every person as JSON columns, not yet encoded.
 
     Args:
         records: source records (the store's source_record columns; see golden.REQUIRED_COLUMNS).
         links: source, record_id, customer_id, household_id of every record.
         interactions: the interactions of the records (INTERACTION_COLUMNS).
+        categories: the run's category taxonomy (category, group, pet; ``identity.categories``);
+            the built-in defaults when None.
         as_of: "now" for the attributes; the latest interaction when None.
         engine: the SQL engine to run on (a fresh DuckDB by default).
 
@@ -116,6 +123,7 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
     started = time.perf_counter()
     own = engine is None
     engine = engine or _engine()
+    categories = taxonomy_frame() if categories is None else categories
     links = links[["source", "record_id", "customer_id", "household_id"]]
     with_person = records.drop(columns=["customer_id", "household_id"], errors="ignore").merge(
         links, on=["source", "record_id"], how="inner")
@@ -124,6 +132,7 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
         _PERSONS_SQL.format(golden=golden_sql(), attributes=attributes_sql(as_of), order=order,
                             golden_object=json_object_agg('field', 'json_array(value, source, record_id, updated_at)')),
         records_in=candidates(with_person), links_in=links, interactions_in=interactions[list(INTERACTION_COLUMNS)],
+        categories_in=categories,
     )
     names = {key: display_name(*key[:2], fallback=key[2]) for key in
              set(zip(persons["first_name"], persons["last_name"], persons["email"].fillna(persons["customer_id"])))}
@@ -132,7 +141,7 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
     households = engine.sql(
         _HOUSEHOLDS_SQL.format(households=household_attributes_sql(as_of)),
         persons_in=persons[["customer_id", "household_id", "display_name"]], links_in=links,
-        interactions_in=interactions[list(INTERACTION_COLUMNS)],
+        interactions_in=interactions[list(INTERACTION_COLUMNS)], categories_in=categories,
     )
     profiles = persons.merge(households, on="household_id", how="left")[list(PROFILE_COLUMNS[:6])]
     if own:
@@ -212,8 +221,12 @@ class ProfileEncoding:
             self._pool = None
 
 
-def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Return the published records, links and interactions that profiles are built from."""
+def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return the published records, links, interactions and category taxonomy that profiles are built from.
+
+    The taxonomy is the published run's (``run.categories_json``); the built-in defaults for a run
+    published before runs kept theirs, or when nothing is published.
+    """
     cursor = conn.connection.dbapi_connection.cursor()   # the driver's cursor: no Row object per row
 
     def frame(query: str) -> pd.DataFrame:
@@ -225,9 +238,16 @@ def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
         records = frame("SELECT * FROM source_record")
         links = frame("SELECT source, record_id, customer_id, household_id FROM record_link")
         interactions = frame(f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction")
+        run = None
+        # A store being migrated from before schema 5 rebuilds its profiles before its run has the column.
+        if "categories_json" in {c["name"] for c in inspect(conn).get_columns("run")}:
+            cursor.execute("SELECT categories_json FROM run")
+            run = cursor.fetchone()
     finally:
         cursor.close()
-    return records, links, interactions
+    given = run is not None and run[0] is not None
+    categories = taxonomy_frame(json.loads(run[0])) if given else taxonomy_frame()
+    return records, links, interactions, categories
 
 
 def rebuild_profiles(conn: Connection) -> int:
@@ -236,8 +256,7 @@ def rebuild_profiles(conn: Connection) -> int:
     from profile_api.store.publish import write_profiles  # the store's writer; it imports this module
 
     lock_preferences(conn)     # the preferences encoded here stay those until the transaction ends
-    records, links, interactions = read_inputs(conn)
-    rows = profile_rows(records, links, interactions)
+    rows = profile_rows(*read_inputs(conn))
     profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn)).result()
     write_profiles(conn, profiles, live_from=api_preferences(conn))
     return len(profiles)

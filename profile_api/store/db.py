@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
@@ -129,7 +130,29 @@ def _to_version_4(conn: Connection) -> None:
 
 
 def _to_version_5(conn: Connection) -> None:
-    """Version 4 -> 5: the run keeps its cannot-link rules as measured on its drop (run.rules_json).
+    """Version 4 -> 5: the run keeps its category taxonomy and the categories it does not place.
+
+    A run published before then was derived through the built-in taxonomy: that is what it keeps,
+    so its profiles stay as they are.
+    """
+    from identity.categories import DEFAULT_CATEGORIES
+
+    _add_column(conn, "run", "categories_json", "TEXT")
+    _add_column(conn, "run", "unplaced_categories_json", "TEXT")
+    known = [c for c, _, _ in DEFAULT_CATEGORIES]
+    marks = ", ".join(f":c{i}" for i in range(len(known)))
+    unplaced = conn.execute(text(
+        f"SELECT trim(category) AS c, count(*) AS n FROM interaction WHERE trim(category) <> '' "
+        f"AND trim(category) NOT IN ({marks}) GROUP BY trim(category) ORDER BY n DESC, c"),
+        {f"c{i}": c for i, c in enumerate(known)}).all()
+    conn.execute(text("UPDATE run SET categories_json = :categories, unplaced_categories_json = :unplaced "
+                      "WHERE categories_json IS NULL"),
+                 {"categories": json.dumps([list(c) for c in DEFAULT_CATEGORIES]),
+                  "unplaced": json.dumps([[c, int(n)] for c, n in unplaced])})
+
+
+def _to_version_6(conn: Connection) -> None:
+    """Version 5 -> 6: the run keeps its cannot-link rules as measured on its drop (run.rules_json).
 
     A run published before then was not measured in a way the store kept: its column stays empty
     and the report says so.
@@ -139,7 +162,7 @@ def _to_version_5(conn: Connection) -> None:
 
 # MIGRATIONS[v] takes a store from version v to v + 1; tables new in a version are made by create_all.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2, 2: _to_version_3, 3: _to_version_4,
-                                                       4: _to_version_5}
+                                                       4: _to_version_5, 5: _to_version_6}
 
 
 def migrate(engine: Engine, version: int) -> None:

@@ -13,10 +13,10 @@ from sqlmodel import Field, SQLModel
 # and std_particles. 3: profiles also encoded as served (profile.encoded, profile.encoded_household, the
 # live part of a household with nothing stated).
 # 4: the live part of each profile kept current as preferences are stated (profile.encoded_live,
-# instead of encoded_household).
-# 5: the cannot-link rules as measured on the run's drop (run.rules_json).
-# store/db.py MIGRATIONS takes an older store there in place.
-SCHEMA_VERSION = 5
+# instead of encoded_household). 5: the run's category taxonomy and the categories it does not place
+# (run.categories_json, run.unplaced_categories_json). store/db.py MIGRATIONS takes an older store there in place.
+# 6: the cannot-link rules as measured on the run's drop (run.rules_json).
+SCHEMA_VERSION = 6
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -43,8 +43,12 @@ class Run(SQLModel, table=True):
     model_json: str
     counts_json: str
     timings_json: str
+    # [[category, group, pet], ...]: the taxonomy the run's profiles were derived through (rebuilds use it too)
+    categories_json: str | None = Field(default=None, sa_column=Column(Text))
+    # [[category, interactions], ...]: the drop's categories that the taxonomy does not name
+    unplaced_categories_json: str | None = Field(default=None, sa_column=Column(Text))
     # [{"rule", "description", ...}, ...]: each cannot-link rule as measured on the run's drop
-    # (identity.strictness.rules_of_run); None for a run published before schema 5
+    # (identity.strictness.rules_of_run); None for a run published before schema 6
     rules_json: str | None = Field(default=None, sa_column=Column(Text))
 
 

@@ -197,6 +197,8 @@ def publish_resolution(
         "model_json": json.dumps(resolution.model), "counts_json": json.dumps([c.__dict__ for c in drop.counts]),
         "timings_json": json.dumps(resolution.timings),
         "rules_json": json.dumps(rules_of_run(resolution.rules)),
+        "categories_json": json.dumps(drop.categories.values.tolist()),
+        "unplaced_categories_json": json.dumps([list(c) for c in drop.unplaced_categories]),
     }])
     if engine.dialect.name == "sqlite":  # SQLite stores datetimes as text
         run["started_at"] = run["started_at"].map(lambda d: d.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" "))
@@ -204,7 +206,7 @@ def publish_resolution(
 
     source_records = _source_records(resolution)
     stated, stored_api_preferences = stated_before(engine, drop.preferences, links)
-    profiles = ProfileEncoding(profile_rows(source_records, links, interactions), stated=stated)
+    profiles = ProfileEncoding(profile_rows(source_records, links, interactions, drop.categories), stated=stated)
     log.info("publish: rows prepared")
     try:
         _write_run(engine, resolution, run_id, source_records, links, persons, households, interactions,

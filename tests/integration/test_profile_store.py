@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import threading
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from herken.cli import main
+from identity.categories import DEFAULT_CATEGORIES
 from identity.nicknames import group_names, name_groups
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.live import refresh_live
@@ -251,6 +253,10 @@ def test_search_by_postcode_and_house_number(published, truth):
         store.search(name="jansen", birth_date="31-02-1990")
 
 
+# Before version 5 a run kept no category taxonomy: its profiles were derived through the built-in one.
+_RUN_BEFORE_5 = ("ALTER TABLE run DROP COLUMN categories_json", "ALTER TABLE run DROP COLUMN unplaced_categories_json")
+
+
 def test_a_version_1_store_is_migrated_in_place(published):
     url, engine, store, links, _ = published
     customers = sorted(links["customer_id"].unique())[:20]
@@ -259,7 +265,7 @@ def test_a_version_1_store_is_migrated_in_place(published):
         for statement in ("DROP TABLE profile", "DROP INDEX ix_preference_record",
                           "ALTER TABLE preference DROP COLUMN channel",
                           "ALTER TABLE source_record DROP COLUMN std_phone_mobile",
-                          "ALTER TABLE source_record DROP COLUMN std_particles",
+                          "ALTER TABLE source_record DROP COLUMN std_particles", *_RUN_BEFORE_5,
                           "UPDATE schema_info SET version = 1"):
             conn.execute(text(statement))
     migrated = open_store(url)
@@ -403,10 +409,11 @@ def test_a_read_connection_that_breaks_is_replaced(published):
     reader.dispose()
 
 
-# What an older version's profile table looked like, from the columns of this version's.
+# What an older version's profile and run tables looked like, from the columns of this version's.
 _OLDER_PROFILES = {
-    2: ("ALTER TABLE profile DROP COLUMN encoded", "ALTER TABLE profile DROP COLUMN encoded_live"),
-    3: ("ALTER TABLE profile RENAME COLUMN encoded_live TO encoded_household",),
+    2: ("ALTER TABLE profile DROP COLUMN encoded", "ALTER TABLE profile DROP COLUMN encoded_live", *_RUN_BEFORE_5),
+    3: ("ALTER TABLE profile RENAME COLUMN encoded_live TO encoded_household", *_RUN_BEFORE_5),
+    4: _RUN_BEFORE_5,
 }
 
 
@@ -424,13 +431,21 @@ def test_an_older_store_is_migrated_in_place(published, version):
     store.close()    # the older server is stopped before the new one opens the store
     migrated = open_store(url)
     with migrated.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 5
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 6
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
+        categories, unplaced = conn.execute(text("SELECT categories_json, unplaced_categories_json FROM run")).one()
+    assert json.loads(categories) == [list(c) for c in DEFAULT_CATEGORIES]   # what the run was derived through
+    assert ["household", household_interactions(engine)] in json.loads(unplaced)
     after = ProfileStore(migrated)
     for customer_id in sample:
         assert decoded(after, customer_id) == before[customer_id] == profile_pb(after.get_profile(customer_id))
     after.close()
     migrated.dispose()
+
+
+def household_interactions(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM interaction WHERE category = 'household'")).scalar()
 
 
 def test_profiles_encoded_by_a_forked_worker_equal_those_encoded_in_process(published):

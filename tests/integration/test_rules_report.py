@@ -115,20 +115,20 @@ def test_resolve_prints_the_rules_against_the_model_with_an_example_each(resolve
     assert lines[strict + 1:strict + 1 + len(kept)] == [f"    {k['description']}" for k in kept]
 
 
-def test_a_store_of_schema_4_is_migrated_and_its_run_reported(resolved):
-    # last in this module: it takes the store back to what schema 4 wrote
+def test_a_store_of_schema_5_is_migrated_and_its_run_reported(resolved):
+    # last in this module: it takes the store back to what schema 5 wrote
     url, _, _, tmp = resolved
     engine = open_store(url)
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE run DROP COLUMN rules_json"))
-        conn.execute(text("UPDATE schema_info SET version = 4"))
+        conn.execute(text("UPDATE schema_info SET version = 5"))
     engine.dispose()
     out = tmp / "migrated.html"
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["report", "--store", url, "--out", str(out)]) == 0
     engine = open_store(url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 5
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 6
         assert conn.execute(text("SELECT rules_json FROM run")).scalar_one() is None
     engine.dispose()
     page = out.read_text(encoding="utf-8")

@@ -5,6 +5,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from identity.categories import taxonomy_frame
 from identity.engine import make_engine
 from profile_api.attributes import (
     ACTIVE_DAYS, AT_RISK_DAYS, NEW_DAYS, derive_attributes, household_attributes_sql,
@@ -141,7 +142,8 @@ def test_household_pets_and_delivery_come_from_all_members():
     rows = pd.DataFrame([buy("P2", 10, "dog_food"), buy("W1", 20, "cat_food", delivery="home"),
                          buy("W1", 30, delivery="home"), buy("W2", 30, "cat_food", delivery="pickup_point")],
                         columns=COLUMNS)
-    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS)
+    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS,
+                                    categories_in=taxonomy_frame())
     by_household = {r.household_id: (list(r.pets), r.delivery) for r in got.itertuples()}
     assert by_household == {"H1": (["cat", "dog"], "home"), "H2": (["cat"], "pickup_point")}
 
@@ -154,3 +156,81 @@ def test_json_objects_are_written_with_their_keys_in_order_whatever_the_row_orde
     for rows in (["z", "a", 'q"uote'], ['q"uote', "z", "a"]):
         frame = engine.sql(sql, t=pd.DataFrame({"k": rows, "v": [f"value of {k}" for k in rows]}))
         assert frame["o"][0] == '{"a":"value of a","q\\"uote":"value of q\\"uote","z":"value of z"}'
+
+
+# --- a taxonomy the retailer supplies ---
+
+RENAMED = taxonomy_frame([
+    ("clothing", "clothing", None), ("schoenen", "shoes", None), ("pet_food/dog", "pet_food", "dog"),
+    ("pet_food/bird", "pet_food", "bird"), ("pet_food/rabbit", "pet_food", "rabbit"),
+    ("pet_treats/rabbit", "pet_food", "rabbit"), ("kids_clothing", "other", None),
+])
+
+
+def renamed(*rows, as_of=AS_OF, categories=RENAMED):
+    """Return {(customer_id, name): (value, evidence)} of these interactions through the renamed taxonomy."""
+    frame = derive_attributes(pd.DataFrame(list(rows), columns=COLUMNS), LINKS, as_of=as_of, categories=categories)
+    return {(r.customer_id, r.name): (r.value, r.evidence) for r in frame.itertuples()}
+
+
+def test_sizes_and_pets_of_renamed_categories_come_through_the_taxonomy():
+    got = renamed(
+        buy("P1", 10, "clothing", size="S"), buy("P1", 20, "clothing", size="38"),     # 38 is S on the chart
+        buy("P1", 30, "schoenen", size="39"), buy("P1", 40, "kids_clothing", size="116"),
+        buy("P1", 50, "pet_food/bird"), buy("P1", 60, "pet_treats/rabbit"), buy("P1", 70, "pet_food/rabbit"),
+        buy("W2", 10, "womens_clothing", size="M"), buy("W2", 20, "dog_food"),        # names this taxonomy lacks
+    )
+    assert got["C1", "clothing_size"] == ("S", {"category": "clothing", "kept_purchases_in_size": "2",
+                                                "kept_purchases": "2", "returns": "0"})
+    assert got["C1", "shoe_size"][0] == "39"
+    value, evidence = got["C1", "pets"]
+    assert value == "bird,rabbit"
+    assert evidence == {"pet_food/bird_kept_purchases": "1", "pet_food/rabbit_kept_purchases": "1",
+                        "pet_treats/rabbit_kept_purchases": "1"}
+    assert not {("C3", "clothing_size"), ("C3", "pets")} & set(got)      # unplaced: counted as other
+
+
+def test_the_same_interactions_through_the_default_taxonomy_give_no_renamed_sizes_or_pets():
+    rows = [buy("P1", 10, "clothing", size="S"), buy("P1", 30, "schoenen", size="39"), buy("P1", 50, "pet_food/bird")]
+    assert not {("C1", "clothing_size"), ("C1", "shoe_size"), ("C1", "pets")} & set(attributes(*rows))
+    assert {("C1", "clothing_size"), ("C1", "shoe_size"), ("C1", "pets")} <= set(renamed(*rows))
+
+
+def test_with_one_clothing_category_what_a_person_buys_in_a_partners_size_does_not_set_theirs():
+    # C1 and C2 share household H1. C1 buys her own S and, as often, her partner's L; he keeps L himself.
+    got = renamed(
+        buy("P1", 10, "clothing", size="S"), buy("P1", 20, "clothing", size="L"),
+        buy("P2", 30, "clothing", size="L"), buy("P2", 40, "clothing", size="L"),
+        buy("W2", 10, "clothing", size="S"), buy("W2", 20, "clothing", size="L"),   # C3 lives alone: a tie
+    )
+    value, evidence = got["C1", "clothing_size"]
+    assert value == "S" and evidence["kept_purchases_in_household_members_sizes"] == "1"
+    assert got["C2", "clothing_size"][0] == "L"
+    assert ("C3", "clothing_size") not in got      # S and L kept once each: no size rather than a guess
+
+
+def test_a_person_who_only_buys_in_a_household_members_size_gets_no_size_of_their_own():
+    got = renamed(buy("P1", 10, "schoenen", size="44"), buy("P2", 20, "schoenen", size="44"),
+                  buy("P2", 30, "schoenen", size="44"))
+    assert got["C2", "shoe_size"][0] == "44"
+    assert ("C1", "shoe_size") not in got
+
+
+def test_with_several_clothing_categories_the_person_keeps_their_own_category():
+    categories = taxonomy_frame([("dameskleding", "clothing", None), ("herenkleding", "clothing", None)])
+    got = renamed(
+        buy("P1", 10, "dameskleding", size="M"), buy("P1", 20, "dameskleding", size="M"),
+        buy("P1", 30, "herenkleding", size="XL"), buy("P2", 40, "herenkleding", size="M"),
+        categories=categories,
+    )
+    assert got["C1", "clothing_size"][0] == "M" and got["C1", "clothing_size"][1]["category"] == "dameskleding"
+    # His M is men's M: another category than hers, so her M purchases are not taken for his.
+    assert got["C2", "clothing_size"][0] == "M"
+
+
+def test_household_pets_come_through_the_taxonomy():
+    rows = pd.DataFrame([buy("P2", 10, "pet_food/bird"), buy("W1", 20, "pet_treats/rabbit"),
+                         buy("W2", 30, "pet_food/dog"), ret("W2", 25, "pet_food/dog")], columns=COLUMNS)
+    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS,
+                                    categories_in=RENAMED)
+    assert {r.household_id: list(r.pets) for r in got.itertuples() if r.pets is not None} == {"H1": ["bird", "rabbit"]}

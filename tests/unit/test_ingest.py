@@ -93,3 +93,69 @@ def test_plain_and_quoted_files_are_quarantined_alike(tmp_path):
         results.append(([(q.line, q.reason) for q in result.quarantine], len(result.interactions)))
     assert results[0] == results[1]
     assert results[0][1] == 2 and [line for line, _ in results[0][0]] == [3, 4, 5, 6, 8, 9]
+
+
+INTERACTIONS_HEADER = ("source,record_id,type,occurred_at,sku,category,size,quantity,amount_eur,discount_eur,"
+                       "store_id,delivery_method")
+
+
+def test_bad_rows_of_categories_csv_are_quarantined_with_their_reason(tmp_path):
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    write(tmp_path / "interactions.csv", "\n".join([
+        INTERACTIONS_HEADER,
+        "app,A1,purchase,2025-01-01T10:00:00,S1,clothing,M,1,20.0,0,,home",
+        "app,A1,purchase,2025-01-02T10:00:00,S2,pet_food/bird,,1,5.0,0,,home",
+        "app,A1,purchase,2025-01-03T10:00:00,S3,garden,,1,5.0,0,,home",
+        "app,A1,view,2025-01-04T10:00:00,S4,garden,,,,,,",
+        "app,A1,purchase,2025-01-05T10:00:00,S5,toys,,1,5.0,0,,home",
+    ]) + "\n")
+    write(tmp_path / "categories.csv", "\n".join([
+        "category,group,pet",
+        "clothing,Clothing,",                 # groups are read in any case
+        "pet_food/bird,pet_food, Bird ",
+        "pet_food/cat,pet_food,",             # pet missing for pet_food
+        "clothing,shoes,",                    # duplicate category
+        "electronics,gadgets,",               # unknown group
+        ",other,",                            # empty category
+        "toys,other",                         # wrong column count
+        "shoes,shoes,dog",                    # a pet outside pet_food is not read
+        "toys,other,",
+    ]) + "\n")
+    drop = read_drop(tmp_path)
+    counts = {c.file: c for c in drop.counts}["categories.csv"]
+    assert (counts.read, counts.accepted, counts.quarantined) == (9, 4, 5)
+    reasons = {q.line: q.reason for q in drop.quarantine if q.file == "categories.csv"}
+    assert reasons == {
+        4: "pet is empty; a pet_food category names its animal (dog, cat, bird, ...)",
+        5: "category 'clothing' appears more than once; the first row was kept",
+        6: "group 'gadgets' is not one of clothing, shoes, pet_food, other",
+        7: "category is empty",
+        8: "has 2 columns, the header has 3",
+    }
+    assert drop.categories_given
+    assert [tuple(r) for r in drop.categories.itertuples(index=False)] == [
+        ("clothing", "clothing", None), ("pet_food/bird", "pet_food", "bird"), ("shoes", "shoes", None),
+        ("toys", "other", None)]
+    # garden is in no row: it counts as other and the run lists it (toys is placed as other explicitly)
+    assert drop.unplaced_categories == [("garden", 2)]
+
+
+def test_without_categories_csv_the_built_in_taxonomy_applies(tmp_path):
+    from identity.categories import DEFAULT_CATEGORIES
+
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    write(tmp_path / "interactions.csv", INTERACTIONS_HEADER + "\n"
+          "app,A1,purchase,2025-01-01T10:00:00,S1,dog_food,,1,20.0,0,,home\n"
+          "app,A1,purchase,2025-01-01T10:00:00,S1,bird_food,,1,20.0,0,,home\n")
+    drop = read_drop(tmp_path)
+    assert not drop.categories_given
+    assert [tuple(r) for r in drop.categories.itertuples(index=False)] == list(DEFAULT_CATEGORIES)
+    assert drop.unplaced_categories == [("bird_food", 1)]
+
+
+@pytest.mark.parametrize("content", ["category,group\nclothing,clothing\n", "category,pet\nx,\n", ""])
+def test_a_categories_csv_without_its_columns_stops_the_run(tmp_path, content):
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    write(tmp_path / "categories.csv", content)
+    with pytest.raises(DropError, match="categories.csv: (missing required column|the file is empty)"):
+        read_drop(tmp_path)
