@@ -230,11 +230,11 @@ def birth_dates_compatible(a: str, b: str) -> bool:
 FIRST_NAME, BIRTH_DATE, NAMES_ONLY, STEWARD = "first_name", "birth_date", "names_only", "steward"
 NAMELESS, SURNAME = "nameless", "surname"
 RULE_TITLES: dict[str, str] = {
-    SURNAME: "no first name and a different surname",
     FIRST_NAME: "different first names",
     BIRTH_DATE: "different birth dates",
-    NAMES_ONLY: "only the names agree",
+    SURNAME: "no first name and a different surname",
     NAMELESS: "no first name, fits several household members",
+    NAMES_ONLY: "only the names agree",
     STEWARD: "separated by a data steward",
 }
 

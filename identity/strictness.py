@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from identity.cluster import NAMES_ONLY_THRESHOLD
-from identity.rules import BIRTH_DATE, FIRST_NAME, SURNAME, NameAndBirth, RuleBook, measure_strictness
+from identity.rules import BIRTH_DATE, FIRST_NAME, NAMELESS, NAMES_ONLY, RULE_TITLES, SURNAME, NameAndBirth, RuleBook, measure_strictness
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,8 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
         {"rule": s.rule, "pairs": s.pairs, "conflicts": s.conflicts, "strict": s.strict, "description": s.describe()}
         for s in book.strictness.values()
     ]
+    kept.append({"rule": NAMELESS, "description": f"{RULE_TITLES[NAMELESS]}: such a record joins only on a birth "
+                                                  "date, mobile or e-mail it shares with the other"})
     kept.append({"rule": NAMES_ONLY, "description": f"{RULE_TITLES[NAMES_ONLY]}: such a pair joins only from "
                                                     f"match probability {names_only_threshold}"})
     return kept

@@ -9,7 +9,7 @@ from identity.report import (
     AGAINST_MODEL, PairView, ReportData, RuleAgainstModel, record_view, rules_against_model_lines, rules_html,
     rules_table,
 )
-from identity.rules import BIRTH_DATE, FIRST_NAME, NAMES_ONLY, RULE_TITLES, STEWARD, RuleBook, Strictness
+from identity.rules import BIRTH_DATE, FIRST_NAME, NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, RuleBook, Strictness
 from identity.strictness import rules_of_run
 from profile_api.store.models import Run
 
@@ -89,7 +89,7 @@ def test_the_cli_lines_give_counts_one_example_and_the_strictness():
 def test_a_run_keeps_each_rules_strictness_and_the_names_only_threshold():
     book = RuleBook({}, [Strictness(FIRST_NAME, 2430, 329), Strictness(BIRTH_DATE, 300, 2)])
     kept = rules_of_run(book, names_only_threshold=0.8)
-    assert [k["rule"] for k in kept] == [FIRST_NAME, BIRTH_DATE, NAMES_ONLY]
+    assert [k["rule"] for k in kept] == [FIRST_NAME, BIRTH_DATE, NAMELESS, NAMES_ONLY]
     assert kept[0] == {"rule": FIRST_NAME, "pairs": 2430, "conflicts": 329, "strict": False,
                        "description": Strictness(FIRST_NAME, 2430, 329).describe()}
     assert kept[1]["strict"] is True and kept[1]["description"].endswith("refuses outright")
