@@ -312,6 +312,8 @@ def _read_phone(phone: str | None, region: str) -> tuple[Phone | None, str | Non
     if not (mobile_length or phonenumbers.is_possible_number_for_type(number, _FIXED)):
         return None, _length_problem(number)
     national = phonenumbers.national_significant_number(number)
+    if national.startswith("0"):   # a trunk 0 left in: no number in use has one here (and E.164 would lose it)
+        return None, "it has a 0 after the country code"
     rest = national[1:]
     if len(set(rest)) <= 1 or any(national in run or rest in run for run in _RUNS):
         return None, "it is a placeholder, not a number in use"
@@ -325,9 +327,10 @@ def _length_problem(number: phonenumbers.PhoneNumber) -> str:
     digits = len(phonenumbers.national_significant_number(number))
     region = phonenumbers.region_code_for_country_code(number.country_code)
     metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
-    lengths = sorted(set(metadata.fixed_line.possible_length) | set(metadata.mobile.possible_length)
-                     if metadata else ())
-    usual = f"; phone numbers of +{number.country_code} have {' or '.join(map(str, lengths))}" if lengths else ""
+    descs = (metadata.fixed_line, metadata.mobile) if metadata else ()   # non-geographic codes (+800) have neither
+    lengths = sorted({length for desc in descs if desc is not None for length in desc.possible_length})
+    listed = ", ".join(map(str, lengths[:-1])) + " or " * (len(lengths) > 1) + str(lengths[-1]) if lengths else ""
+    usual = f"; phone numbers of +{number.country_code} have {listed}" if lengths else ""
     return f"it has {digits} digits after the trunk or country code{usual}"
 
 

@@ -41,7 +41,7 @@ def standard_identifier(kind: str, value: str) -> str:
             why = phone_problem(value)
     elif kind == "loyalty_card":
         standard = standardise_loyalty_card(value)
-        why = "it has no letters or digits"
+        why = "it holds nothing but spaces, dots and dashes"
     else:
         raise ValueError(f"kind: '{kind}' is not one of email, phone, loyalty_card")
     if standard is None:
