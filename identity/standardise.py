@@ -243,7 +243,7 @@ def _email_text(email: str | None) -> str | None:
         value = value[len("mailto:"):]
     if not value.isascii():
         value = unicodedata.normalize("NFC", value)
-    elif "xn--" in value:
+    if "xn--" in value:
         local, at, domain = value.rpartition("@")
         value = local + at + _unicode_domain(domain)
     return value
@@ -253,7 +253,7 @@ def _unicode_domain(domain: str) -> str:
     """Return a domain with its punycode labels (``xn--...``) decoded, lower-cased; as given if one is not punycode."""
     try:
         decoded = domain.encode("ascii").decode("idna")
-    except UnicodeError:
+    except UnicodeError:      # not ASCII, or a label that is no valid punycode
         return domain
     decoded = unicodedata.normalize("NFC", decoded.lower())
     return decoded if _EMAIL.match("x@" + decoded) else domain

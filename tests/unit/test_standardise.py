@@ -130,6 +130,7 @@ def test_e_mail_addresses_in_other_scripts_and_punycode_domains():
     assert standardise_email("Ümit.Öztürk@GMX.de") == "ümit.öztürk@gmx.de"
     assert standardise_email("иван@почта.рф") == "иван@почта.рф"
     assert standardise_email("jan@xn--bcher-kva.nl") == standardise_email("jan@bücher.nl") == "jan@bücher.nl"
+    assert standardise_email("josé@XN--BCHER-KVA.nl") == "josé@bücher.nl"
     assert standardise_email("o'brien+shop@example.co.uk") == "o'brien+shop@example.co.uk"
 
 
