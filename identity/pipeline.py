@@ -156,6 +156,8 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
     # Drop-level completions: a postcode for "street + number" addresses the drop knows, a surname
     # read from the e-mail for records with a first name only (sparse app accounts).
     standardised = fill_surnames_from_email(complete_postcodes(standardised))
+    log.info("standardised %d records; %d phone numbers kept in ranges phonenumbers does not know (phone_valid False)",
+             len(standardised), int(standardised["phone_valid"].eq(False).sum()))
     lap("standardise")
 
     engine: Engine = make_engine(options.engine)

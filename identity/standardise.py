@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 
@@ -195,52 +196,190 @@ def parse_name(first_name: str | None, last_name: str | None) -> PersonName:
     )
 
 
-_EMAIL = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,}$")
+# An e-mail address as a customer writes it: a local part of letters (any script, accents too),
+# digits and the signs RFC 5322 allows, and a domain of such labels ending in a top-level domain of
+# letters. Lenient on purpose: it accepts every address the ASCII-only rule of earlier versions did.
+_EMAIL = re.compile(r"^[\w\u0300-\u036f.!#$%&'*+/=?^`{|}~-]+@[\w\u0300-\u036f.-]+\.(?:[^\W\d_]{2,}|xn--[a-z0-9-]+)$")
 
 
 def standardise_email(email: str | None) -> str | None:
-    """Return a trimmed, lower-cased e-mail address, or ``None`` when it is not one."""
+    """Return an e-mail address trimmed, lower-cased and in Unicode NFC, or ``None`` when it is not one.
+
+    The one e-mail standardiser: ingest keeps what it returns, and a look-up by an address
+    (GetProfile, SearchCustomers) asks for what it returns, so any address a record holds is found
+    by that address as written. Accents are kept (``chloé@`` and ``chloe@`` are two mailboxes); a
+    domain written in punycode (``xn--bcher-kva.nl``) is read as the Unicode it encodes.
+    """
+    value = _email_text(email)
+    return value if value is not None and _EMAIL.match(value) else None
+
+
+def email_problem(email: str | None) -> str | None:
+    """Return why a text is not an e-mail address ("it has no @"), or None when it is one."""
+    value = _email_text(email)
+    if not value:
+        return "it is empty"
+    if _EMAIL.match(value):
+        return None
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return "it has no @"
+    if "@" in local:
+        return "it has more than one @"
+    if not local:
+        return "nothing stands before the @"
+    if not _EMAIL.match("x@" + domain):
+        return f"'{domain}' after the @ is not a domain such as example.nl"
+    return "it has a character no e-mail address holds (a comma, bracket, colon, ...)"
+
+
+def _email_text(email: str | None) -> str | None:
+    """Return an e-mail address as written, trimmed, lower-cased, in NFC, its domain decoded from punycode."""
     if email is None:
         return None
     value = str(email).strip().strip("<>").strip().lower()
     value = value.replace(" ", "")
     if value.startswith("mailto:"):
         value = value[len("mailto:"):]
-    return value if _EMAIL.match(value) else None
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value)
+    if "xn--" in value:
+        local, at, domain = value.rpartition("@")
+        value = local + at + _unicode_domain(domain)
+    return value
+
+
+def _unicode_domain(domain: str) -> str:
+    """Return a domain with its punycode labels (``xn--...``) decoded, lower-cased; as given if one is not punycode."""
+    try:
+        decoded = domain.encode("ascii").decode("idna")
+    except UnicodeError:      # not ASCII, or a label that is no valid punycode
+        return domain
+    decoded = unicodedata.normalize("NFC", decoded.lower())
+    return decoded if _EMAIL.match("x@" + decoded) else domain
+
+
+class Phone(NamedTuple):
+    """A phone number as herken keeps it."""
+
+    e164: str       # "+31612345678"
+    mobile: bool    # personal (a mobile number) rather than a landline a household shares
+    valid: bool     # in a range phonenumbers knows to be in use; False: the right length, but not (yet) known
+
+
+# Where a number's leading digits say "mobile" though phonenumbers does not know its range (unallocated,
+# allocated after the library's metadata, or a typo): national significant number prefixes per country
+# code. Such a number is personal, not a household's. Countries not listed: such numbers count as landlines.
+MOBILE_PREFIXES: dict[int, tuple[str, ...]] = {
+    31: ("6",),                                   # NL: 06
+    32: ("4",),                                   # BE: 04
+    33: ("6", "7"),                               # FR: 06, 07
+    44: ("7",),                                   # GB: 07
+    48: ("45", "50", "51", "53", "57", "60", "66", "69", "72", "73", "78", "79", "88"),   # PL
+    49: ("15", "16", "17"),                       # DE: 015x, 016x, 017x
+}
+_RUNS = ("01234567890123456789", "98765432109876543210")
+_FIXED, _MOBILE = phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE
+_E164 = phonenumbers.PhoneNumberFormat.E164
+_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 @lru_cache(maxsize=500_000)
-def parse_phone(phone: str | None, region: str = "NL") -> tuple[str | None, bool]:
-    """Return (E.164 number or None, whether it is a mobile number) of a phone in any notation."""
+def _read_phone(phone: str | None, region: str) -> tuple[Phone | None, str | None]:
+    """Return (the phone, None) of a text that is a phone number, else (None, why it is not)."""
     if phone is None:
-        return None, False
+        return None, "it is empty"
     text = str(phone).strip()
     if not text:
-        return None, False
+        return None, "it is empty"
     text = text.replace("(0)", "")
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None, False
+    except phonenumbers.NumberParseException as err:
+        return None, _parse_problem(text, err)
     # number_type is UNKNOWN exactly when is_valid_number is False (both run the same metadata
     # match for the number's region), so one call answers both and halves the cost.
     kind = phonenumbers.number_type(number)
-    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
-        return None, False
-    mobile = kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), mobile
+    if kind != phonenumbers.PhoneNumberType.UNKNOWN:
+        return Phone(phonenumbers.format_number(number, _E164), kind in _MOBILE_TYPES, True), None
+    # Not in a range phonenumbers knows: kept when it is written in digits and has the length of a
+    # subscriber's number in its country, so that a record's number is found by that number.
+    if any(ch.isalpha() for ch in text):
+        return None, "it has letters"
+    mobile_length = phonenumbers.is_possible_number_for_type(number, _MOBILE)
+    if not (mobile_length or phonenumbers.is_possible_number_for_type(number, _FIXED)):
+        return None, _length_problem(number)
+    national = phonenumbers.national_significant_number(number)
+    if national.startswith("0"):   # a trunk 0 left in: no number in use has one here (and E.164 would lose it)
+        return None, "it has a 0 after the country code"
+    rest = national[1:]
+    if len(set(rest)) <= 1 or any(national in run or rest in run for run in _RUNS):
+        return None, "it is a placeholder, not a number in use"
+    prefixes = MOBILE_PREFIXES.get(number.country_code, ())
+    mobile = mobile_length and bool(prefixes) and national.startswith(prefixes)
+    return Phone(phonenumbers.format_number(number, _E164), mobile, False), None
+
+
+def _length_problem(number: phonenumbers.PhoneNumber) -> str:
+    """Return how the length of a number fits no fixed or mobile number of its country."""
+    digits = len(phonenumbers.national_significant_number(number))
+    region = phonenumbers.region_code_for_country_code(number.country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+    descs = (metadata.fixed_line, metadata.mobile) if metadata else ()   # non-geographic codes (+800) have neither
+    lengths = sorted({length for desc in descs if desc is not None for length in desc.possible_length})
+    listed = ", ".join(map(str, lengths[:-1])) + " or " * (len(lengths) > 1) + str(lengths[-1]) if lengths else ""
+    usual = f"; phone numbers of +{number.country_code} have {listed}" if lengths else ""
+    return f"it has {digits} digits after the trunk or country code{usual}"
+
+
+def _parse_problem(text: str, err: phonenumbers.NumberParseException) -> str:
+    """Return why phonenumbers could not read a text as a phone number, in words."""
+    if any(ch.isalpha() for ch in text):
+        return "it has letters"
+    if not any(ch.isdigit() for ch in text):
+        return "it has no digits"
+    if err.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+        return "it starts with no known country code"
+    if err.error_type == phonenumbers.NumberParseException.TOO_LONG:
+        return "it has too many digits"
+    return "it has too few digits"
+
+
+def parse_phone(phone: str | None, region: str = "NL") -> Phone | None:
+    """Return the phone number in a text in any notation, or ``None`` when the text holds none.
+
+    The one phone standardiser: ingest keeps what it returns, and a look-up by a phone number asks
+    for what it returns. A number phonenumbers does not know to be in use (an unallocated range, a
+    typo) is kept all the same when it has the length of a real number (``valid`` is False); its
+    leading digits (MOBILE_PREFIXES) say whether it is a mobile. Placeholders (``0600000000``),
+    numbers with letters and numbers of the wrong length are not phone numbers.
+    """
+    return _read_phone(phone, region)[0]
+
+
+def phone_problem(phone: str | None, region: str = "NL") -> str | None:
+    """Return why a text is not a phone number herken keeps ("it has letters"), or None when it is one."""
+    return _read_phone(phone, region)[1]
 
 
 def standardise_phone(phone: str | None, region: str = "NL") -> str | None:
-    """Return the phone number in E.164 (``+31612345678``), or ``None`` when it is not valid."""
-    return parse_phone(phone, region)[0]
+    """Return the phone number in E.164 (``+31612345678``), or ``None`` when the text holds none (see parse_phone)."""
+    found = _read_phone(phone, region)[0]
+    return found.e164 if found else None
 
 
 def is_mobile(e164: str | None) -> bool:
     """Return True when an E.164 number is a mobile number (personal rather than a landline)."""
-    return parse_phone(e164)[1] if e164 else False
+    found = parse_phone(e164) if e164 else None
+    return found.mobile if found else False
+
+
+def is_valid_phone(e164: str | None) -> bool:
+    """Return False for a number kept though phonenumbers does not know it to be in use; True otherwise."""
+    found = parse_phone(e164) if e164 else None
+    return found.valid if found else True
 
 
 _NL_POSTCODE = re.compile(r"^(?:NL[- ]?)?([1-9][0-9]{3})\s*-?\s*([A-Z]{2})$")
@@ -376,7 +515,7 @@ def parse_timestamp(text: str | None) -> dt.datetime | None:
 STANDARD_COLUMNS: tuple[str, ...] = (
     "unique_id", "source", "record_id", "updated_at", "given", "given_first", "given_canonical",
     "initials", "initial", "particles", "surname_core", "surname_first", "surname_last", "birth_date", "email",
-    "email_local", "email_domain", "email_domain_head", "mobile", "landline", "postcode", "house_number", "house_addition", "street",
+    "email_local", "email_domain", "email_domain_head", "mobile", "landline", "phone_valid", "postcode", "house_number", "house_addition", "street",
     "city", "loyalty_card", "address_key",
 )
 
@@ -385,7 +524,7 @@ def standardise_record(row: dict[str, str | None]) -> dict[str, str | None]:
     """Return the standardised linkage fields of one raw identity row (see STANDARD_COLUMNS)."""
     name = parse_name(row.get("first_name") or None, row.get("last_name") or None)
     email = standardise_email(row.get("email"))
-    phone, mobile = parse_phone(row.get("phone") or None)
+    phone = parse_phone(row.get("phone") or None)
     street_raw, number_raw = row.get("street") or None, row.get("house_number") or None
     if street_raw and not number_raw:
         street_raw, number_raw = split_street_and_number(street_raw)
@@ -421,8 +560,9 @@ def standardise_record(row: dict[str, str | None]) -> dict[str, str | None]:
         "email_local": email.split("@")[0] if email else None,
         "email_domain": email.split("@")[1] if email else None,
         "email_domain_head": email.split("@")[1][:1] if email else None,  # blocks typos of one domain
-        "mobile": phone if phone and mobile else None,
-        "landline": phone if phone and not mobile else None,
+        "mobile": phone.e164 if phone and phone.mobile else None,
+        "landline": phone.e164 if phone and not phone.mobile else None,
+        "phone_valid": phone.valid if phone else None,   # False: kept though phonenumbers does not know the range
         "postcode": postcode,
         "house_number": number,
         "house_addition": addition,

@@ -10,8 +10,10 @@ The rule, field by field (every chosen value keeps the source record it came fro
   capitals or lower case, which beats bare initials), then the most trusted channel, then the most
   recently updated record.
 * **email**: the most trusted channel, then the most recent record (values as standardised).
-* **phone**: a mobile number (personal) before a landline (shared by the household), then the most
-  trusted channel, then the most recent record (E.164).
+* **phone**: a number in a range in use before one phonenumbers does not know (an unallocated range
+  or a typo, kept so that the record is found by it: ``identity.standardise.parse_phone``), then a
+  mobile number (personal) before a landline (shared by the household), then the most trusted
+  channel, then the most recent record (E.164).
 * **birth_date**: the date most of the person's records agree on (a birth date does not change, a
   typo does not repeat), then the most trusted channel, then the most recent record (ISO date).
 * **address** (street, house_number, postcode, city) survives as one unit so that a street is never
@@ -33,7 +35,7 @@ import pandas as pd
 
 from identity.engine import Engine, make_engine
 from identity.standardise import SURNAME_PARTICLES
-from identity.standardise import split_street_and_number
+from identity.standardise import is_valid_phone, split_street_and_number
 
 CHANNEL_TRUST: tuple[str, ...] = ("webshop", "app", "pos", "service")
 
@@ -51,7 +53,7 @@ SURVIVORSHIP: dict[str, tuple[str, tuple[str, ...]]] = {
     "first_name": ("first_name_value", ("-first_name_quality", "trust", "recency")),
     "last_name": ("last_name_value", ("-last_name_quality", "trust", "recency")),
     "email": ("std_email", ("trust", "recency")),
-    "phone": ("std_phone", ("NOT phone_is_mobile", "trust", "recency")),
+    "phone": ("std_phone", ("NOT phone_is_valid", "NOT phone_is_mobile", "trust", "recency")),
     "birth_date": ("std_birth_date", ("-birth_date_agreeing", "trust", "recency")),
 }
 ADDRESS_RANKING = ("recency", "-address_parts", "trust")
@@ -137,7 +139,21 @@ def candidates(records: pd.DataFrame) -> pd.DataFrame:
         frame.loc[joined, "street"] = split.map(lambda pair: pair[0])
         frame.loc[joined, "house_number"] = split.map(lambda pair: pair[1])
     frame["std_phone_mobile"] = frame["std_phone_mobile"].map(lambda v: bool(v) if v is not None else False)
+    frame["std_phone_valid"] = _phone_validity(frame)
     return frame
+
+
+def _phone_validity(frame: pd.DataFrame) -> list[bool]:
+    """Return whether each record's phone is in a range in use (``is_valid_phone``), where that can change the choice.
+
+    Only a person with two or more different numbers has a choice; only their numbers are checked
+    (one phonenumbers call per distinct number). Every other record counts as valid. Derived here
+    rather than stored, so that a store of an earlier schema needs no migration for it.
+    """
+    phones = frame.loc[frame["std_phone"].notna(), ["customer_id", "std_phone"]].drop_duplicates()
+    several = phones.loc[phones["customer_id"].duplicated(keep=False), "std_phone"]
+    checked = {phone: is_valid_phone(phone) for phone in several.unique()}
+    return [checked.get(phone, True) for phone in frame["std_phone"].tolist()]
 
 
 def _best(column: str, terms: tuple[str, ...], condition: str) -> str:
@@ -160,6 +176,7 @@ def golden_sql() -> str:
     return f"""
 WITH typed AS (
     SELECT customer_id, source, record_id, std_email, std_phone, std_phone_mobile AS phone_is_mobile,
+           std_phone_valid AS phone_is_valid,
            std_birth_date, std_postcode, std_house_number, first_name_quality, last_name_quality,
            CASE WHEN first_name_quality > 0 THEN {clean['first_name']} END AS first_name_value,
            CASE WHEN last_name_quality > 0 THEN {clean['last_name']} END AS last_name_value,

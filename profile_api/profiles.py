@@ -22,8 +22,8 @@ import sqlalchemy
 from sqlalchemy import insert, text
 
 from identity.ingest import CHANNELS
-from identity.standardise import standardise_email, standardise_loyalty_card, standardise_phone
 from profile_api.golden import CHANNEL_TRUST, GOLDEN_FIELDS
+from profile_api.identifiers import standard_identifier
 from profile_api.live import refresh_live
 from profile_api.messages import encode_fixed
 from profile_api.preferences import (
@@ -111,7 +111,6 @@ WRITE_WAIT_SECONDS = 5.0   # how long a preference write waits for another write
 
 
 IDENTIFIER_KINDS: tuple[str, ...] = ("loyalty_card", "email", "phone", "source_record")
-_CARD = re.compile(r"^[A-Z0-9]+$")
 
 
 def _golden(doc: dict) -> GoldenRecord:
@@ -255,7 +254,8 @@ class ProfileStore:
         Args:
             kind: one of IDENTIFIER_KINDS.
             value: the identifier in any notation (a phone as 06-12345678 or +31 6 1234 5678, an
-                e-mail in any case, a card with spaces or dashes); for source_record the record_id.
+                e-mail in any case, a card with spaces or dashes), read as ingest reads a record's
+                (``profile_api.identifiers``); for source_record the record_id.
             source: the channel of the record; required for source_record, ignored otherwise.
 
         Raises:
@@ -274,7 +274,7 @@ class ProfileStore:
                 raise ValueError(f"source: '{source}' is not one of {', '.join(CHANNELS)}")
             params = {"source": source, "value": raw}
         else:
-            params = {"value": _standard_identifier(kind, raw)}
+            params = {"value": standard_identifier(kind, raw)}
         with self._cursor() as cursor:
             cursor.execute(self._reads[kind], params)
             return [row[0] for row in cursor.fetchall()]
@@ -367,24 +367,6 @@ def _waited_too_long(err: sqlalchemy.exc.OperationalError) -> bool:
     if code is not None:
         return code == "55P03"      # PostgreSQL: lock_not_available (lock_timeout)
     return "database is locked" in str(err.orig)      # SQLite: busy_timeout ran out
-
-
-def _standard_identifier(kind: str, value: str) -> str:
-    """Return an identifier in the standard notation the store keeps; raise ValueError if it is not one."""
-    if kind == "email":
-        email = standardise_email(value)
-        if email is None:
-            raise ValueError(f"email: '{value}' is not an e-mail address")
-        return email
-    if kind == "phone":
-        phone = standardise_phone(value)
-        if phone is None:
-            raise ValueError(f"phone: '{value}' is not a phone number")
-        return phone
-    card = standardise_loyalty_card(value)
-    if card is None or not _CARD.match(card):
-        raise ValueError(f"loyalty_card: '{value}' is not a card number (letters and digits; spaces and dashes allowed)")
-    return card
 
 
 def _record_for(records: list, source: str) -> tuple[str, str]:

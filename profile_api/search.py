@@ -27,10 +27,8 @@ from sqlalchemy.engine import Engine
 from identity.nicknames import are_name_variants
 from identity.rules import birth_dates_compatible, given_names_compatible
 from identity.standardise import SURNAME_PARTICLES
-from identity.standardise import (
-    fold, parse_date, parse_name, standardise_email, standardise_house_number, standardise_phone,
-    standardise_postcode,
-)
+from identity.standardise import fold, parse_date, parse_name, standardise_house_number, standardise_postcode
+from profile_api.identifiers import standard_identifier
 
 WEIGHTS: dict[str, float] = {"name": 3.0, "postcode": 1.0, "house_number": 1.0, "phone": 3.0, "email": 3.0,
                              "birth_date": 2.0}
@@ -261,16 +259,9 @@ def _standard_criteria(**criteria: str | None) -> dict[str, str]:
         if number is None:
             raise ValueError(f"house_number: '{criteria['house_number']}' has no number")
         asked["house_number"] = number
-    if "phone" in asked:
-        phone = standardise_phone(asked["phone"])
-        if phone is None:
-            raise ValueError(f"phone: '{criteria['phone']}' is not a phone number")
-        asked["phone"] = phone
-    if "email" in asked:
-        email = standardise_email(asked["email"])
-        if email is None:
-            raise ValueError(f"email: '{criteria['email']}' is not an e-mail address")
-        asked["email"] = email
+    for kind in ("phone", "email"):
+        if kind in asked:
+            asked[kind] = standard_identifier(kind, asked[kind])
     if "birth_date" in asked:
         try:
             asked["birth_date"] = parse_date(asked["birth_date"]).isoformat()  # type: ignore[union-attr]

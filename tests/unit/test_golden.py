@@ -79,6 +79,17 @@ def test_a_mobile_beats_a_landline_from_a_more_trusted_channel():
     assert chosen["C1", "phone"] == ("+31612345678", "service", "S1")
 
 
+def test_a_number_in_a_range_in_use_beats_one_phonenumbers_does_not_know():
+    chosen = golden(
+        record("webshop", "W1", "2025-01-01T10:00:00", std_phone="+31675211662", std_phone_mobile=True),   # 067: unallocated
+        record("service", "S1", "2022-01-01T10:00:00", std_phone="+31152345678", std_phone_mobile=False),
+        record("webshop", "W2", "2025-01-01T10:00:00", customer_id="C2", std_phone="+31675211662",
+               std_phone_mobile=True),
+    )
+    assert chosen["C1", "phone"] == ("+31152345678", "service", "S1")
+    assert chosen["C2", "phone"] == ("+31675211662", "webshop", "W2")    # the only one it has
+
+
 def test_the_birth_date_most_records_agree_on_beats_a_trusted_typo():
     chosen = golden(
         record("webshop", "W1", "2025-01-01T10:00:00", std_birth_date="1980-03-13"),

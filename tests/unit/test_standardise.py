@@ -6,10 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import re
+
 from identity.standardise import (
-    parse_date, parse_name, split_street_and_number, standardise_email, standardise_house_number,
-    standardise_loyalty_card, standardise_phone, standardise_postcode, standardise_record,
-    standardise_street, fold,
+    Phone, email_problem, parse_date, parse_name, parse_phone, phone_problem, split_street_and_number,
+    standardise_email, standardise_house_number, standardise_loyalty_card, standardise_phone, standardise_postcode,
+    standardise_record, standardise_street, fold,
 )
 
 messy = st.one_of(st.none(), st.text(max_size=40), st.from_regex(r"[0-9 ()+\-./]{0,20}", fullmatch=True))
@@ -87,6 +89,67 @@ def test_bad_dates_raise_with_a_reason(raw):
 def test_email():
     assert standardise_email("  Jan.Jansen@Example.NL ") == "jan.jansen@example.nl"
     assert standardise_email("jan at example") is None
+
+
+@pytest.mark.parametrize("raw", ["06-75211662", "0675211662", "06 7521 1662", "+31 6 75211662", "+31 (0)6 7521 1662",
+                                 "0031675211662", "+31675211662"])
+def test_a_mobile_in_a_range_phonenumbers_does_not_know_is_kept_as_a_mobile_and_flagged(raw):
+    assert parse_phone(raw) == Phone("+31675211662", mobile=True, valid=False)
+    out = standardise_record({"source": "pos", "record_id": "1", "phone": raw})
+    assert (out["mobile"], out["landline"], out["phone_valid"]) == ("+31675211662", None, False)
+
+
+def test_numbers_in_ranges_phonenumbers_knows_are_valid_and_unknown_landlines_stay_landlines():
+    assert parse_phone("06-12345678") == Phone("+31612345678", mobile=True, valid=True)
+    assert parse_phone("(020) 123 45 67") == Phone("+31201234567", mobile=False, valid=True)
+    assert parse_phone("0191 234567") == Phone("+31191234567", mobile=False, valid=False)   # no such area
+    assert parse_phone("+32 490 00 12 34").mobile and parse_phone("+44 7700 900123").mobile   # 04.., 07..
+    out = standardise_record({"source": "pos", "record_id": "1", "phone": "0191 234567"})
+    assert (out["mobile"], out["landline"], out["phone_valid"]) == (None, "+31191234567", False)
+    assert standardise_record({"source": "pos", "record_id": "1"})["phone_valid"] is None
+
+
+@pytest.mark.parametrize("raw,why", [
+    ("not a phone", "letters"), ("06-CALL-ME", "letters"), ("abc12345", "letters"), ("12", "2 digits"),
+    ("06-1234567", "8 digits"), ("+31 97 1234 5678", "10 digits"), ("0600000000", "placeholder"),
+    ("0699999999", "placeholder"), ("0123456789", "placeholder"), ("---", "no digits"), ("", "empty"),
+    ("+999 12345678", "country code"),
+])
+def test_what_is_not_a_phone_number_is_refused_with_the_reason(raw, why):
+    assert parse_phone(raw) is None and standardise_phone(raw) is None
+    assert why in phone_problem(raw)
+
+
+@pytest.mark.parametrize("raw", ["chloé_lorreijn37@ziggo.nl", "CHLOÉ_Lorreijn37@Ziggo.NL", " <Chloé_lorreijn37@ziggo.nl>",
+                                 "chloe\u0301_lorreijn37@ziggo.nl", "mailto:chloé_lorreijn37@ziggo.nl"])
+def test_an_e_mail_address_with_accents_is_kept_with_them_in_one_notation(raw):
+    assert standardise_email(raw) == "chloé_lorreijn37@ziggo.nl"
+
+
+def test_e_mail_addresses_in_other_scripts_and_punycode_domains():
+    assert standardise_email("Ümit.Öztürk@GMX.de") == "ümit.öztürk@gmx.de"
+    assert standardise_email("иван@почта.рф") == "иван@почта.рф"
+    assert standardise_email("jan@xn--bcher-kva.nl") == standardise_email("jan@bücher.nl") == "jan@bücher.nl"
+    assert standardise_email("josé@XN--BCHER-KVA.nl") == "josé@bücher.nl"
+    assert standardise_email("o'brien+shop@example.co.uk") == "o'brien+shop@example.co.uk"
+
+
+@pytest.mark.parametrize("raw,why", [("jan at example", "no @"), ("a@@b.nl", "more than one @"), ("@b.nl", "before"),
+                                     ("jan@localhost", "domain"), ("jan,piet@x.nl", "character"), ("  ", "empty")])
+def test_what_is_not_an_e_mail_address_is_refused_with_the_reason(raw, why):
+    assert standardise_email(raw) is None
+    assert why in email_problem(raw)
+
+
+_ASCII_RULE = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,}$")   # the rule of earlier versions
+
+
+@given(st.from_regex(r"[A-Za-z0-9._%+'-]{1,12}@[A-Za-z0-9.-]{1,12}\.[A-Za-z]{2,4}", fullmatch=True))
+@settings(max_examples=300, deadline=None)
+def test_every_address_the_ascii_rule_kept_is_kept_as_it_was(raw):
+    before = raw.strip().lower()
+    if _ASCII_RULE.match(before):
+        assert standardise_email(raw) == before
 
 
 @given(messy, messy)
