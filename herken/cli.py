@@ -32,9 +32,10 @@ def _store_arg(parser: argparse.ArgumentParser, settings: Settings) -> None:
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     """Write a synthetic drop."""
-    from identity.synth import generate_drop
+    from identity.synth import SynthConfig, generate_drop
 
-    summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed)
+    config = SynthConfig() if args.noise is None else SynthConfig(noise=args.noise)
+    summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed, config=config)
     records = ", ".join(f"{k} {v:,}" for k, v in summary.records.items())
     print(f"wrote {args.dir}: {summary.households:,} households, {summary.persons:,} persons; records: {records}; "
           f"{summary.interactions:,} interactions, {summary.preferences:,} preferences")
@@ -211,7 +212,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     drop, store = work / "drop", f"sqlite:///{work / 'herken.db'}"
     ns = argparse.Namespace
     steps = [
-        (cmd_generate, ns(dir=str(drop), households=args.households, seed=args.seed)),
+        (cmd_generate, ns(dir=str(drop), households=args.households, seed=args.seed, noise=None)),
         (cmd_resolve, ns(drop=str(drop), store=store, model=None)),
         (cmd_evaluate, ns(truth=str(drop / "truth.csv"), store=store, json=False)),
         (cmd_report, ns(store=store, out=str(work / "report.html"))),
@@ -257,6 +258,9 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--households", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--noise", choices=("v1", "v2"),
+                   help="v2 (default): names from the generator's own list, with the noise measured on public "
+                        "data; v1: the generator as it was before issue 12, byte-identical per seed")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("resolve", help="resolve a drop into persons and households and publish to the store")
