@@ -1416,7 +1416,7 @@ def _name_noise(first: str, last: str, noise: NameNoise, rng: random.Random) -> 
                          (noise.phonetic, synth_noise.respell)):
         if rng.random() >= rate:
             continue
-        if change is None:
+        if change is None:   # a transposition, for a share of them with one more edit on top
             change = (synth_noise.transpose_and_edit if rng.random() < noise.transposition_edit
                       else synth_noise.transpose)
         if rng.random() < 0.5 and first:
