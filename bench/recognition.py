@@ -331,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=3_000, help="households to generate (default 3000)")
     parser.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    parser.add_argument("--noise", choices=("v1", "v2"),
+                        help="generator noise version, as `herken generate --noise` (default v2)")
     parser.add_argument("--drop", type=Path, help="an existing drop with truth.csv instead of generating one")
     parser.add_argument("--store", help="the store URL (default: a new SQLite file in the work directory); "
                                         "with --drop, a store that drop was already resolved into is used as is")
@@ -352,7 +354,9 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         drop = args.drop.resolve() if args.drop else work / "drop"
         if not args.drop and not (drop / "truth.csv").is_file():
-            _herken("generate", str(drop), "--households", str(args.households), "--seed", str(args.seed), work=work)
+            noise = ("--noise", args.noise) if args.noise else ()
+            _herken("generate", str(drop), "--households", str(args.households), "--seed", str(args.seed), *noise,
+                    work=work)
         injected = None
         if args.inject is not None:
             from inject_identifiers import inject

@@ -237,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=30_000, help="households to generate (default 30000)")
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    parser.add_argument("--noise", choices=("v1", "v2"),
+                        help="generator noise version, as `herken generate --noise` (default v2)")
     parser.add_argument("--drop", type=Path, help="use this existing drop instead of generating one")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--skip-vanilla", action="store_true", help="leave out vanilla Splink")
@@ -257,14 +259,15 @@ def main(argv: list[str] | None = None) -> int:
             drop = args.drop.resolve()
             setup["source"] = "existing drop"
         else:
-            from identity.synth import generate_drop
+            from identity.synth import SynthConfig, generate_drop
 
             drop = work / "drop"
             print(f"generating {args.households:,} households (seed {args.seed}) into {drop} ...",
                   file=sys.stderr, flush=True)
             clock = time.perf_counter()
-            generate_drop(drop, households=args.households, seed=args.seed)
-            setup.update(households=args.households, seed=args.seed,
+            config = SynthConfig() if args.noise is None else SynthConfig(noise=args.noise)
+            generate_drop(drop, households=args.households, seed=args.seed, config=config)
+            setup.update(households=args.households, seed=args.seed, noise=config.noise,
                          generate_seconds=round(time.perf_counter() - clock, 1))
         print(f"drop: {drop}" + (f" ({args.households:,} households, seed {args.seed})" if not args.drop else ""))
         figures = {**setup, **bench(drop, work, args.skip_vanilla)}

@@ -32,9 +32,10 @@ def _store_arg(parser: argparse.ArgumentParser, settings: Settings) -> None:
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     """Write a synthetic drop."""
-    from identity.synth import generate_drop
+    from identity.synth import SynthConfig, generate_drop
 
-    summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed,
+    config = SynthConfig() if args.noise is None else SynthConfig(noise=args.noise)
+    summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed, config=config,
                             taxonomy=args.taxonomy)
     records = ", ".join(f"{k} {v:,}" for k, v in summary.records.items())
     print(f"wrote {args.dir}: {summary.households:,} households, {summary.persons:,} persons; records: {records}; "
@@ -232,7 +233,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     drop, store = work / "drop", f"sqlite:///{work / 'herken.db'}"
     ns = argparse.Namespace
     steps = [
-        (cmd_generate, ns(dir=str(drop), households=args.households, seed=args.seed, taxonomy="default")),
+        (cmd_generate, ns(dir=str(drop), households=args.households, seed=args.seed, taxonomy="default", noise=None)),
         (cmd_resolve, ns(drop=str(drop), store=store, model=None)),
         (cmd_evaluate, ns(truth=str(drop / "truth.csv"), store=store, json=False)),
         (cmd_report, ns(store=store, out=str(work / "report.html"))),
@@ -282,6 +283,9 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                    help="renamed: categories named as another retailer might (clothing, shoes, pet_food/dog, "
                         "pet_food/bird, ...), birds and rabbits among the pets, with categories.csv and "
                         "attributes_truth.csv (each person's true sizes and pets)")
+    p.add_argument("--noise", choices=("v1", "v2"),
+                   help="v2 (default): names from the generator's own list, with the noise measured on public "
+                        "data; v1: the generator as it was before issue 12, byte-identical per seed")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("resolve", help="resolve a drop into persons and households and publish to the store")

@@ -9,6 +9,13 @@ town pools once. So the same seed and household count give byte-identical files.
 
 Timestamps are relative to ``SynthConfig.as_of`` (a fixed instant, not the wall clock), again for
 determinism.
+
+Two noise versions (``SynthConfig.noise``, ``herken generate --noise``): "v1" is the generator as it
+was before issue 12, byte for byte per seed, with roepnamen from its first list (which shared 116 of
+its 139 name pairs with the resolver's own list). "v2", the default, takes its names from
+``identity/synth_names.py``, written apart from the resolver's list, and adds the name noise of
+``NameNoise`` (functions in ``identity/synth_noise.py``). v2 draws from the same random stream, so
+a v2 drop differs from the v1 drop of the same seed in more than the noise.
 """
 
 from __future__ import annotations
@@ -31,8 +38,12 @@ from typing import Mapping, Sequence
 
 from faker import Faker
 
+from identity import synth_names, synth_noise
+
 __all__ = [
     "ChannelProfile",
+    "NameNoise",
+    "NOISE_VERSIONS",
     "SynthConfig",
     "DEFAULT_CONFIG",
     "GenerateSummary",
@@ -166,9 +177,42 @@ _DEFAULT_CHANNELS: dict[str, ChannelProfile] = {
 }
 
 
+NOISE_VERSIONS = ("v1", "v2")
+
+
+@dataclass(frozen=True)
+class NameNoise:
+    """The noise that ``noise="v2"`` adds on top of the channel profiles; values are probabilities.
+
+    The kinds are those measured on public data that nobody on this project wrote (issue 12): first
+    names replaced outright, as Febrl does to a share of its duplicates; transpositions, alone and
+    with one more edit ("rahcel", "tabhta"); doubled and dropped letters; phonetic spellings; a first
+    name missing from one side; sparse records with only a name and a city. Each rate is per record
+    (the first one per later record of a person), a few percent each. Typos and respellings hit the
+    first or the last name with equal odds. Nicknames the resolver does not know come from the
+    independent name list (``identity/synth_names.py``), not from a rate here.
+    """
+
+    first_name_replaced: float = 0.03   # a person's 2nd+ record: another first name of that gender
+    transposition: float = 0.02         # two adjacent letters swapped ("Rachel" -> "Rahcel")
+    transposition_edit: float = 0.35    # ... of those, with one more edit on top ("Tabhta")
+    double_or_drop: float = 0.02        # a letter doubled or dropped ("Tim" -> "Timm", "Anneke" -> "Aneke")
+    phonetic: float = 0.03              # respelt as it sounds: ij/y, ei/ij, c/k, ph/f, th/t, dt/t ...
+    first_missing: float = 0.02         # first name empty, on top of the channel's own first_missing
+    sparse: float = 0.04                # a record with only the names and the city: no birth date,
+                                        # contact data, card, street, number or postcode ...
+    sparse_channels: tuple[str, ...] = ("pos", "service")   # ... in these channels (accounts keep
+                                                             # their login e-mail)
+    other_form_rate: float = 0.15       # each further form of a formal name a person also goes by
+
+
 @dataclass(frozen=True)
 class SynthConfig:
-    """Population shape and per-channel noise; the defaults aim at real Dutch retail data."""
+    """Population shape and per-channel noise; the defaults aim at real Dutch retail data.
+
+    ``noise`` picks the noise version (see the module docstring): "v1" reproduces the generator as
+    it was before issue 12 and ignores ``name_noise``; "v2" (default) uses ``name_noise``.
+    """
 
     as_of: datetime = datetime(2026, 1, 1)   # end of the history window (exclusive)
     history_days: int = 4 * 365               # updated_at, interactions etc. fall in this window
@@ -205,6 +249,12 @@ class SynthConfig:
     channels: Mapping[str, ChannelProfile] = field(
         default_factory=lambda: MappingProxyType(dict(_DEFAULT_CHANNELS))
     )
+    noise: str = "v2"
+    name_noise: NameNoise = NameNoise()
+
+    def __post_init__(self) -> None:
+        if self.noise not in NOISE_VERSIONS:
+            raise ValueError(f"noise must be one of {', '.join(NOISE_VERSIONS)}, got {self.noise!r}")
 
 
 DEFAULT_CONFIG = SynthConfig()
@@ -225,7 +275,8 @@ class GenerateSummary:
 # Static reference data
 # --------------------------------------------------------------------------------------------
 
-# Official (doop)names with the roepnamen people actually use.
+# Official (doop)names with the roepnamen people actually use: the v1 list (116 of its 139 pairs are
+# in the resolver's list); v2 uses identity/synth_names.py instead.
 _FORMAL_MALE: dict[str, tuple[str, ...]] = {
     "Johannes": ("Hans", "Jan", "Joop", "Johan"), "Cornelis": ("Kees", "Cor", "Niels"),
     "Pieter": ("Piet", "Peter"), "Willem": ("Wim", "Pim"), "Hendrik": ("Henk", "Rik", "Henny"),
@@ -685,8 +736,15 @@ class _World:
         self.latest_birth: dict[int, int] = {}
         # Official names for Dutch-born persons (and their middle names); not the transliterated ones.
         origin_names = {n for names in _ORIGIN_NAMES.values() for n in names}
-        self.formal_m = [n for n in _FORMAL_MALE if n not in origin_names]
-        self.formal_f = [n for n in _FORMAL_FEMALE if n not in origin_names]
+        self.v2 = cfg.noise == "v2"
+        if self.v2:
+            self.formal_male, self.formal_female = synth_names.FORMAL_MALE, synth_names.FORMAL_FEMALE
+            self.forms = {**synth_names.FORMAL_MALE, **synth_names.FORMAL_FEMALE,
+                          **synth_names.ORIGIN_VARIANTS}
+        else:
+            self.formal_male, self.formal_female = _FORMAL_MALE, _FORMAL_FEMALE
+        self.formal_m = [n for n in self.formal_male if n not in origin_names]
+        self.formal_f = [n for n in self.formal_female if n not in origin_names]
         self.city_by_name = {c.name: c for c in self.pools.cities}
         self.domain = _Draw(_EMAIL_DOMAINS)
         self.household_kind = _Draw(cfg.household_mix)
@@ -789,6 +847,34 @@ class _World:
                         country, _pick(rng, self.pools.all_stores[:8]))
 
     # ---- persons -----------------------------------------------------------------------
+    def forms_of(self, name: str) -> tuple[str, ...]:
+        """The roepnamen or spellings a given name goes by in this noise version's list."""
+        if self.v2:
+            return self.forms.get(name, ())
+        return _FORMAL_MALE.get(name) or _FORMAL_FEMALE.get(name) or ()
+
+    def roepnamen(self, alts: tuple[str, ...]) -> tuple[str, ...]:
+        """The forms of a formal name one person goes by: the usual one first, then a few others."""
+        rng = self.rng
+        if not self.v2:
+            roep = _pick(rng, alts)
+            return (roep,) + tuple(a for a in alts if a != roep and rng.random() < 0.3)
+        # The list gives the most usual form first: form i is chosen with weight 1 / (i + 1).
+        roep = alts[_ZIPF[len(alts)](rng)]
+        rate = self.cfg.name_noise.other_form_rate
+        return (roep,) + tuple(a for a in alts if a != roep and rng.random() < rate)
+
+    def other_first_name(self, p: _Person) -> str:
+        """A first name of the person's gender that is not theirs (v2: a name replaced outright)."""
+        rng = self.rng
+        pools = ((_CLASSIC_MALE, self.pools.male_modern, self.formal_m) if p.gender == "M" else
+                 (_CLASSIC_FEMALE, self.pools.female_modern, self.formal_f))
+        own = {p.first, *p.alts}
+        while True:
+            name = _pick(rng, _pick(rng, pools))
+            if name not in own:
+                return name
+
     def birth_for(self, age: int) -> date:
         # A birthday uniformly in the year that makes the person `age` at the reference date.
         latest = self.latest_birth.get(age)
@@ -816,13 +902,11 @@ class _World:
         else:
             formal_p, classic_p = cfg.formal_name_rate * 0.3, 0.25
         r = rng.random()
-        formal = _FORMAL_MALE if gender == "M" else _FORMAL_FEMALE
+        formal = self.formal_male if gender == "M" else self.formal_female
         if r < formal_p:
             first = _pick(rng, self.formal_m if gender == "M" else self.formal_f)
-            alts = formal[first]
-            roep = _pick(rng, alts)
             # The roepnaam is the usual one; the other forms turn up occasionally.
-            alts = (roep,) + tuple(a for a in alts if a != roep and rng.random() < 0.3)
+            alts = self.roepnamen(formal[first])
             middles = tuple(_pick(rng, self.formal_m if gender == "M" else self.formal_f)
                             for _ in range(_pick(rng, (1, 1, 2))))
             return first, alts, middles
@@ -851,13 +935,13 @@ class _World:
             origin = _ORIGIN_OF.get(stem)
             if origin and first is None and (birth.year < 1995 or rng.random() < 0.5):
                 name = _pick(rng, _ORIGIN_NAMES[origin, gender])
-                forms = _FORMAL_MALE.get(name) or _FORMAL_FEMALE.get(name) or ()
+                forms = self.forms_of(name)
                 alts, middles = ((_pick(rng, forms),) if forms and rng.random() < 0.5 else ()), ()
             else:
                 name, alts, middles = self.given_names(gender, birth.year)
             if first is not None:
                 # Named after a relative: same official name, often another roepnaam.
-                forms = _FORMAL_MALE.get(first) or _FORMAL_FEMALE.get(first) or ()
+                forms = self.forms_of(first)
                 name, alts = first, ((_pick(rng, forms),) if forms else ())
         p = _Person(
             pid=f"PER{self.next_person:07d}", household=hh, gender=gender, first=name, alts=alts,
@@ -874,6 +958,9 @@ class _World:
         return p
 
 
+_ZIPF = {n: _Draw([(i, 1.0 / (i + 1)) for i in range(n)])
+         for n in {len(forms) for table in (synth_names.FORMAL_MALE, synth_names.FORMAL_FEMALE)
+                   for forms in table.values()}}
 _ADDITIONS = _Draw((("A", 0.3), ("B", 0.12), ("C", 0.03), ("1", 0.15), ("2", 0.14), ("3", 0.06),
                     ("hs", 0.08), ("bis", 0.03), ("II", 0.04), ("bg", 0.05)))
 _SIZE_DRAW = {"F": _Draw(list(zip(range(6), _WOMEN_SIZE_W))),
@@ -1288,8 +1375,11 @@ def _flip_accents(text: str) -> str:
 def _render_names(w: _World, rec: _Record, prof: ChannelProfile, upper: bool) -> tuple[str, str]:
     rng = w.rng
     p = rec.person
+    noise = w.cfg.name_noise
     first = p.first
-    if p.alts and rng.random() < prof.nickname:
+    if w.v2 and rec is not p.records[0] and rng.random() < noise.first_name_replaced:
+        first = w.other_first_name(p)
+    elif p.alts and rng.random() < prof.nickname:
         first = p.alts[0] if rng.random() < 0.8 else _pick(rng, p.alts)
     r = rng.random()
     if r < prof.initials:
@@ -1321,7 +1411,9 @@ def _render_names(w: _World, rec: _Record, prof: ChannelProfile, upper: bool) ->
             first = _typo(first, rng)
         else:
             last = _typo(last, rng)
-    if rng.random() < prof.first_missing:
+    if w.v2:
+        first, last = _name_noise(first, last, noise, rng)
+    if rng.random() < prof.first_missing or (w.v2 and rng.random() < noise.first_missing):
         first = ""
     if rng.random() < prof.last_missing:
         last = ""
@@ -1334,6 +1426,22 @@ def _render_names(w: _World, rec: _Record, prof: ChannelProfile, upper: bool) ->
         first, last = first.upper(), last.upper()
     elif rng.random() < prof.lower:
         first, last = first.lower(), last.lower()
+    return first, last
+
+
+def _name_noise(first: str, last: str, noise: NameNoise, rng: random.Random) -> tuple[str, str]:
+    """Names after v2's transpositions, doubled or dropped letters and respellings (each independent)."""
+    for rate, change in ((noise.transposition, None), (noise.double_or_drop, synth_noise.double_or_drop),
+                         (noise.phonetic, synth_noise.respell)):
+        if rng.random() >= rate:
+            continue
+        if change is None:   # a transposition, for a share of them with one more edit on top
+            change = (synth_noise.transpose_and_edit if rng.random() < noise.transposition_edit
+                      else synth_noise.transpose)
+        if rng.random() < 0.5 and first:
+            first = change(first, rng)
+        else:
+            last = change(last, rng)
     return first, last
 
 
@@ -1609,6 +1717,13 @@ def _render_record(w: _World, rec: _Record) -> tuple[str, ...]:
     phone = _render_phone(w, rec, prof)
     street, number, postcode, city = _render_address(w, rec, prof, upper)
     card = _render_card(rec, prof, rng)
+    noise = w.cfg.name_noise
+    if w.v2 and rec.channel in noise.sparse_channels and rng.random() < noise.sparse:
+        # Only a name and a city: a paper form, a quick note by a service agent.
+        hh = rec.person.household
+        addr = hh.old_address if hh.old_address is not None and rec.at < hh.move_at else hh.address
+        city = city or (addr.city.upper() if upper else addr.city)
+        birth = email = phone = street = number = postcode = card = ""
     return (rec.record_id, first, last, birth, email, phone, street, number, postcode, city, card,
             w.iso(rec.at))
 

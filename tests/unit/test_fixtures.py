@@ -1,20 +1,24 @@
-"""The committed sample drop is what the generator writes today, and it resolves."""
+"""The committed sample drop is what the generator writes with --noise v1, and it resolves.
+
+The fixture was written before issue 12 and stays v1: it is the committed proof that v1 still writes
+exactly what the generator wrote then.
+"""
 
 from pathlib import Path
 
 from identity.ingest import read_drop
-from identity.synth import generate_drop
+from identity.synth import SynthConfig, generate_drop
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "small-drop"
 
 
 def test_committed_drop_is_what_the_generator_writes(tmp_path: Path) -> None:
-    generate_drop(tmp_path / "drop", households=60, seed=1)
+    generate_drop(tmp_path / "drop", households=60, seed=1, config=SynthConfig(noise="v1"))
     written = sorted(p.name for p in (tmp_path / "drop").iterdir())
     assert written == sorted(p.name for p in FIXTURE.iterdir() if p.suffix == ".csv")
     for name in written:
         assert (tmp_path / "drop" / name).read_bytes() == (FIXTURE / name).read_bytes(), (
-            f"{name} differs: regenerate with `herken generate fixtures/small-drop --households 60 --seed 1`"
+            f"{name} differs: regenerate with `herken generate fixtures/small-drop --households 60 --seed 1 --noise v1`"
         )
 
 
