@@ -174,7 +174,8 @@ def cluster_best_first(
         if (a, b) in nameless:
             refusals.append(Refusal(a, b, probability, RULE_TITLES[NAMELESS], NAMELESS))
             continue
-        found = _refusal(members[ra], members[rb], records, forbidden, rules, rules.waived(probability))
+        found = _refusal(members[ra], members[rb], records, forbidden, rules,
+                         rules.waived(probability, records[a], records[b]))
         if found:
             refusals.append(Refusal(a, b, probability, found[1], found[0]))
             continue

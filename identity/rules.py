@@ -322,20 +322,43 @@ class RuleBook:
         return (_names_compatible(a, b, given) or _swapped_compatible(a, b, given)
                 or _swapped_compatible(b, a, given))
 
-    def waived(self, probability: float) -> frozenset[str]:
-        """Return the rules that give way to a pair of this match probability."""
+    def waived(self, probability: float, a: NameAndBirth | None = None, b: NameAndBirth | None = None) -> frozenset[str]:
+        """Return the rules that give way to a pair of this match probability (and these records).
+
+        A rule gives way when the drop showed its conflicts to be mostly noise, the model is sure
+        of the pair, and the pair is near-identical apart from that rule (:meth:`near_identical`).
+        """
         if probability < SURE:
             return frozenset()
-        return frozenset(rule for rule in self.strictness if self.soft(rule))
+        return frozenset(rule for rule in self.strictness
+                         if self.soft(rule) and (a is None or b is None or self.near_identical(rule, a, b)))
+
+    def near_identical(self, rule: str, a: NameAndBirth, b: NameAndBirth) -> bool:
+        """Return True when two records agree on everything a rule's measurement held equal.
+
+        A rule gives way only to such pairs: the drop showed that among them a conflict is mostly
+        noise; a pair with less in common (partners on one card, a record without a birth date)
+        is not what was measured.
+        """
+        born = bool(a.birth_date and b.birth_date)   # whether the dates agree is the birth-date rule's to judge
+        same_surname = bool(a.surname_core and b.surname_core and surnames_compatible(a.surname_core, b.surname_core))
+        if rule == FIRST_NAME:   # a birth date written the same on both says more than any surname
+            return born and (same_surname or a.birth_date == b.birth_date)
+        if rule == BIRTH_DATE:
+            return same_surname and bool(a.given_first and b.given_first) and self.names_compatible(a, b)
+        return born   # SURNAME: records without a first name, born on one day
 
     def conflict(self, a: NameAndBirth, b: NameAndBirth, waived: Collection[str] = ()) -> tuple[str, str] | None:
         """Return (rule, reason) when two records cannot be one person, or None; waived rules are skipped."""
-        if (BIRTH_DATE not in waived and a.birth_date and b.birth_date
-                and not birth_dates_compatible(a.birth_date, b.birth_date)):
+        def applies(rule: str) -> bool:
+            return rule not in waived
+
+        if (a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date)
+                and applies(BIRTH_DATE)):
             return BIRTH_DATE, f"{RULE_TITLES[BIRTH_DATE]} {a.birth_date} / {b.birth_date}"
-        if SURNAME not in waived and (_surname_conflict(a, b) or _surname_conflict(b, a)):
+        if (_surname_conflict(a, b) or _surname_conflict(b, a)) and applies(SURNAME):
             return SURNAME, f"{RULE_TITLES[SURNAME]} {a.surname_core} / {b.surname_core}"
-        if FIRST_NAME not in waived and not self.names_compatible(a, b):
+        if not self.names_compatible(a, b) and applies(FIRST_NAME):
             return FIRST_NAME, f"{RULE_TITLES[FIRST_NAME]} {a.given_first or a.initials} / {b.given_first or b.initials}"
         return None
 
