@@ -89,7 +89,7 @@ class Refusal:
     unique_id_r: str
     match_probability: float
     reason: str
-    rule: str = ""     # identity.rules: FIRST_NAME, BIRTH_DATE, NAMES_ONLY or STEWARD
+    rule: str = ""     # a key of identity.rules.RULE_TITLES
 
 
 @dataclass
@@ -169,7 +169,7 @@ def cluster_best_first(
         if ra == rb:
             continue
         if probability < names_only_threshold and (a, b) in names_only:
-            refusals.append(Refusal(a, b, probability, "only the names agree", NAMES_ONLY))
+            refusals.append(Refusal(a, b, probability, RULE_TITLES[NAMES_ONLY], NAMES_ONLY))
             continue
         if (a, b) in nameless:
             refusals.append(Refusal(a, b, probability, RULE_TITLES[NAMELESS], NAMELESS))
@@ -199,7 +199,7 @@ def _refusal(
         blocked = forbidden.get(a)
         for b in right:
             if blocked and b in blocked:
-                return STEWARD, "separated by a data steward"
+                return STEWARD, RULE_TITLES[STEWARD]
             found = rules.conflict(records[a], records[b], waived)
             if found:
                 return found

@@ -350,15 +350,12 @@ class RuleBook:
 
     def conflict(self, a: NameAndBirth, b: NameAndBirth, waived: Collection[str] = ()) -> tuple[str, str] | None:
         """Return (rule, reason) when two records cannot be one person, or None; waived rules are skipped."""
-        def applies(rule: str) -> bool:
-            return rule not in waived
-
-        if (a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date)
-                and applies(BIRTH_DATE)):
+        if (BIRTH_DATE not in waived and a.birth_date and b.birth_date
+                and not birth_dates_compatible(a.birth_date, b.birth_date)):
             return BIRTH_DATE, f"{RULE_TITLES[BIRTH_DATE]} {a.birth_date} / {b.birth_date}"
-        if (_surname_conflict(a, b) or _surname_conflict(b, a)) and applies(SURNAME):
+        if SURNAME not in waived and (_surname_conflict(a, b) or _surname_conflict(b, a)):
             return SURNAME, f"{RULE_TITLES[SURNAME]} {a.surname_core} / {b.surname_core}"
-        if not self.names_compatible(a, b) and applies(FIRST_NAME):
+        if FIRST_NAME not in waived and not self.names_compatible(a, b):
             return FIRST_NAME, f"{RULE_TITLES[FIRST_NAME]} {a.given_first or a.initials} / {b.given_first or b.initials}"
         return None
 
