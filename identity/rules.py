@@ -159,8 +159,8 @@ def _surname_conflict(a: NameAndBirth, b: NameAndBirth) -> bool:
         return False
     if surnames_compatible(a.surname_core, b.surname_core):
         return False
-    return not (b.given_first and (a.surname_core == b.given_first or _typo(a.surname_core, b.given_first)
-                                   or given_names_compatible(a.surname_core, a.surname_core, b.given_first, b.given or b.given_first)))
+    return not (b.given_first and given_names_compatible(a.surname_core, a.surname_core,
+                                                         b.given_first, b.given or b.given_first))
 
 
 @lru_cache(maxsize=200_000)
@@ -249,7 +249,7 @@ def rule_of(reason: str) -> str:
 
 # A spelling the drop carries at most this often, or at most this share as often as a name two
 # edits away, is read as a typo of that name: typos are random, so each is rare; two names in use
-# ("Marco" and "Mario") are both common.
+# ("Maria" and "Marco") are both common.
 RARE_SPELLING = 2
 RARE_SHARE = 0.05
 
@@ -322,16 +322,15 @@ class RuleBook:
         return (_names_compatible(a, b, given) or _swapped_compatible(a, b, given)
                 or _swapped_compatible(b, a, given))
 
-    def waived(self, probability: float, a: NameAndBirth | None = None, b: NameAndBirth | None = None) -> frozenset[str]:
-        """Return the rules that give way to a pair of this match probability (and these records).
+    def waived(self, probability: float, a: NameAndBirth, b: NameAndBirth) -> frozenset[str]:
+        """Return the rules that give way to a pair of records of this match probability.
 
         A rule gives way when the drop showed its conflicts to be mostly noise, the model is sure
         of the pair, and the pair is near-identical apart from that rule (:meth:`near_identical`).
         """
         if probability < SURE:
             return frozenset()
-        return frozenset(rule for rule in self.strictness
-                         if self.soft(rule) and (a is None or b is None or self.near_identical(rule, a, b)))
+        return frozenset(rule for rule in self.strictness if self.soft(rule) and self.near_identical(rule, a, b))
 
     def near_identical(self, rule: str, a: NameAndBirth, b: NameAndBirth) -> bool:
         """Return True when two records agree on everything a rule's measurement held equal.
