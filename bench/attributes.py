@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
-import subprocess
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -49,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from runner import herken as _herken  # bench/ is on the path when a bench script runs
 
 COVERAGE_TARGET, ACCURACY_TARGET = 0.8, 0.9
 ATTRIBUTES = ("clothing_size", "shoe_size", "pets")
@@ -176,15 +175,6 @@ def measure(drop: Path, url: str) -> dict[str, dict[str, float | int]]:
     return figures
 
 
-def _herken(*args: str, work: Path) -> None:
-    """Run a herken command as a user would; stop when it fails."""
-    env = {**os.environ, "HERKEN_RUNS_DIR": str(work / "runs")}
-    print("$ herken " + " ".join(args), file=sys.stderr, flush=True)
-    with open(work / "setup.log", "ab") as log:
-        status = subprocess.run([sys.executable, "-m", "herken.cli", *args], env=env, stdout=log,
-                                stderr=subprocess.STDOUT).returncode
-    if status != 0:
-        raise SystemExit(f"`herken {' '.join(args)}` failed (exit {status}); see {work / 'setup.log'}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,9 +35,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +48,7 @@ import pandas as pd
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from runner import herken as _herken  # bench/ is on the path when a bench script runs
 
 RECOGNISED_TARGET, FOREIGN_TARGET = 0.95, 0.01
 CHANNELS = ("pos", "webshop", "app", "service")
@@ -315,15 +314,6 @@ def print_held(total: HeldTally, by_kind: dict[str, HeldTally], refused: list[st
             print(f"  {line}")
 
 
-def _herken(*args: str, work: Path) -> None:
-    """Run a herken command as a user would; stop when it fails."""
-    env = {**os.environ, "HERKEN_RUNS_DIR": str(work / "runs")}
-    print("$ herken " + " ".join(args), file=sys.stderr, flush=True)
-    with open(work / "setup.log", "ab") as log:
-        status = subprocess.run([sys.executable, "-m", "herken.cli", *args], env=env, stdout=log,
-                                stderr=subprocess.STDOUT).returncode
-    if status != 0:
-        raise SystemExit(f"`herken {' '.join(args)}` failed (exit {status}); see {work / 'setup.log'}")
 
 
 def main(argv: list[str] | None = None) -> int:

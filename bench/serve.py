@@ -40,6 +40,7 @@ import grpc
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from runner import herken as _herken  # bench/ is on the path when a bench script runs
 
 P99_TARGET_MS = 10.0
 THROUGHPUT_TARGET = 0.60           # of the no-op throughput
@@ -283,15 +284,6 @@ def _has_run(url: str) -> bool:
         return False
 
 
-def _herken(*args: str, work: Path) -> None:
-    """Run a herken command as a user would; stop the benchmark when it fails."""
-    env = {**os.environ, "HERKEN_RUNS_DIR": str(work / "runs")}
-    command = [sys.executable, "-m", "herken.cli", *args]
-    print("$ herken " + " ".join(args), file=sys.stderr, flush=True)
-    with open(work / "setup.log", "ab") as log:
-        status = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
-    if status != 0:
-        raise SystemExit(f"`herken {' '.join(args)}` failed (exit {status}); see {work / 'setup.log'}")
 
 
 def _fresh_pg_database(admin_url: str, name: str) -> str:

