@@ -19,12 +19,12 @@ import csv
 import json
 import random
 import re
-import subprocess
-import sys
 import tempfile
 from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
+
+from runner import herken  # bench/ is on the path when a bench script runs
 
 SOURCES = ("pos", "webshop", "app", "service")
 HEADER = ("record_id,first_name,last_name,birth_date,email,phone,street,house_number,postcode,city,"
@@ -91,13 +91,6 @@ def person_scores(truth: list[dict], predicted: dict) -> dict:
             "f1": round(f1, 4), "missing_records": lost}
 
 
-def herken(*args: str) -> None:
-    """Run a herken command as a user would; stop when it fails."""
-    status = subprocess.run([sys.executable, "-m", "herken.cli", *args], stdout=subprocess.DEVNULL).returncode
-    if status != 0:
-        raise SystemExit(f"`herken {' '.join(args)}` failed (exit {status})")
-
-
 def read_csv(path: Path) -> list[dict]:
     """Return the rows of a CSV file as dicts."""
     with open(path, newline="", encoding="utf-8") as fh:
@@ -116,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.set or ["febrl1", "febrl2", "febrl3", "febrl4"]:
             drop, store, links = work / name, f"sqlite:///{work / name}.db", work / f"{name}.links.csv"
             write_drop(name, drop)
-            herken("resolve", str(drop), "--store", store)
-            herken("links", "--store", store, "--out", str(links))
+            herken("resolve", str(drop), "--store", store, work=work)
+            herken("links", "--store", store, "--out", str(links), work=work)
             predicted = {(r["source"], r["record_id"]): r["customer_id"] for r in read_csv(links)}
             print(json.dumps({"set": name, **person_scores(read_csv(drop / "truth.csv"), predicted)}), flush=True)
     return 0
