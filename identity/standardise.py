@@ -44,6 +44,7 @@ _TITLES = re.compile(
 )
 
 _NON_ALNUM = re.compile(r"[^a-z0-9' -]+")
+_OTHER_PUNCTUATION = re.compile(r"[^a-z0-9'./\s-]+")
 _SPACES = re.compile(r"\s+")
 
 # Names, streets, cities and dates repeat across the records of a drop (a street is shared by its
@@ -74,6 +75,9 @@ def _name_tokens(text: str | None) -> str | None:
         if stripped == folded or not stripped.strip():
             break
         folded = stripped
+    # Punctuation the abbreviations do not use ("V:D") becomes a space first, so that a name reads
+    # the same when its own output is parsed again ("v d" is "van der" either way).
+    folded = _OTHER_PUNCTUATION.sub(" ", folded)
     for pattern, particle in _PARTICLE_ABBREVIATIONS:
         folded = pattern.sub(particle, folded)
     folded = folded.replace(".", ". ")
