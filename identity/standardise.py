@@ -64,17 +64,45 @@ def fold(text: str | None) -> str | None:
     return ascii_text or None
 
 
+def _without_titles(folded: str) -> str:
+    """Return a folded name without the salutations and titles it starts with ("dhr. j. de vries")."""
+    while True:
+        stripped = _TITLES.sub("", folded, count=1)
+        if stripped == folded or not stripped.strip():
+            return folded
+        folded = stripped
+
+
+# A salutation says a surname follows, perhaps after initials: "Dhr. Voorst, van", "Mevr. Jansen",
+# "Dhr. J. de Vries". An agent who types that into the first-name field has typed a surname.
+_SALUTATION = re.compile(r"^(?:(?:de\s+)?heer|dhr|mevr|mevrouw|mw|fam|familie)\b\.?")
+
+
+def _salutation_name(first_name: str) -> tuple[str | None, str] | None:
+    """Return (initials, surname) of a first-name field that is a salutation and a surname, else None."""
+    folded = fold(first_name) or ""
+    if not _SALUTATION.match(folded):
+        return None
+    rest = _without_titles(folded)
+    if rest == folded or not rest.strip(" .,"):
+        return None
+    if "," in rest:
+        return None, rest            # "voorst, van": the surname notation with a comma
+    words = rest.replace(".", ". ").split()
+    lead = 0
+    while lead < len(words) - 1 and len(words[lead].rstrip(".")) == 1:
+        lead += 1                    # "j. de vries": initials, then the surname
+    initials = " ".join(w.rstrip(".") for w in words[:lead]) or None   # "a b": read as initials
+    return initials, " ".join(words[lead:])
+
+
 @lru_cache(maxsize=_MEMO, typed=True)
 def _name_tokens(text: str | None) -> str | None:
     """Return a folded name with punctuation other than apostrophes and hyphens dropped."""
     folded = fold(text)
     if folded is None:
         return None
-    while True:
-        stripped = _TITLES.sub("", folded, count=1)
-        if stripped == folded or not stripped.strip():
-            break
-        folded = stripped
+    folded = _without_titles(folded)
     # Punctuation the abbreviations do not use ("V:D") becomes a space first, so that a name reads
     # the same when its own output is parsed again ("v d" is "van der" either way).
     folded = _OTHER_PUNCTUATION.sub(" ", folded)
@@ -128,6 +156,7 @@ def _parse_surname(text: str | None) -> tuple[str | None, str | None]:
     raw = fold(text)
     if raw is None:
         return None, None
+    raw = _without_titles(raw)
     if "," in raw:
         head, _, tail = raw.partition(",")
         tail_clean = _name_tokens(tail) or ""
@@ -180,6 +209,10 @@ def _parse_given_memo(text: str | None) -> tuple[str | None, str | None, tuple[s
 @lru_cache(maxsize=200_000)
 def parse_name(first_name: str | None, last_name: str | None) -> PersonName:
     """Return the parsed name of a record's first-name and last-name fields."""
+    if first_name and not (last_name or "").strip():
+        whole = _salutation_name(first_name)
+        if whole is not None:
+            first_name, last_name = whole   # "Dhr. Voorst, van" typed as the first name
     leading = (_name_tokens(first_name) or "").split()
     if len(leading) > 1 and _leading_particles(leading) > 0 and last_name and len(last_name.split()) == 1:
         first_name, last_name = last_name, first_name  # "van Oirschot" typed as the first name

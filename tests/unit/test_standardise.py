@@ -187,3 +187,16 @@ def test_every_date_format_round_trips(day, fmt):
 def test_standardise_record_never_crashes(row):
     out = standardise_record({"source": "pos", "record_id": "1", **row})
     assert out["unique_id"] == "pos:1"
+
+
+def test_a_salutation_and_a_surname_typed_into_the_first_name_field_is_a_surname():
+    for first, last, expected in [
+        ("Dhr. Voorst, van", None, (None, None, "van", "voorst")),
+        ("Mevr. Jansen", "", (None, None, None, "jansen")),
+        ("Dhr. J. de Vries", None, (None, "j", "de", "vries")),
+        ("Mevr. A.B. Smit", None, (None, "ab", None, "smit")),
+        (None, "Dhr. Voorst, van", (None, None, "van", "voorst")),
+    ]:
+        name = parse_name(first, last)
+        assert (name.given, name.initials, name.particles, name.surname_core) == expected, (first, last)
+    assert parse_name("Ruud", "van Voorst").given == "ruud"   # a real first name stays one
