@@ -132,7 +132,7 @@ def standardise_drop(drop: Drop, workers: int | None = None) -> pd.DataFrame:
 
 def _rule_fields(records: pd.DataFrame) -> dict[str, NameAndBirth]:
     """Return the cannot-link fields of every record, by unique_id."""
-    cols = ["given_first", "given", "initials", "surname_core", "birth_date"]
+    cols = ["given_first", "given", "initials", "surname_core", "birth_date", "mobile"]
     # Column lists and masks rather than a pd.isna per value: 100k records, five fields each.
     fields = [[v if present else None for v, present in zip(records[c].tolist(), records[c].notna().tolist())]
               for c in cols]

@@ -27,6 +27,7 @@ class NameAndBirth:
     initials: str | None
     surname_core: str | None
     birth_date: str | None  # ISO yyyy-mm-dd
+    mobile: str | None = None   # E.164; a personal number, compared only where a rule gives way
 
 
 # Dutch spellings that sound alike, folded to one form: "Bram"/"Braam", "Mieke"/"Mieke",
@@ -137,7 +138,7 @@ def _initial_compatible(initials: str, other: NameAndBirth) -> bool:
 def _as_initials(a: NameAndBirth) -> NameAndBirth:
     """Return the record with a two-letter first name that is no known name read as initials ("ME")."""
     if a.given_first and len(a.given_first) == 2 and not name_groups(a.given_first) and a.given == a.given_first:
-        return NameAndBirth(None, None, a.given_first, a.surname_core, a.birth_date)
+        return NameAndBirth(None, None, a.given_first, a.surname_core, a.birth_date, a.mobile)
     return a
 
 
@@ -205,8 +206,8 @@ def _swapped(a: NameAndBirth) -> NameAndBirth:
     """
     core = a.surname_core or ""
     if len(core.replace(" ", "")) <= 2:
-        return NameAndBirth(None, None, core.replace(" ", "") or None, a.given_first, a.birth_date)
-    return NameAndBirth(core, core, core[0], a.given_first, a.birth_date)
+        return NameAndBirth(None, None, core.replace(" ", "") or None, a.given_first, a.birth_date, a.mobile)
+    return NameAndBirth(core, core, core[0], a.given_first, a.birth_date, a.mobile)
 
 
 @lru_cache(maxsize=500_000)
@@ -341,8 +342,11 @@ class RuleBook:
         """
         born = bool(a.birth_date and b.birth_date)   # whether the dates agree is the birth-date rule's to judge
         same_surname = bool(a.surname_core and b.surname_core and surnames_compatible(a.surname_core, b.surname_core))
-        if rule == FIRST_NAME:   # a birth date written the same on both says more than any surname
-            return born and (same_surname or a.birth_date == b.birth_date)
+        if rule == FIRST_NAME:
+            # A birth date written the same on both says more than any surname; one surname and one
+            # mobile number are one person under two first names in every drop we measured.
+            return ((born and (same_surname or a.birth_date == b.birth_date))
+                    or (same_surname and a.mobile is not None and a.mobile == b.mobile))
         if rule == BIRTH_DATE:
             return same_surname and bool(a.given_first and b.given_first) and self.names_compatible(a, b)
         return born   # SURNAME: records without a first name, born on one day

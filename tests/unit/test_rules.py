@@ -164,3 +164,13 @@ def test_a_nameless_record_that_fits_several_household_members_joins_only_on_som
         "mobile_l": [None] * 3, "mobile_r": [None] * 3, "email_l": [None] * 3, "email_r": [None] * 3,
     })
     assert nameless_ambiguous_pairs(pairs, RuleBook(), 0.5) == {("x", "mika"), ("x", "daniel")}
+
+
+def test_where_the_first_name_rule_gives_way_one_surname_and_one_mobile_are_one_person():
+    book = RuleBook({}, [Strictness(FIRST_NAME, 800, 48)])    # a drop that replaces first names (6%)
+    trees = NameAndBirth("trees", "trees", "t", "evelingen", None, "+31655068940")
+    theresia = NameAndBirth("ilse", "ilse", "i", "evelingen", None, "+31655068940")
+    partner = NameAndBirth("ilse", "ilse", "i", "evelingen", None, "+31611111111")
+    assert book.waived(SURE, trees, theresia) == {FIRST_NAME}
+    assert book.waived(SURE, trees, partner) == frozenset()
+    assert RuleBook({}, [Strictness(FIRST_NAME, 800, 8)]).waived(SURE, trees, theresia) == frozenset()
