@@ -8,6 +8,8 @@ card, a care home's address) say nothing and are skipped.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pandas as pd
 
 from identity.engine import Engine
@@ -85,16 +87,33 @@ def household_edges(engine: Engine, records: pd.DataFrame, cap: int = MAX_PERSON
     return engine.sql(HOUSEHOLD_EDGES_SQL.format(cap=int(cap)), records=records[columns])
 
 
+@dataclass
+class PersonHints:
+    """What a person's records say about who they are: their birth dates and first names."""
+
+    births: set[str] = field(default_factory=set)
+    first_names: set[str] = field(default_factory=set)
+
+    def may_be(self, other: PersonHints) -> bool:
+        """Return True when the two could be one person or twins: a birth date in common, or a first
+        name in common and no two birth dates that differ."""
+        if self.births & other.births:
+            return True
+        return bool(self.first_names & other.first_names) and not (self.births and other.births)
+
+
 def group_households(
     persons: list[str], edges: pd.DataFrame, surnames: dict[str, set[str]] | None = None,
     anchored: set[str] | None = None,
-    hints: dict[str, set[str]] | None = None,
+    hints: dict[str, PersonHints] | None = None,
 ) -> dict[str, str]:
     """Return a household label per person: the smallest person label in its household.
 
     A person with no address, card or landline of their own (often an app-only customer) joins
-    the household whose members carry their surname, when exactly one household does, or when
-    exactly one of those has a member born on their birth date (twins).
+    the one household that carries their surname and has a member who may be them: born on the
+    same day (the same person or a twin), or with the same first name and no other birth date.
+    A surname alone is not enough, however few households carry it: unrelated customers share
+    surnames all the time, so it joins a customer to a stranger more often than to their family.
     """
     sets = connected_components(persons, edges)
     if surnames and anchored is not None:
@@ -104,29 +123,29 @@ def group_households(
 
 def _attach_orphans(
     persons: list[str], sets: UnionFind, surnames: dict[str, set[str]], anchored: set[str],
-    hints: dict[str, set[str]],
+    hints: dict[str, PersonHints],
 ) -> None:
-    """Join persons without an address, card or landline to the one household their surname fits."""
+    """Join persons without an address, card or landline to the one household that fits them."""
     by_surname: dict[str, set[str]] = {}
-    hints_of_household: dict[str, set[str]] = {}
+    members: dict[str, list[PersonHints]] = {}
     for p in persons:
         if p in anchored:
             root = sets.find(p)
+            members.setdefault(root, []).append(hints.get(p, PersonHints()))
             for name in surnames.get(p, ()):
                 by_surname.setdefault(name, set()).add(root)
-            hints_of_household.setdefault(root, set()).update(hints.get(p, ()))
     for p in persons:
         if p in anchored:
             continue
+        who = hints.get(p, PersonHints())
         candidates = set().union(*(by_surname.get(n, set()) for n in surnames.get(p, ())))
-        if len(candidates) > 1:
-            candidates = {h for h in candidates if hints_of_household.get(h, set()) & hints.get(p, set())}
-        if len(candidates) == 1:
-            sets.union(p, candidates.pop())
+        fitting = {h for h in candidates if any(who.may_be(m) for m in members[h])}
+        if len(fitting) == 1:
+            sets.union(p, fitting.pop())
 
 
-def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[str]], dict[str, set[str]]]:
-    """Return the persons with an address, card or landline, their surname parts, and their hints."""
+def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[str]], dict[str, PersonHints]]:
+    """Return the persons with an address, card or landline, their surname parts, and who they are."""
     has = records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1)
     anchored = set(records.loc[has, "person"])
     surnames: dict[str, set[str]] = {}
@@ -134,8 +153,11 @@ def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[st
         for name in (first, last):
             if isinstance(name, str) and len(name) > 2:
                 surnames.setdefault(person, set()).add(name)
-    hints: dict[str, set[str]] = {}
-    for person, birth in records[["person", "birth_date"]].itertuples(index=False):
+    hints: dict[str, PersonHints] = {}
+    for person, birth, first in records[["person", "birth_date", "given_first"]].itertuples(index=False):
+        who = hints.setdefault(person, PersonHints())
         if isinstance(birth, str):
-            hints.setdefault(person, set()).add(birth)
+            who.births.add(birth)
+        if isinstance(first, str):
+            who.first_names.add(first)
     return anchored, surnames, hints
