@@ -212,7 +212,7 @@ def test_unknown_ids_and_identifiers_are_not_found(served):
 
 def test_malformed_requests_are_invalid_argument_naming_the_field(served_sqlite):
     stub = served_sqlite.stub
-    customer_id = served_sqlite.rows("SELECT MIN(customer_id) FROM record_link")[0][0]
+    customer_id, household_id = served_sqlite.rows("SELECT MIN(customer_id), MIN(household_id) FROM record_link")[0]
     cases = [
         (stub.GetProfile, pb.GetProfileRequest(), "customer_id or identifier"),
         (stub.GetProfile, by_id(" "), "customer_id"),
@@ -242,11 +242,29 @@ def test_malformed_requests_are_invalid_argument_naming_the_field(served_sqlite)
         (stub.GetProfile, by_identifier(pb.IDENTIFIER_KIND_EMAIL, "x@example.org\x00"), "identifier.value"),
         (stub.UpdatePreferences, pb.UpdatePreferencesRequest(customer_id=customer_id, source="app", preferences=[
             pb.PreferenceEntry(key="shoe\x00size", value="42")]), "preferences[0].key"),
+        (stub.GetHousehold, pb.GetHouseholdRequest(household_id=household_id + "\x00junk"), "household_id"),
+        (stub.SearchCustomers, pb.SearchCustomersRequest(name="Jansen\x00junk"), "name"),
     ]
     for call, request, field in cases:
         code, details = status_of(call, request)
         assert code == INVALID, (request, details)
         assert field in details, (field, details)
+
+
+def test_a_nul_character_is_refused_by_every_rpc_on_each_store(served):
+    # PostgreSQL text cannot hold NUL: before the check, GetHousehold failed there with INTERNAL.
+    customer_id, household_id = served.rows("SELECT MIN(customer_id), MIN(household_id) FROM record_link")[0]
+    stub = served.stub
+    cases = [
+        (stub.GetProfile, by_id(customer_id + "\x00"), "customer_id"),
+        (stub.GetHousehold, pb.GetHouseholdRequest(household_id=household_id + "\x00"), "household_id"),
+        (stub.SearchCustomers, pb.SearchCustomersRequest(postcode="1234 AB\x00"), "postcode"),
+        (stub.UpdatePreferences, pb.UpdatePreferencesRequest(customer_id=customer_id, source="app\x00", preferences=[
+            pb.PreferenceEntry(key="shoe_size", value="42")]), "source"),
+    ]
+    for call, request, field in cases:
+        code, details = status_of(call, request)
+        assert code == INVALID and details.startswith(f"{field}: "), (request, code, details)
 
 
 def test_an_unexpected_failure_is_internal_with_a_short_message_and_no_traceback(served_sqlite, tmp_path):
