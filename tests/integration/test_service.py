@@ -21,7 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from google.protobuf.descriptor_pool import DescriptorPool
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from herken.cli import main
@@ -29,7 +29,9 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.messages import profile_pb
 from profile_api.profiles import ProfileStore
-from profile_api.server import serve
+from profile_api.search import _NAMES as NAME_INDEX_QUERY
+from profile_api.server import serve, start_server
+from profile_api.service import ProfileServicer
 from profile_api.store import open_store
 
 INVALID, NOT_FOUND = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
@@ -359,9 +361,6 @@ def writer_holding_the_store(url: str) -> Iterator[None]:
 
 
 def test_an_update_while_a_run_publishes_is_unavailable_and_stores_nothing_then_succeeds(served):
-    from profile_api.server import start_server
-    from profile_api.service import ProfileServicer
-
     impatient = ProfileStore(open_store(served.url), write_wait_seconds=0.3)
     server, port = start_server(ProfileServicer(impatient), "127.0.0.1", 0)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -414,6 +413,27 @@ def test_health_check_reports_serving(served_sqlite):
     for service in ("", "herken.v1.ProfileService"):
         reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_the_search_index_is_built_before_the_server_says_serving(sqlite_store):
+    engine = open_store(sqlite_store)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _conn, _cursor, sql, *_: statements.append(sql))
+    server, port = start_server(ProfileServicer(ProfileStore(engine)), "127.0.0.1", 0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            assert statements.count(NAME_INDEX_QUERY.text) == 1      # built while starting
+            surname, = [row[0] for row in engine.connect().execute(text(
+                "SELECT MIN(last_name) FROM source_record WHERE last_name IS NOT NULL"))]
+            found = pb_grpc.ProfileServiceStub(channel).SearchCustomers(
+                pb.SearchCustomersRequest(name=surname), timeout=10).candidates
+            assert found
+            assert statements.count(NAME_INDEX_QUERY.text) == 1      # the first search did not build it again
+    finally:
+        server.stop(0).wait()
+        engine.dispose()
 
 
 def test_reflection_lists_and_describes_the_profile_service(served_sqlite):
