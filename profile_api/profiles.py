@@ -32,7 +32,7 @@ from profile_api.preferences import (
 )
 from profile_api.store.db import POOL_SIZE
 from profile_api.store.models import Preference
-from profile_api.store.read import KeyedRead, ThreadCursors
+from profile_api.store.read import KeyedRead, ThreadCursors, probe_engine, read_problem
 
 __all__ = [
     "FieldValue", "GoldenRecord", "PreferenceValue", "Attribute", "HouseholdMember", "HouseholdSummary",
@@ -207,6 +207,7 @@ class ProfileStore:
         self._cursors = ThreadCursors(self._reader)
         self._reads = {name: _driver_sql(sql, engine) for name, sql in _READS.items()}
         self._search = CustomerSearch(engine)
+        self._probe = probe_engine(engine)
 
     def _cursor(self) -> AbstractContextManager[Any]:
         """Return (as a context) this thread's read cursor: the hot reads skip SQLAlchemy's per-statement work."""
@@ -215,6 +216,14 @@ class ProfileStore:
     def close(self) -> None:
         """Close the connections the reading threads keep open (a later read opens one again)."""
         self._cursors.close()
+
+    def unreadable(self) -> str | None:
+        """Return why the store cannot be read now (a file gone, a database down), or None when it can.
+
+        Checked on a new connection each time, so it costs a connection (about a millisecond on
+        PostgreSQL): for a health check every few seconds, not for every request.
+        """
+        return read_problem(self._probe)
 
     def _read_with_preferences(self, read: str, key: str, width: int) -> tuple[tuple | None, list[tuple]]:
         """Return the head row (its first ``width`` columns; None when unknown) of a read with preferences,
