@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -425,12 +426,36 @@ def test_the_search_index_is_built_before_the_server_says_serving(sqlite_store):
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
             assert statements.count(NAME_INDEX_QUERY.text) == 1      # built while starting
-            surname, = [row[0] for row in engine.connect().execute(text(
-                "SELECT MIN(last_name) FROM source_record WHERE last_name IS NOT NULL"))]
+            with engine.connect() as conn:
+                surname = conn.execute(text("SELECT MIN(last_name) FROM source_record")).scalar()
             found = pb_grpc.ProfileServiceStub(channel).SearchCustomers(
                 pb.SearchCustomersRequest(name=surname), timeout=10).candidates
             assert found
             assert statements.count(NAME_INDEX_QUERY.text) == 1      # the first search did not build it again
+    finally:
+        server.stop(0).wait()
+        engine.dispose()
+
+
+def test_after_a_publish_the_health_check_builds_the_search_index_again_before_a_search_needs_it(sqlite_store,
+                                                                                                 tmp_path):
+    copy = tmp_path / "herken.db"
+    source, target = sqlite3.connect(sqlite_store.removeprefix("sqlite:///")), sqlite3.connect(copy)
+    source.backup(target)       # with what is still in the write-ahead log
+    source.close(), target.close()
+    engine = open_store(f"sqlite:///{copy}")
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _conn, _cursor, sql, *_: statements.append(sql))
+    server, _ = start_server(ProfileServicer(ProfileStore(engine)), "127.0.0.1", 0, health_interval=0.1)
+    try:
+        assert statements.count(NAME_INDEX_QUERY.text) == 1
+        with engine.begin() as conn:     # what a publish leaves behind: a later run (the records as they were)
+            columns = ", ".join(c for c in conn.execute(text("SELECT * FROM run")).keys() if c != "run_id")
+            conn.execute(text(f"INSERT INTO run (run_id, {columns}) SELECT run_id || 'z', {columns} FROM run"))
+        deadline = time.monotonic() + 5
+        while statements.count(NAME_INDEX_QUERY.text) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert statements.count(NAME_INDEX_QUERY.text) == 2       # without any search asking for it
     finally:
         server.stop(0).wait()
         engine.dispose()
