@@ -36,7 +36,7 @@ from profile_api.store.read import KeyedRead, ThreadCursors, probe_engine, read_
 
 __all__ = [
     "FieldValue", "GoldenRecord", "PreferenceValue", "Attribute", "HouseholdMember", "HouseholdSummary",
-    "Profile", "Candidate", "UnknownCustomer", "StoreBusy", "ProfileStore", "precompute_profiles", "merge_preferences",
+    "Profile", "Candidate", "UnknownCustomer", "StoreBusy", "ProfileStore", "merge_preferences",
     "StatedPreference", "IDENTIFIER_KINDS", "HOUSEHOLD_KEYS", "encode_precomputed",
 ]
 
@@ -388,15 +388,3 @@ def _record_for(records: list, source: str) -> tuple[str, str]:
 
     best = max(records, key=newest_first)
     return best[0], best[1]
-
-
-def precompute_profiles(engine: sqlalchemy.engine.Engine) -> int:
-    """(Re)build the precomputed profiles from the published result, in one transaction; return the count.
-
-    ``publish_resolution`` already does this inside its own transaction; call this after changing
-    the rules (survivorship, attributes) to refresh a store without resolving again.
-    """
-    from profile_api.precompute import rebuild_profiles
-
-    with engine.begin() as conn:
-        return rebuild_profiles(conn)
