@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from identity.graph import UnionFind
 from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, NameAndBirth, RuleBook
 
 # A pair on which nothing but the names agrees needs more than an even chance: among tens of
@@ -131,41 +132,25 @@ def cluster_best_first(
         Clustering whose labels are the smallest unique_id of each cluster, so that the same
         input always gives the same labels.
     """
-    parent: dict[str, str] = {uid: uid for uid in records}
-    members: dict[str, list[str]] = {uid: [uid] for uid in records}
+    sets = UnionFind(records, keep_members=True)
     forbidden: dict[str, set[str]] = {}
     for a, b in cannot_link:
         forbidden.setdefault(a, set()).add(b)
         forbidden.setdefault(b, set()).add(a)
 
-    def find(uid: str) -> str:
-        root = uid
-        while parent[root] != root:
-            root = parent[root]
-        while parent[uid] != root:
-            parent[uid], uid = root, parent[uid]
-        return root
-
-    def union(ra: str, rb: str) -> None:
-        if len(members[ra]) < len(members[rb]):
-            ra, rb = rb, ra
-        parent[rb] = ra
-        members[ra].extend(members.pop(rb))
-
     merges: list[Merge] = []
     refusals: list[Refusal] = []
     for a, b in must_link:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            union(ra, rb)
+        if sets.find(a) != sets.find(b):
+            sets.union(a, b)
             merges.append(Merge(a, b, 1.0))
 
     ordered = sorted(
-        ((p, a, b) for a, b, p in pairs if p >= threshold and a in parent and b in parent),
+        ((p, a, b) for a, b, p in pairs if p >= threshold and a in sets and b in sets),
         key=lambda t: (-t[0], t[1], t[2]),
     )
     for probability, a, b in ordered:
-        ra, rb = find(a), find(b)
+        ra, rb = sets.find(a), sets.find(b)
         if ra == rb:
             continue
         if probability < names_only_threshold and (a, b) in names_only:
@@ -174,20 +159,14 @@ def cluster_best_first(
         if (a, b) in nameless:
             refusals.append(Refusal(a, b, probability, RULE_TITLES[NAMELESS], NAMELESS))
             continue
-        found = _refusal(members[ra], members[rb], records, forbidden, rules,
+        found = _refusal(sets.members(ra), sets.members(rb), records, forbidden, rules,
                          rules.waived(probability, records[a], records[b]))
         if found:
             refusals.append(Refusal(a, b, probability, found[1], found[0]))
             continue
-        union(ra, rb)
+        sets.union(ra, rb)
         merges.append(Merge(a, b, probability))
-
-    labels: dict[str, str] = {}
-    for root, uids in members.items():
-        label = min(uids)
-        for uid in uids:
-            labels[uid] = label
-    return Clustering(labels=labels, merges=merges, refusals=refusals)
+    return Clustering(labels=sets.labels(), merges=merges, refusals=refusals)
 
 
 def _refusal(

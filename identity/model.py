@@ -20,8 +20,6 @@ from splink.comparison_library import CustomComparison
 
 log = logging.getLogger(__name__)
 
-MODEL_VERSION = "herken-household-v1"
-
 
 def _null(*columns: str) -> cll.CustomLevel:
     """Return a null level: either side lacks all of the columns."""

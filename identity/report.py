@@ -125,7 +125,7 @@ class ReportData:
     quarantine: list[QuarantineView]
     quarantine_total: int
     review: list[PairView]
-    review_total: int
+    review_total: int                         # borderline pairs the store keeps (a sample of those in the band)
     refused: list[PairView]
     refused_total: int
     merges_total: int
@@ -135,6 +135,8 @@ class ReportData:
     rules_against_model: list[RuleAgainstModel] = field(default_factory=list)   # one per cannot-link rule
     categories: list[tuple[str, str, str | None]] = field(default_factory=list)   # the run's taxonomy
     unplaced_categories: list[tuple[str, int]] = field(default_factory=list)       # (category, interactions)
+    # {"band": [low, high], "pairs": N, "kept": n} (see Run.review_json); empty for a run published before it was kept
+    review_band: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ def read_report(engine: Engine, quarantine_cap: int = QUARANTINE_CAP, pair_sampl
         model=json.loads(run.model_json or "{}"), rules_against_model=rules,
         categories=[tuple(c) for c in json.loads(run.categories_json or "[]")],
         unplaced_categories=[(str(c), int(n)) for c, n in json.loads(run.unplaced_categories_json or "[]")],
+        review_band=json.loads(run.review_json or "{}"),
     )
 
 
@@ -396,6 +399,28 @@ def shown_of(shown: int, total: int, noun: str, order: str = "") -> Html:
     return tag("p", f"{text}, {order}." if order else f"{text}.", class_="muted")
 
 
+def borderline_text(shown: int, kept: int, review_band: dict[str, Any]) -> str:
+    """Return what the borderline pairs shown are: how many of how many the run kept, and of how many in the band.
+
+    A run keeps a random sample of its borderline pairs; review_band (Run.review_json) says of how
+    many. A run published before it was kept says only that the pairs are a sample.
+    """
+    in_band = review_band.get("pairs")
+    if in_band is None:
+        if kept == 0:
+            return "No borderline pairs kept for this run."
+        return (f"{shown:,} of the {kept:,} borderline pairs the run kept shown, most uncertain first; they are "
+                "a random sample of its borderline pairs, of how many was not recorded (a run published before "
+                "schema 7).")
+    if in_band == 0:
+        return "No pairs in this band in this run."
+    whole = f"all {in_band:,} pairs in the band" if kept >= in_band else \
+        f"a random sample of {kept:,} of the {in_band:,} pairs in the band"
+    if shown >= kept:
+        return f"The run kept {whole}; all shown, most uncertain first."
+    return f"The run kept {whole}; {shown:,} shown, most uncertain first."
+
+
 def _when(value: dt.datetime | None) -> str:
     """Return a timestamp of the store (written in UTC) to the second."""
     return "–" if value is None else value.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
@@ -509,9 +534,10 @@ def review_html(data: ReportData) -> Html:
         "Values compare after standardisation: ", tag("span", "agrees", class_="same legend"), " ",
         tag("span", "differs", class_="diff legend"), "; unmarked when either side is empty.",
     ]), class_="muted")
+    band = data.review_band.get("band")
     review = join([
-        tag("h3", "Borderline pairs (match probability 0.3–0.7)"),
-        shown_of(len(data.review), data.review_total, "borderline pairs", "most uncertain first"),
+        tag("h3", f"Borderline pairs (match probability {band[0]:g}–{band[1]:g})" if band else "Borderline pairs"),
+        tag("p", borderline_text(len(data.review), data.review_total, data.review_band), class_="muted"),
         pairs_table(data.review, with_reason=False) if data.review else "",
     ])
     refused = join([

@@ -96,13 +96,6 @@ def _engine() -> Engine:
     return engine
 
 
-def build_profiles(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.DataFrame,
-                   as_of: dt.datetime | None = None, engine: Engine | None = None) -> pd.DataFrame:
-    """Return the precomputed profile of every person, one row each (see :func:`profile_rows`)."""
-    return ProfileEncoding(profile_rows(records, links, interactions, as_of=as_of, engine=engine),
-                           apart=False).result()
-
-
 def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.DataFrame,
                  categories: pd.DataFrame | None = None, as_of: dt.datetime | None = None,
                  engine: Engine | None = None) -> pd.DataFrame:

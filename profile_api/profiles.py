@@ -32,11 +32,11 @@ from profile_api.preferences import (
 )
 from profile_api.store.db import POOL_SIZE
 from profile_api.store.models import Preference
-from profile_api.store.read import KeyedRead, ThreadCursors
+from profile_api.store.read import KeyedRead, ThreadCursors, probe_engine, read_problem
 
 __all__ = [
     "FieldValue", "GoldenRecord", "PreferenceValue", "Attribute", "HouseholdMember", "HouseholdSummary",
-    "Profile", "Candidate", "UnknownCustomer", "StoreBusy", "ProfileStore", "precompute_profiles", "merge_preferences",
+    "Profile", "Candidate", "UnknownCustomer", "StoreBusy", "ProfileStore", "merge_preferences",
     "StatedPreference", "IDENTIFIER_KINDS", "HOUSEHOLD_KEYS", "encode_precomputed",
 ]
 
@@ -207,6 +207,7 @@ class ProfileStore:
         self._cursors = ThreadCursors(self._reader)
         self._reads = {name: _driver_sql(sql, engine) for name, sql in _READS.items()}
         self._search = CustomerSearch(engine)
+        self._probe = probe_engine(engine)
 
     def _cursor(self) -> AbstractContextManager[Any]:
         """Return (as a context) this thread's read cursor: the hot reads skip SQLAlchemy's per-statement work."""
@@ -215,6 +216,14 @@ class ProfileStore:
     def close(self) -> None:
         """Close the connections the reading threads keep open (a later read opens one again)."""
         self._cursors.close()
+
+    def unreadable(self) -> str | None:
+        """Return why the store cannot be read now (a file gone, a database down), or None when it can.
+
+        Checked on a new connection each time, so it costs a connection (about a millisecond on
+        PostgreSQL): for a health check every few seconds, not for every request.
+        """
+        return read_problem(self._probe)
 
     def _read_with_preferences(self, read: str, key: str, width: int) -> tuple[tuple | None, list[tuple]]:
         """Return the head row (its first ``width`` columns; None when unknown) of a read with preferences,
@@ -379,15 +388,3 @@ def _record_for(records: list, source: str) -> tuple[str, str]:
 
     best = max(records, key=newest_first)
     return best[0], best[1]
-
-
-def precompute_profiles(engine: sqlalchemy.engine.Engine) -> int:
-    """(Re)build the precomputed profiles from the published result, in one transaction; return the count.
-
-    ``publish_resolution`` already does this inside its own transaction; call this after changing
-    the rules (survivorship, attributes) to refresh a store without resolving again.
-    """
-    from profile_api.precompute import rebuild_profiles
-
-    with engine.begin() as conn:
-        return rebuild_profiles(conn)

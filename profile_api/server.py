@@ -26,6 +26,7 @@ from grpc_reflection.v1alpha import reflection
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.health import HEALTH_CHECK_SECONDS, StoreHealth
 from profile_api.profiles import ProfileStore
 from profile_api.service import SERVICE_NAME, ProfileServicer
 from profile_api.store import open_store
@@ -66,12 +67,19 @@ def add_profile_service(servicer: pb_grpc.ProfileServiceServicer, server: grpc.S
 
 
 def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.1", port: int = 0,
-                 max_workers: int = DEFAULT_MAX_WORKERS, *, share_port: bool = False) -> tuple[grpc.Server, int]:
-    """Start a server with this ProfileService servicer, health (SERVING) and reflection; return it and its port.
+                 max_workers: int = DEFAULT_MAX_WORKERS, *, share_port: bool = False,
+                 health_interval: float = HEALTH_CHECK_SECONDS) -> tuple[grpc.Server, int]:
+    """Start a server with this ProfileService servicer, health checking and reflection; return it and its port.
+
+    Over a store (a ProfileServicer) it returns once the store has been read and the search's name
+    index built (about 1.5 s at 100k records, so that no search waits for it); from then on health
+    says SERVING while the store can be read and NOT_SERVING while it cannot, checked every
+    health_interval seconds (``profile_api.health``). Any other servicer is SERVING from the start.
 
     Args:
         share_port: let other processes of a group listen on the same port (SO_REUSEPORT); without
             it, a port that is taken is an error rather than silently shared.
+        health_interval: seconds between two checks of the store.
 
     Raises:
         OSError: the address cannot be bound.
@@ -80,6 +88,9 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
                          options=[("grpc.so_reuseport", 1 if share_port else 0)])
     add_profile_service(servicer, server)
     health_servicer = health.HealthServicer()
+    services = ("", SERVICE_NAME)
+    store_health = StoreHealth(health_servicer, services, servicer.store) \
+        if isinstance(servicer, ProfileServicer) else None       # NOT_SERVING until its first check
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
@@ -91,8 +102,12 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
     if bound == 0:
         raise OSError(f"cannot listen on {address}: the port is in use or the address is not this machine's")
     server.start()
-    for service in ("", SERVICE_NAME):
-        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    if store_health is None:
+        for service in services:
+            health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    else:
+        store_health.check()          # reads the store and builds the search's index: then SERVING
+        store_health.watch(server, health_interval)
     return server, bound
 
 
@@ -101,10 +116,10 @@ def store_servicer(store_url: str) -> ProfileServicer:
     return ProfileServicer(ProfileStore(open_store(store_url)))
 
 
-def serve(store_url: str, host: str = "127.0.0.1", port: int = 0, *,
-          max_workers: int = DEFAULT_MAX_WORKERS) -> tuple[grpc.Server, int]:
+def serve(store_url: str, host: str = "127.0.0.1", port: int = 0, *, max_workers: int = DEFAULT_MAX_WORKERS,
+          health_interval: float = HEALTH_CHECK_SECONDS) -> tuple[grpc.Server, int]:
     """Serve the store at store_url on host:port (0 picks a free port); return the started server and its port."""
-    return start_server(store_servicer(store_url), host, port, max_workers)
+    return start_server(store_servicer(store_url), host, port, max_workers, health_interval=health_interval)
 
 
 def _child(factory: ServicerFactory, host: str, port: int, max_workers: int, ready: Semaphore, stop: Event,

@@ -142,12 +142,22 @@ def search_criteria(request: pb.SearchCustomersRequest) -> tuple[dict[str, str |
         raise invalid("limit", f"must be between 1 and {MAX_SEARCH_LIMIT} (0 means {DEFAULT_SEARCH_LIMIT}), "
                       f"not {request.limit}")
     criteria = {name: getattr(request, name).strip() or None for name in SEARCH_FIELDS}
+    refuse_nul(*((name, value) for name, value in criteria.items() if value))
     if not any(criteria.values()):
         raise invalid("name", "give at least one criterion: name, postcode (+ house_number), phone, email "
                       "or birth_date")
     if criteria["house_number"] and not criteria["postcode"]:
         raise invalid("house_number", "needs postcode")
     return criteria, request.limit or DEFAULT_SEARCH_LIMIT
+
+
+def household_id_of(request: pb.GetHouseholdRequest) -> str:
+    """Return the household_id a GetHouseholdRequest asks for."""
+    household_id = request.household_id.strip()
+    if not household_id:
+        raise invalid("household_id", "must not be empty")
+    refuse_nul(("household_id", household_id))
+    return household_id
 
 
 @dataclass(frozen=True)
@@ -247,9 +257,7 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
     @rpc
     def GetHousehold(self, request: pb.GetHouseholdRequest, context: grpc.ServicerContext) -> pb.GetHouseholdResponse:
         """Members, pets, delivery preference and shared preferences of a household."""
-        household_id = request.household_id.strip()
-        if not household_id:
-            raise invalid("household_id", "must not be empty")
+        household_id = household_id_of(request)
         household = self.store.get_household(household_id)
         if household is None:
             raise not_found(f"no household {household_id!r}")

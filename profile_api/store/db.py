@@ -160,9 +160,18 @@ def _to_version_6(conn: Connection) -> None:
     _add_column(conn, "run", "rules_json", "TEXT")
 
 
+def _to_version_7(conn: Connection) -> None:
+    """Version 6 -> 7: the run keeps its band of borderline pairs and how many it held (run.review_json).
+
+    A run published before then kept a sample of its borderline pairs without saying of how many:
+    its column stays empty and the report says so.
+    """
+    _add_column(conn, "run", "review_json", "TEXT")
+
+
 # MIGRATIONS[v] takes a store from version v to v + 1; tables new in a version are made by create_all.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _to_version_2, 2: _to_version_3, 3: _to_version_4,
-                                                       4: _to_version_5, 5: _to_version_6}
+                                                       4: _to_version_5, 5: _to_version_6, 6: _to_version_7}
 
 
 def migrate(engine: Engine, version: int) -> None:

@@ -16,7 +16,8 @@ from sqlmodel import Field, SQLModel
 # instead of encoded_household). 5: the run's category taxonomy and the categories it does not place
 # (run.categories_json, run.unplaced_categories_json). store/db.py MIGRATIONS takes an older store there in place.
 # 6: the cannot-link rules as measured on the run's drop (run.rules_json).
-SCHEMA_VERSION = 6
+# 7: the band of borderline pairs, how many pairs it held and how many were kept (run.review_json).
+SCHEMA_VERSION = 7
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -50,6 +51,10 @@ class Run(SQLModel, table=True):
     # [{"rule", "description", ...}, ...]: each cannot-link rule as measured on the run's drop
     # (identity.strictness.rules_of_run); None for a run published before schema 6
     rules_json: str | None = Field(default=None, sa_column=Column(Text))
+    # {"band": [low, high], "pairs": N, "kept": n}: the match probabilities of the borderline pairs,
+    # how many pairs of the run fell in that band, and how many of them (a random sample) match_edge
+    # keeps as kind "review"; None for a run published before schema 7
+    review_json: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class SourceRecord(SQLModel, table=True):

@@ -32,7 +32,7 @@ from profile_api.store.models import (
 log = logging.getLogger(__name__)
 
 REVIEW_BAND = (0.3, 0.7)   # match probabilities a steward should look at
-REVIEW_SAMPLE = 200
+REVIEW_SAMPLE = 200        # borderline pairs kept (a random sample when the band holds more)
 REBUILD_INDEXES_ABOVE = 20_000
 
 
@@ -98,8 +98,16 @@ def _source_records(resolution: Resolution) -> pd.DataFrame:
     return raw.merge(std, on=["source", "record_id"], how="left")
 
 
-def _edges(resolution: Resolution, run_id: str) -> pd.DataFrame:
-    """Return the merges, the refusals and a sample of borderline pairs of a run."""
+def borderline(pairs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Return the borderline pairs kept for review (a random sample of REVIEW_SAMPLE when there are more)
+    and what they are: {"band": REVIEW_BAND, "pairs": how many pairs the band held, "kept": how many were kept}."""
+    band = pairs[pairs["match_probability"].between(*REVIEW_BAND)].sort_values(["unique_id_l", "unique_id_r"])
+    kept = band.sample(n=min(REVIEW_SAMPLE, len(band)), random_state=0) if len(band) else band
+    return kept, {"band": list(REVIEW_BAND), "pairs": len(band), "kept": len(kept)}
+
+
+def _edges(resolution: Resolution, run_id: str, review: pd.DataFrame) -> pd.DataFrame:
+    """Return the merges, the refusals and the borderline pairs kept (``borderline``) of a run."""
     pairs = resolution.pairs[["unique_id_l", "unique_id_r", "match_probability", "match_weight"]]
     weights = pairs.set_index(["unique_id_l", "unique_id_r"])["match_weight"]
     merges = pd.DataFrame(
@@ -109,9 +117,8 @@ def _edges(resolution: Resolution, run_id: str) -> pd.DataFrame:
     )
     merges["kind"] = ["merge"] * len(resolution.clustering.merges) + ["refused"] * len(resolution.clustering.refusals)
     merges["match_weight"] = weights.reindex(list(zip(merges["unique_id_l"], merges["unique_id_r"]))).to_numpy()
-    band = pairs[pairs["match_probability"].between(*REVIEW_BAND)].sort_values(["unique_id_l", "unique_id_r"])
-    review = band.sample(n=min(REVIEW_SAMPLE, len(band)), random_state=0) if len(band) else band
-    review = review.assign(kind="review", reason=None)
+    review = review[["unique_id_l", "unique_id_r", "match_probability", "match_weight"]].assign(kind="review",
+                                                                                                 reason=None)
     edges = pd.concat([merges, review], ignore_index=True)
     edges["run_id"] = run_id
     edges["match_probability"] = edges["match_probability"].astype(float)
@@ -190,6 +197,7 @@ def publish_resolution(
         [(run_id, q.file, q.line, q.reason, q.raw) for q in drop.quarantine],
         columns=["run_id", "file", "line", "reason", "raw"],
     )
+    review, review_summary = borderline(resolution.pairs)
     run = pd.DataFrame([{
         "run_id": run_id, "started_at": started_at, "finished_at": dt.datetime.now(dt.timezone.utc),
         "drop_path": drop_path, "records": len(records), "persons": resolution.persons,
@@ -197,6 +205,7 @@ def publish_resolution(
         "model_json": json.dumps(resolution.model), "counts_json": json.dumps([c.__dict__ for c in drop.counts]),
         "timings_json": json.dumps(resolution.timings),
         "rules_json": json.dumps(rules_of_run(resolution.rules)),
+        "review_json": json.dumps(review_summary),
         "categories_json": json.dumps(drop.categories.values.tolist()),
         "unplaced_categories_json": json.dumps([list(c) for c in drop.unplaced_categories]),
     }])
@@ -210,7 +219,7 @@ def publish_resolution(
     log.info("publish: rows prepared")
     try:
         _write_run(engine, resolution, run_id, source_records, links, persons, households, interactions,
-                   quarantine, run, profiles, stored_api_preferences)
+                   quarantine, run, profiles, stored_api_preferences, review)
     finally:
         profiles.close()
     log.info("published run %s", run_id)
@@ -219,7 +228,7 @@ def publish_resolution(
 def _write_run(engine: Engine, resolution: Resolution, run_id: str, source_records: pd.DataFrame,
                links: pd.DataFrame, persons: pd.DataFrame, households: pd.DataFrame, interactions: pd.DataFrame,
                quarantine: pd.DataFrame, run: pd.DataFrame, profiles: ProfileEncoding,
-               stored_api_preferences: frozenset[tuple]) -> None:
+               stored_api_preferences: frozenset[tuple], review: pd.DataFrame) -> None:
     """Write every table of a run in one transaction, the profiles last (their encoding may still be running)."""
     drop = resolution.drop
     with engine.begin() as conn:
@@ -233,7 +242,7 @@ def _write_run(engine: Engine, resolution: Resolution, run_id: str, source_recor
         bulk_insert(conn, Interaction, interactions)
         bulk_insert(conn, Preference, drop.preferences.assign(origin="drop"))
         bulk_insert(conn, QuarantinedRow, quarantine)
-        bulk_insert(conn, MatchEdge, _edges(resolution, run_id))
+        bulk_insert(conn, MatchEdge, _edges(resolution, run_id, review))
         bulk_insert(conn, Run, run)
         analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
         write_profiles(conn, profiles.result(), live_from=stored_api_preferences)   # last: it holds back updates

@@ -7,11 +7,15 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import SingletonThreadPool, StaticPool
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool, SingletonThreadPool, StaticPool
 from sqlmodel import Session, select
 
 from profile_api.store.models import RecordLink, Run
@@ -31,6 +35,43 @@ def latest_run(engine: Engine) -> Run | None:
     """Return the published run, or None when nothing was published yet."""
     with Session(engine) as session:
         return session.exec(select(Run).order_by(Run.finished_at.desc())).first()  # type: ignore[attr-defined]
+
+
+# A check of the store waits at most this long for a connection or an answer: a database that does
+# not answer within it counts as one that cannot be read.
+PROBE_TIMEOUT_SECONDS = 2
+# What the check reads: a row of the table every GetProfile reads (the table must be there, and
+# its pages readable).
+_PROBE = text("SELECT customer_id FROM profile LIMIT 1")
+
+
+def probe_engine(engine: Engine) -> Engine:
+    """Return an engine for checking that the store of engine can be read now (see ``read_problem``).
+
+    It opens a new connection for every check: a kept or pooled connection goes on reading an
+    SQLite file that has been removed or renamed, and knows nothing of a database server that
+    refuses new connections. It never creates an SQLite file where the store's is missing.
+    """
+    url = engine.url
+    if engine.dialect.name == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            return engine           # an in-memory store lives in the engine's own connection
+        path = quote(str(Path(url.database).resolve()))
+        return create_engine(f"sqlite:///file:{path}?mode=rw&uri=true", poolclass=NullPool,
+                             connect_args={"timeout": PROBE_TIMEOUT_SECONDS})
+    return create_engine(url, poolclass=NullPool, connect_args={
+        "connect_timeout": PROBE_TIMEOUT_SECONDS, "options": f"-c statement_timeout={PROBE_TIMEOUT_SECONDS * 1000}"})
+
+
+def read_problem(probe: Engine) -> str | None:
+    """Return why the store cannot be read now (what the database said), or None when it can."""
+    try:
+        with probe.connect() as conn:
+            conn.execute(_PROBE).all()
+    except SQLAlchemyError as err:
+        said = getattr(err, "orig", None) or err
+        return " ".join(str(said).split()) or type(said).__name__
+    return None
 
 
 # What a kept read connection of an engine runs once. SQLite: read the file through a memory map

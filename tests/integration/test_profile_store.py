@@ -254,7 +254,9 @@ def test_search_by_postcode_and_house_number(published, truth):
 
 
 # Before version 5 a run kept no category taxonomy: its profiles were derived through the built-in one.
-_RUN_BEFORE_5 = ("ALTER TABLE run DROP COLUMN categories_json", "ALTER TABLE run DROP COLUMN unplaced_categories_json")
+_RUN_BEFORE_7 = ("ALTER TABLE run DROP COLUMN review_json",)    # nor its band of borderline pairs before 7
+_RUN_BEFORE_5 = ("ALTER TABLE run DROP COLUMN categories_json", "ALTER TABLE run DROP COLUMN unplaced_categories_json",
+                 *_RUN_BEFORE_7)
 
 
 def test_a_version_1_store_is_migrated_in_place(published):
@@ -414,6 +416,7 @@ _OLDER_PROFILES = {
     2: ("ALTER TABLE profile DROP COLUMN encoded", "ALTER TABLE profile DROP COLUMN encoded_live", *_RUN_BEFORE_5),
     3: ("ALTER TABLE profile RENAME COLUMN encoded_live TO encoded_household", *_RUN_BEFORE_5),
     4: _RUN_BEFORE_5,
+    6: _RUN_BEFORE_7,
 }
 
 
@@ -431,7 +434,7 @@ def test_an_older_store_is_migrated_in_place(published, version):
     store.close()    # the older server is stopped before the new one opens the store
     migrated = open_store(url)
     with migrated.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 6
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 7
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
         categories, unplaced = conn.execute(text("SELECT categories_json, unplaced_categories_json FROM run")).one()
     assert json.loads(categories) == [list(c) for c in DEFAULT_CATEGORIES]   # what the run was derived through

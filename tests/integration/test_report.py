@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -52,6 +53,21 @@ def test_the_report_shows_channels_model_and_review(report):
     assert 'id="review"' in page and "Borderline pairs" in page and "Refused merges" in page
     assert 'id="model"' in page and page.count('class="vega-chart"') == 2
     assert "Records per person" in page and "Persons per household" in page
+
+
+def test_the_borderline_pairs_say_they_are_a_sample_of_how_many_in_which_band(report):
+    page, url = report
+    with create_engine(url).connect() as con:
+        review = json.loads(con.execute(text("SELECT review_json FROM run")).scalar_one())
+        kept = con.execute(text("SELECT count(*) FROM match_edge WHERE kind = 'review'")).scalar_one()
+        low, high = review["band"]
+        in_band = con.execute(text("SELECT count(*) FROM match_edge WHERE kind = 'review' AND match_probability "
+                                   "BETWEEN :low AND :high"), {"low": low, "high": high}).scalar_one()
+    assert review["kept"] == kept == in_band > 0 and review["pairs"] >= kept
+    assert f"Borderline pairs (match probability {low:g}–{high:g})" in page
+    whole = f"all {review['pairs']:,} pairs" if kept == review["pairs"] else \
+        f"a random sample of {kept:,} of the {review['pairs']:,} pairs"
+    assert f"The run kept {whole} in the band;" in page
 
 
 def test_the_report_is_self_contained(report):

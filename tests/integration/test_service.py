@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from google.protobuf.descriptor_pool import DescriptorPool
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from herken.cli import main
@@ -29,7 +30,9 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.messages import profile_pb
 from profile_api.profiles import ProfileStore
-from profile_api.server import serve
+from profile_api.search import _NAMES as NAME_INDEX_QUERY
+from profile_api.server import serve, start_server
+from profile_api.service import ProfileServicer
 from profile_api.store import open_store
 
 INVALID, NOT_FOUND = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
@@ -212,7 +215,7 @@ def test_unknown_ids_and_identifiers_are_not_found(served):
 
 def test_malformed_requests_are_invalid_argument_naming_the_field(served_sqlite):
     stub = served_sqlite.stub
-    customer_id = served_sqlite.rows("SELECT MIN(customer_id) FROM record_link")[0][0]
+    customer_id, household_id = served_sqlite.rows("SELECT MIN(customer_id), MIN(household_id) FROM record_link")[0]
     cases = [
         (stub.GetProfile, pb.GetProfileRequest(), "customer_id or identifier"),
         (stub.GetProfile, by_id(" "), "customer_id"),
@@ -242,11 +245,29 @@ def test_malformed_requests_are_invalid_argument_naming_the_field(served_sqlite)
         (stub.GetProfile, by_identifier(pb.IDENTIFIER_KIND_EMAIL, "x@example.org\x00"), "identifier.value"),
         (stub.UpdatePreferences, pb.UpdatePreferencesRequest(customer_id=customer_id, source="app", preferences=[
             pb.PreferenceEntry(key="shoe\x00size", value="42")]), "preferences[0].key"),
+        (stub.GetHousehold, pb.GetHouseholdRequest(household_id=household_id + "\x00junk"), "household_id"),
+        (stub.SearchCustomers, pb.SearchCustomersRequest(name="Jansen\x00junk"), "name"),
     ]
     for call, request, field in cases:
         code, details = status_of(call, request)
         assert code == INVALID, (request, details)
         assert field in details, (field, details)
+
+
+def test_a_nul_character_is_refused_by_every_rpc_on_each_store(served):
+    # PostgreSQL text cannot hold NUL: before the check, GetHousehold failed there with INTERNAL.
+    customer_id, household_id = served.rows("SELECT MIN(customer_id), MIN(household_id) FROM record_link")[0]
+    stub = served.stub
+    cases = [
+        (stub.GetProfile, by_id(customer_id + "\x00"), "customer_id"),
+        (stub.GetHousehold, pb.GetHouseholdRequest(household_id=household_id + "\x00"), "household_id"),
+        (stub.SearchCustomers, pb.SearchCustomersRequest(postcode="1234 AB\x00"), "postcode"),
+        (stub.UpdatePreferences, pb.UpdatePreferencesRequest(customer_id=customer_id, source="app\x00", preferences=[
+            pb.PreferenceEntry(key="shoe_size", value="42")]), "source"),
+    ]
+    for call, request, field in cases:
+        code, details = status_of(call, request)
+        assert code == INVALID and details.startswith(f"{field}: "), (request, code, details)
 
 
 def test_an_unexpected_failure_is_internal_with_a_short_message_and_no_traceback(served_sqlite, tmp_path):
@@ -341,9 +362,6 @@ def writer_holding_the_store(url: str) -> Iterator[None]:
 
 
 def test_an_update_while_a_run_publishes_is_unavailable_and_stores_nothing_then_succeeds(served):
-    from profile_api.server import start_server
-    from profile_api.service import ProfileServicer
-
     impatient = ProfileStore(open_store(served.url), write_wait_seconds=0.3)
     server, port = start_server(ProfileServicer(impatient), "127.0.0.1", 0)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -396,6 +414,51 @@ def test_health_check_reports_serving(served_sqlite):
     for service in ("", "herken.v1.ProfileService"):
         reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_the_search_index_is_built_before_the_server_says_serving(sqlite_store):
+    engine = open_store(sqlite_store)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _conn, _cursor, sql, *_: statements.append(sql))
+    server, port = start_server(ProfileServicer(ProfileStore(engine)), "127.0.0.1", 0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            assert statements.count(NAME_INDEX_QUERY.text) == 1      # built while starting
+            with engine.connect() as conn:
+                surname = conn.execute(text("SELECT MIN(last_name) FROM source_record")).scalar()
+            found = pb_grpc.ProfileServiceStub(channel).SearchCustomers(
+                pb.SearchCustomersRequest(name=surname), timeout=10).candidates
+            assert found
+            assert statements.count(NAME_INDEX_QUERY.text) == 1      # the first search did not build it again
+    finally:
+        server.stop(0).wait()
+        engine.dispose()
+
+
+def test_after_a_publish_the_health_check_builds_the_search_index_again_before_a_search_needs_it(sqlite_store,
+                                                                                                 tmp_path):
+    copy = tmp_path / "herken.db"
+    source, target = sqlite3.connect(sqlite_store.removeprefix("sqlite:///")), sqlite3.connect(copy)
+    source.backup(target)       # with what is still in the write-ahead log
+    source.close(), target.close()
+    engine = open_store(f"sqlite:///{copy}")
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _conn, _cursor, sql, *_: statements.append(sql))
+    server, _ = start_server(ProfileServicer(ProfileStore(engine)), "127.0.0.1", 0, health_interval=0.1)
+    try:
+        assert statements.count(NAME_INDEX_QUERY.text) == 1
+        with engine.begin() as conn:     # what a publish leaves behind: a later run (the records as they were)
+            columns = ", ".join(c for c in conn.execute(text("SELECT * FROM run")).keys() if c != "run_id")
+            conn.execute(text(f"INSERT INTO run (run_id, {columns}) SELECT run_id || 'z', {columns} FROM run"))
+        deadline = time.monotonic() + 5
+        while statements.count(NAME_INDEX_QUERY.text) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert statements.count(NAME_INDEX_QUERY.text) == 2       # without any search asking for it
+    finally:
+        server.stop(0).wait()
+        engine.dispose()
 
 
 def test_reflection_lists_and_describes_the_profile_service(served_sqlite):

@@ -16,7 +16,8 @@ from profile_api.profiles import (
 )
 from profile_api.messages import ambiguous_pb, encode_fixed, encode_live, profile_pb, profile_reply_bytes, timestamp
 from profile_api.service import (
-    IdentifierLookup, RequestError, invalid_from_store, lookup_of, preference_update_of, search_criteria,
+    IdentifierLookup, RequestError, household_id_of, invalid_from_store, lookup_of, preference_update_of,
+    search_criteria,
 )
 
 
@@ -63,6 +64,13 @@ def test_search_criteria_default_limit_and_validation():
     assert rejected(search_criteria, pb.SearchCustomersRequest(name="x", limit=-1)) == "limit"
     assert rejected(search_criteria, pb.SearchCustomersRequest(name=" ")) == "name"
     assert rejected(search_criteria, pb.SearchCustomersRequest(house_number="12")) == "house_number"
+    assert rejected(search_criteria, pb.SearchCustomersRequest(name="Jansen", postcode="1234 AB\x00")) == "postcode"
+
+
+def test_household_id_of_refuses_empty_and_nul():
+    assert household_id_of(pb.GetHouseholdRequest(household_id=" H1 ")) == "H1"
+    assert rejected(household_id_of, pb.GetHouseholdRequest(household_id=" ")) == "household_id"
+    assert rejected(household_id_of, pb.GetHouseholdRequest(household_id="H1\x00junk")) == "household_id"
 
 
 def test_preference_update_of_checks_every_entry():
