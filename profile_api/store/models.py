@@ -14,8 +14,9 @@ from sqlmodel import Field, SQLModel
 # live part of a household with nothing stated).
 # 4: the live part of each profile kept current as preferences are stated (profile.encoded_live,
 # instead of encoded_household). 5: the run's category taxonomy and the categories it does not place
-# (run.categories_json, run.unplaced_categories_json). store/db.py MIGRATIONS takes an older store there in place.
+# (run.categories_json, run.unplaced_categories_json).
 # 6: the cannot-link rules as measured on the run's drop (run.rules_json).
+# Each version is an Alembic revision in store/migrations/versions ("0006" for 6), which `herken migrate` runs.
 SCHEMA_VERSION = 6
 
 
