@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel, create_engine
 
@@ -185,5 +185,9 @@ def _upgrade(engine: Engine) -> int | None:
             command.stamp(config, revision_of(version))    # a store from before Alembic: it is at its schema_info
         if version < SCHEMA_VERSION:
             log.info("migrating the store from schema version %d to %d", version, SCHEMA_VERSION)
-            command.upgrade(config, revision_of(SCHEMA_VERSION))
+            try:
+                command.upgrade(config, revision_of(SCHEMA_VERSION))
+            except DBAPIError as err:    # the transaction is rolled back on the way out
+                raise StoreError(f"migrating the store at {_shown(engine)} from schema version {version} to "
+                                 f"{SCHEMA_VERSION} failed: {str(err.orig).strip()}; the store is as it was") from None
         return version
