@@ -102,7 +102,7 @@ def open_store(url: str = DEFAULT_STORE_URL, migrate: bool = False) -> Engine:
 
 
 def migrate_store(url: str = DEFAULT_STORE_URL) -> tuple[int | None, int]:
-    """Upgrade the store at url to this herken's schema; return (version before, None for a new store; version after)."""
+    """Upgrade the store at url to this herken's schema; return (version before, or None: new; version after)."""
     engine = _engine(url)
     try:
         return _upgrade(engine), SCHEMA_VERSION
