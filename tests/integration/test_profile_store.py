@@ -22,6 +22,7 @@ from profile_api.live import refresh_live
 from profile_api.messages import profile_pb
 from profile_api.profiles import ProfileStore, UnknownCustomer
 from profile_api.store import open_store, read_links
+from profile_api.store.migrations import revision_of
 from profile_api.store.models import SCHEMA_VERSION
 
 
@@ -448,7 +449,8 @@ def test_a_store_of_an_earlier_version_is_refused_by_the_readers_until_migrated(
     store.close()    # the older server is stopped before the new one opens the store
     old_schema = schema_of(engine)
 
-    told = f"the store at {url} is at schema version {version}, this herken needs 6: run `herken migrate --store {url}`"
+    told = f"the store at {url} is at schema version {version}, this herken needs " \
+        f"{SCHEMA_VERSION}: run `herken migrate --store {url}`"
     capsys.readouterr()
     for command in (["serve", "--port", "0"], ["links", "--out", str(tmp / "refused.csv")],
                     ["evaluate", str(small_drop / "truth.csv")], ["report", "--out", str(tmp / "refused.html")]):
@@ -458,12 +460,15 @@ def test_a_store_of_an_earlier_version_is_refused_by_the_readers_until_migrated(
     assert not (tmp / "refused.csv").exists() and not (tmp / "refused.html").exists()
 
     assert main(["migrate", "--store", url]) == 0
-    assert capsys.readouterr().out.strip() == f"the store at {url} migrated: schema version {version} -> 6"
+    assert capsys.readouterr().out.strip() == \
+        f"the store at {url} migrated: schema version {version} -> {SCHEMA_VERSION}"
     assert main(["migrate", "--store", url]) == 0       # again: nothing left to do
-    assert capsys.readouterr().out.strip() == f"the store at {url} is at schema version 6: nothing to migrate"
+    assert capsys.readouterr().out.strip() == \
+        f"the store at {url} is at schema version {SCHEMA_VERSION}: nothing to migrate"
     with engine.connect() as conn:
+        # pinned: a new schema version adds its statements to _BACK_TO
         assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 6
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == revision_of(SCHEMA_VERSION)
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
         categories, unplaced, rules = conn.execute(text(
             "SELECT categories_json, unplaced_categories_json, rules_json FROM run")).one()

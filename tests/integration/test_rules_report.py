@@ -127,10 +127,11 @@ def test_a_store_of_schema_5_is_reported_once_migrated(resolved, capsys):
     out = tmp / "migrated.html"
     capsys.readouterr()
     assert main(["report", "--store", url, "--out", str(out)]) == 2     # report never changes a store's schema
-    assert f"is at schema version 5, this herken needs 6: run `herken migrate --store {url}`" in capsys.readouterr().err
+    assert f"is at schema version 5, this herken needs {SCHEMA_VERSION}: run `herken migrate --store {url}`" \
+        in capsys.readouterr().err
     assert not out.exists()
     assert main(["migrate", "--store", url]) == 0
-    assert "schema version 5 -> 6" in capsys.readouterr().out
+    assert f"schema version 5 -> {SCHEMA_VERSION}" in capsys.readouterr().out
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["report", "--store", url, "--out", str(out)]) == 0
     engine = open_store(url)
