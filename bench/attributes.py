@@ -116,7 +116,7 @@ def read_profiles(url: str) -> tuple[dict[str, dict[str, str]], pd.DataFrame]:
 
     from profile_api.store import open_store, read_links
 
-    engine = open_store(url, create=False)
+    engine = open_store(url)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT customer_id, attributes FROM profile")).all()
     derived = {customer: {name: value for name, value, _ in json.loads(attrs) if name in ATTRIBUTES}

@@ -253,7 +253,7 @@ def majority_person(drop: Path, store: str) -> dict[str, str]:
     from profile_api.store import open_store, read_links
 
     truth = pd.read_csv(drop / "truth.csv", dtype=str)
-    links = read_links(open_store(store, create=False)).merge(truth, on=["source", "record_id"])
+    links = read_links(open_store(store)).merge(truth, on=["source", "record_id"])
     counts = links.groupby(["customer_id", "person_id"]).size().reset_index(name="n")
     counts = counts.sort_values(["customer_id", "n", "person_id"], ascending=[True, False, True])
     return dict(counts.drop_duplicates("customer_id")[["customer_id", "person_id"]].itertuples(index=False))

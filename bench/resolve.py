@@ -57,7 +57,7 @@ def _child_herken(drop: Path, work: Path, stages: dict[str, float]) -> tuple[int
     resolution = resolve(drop, ResolveOptions(run_dir=work / "run"))
     stages.update(resolution.timings)
     clock = time.perf_counter()
-    store = open_store(f"sqlite:///{work / 'bench.db'}")
+    store = open_store(f"sqlite:///{work / 'bench.db'}", migrate=True)
     publish_resolution(store, resolution, "bench-run", started, str(drop.resolve()))
     stages["publish"] = round(time.perf_counter() - clock, 3)
     return len(resolution.records), None
@@ -163,7 +163,7 @@ def links_of(run: Run, work: Path) -> pd.DataFrame:
     if run.name == "herken":
         from profile_api.store import open_store, read_links
 
-        return read_links(open_store(f"sqlite:///{work / 'bench.db'}", create=False))
+        return read_links(open_store(f"sqlite:///{work / 'bench.db'}"))
     return pd.read_csv(work / "links.csv", dtype=str)
 
 

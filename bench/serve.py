@@ -62,7 +62,7 @@ def child_server(target: str, port_file: Path, processes: int, max_workers: int)
     from profile_api.store import open_store
 
     if target != "noop":
-        open_store(target).dispose()    # as serve_processes does: an older store is migrated once, here
+        open_store(target).dispose()    # as serve_processes does: an outdated store is refused once, here
     factory = NoopServicer if target == "noop" else functools.partial(store_servicer, target)
     group = ServerGroup(factory, "127.0.0.1", 0, processes, max_workers or DEFAULT_MAX_WORKERS)
     stopping = []

@@ -70,7 +70,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     progress("publishing to the store")
     try:
-        store = open_store(args.store)
+        store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
         publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()))
         rules = rules_against_model(store)
     except StoreError as err:
@@ -161,11 +161,27 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _existing_store(url: str) -> str | None:
-    """Return why the store at url cannot be served (no URL, no file, nothing resolved), or None."""
-    from sqlalchemy.engine import make_url
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Upgrade the store's schema to this herken's; print the version it was at and the one it is at."""
+    from profile_api.store import migrate_store
 
-    from profile_api.store import StoreError, latest_run, open_store
+    problem = _store_file_missing(args.store)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    before, after = migrate_store(args.store)
+    if before is None:
+        print(f"the store at {args.store} was empty: made at schema version {after}")
+    elif before == after:
+        print(f"the store at {args.store} is at schema version {after}: nothing to migrate")
+    else:
+        print(f"the store at {args.store} migrated: schema version {before} -> {after}")
+    return EXIT_OK
+
+
+def _store_file_missing(url: str) -> str | None:
+    """Return why url names no store (not a URL, no such SQLite file), or None."""
+    from sqlalchemy.engine import make_url
 
     try:
         parsed = make_url(url)
@@ -173,6 +189,16 @@ def _existing_store(url: str) -> str | None:
         return f"--store '{url}' is not a database URL; use sqlite:///herken.db or postgresql+psycopg://user@host/db"
     if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
         return f"no store at {url}; run `herken resolve DROP --store {url}` first"
+    return None
+
+
+def _existing_store(url: str) -> str | None:
+    """Return why the store at url cannot be served (no URL, no file, an older schema, nothing resolved), or None."""
+    from profile_api.store import StoreError, latest_run, open_store
+
+    problem = _store_file_missing(url)
+    if problem:
+        return problem
     try:
         if latest_run(open_store(url)) is None:
             return f"the store at {url} holds no resolved records; run `herken resolve DROP --store {url}` first"
@@ -310,6 +336,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--out", default="report.html")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("migrate", help="upgrade the store's schema to this herken's (the read-only commands never do)")
+    _store_arg(p, settings)
+    p.set_defaults(func=cmd_migrate)
+
     p = sub.add_parser("serve", help="serve the gRPC ProfileService (with health and reflection)")
     _store_arg(p, settings)
     p.add_argument("--host", default=settings.host,
@@ -341,10 +371,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.INFO if args.verbose else logging.WARNING)
     for name in ("splink", "splink.internals"):
         logging.getLogger(name).setLevel(logging.WARNING if args.verbose else logging.ERROR)
-    from profile_api.store import StoreError
+    from profile_api.store import OutdatedStore, StoreError
 
     try:
         return args.func(args, settings)
+    except OutdatedStore as err:     # the user's next step is `herken migrate`, which the message names
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except StoreError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED

@@ -193,5 +193,5 @@ class ServerGroup:
 def serve_processes(store_url: str, host: str = "127.0.0.1", port: int = 0, processes: int = 2, *,
                     max_workers: int = DEFAULT_MAX_WORKERS) -> ServerGroup:
     """Serve the store at store_url from several processes on one port; return the running group."""
-    open_store(store_url).dispose()    # an older store is migrated once here, not by every process at once
+    open_store(store_url).dispose()    # an outdated store is refused here, once, before any process starts
     return ServerGroup(functools.partial(store_servicer, store_url), host, port, processes, max_workers)

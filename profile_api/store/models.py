@@ -14,9 +14,10 @@ from sqlmodel import Field, SQLModel
 # live part of a household with nothing stated).
 # 4: the live part of each profile kept current as preferences are stated (profile.encoded_live,
 # instead of encoded_household). 5: the run's category taxonomy and the categories it does not place
-# (run.categories_json, run.unplaced_categories_json). store/db.py MIGRATIONS takes an older store there in place.
+# (run.categories_json, run.unplaced_categories_json).
 # 6: the cannot-link rules as measured on the run's drop (run.rules_json).
 # 7: the band of borderline pairs, how many pairs it held and how many were kept (run.review_json).
+# Each version is an Alembic revision in store/migrations/versions ("0007" for 7), which `herken migrate` runs.
 SCHEMA_VERSION = 7
 
 

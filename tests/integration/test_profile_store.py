@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import threading
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from herken.cli import main
 from identity.categories import DEFAULT_CATEGORIES
@@ -20,6 +22,7 @@ from profile_api.live import refresh_live
 from profile_api.messages import profile_pb
 from profile_api.profiles import ProfileStore, UnknownCustomer
 from profile_api.store import open_store, read_links
+from profile_api.store.migrations import revision_of
 from profile_api.store.models import SCHEMA_VERSION
 
 
@@ -253,35 +256,6 @@ def test_search_by_postcode_and_house_number(published, truth):
         store.search(name="jansen", birth_date="31-02-1990")
 
 
-# Before version 5 a run kept no category taxonomy: its profiles were derived through the built-in one.
-_RUN_BEFORE_7 = ("ALTER TABLE run DROP COLUMN review_json",)    # nor its band of borderline pairs before 7
-_RUN_BEFORE_5 = ("ALTER TABLE run DROP COLUMN categories_json", "ALTER TABLE run DROP COLUMN unplaced_categories_json",
-                 *_RUN_BEFORE_7)
-
-
-def test_a_version_1_store_is_migrated_in_place(published):
-    url, engine, store, links, _ = published
-    customers = sorted(links["customer_id"].unique())[:20]
-    before = {c: store.get_profile(c) for c in customers}
-    with engine.begin() as conn:   # take the store back to what version 1 wrote
-        for statement in ("DROP TABLE profile", "DROP INDEX ix_preference_record",
-                          "ALTER TABLE preference DROP COLUMN channel",
-                          "ALTER TABLE source_record DROP COLUMN std_phone_mobile",
-                          "ALTER TABLE source_record DROP COLUMN std_particles", *_RUN_BEFORE_5,
-                          "UPDATE schema_info SET version = 1"):
-            conn.execute(text(statement))
-    migrated = open_store(url)
-    with migrated.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION
-    after = ProfileStore(migrated)
-    for customer_id in customers:
-        old, new = before[customer_id], after.get_profile(customer_id)
-        assert (new.display_name, new.golden, new.attributes, new.household.members) == \
-            (old.display_name, old.golden, old.attributes, old.household.members)
-    assert customer_id in [hit.customer_id for hit in after.search(name=old.display_name)]   # std_particles back
-    migrated.dispose()
-
-
 # --- profiles as the server reads them: encoded ---
 
 def decoded(store: ProfileStore, customer_id: str) -> pb.Profile:
@@ -411,39 +385,119 @@ def test_a_read_connection_that_breaks_is_replaced(published):
     reader.dispose()
 
 
-# What an older version's profile and run tables looked like, from the columns of this version's.
-_OLDER_PROFILES = {
+# --- a store of every earlier schema version, brought to this one by `herken migrate` ---
+
+# What each older version wrote, from this version's tables: the statements that take a store back there.
+# Written out by hand, apart from the migrations, so that the test does not take their word for it.
+_RUN_BEFORE_7 = ("ALTER TABLE run DROP COLUMN review_json",)   # nor its band of borderline pairs before 7
+_RUN_BEFORE_6 = ("ALTER TABLE run DROP COLUMN rules_json", *_RUN_BEFORE_7)
+# Before version 5 a run kept no category taxonomy: its profiles were derived through the built-in one.
+_RUN_BEFORE_5 = (*_RUN_BEFORE_6, "ALTER TABLE run DROP COLUMN categories_json",
+                 "ALTER TABLE run DROP COLUMN unplaced_categories_json")
+_BACK_TO = {
+    1: ("DROP TABLE profile", "DROP INDEX ix_preference_record", "ALTER TABLE preference DROP COLUMN channel",
+        "ALTER TABLE source_record DROP COLUMN std_phone_mobile",
+        "ALTER TABLE source_record DROP COLUMN std_particles", *_RUN_BEFORE_5),
     2: ("ALTER TABLE profile DROP COLUMN encoded", "ALTER TABLE profile DROP COLUMN encoded_live", *_RUN_BEFORE_5),
     3: ("ALTER TABLE profile RENAME COLUMN encoded_live TO encoded_household", *_RUN_BEFORE_5),
     4: _RUN_BEFORE_5,
+    5: _RUN_BEFORE_6,
     6: _RUN_BEFORE_7,
+}
+_KEPT = {   # what each table holds that a migration must not lose (the profiles are compared as served)
+    "source_record": "source, record_id, first_name, last_name, std_email, std_phone, std_phone_mobile",
+    # version 1 kept no particles: they are read again from the names (not from an e-mail address, as ingest may)
+    "source_record WHERE last_name IS NOT NULL": "source, record_id, std_particles",
+    "record_link": "source, record_id, customer_id, household_id",
+    "preference": "source, record_id, key, value, stated_at, origin",
+    "interaction": "source, record_id, type, occurred_at, category, size",
+    "run": "run_id, records, persons, households, model_json",
 }
 
 
-@pytest.mark.parametrize("version", sorted(_OLDER_PROFILES))
-def test_an_older_store_is_migrated_in_place(published, version):
-    url, engine, store, links, _ = published
+def kept_rows(engine) -> dict[str, list[tuple]]:
+    with engine.connect() as conn:
+        return {rows: sorted(map(tuple, conn.execute(text(f"SELECT {columns} FROM {rows}"))), key=repr)
+                for rows, columns in _KEPT.items()}
+
+
+def schema_of(engine) -> dict[str, object]:
+    """Return the store's schema as a user could notice it: tables, columns, indexes and its version."""
+    with engine.connect() as conn:
+        found = inspect(conn)
+        tables = {t: (sorted((c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(t)),
+                      sorted((i["name"], tuple(i["column_names"])) for i in found.get_indexes(t)))
+                  for t in found.get_table_names()}
+        return {"tables": tables, "version": conn.execute(text("SELECT version FROM schema_info")).scalar()}
+
+
+@pytest.mark.parametrize("version,alembic", [*((v, False) for v in sorted(_BACK_TO)), (5, True)],
+                         ids=[*(f"{v}-before-alembic" for v in sorted(_BACK_TO)), "5-alembic"])
+def test_a_store_of_an_earlier_version_is_refused_by_the_readers_until_migrated(published, small_drop, version,
+                                                                                 alembic, capsys):
+    url, engine, store, links, tmp = published
     customers = sorted(links["customer_id"].unique())
     households = stated_households(engine)
     sample = [c for c, h in sorted(set(zip(links["customer_id"], links["household_id"]))) if h in households][:10] \
         + customers[:10]
-    before = {c: decoded(store, c) for c in sample}
+    before = {c: (decoded(store, c), store.get_profile(c)) for c in sample}
+    rows, head_schema = kept_rows(engine), schema_of(engine)
     with engine.begin() as conn:   # take the store back to what that version wrote
-        for statement in (*_OLDER_PROFILES[version], f"UPDATE schema_info SET version = {version}"):
+        for statement in (*_BACK_TO[version], f"UPDATE schema_info SET version = {version}"):
             conn.execute(text(statement))
+        # a herken from before Alembic kept only schema_info; one that used Alembic stamped its revision
+        conn.execute(text(f"UPDATE alembic_version SET version_num = '{version:04d}'" if alembic
+                          else "DROP TABLE alembic_version"))
     store.close()    # the older server is stopped before the new one opens the store
-    migrated = open_store(url)
-    with migrated.connect() as conn:
+    old_schema = schema_of(engine)
+
+    told = f"the store at {url} is at schema version {version}, this herken needs " \
+        f"{SCHEMA_VERSION}: run `herken migrate --store {url}`"
+    capsys.readouterr()
+    for command in (["serve", "--port", "0"], ["links", "--out", str(tmp / "refused.csv")],
+                    ["evaluate", str(small_drop / "truth.csv")], ["report", "--out", str(tmp / "refused.html")]):
+        assert main([*command, "--store", url]) == 2, command
+        assert told in capsys.readouterr().err, command
+        assert schema_of(engine) == old_schema, command     # nothing changed: not a column, not the version
+    assert not (tmp / "refused.csv").exists() and not (tmp / "refused.html").exists()
+
+    assert main(["migrate", "--store", url]) == 0
+    assert capsys.readouterr().out.strip() == \
+        f"the store at {url} migrated: schema version {version} -> {SCHEMA_VERSION}"
+    assert main(["migrate", "--store", url]) == 0       # again: nothing left to do
+    assert capsys.readouterr().out.strip() == \
+        f"the store at {url} is at schema version {SCHEMA_VERSION}: nothing to migrate"
+    with engine.connect() as conn:
+        # pinned: a new schema version adds its statements to _BACK_TO
         assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 7
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == revision_of(SCHEMA_VERSION)
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
-        categories, unplaced = conn.execute(text("SELECT categories_json, unplaced_categories_json FROM run")).one()
+        categories, unplaced, rules = conn.execute(text(
+            "SELECT categories_json, unplaced_categories_json, rules_json FROM run")).one()
+    assert (rules is None) == (version < 6)     # before 6 not measured in a way the store kept: the report says so
     assert json.loads(categories) == [list(c) for c in DEFAULT_CATEGORIES]   # what the run was derived through
     assert ["household", household_interactions(engine)] in json.loads(unplaced)
-    after = ProfileStore(migrated)
+    assert kept_rows(engine) == rows            # std_phone_mobile and std_particles backfilled as ingest wrote them
+    assert schema_of(engine) == head_schema     # the tables, columns and indexes of a store this herken made
+    reopened = open_store(url)
+    after = ProfileStore(reopened)
     for customer_id in sample:
-        assert decoded(after, customer_id) == before[customer_id] == profile_pb(after.get_profile(customer_id))
+        old_encoded, old = before[customer_id]
+        new = after.get_profile(customer_id)
+        if version == 1:     # version 1 kept no channel with an API preference: compare what it did keep
+            assert (new.display_name, new.golden, new.attributes, new.household.members) == \
+                (old.display_name, old.golden, old.attributes, old.household.members)
+        else:
+            assert decoded(after, customer_id) == old_encoded == profile_pb(new)
+    assert customer_id in [hit.customer_id for hit in after.search(name=old.display_name)]
     after.close()
-    migrated.dispose()
+    reopened.dispose()
+    with contextlib.redirect_stdout(io.StringIO()):     # and the readers read it again
+        assert main(["links", "--store", url, "--out", str(tmp / "links.csv")]) == 0
+        assert main(["evaluate", str(small_drop / "truth.csv"), "--store", url]) == 0
+        assert main(["report", "--store", url, "--out", str(tmp / "report.html")]) == 0
+    exported = pd.read_csv(tmp / "links.csv", dtype=str)
+    assert set(exported.itertuples(index=False)) == set(links[list(exported.columns)].itertuples(index=False))
 
 
 def household_interactions(engine) -> int:

@@ -1,0 +1,107 @@
+"""`herken migrate` and the store's schema version, on an SQLite file and a database of its own in the
+real PostgreSQL. Stores of each earlier version with a published run: test_profile_store.py."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from herken.cli import main
+from profile_api.store import OutdatedStore, StoreError, open_store
+from profile_api.store.migrations import SCRIPT_LOCATION, revision_of
+from profile_api.store.models import SCHEMA_VERSION
+from tests.conftest import PG_ADMIN_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_url(request, tmp_path):
+    """URL of an empty store: a new SQLite file's, or a new PostgreSQL database's (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'herken.db'}"
+        return
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"herken_migrate_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as con:
+        con.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as con:
+        con.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def versions(url: str) -> tuple[int, str | None, set[str]]:
+    """Return (schema_info version, Alembic revision or None, the run table's columns) of the store at url."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        tables = inspect(conn).get_table_names()
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar() \
+            if "alembic_version" in tables else None
+        found = (conn.execute(text("SELECT version FROM schema_info")).scalar(), revision,
+                 {c["name"] for c in inspect(conn).get_columns("run")})
+    engine.dispose()
+    return found
+
+
+def test_there_is_one_revision_per_schema_version_and_the_head_is_this_herkens():
+    script = ScriptDirectory(SCRIPT_LOCATION)
+    assert script.get_current_head() == revision_of(SCHEMA_VERSION)
+    chain = [r.revision for r in script.walk_revisions()]
+    assert chain == [revision_of(v) for v in range(SCHEMA_VERSION, 0, -1)]
+
+
+def test_a_new_store_is_made_at_the_head(empty_url, capsys):
+    open_store(empty_url).dispose()
+    assert versions(empty_url)[:2] == (SCHEMA_VERSION, revision_of(SCHEMA_VERSION))
+    assert main(["migrate", "--store", empty_url]) == 0
+    assert capsys.readouterr().out.strip() == \
+        f"the store at {empty_url} is at schema version {SCHEMA_VERSION}: nothing to migrate"
+
+
+def test_migrate_makes_an_empty_postgresql_database_a_store_and_refuses_a_missing_sqlite_file(empty_url, capsys,
+                                                                                             tmp_path):
+    if empty_url.startswith("sqlite"):   # a typo in a file name must not leave a new empty store behind
+        assert main(["migrate", "--store", empty_url]) == 2
+        assert f"no store at {empty_url}" in capsys.readouterr().err
+        assert not (tmp_path / "herken.db").exists()
+        return
+    assert main(["migrate", "--store", empty_url]) == 0
+    assert capsys.readouterr().out.strip() == \
+        f"the store at {empty_url} was empty: made at schema version {SCHEMA_VERSION}"
+    assert versions(empty_url)[:2] == (SCHEMA_VERSION, revision_of(SCHEMA_VERSION))
+
+
+def test_a_store_newer_than_this_herken_is_refused_and_left_as_it_is(empty_url, capsys):
+    open_store(empty_url).dispose()
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:     # as a later herken would leave it
+        conn.execute(text(f"UPDATE alembic_version SET version_num = '{revision_of(SCHEMA_VERSION + 1)}'"))
+        conn.execute(text(f"UPDATE schema_info SET version = {SCHEMA_VERSION + 1}"))
+    engine.dispose()
+    for migrate in (False, True):
+        with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}, newer than this herken"):
+            open_store(empty_url, migrate=migrate)
+    assert main(["migrate", "--store", empty_url]) == 1
+    assert "upgrade herken" in capsys.readouterr().err
+    assert versions(empty_url)[:2] == (SCHEMA_VERSION + 1, revision_of(SCHEMA_VERSION + 1))
+
+
+def test_a_migration_that_fails_leaves_the_store_as_it_was(empty_url):
+    open_store(empty_url).dispose()
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:
+        # version 4 as no herken wrote it: step 5 runs, then step 6 finds its column already there
+        conn.execute(text("ALTER TABLE run DROP COLUMN categories_json"))
+        conn.execute(text("ALTER TABLE run DROP COLUMN unplaced_categories_json"))
+        conn.execute(text("UPDATE schema_info SET version = 4"))
+        conn.execute(text("DROP TABLE alembic_version"))
+    engine.dispose()
+    before = versions(empty_url)
+    with pytest.raises(OutdatedStore):
+        open_store(empty_url)
+    with pytest.raises(StoreError, match="from schema version 4 to 6 failed: .*rules_json.*; the store is as it was"):
+        open_store(empty_url, migrate=True)
+    assert versions(empty_url) == before     # not stamped, step 5's columns not there: one transaction
+    assert "categories_json" not in before[2] and before[:2] == (4, None)
