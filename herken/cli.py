@@ -44,10 +44,10 @@ class _Bars(Progress):
         self.stream = stream or sys.stderr
         tqdm.monitor_interval = 0   # its monitor thread redraws outside _DRAWING; the ticker redraws instead
         self.terminal = self.stream.isatty()
-        try:   # a terminal that reports no width (a bare pseudo-terminal) gets bars 100 wide, as on 24 rows
-            self.width = os.get_terminal_size(self.stream.fileno()).columns if self.terminal else 0
+        try:   # a terminal that reports no size (a bare pseudo-terminal) is taken as 100 by 24: tqdm draws nothing on 0
+            self.sized = self.terminal and min(os.get_terminal_size(self.stream.fileno())) > 0
         except (OSError, ValueError, AttributeError):
-            self.width = 0
+            self.sized = False
         utf = (getattr(self.stream, "encoding", None) or "").lower().replace("-", "").startswith("utf")
         self.spinner = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏" if utf else "|/-\\"
         self.started = time.perf_counter()
@@ -63,12 +63,16 @@ class _Bars(Progress):
             return
         with _DRAWING:
             self.name, self.unit = name, unit
-            self.bar = tqdm(total=total, desc=name, unit=f" {unit}" if unit and unit != "B" else unit or "it",
-                            unit_scale=unit == "B" or (total or 0) >= 10_000, unit_divisor=1024 if unit == "B" else 1000, file=self.stream,
-                            dynamic_ncols=self.width > 0, ncols=None if self.width > 0 else 100,
-                            nrows=None if self.width > 0 else 24,
-                            mininterval=self.TICK, leave=True,
-                            bar_format=None if total is not None else "{desc} [{elapsed}]")
+            if total is None:
+                shape = "{desc} [{elapsed}]"
+            elif unit == "B":   # sizes as 16.1M/60.2M
+                shape = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]"
+            else:               # counts as 45,000/99,993
+                shape = "{l_bar}{bar}| {n:,}/{total:,} [{elapsed}<{remaining}, {rate_fmt}]"
+            self.bar = tqdm(total=total, desc=name, unit=unit if unit in ("", "B") else f" {unit}", unit_scale=True,
+                            unit_divisor=1024 if unit == "B" else 1000, bar_format=shape, file=self.stream,
+                            dynamic_ncols=self.sized, ncols=None if self.sized else 100, nrows=None if self.sized else 24,
+                            mininterval=self.TICK, leave=True)
             self._describe(spinning=True)
         if self._ticker is None:
             self._ticker = threading.Thread(target=self._tick, name="progress-bars", daemon=True)
