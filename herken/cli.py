@@ -3,26 +3,118 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import TextIO
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from herken.config import Settings, load_settings
+from identity.progress import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-class _Progress:
-    """Prints each step of a long command with the time elapsed, to stderr."""
+# Every bar is drawn under this lock, and a fork waits for it: a child forked while the ticker
+# thread was half-way through a write to stderr would inherit stderr's lock held, and hang when it
+# flushes stderr on exit (the standardisation and the profile encoding run in forked workers).
+_DRAWING = threading.Lock()
+os.register_at_fork(before=_DRAWING.acquire, after_in_parent=_DRAWING.release, after_in_child=_DRAWING.release)
 
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
 
-    def __call__(self, message: str) -> None:
-        print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+class _Bars(Progress):
+    """Shows the steps of a long command on stderr: on a terminal as tqdm bars, elsewhere one line per step.
+
+    A step of known size gets a bar with its count, rate and the time left; one of unknown size
+    (a Splink query) a spinner and the time it has taken. A ticker thread redraws the open bar a
+    few times a second, so the times keep moving while a step reports nothing.
+    """
+
+    TICK = 0.25   # seconds between redraws of the open bar
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        tqdm.monitor_interval = 0   # its monitor thread redraws outside _DRAWING; the ticker redraws instead
+        self.terminal = self.stream.isatty()
+        try:   # a terminal that reports no size (a bare pseudo-terminal) is taken as 100 by 24: tqdm draws nothing on 0
+            self.sized = self.terminal and min(os.get_terminal_size(self.stream.fileno())) > 0
+        except (OSError, ValueError, AttributeError):
+            self.sized = False
+        utf = (getattr(self.stream, "encoding", None) or "").lower().replace("-", "").startswith("utf")
+        self.spinner = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏" if utf else "|/-\\"
+        self.started = time.perf_counter()
+        self.bar: tqdm | None = None
+        self.name, self.unit, self.frame = "", "", 0
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def step(self, name: str, total: int | None = None, unit: str = "") -> None:
+        self.close()
+        if not self.terminal:
+            print(f"[{time.perf_counter() - self.started:6.1f}s] {name}", file=self.stream, flush=True)
+            return
+        with _DRAWING:
+            self.name, self.unit = name, unit
+            if total is None:
+                shape = "{desc} [{elapsed}]"
+            elif unit == "B":   # sizes as 16.1M/60.2M
+                shape = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]"
+            else:               # counts as 45,000/99,993
+                shape = "{l_bar}{bar}| {n:,}/{total:,} [{elapsed}<{remaining}, {rate_fmt}]"
+            self.bar = tqdm(total=total, desc=name, unit=unit if unit in ("", "B") else f" {unit}", unit_scale=True,
+                            unit_divisor=1024 if unit == "B" else 1000, bar_format=shape, file=self.stream,
+                            dynamic_ncols=self.sized, ncols=None if self.sized else 100, nrows=None if self.sized else 24,
+                            mininterval=self.TICK, leave=True)
+            self._describe(spinning=True)
+        if self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="progress-bars", daemon=True)
+            self._ticker.start()
+
+    def advance(self, n: int = 1) -> None:
+        if self.bar is not None:
+            with _DRAWING:
+                self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            with _DRAWING:
+                self._describe(spinning=False)
+                self.bar.close()
+                self.bar = None
+
+    def stop(self, done: bool = False) -> None:
+        """End the last step and the ticker (once); with done, elsewhere than on a terminal, print the time taken."""
+        if self._stop.is_set():
+            return
+        self.close()
+        self._stop.set()
+        if done and not self.terminal:
+            print(f"[{time.perf_counter() - self.started:6.1f}s] done", file=self.stream, flush=True)
+
+    def _describe(self, spinning: bool) -> None:
+        """Write the open bar's description: a step of unknown size spins, and counts once it has a count."""
+        assert self.bar is not None
+        if self.bar.total is not None:
+            return
+        count = f": {self.bar.n:,} {self.unit}" if self.bar.n else ""
+        spinner = f" {self.spinner[self.frame % len(self.spinner)]}" if spinning else ""
+        self.bar.set_description_str(f"{self.name}{count}{spinner}", refresh=False)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.TICK):
+            with _DRAWING:
+                if self.bar is not None:
+                    self.frame += 1
+                    self._describe(spinning=True)
+                    self.bar.refresh()
 
 
 def _store_arg(parser: argparse.ArgumentParser, settings: Settings) -> None:
@@ -35,8 +127,12 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from identity.synth import SynthConfig, generate_drop
 
     config = SynthConfig() if args.noise is None else SynthConfig(noise=args.noise)
-    summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed, config=config,
-                            taxonomy=args.taxonomy)
+    bars = _Bars()
+    try:
+        summary = generate_drop(Path(args.dir), households=args.households, seed=args.seed, config=config,
+                                taxonomy=args.taxonomy, progress=bars)
+    finally:
+        bars.stop()
     records = ", ".join(f"{k} {v:,}" for k, v in summary.records.items())
     print(f"wrote {args.dir}: {summary.households:,} households, {summary.persons:,} persons; records: {records}; "
           f"{summary.interactions:,} interactions, {summary.preferences:,} preferences")
@@ -60,23 +156,25 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
-    progress = _Progress()
+    bars = _Bars()
     options = ResolveOptions(run_dir=Path(settings.runs_dir) / run_id,
                              model_path=Path(args.model) if args.model else None, engine=settings.engine)
     try:
-        resolution = resolve(Path(args.drop), options, progress)
+        resolution = resolve(Path(args.drop), options, bars)
+        store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
+        publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars)
+        rules = rules_against_model(store)
+        bars.stop(done=True)
     except DropError as err:
+        bars.stop()
         print(f"error: {err}\nnothing was written; the store is unchanged.", file=sys.stderr)
         return EXIT_BAD_INPUT
-    progress("publishing to the store")
-    try:
-        store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
-        publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()))
-        rules = rules_against_model(store)
     except StoreError as err:
+        bars.stop()
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
-    progress("done")
+    finally:
+        bars.stop()
     drop = resolution.drop
     print(f"run {run_id}")
     for c in drop.counts:
@@ -374,7 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     from profile_api.store import OutdatedStore, StoreError
 
     try:
-        return args.func(args, settings)
+        # On a terminal, log lines (-v, warnings) are written above the open progress bar, not through it.
+        with logging_redirect_tqdm() if sys.stderr.isatty() else contextlib.nullcontext():
+            return args.func(args, settings)
     except OutdatedStore as err:     # the user's next step is `herken migrate`, which the message names
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from identity.graph import UnionFind
+from identity.progress import NO_PROGRESS, Progress, counted
 from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, NameAndBirth, RuleBook
 
 # A pair on which nothing but the names agrees needs more than an even chance: among tens of
 # thousands of customers, "Khadija Benali" or "Jan de Vries" is often two people.
 NAMES_ONLY_THRESHOLD = 0.8
 NAME_COMPARISONS: tuple[str, ...] = ("given_name", "surname")
+PROGRESS_EVERY = 5_000   # pairs taken in between two reports to progress
 
 
 def names_only_pairs(pairs: pd.DataFrame) -> set[tuple[str, str]]:
@@ -112,6 +114,7 @@ def cluster_best_first(
     names_only_threshold: float = NAMES_ONLY_THRESHOLD,
     rules: RuleBook = STRICT,
     nameless: Collection[tuple[str, str]] = (),
+    progress: Progress = NO_PROGRESS,
 ) -> Clustering:
     """Return clusters built from pairs (id_l, id_r, probability) in order of falling probability.
 
@@ -127,6 +130,8 @@ def cluster_best_first(
             household members (:func:`nameless_ambiguous_pairs`); never joined.
         rules: the cannot-link rules as measured on the drop; a rule the drop showed to be
             mostly noise gives way to a pair the model is sure of (``RuleBook.waived``).
+        progress: told of the pairs as they are taken in, per ``PROGRESS_EVERY``; those below
+            the threshold count as done once the pairs are sorted.
 
     Returns:
         Clustering whose labels are the smallest unique_id of each cluster, so that the same
@@ -145,11 +150,13 @@ def cluster_best_first(
             sets.union(a, b)
             merges.append(Merge(a, b, 1.0))
 
+    pairs = list(pairs)
     ordered = sorted(
         ((p, a, b) for a, b, p in pairs if p >= threshold and a in sets and b in sets),
         key=lambda t: (-t[0], t[1], t[2]),
     )
-    for probability, a, b in ordered:
+    progress.advance(len(pairs) - len(ordered))
+    for probability, a, b in counted(ordered, progress, PROGRESS_EVERY):
         ra, rb = sets.find(a), sets.find(b)
         if ra == rb:
             continue

@@ -32,6 +32,7 @@ from identity.categories import (
     CATEGORY_COLUMNS, check_category_row, normalise_taxonomy, taxonomy_frame, unplaced_categories,
 )
 from identity.plain_csv import arrow_frame, holds, number_or_empty, read_plain_csv, timestamp_given
+from identity.progress import NO_PROGRESS, Progress
 from identity.standardise import parse_date, parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -322,13 +323,16 @@ def _read_plain(stem: str, path: Path, table: pa.Table, required: tuple[str, ...
     return arrow_frame(table, required), rejected
 
 
-def read_drop(drop_dir: Path) -> Drop:
-    """Return the validated contents of a drop directory; raise DropError when it cannot be read."""
+def read_drop(drop_dir: Path, progress: Progress = NO_PROGRESS) -> Drop:
+    """Return the validated contents of a drop directory; raise DropError when it cannot be read.
+
+    Progress hears of the step once every header is checked, in bytes, one file at a time.
+    """
     with paused_gc():
-        return _read_drop(Path(drop_dir))
+        return _read_drop(Path(drop_dir), progress)
 
 
-def _read_drop(drop_dir: Path) -> Drop:
+def _read_drop(drop_dir: Path, progress: Progress) -> Drop:
     """Return the validated contents of a drop directory (see :func:`read_drop`)."""
     if not drop_dir.is_dir():
         raise DropError(f"{drop_dir}: no such directory; give the folder that holds pos.csv, webshop.csv, ...")
@@ -356,6 +360,8 @@ def _read_drop(drop_dir: Path) -> Drop:
             plan.append((stem, path, columns))
     for _, path, columns in plan:
         _check_header(path, columns)
+    sizes = {path: path.stat().st_size for _, path, _ in plan}
+    progress.step("reading the drop", total=sum(sizes.values()), unit="B")
 
     quarantine: list[QuarantinedRow] = []
     counts: list[FileCounts] = []
@@ -372,6 +378,7 @@ def _read_drop(drop_dir: Path) -> Drop:
             counts.append(count)
             log.info("%s: read %d, accepted %d, quarantined %d", path.name, count.read, count.accepted,
                      count.quarantined)
+            progress.advance(sizes[path])
             continue
         table = _read_table(path, columns)
         rejected: list[QuarantinedRow] = list(table.unreadable)
@@ -391,6 +398,7 @@ def _read_drop(drop_dir: Path) -> Drop:
         count = FileCounts(file=path.name, read=table.read, accepted=len(accepted), quarantined=len(rejected))
         counts.append(count)
         log.info("%s: read %d, accepted %d, quarantined %d", path.name, count.read, count.accepted, count.quarantined)
+        progress.advance(sizes[path])
 
     interactions = tables.get("interactions", _frame(None, INTERACTION_COLUMNS))
     given = "categories" in tables

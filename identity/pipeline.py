@@ -12,9 +12,9 @@ import multiprocessing
 import os
 import json
 import logging
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from identity.engine import Engine, make_engine
 from identity.households import group_households, household_anchors, household_edges
 from identity.ingest import Drop, read_drop, write_quarantine
 from identity.link import build_linker, predict_pairs, prepare, save_model
+from identity.progress import NO_PROGRESS, Progress
 from identity.rules import STRICT, NameAndBirth, RuleBook
 from identity.standardise import STANDARD_COLUMNS, standardise_record
 from identity.strictness import fit_rules
@@ -80,6 +81,7 @@ def stable_id(prefix: str, key: str) -> str:
 
 
 PARALLEL_MIN_RECORDS = 20_000
+STANDARDISE_CHUNK = 5_000   # records per step of the standardisation's progress
 
 _RAW: dict[str, list] = {}   # the raw columns a forked worker standardises (set before the fork)
 
@@ -106,27 +108,44 @@ def _frame(rows: list[tuple]) -> pd.DataFrame:
     return frame_of(dict(zip(STANDARD_COLUMNS, map(list, zip(*rows)))), STANDARD_COLUMNS)
 
 
-def standardise_drop(drop: Drop, workers: int | None = None) -> pd.DataFrame:
+def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress = NO_PROGRESS) -> pd.DataFrame:
     """Return the standardised linkage fields of every accepted identity record.
 
     Standardisation is pure Python (phonenumbers, name parsing), so large drops are split over
     processes, one per core: this one and forked workers, which see the raw columns without a
-    copy and send back only their results. The output is in the same order either way.
+    copy and send back only their results. The output is in the same order either way. The
+    records go in chunks of ``STANDARDISE_CHUNK``, each told to progress when it is done.
     """
     columns = {name: drop.records[name].tolist() for name in drop.records.columns}
     count = len(drop.records)
     workers = workers or os.cpu_count() or 1
+    spans = [(start, min(start + STANDARDISE_CHUNK, count)) for start in range(0, count, STANDARDISE_CHUNK)]
+    progress.step(f"standardising {count:,} records", total=count, unit="records")
     with paused_gc():
         if workers < 2 or count < PARALLEL_MIN_RECORDS:
-            return _frame(_standardise_span(0, count, columns))
-        size = -(-count // workers)
-        spans = [(start, min(start + size, count)) for start in range(0, count, size)]
-        with ProcessPoolExecutor(max_workers=len(spans) - 1, mp_context=multiprocessing.get_context("fork"),
+            rows: list[tuple] = []
+            for start, stop in spans:
+                rows.extend(_standardise_span(start, stop, columns))
+                progress.advance(stop - start)
+            return _frame(rows)
+        # Every workers-th chunk is this process's own, the others go to the pool; between its own
+        # chunks this process takes in the pool's finished ones, so the count moves chunk by chunk.
+        done: list[list[tuple]] = [[] for _ in spans]
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork"),
                                  initializer=_adopt_columns, initargs=(columns,)) as pool:
-            futures = [pool.submit(_standardise_span, start, stop) for start, stop in spans[1:]]
-            rows = _standardise_span(*spans[0], columns)
-            for future in futures:
-                rows.extend(future.result())
+            pending = {i: pool.submit(_standardise_span, *span) for i, span in enumerate(spans) if i % workers}
+            for i, (start, stop) in enumerate(spans):
+                if i % workers == 0:
+                    done[i] = _standardise_span(start, stop, columns)
+                    progress.advance(stop - start)
+                for j in [j for j, future in pending.items() if future.done()]:
+                    done[j] = pending.pop(j).result()
+                    progress.advance(spans[j][1] - spans[j][0])
+            for j, future in pending.items():
+                done[j] = future.result()
+                progress.advance(spans[j][1] - spans[j][0])
+        rows = list(chain.from_iterable(done))
+        del done
         return _frame(rows)
 
 
@@ -139,20 +158,20 @@ def _rule_fields(records: pd.DataFrame) -> dict[str, NameAndBirth]:
     return {uid: NameAndBirth(*values) for uid, *values in zip(records["unique_id"].tolist(), *fields)}
 
 
-def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], None] | None = None) -> Resolution:
-    """Return the persons and households of a drop; raise DropError for a drop that cannot be read."""
-    step = progress or (lambda _: None)
+def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PROGRESS) -> Resolution:
+    """Return the persons and households of a drop; raise DropError for a drop that cannot be read.
+
+    Each step is told to progress as it begins, with its size where that is known beforehand.
+    """
     lap = Laps()
     timings = lap.laps
 
-    step("reading the drop")
-    drop = read_drop(drop_dir)
+    drop = read_drop(drop_dir, progress)
     lap("ingest")
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
 
-    step(f"standardising {len(drop.records):,} records")
-    standardised = standardise_drop(drop)
+    standardised = standardise_drop(drop, progress=progress)
     # Drop-level completions: a postcode for "street + number" addresses the drop knows, a surname
     # read from the e-mail for records with a first name only (sparse app accounts).
     standardised = fill_surnames_from_email(complete_postcodes(standardised))
@@ -162,17 +181,18 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
 
     engine: Engine = make_engine(options.engine)
     records = prepare(engine, standardised)
-    step("training the model" if options.model_path is None else "loading the model")
+    progress.step("training the model" if options.model_path is None else "loading the model")
     linker, trained = build_linker(engine, records, options.model_path, seed=options.seed)
     save_model(linker, options.run_dir / "model.json")
     model = json.loads((options.run_dir / "model.json").read_text())
     lap("train")
 
-    step("scoring candidate pairs")
+    progress.step("scoring candidate pairs", unit="pairs")
     pairs = predict_pairs(linker, PREDICT_THRESHOLD)
+    progress.advance(len(pairs))
     lap("predict")
 
-    step(f"clustering {len(pairs):,} pairs into persons")
+    progress.step(f"clustering {len(pairs):,} pairs into persons", total=len(pairs), unit="pairs")
     rule_fields = _rule_fields(records)
     rules = fit_rules(records, rule_fields, pairs)
     clustering = cluster_best_first(
@@ -182,11 +202,12 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
         names_only=names_only_pairs(pairs),
         rules=rules,
         nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
+        progress=progress,
     )
     records["person"] = records["unique_id"].map(clustering.labels)
     lap("cluster")
 
-    step("grouping persons into households")
+    progress.step("grouping persons into households", unit="persons")
     edges = household_edges(engine, records)
     # The linker's tables are done with: free them before the caller publishes (the run's peak).
     del linker
@@ -194,9 +215,11 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Callable[[str], N
     anchored, surnames, hints = household_anchors(records)
     household_of = group_households(sorted(records["person"].unique()), edges, surnames, anchored, hints)
     records["household"] = records["person"].map(household_of)
+    progress.advance(len(household_of))
     records["customer_id"] = records["person"].map(lambda p: stable_id("C", p))
     records["household_id"] = records["household"].map(lambda h: stable_id("H", h))
     lap("households")
+    progress.close()
     log.info(
         "resolved %d records into %d persons and %d households",
         len(records), records["customer_id"].nunique(), records["household_id"].nunique(),

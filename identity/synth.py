@@ -39,6 +39,7 @@ from typing import Mapping, Sequence
 from faker import Faker
 
 from identity import synth_names, synth_noise
+from identity.progress import NO_PROGRESS, Progress, counted
 
 __all__ = [
     "ChannelProfile",
@@ -2034,7 +2035,8 @@ def _favourite_index(pid: str, cat: str) -> int:
 # --------------------------------------------------------------------------------------------
 
 def generate_drop(out_dir: Path, households: int, seed: int,
-                  config: SynthConfig = DEFAULT_CONFIG, taxonomy: str = "default") -> GenerateSummary:
+                  config: SynthConfig = DEFAULT_CONFIG, taxonomy: str = "default",
+                  progress: Progress = NO_PROGRESS) -> GenerateSummary:
     """Write a synthetic drop (four channel files, interactions, preferences, truth) to out_dir.
 
     With ``taxonomy="renamed"`` the categories are named as another retailer might name them
@@ -2042,6 +2044,8 @@ def generate_drop(out_dir: Path, households: int, seed: int,
     and rabbits join the pets (unless the config sets their rates), and the drop also holds the
     matching ``categories.csv`` and ``attributes_truth.csv``: each person's true clothing size
     (and the one before, when it changed), shoe size and the household's pets.
+
+    Progress hears of three steps: building the households, the persons' interactions, writing rows.
     """
     if households < 1:
         raise ValueError(f"households must be at least 1, got {households}")
@@ -2054,7 +2058,8 @@ def generate_drop(out_dir: Path, households: int, seed: int,
     w = _World(seed, config)
     rng = w.rng
 
-    hhs = [_build_household(w, i) for i in range(households)]
+    progress.step(f"building {households:,} households", total=households, unit="households")
+    hhs = [_build_household(w, i) for i in counted(range(households), progress)]
     _link_leavers(w, hhs)
     persons: list[_Person] = []
     for hh in hhs:
@@ -2077,29 +2082,39 @@ def generate_drop(out_dir: Path, households: int, seed: int,
     for p in persons:
         pref_rows.extend(_preferences(w, p))
     items: list[_Row] = []
-    for p in persons:
+    progress.step(f"interactions of {len(persons):,} persons", total=len(persons), unit="persons")
+    for p in counted(persons, progress):
         items.extend(_interactions(w, p))
 
+    records = sum(map(len, by_channel.values()))
+    progress.step(f"writing {out_dir}", total=2 * records + len(items) + len(pref_rows)
+                  + (len(persons) if taxonomy == "renamed" else 0), unit="rows")
     counts: dict[str, int] = {}
     for channel, recs in by_channel.items():
         rows = [_render_record(w, rec) for rec in recs]
         _write_csv(out_dir / f"{channel}.csv", IDENTITY_COLUMNS, rows)
         counts[channel] = len(rows)
+        progress.advance(len(rows))
 
     items.sort(key=itemgetter(0))   # by time; the sort is stable, so ties stay deterministic
     interaction_rows = [row for _, row in items]
     if taxonomy == "renamed":
         interaction_rows = [row[:5] + (_RENAMED.get(row[5], row[5]),) + row[6:] for row in interaction_rows]
         _write_taxonomy(out_dir, persons)
+        progress.advance(len(persons))
     _write_csv(out_dir / "interactions.csv", INTERACTION_COLUMNS, interaction_rows)
+    progress.advance(len(interaction_rows))
 
     pref_rows.sort(key=itemgetter(3))
     prefs = [(rec.channel, rec.record_id, key, value, w.iso(t)) for rec, key, value, t in pref_rows]
     _write_csv(out_dir / "preferences.csv", PREFERENCE_COLUMNS, prefs)
+    progress.advance(len(prefs))
 
     truth = [(c, rec.record_id, rec.person.pid, rec.person.household.hid)
              for c in CHANNELS for rec in by_channel[c]]
     _write_csv(out_dir / "truth.csv", TRUTH_COLUMNS, truth)
+    progress.advance(len(truth))
+    progress.close()
 
     summary = GenerateSummary(
         households=households, persons=len(persons), records=counts,

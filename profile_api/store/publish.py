@@ -21,6 +21,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.pipeline import Resolution
+from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
 from profile_api.live import API_PREFERENCE_COLUMNS, api_preferences, live_parts, lock_preferences, stated_preferences
 from profile_api.precompute import ProfileEncoding, profile_rows
@@ -184,9 +185,14 @@ def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozense
 
 
 def publish_resolution(
-    engine: Engine, resolution: Resolution, run_id: str, started_at: dt.datetime, drop_path: str
+    engine: Engine, resolution: Resolution, run_id: str, started_at: dt.datetime, drop_path: str,
+    progress: Progress = NO_PROGRESS,
 ) -> None:
-    """Replace the store's published result with this resolution, in one transaction."""
+    """Replace the store's published result with this resolution, in one transaction.
+
+    Progress hears of two steps: building the profiles (of unknown length) and writing the rows.
+    """
+    progress.step(f"building the profiles of {resolution.persons:,} persons")
     drop, records = resolution.drop, resolution.records
     links = records[["source", "record_id", "customer_id", "household_id"]].assign(run_id=run_id)
     persons = records.groupby(["customer_id", "household_id"]).size().reset_index(name="record_count")
@@ -216,33 +222,39 @@ def publish_resolution(
     source_records = _source_records(resolution)
     stated, stored_api_preferences = stated_before(engine, drop.preferences, links)
     profiles = ProfileEncoding(profile_rows(source_records, links, interactions, drop.categories), stated=stated)
+    edges = _edges(resolution, run_id, review)
     log.info("publish: rows prepared")
+    rows = sum(map(len, (source_records, links, persons, households, interactions, drop.preferences, quarantine,
+                         edges, run))) + resolution.persons
+    progress.step("writing to the store", total=rows, unit="rows")
     try:
         _write_run(engine, resolution, run_id, source_records, links, persons, households, interactions,
-                   quarantine, run, profiles, stored_api_preferences, review)
+                   quarantine, edges, run, profiles, stored_api_preferences, progress)
     finally:
         profiles.close()
+    progress.close()
     log.info("published run %s", run_id)
 
 
 def _write_run(engine: Engine, resolution: Resolution, run_id: str, source_records: pd.DataFrame,
                links: pd.DataFrame, persons: pd.DataFrame, households: pd.DataFrame, interactions: pd.DataFrame,
-               quarantine: pd.DataFrame, run: pd.DataFrame, profiles: ProfileEncoding,
-               stored_api_preferences: frozenset[tuple], review: pd.DataFrame) -> None:
+               quarantine: pd.DataFrame, edges: pd.DataFrame, run: pd.DataFrame, profiles: ProfileEncoding,
+               stored_api_preferences: frozenset[tuple], progress: Progress) -> None:
     """Write every table of a run in one transaction, the profiles last (their encoding may still be running)."""
     drop = resolution.drop
     with engine.begin() as conn:
         for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run):
             conn.execute(delete(table))
         conn.execute(delete(Preference).where(Preference.origin == "drop"))
-        bulk_insert(conn, SourceRecord, source_records)
-        bulk_insert(conn, RecordLink, links)
-        bulk_insert(conn, Person, persons.assign(run_id=run_id))
-        bulk_insert(conn, Household, households.assign(run_id=run_id))
-        bulk_insert(conn, Interaction, interactions)
-        bulk_insert(conn, Preference, drop.preferences.assign(origin="drop"))
-        bulk_insert(conn, QuarantinedRow, quarantine)
-        bulk_insert(conn, MatchEdge, _edges(resolution, run_id, review))
-        bulk_insert(conn, Run, run)
+        progress.advance(bulk_insert(conn, SourceRecord, source_records))
+        progress.advance(bulk_insert(conn, RecordLink, links))
+        progress.advance(bulk_insert(conn, Person, persons.assign(run_id=run_id)))
+        progress.advance(bulk_insert(conn, Household, households.assign(run_id=run_id)))
+        progress.advance(bulk_insert(conn, Interaction, interactions))
+        progress.advance(bulk_insert(conn, Preference, drop.preferences.assign(origin="drop")))
+        progress.advance(bulk_insert(conn, QuarantinedRow, quarantine))
+        progress.advance(bulk_insert(conn, MatchEdge, edges))
+        progress.advance(bulk_insert(conn, Run, run))
         analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
-        write_profiles(conn, profiles.result(), live_from=stored_api_preferences)   # last: it holds back updates
+        # last: it holds back updates
+        progress.advance(write_profiles(conn, profiles.result(), live_from=stored_api_preferences))
