@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,17 +75,17 @@ def _utc(text: str) -> dt.datetime:
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
-def build_cases(drop: Path) -> tuple[list[Case], dict[str, set[tuple[str, str, str, dt.datetime]]]]:
-    """Return the cases of a drop, and every person's own statements (key, value, channel, time)."""
+def _persons_of(drop: Path) -> dict[tuple[str, str], str]:
+    """Return the true person of every (source, record_id) of a drop's truth.csv."""
+    truth = pd.read_csv(drop / "truth.csv", dtype=str)
+    return {(s, r): p for s, r, p in zip(truth.source, truth.record_id, truth.person_id)}
+
+
+def _identifiers(drop: Path, person_of: dict[tuple[str, str], str]) -> Iterator[tuple[str, str | None, str, str, str | None]]:
+    """Yield (channel, true person, kind, value as written, standard value) of every identifier a record holds."""
     from identity.standardise import standardise_email, standardise_loyalty_card, standardise_phone
 
     standardise = {"email": standardise_email, "phone": standardise_phone, "loyalty_card": standardise_loyalty_card}
-    truth = pd.read_csv(drop / "truth.csv", dtype=str)
-    person_of = {(s, r): p for s, r, p in zip(truth.source, truth.record_id, truth.person_id)}
-
-    # Who uses each identifier value (standard notation), and where each person wrote which.
-    owners: dict[tuple[str, str], set[str]] = defaultdict(set)
-    written: list[tuple[str, str, str, str, str]] = []    # person, kind, std, raw, channel
     for channel in CHANNELS:
         path = drop / f"{channel}.csv"
         if not path.is_file():
@@ -92,14 +93,22 @@ def build_cases(drop: Path) -> tuple[list[Case], dict[str, set[tuple[str, str, s
         records = pd.read_csv(path, dtype=str, keep_default_na=False)
         for row in records.itertuples(index=False):
             person = person_of.get((channel, row.record_id))
-            if person is None:
-                continue
             for kind, clean in standardise.items():
                 raw = getattr(row, kind)
-                std = clean(raw) if raw else None
-                if std:
-                    owners[(kind, std)].add(person)
-                    written.append((person, kind, std, raw, channel))
+                yield channel, person, kind, raw, (clean(raw) if raw else None)
+
+
+def build_cases(drop: Path) -> tuple[list[Case], dict[str, set[tuple[str, str, str, dt.datetime]]]]:
+    """Return the cases of a drop, and every person's own statements (key, value, channel, time)."""
+    person_of = _persons_of(drop)
+
+    # Who uses each identifier value (standard notation), and where each person wrote which.
+    owners: dict[tuple[str, str], set[str]] = defaultdict(set)
+    written: list[tuple[str, str, str, str, str]] = []    # person, kind, std, raw, channel
+    for channel, person, kind, raw, std in _identifiers(drop, person_of):
+        if person is not None and std:
+            owners[(kind, std)].add(person)
+            written.append((person, kind, std, raw, channel))
 
     prefs = pd.read_csv(drop / "preferences.csv", dtype=str, keep_default_na=False)
     prefs["person_id"] = [person_of.get((s, r)) for s, r in zip(prefs.source, prefs.record_id)]
@@ -195,30 +204,16 @@ class Held:
 
 def build_held(drop: Path) -> list[Held]:
     """Return every distinct e-mail, phone and card text of the drop's records, with its true persons."""
-    from identity.standardise import standardise_email, standardise_loyalty_card, standardise_phone
-
-    standardise = {"email": standardise_email, "phone": standardise_phone, "loyalty_card": standardise_loyalty_card}
-    truth = pd.read_csv(drop / "truth.csv", dtype=str)
-    person_of = {(s, r): p for s, r, p in zip(truth.source, truth.record_id, truth.person_id)}
     owners: dict[tuple[str, str], set[str]] = defaultdict(set)
     written: dict[tuple[str, str], int] = defaultdict(int)
     standard: dict[tuple[str, str], str | None] = {}
-    for channel in CHANNELS:
-        path = drop / f"{channel}.csv"
-        if not path.is_file():
+    for _, person, kind, raw, std in _identifiers(drop, _persons_of(drop)):
+        if not raw.strip():
             continue
-        records = pd.read_csv(path, dtype=str, keep_default_na=False)
-        for row in records.itertuples(index=False):
-            person = person_of.get((channel, row.record_id))
-            for kind, clean in standardise.items():
-                raw = getattr(row, kind)
-                if not raw.strip():
-                    continue
-                if (kind, raw) not in standard:
-                    standard[(kind, raw)] = clean(raw)
-                written[(kind, raw)] += 1
-                if person is not None:
-                    owners[(kind, standard[(kind, raw)] or raw)].add(person)
+        standard[(kind, raw)] = std
+        written[(kind, raw)] += 1
+        if person is not None:
+            owners[(kind, std or raw)].add(person)
     return [Held(kind, raw, frozenset(owners[(kind, standard[(kind, raw)] or raw)]), count,
                  standard[(kind, raw)] is not None)
             for (kind, raw), count in sorted(written.items())]
