@@ -50,8 +50,9 @@ def _quiet_splink() -> None:
 
 def _child_herken(drop: Path, work: Path, stages: dict[str, float]) -> tuple[int, pd.DataFrame | None]:
     """Resolve and publish like ``herken resolve``; return the record count (links come from the store)."""
+    from herken.publish import publish_resolution
     from identity.pipeline import ResolveOptions, resolve
-    from profile_api.store import open_store, publish_resolution
+    from profile_api.store import open_store
 
     started = dt.datetime.now(dt.timezone.utc)
     resolution = resolve(drop, ResolveOptions(run_dir=work / "run"))

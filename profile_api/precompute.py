@@ -246,7 +246,7 @@ def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
 def rebuild_profiles(conn: Connection) -> int:
     """Rebuild the profile table from the published result, on conn's transaction; return the count."""
     from profile_api.live import api_preferences, lock_preferences, stated_preferences
-    from profile_api.store.publish import write_profiles  # the store's writer; it imports this module
+    from profile_api.store.write import write_profiles
 
     lock_preferences(conn)     # the preferences encoded here stay those until the transaction ends
     rows = profile_rows(*read_inputs(conn))
