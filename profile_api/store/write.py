@@ -3,21 +3,25 @@
 Rows are written with the driver's bulk path (COPY on PostgreSQL, executemany on SQLite) because a
 drop carries hundreds of thousands of interactions and per-row ORM objects would dominate the run
 time. Publishing a resolution (``herken.publish``) prepares the frames; ``write_run`` replaces the
-published result with them in one transaction.
+published result with them in one transaction. ``rebuild_profiles`` makes the profile table anew from
+the published result (a migration that changes the table does).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 
 import pandas as pd
-from sqlalchemy import delete, text
+from sqlalchemy import delete, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
+from identity.categories import taxonomy_frame
 from identity.progress import Progress
 from profile_api.live import api_preferences, live_parts, lock_preferences, stated_preferences
+from profile_api.precompute import INTERACTION_COLUMNS, ProfileEncoding, profile_rows
 from profile_api.store.models import (
     Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
     SourceRecord,
@@ -132,3 +136,41 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
         analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
         # last: it holds back updates
         progress.advance(write_profiles(conn, profiles(), live_from=live_from))
+
+
+def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return the published records, links, interactions and category taxonomy that profiles are built from.
+
+    The taxonomy is the published run's (``run.categories_json``); the built-in defaults for a run
+    published before runs kept theirs, or when nothing is published.
+    """
+    cursor = conn.connection.dbapi_connection.cursor()   # the driver's cursor: no Row object per row
+
+    def frame(query: str) -> pd.DataFrame:
+        cursor.execute(query)
+        columns = [c[0] for c in cursor.description]
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+
+    try:
+        records = frame("SELECT * FROM source_record")
+        links = frame("SELECT source, record_id, customer_id, household_id FROM record_link")
+        interactions = frame(f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction")
+        run = None
+        # A store being migrated from before schema 5 rebuilds its profiles before its run has the column.
+        if "categories_json" in {c["name"] for c in inspect(conn).get_columns("run")}:
+            cursor.execute("SELECT categories_json FROM run")
+            run = cursor.fetchone()
+    finally:
+        cursor.close()
+    given = run is not None and run[0] is not None
+    categories = taxonomy_frame(json.loads(run[0])) if given else taxonomy_frame()
+    return records, links, interactions, categories
+
+
+def rebuild_profiles(conn: Connection) -> int:
+    """Rebuild the profile table from the published result, on conn's transaction; return the count."""
+    lock_preferences(conn)     # the preferences encoded here stay those until the transaction ends
+    rows = profile_rows(*read_inputs(conn))
+    profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn)).result()
+    write_profiles(conn, profiles, live_from=api_preferences(conn))
+    return len(profiles)
