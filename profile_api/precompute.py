@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 import logging
 import multiprocessing
 import os
