@@ -124,7 +124,8 @@ def _store_arg(parser: argparse.ArgumentParser, settings: Settings) -> None:
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     """Write a synthetic drop."""
-    from identity.synth import SynthConfig, generate_drop
+    from synth.config import SynthConfig
+    from synth.writer import generate_drop
 
     config = SynthConfig() if args.noise is None else SynthConfig(noise=args.noise)
     bars = _Bars()
