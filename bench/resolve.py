@@ -8,9 +8,9 @@ its peak memory is its own: the parent reads it from ``os.wait4``, as ``/usr/bin
 
 - herken: ``resolve()`` and publishing to a fresh SQLite store, as ``herken resolve`` does; its
   accuracy is scored on the links read back from that store.
-- vanilla Splink: the same ingest and standardisation, then :func:`identity.baselines.vanilla_splink`.
+- vanilla Splink: the same ingest and standardisation, then :func:`baselines.vanilla_splink` (bench/baselines.py).
 - deterministic graph: the same ingest and standardisation, then
-  :func:`identity.baselines.deterministic_graph`.
+  :func:`baselines.deterministic_graph`.
 
 "seconds" is the work inside the child (drop read to result ready), "process s" adds the
 interpreter start and imports.
@@ -50,8 +50,9 @@ def _quiet_splink() -> None:
 
 def _child_herken(drop: Path, work: Path, stages: dict[str, float]) -> tuple[int, pd.DataFrame | None]:
     """Resolve and publish like ``herken resolve``; return the record count (links come from the store)."""
+    from herken.publish import publish_resolution
     from identity.pipeline import ResolveOptions, resolve
-    from profile_api.store import open_store, publish_resolution
+    from profile_api.store import open_store
 
     started = dt.datetime.now(dt.timezone.utc)
     resolution = resolve(drop, ResolveOptions(run_dir=work / "run"))
@@ -65,7 +66,7 @@ def _child_herken(drop: Path, work: Path, stages: dict[str, float]) -> tuple[int
 
 def _child_baseline(kind: str, drop: Path, stages: dict[str, float]) -> tuple[int, pd.DataFrame]:
     """Ingest, standardise and link with one baseline; return the record count and the links."""
-    from identity.baselines import deterministic_graph, vanilla_splink
+    from baselines import deterministic_graph, vanilla_splink  # bench/ is on the path: this script runs as one
     from identity.engine import make_engine
     from identity.ingest import read_drop
     from identity.pipeline import standardise_drop
@@ -259,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             drop = args.drop.resolve()
             setup["source"] = "existing drop"
         else:
-            from identity.synth import SynthConfig, generate_drop
+            from synth.config import SynthConfig
+            from synth.writer import generate_drop
 
             drop = work / "drop"
             print(f"generating {args.households:,} households (seed {args.seed}) into {drop} ...",

@@ -124,7 +124,8 @@ def _store_arg(parser: argparse.ArgumentParser, settings: Settings) -> None:
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     """Write a synthetic drop."""
-    from identity.synth import SynthConfig, generate_drop
+    from synth.config import SynthConfig
+    from synth.writer import generate_drop
 
     config = SynthConfig() if args.noise is None else SynthConfig(noise=args.noise)
     bars = _Bars()
@@ -145,8 +146,9 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
 
     from identity.ingest import DropError
     from identity.pipeline import ResolveOptions, resolve
-    from identity.report import rules_against_model, rules_against_model_lines
-    from profile_api.store import StoreError, open_store, publish_resolution
+    from herken.publish import publish_resolution
+    from herken.report import rules_against_model, rules_against_model_lines
+    from profile_api.store import StoreError, open_store
 
     try:
         make_url(args.store)
@@ -251,7 +253,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Write the HTML report of the published run."""
-    from identity.report import write_report
+    from herken.report import write_report
     from profile_api.store import open_store
 
     path = write_report(open_store(args.store), Path(args.out))

@@ -5,7 +5,7 @@ the live part (the person's preferences; the household's pets, delivery preferen
 preferences). Both are kept in the person's ``profile`` row, so that a read is one row by its key.
 Whatever writes preferences brings the live part of every member of the households concerned up
 to date in its own transaction: ``UpdatePreferences`` (``ProfileStore.update_preferences``) and a
-publish (``profile_api.store.publish.write_profiles``), and later erasure; a change made to the
+publish (``profile_api.store.write.write_profiles``), and later erasure; a change made to the
 preference table by hand needs ``refresh_live`` afterwards.
 
 Concurrent writers: on PostgreSQL a writer locks the household's profile rows before it reads the

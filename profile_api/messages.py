@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from identity.standardise import parse_timestamp
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
-
-if TYPE_CHECKING:   # profiles imports this module; these are only its value classes
-    from profile_api.preferences import HouseholdSummary, PreferenceValue
-    from profile_api.profiles import Candidate, GoldenRecord, Profile
+from profile_api.preferences import HouseholdSummary, PreferenceValue
+from profile_api.values import Candidate, GoldenRecord, Profile, profile_of_row
 
 __all__ = ["timestamp", "preference_pb", "profile_pb", "household_reply", "ambiguous_pb", "candidate_pb",
-           "encode_fixed", "encode_live", "encode_own_preferences", "encode_household_live", "profile_reply_bytes"]
+           "encode_fixed", "encode_precomputed", "encode_live", "encode_own_preferences", "encode_household_live", "profile_reply_bytes"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -182,6 +179,13 @@ def encode_fixed(profile: Profile) -> bytes:
     message = pb.Profile()
     _fill_profile_fixed(message, profile)
     return message.SerializeToString()
+
+
+def encode_precomputed(customer_id: str, household_id: str, display_name: str, golden: str, attributes: str,
+                       household: str) -> bytes:
+    """Return the encoded part of a precomputed profile (its JSON columns) that is fixed for the run
+    (``profile_api.live`` encodes the live part)."""
+    return encode_fixed(profile_of_row(customer_id, household_id, display_name, golden, attributes, household, {}))
 
 
 def encode_live(preferences: list[PreferenceValue], household: HouseholdSummary) -> bytes:

@@ -6,7 +6,7 @@ that publishes the run, so a reader sees either the old run with its profiles or
 its own. The live part (what stated preferences make of a profile) is encoded here from the
 preferences known when the run is published; ``profile_api.live`` keeps it current afterwards.
 
-The JSON written per person (read back by ``profile_api.profiles``):
+The JSON written per person (read back by ``profile_api.values.profile_of_row``):
 
 * ``golden``: ``{field: [value, source, record_id, updated_at], ...}`` for the fields that have a value;
 * ``attributes``: ``[[name, value, {evidence}], ...]`` in the order of ``ATTRIBUTES``;
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 import logging
 import multiprocessing
 import os
@@ -34,13 +33,13 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import pandas as pd
-from sqlalchemy import inspect
-from sqlalchemy.engine import Connection
 
 from identity.categories import taxonomy_frame
 from identity.engine import Engine, make_engine
 from profile_api.attributes import ATTRIBUTES, attributes_sql, household_attributes_sql, json_object_agg
 from profile_api.golden import candidates, display_name, golden_sql
+from profile_api.live import live_parts
+from profile_api.messages import encode_precomputed
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +149,6 @@ _STATED: list[tuple] = []     # the preferences stated in their households (``pr
 
 def _encode_rows() -> list[tuple[bytes, bytes]]:
     """Return the encoded parts of the rows in ``_ROWS`` (runs in this process or in a fork of it)."""
-    from profile_api.live import live_parts
-    from profile_api.profiles import encode_precomputed   # profiles imports the store, which imports this module
-
     live = live_parts(((row[0], row[1], row[5]) for row in _ROWS), _STATED)    # one household part per household
     return [(encode_precomputed(*row), live[row[0]]) for row in _ROWS]
 
@@ -212,44 +208,3 @@ class ProfileEncoding:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-
-def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Return the published records, links, interactions and category taxonomy that profiles are built from.
-
-    The taxonomy is the published run's (``run.categories_json``); the built-in defaults for a run
-    published before runs kept theirs, or when nothing is published.
-    """
-    cursor = conn.connection.dbapi_connection.cursor()   # the driver's cursor: no Row object per row
-
-    def frame(query: str) -> pd.DataFrame:
-        cursor.execute(query)
-        columns = [c[0] for c in cursor.description]
-        return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
-
-    try:
-        records = frame("SELECT * FROM source_record")
-        links = frame("SELECT source, record_id, customer_id, household_id FROM record_link")
-        interactions = frame(f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction")
-        run = None
-        # A store being migrated from before schema 5 rebuilds its profiles before its run has the column.
-        if "categories_json" in {c["name"] for c in inspect(conn).get_columns("run")}:
-            cursor.execute("SELECT categories_json FROM run")
-            run = cursor.fetchone()
-    finally:
-        cursor.close()
-    given = run is not None and run[0] is not None
-    categories = taxonomy_frame(json.loads(run[0])) if given else taxonomy_frame()
-    return records, links, interactions, categories
-
-
-def rebuild_profiles(conn: Connection) -> int:
-    """Rebuild the profile table from the published result, on conn's transaction; return the count."""
-    from profile_api.live import api_preferences, lock_preferences, stated_preferences
-    from profile_api.store.publish import write_profiles  # the store's writer; it imports this module
-
-    lock_preferences(conn)     # the preferences encoded here stay those until the transaction ends
-    rows = profile_rows(*read_inputs(conn))
-    profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn)).result()
-    write_profiles(conn, profiles, live_from=api_preferences(conn))
-    return len(profiles)

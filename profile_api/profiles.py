@@ -15,88 +15,30 @@ import datetime as dt
 import json
 import re
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy
 from sqlalchemy import insert, text
 
 from identity.ingest import CHANNELS
-from profile_api.golden import CHANNEL_TRUST, GOLDEN_FIELDS
+from profile_api.golden import CHANNEL_TRUST
 from profile_api.identifiers import standard_identifier
 from profile_api.live import refresh_live
-from profile_api.messages import encode_fixed
 from profile_api.preferences import (
     HOUSEHOLD_KEYS, HouseholdMember, HouseholdSummary, PreferenceValue, StatedPreference, household_summary,
     iso_stamp, merge_preferences, preferences_by_member,
 )
 from profile_api.store.db import POOL_SIZE
 from profile_api.store.models import Preference
+from profile_api.search import CustomerSearch
 from profile_api.store.read import KeyedRead, ThreadCursors, probe_engine, read_problem
+from profile_api.values import Attribute, Candidate, FieldValue, GoldenRecord, Profile, profile_of_row
 
 __all__ = [
     "FieldValue", "GoldenRecord", "PreferenceValue", "Attribute", "HouseholdMember", "HouseholdSummary",
     "Profile", "Candidate", "UnknownCustomer", "StoreBusy", "ProfileStore", "merge_preferences",
-    "StatedPreference", "IDENTIFIER_KINDS", "HOUSEHOLD_KEYS", "encode_precomputed",
+    "StatedPreference", "IDENTIFIER_KINDS", "HOUSEHOLD_KEYS",
 ]
-
-
-@dataclass(frozen=True)
-class FieldValue:
-    """One golden-record value and the source record it came from."""
-
-    value: str
-    source: str
-    record_id: str
-    updated_at: str | None
-
-
-@dataclass(frozen=True)
-class GoldenRecord:
-    """A person's best-known name, contact details, address and birth date (None: no record has it)."""
-
-    first_name: FieldValue | None
-    last_name: FieldValue | None
-    email: FieldValue | None
-    phone: FieldValue | None
-    street: FieldValue | None
-    house_number: FieldValue | None
-    postcode: FieldValue | None
-    city: FieldValue | None
-    birth_date: FieldValue | None
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """A derived attribute and the evidence it rests on."""
-
-    name: str
-    value: str
-    evidence: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Everything a channel knows of a person."""
-
-    customer_id: str
-    household_id: str
-    display_name: str
-    golden: GoldenRecord
-    preferences: list[PreferenceValue]
-    attributes: list[Attribute]
-    household: HouseholdSummary
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A search hit: a person, how well they match (0..1) and on which criteria."""
-
-    customer_id: str
-    household_id: str
-    display_name: str
-    score: float
-    matched_on: list[str]
 
 
 class UnknownCustomer(LookupError):
@@ -111,32 +53,6 @@ WRITE_WAIT_SECONDS = 5.0   # how long a preference write waits for another write
 
 
 IDENTIFIER_KINDS: tuple[str, ...] = ("loyalty_card", "email", "phone", "source_record")
-
-
-def _golden(doc: dict) -> GoldenRecord:
-    """Return the golden record of its precomputed JSON ({field: [value, source, record_id, updated_at]})."""
-    return GoldenRecord(**{f: FieldValue(*doc[f]) if f in doc else None for f in GOLDEN_FIELDS})
-
-
-def _profile(customer_id: str, household_id: str, display_name: str, golden: str, attributes: str, household: str,
-             members: dict[str, list[PreferenceValue]]) -> Profile:
-    """Return a profile from its precomputed row (JSON columns) and its household's current preferences by member."""
-    return Profile(
-        customer_id=customer_id,
-        household_id=household_id,
-        display_name=display_name,
-        golden=_golden(json.loads(golden)),
-        preferences=members.get(customer_id, []),
-        attributes=[Attribute(n, v, e) for n, v, e in json.loads(attributes)],
-        household=household_summary(household_id, json.loads(household), members),
-    )
-
-
-def encode_precomputed(customer_id: str, household_id: str, display_name: str, golden: str, attributes: str,
-                       household: str) -> bytes:
-    """Return the encoded part of a precomputed profile (its JSON columns) that is fixed for the run (see
-    ``profile_api.messages``; ``profile_api.live`` encodes the live part)."""
-    return encode_fixed(_profile(customer_id, household_id, display_name, golden, attributes, household, {}))
 
 
 # Read queries, with :name parameters; they run on the driver's cursor (see ProfileStore._cursor).
@@ -199,8 +115,6 @@ class ProfileStore:
             write_wait_seconds: how long a write of preferences waits for another writer (a publish
                 holds the store for its whole transaction) before it gives up with StoreBusy.
         """
-        from profile_api.search import CustomerSearch
-
         self._engine = engine
         self._write_wait_ms = max(1, int(write_wait_seconds * 1000))
         self._reader = _read_engine(engine)
@@ -239,7 +153,7 @@ class ProfileStore:
         head, preferences = self._read_with_preferences("profile", customer_id, 5)
         if head is None:
             return None
-        return _profile(customer_id, *head, preferences_by_member(preferences))
+        return profile_of_row(customer_id, *head, preferences_by_member(preferences))
 
     def encoded_profile(self, customer_id: str) -> bytes | None:
         """Return the person's profile as an encoded herken.v1.Profile, or None when no person has this customer_id.

@@ -25,7 +25,8 @@ def small_drop(tmp_path_factory) -> Path:
     Pinned to the generator as it was before issue 12 (``noise="v1"``): the data these tests were
     written for. tests/integration/test_noise_v2.py runs the default generator's data end to end.
     """
-    from identity.synth import SynthConfig, generate_drop
+    from synth.config import SynthConfig
+    from synth.writer import generate_drop
 
     path = tmp_path_factory.mktemp("drop")
     generate_drop(path, households=200, seed=11, config=SynthConfig(noise="v1"))

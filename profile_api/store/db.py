@@ -164,6 +164,8 @@ def _migration_transaction(engine: Engine) -> Iterator[Connection]:
 
 def _upgrade(engine: Engine) -> int | None:
     """Bring the store to this herken's schema in one transaction; return the version it was at (None: new)."""
+    # Loaded only when a store is migrated: Alembic, and the profile builder the migrations rebuild with,
+    # are no part of opening a store to read it.
     from alembic import command
     from alembic.config import Config
 

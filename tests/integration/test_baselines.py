@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from identity.baselines import deterministic_graph, vanilla_splink
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))   # the baselines are the benchmarks' own
+from baselines import deterministic_graph, vanilla_splink  # noqa: E402
 from identity.engine import make_engine
 from identity.ingest import read_drop
 from identity.pipeline import standardise_drop
-from identity.synth import generate_drop
+from synth.writer import generate_drop
 
 
 @pytest.fixture(scope="module")

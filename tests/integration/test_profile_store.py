@@ -346,8 +346,9 @@ def test_concurrent_updates_in_one_household_all_show_in_every_members_profile(p
 
 def test_a_publish_whose_api_preferences_changed_meanwhile_encodes_the_live_parts_again(published):
     from profile_api.live import api_preferences, stated_preferences
-    from profile_api.precompute import ProfileEncoding, profile_rows, read_inputs
-    from profile_api.store.publish import write_profiles
+    from profile_api.precompute import ProfileEncoding, profile_rows
+    from profile_api.store.write import read_inputs
+    from profile_api.store.write import write_profiles
 
     _, engine, store, links, _ = published
     customer_id, household_id = quiet_household(engine, links)
@@ -507,7 +508,8 @@ def household_interactions(engine) -> int:
 
 
 def test_profiles_encoded_by_a_forked_worker_equal_those_encoded_in_process(published):
-    from profile_api.precompute import ProfileEncoding, profile_rows, read_inputs
+    from profile_api.precompute import ProfileEncoding, profile_rows
+    from profile_api.store.write import read_inputs
 
     _, engine, _, _, _ = published
     with engine.connect() as conn:

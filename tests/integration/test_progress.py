@@ -13,10 +13,11 @@ import pandas as pd
 
 import identity.pipeline as pipeline
 from herken.cli import main
+from herken.publish import publish_resolution
 from identity.ingest import read_drop
 from identity.pipeline import ResolveOptions, resolve
 from identity.progress import Progress
-from profile_api.store import open_store, publish_resolution
+from profile_api.store import open_store
 
 BAR_CHARACTERS = ("\r", "%|", "█", "▏", "it/s", "[00:")
 

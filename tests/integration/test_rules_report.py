@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from herken.cli import main
-from identity.report import AGAINST_MODEL
+from herken.report import AGAINST_MODEL
 from identity.rules import BIRTH_DATE, FIRST_NAME, NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, SURNAME, rule_of
 from profile_api.store import open_store
 from profile_api.store.models import SCHEMA_VERSION

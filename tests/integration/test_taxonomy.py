@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from herken.cli import main
-from profile_api.precompute import rebuild_profiles
+from profile_api.store.write import rebuild_profiles
 from profile_api.profiles import ProfileStore
 from profile_api.store import open_store, read_links
 

@@ -7,7 +7,8 @@ exactly what the generator wrote then.
 from pathlib import Path
 
 from identity.ingest import read_drop
-from identity.synth import SynthConfig, generate_drop
+from synth.config import SynthConfig
+from synth.writer import generate_drop
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "small-drop"
 

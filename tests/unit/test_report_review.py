@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from identity.report import borderline_text
-from profile_api.store.publish import REVIEW_BAND, REVIEW_SAMPLE, borderline
+from herken.report import borderline_text
+from herken.publish import REVIEW_BAND, REVIEW_SAMPLE, borderline
 
 
 def pairs(probabilities: list[float]) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from identity.report import (
+from herken.report import (
     AGAINST_MODEL, PairView, ReportData, RuleAgainstModel, record_view, rules_against_model_lines, rules_html,
     rules_table,
 )

@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from identity.synth import (
-    CHANNELS,
-    DEFAULT_CONFIG,
-    IDENTITY_COLUMNS,
-    INTERACTION_COLUMNS,
-    PREFERENCE_COLUMNS,
-    TRUTH_COLUMNS,
-    GenerateSummary,
-    generate_drop,
-)
+from identity.ingest import CHANNELS, IDENTITY_COLUMNS, INTERACTION_COLUMNS, PREFERENCE_COLUMNS, TRUTH_COLUMNS
+from synth.config import DEFAULT_CONFIG, GenerateSummary
+from synth.writer import generate_drop
 
 FILES = (*(f"{c}.csv" for c in CHANNELS), "interactions.csv", "preferences.csv", "truth.csv")
 BIRTH_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y")

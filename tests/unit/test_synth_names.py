@@ -3,7 +3,7 @@
 A drop whose nicknames come from the resolver's own list measures the resolver against itself
 (issue 12: the v1 generator shared 116 of its 139 name pairs with ``identity/nicknames.py``).
 
-Measured when ``identity/synth_names.py`` was written: the resolver's list knows 318 of the
+Measured when ``synth/names.py`` (then ``identity/synth_names.py``) was written: the resolver's list knows 318 of the
 generator's 587 (name, form) pairs (54%): 315 of the 527 pairs of formal names, 3 of the 60
 transliterations. In the v2 drops of 3,000 households (seeds 1 and 2), 43% and 42% of the same-person
 record pairs written as two forms of one name use a pair the resolver's list does not know, and its
@@ -13,18 +13,21 @@ first-name rule refuses 17% of them; in the v1 drop of seed 1: 17% unknown, 4% r
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 import subprocess
 import sys
 import unicodedata
 from pathlib import Path
 
-import identity.synth as synth
-import identity.synth_names as synth_names
-import identity.synth_noise as synth_noise
+import synth
+import synth.names as synth_names
+import synth.noise as synth_noise
+import synth.reference as reference
 from identity.nicknames import are_name_variants
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATOR = (synth, synth_names, synth_noise)
+GENERATOR = (synth, *(importlib.import_module(f"synth.{m.name}") for m in pkgutil.iter_modules(synth.__path__)))
 
 
 def imported_modules(module) -> set[str]:
@@ -57,13 +60,13 @@ def test_no_generator_module_imports_the_resolvers_nickname_list() -> None:
 
 
 def test_the_names_and_the_noise_load_without_the_resolvers_list() -> None:
-    code = ("import sys, identity.synth_names, identity.synth_noise; "
+    code = ("import sys, synth.names, synth.noise; "
             "assert 'identity.nicknames' not in sys.modules, sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
 def test_nothing_in_the_generator_comes_from_the_resolvers_list() -> None:
-    """identity.synth does load identity.nicknames, through identity.ingest (the drop's column names)
+    """The generator does load identity.nicknames, through identity.ingest (the drop's column names)
     and identity.standardise (ingest's date parser), but takes nothing from it."""
     import identity.nicknames
 
@@ -76,7 +79,7 @@ def test_nothing_in_the_generator_comes_from_the_resolvers_list() -> None:
 def test_a_large_share_of_the_generators_name_pairs_is_unknown_to_the_resolver() -> None:
     ours = pairs(synth_names.FORMAL_MALE, synth_names.FORMAL_FEMALE, synth_names.ORIGIN_VARIANTS)
     known = [p for p in ours if are_name_variants(*p)]
-    v1 = pairs(synth._FORMAL_MALE, synth._FORMAL_FEMALE)
+    v1 = pairs(reference._FORMAL_MALE, reference._FORMAL_FEMALE)
     v1_known = [p for p in v1 if are_name_variants(*p)]
     print(f"the resolver's list knows {len(known)} of the generator's {len(ours)} name pairs "
           f"({len(known) / len(ours):.0%}); of v1's: {len(v1_known)} of {len(v1)}")

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
 
-from identity.synth import NameNoise, _name_noise
-from identity.synth_noise import double_or_drop, respell, transpose, transpose_and_edit
+from synth.config import NameNoise
+from synth.noise import double_or_drop, respell, transpose, transpose_and_edit
+from synth.render import _name_noise
 
 NAMES = ("Rachel", "Tabitha", "Anneke", "Tim", "Cornelis", "Meijer", "van der Heijden", "Gert-Jan",
          "Stephan", "Dijkstra", "José", "Thijs", "Bo")

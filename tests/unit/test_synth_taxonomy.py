@@ -10,7 +10,7 @@ import pytest
 
 from identity.categories import GROUPS
 from identity.ingest import read_drop
-from identity.synth import generate_drop
+from synth.writer import generate_drop
 
 
 def read(path: Path) -> list[dict[str, str]]:

@@ -15,8 +15,10 @@ from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
 
 from herken.cli import main
 from identity.nicknames import are_name_variants
-from identity.synth import CHANNELS, NameNoise, SynthConfig, generate_drop
-from identity.synth_names import FORMAL_FEMALE, FORMAL_MALE, ORIGIN_VARIANTS
+from identity.ingest import CHANNELS
+from synth.config import NameNoise, SynthConfig
+from synth.names import FORMAL_FEMALE, FORMAL_MALE, ORIGIN_VARIANTS
+from synth.writer import generate_drop
 
 V1 = SynthConfig(noise="v1")
 # sha256 of what the generator wrote for 200 households, seed 11 (the integration tests' drop), at

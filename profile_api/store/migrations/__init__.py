@@ -17,6 +17,9 @@ from pathlib import Path
 from alembic import op
 from sqlalchemy import inspect, text
 
+from profile_api.store.models import PrecomputedProfile
+from profile_api.store.write import rebuild_profiles
+
 SCRIPT_LOCATION = str(Path(__file__).parent)
 
 
@@ -39,9 +42,6 @@ def profile_table_as_modelled(version: int) -> None:
     coming from an older version gets the current table and its profiles in the first step that
     touches it, and the later steps find nothing left to do.
     """
-    from profile_api.precompute import rebuild_profiles   # the profile builder: the data of this step
-    from profile_api.store.models import PrecomputedProfile
-
     conn = op.get_bind()
     table = PrecomputedProfile.__table__
     if inspect(conn).has_table(table.name):

@@ -9,6 +9,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from identity.standardise import is_mobile, parse_name   # the standardisers ingest uses, for the backfill
 from profile_api.store.migrations import profile_table_as_modelled, set_schema_version
 
 revision = "0002"
@@ -18,8 +19,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from identity.standardise import is_mobile, parse_name   # the standardisers ingest uses, for the backfill
-
     conn = op.get_bind()
     with op.batch_alter_table("preference") as batch:
         batch.add_column(sa.Column("channel", sa.String(), nullable=True))

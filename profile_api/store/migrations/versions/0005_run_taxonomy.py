@@ -14,6 +14,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from identity.categories import DEFAULT_CATEGORIES   # the built-in taxonomy these runs were derived through
 from profile_api.store.migrations import set_schema_version
 
 revision = "0005"
@@ -23,8 +24,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from identity.categories import DEFAULT_CATEGORIES   # the built-in taxonomy these runs were derived through
-
     with op.batch_alter_table("run") as batch:
         batch.add_column(sa.Column("categories_json", sa.Text(), nullable=True))
         batch.add_column(sa.Column("unplaced_categories_json", sa.Text(), nullable=True))

@@ -3,9 +3,8 @@
 Either everything of the new run is visible or nothing is: a run that fails before or during
 publishing leaves the previous published result in place. That includes the precomputed profiles
 (``profile_api.precompute``), built before the transaction (encoded by a second process while the other
-tables are written) and written inside it. Rows are written
-with the driver's bulk path (COPY on PostgreSQL, executemany on SQLite) because a drop carries
-hundreds of thousands of interactions and per-row ORM objects would dominate the run time.
+tables are written) and written inside it. This module turns a resolution (``identity.pipeline``)
+into the store's rows; the store's writer (``profile_api.store.write``) writes them.
 """
 
 from __future__ import annotations
@@ -13,68 +12,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from identity.pipeline import Resolution
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
-from profile_api.live import API_PREFERENCE_COLUMNS, api_preferences, live_parts, lock_preferences, stated_preferences
+from profile_api.live import API_PREFERENCE_COLUMNS, api_preferences
 from profile_api.precompute import ProfileEncoding, profile_rows
-from profile_api.store.models import (
-    Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
-    SourceRecord,
-)
+from profile_api.store.write import write_run
 
 log = logging.getLogger(__name__)
 
 REVIEW_BAND = (0.3, 0.7)   # match probabilities a steward should look at
 REVIEW_SAMPLE = 200        # borderline pairs kept (a random sample when the band holds more)
-REBUILD_INDEXES_ABOVE = 20_000
-
-
-def _rows(frame: pd.DataFrame) -> list[tuple]:
-    """Return the rows of a frame as tuples, with missing values and empty strings as None."""
-    columns = []
-    for name in frame.columns:   # column by column: no object copy of the whole frame
-        series = frame[name]
-        columns.append([None if missing or value == "" else value
-                        for value, missing in zip(series.tolist(), series.isna().tolist())])
-    return list(zip(*columns))
-
-
-def bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> int:  # type: ignore[no-untyped-def]
-    """Insert a frame whose columns are named after the table's columns; return the row count."""
-    if frame.empty:
-        return 0
-    started = time.perf_counter()
-    name, columns = table.__tablename__, list(frame.columns)
-    rows = _rows(frame)
-    # Building an index once after a large load is much cheaper than updating it per row.
-    indexes = list(table.__table__.indexes) if len(rows) > REBUILD_INDEXES_ABOVE else []
-    for index in indexes:
-        index.drop(conn)
-    dbapi = conn.connection.dbapi_connection
-    cursor = dbapi.cursor()
-    try:
-        if conn.dialect.name == "postgresql":
-            with cursor.copy(f'COPY {name} ({", ".join(columns)}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _ in columns) if conn.dialect.paramstyle == "qmark" else \
-                ", ".join("%s" for _ in columns)
-            cursor.executemany(f'INSERT INTO {name} ({", ".join(columns)}) VALUES ({marks})', rows)
-    finally:
-        cursor.close()
-    for index in indexes:
-        index.create(conn)
-    log.info("%s: %d rows in %.1f s", name, len(rows), time.perf_counter() - started)
-    return len(rows)
 
 
 def _number(series: pd.Series) -> pd.Series:
@@ -127,17 +80,6 @@ def _edges(resolution: Resolution, run_id: str, review: pd.DataFrame) -> pd.Data
     return edges[["run_id", "kind", "unique_id_l", "unique_id_r", "match_probability", "match_weight", "reason"]]
 
 
-def analyze(conn: Connection, tables: list) -> None:  # type: ignore[type-arg]
-    """Refresh PostgreSQL's statistics of freshly loaded tables.
-
-    Without them the planner guesses hundreds of rows per household and scans the preference table
-    on every profile read (7 ms instead of 0.4) until autovacuum gets round to it. SQLite plans
-    these look-ups on its indexes without statistics.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("ANALYZE " + ", ".join(table.__tablename__ for table in tables)))
-
-
 def stated_before(engine: Engine, preferences: pd.DataFrame,
                   links: pd.DataFrame) -> tuple[list[tuple], frozenset[tuple]]:
     """Return the preferences a run's profiles will show, as ``profile_api.live.live_parts`` takes them, and
@@ -157,31 +99,6 @@ def stated_before(engine: Engine, preferences: pd.DataFrame,
     rows = list(stated[["household_id", "customer_id", "key", "value", "said_in", "stated_at", "id"]]
                 .itertuples(index=False, name=None))
     return rows, stored
-
-
-def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozenset[tuple] | None = None) -> int:
-    """Replace the precomputed profiles with these (columns of PrecomputedProfile); return the count.
-
-    The record links and preferences of the run are written before, on the same transaction. New
-    statements of preferences wait from here until the transaction ends (``profile_api.live``).
-
-    Args:
-        live_from: the API preferences the profiles' live parts were encoded from (with the drop's;
-            ``stated_before``). When the store still holds exactly these, the live parts are
-            written as they are; otherwise (a statement made or removed since), or when None,
-            every live part is encoded again here from the preferences in the store.
-    """
-    lock_preferences(conn)
-    if live_from is None or api_preferences(conn) != live_from:
-        profiles = profiles.copy()
-        rows = profiles[["customer_id", "household_id", "household"]].itertuples(index=False, name=None)
-        parts = live_parts(rows, stated_preferences(conn))
-        profiles["encoded_live"] = pd.Series([parts[c] for c in profiles["customer_id"]], index=profiles.index,
-                                             dtype=object)
-    conn.execute(delete(PrecomputedProfile))
-    count = bulk_insert(conn, PrecomputedProfile, profiles)
-    analyze(conn, [PrecomputedProfile])
-    return count
 
 
 def publish_resolution(
@@ -228,33 +145,11 @@ def publish_resolution(
                          edges, run))) + resolution.persons
     progress.step("writing to the store", total=rows, unit="rows")
     try:
-        _write_run(engine, resolution, run_id, source_records, links, persons, households, interactions,
-                   quarantine, edges, run, profiles, stored_api_preferences, progress)
+        write_run(engine, source_records=source_records, links=links, persons=persons.assign(run_id=run_id),
+                  households=households.assign(run_id=run_id), interactions=interactions,
+                  preferences=drop.preferences, quarantine=quarantine, edges=edges, run=run,
+                  profiles=profiles.result, live_from=stored_api_preferences, progress=progress)
     finally:
         profiles.close()
     progress.close()
     log.info("published run %s", run_id)
-
-
-def _write_run(engine: Engine, resolution: Resolution, run_id: str, source_records: pd.DataFrame,
-               links: pd.DataFrame, persons: pd.DataFrame, households: pd.DataFrame, interactions: pd.DataFrame,
-               quarantine: pd.DataFrame, edges: pd.DataFrame, run: pd.DataFrame, profiles: ProfileEncoding,
-               stored_api_preferences: frozenset[tuple], progress: Progress) -> None:
-    """Write every table of a run in one transaction, the profiles last (their encoding may still be running)."""
-    drop = resolution.drop
-    with engine.begin() as conn:
-        for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run):
-            conn.execute(delete(table))
-        conn.execute(delete(Preference).where(Preference.origin == "drop"))
-        progress.advance(bulk_insert(conn, SourceRecord, source_records))
-        progress.advance(bulk_insert(conn, RecordLink, links))
-        progress.advance(bulk_insert(conn, Person, persons.assign(run_id=run_id)))
-        progress.advance(bulk_insert(conn, Household, households.assign(run_id=run_id)))
-        progress.advance(bulk_insert(conn, Interaction, interactions))
-        progress.advance(bulk_insert(conn, Preference, drop.preferences.assign(origin="drop")))
-        progress.advance(bulk_insert(conn, QuarantinedRow, quarantine))
-        progress.advance(bulk_insert(conn, MatchEdge, edges))
-        progress.advance(bulk_insert(conn, Run, run))
-        analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
-        # last: it holds back updates
-        progress.advance(write_profiles(conn, profiles.result(), live_from=stored_api_preferences))

@@ -3,7 +3,7 @@
 Each function returns the name changed the way a typist or a listener changes it, or the name
 itself when it offers no place for that change (too short, no matching spelling). They draw only
 from the ``rng`` they are given, so a seed gives the same result every time. Like
-``identity/synth_names.py`` this module knows nothing of the resolver's rules or nickname list.
+``synth/names.py`` this module knows nothing of the resolver's rules or nickname list.
 """
 
 from __future__ import annotations

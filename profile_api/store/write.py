@@ -1,0 +1,176 @@
+"""The store's writer: it writes what it is given, frames of rows named after the tables' columns.
+
+Rows are written with the driver's bulk path (COPY on PostgreSQL, executemany on SQLite) because a
+drop carries hundreds of thousands of interactions and per-row ORM objects would dominate the run
+time. Publishing a resolution (``herken.publish``) prepares the frames; ``write_run`` replaces the
+published result with them in one transaction. ``rebuild_profiles`` makes the profile table anew from
+the published result (a migration that changes the table does).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+
+import pandas as pd
+from sqlalchemy import delete, inspect, text
+from sqlalchemy.engine import Connection, Engine
+
+from identity.categories import taxonomy_frame
+from identity.progress import Progress
+from profile_api.live import api_preferences, live_parts, lock_preferences, stated_preferences
+from profile_api.precompute import INTERACTION_COLUMNS, ProfileEncoding, profile_rows
+from profile_api.store.models import (
+    Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
+    SourceRecord,
+)
+
+log = logging.getLogger(__name__)
+
+REBUILD_INDEXES_ABOVE = 20_000
+
+
+def _rows(frame: pd.DataFrame) -> list[tuple]:
+    """Return the rows of a frame as tuples, with missing values and empty strings as None."""
+    columns = []
+    for name in frame.columns:   # column by column: no object copy of the whole frame
+        series = frame[name]
+        columns.append([None if missing or value == "" else value
+                        for value, missing in zip(series.tolist(), series.isna().tolist())])
+    return list(zip(*columns))
+
+
+def bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> int:  # type: ignore[no-untyped-def]
+    """Insert a frame whose columns are named after the table's columns; return the row count."""
+    if frame.empty:
+        return 0
+    started = time.perf_counter()
+    name, columns = table.__tablename__, list(frame.columns)
+    rows = _rows(frame)
+    # Building an index once after a large load is much cheaper than updating it per row.
+    indexes = list(table.__table__.indexes) if len(rows) > REBUILD_INDEXES_ABOVE else []
+    for index in indexes:
+        index.drop(conn)
+    dbapi = conn.connection.dbapi_connection
+    cursor = dbapi.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            with cursor.copy(f'COPY {name} ({", ".join(columns)}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in columns) if conn.dialect.paramstyle == "qmark" else \
+                ", ".join("%s" for _ in columns)
+            cursor.executemany(f'INSERT INTO {name} ({", ".join(columns)}) VALUES ({marks})', rows)
+    finally:
+        cursor.close()
+    for index in indexes:
+        index.create(conn)
+    log.info("%s: %d rows in %.1f s", name, len(rows), time.perf_counter() - started)
+    return len(rows)
+
+
+def analyze(conn: Connection, tables: list) -> None:  # type: ignore[type-arg]
+    """Refresh PostgreSQL's statistics of freshly loaded tables.
+
+    Without them the planner guesses hundreds of rows per household and scans the preference table
+    on every profile read (7 ms instead of 0.4) until autovacuum gets round to it. SQLite plans
+    these look-ups on its indexes without statistics.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ANALYZE " + ", ".join(table.__tablename__ for table in tables)))
+
+
+def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozenset[tuple] | None = None) -> int:
+    """Replace the precomputed profiles with these (columns of PrecomputedProfile); return the count.
+
+    The record links and preferences of the run are written before, on the same transaction. New
+    statements of preferences wait from here until the transaction ends (``profile_api.live``).
+
+    Args:
+        live_from: the API preferences the profiles' live parts were encoded from (with the drop's;
+            ``stated_before``). When the store still holds exactly these, the live parts are
+            written as they are; otherwise (a statement made or removed since), or when None,
+            every live part is encoded again here from the preferences in the store.
+    """
+    lock_preferences(conn)
+    if live_from is None or api_preferences(conn) != live_from:
+        profiles = profiles.copy()
+        rows = profiles[["customer_id", "household_id", "household"]].itertuples(index=False, name=None)
+        parts = live_parts(rows, stated_preferences(conn))
+        profiles["encoded_live"] = pd.Series([parts[c] for c in profiles["customer_id"]], index=profiles.index,
+                                             dtype=object)
+    conn.execute(delete(PrecomputedProfile))
+    count = bulk_insert(conn, PrecomputedProfile, profiles)
+    analyze(conn, [PrecomputedProfile])
+    return count
+
+
+def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFrame, persons: pd.DataFrame,
+              households: pd.DataFrame, interactions: pd.DataFrame, preferences: pd.DataFrame,
+              quarantine: pd.DataFrame, edges: pd.DataFrame, run: pd.DataFrame,
+              profiles: Callable[[], pd.DataFrame], live_from: frozenset[tuple] | None, progress: Progress) -> None:
+    """Replace the published result with these rows in one transaction, the profiles last.
+
+    Args:
+        preferences: the drop's preferences (they replace the stored ones of origin ``drop``).
+        profiles: returns the profile rows (``write_profiles``); called last, as their encoding may
+            still be running.
+        live_from: as ``write_profiles`` takes it.
+    """
+    with engine.begin() as conn:
+        for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run):
+            conn.execute(delete(table))
+        conn.execute(delete(Preference).where(Preference.origin == "drop"))
+        progress.advance(bulk_insert(conn, SourceRecord, source_records))
+        progress.advance(bulk_insert(conn, RecordLink, links))
+        progress.advance(bulk_insert(conn, Person, persons))
+        progress.advance(bulk_insert(conn, Household, households))
+        progress.advance(bulk_insert(conn, Interaction, interactions))
+        progress.advance(bulk_insert(conn, Preference, preferences.assign(origin="drop")))
+        progress.advance(bulk_insert(conn, QuarantinedRow, quarantine))
+        progress.advance(bulk_insert(conn, MatchEdge, edges))
+        progress.advance(bulk_insert(conn, Run, run))
+        analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
+        # last: it holds back updates
+        progress.advance(write_profiles(conn, profiles(), live_from=live_from))
+
+
+def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return the published records, links, interactions and category taxonomy that profiles are built from.
+
+    The taxonomy is the published run's (``run.categories_json``); the built-in defaults for a run
+    published before runs kept theirs, or when nothing is published.
+    """
+    cursor = conn.connection.dbapi_connection.cursor()   # the driver's cursor: no Row object per row
+
+    def frame(query: str) -> pd.DataFrame:
+        cursor.execute(query)
+        columns = [c[0] for c in cursor.description]
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+
+    try:
+        records = frame("SELECT * FROM source_record")
+        links = frame("SELECT source, record_id, customer_id, household_id FROM record_link")
+        interactions = frame(f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction")
+        run = None
+        # A store being migrated from before schema 5 rebuilds its profiles before its run has the column.
+        if "categories_json" in {c["name"] for c in inspect(conn).get_columns("run")}:
+            cursor.execute("SELECT categories_json FROM run")
+            run = cursor.fetchone()
+    finally:
+        cursor.close()
+    given = run is not None and run[0] is not None
+    categories = taxonomy_frame(json.loads(run[0])) if given else taxonomy_frame()
+    return records, links, interactions, categories
+
+
+def rebuild_profiles(conn: Connection) -> int:
+    """Rebuild the profile table from the published result, on conn's transaction; return the count."""
+    lock_preferences(conn)     # the preferences encoded here stay those until the transaction ends
+    rows = profile_rows(*read_inputs(conn))
+    profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn)).result()
+    write_profiles(conn, profiles, live_from=api_preferences(conn))
+    return len(profiles)
