@@ -18,21 +18,43 @@ Every server and every client is its own process (this script with a hidden ``--
 all on 127.0.0.1: Python gRPC clients in one process would serialise on one GIL and measure
 themselves. On a 2-core machine the clients share the cores with the server, so the no-op figures
 are the ceiling of the machine, not of the service. Loops are bounded by time and by a request cap.
+
+``--mode aio-email`` measures what issue 13 asks of the serving core:
+
+    python bench/serve.py --mode aio-email --drop ../drops/g30k --keep /tmp/herken-serve-100k --rounds 3
+
+``herken serve`` exactly as a user starts it (``python -m herken.cli serve --store URL --port P``, its
+default processes and threads; ``--serve-arg`` passes options to try another shape), on each store,
+beside two no-op servers in the same run: a thread pool (``grpc.server``, 8 workers) and an asyncio
+server (``grpc.aio``), both through the generated servicer interface, answering a fixed small profile.
+One client process (``grpc.aio``, one channel) keeps ``--clients`` calls in flight (default 16), then
+one call at a time (one-client latency); every call is GetProfile by an Identifier of kind e-mail, the
+values drawn (``--seed``) from the e-mail addresses the drop's records hold, as written. All servers
+stay up and the rounds alternate between them. Reported per server and round: requests/s, the ratio
+to the faster no-op of that round, errors by status code, p50/p99, CPU per request; then the issue's
+targets judged on the median round: at least 70% of the faster no-op on SQLite and 60% on PostgreSQL,
+no errors, one-client p99 at most 2 ms. ``--drop`` resolves an existing drop into SQLite and into a
+fresh PostgreSQL database (``--pg-admin``) instead of generating one; ``--keep`` re-uses both stores.
 """
 
 from __future__ import annotations
 
 import argparse
 import array
+import asyncio
+import csv
 import functools
 import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent import futures
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -302,8 +324,8 @@ def prepare_stores(args: argparse.Namespace, work: Path) -> list[tuple[str, str]
     """Return (name, url) of the stores to measure, generating and resolving a drop when none is given."""
     if args.store:
         return [(("PostgreSQL" if url.startswith("postgresql") else "SQLite"), url) for url in args.store]
-    drop = work / "drop"
-    if not (drop / "truth.csv").is_file():
+    drop = args.drop or work / "drop"
+    if not args.drop and not (drop / "truth.csv").is_file():
         _herken("generate", str(drop), "--households", str(args.households), "--seed", str(args.seed), work=work)
     stores = []
     sqlite_url = f"sqlite:///{work / 'herken.db'}"
@@ -434,10 +456,339 @@ def bench(args: argparse.Namespace, work: Path) -> dict:
     return {"cores": os.cpu_count(), "stores": dict(stores), "results": [asdict(r) for r in results]}
 
 
+
+# --- --mode aio-email: `herken serve` with its defaults against two no-op kinds, one asyncio client ---
+
+NOOP_THREAD_WORKERS = 8
+EMAIL_SAMPLE = 5_000
+
+
+def _noop_reply() -> pb.GetProfileResponse:
+    """Return the fixed small profile both no-op servers answer with."""
+    return pb.GetProfileResponse(profile=pb.Profile(customer_id="C000001", household_id="H000001",
+                                                    display_name="Johanna de Vries"))
+
+
+def child_noop(kind: str, port_file: Path) -> None:
+    """Serve a no-op ProfileService of kind 'threads' (grpc.server, 8 workers) or 'aio' (grpc.aio) until SIGTERM.
+
+    Both use the generated servicer interface and registration; GetProfile answers a fixed small
+    profile without reading anything: the cost of the server kind itself.
+    """
+    reply = _noop_reply()
+
+    def announce(port: int) -> None:
+        port_file.with_suffix(".tmp").write_text(str(port))
+        port_file.with_suffix(".tmp").rename(port_file)
+
+    if kind == "threads":
+        class ThreadsNoop(pb_grpc.ProfileServiceServicer):
+            def GetProfile(self, request: pb.GetProfileRequest, context: object) -> pb.GetProfileResponse:  # noqa: N802
+                return reply
+
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=NOOP_THREAD_WORKERS))
+        pb_grpc.add_ProfileServiceServicer_to_server(ThreadsNoop(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        announce(port)
+        stopping.wait()
+        server.stop(1).wait()
+        return
+
+    class AioNoop(pb_grpc.ProfileServiceServicer):
+        async def GetProfile(self, request: pb.GetProfileRequest, context: object) -> pb.GetProfileResponse:  # noqa: N802
+            return reply
+
+    async def run() -> None:
+        server = grpc.aio.server()
+        pb_grpc.add_ProfileServiceServicer_to_server(AioNoop(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        stopping = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
+        announce(port)
+        await stopping.wait()
+        await server.stop(1)
+
+    asyncio.run(run())
+
+
+def child_aio_client(port: int, values_file: Path, concurrency: int, start_at: float, duration: float, out: Path,
+                     seed: int) -> None:
+    """From one asyncio client (grpc.aio, one channel), keep `concurrency` GetProfile calls by e-mail in flight
+    from start_at for duration seconds; write latencies (µs), errors by status code and the client's CPU."""
+    values = json.loads(values_file.read_text())
+    rng = random.Random(seed)
+    requests = [pb.GetProfileRequest(identifier=pb.Identifier(kind=pb.IDENTIFIER_KIND_EMAIL, value=value))
+                for value in rng.sample(values, min(len(values), 2000))]
+    latencies = array.array("d")
+    errors: dict[str, int] = {}
+
+    async def run() -> float:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await asyncio.wait_for(channel.channel_ready(), 30)
+            call = pb_grpc.ProfileServiceStub(channel).GetProfile
+            for request in requests[:50]:          # warm up the connection and the server's caches
+                try:
+                    await call(request, timeout=10)
+                except grpc.aio.AioRpcError:
+                    pass                           # counted when measured
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+            clock = time.perf_counter
+            end = clock() + (start_at + duration - time.time())
+            cpu_start = time.process_time()
+
+            async def caller(k: int) -> None:
+                i = k
+                while i < MAX_REQUESTS_PER_CLIENT:
+                    began = clock()
+                    if began >= end:
+                        return
+                    try:
+                        await call(requests[i % len(requests)], timeout=10)
+                    except grpc.aio.AioRpcError as err:
+                        errors[err.code().name] = errors.get(err.code().name, 0) + 1
+                    latencies.append((clock() - began) * 1e6)
+                    i += concurrency
+
+            await asyncio.gather(*(caller(k) for k in range(concurrency)))
+            return time.process_time() - cpu_start
+
+    cpu = asyncio.run(run())
+    out.write_text(json.dumps({"latencies_us": latencies.tolist(), "errors": errors, "cpu_s": cpu}))
+
+
+def drop_emails(drop: Path, n: int, seed: int) -> list[str]:
+    """Return n distinct e-mail values as the drop's identity records write them (all when it has fewer)."""
+    found: set[str] = set()
+    for channel in ("pos", "webshop", "app", "service"):
+        path = drop / f"{channel}.csv"
+        if path.is_file():
+            with path.open(newline="", encoding="utf-8") as f:
+                found.update(row["email"] for row in csv.DictReader(f) if (row.get("email") or "").strip())
+    if not found:
+        raise SystemExit(f"the drop {drop} holds no e-mail addresses")
+    values = sorted(found)
+    return random.Random(seed).sample(values, min(n, len(values)))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AioBenchServer:
+    """A server for --mode aio-email: a no-op child, or `herken serve` (its defaults) on a store; stop() ends it."""
+
+    def __init__(self, name: str, work: Path, *, noop: str | None = None, store: str | None = None,
+                 serve_args: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.log = open(work / "server.log", "ab")
+        deadline = time.monotonic() + 180
+        if noop:
+            port_file = work / f"port-{os.getpid()}-{time.monotonic_ns()}"
+            self.process = subprocess.Popen([*_script(), "--child-noop", noop, "--port-file", str(port_file)],
+                                            stdout=self.log, stderr=subprocess.STDOUT)
+            while not port_file.exists():
+                self._check(deadline, work)
+                time.sleep(0.05)
+            self.port = int(port_file.read_text())
+            port_file.unlink()
+            return
+        self.port = _free_port()
+        self.process = subprocess.Popen([sys.executable, "-m", "herken.cli", "serve", "--store", store, "--port",
+                                         str(self.port), *serve_args], stdout=self.log, stderr=subprocess.STDOUT)
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        with grpc.insecure_channel(f"127.0.0.1:{self.port}") as channel:      # ready: health says SERVING
+            check = health_pb2_grpc.HealthStub(channel).Check
+            while True:
+                self._check(deadline, work)
+                try:
+                    if check(health_pb2.HealthCheckRequest(service=""), timeout=1).status == \
+                            health_pb2.HealthCheckResponse.SERVING:
+                        break
+                except grpc.RpcError:
+                    pass
+                time.sleep(0.2)
+
+    def _check(self, deadline: float, work: Path) -> None:
+        if self.process.poll() is not None or time.monotonic() > deadline:
+            self.stop()
+            raise SystemExit(f"the server {self.name} did not start; see {work / 'server.log'}")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, as a service manager would) and wait for it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@dataclass
+class AioResult:
+    """One measurement of --mode aio-email: a server under `concurrency` calls in flight for a fixed time."""
+
+    server: str
+    round: int
+    concurrency: int
+    seconds: float
+    requests: int
+    errors: dict
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    server_cores: float
+    client_cores: float
+    database_cores: float
+    other_cores: float
+
+
+def aio_load(server: AioBenchServer, round_: int, concurrency: int, duration: float, values_file: Path,
+             work: Path) -> AioResult:
+    """Run one asyncio client process with `concurrency` calls in flight against server; return the figures."""
+    import numpy as np
+
+    start_at = time.time() + 3.0
+    out = work / "aio-client.json"
+    out.unlink(missing_ok=True)
+    proc = subprocess.Popen([*_script(), "--child-aio-client", "--port", str(server.port), "--ids", str(values_file),
+                             "--clients", str(concurrency), "--start-at", repr(start_at), "--duration", str(duration),
+                             "--out", str(out), "--seed", str(round_)], stderr=subprocess.PIPE)
+    _sleep_until(start_at)
+    busy, served, database = _busy_cpu_seconds(), _tree_cpu_seconds(server.process.pid), _database_cpu_seconds()
+    _sleep_until(start_at + duration)
+    busy, served = _busy_cpu_seconds() - busy, _tree_cpu_seconds(server.process.pid) - served
+    database = sum(cpu - database.get(pid, 0.0) for pid, cpu in _database_cpu_seconds().items())
+    try:
+        _, err = proc.communicate(timeout=duration + 120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise SystemExit(f"the client against {server.name} did not finish") from None
+    if proc.returncode != 0:
+        raise SystemExit(f"the client against {server.name} failed:\n{err.decode(errors='replace')[-2000:]}")
+    data = json.loads(out.read_text())
+    values = np.asarray(data["latencies_us"]) / 1000.0
+    client = data["cpu_s"]
+    return AioResult(server.name, round_, concurrency, duration, len(values), data["errors"],
+                     round(len(values) / duration, 1), round(float(np.percentile(values, 50)), 3),
+                     round(float(np.percentile(values, 99)), 3), round(served / duration, 2),
+                     round(client / duration, 2), round(database / duration, 2),
+                     round(max(0.0, busy - served - client - database) / duration, 2))
+
+
+def _faster_noop(results: list[AioResult], r: AioResult) -> AioResult | None:
+    """Return the faster no-op measurement of r's round at r's concurrency."""
+    noops = [n for n in results if n.server.startswith("no-op") and n.round == r.round
+             and n.concurrency == r.concurrency]
+    return max(noops, key=lambda n: n.rps, default=None)
+
+
+def aio_markdown(results: list[AioResult]) -> str:
+    """Return the table of --mode aio-email: every measurement with its ratio to the faster no-op of its round."""
+    head = ("| round | server | calls in flight | requests | errors | req/s | of faster no-op | p50 ms | p99 ms | "
+            "server cores | server CPU ms/req | client cores | PostgreSQL cores | other cores |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        base = _faster_noop(results, r)
+        ratio = f"{r.rps / base.rps:.0%} ({base.server})" if base and not r.server.startswith("no-op") else "—"
+        errors = ", ".join(f"{n} {code}" for code, n in sorted(r.errors.items())) or "0"
+        lines.append(f"| {r.round} | {r.server} | {r.concurrency} | {r.requests:,} | {errors} | {r.rps:,.0f} | "
+                     f"{ratio} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.server_cores:.2f} | "
+                     f"{_per_request_ms(r.server_cores, r):.2f} | {r.client_cores:.2f} | {r.database_cores:.2f} | "
+                     f"{r.other_cores:.2f} |")
+    return "\n".join(lines)
+
+
+def aio_verdicts(results: list[AioResult], concurrency: int) -> list[str]:
+    """Return one line per herken server: the issue's targets met or missed, judged on the median round.
+
+    The ratio of a round is herken's throughput over the faster no-op's in that round; the median of
+    the rounds is judged (a load from elsewhere slows a round of every server alike, mostly).
+    """
+    import statistics
+
+    lines = []
+    for kind in dict.fromkeys(r.server for r in results if r.server.startswith("no-op")):
+        rows = [r for r in results if r.server == kind and r.concurrency == concurrency]
+        one = [r for r in results if r.server == kind and r.concurrency == 1]
+        lines.append(f"{kind}: {', '.join(f'{r.rps:,.0f}' for r in rows)} req/s by round; one call at a time "
+                     f"p50 {statistics.median(r.p50_ms for r in one):.2f} ms, "
+                     f"p99 {statistics.median(r.p99_ms for r in one):.2f} ms")
+    for server in dict.fromkeys(r.server for r in results if not r.server.startswith("no-op")):
+        rows = [r for r in results if r.server == server and r.concurrency == concurrency]
+        one = [r for r in results if r.server == server and r.concurrency == 1]
+        ratios = [r.rps / _faster_noop(results, r).rps for r in rows]
+        ratio = statistics.median(ratios)
+        target = AIO_TARGETS["PostgreSQL" if "PostgreSQL" in server else "SQLite"]
+        errors = sum(sum(r.errors.values()) for r in rows + one)
+        p50, p99 = statistics.median(r.p50_ms for r in one), statistics.median(r.p99_ms for r in one)
+        lines.append(f"{server}: {ratio:.0%} of the faster no-op (median of rounds {', '.join(f'{x:.0%}' for x in ratios)}; "
+                     f"target ≥ {target:.0%}: {'met' if ratio >= target else 'MISSED'}); errors {errors} "
+                     f"(target 0: {'met' if errors == 0 else 'MISSED'}); one call at a time p50 {p50:.2f} ms, "
+                     f"p99 {p99:.2f} ms (target ≤ {AIO_P99_TARGET_MS:g} ms: "
+                     f"{'met' if p99 <= AIO_P99_TARGET_MS else 'MISSED'})")
+    return lines
+
+
+AIO_TARGETS = {"SQLite": 0.70, "PostgreSQL": 0.60}
+AIO_P99_TARGET_MS = 2.0
+
+
+def bench_aio_email(args: argparse.Namespace, work: Path) -> dict:
+    """--mode aio-email: measure herken serve (defaults) on each store beside both no-op kinds; print the table."""
+    stores = prepare_stores(args, work)
+    drop = args.drop or work / "drop"
+    values_file = work / "emails.json"
+    values_file.write_text(json.dumps(drop_emails(drop, EMAIL_SAMPLE, args.seed)))
+    serve_args = tuple(args.serve_arg or ())
+    servers = [AioBenchServer("no-op threads", work, noop="threads"), AioBenchServer("no-op aio", work, noop="aio")]
+    try:
+        for name, url in stores:
+            servers.append(AioBenchServer(f"herken {name}", work, store=url, serve_args=serve_args))
+        results: list[AioResult] = []
+        # Every server stays up; rounds alternate between them, so a load from elsewhere is seen in every server's rows.
+        for round_ in range(1, args.rounds + 1):
+            for server in servers:
+                for concurrency, seconds in ((1, args.single_duration), (args.clients, args.duration)):
+                    print(f"round {round_}: {server.name}: {concurrency} call(s) in flight for {seconds:g} s ...",
+                          file=sys.stderr, flush=True)
+                    results.append(aio_load(server, round_, concurrency, seconds, values_file, work))
+    finally:
+        for server in servers:
+            server.stop()
+    shape = " ".join(("herken serve", *serve_args)) if serve_args else "herken serve (its defaults)"
+    print(f"\nGetProfile by e-mail (values as the drop {drop} writes them); {os.cpu_count()} cores; {shape}; "
+          f"no-ops: grpc.server with {NOOP_THREAD_WORKERS} threads, grpc.aio; one asyncio client process")
+    for name, url in stores:
+        print(f"  {name}: {url}")
+    print()
+    print(aio_markdown(results))
+    print()
+    for line in aio_verdicts(results, args.clients):
+        print(line)
+    return {"cores": os.cpu_count(), "stores": dict(stores), "serve_args": list(serve_args),
+            "results": [asdict(r) for r in results]}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments and run the benchmark (or, with --child-*, one server or client)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=("processes", "aio-email"), default="processes",
+                        help="processes: the servers of --processes processes against client processes, GetProfile "
+                             "by customer_id (default); aio-email: `herken serve` with its defaults against a "
+                             "thread-pool and an asyncio no-op, one asyncio client, GetProfile by e-mail")
     parser.add_argument("--store", action="append", help="measure this existing store (repeatable)")
+    parser.add_argument("--drop", type=Path, help="resolve this existing drop instead of generating one")
+    parser.add_argument("--serve-arg", action="append",
+                        help="aio-email: pass this option to `herken serve` (repeatable; default: none, its defaults)")
     parser.add_argument("--households", type=int, default=30_000, help="households to generate (default 30000)")
     parser.add_argument("--seed", type=int, default=7, help="generator and sampling seed (default 7)")
     parser.add_argument("--pg-admin", default=PG_ADMIN_DEFAULT,
@@ -455,6 +806,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--child-server", help=argparse.SUPPRESS)
     parser.add_argument("--child-client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-noop", choices=("threads", "aio"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-aio-client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ids", type=Path, help=argparse.SUPPRESS)
@@ -467,13 +820,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.child_client:
         child_client(args.port, args.ids, args.start_at, args.duration, args.out, args.seed)
         return 0
+    if args.child_noop:
+        child_noop(args.child_noop, args.port_file)
+        return 0
+    if args.child_aio_client:
+        child_aio_client(args.port, args.ids, args.clients, args.start_at, args.duration, args.out, args.seed)
+        return 0
     if not 1 <= args.clients <= 64 or not 1 <= args.rounds <= 20 or args.duration <= 0 or args.single_duration <= 0:
         parser.error("--clients must be 1 to 64, --rounds 1 to 20 and durations positive")
 
     with tempfile.TemporaryDirectory(prefix="herken-bench-serve-") as tmp:
         work = (args.keep or Path(tmp)).resolve()
         work.mkdir(parents=True, exist_ok=True)
-        figures = bench(args, work)
+        figures = bench_aio_email(args, work) if args.mode == "aio-email" else bench(args, work)
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2))
         print(f"\nwrote {args.out}")
