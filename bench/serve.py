@@ -35,6 +35,9 @@ to the faster no-op of that round, errors by status code, p50/p99, CPU per reque
 targets judged on the median round: at least 70% of the faster no-op on SQLite and 60% on PostgreSQL,
 no errors, one-client p99 at most 2 ms. ``--drop`` resolves an existing drop into SQLite and into a
 fresh PostgreSQL database (``--pg-admin``) instead of generating one; ``--keep`` re-uses both stores.
+``--also-serve SPEC`` adds another ``herken serve`` per store in the same rounds: its options and
+NAME=VALUE words for its environment, so that another shape (``'--threads 4'``) or another build
+(``'PYTHONPATH=/path/to/old/checkout'``) is measured side by side.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ import functools
 import json
 import os
 import random
+import shlex
 import signal
 import socket
 import subprocess
@@ -584,7 +588,7 @@ class AioBenchServer:
     """A server for --mode aio-email: a no-op child, or `herken serve` (its defaults) on a store; stop() ends it."""
 
     def __init__(self, name: str, work: Path, *, noop: str | None = None, store: str | None = None,
-                 serve_args: tuple[str, ...] = ()) -> None:
+                 serve_args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.name = name
         self.log = open(work / "server.log", "ab")
         deadline = time.monotonic() + 180
@@ -600,7 +604,8 @@ class AioBenchServer:
             return
         self.port = _free_port()
         self.process = subprocess.Popen([sys.executable, "-m", "herken.cli", "serve", "--store", store, "--port",
-                                         str(self.port), *serve_args], stdout=self.log, stderr=subprocess.STDOUT)
+                                         str(self.port), *serve_args], stdout=self.log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, **(env or {})}, cwd=work)   # not this checkout's path
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
         with grpc.insecure_channel(f"127.0.0.1:{self.port}") as channel:      # ready: health says SERVING
@@ -753,6 +758,11 @@ def bench_aio_email(args: argparse.Namespace, work: Path) -> dict:
     try:
         for name, url in stores:
             servers.append(AioBenchServer(f"herken {name}", work, store=url, serve_args=serve_args))
+            for spec in args.also_serve or ():     # another shape or build, side by side
+                words = shlex.split(spec)
+                env = dict(word.split("=", 1) for word in words if "=" in word and not word.startswith("-"))
+                more = tuple(word for word in words if word.split("=", 1)[0] not in env)
+                servers.append(AioBenchServer(f"herken {name} [{spec}]", work, store=url, serve_args=more, env=env))
         results: list[AioResult] = []
         # Every server stays up; rounds alternate between them, so a load from elsewhere is seen in every server's rows.
         for round_ in range(1, args.rounds + 1):
@@ -786,6 +796,9 @@ def main(argv: list[str] | None = None) -> int:
                              "by customer_id (default); aio-email: `herken serve` with its defaults against a "
                              "thread-pool and an asyncio no-op, one asyncio client, GetProfile by e-mail")
     parser.add_argument("--store", action="append", help="measure this existing store (repeatable)")
+    parser.add_argument("--also-serve", action="append", metavar="SPEC",
+                        help="aio-email: also measure `herken serve` started this way, on each store: options, and "
+                             "NAME=VALUE words for its environment (e.g. 'PYTHONPATH=../old --threads 4'; repeatable)")
     parser.add_argument("--drop", type=Path, help="resolve this existing drop instead of generating one")
     parser.add_argument("--serve-arg", action="append",
                         help="aio-email: pass this option to `herken serve` (repeatable; default: none, its defaults)")
