@@ -55,6 +55,8 @@ WRITE_WAIT_SECONDS = 5.0   # how long a preference write waits for another write
 IDENTIFIER_KINDS: tuple[str, ...] = ("loyalty_card", "email", "phone", "source_record")
 
 
+_IDENTIFIER_COLUMNS = {"loyalty_card": "std_loyalty_card", "email": "std_email", "phone": "std_phone"}
+
 # Read queries, with :name parameters; they run on the driver's cursor (see ProfileStore._cursor).
 # A profile and its household's preferences come in one round trip: the profile's row (its first
 # column is not NULL) and a row per preference of any member (the trailing columns).
@@ -74,9 +76,16 @@ _READS: dict[str, str] = {
     **{kind: f"""SELECT DISTINCT l.customer_id FROM source_record r
                   JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
                   WHERE r.{column} = :value ORDER BY l.customer_id"""
-       for kind, column in (("loyalty_card", "std_loyalty_card"), ("email", "std_email"), ("phone", "std_phone"))},
+       for kind, column in _IDENTIFIER_COLUMNS.items()},
 }
 _ENCODED = KeyedRead("herken_encoded_profile", "SELECT encoded, encoded_live FROM profile WHERE customer_id = :key")
+# The persons using an identifier with their encoded profiles, in one read: GetProfile by e-mail,
+# phone or card costs one round trip, as it does by customer_id.
+_ENCODED_BY_IDENTIFIER = {kind: KeyedRead(f"herken_encoded_by_{kind}", f"""
+SELECT customer_id, encoded, encoded_live FROM profile WHERE customer_id IN (
+    SELECT l.customer_id FROM source_record r JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
+    WHERE r.{column} = :key)
+ORDER BY customer_id""") for kind, column in _IDENTIFIER_COLUMNS.items()}
 _PERSON_PREFERENCES = text("""
 SELECT l.customer_id, p.key, p.value, coalesce(p.channel, p.source), p.stated_at, p.id
 FROM record_link l JOIN preference p ON p.source = l.source AND p.record_id = l.record_id
@@ -163,6 +172,22 @@ class ProfileStore:
         """
         row = self._cursors.read_row(_ENCODED, customer_id)
         return None if row is None else bytes(row[0]) + bytes(row[1])
+
+    def encoded_profiles_by_identifier(self, kind: str, value: str) -> list[tuple[str, bytes]]:
+        """Return (customer_id, encoded profile) of every person using an e-mail address, phone number or
+        loyalty card, in customer_id order ([] when unknown); ``resolve_identifier`` says which values are read.
+
+        Raises:
+            ValueError: as ``resolve_identifier`` does (a kind other than email, phone, loyalty_card).
+        """
+        if kind not in _ENCODED_BY_IDENTIFIER:
+            raise ValueError(f"kind '{kind}' is not one of {', '.join(_ENCODED_BY_IDENTIFIER)}")
+        raw = (value or "").strip()
+        if not raw:
+            raise ValueError(f"{kind}: the value is empty")
+        rows = self._cursors.read_rows(_ENCODED_BY_IDENTIFIER[kind], standard_identifier(kind, raw))
+        return [(customer_id.decode() if isinstance(customer_id, bytes) else customer_id, bytes(fixed) + bytes(live))
+                for customer_id, fixed, live in rows]
 
     def get_household(self, household_id: str) -> HouseholdSummary | None:
         """Return the household's summary, or None when no household has this id."""

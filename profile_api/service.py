@@ -217,7 +217,13 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         if isinstance(lookup, str):
             return self._encoded_reply(lookup)
         try:
-            customer_ids = self.store.resolve_identifier(lookup.kind, lookup.value, lookup.source)
+            if lookup.source is None:    # e-mail, phone, card: the persons and their profiles in one read
+                found = self.store.encoded_profiles_by_identifier(lookup.kind, lookup.value)
+                if len(found) == 1:
+                    return profile_reply_bytes(found[0][1])
+                customer_ids = [customer_id for customer_id, _ in found]
+            else:
+                customer_ids = self.store.resolve_identifier(lookup.kind, lookup.value, lookup.source)
         except ValueError as err:
             raise invalid_from_store(err, _IDENTIFIER_ERRORS, "identifier.value") from None
         if not customer_ids:

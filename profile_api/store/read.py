@@ -82,11 +82,12 @@ _READ_SETUP: dict[str, tuple[str, ...]] = {"sqlite": ("PRAGMA mmap_size = 107374
 
 @dataclass(frozen=True)
 class KeyedRead:
-    """A read of at most one row by one text key (written ``:key`` in sql) whose columns are all binary.
+    """A read of rows by one text key (written ``:key`` in sql) whose columns are all binary or text
+    (PostgreSQL hands text over as its UTF-8 bytes).
 
-    The server's hottest read (an encoded profile by customer_id) is one of these; on PostgreSQL it
-    runs as a statement prepared on the connection and executed by libpq directly (see
-    ``ThreadCursors.read_row``).
+    The server's hottest reads (an encoded profile by customer_id, the encoded profiles of the persons
+    using an identifier) are these; on PostgreSQL they run as statements prepared on the connection
+    and executed by libpq directly (see ``ThreadCursors.read_rows``).
     """
 
     name: str
@@ -113,11 +114,11 @@ class _Kept:
 
             self._pq, self._failed = psycopg.pq, psycopg.OperationalError
 
-    def read_row(self, read: KeyedRead, key: str) -> tuple[bytes, ...] | None:
-        """Return the row of a KeyedRead, or None when there is none."""
+    def read_rows(self, read: KeyedRead, key: str) -> list[tuple[Any, ...]]:
+        """Return the rows of a KeyedRead."""
         if not self.postgresql:
             self.cursor.execute(read.sql, {"key": key})
-            return self.cursor.fetchone()
+            return self.cursor.fetchall()
         # libpq directly (psycopg.pq, psycopg's public wrapper of it): one call that waits for the
         # answer without the GIL, instead of psycopg's cursor machinery (measured: 19 µs of CPU per
         # read instead of 59). The connection is this thread's alone and autocommits.
@@ -132,9 +133,8 @@ class _Kept:
         result = pgconn.exec_prepared(name, [key.encode()], result_format=1)
         if result.status != pq.ExecStatus.TUPLES_OK:
             raise self._failed(_message(result, pgconn))
-        if result.ntuples == 0:
-            return None
-        return tuple(result.get_value(0, column) for column in range(result.nfields))
+        columns = range(result.nfields)
+        return [tuple(result.get_value(row, column) for column in columns) for row in range(result.ntuples)]
 
     def close(self) -> None:
         """Close the cursor and the connection (at most once; a connection already gone is fine)."""
@@ -185,20 +185,25 @@ class ThreadCursors:
             kept.close()
             raise
 
-    def read_row(self, read: KeyedRead, key: str) -> tuple[bytes, ...] | None:
-        """Return the row of a KeyedRead on this thread's connection (None: no row has this key).
+    def read_rows(self, read: KeyedRead, key: str) -> list[tuple[Any, ...]]:
+        """Return the rows of a KeyedRead on this thread's connection.
 
         A connection found broken (a database restart, a timeout) is replaced and the read tried once
         more on the new one: it changes nothing, so trying again is safe.
         """
         if "\x00" in key:      # no stored key holds NUL (PostgreSQL text cannot); libpq would cut the key there
-            return None
+            return []
         try:
             with self.cursor():
-                return self._local.kept.read_row(read, key)
+                return self._local.kept.read_rows(read, key)
         except self._errors:
             with self.cursor():
-                return self._local.kept.read_row(read, key)
+                return self._local.kept.read_rows(read, key)
+
+    def read_row(self, read: KeyedRead, key: str) -> tuple[Any, ...] | None:
+        """Return the first row of a KeyedRead on this thread's connection (None: no row has this key)."""
+        rows = self.read_rows(read, key)
+        return rows[0] if rows else None
 
     def close(self) -> None:
         """Close every thread's connection; a thread that reads again opens a new one.

@@ -179,6 +179,28 @@ def test_a_family_card_resolves_to_every_person_using_it(published, truth):
     assert persons["person_id"].nunique() >= 2
 
 
+def test_profiles_by_identifier_in_one_read_are_the_persons_and_profiles_resolving_gives(published):
+    _, engine, store, _, _ = published
+    with engine.connect() as conn:
+        values = [("email", v) for v in conn.execute(text(
+            "SELECT DISTINCT std_email FROM source_record WHERE std_email IS NOT NULL ORDER BY 1 LIMIT 40")).scalars()]
+        values += [("phone", v) for v in conn.execute(text(
+            "SELECT DISTINCT std_phone FROM source_record WHERE std_phone IS NOT NULL ORDER BY 1 LIMIT 40")).scalars()]
+        values += [("loyalty_card", v) for v in conn.execute(text(   # family cards among them: several persons
+            "SELECT r.std_loyalty_card FROM source_record r JOIN record_link l ON l.source = r.source "
+            "AND l.record_id = r.record_id WHERE r.std_loyalty_card IS NOT NULL GROUP BY r.std_loyalty_card "
+            "ORDER BY count(DISTINCT l.customer_id) DESC, 1 LIMIT 10")).scalars()]
+    assert any(len(store.resolve_identifier(kind, value)) > 1 for kind, value in values)
+    for kind, value in values:
+        expected = [(c, store.encoded_profile(c)) for c in store.resolve_identifier(kind, value.upper())]
+        assert store.encoded_profiles_by_identifier(kind, value.upper()) == expected != [], (kind, value)
+    assert store.encoded_profiles_by_identifier("email", "nobody@nowhere.example") == []
+    with pytest.raises(ValueError, match="e-mail"):
+        store.encoded_profiles_by_identifier("email", "not-an-address")
+    with pytest.raises(ValueError, match="kind"):
+        store.encoded_profiles_by_identifier("source_record", "W123")
+
+
 def test_identifiers_in_any_notation_and_malformed_ones(published):
     _, engine, store, _, _ = published
     with engine.connect() as conn:
