@@ -311,6 +311,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve herken.v1.ProfileService, health checking and reflection until Ctrl-C or SIGTERM."""
     import signal
 
+    from profile_api.aio_server import serve_aio, start_aio_server
     from profile_api.server import DEFAULT_MAX_WORKERS, STOP_GRACE_SECONDS, serve, serve_processes
 
     args.threads = DEFAULT_MAX_WORKERS if args.threads is None else args.threads
@@ -327,17 +328,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     try:
         if args.processes == 1:
-            server, port = serve(args.store, args.host, args.port, max_workers=args.threads)
+            server, port = (serve_aio if args.server == "aio" else serve)(args.store, args.host, args.port,
+                                                                          max_workers=args.threads)
             stop, wait = (lambda: server.stop(STOP_GRACE_SECONDS).wait()), server.wait_for_termination
         else:
-            group = serve_processes(args.store, args.host, args.port, args.processes, max_workers=args.threads)
+            group = serve_processes(args.store, args.host, args.port, args.processes, max_workers=args.threads,
+                                    start=start_aio_server if args.server == "aio" else None)
             port, stop, wait = group.port, group.stop, group.wait
     except OSError as err:
         print(f"error: {err}; choose another with --port", file=sys.stderr)
         return EXIT_FAILED
     print(f"serving herken.v1.ProfileService on {args.host}:{port} (store {args.store}; "
           f"{args.processes} process{'es' if args.processes > 1 else ''} of {args.threads} "
-          f"thread{'s' if args.threads > 1 else ''}), with grpc.health.v1 and server "
+          f"{'store ' if args.server == 'aio' else ''}thread{'s' if args.threads > 1 else ''}"
+          f"{', asyncio' if args.server == 'aio' else ''}), with grpc.health.v1 and server "
           "reflection; Ctrl-C stops", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("note: listening beyond loopback without TLS; put it behind a proxy that authenticates callers",
@@ -451,6 +455,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int,
                    help="request threads per process (default 2: measured best on a local store; more help when "
                         "the database is far away)")
+    p.add_argument("--server", choices=("threads", "aio"), default="threads",
+                   help="threads: a gRPC thread-pool server (default); aio: a grpc.aio server whose requests run on "
+                        "its event loop, SQLite reads inline, PostgreSQL reads and all searches and writes in "
+                        "--threads store threads")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="generate a small drop, resolve, score and serve it; show what each channel gets")

@@ -3,11 +3,13 @@
 A load balancer or an orchestrator asks ``grpc.health.v1.Health`` whether to send a server requests;
 a server whose store file is gone or whose database is down answers every GetProfile with an error,
 so it should say so there. A check runs in a thread of its own every few seconds; the serving
-threads do nothing extra (GetProfile stays one row read).
+threads do nothing extra (GetProfile stays one row read). Under the asyncio server the checks are
+a task of its event loop that runs each check in a thread of the loop's executor (``watch_async``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Iterable
@@ -86,3 +88,16 @@ class StoreHealth:
         thread = threading.Thread(target=loop, name="herken-health", daemon=True)
         thread.start()
         return thread
+
+    async def watch_async(self, interval: float = HEALTH_CHECK_SECONDS) -> None:
+        """Check every interval seconds until cancelled (the asyncio server's task), each check in the
+        loop's default executor: a check opens a connection and may build the search index, which must
+        not hold up the event loop's requests."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await loop.run_in_executor(None, self.check)
+            except Exception:   # noqa: BLE001  (the task must go on checking; a check says what failed)
+                log.exception("the health check of the store failed")
+                await loop.run_in_executor(None, self._set, "the check itself failed; see the log")

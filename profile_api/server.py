@@ -43,6 +43,7 @@ DEFAULT_MAX_WORKERS = 2
 STOP_GRACE_SECONDS = 5    # calls under way when a server stops may finish within this
 
 ServicerFactory = Callable[[], pb_grpc.ProfileServiceServicer]
+StartServer = Callable[..., tuple]    # start_server, or aio_server.start_aio_server: (server, port)
 
 
 def _address(host: str, port: int) -> str:
@@ -123,11 +124,11 @@ def serve(store_url: str, host: str = "127.0.0.1", port: int = 0, *, max_workers
 
 
 def _child(factory: ServicerFactory, host: str, port: int, max_workers: int, ready: Semaphore, stop: Event,
-           failed: Queue) -> None:
+           failed: Queue, start: StartServer) -> None:
     """One process of a ServerGroup: serve until the group says stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C reaches the whole group; the parent stops us
     try:
-        server, _ = start_server(factory(), host, port, max_workers, share_port=True)
+        server, _ = start(factory(), host, port, max_workers, share_port=True)
     except Exception as err:     # the parent reports it; a traceback from each process would bury it
         failed.put(str(err))
         sys.exit(1)
@@ -147,7 +148,8 @@ class ServerGroup:
     """Server processes sharing one port; ``port`` is where they listen, ``stop()`` ends them."""
 
     def __init__(self, factory: ServicerFactory, host: str, port: int, processes: int,
-                 max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+                 max_workers: int = DEFAULT_MAX_WORKERS, start: StartServer | None = None) -> None:
+        """start: how each process starts its server (default ``start_server``, the thread pool)."""
         context = multiprocessing.get_context("spawn")    # gRPC must not be forked once started
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         if port and _listening(family, host, port):    # SO_REUSEPORT would share it with that server
@@ -163,7 +165,8 @@ class ServerGroup:
         self.port = self._reservation.getsockname()[1]
         self._stop, ready, failed = context.Event(), context.Semaphore(0), context.Queue()
         self.processes = [context.Process(target=_child, name=f"herken-serve-{i}", daemon=True,
-                                          args=(factory, host, self.port, max_workers, ready, self._stop, failed))
+                                          args=(factory, host, self.port, max_workers, ready, self._stop, failed,
+                                                start or start_server))
                           for i in range(processes)]
         for process in self.processes:
             process.start()
@@ -191,7 +194,7 @@ class ServerGroup:
 
 
 def serve_processes(store_url: str, host: str = "127.0.0.1", port: int = 0, processes: int = 2, *,
-                    max_workers: int = DEFAULT_MAX_WORKERS) -> ServerGroup:
+                    max_workers: int = DEFAULT_MAX_WORKERS, start: StartServer | None = None) -> ServerGroup:
     """Serve the store at store_url from several processes on one port; return the running group."""
     open_store(store_url).dispose()    # an outdated store is refused here, once, before any process starts
-    return ServerGroup(functools.partial(store_servicer, store_url), host, port, processes, max_workers)
+    return ServerGroup(functools.partial(store_servicer, store_url), host, port, processes, max_workers, start)

@@ -66,19 +66,25 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 def rpc(method: Handler) -> Handler:
     """Turn RequestError into its status and anything unexpected into INTERNAL, with the traceback logged."""
 
-    @functools.wraps(method)
+    @functools.wraps(method)     # the undecorated method stays reachable as wrapper.__wrapped__
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         try:
             return method(self, request, context)
-        except RequestError as err:
-            code, message = err.code, str(err)
-        except Exception:
-            ref = uuid.uuid4().hex[:12]
-            log.exception("%s failed (ref %s)", method.__name__, ref)
-            code, message = grpc.StatusCode.INTERNAL, f"internal error (ref {ref}); the server log has the details"
+        except Exception as err:    # noqa: BLE001  (status_of logs what it does not expect)
+            code, message = status_of(method.__name__, err)
         context.abort(code, message)
 
     return wrapper  # type: ignore[return-value]
+
+
+def status_of(method_name: str, err: Exception) -> tuple[grpc.StatusCode, str]:
+    """Return the status and message a client gets for what a handler raised (``rpc``, and the asyncio
+    server's handlers): a RequestError's own, or INTERNAL with a reference logged beside the traceback."""
+    if isinstance(err, RequestError):
+        return err.code, str(err)
+    ref = uuid.uuid4().hex[:12]
+    log.error("%s failed (ref %s)", method_name, ref, exc_info=err)
+    return grpc.StatusCode.INTERNAL, f"internal error (ref {ref}); the server log has the details"
 
 
 # --- checking and unpacking requests: plain functions that raise RequestError ---
