@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.aio_server import serve_aio
 from profile_api.server import serve
 from profile_api.service import SERVICE_NAME
 from profile_api.store import open_store
@@ -45,10 +46,11 @@ def becomes(channel: grpc.Channel, status: int) -> float:
     return time.monotonic() - started
 
 
-def test_health_is_not_serving_while_the_sqlite_file_is_gone_and_serving_when_it_is_back(tmp_path):
+@pytest.mark.parametrize("serve_it", [serve, serve_aio], ids=["threads", "aio"])
+def test_health_is_not_serving_while_the_sqlite_file_is_gone_and_serving_when_it_is_back(tmp_path, serve_it):
     path = tmp_path / "herken.db"
     open_store(f"sqlite:///{path}").dispose()
-    server, port = serve(f"sqlite:///{path}", "127.0.0.1", 0, health_interval=INTERVAL)
+    server, port = serve_it(f"sqlite:///{path}", "127.0.0.1", 0, health_interval=INTERVAL)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=SERVICE_NAME),
                                                         timeout=30)
@@ -88,10 +90,12 @@ def fresh_pg_store() -> Iterator[str]:
 
 
 @pytest.mark.postgres
-def test_health_is_not_serving_while_postgresql_refuses_the_store_and_serving_when_it_takes_it_again(fresh_pg_store):
+@pytest.mark.parametrize("serve_it", [serve, serve_aio], ids=["threads", "aio"])
+def test_health_is_not_serving_while_postgresql_refuses_the_store_and_serving_when_it_takes_it_again(fresh_pg_store,
+                                                                                                     serve_it):
     name = fresh_pg_store.rsplit("/", 1)[1]
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    server, port = serve(fresh_pg_store, "127.0.0.1", 0, health_interval=INTERVAL)
+    server, port = serve_it(fresh_pg_store, "127.0.0.1", 0, health_interval=INTERVAL)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
         assert statuses(channel) == {SERVING}

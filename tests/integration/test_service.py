@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from herken.cli import main
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.aio_server import serve_aio
 from profile_api.messages import profile_pb
 from profile_api.profiles import ProfileStore
 from profile_api.search import _NAMES as NAME_INDEX_QUERY
@@ -77,7 +78,7 @@ def pg_store(small_drop, pg_url, tmp_path_factory) -> str:
 
 
 @contextmanager
-def running(url: str) -> Iterator[Served]:
+def running(url: str, serve=serve) -> Iterator[Served]:    # noqa: A002  (serve_aio for the asyncio shape)
     """Serve the store at url on a free loopback port for the with block; yield a client."""
     server, port = serve(url, "127.0.0.1", 0)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -507,6 +508,79 @@ def test_herken_serve_answers_and_stops_on_sigterm(sqlite_store, processes, thre
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
                 reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
                 assert reply.status == health_pb2.HealthCheckResponse.SERVING
+                profile = pb_grpc.ProfileServiceStub(channel).GetProfile(by_id(customer_id), timeout=10).profile
+                assert profile.customer_id == customer_id
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0 and "stopped" in out
+
+
+# --- the asyncio shape (herken serve --server aio) ---
+
+def test_the_asyncio_server_answers_every_rpc_as_the_thread_pool_server_does(served):
+    customer_id, household_id = served.rows("SELECT MIN(customer_id), MIN(household_id) FROM record_link")[0]
+    email = unique_values(served, "email", "%@%")[0][0]
+    requests = [
+        ("GetProfile", by_id(customer_id)),
+        ("GetProfile", by_identifier(pb.IDENTIFIER_KIND_EMAIL, email.upper())),
+        ("GetProfile", by_id("no-such-customer")),
+        ("GetProfile", pb.GetProfileRequest()),
+        ("GetProfile", by_identifier(pb.IDENTIFIER_KIND_PHONE, "not a phone")),
+        ("GetHousehold", pb.GetHouseholdRequest(household_id=household_id)),
+        ("GetHousehold", pb.GetHouseholdRequest(household_id="no-such-household")),
+        ("SearchCustomers", pb.SearchCustomersRequest(email=email)),
+        ("SearchCustomers", pb.SearchCustomersRequest(limit=5)),
+        ("UpdatePreferences", pb.UpdatePreferencesRequest(customer_id="no-such-customer", source="app",
+                                                          preferences=[pb.PreferenceEntry(key="k", value="v")])),
+    ]
+
+    def answers(stub: pb_grpc.ProfileServiceStub) -> list:
+        out = []
+        for method, request in requests:
+            try:
+                out.append(getattr(stub, method)(request, timeout=10).SerializeToString(deterministic=True))
+            except grpc.RpcError as err:
+                out.append((err.code(), err.details()))
+        return out
+
+    with running(served.url, serve_aio) as aio:
+        assert answers(aio.stub) == answers(served.stub)
+
+
+def test_an_unexpected_failure_in_the_asyncio_server_is_internal_with_a_short_message(served_sqlite, tmp_path):
+    broken = tmp_path / "broken.db"
+    shutil.copy(served_sqlite.url.removeprefix("sqlite:///"), broken)
+    customer_id = served_sqlite.rows("SELECT MIN(customer_id) FROM record_link")[0][0]
+    with running(f"sqlite:///{broken}", serve_aio) as served:
+        with sqlite3.connect(broken) as con:
+            for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                con.execute(f'DROP TABLE "{table}"')
+        code, details = status_of(served.stub.GetProfile, by_id(customer_id))
+    assert code == grpc.StatusCode.INTERNAL
+    assert "Traceback" not in details and "ref " in details and len(details) < 120
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_herken_serve_server_aio_answers_getprofile_and_health_on_a_loopback_port(sqlite_store, processes):
+    process = subprocess.Popen([sys.executable, "-m", "herken.cli", "serve", "--store", sqlite_store, "--port", "0",
+                                "--server", "aio", "--processes", str(processes)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert "serving herken.v1.ProfileService on 127.0.0.1:" in line and "asyncio" in line, process.stderr.read()
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+        with open_store(sqlite_store).connect() as con:
+            customer_id = con.execute(text("SELECT MIN(customer_id) FROM person")).scalar()
+        for _ in range(2 * processes):
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                health = health_pb2_grpc.HealthStub(channel)
+                for service in ("", "herken.v1.ProfileService"):
+                    reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+                    assert reply.status == health_pb2.HealthCheckResponse.SERVING
                 profile = pb_grpc.ProfileServiceStub(channel).GetProfile(by_id(customer_id), timeout=10).profile
                 assert profile.customer_id == customer_id
         process.send_signal(signal.SIGTERM)
