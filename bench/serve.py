@@ -166,6 +166,17 @@ def _script() -> list[str]:
     return [sys.executable, str(Path(__file__).resolve())]
 
 
+def _terminate(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """Stop a server child with SIGTERM, as a service manager would; kill it after 15 s; wait for it."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class ServerProcess:
     """A server child on a free loopback port; stopped on exit of the with block."""
 
@@ -185,13 +196,7 @@ class ServerProcess:
 
     def stop(self) -> None:
         """Stop the server child and wait for it."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _terminate(self.process)
         self.log.close()
         self.port_file.unlink(missing_ok=True)
 
@@ -627,13 +632,7 @@ class AioBenchServer:
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, as a service manager would) and wait for it."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _terminate(self.process)
         self.log.close()
 
 
