@@ -23,14 +23,13 @@ from concurrent import futures
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer as AioHealthServicer
-from grpc_reflection.v1alpha import reflection
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.health import HEALTH_CHECK_SECONDS, StoreHealth
-from profile_api.server import DEFAULT_MAX_WORKERS, _address, add_profile_service, store_servicer
+from profile_api.server import DEFAULT_MAX_WORKERS, _address, add_profile_service, expose, store_servicer
 from profile_api.service import SERVICE_NAME, ProfileServicer, status_of
 
 INLINE_ON_A_LOCAL_FILE = frozenset({"GetProfile", "GetHousehold"})   # one keyed read each
@@ -107,16 +106,7 @@ class AioServer:
             server = grpc.aio.server(options=[("grpc.so_reuseport", 1 if share_port else 0)])
             add_profile_service(handlers, server)
             health_servicer = AioHealthServicer()
-            health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-            reflection.enable_server_reflection(
-                (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-                server)
-            try:
-                bound = server.add_insecure_port(address)
-            except RuntimeError:
-                bound = 0
-            if bound == 0:
-                raise OSError(f"cannot listen on {address}: the port is in use or the address is not this machine's")
+            bound = expose(server, health_servicer, address)
             await server.start()
             return server, health_servicer, bound
 

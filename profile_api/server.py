@@ -67,6 +67,23 @@ def add_profile_service(servicer: pb_grpc.ProfileServiceServicer, server: grpc.S
     server.add_registered_method_handlers(service.full_name, handlers)
 
 
+def expose(server: grpc.Server | grpc.aio.Server, health_servicer: object, address: str) -> int:
+    """Add health checking and reflection to a server (thread pool or asyncio) and bind it; return the port.
+
+    Raises OSError naming the address when the server cannot listen there.
+    """
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError:
+        bound = 0
+    if bound == 0:
+        raise OSError(f"cannot listen on {address}: the port is in use or the address is not this machine's")
+    return bound
+
+
 def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.1", port: int = 0,
                  max_workers: int = DEFAULT_MAX_WORKERS, *, share_port: bool = False,
                  health_interval: float = HEALTH_CHECK_SECONDS) -> tuple[grpc.Server, int]:
@@ -92,16 +109,7 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
     services = ("", SERVICE_NAME)
     store_health = StoreHealth(health_servicer, services, servicer.store) \
         if isinstance(servicer, ProfileServicer) else None       # NOT_SERVING until its first check
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
-    address = _address(host, port)
-    try:
-        bound = server.add_insecure_port(address)
-    except RuntimeError:
-        bound = 0
-    if bound == 0:
-        raise OSError(f"cannot listen on {address}: the port is in use or the address is not this machine's")
+    bound = expose(server, health_servicer, _address(host, port))
     server.start()
     if store_health is None:
         for service in services:
