@@ -24,7 +24,7 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 from identity.engine import Engine
-from identity.pipeline import stable_id
+from identity.lifecycle import stable_id
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ caller's step, so a run that fails half-way leaves the published result as it wa
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import json
@@ -27,6 +26,7 @@ from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
 from identity.households import group_households, household_anchors, household_edges
 from identity.ingest import Drop, read_drop, write_quarantine
+from identity.lifecycle import stable_id
 from identity.link import build_linker, predict_pairs, prepare, save_model
 from identity.progress import NO_PROGRESS, Progress
 from identity.rules import STRICT, NameAndBirth, RuleBook
@@ -73,11 +73,6 @@ class Resolution:
     def households(self) -> int:
         """Return the number of households found."""
         return int(self.records["household_id"].nunique())
-
-
-def stable_id(prefix: str, key: str) -> str:
-    """Return a short ID derived from a key, the same for the same key in every run."""
-    return prefix + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()
 
 
 PARALLEL_MIN_RECORDS = 20_000

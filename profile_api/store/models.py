@@ -17,8 +17,12 @@ from sqlmodel import Field, SQLModel
 # (run.categories_json, run.unplaced_categories_json).
 # 6: the cannot-link rules as measured on the run's drop (run.rules_json).
 # 7: the band of borderline pairs, how many pairs it held and how many were kept (run.review_json).
+# 8: the identity lifecycle: when each person and household was first seen (person.first_seen_at,
+# household.first_seen_at), each record's confidence (record_link.confidence), identity events
+# (identity_event, identity_event_customer), IDs no longer current (id_alias) and steward decisions
+# (steward_decision).
 # Each version is an Alembic revision in store/migrations/versions ("0007" for 7), which `herken migrate` runs.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -96,6 +100,9 @@ class RecordLink(SQLModel, table=True):
     customer_id: str = Field(index=True)
     household_id: str = Field(index=True)
     run_id: str
+    # how sure the run is that the record belongs to its person: the match probability of its best
+    # link inside the person (1 for a person of one record); None for a run before schema 8
+    confidence: float | None = None
 
 
 class Person(SQLModel, table=True):
@@ -106,6 +113,8 @@ class Person(SQLModel, table=True):
     household_id: str = Field(index=True)
     record_count: int
     run_id: str
+    # when the customer_id was first published; on a merge the ID first seen survives
+    first_seen_at: dt.datetime | None = None
 
 
 class Household(SQLModel, table=True):
@@ -115,6 +124,7 @@ class Household(SQLModel, table=True):
     household_id: str = Field(primary_key=True)
     person_count: int
     run_id: str
+    first_seen_at: dt.datetime | None = None
 
 
 class Interaction(SQLModel, table=True):
@@ -200,3 +210,59 @@ class PrecomputedProfile(SQLModel, table=True):
     household: str = Field(sa_column=Column(Text, nullable=False))   # {"members": [[id, name]], "pets": [...], "delivery": ...}
     encoded: bytes = Field(sa_column=Column(LargeBinary, nullable=False))            # herken.v1.Profile but the live part
     encoded_live: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the live part, as stated so far
+
+
+class IdentityEvent(SQLModel, table=True):
+    """Something that happened to customer IDs: created, merged, split, household_changed, deleted.
+
+    ``seq`` orders the events (and pages them); the IDs of one run plus its events, applied in
+    ``seq`` order (remove the IDs before, add the IDs after), give the IDs of the next run.
+    """
+
+    __tablename__ = "identity_event"
+    seq: int = Field(primary_key=True)
+    event_id: str = Field(index=True, unique=True)
+    run_id: str = Field(index=True)
+    occurred_at: dt.datetime = Field(index=True)
+    kind: str
+    customer_ids_before: str = Field(sa_column=Column(Text, nullable=False))   # space-separated
+    customer_ids_after: str = Field(sa_column=Column(Text, nullable=False))    # space-separated
+    household_id: str | None = None
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class IdentityEventCustomer(SQLModel, table=True):
+    """Which customer IDs an event names (before or after), to find a customer's events."""
+
+    __tablename__ = "identity_event_customer"
+    customer_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+
+
+class IdAlias(SQLModel, table=True):
+    """A customer_id or household_id no longer current: where it leads now, or why it leads nowhere.
+
+    Kept flat: when the ID it leads to is itself merged away later, the alias is moved on, so one
+    read answers. ``current_id`` is None when every record behind the ID was deleted.
+    """
+
+    __tablename__ = "id_alias"
+    old_id: str = Field(primary_key=True)
+    kind: str                      # customer | household
+    current_id: str | None = Field(default=None, index=True)
+    run_id: str
+    changed_at: dt.datetime
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class StewardDecision(SQLModel, table=True):
+    """A data steward's must-link or cannot-link between two records; every run honours it."""
+
+    __tablename__ = "steward_decision"
+    decision_id: str = Field(primary_key=True)
+    kind: str                      # must_link | cannot_link
+    record_a: str                  # source:record_id
+    record_b: str
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    decided_by: str
+    decided_at: dt.datetime

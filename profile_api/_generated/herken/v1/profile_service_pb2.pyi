@@ -17,11 +17,26 @@ class IdentifierKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     IDENTIFIER_KIND_EMAIL: _ClassVar[IdentifierKind]
     IDENTIFIER_KIND_PHONE: _ClassVar[IdentifierKind]
     IDENTIFIER_KIND_SOURCE_RECORD: _ClassVar[IdentifierKind]
+
+class IdentityEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    IDENTITY_EVENT_KIND_UNSPECIFIED: _ClassVar[IdentityEventKind]
+    IDENTITY_EVENT_KIND_CREATED: _ClassVar[IdentityEventKind]
+    IDENTITY_EVENT_KIND_MERGED: _ClassVar[IdentityEventKind]
+    IDENTITY_EVENT_KIND_SPLIT: _ClassVar[IdentityEventKind]
+    IDENTITY_EVENT_KIND_HOUSEHOLD_CHANGED: _ClassVar[IdentityEventKind]
+    IDENTITY_EVENT_KIND_DELETED: _ClassVar[IdentityEventKind]
 IDENTIFIER_KIND_UNSPECIFIED: IdentifierKind
 IDENTIFIER_KIND_LOYALTY_CARD: IdentifierKind
 IDENTIFIER_KIND_EMAIL: IdentifierKind
 IDENTIFIER_KIND_PHONE: IdentifierKind
 IDENTIFIER_KIND_SOURCE_RECORD: IdentifierKind
+IDENTITY_EVENT_KIND_UNSPECIFIED: IdentityEventKind
+IDENTITY_EVENT_KIND_CREATED: IdentityEventKind
+IDENTITY_EVENT_KIND_MERGED: IdentityEventKind
+IDENTITY_EVENT_KIND_SPLIT: IdentityEventKind
+IDENTITY_EVENT_KIND_HOUSEHOLD_CHANGED: IdentityEventKind
+IDENTITY_EVENT_KIND_DELETED: IdentityEventKind
 
 class Identifier(_message.Message):
     __slots__ = ("kind", "value", "source")
@@ -42,12 +57,14 @@ class GetProfileRequest(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., identifier: _Optional[_Union[Identifier, _Mapping]] = ...) -> None: ...
 
 class GetProfileResponse(_message.Message):
-    __slots__ = ("profile", "ambiguous")
+    __slots__ = ("profile", "ambiguous", "redirected_from")
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     AMBIGUOUS_FIELD_NUMBER: _ClassVar[int]
+    REDIRECTED_FROM_FIELD_NUMBER: _ClassVar[int]
     profile: Profile
     ambiguous: Ambiguous
-    def __init__(self, profile: _Optional[_Union[Profile, _Mapping]] = ..., ambiguous: _Optional[_Union[Ambiguous, _Mapping]] = ...) -> None: ...
+    redirected_from: str
+    def __init__(self, profile: _Optional[_Union[Profile, _Mapping]] = ..., ambiguous: _Optional[_Union[Ambiguous, _Mapping]] = ..., redirected_from: _Optional[str] = ...) -> None: ...
 
 class Ambiguous(_message.Message):
     __slots__ = ("reason", "candidates", "households")
@@ -88,16 +105,18 @@ class Profile(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., household_id: _Optional[str] = ..., display_name: _Optional[str] = ..., golden: _Optional[_Union[GoldenRecord, _Mapping]] = ..., preferences: _Optional[_Iterable[_Union[Preference, _Mapping]]] = ..., attributes: _Optional[_Iterable[_Union[Attribute, _Mapping]]] = ..., household: _Optional[_Union[Household, _Mapping]] = ...) -> None: ...
 
 class FieldValue(_message.Message):
-    __slots__ = ("value", "source", "record_id", "updated_at")
+    __slots__ = ("value", "source", "record_id", "updated_at", "confidence")
     VALUE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     value: str
     source: str
     record_id: str
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, value: _Optional[str] = ..., source: _Optional[str] = ..., record_id: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    confidence: float
+    def __init__(self, value: _Optional[str] = ..., source: _Optional[str] = ..., record_id: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class GoldenRecord(_message.Message):
     __slots__ = ("first_name", "last_name", "email", "phone", "street", "house_number", "postcode", "city", "birth_date")
@@ -247,3 +266,165 @@ class GetHouseholdResponse(_message.Message):
     HOUSEHOLD_FIELD_NUMBER: _ClassVar[int]
     household: Household
     def __init__(self, household: _Optional[_Union[Household, _Mapping]] = ...) -> None: ...
+
+class IdentityEvent(_message.Message):
+    __slots__ = ("event_id", "kind", "occurred_at", "customer_ids_before", "customer_ids_after", "household_id", "reason", "run_id")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_IDS_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_IDS_AFTER_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    kind: IdentityEventKind
+    occurred_at: _timestamp_pb2.Timestamp
+    customer_ids_before: _containers.RepeatedScalarFieldContainer[str]
+    customer_ids_after: _containers.RepeatedScalarFieldContainer[str]
+    household_id: str
+    reason: str
+    run_id: str
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[IdentityEventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_ids_before: _Optional[_Iterable[str]] = ..., customer_ids_after: _Optional[_Iterable[str]] = ..., household_id: _Optional[str] = ..., reason: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
+
+class ListIdentityEventsRequest(_message.Message):
+    __slots__ = ("page_token", "page_size", "since", "customer_id")
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    page_token: str
+    page_size: int
+    since: _timestamp_pb2.Timestamp
+    customer_id: str
+    def __init__(self, page_token: _Optional[str] = ..., page_size: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_id: _Optional[str] = ...) -> None: ...
+
+class ListIdentityEventsResponse(_message.Message):
+    __slots__ = ("events", "next_page_token")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[IdentityEvent]
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[_Union[IdentityEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SourceRecord(_message.Message):
+    __slots__ = ("record_id", "first_name", "last_name", "birth_date", "email", "phone", "street", "house_number", "postcode", "city", "loyalty_card")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_NAME_FIELD_NUMBER: _ClassVar[int]
+    LAST_NAME_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    STREET_FIELD_NUMBER: _ClassVar[int]
+    HOUSE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    POSTCODE_FIELD_NUMBER: _ClassVar[int]
+    CITY_FIELD_NUMBER: _ClassVar[int]
+    LOYALTY_CARD_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    first_name: str
+    last_name: str
+    birth_date: str
+    email: str
+    phone: str
+    street: str
+    house_number: str
+    postcode: str
+    city: str
+    loyalty_card: str
+    def __init__(self, record_id: _Optional[str] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., birth_date: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., street: _Optional[str] = ..., house_number: _Optional[str] = ..., postcode: _Optional[str] = ..., city: _Optional[str] = ..., loyalty_card: _Optional[str] = ...) -> None: ...
+
+class ResolveRecordRequest(_message.Message):
+    __slots__ = ("source", "record", "persist")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    PERSIST_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    record: SourceRecord
+    persist: bool
+    def __init__(self, source: _Optional[str] = ..., record: _Optional[_Union[SourceRecord, _Mapping]] = ..., persist: _Optional[bool] = ...) -> None: ...
+
+class MatchCandidate(_message.Message):
+    __slots__ = ("customer_id", "household_id", "display_name", "match_probability")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    household_id: str
+    display_name: str
+    match_probability: float
+    def __init__(self, customer_id: _Optional[str] = ..., household_id: _Optional[str] = ..., display_name: _Optional[str] = ..., match_probability: _Optional[float] = ...) -> None: ...
+
+class ResolveRecordResponse(_message.Message):
+    __slots__ = ("customer_id", "household_id", "match_probability", "created", "candidates")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    household_id: str
+    match_probability: float
+    created: bool
+    candidates: _containers.RepeatedCompositeFieldContainer[MatchCandidate]
+    def __init__(self, customer_id: _Optional[str] = ..., household_id: _Optional[str] = ..., match_probability: _Optional[float] = ..., created: _Optional[bool] = ..., candidates: _Optional[_Iterable[_Union[MatchCandidate, _Mapping]]] = ...) -> None: ...
+
+class ExplainMatchRequest(_message.Message):
+    __slots__ = ("a", "b")
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    a: Identifier
+    b: Identifier
+    def __init__(self, a: _Optional[_Union[Identifier, _Mapping]] = ..., b: _Optional[_Union[Identifier, _Mapping]] = ...) -> None: ...
+
+class ComparisonWeight(_message.Message):
+    __slots__ = ("comparison", "level", "match_weight", "value_a", "value_b")
+    COMPARISON_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MATCH_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    VALUE_A_FIELD_NUMBER: _ClassVar[int]
+    VALUE_B_FIELD_NUMBER: _ClassVar[int]
+    comparison: str
+    level: str
+    match_weight: float
+    value_a: str
+    value_b: str
+    def __init__(self, comparison: _Optional[str] = ..., level: _Optional[str] = ..., match_weight: _Optional[float] = ..., value_a: _Optional[str] = ..., value_b: _Optional[str] = ...) -> None: ...
+
+class MatchLink(_message.Message):
+    __slots__ = ("record_a", "record_b", "match_probability", "joined_by")
+    RECORD_A_FIELD_NUMBER: _ClassVar[int]
+    RECORD_B_FIELD_NUMBER: _ClassVar[int]
+    MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    JOINED_BY_FIELD_NUMBER: _ClassVar[int]
+    record_a: str
+    record_b: str
+    match_probability: float
+    joined_by: str
+    def __init__(self, record_a: _Optional[str] = ..., record_b: _Optional[str] = ..., match_probability: _Optional[float] = ..., joined_by: _Optional[str] = ...) -> None: ...
+
+class ExplainMatchResponse(_message.Message):
+    __slots__ = ("match_probability", "match_weight", "prior_weight", "comparisons", "same_person", "customer_id_a", "customer_id_b", "decision", "rule", "steward_decision_id", "path")
+    MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    MATCH_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PRIOR_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    COMPARISONS_FIELD_NUMBER: _ClassVar[int]
+    SAME_PERSON_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_A_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_B_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    STEWARD_DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    match_probability: float
+    match_weight: float
+    prior_weight: float
+    comparisons: _containers.RepeatedCompositeFieldContainer[ComparisonWeight]
+    same_person: bool
+    customer_id_a: str
+    customer_id_b: str
+    decision: str
+    rule: str
+    steward_decision_id: str
+    path: _containers.RepeatedCompositeFieldContainer[MatchLink]
+    def __init__(self, match_probability: _Optional[float] = ..., match_weight: _Optional[float] = ..., prior_weight: _Optional[float] = ..., comparisons: _Optional[_Iterable[_Union[ComparisonWeight, _Mapping]]] = ..., same_person: _Optional[bool] = ..., customer_id_a: _Optional[str] = ..., customer_id_b: _Optional[str] = ..., decision: _Optional[str] = ..., rule: _Optional[str] = ..., steward_decision_id: _Optional[str] = ..., path: _Optional[_Iterable[_Union[MatchLink, _Mapping]]] = ...) -> None: ...

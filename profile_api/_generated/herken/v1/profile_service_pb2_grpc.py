@@ -55,6 +55,21 @@ class ProfileServiceStub:
                 request_serializer=herken_dot_v1_dot_profile__service__pb2.GetHouseholdRequest.SerializeToString,
                 response_deserializer=herken_dot_v1_dot_profile__service__pb2.GetHouseholdResponse.FromString,
                 _registered_method=True)
+        self.ListIdentityEvents = channel.unary_unary(
+                '/herken.v1.ProfileService/ListIdentityEvents',
+                request_serializer=herken_dot_v1_dot_profile__service__pb2.ListIdentityEventsRequest.SerializeToString,
+                response_deserializer=herken_dot_v1_dot_profile__service__pb2.ListIdentityEventsResponse.FromString,
+                _registered_method=True)
+        self.ResolveRecord = channel.unary_unary(
+                '/herken.v1.ProfileService/ResolveRecord',
+                request_serializer=herken_dot_v1_dot_profile__service__pb2.ResolveRecordRequest.SerializeToString,
+                response_deserializer=herken_dot_v1_dot_profile__service__pb2.ResolveRecordResponse.FromString,
+                _registered_method=True)
+        self.ExplainMatch = channel.unary_unary(
+                '/herken.v1.ProfileService/ExplainMatch',
+                request_serializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchRequest.SerializeToString,
+                response_deserializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchResponse.FromString,
+                _registered_method=True)
 
 
 class ProfileServiceServicer:
@@ -91,6 +106,30 @@ class ProfileServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListIdentityEvents(self, request, context):
+        """What happened to customer IDs, oldest first: created, merged, split, household changed, deleted.
+        The IDs of one run plus its events give the IDs of the next.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveRecord(self, request, context):
+        """One record in real time: the person it belongs to (scored against indexed candidates with the
+        published run's model); with persist the record joins that person (or makes a new one) at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExplainMatch(self, request, context):
+        """Why two records are one person or two: each comparison's level and weight, the rule or steward
+        decision that joined or kept them apart, and the path of links between them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProfileServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +152,21 @@ def add_ProfileServiceServicer_to_server(servicer, server):
                     servicer.GetHousehold,
                     request_deserializer=herken_dot_v1_dot_profile__service__pb2.GetHouseholdRequest.FromString,
                     response_serializer=herken_dot_v1_dot_profile__service__pb2.GetHouseholdResponse.SerializeToString,
+            ),
+            'ListIdentityEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListIdentityEvents,
+                    request_deserializer=herken_dot_v1_dot_profile__service__pb2.ListIdentityEventsRequest.FromString,
+                    response_serializer=herken_dot_v1_dot_profile__service__pb2.ListIdentityEventsResponse.SerializeToString,
+            ),
+            'ResolveRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveRecord,
+                    request_deserializer=herken_dot_v1_dot_profile__service__pb2.ResolveRecordRequest.FromString,
+                    response_serializer=herken_dot_v1_dot_profile__service__pb2.ResolveRecordResponse.SerializeToString,
+            ),
+            'ExplainMatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainMatch,
+                    request_deserializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchRequest.FromString,
+                    response_serializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -224,6 +278,87 @@ class ProfileService:
             '/herken.v1.ProfileService/GetHousehold',
             herken_dot_v1_dot_profile__service__pb2.GetHouseholdRequest.SerializeToString,
             herken_dot_v1_dot_profile__service__pb2.GetHouseholdResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListIdentityEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herken.v1.ProfileService/ListIdentityEvents',
+            herken_dot_v1_dot_profile__service__pb2.ListIdentityEventsRequest.SerializeToString,
+            herken_dot_v1_dot_profile__service__pb2.ListIdentityEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herken.v1.ProfileService/ResolveRecord',
+            herken_dot_v1_dot_profile__service__pb2.ResolveRecordRequest.SerializeToString,
+            herken_dot_v1_dot_profile__service__pb2.ResolveRecordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainMatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herken.v1.ProfileService/ExplainMatch',
+            herken_dot_v1_dot_profile__service__pb2.ExplainMatchRequest.SerializeToString,
+            herken_dot_v1_dot_profile__service__pb2.ExplainMatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,192 @@
+"""IDs that last: carry the previous run's customer and household IDs over to this run's clusters.
+
+Pure: given which records each new cluster holds and which ID each record had before, decide each
+cluster's ID and what happened to the old ones, as others in the field do it:
+
+- an old ID goes with the cluster that holds most of its (still present) records;
+- a cluster that holds several old IDs that way keeps the one first seen (the others are merged
+  into it and redirect to it);
+- a cluster that holds none gets a new ID, never one issued before;
+- an old ID none of whose records is left was deleted.
+
+Events say what happened (``created``, ``merged``, ``split``, ``deleted``; ``household_changed``
+from :func:`household_moves`); applied in order (remove the IDs before, add the IDs after) to the
+previous run's IDs they give this run's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+CREATED, MERGED, SPLIT, HOUSEHOLD_CHANGED, DELETED = "created", "merged", "split", "household_changed", "deleted"
+EVENT_KINDS: tuple[str, ...] = (CREATED, MERGED, SPLIT, HOUSEHOLD_CHANGED, DELETED)
+# The order events of one run are recorded (and reconciled) in.
+_EVENT_ORDER = {SPLIT: 0, MERGED: 1, CREATED: 2, DELETED: 3, HOUSEHOLD_CHANGED: 4}
+
+
+def stable_id(prefix: str, key: str) -> str:
+    """Return a short ID derived from a key, the same for the same key in every run."""
+    return prefix + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened to IDs in a run."""
+
+    kind: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    reason: str
+    household_id: str | None = None
+
+
+@dataclass
+class Carried:
+    """The IDs of a run's clusters and what became of the previous run's IDs."""
+
+    ids: dict[str, str]                             # cluster label -> ID
+    first_seen: dict[str, dt.datetime]              # ID -> when first published
+    merged_into: dict[str, str] = field(default_factory=dict)     # old ID -> the ID that absorbed it
+    split_into: dict[str, list[str]] = field(default_factory=dict)  # old ID -> the IDs of its parts (keeper first)
+    deleted: list[str] = field(default_factory=list)              # old IDs with no record left
+    created: list[str] = field(default_factory=list)              # IDs of clusters made of new records only
+    new_ids: set[str] = field(default_factory=set)                 # IDs issued in this run
+
+
+def carry_ids(
+    members: Mapping[str, Iterable[str]],
+    previous: Mapping[str, str],
+    first_seen: Mapping[str, dt.datetime],
+    prefix: str,
+    now: dt.datetime,
+    taken: Iterable[str] = (),
+    previous_ids: Iterable[str] | None = None,
+) -> Carried:
+    """Return each cluster's ID, carried over from the previous run where its records had one.
+
+    Args:
+        members: the records (keys such as ``source:record_id``) of each cluster, by cluster label.
+        previous: the ID each record had in the previous run (records new in this run are absent).
+        first_seen: when each previous ID was first published; an ID missing here counts as
+            seen at ``now``.
+        prefix: the first letter of IDs issued here ("C" customers, "H" households).
+        now: when this run publishes (the first_seen of new IDs).
+        taken: every ID issued before, current or not: a new ID is never one of them.
+        previous_ids: the previous run's IDs; by default those ``previous`` names. An ID here none
+            of whose records is in ``members`` was deleted.
+    """
+    clusters = {label: sorted(records) for label, records in members.items()}
+    overlap: dict[str, Counter[str]] = {}          # old ID -> cluster label -> records
+    for label, records in clusters.items():
+        for record in records:
+            old = previous.get(record)
+            if old is not None:
+                overlap.setdefault(old, Counter())[label] += 1
+
+    def seen(old: str) -> tuple:
+        return (first_seen.get(old, now), -sum(overlap[old].values()), old)
+
+    holder: dict[str, str] = {}                    # old ID -> the cluster holding most of its records
+    for old, labels in overlap.items():
+        holder[old] = min(labels, key=lambda label: (-labels[label], clusters[label][0]))
+    held: dict[str, list[str]] = {}
+    for old, label in holder.items():
+        held.setdefault(label, []).append(old)
+
+    used = set(taken) | set(overlap)
+    carried = Carried(ids={}, first_seen={})
+    for label in sorted(clusters, key=lambda label: clusters[label][0]):
+        olds = sorted(held.get(label, ()), key=seen)
+        if olds:
+            kept = olds[0]
+            carried.ids[label] = kept
+            carried.first_seen[kept] = first_seen.get(kept, now)
+            for old in olds[1:]:
+                carried.merged_into[old] = kept
+            continue
+        key, n = clusters[label][0], 0
+        new = stable_id(prefix, key)
+        while new in used:
+            n += 1
+            new = stable_id(prefix, f"{key}#{n}")
+        used.add(new)
+        carried.ids[label] = new
+        carried.first_seen[new] = now
+        carried.new_ids.add(new)
+        if not any(record in previous for record in clusters[label]):
+            carried.created.append(new)
+    for old, labels in overlap.items():
+        if len(labels) > 1:
+            keeper = carried.ids[holder[old]]
+            parts = sorted({carried.ids[label] for label in labels} - {keeper})
+            carried.split_into[old] = [keeper, *parts]
+    olds = set(previous.values()) if previous_ids is None else set(previous_ids)
+    carried.deleted = sorted(olds - set(overlap))
+    return carried
+
+
+def identity_events(people: Carried, household_of: Mapping[str, str] | None = None) -> list[Event]:
+    """Return the created, merged, split and deleted events of carried customer IDs, in recording order.
+
+    Args:
+        household_of: the household ID of each of this run's customer IDs (named in the events).
+    """
+    household_of = household_of or {}
+    events: list[Event] = []
+    for old, parts in sorted(people.split_into.items()):
+        events.append(Event(SPLIT, (old,), tuple(parts),
+                            f"its records now belong to {len(parts)} persons; {parts[0]} kept most of them",
+                            household_of.get(parts[0])))
+    absorbed: dict[str, list[str]] = {}
+    for old, kept in people.merged_into.items():
+        absorbed.setdefault(kept, []).append(old)
+    for kept, olds in sorted(absorbed.items()):
+        olds = sorted(olds)
+        events.append(Event(MERGED, (kept, *olds), (kept,),
+                            f"{', '.join(olds)} {'was' if len(olds) == 1 else 'were'} found to be the same person "
+                            f"as {kept}; {kept} was seen first and stays",
+                            household_of.get(kept)))
+    for new in sorted(people.created):
+        events.append(Event(CREATED, (), (new,), "a person seen for the first time", household_of.get(new)))
+    for old in people.deleted:
+        events.append(Event(DELETED, (old,), (), "every record of this person was deleted"))
+    return sorted(events, key=lambda e: _EVENT_ORDER[e.kind])
+
+
+def household_moves(
+    previous_household: Mapping[str, str], household_of: Mapping[str, str], households: Carried,
+) -> list[Event]:
+    """Return a household_changed event for each customer ID kept from the previous run whose household changed.
+
+    Args:
+        previous_household: the household ID of each previous customer ID.
+        household_of: the household ID of each of this run's customer IDs.
+        households: the carried household IDs (a move into a household that absorbed the old one
+            is not a move).
+    """
+    events = []
+    for customer, new in sorted(household_of.items()):
+        old = previous_household.get(customer)
+        if old is None or old == new:
+            continue
+        if households.merged_into.get(old) == new:
+            reason = f"household {old} was found to be one household with {new}"
+        elif new in households.split_into.get(old, ()):
+            reason = f"household {old} split; this person now lives in {new}"
+        else:
+            reason = f"moved from household {old} to {new}"
+        events.append(Event(HOUSEHOLD_CHANGED, (customer,), (customer,), reason, new))
+    return events
+
+
+def reconcile(ids: Iterable[str], events: Iterable[Event]) -> set[str]:
+    """Return the IDs that result from applying events to ids (remove the IDs before, add those after)."""
+    current = set(ids)
+    for event in events:
+        current -= set(event.before)
+        current |= set(event.after)
+    return current

@@ -1,0 +1,91 @@
+"""IDs carried over between runs: merges keep the ID first seen, splits the part with most records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from identity.lifecycle import (
+    CREATED, DELETED, HOUSEHOLD_CHANGED, MERGED, SPLIT, carry_ids, household_moves, identity_events, reconcile,
+    stable_id,
+)
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T1 = dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+
+
+def test_a_first_run_issues_ids_from_the_smallest_record():
+    carried = carry_ids({"a:1": ["a:1", "b:2"], "c:3": ["c:3"]}, {}, {}, "C", NOW)
+    assert carried.ids == {"a:1": stable_id("C", "a:1"), "c:3": stable_id("C", "c:3")}
+    assert sorted(carried.created) == sorted(carried.ids.values())
+    assert [e.kind for e in identity_events(carried)] == [CREATED, CREATED]
+
+
+def test_a_new_record_that_sorts_first_does_not_rename_its_person():
+    previous = {"pos:1": "C1", "pos:2": "C1"}
+    carried = carry_ids({"app:9": ["app:9", "pos:1", "pos:2"]}, previous, {"C1": T0}, "C", NOW)
+    assert carried.ids == {"app:9": "C1"}
+    assert identity_events(carried) == []
+
+
+def test_a_merge_keeps_the_id_first_seen_and_redirects_the_other():
+    previous = {"x:1": "CNEW", "x:2": "CNEW", "y:1": "COLD"}
+    carried = carry_ids({"x:1": ["x:1", "x:2", "y:1"]}, previous, {"CNEW": T1, "COLD": T0}, "C", NOW)
+    assert carried.ids == {"x:1": "COLD"}
+    assert carried.merged_into == {"CNEW": "COLD"}
+    (event,) = identity_events(carried)
+    assert (event.kind, event.before, event.after) == (MERGED, ("COLD", "CNEW"), ("COLD",))
+
+
+def test_a_split_leaves_the_id_with_the_part_that_keeps_most_records():
+    previous = {"a:1": "C1", "a:2": "C1", "a:3": "C1"}
+    carried = carry_ids({"a:1": ["a:1"], "a:2": ["a:2", "a:3"]}, previous, {"C1": T0}, "C", NOW)
+    assert carried.ids["a:2"] == "C1"
+    new = carried.ids["a:1"]
+    assert new != "C1" and new != stable_id("C", "a:2")
+    assert carried.split_into == {"C1": ["C1", new]}
+    (event,) = identity_events(carried)
+    assert (event.kind, event.before, event.after) == (SPLIT, ("C1",), ("C1", new))
+
+
+def test_a_new_id_is_never_one_issued_before():
+    taken = {stable_id("C", "a:1")}
+    carried = carry_ids({"a:1": ["a:1"]}, {}, {}, "C", NOW, taken=taken)
+    assert carried.ids["a:1"] not in taken
+
+
+def test_an_id_whose_records_are_all_gone_is_deleted():
+    carried = carry_ids({"b:1": ["b:1"]}, {"a:1": "C1", "b:1": "C2"}, {"C1": T0, "C2": T0}, "C", NOW)
+    assert carried.deleted == ["C1"]
+    assert [e.kind for e in identity_events(carried)] == [DELETED]
+
+
+def test_a_person_that_moves_house_gets_a_household_changed_event():
+    households = carry_ids({"h1": ["a:1"], "h2": ["b:1"]}, {"a:1": "H1", "b:1": "H2"}, {}, "H", NOW)
+    events = household_moves({"C1": "H1"}, {"C1": "H2"}, households)
+    assert [(e.kind, e.before, e.household_id) for e in events] == [(HOUSEHOLD_CHANGED, ("C1",), "H2")]
+
+
+def test_events_reconcile_the_ids_of_one_run_with_the_next():
+    rng = random.Random(7)
+    for _ in range(300):
+        records = [f"r:{i}" for i in range(rng.randint(1, 30))]
+        old_clusters = _random_partition(rng, records)
+        previous = {r: stable_id("C", f"old{label}") for label, rs in old_clusters.items() for r in rs}
+        old_ids = set(previous.values())
+        kept = [r for r in records if rng.random() > 0.2] + [f"n:{i}" for i in range(rng.randint(0, 5))]
+        members = _random_partition(rng, kept)
+        first_seen = {old: T0 + dt.timedelta(days=rng.randint(0, 9)) for old in old_ids}
+        carried = carry_ids(members, {r: previous[r] for r in kept if r in previous}, first_seen, "C", NOW,
+                            taken=old_ids, previous_ids=old_ids)
+        events = identity_events(carried)
+        assert reconcile(old_ids, events) == set(carried.ids.values())
+        assert len(set(carried.ids.values())) == len(members)
+
+
+def _random_partition(rng: random.Random, records: list[str]) -> dict[str, list[str]]:
+    groups: dict[int, list[str]] = {}
+    for r in records:
+        groups.setdefault(rng.randint(0, max(1, len(records) // 2)), []).append(r)
+    return {min(rs): rs for rs in groups.values()}
