@@ -18,6 +18,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from herken.config import Settings, load_settings
+from herken.lifecycle_cli import add_commands as add_lifecycle_commands, steward_decisions
 from identity.progress import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -140,6 +141,19 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_generate_day2(args: argparse.Namespace, settings: Settings) -> int:
+    """Write day 2 of a generated drop: the full drop and the delta."""
+    from synth.day2 import write_day2
+
+    summary = write_day2(Path(args.day1), Path(args.full), Path(args.delta), seed=args.seed, new=args.new,
+                         changed=args.changed, deleted=args.deleted, moved=args.moved)
+    print(f"day 1: {summary.records_day1:,} records; day 2: {summary.new_of_known:,} new records of known persons, "
+          f"{summary.new_of_new:,} of new households, {summary.changed:,} changed, {summary.moved_households:,} "
+          f"households moved ({summary.moved_records:,} records), {summary.deleted:,} deleted")
+    print(f"wrote the full drop to {args.full} and the delta (with deletions.csv) to {args.delta}")
+    return EXIT_OK
+
+
 def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     """Resolve a drop and publish persons and households to the store."""
     from sqlalchemy.engine import make_url
@@ -159,8 +173,10 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
     bars = _Bars()
+    must_link, cannot_link = steward_decisions(args.store)
     options = ResolveOptions(run_dir=Path(settings.runs_dir) / run_id,
-                             model_path=Path(args.model) if args.model else None, engine=settings.engine)
+                             model_path=Path(args.model) if args.model else None, engine=settings.engine,
+                             must_link=must_link, cannot_link=cannot_link)
     try:
         resolution = resolve(Path(args.drop), options, bars)
         store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
@@ -418,6 +434,17 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                         "data; v1: the generator as it was before issue 12, byte-identical per seed")
     p.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser("generate-day2", help="write day 2 of a generated drop: a full drop and a delta drop")
+    p.add_argument("day1", help="a drop written by herken generate (with truth.csv)")
+    p.add_argument("--full", required=True, help="where to write the full day-2 drop")
+    p.add_argument("--delta", required=True, help="where to write the delta (new and changed records, deletions.csv)")
+    p.add_argument("--seed", type=int, default=2)
+    p.add_argument("--new", type=float, default=0.02, help="new records, as a share of day 1's (default 0.02)")
+    p.add_argument("--changed", type=float, default=0.01, help="changed records (default 0.01)")
+    p.add_argument("--deleted", type=float, default=0.005, help="deleted records (default 0.005)")
+    p.add_argument("--moved", type=float, default=0.003, help="households that move house (default 0.003)")
+    p.set_defaults(func=cmd_generate_day2)
+
     p = sub.add_parser("resolve", help="resolve a drop into persons and households and publish to the store")
     p.add_argument("drop")
     _store_arg(p, settings)
@@ -460,6 +487,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                         "its event loop, SQLite reads inline, PostgreSQL reads and all searches and writes in "
                         "--threads store threads")
     p.set_defaults(func=cmd_serve)
+
+    add_lifecycle_commands(sub, settings, _store_arg)
 
     p = sub.add_parser("demo", help="generate a small drop, resolve, score and serve it; show what each channel gets")
     p.add_argument("--dir", help="where to keep the demo files (default: a new temporary folder)")

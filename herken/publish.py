@@ -17,11 +17,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from identity.lifecycle import Assignment, PreviousIds, assign_ids
 from identity.pipeline import Resolution
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
 from profile_api.live import API_PREFERENCE_COLUMNS, api_preferences
 from profile_api.precompute import ProfileEncoding, profile_rows
+from profile_api.store.history import previous_ids, write_history
 from profile_api.store.write import write_run
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,28 @@ def stated_before(engine: Engine, preferences: pd.DataFrame,
     return rows, stored
 
 
+def carry_over(resolution: Resolution, previous: PreviousIds, now: dt.datetime) -> Assignment:
+    """Give the resolution's persons and households the IDs they had in the previous run (``identity.lifecycle``).
+
+    Sets the records' customer_id and household_id; returns the assignment with its events and aliases.
+    """
+    records = resolution.records
+    persons = records.groupby("person", sort=False)["unique_id"].agg(list).to_dict()
+    households = records.groupby("household", sort=False)["unique_id"].agg(list).to_dict()
+    household_of_person = dict(zip(records["person"], records["household"]))
+    assignment = assign_ids(persons, households, household_of_person, previous, now)
+    records["customer_id"] = records["person"].map(assignment.customer_ids)
+    records["household_id"] = records["household"].map(assignment.household_ids)
+    return assignment
+
+
+def _stored_times(engine: Engine, times: pd.Series) -> pd.Series:
+    """Return aware datetimes as the store keeps them (SQLite: naive UTC text)."""
+    if engine.dialect.name != "sqlite":
+        return times
+    return times.map(lambda d: d.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" "))
+
+
 def publish_resolution(
     engine: Engine, resolution: Resolution, run_id: str, started_at: dt.datetime, drop_path: str,
     progress: Progress = NO_PROGRESS,
@@ -111,9 +135,13 @@ def publish_resolution(
     """
     progress.step(f"building the profiles of {resolution.persons:,} persons")
     drop, records = resolution.drop, resolution.records
+    published_at = dt.datetime.now(dt.timezone.utc)
+    assignment = carry_over(resolution, previous_ids(engine), published_at)
     links = records[["source", "record_id", "customer_id", "household_id"]].assign(run_id=run_id)
     persons = records.groupby(["customer_id", "household_id"]).size().reset_index(name="record_count")
+    persons["first_seen_at"] = _stored_times(engine, persons["customer_id"].map(assignment.customer_first_seen))
     households = persons.groupby("household_id").size().reset_index(name="person_count")
+    households["first_seen_at"] = _stored_times(engine, households["household_id"].map(assignment.household_first_seen))
     interactions = drop.interactions.assign(**{c: _number(drop.interactions[c])
                                                for c in ("quantity", "amount_eur", "discount_eur")})
     quarantine = pd.DataFrame(
@@ -148,8 +176,9 @@ def publish_resolution(
         write_run(engine, source_records=source_records, links=links, persons=persons.assign(run_id=run_id),
                   households=households.assign(run_id=run_id), interactions=interactions,
                   preferences=drop.preferences, quarantine=quarantine, edges=edges, run=run,
-                  profiles=profiles.result, live_from=stored_api_preferences, progress=progress)
+                  profiles=profiles.result, live_from=stored_api_preferences, progress=progress,
+                  history=lambda conn: write_history(conn, assignment.events, assignment.aliases, run_id, published_at))
     finally:
         profiles.close()
     progress.close()
-    log.info("published run %s", run_id)
+    log.info("published run %s: %d identity events", run_id, len(assignment.events))

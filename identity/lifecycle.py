@@ -33,6 +33,19 @@ def stable_id(prefix: str, key: str) -> str:
     return prefix + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()
 
 
+@dataclass
+class PreviousIds:
+    """The published run's IDs: per record, when each ID was first seen, and every ID ever issued."""
+
+    customer_of: dict[str, str] = field(default_factory=dict)     # "source:record_id" -> customer_id
+    household_of: dict[str, str] = field(default_factory=dict)    # "source:record_id" -> household_id
+    customer_first_seen: dict[str, dt.datetime] = field(default_factory=dict)
+    household_first_seen: dict[str, dt.datetime] = field(default_factory=dict)
+    customer_household: dict[str, str] = field(default_factory=dict)   # customer_id -> household_id
+    customers_taken: set[str] = field(default_factory=set)        # current and aliased customer IDs
+    households_taken: set[str] = field(default_factory=set)
+
+
 @dataclass(frozen=True)
 class Event:
     """One thing that happened to IDs in a run."""
@@ -190,3 +203,43 @@ def reconcile(ids: Iterable[str], events: Iterable[Event]) -> set[str]:
         current -= set(event.before)
         current |= set(event.after)
     return current
+
+
+CUSTOMER, HOUSEHOLD = "customer", "household"
+
+
+@dataclass
+class Assignment:
+    """A run's IDs, carried over from the previous run, and what became of the previous ones."""
+
+    customer_ids: dict[str, str]             # person label -> customer_id
+    household_ids: dict[str, str]            # household label -> household_id
+    customer_first_seen: dict[str, dt.datetime]
+    household_first_seen: dict[str, dt.datetime]
+    events: list[Event]
+    aliases: list[tuple[str, str, str | None, str]]   # (kind, old_id, current_id or None, reason)
+
+
+def _aliases(kind: str, carried: Carried, what: str) -> list[tuple[str, str, str | None, str]]:
+    """Return the aliases of the IDs a carry retired."""
+    return ([(kind, old, kept, f"{what} {old} was merged into {kept}") for old, kept in sorted(carried.merged_into.items())]
+            + [(kind, old, None, f"every record of {what} {old} was deleted") for old in carried.deleted])
+
+
+def assign_ids(persons: Mapping[str, Iterable[str]], households: Mapping[str, Iterable[str]],
+               household_of_person: Mapping[str, str], previous: PreviousIds, now: dt.datetime) -> Assignment:
+    """Return the IDs of a run's persons and households, carried over from the previous run.
+
+    Args:
+        persons: the records of each person, by person label.
+        households: the records of each household, by household label.
+        household_of_person: the household label of each person label.
+    """
+    people = carry_ids(persons, previous.customer_of, previous.customer_first_seen, "C", now,
+                       taken=previous.customers_taken, previous_ids=previous.customer_household)
+    homes = carry_ids(households, previous.household_of, previous.household_first_seen, "H", now,
+                      taken=previous.households_taken, previous_ids=set(previous.customer_household.values()))
+    household_of = {people.ids[p]: homes.ids[h] for p, h in household_of_person.items()}
+    events = identity_events(people, household_of) + household_moves(previous.customer_household, household_of, homes)
+    return Assignment(people.ids, homes.ids, people.first_seen, homes.first_seen, events,
+                      _aliases(CUSTOMER, people, "customer") + _aliases(HOUSEHOLD, homes, "household"))

@@ -49,6 +49,10 @@ class ResolveOptions:
     engine: str = "duckdb"
     match_threshold: float = MATCH_THRESHOLD
     seed: int = 42
+    # a data steward's decisions, as (source:record_id, source:record_id) pairs; pairs naming a
+    # record that is not in the drop are left out
+    must_link: list[tuple[str, str]] = field(default_factory=list)
+    cannot_link: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -194,6 +198,8 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
         rule_fields,
         zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"].astype(float)),
         threshold=options.match_threshold,
+        must_link=[(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields],
+        cannot_link=[(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields],
         names_only=names_only_pairs(pairs),
         rules=rules,
         nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),

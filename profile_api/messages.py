@@ -172,6 +172,7 @@ def candidate_pb(candidate: Candidate) -> pb.Candidate:
 # --- a profile in two encoded parts ---
 
 _PROFILE_FIELD = pb.GetProfileResponse.DESCRIPTOR.fields_by_name["profile"].number
+_REDIRECTED_FIELD = pb.GetProfileResponse.DESCRIPTOR.fields_by_name["redirected_from"].number
 
 
 def encode_fixed(profile: Profile) -> bytes:
@@ -214,11 +215,21 @@ def encode_household_live(household: HouseholdSummary) -> bytes:
     return message.SerializeToString()
 
 
-def profile_reply_bytes(profile: bytes) -> bytes:
-    """Return the encoded GetProfileResponse carrying an encoded Profile, without decoding it."""
-    size, length = len(profile), bytearray()
+def _length_delimited(field: int, value: bytes) -> bytes:
+    """Return one length-delimited field (a message or a string) as protobuf encodes it."""
+    size, length = len(value), bytearray()
     while size > 0x7F:                 # the length as a base-128 varint, low groups first
         length.append(size & 0x7F | 0x80)
         size >>= 7
     length.append(size)
-    return bytes([_PROFILE_FIELD << 3 | 2]) + bytes(length) + profile
+    return bytes([field << 3 | 2]) + bytes(length) + value
+
+
+def profile_reply_bytes(profile: bytes) -> bytes:
+    """Return the encoded GetProfileResponse carrying an encoded Profile, without decoding it."""
+    return _length_delimited(_PROFILE_FIELD, profile)
+
+
+def redirected_from_bytes(customer_id: str) -> bytes:
+    """Return GetProfileResponse.redirected_from encoded: appended to an encoded reply, it sets that field."""
+    return _length_delimited(_REDIRECTED_FIELD, customer_id.encode())

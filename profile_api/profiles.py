@@ -29,6 +29,7 @@ from profile_api.preferences import (
     iso_stamp, merge_preferences, preferences_by_member,
 )
 from profile_api.store.db import POOL_SIZE
+from profile_api.store.history import StoredEvent, read_events
 from profile_api.store.models import Preference
 from profile_api.search import CustomerSearch
 from profile_api.store.read import KeyedRead, ThreadCursors, probe_engine, read_problem
@@ -78,6 +79,7 @@ _READS: dict[str, str] = {
                   WHERE r.{column} = :value ORDER BY l.customer_id"""
        for kind, column in _IDENTIFIER_COLUMNS.items()},
 }
+_ALIAS = KeyedRead("herken_alias", "SELECT current_id, reason FROM id_alias WHERE old_id = :key")
 _ENCODED = KeyedRead("herken_encoded_profile", "SELECT encoded, encoded_live FROM profile WHERE customer_id = :key")
 # The persons using an identifier with their encoded profiles, in one read: GetProfile by e-mail,
 # phone or card costs one round trip, as it does by customer_id.
@@ -177,6 +179,21 @@ class ProfileStore:
         """
         row = self._cursors.read_row(_ENCODED, customer_id)
         return None if row is None else bytes(row[0]) + bytes(row[1])
+
+    def alias(self, old_id: str) -> tuple[str | None, str] | None:
+        """Return (the current ID or None when its records were deleted, why) of an ID no longer current;
+        None for an ID that never was retired."""
+        row = self._cursors.read_row(_ALIAS, old_id)
+        if row is None:
+            return None
+        current, reason = (value.decode() if isinstance(value, bytes) else value for value in row)
+        return current, reason
+
+    def identity_events(self, *, since: dt.datetime | None = None, customer_id: str | None = None,
+                        after_seq: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """Return identity events in recording order (``profile_api.store.history.read_events``)."""
+        with self._engine.connect() as conn:
+            return read_events(conn, since=since, customer_id=customer_id, after_seq=after_seq, limit=limit)
 
     def encoded_profiles_by_identifier(self, kind: str, value: str) -> list[tuple[str, bytes]]:
         """Return (customer_id, encoded profile) of every person using an e-mail address, phone number or

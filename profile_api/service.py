@@ -21,7 +21,10 @@ import grpc
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
-from profile_api.messages import ambiguous_pb, candidate_pb, household_reply, preference_pb, profile_reply_bytes
+from profile_api.events import EventsRequestError, events_query_of, events_reply
+from profile_api.messages import (
+    ambiguous_pb, candidate_pb, household_reply, preference_pb, profile_reply_bytes, redirected_from_bytes,
+)
 from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustomer
 
 log = logging.getLogger(__name__)
@@ -275,11 +278,32 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             raise not_found(f"no household {household_id!r}")
         return household_reply(household)
 
+    @rpc
+    def ListIdentityEvents(self, request: pb.ListIdentityEventsRequest,
+                           context: grpc.ServicerContext) -> pb.ListIdentityEventsResponse:
+        """Identity events oldest first, a page at a time."""
+        try:
+            query = events_query_of(request)
+        except EventsRequestError as err:
+            raise invalid(err.field, err.problem) from None
+        events = self.store.identity_events(since=query.since, customer_id=query.customer_id,
+                                            after_seq=query.after_seq, limit=query.page_size + 1)
+        return events_reply(events, query.page_size)
+
     def _encoded_reply(self, customer_id: str) -> bytes:
         encoded = self.store.encoded_profile(customer_id)
-        if encoded is None:
+        if encoded is not None:
+            return profile_reply_bytes(encoded)
+        alias = self.store.alias(customer_id)
+        if alias is None:
             raise not_found(f"no customer {customer_id!r}")
-        return profile_reply_bytes(encoded)
+        current, reason = alias
+        if current is None:
+            raise not_found(f"customer {customer_id!r} no longer exists: {reason}")
+        encoded = self.store.encoded_profile(current)
+        if encoded is None:
+            raise not_found(f"customer {customer_id!r} now is {current!r}, which is not in the published result")
+        return profile_reply_bytes(encoded) + redirected_from_bytes(customer_id)
 
     def _profile(self, customer_id: str) -> Profile:
         profile = self.store.get_profile(customer_id)

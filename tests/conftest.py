@@ -36,6 +36,16 @@ def small_drop(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """URL of a new, empty PostgreSQL database; dropped after the session. Fails when PostgreSQL is down."""
+    yield from _new_database()
+
+
+@pytest.fixture
+def fresh_pg_url() -> str:
+    """URL of a new, empty PostgreSQL database of this test alone (pg_url is shared by the session)."""
+    yield from _new_database()
+
+
+def _new_database():
     from sqlalchemy import create_engine, text
 
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

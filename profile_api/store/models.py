@@ -225,8 +225,8 @@ class IdentityEvent(SQLModel, table=True):
     run_id: str = Field(index=True)
     occurred_at: dt.datetime = Field(index=True)
     kind: str
-    customer_ids_before: str = Field(sa_column=Column(Text, nullable=False))   # space-separated
-    customer_ids_after: str = Field(sa_column=Column(Text, nullable=False))    # space-separated
+    customer_ids_before: str | None = Field(default=None, sa_column=Column(Text))   # space-separated; None: none
+    customer_ids_after: str | None = Field(default=None, sa_column=Column(Text))    # space-separated; None: none
     household_id: str | None = None
     reason: str = Field(sa_column=Column(Text, nullable=False))
 

@@ -111,7 +111,8 @@ def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozense
 def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFrame, persons: pd.DataFrame,
               households: pd.DataFrame, interactions: pd.DataFrame, preferences: pd.DataFrame,
               quarantine: pd.DataFrame, edges: pd.DataFrame, run: pd.DataFrame,
-              profiles: Callable[[], pd.DataFrame], live_from: frozenset[tuple] | None, progress: Progress) -> None:
+              profiles: Callable[[], pd.DataFrame], live_from: frozenset[tuple] | None, progress: Progress,
+              history: Callable[[Connection], object] | None = None) -> None:
     """Replace the published result with these rows in one transaction, the profiles last.
 
     Args:
@@ -119,6 +120,8 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
         profiles: returns the profile rows (``write_profiles``); called last, as their encoding may
             still be running.
         live_from: as ``write_profiles`` takes it.
+        history: records the run's identity events and aliases on the transaction
+            (``profile_api.store.history.write_history``).
     """
     with engine.begin() as conn:
         for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run):
@@ -133,6 +136,8 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
         progress.advance(bulk_insert(conn, QuarantinedRow, quarantine))
         progress.advance(bulk_insert(conn, MatchEdge, edges))
         progress.advance(bulk_insert(conn, Run, run))
+        if history is not None:
+            history(conn)
         analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
         # last: it holds back updates
         progress.advance(write_profiles(conn, profiles(), live_from=live_from))

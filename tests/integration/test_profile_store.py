@@ -412,7 +412,11 @@ def test_a_read_connection_that_breaks_is_replaced(published):
 
 # What each older version wrote, from this version's tables: the statements that take a store back there.
 # Written out by hand, apart from the migrations, so that the test does not take their word for it.
-_RUN_BEFORE_7 = ("ALTER TABLE run DROP COLUMN review_json",)   # nor its band of borderline pairs before 7
+# Before version 8 nothing remembered IDs between runs, nor kept a record's confidence or a steward's decisions.
+_BEFORE_8 = ("ALTER TABLE person DROP COLUMN first_seen_at", "ALTER TABLE household DROP COLUMN first_seen_at",
+             "ALTER TABLE record_link DROP COLUMN confidence", "DROP TABLE identity_event",
+             "DROP TABLE identity_event_customer", "DROP TABLE id_alias", "DROP TABLE steward_decision")
+_RUN_BEFORE_7 = ("ALTER TABLE run DROP COLUMN review_json", *_BEFORE_8)   # nor its band of borderline pairs before 7
 _RUN_BEFORE_6 = ("ALTER TABLE run DROP COLUMN rules_json", *_RUN_BEFORE_7)
 # Before version 5 a run kept no category taxonomy: its profiles were derived through the built-in one.
 _RUN_BEFORE_5 = (*_RUN_BEFORE_6, "ALTER TABLE run DROP COLUMN categories_json",
@@ -426,6 +430,7 @@ _BACK_TO = {
     4: _RUN_BEFORE_5,
     5: _RUN_BEFORE_6,
     6: _RUN_BEFORE_7,
+    7: _BEFORE_8,
 }
 _KEPT = {   # what each table holds that a migration must not lose (the profiles are compared as served)
     "source_record": "source, record_id, first_name, last_name, std_email, std_phone, std_phone_mobile",
@@ -492,7 +497,7 @@ def test_a_store_of_an_earlier_version_is_refused_by_the_readers_until_migrated(
         f"the store at {url} is at schema version {SCHEMA_VERSION}: nothing to migrate"
     with engine.connect() as conn:
         # pinned: a new schema version adds its statements to _BACK_TO
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 7
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 8
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == revision_of(SCHEMA_VERSION)
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
         categories, unplaced, rules = conn.execute(text(

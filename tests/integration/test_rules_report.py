@@ -18,6 +18,7 @@ from herken.report import AGAINST_MODEL
 from identity.rules import BIRTH_DATE, FIRST_NAME, NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, SURNAME, rule_of
 from profile_api.store import open_store
 from profile_api.store.models import SCHEMA_VERSION
+from tests.integration.test_profile_store import _BEFORE_8 as BEFORE_8
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -122,6 +123,8 @@ def test_a_store_of_schema_5_is_reported_once_migrated(resolved, capsys):
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE run DROP COLUMN rules_json"))
         conn.execute(text("ALTER TABLE run DROP COLUMN review_json"))
+        for statement in BEFORE_8:
+            conn.execute(text(statement))
         conn.execute(text("UPDATE schema_info SET version = 5"))
         conn.execute(text("DROP TABLE alembic_version"))     # as a herken from before Alembic left it
     engine.dispose()
@@ -137,7 +140,7 @@ def test_a_store_of_schema_5_is_reported_once_migrated(resolved, capsys):
         assert main(["report", "--store", url, "--out", str(out)]) == 0
     engine = open_store(url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 7
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 8
         assert conn.execute(text("SELECT rules_json, review_json FROM run")).one() == (None, None)
     engine.dispose()
     page = out.read_text(encoding="utf-8")

@@ -470,7 +470,8 @@ def test_reflection_lists_and_describes_the_profile_service(served_sqlite):
     # What grpcurl does next: fetch the file descriptors by symbol and read the methods from them.
     pool = DescriptorPool(ProtoReflectionDescriptorDatabase(served_sqlite.channel))
     service = pool.FindServiceByName("herken.v1.ProfileService")
-    assert {m.name for m in service.methods} == {"GetProfile", "SearchCustomers", "UpdatePreferences", "GetHousehold"}
+    assert {m.name for m in service.methods} == {"GetProfile", "SearchCustomers", "UpdatePreferences", "GetHousehold",
+                                                 "ListIdentityEvents", "ResolveRecord", "ExplainMatch"}
     assert service.methods_by_name["GetProfile"].output_type.oneofs_by_name["result"]
 
 

@@ -35,8 +35,8 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(), nullable=False),
         sa.Column("occurred_at", sa.DateTime(), nullable=False),
         sa.Column("kind", sa.String(), nullable=False),
-        sa.Column("customer_ids_before", sa.Text(), nullable=False),
-        sa.Column("customer_ids_after", sa.Text(), nullable=False),
+        sa.Column("customer_ids_before", sa.Text(), nullable=True),
+        sa.Column("customer_ids_after", sa.Text(), nullable=True),
         sa.Column("household_id", sa.String(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
     )

@@ -1,0 +1,137 @@
+"""The identity lifecycle's commands: `herken steward ...` and `herken events`; no domain logic here."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from herken.config import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def steward_decisions(url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Return the (must-link, cannot-link) pairs stored at url; none for a store that is missing or older."""
+    from sqlalchemy.engine import make_url
+
+    from profile_api.store import StoreError, open_store
+    from profile_api.store.steward import decision_pairs, list_decisions
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return [], []
+    if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
+        return [], []
+    try:
+        engine = open_store(url)
+    except StoreError:        # an older store holds no decisions yet (resolve migrates it later)
+        return [], []
+    try:
+        return decision_pairs(list_decisions(engine))
+    finally:
+        engine.dispose()
+
+
+def _time(value: str) -> dt.datetime:
+    """Return an ISO time (a date, or a date and time; UTC unless it names a zone)."""
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not an ISO time such as 2026-12-01 or 2026-12-01T08:00:00+01:00") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
+    """Take, list or remove a steward decision."""
+    from profile_api.store import open_store
+    from profile_api.store.steward import DecisionError, add_decision, list_decisions, remove_decision
+
+    engine = open_store(args.store, migrate=args.action != "list")
+    try:
+        if args.action in ("must-link", "cannot-link"):
+            decision = add_decision(engine, args.action.replace("-", "_"), args.record_a, args.record_b,
+                                    args.reason, args.by or getpass.getuser())
+            print(f"{decision.decision_id}: {decision.kind.replace('_', '-')} {decision.record_a} {decision.record_b} "
+                  f"by {decision.decided_by}: {decision.reason}")
+            print("every run from now on honours it (herken resolve, --incremental, ResolveRecord)")
+        elif args.action == "remove":
+            decision = remove_decision(engine, args.decision_id)
+            print(f"removed {decision.decision_id} ({decision.kind.replace('_', '-')} {decision.record_a} "
+                  f"{decision.record_b}); the next run no longer honours it")
+        else:
+            decisions = list_decisions(engine)
+            if args.json:
+                print(json.dumps([{**d.__dict__, "decided_at": d.decided_at.isoformat()} for d in decisions], indent=2))
+            elif not decisions:
+                print("no steward decisions")
+            for d in decisions if not args.json else []:
+                print(f"{d.decision_id}  {d.kind.replace('_', '-'):<11}  {d.record_a:<24} {d.record_b:<24} "
+                      f"{d.decided_at:%Y-%m-%d %H:%M}  {d.decided_by}: {d.reason}")
+    except DecisionError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
+def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
+    """Print identity events, oldest first."""
+    from profile_api.store import open_store
+    from profile_api.store.history import read_events
+
+    engine = open_store(args.store)
+    try:
+        with engine.connect() as conn:
+            events = read_events(conn, since=args.since, customer_id=args.customer)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps([{"event_id": e.event_id, "kind": e.kind, "occurred_at": e.occurred_at.isoformat(),
+                           "customer_ids_before": list(e.before), "customer_ids_after": list(e.after),
+                           "household_id": e.household_id or "", "reason": e.reason, "run_id": e.run_id}
+                          for e in events], indent=2))
+        return EXIT_OK
+    if not events:
+        print("no identity events" + (" for this customer" if args.customer else "") + (" since then" if args.since else ""))
+    for e in events:
+        print(f"{e.occurred_at:%Y-%m-%d %H:%M:%S}  {e.kind:<17} {' '.join(e.before) or '-'} -> "
+              f"{' '.join(e.after) or '-'}  {e.reason}")
+    return EXIT_OK
+
+
+def add_commands(sub: argparse._SubParsersAction, settings: Settings,
+                 store_arg: Callable[[argparse.ArgumentParser, Settings], None]) -> None:
+    """Add `steward` and `events` to the command line."""
+    p = sub.add_parser("steward", help="a data steward's must-link / cannot-link decisions between records")
+    actions = p.add_subparsers(dest="action", required=True)
+    for action, what in (("must-link", "these two records are one person, whatever the model says"),
+                         ("cannot-link", "these two records are two persons, whatever the model says")):
+        q = actions.add_parser(action, help=what)
+        q.add_argument("record_a", metavar="SOURCE:RECORD_ID")
+        q.add_argument("record_b", metavar="SOURCE:RECORD_ID")
+        q.add_argument("--reason", required=True, help="why (shown in explanations)")
+        q.add_argument("--by", help="who decided (default: the user running the command)")
+        store_arg(q, settings)
+        q.set_defaults(func=cmd_steward)
+    q = actions.add_parser("list", help="the decisions, oldest first")
+    q.add_argument("--json", action="store_true")
+    store_arg(q, settings)
+    q.set_defaults(func=cmd_steward)
+    q = actions.add_parser("remove", help="take a decision back")
+    q.add_argument("decision_id")
+    store_arg(q, settings)
+    q.set_defaults(func=cmd_steward)
+
+    p = sub.add_parser("events", help="identity events: customer IDs created, merged, split, moved, deleted")
+    store_arg(p, settings)
+    p.add_argument("--since", type=_time, help="only events at or after this time (ISO, UTC unless it says)")
+    p.add_argument("--customer", help="only events naming this customer_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_events)

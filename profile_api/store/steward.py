@@ -1,0 +1,124 @@
+"""A data steward's decisions: must-link and cannot-link between two records, kept with who, when and why.
+
+Every run (full, incremental, real time) reads them (``decision_pairs``) and the clustering honours
+them (``identity.cluster``): a must-link joins two records whatever the model says, a cannot-link
+keeps them in two persons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection, Engine
+
+from profile_api.store.models import StewardDecision
+
+MUST_LINK, CANNOT_LINK = "must_link", "cannot_link"
+KINDS = (MUST_LINK, CANNOT_LINK)
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be taken as given; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A steward decision as stored."""
+
+    decision_id: str
+    kind: str
+    record_a: str
+    record_b: str
+    reason: str
+    decided_by: str
+    decided_at: dt.datetime
+
+
+def parse_record(value: str) -> tuple[str, str]:
+    """Return (source, record_id) of a ``SOURCE:RECORD_ID`` argument; raise DecisionError when it is not one."""
+    source, sep, record_id = value.strip().partition(":")
+    if not sep or not source or not record_id:
+        raise DecisionError(f"'{value}' is not SOURCE:RECORD_ID (for example pos:NYMXB7F9A3)")
+    return source, record_id
+
+
+def _record_known(conn: Connection, source: str, record_id: str) -> bool:
+    row = conn.execute(text("SELECT 1 FROM source_record WHERE source = :s AND record_id = :r"),
+                       {"s": source, "r": record_id}).first()
+    return row is not None
+
+
+def _as_time(value: object) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def add_decision(engine: Engine, kind: str, record_a: str, record_b: str, reason: str, decided_by: str,
+                 now: dt.datetime | None = None) -> Decision:
+    """Store a decision between two records of the store; return it.
+
+    Raises:
+        DecisionError: an unknown kind, a record the store does not hold, a record paired with
+            itself, no reason, or the opposite decision already taken on the same pair.
+    """
+    if kind not in KINDS:
+        raise DecisionError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if not reason.strip():
+        raise DecisionError("a reason is required (--reason TEXT): explanations show it to colleagues")
+    a, b = sorted([":".join(parse_record(record_a)), ":".join(parse_record(record_b))])
+    if a == b:
+        raise DecisionError(f"both records are {a}: a decision is between two records")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    with engine.begin() as conn:
+        for record in (a, b):
+            if not _record_known(conn, *parse_record(record)):
+                raise DecisionError(f"the store holds no record {record}; `herken links` lists the records it holds")
+        for existing in _decisions(conn, a, b):
+            if existing.kind == kind:
+                raise DecisionError(f"{a} and {b} already have this decision ({existing.decision_id})")
+            raise DecisionError(f"{a} and {b} have the opposite decision {existing.decision_id} ({existing.kind}); "
+                                f"remove it first with `herken steward remove {existing.decision_id}`")
+        decision = Decision(f"SD-{uuid.uuid4().hex[:10].upper()}", kind, a, b, reason.strip(),
+                            decided_by.strip() or "unknown", now)
+        at = now.astimezone(dt.timezone.utc)
+        conn.execute(StewardDecision.__table__.insert().values(
+            decision_id=decision.decision_id, kind=kind, record_a=a, record_b=b, reason=decision.reason,
+            decided_by=decision.decided_by,
+            decided_at=at))
+    return decision
+
+
+def _decisions(conn: Connection, a: str | None = None, b: str | None = None) -> list[Decision]:
+    query = select(StewardDecision.__table__).order_by(StewardDecision.decided_at, StewardDecision.decision_id)
+    if a is not None:
+        query = query.where(StewardDecision.record_a == a, StewardDecision.record_b == b)
+    return [Decision(r.decision_id, r.kind, r.record_a, r.record_b, r.reason, r.decided_by, _as_time(r.decided_at))
+            for r in conn.execute(query)]
+
+
+def list_decisions(engine: Engine) -> list[Decision]:
+    """Return every decision, oldest first."""
+    with engine.connect() as conn:
+        return _decisions(conn)
+
+
+def remove_decision(engine: Engine, decision_id: str) -> Decision:
+    """Remove a decision; return it. Raises DecisionError for an unknown decision_id."""
+    with engine.begin() as conn:
+        found = [d for d in _decisions(conn) if d.decision_id == decision_id]
+        if not found:
+            raise DecisionError(f"no decision {decision_id!r}; `herken steward list` shows them")
+        conn.execute(StewardDecision.__table__.delete().where(StewardDecision.decision_id == decision_id))
+    return found[0]
+
+
+def decision_pairs(decisions: list[Decision]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Return the (must-link, cannot-link) record pairs (``source:record_id``) of decisions."""
+    must = [(d.record_a, d.record_b) for d in decisions if d.kind == MUST_LINK]
+    cannot = [(d.record_a, d.record_b) for d in decisions if d.kind == CANNOT_LINK]
+    return must, cannot

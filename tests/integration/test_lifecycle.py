@@ -1,0 +1,222 @@
+"""IDs that last across runs, identity events, redirects and steward decisions: real runs, a real server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+
+import grpc
+import pandas as pd
+import pytest
+
+from herken.cli import main
+from identity.lifecycle import Event, reconcile
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.server import start_server, store_servicer
+from profile_api.store import open_store, read_links
+from profile_api.store.history import read_events
+from synth.day2 import write_day2
+
+
+@pytest.fixture(scope="module")
+def days(small_drop, tmp_path_factory) -> dict:
+    """Day 1 (the small drop) and day 2 (full) resolved into one SQLite store, with the links after each."""
+    tmp = tmp_path_factory.mktemp("lifecycle")
+    write_day2(small_drop, tmp / "full", tmp / "delta", seed=5, new=0.04, changed=0.03, deleted=0.03, moved=0.02)
+    url = f"sqlite:///{tmp / 'herken.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp / "runs"))
+        assert main(["resolve", str(small_drop), "--store", url]) == 0
+        engine = open_store(url)
+        links1 = read_links(engine)
+        with engine.connect() as conn:
+            last = max(e.seq for e in read_events(conn))
+        assert main(["resolve", str(tmp / "full"), "--store", url]) == 0
+    links2 = read_links(engine)
+    return {"url": url, "engine": engine, "links1": links1, "links2": links2, "last": last, "tmp": tmp,
+            "deleted": pd.read_csv(tmp / "delta" / "deletions.csv", dtype=str)}
+
+
+@pytest.fixture(scope="module")
+def stub(days):
+    server, port = start_server(store_servicer(days["url"]), port=0)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    yield pb_grpc.ProfileServiceStub(channel)
+    channel.close()
+    server.stop(None)
+
+
+def _keys(links: pd.DataFrame) -> pd.Series:
+    return links["source"] + ":" + links["record_id"]
+
+
+def test_a_first_run_records_one_created_event_per_person(days):
+    with days["engine"].connect() as conn:
+        first = [e for e in read_events(conn) if e.seq <= days["last"]]
+    assert Counter(e.kind for e in first) == {"created": days["links1"]["customer_id"].nunique()}
+    assert {e.after[0] for e in first} == set(days["links1"]["customer_id"])
+
+
+def test_persons_whose_records_are_all_still_there_keep_their_id(days):
+    now = dict(zip(_keys(days["links2"]), days["links2"]["customer_id"]))
+    intact = kept = 0
+    for customer, keys in _keys(days["links1"]).groupby(days["links1"]["customer_id"]):
+        after = [now.get(k) for k in keys]
+        if None not in after:
+            intact += 1
+            kept += set(after) == {customer}
+    assert intact > 300 and kept / intact >= 0.99
+
+
+def test_day_one_ids_plus_day_two_events_give_day_two_ids(days):
+    with days["engine"].connect() as conn:
+        events = [Event(e.kind, e.before, e.after, e.reason) for e in read_events(conn, after_seq=days["last"])]
+    kinds = Counter(e.kind for e in events)
+    assert kinds["created"] > 0 and kinds["deleted"] > 0 and kinds["household_changed"] > 0
+    assert reconcile(set(days["links1"]["customer_id"]), events) == set(days["links2"]["customer_id"])
+
+
+def test_every_day_one_id_answers_the_profile_that_holds_its_records(days, stub):
+    now = dict(zip(_keys(days["links2"]), days["links2"]["customer_id"]))
+    answered = 0
+    for customer, keys in _keys(days["links1"]).groupby(days["links1"]["customer_id"]):
+        left = [now[k] for k in keys if k in now]
+        if not left:
+            with pytest.raises(grpc.RpcError) as err:
+                stub.GetProfile(pb.GetProfileRequest(customer_id=customer))
+            assert err.value.code() == grpc.StatusCode.NOT_FOUND
+            assert "no longer exists: every record of customer" in err.value.details()
+            continue
+        reply = stub.GetProfile(pb.GetProfileRequest(customer_id=customer))
+        assert reply.profile.customer_id == Counter(left).most_common(1)[0][0]
+        assert reply.redirected_from == ("" if reply.profile.customer_id == customer else customer)
+        answered += 1
+    assert answered > 300
+
+
+def test_identity_events_page_through_the_rpc(days, stub):
+    with days["engine"].connect() as conn:
+        stored = read_events(conn)
+    seen, token = [], ""
+    while True:
+        reply = stub.ListIdentityEvents(pb.ListIdentityEventsRequest(page_size=97, page_token=token))
+        seen.extend(reply.events)
+        token = reply.next_page_token
+        if not token:
+            break
+        assert len(reply.events) == 97
+    assert [e.event_id for e in seen] == [e.event_id for e in stored]
+    kinds = {pb.IdentityEventKind.Name(e.kind) for e in seen}
+    assert {"IDENTITY_EVENT_KIND_CREATED", "IDENTITY_EVENT_KIND_DELETED"} <= kinds
+    later = stored[-1].occurred_at
+    since = pb.ListIdentityEventsRequest(page_size=1000)
+    since.since.FromDatetime(later)
+    assert {e.run_id for e in stub.ListIdentityEvents(since).events} == {stored[-1].run_id}
+    one = stored[-1].after[0] if stored[-1].after else stored[-1].before[0]
+    mine = stub.ListIdentityEvents(pb.ListIdentityEventsRequest(customer_id=one)).events
+    assert mine and all(one in (*e.customer_ids_before, *e.customer_ids_after) for e in mine)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.ListIdentityEvents(pb.ListIdentityEventsRequest(page_token="nonsense"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and err.value.details().startswith("page_token")
+
+
+def test_herken_events_prints_a_customers_events_as_json(days, capsys):
+    customer = days["links2"]["customer_id"].iloc[0]
+    capsys.readouterr()
+    assert main(["events", "--store", days["url"], "--customer", customer, "--json"]) == 0
+    events = json.loads(capsys.readouterr().out)
+    assert events and all(customer in e["customer_ids_before"] + e["customer_ids_after"] for e in events)
+    tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).isoformat()
+    assert main(["events", "--store", days["url"], "--since", tomorrow]) == 0
+    assert "no identity events" in capsys.readouterr().out
+
+
+# --- steward decisions, honoured by a full run ---
+
+def _person_pair(links: pd.DataFrame) -> tuple[str, str, str]:
+    """Return two records of one person of at least three records, and that person's customer_id."""
+    sizes = links.groupby("customer_id").size()
+    customer = sizes[sizes >= 3].index[0]
+    keys = sorted(_keys(links[links["customer_id"] == customer]))
+    return keys[0], keys[1], customer
+
+
+def test_steward_decisions_are_kept_listed_refused_when_unclear_and_removed(days, capsys, tmp_path):
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    Path(tmp_path / "copy.db").write_bytes(Path(days["url"][len("sqlite:///"):]).read_bytes())
+    a, b, _ = _person_pair(days["links2"])
+    assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--by", "ans", "--store", url]) == 0
+    assert main(["steward", "must-link", a, b, "--reason", "same", "--store", url]) == 2
+    assert "opposite decision" in capsys.readouterr().err
+    assert main(["steward", "must-link", a, "pos:NO-SUCH-RECORD", "--reason", "x", "--store", url]) == 2
+    assert "holds no record pos:NO-SUCH-RECORD" in capsys.readouterr().err
+    assert main(["steward", "must-link", a, "nonsense", "--reason", "x", "--store", url]) == 2
+    capsys.readouterr()
+    assert main(["steward", "list", "--json", "--store", url]) == 0
+    (decision,) = json.loads(capsys.readouterr().out)
+    assert (decision["kind"], decision["decided_by"], decision["reason"]) == ("cannot_link", "ans", "twins")
+    assert main(["steward", "remove", decision["decision_id"], "--store", url]) == 0
+    assert main(["steward", "remove", decision["decision_id"], "--store", url]) == 2
+
+
+def test_a_cannot_link_splits_a_person_and_a_must_link_joins_two_in_a_full_run(days, tmp_path, monkeypatch, stub):
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    Path(tmp_path / "copy.db").write_bytes(Path(days["url"][len("sqlite:///"):]).read_bytes())
+    links = days["links2"]
+    a, b, customer = _person_pair(links)
+    sizes = links.groupby("customer_id").size()
+    others = links[links["customer_id"].isin(sizes[sizes == 1].index)]     # two persons of one record each
+    c, d = _keys(others.iloc[[0]]).iloc[0], _keys(others.iloc[[1]]).iloc[0]
+    old_c, old_d = others["customer_id"].iloc[0], others["customer_id"].iloc[1]
+    assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", url]) == 0
+    assert main(["steward", "must-link", c, d, "--reason", "one person, two addresses", "--store", url]) == 0
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    engine = open_store(url)
+    with engine.connect() as conn:
+        last = max(e.seq for e in read_events(conn))
+    assert main(["resolve", str(days["tmp"] / "full"), "--store", url]) == 0
+    after = dict(zip(_keys(read_links(engine)), read_links(engine)["customer_id"]))
+    assert after[a] != after[b]
+    assert customer in (after[a], after[b])              # the part with most records kept the ID
+    assert after[c] == after[d]
+    survivor = after[c]
+    gone = ({old_c, old_d} - {survivor}).pop()
+    with engine.connect() as conn:
+        events = read_events(conn, after_seq=last)
+    assert any(e.kind == "split" and e.before == (customer,) for e in events)
+    assert any(e.kind == "merged" and set(e.before) == {old_c, old_d} and e.after == (survivor,) for e in events), \
+        ([e for e in events if e.kind in ("merged", "split")], old_c, old_d, survivor)
+    server, port = start_server(store_servicer(url), port=0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = pb_grpc.ProfileServiceStub(channel).GetProfile(pb.GetProfileRequest(customer_id=gone))
+    finally:
+        server.stop(None)
+    assert reply.profile.customer_id == survivor and reply.redirected_from == gone
+
+
+def test_ids_last_and_redirect_on_postgresql(small_drop, days, fresh_pg_url, tmp_path, monkeypatch):
+    pg_url = fresh_pg_url
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(small_drop), "--store", pg_url]) == 0
+    engine = open_store(pg_url)
+    links1 = read_links(engine)
+    with engine.connect() as conn:
+        last = max(e.seq for e in read_events(conn))
+    assert main(["resolve", str(days["tmp"] / "full"), "--store", pg_url]) == 0
+    links2 = read_links(engine)
+    with engine.connect() as conn:
+        events = [Event(e.kind, e.before, e.after, e.reason) for e in read_events(conn, after_seq=last)]
+    assert reconcile(set(links1["customer_id"]), events) == set(links2["customer_id"])
+    deleted = [e.before[0] for e in events if e.kind == "deleted"]
+    server, port = start_server(store_servicer(pg_url), port=0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.RpcError) as err:
+                pb_grpc.ProfileServiceStub(channel).GetProfile(pb.GetProfileRequest(customer_id=deleted[0]))
+    finally:
+        server.stop(None)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND and "no longer exists" in err.value.details()
