@@ -177,6 +177,8 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     options = ResolveOptions(run_dir=Path(settings.runs_dir) / run_id,
                              model_path=Path(args.model) if args.model else None, engine=settings.engine,
                              must_link=must_link, cannot_link=cannot_link)
+    if args.incremental:
+        return _resolve_incremental(args, options, run_id, started, bars)
     try:
         resolution = resolve(Path(args.drop), options, bars)
         store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
@@ -205,6 +207,47 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
           f"saved to {options.run_dir / 'model.json'}")
     for line in rules_against_model_lines(rules):
         print(f"  {line}")
+    if drop.quarantine:
+        print(f"  quarantined rows with reasons: {options.run_dir / 'quarantine.csv'}")
+    print(f"  store: {args.store}")
+    return EXIT_OK
+
+
+def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started: dt.datetime,  # type: ignore[no-untyped-def]
+                         bars: "_Bars") -> int:
+    """Resolve a delta drop against the published run and publish what changed."""
+    from herken.publish_delta import published_state, publish_increment
+    from identity.incremental import IncrementalError, resolve_incremental
+    from identity.ingest import DropError
+    from profile_api.store import StoreError, open_store
+
+    if args.model:
+        print("error: --incremental scores with the published run's model; leave out --model", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        store = open_store(args.store, migrate=True)
+        published = published_state(store)
+        resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
+        counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars)
+        bars.stop(done=True)
+    except (DropError, IncrementalError) as err:
+        bars.stop()
+        print(f"error: {err}\nnothing was published; the store's result is unchanged.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except StoreError as err:
+        bars.stop()
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        bars.stop()
+    drop = resolution.drop
+    print(f"run {run_id} (incremental)")
+    for c in drop.counts:
+        print(f"  {c.file:<18} read {c.read:>8,}  accepted {c.accepted:>8,}  quarantined {c.quarantined:>6,}")
+    print(f"  {len(delta.new):,} new, {len(delta.changed):,} changed and {len(delta.deleted):,} deleted records; "
+          f"{len(delta.touched):,} records of the persons they touch re-clustered")
+    print(f"  {len(resolution.records):,} records -> {resolution.persons:,} persons in {resolution.households:,} households; "
+          f"{counts['profiles_rebuilt']:,} profiles rebuilt, {counts['events']:,} identity events")
     if drop.quarantine:
         print(f"  quarantined rows with reasons: {options.run_dir / 'quarantine.csv'}")
     print(f"  store: {args.store}")
@@ -449,6 +492,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("drop")
     _store_arg(p, settings)
     p.add_argument("--model", help="re-use a trained model JSON (from a previous run) instead of training")
+    p.add_argument("--incremental", action="store_true",
+                   help="DROP holds only new and changed records (a record_id seen before replaces that record), new "
+                        "interactions and preferences, and optionally deletions.csv (source,record_id): score it "
+                        "against the published run with its model, re-cluster only the persons it touches, and "
+                        "publish what changed")
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser("links", help="export source,record_id,customer_id,household_id")

@@ -10,6 +10,7 @@ into the store's rows; the store's writer (``profile_api.store.write``) writes t
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
 
@@ -18,7 +19,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from identity.lifecycle import Assignment, PreviousIds, assign_ids
-from identity.pipeline import Resolution
+from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
 from profile_api.live import API_PREFERENCE_COLUMNS, api_preferences
@@ -118,6 +119,13 @@ def carry_over(resolution: Resolution, previous: PreviousIds, now: dt.datetime) 
     return assignment
 
 
+def snapshot_bytes(records: pd.DataFrame) -> bytes:
+    """Return the records as the linkage saw them (SNAPSHOT_COLUMNS) in Parquet, for the next incremental run."""
+    buffer = io.BytesIO()
+    records[list(SNAPSHOT_COLUMNS)].to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
 def _stored_times(engine: Engine, times: pd.Series) -> pd.Series:
     """Return aware datetimes as the store keeps them (SQLite: naive UTC text)."""
     if engine.dialect.name != "sqlite":
@@ -177,7 +185,8 @@ def publish_resolution(
                   households=households.assign(run_id=run_id), interactions=interactions,
                   preferences=drop.preferences, quarantine=quarantine, edges=edges, run=run,
                   profiles=profiles.result, live_from=stored_api_preferences, progress=progress,
-                  history=lambda conn: write_history(conn, assignment.events, assignment.aliases, run_id, published_at))
+                  history=lambda conn: write_history(conn, assignment.events, assignment.aliases, run_id, published_at),
+                  snapshot=snapshot_bytes(records))
     finally:
         profiles.close()
     progress.close()

@@ -18,7 +18,7 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +48,7 @@ INTERACTION_COLUMNS: tuple[str, ...] = (
 )
 PREFERENCE_COLUMNS: tuple[str, ...] = ("source", "record_id", "key", "value", "stated_at")
 TRUTH_COLUMNS: tuple[str, ...] = ("source", "record_id", "person_id", "household_id")
+DELETION_COLUMNS: tuple[str, ...] = ("source", "record_id")   # deletions.csv: records to delete (delta drops)
 INTERACTION_TYPES: frozenset[str] = frozenset({"purchase", "return", "view", "contact"})
 
 
@@ -94,6 +95,8 @@ class Drop:
     categories_given: bool = False
     # Categories of the interactions that the taxonomy does not name, with their interaction counts.
     unplaced_categories: list[tuple[str, int]] = field(default_factory=list)
+    # deletions.csv: the records to delete (source, record_id), each known to the store or the drop.
+    deletions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame([], columns=list(DELETION_COLUMNS)))
 
 
 def _find(drop_dir: Path, stem: str) -> Path | None:
@@ -295,8 +298,19 @@ def _passes(stem: str, table: pa.Table, known: set[tuple[str, str]]) -> np.ndarr
     return ok.to_numpy()
 
 
+def _check_deletion(row: dict[str, str], known: set[tuple[str, str]]) -> str | None:
+    """Return why a deletions.csv row cannot be accepted, or None when it can."""
+    if row["source"] not in CHANNELS:
+        return f"source '{row['source']}' is not one of {', '.join(CHANNELS)}"
+    if not row["record_id"]:
+        return "record_id is empty"
+    if (row["source"], row["record_id"]) not in known:
+        return f"record_id '{row['record_id']}' is not a record of {row['source']} in the store or the drop"
+    return None
+
+
 _ROW_CHECKS: dict[str, Callable[[dict[str, str], set[tuple[str, str]]], str | None]] = {
-    "interactions": _check_interaction, "preferences": _check_preference,
+    "interactions": _check_interaction, "preferences": _check_preference, "deletions": _check_deletion,
 }
 
 
@@ -323,26 +337,31 @@ def _read_plain(stem: str, path: Path, table: pa.Table, required: tuple[str, ...
     return arrow_frame(table, required), rejected
 
 
-def read_drop(drop_dir: Path, progress: Progress = NO_PROGRESS) -> Drop:
+def read_drop(drop_dir: Path, progress: Progress = NO_PROGRESS, known: Iterable[tuple[str, str]] = ()) -> Drop:
     """Return the validated contents of a drop directory; raise DropError when it cannot be read.
 
     Progress hears of the step once every header is checked, in bytes, one file at a time.
+
+    Args:
+        known: (source, record_id) of records known already (a delta drop's store): interactions,
+            preferences and deletions may name them as well as the drop's own records.
     """
     with paused_gc():
-        return _read_drop(Path(drop_dir), progress)
+        return _read_drop(Path(drop_dir), progress, set(known))
 
 
-def _read_drop(drop_dir: Path, progress: Progress) -> Drop:
+def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) -> Drop:
     """Return the validated contents of a drop directory (see :func:`read_drop`)."""
     if not drop_dir.is_dir():
         raise DropError(f"{drop_dir}: no such directory; give the folder that holds pos.csv, webshop.csv, ...")
     identity_files = {c: _find(drop_dir, c) for c in CHANNELS}
-    if not any(identity_files.values()):
+    if not any(identity_files.values()) and not (known and _find(drop_dir, "deletions")):
         raise DropError(
             f"{drop_dir}: no identity file found; expected one or more of "
             + ", ".join(f"{c}.csv" for c in CHANNELS)
         )
-    known_names = {f"{stem}{suffix}" for stem in (*CHANNELS, "interactions", "preferences", "categories", "truth")
+    known_names = {f"{stem}{suffix}" for stem in (*CHANNELS, "interactions", "preferences", "categories", "truth",
+                                                  "deletions")
                    for suffix in (".csv", ".parquet")}
     ignored = sorted(p.name for p in drop_dir.iterdir() if p.is_file() and p.name not in known_names)
     for name in ignored:
@@ -354,7 +373,8 @@ def _read_drop(drop_dir: Path, progress: Progress) -> Drop:
         if path:
             plan.append((channel, path, IDENTITY_COLUMNS))
     for stem, columns in (("interactions", INTERACTION_COLUMNS), ("preferences", PREFERENCE_COLUMNS),
-                          ("categories", CATEGORY_COLUMNS), ("truth", TRUTH_COLUMNS)):
+                          ("categories", CATEGORY_COLUMNS), ("truth", TRUTH_COLUMNS),
+                          ("deletions", DELETION_COLUMNS)):
         path = _find(drop_dir, stem)
         if path:
             plan.append((stem, path, columns))
@@ -366,10 +386,9 @@ def _read_drop(drop_dir: Path, progress: Progress) -> Drop:
     quarantine: list[QuarantinedRow] = []
     counts: list[FileCounts] = []
     identity: dict[str, list] = {c: [] for c in ("source", "line", *IDENTITY_COLUMNS)}
-    known: set[tuple[str, str]] = set()
     tables: dict[str, pd.DataFrame] = {}
     for stem, path, columns in plan:
-        plain = None if stem in CHANNELS or stem == "categories" else read_plain_csv(path)
+        plain = None if stem in CHANNELS or stem in ("categories", "deletions") else read_plain_csv(path)
         if plain is not None:
             tables[stem], rejected = _read_plain(stem, path, plain, columns, known)
             quarantine.extend(rejected)
@@ -419,6 +438,7 @@ def _read_drop(drop_dir: Path, progress: Progress) -> Drop:
         categories=categories,
         categories_given=given,
         unplaced_categories=unplaced,
+        deletions=tables.get("deletions", _frame(None, DELETION_COLUMNS)),
     )
 
 

@@ -79,6 +79,10 @@ class Resolution:
         return int(self.records["household_id"].nunique())
 
 
+# The records as the linkage saw them, standardised and completed: what a run keeps for the next
+# incremental run (the store's linkage snapshot).
+SNAPSHOT_COLUMNS: tuple[str, ...] = (*STANDARD_COLUMNS, "postcode_from_street", "surname_from_email")
+
 PARALLEL_MIN_RECORDS = 20_000
 STANDARDISE_CHUNK = 5_000   # records per step of the standardisation's progress
 
@@ -148,7 +152,7 @@ def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress 
         return _frame(rows)
 
 
-def _rule_fields(records: pd.DataFrame) -> dict[str, NameAndBirth]:
+def rule_fields_of(records: pd.DataFrame) -> dict[str, NameAndBirth]:
     """Return the cannot-link fields of every record, by unique_id."""
     cols = ["given_first", "given", "initials", "surname_core", "birth_date", "mobile"]
     # Column lists and masks rather than a pd.isna per value: 100k records, five fields each.
@@ -166,6 +170,13 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     timings = lap.laps
 
     drop = read_drop(drop_dir, progress)
+    if len(drop.deletions):    # a full drop holds what is there; a record it also deletes is left out
+        gone = set(zip(drop.deletions["source"], drop.deletions["record_id"]))
+        drop.records = drop.records[[k not in gone for k in zip(drop.records["source"], drop.records["record_id"])]]
+        drop.interactions = drop.interactions[[k not in gone for k in zip(drop.interactions["source"],
+                                                                            drop.interactions["record_id"])]]
+        drop.preferences = drop.preferences[[k not in gone for k in zip(drop.preferences["source"],
+                                                                          drop.preferences["record_id"])]]
     lap("ingest")
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
@@ -192,7 +203,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     lap("predict")
 
     progress.step(f"clustering {len(pairs):,} pairs into persons", total=len(pairs), unit="pairs")
-    rule_fields = _rule_fields(records)
+    rule_fields = rule_fields_of(records)
     rules = fit_rules(records, rule_fields, pairs)
     clustering = cluster_best_first(
         rule_fields,

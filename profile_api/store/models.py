@@ -19,8 +19,8 @@ from sqlmodel import Field, SQLModel
 # 7: the band of borderline pairs, how many pairs it held and how many were kept (run.review_json).
 # 8: the identity lifecycle: when each person and household was first seen (person.first_seen_at,
 # household.first_seen_at), each record's confidence (record_link.confidence), identity events
-# (identity_event, identity_event_customer), IDs no longer current (id_alias) and steward decisions
-# (steward_decision).
+# (identity_event, identity_event_customer), IDs no longer current (id_alias), steward decisions
+# (steward_decision) and the standardised records an incremental run starts from (linkage_snapshot).
 # Each version is an Alembic revision in store/migrations/versions ("0007" for 7), which `herken migrate` runs.
 SCHEMA_VERSION = 8
 
@@ -266,3 +266,15 @@ class StewardDecision(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     decided_by: str
     decided_at: dt.datetime
+
+
+class LinkageSnapshot(SQLModel, table=True):
+    """The published run's records as the linkage saw them: standardised and completed, in Parquet.
+
+    An incremental run (``herken resolve --incremental``) scores its delta against them instead of
+    standardising every record again. One row, replaced by every publish.
+    """
+
+    __tablename__ = "linkage_snapshot"
+    run_id: str = Field(primary_key=True)
+    records: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

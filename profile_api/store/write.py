@@ -23,7 +23,7 @@ from identity.progress import Progress
 from profile_api.live import api_preferences, live_parts, lock_preferences, stated_preferences
 from profile_api.precompute import INTERACTION_COLUMNS, ProfileEncoding, profile_rows
 from profile_api.store.models import (
-    Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
+    Household, Interaction, LinkageSnapshot, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
     SourceRecord,
 )
 
@@ -112,7 +112,7 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
               households: pd.DataFrame, interactions: pd.DataFrame, preferences: pd.DataFrame,
               quarantine: pd.DataFrame, edges: pd.DataFrame, run: pd.DataFrame,
               profiles: Callable[[], pd.DataFrame], live_from: frozenset[tuple] | None, progress: Progress,
-              history: Callable[[Connection], object] | None = None) -> None:
+              history: Callable[[Connection], object] | None = None, snapshot: bytes | None = None) -> None:
     """Replace the published result with these rows in one transaction, the profiles last.
 
     Args:
@@ -122,6 +122,7 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
         live_from: as ``write_profiles`` takes it.
         history: records the run's identity events and aliases on the transaction
             (``profile_api.store.history.write_history``).
+        snapshot: the run's records as the linkage saw them (Parquet), for the next incremental run.
     """
     with engine.begin() as conn:
         for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run):
@@ -138,9 +139,17 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
         progress.advance(bulk_insert(conn, Run, run))
         if history is not None:
             history(conn)
+        if snapshot is not None:
+            write_snapshot(conn, run["run_id"].iloc[0], snapshot)
         analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
         # last: it holds back updates
         progress.advance(write_profiles(conn, profiles(), live_from=live_from))
+
+
+def write_snapshot(conn: Connection, run_id: str, snapshot: bytes) -> None:
+    """Replace the linkage snapshot (``LinkageSnapshot``) with this run's, on conn's transaction."""
+    conn.execute(delete(LinkageSnapshot))
+    conn.execute(LinkageSnapshot.__table__.insert().values(run_id=run_id, records=snapshot))
 
 
 def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:

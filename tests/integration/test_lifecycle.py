@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import grpc
+from sqlalchemy import text
 import pandas as pd
 import pytest
 
@@ -220,3 +221,103 @@ def test_ids_last_and_redirect_on_postgresql(small_drop, days, fresh_pg_url, tmp
     finally:
         server.stop(None)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND and "no longer exists" in err.value.details()
+
+
+# --- delta drops: herken resolve --incremental ---
+
+@pytest.fixture(scope="module")
+def incremental(small_drop, days, tmp_path_factory) -> dict:
+    """Day 1 resolved in full, then day 2's delta resolved with --incremental, in a store of its own."""
+    tmp = tmp_path_factory.mktemp("incremental")
+    url = f"sqlite:///{tmp / 'herken.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp / "runs"))
+        assert main(["resolve", str(small_drop), "--store", url]) == 0
+        engine = open_store(url)
+        with engine.connect() as conn:
+            last = max(e.seq for e in read_events(conn))
+        assert main(["resolve", str(days["tmp"] / "delta"), "--incremental", "--store", url]) == 0
+    return {"url": url, "engine": engine, "links": read_links(engine), "last": last, "tmp": tmp}
+
+
+def test_an_incremental_run_gives_the_persons_a_full_run_gives(days, incremental):
+    truth = pd.read_csv(days["tmp"] / "full" / "truth.csv", dtype=str)
+    from identity.evaluate import evaluate
+
+    full, delta = evaluate(days["links2"], truth), evaluate(incremental["links"], truth)
+    assert len(incremental["links"]) == len(days["links2"])
+    assert set(_keys(incremental["links"])) == set(_keys(days["links2"]))
+    assert abs(full.person.f1 - delta.person.f1) <= 0.01
+    assert delta.household_pairs_merged <= full.household_pairs_merged + 0.01
+
+
+def test_an_incremental_run_keeps_ids_and_records_events_that_reconcile(days, incremental):
+    links1, links2 = days["links1"], incremental["links"]
+    with incremental["engine"].connect() as conn:
+        events = [Event(e.kind, e.before, e.after, e.reason) for e in read_events(conn, after_seq=incremental["last"])]
+    assert reconcile(set(links1["customer_id"]), events) == set(links2["customer_id"])
+    now = dict(zip(_keys(links2), links2["customer_id"]))
+    intact = kept = 0
+    for customer, keys in _keys(links1).groupby(links1["customer_id"]):
+        after = [now.get(k) for k in keys]
+        if None not in after:
+            intact += 1
+            kept += set(after) == {customer}
+    assert kept / intact >= 0.99
+    deleted = set(days["deleted"]["source"] + ":" + days["deleted"]["record_id"])
+    assert not deleted & set(now)
+
+
+def test_an_incremental_run_serves_changed_records_and_new_interactions(days, incremental):
+    delta = pd.read_csv(days["tmp"] / "delta" / "pos.csv", dtype=str, keep_default_na=False)
+    engine = incremental["engine"]
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT record_id, phone FROM source_record WHERE source = 'pos'")).all())
+        profiles = conn.execute(text("SELECT count(*) FROM profile")).scalar()
+        persons = conn.execute(text("SELECT count(*) FROM person")).scalar()
+        counted = conn.execute(text("SELECT sum(record_count) FROM person")).scalar()
+    for record_id, phone in zip(delta["record_id"], delta["phone"]):
+        assert stored[record_id] == (phone or None)
+    assert profiles == persons == incremental["links"]["customer_id"].nunique()
+    assert counted == len(incremental["links"])
+    new = pd.read_csv(days["tmp"] / "delta" / "interactions.csv", dtype=str)
+    if len(new):
+        source, record_id = new["source"].iloc[0], new["record_id"].iloc[0]
+        customer = incremental["links"].set_index(["source", "record_id"]).loc[(source, record_id), "customer_id"]
+        server, port = start_server(store_servicer(incremental["url"]), port=0)
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                profile = pb_grpc.ProfileServiceStub(channel).GetProfile(
+                    pb.GetProfileRequest(customer_id=customer)).profile
+        finally:
+            server.stop(None)
+        assert profile.customer_id == customer and profile.attributes
+
+
+def test_steward_decisions_survive_an_incremental_run(days, incremental, tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    Path(tmp_path / "copy.db").write_bytes(Path(incremental["url"][len("sqlite:///"):]).read_bytes())
+    links = incremental["links"]
+    a, b, customer = _person_pair(links)
+    sizes = links.groupby("customer_id").size()
+    singles = _keys(links[links["customer_id"].isin(sizes[sizes == 1].index)])
+    c, d = singles.iloc[0], singles.iloc[1]
+    assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", url]) == 0
+    assert main(["steward", "must-link", c, d, "--reason", "one person", "--store", url]) == 0
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    empty = tmp_path / "empty-delta"
+    empty.mkdir()
+    (empty / "deletions.csv").write_text("source,record_id\n")
+    assert main(["resolve", str(empty), "--incremental", "--store", url]) == 0
+    after = dict(zip(_keys(read_links(open_store(url))), read_links(open_store(url))["customer_id"]))
+    assert after[a] != after[b] and after[c] == after[d]
+    assert main(["resolve", str(days["tmp"] / "delta"), "--incremental", "--store", url]) == 0   # again: they stay
+    after = dict(zip(_keys(read_links(open_store(url))), read_links(open_store(url))["customer_id"]))
+    assert after[a] != after[b] and after[c] == after[d]
+
+
+def test_an_incremental_run_on_an_empty_store_says_to_run_a_full_one_first(days, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert main(["resolve", str(days["tmp"] / "delta"), "--incremental", "--store", url]) == 2
+    assert "run `herken resolve DROP` (a full drop) first" in capsys.readouterr().err

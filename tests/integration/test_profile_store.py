@@ -415,7 +415,8 @@ def test_a_read_connection_that_breaks_is_replaced(published):
 # Before version 8 nothing remembered IDs between runs, nor kept a record's confidence or a steward's decisions.
 _BEFORE_8 = ("ALTER TABLE person DROP COLUMN first_seen_at", "ALTER TABLE household DROP COLUMN first_seen_at",
              "ALTER TABLE record_link DROP COLUMN confidence", "DROP TABLE identity_event",
-             "DROP TABLE identity_event_customer", "DROP TABLE id_alias", "DROP TABLE steward_decision")
+             "DROP TABLE identity_event_customer", "DROP TABLE id_alias", "DROP TABLE steward_decision",
+             "DROP TABLE linkage_snapshot")
 _RUN_BEFORE_7 = ("ALTER TABLE run DROP COLUMN review_json", *_BEFORE_8)   # nor its band of borderline pairs before 7
 _RUN_BEFORE_6 = ("ALTER TABLE run DROP COLUMN rules_json", *_RUN_BEFORE_7)
 # Before version 5 a run kept no category taxonomy: its profiles were derived through the built-in one.

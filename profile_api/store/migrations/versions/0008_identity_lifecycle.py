@@ -2,7 +2,8 @@
 
 When each person and household was first seen (their first_seen_at: the published run's start for a
 store migrated from before), each record's confidence, identity events, aliases of IDs no longer
-current, and steward decisions.
+current, steward decisions, and the snapshot of standardised records an
+incremental run starts from (a store migrated from before has none: its first incremental run says so).
 
 Revision ID: 0008
 Revises: 0007
@@ -67,6 +68,11 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("decided_by", sa.String(), nullable=False),
         sa.Column("decided_at", sa.DateTime(), nullable=False),
+    )
+    op.create_table(
+        "linkage_snapshot",
+        sa.Column("run_id", sa.String(), primary_key=True),
+        sa.Column("records", sa.LargeBinary(), nullable=False),
     )
     set_schema_version(8)
 

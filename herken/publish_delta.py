@@ -1,0 +1,127 @@
+"""Publishing an incremental run: the rows of what changed, written by ``profile_api.store.write_delta``.
+
+IDs are carried over as for a full run (``herken.publish.carry_over``); only the records, links,
+persons, households and profiles the delta touched are written, in one transaction, so a failed run
+leaves the published result as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from herken.publish import _edges, _number, _source_records, _stored_times, borderline, carry_over, snapshot_bytes
+from identity.incremental import Delta, IncrementalError, Published
+from identity.pipeline import Resolution
+from identity.progress import NO_PROGRESS, Progress
+from identity.strictness import rules_of_run
+from profile_api.store.history import previous_ids, write_history
+from profile_api.store.read import latest_run
+from profile_api.store.write_delta import write_increment
+
+log = logging.getLogger(__name__)
+
+
+def _key(uid: str) -> tuple[str, str]:
+    source, _, record_id = uid.partition(":")
+    return source, record_id
+
+
+def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_id: str, started_at: dt.datetime,
+                      drop_path: str, progress: Progress = NO_PROGRESS) -> dict[str, int]:
+    """Write what an incremental run changed to the store, in one transaction; return counts of what was written."""
+    progress.step("working out what changed")
+    previous = previous_ids(engine)
+    published_at = dt.datetime.now(dt.timezone.utc)
+    assignment = carry_over(resolution, previous, published_at)
+    records, drop = resolution.records, resolution.drop
+    uids = records["unique_id"].tolist()
+    now_customer = dict(zip(uids, records["customer_id"]))
+    now_household = dict(zip(uids, records["household_id"]))
+    relinked = {u for u in uids if (previous.customer_of.get(u), previous.household_of.get(u))
+                != (now_customer[u], now_household[u])} | delta.changed
+    fed = {f"{s}:{r}" for s, r in zip(drop.interactions["source"], drop.interactions["record_id"])} \
+        | {f"{s}:{r}" for s, r in zip(drop.preferences["source"], drop.preferences["record_id"])}
+    customers_now = {now_customer[u] for u in relinked | (fed & set(now_customer))}
+    customers_before = {previous.customer_of[u] for u in relinked | delta.deleted | fed if u in previous.customer_of}
+    households = {now_household[u] for u in relinked | (fed & set(now_household))} \
+        | {previous.customer_household[c] for c in customers_before if c in previous.customer_household}
+    # every person of a touched household is written again: a household's members show in each profile
+    in_households = records[records["household_id"].isin(households)]
+    persons = in_households.groupby(["customer_id", "household_id"]).size().reset_index(name="record_count")
+    persons["run_id"] = run_id
+    persons["first_seen_at"] = _stored_times(engine, persons["customer_id"].map(assignment.customer_first_seen))
+    homes = persons.groupby("household_id").size().reset_index(name="person_count")
+    homes["run_id"] = run_id
+    homes["first_seen_at"] = _stored_times(engine, homes["household_id"].map(assignment.household_first_seen))
+    gone_persons = customers_before | set(persons["customer_id"]) | {
+        c for c, h in previous.customer_household.items() if h in households}
+    links = records[records["unique_id"].isin(relinked)][["source", "record_id", "customer_id", "household_id"]] \
+        .assign(run_id=run_id)
+    if "confidence" in records:
+        links["confidence"] = records.loc[links.index, "confidence"]
+    fresh = set(drop.records["source"] + ":" + drop.records["record_id"]) - delta.deleted
+    source_records = _source_records(resolution)
+    source_records = source_records[(source_records["source"] + ":" + source_records["record_id"]).isin(fresh)]
+    interactions = drop.interactions.assign(**{c: _number(drop.interactions[c])
+                                               for c in ("quantity", "amount_eur", "discount_eur")})
+    quarantine = pd.DataFrame([(run_id, q.file, q.line, q.reason, q.raw) for q in drop.quarantine],
+                              columns=["run_id", "file", "line", "reason", "raw"])
+    review, review_summary = borderline(resolution.pairs)
+    edges = _edges(resolution, run_id, review)
+    before = latest_run(engine)
+    run = pd.DataFrame([{
+        "run_id": run_id, "started_at": started_at, "finished_at": dt.datetime.now(dt.timezone.utc),
+        "drop_path": drop_path, "records": len(records), "persons": resolution.persons,
+        "households": resolution.households, "quarantined": len(drop.quarantine), "trained": False,
+        "model_json": json.dumps(resolution.model), "counts_json": json.dumps([c.__dict__ for c in drop.counts]),
+        "timings_json": json.dumps({**resolution.timings, "incremental": 1}),
+        "rules_json": json.dumps(rules_of_run(resolution.rules)),
+        "review_json": json.dumps(review_summary),
+        "categories_json": json.dumps(drop.categories.values.tolist()) if drop.categories_given
+        else (before.categories_json if before else None),
+        "unplaced_categories_json": json.dumps([list(c) for c in drop.unplaced_categories]),
+    }])
+    run["started_at"] = _stored_times(engine, run["started_at"])
+    run["finished_at"] = _stored_times(engine, run["finished_at"])
+    total = sum(map(len, (source_records, links, persons, homes, interactions, drop.preferences, quarantine, edges)))
+    progress.step("writing what changed to the store", total=total, unit="rows")
+    rebuilt = write_increment(
+        engine, source_records=source_records, replaced={_key(u) for u in delta.changed | delta.deleted},
+        links=links, unlinked={_key(u) for u in relinked | delta.deleted}, persons=persons, persons_gone=gone_persons,
+        households=homes, households_gone=households, interactions=interactions, preferences=drop.preferences,
+        deleted={_key(u) for u in delta.deleted}, quarantine=quarantine, edges=edges,
+        edges_of=delta.touched | delta.deleted, run=run,
+        history=lambda conn: write_history(conn, assignment.events, assignment.aliases, run_id, published_at),
+        snapshot=snapshot_bytes(records), progress=progress)
+    progress.close()
+    counts = {"records_written": len(source_records), "links_written": len(links), "persons_written": len(persons),
+              "households_written": len(homes), "profiles_rebuilt": rebuilt, "events": len(assignment.events)}
+    log.info("published incremental run %s: %s", run_id, counts)
+    return counts
+
+
+def published_state(engine: Engine) -> Published:
+    """Return what an incremental run starts from; raise IncrementalError when the store cannot give it."""
+    run = latest_run(engine)
+    if run is None:
+        raise IncrementalError("the store holds no published run to add a delta to; run `herken resolve DROP` "
+                               "(a full drop) first")
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT records FROM linkage_snapshot")).first()
+        links = pd.DataFrame(conn.execute(text(
+            "SELECT source, record_id, customer_id, household_id FROM record_link")).fetchall(),
+            columns=["source", "record_id", "customer_id", "household_id"])
+    if row is None:
+        raise IncrementalError("the published run kept no linkage snapshot (it was published by an older herken); "
+                               "run one full `herken resolve DROP`, then deltas can follow")
+    records = pd.read_parquet(io.BytesIO(bytes(row[0])))
+    records = records.merge(links.drop(columns=["source", "record_id"]).assign(
+        unique_id=links["source"] + ":" + links["record_id"]), on="unique_id", how="inner")
+    return Published(records, json.loads(run.model_json), json.loads(run.rules_json or "[]"))

@@ -1,0 +1,167 @@
+"""Incremental resolution: a delta drop scored against the published records, only touched persons re-clustered.
+
+A delta drop holds new and changed records (a record_id seen before replaces that record), new
+interactions and preferences, and optionally ``deletions.csv``. With the published run's model
+(no training), its standardised records (the store's linkage snapshot) and its measured rules:
+
+1. the delta is standardised and completed as a full run would (postcodes and surnames known to
+   the whole drop), and term frequencies are computed over every record, old and new;
+2. Splink scores the delta against the existing records (``predict_between``); the persons of the
+   existing records it may join, of the changed and deleted records, and of the records a data
+   steward decided on, are *touched*;
+3. the records of the touched persons and the delta are scored among themselves
+   (``predict_within``) and clustered again under the same rules and steward decisions; every
+   other person stays as it was;
+4. households are grouped again over all persons (cheap next to scoring).
+
+The result is a :class:`identity.pipeline.Resolution` over all records, with what changed in
+:class:`Delta`; publishing writes only that (``herken.publish_delta``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from splink import Linker
+
+from identity.addresses import complete_postcodes
+from identity.cluster import cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
+from identity.email_names import fill_surnames_from_email
+from identity.engine import make_engine
+from identity.households import group_households, household_anchors, household_edges
+from identity.ingest import read_drop, write_quarantine
+from identity.link import prepare
+from identity.pipeline import (
+    PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, rule_fields_of, standardise_drop,
+)
+from identity.progress import NO_PROGRESS, Progress
+from identity.rules import RuleBook, Strictness
+from identity.timing import Laps
+
+log = logging.getLogger(__name__)
+
+TF_COLUMNS: tuple[str, ...] = ("given_first", "surname_core", "city")
+
+
+class IncrementalError(Exception):
+    """An incremental run that cannot start (nothing published, no snapshot); the message says what to do."""
+
+
+@dataclass
+class Published:
+    """What an incremental run starts from: the published run's records, model and rules."""
+
+    records: pd.DataFrame     # SNAPSHOT_COLUMNS plus customer_id and household_id of every record
+    model: dict
+    rules: list[dict]         # run.rules_json
+
+
+@dataclass
+class Delta:
+    """What an incremental run changed."""
+
+    new: set[str] = field(default_factory=set)          # unique_ids of records seen for the first time
+    changed: set[str] = field(default_factory=set)      # unique_ids replaced by the delta
+    deleted: set[str] = field(default_factory=set)      # unique_ids deleted
+    touched: set[str] = field(default_factory=set)      # unique_ids re-clustered (delta and touched persons)
+
+
+def rulebook_of(records: pd.DataFrame, rules: list[dict]) -> RuleBook:
+    """Return the published run's rule book over these records: their first-name counts, its measured strictness."""
+    measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"])) for r in rules
+                if {"pairs", "conflicts"} <= set(r)]
+    return RuleBook(records["given_first"].value_counts().to_dict(), measured)
+
+
+def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOptions,
+                        progress: Progress = NO_PROGRESS) -> tuple[Resolution, Delta]:
+    """Return the resolution of the published records with a delta drop applied, and what the delta changed."""
+    lap = Laps()
+    existing = published.records
+    drop = read_drop(drop_dir, progress, known=zip(existing["source"], existing["record_id"]))
+    options.run_dir.mkdir(parents=True, exist_ok=True)
+    write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
+    lap("ingest")
+
+    fresh = standardise_drop(drop, progress=progress)
+    delta = Delta()
+    known = set(existing["unique_id"])
+    delta.deleted = set(drop.deletions["source"] + ":" + drop.deletions["record_id"])
+    delta.changed = (set(fresh["unique_id"]) & known) - delta.deleted
+    delta.new = set(fresh["unique_id"]) - known - delta.deleted
+    fresh = fresh[~fresh["unique_id"].isin(delta.deleted)]
+    kept = existing[~existing["unique_id"].isin(delta.changed | delta.deleted)]
+    # Completions see every record; only the delta's own rows are taken from them.
+    completed = fill_surnames_from_email(complete_postcodes(pd.concat([kept[list(SNAPSHOT_COLUMNS[:-2])], fresh],
+                                                                     ignore_index=True)))
+    fresh = completed[completed["unique_id"].isin(set(fresh["unique_id"]))]
+    everything = pd.concat([kept[list(SNAPSHOT_COLUMNS)], fresh[list(SNAPSHOT_COLUMNS)]], ignore_index=True)
+    lap("standardise")
+
+    engine = make_engine(options.engine)
+    prepared = prepare(engine, everything)
+    api = engine.splink_api()
+    linker = Linker(api.register(prepared), json.loads(json.dumps(published.model)))
+    for column in TF_COLUMNS:
+        linker.table_management.compute_tf_table(column)
+    is_delta = prepared["unique_id"].isin(set(fresh["unique_id"]))
+    progress.step("scoring the delta against the published records", unit="pairs")
+    between = linker.inference.predict_between(
+        api.register(prepared[is_delta]), api.register(prepared[~is_delta]),
+        threshold_match_probability=options.match_threshold, warning_mode="never",
+    ).as_pandas_dataframe()
+    lap("predict")
+
+    previous_person = dict(zip(kept["unique_id"], kept["customer_id"]))
+    touched_persons = {previous_person[u] for side in ("unique_id_l", "unique_id_r") for u in between[side]
+                       if u in previous_person}
+    gone = existing[existing["unique_id"].isin(delta.changed | delta.deleted)]
+    touched_persons |= set(gone["customer_id"])
+    # a steward's decisions apply from the next run, whatever the delta holds: their persons are touched
+    decided = {uid for pair in (*options.must_link, *options.cannot_link) for uid in pair}
+    touched_persons |= {previous_person[uid] for uid in decided if uid in previous_person}
+    touched = set(fresh["unique_id"]) | set(kept.loc[kept["customer_id"].isin(touched_persons), "unique_id"])
+    delta.touched = touched
+    subset = prepared[prepared["unique_id"].isin(touched)]
+    progress.step(f"scoring {len(subset):,} records of the touched persons among themselves", unit="pairs")
+    pairs = linker.inference.predict_within(api.register(subset), threshold_match_probability=PREDICT_THRESHOLD,
+                                            warning_mode="never").as_pandas_dataframe()
+    lap("predict")
+
+    rules = rulebook_of(prepared, published.rules)
+    rule_fields = rule_fields_of(subset)
+    clustering = cluster_best_first(
+        rule_fields,
+        zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"].astype(float)),
+        threshold=options.match_threshold,
+        must_link=[(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields],
+        cannot_link=[(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields],
+        names_only=names_only_pairs(pairs),
+        rules=rules,
+        nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
+        progress=progress,
+    )
+    # Untouched persons keep their customer_id as label; re-clustered ones are labelled by a record.
+    labels = dict(zip(kept["unique_id"], kept["customer_id"]))
+    labels.update({uid: f"~{label}" for uid, label in clustering.labels.items()})
+    prepared["person"] = prepared["unique_id"].map(labels)
+    lap("cluster")
+
+    progress.step("grouping persons into households", unit="persons")
+    edges = household_edges(engine, prepared)
+    del linker
+    engine.close()
+    anchored, surnames, hints = household_anchors(prepared)
+    household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints)
+    prepared["household"] = prepared["person"].map(household_of)
+    progress.advance(len(household_of))
+    lap("households")
+    progress.close()
+    log.info("incremental: %d new, %d changed, %d deleted records; %d records of touched persons re-clustered",
+             len(delta.new), len(delta.changed), len(delta.deleted), len(touched))
+    resolution = Resolution(drop, prepared, pairs, clustering, published.model, False, lap.laps, rules)
+    return resolution, delta

@@ -1,0 +1,146 @@
+"""The store's writer for an incremental run: only what changed, in one transaction.
+
+``write_increment`` replaces the rows of the records the delta changed or deleted, the links,
+persons and households it moved, appends the new interactions and preferences, and rebuilds the
+precomputed profiles of the households it touched (``rebuild_households``); everything else stays
+as the previous publish wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterable
+
+import pandas as pd
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Connection, Engine
+
+from identity.categories import taxonomy_frame
+from identity.progress import Progress
+from profile_api.live import lock_preferences, stated_preferences
+from profile_api.precompute import INTERACTION_COLUMNS, ProfileEncoding, profile_rows
+from profile_api.store.models import (
+    Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
+    SourceRecord,
+)
+from profile_api.store.write import analyze, bulk_insert, write_snapshot
+
+CHUNK = 5_000   # keys per IN list
+
+
+def _in_chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    values = sorted(set(values))
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
+def delete_ids(conn: Connection, table: str, column: str, ids: Collection[str]) -> None:
+    """Delete the rows of a table whose column holds one of ids."""
+    statement = text(f"DELETE FROM {table} WHERE {column} IN :ids").bindparams(bindparam("ids", expanding=True))
+    for chunk in _in_chunks(ids):
+        conn.execute(statement, {"ids": chunk})
+
+
+def delete_records(conn: Connection, table: str, keys: Collection[tuple[str, str]], extra: str = "") -> None:
+    """Delete the rows of a table that hang on these (source, record_id) records (and match ``extra``)."""
+    by_source: dict[str, list[str]] = {}
+    for source, record_id in keys:
+        by_source.setdefault(source, []).append(record_id)
+    statement = text(f"DELETE FROM {table} WHERE source = :source AND record_id IN :ids{extra}").bindparams(
+        bindparam("ids", expanding=True))
+    for source, ids in by_source.items():
+        for chunk in _in_chunks(ids):
+            conn.execute(statement, {"source": source, "ids": chunk})
+
+
+_HOUSEHOLD_RECORDS = """
+SELECT r.* FROM source_record r JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
+WHERE l.household_id IN :households"""
+_HOUSEHOLD_LINKS = "SELECT source, record_id, customer_id, household_id FROM record_link WHERE household_id IN :households"
+_HOUSEHOLD_INTERACTIONS = f"""
+SELECT {', '.join('i.' + c for c in INTERACTION_COLUMNS)} FROM interaction i
+JOIN record_link l ON l.source = i.source AND l.record_id = i.record_id WHERE l.household_id IN :households"""
+
+
+def _read(conn: Connection, sql: str, households: list[str]) -> pd.DataFrame:
+    frames = []
+    for chunk in _in_chunks(households):
+        result = conn.execute(text(sql).bindparams(bindparam("households", expanding=True)), {"households": chunk})
+        frames.append(pd.DataFrame(result.fetchall(), columns=list(result.keys())))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def rebuild_households(conn: Connection, households: Collection[str]) -> int:
+    """Rebuild the precomputed profiles of every person of these households, on conn's transaction; return how many.
+
+    Attributes are computed as of the store's latest interaction (as a full publish computes them),
+    through the published run's taxonomy.
+    """
+    wanted = sorted(set(households))
+    delete_ids(conn, "profile", "household_id", wanted)
+    if not wanted:
+        return 0
+    lock_preferences(conn)
+    records = _read(conn, _HOUSEHOLD_RECORDS, wanted)
+    links = _read(conn, _HOUSEHOLD_LINKS, wanted)
+    interactions = _read(conn, _HOUSEHOLD_INTERACTIONS, wanted)
+    if interactions.empty:
+        interactions = pd.DataFrame([], columns=list(INTERACTION_COLUMNS))
+    latest = conn.execute(text("SELECT max(occurred_at) FROM interaction")).scalar()
+    as_of = pd.Timestamp(latest).to_pydatetime() if latest is not None else None
+    run = conn.execute(text("SELECT categories_json FROM run")).first()
+    categories = taxonomy_frame(json.loads(run[0])) if run is not None and run[0] else taxonomy_frame()
+    for column in ("quantity", "amount_eur", "discount_eur"):
+        if column in interactions:
+            interactions[column] = pd.to_numeric(interactions[column], errors="coerce")
+    rows = profile_rows(records, links, interactions, categories, as_of=as_of)
+    profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn, wanted)).result()
+    return bulk_insert(conn, PrecomputedProfile, profiles)
+
+
+def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: Collection[tuple[str, str]],
+                    links: pd.DataFrame, unlinked: Collection[tuple[str, str]], persons: pd.DataFrame,
+                    persons_gone: Collection[str], households: pd.DataFrame, households_gone: Collection[str],
+                    interactions: pd.DataFrame, preferences: pd.DataFrame, deleted: Collection[tuple[str, str]],
+                    quarantine: pd.DataFrame, edges: pd.DataFrame, edges_of: Collection[str], run: pd.DataFrame,
+                    history: Callable[[Connection], object], snapshot: bytes, progress: Progress) -> int:
+    """Write an incremental run's changes in one transaction; return the number of profiles rebuilt.
+
+    Args:
+        source_records: rows of the delta's records; ``replaced`` the records they replace and the
+            records deleted (their rows go).
+        links: record_link rows of every record whose person or household changed; ``unlinked``
+            the records whose links go first (those and the deleted).
+        persons, households: rows of the persons and households written anew; ``persons_gone`` and
+            ``households_gone`` the IDs whose rows go first (those and the retired).
+        interactions, preferences: the delta's, appended; those of ``deleted`` records go.
+        edges: match_edge rows of the re-clustered records; ``edges_of`` the unique_ids whose
+            earlier edges go.
+        run: the run row, replacing the previous one.
+    """
+    with engine.begin() as conn:
+        delete_records(conn, "source_record", replaced)
+        progress.advance(bulk_insert(conn, SourceRecord, source_records))
+        delete_records(conn, "record_link", unlinked)
+        progress.advance(bulk_insert(conn, RecordLink, links))
+        delete_ids(conn, "person", "customer_id", persons_gone)
+        progress.advance(bulk_insert(conn, Person, persons))
+        delete_ids(conn, "household", "household_id", households_gone)
+        progress.advance(bulk_insert(conn, Household, households))
+        delete_records(conn, "interaction", deleted)
+        progress.advance(bulk_insert(conn, Interaction, interactions))
+        delete_records(conn, "preference", deleted, " AND origin = 'drop'")
+        progress.advance(bulk_insert(conn, Preference, preferences.assign(origin="drop")))
+        conn.execute(QuarantinedRow.__table__.delete())
+        progress.advance(bulk_insert(conn, QuarantinedRow, quarantine))
+        delete_ids(conn, "match_edge", "unique_id_l", edges_of)
+        delete_ids(conn, "match_edge", "unique_id_r", edges_of)
+        progress.advance(bulk_insert(conn, MatchEdge, edges))
+        conn.execute(Run.__table__.delete())
+        progress.advance(bulk_insert(conn, Run, run))
+        history(conn)
+        write_snapshot(conn, run["run_id"].iloc[0], snapshot)
+        analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
+        rebuilt = rebuild_households(conn, set(households["household_id"]) | set(households_gone))
+        progress.advance(rebuilt)
+    return rebuilt
