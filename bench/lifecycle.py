@@ -7,7 +7,8 @@ deleted, 0.3% of households moving house), resolves day 1 and then day 2 into on
 full, or with ``--incremental`` only the delta), and measures:
 
 - kept: of the day-1 persons none of whose records was deleted, the share whose records all carry
-  their day-1 customer_id on day 2 (target >= 99.9%);
+  their day-1 customer_id on day 2 (target >= 99.9%); kept_most: the share whose day-1 customer_id
+  is the ID of most of their records on day 2 (a person that split kept its ID with the larger part);
 - answers: of the day-1 customer_ids with a record left, the share for which GetProfile (a real
   gRPC server and client) answers the profile holding most of those records (target >= 99.9%);
 - deleted: day-1 IDs whose records were all deleted that answer NOT_FOUND saying so;
@@ -44,7 +45,7 @@ def measure(store_url: str, links1: pd.DataFrame, links2: pd.DataFrame, run2_eve
     """Return the lifecycle figures of day 2 against day 1 (see the module's docstring)."""
     key1 = links1["source"] + ":" + links1["record_id"]
     key2 = dict(zip(links2["source"] + ":" + links2["record_id"], links2["customer_id"]))
-    intact, kept, answerable, answered, redirected = 0, 0, 0, 0, 0
+    intact, kept, kept_most, answerable, answered, redirected = 0, 0, 0, 0, 0, 0
     gone, gone_answered = 0, 0
     server, port = start_server(store_servicer(store_url), port=0)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -56,6 +57,7 @@ def measure(store_url: str, links1: pd.DataFrame, links2: pd.DataFrame, run2_eve
             if len(left) == len(now):
                 intact += 1
                 kept += all(c == customer for c in left)
+                kept_most += Counter(left).most_common(1)[0][0] == customer
             if not left:
                 gone += 1
                 try:
@@ -75,6 +77,7 @@ def measure(store_url: str, links1: pd.DataFrame, links2: pd.DataFrame, run2_eve
     return {
         "persons_day1": len(ids1), "persons_day2": len(ids2),
         "kept": kept / intact if intact else None, "intact_persons": intact,
+        "kept_most": kept_most / intact if intact else None,
         "answers": answered / answerable if answerable else None, "answerable_ids": answerable,
         "redirected": redirected, "deleted_ids": gone,
         "deleted_not_found": gone_answered / gone if gone else None,

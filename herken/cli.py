@@ -18,7 +18,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from herken.config import Settings, load_settings
-from herken.lifecycle_cli import add_commands as add_lifecycle_commands, steward_decisions
+from herken.lifecycle_cli import add_commands as add_lifecycle_commands, published_context
 from identity.progress import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -173,10 +173,11 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
     bars = _Bars()
-    must_link, cannot_link = steward_decisions(args.store)
+    must_link, cannot_link, published = published_context(args.store, records=not args.incremental)
     options = ResolveOptions(run_dir=Path(settings.runs_dir) / run_id,
                              model_path=Path(args.model) if args.model else None, engine=settings.engine,
-                             must_link=must_link, cannot_link=cannot_link)
+                             must_link=must_link, cannot_link=cannot_link,
+                             published=published)
     if args.incremental:
         return _resolve_incremental(args, options, run_id, started, bars)
     try:

@@ -9,31 +9,44 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from herken.config import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def steward_decisions(url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Return the (must-link, cannot-link) pairs stored at url; none for a store that is missing or older."""
+def published_context(url: str, records: bool = True) -> tuple[list[tuple[str, str]], list[tuple[str, str]], "pd.DataFrame | None"]:
+    """Return what a full run takes from the store at url: the steward's (must-link, cannot-link) pairs and
+    the published records as the linkage saw them (None when there are none or not ``records``); nothing for a store that
+    is missing, older or empty. Reads only: a run that fails leaves the store as it was."""
     from sqlalchemy.engine import make_url
 
+    from herken.publish_delta import published_state
+    from identity.incremental import IncrementalError
     from profile_api.store import StoreError, open_store
     from profile_api.store.steward import decision_pairs, list_decisions
 
     try:
         parsed = make_url(url)
     except Exception:
-        return [], []
+        return [], [], None
     if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
-        return [], []
+        return [], [], None
     try:
         engine = open_store(url)
     except StoreError:        # an older store holds no decisions yet (resolve migrates it later)
-        return [], []
+        return [], [], None
     try:
-        return decision_pairs(list_decisions(engine))
+        must, cannot = decision_pairs(list_decisions(engine))
+        try:
+            published = published_state(engine).records if records else None
+        except IncrementalError:
+            published = None
+        return must, cannot, published
     finally:
         engine.dispose()
 

@@ -12,7 +12,7 @@ run per connected component on a cluster engine.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,6 +24,13 @@ from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, N
 # A pair on which nothing but the names agrees needs more than an even chance: among tens of
 # thousands of customers, "Khadija Benali" or "Jan de Vries" is often two people.
 NAMES_ONLY_THRESHOLD = 0.8
+# Hysteresis for a run over records a published run already placed (``previous``): a pair of unchanged
+# records that were one person stays joinable down to KEEP_TOGETHER, a pair of unchanged records that
+# were two persons needs KEEP_APART. A retrained model moves borderline pairs a little either way;
+# without this, every run would rename a few hundred persons whose records did not change. New and
+# changed records are scored as any, so new evidence still joins and separates.
+KEEP_TOGETHER = 0.2
+KEEP_APART = 0.8
 NAME_COMPARISONS: tuple[str, ...] = ("given_name", "surname")
 PROGRESS_EVERY = 5_000   # pairs taken in between two reports to progress
 
@@ -115,6 +122,7 @@ def cluster_best_first(
     rules: RuleBook = STRICT,
     nameless: Collection[tuple[str, str]] = (),
     progress: Progress = NO_PROGRESS,
+    previous: Mapping[str, str] | None = None,
 ) -> Clustering:
     """Return clusters built from pairs (id_l, id_r, probability) in order of falling probability.
 
@@ -132,6 +140,9 @@ def cluster_best_first(
             mostly noise gives way to a pair the model is sure of (``RuleBook.waived``).
         progress: told of the pairs as they are taken in, per ``PROGRESS_EVERY``; those below
             the threshold count as done once the pairs are sorted.
+        previous: the person each unchanged record belonged to in the published run; a pair of
+            two such records joins from KEEP_TOGETHER when they were one person, from KEEP_APART
+            when they were two (hysteresis: IDs do not flicker with the model's retraining).
 
     Returns:
         Clustering whose labels are the smallest unique_id of each cluster, so that the same
@@ -151,8 +162,16 @@ def cluster_best_first(
             merges.append(Merge(a, b, 1.0))
 
     pairs = list(pairs)
+    before = previous or {}
+
+    def joinable(a: str, b: str, p: float) -> bool:
+        was_a, was_b = before.get(a), before.get(b)
+        if was_a is None or was_b is None:
+            return p >= threshold
+        return p >= (min(threshold, KEEP_TOGETHER) if was_a == was_b else max(threshold, KEEP_APART))
+
     ordered = sorted(
-        ((p, a, b) for a, b, p in pairs if p >= threshold and a in sets and b in sets),
+        ((p, a, b) for a, b, p in pairs if a in sets and b in sets and joinable(a, b, p)),
         key=lambda t: (-t[0], t[1], t[2]),
     )
     progress.advance(len(pairs) - len(ordered))

@@ -144,6 +144,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
         rules=rules,
         nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
         progress=progress,
+        previous=dict(zip(kept["unique_id"], kept["customer_id"])),
     )
     # Untouched persons keep their customer_id as label; re-clustered ones are labelled by a record.
     labels = dict(zip(kept["unique_id"], kept["customer_id"]))

@@ -243,3 +243,25 @@ def assign_ids(persons: Mapping[str, Iterable[str]], households: Mapping[str, It
     events = identity_events(people, household_of) + household_moves(previous.customer_household, household_of, homes)
     return Assignment(people.ids, homes.ids, people.first_seen, homes.first_seen, events,
                       _aliases(CUSTOMER, people, "customer") + _aliases(HOUSEHOLD, homes, "household"))
+
+
+def unchanged_records(records: "pd.DataFrame", published: "pd.DataFrame", columns: Iterable[str]) -> dict[str, str]:
+    """Return the published customer_id of every record whose linkage fields are as the published run had them.
+
+    Args:
+        records: this run's standardised records (unique_id and ``columns``).
+        published: the published run's (unique_id, customer_id and ``columns``: its linkage snapshot).
+        columns: the fields compared (the time a record was updated is not one: a record saved
+            again unchanged is unchanged).
+    """
+    import pandas as pd
+
+    compared = [c for c in columns if c not in ("unique_id", "source", "record_id", "updated_at")
+                and c in records.columns and c in published.columns]
+    joined = records[["unique_id", *compared]].merge(published[["unique_id", "customer_id", *compared]],
+                                                     on="unique_id", suffixes=("", "_was"))
+    same = pd.Series(True, index=joined.index)
+    for c in compared:
+        now, was = joined[c].astype(object), joined[f"{c}_was"].astype(object)
+        same &= (now.isna() & was.isna()) | (now.astype(str) == was.astype(str))
+    return dict(zip(joined.loc[same, "unique_id"], joined.loc[same, "customer_id"]))

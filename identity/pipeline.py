@@ -26,7 +26,7 @@ from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
 from identity.households import group_households, household_anchors, household_edges
 from identity.ingest import Drop, read_drop, write_quarantine
-from identity.lifecycle import stable_id
+from identity.lifecycle import stable_id, unchanged_records
 from identity.link import build_linker, predict_pairs, prepare, save_model
 from identity.progress import NO_PROGRESS, Progress
 from identity.rules import STRICT, NameAndBirth, RuleBook
@@ -53,6 +53,10 @@ class ResolveOptions:
     # record that is not in the drop are left out
     must_link: list[tuple[str, str]] = field(default_factory=list)
     cannot_link: list[tuple[str, str]] = field(default_factory=list)
+    # the published run's records as the linkage saw them (SNAPSHOT_COLUMNS) with their customer_id:
+    # records that did not change keep to their persons unless the model now clearly disagrees
+    # (identity.cluster's hysteresis); None for a first run
+    published: pd.DataFrame | None = None
 
 
 @dataclass
@@ -215,6 +219,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
         rules=rules,
         nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
         progress=progress,
+        previous=None if options.published is None else unchanged_records(records, options.published, SNAPSHOT_COLUMNS),
     )
     records["person"] = records["unique_id"].map(clustering.labels)
     lap("cluster")

@@ -274,9 +274,18 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         """Members, pets, delivery preference and shared preferences of a household."""
         household_id = household_id_of(request)
         household = self.store.get_household(household_id)
-        if household is None:
+        if household is not None:
+            return household_reply(household)
+        alias = self.store.alias(household_id)
+        if alias is None:
             raise not_found(f"no household {household_id!r}")
-        return household_reply(household)
+        current, reason = alias
+        household = self.store.get_household(current) if current else None
+        if household is None:
+            raise not_found(f"household {household_id!r} no longer exists: {reason}")
+        reply = household_reply(household)
+        reply.redirected_from = household_id
+        return reply
 
     @rpc
     def ListIdentityEvents(self, request: pb.ListIdentityEventsRequest,

@@ -169,9 +169,13 @@ def test_a_cannot_link_splits_a_person_and_a_must_link_joins_two_in_a_full_run(d
     links = days["links2"]
     a, b, customer = _person_pair(links)
     sizes = links.groupby("customer_id").size()
-    others = links[links["customer_id"].isin(sizes[sizes == 1].index)]     # two persons of one record each
-    c, d = _keys(others.iloc[[0]]).iloc[0], _keys(others.iloc[[1]]).iloc[0]
-    old_c, old_d = others["customer_id"].iloc[0], others["customer_id"].iloc[1]
+    homes = links.groupby("household_id").size()
+    others = links[links["customer_id"].isin(sizes[sizes == 1].index)]     # two persons of one record each,
+    alone = others[others["household_id"].isin(homes[homes == 1].index)]   # the second alone in its household
+    others = others[others["household_id"] != alone["household_id"].iloc[0]]
+    c, d = _keys(others.iloc[[0]]).iloc[0], _keys(alone.iloc[[0]]).iloc[0]
+    old_c, old_d = others["customer_id"].iloc[0], alone["customer_id"].iloc[0]
+    home_d = alone["household_id"].iloc[0]
     assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", url]) == 0
     assert main(["steward", "must-link", c, d, "--reason", "one person, two addresses", "--store", url]) == 0
     monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
@@ -194,9 +198,13 @@ def test_a_cannot_link_splits_a_person_and_a_must_link_joins_two_in_a_full_run(d
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             reply = pb_grpc.ProfileServiceStub(channel).GetProfile(pb.GetProfileRequest(customer_id=gone))
+            home = pb_grpc.ProfileServiceStub(channel).GetHousehold(pb.GetHouseholdRequest(household_id=home_d))
     finally:
         server.stop(None)
     assert reply.profile.customer_id == survivor and reply.redirected_from == gone
+    # d's household of one went into the household of the person d joined: its ID leads there
+    assert home.household.household_id == reply.profile.household_id
+    assert home.redirected_from == ("" if home.household.household_id == home_d else home_d)
 
 
 def test_ids_last_and_redirect_on_postgresql(small_drop, days, fresh_pg_url, tmp_path, monkeypatch):

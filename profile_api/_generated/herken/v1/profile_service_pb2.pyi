@@ -262,10 +262,12 @@ class GetHouseholdRequest(_message.Message):
     def __init__(self, household_id: _Optional[str] = ...) -> None: ...
 
 class GetHouseholdResponse(_message.Message):
-    __slots__ = ("household",)
+    __slots__ = ("household", "redirected_from")
     HOUSEHOLD_FIELD_NUMBER: _ClassVar[int]
+    REDIRECTED_FROM_FIELD_NUMBER: _ClassVar[int]
     household: Household
-    def __init__(self, household: _Optional[_Union[Household, _Mapping]] = ...) -> None: ...
+    redirected_from: str
+    def __init__(self, household: _Optional[_Union[Household, _Mapping]] = ..., redirected_from: _Optional[str] = ...) -> None: ...
 
 class IdentityEvent(_message.Message):
     __slots__ = ("event_id", "kind", "occurred_at", "customer_ids_before", "customer_ids_after", "household_id", "reason", "run_id")
