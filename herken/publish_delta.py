@@ -13,12 +13,14 @@ import json
 import logging
 
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
 from herken.publish import _edges, _number, _source_records, _stored_times, borderline, carry_over, snapshot_bytes
 from identity.incremental import Delta, IncrementalError, Published
-from identity.pipeline import Resolution
+from identity.ingest import IDENTITY_COLUMNS
+from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
+from identity.standardise import STANDARD_COLUMNS, standardise_record
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
 from profile_api.store.history import previous_ids, write_history
@@ -122,6 +124,25 @@ def published_state(engine: Engine) -> Published:
         raise IncrementalError("the published run kept no linkage snapshot (it was published by an older herken); "
                                "run one full `herken resolve DROP`, then deltas can follow")
     records = pd.read_parquet(io.BytesIO(bytes(row[0])))
-    records = records.merge(links.drop(columns=["source", "record_id"]).assign(
-        unique_id=links["source"] + ":" + links["record_id"]), on="unique_id", how="inner")
+    links["unique_id"] = links["source"] + ":" + links["record_id"]
+    since = links[~links["unique_id"].isin(set(records["unique_id"]))]
+    if len(since):     # records joined in real time (ResolveRecord with persist) since the snapshot
+        records = pd.concat([records, _standardised(engine, since)], ignore_index=True)
+    records = records.merge(links.drop(columns=["source", "record_id"]), on="unique_id", how="inner")
     return Published(records, json.loads(run.model_json), json.loads(run.rules_json or "[]"))
+
+
+def _standardised(engine: Engine, records: pd.DataFrame) -> pd.DataFrame:
+    """Return the linkage fields of stored records (standardised from their raw values as a run does)."""
+    query = text(f"SELECT source, {', '.join(IDENTITY_COLUMNS)} FROM source_record "
+                 "WHERE source = :source AND record_id IN :ids").bindparams(bindparam("ids", expanding=True))
+    found = []
+    with engine.connect() as conn:
+        for source, ids in records.groupby("source")["record_id"]:
+            found.extend(conn.execute(query, {"source": source, "ids": sorted(ids)}).fetchall())
+    raw = pd.DataFrame(found, columns=["source", *IDENTITY_COLUMNS]).astype(object)
+    rows = [standardise_record(row) for row in raw.where(raw.notna(), None).to_dict("records")]
+    frame = pd.DataFrame(rows, columns=list(STANDARD_COLUMNS))
+    frame["postcode_from_street"] = False
+    frame["surname_from_email"] = False
+    return frame[list(SNAPSHOT_COLUMNS)]

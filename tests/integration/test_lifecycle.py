@@ -329,3 +329,27 @@ def test_an_incremental_run_on_an_empty_store_says_to_run_a_full_one_first(days,
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert main(["resolve", str(days["tmp"] / "delta"), "--incremental", "--store", url]) == 2
     assert "run `herken resolve DROP` (a full drop) first" in capsys.readouterr().err
+
+
+def test_a_record_joined_between_runs_is_a_known_record_of_the_next_incremental_run(incremental, tmp_path,
+                                                                                  monkeypatch):
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    Path(tmp_path / "copy.db").write_bytes(Path(incremental["url"][len("sqlite:///"):]).read_bytes())
+    engine = open_store(url)
+    first = incremental["links"].iloc[0]
+    with engine.begin() as conn:    # as ResolveRecord with persist leaves it: a record and its link
+        conn.execute(text("INSERT INTO source_record (source, record_id, first_name, last_name, email) "
+                          "VALUES ('app', 'RT-1', 'Ria', 'Vos', 'ria.vos@example.nl')"))
+        conn.execute(text("INSERT INTO record_link (source, record_id, customer_id, household_id, run_id) "
+                          "VALUES ('app', 'RT-1', :c, :h, 'realtime')"), {"c": first["customer_id"],
+                                                                          "h": first["household_id"]})
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    empty = tmp_path / "empty-delta"
+    empty.mkdir()
+    (empty / "deletions.csv").write_text("source,record_id\n")
+    assert main(["resolve", str(empty), "--incremental", "--store", url]) == 0
+    links = read_links(engine).set_index(["source", "record_id"])
+    assert links.loc[("app", "RT-1"), "customer_id"] == first["customer_id"]
+    from herken.publish_delta import published_state
+
+    assert "app:RT-1" in set(published_state(engine).records["unique_id"])

@@ -89,3 +89,35 @@ def _random_partition(rng: random.Random, records: list[str]) -> dict[str, list[
     for r in records:
         groups.setdefault(rng.randint(0, max(1, len(records) // 2)), []).append(r)
     return {min(rs): rs for rs in groups.values()}
+
+
+def test_unchanged_records_keep_to_their_persons_unless_the_model_clearly_disagrees():
+    from identity.cluster import cluster_best_first
+    from identity.rules import NameAndBirth
+
+    jan = NameAndBirth("jan", "jan", "j", "jansen", "1980-01-01")
+    records = {"a:1": jan, "a:2": jan, "b:1": jan, "b:2": jan, "n:1": jan, "n:2": jan}
+    pairs = [("a:1", "a:2", 0.3),      # one person before: still joinable at 0.3
+             ("b:1", "b:2", 0.1),      # one person before, the model now clearly disagrees
+             ("a:1", "b:1", 0.7),      # two persons before: 0.7 is not enough to join them now
+             ("n:1", "n:2", 0.6)]      # new records: the plain threshold
+    previous = {"a:1": "C1", "a:2": "C1", "b:1": "C2", "b:2": "C2"}
+    labels = cluster_best_first(records, pairs, threshold=0.5, previous=previous).labels
+    assert labels["a:1"] == labels["a:2"]
+    assert labels["b:1"] != labels["b:2"]
+    assert labels["a:1"] != labels["b:1"]
+    assert labels["n:1"] == labels["n:2"]
+    plain = cluster_best_first(records, pairs, threshold=0.5).labels
+    assert plain["a:1"] == plain["b:1"] and plain["a:1"] != plain["a:2"]
+
+
+def test_unchanged_records_are_those_whose_linkage_fields_are_as_published():
+    import pandas as pd
+
+    from identity.lifecycle import unchanged_records
+
+    published = pd.DataFrame({"unique_id": ["a:1", "a:2", "a:3"], "customer_id": ["C1", "C1", "C2"],
+                              "email": ["x@y.nl", None, "z@y.nl"], "updated_at": ["2020", "2020", "2020"]})
+    now = pd.DataFrame({"unique_id": ["a:1", "a:2", "a:3", "a:4"], "email": ["x@y.nl", None, "new@y.nl", "q@y.nl"],
+                        "updated_at": ["2026", "2020", "2026", "2026"]})
+    assert unchanged_records(now, published, ["unique_id", "email", "updated_at"]) == {"a:1": "C1", "a:2": "C1"}
