@@ -111,6 +111,7 @@ def main() -> None:
     day1_seconds = time.perf_counter() - started
     engine = open_store(store)
     links1 = read_links(engine)
+    links1.to_csv(work / "links-day1.csv", index=False)
     with engine.connect() as conn:
         last = max((e.seq for e in read_events(conn)), default=0)
     started = time.perf_counter()
@@ -120,6 +121,7 @@ def main() -> None:
         herken("resolve", str(full), "--store", store, work=work)
     day2_seconds = time.perf_counter() - started
     links2 = read_links(engine)
+    links2.to_csv(work / f"links-day2-{'incremental' if args.incremental else 'full'}.csv", index=False)
     with engine.connect() as conn:
         events = [Event(e.kind, e.before, e.after, e.reason) for e in read_events(conn, after_seq=last)]
     figures = measure(store, links1, links2, events)

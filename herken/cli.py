@@ -173,7 +173,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
     bars = _Bars()
-    must_link, cannot_link, published = published_context(args.store, records=not args.incremental)
+    must_link, cannot_link, published = published_context(args.store, records=not (args.incremental or args.fresh))
     options = ResolveOptions(run_dir=Path(settings.runs_dir) / run_id,
                              model_path=Path(args.model) if args.model else None, engine=settings.engine,
                              must_link=must_link, cannot_link=cannot_link,
@@ -493,6 +493,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("drop")
     _store_arg(p, settings)
     p.add_argument("--model", help="re-use a trained model JSON (from a previous run) instead of training")
+    p.add_argument("--fresh", action="store_true",
+                   help="cluster as if nothing were published (IDs are still carried over): without it, records "
+                        "that did not change since the published run keep to their persons unless the model now "
+                        "clearly disagrees (match probability below 0.2), and two persons of unchanged records "
+                        "join only through a new or changed record")
     p.add_argument("--incremental", action="store_true",
                    help="DROP holds only new and changed records (a record_id seen before replaces that record), new "
                         "interactions and preferences, and optionally deletions.csv (source,record_id): score it "

@@ -91,24 +91,36 @@ def _random_partition(rng: random.Random, records: list[str]) -> dict[str, list[
     return {min(rs): rs for rs in groups.values()}
 
 
-def test_unchanged_records_keep_to_their_persons_unless_the_model_clearly_disagrees():
+def test_unchanged_records_keep_to_their_persons_unless_new_records_bring_new_evidence():
     from identity.cluster import cluster_best_first
     from identity.rules import NameAndBirth
 
-    jan = NameAndBirth("jan", "jan", "j", "jansen", "1980-01-01")
-    records = {"a:1": jan, "a:2": jan, "b:1": jan, "b:2": jan, "n:1": jan, "n:2": jan}
-    pairs = [("a:1", "a:2", 0.3),      # one person before: still joinable at 0.3
+    jan, piet = NameAndBirth("jan", "jan", "j", "jansen", "1980-01-01"), NameAndBirth("piet", "piet", "p", "jansen", None)
+    records = {"a:1": jan, "a:2": piet, "b:1": jan, "b:2": jan, "c:1": jan, "n:1": jan, "n:2": jan, "n:3": jan}
+    pairs = [("a:1", "a:2", 0.3),      # one person before: joined again at 0.3, the rules not asked again
              ("b:1", "b:2", 0.1),      # one person before, the model now clearly disagrees
-             ("a:1", "b:1", 0.7),      # two persons before: 0.7 is not enough to join them now
-             ("n:1", "n:2", 0.6)]      # new records: the plain threshold
-    previous = {"a:1": "C1", "a:2": "C1", "b:1": "C2", "b:2": "C2"}
+             ("a:1", "b:1", 0.99),     # two persons before, unchanged: not joined directly
+             ("n:1", "n:2", 0.6),      # new records: the plain threshold
+             ("n:3", "b:2", 0.9), ("n:3", "c:1", 0.9)]   # a new record bridges two persons: new evidence
+    previous = {"a:1": "C1", "a:2": "C1", "b:1": "C2", "b:2": "C2", "c:1": "C3"}
     labels = cluster_best_first(records, pairs, threshold=0.5, previous=previous).labels
     assert labels["a:1"] == labels["a:2"]
     assert labels["b:1"] != labels["b:2"]
     assert labels["a:1"] != labels["b:1"]
     assert labels["n:1"] == labels["n:2"]
+    assert labels["b:2"] == labels["n:3"] == labels["c:1"]
     plain = cluster_best_first(records, pairs, threshold=0.5).labels
     assert plain["a:1"] == plain["b:1"] and plain["a:1"] != plain["a:2"]
+
+
+def test_a_steward_cannot_link_splits_unchanged_records_of_one_person():
+    from identity.cluster import cluster_best_first
+    from identity.rules import NameAndBirth
+
+    jan = NameAndBirth("jan", "jan", "j", "jansen", "1980-01-01")
+    labels = cluster_best_first({"a:1": jan, "a:2": jan}, [("a:1", "a:2", 0.99)], threshold=0.5,
+                                cannot_link=[("a:1", "a:2")], previous={"a:1": "C1", "a:2": "C1"}).labels
+    assert labels["a:1"] != labels["a:2"]
 
 
 def test_unchanged_records_are_those_whose_linkage_fields_are_as_published():
