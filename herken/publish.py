@@ -10,6 +10,7 @@ into the store's rows; the store's writer (``profile_api.store.write``) writes t
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 import io
 import json
 import logging
@@ -104,18 +105,45 @@ def stated_before(engine: Engine, preferences: pd.DataFrame,
     return rows, stored
 
 
-def carry_over(resolution: Resolution, previous: PreviousIds, now: dt.datetime) -> Assignment:
+def carry_over(resolution: Resolution, previous: PreviousIds, now: dt.datetime,
+               only: set[str] | None = None, gone: set[str] = frozenset()) -> Assignment:  # type: ignore[assignment]
     """Give the resolution's persons and households the IDs they had in the previous run (``identity.lifecycle``).
 
     Sets the records' customer_id and household_id; returns the assignment with its events and aliases.
+
+    Args:
+        only: the unique_ids whose persons and households may have changed (an incremental run);
+            every other record keeps its previous IDs. None: every record.
+        gone: the unique_ids deleted since the previous run (with ``only``).
     """
     records = resolution.records
-    persons = records.groupby("person", sort=False)["unique_id"].agg(list).to_dict()
-    households = records.groupby("household", sort=False)["unique_id"].agg(list).to_dict()
-    household_of_person = dict(zip(records["person"], records["household"]))
+    uids = records["unique_id"].tolist()
+    persons: dict[str, list[str]] = {}
+    households: dict[str, list[str]] = {}
+    household_of_person: dict[str, str] = {}
+    for uid, person, household in zip(uids, records["person"].tolist(), records["household"].tolist()):
+        if only is not None and uid not in only:
+            continue
+        persons.setdefault(person, []).append(uid)
+        households.setdefault(household, []).append(uid)
+        household_of_person[person] = household
+    before = previous
+    if only is not None:
+        named = only | set(gone)
+        customer_of = {u: c for u, c in previous.customer_of.items() if u in named}
+        household_of = {u: h for u, h in previous.household_of.items() if u in named}
+        customers = set(customer_of.values())
+        previous = replace(previous, customer_of=customer_of, household_of=household_of,
+                           customer_household={c: h for c, h in previous.customer_household.items() if c in customers})
     assignment = assign_ids(persons, households, household_of_person, previous, now)
-    records["customer_id"] = records["person"].map(assignment.customer_ids)
-    records["household_id"] = records["household"].map(assignment.household_ids)
+    customer_ids = records["person"].map(assignment.customer_ids)
+    household_ids = records["household"].map(assignment.household_ids)
+    if only is not None:    # the others keep what they had
+        inside = records["unique_id"].isin(only)
+        customer_ids = customer_ids.where(inside, records["unique_id"].map(before.customer_of))
+        household_ids = household_ids.where(inside, records["unique_id"].map(before.household_of))
+    records["customer_id"] = customer_ids
+    records["household_id"] = household_ids
     return assignment
 
 

@@ -41,7 +41,7 @@ def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_
     progress.step("working out what changed")
     previous = previous_ids(engine)
     published_at = dt.datetime.now(dt.timezone.utc)
-    assignment = carry_over(resolution, previous, published_at)
+    assignment = carry_over(resolution, previous, published_at, only=delta.regrouped, gone=delta.deleted)
     records, drop = resolution.records, resolution.drop
     uids = records["unique_id"].tolist()
     now_customer = dict(zip(uids, records["customer_id"]))
@@ -58,10 +58,12 @@ def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_
     in_households = records[records["household_id"].isin(households)]
     persons = in_households.groupby(["customer_id", "household_id"]).size().reset_index(name="record_count")
     persons["run_id"] = run_id
-    persons["first_seen_at"] = _stored_times(engine, persons["customer_id"].map(assignment.customer_first_seen))
+    persons["first_seen_at"] = _stored_times(engine, persons["customer_id"].map(
+        {**previous.customer_first_seen, **assignment.customer_first_seen}))
     homes = persons.groupby("household_id").size().reset_index(name="person_count")
     homes["run_id"] = run_id
-    homes["first_seen_at"] = _stored_times(engine, homes["household_id"].map(assignment.household_first_seen))
+    homes["first_seen_at"] = _stored_times(engine, homes["household_id"].map(
+        {**previous.household_first_seen, **assignment.household_first_seen}))
     gone_persons = customers_before | set(persons["customer_id"]) | {
         c for c, h in previous.customer_household.items() if h in households}
     links = records[records["unique_id"].isin(relinked)][["source", "record_id", "customer_id", "household_id"]] \

@@ -8,6 +8,7 @@ card, a care home's address) say nothing and are skipped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -106,8 +107,13 @@ def group_households(
     persons: list[str], edges: pd.DataFrame, surnames: dict[str, set[str]] | None = None,
     anchored: set[str] | None = None,
     hints: dict[str, PersonHints] | None = None,
+    fixed: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Return a household label per person: the smallest person label in its household.
+
+    ``fixed`` keeps persons in the households they had (an incremental run: the persons it did not
+    touch, by their household_id); only the other persons are grouped, and only they may join a
+    household as an orphan.
 
     A person with no address, card or landline of their own (often an app-only customer) joins
     the one household that carries their surname and has a member who may be them: born on the
@@ -116,14 +122,26 @@ def group_households(
     surnames all the time, so it joins a customer to a stranger more often than to their family.
     """
     sets = connected_components(persons, edges)
+    for members in _grouped(fixed or {}).values():
+        for person in members[1:]:
+            sets.union(members[0], person)
     if surnames and anchored is not None:
-        _attach_orphans(persons, sets, surnames, anchored, hints or {})
+        _attach_orphans(persons, sets, surnames, anchored, hints or {},
+                        only=None if fixed is None else [p for p in persons if p not in fixed])
     return sets.labels()
+
+
+def _grouped(fixed: Mapping[str, str]) -> dict[str, list[str]]:
+    """Return the persons of each fixed household."""
+    groups: dict[str, list[str]] = {}
+    for person, household in fixed.items():
+        groups.setdefault(household, []).append(person)
+    return groups
 
 
 def _attach_orphans(
     persons: list[str], sets: UnionFind, surnames: dict[str, set[str]], anchored: set[str],
-    hints: dict[str, PersonHints],
+    hints: dict[str, PersonHints], only: list[str] | None = None,
 ) -> None:
     """Join persons without an address, card or landline to the one household that fits them."""
     by_surname: dict[str, set[str]] = {}
@@ -134,7 +152,7 @@ def _attach_orphans(
             members.setdefault(root, []).append(hints.get(p, PersonHints()))
             for name in surnames.get(p, ()):
                 by_surname.setdefault(name, set()).add(root)
-    for p in persons:
+    for p in persons if only is None else only:
         if p in anchored:
             continue
         who = hints.get(p, PersonHints())
@@ -148,14 +166,17 @@ def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[st
     """Return the persons with an address, card or landline, their surname parts, and who they are."""
     has = records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1)
     anchored = set(records.loc[has, "person"])
+    people = records["person"].tolist()
     surnames: dict[str, set[str]] = {}
-    for person, first, last in records[["person", "surname_first", "surname_last"]].itertuples(index=False):
+    for person, first, last in zip(people, records["surname_first"].tolist(), records["surname_last"].tolist()):
         for name in (first, last):
             if isinstance(name, str) and len(name) > 2:
                 surnames.setdefault(person, set()).add(name)
     hints: dict[str, PersonHints] = {}
-    for person, birth, first in records[["person", "birth_date", "given_first"]].itertuples(index=False):
-        who = hints.setdefault(person, PersonHints())
+    for person, birth, first in zip(people, records["birth_date"].tolist(), records["given_first"].tolist()):
+        who = hints.get(person)
+        if who is None:
+            who = hints[person] = PersonHints()
         if isinstance(birth, str):
             who.births.add(birth)
         if isinstance(first, str):

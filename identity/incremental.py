@@ -12,7 +12,9 @@ interactions and preferences, and optionally ``deletions.csv``. With the publish
 3. the records of the touched persons and the delta are scored among themselves
    (``predict_within``) and clustered again under the same rules and steward decisions; every
    other person stays as it was;
-4. households are grouped again over all persons (cheap next to scoring).
+4. households are grouped again for the persons re-clustered, those sharing an address, card,
+   landline, e-mail or mobile with them, and the members of their households; every other
+   household stays as it was.
 
 The result is a :class:`identity.pipeline.Resolution` over all records, with what changed in
 :class:`Delta`; publishing writes only that (``herken.publish_delta``).
@@ -68,6 +70,26 @@ class Delta:
     changed: set[str] = field(default_factory=set)      # unique_ids replaced by the delta
     deleted: set[str] = field(default_factory=set)      # unique_ids deleted
     touched: set[str] = field(default_factory=set)      # unique_ids re-clustered (delta and touched persons)
+    regrouped: set[str] = field(default_factory=set)    # unique_ids of the persons grouped into households again
+
+
+def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_home: dict[str, str],
+                          homes_left: set[str]) -> tuple[dict[str, str], set[str]]:
+    """Return the household_id of every person whose household the delta cannot have changed, and the
+    unique_ids of the records of the others (grouped again).
+
+    Grouped again: the re-clustered persons (labelled ``~``), the persons sharing a household value
+    (address, card, landline, e-mail, mobile) with them, and every person of the households any of
+    those (or a changed or deleted record, ``homes_left``) belonged to.
+    """
+    uids, persons = records["unique_id"].tolist(), records["person"].tolist()
+    region = {p for p in persons if p.startswith("~")}
+    shared = edges.loc[edges["person"].isin(region), ["kind", "value"]].drop_duplicates()
+    region |= set(edges.merge(shared, on=["kind", "value"])["person"])
+    homes = set(homes_left) | {previous_home[u] for u, p in zip(uids, persons) if p in region and u in previous_home}
+    region |= {p for u, p in zip(uids, persons) if previous_home.get(u) in homes}
+    fixed = {p: previous_home[u] for u, p in zip(uids, persons) if p not in region}
+    return fixed, {u for u, p in zip(uids, persons) if p in region}
 
 
 def rulebook_of(records: pd.DataFrame, rules: list[dict]) -> RuleBook:
@@ -156,8 +178,11 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     edges = household_edges(engine, prepared)
     del linker
     engine.close()
+    fixed, delta.regrouped = _untouched_households(prepared, edges, dict(zip(kept["unique_id"], kept["household_id"])),
+                                                   set(gone["household_id"]))
     anchored, surnames, hints = household_anchors(prepared)
-    household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints)
+    household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints,
+                                    fixed=fixed)
     prepared["household"] = prepared["person"].map(household_of)
     progress.advance(len(household_of))
     lap("households")

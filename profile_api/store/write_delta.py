@@ -53,21 +53,32 @@ def delete_records(conn: Connection, table: str, keys: Collection[tuple[str, str
             conn.execute(statement, {"source": source, "ids": chunk})
 
 
-_HOUSEHOLD_RECORDS = """
-SELECT r.* FROM source_record r JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
-WHERE l.household_id IN :households"""
-_HOUSEHOLD_LINKS = "SELECT source, record_id, customer_id, household_id FROM record_link WHERE household_id IN :households"
-_HOUSEHOLD_INTERACTIONS = f"""
-SELECT {', '.join('i.' + c for c in INTERACTION_COLUMNS)} FROM interaction i
-JOIN record_link l ON l.source = i.source AND l.record_id = i.record_id WHERE l.household_id IN :households"""
+def _rows(conn: Connection, sql: str, name: str, values: Iterable[str], **fixed: str) -> pd.DataFrame:
+    """Return the rows of a query with an IN list (``:name``), run in chunks of CHUNK values."""
+    statement = text(sql).bindparams(bindparam(name, expanding=True))
+    frames, columns = [], None
+    for chunk in _in_chunks(values):
+        result = conn.execute(statement, {name: chunk, **fixed})
+        columns = list(result.keys())
+        frames.append(pd.DataFrame(result.fetchall(), columns=columns))
+    return pd.concat([f.astype(object) for f in frames], ignore_index=True) if frames else pd.DataFrame()
 
 
-def _read(conn: Connection, sql: str, households: list[str]) -> pd.DataFrame:
-    frames = []
-    for chunk in _in_chunks(households):
-        result = conn.execute(text(sql).bindparams(bindparam("households", expanding=True)), {"households": chunk})
-        frames.append(pd.DataFrame(result.fetchall(), columns=list(result.keys())))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+def _household_inputs(conn: Connection, households: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return the records, links and interactions of these households, each read by an index."""
+    links = _rows(conn, "SELECT source, record_id, customer_id, household_id FROM record_link "
+                        "WHERE household_id IN :ids", "ids", households)
+    if links.empty:
+        return pd.DataFrame(), links, pd.DataFrame([], columns=list(INTERACTION_COLUMNS))
+    records, interactions = [], []
+    for source, ids in links.groupby("source")["record_id"]:
+        records.append(_rows(conn, "SELECT * FROM source_record WHERE source = :source AND record_id IN :ids",
+                             "ids", ids, source=source))
+        interactions.append(_rows(conn, f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction "
+                                        "WHERE source = :source AND record_id IN :ids", "ids", ids, source=source))
+    found = [frame.astype(object) for frame in interactions if not frame.empty]
+    return (pd.concat(records, ignore_index=True), links,
+            pd.concat(found, ignore_index=True) if found else pd.DataFrame([], columns=list(INTERACTION_COLUMNS)))
 
 
 def rebuild_households(conn: Connection, households: Collection[str]) -> int:
@@ -81,11 +92,9 @@ def rebuild_households(conn: Connection, households: Collection[str]) -> int:
     if not wanted:
         return 0
     lock_preferences(conn)
-    records = _read(conn, _HOUSEHOLD_RECORDS, wanted)
-    links = _read(conn, _HOUSEHOLD_LINKS, wanted)
-    interactions = _read(conn, _HOUSEHOLD_INTERACTIONS, wanted)
-    if interactions.empty:
-        interactions = pd.DataFrame([], columns=list(INTERACTION_COLUMNS))
+    records, links, interactions = _household_inputs(conn, wanted)
+    if links.empty:
+        return 0
     latest = conn.execute(text("SELECT max(occurred_at) FROM interaction")).scalar()
     as_of = pd.Timestamp(latest).to_pydatetime() if latest is not None else None
     run = conn.execute(text("SELECT categories_json FROM run")).first()
