@@ -270,7 +270,7 @@ def _print_unplaced(unplaced: list[tuple[str, int]], taxonomy: str) -> None:
 
 
 def cmd_links(args: argparse.Namespace, settings: Settings) -> int:
-    """Export source,record_id,customer_id,household_id."""
+    """Export source,record_id,customer_id,household_id,confidence."""
     from profile_api.store import open_store, read_links
 
     links = read_links(open_store(args.store))
@@ -505,7 +505,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                         "publish what changed")
     p.set_defaults(func=cmd_resolve)
 
-    p = sub.add_parser("links", help="export source,record_id,customer_id,household_id")
+    p = sub.add_parser("links", help="export source,record_id,customer_id,household_id,confidence")
     _store_arg(p, settings)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_links)

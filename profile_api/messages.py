@@ -81,6 +81,8 @@ def _fill_golden(message: pb.GoldenRecord, golden: GoldenRecord) -> None:
             field = getattr(message, name)
             field.value, field.source, field.record_id = value.value, value.source, value.record_id
             _set_time(field.updated_at, value.updated_at)
+            if value.confidence is not None:
+                field.confidence = value.confidence
 
 
 def _fill_household(message: pb.Household, household: HouseholdSummary) -> None:

@@ -111,7 +111,7 @@ def _profile(customer_id: str, name: str) -> Profile:
     household = HouseholdSummary("H1", [HouseholdMember("C1", "Jan Jansen"), HouseholdMember("C2", "Els Jansen")],
                                  ["dog"], "pickup_point",
                                  [PreferenceValue("delivery_slot", "evening", "app", "2024-01-02T03:04:05")])
-    golden = GoldenRecord(FieldValue(name.split()[0], "pos", "P1", "2023-01-01T00:00:00"), None, None, None, None,
+    golden = GoldenRecord(FieldValue(name.split()[0], "pos", "P1", "2023-01-01T00:00:00", 0.875), None, None, None, None,
                           None, None, None, FieldValue("1980-02-03", "webshop", "W1", None))
     return Profile(customer_id, "H1", name, golden,
                    [PreferenceValue("shoe_size", "43", "webshop", "2024-03-01T10:00:00")],
@@ -122,6 +122,8 @@ def test_profile_pb_carries_every_part_with_its_source():
     message = profile_pb(_profile("C1", "Jan Jansen"))
     assert (message.customer_id, message.household_id, message.display_name) == ("C1", "H1", "Jan Jansen")
     assert (message.golden.first_name.value, message.golden.first_name.source) == ("Jan", "pos")
+    assert message.golden.first_name.confidence == 0.875
+    assert message.golden.birth_date.confidence == 0.0     # a profile precomputed before confidences: unset
     assert not message.golden.HasField("email")
     assert message.golden.birth_date.value == "1980-02-03" and not message.golden.birth_date.HasField("updated_at")
     assert [(p.key, p.value, p.source) for p in message.preferences] == [("shoe_size", "43", "webshop")]
