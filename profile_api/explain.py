@@ -36,6 +36,7 @@ from identity.scoring import (
 )
 from identity.standardise import standardise_city
 from profile_api.store import StoreError, latest_run
+from profile_api.store.steward import parse_record as parse_source_record
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +71,10 @@ class UnknownRecord(LookupError):
         self.record = record
 
 
-def parse_record(text_: str) -> str:
-    """Return a record named as SOURCE:RECORD_ID, trimmed; raise ValueError when it is not of that shape."""
-    source, sep, record_id = text_.strip().partition(":")
-    if not sep or not source.strip() or not record_id.strip():
-        raise ValueError(f"'{text_}' is not SOURCE:RECORD_ID (for example pos:VC45KTZBHB)")
-    return f"{source.strip()}:{record_id.strip()}"
+def parse_record(value: str) -> str:
+    """Return a record named as SOURCE:RECORD_ID, trimmed; raise ValueError (DecisionError) when it is not one."""
+    source, record_id = parse_source_record(value)
+    return f"{source}:{record_id}"
 
 
 @dataclass(frozen=True)
