@@ -304,22 +304,25 @@ def verdict(record_a: str, record_b: str, same_person: bool, match_probability: 
         return Verdict(f"one person: joined through {len(path)} links via {len(path) - 1} other record"
                        f"{'s' if len(path) > 2 else ''}{also}; the weakest link has match probability "
                        f"{weakest.match_probability:.4f} (the pair's own is {match_probability:.4f})")
+    rule = reason = besides = ""
     if refusal is not None:
         rule = refusal.rule or rule_of(refusal.reason)
         reason = refusal.reason or RULE_TITLES.get(rule, rule)
         if {refusal.unique_id_l, refusal.unique_id_r} == {record_a, record_b}:
             return Verdict(f"kept apart by the cannot-link rule {rule}: {reason} (the model scored the pair "
                            f"{refusal.match_probability:.4f})", rule)
-        return Verdict(f"kept apart by the cannot-link rule {rule}: joining their persons was refused on the pair "
-                       f"{refusal.unique_id_l} – {refusal.unique_id_r}: {reason} (match probability "
-                       f"{refusal.match_probability:.4f})", rule)
+        besides = (f"joining their persons was refused on the pair {refusal.unique_id_l} – {refusal.unique_id_r} "
+                   f"by the cannot-link rule {rule}: {reason} (match probability {refusal.match_probability:.4f})")
+    also = f"; besides, {besides}" if besides else ""
     if not compared:
         return Verdict(f"two persons: no blocking rule brings them together (no shared e-mail, phone, card or "
                        f"address, nor name with birth date or place), so the run never compared them; the model "
-                       f"scores them {match_probability:.4f}")
+                       f"scores them {match_probability:.4f}{also}")
     if match_probability < threshold:
         return Verdict(f"two persons: match probability {match_probability:.4f} is below the match threshold "
-                       f"{threshold:g}")
+                       f"{threshold:g}{also}")
+    if besides:
+        return Verdict(f"kept apart: {besides}", rule)
     return Verdict(f"two persons: the published run did not join them (match probability {match_probability:.4f})")
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import bindparam, text
+from sqlalchemy import String, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.cluster import Refusal
@@ -55,12 +55,12 @@ LEFT JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
 WHERE r.source = :source AND r.record_id = :record_id""")
 _NEIGHBOURS = text("""SELECT source, record_id, std_given, std_email, std_phone, std_phone_mobile, std_loyalty_card
 FROM source_record WHERE std_email IN :emails OR std_loyalty_card IN :cards OR std_phone IN :phones""").bindparams(
-    bindparam("emails", expanding=True), bindparam("cards", expanding=True), bindparam("phones", expanding=True))
+    bindparam("emails", expanding=True, type_=String), bindparam("cards", expanding=True, type_=String), bindparam("phones", expanding=True, type_=String))
 _PERSON = text("SELECT source, record_id FROM record_link WHERE customer_id = :customer_id")
 _EDGES = text("""SELECT unique_id_l, unique_id_r, match_probability, reason, run_id FROM match_edge
-WHERE kind = :kind AND unique_id_l IN :ids ORDER BY id DESC""").bindparams(bindparam("ids", expanding=True))
+WHERE kind = :kind AND unique_id_l IN :ids ORDER BY id DESC""").bindparams(bindparam("ids", expanding=True, type_=String))
 _STEWARD = text("""SELECT decision_id, kind, record_a, record_b, reason, decided_by, decided_at FROM steward_decision
-WHERE record_a IN :ids ORDER BY decided_at DESC, decision_id""").bindparams(bindparam("ids", expanding=True))
+WHERE record_a IN :ids ORDER BY decided_at DESC, decision_id""").bindparams(bindparam("ids", expanding=True, type_=String))
 
 
 class UnknownRecord(LookupError):

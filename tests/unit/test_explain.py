@@ -129,8 +129,12 @@ def test_a_refused_pair_names_its_rule():
     found = verdict("pos:1", "pos:2", False, 0.9996, 0.5, refusal=Refusal("pos:2", "pos:1", 0.9996, reason, BIRTH_DATE))
     assert found.rule == BIRTH_DATE and reason in found.decision and not found.steward_decision_id
     # A refusal on another pair of the two persons names that pair; the rule comes from its reason.
-    other = verdict("pos:1", "pos:2", False, 0.3, 0.5, refusal=Refusal("pos:9", "pos:2", 0.95, reason))
+    other = verdict("pos:1", "pos:2", False, 0.7, 0.5, refusal=Refusal("pos:9", "pos:2", 0.95, reason))
     assert other.rule == BIRTH_DATE and "pos:9 – pos:2" in other.decision
+    # Below the threshold the pair's own score decided; the refusal elsewhere is told besides.
+    low = verdict("pos:1", "pos:2", False, 0.3, 0.5, refusal=Refusal("pos:9", "pos:2", 0.95, reason))
+    assert low.rule == "" and low.decision.startswith("two persons: match probability 0.3000 is below")
+    assert "besides, joining their persons was refused on the pair pos:9 – pos:2" in low.decision
 
 
 def test_two_persons_below_the_threshold_or_never_compared():
