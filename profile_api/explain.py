@@ -36,6 +36,7 @@ from identity.scoring import (
 )
 from identity.standardise import standardise_city
 from profile_api.store import StoreError, latest_run
+from profile_api.store.models import Run
 from profile_api.store.steward import parse_record as parse_source_record
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,8 @@ class Explainer:
 
     # --- the published run's model, kept ---
 
-    def _require_run(self) -> Any:
+    def _require_run(self) -> Run:
+        """Return the published run; raise StoreError when there is none."""
         run = latest_run(self._engine)
         if run is None:
             raise StoreError("the store holds no published run; run `herken resolve DROP` first")
