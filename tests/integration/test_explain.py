@@ -66,7 +66,7 @@ def resolved(request, small_drop, tmp_path_factory) -> Iterator[Resolved]:
     """Day 1 resolved; a steward separates the two records of a person and joins two persons of one record
     each; the drop resolved again; served on a loopback port."""
     work = tmp_path_factory.mktemp(f"explain-{request.param}")
-    url = f"sqlite:///{work / 'herken.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    url = f"sqlite:///{work / 'herken.db'}" if request.param == "sqlite" else request.getfixturevalue("module_pg_url")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HERKEN_RUNS_DIR", str(work / "runs"))
         assert main(["resolve", str(small_drop), "--store", url]) == 0
@@ -98,8 +98,6 @@ def resolved(request, small_drop, tmp_path_factory) -> Iterator[Resolved]:
     finally:
         channel.close()
         server.stop(0).wait()
-        with engine.begin() as con:      # pg_url is the session's: later modules resolve without these
-            con.execute(text("DELETE FROM steward_decision"))
         engine.dispose()
 
 
