@@ -30,6 +30,7 @@ from splink import Linker
 
 from identity.addresses import complete_postcodes
 from identity.cluster import cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
+from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
 from identity.households import group_households, household_anchors, household_edges
@@ -55,7 +56,7 @@ class IncrementalError(Exception):
 class Published:
     """What an incremental run starts from: the published run's records, model and rules."""
 
-    records: pd.DataFrame     # SNAPSHOT_COLUMNS plus customer_id and household_id of every record
+    records: pd.DataFrame     # SNAPSHOT_COLUMNS plus customer_id, household_id and confidence of every record
     model: dict
     rules: list[dict]         # run.rules_json
 
@@ -68,6 +69,7 @@ class Delta:
     changed: set[str] = field(default_factory=set)      # unique_ids replaced by the delta
     deleted: set[str] = field(default_factory=set)      # unique_ids deleted
     touched: set[str] = field(default_factory=set)      # unique_ids re-clustered (delta and touched persons)
+    confidence_changed: set[str] = field(default_factory=set)   # kept unique_ids whose confidence moved
 
 
 def rulebook_of(records: pd.DataFrame, rules: list[dict]) -> RuleBook:
@@ -150,6 +152,12 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     labels = dict(zip(kept["unique_id"], kept["customer_id"]))
     labels.update({uid: f"~{label}" for uid, label in clustering.labels.items()})
     prepared["person"] = prepared["unique_id"].map(labels)
+    # Re-clustered records take their confidence from their pairs; the others keep the one they had.
+    confidence = dict(zip(kept["unique_id"], kept["confidence"])) if "confidence" in kept else {}
+    found = record_confidence(clustering.labels, pairs, clustering.merges)
+    delta.confidence_changed = {uid for uid, c in found.items() if uid in confidence and confidence[uid] != c}
+    confidence.update(found)
+    prepared["confidence"] = prepared["unique_id"].map(confidence)
     lap("cluster")
 
     progress.step("grouping persons into households", unit="persons")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import pandas as pd
@@ -296,3 +297,41 @@ def test_herken_explain_says_what_to_do_with_an_unknown_or_malformed_record(reso
     assert "is not SOURCE:RECORD_ID" in capsys.readouterr().err
     assert main(["explain", a, a, "--store", resolved.url]) == 2
     assert "given twice" in capsys.readouterr().err
+
+
+# --- after a delta drop (herken resolve --incremental) ---
+
+def test_an_incremental_run_keeps_every_confidence_and_its_pairs_are_explained_as_it_scored_them(
+        resolved, small_drop, tmp_path, monkeypatch):
+    if not resolved.url.startswith("sqlite"):
+        pytest.skip("the incremental path is the same on both stores")
+    from synth.day2 import write_day2
+
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    (tmp_path / "copy.db").write_bytes(Path(resolved.url[len("sqlite:///"):]).read_bytes())
+    write_day2(small_drop, tmp_path / "full", tmp_path / "delta", seed=7, new=0.04, changed=0.03, deleted=0.02)
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(tmp_path / "delta"), "--incremental", "--store", url]) == 0
+    engine = open_store(url)
+    links = read_links(engine)
+    assert links["confidence"].notna().all() and links["confidence"].between(0, 1, inclusive="right").all()
+    sizes = links.groupby("customer_id")["record_id"].transform("size")
+    assert (links.loc[sizes == 1, "confidence"] == 1.0).all()
+    with engine.connect() as con:
+        run_id = con.execute(text("SELECT run_id FROM run")).scalar_one()
+        edges = list(con.execute(text("SELECT unique_id_l, unique_id_r, match_probability FROM match_edge "
+                                      "WHERE run_id = :run AND kind = 'merge' AND match_probability < 1 "
+                                      "ORDER BY unique_id_l LIMIT 3"), {"run": run_id}))
+    assert edges, "the incremental run made no merge of its own"
+    server, port = serve(url, "127.0.0.1", 0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.ProfileServiceStub(channel)
+            for a, b, probability in edges:
+                reply = explain(stub, a, b)
+                assert reply.match_probability == pytest.approx(probability, abs=1e-9) and reply.same_person
+                assert abs(reply.prior_weight + sum(c.match_weight for c in reply.comparisons)
+                           - reply.match_weight) < 1e-6
+    finally:
+        server.stop(0).wait()
+        engine.dispose()
