@@ -323,7 +323,12 @@ def verdict(record_a: str, record_b: str, same_person: bool, match_probability: 
                        f"{threshold:g}{also}")
     if besides:
         return Verdict(f"kept apart: {besides}", rule)
-    return Verdict(f"two persons: the published run did not join them (match probability {match_probability:.4f})")
+    # Above the threshold, compared and not refused: a run over a published store does not join
+    # unchanged records that were two persons (identity.cluster's hysteresis).
+    return Verdict(f"two persons: the run did not join them at match probability {match_probability:.4f}; a run "
+                   "over a published store joins two persons of unchanged records only through a new or changed "
+                   "record (so that IDs do not flicker with the model's retraining; `herken resolve --fresh` "
+                   "clusters from scratch)")
 
 
 def record_verdict(record: str, customer_id: str, confidence: float | None, links: list[Link], records: int) -> str:

@@ -140,6 +140,10 @@ def test_a_refused_pair_names_its_rule():
 def test_two_persons_below_the_threshold_or_never_compared():
     assert "below the match threshold 0.5" in verdict("a:1", "b:2", False, 0.12, 0.5).decision
     assert "never compared" in verdict("a:1", "b:2", False, 0.001, 0.5, compared=False).decision
+    # Above the threshold and not refused: unchanged records that were two persons before stay apart.
+    kept = verdict("a:1", "b:2", False, 0.95, 0.5).decision
+    assert kept.startswith("two persons: the run did not join them at match probability 0.9500")
+    assert "only through a new or changed record" in kept
 
 
 def test_one_person_names_its_links():
