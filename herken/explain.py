@@ -26,13 +26,15 @@ def pair_lines(explanation: PairExplanation) -> list[str]:
     e, score = explanation, explanation.score
     persons = "one person" if e.same_person else "two persons"
     lines = [
-        f"{e.record_a}  and  {e.record_b}: {persons} ({e.customer_id_a}{'' if e.same_person else ', ' + e.customer_id_b})",
+        f"{e.record_a}  and  {e.record_b}: {persons} "
+        f"({e.customer_id_a}{'' if e.same_person else ', ' + e.customer_id_b})",
         f"  match probability {score.match_probability:.6f}, match weight {score.match_weight:+.3f}"
         + ("" if score.compared else " (the run's blocking rules never pair them)"),
         "",
     ]
     level_width = max([len(c.level) for c in score.comparisons] + [len("prior (two random records)")])
-    head = f"  {'comparison':<13} {'level':<{level_width}} {'weight':>8}   {_cut(e.record_a):<{VALUE_WIDTH}}   {e.record_b}"
+    head = (f"  {'comparison':<13} {'level':<{level_width}} {'weight':>8}   "
+            f"{_cut(e.record_a):<{VALUE_WIDTH}}   {e.record_b}")
     lines += [head, "  " + "-" * (len(head) - 2)]
     for c in score.comparisons:
         tf = f"   (rarity of the value {c.term_frequency_weight:+.3f})" if c.term_frequency_weight else ""
@@ -42,8 +44,8 @@ def pair_lines(explanation: PairExplanation) -> list[str]:
     lines.append(f"  {'total':<13} {'':<{level_width}} {score.match_weight:>+8.3f}")
     lines += ["", f"  decision: {e.verdict.decision}"]
     if e.verdict.rule:
-        lines.append(f"  rule: {e.verdict.rule}"
-                     + (f" (steward decision {e.verdict.steward_decision_id})" if e.verdict.steward_decision_id else ""))
+        decided = e.verdict.steward_decision_id
+        lines.append(f"  rule: {e.verdict.rule}" + (f" (steward decision {decided})" if decided else ""))
     if e.path:
         lines += ["  path:", *_link_lines(e.path)]
     return lines

@@ -784,8 +784,8 @@ def render_report(data: ReportData, charts: Sequence[tuple[str, dict[str, Any]]]
         waterfall_note = "The chart is left out: Splink's Vega runtime was not found."
     nav = tag("nav", join(tag("a", t, href=f"#{a}") for a, t in (
         ("top", "Run"), ("input", "Input"), ("categories", "Categories"), ("model", "Model"),
-        ("merges", "Merges"), ("clusters", "Persons and households"), ("rules", "Rules against the model"), ("review", "Review"),
-        ("quarantine", "Quarantine"))))
+        ("merges", "Merges"), ("clusters", "Persons and households"), ("rules", "Rules against the model"),
+        ("review", "Review"), ("quarantine", "Quarantine"))))
     body = join([
         nav,
         tag("main", join([

@@ -29,7 +29,8 @@ def record_confidence(labels: Mapping[str, str], pairs: pd.DataFrame,
     sizes = Counter(labels.values())
     left = pairs["unique_id_l"].map(labels)
     inside = pairs[left.notna() & left.eq(pairs["unique_id_r"].map(labels))]
-    joins = pd.DataFrame([(m.unique_id_l, m.unique_id_r, m.match_probability) for m in merges], columns=["unique_id_l", "unique_id_r", "match_probability"])
+    joins = pd.DataFrame([(m.unique_id_l, m.unique_id_r, m.match_probability) for m in merges],
+                         columns=["unique_id_l", "unique_id_r", "match_probability"])
     edges = pd.concat([inside[["unique_id_l", "unique_id_r", "match_probability"]], joins], ignore_index=True)
     ends = pd.concat([
         edges[["unique_id_l", "match_probability"]].set_axis(["unique_id", "p"], axis=1),

@@ -251,7 +251,7 @@ def links_from(links: Iterable[Link], start: str) -> list[Link]:
 
 
 def link_path(links: Iterable[Link], start: str, goal: str) -> list[Link] | None:
-    """Return the links from start to goal (each read towards goal), [] when they are one record, None when unconnected."""
+    """Return the links from start to goal, each read towards goal ([]: one record; None: not connected)."""
     if start == goal:
         return []
     reached = {link.record_b: link for link in links_from(links, start)}

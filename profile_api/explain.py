@@ -56,12 +56,14 @@ LEFT JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
 WHERE r.source = :source AND r.record_id = :record_id""")
 _NEIGHBOURS = text("""SELECT source, record_id, std_given, std_email, std_phone, std_phone_mobile, std_loyalty_card
 FROM source_record WHERE std_email IN :emails OR std_loyalty_card IN :cards OR std_phone IN :phones""").bindparams(
-    bindparam("emails", expanding=True, type_=String), bindparam("cards", expanding=True, type_=String), bindparam("phones", expanding=True, type_=String))
+    *(bindparam(name, expanding=True, type_=String) for name in ("emails", "cards", "phones")))
 _PERSON = text("SELECT source, record_id FROM record_link WHERE customer_id = :customer_id")
 _EDGES = text("""SELECT unique_id_l, unique_id_r, match_probability, reason, run_id FROM match_edge
-WHERE kind = :kind AND unique_id_l IN :ids ORDER BY id DESC""").bindparams(bindparam("ids", expanding=True, type_=String))
+WHERE kind = :kind AND unique_id_l IN :ids ORDER BY id DESC""").bindparams(
+    bindparam("ids", expanding=True, type_=String))
 _STEWARD = text("""SELECT decision_id, kind, record_a, record_b, reason, decided_by, decided_at FROM steward_decision
-WHERE record_a IN :ids ORDER BY decided_at DESC, decision_id""").bindparams(bindparam("ids", expanding=True, type_=String))
+WHERE record_a IN :ids ORDER BY decided_at DESC, decision_id""").bindparams(
+    bindparam("ids", expanding=True, type_=String))
 
 
 class UnknownRecord(LookupError):
@@ -118,7 +120,7 @@ class Explainer:
     # --- what a caller asks ---
 
     def explain_pair(self, record_a: str, record_b: str) -> PairExplanation:
-        """Return why two records are one person or two; raise UnknownRecord, or StoreError when nothing is published."""
+        """Return why two records are one person or two; raise UnknownRecord (StoreError: nothing published)."""
         run = self._run_model()
         with self._engine.connect() as conn:
             a, b = self._stored(conn, record_a), self._stored(conn, record_b)
@@ -138,7 +140,7 @@ class Explainer:
             path=path or [])
 
     def explain_record(self, record: str) -> RecordExplanation:
-        """Return a record's place in its person; raise UnknownRecord, or StoreError when nothing is published."""
+        """Return a record's place in its person; raise UnknownRecord (StoreError: nothing published)."""
         self._require_run()
         with self._engine.connect() as conn:
             stored = self._stored(conn, record)
@@ -249,7 +251,7 @@ class Explainer:
 
     @staticmethod
     def _refusal(conn: Connection, a: str, b: str, person_a: list[str], person_b: list[str]) -> Refusal | None:
-        """Return the refused join between two persons that explains them best: of these two records, else the surest."""
+        """Return the refused join that best explains two persons: of these two records, else the surest."""
         side = {uid: 0 for uid in person_a} | {uid: 1 for uid in person_b}
         found = [Refusal(left, right, float(p), reason or "", rule_of(reason or ""))
                  for left, right, p, reason, _ in conn.execute(_EDGES, {"kind": "refused", "ids": list(side)}).all()

@@ -18,14 +18,15 @@ from functools import lru_cache
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from identity.explain import Link, PairExplanation, RecordExplanation
 from identity.standardise import parse_timestamp
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
-from identity.explain import Link, PairExplanation, RecordExplanation
 from profile_api.preferences import HouseholdSummary, PreferenceValue
 from profile_api.values import Candidate, GoldenRecord, Profile, profile_of_row
 
 __all__ = ["timestamp", "preference_pb", "profile_pb", "household_reply", "ambiguous_pb", "candidate_pb",
-           "explanation_pb", "record_explanation_pb", "encode_fixed", "encode_precomputed", "encode_live", "encode_own_preferences", "encode_household_live", "profile_reply_bytes"]
+           "encode_fixed", "encode_precomputed", "encode_live", "encode_own_preferences", "encode_household_live", "profile_reply_bytes",
+           "explanation_pb", "record_explanation_pb"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
