@@ -20,8 +20,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from identity.cluster import Refusal
-from identity.rules import RULE_TITLES, STEWARD, rule_of
+import pandas as pd
+
+from identity.cluster import NAMES_ONLY_THRESHOLD, Refusal, names_only_pairs
+from identity.rules import NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, rule_of
 
 MUST_LINK, CANNOT_LINK = "must_link", "cannot_link"
 MODEL = "model"
@@ -261,6 +263,22 @@ def link_path(links: Iterable[Link], start: str, goal: str) -> list[Link] | None
     while path[-1].record_a != start:
         path.append(reached[path[-1].record_a])
     return path[::-1]
+
+
+def rule_against(row: Mapping[str, Any], a: NameAndBirth, b: NameAndBirth, rules: RuleBook) -> Refusal | None:
+    """Return the refusal a run's rules make of a scored pair (a row of ``identity.scoring``) itself, or None.
+
+    What ``identity.cluster`` asks of a pair: only the names agree below NAMES_ONLY_THRESHOLD, or a
+    cannot-link rule finds the two records incompatible (a rule the drop showed to be noise gives
+    way to a pair the model is sure of). Conflicts with the other records of their persons are not
+    looked at here: a run records those when it meets them.
+    """
+    probability = float(row["match_probability"])
+    record_a, record_b = str(row["unique_id_l"]), str(row["unique_id_r"])
+    if probability < NAMES_ONLY_THRESHOLD and names_only_pairs(pd.DataFrame([dict(row)])):
+        return Refusal(record_a, record_b, probability, RULE_TITLES[NAMES_ONLY], NAMES_ONLY)
+    found = rules.conflict(a, b, rules.waived(probability, a, b))
+    return Refusal(record_a, record_b, probability, found[1], found[0]) if found else None
 
 
 def _steward_words(note: StewardNote) -> str:

@@ -40,7 +40,8 @@ from identity.pipeline import (
     PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, rule_fields_of, standardise_drop,
 )
 from identity.progress import NO_PROGRESS, Progress
-from identity.rules import RuleBook, Strictness
+from identity.rules import RuleBook
+from identity.strictness import book_of_run
 from identity.timing import Laps
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,7 @@ class Delta:
 
 def rulebook_of(records: pd.DataFrame, rules: list[dict]) -> RuleBook:
     """Return the published run's rule book over these records: their first-name counts, its measured strictness."""
-    measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"])) for r in rules
-                if {"pairs", "conflicts"} <= set(r)]
-    return RuleBook(records["given_first"].value_counts().to_dict(), measured)
+    return book_of_run(records["given_first"].value_counts().to_dict(), rules)
 
 
 def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOptions,

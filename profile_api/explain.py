@@ -27,14 +27,15 @@ from sqlalchemy.engine import Connection, Engine
 from identity.cluster import Refusal
 from identity.explain import (
     MODEL, MUST_LINK, Link, PairExplanation, RecordExplanation, StewardNote, link_path, links_from,
-    pair_score, record_verdict, verdict,
+    pair_score, record_verdict, rule_against, verdict,
 )
-from identity.pipeline import MATCH_THRESHOLD
-from identity.rules import rule_of
+from identity.pipeline import MATCH_THRESHOLD, rule_fields_of
+from identity.rules import RuleBook, rule_of
 from identity.scoring import (
     NEIGHBOUR_COLUMNS, PairScorer, restandardise, scoring_frame, term_frequencies, term_frequency_columns,
 )
 from identity.standardise import standardise_city
+from identity.strictness import book_of_run
 from profile_api.store import StoreError, latest_run
 from profile_api.store.models import Run
 from profile_api.store.steward import parse_record as parse_source_record
@@ -57,6 +58,7 @@ WHERE r.source = :source AND r.record_id = :record_id""")
 _NEIGHBOURS = text("""SELECT source, record_id, std_given, std_email, std_phone, std_phone_mobile, std_loyalty_card
 FROM source_record WHERE std_email IN :emails OR std_loyalty_card IN :cards OR std_phone IN :phones""").bindparams(
     *(bindparam(name, expanding=True, type_=String) for name in ("emails", "cards", "phones")))
+_FIRST_NAMES = text("SELECT std_given, count(*) FROM source_record WHERE std_given IS NOT NULL GROUP BY std_given")
 _PERSON = text("SELECT source, record_id FROM record_link WHERE customer_id = :customer_id")
 _EDGES = text("""SELECT unique_id_l, unique_id_r, match_probability, reason, run_id FROM match_edge
 WHERE kind = :kind AND unique_id_l IN :ids ORDER BY id DESC""").bindparams(
@@ -82,11 +84,12 @@ def parse_record(value: str) -> str:
 
 @dataclass(frozen=True)
 class _RunModel:
-    """What scoring a pair as the published run did needs: its model, a warm scorer, the drop's term frequencies."""
+    """What judging a pair as the published run did needs: a warm scorer, the drop's term frequencies, its rules."""
 
     run_id: str
     scorer: PairScorer
     frequencies: dict[str, dict[str, float]]
+    rules: RuleBook           # the cannot-link rules as the run measured them, over the stored first names
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ class Explainer:
         run = self._run_model()
         with self._engine.connect() as conn:
             a, b = self._stored(conn, record_a), self._stored(conn, record_b)
-            [row] = self._score(conn, run, [a, b], [(a.uid, b.uid)])
+            frame, [row] = self._score(conn, run, [a, b], [(a.uid, b.uid)])
             same = a.customer_id == b.customer_id
             person_a = self._person(conn, a.customer_id)
             person_b = person_a if same else self._person(conn, b.customer_id)
@@ -132,6 +135,12 @@ class Explainer:
             path = link_path(self._links(conn, person_a), a.uid, b.uid) if same else None
             refusal = None if same else self._refusal(conn, a.uid, b.uid, person_a, person_b)
         score = pair_score(row, run.scorer.model)
+        if not same and score.match_probability >= self._threshold and not (
+                refusal and {refusal.unique_id_l, refusal.unique_id_r} == {a.uid, b.uid}):
+            # A run over a published store does not try unchanged records of two persons again, so it
+            # recorded no refusal of them: the rules are asked what they make of the pair itself.
+            fields = rule_fields_of(frame)
+            refusal = rule_against(row, fields[a.uid], fields[b.uid], run.rules) or refusal
         return PairExplanation(
             record_a=a.uid, record_b=b.uid, score=score, same_person=same,
             customer_id_a=a.customer_id or "", customer_id_b=b.customer_id or "",
@@ -156,7 +165,7 @@ class Explainer:
         run = self._run_model()
         with self._engine.connect() as conn:
             stored = {uid: self._stored(conn, uid) for pair in pairs for uid in pair}
-            return run.scorer, self._score(conn, run, list(stored.values()), list(pairs))
+            return run.scorer, self._score(conn, run, list(stored.values()), list(pairs))[1]
 
     # --- the published run's model, kept ---
 
@@ -175,7 +184,9 @@ class Explainer:
                 model = json.loads(run.model_json)
                 with self._engine.connect() as conn:
                     frequencies = self._frequencies(conn, term_frequency_columns(model))
-                self._run = _RunModel(run.run_id, PairScorer(model), frequencies)
+                    names = dict(conn.execute(_FIRST_NAMES).all())
+                rules = book_of_run(names, json.loads(run.rules_json or "[]"))
+                self._run = _RunModel(run.run_id, PairScorer(model), frequencies, rules)
                 log.info("explanations: the model of run %s is loaded", run.run_id)
             return self._run
 
@@ -207,8 +218,8 @@ class Explainer:
 
     @staticmethod
     def _score(conn: Connection, run: _RunModel, stored: Sequence[_Stored],
-               pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        """Return pairs of stored records scored with the run's model, as the run scored them."""
+               pairs: list[tuple[str, str]]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """Return the stored records as scored (``scoring_frame``) and the pairs scored with the run's model."""
         records = {s.uid: restandardise(s.values, s.values) for s in stored}
         values = {column: sorted({r[column] for r in records.values() if r[column]})
                   for column in ("email", "loyalty_card", "mobile")}
@@ -218,7 +229,7 @@ class Explainer:
             [(f"{source}:{record_id}", given, email, phone if mobile else None, card)
              for source, record_id, given, email, phone, mobile, card in rows], columns=list(NEIGHBOUR_COLUMNS))
         frame = scoring_frame(list(records.values()), neighbours, run.frequencies)
-        return run.scorer.score(frame, pairs)
+        return frame, run.scorer.score(frame, pairs)
 
     @staticmethod
     def _person(conn: Connection, customer_id: str | None) -> list[str]:

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from identity.cluster import Refusal
 from identity.explain import (
     CANNOT_LINK, MUST_LINK, Link, StewardNote, level_of, link_path, links_from, pair_score, prior_weight,
-    record_verdict, verdict,
+    record_verdict, rule_against, verdict,
 )
-from identity.rules import BIRTH_DATE, RULE_TITLES, STEWARD
+from identity.rules import BIRTH_DATE, FIRST_NAME, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook
 from identity.scoring import (
     NEIGHBOUR_COLUMNS, restandardise, scoring_frame, term_frequencies, term_frequency_columns,
 )
@@ -189,3 +189,18 @@ def test_scoring_counts_the_names_behind_a_shared_card_among_all_records_that_us
     assert frame["tf_given_first"].iloc[1] == 0.01 and math.isnan(frame["tf_given_first"].iloc[0])
     alone = scoring_frame([b, a], neighbours.iloc[1:], {})
     assert list(alone["loyalty_card_names"]) == [1, 1]
+
+
+def test_the_rules_are_asked_about_the_pair_itself():
+    jan = NameAndBirth("jan", "jan", "j", "jansen", "1980-01-02")
+    piet = NameAndBirth("piet", "piet", "p", "jansen", "1980-01-02")
+    row = {"unique_id_l": "pos:1", "unique_id_r": "app:2", "match_probability": 0.97,
+           "gamma_given_name": 0, "gamma_birth_date": 3, "gamma_email": 2}
+    found = rule_against(row, jan, piet, RuleBook())
+    assert (found.rule, found.unique_id_l, found.unique_id_r) == (FIRST_NAME, "pos:1", "app:2")
+    assert found.reason == f"{RULE_TITLES[FIRST_NAME]} jan / piet"
+    assert rule_against(row, jan, jan, RuleBook()) is None
+    # Only the names agree, below NAMES_ONLY_THRESHOLD: the names-only rule.
+    names = {**row, "match_probability": 0.7, "gamma_given_name": 4, "gamma_surname": 4, "gamma_birth_date": 0,
+             "gamma_email": -1}
+    assert rule_against(names, jan, jan, RuleBook()).rule == NAMES_ONLY
