@@ -270,7 +270,7 @@ def _print_unplaced(unplaced: list[tuple[str, int]], taxonomy: str) -> None:
 
 
 def cmd_links(args: argparse.Namespace, settings: Settings) -> int:
-    """Export source,record_id,customer_id,household_id."""
+    """Export source,record_id,customer_id,household_id,confidence."""
     from profile_api.store import open_store, read_links
 
     links = read_links(open_store(args.store))
@@ -279,6 +279,41 @@ def cmd_links(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     links.to_csv(args.out, index=False)
     print(f"wrote {len(links):,} links to {args.out}")
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
+    """Explain why two records are one person or two, or one record's place in its person."""
+    from herken.explain import pair_lines, record_lines
+    from profile_api.explain import Explainer, UnknownRecord, parse_record
+    from profile_api.store import open_store
+
+    records: list[str] = []
+    problem = _existing_store(args.store)
+    if not problem and len(args.records) > 2:
+        problem = f"{len(args.records)} records given; give two to compare, or one to see its place in its person"
+    try:
+        records = [parse_record(r) for r in args.records]
+    except ValueError as err:
+        problem = problem or str(err)
+    if not problem and len(records) == 2 and records[0] == records[1]:
+        problem = f"{records[0]} is given twice; give two different records, or one to see its place in its person"
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    explainer = Explainer(open_store(args.store))
+    try:
+        if len(records) == 2:
+            pair = explainer.explain_pair(*records)
+            found, lines = pair.as_dict(), pair_lines(pair)
+        else:
+            record = explainer.explain_record(records[0])
+            found, lines = record.as_dict(), record_lines(record)
+    except UnknownRecord as err:
+        print(f"error: {err}; `herken links --store {args.store} --out links.csv` lists every record "
+              "(give it as source:record_id)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(found, indent=2) if args.json else "\n".join(lines))
     return EXIT_OK
 
 
@@ -505,10 +540,16 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                         "publish what changed")
     p.set_defaults(func=cmd_resolve)
 
-    p = sub.add_parser("links", help="export source,record_id,customer_id,household_id")
+    p = sub.add_parser("links", help="export source,record_id,customer_id,household_id,confidence")
     _store_arg(p, settings)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_links)
+
+    p = sub.add_parser("explain", help="why two records are one person or two (or one record's place in its person)")
+    p.add_argument("records", nargs="+", metavar="SOURCE:RECORD_ID", help="one or two records, e.g. pos:VC45KTZBHB")
+    _store_arg(p, settings)
+    p.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("evaluate", help="pairwise precision/recall/F1 against a truth.csv")
     p.add_argument("truth")

@@ -173,7 +173,7 @@ def publish_resolution(
     drop, records = resolution.drop, resolution.records
     published_at = dt.datetime.now(dt.timezone.utc)
     assignment = carry_over(resolution, previous_ids(engine), published_at)
-    links = records[["source", "record_id", "customer_id", "household_id"]].assign(run_id=run_id)
+    links = records[["source", "record_id", "customer_id", "household_id", "confidence"]].assign(run_id=run_id)
     persons = records.groupby(["customer_id", "household_id"]).size().reset_index(name="record_count")
     persons["first_seen_at"] = _stored_times(engine, persons["customer_id"].map(assignment.customer_first_seen))
     households = persons.groupby("household_id").size().reset_index(name="person_count")

@@ -47,10 +47,9 @@ def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_
     now_customer = dict(zip(uids, records["customer_id"]))
     now_household = dict(zip(uids, records["household_id"]))
     relinked = {u for u in uids if (previous.customer_of.get(u), previous.household_of.get(u))
-                != (now_customer[u], now_household[u])} | delta.changed
+                != (now_customer[u], now_household[u])} | delta.changed | delta.confidence_changed
     fed = {f"{s}:{r}" for s, r in zip(drop.interactions["source"], drop.interactions["record_id"])} \
         | {f"{s}:{r}" for s, r in zip(drop.preferences["source"], drop.preferences["record_id"])}
-    customers_now = {now_customer[u] for u in relinked | (fed & set(now_customer))}
     customers_before = {previous.customer_of[u] for u in relinked | delta.deleted | fed if u in previous.customer_of}
     households = {now_household[u] for u in relinked | (fed & set(now_household))} \
         | {previous.customer_household[c] for c in customers_before if c in previous.customer_household}
@@ -120,8 +119,8 @@ def published_state(engine: Engine) -> Published:
     with engine.connect() as conn:
         row = conn.execute(text("SELECT records FROM linkage_snapshot")).first()
         links = pd.DataFrame(conn.execute(text(
-            "SELECT source, record_id, customer_id, household_id FROM record_link")).fetchall(),
-            columns=["source", "record_id", "customer_id", "household_id"])
+            "SELECT source, record_id, customer_id, household_id, confidence FROM record_link")).fetchall(),
+            columns=["source", "record_id", "customer_id", "household_id", "confidence"])
     if row is None:
         raise IncrementalError("the published run kept no linkage snapshot (it was published by an older herken); "
                                "run one full `herken resolve DROP`, then deltas can follow")

@@ -22,6 +22,7 @@ from sqlalchemy import case, distinct, func, select, tuple_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from herken.waterfall import MergeWaterfall, merge_waterfall
 from identity.categories import DEFAULT_CATEGORIES
 from identity.rules import RULE_TITLES, STEWARD
 from profile_api.store import StoreError, latest_run
@@ -507,8 +508,7 @@ def model_html(data: ReportData, charts: Sequence[tuple[str, dict[str, Any]]], c
         parts.append(tag("p", chart_note, class_="note"))
     for i, (title, spec) in enumerate(charts):
         parts.append(tag("h3", title))
-        parts.append(tag("div", "", class_="vega-chart", data_spec=f"chart-spec-{i}"))
-        parts.append(Html(f'<script type="application/json" id="chart-spec-{i}">{json_for_script(spec)}</script>'))
+        parts.append(chart_html(str(i), spec))
     rows = [(p.comparison, p.level, number(p.m_probability, 4), number(p.u_probability, 4), number(p.match_weight, 2))
             for p in model_parameters(data.model)]
     parts.append(tag("details", join([
@@ -516,6 +516,29 @@ def model_html(data: ReportData, charts: Sequence[tuple[str, dict[str, Any]]], c
         table(["comparison", "level", "m", "u", "match weight"], rows, numeric=(2, 3, 4)),
     ]), open=None if charts else "open"))
     return section("model", "Model", *parts)
+
+
+def chart_html(key: str, spec: dict[str, Any]) -> Html:
+    """Return a chart's place on the page and its Vega-Lite spec (drawn by EMBED when the runtime is there)."""
+    return join([tag("div", "", class_="vega-chart", data_spec=f"chart-spec-{key}"),
+                 Html(f'<script type="application/json" id="chart-spec-{key}">{json_for_script(spec)}</script>')])
+
+
+def merges_html(waterfall: MergeWaterfall | None, note: str | None) -> Html:
+    """Return the waterfall section: how sampled merges added up from the prior to their match weight."""
+    if waterfall is None:
+        return section("merges", "How merges added up",
+                       tag("p", note or "The run merged no records.", class_="muted"))
+    rows = [(str(i), tag("code", m.record_a), tag("code", m.record_b), number(m.match_probability, 4))
+            for i, m in enumerate(waterfall.merges)]
+    return section(
+        "merges", "How merges added up",
+        tag("p", join([f"{len(waterfall.merges)} of the run's {waterfall.total:,} merges, from the weakest to the "
+                       "surest, scored again with the run's model: each bar is a comparison's match weight, from the "
+                       "prior to the final weight. The slider picks the pair (its record number below); ",
+                       tag("code", "herken explain RECORD RECORD"), " prints the same figures."]), class_="muted"),
+        chart_html("merges", waterfall.spec) if note is None else tag("p", note, class_="note"),
+        table(["record number", "record", "record", "match probability"], rows, numeric=(0, 3)))
 
 
 def clusters_html(data: ReportData) -> Html:
@@ -752,25 +775,28 @@ document.querySelectorAll("div.vega-chart").forEach(function (el) {
 
 
 def render_report(data: ReportData, charts: Sequence[tuple[str, dict[str, Any]]], runtime: str | None,
-                  generated_at: dt.datetime, chart_note: str | None = None) -> str:
+                  generated_at: dt.datetime, chart_note: str | None = None,
+                  waterfall: MergeWaterfall | None = None, waterfall_note: str | None = None) -> str:
     """Return the whole page; charts are drawn only when the JavaScript runtime is given."""
     if runtime is None and charts:
         charts, chart_note = [], "Charts are left out: Splink's Vega runtime was not found. The table below holds the same figures."
+    if runtime is None and waterfall is not None and waterfall_note is None:
+        waterfall_note = "The chart is left out: Splink's Vega runtime was not found."
     nav = tag("nav", join(tag("a", t, href=f"#{a}") for a, t in (
         ("top", "Run"), ("input", "Input"), ("categories", "Categories"), ("model", "Model"),
-        ("clusters", "Persons and households"), ("rules", "Rules against the model"), ("review", "Review"),
-        ("quarantine", "Quarantine"))))
+        ("merges", "Merges"), ("clusters", "Persons and households"), ("rules", "Rules against the model"),
+        ("review", "Review"), ("quarantine", "Quarantine"))))
     body = join([
         nav,
         tag("main", join([
             tag("div", "", id="top"), header_html(data), input_html(data), categories_html(data),
-            model_html(data, charts, chart_note),
+            model_html(data, charts, chart_note), merges_html(waterfall, waterfall_note),
             clusters_html(data), rules_html(data), review_html(data), quarantine_html(data),
             tag("footer", f"Written by herken report at {_when(generated_at)}."),
         ])),
     ])
     scripts = ""
-    if charts and runtime:
+    if (charts or (waterfall is not None and waterfall_note is None)) and runtime:
         # "</script" can only occur in the library's strings, regexes or comments, where "<\/" means "</".
         safe = re.sub(r"</(script)", r"<\\/\1", runtime, flags=re.IGNORECASE)
         scripts = f"<script>{safe}</script><script>{EMBED}</script>"
@@ -793,8 +819,14 @@ def write_report(engine: Engine, out: Path) -> Path:
     except Exception as err:  # a model Splink cannot read still gets a report, with the table only
         log.warning("the model charts could not be built: %s", err)
         charts, chart_note = [], f"The model charts could not be built ({err}); the table below holds the figures."
-    page = render_report(data, charts, chart_runtime() if charts else None,
-                         dt.datetime.now(dt.timezone.utc), chart_note)
+    waterfall, waterfall_note = None, None
+    try:
+        waterfall = merge_waterfall(engine, data.run.run_id)
+    except Exception as err:  # a pair that cannot be scored again still gets a report, without the chart
+        log.warning("the waterfall chart could not be built: %s", err)
+        waterfall_note = f"The waterfall chart could not be built ({err})."
+    page = render_report(data, charts, chart_runtime() if charts or waterfall else None,
+                         dt.datetime.now(dt.timezone.utc), chart_note, waterfall, waterfall_note)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")

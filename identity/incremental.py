@@ -32,6 +32,7 @@ from splink import Linker
 
 from identity.addresses import complete_postcodes
 from identity.cluster import cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
+from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
 from identity.households import group_households, household_anchors, household_edges
@@ -41,7 +42,8 @@ from identity.pipeline import (
     PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, rule_fields_of, standardise_drop,
 )
 from identity.progress import NO_PROGRESS, Progress
-from identity.rules import RuleBook, Strictness
+from identity.rules import RuleBook
+from identity.strictness import book_of_run
 from identity.timing import Laps
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ class IncrementalError(Exception):
 class Published:
     """What an incremental run starts from: the published run's records, model and rules."""
 
-    records: pd.DataFrame     # SNAPSHOT_COLUMNS plus customer_id and household_id of every record
+    records: pd.DataFrame     # SNAPSHOT_COLUMNS plus customer_id, household_id and confidence of every record
     model: dict
     rules: list[dict]         # run.rules_json
 
@@ -71,6 +73,7 @@ class Delta:
     deleted: set[str] = field(default_factory=set)      # unique_ids deleted
     touched: set[str] = field(default_factory=set)      # unique_ids re-clustered (delta and touched persons)
     regrouped: set[str] = field(default_factory=set)    # unique_ids of the persons grouped into households again
+    confidence_changed: set[str] = field(default_factory=set)   # kept unique_ids whose confidence moved
 
 
 def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_home: dict[str, str],
@@ -94,9 +97,7 @@ def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_h
 
 def rulebook_of(records: pd.DataFrame, rules: list[dict]) -> RuleBook:
     """Return the published run's rule book over these records: their first-name counts, its measured strictness."""
-    measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"])) for r in rules
-                if {"pairs", "conflicts"} <= set(r)]
-    return RuleBook(records["given_first"].value_counts().to_dict(), measured)
+    return book_of_run(records["given_first"].value_counts().to_dict(), rules)
 
 
 def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOptions,
@@ -172,6 +173,12 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     labels = dict(zip(kept["unique_id"], kept["customer_id"]))
     labels.update({uid: f"~{label}" for uid, label in clustering.labels.items()})
     prepared["person"] = prepared["unique_id"].map(labels)
+    # Re-clustered records take their confidence from their pairs; the others keep the one they had.
+    confidence = dict(zip(kept["unique_id"], kept["confidence"])) if "confidence" in kept else {}
+    found = record_confidence(clustering.labels, pairs, clustering.merges)
+    delta.confidence_changed = {uid for uid, c in found.items() if uid in confidence and confidence[uid] != c}
+    confidence.update(found)
+    prepared["confidence"] = prepared["unique_id"].map(confidence)
     lap("cluster")
 
     progress.step("grouping persons into households", unit="persons")

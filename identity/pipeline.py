@@ -22,6 +22,7 @@ import pandas as pd
 from identity.addresses import complete_postcodes
 from identity.bulk import frame_of, paused_gc
 from identity.cluster import Clustering, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
+from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
 from identity.households import group_households, household_anchors, household_edges
@@ -222,6 +223,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
         previous=None if options.published is None else unchanged_records(records, options.published, SNAPSHOT_COLUMNS),
     )
     records["person"] = records["unique_id"].map(clustering.labels)
+    records["confidence"] = records["unique_id"].map(record_confidence(clustering.labels, pairs, clustering.merges))
     lap("cluster")
 
     progress.step("grouping persons into households", unit="persons")

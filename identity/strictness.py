@@ -15,12 +15,16 @@ Two things are read off the scored pairs of a run before clustering:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from identity.cluster import NAMES_ONLY_THRESHOLD
-from identity.rules import BIRTH_DATE, FIRST_NAME, NAMELESS, NAMES_ONLY, RULE_TITLES, SURNAME, NameAndBirth, RuleBook, measure_strictness
+from identity.rules import (
+    BIRTH_DATE, FIRST_NAME, NAMELESS, NAMES_ONLY, RULE_TITLES, SURNAME, NameAndBirth, RuleBook, Strictness,
+    measure_strictness,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +78,10 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
     kept.append({"rule": NAMES_ONLY, "description": f"{RULE_TITLES[NAMES_ONLY]}: such a pair joins only from "
                                                     f"match probability {names_only_threshold}"})
     return kept
+
+
+def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> RuleBook:
+    """Return the rule book of a run as it kept it (``rules_of_run``), over these first-name counts."""
+    measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"])) for r in rules
+                if {"pairs", "conflicts"} <= set(r)]
+    return RuleBook(name_counts, measured)

@@ -23,6 +23,8 @@ The rule, field by field (every chosen value keeps the source record it came fro
   record of the person at the same postcode and house number.
 
 Ties are broken by source and record_id, so the same store always gives the same golden record.
+Every chosen value carries the confidence of the record it came from (``identity.confidence``),
+when the records carry one.
 Names, street, house number and city are returned as written in the record; e-mail, phone, postcode
 and birth date in their standard notation. The selection is one DuckDB query over all records.
 """
@@ -130,6 +132,8 @@ def candidates(records: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"records lack column(s) {', '.join(missing)}")
     frame = records[list(REQUIRED_COLUMNS)].astype(object)
     frame = frame.where(frame.notna(), None).replace({"": None})
+    confidence = records["confidence"] if "confidence" in records.columns else pd.Series(None, index=records.index)
+    frame["confidence"] = pd.to_numeric(confidence, errors="coerce").astype("float64")
     frame["first_name_quality"] = _qualities(frame["first_name"], True)
     frame["last_name_quality"] = _qualities(frame["last_name"], False)
     # An address typed into the street field ("Dorpsstraat 12a") is split as the ingest does.
@@ -177,7 +181,7 @@ def golden_sql() -> str:
 WITH typed AS (
     SELECT customer_id, source, record_id, std_email, std_phone, std_phone_mobile AS phone_is_mobile,
            std_phone_valid AS phone_is_valid,
-           std_birth_date, std_postcode, std_house_number, first_name_quality, last_name_quality,
+           std_birth_date, std_postcode, std_house_number, first_name_quality, last_name_quality, confidence,
            CASE WHEN first_name_quality > 0 THEN {clean['first_name']} END AS first_name_value,
            CASE WHEN last_name_quality > 0 THEN {clean['last_name']} END AS last_name_value,
            {clean['street']} AS address_street, {clean['house_number']} AS address_number,
@@ -220,7 +224,7 @@ chosen AS (
     ON {", ".join(GOLDEN_FIELDS)} INTO NAME field VALUE row_no
 )
 SELECT chosen.customer_id, chosen.field, CASE chosen.field {values} END AS value,
-       c.source, c.record_id, c.updated_at
+       c.source, c.record_id, c.updated_at, c.confidence
 FROM chosen JOIN candidates c ON c.row_no = chosen.row_no"""
 
 
@@ -234,8 +238,8 @@ def golden_records(records: pd.DataFrame, engine: Engine | None = None) -> pd.Da
 
     Returns:
         one row per chosen field: customer_id, field (one of GOLDEN_FIELDS), value, and the source,
-        record_id and updated_at (ISO 8601) of the record it came from. A field that no record of
-        the person fills has no row.
+        record_id, updated_at (ISO 8601) and confidence (None when the records carry none) of the
+        record it came from. A field that no record of the person fills has no row.
     """
     engine = engine or make_engine("duckdb")
     query = f"SELECT * FROM ({golden_sql()}) ORDER BY customer_id, field"

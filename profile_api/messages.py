@@ -18,13 +18,15 @@ from functools import lru_cache
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from identity.explain import Link, PairExplanation, RecordExplanation
 from identity.standardise import parse_timestamp
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.preferences import HouseholdSummary, PreferenceValue
 from profile_api.values import Candidate, GoldenRecord, Profile, profile_of_row
 
 __all__ = ["timestamp", "preference_pb", "profile_pb", "household_reply", "ambiguous_pb", "candidate_pb",
-           "encode_fixed", "encode_precomputed", "encode_live", "encode_own_preferences", "encode_household_live", "profile_reply_bytes"]
+           "encode_fixed", "encode_precomputed", "encode_live", "encode_own_preferences", "encode_household_live", "profile_reply_bytes",
+           "explanation_pb", "record_explanation_pb"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -81,6 +83,8 @@ def _fill_golden(message: pb.GoldenRecord, golden: GoldenRecord) -> None:
             field = getattr(message, name)
             field.value, field.source, field.record_id = value.value, value.source, value.record_id
             _set_time(field.updated_at, value.updated_at)
+            if value.confidence is not None:
+                field.confidence = value.confidence
 
 
 def _fill_household(message: pb.Household, household: HouseholdSummary) -> None:
@@ -167,6 +171,30 @@ def candidate_pb(candidate: Candidate) -> pb.Candidate:
     """Return the Candidate message of a search Candidate."""
     return pb.Candidate(customer_id=candidate.customer_id, household_id=candidate.household_id,
                         display_name=candidate.display_name, score=candidate.score, matched_on=candidate.matched_on)
+
+
+def _links_pb(links: list[Link]) -> list[pb.MatchLink]:
+    return [pb.MatchLink(record_a=link.record_a, record_b=link.record_b, match_probability=link.match_probability,
+                         joined_by=link.joined_by) for link in links]
+
+
+def explanation_pb(explanation: PairExplanation) -> pb.ExplainMatchResponse:
+    """Return the ExplainMatchResponse of a pair's explanation."""
+    score, verdict = explanation.score, explanation.verdict
+    return pb.ExplainMatchResponse(
+        match_probability=score.match_probability, match_weight=score.match_weight, prior_weight=score.prior_weight,
+        comparisons=[pb.ComparisonWeight(comparison=c.comparison, level=c.level, match_weight=c.match_weight,
+                                         value_a=c.value_a, value_b=c.value_b) for c in score.comparisons],
+        same_person=explanation.same_person, customer_id_a=explanation.customer_id_a,
+        customer_id_b=explanation.customer_id_b, decision=verdict.decision, rule=verdict.rule,
+        steward_decision_id=verdict.steward_decision_id, path=_links_pb(explanation.path))
+
+
+def record_explanation_pb(explanation: RecordExplanation) -> pb.ExplainMatchResponse:
+    """Return the ExplainMatchResponse of one record's place in its person (see ExplainMatchRequest.b)."""
+    return pb.ExplainMatchResponse(
+        match_probability=explanation.confidence or 0.0, customer_id_a=explanation.customer_id,
+        decision=explanation.decision, path=_links_pb(explanation.links))
 
 
 # --- a profile in two encoded parts ---

@@ -8,7 +8,8 @@ preferences known when the run is published; ``profile_api.live`` keeps it curre
 
 The JSON written per person (read back by ``profile_api.values.profile_of_row``):
 
-* ``golden``: ``{field: [value, source, record_id, updated_at], ...}`` for the fields that have a value;
+* ``golden``: ``{field: [value, source, record_id, updated_at, confidence], ...}`` for the fields that have
+  a value (confidence: of the record the value came from; null when the links carry none);
 * ``attributes``: ``[[name, value, {evidence}], ...]`` in the order of ``ATTRIBUTES``;
 * ``household``: ``{"members": [[customer_id, display_name], ...], "pets": [...], "delivery": ...}``
   (pets and delivery inferred from the household's purchases; stated preferences are added live).
@@ -102,7 +103,8 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
 
     Args:
         records: source records (the store's source_record columns; see golden.REQUIRED_COLUMNS).
-        links: source, record_id, customer_id, household_id of every record.
+        links: source, record_id, customer_id, household_id of every record, and its confidence
+            (``identity.confidence``) when known.
         interactions: the interactions of the records (INTERACTION_COLUMNS).
         categories: the run's category taxonomy (category, group, pet; ``identity.categories``);
             the built-in defaults when None.
@@ -116,13 +118,14 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
     own = engine is None
     engine = engine or _engine()
     categories = taxonomy_frame() if categories is None else categories
+    with_person = records.drop(columns=["customer_id", "household_id", "confidence"], errors="ignore").merge(
+        links[[c for c in ("source", "record_id", "customer_id", "household_id", "confidence") if c in links.columns]],
+        on=["source", "record_id"], how="inner")
     links = links[["source", "record_id", "customer_id", "household_id"]]
-    with_person = records.drop(columns=["customer_id", "household_id"], errors="ignore").merge(
-        links, on=["source", "record_id"], how="inner")
     order = "[" + ", ".join(f"'{name}'" for name in ATTRIBUTES) + "]"
     persons = engine.sql(
         _PERSONS_SQL.format(golden=golden_sql(), attributes=attributes_sql(as_of), order=order,
-                            golden_object=json_object_agg('field', 'json_array(value, source, record_id, updated_at)')),
+                            golden_object=json_object_agg('field', 'json_array(value, source, record_id, updated_at, confidence)')),
         records_in=candidates(with_person), links_in=links, interactions_in=interactions[list(INTERACTION_COLUMNS)],
         categories_in=categories,
     )

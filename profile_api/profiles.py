@@ -135,6 +135,11 @@ class ProfileStore:
         self._probe = probe_engine(engine)
 
     @property
+    def engine(self) -> sqlalchemy.engine.Engine:
+        """Return the store's engine (for readers beside profiles: explanations)."""
+        return self._engine
+
+    @property
     def local_file(self) -> bool:
         """Whether the store is a file in this process (SQLite): a read is then a few tens of µs of CPU, no wait."""
         return self._engine.dialect.name == "sqlite"

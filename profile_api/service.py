@@ -22,8 +22,10 @@ import grpc
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.events import EventsRequestError, events_query_of, events_reply
+from profile_api.explain import Explainer, UnknownRecord
 from profile_api.messages import (
-    ambiguous_pb, candidate_pb, household_reply, preference_pb, profile_reply_bytes, redirected_from_bytes,
+    ambiguous_pb, candidate_pb, explanation_pb, household_reply, preference_pb, profile_reply_bytes,
+    record_explanation_pb, redirected_from_bytes,
 )
 from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustomer
 
@@ -205,6 +207,34 @@ def preference_update_of(request: pb.UpdatePreferencesRequest) -> PreferenceUpda
     return PreferenceUpdate(customer_id, source, list(entries.items()), stated_at)
 
 
+def source_record_of(field: str, ident: pb.Identifier) -> str:
+    """Return the record (source:record_id) an Identifier of kind SOURCE_RECORD names; field is its path."""
+    if ident.kind != pb.IDENTIFIER_KIND_SOURCE_RECORD:
+        name = pb.IdentifierKind.Name(ident.kind) if ident.kind in pb.IdentifierKind.values() else ident.kind
+        raise invalid(f"{field}.kind", f"must be IDENTIFIER_KIND_SOURCE_RECORD (the record_id in value, its channel "
+                      f"in source), not {name}")
+    value, source = ident.value.strip(), ident.source.strip()
+    refuse_nul((f"{field}.value", value), (f"{field}.source", source))
+    if not value:
+        raise invalid(f"{field}.value", "must not be empty (the record_id)")
+    if not source:
+        raise invalid(f"{field}.source", "required: the channel of the record_id (pos, webshop, app, service)")
+    return f"{source}:{value}"
+
+
+def explain_request_of(request: pb.ExplainMatchRequest) -> tuple[str, str | None]:
+    """Return the two records an ExplainMatchRequest asks about (b None: a's place in its person)."""
+    if not request.HasField("a"):
+        raise invalid("a", "required: the record to explain (IDENTIFIER_KIND_SOURCE_RECORD)")
+    a = source_record_of("a", request.a)
+    if not request.HasField("b"):
+        return a, None
+    b = source_record_of("b", request.b)
+    if a == b:
+        raise invalid("b", "the same record as a; leave b unset to explain a's place in its person")
+    return a, b
+
+
 # --- the servicer ---
 
 class ProfileServicer(pb_grpc.ProfileServiceServicer):
@@ -215,8 +245,11 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
     it with ``profile_api.server.add_profile_service``, whose serializer passes bytes through.
     """
 
-    def __init__(self, store: ProfileStore) -> None:
+    def __init__(self, store: ProfileStore, explainer: Explainer | None = None) -> None:
+        """explainer: answers ExplainMatch (default: one over the store's engine, which loads the run's model
+        on the first call and keeps it)."""
         self.store = store
+        self.explainer = explainer or Explainer(store.engine)
 
     @rpc
     def GetProfile(self, request: pb.GetProfileRequest,
@@ -298,6 +331,19 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         events = self.store.identity_events(since=query.since, customer_id=query.customer_id,
                                             after_seq=query.after_seq, limit=query.page_size + 1)
         return events_reply(events, query.page_size)
+
+    @rpc
+    def ExplainMatch(self, request: pb.ExplainMatchRequest, context: grpc.ServicerContext) -> pb.ExplainMatchResponse:
+        """Why two records are one person or two; with b unset, a's place in its person."""
+        a, b = explain_request_of(request)
+        try:
+            if b is None:
+                return record_explanation_pb(self.explainer.explain_record(a))
+            return explanation_pb(self.explainer.explain_pair(a, b))
+        except UnknownRecord as err:
+            which = "a" if err.record == a else "b"
+            raise not_found(f"{which}: {err} (check the channel in {which}.source and the record_id in "
+                            f"{which}.value)") from None
 
     def _encoded_reply(self, customer_id: str) -> bytes:
         encoded = self.store.encoded_profile(customer_id)

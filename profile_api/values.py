@@ -17,12 +17,13 @@ __all__ = ["FieldValue", "GoldenRecord", "Attribute", "Profile", "Candidate", "g
 
 @dataclass(frozen=True)
 class FieldValue:
-    """One golden-record value and the source record it came from."""
+    """One golden-record value, the source record it came from and how sure the run is of that record (0..1)."""
 
     value: str
     source: str
     record_id: str
     updated_at: str | None
+    confidence: float | None = None    # None: a profile precomputed before records carried one
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Candidate:
 
 
 def golden_of(doc: dict) -> GoldenRecord:
-    """Return the golden record of its precomputed JSON ({field: [value, source, record_id, updated_at]})."""
+    """Return the golden record of its precomputed JSON ({field: [value, source, record_id, updated_at, confidence]})."""
     return GoldenRecord(**{f: FieldValue(*doc[f]) if f in doc else None for f in GOLDEN_FIELDS})
 
 

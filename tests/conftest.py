@@ -45,6 +45,13 @@ def fresh_pg_url() -> str:
     yield from _new_database()
 
 
+@pytest.fixture(scope="module")
+def module_pg_url() -> str:
+    """URL of a new, empty PostgreSQL database of one test module: its runs and steward decisions meet no
+    other module's (customer IDs carry over from run to run in a store)."""
+    yield from _new_database()
+
+
 def _new_database():
     from sqlalchemy import create_engine, text
 

@@ -205,7 +205,7 @@ class PrecomputedProfile(SQLModel, table=True):
     customer_id: str = Field(primary_key=True)
     household_id: str = Field(index=True)
     display_name: str
-    golden: str = Field(sa_column=Column(Text, nullable=False))      # {field: [value, source, record_id, updated_at]}
+    golden: str = Field(sa_column=Column(Text, nullable=False))      # {field: [value, source, record_id, updated_at, confidence]}
     attributes: str = Field(sa_column=Column(Text, nullable=False))  # [[name, value, {evidence}], ...]
     household: str = Field(sa_column=Column(Text, nullable=False))   # {"members": [[id, name]], "pets": [...], "delivery": ...}
     encoded: bytes = Field(sa_column=Column(LargeBinary, nullable=False))            # herken.v1.Profile but the live part

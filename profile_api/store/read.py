@@ -22,13 +22,14 @@ from profile_api.store.models import RecordLink, Run
 
 
 def read_links(engine: Engine) -> pd.DataFrame:
-    """Return source, record_id, customer_id, household_id of every linked record, sorted."""
+    """Return source, record_id, customer_id, household_id and confidence of every linked record, sorted."""
     with Session(engine) as session:
         rows = session.exec(
-            select(RecordLink.source, RecordLink.record_id, RecordLink.customer_id, RecordLink.household_id)
+            select(RecordLink.source, RecordLink.record_id, RecordLink.customer_id, RecordLink.household_id,
+                   RecordLink.confidence)
             .order_by(RecordLink.source, RecordLink.record_id)
         ).all()
-    return pd.DataFrame(rows, columns=["source", "record_id", "customer_id", "household_id"])
+    return pd.DataFrame(rows, columns=["source", "record_id", "customer_id", "household_id", "confidence"])
 
 
 def latest_run(engine: Engine) -> Run | None:

@@ -167,7 +167,10 @@ def read_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
 
     try:
         records = frame("SELECT * FROM source_record")
-        links = frame("SELECT source, record_id, customer_id, household_id FROM record_link")
+        # A store being migrated from before schema 8 rebuilds its profiles before its links have confidence.
+        has_confidence = "confidence" in {c["name"] for c in inspect(conn).get_columns("record_link")}
+        links = frame("SELECT source, record_id, customer_id, household_id"
+                      f"{', confidence' if has_confidence else ''} FROM record_link")
         interactions = frame(f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction")
         run = None
         # A store being migrated from before schema 5 rebuilds its profiles before its run has the column.

@@ -51,7 +51,7 @@ def test_the_report_shows_channels_model_and_review(report):
     for channel in ("pos", "webshop", "app", "service"):
         assert f"<td>{channel}</td>" in page
     assert 'id="review"' in page and "Borderline pairs" in page and "Refused merges" in page
-    assert 'id="model"' in page and page.count('class="vega-chart"') == 2
+    assert 'id="model"' in page and page.count('class="vega-chart"') == 3    # two of the model, one waterfall
     assert "Records per person" in page and "Persons per household" in page
 
 
@@ -85,3 +85,25 @@ def test_a_store_without_a_run_says_what_to_do(tmp_path, capsys):
     assert main(["report", "--store", url, "--out", str(tmp_path / "report.html")]) == 1
     assert "herken resolve" in capsys.readouterr().err
     assert not (tmp_path / "report.html").exists()
+
+
+def test_the_waterfall_chart_shows_sampled_merges_adding_up_to_their_stored_weight(report):
+    page, url = report
+    with create_engine(url).connect() as con:
+        merges = {(a, b): (p, w) for a, b, p, w in con.execute(text(
+            "SELECT unique_id_l, unique_id_r, match_probability, match_weight FROM match_edge WHERE kind = 'merge'"))}
+    assert 'id="merges"' in page and f"5 of the run&#x27;s {len(merges):,} merges" in page
+    spec = json.loads(re.search(r'<script type="application/json" id="chart-spec-merges">(.*?)</script>', page,
+                                re.DOTALL).group(1))
+    steps = spec["data"]["values"]
+    shown = re.findall(r"<tr><td class=\"num\">(\d)</td><td><code>([^<]+)</code></td><td><code>([^<]+)</code></td>",
+                       page)
+    assert [int(n) for n, _, _ in shown] == [0, 1, 2, 3, 4]
+    for n, a, b in shown:
+        probability, weight = merges[a, b]
+        bars = [s for s in steps if s["record_number"] == int(n)]
+        final = next(s for s in bars if s["column_name"] == "Final score")
+        parts = sum(s["log2_bayes_factor"] for s in bars if s["column_name"] != "Final score")
+        assert abs(final["log2_bayes_factor"] - weight) < 1e-6 and abs(parts - weight) < 1e-6
+    probabilities = [merges[a, b][0] for _, a, b in shown]
+    assert probabilities == sorted(probabilities) and probabilities[0] == min(p for p, _ in merges.values())

@@ -30,7 +30,7 @@ def test_resolve_links_and_evaluate_on_sqlite(small_drop, tmp_path, monkeypatch,
     assert "persons in" in out and "households" in out
     first = links(url, tmp_path / "links.csv")
     truth = pd.read_csv(small_drop / "truth.csv", dtype=str)
-    assert list(first.columns) == ["source", "record_id", "customer_id", "household_id"]
+    assert list(first.columns) == ["source", "record_id", "customer_id", "household_id", "confidence"]
     assert len(first) == len(truth)
     capsys.readouterr()
     assert main(["evaluate", str(small_drop / "truth.csv"), "--store", url, "--json"]) == 0

@@ -25,7 +25,7 @@ from tests.integration.test_profile_store import _BEFORE_8 as BEFORE_8
 def resolved(request, small_drop, tmp_path_factory):
     """(store URL, what `herken resolve` printed, the report page, tmp dir) of the small drop."""
     tmp = tmp_path_factory.mktemp(f"rules-{request.param}")
-    url = f"sqlite:///{tmp / 'herken.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    url = f"sqlite:///{tmp / 'herken.db'}" if request.param == "sqlite" else request.getfixturevalue("module_pg_url")
     mp = pytest.MonkeyPatch()
     mp.setenv("HERKEN_RUNS_DIR", str(tmp / "runs"))
     out = io.StringIO()

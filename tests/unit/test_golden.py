@@ -160,3 +160,13 @@ def test_the_golden_record_takes_each_value_from_a_record_and_ignores_record_ord
         assert source_record["source"] == source
         assert value == {"first_name": source_record["first_name"], "email": source_record["std_email"],
                          "phone": source_record["std_phone"]}[field]
+
+
+def test_each_value_carries_the_confidence_of_the_record_it_came_from():
+    rows = [record("webshop", "W1", "2025-01-01T10:00:00", first_name="Hans", email="h@x.nl"),
+            record("pos", "P1", "2025-06-01T10:00:00", birth_date="x", std_birth_date="1980-01-02")]
+    frame = pd.DataFrame(rows, columns=list(REQUIRED_COLUMNS)).assign(confidence=[0.93, 0.71])
+    chosen = {r.field: (r.record_id, r.confidence) for r in golden_records(frame).itertuples()}
+    assert chosen["first_name"] == ("W1", 0.93) and chosen["birth_date"] == ("P1", 0.71)
+    without = golden_records(pd.DataFrame(rows, columns=list(REQUIRED_COLUMNS)))
+    assert without["confidence"].isna().all()   # records without a confidence (an older store)

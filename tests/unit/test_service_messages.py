@@ -16,7 +16,7 @@ from profile_api.profiles import (
 )
 from profile_api.messages import ambiguous_pb, encode_fixed, encode_live, profile_pb, profile_reply_bytes, timestamp
 from profile_api.service import (
-    IdentifierLookup, RequestError, household_id_of, invalid_from_store, lookup_of, preference_update_of,
+    IdentifierLookup, RequestError, explain_request_of, household_id_of, invalid_from_store, lookup_of, preference_update_of,
     search_criteria,
 )
 
@@ -111,7 +111,7 @@ def _profile(customer_id: str, name: str) -> Profile:
     household = HouseholdSummary("H1", [HouseholdMember("C1", "Jan Jansen"), HouseholdMember("C2", "Els Jansen")],
                                  ["dog"], "pickup_point",
                                  [PreferenceValue("delivery_slot", "evening", "app", "2024-01-02T03:04:05")])
-    golden = GoldenRecord(FieldValue(name.split()[0], "pos", "P1", "2023-01-01T00:00:00"), None, None, None, None,
+    golden = GoldenRecord(FieldValue(name.split()[0], "pos", "P1", "2023-01-01T00:00:00", 0.875), None, None, None, None,
                           None, None, None, FieldValue("1980-02-03", "webshop", "W1", None))
     return Profile(customer_id, "H1", name, golden,
                    [PreferenceValue("shoe_size", "43", "webshop", "2024-03-01T10:00:00")],
@@ -122,6 +122,8 @@ def test_profile_pb_carries_every_part_with_its_source():
     message = profile_pb(_profile("C1", "Jan Jansen"))
     assert (message.customer_id, message.household_id, message.display_name) == ("C1", "H1", "Jan Jansen")
     assert (message.golden.first_name.value, message.golden.first_name.source) == ("Jan", "pos")
+    assert message.golden.first_name.confidence == 0.875
+    assert message.golden.birth_date.confidence == 0.0     # a profile precomputed before confidences: unset
     assert not message.golden.HasField("email")
     assert message.golden.birth_date.value == "1980-02-03" and not message.golden.birth_date.HasField("updated_at")
     assert [(p.key, p.value, p.source) for p in message.preferences] == [("shoe_size", "43", "webshop")]
@@ -157,3 +159,32 @@ def test_an_encoded_reply_decodes_to_the_profile_it_carries():
         assert reply.WhichOneof("result") == "profile" and reply.profile.SerializeToString() == encoded
     assert {127, 128, 16_383, 16_384} <= sizes
     assert pb.GetProfileResponse.FromString(profile_reply_bytes(b"")).WhichOneof("result") == "profile"
+
+
+SOURCE_RECORD = pb.IDENTIFIER_KIND_SOURCE_RECORD
+
+
+def record_id(source: str, value: str, kind: int = SOURCE_RECORD) -> pb.Identifier:
+    return pb.Identifier(kind=kind, source=source, value=value)
+
+
+def refusal(request: pb.ExplainMatchRequest) -> str:
+    with pytest.raises(RequestError) as err:
+        explain_request_of(request)
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    return str(err.value)
+
+
+def test_explain_match_takes_source_records_and_names_the_field_of_a_wrong_one():
+    ok = pb.ExplainMatchRequest(a=record_id(" pos ", "P1 "), b=record_id("app", "A1"))
+    assert explain_request_of(ok) == ("pos:P1", "app:A1")
+    assert explain_request_of(pb.ExplainMatchRequest(a=record_id("pos", "P1"))) == ("pos:P1", None)
+    wrong = pb.ExplainMatchRequest(a=record_id("", "x@y.nl", pb.IDENTIFIER_KIND_EMAIL), b=record_id("app", "A1"))
+    assert refusal(wrong).startswith("a.kind: must be IDENTIFIER_KIND_SOURCE_RECORD")
+    unspecified = pb.ExplainMatchRequest(a=record_id("pos", "P1"), b=record_id("app", "A1", 0))
+    assert refusal(unspecified).startswith("b.kind: ")
+    assert refusal(pb.ExplainMatchRequest(a=record_id("", "P1"))).split(":")[0] == "a.source"
+    assert refusal(pb.ExplainMatchRequest(a=record_id("pos", " "))).split(":")[0] == "a.value"
+    assert refusal(pb.ExplainMatchRequest()).split(":")[0] == "a"
+    same = pb.ExplainMatchRequest(a=record_id("pos", "P1"), b=record_id("pos", "P1"))
+    assert refusal(same).split(":")[0] == "b"

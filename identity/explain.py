@@ -1,0 +1,361 @@
+"""Why two records are one person or two, in plain values.
+
+- ``pair_score``: a pair scored with the run's model (``identity.scoring``) as the weight of each
+  comparison's level, beside the prior; they add up to the pair's match weight.
+- ``link_path`` and ``links_from``: the links between records of one person. The joins a run makes
+  (``identity.cluster``'s merges) form a spanning tree of each person, so a breadth-first search
+  finds the one path between two of its records.
+- ``verdict``: the sentence that says what joined them or kept them apart: a steward's decision, the
+  rule that refused them, the links that made them one person, or the threshold.
+
+No storage and no Splink here: ``profile_api.explain`` reads the store and fills these in.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from identity.cluster import NAMES_ONLY_THRESHOLD, Refusal, names_only_pairs
+from identity.rules import NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, rule_of
+
+MUST_LINK, CANNOT_LINK = "must_link", "cannot_link"
+MODEL = "model"
+
+# What an explanation shows of each comparison's inputs: the columns whose values it prints, joined
+# by a space; "a|b" prints a, or b when a is missing. A comparison not named here shows the columns
+# its conditions read.
+SHOWN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "given_name": ("given_first|initials",),
+    "surname": ("particles", "surname_core"),
+    "birth_date": ("birth_date",),
+    "email": ("email",),
+    "mobile": ("mobile",),
+    "landline": ("landline",),
+    "loyalty_card": ("loyalty_card",),
+    "address": ("street", "house_number", "house_addition", "postcode", "city"),
+}
+_COLUMN_L = re.compile(r"\b(\w+)_l\b")
+
+
+@dataclass(frozen=True)
+class ComparisonWeight:
+    """One comparison of the model: the level two records reached and what it weighs (log2 Bayes factor)."""
+
+    comparison: str
+    level: str
+    match_weight: float              # the level's weight plus the term-frequency adjustment
+    value_a: str
+    value_b: str
+    term_frequency_weight: float = 0.0   # the part of match_weight the rarity of the shared value adds
+
+
+@dataclass(frozen=True)
+class PairScore:
+    """A pair as the model scores it: prior_weight plus the comparisons' weights is match_weight."""
+
+    match_probability: float
+    match_weight: float
+    prior_weight: float
+    comparisons: list[ComparisonWeight]
+    compared: bool = True     # whether the run's blocking rules bring the pair together at all
+
+
+@dataclass(frozen=True)
+class Link:
+    """One join between two records of a person: its match probability and what made it."""
+
+    record_a: str
+    record_b: str
+    match_probability: float
+    joined_by: str = MODEL    # "model" or "steward decision <id>"
+
+    def reversed(self) -> Link:
+        """Return the same link read from record_b to record_a."""
+        return Link(self.record_b, self.record_a, self.match_probability, self.joined_by)
+
+
+@dataclass(frozen=True)
+class StewardNote:
+    """A data steward's decision about two records, as an explanation names it."""
+
+    decision_id: str
+    kind: str                 # MUST_LINK | CANNOT_LINK
+    reason: str
+    decided_by: str
+    decided_at: str           # ISO date and time
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What joined two records or kept them apart: a sentence, the rule's key and the steward decision's id."""
+
+    decision: str
+    rule: str = ""
+    steward_decision_id: str = ""
+
+
+@dataclass(frozen=True)
+class PairExplanation:
+    """Why two records (``source:record_id``) are one person or two."""
+
+    record_a: str
+    record_b: str
+    score: PairScore
+    same_person: bool
+    customer_id_a: str
+    customer_id_b: str
+    verdict: Verdict
+    path: list[Link] = field(default_factory=list)   # when one person: the links from a to b
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the explanation with the field names of herken.v1.ExplainMatchResponse (plus the records)."""
+        return {
+            "record_a": self.record_a, "record_b": self.record_b,
+            "match_probability": self.score.match_probability, "match_weight": self.score.match_weight,
+            "prior_weight": self.score.prior_weight,
+            "comparisons": [vars(c) for c in self.score.comparisons], "compared_by_the_run": self.score.compared,
+            "same_person": self.same_person, "customer_id_a": self.customer_id_a,
+            "customer_id_b": self.customer_id_b, "decision": self.verdict.decision, "rule": self.verdict.rule,
+            "steward_decision_id": self.verdict.steward_decision_id, "path": [vars(link) for link in self.path],
+        }
+
+
+@dataclass(frozen=True)
+class RecordExplanation:
+    """A record's place in its person: its confidence and the links that tie the person's records together."""
+
+    record: str
+    customer_id: str
+    confidence: float | None
+    records: int                     # how many records the person has
+    links: list[Link]                # breadth-first from the record: how each other record is reached
+    decision: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the explanation as plain values."""
+        return {"record": self.record, "customer_id": self.customer_id, "confidence": self.confidence,
+                "records": self.records, "links": [vars(link) for link in self.links], "decision": self.decision}
+
+
+def prior_weight(model: Mapping[str, Any]) -> float:
+    """Return the model's starting match weight: log2 of the prior odds that two records match."""
+    prior = float(model["probability_two_random_records_match"])
+    return math.log2(prior / (1 - prior))
+
+
+def level_of(comparison: Mapping[str, Any], gamma: int) -> Mapping[str, Any]:
+    """Return the level of a comparison (model JSON) with this comparison vector value.
+
+    Splink numbers a comparison's levels from the top: the null level is -1, the others count down
+    from (number of non-null levels - 1) to 0 in the order they are listed.
+    """
+    levels = comparison.get("comparison_levels", [])
+    value = sum(1 for level in levels if not level.get("is_null_level"))
+    for level in levels:
+        if level.get("is_null_level"):
+            if gamma == -1:
+                return level
+            continue
+        value -= 1
+        if value == gamma:
+            return level
+    raise ValueError(f"comparison {comparison.get('output_column_name')!r} has no level {gamma}")
+
+
+def _shown(row: Mapping[str, Any], columns: Iterable[str], side: str) -> str:
+    """Return the values of columns on one side ("l" or "r") of a scored pair, as text."""
+    words = []
+    for column in columns:
+        for choice in column.split("|"):
+            value = row.get(f"{choice}_{side}")
+            if value is not None and value != "":
+                words.append(str(value))
+                break
+    return " ".join(words)
+
+
+def _shown_columns(comparison: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return the columns an explanation shows for a comparison (SHOWN_COLUMNS, else those its conditions read)."""
+    name = comparison.get("output_column_name", "")
+    if name in SHOWN_COLUMNS:
+        return SHOWN_COLUMNS[name]
+    found: list[str] = []
+    for level in comparison.get("comparison_levels", []):
+        for column in _COLUMN_L.findall(level.get("sql_condition") or ""):
+            if column not in found and not column.endswith("_names"):
+                found.append(column)
+    return tuple(found)
+
+
+def _number(value: Any) -> float:
+    """Return a weight from a scored row: missing (a null level has no adjustment) as 0."""
+    return 0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def pair_score(row: Mapping[str, Any], model: Mapping[str, Any]) -> PairScore:
+    """Return a scored pair (a row of Splink's predict with its intermediate columns) as comparison weights.
+
+    Each comparison's weight is the row's own (``mw_<comparison>``, plus ``mw_tf_adj_<comparison>``
+    where the value's rarity adjusts it), so prior_weight and the comparisons add up to the row's
+    match_weight as Splink computed it.
+    """
+    gamma_prefix = model.get("comparison_vector_value_column_prefix", "gamma_")
+    weight_prefix = model.get("match_weight_column_prefix", "mw_")
+    comparisons = []
+    for comparison in model.get("comparisons", []):
+        name = comparison["output_column_name"]
+        level = level_of(comparison, int(row[f"{gamma_prefix}{name}"]))
+        adjustment = _number(row.get(f"{weight_prefix}tf_adj_{name}"))
+        columns = _shown_columns(comparison)
+        comparisons.append(ComparisonWeight(
+            comparison=name,
+            level=level.get("label_for_charts") or level.get("sql_condition", ""),
+            match_weight=_number(row.get(f"{weight_prefix}{name}")) + adjustment,
+            value_a=_shown(row, columns, "l"), value_b=_shown(row, columns, "r"),
+            term_frequency_weight=adjustment,
+        ))
+    compared = row.get("found_by_blocking_rules")
+    return PairScore(match_probability=float(row["match_probability"]), match_weight=float(row["match_weight"]),
+                     prior_weight=prior_weight(model), comparisons=comparisons,
+                     compared=True if compared is None else bool(compared))
+
+
+def _neighbours(links: Iterable[Link]) -> dict[str, list[Link]]:
+    """Return each record's links, read from that record, in a stable order."""
+    around: dict[str, list[Link]] = {}
+    for link in links:
+        around.setdefault(link.record_a, []).append(link)
+        around.setdefault(link.record_b, []).append(link.reversed())
+    for found in around.values():
+        found.sort(key=lambda link: (-link.match_probability, link.record_b))
+    return around
+
+
+def links_from(links: Iterable[Link], start: str) -> list[Link]:
+    """Return the links that reach every record connected to start, breadth-first, each read away from start."""
+    around = _neighbours(links)
+    seen, queue, tree = {start}, deque([start]), []
+    while queue:
+        record = queue.popleft()
+        for link in around.get(record, []):
+            if link.record_b not in seen:
+                seen.add(link.record_b)
+                tree.append(link)
+                queue.append(link.record_b)
+    return tree
+
+
+def link_path(links: Iterable[Link], start: str, goal: str) -> list[Link] | None:
+    """Return the links from start to goal, each read towards goal ([]: one record; None: not connected)."""
+    if start == goal:
+        return []
+    reached = {link.record_b: link for link in links_from(links, start)}
+    if goal not in reached:
+        return None
+    path = [reached[goal]]
+    while path[-1].record_a != start:
+        path.append(reached[path[-1].record_a])
+    return path[::-1]
+
+
+def rule_against(row: Mapping[str, Any], a: NameAndBirth, b: NameAndBirth, rules: RuleBook) -> Refusal | None:
+    """Return the refusal a run's rules make of a scored pair (a row of ``identity.scoring``) itself, or None.
+
+    What ``identity.cluster`` asks of a pair: only the names agree below NAMES_ONLY_THRESHOLD, or a
+    cannot-link rule finds the two records incompatible (a rule the drop showed to be noise gives
+    way to a pair the model is sure of). Conflicts with the other records of their persons are not
+    looked at here: a run records those when it meets them.
+    """
+    probability = float(row["match_probability"])
+    record_a, record_b = str(row["unique_id_l"]), str(row["unique_id_r"])
+    if probability < NAMES_ONLY_THRESHOLD and names_only_pairs(pd.DataFrame([dict(row)])):
+        return Refusal(record_a, record_b, probability, RULE_TITLES[NAMES_ONLY], NAMES_ONLY)
+    found = rules.conflict(a, b, rules.waived(probability, a, b))
+    return Refusal(record_a, record_b, probability, found[1], found[0]) if found else None
+
+
+def _steward_words(note: StewardNote) -> str:
+    """Return a steward decision as a sentence names it: "steward decision D1 (cannot-link by ana on ...: reason)"."""
+    kind = note.kind.replace("_", "-")
+    return f"steward decision {note.decision_id} ({kind} by {note.decided_by} on {note.decided_at[:10]}: {note.reason})"
+
+
+def verdict(record_a: str, record_b: str, same_person: bool, match_probability: float, threshold: float, *,
+            steward: StewardNote | None = None, refusal: Refusal | None = None, path: list[Link] | None = None,
+            compared: bool = True) -> Verdict:
+    """Return what joined two records into one person or kept them apart, first what decided it.
+
+    Args:
+        same_person: whether the published run has them in one person.
+        match_probability: the pair's own score.
+        threshold: the lowest match probability that may join two persons in a run.
+        steward: a steward decision naming these two records (it overrules the model).
+        refusal: a refused join between their persons (the pair tried and the rule that refused it).
+        path: when one person, the links from record_a to record_b (None: the run's links do not connect them).
+        compared: whether the run's blocking rules bring the pair together at all.
+    """
+    if steward is not None:
+        words = _steward_words(steward)
+        joins = steward.kind == MUST_LINK
+        if joins == same_person:
+            sentence = f"{'joined' if joins else 'kept apart'} by {words}"
+        else:
+            sentence = (f"{words} {'joins' if joins else 'separates'} them, but the published run predates it: "
+                        f"the next run {'joins' if joins else 'separates'} them")
+        return Verdict(sentence, STEWARD, steward.decision_id)
+    if same_person:
+        if path is None:
+            return Verdict("one person, but the published run's links do not connect the two records")
+        if len(path) == 1:
+            how = "a steward" if path[0].joined_by != MODEL else "the model"
+            return Verdict(f"one person: joined directly by {how} at match probability {path[0].match_probability:.4f}")
+        weakest = min(path, key=lambda link: link.match_probability)
+        stewards = sorted({link.joined_by for link in path if link.joined_by != MODEL})
+        also = f", among them {', '.join(stewards)}" if stewards else ""
+        return Verdict(f"one person: joined through {len(path)} links via {len(path) - 1} other record"
+                       f"{'s' if len(path) > 2 else ''}{also}; the weakest link has match probability "
+                       f"{weakest.match_probability:.4f} (the pair's own is {match_probability:.4f})")
+    rule = reason = besides = ""
+    if refusal is not None:
+        rule = refusal.rule or rule_of(refusal.reason)
+        reason = refusal.reason or RULE_TITLES.get(rule, rule)
+        if {refusal.unique_id_l, refusal.unique_id_r} == {record_a, record_b}:
+            return Verdict(f"kept apart by the cannot-link rule {rule}: {reason} (the model scored the pair "
+                           f"{refusal.match_probability:.4f})", rule)
+        besides = (f"joining their persons was refused on the pair {refusal.unique_id_l} – {refusal.unique_id_r} "
+                   f"by the cannot-link rule {rule}: {reason} (match probability {refusal.match_probability:.4f})")
+    also = f"; besides, {besides}" if besides else ""
+    if not compared:
+        return Verdict(f"two persons: no blocking rule brings them together (no shared e-mail, phone, card or "
+                       f"address, nor name with birth date or place), so the run never compared them; the model "
+                       f"scores them {match_probability:.4f}{also}")
+    if match_probability < threshold:
+        return Verdict(f"two persons: match probability {match_probability:.4f} is below the match threshold "
+                       f"{threshold:g}{also}")
+    if besides:
+        return Verdict(f"kept apart: {besides}", rule)
+    # Above the threshold, compared and not refused: a run over a published store does not join
+    # unchanged records that were two persons (identity.cluster's hysteresis).
+    return Verdict(f"two persons: the run did not join them at match probability {match_probability:.4f}; a run "
+                   "over a published store joins two persons of unchanged records only through a new or changed "
+                   "record (so that IDs do not flicker with the model's retraining; `herken resolve --fresh` "
+                   "clusters from scratch)")
+
+
+def record_verdict(record: str, customer_id: str, confidence: float | None, links: list[Link], records: int) -> str:
+    """Return a sentence on a record's place in its person: how many records, its confidence, its best link."""
+    if records <= 1:
+        return f"{record} is the only record of {customer_id}: confidence 1"
+    sure = f"confidence {confidence:.4f}" if confidence is not None else "no confidence recorded"
+    own = [link for link in links if link.record_a == record]
+    best = max(own, key=lambda link: link.match_probability, default=None)
+    tie = (f"; its strongest link in the run is to {best.record_b} ({best.joined_by}, match probability "
+           f"{best.match_probability:.4f})") if best else ""
+    return f"{record} is one of {records} records of {customer_id}: {sure}{tie}"

@@ -1,0 +1,271 @@
+"""Explanations read from the store: why two records are one person or two, and a record's place in its person.
+
+The pair is scored again with the published run's model (``identity.scoring``): the store keeps each
+record's raw values, which are standardised again, with the people counts and term frequencies of
+the stored records, so the scores are the run's own. What joined or kept them apart comes from the
+run's ``match_edge`` rows (merges and refusals) and the ``steward_decision`` table; the sentences
+and the path are ``identity.explain``'s.
+
+An ``Explainer`` keeps the run's scorer (a Splink linker, about 0.3 s to build) and its term
+frequencies until another run is published: a server builds them once per process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import String, bindparam, text
+from sqlalchemy.engine import Connection, Engine
+
+from identity.cluster import Refusal
+from identity.explain import (
+    MODEL, MUST_LINK, Link, PairExplanation, RecordExplanation, StewardNote, link_path, links_from,
+    pair_score, record_verdict, rule_against, verdict,
+)
+from identity.pipeline import MATCH_THRESHOLD, rule_fields_of
+from identity.rules import RuleBook, rule_of
+from identity.scoring import (
+    NEIGHBOUR_COLUMNS, PairScorer, restandardise, scoring_frame, term_frequencies, term_frequency_columns,
+)
+from identity.standardise import standardise_city
+from identity.strictness import book_of_run
+from profile_api.store import StoreError, latest_run
+from profile_api.store.models import Run
+from profile_api.store.steward import parse_record as parse_source_record
+
+log = logging.getLogger(__name__)
+
+__all__ = ["UnknownRecord", "Explainer", "parse_record"]
+
+# Where the term frequencies of each adjusted column come from: a source_record column, and how its
+# values become the compared ones (None: stored as compared).
+TERM_FREQUENCY_SOURCES: dict[str, tuple[str, Callable[[str | None], str | None] | None]] = {
+    "given_first": ("std_given", None),
+    "surname_core": ("std_surname", None),
+    "city": ("city", standardise_city),
+}
+
+_RECORD = text("""SELECT r.*, l.customer_id, l.confidence FROM source_record r
+LEFT JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
+WHERE r.source = :source AND r.record_id = :record_id""")
+_NEIGHBOURS = text("""SELECT source, record_id, std_given, std_email, std_phone, std_phone_mobile, std_loyalty_card
+FROM source_record WHERE std_email IN :emails OR std_loyalty_card IN :cards OR std_phone IN :phones""").bindparams(
+    *(bindparam(name, expanding=True, type_=String) for name in ("emails", "cards", "phones")))
+_FIRST_NAMES = text("SELECT std_given, count(*) FROM source_record WHERE std_given IS NOT NULL GROUP BY std_given")
+_PERSON = text("SELECT source, record_id FROM record_link WHERE customer_id = :customer_id")
+_EDGES = text("""SELECT unique_id_l, unique_id_r, match_probability, reason, run_id FROM match_edge
+WHERE kind = :kind AND unique_id_l IN :ids ORDER BY id DESC""").bindparams(
+    bindparam("ids", expanding=True, type_=String))
+_STEWARD = text("""SELECT decision_id, kind, record_a, record_b, reason, decided_by, decided_at FROM steward_decision
+WHERE record_a IN :ids ORDER BY decided_at DESC, decision_id""").bindparams(
+    bindparam("ids", expanding=True, type_=String))
+
+
+class UnknownRecord(LookupError):
+    """No record with this source:record_id in the published result."""
+
+    def __init__(self, record: str) -> None:
+        super().__init__(f"no record {record} in the store")
+        self.record = record
+
+
+def parse_record(value: str) -> str:
+    """Return a record named as SOURCE:RECORD_ID, trimmed; raise ValueError (DecisionError) when it is not one."""
+    source, record_id = parse_source_record(value)
+    return f"{source}:{record_id}"
+
+
+@dataclass(frozen=True)
+class _RunModel:
+    """What judging a pair as the published run did needs: a warm scorer, the drop's term frequencies, its rules."""
+
+    run_id: str
+    scorer: PairScorer
+    frequencies: dict[str, dict[str, float]]
+    rules: RuleBook           # the cannot-link rules as the run measured them, over the stored first names
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A stored record: its raw and standardised values, its person and confidence."""
+
+    uid: str
+    values: dict[str, Any]
+    customer_id: str | None
+    confidence: float | None
+
+
+def _iso(value: Any) -> str:
+    """Return a stored time (a datetime, or text on SQLite) as ISO text."""
+    return value.isoformat(" ") if isinstance(value, dt.datetime) else str(value or "")
+
+
+class Explainer:
+    """Explains pairs and records of one store; safe to share between threads (scoring takes turns)."""
+
+    def __init__(self, engine: Engine, threshold: float = MATCH_THRESHOLD) -> None:
+        """Args:
+            engine: the store (``profile_api.store.open_store``).
+            threshold: the lowest match probability that may join two persons (the runs' own).
+        """
+        self._engine = engine
+        self._threshold = threshold
+        self._lock = threading.Lock()
+        self._run: _RunModel | None = None
+
+    # --- what a caller asks ---
+
+    def explain_pair(self, record_a: str, record_b: str) -> PairExplanation:
+        """Return why two records are one person or two; raise UnknownRecord (StoreError: nothing published)."""
+        run = self._run_model()
+        with self._engine.connect() as conn:
+            a, b = self._stored(conn, record_a), self._stored(conn, record_b)
+            frame, [row] = self._score(conn, run, [a, b], [(a.uid, b.uid)])
+            same = a.customer_id == b.customer_id
+            person_a = self._person(conn, a.customer_id)
+            person_b = person_a if same else self._person(conn, b.customer_id)
+            steward = self._steward_between(conn, a.uid, b.uid)
+            path = link_path(self._links(conn, person_a), a.uid, b.uid) if same else None
+            refusal = None if same else self._refusal(conn, a.uid, b.uid, person_a, person_b)
+        score = pair_score(row, run.scorer.model)
+        if not same and score.match_probability >= self._threshold and not (
+                refusal and {refusal.unique_id_l, refusal.unique_id_r} == {a.uid, b.uid}):
+            # A run over a published store does not try unchanged records of two persons again, so it
+            # recorded no refusal of them: the rules are asked what they make of the pair itself.
+            fields = rule_fields_of(frame)
+            refusal = rule_against(row, fields[a.uid], fields[b.uid], run.rules) or refusal
+        return PairExplanation(
+            record_a=a.uid, record_b=b.uid, score=score, same_person=same,
+            customer_id_a=a.customer_id or "", customer_id_b=b.customer_id or "",
+            verdict=verdict(a.uid, b.uid, same, score.match_probability, self._threshold, steward=steward,
+                            refusal=refusal, path=path, compared=score.compared),
+            path=path or [])
+
+    def explain_record(self, record: str) -> RecordExplanation:
+        """Return a record's place in its person; raise UnknownRecord (StoreError: nothing published)."""
+        self._require_run()
+        with self._engine.connect() as conn:
+            stored = self._stored(conn, record)
+            person = self._person(conn, stored.customer_id)
+            links = links_from(self._links(conn, person), stored.uid)
+        customer_id = stored.customer_id or ""
+        return RecordExplanation(
+            record=stored.uid, customer_id=customer_id, confidence=stored.confidence, records=len(person),
+            links=links, decision=record_verdict(stored.uid, customer_id, stored.confidence, links, len(person)))
+
+    def scored_pairs(self, pairs: Sequence[tuple[str, str]]) -> tuple[PairScorer, list[dict[str, Any]]]:
+        """Return the published run's scorer and these pairs of stored records scored with it (for charts)."""
+        run = self._run_model()
+        with self._engine.connect() as conn:
+            stored = {uid: self._stored(conn, uid) for pair in pairs for uid in pair}
+            return run.scorer, self._score(conn, run, list(stored.values()), list(pairs))[1]
+
+    # --- the published run's model, kept ---
+
+    def _require_run(self) -> Run:
+        """Return the published run; raise StoreError when there is none."""
+        run = latest_run(self._engine)
+        if run is None:
+            raise StoreError("the store holds no published run; run `herken resolve DROP` first")
+        return run
+
+    def _run_model(self) -> _RunModel:
+        """Return the published run's scorer and term frequencies, built once per run."""
+        run = self._require_run()
+        with self._lock:
+            if self._run is None or self._run.run_id != run.run_id:
+                model = json.loads(run.model_json)
+                with self._engine.connect() as conn:
+                    frequencies = self._frequencies(conn, term_frequency_columns(model))
+                    names = dict(conn.execute(_FIRST_NAMES).all())
+                rules = book_of_run(names, json.loads(run.rules_json or "[]"))
+                self._run = _RunModel(run.run_id, PairScorer(model), frequencies, rules)
+                log.info("explanations: the model of run %s is loaded", run.run_id)
+            return self._run
+
+    @staticmethod
+    def _frequencies(conn: Connection, columns: Iterable[str]) -> dict[str, dict[str, float]]:
+        """Return the term frequencies of the stored records for each adjusted column."""
+        found = {}
+        for column in columns:
+            if column not in TERM_FREQUENCY_SOURCES:
+                raise StoreError(f"the published model adjusts for the frequency of {column!r}, which the store "
+                                 "does not keep; explanations need a model of this herken")
+            stored, standardise = TERM_FREQUENCY_SOURCES[column]
+            counts = conn.execute(text(f"SELECT {stored}, count(*) FROM source_record GROUP BY {stored}")).all()
+            found[column] = term_frequencies(((value, n) for value, n in counts), standardise)
+        return found
+
+    # --- reading the store ---
+
+    @staticmethod
+    def _stored(conn: Connection, record: str) -> _Stored:
+        """Return a stored record by source:record_id; raise UnknownRecord when the store has none linked."""
+        uid = parse_record(record)
+        source, _, record_id = uid.partition(":")
+        row = conn.execute(_RECORD, {"source": source, "record_id": record_id}).mappings().first()
+        if row is None or row["customer_id"] is None:
+            raise UnknownRecord(uid)
+        values = dict(row)
+        return _Stored(uid, values, values.pop("customer_id"), values.pop("confidence"))
+
+    @staticmethod
+    def _score(conn: Connection, run: _RunModel, stored: Sequence[_Stored],
+               pairs: list[tuple[str, str]]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """Return the stored records as scored (``scoring_frame``) and the pairs scored with the run's model."""
+        records = {s.uid: restandardise(s.values, s.values) for s in stored}
+        values = {column: sorted({r[column] for r in records.values() if r[column]})
+                  for column in ("email", "loyalty_card", "mobile")}
+        rows = conn.execute(_NEIGHBOURS, {"emails": values["email"], "cards": values["loyalty_card"],
+                                          "phones": values["mobile"]}).all()
+        neighbours = pd.DataFrame(
+            [(f"{source}:{record_id}", given, email, phone if mobile else None, card)
+             for source, record_id, given, email, phone, mobile, card in rows], columns=list(NEIGHBOUR_COLUMNS))
+        frame = scoring_frame(list(records.values()), neighbours, run.frequencies)
+        return frame, run.scorer.score(frame, pairs)
+
+    @staticmethod
+    def _person(conn: Connection, customer_id: str | None) -> list[str]:
+        """Return the records (source:record_id) of a person."""
+        rows = conn.execute(_PERSON, {"customer_id": customer_id}).all()
+        return sorted(f"{source}:{record_id}" for source, record_id in rows)
+
+    @staticmethod
+    def _links(conn: Connection, person: list[str]) -> list[Link]:
+        """Return the joins between records of one person that runs made: by the model or a steward's must-link."""
+        inside = set(person)
+        musts = {frozenset((a, b)): decision_id
+                 for decision_id, kind, a, b, *_ in conn.execute(_STEWARD, {"ids": person}).all()
+                 if kind == MUST_LINK and b in inside}
+        links: dict[frozenset[str], Link] = {}
+        for a, b, probability, _, _ in conn.execute(_EDGES, {"kind": "merge", "ids": person}).all():
+            pair = frozenset((a, b))
+            if b in inside and pair not in links:    # the newest join of a pair (ids descending)
+                joined = f"steward decision {musts[pair]}" if pair in musts else MODEL
+                links[pair] = Link(a, b, float(probability), joined)
+        return list(links.values())
+
+    @staticmethod
+    def _steward_between(conn: Connection, a: str, b: str) -> StewardNote | None:
+        """Return the newest steward decision naming these two records, or None."""
+        for decision_id, kind, left, right, reason, by, at in conn.execute(_STEWARD, {"ids": [a, b]}).all():
+            if {left, right} == {a, b}:
+                return StewardNote(decision_id, kind, reason, by, _iso(at))
+        return None
+
+    @staticmethod
+    def _refusal(conn: Connection, a: str, b: str, person_a: list[str], person_b: list[str]) -> Refusal | None:
+        """Return the refused join that best explains two persons: of these two records, else the surest."""
+        side = {uid: 0 for uid in person_a} | {uid: 1 for uid in person_b}
+        found = [Refusal(left, right, float(p), reason or "", rule_of(reason or ""))
+                 for left, right, p, reason, _ in conn.execute(_EDGES, {"kind": "refused", "ids": list(side)}).all()
+                 if right in side and side[left] != side[right]]
+        found.sort(key=lambda r: ({r.unique_id_l, r.unique_id_r} != {a, b}, -r.match_probability))
+        return found[0] if found else None
