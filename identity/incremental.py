@@ -95,6 +95,20 @@ def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_h
     return fixed, {u for u, p in zip(uids, persons) if p in region}
 
 
+def _anchor_records(records: pd.DataFrame, fixed: dict[str, str], regrouped: set[str]) -> pd.DataFrame:
+    """Return the records whose persons the household grouping must know about: those grouped again, and
+    every member of a kept household that carries a surname of an orphan among them (where it may go)."""
+    again = records["unique_id"].isin(regrouped)
+    anchored = set(records.loc[again & records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1),
+                               "person"])
+    orphans = again & ~records["person"].isin(anchored)     # only they look for a household by surname
+    names = set(records.loc[orphans, "surname_first"].dropna()) | set(records.loc[orphans, "surname_last"].dropna())
+    near = ~again & (records["surname_first"].isin(names) | records["surname_last"].isin(names))
+    homes = {fixed[p] for p in records.loc[near, "person"] if p in fixed}
+    members = {p for p, h in fixed.items() if h in homes}
+    return records[again | records["person"].isin(members)]
+
+
 def rulebook_of(records: pd.DataFrame, rules: list[dict]) -> RuleBook:
     """Return the published run's rule book over these records: their first-name counts, its measured strictness."""
     return book_of_run(records["given_first"].value_counts().to_dict(), rules)
@@ -187,7 +201,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     engine.close()
     fixed, delta.regrouped = _untouched_households(prepared, edges, dict(zip(kept["unique_id"], kept["household_id"])),
                                                    set(gone["household_id"]))
-    anchored, surnames, hints = household_anchors(prepared)
+    anchored, surnames, hints = household_anchors(_anchor_records(prepared, fixed, delta.regrouped))
     household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints,
                                     fixed=fixed)
     prepared["household"] = prepared["person"].map(household_of)

@@ -16,7 +16,7 @@ from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from identity.lifecycle import CUSTOMER, Event, PreviousIds
-from profile_api.store.models import Household, IdAlias, IdentityEvent, IdentityEventCustomer, Person, RecordLink
+from profile_api.store.models import IdAlias, IdentityEvent, IdentityEventCustomer
 from profile_api.store.write import bulk_insert
 
 
@@ -37,21 +37,21 @@ def previous_ids(engine: Engine) -> PreviousIds:
     with engine.connect() as conn:
         if not inspect(conn).has_table(IdAlias.__tablename__):
             return previous
-        rows = conn.execute(select(RecordLink.source, RecordLink.record_id, RecordLink.customer_id,
-                                   RecordLink.household_id)).all()
+        # plain text queries: 100k rows without SQLAlchemy's per-value type processing
+        rows = conn.execute(text("SELECT source, record_id, customer_id, household_id FROM record_link")).all()
         for source, record_id, customer, household in rows:
             key = f"{source}:{record_id}"
             previous.customer_of[key] = customer
             previous.household_of[key] = household
-        for customer, household, seen in conn.execute(select(Person.customer_id, Person.household_id,
-                                                             Person.first_seen_at)):
+        for customer, household, seen in conn.execute(text("SELECT customer_id, household_id, first_seen_at "
+                                                           "FROM person")):
             previous.customer_household[customer] = household
             if seen is not None:
                 previous.customer_first_seen[customer] = _utc(seen)   # type: ignore[assignment]
-        for household, seen in conn.execute(select(Household.household_id, Household.first_seen_at)):
+        for household, seen in conn.execute(text("SELECT household_id, first_seen_at FROM household")):
             if seen is not None:
                 previous.household_first_seen[household] = _utc(seen)   # type: ignore[assignment]
-        for old, kind in conn.execute(select(IdAlias.old_id, IdAlias.kind)):
+        for old, kind in conn.execute(text("SELECT old_id, kind FROM id_alias")):
             (previous.customers_taken if kind == CUSTOMER else previous.households_taken).add(old)
     previous.customers_taken |= set(previous.customer_household)
     previous.households_taken |= set(previous.customer_household.values())
