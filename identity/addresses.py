@@ -17,6 +17,27 @@ def address_key(postcode: str, number: str, addition: str | None) -> str:
     return f"{postcode}|{number}|{addition or ''}"
 
 
+Places = dict[tuple[str, str], set[tuple[str, str | None]]]
+
+
+def street_places(streets: list, numbers: list, postcodes: list, cities: list) -> Places:
+    """Return the (postcode, city) of every street and number written with a postcode (missing values as None or NaN)."""
+    places: Places = {}
+    for street, number, postcode, city in zip(streets, numbers, postcodes, cities):
+        if isinstance(street, str) and isinstance(number, str) and isinstance(postcode, str):
+            places.setdefault((street, number), set()).add((postcode, city if isinstance(city, str) else None))
+    return places
+
+
+def postcode_of_street(places: Places, street: str, number: str, city: str | None) -> str | None:
+    """Return the one postcode known for a street and number (the city agreeing where both carry one), or None."""
+    found = places.get((street, number), set())
+    if isinstance(city, str):
+        found = {(p, c) for p, c in found if c is None or c == city}
+    postcodes = {p for p, _ in found}
+    return postcodes.pop() if len(postcodes) == 1 else None
+
+
 def complete_postcodes(records: pd.DataFrame) -> pd.DataFrame:
     """Return the records with postcodes filled in where street and number name one known address.
 
@@ -28,9 +49,8 @@ def complete_postcodes(records: pd.DataFrame) -> pd.DataFrame:
     wanting = out["postcode"].isna() & out["street"].notna() & out["house_number"].notna()
     if known.empty or not wanting.any():
         return out
-    by_street: dict[tuple[str, str], set[tuple[str, str | None]]] = {}
-    for street, number, postcode, city in zip(known["street"], known["house_number"], known["postcode"], known["city"]):
-        by_street.setdefault((street, number), set()).add((postcode, city if isinstance(city, str) else None))
+    by_street = street_places(known["street"].tolist(), known["house_number"].tolist(), known["postcode"].tolist(),
+                              known["city"].tolist())
     postcodes_out = out["postcode"].tolist()
     keys_out = out["address_key"].tolist()
     flags = [False] * len(out)
@@ -39,13 +59,9 @@ def complete_postcodes(records: pd.DataFrame) -> pd.DataFrame:
     for position, street, number, addition, city in zip(
         positions, rows["street"], rows["house_number"], rows["house_addition"], rows["city"]
     ):
-        places = by_street.get((street, number), set())
-        if isinstance(city, str):
-            places = {(p, c) for p, c in places if c is None or c == city}
-        postcodes = {p for p, _ in places}
-        if len(postcodes) != 1:
+        postcode = postcode_of_street(by_street, street, number, city if isinstance(city, str) else None)
+        if postcode is None:
             continue
-        postcode = postcodes.pop()
         postcodes_out[position] = postcode
         keys_out[position] = address_key(postcode, number, addition if isinstance(addition, str) else None)
         flags[position] = True

@@ -116,6 +116,18 @@ def particle_spelling(joined: str) -> str:
     return _PARTICLE_SPELLING.get(joined, joined)
 
 
+def surname_from_email(local: str | None, given_first: str | None,
+                       vocabulary: dict[str, tuple[str | None, str]]) -> dict[str, str | None] | None:
+    """Return the surname fields (particles, surname_core, surname_first, surname_last) an e-mail spells, or None."""
+    word = surname_word_from_email(local, given_first)
+    found = read_surname(word, vocabulary) if word else None
+    if found is None:
+        return None
+    particles, core = found
+    words = core.split()
+    return {"particles": particles, "surname_core": core, "surname_first": words[0], "surname_last": words[-1]}
+
+
 def fill_surnames_from_email(records: pd.DataFrame) -> pd.DataFrame:
     """Return the records with a surname read from the e-mail where a record has a first name only.
 
@@ -133,16 +145,11 @@ def fill_surnames_from_email(records: pd.DataFrame) -> pd.DataFrame:
     rows = out.loc[missing, ["email_local", "given_first"]]
     positions = out.index.get_indexer(rows.index)
     for position, local, given in zip(positions, rows["email_local"], rows["given_first"]):
-        word = surname_word_from_email(local, given)
-        found = read_surname(word, vocabulary) if word else None
+        found = surname_from_email(local, given, vocabulary)
         if found is None:
             continue
-        particles, core = found
-        words = core.split()
-        columns["particles"][position] = particles
-        columns["surname_core"][position] = core
-        columns["surname_first"][position] = words[0]
-        columns["surname_last"][position] = words[-1]
+        for name, value in found.items():
+            columns[name][position] = value
         flags[position] = True
     for name, values in columns.items():   # one assignment per column: cell writes copy Arrow columns
         out[name] = pd.Series(values, index=out.index, dtype=object)
