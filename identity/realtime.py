@@ -1,0 +1,369 @@
+"""One record resolved in real time against the store's records, as the batch would resolve it. Pure.
+
+The store's records are held warm (:class:`RecordIndex`), standardised as a batch run standardises
+its drop: the same ``standardise_record``, postcodes completed from the streets the records know,
+surnames read from e-mail addresses the records' surnames explain, and the ``*_names`` counts of
+shared e-mails, mobiles and cards (:func:`identity.link.prepare`). A new record gets the same
+treatment against them, with itself counted in. Its candidates are the records the model's own
+blocking rules pair it with, found through in-memory postings of one column per rule.
+
+:func:`decide` then does for one record what best-first clustering (``identity.cluster``) does for a
+drop: the candidates' persons taken in order of falling probability, a person joined only at the
+match threshold, not when only the names agree below the names-only threshold, not when a
+cannot-link rule (as measured on the published run's drop) or a steward's cannot-link forbids it
+against any record of that person; a steward's must-link joins first, without rules.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+
+from identity.addresses import Places, address_key, complete_postcodes, postcode_of_street, street_places
+from identity.cluster import NAME_COMPARISONS, NAMES_ONLY_THRESHOLD, PERSONAL_COLUMNS
+from identity.email_names import fill_surnames_from_email, surname_from_email, surname_vocabulary
+from identity.link import SHARED_COLUMNS, count_people
+from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, Strictness
+from identity.compiled_model import ModelScorer, PairScore, term_frequencies
+from identity.standardise import STANDARD_COLUMNS, standardise_record
+
+NAMES_COLUMNS: tuple[str, ...] = tuple(f"{c}_names" for c in SHARED_COLUMNS)
+COLUMNS: tuple[str, ...] = (*STANDARD_COLUMNS, *NAMES_COLUMNS)   # the layout of a record tuple
+POS = {name: i for i, name in enumerate(COLUMNS)}
+_UID, _GIVEN_FIRST = POS["unique_id"], POS["given_first"]
+_RULE_FIELDS = tuple(POS[c] for c in ("given_first", "given", "initials", "surname_core", "birth_date", "mobile"))
+TF_COLUMNS: tuple[str, ...] = ("given_first", "surname_core", "city")
+Record = tuple
+
+
+def rule_fields(record: Record) -> NameAndBirth:
+    """Return the cannot-link fields of a record tuple."""
+    return NameAndBirth(*(record[i] for i in _RULE_FIELDS))
+
+
+def rulebook_of_run(kept: Iterable[Mapping[str, Any]] | None, name_counts: Mapping[str, int]) -> RuleBook:
+    """Return the rule book of a published run: its measured strictness (run.rules_json) and the records' first names.
+
+    A run kept without rules (before schema 6) gives every rule strict, as :data:`identity.rules.STRICT`.
+    """
+    measured = [Strictness(k["rule"], int(k["pairs"]), int(k["conflicts"])) for k in kept or () if "pairs" in k]
+    return RuleBook(name_counts, measured)
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """A blocking rule read as equalities (left column, right column), all of which must hold."""
+
+    sql: str
+    equalities: tuple[tuple[str, str], ...]
+
+    @property
+    def reversed(self) -> tuple[tuple[str, str], ...]:
+        """Return the equalities with the sides swapped (the new record on the right)."""
+        return tuple((r, l) for l, r in self.equalities)
+
+
+def parse_blocking_rule(sql: str) -> BlockingRule:
+    """Return a Splink blocking rule (``l.x = r.x AND ...``) as equalities; raise ValueError for any other shape."""
+    node = sqlglot.parse_one(sql, read="duckdb")
+    equalities: list[tuple[str, str]] = []
+
+    def walk(n: exp.Expression) -> None:
+        if isinstance(n, exp.Paren):
+            walk(n.this)
+        elif isinstance(n, exp.And):
+            walk(n.this)
+            walk(n.expression)
+        elif isinstance(n, exp.EQ) and isinstance(n.this, exp.Column) and isinstance(n.expression, exp.Column):
+            sides = {n.this.table: n.this.name, n.expression.table: n.expression.name}
+            if set(sides) != {"l", "r"}:
+                raise ValueError(f"blocking rule {sql!r}: {n.sql()} does not compare l with r")
+            equalities.append((sides["l"], sides["r"]))
+        else:
+            raise ValueError(f"blocking rule {sql!r}: only equalities of l and r joined by AND are supported")
+
+    walk(node)
+    return BlockingRule(sql, tuple(equalities))
+
+
+MAX_SCAN = 8   # records per posted value a look-up may check one by one before a rule gets a posting of its own
+
+Key = int | tuple[int, ...]     # a record position, or several: what a posting is keyed by
+
+
+def _key(record: Record, at: Key) -> Any:
+    """Return a record's value at a position, or its values at several (None when any is missing)."""
+    if isinstance(at, int):
+        return record[at]
+    values = tuple(record[i] for i in at)
+    return None if None in values else values
+
+
+def _holds(equalities: Sequence[tuple[int, int]], left: Record, right: Record) -> bool:
+    """Return True when every equality (left position, right position) holds, none on a missing value."""
+    for i, j in equalities:
+        value = left[i]
+        if value is None or value != right[j]:
+            return False
+    return True
+
+
+class RecordIndex:
+    """The store's records as the batch standardises them, and the look-ups one new record needs.
+
+    Built once per published run (``from_standardised``); records the store gains in between
+    (resolved in real time here or by another server) are added with ``add``.
+    """
+
+    def __init__(self, rules: Sequence[BlockingRule]) -> None:
+        self.rules = list(rules)
+        self.records: list[Record] = []
+        self.position: dict[str, int] = {}
+        self.fingerprint: dict[str, int] = {}          # unique_id -> hash of the raw values it was made from
+        self.names_of: dict[str, dict[str, set[str]]] = {c: {} for c in SHARED_COLUMNS}
+        self.places: Places = {}
+        self.vocabulary: dict[str, tuple[str | None, str]] = {}
+        self.name_counts: Counter[str] = Counter()
+        self._people: dict[tuple[str, ...], int] = {}
+        self._lookups: list[tuple[tuple[tuple[int, int], ...], Key, Key]] = []   # (equalities, probe, posted)
+        self.postings: dict[Key, dict[Any, list[int]]] = {}
+
+    @classmethod
+    def from_standardised(cls, frame: pd.DataFrame, fingerprints: Mapping[str, int],
+                          rules: Sequence[BlockingRule]) -> RecordIndex:
+        """Return the index of standardised records (``standardise_drop`` of the store's raw records).
+
+        The drop-level completions are made here, as the batch makes them after standardising.
+        """
+        index = cls(rules)
+        completed = complete_postcodes(frame)
+        index.places = street_places(*(completed[c].tolist() for c in ("street", "house_number", "postcode", "city")))
+        index.vocabulary = surname_vocabulary(completed["particles"], completed["surname_core"])
+        completed = fill_surnames_from_email(completed)
+        columns = []
+        for c in STANDARD_COLUMNS:   # column by column: a pd.isna per value costs more than the rest
+            values, missing = completed[c].tolist(), completed[c].isna().tolist()
+            columns.append([None if gone else v for v, gone in zip(values, missing)])
+        rows = [(*row, 0, 0, 0) for row in zip(*columns)]
+        for row in rows:
+            given = row[_GIVEN_FIRST]
+            if given is not None:
+                index.name_counts[given] += 1
+                for column in SHARED_COLUMNS:
+                    value = row[POS[column]]
+                    if value is not None:
+                        index.names_of[column].setdefault(value, set()).add(given)
+        index._choose_lookups(rows)
+        for row in rows:
+            index.add(index.with_name_counts(row), fingerprints.get(row[_UID], 0), count_names=False)
+        return index
+
+    def _choose_lookups(self, rows: Sequence[Record]) -> None:
+        """Pick, for each rule and direction, what to post records under: the rule's most varied column, or
+        all its columns together when even that one leaves more than MAX_SCAN records per value to check."""
+        distinct: dict[int, int] = {}
+
+        def variety(position: int) -> int:
+            if position not in distinct:
+                distinct[position] = max(1, len({row[position] for row in rows}))
+            return distinct[position]
+
+        for rule in self.rules:
+            for equalities in {rule.equalities, rule.reversed}:
+                positions = tuple((POS[l], POS[r]) for l, r in equalities)
+                probe, posted = max(positions, key=lambda pair: variety(pair[1]))
+                lookup: tuple[Any, Any] = (probe, posted)
+                if len(positions) > 1 and len(rows) / variety(posted) > MAX_SCAN:
+                    lookup = (tuple(l for l, _ in positions), tuple(r for _, r in positions))
+                self._lookups.append((positions, *lookup))
+                self.postings.setdefault(lookup[1], {})
+
+    def people_using(self, column: str, value: str | None, also: str | None = None) -> int:
+        """Return how many different people use a value (``identity.link.prepare``), counting a first name more."""
+        if value is None:
+            return 0
+        names = self.names_of[column].get(value, set())
+        if also is not None and also not in names:
+            names = names | {also}
+        if len(names) < 2:
+            return len(names)
+        key = tuple(sorted(names))
+        if key not in self._people:
+            self._people[key] = count_people(list(key))
+        return self._people[key]
+
+    def with_name_counts(self, record: Record, counted: bool = True) -> Record:
+        """Return a record with its ``*_names`` counts as the store's records make them (itself included)."""
+        given = record[_GIVEN_FIRST] if counted else None
+        counts = tuple(self.people_using(c, record[POS[c]], given) for c in SHARED_COLUMNS)
+        return (*record[:len(STANDARD_COLUMNS)], *counts)
+
+    def standardise(self, raw: Mapping[str, str | None]) -> Record:
+        """Return a raw record (source, record_id and the identity columns) as the batch would standardise it
+        among the store's records: completions from them, ``*_names`` counts with it."""
+        row = standardise_record(dict(raw))
+        if row["postcode"] is None and row["street"] and row["house_number"]:
+            postcode = postcode_of_street(self.places, row["street"], row["house_number"], row["city"])
+            if postcode is not None:
+                row["postcode"] = postcode
+                row["address_key"] = address_key(postcode, row["house_number"], row["house_addition"])
+        if row["surname_core"] is None and row["given_first"] and row["email_local"]:
+            row.update(surname_from_email(row["email_local"], row["given_first"], self.vocabulary) or {})
+        return self.with_name_counts(tuple(row[c] for c in STANDARD_COLUMNS) + (0, 0, 0))
+
+    def add(self, record: Record, fingerprint: int, count_names: bool = True) -> None:
+        """Add (or replace) a record in the index; its first name then counts for the values it uses."""
+        uid = record[_UID]
+        replacing = uid in self.position
+        if replacing:
+            at = self.position[uid]
+            self.records[at] = record
+        else:
+            at = self.position[uid] = len(self.records)
+            self.records.append(record)
+        self.fingerprint[uid] = fingerprint
+        if count_names and record[_GIVEN_FIRST] is not None:
+            for column in SHARED_COLUMNS:
+                value = record[POS[column]]
+                if value is not None:
+                    self.names_of[column].setdefault(value, set()).add(record[_GIVEN_FIRST])
+        for posted, postings in self.postings.items():
+            value = _key(record, posted)
+            if value is not None:
+                held = postings.setdefault(value, [])
+                if not replacing or at not in held:
+                    held.append(at)
+
+    def record(self, uid: str) -> Record | None:
+        """Return the indexed record of a unique_id, or None."""
+        at = self.position.get(uid)
+        return None if at is None else self.records[at]
+
+    def candidates(self, record: Record) -> list[str]:
+        """Return the unique_ids of the indexed records any blocking rule pairs with the record (itself aside)."""
+        found: set[int] = set()
+        for equalities, probe, posted in self._lookups:
+            value = _key(record, probe)
+            if value is None:
+                continue
+            for at in self.postings[posted].get(value, ()):
+                if at not in found and _holds(equalities, record, self.records[at]):
+                    found.add(at)
+        uid = record[_UID]
+        return [self.records[at][_UID] for at in sorted(found) if self.records[at][_UID] != uid]
+
+    def blocked(self, record: Record, other: Record) -> bool:
+        """Return True when a blocking rule pairs the two records (either way round)."""
+        return any(_holds(equalities, record, other) for equalities, _, _ in self._lookups)
+
+
+def frequencies(index: RecordIndex, columns: Iterable[str] = TF_COLUMNS) -> dict[str, dict[Any, float]]:
+    """Return the term frequencies of the indexed records' columns (Splink's tables over the same records)."""
+    return {c: term_frequencies(r[POS[c]] for r in index.records) for c in columns}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored record that may be the new record's person, with the person it belongs to now."""
+
+    unique_id: str
+    customer_id: str
+    record: Record
+
+
+@dataclass
+class PersonScore:
+    """A candidate person: the best probability of its records against the new record, and why it may not be joined."""
+
+    customer_id: str
+    probability: float
+    best: str                      # the unique_id of its best record
+    refused: str | None = None     # the rule that keeps the record out, if any
+
+
+@dataclass
+class Decision:
+    """The outcome for one record: the person it belongs to (None: a new one), and every candidate person."""
+
+    customer_id: str | None
+    probability: float
+    candidates: list[PersonScore] = field(default_factory=list)
+    scores: dict[str, PairScore] = field(default_factory=dict)    # by candidate unique_id
+    steward: bool = False           # joined by a steward's must-link
+
+
+def _personal(record: Record, other: Record) -> bool:
+    """Return True when two records share a birth date, mobile or e-mail (something one person owns)."""
+    return any(record[POS[c]] is not None and record[POS[c]] == other[POS[c]] for c in PERSONAL_COLUMNS)
+
+
+def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str, Sequence[Record]],
+           scorer: ModelScorer, rules: RuleBook, threshold: float, *,
+           must_link: Collection[str] = (), cannot_link: Collection[str] = ()) -> Decision:
+    """Return the person a new record joins, as best-first clustering would join it, and the candidate persons.
+
+    Args:
+        record: the new record (``RecordIndex.standardise``).
+        candidates: the stored records the blocking rules pair it with, with their persons.
+        members: every record of each candidate person (for the cannot-link rules), by customer_id;
+            also the persons of the records in must_link.
+        threshold: the match probability from which a pair may join (the batch's match threshold).
+        must_link, cannot_link: unique_ids of stored records a steward joined to / kept apart from this record.
+    """
+    scores = {c.unique_id: scorer.score(record, c.record) for c in candidates}
+    people: dict[str, PersonScore] = {}
+    for c in candidates:
+        p = scores[c.unique_id].match_probability
+        held = people.get(c.customer_id)
+        if held is None or p > held.probability or (p == held.probability and c.unique_id < held.best):
+            people[c.customer_id] = PersonScore(c.customer_id, p, c.unique_id)
+    ranked = sorted(people.values(), key=lambda s: (-s.probability, s.customer_id))
+    decision = Decision(None, 0.0, ranked, scores)
+    for person in sorted(members):
+        if any(r[_UID] in must_link for r in members[person]):
+            decision.customer_id, decision.steward = person, True
+            decision.probability = 1.0
+            return decision
+    by_uid = {c.unique_id: c for c in candidates}
+    fields = rule_fields(record)
+    partners = {by_uid[uid].record[_GIVEN_FIRST] for uid, s in scores.items()
+                if s.match_probability >= threshold and by_uid[uid].record[_GIVEN_FIRST]}
+    nameless = not record[_GIVEN_FIRST] and not record[POS["initials"]]
+    ambiguous = nameless and any(not rules.given_compatible(a, a, b, b) for a in partners for b in partners if a < b)
+    pairs = sorted(((s.match_probability, uid) for uid, s in scores.items() if s.match_probability >= threshold),
+                   key=lambda t: (-t[0], t[1]))
+    for probability, uid in pairs:
+        candidate = by_uid[uid]
+        person = people[candidate.customer_id]
+        reason = _refusal(record, fields, candidate, scores[uid], scorer, rules, ambiguous,
+                          members.get(candidate.customer_id, [candidate.record]), cannot_link)
+        if reason is None:
+            decision.customer_id, decision.probability = candidate.customer_id, person.probability
+            person.refused = None
+            break
+        person.refused = person.refused or reason
+    return decision
+
+
+def _refusal(record: Record, fields: NameAndBirth, candidate: Candidate, pair: PairScore, scorer: ModelScorer,
+             rules: RuleBook, ambiguous: bool, person: Sequence[Record], cannot_link: Collection[str]) -> str | None:
+    """Return why a pair above the threshold may not join the new record to the candidate's person, or None."""
+    others = [g for name, g in zip(scorer.names, pair.gammas) if name not in NAME_COMPARISONS]
+    if pair.match_probability < NAMES_ONLY_THRESHOLD and others and all(g <= 0 for g in others):
+        return RULE_TITLES[NAMES_ONLY]
+    if ambiguous and not _personal(record, candidate.record):
+        return RULE_TITLES[NAMELESS]
+    waived = rules.waived(pair.match_probability, fields, rule_fields(candidate.record))
+    for other in person:
+        if other[_UID] in cannot_link:
+            return RULE_TITLES[STEWARD]
+        found = rules.conflict(fields, rule_fields(other), waived)
+        if found:
+            return found[1]
+    return None

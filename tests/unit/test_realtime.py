@@ -1,0 +1,146 @@
+"""Resolving one record (identity.realtime): blocking look-ups, standardising among the store's records,
+and the decision best-first clustering would make for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from identity.pipeline import _frame, _standardise_span
+from identity.realtime import (
+    POS, BlockingRule, Candidate, RecordIndex, decide, parse_blocking_rule, rulebook_of_run,
+)
+from identity.rules import STRICT, Strictness
+from identity.compiled_model import ModelScorer
+
+
+def _level(sql: str, m: float, u: float, **more: object) -> dict:
+    return {"sql_condition": sql, "m_probability": m, "u_probability": u, **more}
+
+
+def _null(column: str) -> dict:
+    return {"sql_condition": f"{column}_l IS NULL OR {column}_r IS NULL", "is_null_level": True}
+
+
+def _exact(name: str, column: str, m: float, u: float) -> dict:
+    return {"output_column_name": name, "comparison_levels": [
+        _null(column), _level(f"{column}_l = {column}_r", m, u), _level("ELSE", 1 - m, 1 - u)]}
+
+
+MODEL = {
+    "link_type": "dedupe_only", "unique_id_column_name": "unique_id",
+    "probability_two_random_records_match": 0.001,
+    "comparisons": [
+        _exact("given_name", "given_first", 0.9, 0.01),
+        _exact("surname", "surname_core", 0.9, 0.01),
+        _exact("birth_date", "birth_date", 0.9, 0.0001),
+        _exact("email", "email", 0.8, 0.00001),
+    ],
+    "blocking_rules_to_generate_predictions": [],
+}
+SCORER = ModelScorer(MODEL, list(POS))
+RULES = ["l.email = r.email", "l.surname_core = r.surname_core AND l.birth_date = r.birth_date",
+         "l.given_first = r.surname_core AND l.surname_core = r.given_first"]
+
+
+def _raw(record_id: str, first: str | None, last: str | None, birth: str | None = None, email: str | None = None,
+         source: str = "pos", **more: str) -> dict:
+    return {"source": source, "record_id": record_id, "first_name": first, "last_name": last, "birth_date": birth,
+            "email": email, **more}
+
+
+def _index(*raws: dict) -> RecordIndex:
+    columns = {name: [r.get(name) for r in raws] for name in
+               ("source", "record_id", "first_name", "last_name", "birth_date", "email", "phone", "street",
+                "house_number", "postcode", "city", "loyalty_card", "updated_at")}
+    frame = _frame(_standardise_span(0, len(raws), columns))
+    return RecordIndex.from_standardised(frame, {}, [parse_blocking_rule(r) for r in RULES])
+
+
+STORE = _index(
+    _raw("1", "Jan", "Jansen", "1980-01-12", "jan@example.org"),
+    _raw("2", "Jan", "Jansen", "1980-01-12"),
+    _raw("3", "Piet", "Jansen", "1975-05-05", "jan@example.org"),   # the family address
+    _raw("4", "Jansen", "Kees", "1990-02-02"),                     # names swapped
+)
+
+
+def test_blocking_rules_are_read_as_equalities_of_the_two_sides():
+    assert parse_blocking_rule('(l."email" = r."email") AND (l.x = r.y)') == BlockingRule(
+        '(l."email" = r."email") AND (l.x = r.y)', (("email", "email"), ("x", "y")))
+    with pytest.raises(ValueError, match="only equalities"):
+        parse_blocking_rule("levenshtein(l.a, r.a) < 2")
+
+
+def test_candidates_are_what_the_blocking_rules_pair_with_in_either_direction():
+    new = STORE.standardise(_raw("9", "Kees", "Jansen", "1990-02-02"))
+    assert STORE.candidates(new) == ["pos:4"]                       # swapped names, one rule, both ways
+    same_email = STORE.standardise(_raw("9", "J.", "Jansen", None, "jan@example.org"))
+    assert STORE.candidates(same_email) == ["pos:1", "pos:3"]
+
+
+def test_a_new_record_counts_itself_among_the_names_using_an_email():
+    alone = STORE.standardise(_raw("9", "Anna", "Bos", None, "anna@example.org"))
+    shared = STORE.standardise(_raw("9", "Sophie", "Jansen", None, "jan@example.org"))
+    assert alone[POS["email_names"]] == 1
+    assert shared[POS["email_names"]] == 3                          # jan, piet and sophie
+
+
+def test_a_surname_is_read_from_the_email_when_the_store_knows_it():
+    record = STORE.standardise(_raw("9", "Kees", None, None, "kees.jansen@example.org"))
+    assert record[POS["surname_core"]] == "jansen"
+
+
+def _candidates(record: tuple, *uids: str) -> tuple[list[Candidate], dict[str, list[tuple]]]:
+    persons = {"pos:1": "C1", "pos:2": "C1", "pos:3": "C3", "pos:4": "C4"}
+    candidates = [Candidate(uid, persons[uid], STORE.record(uid)) for uid in uids]
+    members: dict[str, list[tuple]] = {}
+    for uid, person in persons.items():
+        members.setdefault(person, []).append(STORE.record(uid))
+    return candidates, {p: members[p] for p in {c.customer_id for c in candidates}}
+
+
+def test_the_best_person_at_the_threshold_is_joined_and_the_candidates_come_best_first():
+    new = STORE.standardise(_raw("9", "Jan", "Jansen", "1980-01-12", "jan@example.org"))
+    candidates, members = _candidates(new, "pos:1", "pos:2", "pos:3")
+    decision = decide(new, candidates, members, SCORER, STRICT, 0.5)
+    assert decision.customer_id == "C1"
+    assert [p.customer_id for p in decision.candidates] == ["C1", "C3"]
+    assert decision.probability == decision.candidates[0].probability > 0.99
+
+
+def test_a_person_with_a_record_the_rules_rule_out_is_not_joined():
+    # Piet shares the e-mail, but a different first name and birth date keep the new Jan out.
+    new = STORE.standardise(_raw("9", "Jan", None, "1980-01-12", "jan@example.org"))
+    candidates, members = _candidates(new, "pos:3")
+    decision = decide(new, candidates, members, SCORER, STRICT, 0.01)
+    assert decision.customer_id is None
+    assert decision.candidates[0].refused.startswith("different birth dates")
+
+
+def test_steward_decisions_come_before_the_model():
+    new = STORE.standardise(_raw("9", "Jan", "Jansen", "1980-01-12", "jan@example.org"))
+    candidates, members = _candidates(new, "pos:1", "pos:2")
+    kept_apart = decide(new, candidates, members, SCORER, STRICT, 0.5, cannot_link={"pos:2"})
+    assert kept_apart.customer_id is None and kept_apart.candidates[0].refused == "separated by a data steward"
+    members["C4"] = [STORE.record("pos:4")]
+    joined = decide(new, candidates, members, SCORER, STRICT, 0.5, must_link={"pos:4"})
+    assert (joined.customer_id, joined.steward, joined.probability) == ("C4", True, 1.0)
+
+
+def test_a_pair_on_which_only_the_names_agree_needs_the_names_only_threshold():
+    weaker_names = ModelScorer({**MODEL, "comparisons": [_exact("given_name", "given_first", 0.8, 0.02),
+                                                         _exact("surname", "surname_core", 0.8, 0.02),
+                                                         *MODEL["comparisons"][2:]]}, list(POS))
+    new = STORE.standardise(_raw("9", "Jan", "Jansen"))
+    candidates, members = _candidates(new, "pos:2")
+    decision = decide(new, candidates, members, weaker_names, STRICT, 0.5)
+    assert 0.5 <= decision.candidates[0].probability < 0.8
+    assert decision.customer_id is None and decision.candidates[0].refused == "only the names agree"
+
+
+def test_the_rules_of_a_run_come_back_from_what_the_run_kept():
+    kept = [{"rule": "first_name", "pairs": 100, "conflicts": 40, "strict": False, "description": "..."},
+            {"rule": "names_only", "description": "..."}]
+    book = rulebook_of_run(kept, {"jan": 3})
+    assert book.strictness == {"first_name": Strictness("first_name", 100, 40)} and book.soft("first_name")
+    assert rulebook_of_run(None, {}).strictness == {}
