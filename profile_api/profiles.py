@@ -136,7 +136,7 @@ class ProfileStore:
 
     @property
     def engine(self) -> sqlalchemy.engine.Engine:
-        """Return the store's engine (for readers beside profiles: explanations)."""
+        """Return the store's engine (for what works beside profiles: explanations, real-time resolution)."""
         return self._engine
 
     @property
@@ -309,7 +309,7 @@ class ProfileStore:
         try:
             return self._store_preferences(customer_id, source, pairs, stamp)
         except sqlalchemy.exc.OperationalError as err:
-            if not _waited_too_long(err):
+            if not waited_too_long(err):
                 raise
             raise StoreBusy("the store is busy (a run is being published?); nothing was stored: try again in a few "
                             "seconds") from None
@@ -336,7 +336,7 @@ class ProfileStore:
         return preferences_by_member(rows).get(customer_id, [])
 
 
-def _waited_too_long(err: sqlalchemy.exc.OperationalError) -> bool:
+def waited_too_long(err: sqlalchemy.exc.OperationalError) -> bool:
     """Return True when a statement failed because another writer held a lock too long (not for other failures)."""
     code = getattr(err.orig, "sqlstate", None)
     if code is not None:

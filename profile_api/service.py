@@ -28,6 +28,9 @@ from profile_api.messages import (
     record_explanation_pb, redirected_from_bytes,
 )
 from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustomer
+from profile_api.resolve_record import (
+    NothingPublished, RecordResolver, ResolveRequestError, record_request_of, resolved_reply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -245,11 +248,14 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
     it with ``profile_api.server.add_profile_service``, whose serializer passes bytes through.
     """
 
-    def __init__(self, store: ProfileStore, explainer: Explainer | None = None) -> None:
+    def __init__(self, store: ProfileStore, explainer: Explainer | None = None,
+                 resolver: RecordResolver | None = None) -> None:
         """explainer: answers ExplainMatch (default: one over the store's engine, which loads the run's model
-        on the first call and keeps it)."""
+        on the first call and keeps it); resolver: answers ResolveRecord (default: one over the store's engine,
+        which loads the published run on its first call and keeps it warm)."""
         self.store = store
         self.explainer = explainer or Explainer(store.engine)
+        self.resolver = resolver or RecordResolver(store.engine)
 
     @rpc
     def GetProfile(self, request: pb.GetProfileRequest,
@@ -344,6 +350,20 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             which = "a" if err.record == a else "b"
             raise not_found(f"{which}: {err} (check the channel in {which}.source and the record_id in "
                             f"{which}.value)") from None
+
+    @rpc
+    def ResolveRecord(self, request: pb.ResolveRecordRequest,
+                      context: grpc.ServicerContext) -> pb.ResolveRecordResponse:
+        """The person a record belongs to, scored against the store's records; with persist the record joins it."""
+        try:
+            resolved = self.resolver.resolve(record_request_of(request))
+        except ResolveRequestError as err:
+            raise invalid(err.field, err.problem) from None
+        except NothingPublished as err:
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, str(err)) from None
+        except StoreBusy as err:
+            raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
+        return resolved_reply(resolved)
 
     def _encoded_reply(self, customer_id: str) -> bytes:
         encoded = self.store.encoded_profile(customer_id)

@@ -1,0 +1,459 @@
+"""ResolveRecord: one record resolved against the published store in real time, and (persist) written to it.
+
+A :class:`RecordResolver` keeps the published run warm: its trained model compiled for Python
+(``identity.compiled_model``), its cannot-link rules, and the store's records as the batch standardises
+them with postings for the model's blocking rules (``identity.realtime``). It loads them on the
+first call and again when another run is published (the run_id changes); at 100k records that
+takes about ten seconds, after which a record costs a few database reads and a few hundred
+microseconds of scoring. Building a Splink linker (0.27 s) or generating its SQL (0.3 s) per
+request would not do.
+
+Each call reads the store for what it must not miss: the persons of every record that shares an
+indexed value with the new record or that the warm postings pair with it (so records written since
+the warm-up, by this server or another, are found), and the steward's decisions on the record. With
+``persist`` the same happens inside one write transaction that then writes the record, its link,
+new persons and households, an identity event, and the profiles of the households concerned
+(``profile_api.store.realtime``), so GetProfile shows the record at once and the next batch run
+carries its customer_id over like any other record's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import sqlalchemy
+from sqlalchemy.engine import Connection, Engine
+
+from identity.engine import Engine as SqlEngine
+from identity.engine import make_engine
+from identity.households import MAX_PERSONS_PER_VALUE
+from identity.ingest import CHANNELS, Drop
+from identity.lifecycle import CREATED, MERGED, SPLIT, Event, stable_id
+from identity.pipeline import MATCH_THRESHOLD, PREDICT_THRESHOLD, standardise_drop
+from identity.realtime import POS, Candidate, Decision, RecordIndex, decide, frequencies, parse_blocking_rule, \
+    rulebook_of_run
+from identity.rules import RuleBook
+from identity.compiled_model import ModelScorer
+from identity.standardise import parse_date
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api.precompute import PROFILE_MEMORY_LIMIT
+from profile_api.profiles import StoreBusy, waited_too_long
+from profile_api.store import realtime as stored
+from profile_api.store.history import write_history
+
+log = logging.getLogger(__name__)
+
+MAX_CANDIDATES = 10            # persons answered beside the match, best first
+RECORD_FIELDS = ("first_name", "last_name", "birth_date", "email", "phone", "street", "house_number", "postcode",
+                 "city", "loyalty_card")
+WRITE_WAIT_SECONDS = 5.0       # how long a persist waits for another writer (a publish) before StoreBusy
+HOUSEHOLD_EVIDENCE = ("address_key", "loyalty_card", "landline")
+
+
+class ResolveRequestError(ValueError):
+    """A malformed ResolveRecordRequest: (field path, problem)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
+
+
+class NothingPublished(RuntimeError):
+    """The store holds no published run: there is nothing to resolve against."""
+
+
+class _RunChanged(Exception):
+    """Another run was published since the warm-up: resolve against that one."""
+
+
+@dataclass(frozen=True)
+class RecordRequest:
+    """A checked ResolveRecordRequest: the record as received and whether to write it."""
+
+    source: str
+    record_id: str
+    values: dict[str, str | None]     # RECORD_FIELDS, None where empty
+    persist: bool
+
+    @property
+    def unique_id(self) -> str:
+        """Return the record's "source:record_id"."""
+        return f"{self.source}:{self.record_id}"
+
+
+def record_request_of(request: pb.ResolveRecordRequest) -> RecordRequest:
+    """Return the checked content of a ResolveRecordRequest; raise ResolveRequestError naming the field."""
+    source = request.source.strip()
+    fields = {name: getattr(request.record, name).strip() for name in ("record_id", *RECORD_FIELDS)}
+    for path, value in (("source", request.source), *((f"record.{n}", v) for n, v in fields.items())):
+        if "\x00" in value:
+            raise ResolveRequestError(path, "must not contain a NUL character")
+    if not source:
+        raise ResolveRequestError("source", f"must not be empty: the channel of the record ({', '.join(CHANNELS)})")
+    if source not in CHANNELS:
+        raise ResolveRequestError("source", f"'{source}' is not one of {', '.join(CHANNELS)}")
+    if not request.HasField("record"):
+        raise ResolveRequestError("record", "required: the record to resolve")
+    if not fields["record_id"]:
+        raise ResolveRequestError("record.record_id", f"must not be empty: the record's id in {source}")
+    try:
+        parse_date(fields["birth_date"] or None)
+    except ValueError as err:
+        raise ResolveRequestError("record.birth_date", str(err)) from None
+    values = {name: fields[name] or None for name in RECORD_FIELDS}
+    if not any(values.values()):
+        raise ResolveRequestError("record", "holds nothing to match on: give a name, birth date, e-mail, phone, "
+                                  "address or loyalty card")
+    return RecordRequest(source, fields["record_id"], values, request.persist)
+
+
+@dataclass(frozen=True)
+class PersonCandidate:
+    """A person the record may belong to, as answered."""
+
+    customer_id: str
+    household_id: str
+    display_name: str
+    match_probability: float
+
+
+@dataclass
+class Resolved:
+    """What ResolveRecord answers."""
+
+    customer_id: str | None
+    household_id: str | None
+    match_probability: float
+    created: bool = False
+    candidates: list[PersonCandidate] = field(default_factory=list)
+
+
+def resolved_reply(resolved: Resolved) -> pb.ResolveRecordResponse:
+    """Return the ResolveRecordResponse of an outcome."""
+    return pb.ResolveRecordResponse(
+        customer_id=resolved.customer_id or "", household_id=resolved.household_id or "",
+        match_probability=resolved.match_probability, created=resolved.created,
+        candidates=[pb.MatchCandidate(customer_id=c.customer_id, household_id=c.household_id,
+                                      display_name=c.display_name, match_probability=c.match_probability)
+                    for c in resolved.candidates])
+
+
+@dataclass
+class _Warm:
+    """The published run as real-time resolution holds it."""
+
+    run_id: str
+    scorer: ModelScorer
+    rules: RuleBook
+    index: RecordIndex
+    run: stored.PublishedRun
+    as_of: list[dt.datetime | None] = field(default_factory=list)   # read on the first persist (one value)
+
+
+@dataclass
+class _Neighbourhood:
+    """The new record and what the store holds around it."""
+
+    record: tuple
+    candidates: list[Candidate]
+    members: dict[str, list[tuple]]
+    households: dict[str, str]           # customer_id -> household_id
+    previous: tuple[str, str] | None     # the record's own (customer_id, household_id) when it was seen before
+    must_link: set[str]
+    cannot_link: set[str]
+
+
+def _fingerprint(raw: tuple) -> int:
+    """Return what tells whether a stored record changed since it was standardised."""
+    return hash(raw)
+
+
+class RecordResolver:
+    """Resolves single records against the store's published run; safe to share between threads."""
+
+    def __init__(self, engine: Engine, threshold: float = MATCH_THRESHOLD,
+                 write_wait_seconds: float = WRITE_WAIT_SECONDS) -> None:
+        """Args:
+            engine: the store (``profile_api.store.open_store``).
+            threshold: the match probability from which a record joins a person (the batch's).
+            write_wait_seconds: how long a persist waits for another writer before it gives up.
+        """
+        self._engine = engine
+        self._reader = engine if engine.dialect.name == "sqlite" else engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.threshold = threshold
+        self._wait_ms = max(1, int(write_wait_seconds * 1000))
+        self._warm: _Warm | None = None
+        self._loading = threading.Lock()
+        self._index_lock = threading.Lock()      # the warm postings change as records are added
+        self._duck: SqlEngine | None = None
+        self._duck_lock = threading.Lock()
+
+    # --- keeping the run warm ---
+
+    def warm_up(self) -> None:
+        """Load the published run now (or again, after a new publish) instead of on the next call."""
+        with self._reader.connect() as conn:
+            self._current(conn)
+
+    def _current(self, conn: Connection) -> _Warm:
+        """Return the warm run, loading it when the store publishes another; raise NothingPublished."""
+        run_id = stored.published_run_id(conn)
+        if run_id is None:
+            raise NothingPublished("the store holds no published run: resolve a drop first (herken resolve DROP)")
+        warm = self._warm
+        if warm is not None and warm.run_id == run_id:
+            return warm
+        with self._loading:
+            if self._warm is None or self._warm.run_id != run_id:
+                self._warm = self._load(conn)
+            return self._warm
+
+    def _load(self, conn: Connection) -> _Warm:
+        """Read the published run and standardise the store's records as the batch does."""
+        started = time.perf_counter()
+        run = stored.published_run(conn)
+        if run is None:
+            raise NothingPublished("the store holds no published run: resolve a drop first (herken resolve DROP)")
+        raw = stored.raw_records(conn)
+        standardised = standardise_drop(Drop(raw, raw.iloc[:0], raw.iloc[:0], None), workers=1)
+        fingerprints = {f"{s}:{r}": _fingerprint(tuple(values)) for s, r, *values in raw.itertuples(index=False, name=None)}
+        rules = [parse_blocking_rule(r["blocking_rule"] if isinstance(r, dict) else r)
+                 for r in run.model.get("blocking_rules_to_generate_predictions", [])]
+        index = RecordIndex.from_standardised(standardised, fingerprints, rules)
+        scorer = ModelScorer(run.model, list(POS), frequencies(index, _tf_columns(run.model)))
+        warm = _Warm(run.run_id, scorer, rulebook_of_run(run.rules, index.name_counts), index, run)
+        # Millions of long-lived tuples, lists and sets: kept out of the cyclic collector's full passes, which
+        # would otherwise walk them all (a pause of 100 ms and more in the middle of some request).
+        gc.freeze()
+        log.info("real-time resolution: run %s warm with %d records in %.1f s", run.run_id, len(index.records),
+                 time.perf_counter() - started)
+        return warm
+
+    def _duck_engine(self) -> SqlEngine:
+        """Return this resolver's DuckDB engine (profiles and the as-of time are computed on it); hold _duck_lock."""
+        if self._duck is None:
+            self._duck = make_engine("duckdb", memory_limit=PROFILE_MEMORY_LIMIT)
+            self._duck.sql("SET enable_progress_bar = false")
+        return self._duck
+
+    # --- resolving ---
+
+    def resolve(self, request: RecordRequest) -> Resolved:
+        """Return the person a record belongs to; with request.persist, write it there (or as a new person).
+
+        Raises:
+            NothingPublished: the store holds no published run.
+            StoreBusy (``profile_api.profiles``): a persist waited too long for another writer.
+        """
+        if request.persist:
+            return self._persist(request)
+        with self._reader.connect() as conn:
+            warm = self._current(conn)
+            around = self._neighbourhood(conn, warm, request)
+            decision = self._decide(warm, around)
+            return self._answer(conn, decision, around, None, False)
+
+    def _neighbourhood(self, conn: Connection, warm: _Warm, request: RecordRequest,
+                       received_at: dt.datetime | None = None) -> _Neighbourhood:
+        """Return the new record standardised and the store's records around it, as they are now.
+
+        received_at: when the record was received (its updated_at, as a drop's records carry theirs).
+        """
+        when = (received_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+        raw = {"source": request.source, "record_id": request.record_id, **request.values,
+               "updated_at": when.replace(tzinfo=None).isoformat(timespec="seconds")}
+        with self._index_lock:
+            record = warm.index.standardise(raw)
+            paired = warm.index.candidates(record)
+        must, cannot = stored.steward_partners(conn, request.unique_id)
+        keys = stored.Keys(*(record[POS[c]] for c in ("email", "mobile", "landline", "loyalty_card", "postcode",
+                                                       "house_number", "birth_date")))
+        rows = stored.person_records(conn, keys, set(paired) | must)
+        around = _Neighbourhood(record, [], {}, {}, None, must, cannot)
+        wanted = set(paired)
+        for row in rows:
+            if row.unique_id == request.unique_id:
+                around.previous = (row.customer_id, row.household_id)
+                continue
+            other = self._stored(warm, row)
+            around.members.setdefault(row.customer_id, []).append(other)
+            around.households[row.customer_id] = row.household_id
+            if row.unique_id in wanted or warm.index.blocked(record, other):
+                around.candidates.append(Candidate(row.unique_id, row.customer_id, other))
+        return around
+
+    def _stored(self, warm: _Warm, row: stored.StoredRecord) -> tuple:
+        """Return a stored record standardised: from the warm index, or now (written since the warm-up)."""
+        fingerprint = _fingerprint(row.raw)
+        with self._index_lock:
+            if warm.index.fingerprint.get(row.unique_id) == fingerprint:
+                return warm.index.record(row.unique_id)   # type: ignore[return-value]
+            source, _, record_id = row.unique_id.partition(":")
+            record = warm.index.standardise({"source": source, "record_id": record_id,
+                                             **dict(zip(stored.RAW_COLUMNS, row.raw))})
+            warm.index.add(record, fingerprint)
+            return record
+
+    def _decide(self, warm: _Warm, around: _Neighbourhood) -> Decision:
+        return decide(around.record, around.candidates, around.members, warm.scorer, warm.rules, self.threshold,
+                      must_link=around.must_link, cannot_link=around.cannot_link)
+
+    def _answer(self, conn: Connection, decision: Decision, around: _Neighbourhood, customer_id: str | None,
+                created: bool) -> Resolved:
+        """Return the reply: the person (decided, or given: persist), its household and the candidates, best first."""
+        customer_id = customer_id or decision.customer_id
+        shown = [p for p in decision.candidates if p.probability >= PREDICT_THRESHOLD][:MAX_CANDIDATES]
+        names = stored.display_names(conn, {p.customer_id for p in shown} | ({customer_id} if customer_id else set()))
+        candidates = [PersonCandidate(p.customer_id, *names.get(p.customer_id, (around.households.get(p.customer_id, ""),
+                                                                                  "")), p.probability) for p in shown]
+        household = names.get(customer_id, (around.households.get(customer_id or ""), ""))[0] if customer_id else None
+        probability = decision.probability if customer_id == decision.customer_id else 0.0
+        return Resolved(customer_id, household, probability, created, candidates)
+
+    # --- persisting ---
+
+    def _persist(self, request: RecordRequest) -> Resolved:
+        """Resolve and write the record in one transaction (again once if a new run was published meanwhile)."""
+        for _ in range(2):
+            with self._reader.connect() as conn:
+                warm = self._current(conn)
+            try:
+                with self._engine.begin() as conn:
+                    stored.persist_lock(conn, self._wait_ms)
+                    if stored.published_run_id(conn) != warm.run_id:
+                        raise _RunChanged()
+                    resolved, record, raw = self._write(conn, warm, request)
+            except _RunChanged:
+                continue
+            except sqlalchemy.exc.OperationalError as err:
+                if not waited_too_long(err):
+                    raise
+                raise StoreBusy("the store is busy (a run is being published?); nothing was stored: try again in a "
+                                "few seconds") from None
+            with self._index_lock:
+                warm.index.add(record, _fingerprint(tuple(raw[c] for c in stored.RAW_COLUMNS)))
+            return resolved
+        raise StoreBusy("runs were published while the record was being resolved; nothing was stored: try again")
+
+    def _write(self, conn: Connection, warm: _Warm, request: RecordRequest) -> tuple[Resolved, tuple, dict]:
+        """Write the record where it belongs, on conn's transaction; return the reply, the record and its row."""
+        now = dt.datetime.now(dt.timezone.utc)
+        around = self._neighbourhood(conn, warm, request, received_at=now)
+        decision = self._decide(warm, around)
+        events: list[Event] = []
+        aliases: list[tuple[str, str, str | None, str]] = []
+        created = False
+        customer_id = decision.customer_id
+        if customer_id is None and around.previous is not None and not self._others_of(conn, around, request):
+            customer_id = around.previous[0]            # a record seen before, alone in its person: it stays
+        if customer_id is None:
+            created = True
+            customer_id, household_id, new_home = self._new_person(conn, around, request)
+            stored.add_person(conn, customer_id, household_id, warm.run_id, now, new_home)
+            if around.previous is not None:
+                events.append(Event(SPLIT, (around.previous[0],), (around.previous[0], customer_id),
+                                    f"record {request.unique_id} was resolved again in real time and no longer fits "
+                                    f"{around.previous[0]}; it makes a new person", household_id))
+            else:
+                events.append(Event(CREATED, (), (customer_id,), "a person seen for the first time (a record "
+                                    f"resolved in real time: {request.unique_id})", household_id))
+        else:
+            household_id = around.households.get(customer_id) or (around.previous or ("", ""))[1]
+            if around.previous is not None and around.previous[0] != customer_id:
+                events.append(Event(SPLIT, (around.previous[0],), (around.previous[0], customer_id),
+                                    f"record {request.unique_id} was resolved again in real time and now belongs to "
+                                    f"{customer_id}", household_id))
+        # how sure the record belongs to its person: its best link there (1 alone, or by a steward)
+        confidence = decision.probability if decision.customer_id == customer_id and not decision.steward else 1.0
+        row = record_raw(request, around.record)
+        stored.write_record(conn, row, customer_id, household_id, warm.run_id, confidence)
+        people = {customer_id} | ({around.previous[0]} if around.previous else set())
+        homes = {household_id} | ({around.previous[1]} if around.previous else set())
+        gone_people, gone_homes = stored.recount(conn, people, homes)
+        for old in sorted(gone_people):
+            events.append(Event(MERGED, (customer_id, old), (customer_id,),
+                                f"{old} held only record {request.unique_id}, which was resolved again in real time "
+                                f"and belongs to {customer_id}", household_id))
+            aliases.append(("customer", old, customer_id, f"customer {old} was merged into {customer_id}"))
+        aliases += [("household", old, household_id, f"household {old} was merged into {household_id}")
+                    for old in sorted(gone_homes)]
+        if events or aliases:
+            write_history(conn, events, aliases, f"realtime-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", now)
+        with self._duck_lock:
+            if not warm.as_of:     # the attributes' "now", as the run's publish had it
+                warm.as_of.append(stored.latest_purchase(conn, self._duck_engine()))
+            stored.rebuild_household_profiles(conn, homes - gone_homes, warm.run.categories, warm.as_of[0],
+                                              self._duck_engine())
+        resolved = self._answer(conn, decision, around, customer_id, created)
+        resolved.household_id = household_id
+        return resolved, around.record, row
+
+    def _others_of(self, conn: Connection, around: _Neighbourhood, request: RecordRequest) -> bool:
+        """Return True when the record's previous person holds other records than this one."""
+        previous = around.previous
+        if previous is None:
+            return False
+        if previous[0] in around.members:
+            return True
+        count = conn.execute(sqlalchemy.text("SELECT count(*) FROM record_link WHERE customer_id = :c"),
+                             {"c": previous[0]}).scalar()
+        return bool(count and count > 1)
+
+    def _new_person(self, conn: Connection, around: _Neighbourhood, request: RecordRequest) -> tuple[str, str, bool]:
+        """Return a new customer_id, the household it joins, and whether that household is new."""
+        shares: dict[str, set[str]] = {}     # household -> kinds of evidence shared with the record
+        for kind in HOUSEHOLD_EVIDENCE:
+            value = around.record[POS[kind]]
+            if value is None:
+                continue
+            users = {person for person, records in around.members.items()
+                     if any(r[POS[kind]] == value for r in records)}
+            if 0 < len(users) < MAX_PERSONS_PER_VALUE:   # with the new person: at most the batch's cap
+                for person in users:
+                    shares.setdefault(around.households[person], set()).add(kind)
+        household = min(shares, key=lambda h: (-len(shares[h]), h)) if shares else None
+        customer_id = _fresh_id(conn, "C", request.unique_id)
+        if household is not None:
+            return customer_id, household, False
+        return customer_id, _fresh_id(conn, "H", request.unique_id), True
+
+
+def _fresh_id(conn: Connection, prefix: str, key: str) -> str:
+    """Return an ID derived from key (``identity.lifecycle.stable_id``) that was never issued before."""
+    n = 0
+    while True:
+        candidates = [stable_id(prefix, key if i == 0 else f"{key}#{i}") for i in range(n, n + 4)]
+        taken = stored.ids_taken(conn, candidates)
+        for candidate in candidates:
+            if candidate not in taken:
+                return candidate
+        n += 4
+
+
+def record_raw(request: RecordRequest, record: tuple) -> dict[str, object]:
+    """Return the source_record row of a record resolved in real time: as received, and standardised as
+    ``herken.publish`` writes a drop's (the same std_* columns)."""
+    mobile, landline = record[POS["mobile"]], record[POS["landline"]]
+    phone = mobile if mobile is not None else landline
+    return {
+        "source": request.source, "record_id": request.record_id, **request.values,
+        "updated_at": record[POS["updated_at"]],
+        "std_given": record[POS["given_first"]], "std_surname": record[POS["surname_core"]],
+        "std_particles": record[POS["particles"]], "std_birth_date": record[POS["birth_date"]],
+        "std_email": record[POS["email"]], "std_phone": phone,
+        "std_phone_mobile": (mobile is not None) if phone is not None else None,
+        "std_postcode": record[POS["postcode"]], "std_house_number": record[POS["house_number"]],
+        "std_loyalty_card": record[POS["loyalty_card"]],
+    }
+
+
+def _tf_columns(model: dict) -> list[str]:
+    """Return the columns a model adjusts for term frequency."""
+    return sorted({level["tf_adjustment_column"] for c in model.get("comparisons", [])
+                   for level in c.get("comparison_levels", []) if level.get("tf_adjustment_column")})
