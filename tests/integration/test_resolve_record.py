@@ -1,0 +1,271 @@
+"""ResolveRecord end to end: a real server on a loopback port, a real client, the small drop resolved with
+some records held out (into an SQLite file and the real PostgreSQL); the held-out records then arrive
+one at a time, as a till or a sign-up form would send them."""
+
+from __future__ import annotations
+
+import csv
+import random
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from herken.cli import main
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.aio_server import serve_aio
+from profile_api.server import serve
+from profile_api.store import open_store
+
+CHANNELS = ("pos", "webshop", "app", "service")
+FIELDS = ("first_name", "last_name", "birth_date", "email", "phone", "street", "house_number", "postcode", "city",
+          "loyalty_card")
+INVALID = grpc.StatusCode.INVALID_ARGUMENT
+
+
+def hold_out(drop: Path, out: Path, seed: int, known: int, unknown: int) -> dict[str, list[tuple[str, dict]]]:
+    """Copy a drop without some records: one record each of `known` persons that keep others, and every
+    record of `unknown` persons; return them as (source, row) by kind."""
+    shutil.copytree(drop, out)
+    truth = list(csv.DictReader(open(drop / "truth.csv")))
+    rows = {(source, row["record_id"]): row for source in CHANNELS for row in csv.DictReader(open(drop / f"{source}.csv"))}
+    by_person: dict[str, list[tuple[str, str]]] = {}
+    for t in truth:
+        by_person.setdefault(t["person_id"], []).append((t["source"], t["record_id"]))
+    rng = random.Random(seed)
+    persons = sorted(by_person)
+    rng.shuffle(persons)
+    several = [p for p in persons if len(by_person[p]) >= 2]
+    gone_persons = [p for p in persons if p not in several[:known]][:unknown]
+    held = {"known": [], "unknown": []}
+    removed: set[tuple[str, str]] = set()
+    for person in several[:known]:
+        key = rng.choice(sorted(by_person[person]))
+        held["known"].append((key[0], rows[key], person))
+        removed.add(key)
+    for person in gone_persons:
+        key = sorted(by_person[person])[0]
+        held["unknown"].append((key[0], rows[key], person))
+        removed.update(by_person[person])
+    for source in CHANNELS:
+        lines = list(csv.reader(open(drop / f"{source}.csv")))
+        with open(out / f"{source}.csv", "w", newline="") as f:
+            csv.writer(f).writerows([lines[0]] + [r for r in lines[1:] if (source, r[0]) not in removed])
+    for name in ("interactions", "preferences", "truth"):
+        lines = list(csv.reader(open(drop / f"{name}.csv")))
+        with open(out / f"{name}.csv", "w", newline="") as f:
+            csv.writer(f).writerows([lines[0]] + [r for r in lines[1:] if (r[0], r[1]) not in removed])
+    return {kind: [(s, r) for s, r, _ in items] for kind, items in held.items()} | {
+        "persons": {(s, r["record_id"]): p for kind in ("known", "unknown") for s, r, p in held[kind]},
+        "truth": {(t["source"], t["record_id"]): t["person_id"] for t in truth}}
+
+
+@pytest.fixture(scope="module")
+def held(small_drop, tmp_path_factory) -> dict:
+    """The small drop without 40 records of persons that keep others and 20 whole persons."""
+    work = tmp_path_factory.mktemp("held-out")
+    found = hold_out(small_drop, work / "drop", seed=3, known=40, unknown=20)
+    return found | {"drop": work / "drop", "work": work}
+
+
+def _resolve(drop: Path, url: str, runs: Path) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(runs))
+        assert main(["resolve", str(drop), "--store", url]) == 0
+
+
+@dataclass
+class Served:
+    """A running server over a store resolved without the held-out records, and a client."""
+
+    url: str
+    stub: pb_grpc.ProfileServiceStub
+    engine: Engine
+
+    def rows(self, sql: str, **params: object) -> list:
+        with self.engine.connect() as con:
+            return list(con.execute(text(sql), params))
+
+    def customer_of(self, source: str, record_id: str) -> str:
+        return self.rows("SELECT customer_id FROM record_link WHERE source = :s AND record_id = :r",
+                         s=source, r=record_id)[0][0]
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("pg", marks=pytest.mark.postgres)])
+def served(request, held) -> Iterator[Served]:
+    """The thread-pool server over SQLite, the asyncio server over PostgreSQL."""
+    if request.param == "sqlite":
+        url, start = f"sqlite:///{held['work'] / 'herken.db'}", serve
+    else:
+        url, start = request.getfixturevalue("pg_url"), serve_aio
+    _resolve(held["drop"], url, held["work"] / f"runs-{request.param}")
+    server, port = start(url, "127.0.0.1", 0)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    engine = open_store(url)
+    try:
+        yield Served(url, pb_grpc.ProfileServiceStub(channel), engine)
+    finally:
+        engine.dispose()
+        channel.close()
+        server.stop(0).wait()
+
+
+def request_of(source: str, row: dict, persist: bool = False, record_id: str | None = None) -> pb.ResolveRecordRequest:
+    record = pb.SourceRecord(record_id=record_id or row["record_id"], **{f: row.get(f) or "" for f in FIELDS})
+    return pb.ResolveRecordRequest(source=source, record=record, persist=persist)
+
+
+def _majority(served: Served, held: dict, person: str) -> str:
+    """The customer_id holding most of a true person's records in the store."""
+    keys = [k for k, p in held["truth"].items() if p == person]
+    found = Counter(c for s, r in keys for (c,) in served.rows(
+        "SELECT customer_id FROM record_link WHERE source = :s AND record_id = :r", s=s, r=r))
+    return found.most_common(1)[0][0]
+
+
+def test_held_out_records_come_back_as_their_person(served, held):
+    right = 0
+    for source, row in held["known"]:
+        reply = served.stub.ResolveRecord(request_of(source, row), timeout=30)
+        right += reply.customer_id == _majority(served, held, held["persons"][(source, row["record_id"])])
+        if reply.customer_id:
+            assert reply.candidates[0].match_probability >= reply.match_probability >= 0.5
+            assert reply.household_id and reply.candidates[0].display_name
+    assert right / len(held["known"]) >= 0.9, right
+
+
+def test_records_of_persons_not_in_the_store_find_no_one(served, held):
+    unmatched = sum(not served.stub.ResolveRecord(request_of(s, r), timeout=30).customer_id for s, r in held["unknown"])
+    assert unmatched / len(held["unknown"]) >= 0.85, unmatched
+    nobody = {"first_name": "Zebulon", "last_name": "Quaak-Pimpernel", "birth_date": "1911-11-11",
+              "email": "zq@example.org", "city": "Nergenshuizen"}
+    reply = served.stub.ResolveRecord(request_of("app", {"record_id": "A-NOBODY", **nobody}), timeout=30)
+    assert (reply.customer_id, reply.created, list(reply.candidates)) == ("", False, [])
+
+
+def test_persist_joins_the_person_and_get_profile_shows_the_record_at_once(served, held):
+    source, row = held["known"][0]
+    person = _majority(served, held, held["persons"][(source, row["record_id"])])
+    arriving = dict(row, email="nieuw.adres.rt@example.org")
+    reply = served.stub.ResolveRecord(request_of("webshop", arriving, persist=True, record_id="W-RT-JOIN"), timeout=30)
+    assert (reply.customer_id, reply.created) == (person, False)
+    profile = served.stub.GetProfile(pb.GetProfileRequest(customer_id=person), timeout=10).profile
+    assert (profile.golden.email.value, profile.golden.email.record_id) == ("nieuw.adres.rt@example.org", "W-RT-JOIN")
+    assert served.customer_of("webshop", "W-RT-JOIN") == person
+    by_card = served.stub.GetProfile(pb.GetProfileRequest(identifier=pb.Identifier(
+        kind=pb.IDENTIFIER_KIND_SOURCE_RECORD, source="webshop", value="W-RT-JOIN")), timeout=10)
+    assert by_card.profile.customer_id == person
+
+
+def test_persist_makes_a_new_person_with_a_created_event(served, held):
+    source, row = held["unknown"][0]
+    reply = served.stub.ResolveRecord(request_of(source, row, persist=True), timeout=30)
+    assert reply.created and reply.customer_id.startswith("C") and reply.household_id.startswith("H")
+    taken = {c for (c,) in served.rows("SELECT old_id FROM id_alias")}
+    assert reply.customer_id not in taken
+    events = served.stub.ListIdentityEvents(pb.ListIdentityEventsRequest(page_size=1000), timeout=10).events
+    mine = [e for e in events if reply.customer_id in e.customer_ids_after]
+    assert [(e.kind, list(e.customer_ids_before), e.household_id) for e in mine] == [
+        (pb.IDENTITY_EVENT_KIND_CREATED, [], reply.household_id)]
+    assert mine[0].run_id.startswith("realtime-")
+    profile = served.stub.GetProfile(pb.GetProfileRequest(customer_id=reply.customer_id), timeout=10).profile
+    assert profile.golden.first_name.record_id == row["record_id"]
+    again = served.stub.ResolveRecord(request_of(source, row, record_id=row["record_id"] + "-again"), timeout=30)
+    assert again.customer_id == reply.customer_id                   # the next record finds it
+
+
+def test_a_record_sent_again_replaces_the_one_stored(served, held):
+    source, row = held["unknown"][1]
+    first = served.stub.ResolveRecord(request_of(source, row, persist=True), timeout=30)
+    second = served.stub.ResolveRecord(request_of(source, dict(row, city="Zwolle"), persist=True), timeout=30)
+    assert second.customer_id == first.customer_id and not second.created
+    assert served.rows("SELECT city FROM source_record WHERE source = :s AND record_id = :r",
+                       s=source, r=row["record_id"]) == [("Zwolle",)]
+    assert served.rows("SELECT record_count FROM person WHERE customer_id = :c", c=first.customer_id) == [(1,)]
+
+
+def _person_of_two(served: Served) -> tuple[str, str, str]:
+    """Two records of one person (joined by the run), their customer_id."""
+    customer, = served.rows("SELECT customer_id FROM record_link GROUP BY customer_id HAVING count(*) = 2 "
+                            "ORDER BY customer_id LIMIT 1")[0]
+    (sa, ra), (sb, rb) = served.rows("SELECT source, record_id FROM record_link WHERE customer_id = :c "
+                                     "ORDER BY source, record_id", c=customer)
+    return f"{sa}:{ra}", f"{sb}:{rb}", customer
+
+
+def _stored_row(served: Served, unique_id: str) -> tuple[str, dict]:
+    source, _, record_id = unique_id.partition(":")
+    row = served.rows(f"SELECT record_id, {', '.join(FIELDS)} FROM source_record WHERE source = :s "
+                      "AND record_id = :r", s=source, r=record_id)[0]
+    return source, dict(zip(("record_id", *FIELDS), row))
+
+
+def test_steward_decisions_are_honoured_by_persist(served, held):
+    a, b, customer = _person_of_two(served)
+    assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", served.url]) == 0
+    reply = served.stub.ResolveRecord(request_of(*_stored_row(served, b), persist=True), timeout=30)
+    assert reply.customer_id != customer and served.customer_of(*b.split(":", 1)) != served.customer_of(*a.split(":", 1))
+    singles = served.rows("SELECT min(source || ':' || record_id) FROM record_link GROUP BY customer_id "
+                          "HAVING count(*) = 1 ORDER BY 1 LIMIT 2")
+    c, d = singles[0][0], singles[1][0]
+    assert main(["steward", "must-link", c, d, "--reason", "one person", "--store", served.url]) == 0
+    reply = served.stub.ResolveRecord(request_of(*_stored_row(served, d), persist=True), timeout=30)
+    assert reply.customer_id == served.customer_of(*c.split(":", 1)) == served.customer_of(*d.split(":", 1))
+    assert reply.match_probability == 1.0
+
+
+def test_bad_requests_are_refused_naming_the_field(served, held):
+    source, row = held["known"][0]
+    cases = {
+        "source": pb.ResolveRecordRequest(record=pb.SourceRecord(record_id="X1", first_name="Jan")),
+        "source: 'shop'": request_of("shop", row),
+        "record: required": pb.ResolveRecordRequest(source="pos"),
+        "record.record_id": request_of(source, dict(row, record_id="")),
+        "record.birth_date": request_of(source, dict(row, birth_date="31-02-1990")),
+        "record.first_name": request_of(source, dict(row, first_name="Jan\x00")),
+    }
+    for start, request in cases.items():
+        with pytest.raises(grpc.RpcError) as err:
+            served.stub.ResolveRecord(request, timeout=10)
+        assert err.value.code() == INVALID and err.value.details().startswith(start), err.value.details()
+
+
+def test_a_store_with_nothing_published_says_so(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    open_store(url).dispose()
+    server, port = serve(url, "127.0.0.1", 0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.RpcError) as err:
+                pb_grpc.ProfileServiceStub(channel).ResolveRecord(
+                    pb.ResolveRecordRequest(source="pos", record=pb.SourceRecord(record_id="P1", last_name="Bos")))
+    finally:
+        server.stop(0).wait()
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "herken resolve" in err.value.details()
+
+
+def test_the_next_batch_run_keeps_the_id_of_a_record_resolved_in_real_time(held, small_drop, tmp_path):
+    url = f"sqlite:///{tmp_path / 'next.db'}"
+    _resolve(held["drop"], url, tmp_path / "runs")
+    source, row = held["unknown"][2]
+    server, port = serve(url, "127.0.0.1", 0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = pb_grpc.ProfileServiceStub(channel).ResolveRecord(request_of(source, row, persist=True), timeout=30)
+    finally:
+        server.stop(0).wait()
+    assert reply.created
+    _resolve(small_drop, url, tmp_path / "runs")       # the full drop: it holds that record too
+    engine = open_store(url)
+    with engine.connect() as conn:
+        after = conn.execute(text("SELECT customer_id FROM record_link WHERE source = :s AND record_id = :r"),
+                             {"s": source, "r": row["record_id"]}).scalar()
+    engine.dispose()
+    assert after == reply.customer_id
