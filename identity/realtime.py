@@ -126,13 +126,15 @@ class RecordIndex:
         self.records: list[Record] = []
         self.position: dict[str, int] = {}
         self.fingerprint: dict[str, int] = {}          # unique_id -> hash of the raw values it was made from
-        self.names_of: dict[str, dict[str, set[str]]] = {c: {} for c in SHARED_COLUMNS}
+        # shared column -> value -> the first name using it, or the set of first names when several do
+        self.names_of: dict[str, dict[str, str | set[str]]] = {c: {} for c in SHARED_COLUMNS}
         self.places: Places = {}
         self.vocabulary: dict[str, tuple[str | None, str]] = {}
         self.name_counts: Counter[str] = Counter()
         self._people: dict[tuple[str, ...], int] = {}
         self._lookups: list[tuple[tuple[tuple[int, int], ...], Key, Key]] = []   # (equalities, probe, posted)
-        self.postings: dict[Key, dict[Any, list[int]]] = {}
+        # posted value -> the position of the one record holding it, or a list of the positions of several
+        self.postings: dict[Key, dict[Any, int | list[int]]] = {}
 
     @classmethod
     def from_standardised(cls, frame: pd.DataFrame, fingerprints: Mapping[str, int],
@@ -149,20 +151,36 @@ class RecordIndex:
         columns = []
         for c in STANDARD_COLUMNS:   # column by column: a pd.isna per value costs more than the rest
             values, missing = completed[c].tolist(), completed[c].isna().tolist()
-            columns.append([None if gone else v for v, gone in zip(values, missing)])
+            # one string object per distinct value (Arrow hands out a new one per row: a city 10,000 times)
+            one: dict[Any, Any] = {}
+            columns.append([None if gone else one.setdefault(v, v) for v, gone in zip(values, missing)])
         rows = [(*row, 0, 0, 0) for row in zip(*columns)]
         for row in rows:
             given = row[_GIVEN_FIRST]
             if given is not None:
                 index.name_counts[given] += 1
-                for column in SHARED_COLUMNS:
-                    value = row[POS[column]]
-                    if value is not None:
-                        index.names_of[column].setdefault(value, set()).add(given)
+                index._count_name(row)
         index._choose_lookups(rows)
         for row in rows:
             index.add(index.with_name_counts(row), fingerprints.get(row[_UID], 0), count_names=False)
         return index
+
+    def _count_name(self, record: Record) -> None:
+        """Count the record's first name among the names using its e-mail, mobile and card."""
+        given = record[_GIVEN_FIRST]
+        for column in SHARED_COLUMNS:
+            value = record[POS[column]]
+            if value is None:
+                continue
+            names = self.names_of[column]
+            held = names.get(value)
+            if held is None:
+                names[value] = given
+            elif isinstance(held, str):
+                if held != given:
+                    names[value] = {held, given}
+            else:
+                held.add(given)
 
     def _choose_lookups(self, rows: Sequence[Record]) -> None:
         """Pick, for each rule and direction, what to post records under: the rule's most varied column, or
@@ -175,7 +193,8 @@ class RecordIndex:
             return distinct[position]
 
         for rule in self.rules:
-            for equalities in {rule.equalities, rule.reversed}:
+            ways = [rule.equalities] if set(rule.reversed) == set(rule.equalities) else [rule.equalities, rule.reversed]
+            for equalities in ways:
                 positions = tuple((POS[l], POS[r]) for l, r in equalities)
                 probe, posted = max(positions, key=lambda pair: variety(pair[1]))
                 lookup: tuple[Any, Any] = (probe, posted)
@@ -188,7 +207,8 @@ class RecordIndex:
         """Return how many different people use a value (``identity.link.prepare``), counting a first name more."""
         if value is None:
             return 0
-        names = self.names_of[column].get(value, set())
+        held = self.names_of[column].get(value)
+        names = set() if held is None else {held} if isinstance(held, str) else held
         if also is not None and also not in names:
             names = names | {also}
         if len(names) < 2:
@@ -229,16 +249,19 @@ class RecordIndex:
             self.records.append(record)
         self.fingerprint[uid] = fingerprint
         if count_names and record[_GIVEN_FIRST] is not None:
-            for column in SHARED_COLUMNS:
-                value = record[POS[column]]
-                if value is not None:
-                    self.names_of[column].setdefault(value, set()).add(record[_GIVEN_FIRST])
+            self._count_name(record)
         for posted, postings in self.postings.items():
             value = _key(record, posted)
-            if value is not None:
-                held = postings.setdefault(value, [])
-                if not replacing or at not in held:
-                    held.append(at)
+            if value is None:
+                continue
+            held = postings.get(value)
+            if held is None:
+                postings[value] = at
+            elif isinstance(held, int):
+                if held != at:
+                    postings[value] = [held, at]
+            elif not replacing or at not in held:
+                held.append(at)
 
     def record(self, uid: str) -> Record | None:
         """Return the indexed record of a unique_id, or None."""
@@ -252,7 +275,8 @@ class RecordIndex:
             value = _key(record, probe)
             if value is None:
                 continue
-            for at in self.postings[posted].get(value, ()):
+            held = self.postings[posted].get(value, ())
+            for at in (held,) if isinstance(held, int) else held:
                 if at not in found and _holds(equalities, record, self.records[at]):
                     found.add(at)
         uid = record[_UID]
