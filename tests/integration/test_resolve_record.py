@@ -5,8 +5,6 @@ one at a time, as a till or a sign-up form would send them."""
 from __future__ import annotations
 
 import csv
-import random
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,56 +21,24 @@ from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.aio_server import serve_aio
 from profile_api.server import serve
 from profile_api.store import open_store
+from synth.holdout import hold_out
 
-CHANNELS = ("pos", "webshop", "app", "service")
 FIELDS = ("first_name", "last_name", "birth_date", "email", "phone", "street", "house_number", "postcode", "city",
           "loyalty_card")
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
-
-
-def hold_out(drop: Path, out: Path, seed: int, known: int, unknown: int) -> dict[str, list[tuple[str, dict]]]:
-    """Copy a drop without some records: one record each of `known` persons that keep others, and every
-    record of `unknown` persons; return them as (source, row) by kind."""
-    shutil.copytree(drop, out)
-    truth = list(csv.DictReader(open(drop / "truth.csv")))
-    rows = {(source, row["record_id"]): row for source in CHANNELS for row in csv.DictReader(open(drop / f"{source}.csv"))}
-    by_person: dict[str, list[tuple[str, str]]] = {}
-    for t in truth:
-        by_person.setdefault(t["person_id"], []).append((t["source"], t["record_id"]))
-    rng = random.Random(seed)
-    persons = sorted(by_person)
-    rng.shuffle(persons)
-    several = [p for p in persons if len(by_person[p]) >= 2]
-    gone_persons = [p for p in persons if p not in several[:known]][:unknown]
-    held = {"known": [], "unknown": []}
-    removed: set[tuple[str, str]] = set()
-    for person in several[:known]:
-        key = rng.choice(sorted(by_person[person]))
-        held["known"].append((key[0], rows[key], person))
-        removed.add(key)
-    for person in gone_persons:
-        key = sorted(by_person[person])[0]
-        held["unknown"].append((key[0], rows[key], person))
-        removed.update(by_person[person])
-    for source in CHANNELS:
-        lines = list(csv.reader(open(drop / f"{source}.csv")))
-        with open(out / f"{source}.csv", "w", newline="") as f:
-            csv.writer(f).writerows([lines[0]] + [r for r in lines[1:] if (source, r[0]) not in removed])
-    for name in ("interactions", "preferences", "truth"):
-        lines = list(csv.reader(open(drop / f"{name}.csv")))
-        with open(out / f"{name}.csv", "w", newline="") as f:
-            csv.writer(f).writerows([lines[0]] + [r for r in lines[1:] if (r[0], r[1]) not in removed])
-    return {kind: [(s, r) for s, r, _ in items] for kind, items in held.items()} | {
-        "persons": {(s, r["record_id"]): p for kind in ("known", "unknown") for s, r, p in held[kind]},
-        "truth": {(t["source"], t["record_id"]): t["person_id"] for t in truth}}
 
 
 @pytest.fixture(scope="module")
 def held(small_drop, tmp_path_factory) -> dict:
     """The small drop without 40 records of persons that keep others and 20 whole persons."""
     work = tmp_path_factory.mktemp("held-out")
-    found = hold_out(small_drop, work / "drop", seed=3, known=40, unknown=20)
-    return found | {"drop": work / "drop", "work": work}
+    records = hold_out(small_drop, work / "drop", known=40, unknown=20, seed=3)
+    with (small_drop / "truth.csv").open() as f:
+        truth = {(t["source"], t["record_id"]): t["person_id"] for t in csv.DictReader(f)}
+    return {"known": [(h.source, h.row) for h in records if h.known],
+            "unknown": [(h.source, h.row) for h in records if not h.known],
+            "persons": {(h.source, h.row["record_id"]): h.person_id for h in records},
+            "truth": truth, "drop": work / "drop", "work": work}
 
 
 def _resolve(drop: Path, url: str, runs: Path) -> None:
