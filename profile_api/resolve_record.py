@@ -55,6 +55,7 @@ MAX_CANDIDATES = 10            # persons answered beside the match, best first
 RECORD_FIELDS = ("first_name", "last_name", "birth_date", "email", "phone", "street", "house_number", "postcode",
                  "city", "loyalty_card")
 WRITE_WAIT_SECONDS = 5.0       # how long a persist waits for another writer (a publish) before StoreBusy
+FIRST_WAIT_SECONDS = 10.0      # how long the first call waits for the run to load before WarmingUp
 HOUSEHOLD_EVIDENCE = ("address_key", "loyalty_card", "landline")
 
 
@@ -68,6 +69,10 @@ class ResolveRequestError(ValueError):
 
 class NothingPublished(RuntimeError):
     """The store holds no published run: there is nothing to resolve against."""
+
+
+class WarmingUp(RuntimeError):
+    """The published run is still being loaded: try again shortly."""
 
 
 @dataclass(frozen=True)
@@ -176,17 +181,20 @@ class RecordResolver:
     """Resolves single records against the store's published run; safe to share between threads."""
 
     def __init__(self, engine: Engine, threshold: float = MATCH_THRESHOLD,
-                 write_wait_seconds: float = WRITE_WAIT_SECONDS) -> None:
+                 write_wait_seconds: float = WRITE_WAIT_SECONDS, first_wait: float = FIRST_WAIT_SECONDS) -> None:
         """Args:
             engine: the store (``profile_api.store.open_store``).
             threshold: the match probability from which a record joins a person (the batch's).
             write_wait_seconds: how long a persist waits for another writer before it gives up.
+            first_wait: how long the first call waits for the run to load before it answers WarmingUp.
         """
         self._engine = engine
         self._reader = engine if engine.dialect.name == "sqlite" else engine.execution_options(isolation_level="AUTOCOMMIT")
         self.threshold = threshold
         self._wait_ms = max(1, int(write_wait_seconds * 1000))
+        self.first_wait = first_wait
         self._warm: _Warm | None = None
+        self._failed: Exception | None = None     # why the last load in the background failed
         self._loading = threading.Lock()
         self._index_lock = threading.Lock()      # the warm postings change as records are added
         self._duck: SqlEngine | None = None
@@ -195,39 +203,59 @@ class RecordResolver:
     # --- keeping the run warm ---
 
     def warm_up(self) -> None:
-        """Load the published run now, or again when another was published; nothing when none is.
-
-        A server's health checks call this (``ProfileStore.warm_up``), so a server is warm before it
-        says SERVING and warm again within a check's interval of a publish.
-        """
+        """Load the published run now (or again, when another was published); nothing when none is."""
         with self._reader.connect() as conn:
             run_id = stored.published_run_id(conn)
             if run_id is not None:
-                self._load_if_behind(conn, run_id)
+                with self._loading:
+                    if self._warm is None or self._warm.run_id != run_id:
+                        self._warm = self._load(conn)
 
-    def _load_if_behind(self, conn: Connection, run_id: str) -> _Warm:
-        """Return the warm run of run_id, loading it unless another thread just did."""
-        with self._loading:
-            if self._warm is None or self._warm.run_id != run_id:
-                self._warm = self._load(conn)
-            return self._warm
+    def _load_in_background(self) -> None:
+        """Start loading the published run in a thread of its own, unless a load is under way."""
+        if self._loading.locked():
+            return
+
+        def load() -> None:
+            try:
+                self.warm_up()
+                self._failed = None
+            except Exception as err:    # noqa: BLE001  (the next call reports it and tries again)
+                log.exception("real-time resolution: loading the published run failed")
+                self._failed = err
+
+        threading.Thread(target=load, name="herken-resolver-warm-up", daemon=True).start()
 
     def _current(self, conn: Connection) -> _Warm:
-        """Return the warm run; raise NothingPublished when the store holds none.
+        """Return the warm run; raise NothingPublished when the store holds none, WarmingUp while it loads.
 
-        The first call loads it. After a publish the previous run stays in use while the new one is
-        loaded in the background (about ten seconds at 100k records): the persons around a record
-        are always read from the store as it is now; only the model and the warm records lag.
+        The first call starts loading it and waits up to first_wait seconds (a small store is loaded
+        by then); calls that come while a large one loads are told to come back, rather than holding
+        a server thread for the whole load. After a publish the previous run stays in use while the
+        new one loads in the background: the persons around a record are always read from the
+        store as it is now; only the model and the warm records lag.
         """
         run_id = stored.published_run_id(conn)
         if run_id is None:
             raise NothingPublished("the store holds no published run: resolve a drop first (herken resolve DROP)")
         warm = self._warm
-        if warm is None:
-            return self._load_if_behind(conn, run_id)
-        if warm.run_id != run_id and not self._loading.locked():
-            threading.Thread(target=self.warm_up, name="herken-resolver-warm-up", daemon=True).start()
-        return warm
+        if warm is not None:
+            if warm.run_id != run_id:
+                self._load_in_background()
+            return warm
+        failed, self._failed = self._failed, None
+        if failed is not None:
+            raise failed
+        self._load_in_background()
+        deadline = time.monotonic() + self.first_wait
+        while self._warm is None and self._failed is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self._warm is None:
+            if self._failed is not None:
+                raise self._failed
+            raise WarmingUp("the published run is being loaded for real-time resolution (about 20 s for 100k "
+                            "records, once per run): try again shortly")
+        return self._warm
 
     def _load(self, conn: Connection) -> _Warm:
         """Read the published run and standardise the store's records as the batch does."""
@@ -266,6 +294,7 @@ class RecordResolver:
 
         Raises:
             NothingPublished: the store holds no published run.
+            WarmingUp: the published run is still being loaded (the first calls after a start).
             StoreBusy (``profile_api.profiles``): a persist waited too long for another writer.
         """
         if request.persist:

@@ -29,7 +29,7 @@ from profile_api.messages import (
 )
 from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustomer
 from profile_api.resolve_record import (
-    NothingPublished, RecordResolver, ResolveRequestError, record_request_of, resolved_reply,
+    NothingPublished, RecordResolver, ResolveRequestError, WarmingUp, record_request_of, resolved_reply,
 )
 
 log = logging.getLogger(__name__)
@@ -361,7 +361,7 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             raise invalid(err.field, err.problem) from None
         except NothingPublished as err:
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, str(err)) from None
-        except StoreBusy as err:
+        except (StoreBusy, WarmingUp) as err:
             raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
         return resolved_reply(resolved)
 

@@ -5,6 +5,8 @@ one at a time, as a till or a sign-up form would send them."""
 from __future__ import annotations
 
 import csv
+import sqlite3
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from herken.cli import main
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.aio_server import serve_aio
+from profile_api.resolve_record import RecordRequest, RecordResolver, Resolved, WarmingUp
 from profile_api.server import serve
 from profile_api.store import open_store
 from synth.holdout import hold_out
@@ -64,14 +67,22 @@ class Served:
                          s=source, r=record_id)[0][0]
 
 
+@pytest.fixture(scope="module")
+def sqlite_url(held) -> str:
+    """An SQLite file holding the small drop without the held-out records."""
+    url = f"sqlite:///{held['work'] / 'herken.db'}"
+    _resolve(held["drop"], url, held["work"] / "runs-sqlite")
+    return url
+
+
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("pg", marks=pytest.mark.postgres)])
 def served(request, held) -> Iterator[Served]:
     """The thread-pool server over SQLite, the asyncio server over PostgreSQL."""
     if request.param == "sqlite":
-        url, start = f"sqlite:///{held['work'] / 'herken.db'}", serve
+        url, start = request.getfixturevalue("sqlite_url"), serve
     else:
         url, start = request.getfixturevalue("pg_url"), serve_aio
-    _resolve(held["drop"], url, held["work"] / f"runs-{request.param}")
+        _resolve(held["drop"], url, held["work"] / "runs-pg")
     server, port = start(url, "127.0.0.1", 0)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     engine = open_store(url)
@@ -235,3 +246,36 @@ def test_the_next_batch_run_keeps_the_id_of_a_record_resolved_in_real_time(held,
                              {"s": source, "r": row["record_id"]}).scalar()
     engine.dispose()
     assert after == reply.customer_id
+
+
+def test_the_run_loads_in_the_background_and_again_after_a_publish(sqlite_url, held, tmp_path):
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(sqlite_url[len("sqlite:///"):]) as source, sqlite3.connect(copy) as target:
+        source.backup(target)      # with what the WAL file holds
+    engine = open_store(f"sqlite:///{copy}")
+    resolver = RecordResolver(engine, first_wait=0)
+    source, row = held["known"][0]
+    request = RecordRequest(source, row["record_id"], {f: row.get(f) or None for f in FIELDS}, False)
+    with pytest.raises(WarmingUp, match="try again shortly"):
+        resolver.resolve(request)
+    found = _when_answered(resolver, request)
+    assert found.customer_id
+    with engine.begin() as conn:        # as if a run were published: the run_id changes
+        conn.execute(text("UPDATE run SET run_id = 'run-next'"))
+    assert resolver.resolve(request).customer_id == found.customer_id     # the previous run answers meanwhile
+    deadline = time.monotonic() + 60
+    while resolver._warm.run_id != "run-next" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert resolver._warm.run_id == "run-next"
+    engine.dispose()
+
+
+def _when_answered(resolver: RecordResolver, request: RecordRequest) -> Resolved:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return resolver.resolve(request)
+        except WarmingUp:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
