@@ -266,9 +266,11 @@ def rebuild_household_profiles(conn: Connection, households: Collection[str], ca
                          "WHERE household_id IN :hh", wanted)
     records = _frame(conn, "SELECT r.* FROM source_record r JOIN record_link l "
                            "ON l.source = r.source AND l.record_id = r.record_id WHERE l.household_id IN :hh", wanted)
-    interactions = _frame(conn, f"SELECT {', '.join('i.' + c for c in INTERACTION_COLUMNS)} FROM interaction i "
-                                "JOIN record_link l ON l.source = i.source AND l.record_id = i.record_id "
-                                "WHERE l.household_id IN :hh", wanted)
+    # By record_id alone, then the source checked here: joined on both, SQLite (no statistics) would look
+    # the interactions up by source, of which there are four.
+    interactions = _frame(conn, f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction WHERE record_id IN "
+                                "(SELECT record_id FROM record_link WHERE household_id IN :hh)", wanted)
+    interactions = interactions.merge(links[["source", "record_id"]], on=["source", "record_id"])
     if interactions.empty:
         interactions = pd.DataFrame({c: pd.Series([], dtype=object) for c in INTERACTION_COLUMNS})
     conn.execute(text("DELETE FROM profile WHERE household_id IN :hh").bindparams(bindparam("hh", expanding=True)),
