@@ -478,13 +478,22 @@ def _noop_reply() -> pb.GetProfileResponse:
                                                     display_name="Johanna de Vries"))
 
 
+def _noop_resolved() -> pb.ResolveRecordResponse:
+    """Return the fixed small answer both no-op servers give ResolveRecord (bench/realtime.py)."""
+    return pb.ResolveRecordResponse(customer_id="C000001", household_id="H000001", match_probability=0.99,
+                                    candidates=[pb.MatchCandidate(customer_id="C000001", household_id="H000001",
+                                                                  display_name="Johanna de Vries",
+                                                                  match_probability=0.99)])
+
+
 def child_noop(kind: str, port_file: Path) -> None:
     """Serve a no-op ProfileService of kind 'threads' (grpc.server, 8 workers) or 'aio' (grpc.aio) until SIGTERM.
 
     Both use the generated servicer interface and registration; GetProfile answers a fixed small
-    profile without reading anything: the cost of the server kind itself.
+    profile and ResolveRecord a fixed small match, without reading anything: the cost of the server
+    kind itself.
     """
-    reply = _noop_reply()
+    reply, resolved = _noop_reply(), _noop_resolved()
 
     def announce(port: int) -> None:
         port_file.with_suffix(".tmp").write_text(str(port))
@@ -494,6 +503,9 @@ def child_noop(kind: str, port_file: Path) -> None:
         class ThreadsNoop(pb_grpc.ProfileServiceServicer):
             def GetProfile(self, request: pb.GetProfileRequest, context: object) -> pb.GetProfileResponse:  # noqa: N802
                 return reply
+
+            def ResolveRecord(self, request: pb.ResolveRecordRequest, context: object) -> pb.ResolveRecordResponse:  # noqa: N802
+                return resolved
 
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=NOOP_THREAD_WORKERS))
         pb_grpc.add_ProfileServiceServicer_to_server(ThreadsNoop(), server)
@@ -509,6 +521,10 @@ def child_noop(kind: str, port_file: Path) -> None:
     class AioNoop(pb_grpc.ProfileServiceServicer):
         async def GetProfile(self, request: pb.GetProfileRequest, context: object) -> pb.GetProfileResponse:  # noqa: N802
             return reply
+
+        async def ResolveRecord(self, request: pb.ResolveRecordRequest,  # noqa: N802
+                                context: object) -> pb.ResolveRecordResponse:
+            return resolved
 
     async def run() -> None:
         server = grpc.aio.server()
