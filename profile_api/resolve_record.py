@@ -167,6 +167,7 @@ class _Neighbourhood:
     candidates: list[Candidate]
     members: dict[str, list[tuple]]
     households: dict[str, str]           # customer_id -> household_id
+    names: dict[str, str]                # customer_id -> display_name
     previous: tuple[str, str] | None     # the record's own (customer_id, household_id) when it was seen before
     must_link: set[str]
     cannot_link: set[str]
@@ -226,7 +227,7 @@ class RecordResolver:
 
         threading.Thread(target=load, name="herken-resolver-warm-up", daemon=True).start()
 
-    def _current(self, conn: Connection) -> _Warm:
+    def _current(self, run_id: str | None) -> _Warm:
         """Return the warm run; raise NothingPublished when the store holds none, WarmingUp while it loads.
 
         The first call starts loading it and waits up to first_wait seconds (a small store is loaded
@@ -235,7 +236,6 @@ class RecordResolver:
         new one loads in the background: the persons around a record are always read from the
         store as it is now; only the model and the warm records lag.
         """
-        run_id = stored.published_run_id(conn)
         if run_id is None:
             raise NothingPublished("the store holds no published run: resolve a drop first (herken resolve DROP)")
         warm = self._warm
@@ -300,15 +300,16 @@ class RecordResolver:
         if request.persist:
             return self._persist(request)
         with self._reader.connect() as conn:
-            warm = self._current(conn)
-            around = self._neighbourhood(conn, warm, request)
-            decision = self._decide(warm, around)
-            return self._answer(conn, decision, around, None, False)
+            run_id, must, cannot = stored.run_and_steward(conn, request.unique_id)
+            warm = self._current(run_id)
+            around = self._neighbourhood(conn, warm, request, must, cannot)
+        return self._answer(self._decide(warm, around), around, None, False)
 
-    def _neighbourhood(self, conn: Connection, warm: _Warm, request: RecordRequest,
-                       received_at: dt.datetime | None = None) -> _Neighbourhood:
+    def _neighbourhood(self, conn: Connection, warm: _Warm, request: RecordRequest, must: set[str],
+                       cannot: set[str], received_at: dt.datetime | None = None) -> _Neighbourhood:
         """Return the new record standardised and the store's records around it, as they are now.
 
+        must, cannot: the records a steward joined to the record and kept apart from it.
         received_at: when the record was received (its updated_at, as a drop's records carry theirs).
         """
         when = (received_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
@@ -317,11 +318,10 @@ class RecordResolver:
         with self._index_lock:
             record = warm.index.standardise(raw)
             paired = warm.index.candidates(record)
-        must, cannot = stored.steward_partners(conn, request.unique_id)
         keys = stored.Keys(*(record[POS[c]] for c in ("email", "mobile", "landline", "loyalty_card", "postcode",
                                                        "house_number", "birth_date")))
         rows = stored.person_records(conn, keys, set(paired) | must)
-        around = _Neighbourhood(record, [], {}, {}, None, must, cannot)
+        around = _Neighbourhood(record, [], {}, {}, {}, None, must, cannot)
         wanted = set(paired)
         for row in rows:
             if row.unique_id == request.unique_id:
@@ -330,6 +330,7 @@ class RecordResolver:
             other = self._stored(warm, row)
             around.members.setdefault(row.customer_id, []).append(other)
             around.households[row.customer_id] = row.household_id
+            around.names[row.customer_id] = row.display_name or ""
             if row.unique_id in wanted or warm.index.blocked(record, other):
                 around.candidates.append(Candidate(row.unique_id, row.customer_id, other))
         return around
@@ -350,15 +351,14 @@ class RecordResolver:
         return decide(around.record, around.candidates, around.members, warm.scorer, warm.rules, self.threshold,
                       must_link=around.must_link, cannot_link=around.cannot_link)
 
-    def _answer(self, conn: Connection, decision: Decision, around: _Neighbourhood, customer_id: str | None,
+    def _answer(self, decision: Decision, around: _Neighbourhood, customer_id: str | None,
                 created: bool) -> Resolved:
         """Return the reply: the person (decided, or given: persist), its household and the candidates, best first."""
         customer_id = customer_id or decision.customer_id
         shown = [p for p in decision.candidates if p.probability >= PREDICT_THRESHOLD][:MAX_CANDIDATES]
-        names = stored.display_names(conn, {p.customer_id for p in shown} | ({customer_id} if customer_id else set()))
-        candidates = [PersonCandidate(p.customer_id, *names.get(p.customer_id, (around.households.get(p.customer_id, ""),
-                                                                                  "")), p.probability) for p in shown]
-        household = names.get(customer_id, (around.households.get(customer_id or ""), ""))[0] if customer_id else None
+        candidates = [PersonCandidate(p.customer_id, around.households[p.customer_id], around.names[p.customer_id],
+                                      p.probability) for p in shown]
+        household = around.households.get(customer_id) if customer_id else None
         probability = decision.probability if customer_id == decision.customer_id else 0.0
         return Resolved(customer_id, household, probability, created, candidates)
 
@@ -367,14 +367,14 @@ class RecordResolver:
     def _persist(self, request: RecordRequest) -> Resolved:
         """Resolve and write the record in one transaction."""
         with self._reader.connect() as conn:
-            warm = self._current(conn)
+            warm = self._current(stored.run_and_steward(conn, request.unique_id)[0])
         try:
             with self._engine.begin() as conn:
                 stored.persist_lock(conn, self._wait_ms)
-                run_id = stored.published_run_id(conn)
+                run_id, must, cannot = stored.run_and_steward(conn, request.unique_id)
                 if run_id is None:
                     raise NothingPublished("the store holds no published run: resolve a drop first")
-                resolved, record, row = self._write(conn, warm, run_id, request)
+                resolved, record, row = self._write(conn, warm, run_id, request, must, cannot)
         except sqlalchemy.exc.OperationalError as err:
             if not waited_too_long(err):
                 raise
@@ -384,12 +384,12 @@ class RecordResolver:
             warm.index.add(record, _fingerprint(tuple(row[c] for c in stored.RAW_COLUMNS)))
         return resolved
 
-    def _write(self, conn: Connection, warm: _Warm, run_id: str,
-               request: RecordRequest) -> tuple[Resolved, tuple, dict]:
+    def _write(self, conn: Connection, warm: _Warm, run_id: str, request: RecordRequest, must: set[str],
+               cannot: set[str]) -> tuple[Resolved, tuple, dict]:
         """Write the record where it belongs, on conn's transaction, as part of the published run run_id;
         return the reply, the record and its row."""
         now = dt.datetime.now(dt.timezone.utc)
-        around = self._neighbourhood(conn, warm, request, received_at=now)
+        around = self._neighbourhood(conn, warm, request, must, cannot, received_at=now)
         decision = self._decide(warm, around)
         events: list[Event] = []
         aliases: list[tuple[str, str, str | None, str]] = []
@@ -435,7 +435,7 @@ class RecordResolver:
                 warm.as_of.append(stored.latest_purchase(conn, self._duck_engine()))
             stored.rebuild_household_profiles(conn, homes - gone_homes, warm.run.categories, warm.as_of[0],
                                               self._duck_engine())
-        resolved = self._answer(conn, decision, around, customer_id, created)
+        resolved = self._answer(decision, around, customer_id, created)
         resolved.household_id = household_id
         return resolved, around.record, row
 

@@ -88,13 +88,18 @@ def latest_purchase(conn: Connection, engine: SqlEngine) -> dt.datetime | None:
     return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
-def steward_partners(conn: Connection, unique_id: str) -> tuple[set[str], set[str]]:
-    """Return the records a steward joined to (must-link) and kept apart from (cannot-link) a record."""
-    must, cannot = set(), set()
-    for kind, a, b in _driver(conn, "SELECT kind, record_a, record_b FROM steward_decision "
+def run_and_steward(conn: Connection, unique_id: str) -> tuple[str | None, set[str], set[str]]:
+    """Return the published run_id (None: none), and the records a steward joined to (must-link) and kept
+    apart from (cannot-link) a record; in one read."""
+    run_id, must, cannot = None, set(), set()
+    for kind, a, b in _driver(conn, "SELECT 'run', max(run_id), NULL FROM run UNION ALL "
+                                    "SELECT kind, record_a, record_b FROM steward_decision "
                                     "WHERE record_a = ? OR record_b = ?", (unique_id, unique_id)):
-        (must if kind == "must_link" else cannot).add(b if a == unique_id else a)
-    return must, cannot
+        if kind == "run":
+            run_id = a
+        else:
+            (must if kind == "must_link" else cannot).add(b if a == unique_id else a)
+    return run_id, must, cannot
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,8 @@ class StoredRecord:
     unique_id: str
     customer_id: str
     household_id: str
-    raw: tuple     # RAW_COLUMNS
+    display_name: str | None   # the person's, from its profile
+    raw: tuple                 # RAW_COLUMNS
 
 
 def _driver(conn: Connection, sql: str, args: Sequence[object]) -> list[tuple]:
@@ -144,22 +150,19 @@ def person_records(conn: Connection, keys: Keys, uids: Collection[str]) -> list[
     named = ""
     if uids:
         pairs = [uid.partition(":") for uid in sorted(uids)]
-        named = " UNION SELECT customer_id FROM record_link WHERE " + " OR ".join(
-            "(source = ? AND record_id = ?)" for _ in pairs)
-        args += [value for source, _, record_id in pairs for value in (source, record_id)]
-    rows = _driver(conn, f"SELECT l.source, l.record_id, l.customer_id, l.household_id, {_RAW} FROM record_link l "
-                         "JOIN source_record r ON r.source = l.source AND r.record_id = l.record_id "
+        if conn.dialect.name == "postgresql":   # planning a hundred ORs costs PostgreSQL ~8 ms; two arrays, nothing
+            named = (" UNION SELECT customer_id FROM record_link WHERE (source, record_id) IN "
+                     "(SELECT * FROM unnest(?::text[], ?::text[]))")
+            args += [[source for source, _, _ in pairs], [record_id for _, _, record_id in pairs]]
+        else:                                   # SQLite looks each one up by the primary key
+            named = " UNION SELECT customer_id FROM record_link WHERE " + " OR ".join(
+                "(source = ? AND record_id = ?)" for _ in pairs)
+            args += [value for source, _, record_id in pairs for value in (source, record_id)]
+    rows = _driver(conn, f"SELECT l.source, l.record_id, l.customer_id, l.household_id, p.display_name, {_RAW} "
+                         "FROM record_link l JOIN source_record r ON r.source = l.source AND r.record_id = l.record_id "
+                         "LEFT JOIN profile p ON p.customer_id = l.customer_id "
                          f"WHERE l.customer_id IN ({_SHARING}{named})", args)
-    return [StoredRecord(f"{row[0]}:{row[1]}", row[2], row[3], tuple(row[4:])) for row in rows]
-
-
-def display_names(conn: Connection, customer_ids: Collection[str]) -> dict[str, tuple[str, str]]:
-    """Return (household_id, display_name) of each person's profile."""
-    if not customer_ids:
-        return {}
-    wanted = sorted(customer_ids)
-    return {c: (h, n) for c, h, n in _driver(conn, "SELECT customer_id, household_id, display_name FROM profile "
-                                                   f"WHERE customer_id IN ({', '.join('?' for _ in wanted)})", wanted)}
+    return [StoredRecord(f"{row[0]}:{row[1]}", row[2], row[3], row[4], tuple(row[5:])) for row in rows]
 
 
 # --- writing ---
