@@ -5,7 +5,8 @@ its drop: the same ``standardise_record``, postcodes completed from the streets 
 surnames read from e-mail addresses the records' surnames explain, and the ``*_names`` counts of
 shared e-mails, mobiles and cards (:func:`identity.link.prepare`). A new record gets the same
 treatment against them, with itself counted in. Its candidates are the records the model's own
-blocking rules pair it with, found through in-memory postings of one column per rule.
+blocking rules pair it with, found through in-memory postings: per rule its most varied column, or
+all its columns together where one column leaves too many records to check (a common surname).
 
 :func:`decide` then does for one record what best-first clustering (``identity.cluster``) does for a
 drop: the candidates' persons taken in order of falling probability, a person joined only at the

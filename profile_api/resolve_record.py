@@ -2,10 +2,10 @@
 
 A :class:`RecordResolver` keeps the published run warm: its trained model compiled for Python
 (``identity.compiled_model``), its cannot-link rules, and the store's records as the batch standardises
-them with postings for the model's blocking rules (``identity.realtime``). It loads them on the
-first call and again when another run is published (the run_id changes); at 100k records that
-takes about ten seconds, after which a record costs a few database reads and a few hundred
-microseconds of scoring. Building a Splink linker (0.27 s) or generating its SQL (0.3 s) per
+them with postings for the model's blocking rules (``identity.realtime``). It loads them in the
+background on the first call and again when another run is published (the run_id changes); at
+100k records that takes about 20 seconds, after which a record costs two database reads and a
+millisecond or two of scoring. Building a Splink linker (0.27 s) or generating its SQL (0.3 s) per
 request would not do.
 
 Each call reads the store for what it must not miss: the persons of every record that shares an
