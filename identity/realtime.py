@@ -139,19 +139,25 @@ class RecordIndex:
 
     @classmethod
     def from_standardised(cls, frame: pd.DataFrame, fingerprints: Mapping[str, int],
-                          rules: Sequence[BlockingRule]) -> RecordIndex:
+                          rules: Sequence[BlockingRule], completed: bool = False) -> RecordIndex:
         """Return the index of standardised records (``standardise_drop`` of the store's raw records).
 
-        The drop-level completions are made here, as the batch makes them after standardising.
+        Args:
+            completed: the records carry the drop-level completions already, with their flags
+                (``postcode_from_street``, ``surname_from_email``: a run's linkage snapshot); else
+                they are made here, as the batch makes them after standardising.
         """
         index = cls(rules)
-        completed = complete_postcodes(frame)
-        index.places = street_places(*(completed[c].tolist() for c in ("street", "house_number", "postcode", "city")))
-        index.vocabulary = surname_vocabulary(completed["particles"], completed["surname_core"])
-        completed = fill_surnames_from_email(completed)
+        if not completed:
+            frame = fill_surnames_from_email(complete_postcodes(frame))
+        # What the batch completed from: postcodes as typed, surnames as written (not those completed).
+        typed = frame[~frame["postcode_from_street"].astype(bool)]
+        index.places = street_places(*(typed[c].tolist() for c in ("street", "house_number", "postcode", "city")))
+        written = frame[~frame["surname_from_email"].astype(bool)]
+        index.vocabulary = surname_vocabulary(written["particles"], written["surname_core"])
         columns = []
         for c in STANDARD_COLUMNS:   # column by column: a pd.isna per value costs more than the rest
-            values, missing = completed[c].tolist(), completed[c].isna().tolist()
+            values, missing = frame[c].tolist(), frame[c].isna().tolist()
             # one string object per distinct value (Arrow hands out a new one per row: a city 10,000 times)
             one: dict[Any, Any] = {}
             columns.append([None if gone else one.setdefault(v, v) for v, gone in zip(values, missing)])

@@ -28,6 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import pandas as pd
 import pyarrow
 import sqlalchemy
 from sqlalchemy.engine import Connection, Engine
@@ -42,7 +43,7 @@ from identity.realtime import POS, Candidate, Decision, RecordIndex, decide, fre
     rulebook_of_run
 from identity.rules import RuleBook
 from identity.compiled_model import ModelScorer
-from identity.standardise import parse_date
+from identity.standardise import parse_date, parse_timestamp
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.precompute import PROFILE_MEMORY_LIMIT
 from profile_api.profiles import StoreBusy, waited_too_long
@@ -264,11 +265,20 @@ class RecordResolver:
         if run is None:
             raise NothingPublished("the store holds no published run: resolve a drop first (herken resolve DROP)")
         raw = stored.raw_records(conn)
-        standardised = standardise_drop(Drop(raw, raw.iloc[:0], raw.iloc[:0], None), workers=1)
         fingerprints = {f"{s}:{r}": _fingerprint(tuple(values)) for s, r, *values in raw.itertuples(index=False, name=None)}
         rules = [parse_blocking_rule(r["blocking_rule"] if isinstance(r, dict) else r)
                  for r in run.model.get("blocking_rules_to_generate_predictions", [])]
-        index = RecordIndex.from_standardised(standardised, fingerprints, rules)
+        snapshot = stored.linkage_snapshot(conn, run.run_id)
+        if snapshot is None:      # a run published before runs kept one: standardise every record here
+            standardised = standardise_drop(Drop(raw, raw.iloc[:0], raw.iloc[:0], None), workers=1)
+            index = RecordIndex.from_standardised(standardised, fingerprints, rules)
+        else:
+            since = _changed_since(snapshot, raw)
+            index = RecordIndex.from_standardised(snapshot[~snapshot["unique_id"].isin(since)], fingerprints, rules,
+                                                  completed=True)
+            for row in raw.itertuples(index=False, name=None):    # resolved in real time after the run
+                if f"{row[0]}:{row[1]}" in since:
+                    index.add(index.standardise(dict(zip(raw.columns, row))), _fingerprint(tuple(row[2:])))
         scorer = ModelScorer(run.model, list(POS), frequencies(index, _tf_columns(run.model)))
         warm = _Warm(run.run_id, scorer, rulebook_of_run(run.rules, index.name_counts), index, run)
         # Millions of long-lived tuples, lists and sets: kept out of the cyclic collector's full passes, which
@@ -467,6 +477,30 @@ class RecordResolver:
         if household is not None:
             return customer_id, household, False
         return customer_id, _fresh_id(conn, "H", request.unique_id), True
+
+
+def _changed_since(snapshot: pd.DataFrame, raw: pd.DataFrame) -> set[str]:
+    """Return the unique_ids of the stored records the snapshot does not hold as they are now: written in real
+    time since the run (a persist sets updated_at to when the record arrived)."""
+    held = dict(zip(snapshot["unique_id"], snapshot["updated_at"]))
+    changed = set()
+    for source, record_id, updated_at in zip(raw["source"], raw["record_id"], raw["updated_at"]):
+        uid = f"{source}:{record_id}"
+        if uid not in held:
+            changed.add(uid)
+            continue
+        try:
+            stamp = parse_timestamp(updated_at)
+        except ValueError:
+            stamp = None
+        if (stamp.isoformat() if stamp else None) != _text(held[uid]):
+            changed.add(uid)
+    return changed
+
+
+def _text(value: object) -> str | None:
+    """Return a frame's text value, None for a missing one."""
+    return value if isinstance(value, str) else None
 
 
 def _give_back_memory() -> None:

@@ -15,12 +15,13 @@ builds them.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import Connection
 
 from identity.categories import taxonomy_frame
@@ -61,6 +62,15 @@ def published_run(conn: Connection) -> PublishedRun | None:
 def published_run_id(conn: Connection) -> str | None:
     """Return the run_id of the published run (None: nothing published)."""
     return _driver(conn, "SELECT max(run_id) FROM run", ())[0][0]
+
+
+def linkage_snapshot(conn: Connection, run_id: str) -> pd.DataFrame | None:
+    """Return the run's records as its linkage saw them (standardised and completed; ``herken.publish``
+    keeps them for incremental runs), or None when the store keeps none for this run."""
+    if not inspect(conn).has_table("linkage_snapshot"):
+        return None
+    row = conn.execute(text("SELECT records FROM linkage_snapshot WHERE run_id = :run"), {"run": run_id}).first()
+    return None if row is None else pd.read_parquet(io.BytesIO(bytes(row[0])))
 
 
 def raw_records(conn: Connection) -> pd.DataFrame:

@@ -5,6 +5,7 @@ scores must be the batch's."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +36,7 @@ def batch(small_drop, tmp_path_factory) -> dict:
     duck.close()
     resolver = RecordResolver(engine)
     resolver.warm_up()
-    yield {"records": records, "predictions": predictions, "warm": resolver._warm}
+    yield {"records": records, "predictions": predictions, "warm": resolver._warm, "url": url}
     engine.dispose()
 
 
@@ -50,6 +51,20 @@ def test_the_warm_records_are_the_batchs_records(batch):
     for row in records[list(COLUMNS)].itertuples(index=False, name=None):
         batch_row = tuple(_plain(v) for v in row)
         assert index.record(batch_row[POS["unique_id"]]) == batch_row
+
+
+def test_a_store_without_a_linkage_snapshot_is_standardised_here_as_the_batch_did(batch, tmp_path):
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(batch["url"][len("sqlite:///"):]) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+        target.execute("DELETE FROM linkage_snapshot")
+    engine = open_store(f"sqlite:///{copy}")
+    resolver = RecordResolver(engine)
+    resolver.warm_up()
+    assert sorted(resolver._warm.index.records) == sorted(batch["warm"].index.records)
+    assert resolver._warm.index.places == batch["warm"].index.places
+    assert resolver._warm.index.vocabulary == batch["warm"].index.vocabulary
+    engine.dispose()
 
 
 def test_every_pair_splink_blocks_is_a_candidate_both_ways(batch):

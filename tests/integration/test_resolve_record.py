@@ -279,3 +279,14 @@ def _when_answered(resolver: RecordResolver, request: RecordRequest) -> Resolved
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def test_a_server_started_later_knows_the_records_resolved_in_real_time(served, held):
+    source, row = held["unknown"][3]
+    made = served.stub.ResolveRecord(request_of(source, row, persist=True), timeout=30)
+    assert made.created
+    later = RecordResolver(served.engine)          # a fresh warm-up: the run's snapshot and what came since
+    later.warm_up()
+    assert later._warm.index.record(f"{source}:{row['record_id']}") is not None
+    again = RecordRequest(source, row["record_id"] + "-2", {f: row.get(f) or None for f in FIELDS}, False)
+    assert later.resolve(again).customer_id == made.customer_id
