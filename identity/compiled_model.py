@@ -198,12 +198,14 @@ class Comparison:
 
 @dataclass(frozen=True)
 class PairScore:
-    """A scored pair: total match weight, match probability, and the level reached in each comparison."""
+    """A scored pair: total match weight, match probability, and per comparison the level reached and its
+    match weight (term-frequency adjustment included); the prior's weight and these add up to the total."""
 
     match_weight: float
     match_probability: float
     gammas: tuple[int, ...]
     levels: tuple[Level, ...]
+    weights: tuple[float, ...]
 
 
 def match_probability(weight: float) -> float:
@@ -284,10 +286,10 @@ class ModelScorer:
 
     def score(self, left: Record, right: Record) -> PairScore:
         """Return the match weight, probability and levels of a pair, as Splink's predict gives them."""
-        weight = self.prior_weight
         levels = self.levels(left, right)
-        for level in levels:
-            weight += level.weight
-            if level.tf_column is not None:
-                weight += self._tf_adjustment(level, left, right)
-        return PairScore(weight, match_probability(weight), tuple(level.gamma for level in levels), levels)
+        weights = tuple(level.weight + (self._tf_adjustment(level, left, right) if level.tf_column is not None else 0.0)
+                        for level in levels)
+        weight = self.prior_weight
+        for part in weights:
+            weight += part
+        return PairScore(weight, match_probability(weight), tuple(level.gamma for level in levels), levels, weights)

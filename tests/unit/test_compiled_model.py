@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import duckdb
 import pytest
 from hypothesis import given, settings
@@ -93,3 +95,19 @@ def test_every_level_of_the_model_agrees_with_duckdb(pair):
     expected = duckdb.execute(f"SELECT {cases} FROM (SELECT {columns})", values).fetchone()
     got = tuple(int(compile_condition(sql, COLUMN_INDEX)(left, right) is True) for sql in _LEVELS)
     assert got == expected
+
+
+def test_a_pairs_weights_per_comparison_add_up_to_its_match_weight():
+    from identity.compiled_model import ModelScorer
+
+    model = {"link_type": "dedupe_only", "probability_two_random_records_match": 0.01, "comparisons": [
+        {"output_column_name": "surname", "comparison_levels": [
+            {"sql_condition": "surname_core_l IS NULL OR surname_core_r IS NULL", "is_null_level": True},
+            {"sql_condition": "surname_core_l = surname_core_r", "m_probability": 0.9, "u_probability": 0.01,
+             "tf_adjustment_column": "surname_core", "tf_adjustment_weight": 1.0},
+            {"sql_condition": "ELSE", "m_probability": 0.1, "u_probability": 0.99}]}]}
+    scorer = ModelScorer(model, list(COLUMNS), {"surname_core": {"jansen": 0.04}})
+    score = scorer.score(_record(surname_core="jansen"), _record(surname_core="jansen"))
+    # the level's log2(m / u), less for a surname four times as common as u says: log2(u / tf)
+    assert score.weights == pytest.approx((math.log2(0.9 / 0.01) + math.log2(0.01 / 0.04),))
+    assert score.match_weight == pytest.approx(scorer.prior_weight + sum(score.weights))
