@@ -4,8 +4,8 @@ A :class:`RecordResolver` keeps the published run warm: its trained model compil
 (``identity.compiled_model``), its cannot-link rules, and the store's records as the batch standardises
 them with postings for the model's blocking rules (``identity.realtime``). It loads them in the
 background on the first call and again when another run is published (the run_id changes); at
-100k records that takes about 20 seconds, after which a record costs two database reads and a
-millisecond or two of scoring. Building a Splink linker (0.27 s) or generating its SQL (0.3 s) per
+100k records that takes about 6 seconds (from the run's linkage snapshot), after which a record
+costs two database reads and a millisecond or two of scoring. Building a Splink linker (0.27 s) or generating its SQL (0.3 s) per
 request would not do.
 
 Each call reads the store for what it must not miss: the persons of every record that shares an
@@ -254,7 +254,7 @@ class RecordResolver:
         if self._warm is None:
             if self._failed is not None:
                 raise self._failed
-            raise WarmingUp("the published run is being loaded for real-time resolution (about 20 s for 100k "
+            raise WarmingUp("the published run is being loaded for real-time resolution (about 6 s for 100k "
                             "records, once per run): try again shortly")
         return self._warm
 
