@@ -22,6 +22,7 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.aio_server import serve_aio
 from profile_api.resolve_record import RecordRequest, RecordResolver, Resolved, WarmingUp
+from profile_api.profiles import StoreBusy
 from profile_api.server import serve
 from profile_api.store import open_store
 from synth.holdout import hold_out
@@ -290,3 +291,18 @@ def test_a_server_started_later_knows_the_records_resolved_in_real_time(served, 
     assert later._warm.index.record(f"{source}:{row['record_id']}") is not None
     again = RecordRequest(source, row["record_id"] + "-2", {f: row.get(f) or None for f in FIELDS}, False)
     assert later.resolve(again).customer_id == made.customer_id
+
+
+def test_a_persist_while_another_writer_holds_the_store_waits_then_says_busy(served, held):
+    resolver = RecordResolver(served.engine, write_wait_seconds=0.5)
+    source, row = held["unknown"][4]
+    request = RecordRequest(source, row["record_id"], {f: row.get(f) or None for f in FIELDS}, True)
+    resolver.resolve(RecordRequest(source, "warm", request.values, False))      # loaded: only the write waits
+    with served.engine.connect() as publishing:       # as a publish holds it: a write to record_link under way
+        publishing.execute(text("DELETE FROM record_link WHERE 1 = 0"))
+        with pytest.raises(StoreBusy, match="nothing was stored"):
+            resolver.resolve(request)
+        publishing.rollback()
+    assert served.rows("SELECT 1 FROM source_record WHERE source = :s AND record_id = :r",
+                       s=source, r=row["record_id"]) == []
+    assert resolver.resolve(request).created
