@@ -10,15 +10,16 @@ untrained levels, the m/u clamp and the exact-match level a term-frequency adjus
 Splink's. The scores equal Splink's (tests/unit/test_compiled_model.py compares them on real pairs).
 
 Records are tuples laid out by a list of column names; a condition's ``given_first_l`` reads the
-left record's ``given_first``. Term frequencies are ``count(value) / count(non-null values)`` per
-column, as Splink computes them over its input table.
+left record's ``given_first``. Term frequencies are given (``identity.scoring.term_frequencies``:
+``count(value) / count(non-null values)`` per column, as Splink computes them over its input table).
+``identity.scoring`` scores pairs with Splink itself, for explanations; this module is for the
+request path, where building a linker (0.3 s) per model is fine but Splink's SQL per call is not.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,13 +217,6 @@ def match_probability(weight: float) -> float:
     return odds / (1.0 + odds)
 
 
-def term_frequencies(values: Iterable[Any]) -> dict[Any, float]:
-    """Return each value's share of the non-null values (Splink's term frequency table of a column)."""
-    counts = Counter(v for v in values if v is not None)
-    total = sum(counts.values())
-    return {value: count / total for value, count in counts.items()}
-
-
 class ModelScorer:
     """Scores pairs of records with a trained Splink model (the saved model's JSON), as Splink would."""
 
@@ -231,7 +225,8 @@ class ModelScorer:
         """Args:
             model: the model as ``linker.misc.save_model_to_json`` writes it (run.model_json).
             columns: the names of the record tuples' positions.
-            frequencies: the term frequencies of each column the model adjusts for (``term_frequencies``);
+            frequencies: the term frequencies of each column the model adjusts for
+                (``identity.scoring.term_frequencies``);
                 a level whose column has none here is not adjusted, as Splink does for a value it
                 finds in no table.
         """

@@ -31,7 +31,8 @@ from identity.cluster import NAME_COMPARISONS, NAMES_ONLY_THRESHOLD, PERSONAL_CO
 from identity.email_names import fill_surnames_from_email, surname_from_email, surname_vocabulary
 from identity.link import SHARED_COLUMNS, count_people
 from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, Strictness
-from identity.compiled_model import ModelScorer, PairScore, term_frequencies
+from identity.compiled_model import ModelScorer, PairScore
+from identity.scoring import term_frequencies
 from identity.standardise import STANDARD_COLUMNS, standardise_record
 
 NAMES_COLUMNS: tuple[str, ...] = tuple(f"{c}_names" for c in SHARED_COLUMNS)
@@ -296,7 +297,7 @@ class RecordIndex:
 
 def frequencies(index: RecordIndex, columns: Iterable[str] = TF_COLUMNS) -> dict[str, dict[Any, float]]:
     """Return the term frequencies of the indexed records' columns (Splink's tables over the same records)."""
-    return {c: term_frequencies(r[POS[c]] for r in index.records) for c in columns}
+    return {c: term_frequencies(Counter(r[POS[c]] for r in index.records).items()) for c in columns}
 
 
 @dataclass(frozen=True)

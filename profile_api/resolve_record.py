@@ -43,6 +43,7 @@ from identity.realtime import POS, Candidate, Decision, RecordIndex, decide, fre
     rulebook_of_run
 from identity.rules import RuleBook
 from identity.compiled_model import ModelScorer
+from identity.scoring import term_frequency_columns
 from identity.standardise import parse_date, parse_timestamp
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.precompute import PROFILE_MEMORY_LIMIT
@@ -279,7 +280,7 @@ class RecordResolver:
             for row in raw.itertuples(index=False, name=None):    # resolved in real time after the run
                 if f"{row[0]}:{row[1]}" in since:
                     index.add(index.standardise(dict(zip(raw.columns, row))), _fingerprint(tuple(row[2:])))
-        scorer = ModelScorer(run.model, list(POS), frequencies(index, _tf_columns(run.model)))
+        scorer = ModelScorer(run.model, list(POS), frequencies(index, term_frequency_columns(run.model)))
         warm = _Warm(run.run_id, scorer, rulebook_of_run(run.rules, index.name_counts), index, run)
         # Millions of long-lived tuples, lists and sets: kept out of the cyclic collector's full passes, which
         # would otherwise walk them all (a pause of 100 ms and more in the middle of some request).
@@ -540,9 +541,3 @@ def record_raw(request: RecordRequest, record: tuple) -> dict[str, object]:
         "std_postcode": record[POS["postcode"]], "std_house_number": record[POS["house_number"]],
         "std_loyalty_card": record[POS["loyalty_card"]],
     }
-
-
-def _tf_columns(model: dict) -> list[str]:
-    """Return the columns a model adjusts for term frequency."""
-    return sorted({level["tf_adjustment_column"] for c in model.get("comparisons", [])
-                   for level in c.get("comparison_levels", []) if level.get("tf_adjustment_column")})

@@ -26,15 +26,13 @@ from sqlalchemy.engine import Connection
 
 from identity.categories import taxonomy_frame
 from identity.engine import Engine as SqlEngine
+from identity.scoring import RAW_COLUMNS   # the identity columns of a source record as received
 from profile_api.golden import TIMESTAMP_SQL
 from profile_api.live import stated_preferences
 from profile_api.precompute import INTERACTION_COLUMNS, PROFILE_COLUMNS, ProfileEncoding, profile_rows
 from profile_api.store.models import PrecomputedProfile
 from profile_api.store.write import bulk_insert
 
-# The identity columns of a source record as received (the proto's SourceRecord, updated_at set on receipt).
-RAW_COLUMNS: tuple[str, ...] = ("first_name", "last_name", "birth_date", "email", "phone", "street", "house_number",
-                                "postcode", "city", "loyalty_card", "updated_at")
 STD_COLUMNS: tuple[str, ...] = ("std_given", "std_surname", "std_particles", "std_birth_date", "std_email", "std_phone",
                                 "std_phone_mobile", "std_postcode", "std_house_number", "std_loyalty_card")
 _RAW = ", ".join(f"r.{c}" for c in RAW_COLUMNS)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from identity.model import settings as model_settings
 from identity.realtime import COLUMNS, POS
-from identity.compiled_model import UnsupportedCondition, compile_condition, match_probability, term_frequencies
+from identity.compiled_model import UnsupportedCondition, compile_condition, match_probability
 
 COLUMN_INDEX = {name: i for i, name in enumerate(COLUMNS)}
 
@@ -59,10 +59,9 @@ def test_an_unknown_function_is_refused_by_name():
         compile_condition("levenshtein_ratio(given_first_l, given_first_r) > 0.5", COLUMN_INDEX)
 
 
-def test_probability_and_term_frequencies_as_splink_computes_them():
+def test_probability_as_splink_computes_it():
     assert match_probability(0.0) == 0.5
     assert match_probability(-2000.0) == 0.0 and match_probability(2000.0) == 1.0
-    assert term_frequencies(["a", "a", "b", None]) == {"a": 2 / 3, "b": 1 / 3}
 
 
 # Every level of herken's own model, evaluated by DuckDB and by the Python evaluator on the same values.
