@@ -12,8 +12,9 @@ Each call reads the store for what it must not miss: the persons of every record
 indexed value with the new record or that the warm postings pair with it (so records written since
 the warm-up, by this server or another, are found), and the steward's decisions on the record. With
 ``persist`` the same happens inside one write transaction that then writes the record, its link,
-new persons and households, an identity event, and the profiles of the households concerned
-(``profile_api.store.realtime``), so GetProfile shows the record at once and the next batch run
+new persons and households, an identity event (``profile_api.store.realtime``), and the profiles
+of the households concerned (``profile_api.store.write_delta.rebuild_households``, as an incremental
+run rebuilds them), so GetProfile shows the record at once and the next batch run
 carries its customer_id over like any other record's.
 """
 
@@ -50,6 +51,7 @@ from profile_api.precompute import PROFILE_MEMORY_LIMIT
 from profile_api.profiles import StoreBusy, waited_too_long
 from profile_api.store import realtime as stored
 from profile_api.store.history import write_history
+from profile_api.store.write_delta import rebuild_households
 
 log = logging.getLogger(__name__)
 
@@ -444,8 +446,7 @@ class RecordResolver:
         with self._duck_lock:
             if not warm.as_of:     # the attributes' "now", as the run's publish had it
                 warm.as_of.append(stored.latest_purchase(conn, self._duck_engine()))
-            stored.rebuild_household_profiles(conn, homes - gone_homes, warm.run.categories, warm.as_of[0],
-                                              self._duck_engine())
+            rebuild_households(conn, homes - gone_homes, as_of=warm.as_of[0], categories=warm.run.categories)
         resolved = self._answer(decision, around, customer_id, created)
         resolved.household_id = household_id
         return resolved, around.record, row

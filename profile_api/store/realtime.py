@@ -8,8 +8,8 @@ named by unique_id, with the person each belongs to now.
 
 Writes, on the caller's transaction (``persist_lock`` first): the record (raw and standardised, as
 ``herken.publish`` writes a drop's), its link, the counts of its person and household, new persons
-and households, and the profiles of the households concerned, rebuilt from the store as a publish
-builds them.
+and households. The profiles of the households concerned are rebuilt as an incremental run rebuilds
+them (``profile_api.store.write_delta.rebuild_households``).
 """
 
 from __future__ import annotations
@@ -17,22 +17,22 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from identity.categories import taxonomy_frame
 from identity.engine import Engine as SqlEngine
 from identity.scoring import RAW_COLUMNS   # the identity columns of a source record as received
 from profile_api.golden import TIMESTAMP_SQL
-from profile_api.live import stated_preferences
-from profile_api.precompute import INTERACTION_COLUMNS, PROFILE_COLUMNS, ProfileEncoding, profile_rows
-from profile_api.store.models import PrecomputedProfile
-from profile_api.store.write import bulk_insert
+from profile_api.live import lock_preferences
 
+LOCK_RETRY_SECONDS = 0.02     # between two tries of the write locks (PostgreSQL)
 STD_COLUMNS: tuple[str, ...] = ("std_given", "std_surname", "std_particles", "std_birth_date", "std_email", "std_phone",
                                 "std_phone_mobile", "std_postcode", "std_house_number", "std_loyalty_card")
 _RAW = ", ".join(f"r.{c}" for c in RAW_COLUMNS)
@@ -178,17 +178,28 @@ def person_records(conn: Connection, keys: Keys, uids: Collection[str]) -> list[
 def persist_lock(conn: Connection, wait_ms: int) -> None:
     """Begin conn's transaction as a real-time write: one at a time, and never beside a publish.
 
-    PostgreSQL: the lock a publish's first statement needs (it deletes record_link first), taken
-    before anything else, so a write and a publish wait for each other whole rather than deadlock;
-    readers are not held up. SQLite: the write lock (one writer per file), taken at once.
-    Either waits at most wait_ms, then fails with an OperationalError.
+    PostgreSQL: the records and their links, both at once or neither (a full publish writes the
+    links first, an incremental one the records: holding one while waiting for the other could
+    deadlock with either), tried until wait_ms has passed; readers are not held up. Then the
+    preferences, as a publish does before it rewrites profiles (``profile_api.live``). SQLite: the
+    write lock (one writer per file), taken at once. Raises OperationalError when wait_ms passed.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(text(f"SET LOCAL lock_timeout = {int(wait_ms)}"))
-        conn.execute(text("LOCK TABLE record_link IN SHARE ROW EXCLUSIVE MODE"))
-    else:
+    if conn.dialect.name != "postgresql":
         conn.execute(text(f"PRAGMA busy_timeout = {int(wait_ms)}"))
         conn.execute(text("DELETE FROM record_link WHERE 1 = 0"))   # the driver begins; SQLite takes the write lock
+        return
+    deadline = time.monotonic() + wait_ms / 1000
+    while True:
+        try:
+            with conn.begin_nested():
+                conn.execute(text("LOCK TABLE source_record, record_link IN SHARE ROW EXCLUSIVE MODE NOWAIT"))
+            break
+        except OperationalError as err:
+            if getattr(err.orig, "sqlstate", None) != "55P03" or time.monotonic() > deadline:
+                raise
+            time.sleep(LOCK_RETRY_SECONDS)
+    conn.execute(text(f"SET LOCAL lock_timeout = {int(wait_ms)}"))
+    lock_preferences(conn)
 
 
 def ids_taken(conn: Connection, ids: Iterable[str]) -> set[str]:
@@ -256,39 +267,3 @@ def recount(conn: Connection, customer_ids: Collection[str], household_ids: Coll
             conn.execute(text("DELETE FROM household WHERE household_id = :h"), {"h": household_id})
             gone_homes.add(household_id)
     return gone_people, gone_homes
-
-
-def _frame(conn: Connection, sql: str, households: list[str]) -> pd.DataFrame:
-    result = conn.execute(text(sql).bindparams(bindparam("hh", expanding=True)), {"hh": households})
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
-
-
-def rebuild_household_profiles(conn: Connection, households: Collection[str], categories: pd.DataFrame,
-                               as_of: dt.datetime | None, engine: SqlEngine | None = None) -> int:
-    """Rebuild the precomputed profile of every person of these households from the store; return how many.
-
-    Built as a publish builds them (``profile_api.precompute``), with the run's taxonomy and as of
-    the store's latest purchase, so that they read as if the run had held the records written since.
-    """
-    wanted = sorted(households)
-    if not wanted:
-        return 0
-    links = _frame(conn, "SELECT source, record_id, customer_id, household_id FROM record_link "
-                         "WHERE household_id IN :hh", wanted)
-    records = _frame(conn, "SELECT r.* FROM source_record r JOIN record_link l "
-                           "ON l.source = r.source AND l.record_id = r.record_id WHERE l.household_id IN :hh", wanted)
-    # By record_id alone, then the source checked here: joined on both, SQLite (no statistics) would look
-    # the interactions up by source, of which there are four.
-    interactions = _frame(conn, f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction WHERE record_id IN "
-                                "(SELECT record_id FROM record_link WHERE household_id IN :hh)", wanted)
-    interactions = interactions.merge(links[["source", "record_id"]], on=["source", "record_id"])
-    if interactions.empty:
-        interactions = pd.DataFrame({c: pd.Series([], dtype=object) for c in INTERACTION_COLUMNS})
-    conn.execute(text("DELETE FROM profile WHERE household_id IN :hh").bindparams(bindparam("hh", expanding=True)),
-                 {"hh": wanted})
-    if links.empty:
-        return 0
-    rows = profile_rows(records, links, interactions, categories, as_of=as_of, engine=engine)
-    profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn, wanted)).result()
-    bulk_insert(conn, PrecomputedProfile, profiles[list(PROFILE_COLUMNS)])
-    return len(profiles)

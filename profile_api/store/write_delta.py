@@ -8,6 +8,7 @@ as the previous publish wrote it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Collection, Iterable
 
@@ -74,18 +75,23 @@ def _household_inputs(conn: Connection, households: list[str]) -> tuple[pd.DataF
     for source, ids in links.groupby("source")["record_id"]:
         records.append(_rows(conn, "SELECT * FROM source_record WHERE source = :source AND record_id IN :ids",
                              "ids", ids, source=source))
-        interactions.append(_rows(conn, f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction "
-                                        "WHERE source = :source AND record_id IN :ids", "ids", ids, source=source))
+        # By record_id, the source checked here: SQLite (no statistics) would look them up by source, of which
+        # there are four (a rebuild of one household at 100k records: ~100 ms more per source).
+        found_here = _rows(conn, f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction WHERE record_id IN :ids",
+                           "ids", ids)
+        interactions.append(found_here[found_here["source"] == source] if len(found_here) else found_here)
     found = [frame.astype(object) for frame in interactions if not frame.empty]
     return (pd.concat(records, ignore_index=True), links,
             pd.concat(found, ignore_index=True) if found else pd.DataFrame([], columns=list(INTERACTION_COLUMNS)))
 
 
-def rebuild_households(conn: Connection, households: Collection[str]) -> int:
+def rebuild_households(conn: Connection, households: Collection[str], as_of: dt.datetime | None = None,
+                       categories: pd.DataFrame | None = None) -> int:
     """Rebuild the precomputed profiles of every person of these households, on conn's transaction; return how many.
 
     Attributes are computed as of the store's latest interaction (as a full publish computes them),
-    through the published run's taxonomy.
+    through the published run's taxonomy; a caller that knows both already (real-time resolution,
+    per record) passes them.
     """
     wanted = sorted(set(households))
     delete_ids(conn, "profile", "household_id", wanted)
@@ -95,10 +101,12 @@ def rebuild_households(conn: Connection, households: Collection[str]) -> int:
     records, links, interactions = _household_inputs(conn, wanted)
     if links.empty:
         return 0
-    latest = conn.execute(text("SELECT max(occurred_at) FROM interaction")).scalar()
-    as_of = pd.Timestamp(latest).to_pydatetime() if latest is not None else None
-    run = conn.execute(text("SELECT categories_json FROM run")).first()
-    categories = taxonomy_frame(json.loads(run[0])) if run is not None and run[0] else taxonomy_frame()
+    if as_of is None:
+        latest = conn.execute(text("SELECT max(occurred_at) FROM interaction")).scalar()
+        as_of = pd.Timestamp(latest).to_pydatetime() if latest is not None else None
+    if categories is None:
+        run = conn.execute(text("SELECT categories_json FROM run")).first()
+        categories = taxonomy_frame(json.loads(run[0])) if run is not None and run[0] else taxonomy_frame()
     for column in ("quantity", "amount_eur", "discount_eur"):
         if column in interactions:
             interactions[column] = pd.to_numeric(interactions[column], errors="coerce")
