@@ -24,6 +24,8 @@ from profile_api.store.models import (
     Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
     SourceRecord,
 )
+from identity.engine import make_engine
+from profile_api.store.realtime import latest_purchase
 from profile_api.store.write import analyze, bulk_insert, write_snapshot
 
 CHUNK = 5_000   # keys per IN list
@@ -94,16 +96,19 @@ def rebuild_households(conn: Connection, households: Collection[str], as_of: dt.
     per record) passes them.
     """
     wanted = sorted(set(households))
-    delete_ids(conn, "profile", "household_id", wanted)
     if not wanted:
         return 0
-    lock_preferences(conn)
+    lock_preferences(conn)    # first, as UpdatePreferences takes it: then the profile rows (no deadlock)
+    delete_ids(conn, "profile", "household_id", wanted)
     records, links, interactions = _household_inputs(conn, wanted)
     if links.empty:
         return 0
-    if as_of is None:
-        latest = conn.execute(text("SELECT max(occurred_at) FROM interaction")).scalar()
-        as_of = pd.Timestamp(latest).to_pydatetime() if latest is not None else None
+    if as_of is None:   # the latest purchase or return, as a full publish has it
+        engine = make_engine("duckdb")
+        try:
+            as_of = latest_purchase(conn, engine)
+        finally:
+            engine.close()
     if categories is None:
         run = conn.execute(text("SELECT categories_json FROM run")).first()
         categories = taxonomy_frame(json.loads(run[0])) if run is not None and run[0] else taxonomy_frame()
