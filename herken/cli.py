@@ -456,12 +456,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="herken-demo-"))
     drop, store = work / "drop", f"sqlite:///{work / 'herken.db'}"
-    ns = argparse.Namespace
+    parser = build_parser(settings)   # each step's arguments as the command line gives them, defaults included
     steps = [
-        (cmd_generate, ns(dir=str(drop), households=args.households, seed=args.seed, taxonomy="default", noise=None)),
-        (cmd_resolve, ns(drop=str(drop), store=store, model=None)),
-        (cmd_evaluate, ns(truth=str(drop / "truth.csv"), store=store, json=False)),
-        (cmd_report, ns(store=store, out=str(work / "report.html"))),
+        (cmd_generate, parser.parse_args(["generate", str(drop), "--households", str(args.households),
+                                          "--seed", str(args.seed)])),
+        (cmd_resolve, parser.parse_args(["resolve", str(drop), "--store", store])),
+        (cmd_evaluate, parser.parse_args(["evaluate", str(drop / "truth.csv"), "--store", store])),
+        (cmd_report, parser.parse_args(["report", "--store", store, "--out", str(work / "report.html")])),
     ]
     demo_settings = Settings(**{**settings.__dict__, "runs_dir": str(work / "runs")})
     for command, command_args in steps:
