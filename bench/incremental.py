@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd  # noqa: E402
 
-from bench.runner import herken  # noqa: E402
+from bench.runner import day_drops, herken  # noqa: E402
 from identity.evaluate import evaluate  # noqa: E402
 from profile_api.store import open_store, read_links  # noqa: E402
 
@@ -47,13 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="herken-incremental-"))
     work.mkdir(parents=True, exist_ok=True)
-    day1, full, delta = work / "day1", work / "day2-full", work / "day2-delta"
-    if not (day1 / "truth.csv").is_file():
-        herken("generate", str(day1), "--households", str(args.households), "--seed", str(args.seed),
-               "--noise", args.noise, work=work)
-    if not (delta / "deletions.csv").is_file():
-        herken("generate-day2", str(day1), "--full", str(full), "--delta", str(delta), "--seed", str(args.seed + 1),
-               work=work)
+    day1, full, delta = day_drops(work, args.households, args.seed, args.noise)
     base = work / "day1.db"
     if not base.is_file():
         herken("resolve", str(day1), "--store", f"sqlite:///{base}", work=work)

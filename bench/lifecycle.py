@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import grpc  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.runner import herken  # noqa: E402
+from bench.runner import day_drops, herken  # noqa: E402
 from identity.evaluate import evaluate  # noqa: E402
 from identity.lifecycle import Event, reconcile  # noqa: E402
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb  # noqa: E402
@@ -96,13 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="herken-lifecycle-"))
     work.mkdir(parents=True, exist_ok=True)
-    day1, full, delta = work / "day1", work / "day2-full", work / "day2-delta"
-    if not (day1 / "truth.csv").is_file():
-        herken("generate", str(day1), "--households", str(args.households), "--seed", str(args.seed),
-               "--noise", args.noise, work=work)
-    if not (delta / "deletions.csv").is_file():
-        herken("generate-day2", str(day1), "--full", str(full), "--delta", str(delta), "--seed", str(args.seed + 1),
-               work=work)
+    day1, full, delta = day_drops(work, args.households, args.seed, args.noise)
     store = args.store or f"sqlite:///{work / 'store.db'}"
     if store.startswith("sqlite:///"):
         Path(store[len("sqlite:///"):]).unlink(missing_ok=True)

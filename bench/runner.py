@@ -16,3 +16,15 @@ def herken(*args: str, work: Path) -> None:
                                 stderr=subprocess.STDOUT).returncode
     if status != 0:
         raise SystemExit(f"`herken {' '.join(args)}` failed (exit {status}); see {work / 'setup.log'}")
+
+
+def day_drops(work: Path, households: int, seed: int, noise: str) -> tuple[Path, Path, Path]:
+    """Return a generated day-1 drop and its day 2 (full and delta) under work, made once and reused."""
+    day1, full, delta = work / "day1", work / "day2-full", work / "day2-delta"
+    if not (day1 / "truth.csv").is_file():
+        herken("generate", str(day1), "--households", str(households), "--seed", str(seed), "--noise", noise,
+               work=work)
+    if not (delta / "deletions.csv").is_file():
+        herken("generate-day2", str(day1), "--full", str(full), "--delta", str(delta), "--seed", str(seed + 1),
+               work=work)
+    return day1, full, delta

@@ -198,8 +198,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         bars.stop()
     drop = resolution.drop
     print(f"run {run_id}")
-    for c in drop.counts:
-        print(f"  {c.file:<18} read {c.read:>8,}  accepted {c.accepted:>8,}  quarantined {c.quarantined:>6,}")
+    _print_counts(drop)
     if drop.ignored_files:
         print(f"  ignored (not part of the contract): {', '.join(drop.ignored_files)}")
     _print_unplaced(drop.unplaced_categories, "categories.csv" if drop.categories_given else "the built-in taxonomy")
@@ -243,8 +242,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         bars.stop()
     drop = resolution.drop
     print(f"run {run_id} (incremental)")
-    for c in drop.counts:
-        print(f"  {c.file:<18} read {c.read:>8,}  accepted {c.accepted:>8,}  quarantined {c.quarantined:>6,}")
+    _print_counts(drop)
     print(f"  {len(delta.new):,} new, {len(delta.changed):,} changed and {len(delta.deleted):,} deleted records; "
           f"{len(delta.touched):,} records of the persons they touch re-clustered")
     print(f"  {len(resolution.records):,} records -> {resolution.persons:,} persons in {resolution.households:,} households; "
@@ -253,6 +251,12 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         print(f"  quarantined rows with reasons: {options.run_dir / 'quarantine.csv'}")
     print(f"  store: {args.store}")
     return EXIT_OK
+
+
+def _print_counts(drop) -> None:  # type: ignore[no-untyped-def]
+    """Print read, accepted and quarantined rows per file of a drop."""
+    for c in drop.counts:
+        print(f"  {c.file:<18} read {c.read:>8,}  accepted {c.accepted:>8,}  quarantined {c.quarantined:>6,}")
 
 
 UNPLACED_SHOWN = 10

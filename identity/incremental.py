@@ -31,7 +31,6 @@ import pandas as pd
 from splink import Linker
 
 from identity.addresses import complete_postcodes
-from identity.cluster import cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
@@ -39,7 +38,8 @@ from identity.households import group_households, household_anchors, household_e
 from identity.ingest import read_drop, write_quarantine
 from identity.link import prepare
 from identity.pipeline import (
-    PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, rule_fields_of, standardise_drop,
+    PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, cluster_persons, rule_fields_of,
+    standardise_drop,
 )
 from identity.progress import NO_PROGRESS, Progress
 from identity.rules import RuleBook
@@ -171,18 +171,8 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
 
     rules = rulebook_of(prepared, published.rules)
     rule_fields = rule_fields_of(subset)
-    clustering = cluster_best_first(
-        rule_fields,
-        zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"].astype(float)),
-        threshold=options.match_threshold,
-        must_link=[(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields],
-        cannot_link=[(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields],
-        names_only=names_only_pairs(pairs),
-        rules=rules,
-        nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
-        progress=progress,
-        previous=dict(zip(kept["unique_id"], kept["customer_id"])),
-    )
+    clustering = cluster_persons(rule_fields, pairs, rules, options, progress,
+                                 previous=dict(zip(kept["unique_id"], kept["customer_id"])))
     # Untouched persons keep their customer_id as label; re-clustered ones are labelled by a record.
     labels = dict(zip(kept["unique_id"], kept["customer_id"]))
     labels.update({uid: f"~{label}" for uid, label in clustering.labels.items()})

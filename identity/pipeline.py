@@ -166,6 +166,25 @@ def rule_fields_of(records: pd.DataFrame) -> dict[str, NameAndBirth]:
     return {uid: NameAndBirth(*values) for uid, *values in zip(records["unique_id"].tolist(), *fields)}
 
 
+def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, rules: RuleBook,
+                    options: ResolveOptions, progress: Progress = NO_PROGRESS,
+                    previous: dict[str, str] | None = None) -> Clustering:
+    """Return the persons of these records from their scored pairs: best first, under the rules, the
+    steward's decisions on them (pairs naming another record are left out) and ``previous`` (hysteresis)."""
+    return cluster_best_first(
+        rule_fields,
+        zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"].astype(float)),
+        threshold=options.match_threshold,
+        must_link=[(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields],
+        cannot_link=[(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields],
+        names_only=names_only_pairs(pairs),
+        rules=rules,
+        nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
+        progress=progress,
+        previous=previous,
+    )
+
+
 def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PROGRESS) -> Resolution:
     """Return the persons and households of a drop; raise DropError for a drop that cannot be read.
 
@@ -210,16 +229,8 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     progress.step(f"clustering {len(pairs):,} pairs into persons", total=len(pairs), unit="pairs")
     rule_fields = rule_fields_of(records)
     rules = fit_rules(records, rule_fields, pairs)
-    clustering = cluster_best_first(
-        rule_fields,
-        zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"].astype(float)),
-        threshold=options.match_threshold,
-        must_link=[(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields],
-        cannot_link=[(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields],
-        names_only=names_only_pairs(pairs),
-        rules=rules,
-        nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
-        progress=progress,
+    clustering = cluster_persons(
+        rule_fields, pairs, rules, options, progress,
         previous=None if options.published is None else unchanged_records(records, options.published, SNAPSHOT_COLUMNS),
     )
     records["person"] = records["unique_id"].map(clustering.labels)
