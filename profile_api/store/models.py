@@ -21,8 +21,11 @@ from sqlmodel import Field, SQLModel
 # household.first_seen_at), each record's confidence (record_link.confidence), identity events
 # (identity_event, identity_event_customer), IDs no longer current (id_alias), steward decisions
 # (steward_decision) and the standardised records an incremental run starts from (linkage_snapshot).
+# 9: privacy: consent statements per record (consent) and each person's consent as it stands
+# (profile.consent), the audit log (audit_log), erasures (erasure) and the salted hashes that keep an
+# erased person from coming back (tombstone, erasure_salt).
 # Each version is an Alembic revision in store/migrations/versions ("0007" for 7), which `herken migrate` runs.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -210,6 +213,9 @@ class PrecomputedProfile(SQLModel, table=True):
     household: str = Field(sa_column=Column(Text, nullable=False))   # {"members": [[id, name]], "pets": [...], "delivery": ...}
     encoded: bytes = Field(sa_column=Column(LargeBinary, nullable=False))            # herken.v1.Profile but the live part
     encoded_live: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the live part, as stated so far
+    # {purpose: [granted, channel, stated_at]}: the person's latest consent statement per purpose
+    # (``profile_api.consent``); None when they never said anything
+    consent: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class IdentityEvent(SQLModel, table=True):
@@ -278,3 +284,66 @@ class LinkageSnapshot(SQLModel, table=True):
     __tablename__ = "linkage_snapshot"
     run_id: str = Field(primary_key=True)
     records: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ConsentStatement(SQLModel, table=True):
+    """A person's consent for one purpose, as a channel recorded it; kept on a record of the person, as
+    preferences are, so that it survives re-resolution. The latest statement per purpose counts."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_record", "source", "record_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    record_id: str
+    purpose: str                   # personalisation | marketing | profiling
+    granted: bool
+    stated_at: dt.datetime
+    channel: str                   # the caller's channel (store, webshop, app, service, backoffice, local)
+    token_id: str | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who read or changed whom, when, through which RPC or command. Append-only: nothing updates or
+    deletes a row (an erasure keeps its entries: they hold IDs and outcomes, no personal data)."""
+
+    __tablename__ = "audit_log"
+    seq: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(index=True)
+    channel: str = Field(index=True)
+    token_id: str | None = None
+    action: str                    # the RPC (GetProfile, ...) or command (herken forget, ...)
+    customer_id: str | None = Field(default=None, index=True)
+    household_id: str | None = None
+    outcome: str                   # OK or the status code's name
+    detail: str | None = Field(default=None, sa_column=Column(Text))   # no personal data: kinds, counts
+
+
+class Erasure(SQLModel, table=True):
+    """One ForgetCustomer: which ID was erased, when, by whom, why, and how many records went."""
+
+    __tablename__ = "erasure"
+    erasure_id: str = Field(primary_key=True)
+    customer_id: str = Field(index=True)
+    erased_at: dt.datetime
+    channel: str
+    token_id: str | None = None
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    records_erased: int
+
+
+class Tombstone(SQLModel, table=True):
+    """A salted hash of an erased person's standardised identifier or name-and-birth-date key: a later
+    drop's record carrying it is quarantined ("erased person") instead of bringing the person back."""
+
+    __tablename__ = "tombstone"
+    key_hash: str = Field(primary_key=True)     # hex sha256 of salt + kind + value
+    kind: str                                   # email, phone, loyalty_card, name_birth_date, source_record
+    erasure_id: str = Field(index=True)
+
+
+class ErasureSalt(SQLModel, table=True):
+    """The store's salt for tombstone hashes (made at the first erasure; one row)."""
+
+    __tablename__ = "erasure_salt"
+    id: int = Field(default=1, primary_key=True)
+    salt: str

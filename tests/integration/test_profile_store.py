@@ -422,7 +422,10 @@ def test_a_read_connection_that_breaks_is_replaced(published):
 # What each older version wrote, from this version's tables: the statements that take a store back there.
 # Written out by hand, apart from the migrations, so that the test does not take their word for it.
 # Before version 8 nothing remembered IDs between runs, nor kept a record's confidence or a steward's decisions.
-_BEFORE_8 = ("ALTER TABLE person DROP COLUMN first_seen_at", "ALTER TABLE household DROP COLUMN first_seen_at",
+# Before version 9 nothing kept consent, an audit log or erasures.
+_BEFORE_9 = ("ALTER TABLE profile DROP COLUMN consent", "DROP TABLE consent", "DROP TABLE audit_log",
+             "DROP TABLE erasure", "DROP TABLE tombstone", "DROP TABLE erasure_salt")
+_BEFORE_8 = (*_BEFORE_9, "ALTER TABLE person DROP COLUMN first_seen_at", "ALTER TABLE household DROP COLUMN first_seen_at",
              "ALTER TABLE record_link DROP COLUMN confidence", "DROP TABLE identity_event",
              "DROP TABLE identity_event_customer", "DROP TABLE id_alias", "DROP TABLE steward_decision",
              "DROP TABLE linkage_snapshot")
@@ -432,15 +435,16 @@ _RUN_BEFORE_6 = ("ALTER TABLE run DROP COLUMN rules_json", *_RUN_BEFORE_7)
 _RUN_BEFORE_5 = (*_RUN_BEFORE_6, "ALTER TABLE run DROP COLUMN categories_json",
                  "ALTER TABLE run DROP COLUMN unplaced_categories_json")
 _BACK_TO = {
-    1: ("DROP TABLE profile", "DROP INDEX ix_preference_record", "ALTER TABLE preference DROP COLUMN channel",
-        "ALTER TABLE source_record DROP COLUMN std_phone_mobile",
-        "ALTER TABLE source_record DROP COLUMN std_particles", *_RUN_BEFORE_5),
+    1: (*_RUN_BEFORE_5, "DROP TABLE profile", "DROP INDEX ix_preference_record",
+        "ALTER TABLE preference DROP COLUMN channel", "ALTER TABLE source_record DROP COLUMN std_phone_mobile",
+        "ALTER TABLE source_record DROP COLUMN std_particles"),
     2: ("ALTER TABLE profile DROP COLUMN encoded", "ALTER TABLE profile DROP COLUMN encoded_live", *_RUN_BEFORE_5),
     3: ("ALTER TABLE profile RENAME COLUMN encoded_live TO encoded_household", *_RUN_BEFORE_5),
     4: _RUN_BEFORE_5,
     5: _RUN_BEFORE_6,
     6: _RUN_BEFORE_7,
     7: _BEFORE_8,
+    8: _BEFORE_9,
 }
 _KEPT = {   # what each table holds that a migration must not lose (the profiles are compared as served)
     "source_record": "source, record_id, first_name, last_name, std_email, std_phone, std_phone_mobile",
@@ -507,7 +511,7 @@ def test_a_store_of_an_earlier_version_is_refused_by_the_readers_until_migrated(
         f"the store at {url} is at schema version {SCHEMA_VERSION}: nothing to migrate"
     with engine.connect() as conn:
         # pinned: a new schema version adds its statements to _BACK_TO
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 8
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 9
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == revision_of(SCHEMA_VERSION)
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
         categories, unplaced, rules = conn.execute(text(

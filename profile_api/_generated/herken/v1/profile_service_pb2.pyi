@@ -26,6 +26,13 @@ class IdentityEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     IDENTITY_EVENT_KIND_SPLIT: _ClassVar[IdentityEventKind]
     IDENTITY_EVENT_KIND_HOUSEHOLD_CHANGED: _ClassVar[IdentityEventKind]
     IDENTITY_EVENT_KIND_DELETED: _ClassVar[IdentityEventKind]
+
+class ConsentPurpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONSENT_PURPOSE_UNSPECIFIED: _ClassVar[ConsentPurpose]
+    CONSENT_PURPOSE_PERSONALISATION: _ClassVar[ConsentPurpose]
+    CONSENT_PURPOSE_MARKETING: _ClassVar[ConsentPurpose]
+    CONSENT_PURPOSE_PROFILING: _ClassVar[ConsentPurpose]
 IDENTIFIER_KIND_UNSPECIFIED: IdentifierKind
 IDENTIFIER_KIND_LOYALTY_CARD: IdentifierKind
 IDENTIFIER_KIND_EMAIL: IdentifierKind
@@ -37,6 +44,10 @@ IDENTITY_EVENT_KIND_MERGED: IdentityEventKind
 IDENTITY_EVENT_KIND_SPLIT: IdentityEventKind
 IDENTITY_EVENT_KIND_HOUSEHOLD_CHANGED: IdentityEventKind
 IDENTITY_EVENT_KIND_DELETED: IdentityEventKind
+CONSENT_PURPOSE_UNSPECIFIED: ConsentPurpose
+CONSENT_PURPOSE_PERSONALISATION: ConsentPurpose
+CONSENT_PURPOSE_MARKETING: ConsentPurpose
+CONSENT_PURPOSE_PROFILING: ConsentPurpose
 
 class Identifier(_message.Message):
     __slots__ = ("kind", "value", "source")
@@ -87,7 +98,7 @@ class PersonRef(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., household_id: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("customer_id", "household_id", "display_name", "golden", "preferences", "attributes", "household")
+    __slots__ = ("customer_id", "household_id", "display_name", "golden", "preferences", "attributes", "household", "consents")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +106,7 @@ class Profile(_message.Message):
     PREFERENCES_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     HOUSEHOLD_FIELD_NUMBER: _ClassVar[int]
+    CONSENTS_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     household_id: str
     display_name: str
@@ -102,7 +114,8 @@ class Profile(_message.Message):
     preferences: _containers.RepeatedCompositeFieldContainer[Preference]
     attributes: _containers.RepeatedCompositeFieldContainer[Attribute]
     household: Household
-    def __init__(self, customer_id: _Optional[str] = ..., household_id: _Optional[str] = ..., display_name: _Optional[str] = ..., golden: _Optional[_Union[GoldenRecord, _Mapping]] = ..., preferences: _Optional[_Iterable[_Union[Preference, _Mapping]]] = ..., attributes: _Optional[_Iterable[_Union[Attribute, _Mapping]]] = ..., household: _Optional[_Union[Household, _Mapping]] = ...) -> None: ...
+    consents: _containers.RepeatedCompositeFieldContainer[Consent]
+    def __init__(self, customer_id: _Optional[str] = ..., household_id: _Optional[str] = ..., display_name: _Optional[str] = ..., golden: _Optional[_Union[GoldenRecord, _Mapping]] = ..., preferences: _Optional[_Iterable[_Union[Preference, _Mapping]]] = ..., attributes: _Optional[_Iterable[_Union[Attribute, _Mapping]]] = ..., household: _Optional[_Union[Household, _Mapping]] = ..., consents: _Optional[_Iterable[_Union[Consent, _Mapping]]] = ...) -> None: ...
 
 class FieldValue(_message.Message):
     __slots__ = ("value", "source", "record_id", "updated_at", "confidence")
@@ -430,3 +443,65 @@ class ExplainMatchResponse(_message.Message):
     steward_decision_id: str
     path: _containers.RepeatedCompositeFieldContainer[MatchLink]
     def __init__(self, match_probability: _Optional[float] = ..., match_weight: _Optional[float] = ..., prior_weight: _Optional[float] = ..., comparisons: _Optional[_Iterable[_Union[ComparisonWeight, _Mapping]]] = ..., same_person: _Optional[bool] = ..., customer_id_a: _Optional[str] = ..., customer_id_b: _Optional[str] = ..., decision: _Optional[str] = ..., rule: _Optional[str] = ..., steward_decision_id: _Optional[str] = ..., path: _Optional[_Iterable[_Union[MatchLink, _Mapping]]] = ...) -> None: ...
+
+class ConsentEntry(_message.Message):
+    __slots__ = ("purpose", "granted")
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    purpose: ConsentPurpose
+    granted: bool
+    def __init__(self, purpose: _Optional[_Union[ConsentPurpose, str]] = ..., granted: _Optional[bool] = ...) -> None: ...
+
+class Consent(_message.Message):
+    __slots__ = ("purpose", "granted", "channel", "stated_at", "by_default")
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    STATED_AT_FIELD_NUMBER: _ClassVar[int]
+    BY_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    purpose: ConsentPurpose
+    granted: bool
+    channel: str
+    stated_at: _timestamp_pb2.Timestamp
+    by_default: bool
+    def __init__(self, purpose: _Optional[_Union[ConsentPurpose, str]] = ..., granted: _Optional[bool] = ..., channel: _Optional[str] = ..., stated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., by_default: _Optional[bool] = ...) -> None: ...
+
+class UpdateConsentRequest(_message.Message):
+    __slots__ = ("customer_id", "consents")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CONSENTS_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    consents: _containers.RepeatedCompositeFieldContainer[ConsentEntry]
+    def __init__(self, customer_id: _Optional[str] = ..., consents: _Optional[_Iterable[_Union[ConsentEntry, _Mapping]]] = ...) -> None: ...
+
+class UpdateConsentResponse(_message.Message):
+    __slots__ = ("consents",)
+    CONSENTS_FIELD_NUMBER: _ClassVar[int]
+    consents: _containers.RepeatedCompositeFieldContainer[Consent]
+    def __init__(self, consents: _Optional[_Iterable[_Union[Consent, _Mapping]]] = ...) -> None: ...
+
+class ExportCustomerRequest(_message.Message):
+    __slots__ = ("customer_id",)
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
+
+class ExportCustomerResponse(_message.Message):
+    __slots__ = ("json",)
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    json: str
+    def __init__(self, json: _Optional[str] = ...) -> None: ...
+
+class ForgetCustomerRequest(_message.Message):
+    __slots__ = ("customer_id", "reason")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    reason: str
+    def __init__(self, customer_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ForgetCustomerResponse(_message.Message):
+    __slots__ = ("records_erased",)
+    RECORDS_ERASED_FIELD_NUMBER: _ClassVar[int]
+    records_erased: int
+    def __init__(self, records_erased: _Optional[int] = ...) -> None: ...

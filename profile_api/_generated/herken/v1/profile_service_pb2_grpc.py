@@ -70,6 +70,21 @@ class ProfileServiceStub:
                 request_serializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchRequest.SerializeToString,
                 response_deserializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchResponse.FromString,
                 _registered_method=True)
+        self.UpdateConsent = channel.unary_unary(
+                '/herken.v1.ProfileService/UpdateConsent',
+                request_serializer=herken_dot_v1_dot_profile__service__pb2.UpdateConsentRequest.SerializeToString,
+                response_deserializer=herken_dot_v1_dot_profile__service__pb2.UpdateConsentResponse.FromString,
+                _registered_method=True)
+        self.ExportCustomer = channel.unary_unary(
+                '/herken.v1.ProfileService/ExportCustomer',
+                request_serializer=herken_dot_v1_dot_profile__service__pb2.ExportCustomerRequest.SerializeToString,
+                response_deserializer=herken_dot_v1_dot_profile__service__pb2.ExportCustomerResponse.FromString,
+                _registered_method=True)
+        self.ForgetCustomer = channel.unary_unary(
+                '/herken.v1.ProfileService/ForgetCustomer',
+                request_serializer=herken_dot_v1_dot_profile__service__pb2.ForgetCustomerRequest.SerializeToString,
+                response_deserializer=herken_dot_v1_dot_profile__service__pb2.ForgetCustomerResponse.FromString,
+                _registered_method=True)
 
 
 class ProfileServiceServicer:
@@ -130,6 +145,32 @@ class ProfileServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateConsent(self, request, context):
+        """Record a person's consent per purpose (with the time and the caller's channel); answers the
+        person's consents after the update. Derived attributes are served only where profiling is
+        allowed, remembered preferences only where personalisation is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportCustomer(self, request, context):
+        """Everything held on a person (GDPR access): records from every source, interactions,
+        preferences, attributes, consents, identity events and audit entries, as one JSON document.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForgetCustomer(self, request, context):
+        """Erase a person for good (GDPR erasure): records, interactions, preferences, profile and the
+        personal data in events and explanations; the rest of the household stays. A tombstone of
+        salted hashes keeps a later drop holding the old records from bringing the person back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProfileServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -167,6 +208,21 @@ def add_ProfileServiceServicer_to_server(servicer, server):
                     servicer.ExplainMatch,
                     request_deserializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchRequest.FromString,
                     response_serializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchResponse.SerializeToString,
+            ),
+            'UpdateConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateConsent,
+                    request_deserializer=herken_dot_v1_dot_profile__service__pb2.UpdateConsentRequest.FromString,
+                    response_serializer=herken_dot_v1_dot_profile__service__pb2.UpdateConsentResponse.SerializeToString,
+            ),
+            'ExportCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportCustomer,
+                    request_deserializer=herken_dot_v1_dot_profile__service__pb2.ExportCustomerRequest.FromString,
+                    response_serializer=herken_dot_v1_dot_profile__service__pb2.ExportCustomerResponse.SerializeToString,
+            ),
+            'ForgetCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForgetCustomer,
+                    request_deserializer=herken_dot_v1_dot_profile__service__pb2.ForgetCustomerRequest.FromString,
+                    response_serializer=herken_dot_v1_dot_profile__service__pb2.ForgetCustomerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -359,6 +415,87 @@ class ProfileService:
             '/herken.v1.ProfileService/ExplainMatch',
             herken_dot_v1_dot_profile__service__pb2.ExplainMatchRequest.SerializeToString,
             herken_dot_v1_dot_profile__service__pb2.ExplainMatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herken.v1.ProfileService/UpdateConsent',
+            herken_dot_v1_dot_profile__service__pb2.UpdateConsentRequest.SerializeToString,
+            herken_dot_v1_dot_profile__service__pb2.UpdateConsentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herken.v1.ProfileService/ExportCustomer',
+            herken_dot_v1_dot_profile__service__pb2.ExportCustomerRequest.SerializeToString,
+            herken_dot_v1_dot_profile__service__pb2.ExportCustomerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForgetCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herken.v1.ProfileService/ForgetCustomer',
+            herken_dot_v1_dot_profile__service__pb2.ForgetCustomerRequest.SerializeToString,
+            herken_dot_v1_dot_profile__service__pb2.ForgetCustomerResponse.FromString,
             options,
             channel_credentials,
             insecure,
