@@ -411,6 +411,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import signal
 
     from profile_api.aio_server import serve_aio, start_aio_server
+    from profile_api.bounds import ServerLimits
     from profile_api.server import DEFAULT_MAX_WORKERS, STOP_GRACE_SECONDS, serve, serve_processes
 
     args.threads = DEFAULT_MAX_WORKERS if args.threads is None else args.threads
@@ -426,13 +427,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print("error: --threads must be 1 to 64", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
+        limits = ServerLimits(**{name: value for name, value in (("deadline_seconds", args.deadline),
+                                                                 ("max_queued", args.max_queued)) if value is not None})
+    except ValueError as err:
+        print(f"error: --{str(err).replace('_seconds', '').replace('_', '-')}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
         if args.processes == 1:
             server, port = (serve_aio if args.server == "aio" else serve)(args.store, args.host, args.port,
-                                                                          max_workers=args.threads)
+                                                                          max_workers=args.threads, limits=limits)
             stop, wait = (lambda: server.stop(STOP_GRACE_SECONDS).wait()), server.wait_for_termination
         else:
             group = serve_processes(args.store, args.host, args.port, args.processes, max_workers=args.threads,
-                                    start=start_aio_server if args.server == "aio" else None)
+                                    start=start_aio_server if args.server == "aio" else None, limits=limits)
             port, stop, wait = group.port, group.stop, group.wait
     except OSError as err:
         print(f"error: {err}; choose another with --port", file=sys.stderr)
@@ -586,6 +593,12 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                    help="threads: a gRPC thread-pool server (default); aio: a grpc.aio server whose requests run on "
                         "its event loop, SQLite reads inline, PostgreSQL reads and all searches and writes in "
                         "--threads store threads")
+    p.add_argument("--max-queued", type=int, metavar="N",
+                   help="calls under way or waiting per process at once (health checks included); beyond it a "
+                        "call is answered RESOURCE_EXHAUSTED at once instead of queueing (default 64)")
+    p.add_argument("--deadline", type=float, metavar="SECONDS",
+                   help="the longest a call may take, queueing included, when the client allows longer (its own "
+                        "deadline counts when shorter); then DEADLINE_EXCEEDED (default 10)")
     p.set_defaults(func=cmd_serve)
 
     add_lifecycle_commands(sub, settings, _store_arg)

@@ -28,6 +28,7 @@ from grpc_health.v1._async import HealthServicer as AioHealthServicer
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.bounds import DEFAULT_LIMITS, ServerLimits, server_arguments
 from profile_api.health import HEALTH_CHECK_SECONDS, StoreHealth
 from profile_api.server import DEFAULT_MAX_WORKERS, _address, add_profile_service, expose, store_servicer
 from profile_api.service import SERVICE_NAME, ProfileServicer, status_of
@@ -85,7 +86,7 @@ class AioServer:
 
     def __init__(self, servicer: pb_grpc.ProfileServiceServicer, host: str, port: int, *, threads: int,
                  share_port: bool = False, health_interval: float = HEALTH_CHECK_SECONDS,
-                 inline: bool | None = None) -> None:
+                 inline: bool | None = None, limits: ServerLimits = DEFAULT_LIMITS) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="herken-aio", daemon=True)
         self._thread.start()
@@ -103,7 +104,7 @@ class AioServer:
         address = _address(host, port)
 
         async def start() -> tuple[grpc.aio.Server, AioHealthServicer, int]:
-            server = grpc.aio.server(options=[("grpc.so_reuseport", 1 if share_port else 0)])
+            server = grpc.aio.server(**server_arguments(limits, share_port=share_port, aio=True))
             add_profile_service(handlers, server)
             health_servicer = AioHealthServicer()
             bound = expose(server, health_servicer, address)
@@ -155,14 +156,17 @@ class AioServer:
 
 def start_aio_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.1", port: int = 0,
                      max_workers: int = DEFAULT_MAX_WORKERS, *, share_port: bool = False,
-                     health_interval: float = HEALTH_CHECK_SECONDS) -> tuple[AioServer, int]:
+                     health_interval: float = HEALTH_CHECK_SECONDS,
+                     limits: ServerLimits = DEFAULT_LIMITS) -> tuple[AioServer, int]:
     """``server.start_server`` in the asyncio shape: max_workers is the store threads' pool; return it and its port."""
     server = AioServer(servicer, host, port, threads=max_workers, share_port=share_port,
-                       health_interval=health_interval)
+                       health_interval=health_interval, limits=limits)
     return server, server.port
 
 
 def serve_aio(store_url: str, host: str = "127.0.0.1", port: int = 0, *, max_workers: int = DEFAULT_MAX_WORKERS,
-              health_interval: float = HEALTH_CHECK_SECONDS) -> tuple[AioServer, int]:
+              health_interval: float = HEALTH_CHECK_SECONDS,
+              limits: ServerLimits = DEFAULT_LIMITS) -> tuple[AioServer, int]:
     """Serve the store at store_url with the asyncio server on host:port; return it and its port."""
-    return start_aio_server(store_servicer(store_url), host, port, max_workers, health_interval=health_interval)
+    return start_aio_server(store_servicer(store_url, limits), host, port, max_workers,
+                            health_interval=health_interval, limits=limits)

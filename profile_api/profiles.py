@@ -28,7 +28,7 @@ from profile_api.preferences import (
     HOUSEHOLD_KEYS, HouseholdMember, HouseholdSummary, PreferenceValue, StatedPreference, household_summary,
     iso_stamp, merge_preferences, preferences_by_member,
 )
-from profile_api.store.db import POOL_SIZE
+from profile_api.store.db import POOL_SIZE, statement_bound
 from profile_api.store.history import StoredEvent, read_events
 from profile_api.store.models import Preference
 from profile_api.search import CustomerSearch
@@ -98,16 +98,18 @@ LEFT JOIN source_record r ON r.source = l.source AND r.record_id = l.record_id
 WHERE l.customer_id = :id""")
 
 
-def _read_engine(engine: sqlalchemy.engine.Engine) -> sqlalchemy.engine.Engine:
+def _read_engine(engine: sqlalchemy.engine.Engine, statement_seconds: float | None = None) -> sqlalchemy.engine.Engine:
     """Return the engine reads run on.
 
     For a database server, one whose connections autocommit: a read then costs one round trip,
-    not three (BEGIN, the query, and the ROLLBACK when the connection goes back to the pool).
+    not three (BEGIN, the query, and the ROLLBACK when the connection goes back to the pool); with
+    statement_seconds, each of its statements is cancelled after that long (``profile_api.bounds``).
     """
     if engine.dialect.name == "sqlite":
         return engine
+    bound = {"connect_args": statement_bound(statement_seconds)} if statement_seconds else {}
     return sqlalchemy.create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=POOL_SIZE,
-                                    max_overflow=POOL_SIZE)
+                                    max_overflow=POOL_SIZE, **bound)
 
 
 def _driver_sql(sql: str, engine: sqlalchemy.engine.Engine) -> str:
@@ -120,15 +122,18 @@ def _driver_sql(sql: str, engine: sqlalchemy.engine.Engine) -> str:
 class ProfileStore:
     """Reads profiles and records preferences in a published store; safe to share between threads."""
 
-    def __init__(self, engine: sqlalchemy.engine.Engine, write_wait_seconds: float = WRITE_WAIT_SECONDS) -> None:
+    def __init__(self, engine: sqlalchemy.engine.Engine, write_wait_seconds: float = WRITE_WAIT_SECONDS,
+                 statement_seconds: float | None = None) -> None:
         """Args:
             engine: the store (``profile_api.store.open_store``), migrated and published.
             write_wait_seconds: how long a write of preferences waits for another writer (a publish
                 holds the store for its whole transaction) before it gives up with StoreBusy.
+            statement_seconds: on PostgreSQL, the longest a read statement may run (a server's deadline);
+                None: no bound.
         """
         self._engine = engine
         self._write_wait_ms = max(1, int(write_wait_seconds * 1000))
-        self._reader = _read_engine(engine)
+        self._reader = _read_engine(engine, statement_seconds)
         self._cursors = ThreadCursors(self._reader)
         self._reads = {name: _driver_sql(sql, engine) for name, sql in _READS.items()}
         self._search = CustomerSearch(engine)

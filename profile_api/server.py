@@ -26,6 +26,7 @@ from grpc_reflection.v1alpha import reflection
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.bounds import DEFAULT_LIMITS, ServerLimits, decoder, server_arguments
 from profile_api.health import HEALTH_CHECK_SECONDS, StoreHealth
 from profile_api.profiles import ProfileStore
 from profile_api.service import SERVICE_NAME, ProfileServicer
@@ -57,11 +58,13 @@ def _encode(reply: bytes | Message) -> bytes:
 
 def add_profile_service(servicer: pb_grpc.ProfileServiceServicer, server: grpc.Server) -> None:
     """Add the ProfileService to a server, as the generated ``add_ProfileServiceServicer_to_server`` does,
-    except that a method may answer its reply already encoded (see ``ProfileServicer.GetProfile``)."""
+    except that a method may answer its reply already encoded (see ``ProfileServicer.GetProfile``), and that a
+    request that cannot be decoded reaches the method as a ``bounds.Undecodable`` (answered INVALID_ARGUMENT by
+    the server's interceptor, where gRPC would answer INTERNAL)."""
     service = pb.DESCRIPTOR.services_by_name["ProfileService"]
     handlers = {method.name: grpc.unary_unary_rpc_method_handler(
         getattr(servicer, method.name),
-        request_deserializer=message_factory.GetMessageClass(method.input_type).FromString,
+        request_deserializer=decoder(message_factory.GetMessageClass(method.input_type)),
         response_serializer=_encode) for method in service.methods}
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
     server.add_registered_method_handlers(service.full_name, handlers)
@@ -86,7 +89,8 @@ def expose(server: grpc.Server | grpc.aio.Server, health_servicer: object, addre
 
 def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.1", port: int = 0,
                  max_workers: int = DEFAULT_MAX_WORKERS, *, share_port: bool = False,
-                 health_interval: float = HEALTH_CHECK_SECONDS) -> tuple[grpc.Server, int]:
+                 health_interval: float = HEALTH_CHECK_SECONDS,
+                 limits: ServerLimits = DEFAULT_LIMITS) -> tuple[grpc.Server, int]:
     """Start a server with this ProfileService servicer, health checking and reflection; return it and its port.
 
     Over a store (a ProfileServicer) it returns once the store has been read and the search's name
@@ -98,12 +102,13 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
         share_port: let other processes of a group listen on the same port (SO_REUSEPORT); without
             it, a port that is taken is an error rather than silently shared.
         health_interval: seconds between two checks of the store.
+        limits: the deadline, the calls at once and the message sizes (``profile_api.bounds``).
 
     Raises:
         OSError: the address cannot be bound.
     """
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="herken-rpc"),
-                         options=[("grpc.so_reuseport", 1 if share_port else 0)])
+                         **server_arguments(limits, share_port=share_port, aio=False))
     add_profile_service(servicer, server)
     health_servicer = health.HealthServicer()
     services = ("", SERVICE_NAME)
@@ -120,23 +125,24 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
     return server, bound
 
 
-def store_servicer(store_url: str) -> ProfileServicer:
-    """Return the ProfileService servicer of the store at store_url."""
-    return ProfileServicer(ProfileStore(open_store(store_url)))
+def store_servicer(store_url: str, limits: ServerLimits = DEFAULT_LIMITS) -> ProfileServicer:
+    """Return the ProfileService servicer of the store at store_url (its reads bounded by limits' deadline)."""
+    return ProfileServicer(ProfileStore(open_store(store_url), statement_seconds=limits.deadline_seconds))
 
 
 def serve(store_url: str, host: str = "127.0.0.1", port: int = 0, *, max_workers: int = DEFAULT_MAX_WORKERS,
-          health_interval: float = HEALTH_CHECK_SECONDS) -> tuple[grpc.Server, int]:
+          health_interval: float = HEALTH_CHECK_SECONDS, limits: ServerLimits = DEFAULT_LIMITS) -> tuple[grpc.Server, int]:
     """Serve the store at store_url on host:port (0 picks a free port); return the started server and its port."""
-    return start_server(store_servicer(store_url), host, port, max_workers, health_interval=health_interval)
+    return start_server(store_servicer(store_url, limits), host, port, max_workers, health_interval=health_interval,
+                        limits=limits)
 
 
 def _child(factory: ServicerFactory, host: str, port: int, max_workers: int, ready: Semaphore, stop: Event,
-           failed: Queue, start: StartServer) -> None:
+           failed: Queue, start: StartServer, limits: ServerLimits) -> None:
     """One process of a ServerGroup: serve until the group says stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C reaches the whole group; the parent stops us
     try:
-        server, _ = start(factory(), host, port, max_workers, share_port=True)
+        server, _ = start(factory(), host, port, max_workers, share_port=True, limits=limits)
     except Exception as err:     # the parent reports it; a traceback from each process would bury it
         failed.put(str(err))
         sys.exit(1)
@@ -156,8 +162,10 @@ class ServerGroup:
     """Server processes sharing one port; ``port`` is where they listen, ``stop()`` ends them."""
 
     def __init__(self, factory: ServicerFactory, host: str, port: int, processes: int,
-                 max_workers: int = DEFAULT_MAX_WORKERS, start: StartServer | None = None) -> None:
-        """start: how each process starts its server (default ``start_server``, the thread pool)."""
+                 max_workers: int = DEFAULT_MAX_WORKERS, start: StartServer | None = None,
+                 limits: ServerLimits = DEFAULT_LIMITS) -> None:
+        """start: how each process starts its server (default ``start_server``, the thread pool); limits: each
+        process's (``profile_api.bounds``)."""
         context = multiprocessing.get_context("spawn")    # gRPC must not be forked once started
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         if port and _listening(family, host, port):    # SO_REUSEPORT would share it with that server
@@ -174,7 +182,7 @@ class ServerGroup:
         self._stop, ready, failed = context.Event(), context.Semaphore(0), context.Queue()
         self.processes = [context.Process(target=_child, name=f"herken-serve-{i}", daemon=True,
                                           args=(factory, host, self.port, max_workers, ready, self._stop, failed,
-                                                start or start_server))
+                                                start or start_server, limits))
                           for i in range(processes)]
         for process in self.processes:
             process.start()
@@ -202,7 +210,9 @@ class ServerGroup:
 
 
 def serve_processes(store_url: str, host: str = "127.0.0.1", port: int = 0, processes: int = 2, *,
-                    max_workers: int = DEFAULT_MAX_WORKERS, start: StartServer | None = None) -> ServerGroup:
+                    max_workers: int = DEFAULT_MAX_WORKERS, start: StartServer | None = None,
+                    limits: ServerLimits = DEFAULT_LIMITS) -> ServerGroup:
     """Serve the store at store_url from several processes on one port; return the running group."""
     open_store(store_url).dispose()    # an outdated store is refused here, once, before any process starts
-    return ServerGroup(functools.partial(store_servicer, store_url), host, port, processes, max_workers, start)
+    return ServerGroup(functools.partial(store_servicer, store_url, limits), host, port, processes, max_workers, start,
+                       limits)

@@ -3,7 +3,8 @@
 
 Status codes: INVALID_ARGUMENT with the field path first in the message ("identifier.source: ..."),
 NOT_FOUND for unknown ids and identifiers, UNAVAILABLE for a write that waited too long for a
-publishing run (nothing stored; retry), INTERNAL for anything unexpected. A client never sees a
+publishing run (nothing stored; retry) and for a store that cannot be reached now (a database
+restart: ``profile_api.faults``), INTERNAL for anything unexpected. A client never sees a
 traceback: it gets a short message with a reference that is logged beside the traceback.
 """
 
@@ -23,6 +24,7 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.events import EventsRequestError, events_query_of, events_reply
 from profile_api.explain import Explainer, UnknownRecord
+from profile_api.faults import store_fault
 from profile_api.messages import (
     ambiguous_pb, candidate_pb, explanation_pb, household_reply, preference_pb, profile_reply_bytes,
     record_explanation_pb, redirected_from_bytes,
@@ -89,10 +91,24 @@ def status_of(method_name: str, err: Exception) -> tuple[grpc.StatusCode, str]:
     """Return the status and message a client gets for what a handler raised (``rpc``, and the asyncio
     server's handlers): a RequestError's own, or INTERNAL with a reference logged beside the traceback."""
     if isinstance(err, RequestError):
-        return err.code, str(err)
+        return err.code, shortened(str(err))
+    fault = store_fault(err)       # the store gone (UNAVAILABLE: retry) or a statement past the deadline
+    if fault is not None:
+        log.warning("%s: %s (%s)", method_name, fault[1], " ".join(str(err).split())[:200])
+        return fault
     ref = uuid.uuid4().hex[:12]
     log.error("%s failed (ref %s)", method_name, ref, exc_info=err)
     return grpc.StatusCode.INTERNAL, f"internal error (ref {ref}); the server log has the details"
+
+
+MAX_MESSAGE_CHARS = 1000    # a status message travels in a header: gRPC clients refuse one of more than 16 KiB
+
+
+def shortened(message: str) -> str:
+    """Return a status message cut to MAX_MESSAGE_CHARS (a message may quote a value of the request)."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[:MAX_MESSAGE_CHARS]}... ({len(message) - MAX_MESSAGE_CHARS:,} characters more)"
 
 
 # --- checking and unpacking requests: plain functions that raise RequestError ---

@@ -34,6 +34,11 @@ class OutdatedStore(StoreError):
     """The store is of an older schema version and the command may not migrate it."""
 
 
+def statement_bound(seconds: float) -> dict[str, str]:
+    """Return connect_args for a PostgreSQL engine (psycopg) whose every statement is cancelled after seconds."""
+    return {"options": f"-c statement_timeout={max(1, int(seconds * 1000))}"}
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     """Use WAL so readers (the server) are not blocked while a run publishes."""
     cursor = dbapi_connection.cursor()

@@ -81,6 +81,9 @@ def read_problem(probe: Engine) -> str | None:
 _READ_SETUP: dict[str, tuple[str, ...]] = {"sqlite": ("PRAGMA mmap_size = 1073741824",)}
 
 
+_QUERY_CANCELED = "57014"     # PostgreSQL: statement_timeout (or a cancel request) ended the statement
+
+
 @dataclass(frozen=True)
 class KeyedRead:
     """A read of rows by one text key (written ``:key`` in sql) whose columns are all binary or text
@@ -113,7 +116,7 @@ class _Kept:
         if self.postgresql:
             import psycopg     # the PostgreSQL driver; an SQLite-only install may lack it
 
-            self._pq, self._failed = psycopg.pq, psycopg.OperationalError
+            self._pq, self._failed = psycopg.pq, _failure_of(psycopg)
 
     def read_rows(self, read: KeyedRead, key: str) -> list[tuple[Any, ...]]:
         """Return the rows of a KeyedRead."""
@@ -129,11 +132,11 @@ class _Kept:
         if read.name not in self.prepared:
             prepared = pgconn.prepare(name, read.sql.replace(":key", "$1").encode())
             if prepared.status != pq.ExecStatus.COMMAND_OK:
-                raise self._failed(_message(prepared, pgconn))
+                raise self._failed(prepared, pgconn)
             self.prepared.add(read.name)
         result = pgconn.exec_prepared(name, [key.encode()], result_format=1)
         if result.status != pq.ExecStatus.TUPLES_OK:
-            raise self._failed(_message(result, pgconn))
+            raise self._failed(result, pgconn)
         columns = range(result.nfields)
         return [tuple(result.get_value(row, column) for column in columns) for row in range(result.ntuples)]
 
@@ -148,6 +151,21 @@ class _Kept:
                 pass
 
     __del__ = close
+
+
+def _failure_of(psycopg: Any) -> Any:
+    """Return a function making the error psycopg would raise for a failed libpq result: the class of its
+    SQLSTATE (a cancelled statement is QueryCanceled, a connection ended by the server AdminShutdown)."""
+    def failure(result: Any, pgconn: Any) -> Exception:
+        state = result.error_field(psycopg.pq.DiagnosticField.SQLSTATE)
+        cls = psycopg.OperationalError
+        if state:
+            try:
+                cls = psycopg.errors.lookup(state.decode())
+            except KeyError:
+                pass
+        return cls(_message(result, pgconn))
+    return failure
 
 
 def _message(result: Any, pgconn: Any) -> str:
@@ -189,15 +207,18 @@ class ThreadCursors:
     def read_rows(self, read: KeyedRead, key: str) -> list[tuple[Any, ...]]:
         """Return the rows of a KeyedRead on this thread's connection.
 
-        A connection found broken (a database restart, a timeout) is replaced and the read tried once
-        more on the new one: it changes nothing, so trying again is safe.
+        A connection found broken (a database restart) is replaced and the read tried once more on the
+        new one: it changes nothing, so trying again is safe. A statement cancelled at the call's
+        deadline (``statement_timeout``) is not tried again: its time is up.
         """
         if "\x00" in key:      # no stored key holds NUL (PostgreSQL text cannot); libpq would cut the key there
             return []
         try:
             with self.cursor():
                 return self._local.kept.read_rows(read, key)
-        except self._errors:
+        except self._errors as err:
+            if getattr(err, "sqlstate", None) == _QUERY_CANCELED:
+                raise
             with self.cursor():
                 return self._local.kept.read_rows(read, key)
 
