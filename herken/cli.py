@@ -162,6 +162,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     from identity.pipeline import ResolveOptions, resolve
     from herken.publish import publish_resolution
     from herken.report import rules_against_model, rules_against_model_lines
+    from herken.run_folder import finish
     from profile_api.store import StoreError, open_store
 
     try:
@@ -170,11 +171,16 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: --store '{args.store}' is not a database URL; use sqlite:///herken.db or "
               "postgresql+psycopg://user@host/db", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from herken.pause_points import pausing
+    from herken.run_folder import clear_leftovers, partial_folder
+
     started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
-    bars = _Bars()
+    bars = pausing(_Bars(), settings.pause_at, settings.pause_seconds)
     must_link, cannot_link, published = published_context(args.store, records=not (args.incremental or args.fresh))
-    options = ResolveOptions(run_dir=Path(settings.runs_dir) / run_id,
+    clear_leftovers(Path(settings.runs_dir), _published_run(args.store))
+    # the run's folder gets its name once the run is published (herken.run_folder)
+    options = ResolveOptions(run_dir=partial_folder(Path(settings.runs_dir), run_id),
                              model_path=Path(args.model) if args.model else None, engine=settings.engine,
                              must_link=must_link, cannot_link=cannot_link,
                              published=published)
@@ -184,6 +190,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         resolution = resolve(Path(args.drop), options, bars)
         store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
         publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars)
+        options.run_dir = finish(options.run_dir)
         rules = rules_against_model(store)
         bars.stop(done=True)
     except DropError as err:
@@ -217,6 +224,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
                          bars: "_Bars") -> int:
     """Resolve a delta drop against the published run and publish what changed."""
     from herken.publish_delta import published_state, publish_increment
+    from herken.run_folder import finish
     from identity.incremental import IncrementalError, resolve_incremental
     from identity.ingest import DropError
     from profile_api.store import StoreError, open_store
@@ -229,6 +237,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         published = published_state(store)
         resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
         counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars)
+        options.run_dir = finish(options.run_dir)
         bars.stop(done=True)
     except (DropError, IncrementalError) as err:
         bars.stop()
@@ -389,6 +398,23 @@ def _store_file_missing(url: str) -> str | None:
     if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
         return f"no store at {url}; run `herken resolve DROP --store {url}` first"
     return None
+
+
+def _published_run(url: str) -> str | None:
+    """Return the run_id the store at url publishes now; None when there is none (or no store to read)."""
+    from profile_api.store import StoreError, latest_run, open_store
+
+    if _store_file_missing(url):
+        return None
+    try:
+        engine = open_store(url)
+    except StoreError:
+        return None
+    try:
+        run = latest_run(engine)
+        return None if run is None else run.run_id
+    finally:
+        engine.dispose()
 
 
 def _existing_store(url: str) -> str | None:

@@ -17,6 +17,9 @@ class Settings:
     engine: str = "duckdb"               # the SQL engine that runs the linkage
     host: str = "127.0.0.1"
     port: int = 50051
+    # test-only: pause `herken resolve` at these points to kill it there (herken.pause_points)
+    pause_at: str = ""
+    pause_seconds: int = 600
 
 
 def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
