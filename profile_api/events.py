@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api.messages import time_of
 from profile_api.store.history import StoredEvent
 
 DEFAULT_PAGE_SIZE = 100
@@ -49,7 +50,10 @@ def events_query_of(request: pb.ListIdentityEventsRequest) -> EventsQuery:
     size = request.page_size or DEFAULT_PAGE_SIZE
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise EventsRequestError("page_size", f"must be 1 to {MAX_PAGE_SIZE} (0 means {DEFAULT_PAGE_SIZE})")
-    since = request.since.ToDatetime(tzinfo=dt.timezone.utc) if request.HasField("since") else None
+    try:
+        since = time_of(request.since) if request.HasField("since") else None
+    except ValueError as err:
+        raise EventsRequestError("since", str(err)) from None
     return EventsQuery(after, size, since, request.customer_id.strip() or None)
 
 

@@ -261,3 +261,16 @@ def profile_reply_bytes(profile: bytes) -> bytes:
 def redirected_from_bytes(customer_id: str) -> bytes:
     """Return GetProfileResponse.redirected_from encoded: appended to an encoded reply, it sets that field."""
     return _length_delimited(_REDIRECTED_FIELD, customer_id.encode())
+
+
+def time_of(stamp: Timestamp) -> dt.datetime:
+    """Return a request's Timestamp as an aware UTC datetime.
+
+    Raises:
+        ValueError: saying what a valid one is, for seconds or nanos out of Timestamp's range.
+    """
+    try:
+        return stamp.ToDatetime(tzinfo=dt.timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValueError(f"not a time (seconds {stamp.seconds}, nanos {stamp.nanos}): seconds must fall between "
+                         "0001-01-01 and 9999-12-31 and nanos between 0 and 999,999,999") from None

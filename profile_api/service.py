@@ -27,7 +27,7 @@ from profile_api.explain import Explainer, UnknownRecord
 from profile_api.faults import store_fault
 from profile_api.messages import (
     ambiguous_pb, candidate_pb, explanation_pb, household_reply, preference_pb, profile_reply_bytes,
-    record_explanation_pb, redirected_from_bytes,
+    record_explanation_pb, redirected_from_bytes, time_of,
 )
 from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustomer
 from profile_api.resolve_record import (
@@ -222,7 +222,10 @@ def preference_update_of(request: pb.UpdatePreferencesRequest) -> PreferenceUpda
         if key in entries:
             raise invalid(f"preferences[{i}].key", f"{key!r} is given twice")
         entries[key] = value
-    stated_at = request.stated_at.ToDatetime(tzinfo=dt.timezone.utc) if request.HasField("stated_at") else None
+    try:
+        stated_at = time_of(request.stated_at) if request.HasField("stated_at") else None
+    except ValueError as err:
+        raise invalid("stated_at", str(err)) from None
     return PreferenceUpdate(customer_id, source, list(entries.items()), stated_at)
 
 
