@@ -14,9 +14,14 @@ kill point (``herken.pause_points``: linking, run-folder, publishing, committing
    for ``--hold`` seconds more. Counted over that window: requests answered, errors, answers that
    differ from the previous result (the profile as it was before the run started).
 2. The next run (the same drop, not paused) runs to the end while the clients go on; counted: its
-   exit status, its time, requests answered and errors meanwhile (answers may change once it commits).
+   exit status, its time, requests answered and errors meanwhile (answers may change once it
+   commits, and a person of the previous result that the new one no longer has is NOT_FOUND).
 
-Prints JSON (and writes it to WORK/kill_resolve.json).
+The killed run is always of the drop that is not published, so that its publish would change
+what the clients are answered. The clients pause ``--pause-ms`` between calls: a closed loop on two
+cores would leave the run next to nothing.
+
+Prints JSON (and writes it to WORK/kill_resolve-sqlite.json or -postgresql.json).
 """
 
 from __future__ import annotations
@@ -51,11 +56,11 @@ SAMPLE = 500
 class Clients:
     """Threads asking the server for profiles of a sample, closed-loop; counts kept per window."""
 
-    def __init__(self, port: int, customers: list[str], threads: int) -> None:
+    def __init__(self, port: int, customers: list[str], threads: int, pause: float) -> None:
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.stub = pb_grpc.ProfileServiceStub(self.channel)
-        self.customers = customers
-        self.previous = {c: self._ask(c) for c in customers}      # the published result before any run
+        self.pause = pause
+        self.rebase(customers)           # the published result before any run
         self.lock = threading.Lock()
         self.reset()
         self._stop = threading.Event()
@@ -84,23 +89,24 @@ class Clients:
 
     def _loop(self, seed: int) -> None:
         rng = random.Random(seed)
-        while not self._stop.is_set():
-            customer_id = rng.choice(self.customers)
+        while not self._stop.wait(self.pause):
+            customers, previous = self.state
+            customer_id = rng.choice(customers)
             begun = time.perf_counter()
             try:
                 answer = self._ask(customer_id)
                 with self.lock:
                     self.answered += 1
                     self.latencies.append(time.perf_counter() - begun)
-                    self.changed += answer != self.previous[customer_id]
+                    self.changed += answer != previous[customer_id]
             except grpc.RpcError as err:
                 with self.lock:
                     key = err.code().name
                     self.errors[key] = self.errors.get(key, 0) + 1
 
-    def rebase(self) -> None:
-        """Take the answers now as the previous result (after a run that published)."""
-        self.previous = {c: self._ask(c) for c in self.customers}
+    def rebase(self, customers: list[str]) -> None:
+        """Ask for these persons from now on, their answers now being the previous result (after a run published)."""
+        self.state = (customers, {c: self._ask(c) for c in customers})
 
     def stop(self) -> None:
         self._stop.set()
@@ -148,10 +154,15 @@ def sample_customers(store: str, n: int) -> list[str]:
 
 
 def run_id_of(store: str) -> str | None:
+    return (published_of(store) or (None, None))[0]
+
+
+def published_of(store: str) -> tuple[str, str] | None:
+    """Return (run_id, drop path) of the store's published run; None when there is none."""
     engine = open_store(store)
     try:
         run = latest_run(engine)
-        return None if run is None else run.run_id
+        return None if run is None else (run.run_id, run.drop_path)
     finally:
         engine.dispose()
 
@@ -163,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--households", type=int, default=30000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--clients", type=int, default=2, help="client threads polling the server")
+    parser.add_argument("--pause-ms", type=float, default=5.0,
+                        help="each client's pause between two calls (default 5: a steady load that leaves the run "
+                             "a core; 0: closed-loop)")
     parser.add_argument("--hold", type=float, default=2.0, help="seconds paused before the kill, and polled after it")
     parser.add_argument("--points", default=",".join(POINTS))
     args = parser.parse_args(argv)
@@ -182,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {"store": store.split("@")[-1], "households": args.households, "clients": args.clients,
                      "points": []}
     try:
-        clients = Clients(port, sample_customers(store, SAMPLE), args.clients)
-        drop = drops[1]
+        clients = Clients(port, sample_customers(store, SAMPLE), args.clients, args.pause_ms / 1000)
+        published_drop = Path(published_of(store)[1]).resolve()
+        drop = drops[0] if published_drop == drops[1].resolve() else drops[1]    # a run that would change things
         for point in args.points.split(","):
             before = run_id_of(store)
             clients.window()
@@ -208,12 +223,12 @@ def main(argv: list[str] | None = None) -> int:
             if nxt.returncode != 0:
                 (work / f"next-after-{point}.log").write_text(out + err)
             figures["points"].append({
-                "point": point, "seconds_to_point": round(reached, 1), "window_seconds": round(2 * args.hold, 1),
+                "point": point, "seconds_to_point": round(reached, 1), "seconds_polled": round(reached + 2 * args.hold, 1),    # from the run's start to --hold after the kill
                 "while_killed": killed, "previous_result_still_published": intact,
                 "next_run": {"exit": nxt.returncode, "seconds": round(took, 1), "published": run_id_of(store) != before,
                              "clients_meanwhile": during_next},
             })
-            clients.rebase()
+            clients.rebase(sample_customers(store, SAMPLE))
             drop = drops[0] if drop == drops[1] else drops[1]      # the next kill is of a run that changes things
         clients.stop()
     finally:
@@ -226,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["partial_run_folders_left"] = leftovers
     text_out = json.dumps(figures, indent=2)
     print(text_out)
-    (work / "kill_resolve.json").write_text(text_out + "\n")
+    (work / f"kill_resolve-{store.split(':')[0].split('+')[0]}.json").write_text(text_out + "\n")
     return 0
 
 

@@ -9,7 +9,7 @@ Both server shapes (``server.start_server``, ``aio_server.AioServer``) are built
   its reply. Python cannot stop a thread half-way, so the work itself is bounded where it waits:
   on PostgreSQL every statement of the server's reads has ``statement_timeout`` at the bound
   (``profile_api.store.db.statement_bound``), and a statement cancelled by it is DEADLINE_EXCEEDED too
-  (``profile_api.faults``). The call's deadline is in ``call_deadline`` for code that waits.
+  (``profile_api.faults``). SQLite reads are not cut off (they wait for no writer: WAL).
 - **Calls at once.** At most ``max_queued`` calls are under way or waiting for a thread; gRPC answers
   the next RESOURCE_EXHAUSTED ("Concurrent RPC limit exceeded!") at once rather than queueing it
   without end. Health checks count too, so the bound is well above the clients a server expects.
@@ -24,7 +24,6 @@ Both server shapes (``server.start_server``, ``aio_server.AioServer``) are built
 
 from __future__ import annotations
 
-import contextvars
 import math
 import time
 from collections.abc import Callable
@@ -40,10 +39,6 @@ DEFAULT_DEADLINE_SECONDS = 10.0
 DEFAULT_MAX_QUEUED = 64
 DEFAULT_MAX_REQUEST_BYTES = 1 * MiB
 DEFAULT_MAX_REPLY_BYTES = 16 * MiB
-
-# The deadline (time.monotonic()) of the call this thread or task serves; None outside a call.
-call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("herken_call_deadline", default=None)
-
 
 @dataclass(frozen=True)
 class ServerLimits:
@@ -145,11 +140,7 @@ class Deadlines(grpc.ServerInterceptor):
             deadline = _deadline(arrived, bound, context.time_remaining(), now)
             if now >= deadline:
                 context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, _late(method, deadline, arrived, ran=False))
-            token = call_deadline.set(deadline)
-            try:
-                reply = behaviour(request, context)
-            finally:
-                call_deadline.reset(token)
+            reply = behaviour(request, context)
             if time.monotonic() > deadline:
                 context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, _late(method, deadline, arrived, ran=True))
             return reply
@@ -178,13 +169,9 @@ class AioDeadlines(grpc.aio.ServerInterceptor):
             deadline = _deadline(arrived, bound, context.time_remaining(), now)
             if now >= deadline:
                 await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, _late(method, deadline, arrived, ran=False))
-            token = call_deadline.set(deadline)    # seen by handlers run inline (run_in_executor copies no context)
-            try:
-                reply = behaviour(request, context)
-                if hasattr(reply, "__await__"):
-                    reply = await reply
-            finally:
-                call_deadline.reset(token)
+            reply = behaviour(request, context)
+            if hasattr(reply, "__await__"):
+                reply = await reply
             if time.monotonic() > deadline:
                 await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, _late(method, deadline, arrived, ran=True))
             return reply

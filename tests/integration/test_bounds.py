@@ -20,7 +20,7 @@ from sqlalchemy import text
 from herken.cli import main
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
-from profile_api.aio_server import start_aio_server
+from profile_api.aio_server import serve_aio, start_aio_server
 from profile_api.bounds import MiB, ServerLimits
 from profile_api.server import serve, start_server
 from profile_api.store import open_store
@@ -153,8 +153,9 @@ def test_an_oversized_request_is_refused_by_grpc_and_one_within_the_limit_answer
         assert err.value.code() == CODE.NOT_FOUND
 
 
-def test_bytes_that_are_no_request_are_invalid_argument_not_internal(sqlite_store):
-    server, port = serve(sqlite_store)
+@pytest.mark.parametrize("shape", ["threads", "aio"])
+def test_bytes_that_are_no_request_are_invalid_argument_not_internal(sqlite_store, shape):
+    server, port = (serve if shape == "threads" else serve_aio)(sqlite_store)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             call = channel.unary_unary("/herken.v1.ProfileService/GetProfile")     # bytes in, bytes out
@@ -164,6 +165,13 @@ def test_bytes_that_are_no_request_are_invalid_argument_not_internal(sqlite_stor
             assert err.value.details().startswith("request: not a valid herken.v1.GetProfileRequest")
     finally:
         server.stop(0).wait()
+
+
+def test_serve_refuses_bounds_that_are_no_bounds(sqlite_store, capsys):
+    assert main(["serve", "--store", sqlite_store, "--max-queued", "0"]) == 2
+    assert "--max-queued must be at least 1, not 0" in capsys.readouterr().err
+    assert main(["serve", "--store", sqlite_store, "--deadline", "0"]) == 2
+    assert "--deadline must be more than 0" in capsys.readouterr().err
 
 
 @pytest.mark.postgres
