@@ -192,6 +192,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars)
         options.run_dir = finish(options.run_dir)
         rules = rules_against_model(store)
+        store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
         bars.stop(done=True)
     except DropError as err:
         bars.stop()
