@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import os
+import signal
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -25,6 +29,28 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+_PR_SET_PDEATHSIG = 1     # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this forked worker end with SIGKILL when its parent process (pid parent) ends; Linux only.
+
+    A worker forked by a run inherits the run's open files and sockets, among them the store's
+    database connection. Had it outlived a run killed with SIGKILL, it would keep that connection
+    open, and with it the run's unfinished transaction and its locks (PostgreSQL ends a session
+    only when its socket closes), so the next run would wait for ever; and it would itself wait for
+    work for ever. Call it first thing in the worker (a ProcessPoolExecutor's initializer), in a
+    worker forked by the main thread: the signal comes when the thread that forked it ends.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return
+    if os.getppid() != parent:      # the parent ended before the line above
+        os._exit(1)
 
 
 def frame_of(columns: Mapping[str, list], names: Sequence[str]) -> pd.DataFrame:

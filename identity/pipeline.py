@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from identity.addresses import complete_postcodes
-from identity.bulk import frame_of, paused_gc
+from identity.bulk import die_with_parent, frame_of, paused_gc
 from identity.cluster import Clustering, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
@@ -94,8 +94,9 @@ STANDARDISE_CHUNK = 5_000   # records per step of the standardisation's progress
 _RAW: dict[str, list] = {}   # the raw columns a forked worker standardises (set before the fork)
 
 
-def _adopt_columns(columns: dict[str, list]) -> None:
-    """Keep the raw columns in a forked worker; fork shares them, so nothing is pickled."""
+def _adopt_columns(columns: dict[str, list], parent: int) -> None:
+    """Keep the raw columns in a forked worker (fork shares them: nothing is pickled); end with the parent."""
+    die_with_parent(parent)
     _RAW.clear()
     _RAW.update(columns)
 
@@ -140,7 +141,7 @@ def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress 
         # chunks this process takes in the pool's finished ones, so the count moves chunk by chunk.
         done: list[list[tuple]] = [[] for _ in spans]
         with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_adopt_columns, initargs=(columns,)) as pool:
+                                 initializer=_adopt_columns, initargs=(columns, os.getpid())) as pool:
             pending = {i: pool.submit(_standardise_span, *span) for i, span in enumerate(spans) if i % workers}
             for i, (start, stop) in enumerate(spans):
                 if i % workers == 0:

@@ -14,9 +14,10 @@ Both server shapes (``server.start_server``, ``aio_server.AioServer``) are built
   the next RESOURCE_EXHAUSTED ("Concurrent RPC limit exceeded!") at once rather than queueing it
   without end. Health checks count too, so the bound is well above the clients a server expects.
 - **Message sizes.** A request larger than ``max_request_bytes`` is refused by gRPC with
-  RESOURCE_EXHAUSTED before it is decoded; replies may be up to ``max_reply_bytes`` (the largest, an
-  export of everything held on one person, stays far below it; a client must allow replies that
-  large itself: ``grpc.max_receive_message_length``, gRPC's default being 4 MiB).
+  RESOURCE_EXHAUSTED before it is decoded (no request of the contract comes near 1 MiB); replies may
+  be up to ``max_reply_bytes`` (the large ones: a page of 1,000 identity events, an export of
+  everything held on one person; a client expecting more than gRPC's default of 4 MiB must raise
+  its own ``grpc.max_receive_message_length``).
 - **Undecodable requests.** gRPC answers INTERNAL for a request its deserializer rejects; the
   server's deserializers (``decoder``) hand the handler an ``Undecodable`` instead, answered
   INVALID_ARGUMENT here.
@@ -39,6 +40,7 @@ DEFAULT_DEADLINE_SECONDS = 10.0
 DEFAULT_MAX_QUEUED = 64
 DEFAULT_MAX_REQUEST_BYTES = 1 * MiB
 DEFAULT_MAX_REPLY_BYTES = 16 * MiB
+
 
 @dataclass(frozen=True)
 class ServerLimits:

@@ -35,6 +35,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 import pandas as pd
 
+from identity.bulk import die_with_parent
 from identity.categories import taxonomy_frame
 from identity.engine import Engine, make_engine
 from profile_api.attributes import ATTRIBUTES, attributes_sql, household_attributes_sql, json_object_agg
@@ -156,6 +157,14 @@ def _encode_rows() -> list[tuple[bytes, bytes]]:
     return [(encode_precomputed(*row), live[row[0]]) for row in _ROWS]
 
 
+def _start_worker(parent: int) -> None:
+    """Begin the forked encoder: it ends with the publishing process (whose database connection it inherited),
+    and never examines what it inherited (gc.freeze: the parent's DuckDB and Arrow objects are not whole in a
+    fork; a collection that reached one crashed the worker)."""
+    die_with_parent(parent)
+    gc.freeze()
+
+
 class ProfileEncoding:
     """Encoding the profile rows as protobuf: here, or in a forked worker while this process writes rows.
 
@@ -183,10 +192,8 @@ class ProfileEncoding:
         _STATED = stated or []
         try:
             if apart:
-                # gc.freeze: the worker never examines what it inherited (the parent's DuckDB and Arrow
-                # objects are not whole in a fork; a collection that reached one crashed the worker).
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                                                 initializer=gc.freeze)
+                                                 initializer=_start_worker, initargs=(os.getpid(),))
                 self._future = self._pool.submit(_encode_rows)
             else:
                 self._parts = _encode_rows()
