@@ -19,6 +19,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from herken.config import Settings, load_settings
 from herken.lifecycle_cli import add_commands as add_lifecycle_commands, published_context
+from herken.privacy_cli import add_commands as add_privacy_commands, stored_tombstones
 from identity.progress import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -177,7 +178,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     options = ResolveOptions(run_dir=Path(settings.runs_dir) / run_id,
                              model_path=Path(args.model) if args.model else None, engine=settings.engine,
                              must_link=must_link, cannot_link=cannot_link,
-                             published=published)
+                             published=published, tombstones=stored_tombstones(args.store))
     if args.incremental:
         return _resolve_incremental(args, options, run_id, started, bars)
     try:
@@ -589,6 +590,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     add_lifecycle_commands(sub, settings, _store_arg)
+    add_privacy_commands(sub, settings, _store_arg)
 
     p = sub.add_parser("demo", help="generate a small drop, resolve, score and serve it; show what each channel gets")
     p.add_argument("--dir", help="where to keep the demo files (default: a new temporary folder)")
