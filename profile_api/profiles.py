@@ -254,6 +254,10 @@ class ProfileStore:
             cursor.execute(self._reads[kind], params)
             return [row[0] for row in cursor.fetchall()]
 
+    def drop_caches(self) -> None:
+        """Forget what is kept in memory of the store's records (after an erasure); the next search reads it again."""
+        self._search.drop_index()
+
     def warm_up(self) -> None:
         """Build the search's in-memory name index now; otherwise the first search does (~1.5 s at 100k records)."""
         self._search.warm_up()

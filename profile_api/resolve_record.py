@@ -216,6 +216,11 @@ class RecordResolver:
                     if self._warm is None or self._warm.run_id != run_id:
                         self._warm = self._load(conn)
 
+    def drop_warm(self) -> None:
+        """Forget the warm run (after an erasure: it held the erased person's records); the next call loads it."""
+        with self._loading:
+            self._warm = None
+
     def _load_in_background(self) -> None:
         """Start loading the published run in a thread of its own, unless a load is under way."""
         if self._loading.locked():

@@ -16,6 +16,7 @@ import socket
 import sys
 from collections.abc import Callable
 from concurrent import futures
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
@@ -120,9 +121,9 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
     return server, bound
 
 
-def store_servicer(store_url: str) -> ProfileServicer:
-    """Return the ProfileService servicer of the store at store_url."""
-    return ProfileServicer(ProfileStore(open_store(store_url)))
+def store_servicer(store_url: str, runs_dir: Path | None = None) -> ProfileServicer:
+    """Return the ProfileService servicer of the store at store_url (runs_dir: the runs folder ForgetCustomer scrubs)."""
+    return ProfileServicer(ProfileStore(open_store(store_url)), runs_dir=runs_dir)
 
 
 def serve(store_url: str, host: str = "127.0.0.1", port: int = 0, *, max_workers: int = DEFAULT_MAX_WORKERS,

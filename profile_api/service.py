@@ -15,12 +15,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.access import LOCAL, Caller
 from profile_api.events import EventsRequestError, events_query_of, events_reply
 from profile_api.explain import Explainer, UnknownRecord
 from profile_api.messages import (
@@ -31,6 +33,8 @@ from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustom
 from profile_api.resolve_record import (
     NothingPublished, RecordResolver, ResolveRequestError, WarmingUp, record_request_of, resolved_reply,
 )
+from profile_api.store.erase import forget_customer
+from profile_api.store.export import NoSuchCustomer, export_json
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +242,25 @@ def explain_request_of(request: pb.ExplainMatchRequest) -> tuple[str, str | None
     return a, b
 
 
+def customer_id_of(request: pb.ExportCustomerRequest | pb.ForgetCustomerRequest) -> str:
+    """Return the customer_id an ExportCustomerRequest or ForgetCustomerRequest names."""
+    customer_id = request.customer_id.strip()
+    if not customer_id:
+        raise invalid("customer_id", "must not be empty")
+    refuse_nul(("customer_id", customer_id))
+    return customer_id
+
+
+def forget_request_of(request: pb.ForgetCustomerRequest) -> tuple[str, str]:
+    """Return the customer_id and the reason of a ForgetCustomerRequest."""
+    customer_id, reason = customer_id_of(request), request.reason.strip()
+    refuse_nul(("reason", reason))
+    if not reason:
+        raise invalid("reason", "must not be empty: say why the person is erased (e.g. 'GDPR request 2026-118'), "
+                      "with no personal data")
+    return customer_id, reason
+
+
 # --- the servicer ---
 
 class ProfileServicer(pb_grpc.ProfileServiceServicer):
@@ -249,13 +272,20 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
     """
 
     def __init__(self, store: ProfileStore, explainer: Explainer | None = None,
-                 resolver: RecordResolver | None = None) -> None:
+                 resolver: RecordResolver | None = None, runs_dir: Path | None = None) -> None:
         """explainer: answers ExplainMatch (default: one over the store's engine, which loads the run's model
         on the first call and keeps it); resolver: answers ResolveRecord (default: one over the store's engine,
-        which loads the published run on its first call and keeps it warm)."""
+        which loads the published run on its first call and keeps it warm); runs_dir: the runs folder that
+        ForgetCustomer scrubs of the person (None: it is left alone)."""
         self.store = store
         self.explainer = explainer or Explainer(store.engine)
         self.resolver = resolver or RecordResolver(store.engine)
+        self.runs_dir = runs_dir
+
+    def _caller(self, context: grpc.ServicerContext, rpc_name: str) -> Caller:
+        """Return who is calling (the authentication wires ``caller_of``; without it every caller is local)."""
+        caller_of = getattr(self, "caller_of", None)
+        return caller_of(context, rpc_name) if caller_of is not None else LOCAL
 
     @rpc
     def GetProfile(self, request: pb.GetProfileRequest,
@@ -364,6 +394,30 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         except (StoreBusy, WarmingUp) as err:
             raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
         return resolved_reply(resolved)
+
+    @rpc
+    def ExportCustomer(self, request: pb.ExportCustomerRequest,
+                       context: grpc.ServicerContext) -> pb.ExportCustomerResponse:
+        """Everything the store holds on the person, as JSON (an old ID that leads to them is followed)."""
+        customer_id = customer_id_of(request)
+        try:
+            return pb.ExportCustomerResponse(json=export_json(self.store.engine, customer_id))
+        except NoSuchCustomer as err:
+            raise not_found(str(err)) from None
+
+    @rpc
+    def ForgetCustomer(self, request: pb.ForgetCustomerRequest,
+                       context: grpc.ServicerContext) -> pb.ForgetCustomerResponse:
+        """Erase the person for good (``profile_api.store.erase``); answer how many records went."""
+        customer_id, reason = forget_request_of(request)
+        caller = self._caller(context, "ForgetCustomer")
+        try:
+            erased = forget_customer(self.store.engine, customer_id, reason, caller=caller, runs_dir=self.runs_dir)
+        except NoSuchCustomer as err:
+            raise not_found(str(err)) from None
+        self.store.drop_caches()        # the search's name index held their names
+        self.resolver.drop_warm()       # the warm records held theirs; the next call loads the run again
+        return pb.ForgetCustomerResponse(records_erased=erased.records_erased)
 
     def _encoded_reply(self, customer_id: str) -> bytes:
         encoded = self.store.encoded_profile(customer_id)

@@ -69,7 +69,7 @@ def _rows(conn: Connection, sql: str, name: str, values: Iterable[str], **fixed:
 
 def _household_inputs(conn: Connection, households: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return the records, links and interactions of these households, each read by an index."""
-    links = _rows(conn, "SELECT source, record_id, customer_id, household_id FROM record_link "
+    links = _rows(conn, "SELECT source, record_id, customer_id, household_id, confidence FROM record_link "
                         "WHERE household_id IN :ids", "ids", households)
     if links.empty:
         return pd.DataFrame(), links, pd.DataFrame([], columns=list(INTERACTION_COLUMNS))
