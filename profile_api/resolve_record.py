@@ -50,6 +50,7 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.precompute import PROFILE_MEMORY_LIMIT
 from profile_api.profiles import StoreBusy, waited_too_long
 from profile_api.store import realtime as stored
+from profile_api.store.erase import ErasedRecord, carries_tombstone
 from profile_api.store.history import write_history
 from profile_api.store.write_delta import rebuild_households
 
@@ -408,6 +409,9 @@ class RecordResolver:
         return the reply, the record and its row."""
         now = dt.datetime.now(dt.timezone.utc)
         around = self._neighbourhood(conn, warm, request, must, cannot, received_at=now)
+        if carries_tombstone(conn, {name: around.record[i] for name, i in POS.items()}):
+            raise ErasedRecord(f"record {request.unique_id} carries an identifier of an erased person (ForgetCustomer); "
+                               "it was not stored")
         decision = self._decide(warm, around)
         events: list[Event] = []
         aliases: list[tuple[str, str, str | None, str]] = []

@@ -33,7 +33,7 @@ from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustom
 from profile_api.resolve_record import (
     NothingPublished, RecordResolver, ResolveRequestError, WarmingUp, record_request_of, resolved_reply,
 )
-from profile_api.store.erase import forget_customer
+from profile_api.store.erase import ErasedRecord, forget_customer
 from profile_api.store.export import NoSuchCustomer, export_json
 
 log = logging.getLogger(__name__)
@@ -389,7 +389,7 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             resolved = self.resolver.resolve(record_request_of(request))
         except ResolveRequestError as err:
             raise invalid(err.field, err.problem) from None
-        except NothingPublished as err:
+        except (NothingPublished, ErasedRecord) as err:
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, str(err)) from None
         except (StoreBusy, WarmingUp) as err:
             raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None

@@ -43,7 +43,7 @@ import io
 import logging
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +52,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.engine import make_engine
-from identity.erasure import Tombstones, hashes_of, name_birth_key
+from identity.erasure import Tombstones, hashes_of, name_birth_key, record_keys
 from identity.lifecycle import Event
 from profile_api.access import LOCAL, Caller
 from profile_api.store.export import NoSuchCustomer, find_customer, person_records
@@ -62,7 +62,7 @@ from profile_api.store.write_delta import delete_ids, rebuild_households
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Erased", "NoSuchCustomer", "forget_customer", "read_tombstones", "scrub_runs"]
+__all__ = ["Erased", "ErasedRecord", "NoSuchCustomer", "carries_tombstone", "forget_customer", "read_tombstones", "scrub_runs"]
 
 ERASED = "erased"
 
@@ -90,6 +90,19 @@ def read_tombstones(engine: Engine) -> Tombstones | None:
             return None
         hashes = frozenset(row[0] for row in conn.execute(text("SELECT key_hash FROM tombstone")))
     return Tombstones(salt, hashes)
+
+
+class ErasedRecord(Exception):
+    """A record that carries an erased person's tombstone: it is not stored (ResolveRecord with persist)."""
+
+
+def carries_tombstone(conn: Connection, record: Mapping[str, object]) -> bool:
+    """Return True when a standardised record (``identity.erasure.record_keys``'s names) hits a tombstone."""
+    salt = conn.execute(text("SELECT salt FROM erasure_salt WHERE id = 1")).scalar()
+    if salt is None:
+        return False
+    hashed = sorted(hashes_of(salt, record_keys(record)))
+    return bool(hashed) and bool(_in(conn, "SELECT 1 FROM tombstone WHERE key_hash IN :h", h=hashed))
 
 
 def _salt(conn: Connection) -> str:

@@ -4,6 +4,7 @@ the bytes of the store, a pg_dump and the runs folder for what they were."""
 
 from __future__ import annotations
 
+import csv
 import difflib
 import io
 import json
@@ -245,6 +246,19 @@ def test_nothing_readable_stays_after_the_erasure(sqlite_store, forgotten):
     assert found_in(forgotten["runs_after_forget"], subject["needles"]) == {}
 
 
+def test_resolve_record_with_persist_does_not_bring_them_back(sqlite_store, server, forgotten, small_drop):
+    subject = sqlite_store["subject"]
+    record = next(r for r in subject["records"] if r.std_email in subject["emails"] or r.std_phone in subject["mobiles"])
+    with (small_drop / f"{record.source}.csv").open(encoding="utf-8", newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["record_id"] == record.record_id)
+    fields = [f for f in pb.SourceRecord.DESCRIPTOR.fields_by_name if f != "record_id"]
+    request = pb.ResolveRecordRequest(source=record.source, persist=True, record=pb.SourceRecord(
+        record_id=record.record_id + "-again", **{f: row.get(f) or "" for f in fields}))
+    with pytest.raises(grpc.RpcError) as err:
+        server.ResolveRecord(request, timeout=60)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "erased person" in err.value.details()
+
+
 def test_the_original_drop_again_does_not_bring_them_back(sqlite_store, server, forgotten):
     subject, url = sqlite_store["subject"], sqlite_store["url"]
     assert_forgotten(server, subject)
@@ -290,3 +304,31 @@ def test_forget_through_the_command_line_on_postgresql(small_drop, module_pg_url
             assert_forgotten(pb_grpc.ProfileServiceStub(channel), subject)
     finally:
         server.stop(None)
+
+
+def test_an_incremental_drop_holding_them_quarantines_their_records(sqlite_store, forgotten, small_drop, tmp_path):
+    subject, url = sqlite_store["subject"], sqlite_store["url"]
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    wanted = {(r.source, r.record_id) for r in subject["records"]}
+    for source in {r.source for r in subject["records"]}:
+        with (small_drop / f"{source}.csv").open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            rows = [{**row, "record_id": row["record_id"] + "-NEW"} for row in reader
+                    if (source, row["record_id"]) in wanted]
+        with (delta / f"{source}.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=reader.fieldnames)
+            writer.writeheader()
+            writer.writerows(rows)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(sqlite_store["runs"]))
+        assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0
+    engine = open_store(url)
+    with engine.connect() as conn:
+        quarantined = conn.execute(text("SELECT count(*) FROM quarantine WHERE reason = 'erased person'")).scalar()
+        stored = conn.execute(text("SELECT count(*) FROM source_record WHERE record_id LIKE '%-NEW'")).scalar()
+    engine.dispose()
+    # every record carrying one of their own identifiers or their name and birth date is kept out
+    hits = [r for r in subject["records"] if r.std_email in subject["emails"] or r.std_phone in subject["mobiles"]]
+    assert stored <= len(subject["records"]) - len(hits) and quarantined >= len(hits)
+    assert found_in(sqlite_bytes(url), subject["needles"]) == {}
