@@ -79,7 +79,8 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     engine = open_store(args.store, migrate=True)
     try:
-        erased = forget_customer(engine, args.customer_id, args.reason, runs_dir=Path(settings.runs_dir))
+        erased = forget_customer(engine, args.customer_id, args.reason, runs_dir=Path(settings.runs_dir),
+                                 vacuum="full" if args.vacuum_full else True)
     except NoSuchCustomer as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -109,5 +110,8 @@ def add_commands(sub: argparse._SubParsersAction, settings: Settings,
     p = sub.add_parser("forget", help="erase a person for good; later drops do not bring them back")
     p.add_argument("customer_id", type=_customer_id)
     p.add_argument("--reason", required=True, help="why (kept with the erasure; no personal data)")
+    p.add_argument("--vacuum-full", action="store_true",
+                   help="PostgreSQL: VACUUM FULL the touched tables afterwards, so that no deleted bytes stay in the "
+                        "data files (the tables are locked while they are rewritten); SQLite always leaves none")
     store_arg(p, settings)
     p.set_defaults(func=cmd_forget)

@@ -25,10 +25,15 @@ What ``forget_customer`` erases, and where, in one transaction:
 
 After the transaction nothing readable stays. SQLite: the erasure runs with ``secure_delete`` on
 (freed cells and pages are overwritten with zeros), then the WAL is checkpointed and truncated;
-``vacuum`` rewrites the file as well (default: on). PostgreSQL: deleted rows are dead tuples that no
-query or ``pg_dump`` shows; a ``VACUUM`` of the touched tables afterwards makes their space reusable
-(the bytes stay in the data files and the WAL until they are overwritten or recycled: what a
-physical copy of the cluster may show is the operator's backup policy).
+``vacuum`` rewrites the file as well (default: on). (Debian's SQLite is built with secure_delete on
+by default; other builds are not, hence the PRAGMA.) PostgreSQL: deleted rows are dead tuples that
+no query or ``pg_dump`` shows; ``VACUUM (ANALYZE)`` of the touched tables afterwards makes their space
+reusable and recomputes the planner's statistics, whose most-common-values lists (``pg_stats``) may
+quote a phone number or surname of theirs. The bytes of dead tuples stay in the data files until
+overwritten (measured: the other members' old profile rows, which named them) unless ``vacuum`` is
+"full" (``VACUUM FULL``: the tables are rewritten, under an exclusive lock that holds back reads for
+the time it takes); the server's WAL segments and backups hold them until recycled: the operator's
+retention policy.
 
 The runs folder (``runs_dir``): every past run's files are searched for the person's identifiers;
 CSV files (quarantine.csv) are rewritten without their rows, any other file that holds them
@@ -324,7 +329,7 @@ def _check_model(conn: Connection, person: _Person) -> None:
 
 
 def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Caller = LOCAL,
-                    runs_dir: Path | None = None, vacuum: bool = True, now: dt.datetime | None = None) -> Erased:
+                    runs_dir: Path | None = None, vacuum: bool | str = True, now: dt.datetime | None = None) -> Erased:
     """Erase everything the store holds on a person for good, in one transaction (see the module's docstring).
 
     Args:
@@ -334,7 +339,8 @@ def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Ca
         caller: who asked (kept in the erasure row).
         runs_dir: the runs folder to scrub of their values (None: left alone).
         vacuum: SQLite: rewrite the file afterwards too (secure_delete and the checkpoint already
-            leave no deleted bytes; VACUUM also gives the freed pages back).
+            leave no deleted bytes; VACUUM also gives the freed pages back). PostgreSQL: VACUUM (ANALYZE)
+            the touched tables; "full": VACUUM FULL them (no dead tuple's bytes stay in the data files).
         now: the time of the erasure (default: now, UTC).
 
     Returns:
@@ -374,7 +380,7 @@ _TOUCHED = ("source_record", "record_link", "interaction", "preference", "consen
             "match_edge", "steward_decision", "quarantine", "identity_event", "id_alias", "linkage_snapshot")
 
 
-def _reclaim(engine: Engine, vacuum: bool) -> None:
+def _reclaim(engine: Engine, vacuum: bool | str) -> None:
     """Leave no deleted bytes where the database can reach them: SQLite's WAL and free pages; PostgreSQL's dead rows."""
     if engine.dialect.name == "sqlite":
         if engine.url.database in (None, "", ":memory:"):
@@ -391,7 +397,8 @@ def _reclaim(engine: Engine, vacuum: bool) -> None:
         return
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM " + ", ".join(_TOUCHED))
+            how = "(FULL, ANALYZE)" if vacuum == "full" else "(ANALYZE)"
+            conn.exec_driver_sql(f"VACUUM {how} " + ", ".join(_TOUCHED))
 
 
 def scrub_runs(runs_dir: Path, person: _Person) -> tuple[list[str], list[str]]:

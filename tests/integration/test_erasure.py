@@ -100,6 +100,16 @@ def pg_dump_bytes(url: str) -> bytes:
     return dump + decoded
 
 
+def pg_statistics(url: str) -> bytes:
+    """Return the planner's statistics of the store's tables as text (most common values, histograms)."""
+    engine = open_store(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT coalesce(most_common_vals::text, '') || coalesce(histogram_bounds::text, '') "
+                                 "FROM pg_stats WHERE schemaname = 'public'")).all()
+    engine.dispose()
+    return "\n".join(row[0] for row in rows).encode()
+
+
 def snapshot_uids(url: str) -> set[str]:
     engine = open_store(url)
     with engine.connect() as conn:
@@ -294,6 +304,7 @@ def test_forget_through_the_command_line_on_postgresql(small_drop, module_pg_url
         said = capsys.readouterr().out
         assert f"{len(subject['records'])} records" in said
         assert found_in(pg_dump_bytes(url), subject["needles"]) == {}
+        assert found_in(pg_statistics(url), subject["needles"]) == {}     # ANALYZE again: no sampled value of theirs
         assert main(["forget", subject["customer_id"], "--reason", REASON, "--store", url]) == 2
         assert main(["resolve", str(small_drop), "--store", url]) == 0
     assert found_in(pg_dump_bytes(url), subject["needles"]) == {}
