@@ -58,7 +58,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from identity.engine import make_engine
 from identity.erasure import Tombstones, hashes_of, name_birth_key, record_keys
-from identity.lifecycle import Event
+from identity.lifecycle import DELETED, Event
 from profile_api.access import LOCAL, Caller
 from profile_api.store.export import NoSuchCustomer, find_customer, person_records
 from profile_api.store.history import write_history
@@ -286,7 +286,7 @@ def _erase(conn: Connection, customer_id: str, reason: str, caller: Caller, now:
         delete_ids(conn, "household", "household_id", [household])
         delete_ids(conn, "profile", "household_id", [household])
         aliases.append(("household", household, None, said))
-    write_history(conn, [Event("deleted", (customer_id,), (), ERASED, household)], aliases, erasure_id, now)
+    write_history(conn, [Event(DELETED, (customer_id,), (), ERASED)], aliases, erasure_id, now)
 
     salt = _salt(conn)
     tomb_keys = [("source_record", uid) for uid in uids]

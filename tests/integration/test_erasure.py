@@ -25,6 +25,7 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.server import start_server, store_servicer
 from profile_api.store import open_store
+from profile_api.store.erase import forget_customer
 
 IDENTITY_FILES = ("pos", "webshop", "app", "service")
 REASON = "GDPR request 2026-118"
@@ -343,3 +344,24 @@ def test_an_incremental_drop_holding_them_quarantines_their_records(sqlite_store
     hits = [r for r in subject["records"] if r.std_email in subject["emails"] or r.std_phone in subject["mobiles"]]
     assert stored <= len(subject["records"]) - len(hits) and quarantined >= len(hits)
     assert found_in(sqlite_bytes(url), subject["needles"]) == {}
+
+
+def test_a_household_of_one_goes_with_its_only_member(sqlite_store, server, forgotten):
+    engine = open_store(sqlite_store["url"])
+    with engine.connect() as conn:
+        customer_id, household_id = conn.execute(text(
+            "SELECT p.customer_id, p.household_id FROM person p JOIN household h ON h.household_id = p.household_id "
+            "WHERE h.person_count = 1 ORDER BY p.customer_id LIMIT 1")).first()
+    erased = forget_customer(engine, customer_id, REASON)
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT count(*) FROM household WHERE household_id = :h"), {"h": household_id}).scalar()
+        row = conn.execute(text("SELECT channel, reason, records_erased FROM erasure WHERE erasure_id = :e"),
+                           {"e": erased.erasure_id}).first()
+    engine.dispose()
+    assert erased.household_gone and left == 0
+    assert tuple(row) == ("local", REASON, erased.records_erased)
+    with pytest.raises(grpc.RpcError) as err:
+        server.GetHousehold(pb.GetHouseholdRequest(household_id=household_id))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND and "erased on" in err.value.details()
+    events = server.ListIdentityEvents(pb.ListIdentityEventsRequest(customer_id=customer_id)).events
+    assert events[-1].kind == pb.IDENTITY_EVENT_KIND_DELETED and all(e.reason == "erased" for e in events)
