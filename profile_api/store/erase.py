@@ -8,7 +8,7 @@ What ``forget_customer`` erases, and where, in one transaction:
   names): every row naming one of their records.
 - ``quarantine``: the rows of the published run's drop that are theirs, as far as they can be told:
   the row of one of their record_ids in its source's file, or a row holding an e-mail, phone or
-  card only they used, or their first and last name together.
+  card only they used, or their first and last name (as whole fields) together.
 - ``identity_event``: the reasons of the events naming their ID become "erased" (the IDs stay, so
   a consumer can still apply the events); a "deleted" event records the erasure. ``id_alias``: their
   ID, and every old ID that led to it, now lead nowhere, "erased on DATE" (GetProfile by any of them
@@ -60,6 +60,7 @@ from identity.engine import make_engine
 from identity.erasure import Tombstones, hashes_of, name_birth_key, record_keys
 from identity.lifecycle import DELETED, Event
 from profile_api.access import LOCAL, Caller
+from profile_api.live import lock_preferences
 from profile_api.store.export import NoSuchCustomer, find_customer, person_records
 from profile_api.store.history import write_history
 from profile_api.store.realtime import latest_purchase
@@ -163,8 +164,8 @@ class _Person:
             return True
         if any(n in low for n in self.needles()):
             return True
-        return any(given and surname and given.lower() in low and surname.lower() in low
-                   for given, surname in self.names)
+        fields = {value.strip().lower() for value in raw.split(",")}
+        return any(given.lower() in fields and surname.lower() in fields for given, surname in self.names)
 
 
 def _read_person(conn: Connection, customer_id: str) -> _Person:
@@ -248,6 +249,7 @@ def _rewrite_snapshot(conn: Connection, uids: set[str]) -> int:
 
 def _erase(conn: Connection, customer_id: str, reason: str, caller: Caller, now: dt.datetime) -> tuple[Erased, _Person]:
     """Erase the person on conn's transaction (see the module's docstring)."""
+    lock_preferences(conn)     # first, as UpdatePreferences and rebuild_households take it (no deadlock)
     person = _read_person(conn, customer_id)
     keys, uids, household = person.keys, person.uids, person.household_id
     counts: dict[str, int] = {}

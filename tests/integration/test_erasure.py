@@ -365,3 +365,31 @@ def test_a_household_of_one_goes_with_its_only_member(sqlite_store, server, forg
     assert err.value.code() == grpc.StatusCode.NOT_FOUND and "erased on" in err.value.details()
     events = server.ListIdentityEvents(pb.ListIdentityEventsRequest(customer_id=customer_id)).events
     assert events[-1].kind == pb.IDENTITY_EVENT_KIND_DELETED and all(e.reason == "erased" for e in events)
+
+
+def test_their_quarantined_rows_go_from_the_store_and_the_runs_folder(sqlite_store, small_drop, tmp_path):
+    subject = sqlite_store["subject"]
+    record = next(r for r in subject["records"] if r.email and r.std_email in subject["emails"])
+    drop = tmp_path / "drop"
+    shutil.copytree(small_drop, drop)
+    with (drop / "pos.csv").open("a", encoding="utf-8", newline="") as handle:     # a row of theirs that is refused
+        csv.writer(handle).writerow(["QX-ERASE-1", record.first_name or "", record.last_name or "", "31-02-1990",
+                                     record.email, "", "", "", "", "", "", "2024-01-01T00:00:00"])
+    url, runs = f"sqlite:///{tmp_path / 'herken.db'}", tmp_path / "runs"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(runs))
+        assert main(["resolve", str(drop), "--store", url]) == 0
+    assert record.email.encode() in runs_bytes(runs)
+    engine = open_store(url)
+    with engine.connect() as conn:
+        customer_id = conn.execute(text("SELECT customer_id FROM record_link WHERE source = :s AND record_id = :r"),
+                                   {"s": record.source, "r": record.record_id}).scalar()
+        assert conn.execute(text("SELECT count(*) FROM quarantine WHERE file = 'pos.csv'")).scalar() >= 1
+    erased = forget_customer(engine, customer_id, REASON, runs_dir=runs)
+    engine.dispose()
+    assert erased.rows_deleted["quarantine"] >= 1 and erased.files_rewritten
+    assert found_in(sqlite_bytes(url), subject["needles"]) == {}
+    assert found_in(runs_bytes(runs), subject["needles"]) == {}
+    for path in runs.rglob("quarantine.csv"):       # rewritten without their row, still a quarantine file
+        assert path.read_text(encoding="utf-8").startswith("file,line,reason,raw")
+        assert "QX-ERASE-1" not in path.read_text(encoding="utf-8")
