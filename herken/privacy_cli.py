@@ -40,6 +40,17 @@ def stored_tombstones(url: str) -> "Tombstones | None":
         engine.dispose()
 
 
+def _audit(engine, action: str, customer_id: str, outcome: str, household_id: str | None = None,  # type: ignore[no-untyped-def]
+           detail: str | None = None) -> None:
+    """Log a command in the audit log, as the server logs an RPC (channel "local": whoever runs herken here)."""
+    from profile_api.access import LOCAL
+    from profile_api.store.audit import Entry, now, write_entries
+
+    with engine.begin() as conn:
+        write_entries(conn, [Entry(now(), LOCAL.channel, LOCAL.token_id, action, customer_id, household_id, outcome,
+                                   detail)])
+
+
 def _customer_id(value: str) -> str:
     value = value.strip()
     if not value or "\x00" in value:
@@ -56,8 +67,11 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     try:
         document = export_json(engine, args.customer_id)
     except NoSuchCustomer as err:
+        _audit(engine, "herken export", args.customer_id, "NOT_FOUND")
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    else:
+        _audit(engine, "herken export", args.customer_id, "OK")
     finally:
         engine.dispose()
     if args.out:
@@ -82,8 +96,12 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
         erased = forget_customer(engine, args.customer_id, args.reason, runs_dir=Path(settings.runs_dir),
                                  vacuum="full" if args.vacuum_full else True)
     except NoSuchCustomer as err:
+        _audit(engine, "herken forget", args.customer_id, "NOT_FOUND")
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    else:
+        _audit(engine, "herken forget", args.customer_id, "OK", erased.household_id,
+               f"{erased.erasure_id}: {erased.records_erased} records")
     finally:
         engine.dispose()
     print(f"{erased.erasure_id}: erased {erased.customer_id}: {erased.records_erased} records")

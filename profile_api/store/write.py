@@ -22,6 +22,7 @@ from identity.categories import taxonomy_frame
 from identity.progress import Progress
 from profile_api.live import api_preferences, live_parts, lock_preferences, stated_preferences
 from profile_api.precompute import INTERACTION_COLUMNS, ProfileEncoding, profile_rows
+from profile_api.store.consent import refresh_consent
 from profile_api.store.models import (
     Household, Interaction, LinkageSnapshot, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
     SourceRecord,
@@ -104,6 +105,7 @@ def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozense
                                              dtype=object)
     conn.execute(delete(PrecomputedProfile))
     count = bulk_insert(conn, PrecomputedProfile, profiles)
+    refresh_consent(conn)       # consent hangs on records: the run's persons take their records' statements
     analyze(conn, [PrecomputedProfile])
     return count
 

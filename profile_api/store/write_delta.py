@@ -26,6 +26,7 @@ from profile_api.store.models import (
 )
 from identity.engine import make_engine
 from profile_api.store.realtime import latest_purchase
+from profile_api.store.consent import refresh_consent
 from profile_api.store.write import analyze, bulk_insert, write_snapshot
 
 CHUNK = 5_000   # keys per IN list
@@ -117,7 +118,9 @@ def rebuild_households(conn: Connection, households: Collection[str], as_of: dt.
             interactions[column] = pd.to_numeric(interactions[column], errors="coerce")
     rows = profile_rows(records, links, interactions, categories, as_of=as_of)
     profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn, wanted)).result()
-    return bulk_insert(conn, PrecomputedProfile, profiles)
+    count = bulk_insert(conn, PrecomputedProfile, profiles)
+    refresh_consent(conn, wanted)
+    return count
 
 
 def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: Collection[tuple[str, str]],

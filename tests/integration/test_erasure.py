@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from herken.cli import main
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
-from profile_api.server import start_server, store_servicer
+from profile_api.server import ServeOptions, start_server, store_servicer
 from profile_api.store import open_store
 from profile_api.store.erase import forget_customer
 
@@ -168,7 +168,7 @@ def sqlite_store(small_drop, tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def server(sqlite_store):
-    servicer = store_servicer(sqlite_store["url"], runs_dir=sqlite_store["runs"])
+    servicer = store_servicer(sqlite_store["url"], ServeOptions(runs_dir=sqlite_store["runs"]))
     server, port = start_server(servicer, port=0)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     yield pb_grpc.ProfileServiceStub(channel)
@@ -310,6 +310,13 @@ def test_forget_through_the_command_line_on_postgresql(small_drop, module_pg_url
         assert main(["resolve", str(small_drop), "--store", url]) == 0
     assert found_in(pg_dump_bytes(url), subject["needles"]) == {}
     assert found_in(runs_bytes(runs), subject["needles"]) == {}
+    engine = open_store(url)
+    with engine.connect() as conn:     # the commands are in the audit log, by ID, with no personal data
+        audited = conn.execute(text("SELECT action, outcome, detail FROM audit_log WHERE customer_id = :c ORDER BY seq"),
+                               {"c": subject["customer_id"]}).all()
+    engine.dispose()
+    assert [(a, o) for a, o, _ in audited] == [("herken export", "OK"), ("herken forget", "OK"),
+                                               ("herken forget", "NOT_FOUND")]
     server, port = start_server(store_servicer(url), port=0)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
