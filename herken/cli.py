@@ -185,7 +185,8 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         resolution = resolve(Path(args.drop), options, bars)
         store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
-        publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars)
+        publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars,
+                           guard=_erasures_unchanged(options))
         rules = rules_against_model(store)
         bars.stop(done=True)
     except DropError as err:
@@ -215,6 +216,13 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _erasures_unchanged(options):  # type: ignore[no-untyped-def]
+    """Return the publish's guard: no one erased since the run read the tombstones (else nothing is published)."""
+    from profile_api.store.erase import erasures_unchanged
+
+    return erasures_unchanged(options.tombstones.erasures if options.tombstones else frozenset())
+
+
 def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started: dt.datetime,  # type: ignore[no-untyped-def]
                          bars: "_Bars") -> int:
     """Resolve a delta drop against the published run and publish what changed."""
@@ -230,7 +238,8 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         store = open_store(args.store, migrate=True)
         published = published_state(store)
         resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
-        counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars)
+        counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars,
+                                   guard=_erasures_unchanged(options))
         bars.stop(done=True)
     except (DropError, IncrementalError) as err:
         bars.stop()

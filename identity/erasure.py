@@ -68,6 +68,7 @@ class Tombstones:
 
     salt: str
     hashes: frozenset[str] = field(default_factory=frozenset)
+    erasures: frozenset[str] = field(default_factory=frozenset)   # the erasures they come from (erasure_id)
 
     def __bool__(self) -> bool:
         return bool(self.hashes)

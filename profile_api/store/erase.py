@@ -48,7 +48,7 @@ import io
 import logging
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +61,7 @@ from identity.erasure import Tombstones, hashes_of, name_birth_key, record_keys
 from identity.lifecycle import DELETED, Event
 from profile_api.access import LOCAL, Caller
 from profile_api.live import lock_preferences
+from profile_api.store.db import StoreError
 from profile_api.store.export import NoSuchCustomer, find_customer, person_records
 from profile_api.store.history import write_history
 from profile_api.store.realtime import latest_purchase
@@ -95,7 +96,44 @@ def read_tombstones(engine: Engine) -> Tombstones | None:
         if salt is None:
             return None
         hashes = frozenset(row[0] for row in conn.execute(text("SELECT key_hash FROM tombstone")))
-    return Tombstones(salt, hashes)
+        erasures = erasure_ids(conn)
+    return Tombstones(salt, hashes, erasures)
+
+
+def erasure_ids(conn: Connection) -> frozenset[str]:
+    """Return the ids of every erasure made in the store."""
+    return frozenset(row[0] for row in conn.execute(text("SELECT erasure_id FROM erasure")))
+
+
+def lock_erasures(conn: Connection) -> None:
+    """Hold back erasures (and publishes) until conn's transaction ends: taken first by both, so that a run
+    publishes either before an erasure (which then erases from what it published) or after it (and sees it).
+
+    PostgreSQL: a lock on the erasure table that conflicts with itself. SQLite: the database's write lock,
+    taken now rather than at the transaction's first write (one writer at a time).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE erasure IN SHARE ROW EXCLUSIVE MODE"))
+    else:
+        conn.execute(text("UPDATE schema_info SET version = version WHERE 0 = 1"))
+
+
+class ErasedDuringRun(StoreError):
+    """A person was erased while a run ran: what it would publish may hold them; nothing is published."""
+
+
+def erasures_unchanged(known: frozenset[str]) -> Callable[[Connection], None]:
+    """Return a guard for a publish's transaction: it takes the erasure lock, then raises ErasedDuringRun when
+    an erasure was made since the run read the tombstones (known: the erasure ids it read)."""
+    def guard(conn: Connection) -> None:
+        lock_erasures(conn)
+        new = erasure_ids(conn) - known
+        if new:
+            raise ErasedDuringRun(
+                f"{len(new)} person(s) were erased while this run ran ({', '.join(sorted(new))}); its result may "
+                "hold them, so nothing was published and the store is unchanged: run again (the next run keeps "
+                "them out)")
+    return guard
 
 
 class ErasedRecord(Exception):
@@ -364,6 +402,7 @@ def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Ca
             conn.commit()       # SQLAlchemy's autobegun transaction only: a PRAGMA begins none in SQLite
         try:
             with conn.begin():
+                lock_erasures(conn)     # first: a publish under way finishes before (see lock_erasures)
                 current = find_customer(conn, customer_id)
                 erased, person = _erase(conn, current, reason, caller, now)
         finally:

@@ -114,7 +114,8 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
               households: pd.DataFrame, interactions: pd.DataFrame, preferences: pd.DataFrame,
               quarantine: pd.DataFrame, edges: pd.DataFrame, run: pd.DataFrame,
               profiles: Callable[[], pd.DataFrame], live_from: frozenset[tuple] | None, progress: Progress,
-              history: Callable[[Connection], object] | None = None, snapshot: bytes | None = None) -> None:
+              history: Callable[[Connection], object] | None = None, snapshot: bytes | None = None,
+              guard: Callable[[Connection], object] | None = None) -> None:
     """Replace the published result with these rows in one transaction, the profiles last.
 
     Args:
@@ -125,8 +126,12 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
         history: records the run's identity events and aliases on the transaction
             (``profile_api.store.history.write_history``).
         snapshot: the run's records as the linkage saw them (Parquet), for the next incremental run.
+        guard: runs first on the transaction and may refuse the publish by raising
+            (``profile_api.store.erase.erasures_unchanged``).
     """
     with engine.begin() as conn:
+        if guard is not None:
+            guard(conn)
         for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run):
             conn.execute(delete(table))
         conn.execute(delete(Preference).where(Preference.origin == "drop"))

@@ -128,7 +128,8 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
                     persons_gone: Collection[str], households: pd.DataFrame, households_gone: Collection[str],
                     interactions: pd.DataFrame, preferences: pd.DataFrame, deleted: Collection[tuple[str, str]],
                     quarantine: pd.DataFrame, edges: pd.DataFrame, edges_of: Collection[str], run: pd.DataFrame,
-                    history: Callable[[Connection], object], snapshot: bytes, progress: Progress) -> int:
+                    history: Callable[[Connection], object], snapshot: bytes, progress: Progress,
+                    guard: Callable[[Connection], object] | None = None) -> int:
     """Write an incremental run's changes in one transaction; return the number of profiles rebuilt.
 
     Args:
@@ -142,8 +143,11 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
         edges: match_edge rows of the re-clustered records; ``edges_of`` the unique_ids whose
             earlier edges go.
         run: the run row, replacing the previous one.
+        guard: runs first on the transaction and may refuse the write by raising (as ``write_run``'s).
     """
     with engine.begin() as conn:
+        if guard is not None:
+            guard(conn)
         delete_records(conn, "source_record", replaced)
         progress.advance(bulk_insert(conn, SourceRecord, source_records))
         delete_records(conn, "record_link", unlinked)

@@ -5,6 +5,7 @@ the bytes of the store, a pg_dump and the runs folder for what they were."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import difflib
 import io
 import json
@@ -17,7 +18,7 @@ from pathlib import Path
 import grpc
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import make_url
 
 from herken.cli import main
@@ -400,3 +401,36 @@ def test_their_quarantined_rows_go_from_the_store_and_the_runs_folder(sqlite_sto
     for path in runs.rglob("quarantine.csv"):       # rewritten without their row, still a quarantine file
         assert path.read_text(encoding="utf-8").startswith("file,line,reason,raw")
         assert "QX-ERASE-1" not in path.read_text(encoding="utf-8")
+
+
+def test_a_run_that_read_the_tombstones_before_an_erasure_publishes_nothing(small_drop, tmp_path):
+    """A run under way when a person is erased would publish them again: its publish is refused, the store
+    keeps the erasure, and the next run succeeds without them."""
+    from herken.privacy_cli import stored_tombstones
+    from herken.publish import publish_resolution
+    from identity.pipeline import ResolveOptions, resolve
+    from profile_api.store.erase import ErasedDuringRun, erasures_unchanged
+
+    url = f"sqlite:///{tmp_path / 'herken.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+        assert main(["resolve", str(small_drop), "--store", url]) == 0
+    subject = pick_subject(url, small_drop)
+    tombstones = stored_tombstones(url)                  # the run reads them first: nobody erased yet
+    resolution = resolve(small_drop, ResolveOptions(run_dir=tmp_path / "runs" / "under-way", tombstones=tombstones))
+    engine = open_store(url)
+    forget_customer(engine, subject["customer_id"], REASON)      # meanwhile
+    with engine.connect() as conn:
+        runs_before = conn.execute(text("SELECT run_id FROM run")).scalars().all()
+    with pytest.raises(ErasedDuringRun, match="erased while this run ran"):
+        publish_resolution(engine, resolution, "run-under-way", dt.datetime.now(dt.timezone.utc), str(small_drop),
+                           guard=erasures_unchanged(tombstones.erasures if tombstones else frozenset()))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT run_id FROM run")).scalars().all() == runs_before
+        theirs = text("SELECT 1 FROM source_record WHERE record_id IN :ids").bindparams(bindparam("ids", expanding=True))
+        assert not conn.execute(theirs, {"ids": [r.record_id for r in subject["records"]]}).all()
+    engine.dispose()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+        assert main(["resolve", str(small_drop), "--store", url]) == 0
+    assert not found_in(sqlite_bytes(url), subject["needles"])
