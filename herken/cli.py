@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -17,8 +18,10 @@ from typing import TextIO
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from herken.access_cli import access_note, add_access_commands, add_serve_access_args, is_loopback, serve_options
 from herken.config import Settings, load_settings
 from herken.lifecycle_cli import add_commands as add_lifecycle_commands, published_context
+from herken.privacy_cli import add_commands as add_privacy_commands, stored_tombstones
 from identity.progress import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -183,13 +186,14 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     options = ResolveOptions(run_dir=partial_folder(Path(settings.runs_dir), run_id),
                              model_path=Path(args.model) if args.model else None, engine=settings.engine,
                              must_link=must_link, cannot_link=cannot_link,
-                             published=published)
+                             published=published, tombstones=stored_tombstones(args.store))
     if args.incremental:
         return _resolve_incremental(args, options, run_id, started, bars)
     try:
         resolution = resolve(Path(args.drop), options, bars)
         store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
-        publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars)
+        publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars,
+                           guard=_erasures_unchanged(options))
         options.run_dir = finish(options.run_dir)
         rules = rules_against_model(store)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
@@ -221,6 +225,13 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _erasures_unchanged(options):  # type: ignore[no-untyped-def]
+    """Return the publish's guard: no one erased since the run read the tombstones (else nothing is published)."""
+    from profile_api.store.erase import erasures_unchanged
+
+    return erasures_unchanged(options.tombstones.erasures if options.tombstones else frozenset())
+
+
 def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started: dt.datetime,  # type: ignore[no-untyped-def]
                          bars: "_Bars") -> int:
     """Resolve a delta drop against the published run and publish what changed."""
@@ -237,7 +248,8 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         store = open_store(args.store, migrate=True)
         published = published_state(store)
         resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
-        counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars)
+        counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars,
+                                   guard=_erasures_unchanged(options))
         options.run_dir = finish(options.run_dir)
         bars.stop(done=True)
     except (DropError, IncrementalError) as err:
@@ -447,6 +459,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    options, problem = serve_options(args, settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.processes < 1:
         print("error: --processes must be at least 1", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -459,14 +475,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as err:
         print(f"error: --{str(err).replace('_seconds', '').replace('_', '-')}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    options = dataclasses.replace(options, limits=limits)
     try:
         if args.processes == 1:
             server, port = (serve_aio if args.server == "aio" else serve)(args.store, args.host, args.port,
-                                                                          max_workers=args.threads, limits=limits)
+                                                                          max_workers=args.threads, options=options)
             stop, wait = (lambda: server.stop(STOP_GRACE_SECONDS).wait()), server.wait_for_termination
         else:
             group = serve_processes(args.store, args.host, args.port, args.processes, max_workers=args.threads,
-                                    start=start_aio_server if args.server == "aio" else None, limits=limits)
+                                    start=start_aio_server if args.server == "aio" else None, options=options)
             port, stop, wait = group.port, group.stop, group.wait
     except OSError as err:
         print(f"error: {err}; choose another with --port", file=sys.stderr)
@@ -476,9 +493,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
           f"{'store ' if args.server == 'aio' else ''}thread{'s' if args.threads > 1 else ''}"
           f"{', asyncio' if args.server == 'aio' else ''}), with grpc.health.v1 and server "
           "reflection; Ctrl-C stops", flush=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print("note: listening beyond loopback without TLS; put it behind a proxy that authenticates callers",
-              file=sys.stderr)
+    print(access_note(options), flush=True)
+    if not is_loopback(args.host) and not args.tls_cert:
+        print("note: listening beyond loopback without TLS: tokens cross the network in the clear; use --tls-cert "
+              "and --tls-key, or a proxy that terminates TLS", file=sys.stderr)
     signal.signal(signal.SIGTERM, lambda *_: stop())
     try:
         wait()
@@ -517,17 +535,19 @@ def _demo_channels(store: str) -> None:
     """Serve the store on a free loopback port and show, through a real client, what each channel gets."""
     import grpc
 
-    from herken.demo import pick_subjects, tour
+    from herken.demo import DEMO_TOKENS, pick_subjects, tour
     from profile_api._generated.herken.v1.profile_service_pb2_grpc import ProfileServiceStub
-    from profile_api.server import serve
+    from profile_api.access import access_of
+    from profile_api.server import ServeOptions, serve
     from profile_api.store import open_store
 
-    server, port = serve(store, "127.0.0.1", 0)
-    print(f"\nserving the store on 127.0.0.1:{port}, as `herken serve --store {store} --port {port}` would; "
-          "a gRPC client asks it what each channel gets:")
+    tokens = ",".join(f"{token}:{channel}" for channel, token in DEMO_TOKENS.items())
+    server, port = serve(store, "127.0.0.1", 0, options=ServeOptions(access=access_of(tokens)))
+    print(f"\nserving the store on 127.0.0.1:{port}, as `HERKEN_TOKENS={tokens} herken serve --store {store} "
+          f"--port {port}` would; a gRPC client asks it, with each channel's token, what each channel gets:")
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            tour(ProfileServiceStub(channel), pick_subjects(open_store(store)))
+            tour(ProfileServiceStub(channel), pick_subjects(open_store(store)), tokens=DEMO_TOKENS)
     finally:
         server.stop(1).wait()
     print("\nserver stopped")
@@ -626,9 +646,12 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--deadline", type=float, metavar="SECONDS",
                    help="the longest a call may take, queueing included, when the client allows longer (its own "
                         "deadline counts when shorter); then DEADLINE_EXCEEDED (default 10)")
+    add_serve_access_args(p)
     p.set_defaults(func=cmd_serve)
 
     add_lifecycle_commands(sub, settings, _store_arg)
+    add_privacy_commands(sub, settings, _store_arg)
+    add_access_commands(sub, settings, _store_arg)
 
     p = sub.add_parser("demo", help="generate a small drop, resolve, score and serve it; show what each channel gets")
     p.add_argument("--dir", help="where to keep the demo files (default: a new temporary folder)")

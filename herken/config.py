@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 
@@ -17,9 +17,17 @@ class Settings:
     engine: str = "duckdb"               # the SQL engine that runs the linkage
     host: str = "127.0.0.1"
     port: int = 50051
+    tokens: str = ""                     # HERKEN_TOKENS: token:channel pairs, comma-separated
+    # from herken.toml only: [herken.tokens] (tokens or their hashes), [herken.channels.NAME] (rpcs,
+    # view) and [herken.consent] (what a person who never said allows); see profile_api.access
+    tokens_table: dict = field(default_factory=dict)
+    channels: dict = field(default_factory=dict)
+    consent: dict = field(default_factory=dict)
     # test-only: pause `herken resolve` at these points to kill it there (herken.pause_points)
     pause_at: str = ""
     pause_seconds: int = 600
+
+_TABLES = {"tokens": "tokens_table", "channels": "channels", "consent": "consent"}
 
 
 def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -28,11 +36,15 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
     environ = dict(os.environ) if environ is None else environ
     toml_path = path or Path(environ.get("HERKEN_CONFIG", "herken.toml"))
     if toml_path.is_file():
-        data = tomllib.loads(toml_path.read_text()).get("herken", {})
+        data = dict(tomllib.loads(toml_path.read_text()).get("herken", {}))
+        tables = {field_name: data.pop(key) for key, field_name in _TABLES.items() if isinstance(data.get(key), dict)}
         settings = replace(settings, **{f.name: f.type == "int" and int(data[f.name]) or data[f.name]
-                                        for f in fields(Settings) if f.name in data})
+                                        for f in fields(Settings) if f.name in data and f.name not in _TABLES.values()},
+                           **tables)
     overrides = {}
     for f in fields(Settings):
+        if f.name in _TABLES.values():
+            continue
         value = environ.get(f"HERKEN_{f.name.upper()}")
         if value is not None:
             overrides[f.name] = int(value) if f.type == "int" else value

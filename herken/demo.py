@@ -140,8 +140,14 @@ def prefill_lines(profile: pb.Profile) -> list[str]:
 
 # --- the tour ---
 
-def tour(stub: pb_grpc.ProfileServiceStub, subjects: Subjects, out: Print = print) -> None:
-    """Ask the service what each channel gets, and print it."""
+DEMO_TOKENS = {"store": "demo-store-tablet", "webshop": "demo-webshop", "service": "demo-customer-service"}
+
+
+def tour(stub: pb_grpc.ProfileServiceStub, subjects: Subjects, out: Print = print,
+         tokens: dict[str, str] | None = None) -> None:
+    """Ask the service what each channel gets (each with its own token when tokens are given), and print it."""
+    def md(channel: str) -> tuple:
+        return (("authorization", f"Bearer {tokens[channel]}"),) if tokens else ()
     out("\n== Store tablet: a customer at the counter gives name and address ==")
     top = None
     if subjects.counter:
@@ -149,19 +155,21 @@ def tour(stub: pb_grpc.ProfileServiceStub, subjects: Subjects, out: Print = prin
         request = pb.SearchCustomersRequest(name=name.lower(), postcode=postcode.lower(), house_number=number, limit=5)
         out(f'SearchCustomers(name="{request.name}", postcode="{request.postcode}", '
             f'house_number="{request.house_number}", limit=5)')
-        found = stub.SearchCustomers(request, timeout=10).candidates
+        found = stub.SearchCustomers(request, timeout=10, metadata=md("store")).candidates
         for i, c in enumerate(found, 1):
             matched = ", ".join(c.matched_on) or "nothing exactly (a similar name)"
             out(f"  {i}. {c.score:5.2f}  {c.display_name:<30} {c.customer_id}  matched on {matched}")
         top = found[0].customer_id if found else None
     if top:
-        out(f'GetProfile(customer_id="{top}")  (the clerk taps the first candidate)')
-        for line in profile_lines(stub.GetProfile(pb.GetProfileRequest(customer_id=top), timeout=10).profile):
+        out(f'GetProfile(customer_id="{top}")  (the clerk taps the first candidate; the tablet sees contact data '
+            'masked and the birth year only)')
+        for line in profile_lines(stub.GetProfile(pb.GetProfileRequest(customer_id=top), timeout=10,
+                                                  metadata=md("store")).profile, golden=True):
             out("  " + line)
     if subjects.family_card:
         out(f'GetProfile(loyalty card "{subjects.family_card}")  (the till scans a family card)')
         reply = stub.GetProfile(pb.GetProfileRequest(identifier=pb.Identifier(
-            kind=pb.IDENTIFIER_KIND_LOYALTY_CARD, value=subjects.family_card)), timeout=10)
+            kind=pb.IDENTIFIER_KIND_LOYALTY_CARD, value=subjects.family_card)), timeout=10, metadata=md("store"))
         if reply.WhichOneof("result") == "ambiguous":
             out(f"  ambiguous: {reply.ambiguous.reason}")
             for c in reply.ambiguous.candidates:
@@ -174,15 +182,16 @@ def tour(stub: pb_grpc.ProfileServiceStub, subjects: Subjects, out: Print = prin
         email = subjects.webshop_email.upper()
         out(f'GetProfile(e-mail "{email}")  (any notation of the login e-mail)')
         profile = stub.GetProfile(pb.GetProfileRequest(identifier=pb.Identifier(
-            kind=pb.IDENTIFIER_KIND_EMAIL, value=email)), timeout=10).profile
+            kind=pb.IDENTIFIER_KIND_EMAIL, value=email)), timeout=10, metadata=md("webshop")).profile
         out(f"  {profile.display_name}  (customer {profile.customer_id})")
         for line in prefill_lines(profile):
             out(line)
         out('UpdatePreferences(source="webshop", delivery_slot = "evening")  (chosen at checkout)')
         stub.UpdatePreferences(pb.UpdatePreferencesRequest(
             customer_id=profile.customer_id, source="webshop",
-            preferences=[pb.PreferenceEntry(key="delivery_slot", value="evening")]), timeout=10)
-        again = stub.GetProfile(pb.GetProfileRequest(customer_id=profile.customer_id), timeout=10).profile
+            preferences=[pb.PreferenceEntry(key="delivery_slot", value="evening")]), timeout=10, metadata=md("webshop"))
+        again = stub.GetProfile(pb.GetProfileRequest(customer_id=profile.customer_id), timeout=10,
+                                metadata=md("store")).profile
         slot = next((p for p in again.preferences if p.key == "delivery_slot"), None)
         out(f"  GetProfile from any channel now says: {_preference(slot) if slot else 'no slot'}")
     else:
@@ -192,7 +201,7 @@ def tour(stub: pb_grpc.ProfileServiceStub, subjects: Subjects, out: Print = prin
     if subjects.service_email:
         out(f'GetProfile(e-mail "{subjects.service_email}")')
         reply = stub.GetProfile(pb.GetProfileRequest(identifier=pb.Identifier(
-            kind=pb.IDENTIFIER_KIND_EMAIL, value=subjects.service_email)), timeout=10)
+            kind=pb.IDENTIFIER_KIND_EMAIL, value=subjects.service_email)), timeout=10, metadata=md("service"))
         for line in profile_lines(reply.profile, golden=True, evidence=True):
             out("  " + line)
     else:

@@ -10,6 +10,7 @@ into the store's rows; the store's writer (``profile_api.store.write``) writes t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 import io
 import json
@@ -17,7 +18,7 @@ import logging
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from identity.lifecycle import Assignment, PreviousIds, assign_ids
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
@@ -163,11 +164,12 @@ def _stored_times(engine: Engine, times: pd.Series) -> pd.Series:
 
 def publish_resolution(
     engine: Engine, resolution: Resolution, run_id: str, started_at: dt.datetime, drop_path: str,
-    progress: Progress = NO_PROGRESS,
+    progress: Progress = NO_PROGRESS, guard: Callable[[Connection], object] | None = None,
 ) -> None:
     """Replace the store's published result with this resolution, in one transaction.
 
     Progress hears of two steps: building the profiles (of unknown length) and writing the rows.
+    guard: runs first in the transaction and may refuse the publish (``write_run``).
     """
     progress.step(f"building the profiles of {resolution.persons:,} persons")
     drop, records = resolution.drop, resolution.records
@@ -214,7 +216,7 @@ def publish_resolution(
                   preferences=drop.preferences, quarantine=quarantine, edges=edges, run=run,
                   profiles=profiles.result, live_from=stored_api_preferences, progress=progress,
                   history=lambda conn: write_history(conn, assignment.events, assignment.aliases, run_id, published_at),
-                  snapshot=snapshot_bytes(records))
+                  snapshot=snapshot_bytes(records), guard=guard)
     finally:
         profiles.close()
     progress.close()

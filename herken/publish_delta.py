@@ -8,13 +8,14 @@ leaves the published result as it was.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 import io
 import json
 import logging
 
 import pandas as pd
 from sqlalchemy import bindparam, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from herken.publish import _edges, _number, _source_records, _stored_times, borderline, carry_over, snapshot_bytes
 from identity.incremental import Delta, IncrementalError, Published
@@ -36,8 +37,12 @@ def _key(uid: str) -> tuple[str, str]:
 
 
 def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_id: str, started_at: dt.datetime,
-                      drop_path: str, progress: Progress = NO_PROGRESS) -> dict[str, int]:
-    """Write what an incremental run changed to the store, in one transaction; return counts of what was written."""
+                      drop_path: str, progress: Progress = NO_PROGRESS,
+                      guard: Callable[[Connection], object] | None = None) -> dict[str, int]:
+    """Write what an incremental run changed to the store, in one transaction; return counts of what was written.
+
+    guard: runs first in the transaction and may refuse the write (``write_increment``).
+    """
     progress.step("working out what changed")
     previous = previous_ids(engine)
     published_at = dt.datetime.now(dt.timezone.utc)
@@ -102,7 +107,7 @@ def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_
         deleted={_key(u) for u in delta.deleted}, quarantine=quarantine, edges=edges,
         edges_of=delta.touched | delta.deleted, run=run,
         history=lambda conn: write_history(conn, assignment.events, assignment.aliases, run_id, published_at),
-        snapshot=snapshot_bytes(records), progress=progress)
+        snapshot=snapshot_bytes(records), progress=progress, guard=guard)
     progress.close()
     counts = {"records_written": len(source_records), "links_written": len(links), "persons_written": len(persons),
               "households_written": len(homes), "profiles_rebuilt": rebuilt, "events": len(assignment.events)}

@@ -34,6 +34,7 @@ from identity.addresses import complete_postcodes
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
+from identity.erasure import erased_records, keep_out
 from identity.households import group_households, household_anchors, household_edges
 from identity.ingest import read_drop, write_quarantine
 from identity.link import prepare
@@ -120,11 +121,12 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     lap = Laps()
     existing = published.records
     drop = read_drop(drop_dir, progress, known=zip(existing["source"], existing["record_id"]))
-    options.run_dir.mkdir(parents=True, exist_ok=True)
-    write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
     lap("ingest")
 
     fresh = standardise_drop(drop, progress=progress)
+    fresh = keep_out(drop, fresh, erased_records(fresh, options.tombstones))
+    options.run_dir.mkdir(parents=True, exist_ok=True)
+    write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
     delta = Delta()
     known = set(existing["unique_id"])
     delta.deleted = set(drop.deletions["source"] + ":" + drop.deletions["record_id"])

@@ -25,6 +25,7 @@ from identity.cluster import Clustering, cluster_best_first, nameless_ambiguous_
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
+from identity.erasure import Tombstones, erased_records, keep_out
 from identity.households import group_households, household_anchors, household_edges
 from identity.ingest import Drop, read_drop, write_quarantine
 from identity.lifecycle import stable_id, unchanged_records
@@ -58,6 +59,8 @@ class ResolveOptions:
     # records that did not change keep to their persons unless the model now clearly disagrees
     # (identity.cluster's hysteresis); None for a first run
     published: pd.DataFrame | None = None
+    # the store's tombstones (identity.erasure): records of erased persons are quarantined, not resolved
+    tombstones: Tombstones | None = None
 
 
 @dataclass
@@ -203,10 +206,11 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
         drop.preferences = drop.preferences[[k not in gone for k in zip(drop.preferences["source"],
                                                                           drop.preferences["record_id"])]]
     lap("ingest")
+    standardised = standardise_drop(drop, progress=progress)
+    # before the completions: nothing of an erased person may shape the other records
+    standardised = keep_out(drop, standardised, erased_records(standardised, options.tombstones))
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
-
-    standardised = standardise_drop(drop, progress=progress)
     # Drop-level completions: a postcode for "street + number" addresses the drop knows, a surname
     # read from the e-mail for records with a first name only (sparse app accounts).
     standardised = fill_surnames_from_email(complete_postcodes(standardised))

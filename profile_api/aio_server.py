@@ -30,7 +30,9 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.bounds import DEFAULT_LIMITS, ServerLimits, server_arguments
 from profile_api.health import HEALTH_CHECK_SECONDS, StoreHealth
-from profile_api.server import DEFAULT_MAX_WORKERS, _address, add_profile_service, expose, store_servicer
+from profile_api.server import (
+    DEFAULT_MAX_WORKERS, ServeOptions, _address, add_profile_service, expose, store_servicer,
+)
 from profile_api.service import SERVICE_NAME, ProfileServicer, status_of
 
 INLINE_ON_A_LOCAL_FILE = frozenset({"GetProfile", "GetHousehold"})   # one keyed read each
@@ -86,12 +88,14 @@ class AioServer:
 
     def __init__(self, servicer: pb_grpc.ProfileServiceServicer, host: str, port: int, *, threads: int,
                  share_port: bool = False, health_interval: float = HEALTH_CHECK_SECONDS,
-                 inline: bool | None = None, limits: ServerLimits = DEFAULT_LIMITS) -> None:
+                 inline: bool | None = None, credentials: grpc.ServerCredentials | None = None,
+                 limits: ServerLimits = DEFAULT_LIMITS) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="herken-aio", daemon=True)
         self._thread.start()
         self._executor = futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="herken-store")
         self._stopped = threading.Event()
+        self._servicer = servicer
         self._watch: asyncio.Task[None] | None = None
         self._server: grpc.aio.Server | None = None
         is_store = isinstance(servicer, ProfileServicer)
@@ -107,7 +111,7 @@ class AioServer:
             server = grpc.aio.server(**server_arguments(limits, share_port=share_port, aio=True))
             add_profile_service(handlers, server)
             health_servicer = AioHealthServicer()
-            bound = expose(server, health_servicer, address)
+            bound = expose(server, health_servicer, address, credentials)
             await server.start()
             return server, health_servicer, bound
 
@@ -146,6 +150,8 @@ class AioServer:
                 self._loop.call_soon_threadsafe(self._loop.stop)
                 self._thread.join(10)
                 self._executor.shutdown(wait=False, cancel_futures=True)
+                if isinstance(self._servicer, ProfileServicer):
+                    self._servicer.close()
         self._stopped.set()
         return self._stopped
 
@@ -157,16 +163,18 @@ class AioServer:
 def start_aio_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.1", port: int = 0,
                      max_workers: int = DEFAULT_MAX_WORKERS, *, share_port: bool = False,
                      health_interval: float = HEALTH_CHECK_SECONDS,
+                     credentials: grpc.ServerCredentials | None = None,
                      limits: ServerLimits = DEFAULT_LIMITS) -> tuple[AioServer, int]:
     """``server.start_server`` in the asyncio shape: max_workers is the store threads' pool; return it and its port."""
     server = AioServer(servicer, host, port, threads=max_workers, share_port=share_port,
-                       health_interval=health_interval, limits=limits)
+                       health_interval=health_interval, credentials=credentials, limits=limits)
     return server, server.port
 
 
 def serve_aio(store_url: str, host: str = "127.0.0.1", port: int = 0, *, max_workers: int = DEFAULT_MAX_WORKERS,
-              health_interval: float = HEALTH_CHECK_SECONDS,
-              limits: ServerLimits = DEFAULT_LIMITS) -> tuple[AioServer, int]:
+              health_interval: float = HEALTH_CHECK_SECONDS, options: ServeOptions | None = None
+              ) -> tuple[AioServer, int]:
     """Serve the store at store_url with the asyncio server on host:port; return it and its port."""
-    return start_aio_server(store_servicer(store_url, limits), host, port, max_workers,
-                            health_interval=health_interval, limits=limits)
+    options = options or ServeOptions()
+    return start_aio_server(store_servicer(store_url, options), host, port, max_workers,
+                            health_interval=health_interval, credentials=options.credentials(), limits=options.limits)

@@ -21,6 +21,7 @@ import sqlalchemy
 from sqlalchemy import insert, text
 
 from identity.ingest import CHANNELS
+from profile_api.consent import Statement
 from profile_api.golden import CHANNEL_TRUST
 from profile_api.identifiers import standard_identifier
 from profile_api.live import refresh_live
@@ -28,6 +29,7 @@ from profile_api.preferences import (
     HOUSEHOLD_KEYS, HouseholdMember, HouseholdSummary, PreferenceValue, StatedPreference, household_summary,
     iso_stamp, merge_preferences, preferences_by_member,
 )
+from profile_api.store.consent import record_consent
 from profile_api.store.db import POOL_SIZE, statement_bound
 from profile_api.store.history import StoredEvent, read_events
 from profile_api.store.models import Preference
@@ -80,11 +82,12 @@ _READS: dict[str, str] = {
        for kind, column in _IDENTIFIER_COLUMNS.items()},
 }
 _ALIAS = KeyedRead("herken_alias", "SELECT current_id, reason FROM id_alias WHERE old_id = :key")
-_ENCODED = KeyedRead("herken_encoded_profile", "SELECT encoded, encoded_live FROM profile WHERE customer_id = :key")
+_ENCODED = KeyedRead("herken_encoded_profile",
+                     "SELECT encoded, encoded_live, consent FROM profile WHERE customer_id = :key")
 # The persons using an identifier with their encoded profiles, in one read: GetProfile by e-mail,
 # phone or card costs one round trip, as it does by customer_id.
 _ENCODED_BY_IDENTIFIER = {kind: KeyedRead(f"herken_encoded_by_{kind}", f"""
-SELECT customer_id, encoded, encoded_live FROM profile WHERE customer_id IN (
+SELECT customer_id, encoded, encoded_live, consent FROM profile WHERE customer_id IN (
     SELECT l.customer_id FROM source_record r JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
     WHERE r.{column} = :key)
 ORDER BY customer_id""") for kind, column in _IDENTIFIER_COLUMNS.items()}
@@ -187,8 +190,14 @@ class ProfileStore:
         It decodes to what ``messages.profile_pb(self.get_profile(customer_id))`` holds: one row, read by
         its key, both parts encoded already (the live part by the last write of a preference).
         """
+        served = self.served_profile(customer_id)
+        return None if served is None else served[0]
+
+    def served_profile(self, customer_id: str) -> tuple[bytes, str | None] | None:
+        """Return the person's encoded profile (as ``encoded_profile``) and their consent as it stands
+        (``profile.consent``: None when they never stated any), or None when no person has this customer_id."""
         row = self._cursors.read_row(_ENCODED, customer_id)
-        return None if row is None else bytes(row[0]) + bytes(row[1])
+        return None if row is None else (bytes(row[0]) + bytes(row[1]), _text(row[2]))
 
     def alias(self, old_id: str) -> tuple[str | None, str] | None:
         """Return (the current ID or None when its records were deleted, why) of an ID no longer current;
@@ -212,14 +221,19 @@ class ProfileStore:
         Raises:
             ValueError: as ``resolve_identifier`` does (a kind other than email, phone, loyalty_card).
         """
+        return [(customer_id, encoded) for customer_id, encoded, _ in self.served_profiles_by_identifier(kind, value)]
+
+    def served_profiles_by_identifier(self, kind: str, value: str) -> list[tuple[str, bytes, str | None]]:
+        """Return (customer_id, encoded profile, consent) of every person using an identifier
+        (as ``encoded_profiles_by_identifier``, with each person's consent as ``served_profile`` has it)."""
         if kind not in _ENCODED_BY_IDENTIFIER:
             raise ValueError(f"kind '{kind}' is not one of {', '.join(_ENCODED_BY_IDENTIFIER)}")
         raw = (value or "").strip()
         if not raw:
             raise ValueError(f"{kind}: the value is empty")
         rows = self._cursors.read_rows(_ENCODED_BY_IDENTIFIER[kind], standard_identifier(kind, raw))
-        return [(customer_id.decode() if isinstance(customer_id, bytes) else customer_id, bytes(fixed) + bytes(live))
-                for customer_id, fixed, live in rows]
+        return [(_text(customer_id), bytes(fixed) + bytes(live), _text(consent))
+                for customer_id, fixed, live, consent in rows]
 
     def get_household(self, household_id: str) -> HouseholdSummary | None:
         """Return the household's summary, or None when no household has this id."""
@@ -258,6 +272,10 @@ class ProfileStore:
         with self._cursor() as cursor:
             cursor.execute(self._reads[kind], params)
             return [row[0] for row in cursor.fetchall()]
+
+    def drop_caches(self) -> None:
+        """Forget what is kept in memory of the store's records (after an erasure); the next search reads it again."""
+        self._search.drop_index()
 
     def warm_up(self) -> None:
         """Build the search's in-memory name index now; otherwise the first search does (~1.5 s at 100k records)."""
@@ -319,14 +337,48 @@ class ProfileStore:
             raise StoreBusy("the store is busy (a run is being published?); nothing was stored: try again in a few "
                             "seconds") from None
 
+    def update_consent(self, customer_id: str, entries: list[tuple[str, bool]], *, channel: str,
+                       token_id: str | None = None, source: str | None = None) -> dict[str, Statement]:
+        """Record a person's consent per purpose; return their consent as it now stands.
+
+        Stored on a record of the person (their newest in ``source``, the data channel of the caller,
+        else their newest), as preferences are, so that it survives re-resolution.
+
+        Args:
+            entries: (purpose, granted) pairs, purposes of ``profile_api.consent.PURPOSE_ENUM``.
+            channel, token_id: who recorded it (the caller's channel and token id).
+
+        Raises:
+            UnknownCustomer: no person has this customer_id.
+            StoreBusy: another writer held the store longer than write_wait_seconds; nothing was stored.
+        """
+        stated_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        try:
+            with self._engine.begin() as conn:
+                self._wait_for_writers(conn)
+                records = conn.execute(_PERSON_RECORDS, {"id": customer_id}).all()
+                if not records:
+                    raise UnknownCustomer(f"no customer '{customer_id}' in the store")
+                return record_consent(conn, customer_id, _record_for(records, source or ""), entries,
+                                      channel=channel, token_id=token_id, stated_at=stated_at)
+        except sqlalchemy.exc.OperationalError as err:
+            if not waited_too_long(err):
+                raise
+            raise StoreBusy("the store is busy (a run is being published?); nothing was stored: try again in a few "
+                            "seconds") from None
+
+    def _wait_for_writers(self, conn: sqlalchemy.engine.Connection) -> None:
+        """Let conn's statements wait for another writer at most write_wait_seconds."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"SET LOCAL lock_timeout = {self._write_wait_ms}"))
+        else:
+            conn.execute(text(f"PRAGMA busy_timeout = {self._write_wait_ms}"))
+
     def _store_preferences(self, customer_id: str, source: str, pairs: list[tuple[str, str]],
                            stamp: str) -> list[PreferenceValue]:
         """Store the checked preferences and refresh the household's live part, in one transaction."""
         with self._engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text(f"SET LOCAL lock_timeout = {self._write_wait_ms}"))
-            else:
-                conn.execute(text(f"PRAGMA busy_timeout = {self._write_wait_ms}"))
+            self._wait_for_writers(conn)
             records = conn.execute(_PERSON_RECORDS, {"id": customer_id}).all()
             if not records:
                 raise UnknownCustomer(f"no customer '{customer_id}' in the store")
@@ -339,6 +391,11 @@ class ProfileStore:
                 refresh_live(conn, records=[record])
             rows = conn.execute(_PERSON_PREFERENCES, {"id": customer_id}).all()
         return preferences_by_member(rows).get(customer_id, [])
+
+
+def _text(value: object) -> str | None:
+    """Return a text column as str (some drivers answer bytes for a keyed read)."""
+    return value.decode() if isinstance(value, bytes) else value    # type: ignore[return-value]
 
 
 def waited_too_long(err: sqlalchemy.exc.OperationalError) -> bool:

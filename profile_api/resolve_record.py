@@ -50,6 +50,7 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.precompute import PROFILE_MEMORY_LIMIT
 from profile_api.profiles import StoreBusy, waited_too_long
 from profile_api.store import realtime as stored
+from profile_api.store.erase import ErasedRecord, carries_tombstone
 from profile_api.store.history import write_history
 from profile_api.store.write_delta import rebuild_households
 
@@ -215,6 +216,11 @@ class RecordResolver:
                 with self._loading:
                     if self._warm is None or self._warm.run_id != run_id:
                         self._warm = self._load(conn)
+
+    def drop_warm(self) -> None:
+        """Forget the warm run (after an erasure: it held the erased person's records); the next call loads it."""
+        with self._loading:
+            self._warm = None
 
     def _load_in_background(self) -> None:
         """Start loading the published run in a thread of its own, unless a load is under way."""
@@ -403,6 +409,9 @@ class RecordResolver:
         return the reply, the record and its row."""
         now = dt.datetime.now(dt.timezone.utc)
         around = self._neighbourhood(conn, warm, request, must, cannot, received_at=now)
+        if carries_tombstone(conn, {name: around.record[i] for name, i in POS.items()}):
+            raise ErasedRecord(f"record {request.unique_id} carries an identifier of an erased person (ForgetCustomer); "
+                               "it was not stored")
         decision = self._decide(warm, around)
         events: list[Event] = []
         aliases: list[tuple[str, str, str | None, str]] = []

@@ -215,6 +215,11 @@ class CustomerSearch:
                 self._run = run
             return self._index
 
+    def drop_index(self) -> None:
+        """Forget the name index (after an erasure: it held the erased person's names); the next search builds it."""
+        with self._lock:
+            self._index, self._run = None, None
+
     def warm_up(self) -> None:
         """Build the name index now rather than on the first search."""
         with self._engine.connect() as conn:

@@ -16,6 +16,7 @@ import socket
 import sys
 from collections.abc import Callable
 from concurrent import futures
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
@@ -24,9 +25,13 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from dataclasses import dataclass, field
+
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.access import Access
 from profile_api.bounds import DEFAULT_LIMITS, ServerLimits, decoder, server_arguments
+from profile_api.consent import DEFAULT_CONSENT
 from profile_api.health import HEALTH_CHECK_SECONDS, StoreHealth
 from profile_api.profiles import ProfileStore
 from profile_api.service import SERVICE_NAME, ProfileServicer
@@ -45,6 +50,21 @@ STOP_GRACE_SECONDS = 5    # calls under way when a server stops may finish withi
 
 ServicerFactory = Callable[[], pb_grpc.ProfileServiceServicer]
 StartServer = Callable[..., tuple]    # start_server, or aio_server.start_aio_server: (server, port)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Who may call (tokens and channel rights), what a person who never said consents to, and TLS."""
+
+    access: Access = field(default_factory=Access)
+    consent_defaults: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_CONSENT))
+    tls: tuple[bytes, bytes] | None = None      # (certificate chain, private key), PEM
+    runs_dir: Path | None = None                # the runs folder ForgetCustomer scrubs (None: left alone)
+    limits: ServerLimits = DEFAULT_LIMITS       # deadline, calls at once, message sizes (profile_api.bounds)
+
+    def credentials(self) -> grpc.ServerCredentials | None:
+        """Return the server's TLS credentials, or None to listen without TLS."""
+        return None if self.tls is None else grpc.ssl_server_credentials([(self.tls[1], self.tls[0])])
 
 
 def _address(host: str, port: int) -> str:
@@ -70,8 +90,10 @@ def add_profile_service(servicer: pb_grpc.ProfileServiceServicer, server: grpc.S
     server.add_registered_method_handlers(service.full_name, handlers)
 
 
-def expose(server: grpc.Server | grpc.aio.Server, health_servicer: object, address: str) -> int:
-    """Add health checking and reflection to a server (thread pool or asyncio) and bind it; return the port.
+def expose(server: grpc.Server | grpc.aio.Server, health_servicer: object, address: str,
+           credentials: grpc.ServerCredentials | None = None) -> int:
+    """Add health checking and reflection to a server (thread pool or asyncio) and bind it (with TLS when
+    credentials are given); return the port.
 
     Raises OSError naming the address when the server cannot listen there.
     """
@@ -79,7 +101,8 @@ def expose(server: grpc.Server | grpc.aio.Server, health_servicer: object, addre
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
     try:
-        bound = server.add_insecure_port(address)
+        bound = server.add_insecure_port(address) if credentials is None else \
+            server.add_secure_port(address, credentials)
     except RuntimeError:
         bound = 0
     if bound == 0:
@@ -90,6 +113,7 @@ def expose(server: grpc.Server | grpc.aio.Server, health_servicer: object, addre
 def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.1", port: int = 0,
                  max_workers: int = DEFAULT_MAX_WORKERS, *, share_port: bool = False,
                  health_interval: float = HEALTH_CHECK_SECONDS,
+                 credentials: grpc.ServerCredentials | None = None,
                  limits: ServerLimits = DEFAULT_LIMITS) -> tuple[grpc.Server, int]:
     """Start a server with this ProfileService servicer, health checking and reflection; return it and its port.
 
@@ -102,6 +126,7 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
         share_port: let other processes of a group listen on the same port (SO_REUSEPORT); without
             it, a port that is taken is an error rather than silently shared.
         health_interval: seconds between two checks of the store.
+        credentials: TLS (``ServeOptions.credentials``); None listens without.
         limits: the deadline, the calls at once and the message sizes (``profile_api.bounds``).
 
     Raises:
@@ -114,7 +139,7 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
     services = ("", SERVICE_NAME)
     store_health = StoreHealth(health_servicer, services, servicer.store) \
         if isinstance(servicer, ProfileServicer) else None       # NOT_SERVING until its first check
-    bound = expose(server, health_servicer, _address(host, port))
+    bound = expose(server, health_servicer, _address(host, port), credentials)
     server.start()
     if store_health is None:
         for service in services:
@@ -125,30 +150,39 @@ def start_server(servicer: pb_grpc.ProfileServiceServicer, host: str = "127.0.0.
     return server, bound
 
 
-def store_servicer(store_url: str, limits: ServerLimits = DEFAULT_LIMITS) -> ProfileServicer:
-    """Return the ProfileService servicer of the store at store_url (its reads bounded by limits' deadline)."""
-    return ProfileServicer(ProfileStore(open_store(store_url), statement_seconds=limits.deadline_seconds))
+def store_servicer(store_url: str, options: ServeOptions | None = None) -> ProfileServicer:
+    """Return the ProfileService servicer of the store at store_url (no tokens, default consent when no options)."""
+    options = options or ServeOptions()
+    return ProfileServicer(ProfileStore(open_store(store_url), statement_seconds=options.limits.deadline_seconds),
+                           access=options.access,
+                           consent_defaults=options.consent_defaults, runs_dir=options.runs_dir)
 
 
 def serve(store_url: str, host: str = "127.0.0.1", port: int = 0, *, max_workers: int = DEFAULT_MAX_WORKERS,
-          health_interval: float = HEALTH_CHECK_SECONDS, limits: ServerLimits = DEFAULT_LIMITS) -> tuple[grpc.Server, int]:
+          health_interval: float = HEALTH_CHECK_SECONDS, options: ServeOptions | None = None
+          ) -> tuple[grpc.Server, int]:
     """Serve the store at store_url on host:port (0 picks a free port); return the started server and its port."""
-    return start_server(store_servicer(store_url, limits), host, port, max_workers, health_interval=health_interval,
-                        limits=limits)
+    options = options or ServeOptions()
+    return start_server(store_servicer(store_url, options), host, port, max_workers, health_interval=health_interval,
+                        credentials=options.credentials(), limits=options.limits)
 
 
 def _child(factory: ServicerFactory, host: str, port: int, max_workers: int, ready: Semaphore, stop: Event,
-           failed: Queue, start: StartServer, limits: ServerLimits) -> None:
+           failed: Queue, start: StartServer, tls: tuple[bytes, bytes] | None, limits: ServerLimits) -> None:
     """One process of a ServerGroup: serve until the group says stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C reaches the whole group; the parent stops us
     try:
-        server, _ = start(factory(), host, port, max_workers, share_port=True, limits=limits)
+        servicer = factory()
+        server, _ = start(servicer, host, port, max_workers, share_port=True,
+                          credentials=ServeOptions(tls=tls).credentials(), limits=limits)
     except Exception as err:     # the parent reports it; a traceback from each process would bury it
         failed.put(str(err))
         sys.exit(1)
     ready.release()
     stop.wait()
     server.stop(STOP_GRACE_SECONDS).wait()
+    if isinstance(servicer, ProfileServicer):
+        servicer.close()      # the audit entries still queued: a process of the group ends without atexit
 
 
 def _listening(family: socket.AddressFamily, host: str, port: int) -> bool:
@@ -163,9 +197,9 @@ class ServerGroup:
 
     def __init__(self, factory: ServicerFactory, host: str, port: int, processes: int,
                  max_workers: int = DEFAULT_MAX_WORKERS, start: StartServer | None = None,
-                 limits: ServerLimits = DEFAULT_LIMITS) -> None:
-        """start: how each process starts its server (default ``start_server``, the thread pool); limits: each
-        process's (``profile_api.bounds``)."""
+                 tls: tuple[bytes, bytes] | None = None, limits: ServerLimits = DEFAULT_LIMITS) -> None:
+        """start: how each process starts its server (default ``start_server``, the thread pool); tls and limits:
+        as ``ServeOptions``'."""
         context = multiprocessing.get_context("spawn")    # gRPC must not be forked once started
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         if port and _listening(family, host, port):    # SO_REUSEPORT would share it with that server
@@ -182,7 +216,7 @@ class ServerGroup:
         self._stop, ready, failed = context.Event(), context.Semaphore(0), context.Queue()
         self.processes = [context.Process(target=_child, name=f"herken-serve-{i}", daemon=True,
                                           args=(factory, host, self.port, max_workers, ready, self._stop, failed,
-                                                start or start_server, limits))
+                                                start or start_server, tls, limits))
                           for i in range(processes)]
         for process in self.processes:
             process.start()
@@ -211,8 +245,9 @@ class ServerGroup:
 
 def serve_processes(store_url: str, host: str = "127.0.0.1", port: int = 0, processes: int = 2, *,
                     max_workers: int = DEFAULT_MAX_WORKERS, start: StartServer | None = None,
-                    limits: ServerLimits = DEFAULT_LIMITS) -> ServerGroup:
+                    options: ServeOptions | None = None) -> ServerGroup:
     """Serve the store at store_url from several processes on one port; return the running group."""
     open_store(store_url).dispose()    # an outdated store is refused here, once, before any process starts
-    return ServerGroup(functools.partial(store_servicer, store_url, limits), host, port, processes, max_workers, start,
-                       limits)
+    options = options or ServeOptions()
+    return ServerGroup(functools.partial(store_servicer, store_url, options), host, port, processes, max_workers,
+                       start, options.tls, options.limits)

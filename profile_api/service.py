@@ -1,6 +1,11 @@
 """The gRPC ProfileService, kept thin: each RPC checks and unpacks its request, calls ProfileStore
 (which knows nothing about gRPC) and packs the reply (``profile_api.messages``).
 
+Every call first says who it is (``profile_api.access``: a bearer token maps to a channel;
+UNAUTHENTICATED, PERMISSION_DENIED), then runs, then is written to the audit log with the persons it
+read or changed (``profile_api.store.audit``). What a profile shows depends on the caller's channel
+(``profile_api.views``) and the person's consent (``profile_api.consent``).
+
 Status codes: INVALID_ARGUMENT with the field path first in the message ("identifier.source: ..."),
 NOT_FOUND for unknown ids and identifiers, UNAVAILABLE for a write that waited too long for a
 publishing run (nothing stored; retry) and for a store that cannot be reached now (a database
@@ -13,15 +18,21 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.access import LOCAL, PREFERENCE_SOURCE, Access, Caller, Denied
+from profile_api.consent import (
+    DEFAULT_CONSENT, PURPOSES, allowed, consent_messages, encoded_consents, parse_state,
+)
 from profile_api.events import EventsRequestError, events_query_of, events_reply
 from profile_api.explain import Explainer, UnknownRecord
 from profile_api.faults import store_fault
@@ -33,6 +44,10 @@ from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustom
 from profile_api.resolve_record import (
     NothingPublished, RecordResolver, ResolveRequestError, WarmingUp, record_request_of, resolved_reply,
 )
+from profile_api.store.erase import ErasedRecord, forget_customer
+from profile_api.store.export import NoSuchCustomer, export_json
+from profile_api.store.audit import AuditLog, Entry, now
+from profile_api.views import restrict_ambiguous, restrict_explanation, restrict_household, restrict_profile
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +89,41 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 def rpc(method: Handler) -> Handler:
-    """Turn RequestError into its status and anything unexpected into INTERNAL, with the traceback logged."""
+    """Run a handler as a call (who calls, may they, audit: ``ProfileServicer.guarded``), turning RequestError
+    into its status and anything unexpected into INTERNAL, with the traceback logged.
 
-    @functools.wraps(method)     # the undecorated method stays reachable as wrapper.__wrapped__
+    ``wrapper.__wrapped__`` is the guarded handler that raises instead of aborting: the asyncio server
+    runs it and aborts in its own way.
+    """
+
+    def guarded(self: Any, request: Any, context: Any) -> Any:
+        return self.guarded(method, request, context)
+
+    @functools.wraps(method)
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         try:
-            return method(self, request, context)
+            return guarded(self, request, context)
         except Exception as err:    # noqa: BLE001  (status_of logs what it does not expect)
             code, message = status_of(method.__name__, err)
         context.abort(code, message)
 
+    wrapper.__wrapped__ = guarded   # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+class Call:
+    """One call under way: who makes it, the view they get, and the persons it read or changed (for the audit)."""
+
+    __slots__ = ("caller", "view", "customers", "household_id", "detail")
+
+    def __init__(self, caller: Caller, view: str) -> None:
+        self.caller, self.view = caller, view
+        self.customers: list[str] = []
+        self.household_id: str | None = None
+        self.detail: str | None = None
+
+
+_calls = threading.local()     # the Call the handler running in this thread serves
 
 
 def status_of(method_name: str, err: Exception) -> tuple[grpc.StatusCode, str]:
@@ -200,9 +239,18 @@ class PreferenceUpdate:
     stated_at: dt.datetime | None
 
 
-def preference_update_of(request: pb.UpdatePreferencesRequest) -> PreferenceUpdate:
-    """Return the checked content of an UpdatePreferencesRequest."""
+def preference_update_of(request: pb.UpdatePreferencesRequest, own_source: str | None = None) -> PreferenceUpdate:
+    """Return the checked content of an UpdatePreferencesRequest.
+
+    own_source: the data channel the caller's token writes as (None without tokens: the request's
+    source is taken as given). A source naming another channel is PERMISSION_DENIED; none means own_source.
+    """
     customer_id, source = request.customer_id.strip(), request.source.strip()
+    if own_source is not None:
+        if source and source != own_source:
+            raise RequestError(grpc.StatusCode.PERMISSION_DENIED, f"source: this token writes as {own_source}, "
+                               f"not {source!r}; leave source empty or set it to {own_source}")
+        source = own_source
     if not customer_id:
         raise invalid("customer_id", "must not be empty")
     refuse_nul(("customer_id", customer_id), ("source", source),
@@ -227,6 +275,25 @@ def preference_update_of(request: pb.UpdatePreferencesRequest) -> PreferenceUpda
     except ValueError as err:
         raise invalid("stated_at", str(err)) from None
     return PreferenceUpdate(customer_id, source, list(entries.items()), stated_at)
+
+
+def consent_update_of(request: pb.UpdateConsentRequest) -> tuple[str, list[tuple[str, bool]]]:
+    """Return the customer_id and the (purpose, granted) pairs of an UpdateConsentRequest."""
+    customer_id = request.customer_id.strip()
+    if not customer_id:
+        raise invalid("customer_id", "must not be empty")
+    refuse_nul(("customer_id", customer_id))
+    if not request.consents:
+        raise invalid("consents", "give at least one purpose and whether it is granted")
+    entries: dict[str, bool] = {}
+    for i, entry in enumerate(request.consents):
+        purpose = PURPOSES.get(entry.purpose)
+        if purpose is None:
+            raise invalid(f"consents[{i}].purpose", "must be PERSONALISATION, MARKETING or PROFILING")
+        if purpose in entries:
+            raise invalid(f"consents[{i}].purpose", f"{purpose} is given twice")
+        entries[purpose] = entry.granted
+    return customer_id, list(entries.items())
 
 
 def source_record_of(field: str, ident: pb.Identifier) -> str:
@@ -257,6 +324,25 @@ def explain_request_of(request: pb.ExplainMatchRequest) -> tuple[str, str | None
     return a, b
 
 
+def customer_id_of(request: pb.ExportCustomerRequest | pb.ForgetCustomerRequest) -> str:
+    """Return the customer_id an ExportCustomerRequest or ForgetCustomerRequest names."""
+    customer_id = request.customer_id.strip()
+    if not customer_id:
+        raise invalid("customer_id", "must not be empty")
+    refuse_nul(("customer_id", customer_id))
+    return customer_id
+
+
+def forget_request_of(request: pb.ForgetCustomerRequest) -> tuple[str, str]:
+    """Return the customer_id and the reason of a ForgetCustomerRequest."""
+    customer_id, reason = customer_id_of(request), request.reason.strip()
+    refuse_nul(("reason", reason))
+    if not reason:
+        raise invalid("reason", "must not be empty: say why the person is erased (e.g. 'GDPR request 2026-118'), "
+                      "with no personal data")
+    return customer_id, reason
+
+
 # --- the servicer ---
 
 class ProfileServicer(pb_grpc.ProfileServiceServicer):
@@ -268,27 +354,90 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
     """
 
     def __init__(self, store: ProfileStore, explainer: Explainer | None = None,
-                 resolver: RecordResolver | None = None) -> None:
+                 resolver: RecordResolver | None = None, *, access: Access | None = None,
+                 audit: AuditLog | None = None, consent_defaults: dict[str, bool] | None = None,
+                 runs_dir: Path | None = None) -> None:
         """explainer: answers ExplainMatch (default: one over the store's engine, which loads the run's model
         on the first call and keeps it); resolver: answers ResolveRecord (default: one over the store's engine,
-        which loads the published run on its first call and keeps it warm)."""
+        which loads the published run on its first call and keeps it warm); access: tokens and channel
+        rights (default none: every caller is local, with every right); audit: where calls are logged
+        (default: the store's audit log); consent_defaults: what a person who never said allows; runs_dir:
+        the runs folder that ForgetCustomer scrubs of the person (None: it is left alone)."""
         self.store = store
         self.explainer = explainer or Explainer(store.engine)
         self.resolver = resolver or RecordResolver(store.engine)
+        self.access = access or Access()
+        self.audit = audit or AuditLog(store.engine)
+        self.consent_defaults = dict(consent_defaults or DEFAULT_CONSENT)
+        self.runs_dir = runs_dir
+        self._default_consents = encoded_consents({}, self.consent_defaults)
+        self._everything = allowed({}, self.consent_defaults)
+
+    def close(self) -> None:
+        """Write the audit entries still queued (the server calls it when it stops)."""
+        self.audit.close()
+
+    def guarded(self, method: Callable[..., Any], request: Any, context: Any) -> Any:
+        """Run a handler as a call: refuse an unknown caller or a channel without the right, then log it."""
+        name = method.__name__
+        try:
+            caller = self.access.caller(context.invocation_metadata(), name)
+        except Denied as err:
+            code = grpc.StatusCode.UNAUTHENTICATED if err.unauthenticated else grpc.StatusCode.PERMISSION_DENIED
+            who = err.caller or Caller("unauthenticated")
+            self.audit.record(Entry(now(), who.channel, who.token_id, name, outcome=code.name, detail=str(err)))
+            raise RequestError(code, str(err)) from None
+        call = Call(caller, self.access.view_of(caller))
+        _calls.call = call
+        outcome = "OK"
+        try:
+            return method(self, request, context)
+        except RequestError as err:
+            outcome = err.code.name
+            raise
+        except Exception:
+            outcome = "INTERNAL"
+            raise
+        finally:
+            _calls.call = None
+            at = now()
+            for customer_id in call.customers or [None]:
+                self.audit.record(Entry(at, caller.channel, caller.token_id, name, customer_id, call.household_id,
+                                        outcome, call.detail))
+
+    @staticmethod
+    def _call() -> Call:
+        """Return the call this thread serves (a handler called outside ``guarded``, as in a test: a local one)."""
+        return getattr(_calls, "call", None) or Call(LOCAL, "full")
+
+    def _present(self, encoded: bytes, consent: str | None, call: Call) -> bytes:
+        """Return a profile as the call's view and the person's consent let it be shown, with its consents (encoded)."""
+        if consent is None:
+            if call.view == "full" and self._everything.preferences and self._everything.attributes:
+                return encoded + self._default_consents      # the common case: no decoding
+            state, consents = {}, self._default_consents
+        else:
+            state = parse_state(consent)
+            consents = encoded_consents(state, self.consent_defaults)
+        profile = pb.Profile.FromString(encoded)
+        restrict_profile(profile, call.view, allowed(state, self.consent_defaults))
+        return profile.SerializeToString() + consents
 
     @rpc
     def GetProfile(self, request: pb.GetProfileRequest,
                    context: grpc.ServicerContext) -> bytes | pb.GetProfileResponse:
         """The profile by customer_id or identifier (encoded); Ambiguous when the identifier has several persons."""
         lookup = lookup_of(request)
+        call = self._call()
         if isinstance(lookup, str):
-            return self._encoded_reply(lookup)
+            return self._encoded_reply(lookup, call)
         try:
             if lookup.source is None:    # e-mail, phone, card: the persons and their profiles in one read
-                found = self.store.encoded_profiles_by_identifier(lookup.kind, lookup.value)
+                found = self.store.served_profiles_by_identifier(lookup.kind, lookup.value)
                 if len(found) == 1:
-                    return profile_reply_bytes(found[0][1])
-                customer_ids = [customer_id for customer_id, _ in found]
+                    call.customers.append(found[0][0])
+                    return profile_reply_bytes(self._present(found[0][1], found[0][2], call))
+                customer_ids = [customer_id for customer_id, _, _ in found]
             else:
                 customer_ids = self.store.resolve_identifier(lookup.kind, lookup.value, lookup.source)
         except ValueError as err:
@@ -296,8 +445,11 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         if not customer_ids:
             raise not_found(f"no customer has this {lookup.what}")
         if len(customer_ids) == 1:
-            return self._encoded_reply(customer_ids[0])
-        return pb.GetProfileResponse(ambiguous=ambiguous_pb([self._profile(c) for c in customer_ids], lookup.what))
+            return self._encoded_reply(customer_ids[0], call)
+        call.customers.extend(customer_ids)
+        ambiguous = ambiguous_pb([self._profile(c) for c in customer_ids], lookup.what)
+        restrict_ambiguous(ambiguous, call.view)
+        return pb.GetProfileResponse(ambiguous=ambiguous)
 
     @rpc
     def SearchCustomers(self, request: pb.SearchCustomersRequest,
@@ -309,13 +461,20 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         except ValueError as err:
             given = next(name for name, value in criteria.items() if value)
             raise invalid_from_store(err, {name: name for name in SEARCH_FIELDS}, given) from None
+        call = self._call()
+        call.customers.extend(c.customer_id for c in candidates)
+        call.detail = "criteria: " + ", ".join(name for name, value in criteria.items() if value)
         return pb.SearchCustomersResponse(candidates=[candidate_pb(c) for c in candidates])
 
     @rpc
     def UpdatePreferences(self, request: pb.UpdatePreferencesRequest,
                           context: grpc.ServicerContext) -> pb.UpdatePreferencesResponse:
         """Store preferences a channel heard; return the person's preferences after the update."""
-        update = preference_update_of(request)
+        call = self._call()
+        own = PREFERENCE_SOURCE.get(call.caller.channel) if self.access.required else None
+        update = preference_update_of(request, own)
+        call.customers.append(update.customer_id)
+        call.detail = "keys: " + ", ".join(key for key, _ in update.preferences)
         try:
             stored = self.store.update_preferences(update.customer_id, update.source, update.preferences,
                                                    stated_at=update.stated_at)
@@ -331,9 +490,11 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
     def GetHousehold(self, request: pb.GetHouseholdRequest, context: grpc.ServicerContext) -> pb.GetHouseholdResponse:
         """Members, pets, delivery preference and shared preferences of a household."""
         household_id = household_id_of(request)
+        call = self._call()
+        call.household_id = household_id
         household = self.store.get_household(household_id)
         if household is not None:
-            return household_reply(household)
+            return self._household(household, call)
         alias = self.store.alias(household_id)
         if alias is None:
             raise not_found(f"no household {household_id!r}")
@@ -341,7 +502,7 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         household = self.store.get_household(current) if current else None
         if household is None:
             raise not_found(f"household {household_id!r} no longer exists: {reason}")
-        reply = household_reply(household)
+        reply = self._household(household, call)
         reply.redirected_from = household_id
         return reply
 
@@ -353,6 +514,8 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             query = events_query_of(request)
         except EventsRequestError as err:
             raise invalid(err.field, err.problem) from None
+        if query.customer_id:
+            self._call().customers.append(query.customer_id)
         events = self.store.identity_events(since=query.since, customer_id=query.customer_id,
                                             after_seq=query.after_seq, limit=query.page_size + 1)
         return events_reply(events, query.page_size)
@@ -361,14 +524,20 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
     def ExplainMatch(self, request: pb.ExplainMatchRequest, context: grpc.ServicerContext) -> pb.ExplainMatchResponse:
         """Why two records are one person or two; with b unset, a's place in its person."""
         a, b = explain_request_of(request)
+        call = self._call()
+        call.detail = f"records: {a}" + (f", {b}" if b else "")
         try:
             if b is None:
-                return record_explanation_pb(self.explainer.explain_record(a))
-            return explanation_pb(self.explainer.explain_pair(a, b))
+                reply = record_explanation_pb(self.explainer.explain_record(a))
+            else:
+                reply = explanation_pb(self.explainer.explain_pair(a, b))
         except UnknownRecord as err:
             which = "a" if err.record == a else "b"
             raise not_found(f"{which}: {err} (check the channel in {which}.source and the record_id in "
                             f"{which}.value)") from None
+        call.customers.extend(c for c in dict.fromkeys((reply.customer_id_a, reply.customer_id_b)) if c)
+        restrict_explanation(reply, call.view)
+        return reply
 
     @rpc
     def ResolveRecord(self, request: pb.ResolveRecordRequest,
@@ -378,26 +547,87 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             resolved = self.resolver.resolve(record_request_of(request))
         except ResolveRequestError as err:
             raise invalid(err.field, err.problem) from None
-        except NothingPublished as err:
+        except (NothingPublished, ErasedRecord) as err:
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, str(err)) from None
         except (StoreBusy, WarmingUp) as err:
             raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
-        return resolved_reply(resolved)
+        reply = resolved_reply(resolved)
+        call = self._call()
+        call.customers.extend(dict.fromkeys(c for c in [reply.customer_id, *(m.customer_id for m in reply.candidates)]
+                                            if c))
+        call.detail = "persist" if request.persist else None
+        return reply
 
-    def _encoded_reply(self, customer_id: str) -> bytes:
-        encoded = self.store.encoded_profile(customer_id)
-        if encoded is not None:
-            return profile_reply_bytes(encoded)
+    @rpc
+    def ExportCustomer(self, request: pb.ExportCustomerRequest,
+                       context: grpc.ServicerContext) -> pb.ExportCustomerResponse:
+        """Everything the store holds on the person, as JSON (an old ID that leads to them is followed)."""
+        customer_id = customer_id_of(request)
+        call = self._call()
+        call.customers.append(customer_id)
+        try:
+            return pb.ExportCustomerResponse(json=export_json(self.store.engine, customer_id))
+        except NoSuchCustomer as err:
+            raise not_found(str(err)) from None
+
+    @rpc
+    def ForgetCustomer(self, request: pb.ForgetCustomerRequest,
+                       context: grpc.ServicerContext) -> pb.ForgetCustomerResponse:
+        """Erase the person for good (``profile_api.store.erase``); answer how many records went."""
+        customer_id, reason = forget_request_of(request)
+        call = self._call()
+        call.customers.append(customer_id)
+        try:
+            erased = forget_customer(self.store.engine, customer_id, reason, caller=call.caller,
+                                     runs_dir=self.runs_dir)
+        except NoSuchCustomer as err:
+            raise not_found(str(err)) from None
+        call.household_id = erased.household_id
+        call.detail = f"{erased.erasure_id}: {erased.records_erased} records"
+        self.store.drop_caches()        # the search's name index held their names
+        self.resolver.drop_warm()       # the warm records held theirs; the next call loads the run again
+        return pb.ForgetCustomerResponse(records_erased=erased.records_erased)
+
+    @rpc
+    def UpdateConsent(self, request: pb.UpdateConsentRequest,
+                      context: grpc.ServicerContext) -> pb.UpdateConsentResponse:
+        """Record a person's consent per purpose, with the time and the caller's channel; return all purposes."""
+        customer_id, entries = consent_update_of(request)
+        call = self._call()
+        call.customers.append(customer_id)
+        call.detail = "; ".join(f"{purpose}={'granted' if granted else 'refused'}" for purpose, granted in entries)
+        try:
+            state = self.store.update_consent(customer_id, entries, channel=call.caller.channel,
+                                              token_id=call.caller.token_id,
+                                              source=PREFERENCE_SOURCE.get(call.caller.channel))
+        except UnknownCustomer:
+            raise not_found(f"no customer {customer_id!r}") from None
+        except StoreBusy as err:
+            raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
+        return pb.UpdateConsentResponse(consents=consent_messages(state, self.consent_defaults))
+
+    def _household(self, household: Any, call: Call) -> pb.GetHouseholdResponse:
+        reply = household_reply(household)
+        call.customers.extend(member.customer_id for member in reply.household.members)
+        restrict_household(reply.household, call.view)
+        return reply
+
+    def _encoded_reply(self, customer_id: str, call: Call) -> bytes:
+        served = self.store.served_profile(customer_id)
+        if served is not None:
+            call.customers.append(customer_id)
+            return profile_reply_bytes(self._present(*served, call))
         alias = self.store.alias(customer_id)
         if alias is None:
             raise not_found(f"no customer {customer_id!r}")
         current, reason = alias
         if current is None:
             raise not_found(f"customer {customer_id!r} no longer exists: {reason}")
-        encoded = self.store.encoded_profile(current)
-        if encoded is None:
+        served = self.store.served_profile(current)
+        if served is None:
             raise not_found(f"customer {customer_id!r} now is {current!r}, which is not in the published result")
-        return profile_reply_bytes(encoded) + redirected_from_bytes(customer_id)
+        call.customers.append(current)
+        return profile_reply_bytes(self._present(*served, call)) + redirected_from_bytes(customer_id)
 
     def _profile(self, customer_id: str) -> Profile:
         profile = self.store.get_profile(customer_id)

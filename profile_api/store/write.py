@@ -22,6 +22,7 @@ from identity.categories import taxonomy_frame
 from identity.progress import Progress
 from profile_api.live import api_preferences, live_parts, lock_preferences, stated_preferences
 from profile_api.precompute import INTERACTION_COLUMNS, ProfileEncoding, profile_rows
+from profile_api.store.consent import refresh_consent
 from profile_api.store.models import (
     Household, Interaction, LinkageSnapshot, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
     SourceRecord,
@@ -104,6 +105,7 @@ def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozense
                                              dtype=object)
     conn.execute(delete(PrecomputedProfile))
     count = bulk_insert(conn, PrecomputedProfile, profiles)
+    refresh_consent(conn)       # consent hangs on records: the run's persons take their records' statements
     analyze(conn, [PrecomputedProfile])
     return count
 
@@ -112,7 +114,8 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
               households: pd.DataFrame, interactions: pd.DataFrame, preferences: pd.DataFrame,
               quarantine: pd.DataFrame, edges: pd.DataFrame, run: pd.DataFrame,
               profiles: Callable[[], pd.DataFrame], live_from: frozenset[tuple] | None, progress: Progress,
-              history: Callable[[Connection], object] | None = None, snapshot: bytes | None = None) -> None:
+              history: Callable[[Connection], object] | None = None, snapshot: bytes | None = None,
+              guard: Callable[[Connection], object] | None = None) -> None:
     """Replace the published result with these rows in one transaction, the profiles last.
 
     Args:
@@ -123,8 +126,12 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
         history: records the run's identity events and aliases on the transaction
             (``profile_api.store.history.write_history``).
         snapshot: the run's records as the linkage saw them (Parquet), for the next incremental run.
+        guard: runs first on the transaction and may refuse the publish by raising
+            (``profile_api.store.erase.erasures_unchanged``).
     """
     with engine.begin() as conn:
+        if guard is not None:
+            guard(conn)
         for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run):
             conn.execute(delete(table))
         conn.execute(delete(Preference).where(Preference.origin == "drop"))

@@ -26,6 +26,7 @@ from profile_api.store.models import (
 )
 from identity.engine import make_engine
 from profile_api.store.realtime import latest_purchase
+from profile_api.store.consent import refresh_consent
 from profile_api.store.write import analyze, bulk_insert, write_snapshot
 
 CHUNK = 5_000   # keys per IN list
@@ -69,7 +70,7 @@ def _rows(conn: Connection, sql: str, name: str, values: Iterable[str], **fixed:
 
 def _household_inputs(conn: Connection, households: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return the records, links and interactions of these households, each read by an index."""
-    links = _rows(conn, "SELECT source, record_id, customer_id, household_id FROM record_link "
+    links = _rows(conn, "SELECT source, record_id, customer_id, household_id, confidence FROM record_link "
                         "WHERE household_id IN :ids", "ids", households)
     if links.empty:
         return pd.DataFrame(), links, pd.DataFrame([], columns=list(INTERACTION_COLUMNS))
@@ -117,7 +118,9 @@ def rebuild_households(conn: Connection, households: Collection[str], as_of: dt.
             interactions[column] = pd.to_numeric(interactions[column], errors="coerce")
     rows = profile_rows(records, links, interactions, categories, as_of=as_of)
     profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn, wanted)).result()
-    return bulk_insert(conn, PrecomputedProfile, profiles)
+    count = bulk_insert(conn, PrecomputedProfile, profiles)
+    refresh_consent(conn, wanted)
+    return count
 
 
 def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: Collection[tuple[str, str]],
@@ -125,7 +128,8 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
                     persons_gone: Collection[str], households: pd.DataFrame, households_gone: Collection[str],
                     interactions: pd.DataFrame, preferences: pd.DataFrame, deleted: Collection[tuple[str, str]],
                     quarantine: pd.DataFrame, edges: pd.DataFrame, edges_of: Collection[str], run: pd.DataFrame,
-                    history: Callable[[Connection], object], snapshot: bytes, progress: Progress) -> int:
+                    history: Callable[[Connection], object], snapshot: bytes, progress: Progress,
+                    guard: Callable[[Connection], object] | None = None) -> int:
     """Write an incremental run's changes in one transaction; return the number of profiles rebuilt.
 
     Args:
@@ -139,8 +143,11 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
         edges: match_edge rows of the re-clustered records; ``edges_of`` the unique_ids whose
             earlier edges go.
         run: the run row, replacing the previous one.
+        guard: runs first on the transaction and may refuse the write by raising (as ``write_run``'s).
     """
     with engine.begin() as conn:
+        if guard is not None:
+            guard(conn)
         delete_records(conn, "source_record", replaced)
         progress.advance(bulk_insert(conn, SourceRecord, source_records))
         delete_records(conn, "record_link", unlinked)

@@ -159,6 +159,11 @@ def test_get_profile_sends_the_profile_the_store_builds_with_and_without_househo
     store = ProfileStore(served.engine)
     for customer_id in stated + quiet:
         reply = served.stub.GetProfile(by_id(customer_id), timeout=10)
+        # nobody in the drop stated consent: each purpose at the server's default, after the profile
+        assert [(c.purpose, c.granted, c.by_default) for c in reply.profile.consents] == [
+            (pb.CONSENT_PURPOSE_PERSONALISATION, True, True), (pb.CONSENT_PURPOSE_MARKETING, False, True),
+            (pb.CONSENT_PURPOSE_PROFILING, True, True)]
+        reply.profile.ClearField("consents")
         assert reply.profile == profile_pb(store.get_profile(customer_id)), customer_id
     store.close()
 
@@ -471,7 +476,8 @@ def test_reflection_lists_and_describes_the_profile_service(served_sqlite):
     pool = DescriptorPool(ProtoReflectionDescriptorDatabase(served_sqlite.channel))
     service = pool.FindServiceByName("herken.v1.ProfileService")
     assert {m.name for m in service.methods} == {"GetProfile", "SearchCustomers", "UpdatePreferences", "GetHousehold",
-                                                 "ListIdentityEvents", "ResolveRecord", "ExplainMatch"}
+                                                 "ListIdentityEvents", "ResolveRecord", "ExplainMatch", "UpdateConsent",
+                                                 "ExportCustomer", "ForgetCustomer"}
     assert service.methods_by_name["GetProfile"].output_type.oneofs_by_name["result"]
 
 

@@ -1,0 +1,128 @@
+"""Keeping an erased person out: the salted keys of a tombstone, and a drop's records that carry one.
+
+Pure: no file or database. The store keeps the salt and the hashes (``profile_api.store.erase``);
+a run reads them and hands them in (``ResolveOptions.tombstones``). A record is the erased person's
+when any of its keys hashes to a tombstone: its standardised e-mail, phone (mobile or landline),
+loyalty card, name-and-birth-date (first name + surname core + birth date) or source:record_id.
+Which of an erased person's keys become tombstones is the eraser's choice: only those no other
+person holds, so that a family card or a shared e-mail does not keep the rest of a household out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from identity.ingest import Drop, FileCounts, QuarantinedRow
+
+ERASED_REASON = "erased person"
+WITHHELD = "(withheld)"   # the raw text of a quarantined row of an erased person
+KINDS: tuple[str, ...] = ("email", "phone", "loyalty_card", "name_birth_date", "source_record")
+
+
+def key_hash(salt: str, kind: str, value: str) -> str:
+    """Return the hex sha256 of a salted key (kind and value as ``record_keys`` gives them)."""
+    return hashlib.sha256(f"{salt}\x1f{kind}\x1f{value}".encode()).hexdigest()
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def record_keys(record: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Return (kind, value) of every key of a standardised record.
+
+    The record holds the linkage's names (``identity.standardise.STANDARD_COLUMNS``: source,
+    record_id, email, mobile, landline, loyalty_card, given_first, surname_core, birth_date).
+    """
+    keys: list[tuple[str, str]] = []
+    source, record_id = _text(record.get("source")), _text(record.get("record_id"))
+    if source and record_id:
+        keys.append(("source_record", f"{source}:{record_id}"))
+    for kind, columns in (("email", ("email",)), ("phone", ("mobile", "landline")), ("loyalty_card", ("loyalty_card",))):
+        for column in columns:
+            value = _text(record.get(column))
+            if value:
+                keys.append((kind, value))
+    name_birth = name_birth_key(record.get("given_first"), record.get("surname_core"), record.get("birth_date"))
+    if name_birth:
+        keys.append(("name_birth_date", name_birth))
+    return keys
+
+
+def name_birth_key(given: object, surname: object, birth_date: object) -> str | None:
+    """Return the name-and-birth-date key of standardised values, or None when one of them is missing."""
+    parts = [_text(given), _text(surname), _text(birth_date)]
+    return "|".join(parts) if all(parts) else None  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Tombstones:
+    """The store's salt and the hashes of erased persons' keys."""
+
+    salt: str
+    hashes: frozenset[str] = field(default_factory=frozenset)
+    erasures: frozenset[str] = field(default_factory=frozenset)   # the erasures they come from (erasure_id)
+
+    def __bool__(self) -> bool:
+        return bool(self.hashes)
+
+    def hit(self, record: Mapping[str, object]) -> bool:
+        """Return True when any key of a standardised record is a tombstone."""
+        return any(key_hash(self.salt, kind, value) in self.hashes for kind, value in record_keys(record))
+
+
+def erased_records(standardised: pd.DataFrame, tombstones: Tombstones | None) -> set[str]:
+    """Return the unique_ids of the standardised records that carry a tombstone."""
+    if not tombstones or standardised.empty:
+        return set()
+    columns = [c for c in ("unique_id", "source", "record_id", "email", "mobile", "landline", "loyalty_card",
+                           "given_first", "surname_core", "birth_date") if c in standardised.columns]
+    rows = standardised[columns].astype(object).where(standardised[columns].notna(), None)
+    return {row["unique_id"] for row in rows.to_dict("records") if tombstones.hit(row)}
+
+
+def keep_out(drop: Drop, standardised: pd.DataFrame, erased: set[str]) -> pd.DataFrame:
+    """Quarantine the erased records of a drop, with their interactions and preferences; return the
+    standardised records without them. Changes drop in place.
+
+    A quarantined row keeps the file and line and the reason "erased person", and nothing of what
+    the row held: the point is that nothing readable of the person stays.
+    """
+    if not erased:
+        return standardised
+    files = {c.file.rsplit(".", 1)[0]: c.file for c in drop.counts}
+    keys = drop.records["source"] + ":" + drop.records["record_id"]
+    gone = keys.isin(erased)
+    rows = [QuarantinedRow(files.get(source, f"{source}.csv"), int(line), ERASED_REASON, WITHHELD)
+            for source, line in zip(drop.records.loc[gone, "source"], drop.records.loc[gone, "line"])]
+    moved = {f"{source}.csv": count for source, count in drop.records.loc[gone, "source"].value_counts().items()}
+    drop.records = drop.records[~gone]
+    for name in ("interactions", "preferences"):
+        frame = getattr(drop, name)
+        theirs = (frame["source"] + ":" + frame["record_id"]).isin(erased)
+        rows.extend(QuarantinedRow(files.get(name, f"{name}.csv"), 0, ERASED_REASON, WITHHELD) for _ in range(int(theirs.sum())))
+        if theirs.any():
+            moved[f"{name}.csv"] = int(theirs.sum())
+        setattr(drop, name, frame[~theirs])
+    drop.quarantine = [q for q in drop.quarantine] + rows
+    drop.counts = [_moved(c, moved) for c in drop.counts]
+    return standardised[~standardised["unique_id"].isin(erased)].reset_index(drop=True)
+
+
+def _moved(count: FileCounts, moved: Mapping[str, int]) -> FileCounts:
+    """Return a file's counts with its rows of erased records counted as quarantined (matched on the stem)."""
+    stem = count.file.rsplit(".", 1)[0]
+    n = next((n for name, n in moved.items() if name.rsplit(".", 1)[0] == stem), 0)
+    return FileCounts(count.file, count.read, count.accepted - n, count.quarantined + n)
+
+
+def hashes_of(salt: str, keys: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Return {hash: kind} of keys under a salt."""
+    return {key_hash(salt, kind, value): kind for kind, value in keys}

@@ -1,0 +1,147 @@
+"""The audit log: who (channel, token id) read or changed whom, when, through which RPC or command.
+
+Append-only: rows are inserted, never updated or deleted. The server does not write a row inside
+each request (a write per read would halve what it serves): ``AuditLog.record`` queues the entry and
+a background thread inserts what has queued every ``flush_seconds`` in one transaction, and on
+``close``. A store that cannot be written keeps the entries queued (up to ``MAX_PENDING``) and the
+next flush tries again. Commands (``herken export``, ``herken forget``) write theirs at once
+(``write_entries``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import weakref
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import sqlalchemy
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from profile_api.store.models import AuditEntry
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.5
+MAX_PENDING = 200_000     # entries kept while the store cannot be written; beyond, the oldest are dropped (logged)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit entry (the columns of audit_log but seq)."""
+
+    at: dt.datetime
+    channel: str
+    token_id: str | None
+    action: str
+    customer_id: str | None = None
+    household_id: str | None = None
+    outcome: str = "OK"
+    detail: str | None = None
+
+
+def now() -> dt.datetime:
+    """Return the time an entry is stamped with (UTC; SQLAlchemy binds it as the dialect stores it)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def write_entries(conn: Connection, entries: Iterable[Entry]) -> int:
+    """Insert entries on conn's transaction; return how many."""
+    rows = [asdict(entry) for entry in entries]
+    if rows:
+        conn.execute(insert(AuditEntry.__table__), rows)
+    return len(rows)
+
+
+def read_entries(conn: Connection, *, customer_id: str | None = None, channel: str | None = None,
+                 since: dt.datetime | None = None, limit: int | None = None) -> list[dict]:
+    """Return audit entries in the order they were written, as dicts of their columns."""
+    table = AuditEntry.__table__
+    query = select(table).order_by(table.c.seq)
+    if customer_id is not None:
+        query = query.where(table.c.customer_id == customer_id)
+    if channel is not None:
+        query = query.where(table.c.channel == channel)
+    if since is not None:
+        query = query.where(table.c.at >= since)
+    if limit is not None:
+        query = query.limit(limit)
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+class AuditLog:
+    """Queues entries and inserts them in the background; ``close`` writes what is left."""
+
+    def __init__(self, engine: Engine, flush_seconds: float = FLUSH_SECONDS) -> None:
+        self._engine = engine
+        self._flush_seconds = flush_seconds
+        self._pending: list[Entry] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._failing = False
+        # The thread holds the log weakly: a log nobody holds any more (its server gone) ends its thread.
+        self._thread = threading.Thread(target=_run, args=(weakref.ref(self), self._wake, self._closed, flush_seconds),
+                                        name="herken-audit", daemon=True)
+        self._thread.start()
+
+    def record(self, entry: Entry) -> None:
+        """Queue an entry (written within flush_seconds)."""
+        with self._lock:
+            self._pending.append(entry)
+            if len(self._pending) > MAX_PENDING:
+                dropped = len(self._pending) - MAX_PENDING
+                del self._pending[:dropped]
+                log.error("audit log: the store could not be written for long; %d oldest entries dropped", dropped)
+
+    def flush(self) -> bool:
+        """Write every queued entry now; return False when the store could not be written (they stay queued)."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return True
+        try:
+            with self._engine.begin() as conn:
+                write_entries(conn, batch)
+        except sqlalchemy.exc.SQLAlchemyError as err:
+            if not self._failing:      # once per outage, not every half second
+                log.warning("audit log: %d entries wait for the store: %s", len(batch), str(err).splitlines()[0])
+            self._failing = True
+            with self._lock:
+                self._pending[:0] = batch
+            return False
+        if self._failing:
+            log.warning("audit log: the store can be written again; the entries that waited are written")
+        self._failing = False
+        return True
+
+    def close(self) -> None:
+        """Stop the background thread and write what is queued."""
+        self._closed.set()
+        self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(10)
+        self.flush()
+
+    def __del__(self) -> None:
+        self._closed.set()
+        self._wake.set()
+        try:
+            self.flush()
+        except Exception:    # noqa: BLE001  (at interpreter exit anything may be gone)
+            pass
+
+
+def _run(ref: weakref.ref, wake: threading.Event, closed: threading.Event, seconds: float) -> None:
+    """The background thread of an AuditLog: flush every `seconds` until it is closed or gone."""
+    while not closed.is_set():
+        wake.wait(seconds)
+        wake.clear()
+        audit = ref()
+        if audit is None:
+            return
+        audit.flush()
+        del audit

@@ -1,0 +1,114 @@
+"""What each channel sees of a person: the views ``store``, ``checkout`` and ``full`` applied to messages.
+
+Pure: masking functions on plain strings, and functions that change a decoded message in place.
+
+- ``full`` (customer service, back office): everything.
+- ``store`` (the store tablet): names, household members' first names, preferences, attributes;
+  contact data masked (``j***@gmail.com``, ``06-****5678``, ``K***``, ``1234 **``), the house number
+  withheld, the birth date as its year only.
+- ``checkout`` (webshop, app): what a checkout prefill needs: name, e-mail, phone and address in
+  full, preferences and attributes; no birth date, no other household members.
+
+A person's consent is applied as well (``strip_by_consent``): without personalisation no remembered
+preferences, without profiling no derived attributes (nor the pets they show).
+"""
+
+from __future__ import annotations
+
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api.consent import Allowed
+
+
+def mask_email(value: str) -> str:
+    """Return an e-mail address with its local part masked: ``j***@gmail.com``."""
+    local, at, domain = value.partition("@")
+    if not at:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_phone(value: str) -> str:
+    """Return a phone number with all but its first two and last four digits masked: ``06-****5678``."""
+    digits = "".join(c for c in value if c.isdigit())
+    if value.startswith("+31"):
+        digits = "0" + digits[2:]
+    elif value.startswith("+"):
+        digits = "+" + digits
+    if len(digits) < 8:
+        return "****"
+    return f"{digits[:2]}-****{digits[-4:]}"
+
+
+def mask_street(value: str) -> str:
+    """Return a street with all but its first letter masked: ``K***``."""
+    return f"{value.strip()[:1]}***" if value.strip() else ""
+
+
+def mask_postcode(value: str) -> str:
+    """Return a Dutch postcode with its letters masked: ``1234 **`` (the area, not the street)."""
+    digits = "".join(c for c in value if c.isdigit())
+    return f"{digits[:4]} **" if digits else "**"
+
+
+def first_name_of(display_name: str) -> str:
+    """Return the first word of a display name (a household member as the store tablet sees them)."""
+    return display_name.strip().split(" ", 1)[0] if display_name.strip() else ""
+
+
+_STORE_MASKS = {"email": mask_email, "phone": mask_phone, "street": mask_street, "postcode": mask_postcode,
+                "birth_date": lambda value: value[:4], "house_number": None}
+_CHECKOUT_MASKS = {"birth_date": None}
+_MASKS = {"store": _STORE_MASKS, "checkout": _CHECKOUT_MASKS, "full": {}}
+
+
+def restrict_golden(golden: pb.GoldenRecord, view: str) -> None:
+    """Mask or withhold the golden record's fields the view does not show in full."""
+    for name, mask in _MASKS[view].items():
+        if not golden.HasField(name):
+            continue
+        if mask is None:
+            golden.ClearField(name)
+        else:
+            field = getattr(golden, name)
+            field.value = mask(field.value)
+
+
+def restrict_household(household: pb.Household, view: str) -> None:
+    """Show the household's members as the view allows: first names (store), none (checkout), all (full)."""
+    if view == "store":
+        for member in household.members:
+            member.display_name = first_name_of(member.display_name)
+    elif view == "checkout":
+        del household.members[:]
+
+
+def strip_by_consent(profile: pb.Profile, allowed: Allowed) -> None:
+    """Withhold what the person's consent does not allow: preferences, attributes (and pets)."""
+    if not allowed.preferences:
+        del profile.preferences[:]
+        del profile.household.shared_preferences[:]
+        profile.household.delivery_preference = ""
+    if not allowed.attributes:
+        del profile.attributes[:]
+        del profile.household.pets[:]
+
+
+def restrict_profile(profile: pb.Profile, view: str, allowed: Allowed) -> None:
+    """Apply a view and a person's consent to a profile, in place."""
+    if view != "full":
+        restrict_golden(profile.golden, view)
+        restrict_household(profile.household, view)
+    strip_by_consent(profile, allowed)
+
+
+def restrict_ambiguous(ambiguous: pb.Ambiguous, view: str) -> None:
+    """Apply a view to the candidates of an ambiguous identifier (their households' members)."""
+    for household in ambiguous.households:
+        restrict_household(household, view)
+
+
+def restrict_explanation(reply: pb.ExplainMatchResponse, view: str) -> None:
+    """Withhold the compared values of an explanation from a view other than full."""
+    if view != "full":
+        for comparison in reply.comparisons:
+            comparison.value_a = comparison.value_b = ""

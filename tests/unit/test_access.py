@@ -1,0 +1,113 @@
+"""Tokens, channel rights, masks and consent as plain functions."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api.access import (
+    LOCAL, Access, AccessConfigError, Caller, Denied, access_of, channel_rights, token_hash, tokens_from_env,
+    tokens_from_table,
+)
+from profile_api.consent import DEFAULT_CONSENT, allowed, consent_defaults, parse_state, state_json, state_of
+from profile_api.views import mask_email, mask_phone, mask_postcode, restrict_profile
+
+BEARER = [("authorization", "Bearer s3cret")]
+
+
+def test_without_tokens_every_caller_is_local_with_every_right():
+    assert Access().caller([], "ForgetCustomer") == LOCAL and not Access().required
+
+
+def test_tokens_from_the_environment_map_to_channels_and_are_known_by_a_hash_id():
+    tokens = tokens_from_env("s3cret:store, other:webshop,")
+    caller = Access(tokens).caller(BEARER, "GetProfile")
+    assert caller == Caller("store", f"sha256:{token_hash('s3cret')[:12]}")
+
+
+@pytest.mark.parametrize("value, problem", [("s3cret", "write token:channel"), ("s3cret:shop", "'shop' is not one of")])
+def test_a_bad_environment_entry_says_what_to_write(value, problem):
+    with pytest.raises(AccessConfigError, match=problem):
+        tokens_from_env(value)
+
+
+def test_a_token_table_takes_tokens_hashes_and_named_entries():
+    tokens = tokens_from_table({"plain": "app", f"sha256:{token_hash('hashed')}": "service",
+                                "tablet-7": {"sha256": token_hash("s3cret"), "channel": "store"},
+                                "desk": {"token": "desk-token", "channel": "backoffice"}})
+    access = Access(tokens)
+    assert access.caller([("authorization", "Bearer plain")], "GetProfile").channel == "app"
+    assert access.caller([("authorization", "Bearer hashed")], "ExportCustomer").channel == "service"
+    assert access.caller(BEARER, "GetProfile") == Caller("store", "tablet-7")
+    assert access.caller([("authorization", "bearer desk-token")], "ForgetCustomer").token_id == "desk"
+
+
+@pytest.mark.parametrize("table, problem", [
+    ({"x": {"channel": "store"}}, "either sha256"), ({"x": {"sha256": "abc", "channel": "store"}}, "not a SHA-256"),
+    ({"sha256:zz": "store"}, "not a SHA-256"), ({"x": "till"}, "'till' is not one of"),
+])
+def test_a_bad_token_table_entry_is_refused(table, problem):
+    with pytest.raises(AccessConfigError, match=problem):
+        tokens_from_table(table)
+
+
+def test_no_unknown_or_malformed_credentials_are_unauthenticated_and_a_missing_right_is_not():
+    access = Access(tokens_from_env("s3cret:webshop"))
+    for metadata in ([], [("authorization", "Bearer nope")], [("authorization", "Basic s3cret")],
+                     [("authorization", "Bearer ")]):
+        with pytest.raises(Denied) as err:
+            access.caller(metadata, "GetProfile")
+        assert err.value.unauthenticated
+    with pytest.raises(Denied) as err:
+        access.caller(BEARER, "SearchCustomers")
+    assert not err.value.unauthenticated and err.value.caller.channel == "webshop"
+
+
+def test_channel_rights_are_configurable_but_the_back_office_states_no_preferences():
+    rights = channel_rights({"webshop": {"rpcs": ["GetProfile", "SearchCustomers"], "view": "store"}})
+    assert rights["webshop"].rpcs == {"GetProfile", "SearchCustomers"} and rights["webshop"].view == "store"
+    with pytest.raises(AccessConfigError, match="back office"):
+        channel_rights({"backoffice": {"rpcs": ["UpdatePreferences"]}})
+    with pytest.raises(AccessConfigError, match="view must be"):
+        channel_rights({"store": {"view": "everything"}})
+    with pytest.raises(AccessConfigError, match="rpcs must be"):
+        channel_rights({"store": {"rpcs": ["DropTables"]}})
+    assert access_of("a:store", {"b": "app"}).required
+
+
+def test_masks():
+    assert mask_email("jan.jansen@gmail.com") == "j***@gmail.com"
+    assert mask_phone("+31612345678") == "06-****5678" and mask_phone("+32471123456") == "+3-****3456"
+    assert mask_postcode("1234AB") == "1234 **"
+
+
+@given(st.emails())
+def test_a_masked_email_keeps_only_its_first_letter_and_domain(email):
+    local, _, domain = email.partition("@")
+    assert mask_email(email) == f"{local[0]}***@{domain}"
+
+
+def test_consent_is_the_latest_statement_per_purpose_else_the_default():
+    state = state_of([("profiling", False, "store", "2026-01-01T10:00:00", 1),
+                      ("profiling", True, "app", "2026-01-01T10:00:00", 2),
+                      ("personalisation", False, "service", "2025-01-01T00:00:00+00:00", 3)])
+    assert state == {"personalisation": (False, "service", "2025-01-01T00:00:00"),
+                     "profiling": (True, "app", "2026-01-01T10:00:00")}
+    assert parse_state(state_json(state)) == state and state_json({}) is None
+    assert allowed(state, DEFAULT_CONSENT).preferences is False and allowed({}, DEFAULT_CONSENT).attributes
+    assert allowed({}, consent_defaults({"profiling": False})).attributes is False
+    with pytest.raises(ValueError, match="purposes are"):
+        consent_defaults({"tracking": True})
+
+
+def test_restricting_a_profile_for_the_store_masks_and_for_consent_withholds():
+    profile = pb.Profile(display_name="Jan de Vries", golden=pb.GoldenRecord(
+        email=pb.FieldValue(value="jan@x.nl"), birth_date=pb.FieldValue(value="1980-05-01"),
+        house_number=pb.FieldValue(value="12")), attributes=[pb.Attribute(name="pets", value="dog")],
+        preferences=[pb.Preference(key="shoe_size", value="43")],
+        household=pb.Household(members=[pb.HouseholdMember(display_name="Jan de Vries")], pets=["dog"]))
+    restrict_profile(profile, "store", allowed({"profiling": (False, "app", "2026-01-01T00:00:00")}, DEFAULT_CONSENT))
+    assert profile.golden.email.value == "j***@x.nl" and profile.golden.birth_date.value == "1980"
+    assert not profile.golden.HasField("house_number") and profile.household.members[0].display_name == "Jan"
+    assert not profile.attributes and not profile.household.pets and profile.preferences

@@ -1,0 +1,81 @@
+"""The tombstone keys and the quarantine of an erased person's records (identity.erasure): plain values."""
+
+from __future__ import annotations
+
+import pandas as pd
+from hypothesis import given, strategies as st
+
+from identity.erasure import (
+    ERASED_REASON, WITHHELD, Tombstones, erased_records, hashes_of, keep_out, key_hash, name_birth_key, record_keys,
+)
+from identity.ingest import Drop, FileCounts, QuarantinedRow
+
+RECORD = {"unique_id": "pos:P1", "source": "pos", "record_id": "P1", "email": "judith.k@gmail.com",
+          "mobile": "+31634769180", "landline": None, "loyalty_card": "2678337998600", "given_first": "judith",
+          "surname_core": "koopman", "birth_date": "1977-08-16"}
+
+
+def test_a_record_has_a_key_per_identifier_and_one_for_name_and_birth_date():
+    assert record_keys(RECORD) == [("source_record", "pos:P1"), ("email", "judith.k@gmail.com"),
+                                   ("phone", "+31634769180"), ("loyalty_card", "2678337998600"),
+                                   ("name_birth_date", "judith|koopman|1977-08-16")]
+
+
+def test_no_name_and_birth_key_without_all_three():
+    assert name_birth_key("judith", "koopman", None) is None
+    assert name_birth_key("judith", "", "1977-08-16") is None
+    assert ("name_birth_date", "judith|koopman|1977-08-16") not in record_keys({**RECORD, "birth_date": float("nan")})
+
+
+@given(st.text(min_size=1), st.text(min_size=1), st.sampled_from(["email", "phone", "loyalty_card"]), st.text())
+def test_a_hash_depends_on_the_salt_and_shows_nothing_of_the_value(salt, other, kind, value):
+    hashed = key_hash(salt, kind, value)
+    assert hashed == key_hash(salt, kind, value) and len(hashed) == 64
+    if other != salt:
+        assert key_hash(other, kind, value) != hashed
+
+
+def test_any_key_of_a_record_hits():
+    salt = "s"
+    for kind, value in record_keys(RECORD):
+        tombstones = Tombstones(salt, frozenset(hashes_of(salt, [(kind, value)])))
+        assert tombstones.hit(RECORD)
+        assert not tombstones.hit({**RECORD, "unique_id": "app:X", "source": "app", "record_id": "X", "email": None,
+                                   "mobile": None, "loyalty_card": None, "given_first": "anna"})
+
+
+def _drop() -> Drop:
+    records = pd.DataFrame({"source": ["pos", "pos", "app"], "line": [2, 3, 2], "record_id": ["P1", "P2", "A1"]})
+    interactions = pd.DataFrame({"source": ["pos", "pos", "app"], "record_id": ["P1", "P2", "A1"], "type": ["purchase"] * 3})
+    preferences = pd.DataFrame({"source": ["app"], "record_id": ["A1"], "key": ["k"]})
+    counts = [FileCounts("pos.csv", 3, 2, 1), FileCounts("app.csv", 1, 1, 0), FileCounts("interactions.csv", 3, 3, 0),
+              FileCounts("preferences.csv", 1, 1, 0)]
+    return Drop(records, interactions, preferences, None, [QuarantinedRow("pos.csv", 4, "record_id is empty", ",x")],
+                counts)
+
+
+def test_erased_records_are_quarantined_with_their_rows_and_nothing_of_them():
+    drop = _drop()
+    standardised = pd.DataFrame([{**RECORD}, {**RECORD, "unique_id": "pos:P2", "record_id": "P2", "email": "x@y.nl",
+                                              "mobile": None, "loyalty_card": None, "given_first": "piet"},
+                                 {**RECORD, "unique_id": "app:A1", "source": "app", "record_id": "A1"}])
+    tombstones = Tombstones("s", frozenset(hashes_of("s", [("email", "judith.k@gmail.com")])))
+    erased = erased_records(standardised, tombstones)
+    assert erased == {"pos:P1", "app:A1"}
+    kept = keep_out(drop, standardised, erased)
+    assert list(kept["unique_id"]) == ["pos:P2"]
+    assert list(drop.records["record_id"]) == ["P2"] and list(drop.interactions["record_id"]) == ["P2"]
+    assert drop.preferences.empty
+    new = [q for q in drop.quarantine if q.reason == ERASED_REASON]
+    assert {(q.file, q.line) for q in new if q.line} == {("pos.csv", 2), ("app.csv", 2)}
+    assert all(q.raw == WITHHELD for q in new) and len(new) == 5
+    for count in drop.counts:
+        assert count.read == count.accepted + count.quarantined
+    assert {c.file: c.quarantined for c in drop.counts} == {"pos.csv": 2, "app.csv": 1, "interactions.csv": 2,
+                                                            "preferences.csv": 1}
+
+
+def test_without_tombstones_nothing_is_erased():
+    standardised = pd.DataFrame([RECORD])
+    assert erased_records(standardised, None) == set()
+    assert erased_records(standardised, Tombstones("s")) == set()
