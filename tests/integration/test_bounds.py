@@ -22,7 +22,7 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.aio_server import serve_aio, start_aio_server
 from profile_api.bounds import MiB, ServerLimits
-from profile_api.server import serve, start_server
+from profile_api.server import ServeOptions, serve, start_server
 from profile_api.store import open_store
 
 CODE = grpc.StatusCode
@@ -144,7 +144,7 @@ def test_the_clients_shorter_deadline_counts_on_the_server_too():
 
 
 def test_an_oversized_request_is_refused_by_grpc_and_one_within_the_limit_answered(sqlite_store):
-    with stub_of(serve(sqlite_store, limits=ServerLimits(max_request_bytes=1 * MiB))) as stub:
+    with stub_of(serve(sqlite_store, options=ServeOptions(limits=ServerLimits(max_request_bytes=1 * MiB)))) as stub:
         with pytest.raises(grpc.RpcError) as err:
             stub.GetProfile(pb.GetProfileRequest(customer_id="C" * (2 * MiB)), timeout=10)
         assert err.value.code() == CODE.RESOURCE_EXHAUSTED
@@ -178,7 +178,7 @@ def test_serve_refuses_bounds_that_are_no_bounds(sqlite_store, capsys):
 def test_a_statement_held_up_past_the_deadline_is_deadline_exceeded_and_frees_the_thread(pg_store):
     engine = open_store(pg_store)
     customer_id = engine.connect().execute(text("SELECT min(customer_id) FROM profile")).scalar()
-    with stub_of(serve(pg_store, limits=ServerLimits(deadline_seconds=1.0))) as stub:
+    with stub_of(serve(pg_store, options=ServeOptions(limits=ServerLimits(deadline_seconds=1.0)))) as stub:
         with engine.connect() as blocker:      # what a writer holding the table does to a read
             blocker.execute(text("LOCK TABLE profile IN ACCESS EXCLUSIVE MODE"))
             begun = time.monotonic()
