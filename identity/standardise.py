@@ -58,7 +58,9 @@ def fold(text: str | None) -> str | None:
     if text is None:
         return None
     decomposed = unicodedata.normalize("NFKD", str(text))
-    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # a control character (a backspace pasted in, a form feed) separates words as a space does
+    ascii_text = "".join(" " if unicodedata.category(ch) == "Cc" else ch
+                         for ch in decomposed if not unicodedata.combining(ch))
     ascii_text = ascii_text.replace("’", "'").replace("`", "'").lower()
     ascii_text = _SPACES.sub(" ", ascii_text).strip()
     return ascii_text or None
@@ -112,7 +114,9 @@ def _name_tokens(text: str | None) -> str | None:
     cleaned = _NON_ALNUM.sub(" ", folded)
     cleaned = re.sub(r"\s*-\s*", "-", cleaned)
     cleaned = _SPACES.sub(" ", cleaned).strip(" -'")
-    return cleaned or None
+    # a title that punctuation hid ("ir¡0") shows once the punctuation is a space: drop it as its own
+    # output parsed again would
+    return _without_titles(cleaned) if cleaned else None
 
 
 def _leading_particles(words: list[str]) -> int:
@@ -177,7 +181,8 @@ def _parse_surname(text: str | None) -> tuple[str | None, str | None]:
         words = words[-trailing:] + words[:-trailing]
     lead = _leading_particles(words)
     core = [w for w in words[lead:] if w not in _PARTICLE_SET] or words[lead:]
-    return " ".join(words[:lead]) or None, " ".join(core) or None
+    # the core as its own output, parsed again, reads it: no apostrophe or hyphen at either end ("0'")
+    return " ".join(words[:lead]) or None, " ".join(core).strip(" -'") or None
 
 
 _VOWELS = set("aeiouy")
