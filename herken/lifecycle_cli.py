@@ -73,10 +73,12 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{decision.decision_id}: {decision.kind.replace('_', '-')} {decision.record_a} {decision.record_b} "
                   f"by {decision.decided_by}: {decision.reason}")
             print("every run from now on honours it (herken resolve, --incremental, ResolveRecord)")
+            _audit_steward(engine, f"herken steward {args.action}", decision)
         elif args.action == "remove":
             decision = remove_decision(engine, args.decision_id)
             print(f"removed {decision.decision_id} ({decision.kind.replace('_', '-')} {decision.record_a} "
                   f"{decision.record_b}); the next run no longer honours it")
+            _audit_steward(engine, "herken steward remove", decision)
         else:
             decisions = list_decisions(engine)
             if args.json:
@@ -92,6 +94,17 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     return EXIT_OK
+
+
+def _audit_steward(engine, action: str, decision) -> None:  # type: ignore[no-untyped-def]
+    """Log a steward's change in the audit log, once per person whose records it names."""
+    from profile_api.store.audit import audit_command, customers_of_records
+
+    with engine.connect() as conn:
+        customers = customers_of_records(conn, (decision.record_a, decision.record_b))
+    for customer_id in customers or [None]:
+        audit_command(engine, action, customer_id, "OK", detail=f"decision {decision.decision_id}: "
+                      f"{decision.record_a} {decision.record_b}")
 
 
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:

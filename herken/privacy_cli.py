@@ -43,12 +43,9 @@ def stored_tombstones(url: str) -> "Tombstones | None":
 def _audit(engine, action: str, customer_id: str, outcome: str, household_id: str | None = None,  # type: ignore[no-untyped-def]
            detail: str | None = None) -> None:
     """Log a command in the audit log, as the server logs an RPC (channel "local": whoever runs herken here)."""
-    from profile_api.access import LOCAL
-    from profile_api.store.audit import Entry, now, write_entries
+    from profile_api.store.audit import audit_command
 
-    with engine.begin() as conn:
-        write_entries(conn, [Entry(now(), LOCAL.channel, LOCAL.token_id, action, customer_id, household_id, outcome,
-                                   detail)])
+    audit_command(engine, action, customer_id, outcome, household_id=household_id, detail=detail)
 
 
 def _customer_id(value: str) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import sqlalchemy
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from profile_api.store.models import AuditEntry
@@ -54,6 +54,25 @@ def write_entries(conn: Connection, entries: Iterable[Entry]) -> int:
     if rows:
         conn.execute(insert(AuditEntry.__table__), rows)
     return len(rows)
+
+
+def audit_command(engine: Engine, action: str, customer_id: str | None, outcome: str, *,
+                  household_id: str | None = None, detail: str | None = None) -> None:
+    """Log a command at once, as the server logs an RPC (channel "local": whoever runs herken on this machine)."""
+    with engine.begin() as conn:
+        write_entries(conn, [Entry(now(), "local", None, action, customer_id, household_id, outcome, detail)])
+
+
+def customers_of_records(conn: Connection, records: Iterable[str]) -> list[str]:
+    """Return the customer_ids that hold these records (source:record_id), for the audit of a command about records."""
+    found: list[str] = []
+    for record in records:
+        source, _, record_id = record.partition(":")
+        row = conn.execute(text("SELECT customer_id FROM record_link WHERE source = :s AND record_id = :r"),
+                           {"s": source, "r": record_id}).first()
+        if row is not None and row[0] not in found:
+            found.append(row[0])
+    return found
 
 
 def read_entries(conn: Connection, *, customer_id: str | None = None, channel: str | None = None,

@@ -161,6 +161,11 @@ def test_steward_decisions_are_kept_listed_refused_when_unclear_and_removed(days
     assert (decision["kind"], decision["decided_by"], decision["reason"]) == ("cannot_link", "ans", "twins")
     assert main(["steward", "remove", decision["decision_id"], "--store", url]) == 0
     assert main(["steward", "remove", decision["decision_id"], "--store", url]) == 2
+    customer = days["links2"].set_index(["source", "record_id"]).loc[tuple(a.split(":", 1)), "customer_id"]
+    capsys.readouterr()
+    assert main(["audit", "--store", url, "--customer", customer, "--json"]) == 0    # who changed whom
+    done = [(e["action"], e["channel"], e["outcome"]) for e in json.loads(capsys.readouterr().out)]
+    assert done == [("herken steward cannot-link", "local", "OK"), ("herken steward remove", "local", "OK")]
 
 
 def test_a_cannot_link_splits_a_person_and_a_must_link_joins_two_in_a_full_run(days, tmp_path, monkeypatch, stub):
