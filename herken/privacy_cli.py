@@ -40,14 +40,6 @@ def stored_tombstones(url: str) -> "Tombstones | None":
         engine.dispose()
 
 
-def _audit(engine, action: str, customer_id: str, outcome: str, household_id: str | None = None,  # type: ignore[no-untyped-def]
-           detail: str | None = None) -> None:
-    """Log a command in the audit log, as the server logs an RPC (channel "local": whoever runs herken here)."""
-    from profile_api.store.audit import audit_command
-
-    audit_command(engine, action, customer_id, outcome, household_id=household_id, detail=detail)
-
-
 def _customer_id(value: str) -> str:
     value = value.strip()
     if not value or "\x00" in value:
@@ -58,17 +50,18 @@ def _customer_id(value: str) -> str:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write everything the store holds on a person as JSON (stdout, or --out)."""
     from profile_api.store import open_store
+    from profile_api.store.audit import audit_command
     from profile_api.store.export import NoSuchCustomer, export_json
 
     engine = open_store(args.store)
     try:
         document = export_json(engine, args.customer_id)
     except NoSuchCustomer as err:
-        _audit(engine, "herken export", args.customer_id, "NOT_FOUND")
+        audit_command(engine, "herken export", args.customer_id, "NOT_FOUND")
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     else:
-        _audit(engine, "herken export", args.customer_id, "OK")
+        audit_command(engine, "herken export", args.customer_id, "OK")
     finally:
         engine.dispose()
     if args.out:
@@ -82,6 +75,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     """Erase a person for good: store, tombstones, runs folder."""
     from profile_api.store import open_store
+    from profile_api.store.audit import audit_command
     from profile_api.store.erase import NoSuchCustomer, forget_customer
 
     if not args.reason.strip():
@@ -93,12 +87,12 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
         erased = forget_customer(engine, args.customer_id, args.reason, runs_dir=Path(settings.runs_dir),
                                  vacuum="full" if args.vacuum_full else True)
     except NoSuchCustomer as err:
-        _audit(engine, "herken forget", args.customer_id, "NOT_FOUND")
+        audit_command(engine, "herken forget", args.customer_id, "NOT_FOUND")
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     else:
-        _audit(engine, "herken forget", args.customer_id, "OK", erased.household_id,
-               f"{erased.erasure_id}: {erased.records_erased} records")
+        audit_command(engine, "herken forget", args.customer_id, "OK", household_id=erased.household_id,
+                      detail=f"{erased.erasure_id}: {erased.records_erased} records")
     finally:
         engine.dispose()
     print(f"{erased.erasure_id}: erased {erased.customer_id}: {erased.records_erased} records")

@@ -177,11 +177,7 @@ def lookup_of(request: pb.GetProfileRequest) -> str | IdentifierLookup:
     """Return the customer_id, or the checked identifier, a GetProfileRequest asks for."""
     lookup = request.WhichOneof("lookup")
     if lookup == "customer_id":
-        customer_id = request.customer_id.strip()
-        if not customer_id:
-            raise invalid("customer_id", "must not be empty")
-        refuse_nul(("customer_id", customer_id))
-        return customer_id
+        return required_id(request, "customer_id")
     if lookup != "identifier":
         raise invalid("lookup", "set customer_id or identifier")
     ident = request.identifier
@@ -220,13 +216,19 @@ def search_criteria(request: pb.SearchCustomersRequest) -> tuple[dict[str, str |
     return criteria, request.limit or DEFAULT_SEARCH_LIMIT
 
 
+def required_id(request: Any, field: str) -> str:
+    """Return the ID a request's field names (customer_id, household_id), stripped; INVALID_ARGUMENT when it is
+    empty or holds a NUL."""
+    value = getattr(request, field).strip()
+    if not value:
+        raise invalid(field, "must not be empty")
+    refuse_nul((field, value))
+    return value
+
+
 def household_id_of(request: pb.GetHouseholdRequest) -> str:
     """Return the household_id a GetHouseholdRequest asks for."""
-    household_id = request.household_id.strip()
-    if not household_id:
-        raise invalid("household_id", "must not be empty")
-    refuse_nul(("household_id", household_id))
-    return household_id
+    return required_id(request, "household_id")
 
 
 @dataclass(frozen=True)
@@ -279,10 +281,7 @@ def preference_update_of(request: pb.UpdatePreferencesRequest, own_source: str |
 
 def consent_update_of(request: pb.UpdateConsentRequest) -> tuple[str, list[tuple[str, bool]]]:
     """Return the customer_id and the (purpose, granted) pairs of an UpdateConsentRequest."""
-    customer_id = request.customer_id.strip()
-    if not customer_id:
-        raise invalid("customer_id", "must not be empty")
-    refuse_nul(("customer_id", customer_id))
+    customer_id = required_id(request, "customer_id")
     if not request.consents:
         raise invalid("consents", "give at least one purpose and whether it is granted")
     entries: dict[str, bool] = {}
@@ -326,11 +325,7 @@ def explain_request_of(request: pb.ExplainMatchRequest) -> tuple[str, str | None
 
 def customer_id_of(request: pb.ExportCustomerRequest | pb.ForgetCustomerRequest) -> str:
     """Return the customer_id an ExportCustomerRequest or ForgetCustomerRequest names."""
-    customer_id = request.customer_id.strip()
-    if not customer_id:
-        raise invalid("customer_id", "must not be empty")
-    refuse_nul(("customer_id", customer_id))
-    return customer_id
+    return required_id(request, "customer_id")
 
 
 def forget_request_of(request: pb.ForgetCustomerRequest) -> tuple[str, str]:

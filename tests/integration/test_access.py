@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import grpc
 import pytest
@@ -26,18 +25,13 @@ from profile_api.profiles import ProfileStore
 from profile_api.server import ServeOptions, start_server
 from profile_api.service import ProfileServicer
 from profile_api.store import open_store
+from tests.integration.resolving import resolve_drop
 
 TOKENS = {"store": "tok-store", "webshop": "tok-webshop", "app": "tok-app", "service": "tok-service",
           "backoffice": "tok-backoffice"}
 UNAUTHENTICATED, DENIED = grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED
 PERSONALISATION, MARKETING, PROFILING = (pb.CONSENT_PURPOSE_PERSONALISATION, pb.CONSENT_PURPOSE_MARKETING,
                                          pb.CONSENT_PURPOSE_PROFILING)
-
-
-def _resolve(drop: Path, url: str, runs: Path) -> None:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HERKEN_RUNS_DIR", str(runs))
-        assert main(["resolve", str(drop), "--store", url]) == 0
 
 
 class Served:
@@ -78,7 +72,7 @@ def _options(**consent: bool) -> ServeOptions:
 def store_url(small_drop, tmp_path_factory) -> str:
     work = tmp_path_factory.mktemp("access")
     url = f"sqlite:///{work / 'herken.db'}"
-    _resolve(small_drop, url, work / "runs")
+    resolve_drop(small_drop, url, work / "runs")
     return url
 
 
@@ -301,13 +295,13 @@ def test_the_configured_default_applies_to_who_never_said(store_url, served, sub
 
 
 def test_consent_survives_a_new_run_and_is_kept_on_postgresql(small_drop, fresh_pg_url, tmp_path):
-    _resolve(small_drop, fresh_pg_url, tmp_path / "runs")
+    resolve_drop(small_drop, fresh_pg_url, tmp_path / "runs")
     served = Served(fresh_pg_url, _options())
     try:
         customer_id = served.rows("SELECT customer_id FROM profile WHERE attributes != '[]' ORDER BY 1 LIMIT 1")[0][0]
         served.call("UpdateConsent", pb.UpdateConsentRequest(customer_id=customer_id, consents=[
             pb.ConsentEntry(purpose=PROFILING, granted=False)]), "webshop")
-        _resolve(small_drop, fresh_pg_url, tmp_path / "runs")      # a new run: the person is written anew
+        resolve_drop(small_drop, fresh_pg_url, tmp_path / "runs")      # a new run: the person is written anew
         profile = served.call("GetProfile", by_id(customer_id), "service").profile
         assert not profile.attributes and _consents(profile)[PROFILING] == (False, "webshop", False)
     finally:

@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
-from pathlib import Path
 
 import grpc
 import pytest
@@ -24,27 +23,22 @@ from profile_api.aio_server import serve_aio, start_aio_server
 from profile_api.bounds import MiB, ServerLimits
 from profile_api.server import ServeOptions, serve, start_server
 from profile_api.store import open_store
+from tests.integration.resolving import resolve_drop
 
 CODE = grpc.StatusCode
-
-
-def _resolve(drop: Path, url: str, runs: Path) -> None:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HERKEN_RUNS_DIR", str(runs))
-        assert main(["resolve", str(drop), "--store", url]) == 0
 
 
 @pytest.fixture(scope="module")
 def sqlite_store(small_drop, tmp_path_factory) -> str:
     work = tmp_path_factory.mktemp("bounds-sqlite")
     url = f"sqlite:///{work / 'herken.db'}"
-    _resolve(small_drop, url, work / "runs")
+    resolve_drop(small_drop, url, work / "runs")
     return url
 
 
 @pytest.fixture(scope="module")
 def pg_store(small_drop, module_pg_url, tmp_path_factory) -> str:
-    _resolve(small_drop, module_pg_url, tmp_path_factory.mktemp("bounds-pg") / "runs")
+    resolve_drop(small_drop, module_pg_url, tmp_path_factory.mktemp("bounds-pg") / "runs")
     return module_pg_url
 
 

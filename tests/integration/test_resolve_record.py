@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import pytest
@@ -26,6 +25,7 @@ from profile_api.profiles import StoreBusy
 from profile_api.server import serve
 from profile_api.store import open_store
 from synth.holdout import hold_out
+from tests.integration.resolving import resolve_drop
 
 FIELDS = ("first_name", "last_name", "birth_date", "email", "phone", "street", "house_number", "postcode", "city",
           "loyalty_card")
@@ -43,12 +43,6 @@ def held(small_drop, tmp_path_factory) -> dict:
             "unknown": [(h.source, h.row) for h in records if not h.known],
             "persons": {(h.source, h.row["record_id"]): h.person_id for h in records},
             "truth": truth, "drop": work / "drop", "work": work}
-
-
-def _resolve(drop: Path, url: str, runs: Path) -> None:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HERKEN_RUNS_DIR", str(runs))
-        assert main(["resolve", str(drop), "--store", url]) == 0
 
 
 @dataclass
@@ -72,7 +66,7 @@ class Served:
 def sqlite_url(held) -> str:
     """An SQLite file holding the small drop without the held-out records."""
     url = f"sqlite:///{held['work'] / 'herken.db'}"
-    _resolve(held["drop"], url, held["work"] / "runs-sqlite")
+    resolve_drop(held["drop"], url, held["work"] / "runs-sqlite")
     return url
 
 
@@ -83,7 +77,7 @@ def served(request, held) -> Iterator[Served]:
         url, start = request.getfixturevalue("sqlite_url"), serve
     else:
         url, start = request.getfixturevalue("pg_url"), serve_aio
-        _resolve(held["drop"], url, held["work"] / "runs-pg")
+        resolve_drop(held["drop"], url, held["work"] / "runs-pg")
     server, port = start(url, "127.0.0.1", 0)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     engine = open_store(url)
@@ -231,7 +225,7 @@ def test_a_store_with_nothing_published_says_so(tmp_path):
 
 def test_the_next_batch_run_keeps_the_id_of_a_record_resolved_in_real_time(held, small_drop, tmp_path):
     url = f"sqlite:///{tmp_path / 'next.db'}"
-    _resolve(held["drop"], url, tmp_path / "runs")
+    resolve_drop(held["drop"], url, tmp_path / "runs")
     source, row = held["unknown"][2]
     server, port = serve(url, "127.0.0.1", 0)
     try:
@@ -240,7 +234,7 @@ def test_the_next_batch_run_keeps_the_id_of_a_record_resolved_in_real_time(held,
     finally:
         server.stop(0).wait()
     assert reply.created
-    _resolve(small_drop, url, tmp_path / "runs")       # the full drop: it holds that record too
+    resolve_drop(small_drop, url, tmp_path / "runs")       # the full drop: it holds that record too
     engine = open_store(url)
     with engine.connect() as conn:
         after = conn.execute(text("SELECT customer_id FROM record_link WHERE source = :s AND record_id = :r"),

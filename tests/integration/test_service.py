@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import phonenumbers
@@ -35,6 +34,7 @@ from profile_api.search import _NAMES as NAME_INDEX_QUERY
 from profile_api.server import serve, start_server
 from profile_api.service import ProfileServicer
 from profile_api.store import open_store
+from tests.integration.resolving import resolve_drop
 
 INVALID, NOT_FOUND = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
 
@@ -55,25 +55,19 @@ class Served:
             return list(con.execute(text(sql), params))
 
 
-def _resolve(drop: Path, url: str, runs: Path) -> None:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HERKEN_RUNS_DIR", str(runs))
-        assert main(["resolve", str(drop), "--store", url]) == 0
-
-
 @pytest.fixture(scope="module")
 def sqlite_store(small_drop, tmp_path_factory) -> str:
     """An SQLite file holding the resolved small drop."""
     work = tmp_path_factory.mktemp("service-sqlite")
     url = f"sqlite:///{work / 'herken.db'}"
-    _resolve(small_drop, url, work / "runs")
+    resolve_drop(small_drop, url, work / "runs")
     return url
 
 
 @pytest.fixture(scope="module")
 def pg_store(small_drop, pg_url, tmp_path_factory) -> str:
     """The real PostgreSQL holding the resolved small drop."""
-    _resolve(small_drop, pg_url, tmp_path_factory.mktemp("service-pg") / "runs")
+    resolve_drop(small_drop, pg_url, tmp_path_factory.mktemp("service-pg") / "runs")
     return pg_url
 
 
