@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
-from tests.integration.test_service import Served, _resolve, by_identifier, running, status_of
+from tests.integration.resolving import resolve_drop
+from tests.integration.test_service import Served, by_identifier, running, status_of
 
 PHONE, EMAIL = "06-75211662", "chloé_lorreijn37@ziggo.nl"     # as issue 12 found them refused
 
@@ -42,7 +43,7 @@ def held(request, held_drop, tmp_path_factory) -> Iterator[tuple[Served, dict[st
     drop, chosen = held_drop
     work = tmp_path_factory.mktemp(f"held-{request.param}")
     url = f"sqlite:///{work / 'herken.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    _resolve(drop, url, work / "runs")
+    resolve_drop(drop, url, work / "runs")
     with running(url) as served:
         customers = {column: served.rows("SELECT customer_id FROM record_link WHERE source = :s AND record_id = :r",
                                          s=source, r=record_id)[0][0]
