@@ -128,9 +128,9 @@ def group_households(
     :func:`person_links`): a person the rules kept apart from that member, or a namesake the model
     finds as likely as the persons it joins. Without the score, a first name and a surname place a
     customer with a stranger more often than with their family once a drop is large: measured on
-    the generator, 83% of such joins were right at 3,000 households, 50% at 30,000 and 39% at
-    90,000; with it 86% at 90,000. A surname alone is never enough: unrelated customers share
-    surnames all the time.
+    the generator (v1), 83% of such joins were right at 3,000 households, 51% at 30,000 and 42% at
+    90,000; with the score, 80% of the (fewer) joins at 90,000. A surname alone is never enough:
+    unrelated customers share surnames all the time.
     """
     sets = connected_components(persons, edges)
     for members in _grouped(fixed or {}).values():
