@@ -10,7 +10,7 @@ import pandas as pd
 from splink import Linker
 
 from identity.engine import Engine
-from identity.model import settings, train
+from identity.model import settings, train, with_counted_u
 from identity.rules import given_names_compatible
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def build_linker(engine: Engine, records: pd.DataFrame, model_path: Path | None 
         return Linker(table, model), False
     linker = Linker(table, settings())
     train(linker, seed=seed)
-    model = finalise_model(linker.misc.save_model_to_json())
+    model = round_model(with_counted_u(finalise_model(linker.misc.save_model_to_json()), records))
     return Linker(api.register(records), model), True
 
 
