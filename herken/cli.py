@@ -176,6 +176,13 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     from herken.pause_points import pausing
     from herken.run_folder import clear_leftovers, partial_folder
+    from identity.engine import EngineError, engine_class
+
+    try:    # before anything is read: a missing pyspark is said at once, not after the ingest
+        engine_class(args.engine)
+    except EngineError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
     started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
@@ -184,7 +191,8 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     clear_leftovers(Path(settings.runs_dir), _published_run(args.store))
     # the run's folder gets its name once the run is published (herken.run_folder)
     options = ResolveOptions(run_dir=partial_folder(Path(settings.runs_dir), run_id),
-                             model_path=Path(args.model) if args.model else None, engine=settings.engine,
+                             model_path=Path(args.model) if args.model else None, engine=args.engine,
+                             engine_options={"master": args.spark_master or None, "conf": settings.spark_conf},
                              must_link=must_link, cannot_link=cannot_link,
                              published=published, tombstones=stored_tombstones(args.store))
     if args.incremental:
@@ -597,6 +605,13 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                         "interactions and preferences, and optionally deletions.csv (source,record_id): score it "
                         "against the published run with its model, re-cluster only the persons it touches, and "
                         "publish what changed")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default=settings.engine,
+                   help=f"the SQL engine that runs the linkage (default {settings.engine}; env HERKEN_ENGINE); spark "
+                        "needs pip install 'herken[spark]' and Java 17+")
+    p.add_argument("--spark-master", default=settings.spark_master, metavar="URL",
+                   help="with --engine spark: the cluster's master URL, e.g. spark://host:7077 (env HERKEN_SPARK_MASTER; "
+                        "default: spark-submit's or spark-defaults.conf's master, else local[2]); other Spark settings "
+                        "in herken.toml's [herken.spark] table, spark-defaults.conf or PYSPARK_SUBMIT_ARGS")
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser("links", help="export source,record_id,customer_id,household_id,confidence")

@@ -49,6 +49,7 @@ class ResolveOptions:
     run_dir: Path
     model_path: Path | None = None     # re-use a trained model instead of training
     engine: str = "duckdb"
+    engine_options: dict = field(default_factory=dict)   # passed to the engine that takes them (identity.engine.make_engine)
     match_threshold: float = MATCH_THRESHOLD
     seed: int = 42
     # a data steward's decisions, as (source:record_id, source:record_id) pairs; pairs naming a
@@ -218,7 +219,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
              len(standardised), int(standardised["phone_valid"].eq(False).sum()))
     lap("standardise")
 
-    engine: Engine = make_engine(options.engine)
+    engine: Engine = make_engine(options.engine, **options.engine_options)
     records = prepare(engine, standardised)
     progress.step("training the model" if options.model_path is None else "loading the model")
     linker, trained = build_linker(engine, records, options.model_path, seed=options.seed)
