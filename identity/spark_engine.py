@@ -35,6 +35,7 @@ import re
 import shlex
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,11 @@ from identity.engine import Engine
 
 log = logging.getLogger(__name__)
 
+# PySpark 4 warns on every conversion that it does not fully support pandas 3. Frames cross between
+# pandas and Spark here through Arrow tables we type ourselves (and Splink's toPandas on the way
+# back), which tests/integration/test_spark.py checks against DuckDB; the warning says nothing more.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
 LOCAL_DEFAULTS: dict[str, str] = {
     "spark.master": "local[2]",
     "spark.app.name": "herken",
@@ -57,8 +63,21 @@ LOCAL_DEFAULTS: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",   # progress is the CLI's job
     "spark.sql.execution.arrow.pyspark.enabled": "true",
-    "spark.driver.memory": "2g",
+    # in local mode the executors live in the driver's JVM: this is all the memory Spark gets
+    "spark.driver.memory": "4g",
 }
+
+# Spark's own log4j profile prints its start-up at INFO and WARN lines about this host to stderr,
+# through the progress bars; only errors are worth a user's eye. Used when no one configured log4j.
+LOG4J_QUIET = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+"""
 
 
 def spark_defaults(environ: Mapping[str, str], spark_home: str | None = None) -> dict[str, str]:
@@ -127,6 +146,11 @@ def start_session(master: str | None = None, conf: Mapping[str, Any] | None = No
     submitted = _submitted_conf()
     given = {**spark_defaults(os.environ, _find_spark_home()), **submitted}
     settings = session_settings(master, conf, given, similarity_jar_location())
+    if "log4j" not in settings.get("spark.driver.extraJavaOptions", ""):
+        quiet = Path(tempfile.gettempdir(), "herken-spark-log4j2.properties")
+        quiet.write_text(LOG4J_QUIET)
+        settings["spark.driver.extraJavaOptions"] = (
+            f"{settings.get('spark.driver.extraJavaOptions', '')} -Dlog4j2.configurationFile=file:{quiet}").strip()
     builder = SparkSession.builder
     for key, value in settings.items():
         builder = builder.config(key, value)
