@@ -12,8 +12,8 @@ Where the session's settings come from, first one wins:
 2. Spark's own: the configuration a ``spark-submit`` gave the driver, ``PYSPARK_SUBMIT_ARGS``
    (``--master``, ``--conf k=v``) and ``spark-defaults.conf`` (in ``SPARK_CONF_DIR`` or
    ``SPARK_HOME/conf``);
-3. herken's defaults for one machine (:data:`LOCAL_DEFAULTS`): ``local[2]``, few shuffle
-   partitions, no web UI.
+3. herken's defaults for one machine (:data:`LOCAL_DEFAULTS`): ``local[2]``, and in local mode
+   few shuffle partitions, 4 GB for the driver, no web UI.
 
 Splink's similarity functions (``jaro_winkler``, ``damerau_levenshtein``) are Scala UDFs in a jar
 that ships with Splink: it is always added to ``spark.jars``. Splink breaks the lineage of its
@@ -119,9 +119,13 @@ def parse_submit_args(args: str) -> dict[str, str]:
 def session_settings(master: str | None, conf: Mapping[str, Any] | None, given: Mapping[str, str],
                      jar: str) -> dict[str, str]:
     """Return the settings to start a session with: herken's over Spark's over the local defaults, Splink's jar added."""
-    settings = {**LOCAL_DEFAULTS, **given, **{k: str(v) for k, v in (conf or {}).items()}}
+    settings = {**given, **{k: str(v) for k, v in (conf or {}).items()}}
     if master:
         settings["spark.master"] = master
+    settings.setdefault("spark.master", LOCAL_DEFAULTS["spark.master"])
+    if settings["spark.master"].startswith("local"):   # a cluster's sizes are its own business
+        settings = {**LOCAL_DEFAULTS, **settings}
+    settings.setdefault("spark.app.name", LOCAL_DEFAULTS["spark.app.name"])
     jars = [j for j in settings.get("spark.jars", "").split(",") if j.strip()]
     if not any(Path(j).name == Path(jar).name for j in jars):
         jars.append(jar)

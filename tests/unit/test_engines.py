@@ -123,6 +123,9 @@ def test_spark_settings_come_from_herken_then_spark_then_the_local_defaults(tmp_
     ours = session_settings("spark://other:7077", {"spark.sql.shuffle.partitions": 8}, given, jar)
     assert ours["spark.master"] == "spark://other:7077" and ours["spark.sql.shuffle.partitions"] == "8"
 
+    bare = session_settings("spark://other:7077", None, {}, jar)   # a cluster: none of the one-machine sizes
+    assert "spark.sql.shuffle.partitions" not in bare and "spark.driver.memory" not in bare
+
     local = session_settings(None, None, {}, jar)
     assert local["spark.master"] == "local[2]" and local["spark.jars"] == jar
     assert session_settings(None, {"spark.jars": jar}, {}, jar)["spark.jars"] == jar   # not twice
