@@ -116,7 +116,7 @@ def group_households(
     household as an orphan.
 
     A person with no address, card or landline of their own (often an app-only customer) joins
-    the one household that carries their surname and has a member who may be them: born on the
+    the one household with a member who carries their surname and may be them: born on the
     same day (the same person or a twin), or with the same first name and no other birth date.
     A surname alone is not enough, however few households carry it: unrelated customers share
     surnames all the time, so it joins a customer to a stranger more often than to their family.
@@ -143,21 +143,41 @@ def _attach_orphans(
     persons: list[str], sets: UnionFind, surnames: dict[str, set[str]], anchored: set[str],
     hints: dict[str, PersonHints], only: list[str] | None = None,
 ) -> None:
-    """Join persons without an address, card or landline to the one household that fits them."""
-    by_surname: dict[str, set[str]] = {}
-    members: dict[str, list[PersonHints]] = {}
+    """Join persons without an address, card or landline to the one household that fits them.
+
+    The households are indexed by (surname, birth date) and (surname, first name), so an orphan
+    looks up only those that may fit it: linear in the persons, where comparing an orphan with every
+    household of its surname grew with the square of the drop ("jansen" heads thousands of them).
+    The lookups give exactly the households ``PersonHints.may_be`` accepts.
+    """
+    by_birth: dict[tuple[str, str], set[str]] = {}       # a member born that day
+    by_first: dict[tuple[str, str], set[str]] = {}       # a member of that first name
+    by_first_unborn: dict[tuple[str, str], set[str]] = {}  # ... with no birth date
     for p in persons:
-        if p in anchored:
-            root = sets.find(p)
-            members.setdefault(root, []).append(hints.get(p, PersonHints()))
-            for name in surnames.get(p, ()):
-                by_surname.setdefault(name, set()).add(root)
+        if p not in anchored:
+            continue
+        root = sets.find(p)
+        who = hints.get(p, PersonHints())
+        for name in surnames.get(p, ()):
+            for birth in who.births:
+                by_birth.setdefault((name, birth), set()).add(root)
+            for first in who.first_names:
+                by_first.setdefault((name, first), set()).add(root)
+                if not who.births:
+                    by_first_unborn.setdefault((name, first), set()).add(root)
     for p in persons if only is None else only:
         if p in anchored:
             continue
         who = hints.get(p, PersonHints())
-        candidates = set().union(*(by_surname.get(n, set()) for n in surnames.get(p, ())))
-        fitting = {h for h in candidates if any(who.may_be(m) for m in members[h])}
+        by_name = by_first_unborn if who.births else by_first
+        fitting: set[str] = set()
+        for name in surnames.get(p, ()):
+            for birth in who.births:
+                fitting |= by_birth.get((name, birth), set())
+            for first in who.first_names:
+                fitting |= by_name.get((name, first), set())
+            if len(fitting) > 1:
+                break
         if len(fitting) == 1:
             sets.union(p, fitting.pop())
 
