@@ -162,6 +162,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.engine import make_url
 
     from identity.ingest import DropError
+    from identity.link import ModelMismatch
     from identity.pipeline import ResolveOptions, resolve
     from herken.publish import publish_resolution
     from herken.report import rules_against_model, rules_against_model_lines
@@ -206,7 +207,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         rules = rules_against_model(store)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
         bars.stop(done=True)
-    except DropError as err:
+    except (DropError, ModelMismatch) as err:
         bars.stop()
         print(f"error: {err}\nnothing was written; the store is unchanged.", file=sys.stderr)
         return EXIT_BAD_INPUT

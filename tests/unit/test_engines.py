@@ -7,6 +7,7 @@ import builtins
 
 import pytest
 
+from herken.cli import main
 from identity.engine import EngineError, engine_class, make_engine
 from identity.link import ModelMismatch, carry_parameters, model_for
 from identity.model import settings
@@ -86,7 +87,7 @@ def test_engines_by_name():
         make_engine("postgres")
 
 
-def test_spark_without_pyspark_says_what_to_install(monkeypatch):
+def test_spark_without_pyspark_says_what_to_install_before_reading_the_drop(monkeypatch, tmp_path, capsys):
     real_import = builtins.__import__
 
     def no_pyspark(name, *args, **kwargs):
@@ -97,6 +98,11 @@ def test_spark_without_pyspark_says_what_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_pyspark)
     with pytest.raises(EngineError, match=r"pip install 'herken\[spark\]'"):
         engine_class("spark")
+    store = tmp_path / "herken.db"
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(tmp_path / "no-such-drop"), "--store", f"sqlite:///{store}", "--engine", "spark"]) == 2
+    assert "the spark engine needs pyspark" in capsys.readouterr().err
+    assert not store.exists() and not (tmp_path / "runs").exists()
 
 
 def test_spark_settings_come_from_herken_then_spark_then_the_local_defaults(tmp_path):
