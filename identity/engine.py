@@ -13,9 +13,9 @@ sqlglot. Splink renders the model's comparisons per engine from their definition
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -83,29 +83,22 @@ class EngineError(ValueError):
     """An engine that cannot be made: unknown, or its package is not installed; the message says what to do."""
 
 
-def _spark_engine() -> type[Engine]:
-    """Return the SparkEngine class; raise EngineError saying what to install when pyspark is missing."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise EngineError("the spark engine needs pyspark (4.x) and Java 17 or later: "
-                          "pip install 'herken[spark]'") from None
-    from identity.spark_engine import SparkEngine
-
-    return SparkEngine
-
-
-# name -> a function returning the engine's class: an engine's module is imported only when asked for
-ENGINES: dict[str, Callable[[], type[Engine]]] = {"duckdb": lambda: DuckDBEngine, "spark": _spark_engine}
+# name -> "module:Class": an engine's module is imported only when asked for (pyspark stays optional),
+# and it imports this module, not the other way round; what to install when its import fails
+ENGINES: dict[str, str] = {"duckdb": "identity.engine:DuckDBEngine", "spark": "identity.spark_engine:SparkEngine"}
+NEEDS: dict[str, str] = {"spark": "the spark engine needs pyspark (4.x) and Java 17 or later: pip install 'herken[spark]'"}
 
 
 def engine_class(name: str) -> type[Engine]:
     """Return the class of the engine with the given name; raise EngineError naming the known ones or what to install."""
     try:
-        load = ENGINES[name]
+        module, _, cls = ENGINES[name].partition(":")
     except KeyError:
         raise EngineError(f"unknown engine '{name}'; choose one of {', '.join(ENGINES)}") from None
-    return load()
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except ImportError as err:
+        raise EngineError(NEEDS.get(name, f"the {name} engine cannot be loaded: {err}")) from None
 
 
 def make_engine(name: str = "duckdb", **options: Any) -> Engine:

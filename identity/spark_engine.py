@@ -42,6 +42,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyspark  # noqa: F401  (imported here so that a missing pyspark fails the import: identity.engine says what to install)
 import sqlglot
 
 from identity.engine import Engine

@@ -4,6 +4,7 @@ and where a Spark session's settings come from."""
 from __future__ import annotations
 
 import builtins
+import sys
 
 import pytest
 
@@ -96,6 +97,8 @@ def test_spark_without_pyspark_says_what_to_install_before_reading_the_drop(monk
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_pyspark)
+    for module in [m for m in sys.modules if m == "identity.spark_engine" or m.split(".")[0] == "pyspark"]:
+        monkeypatch.delitem(sys.modules, module)
     with pytest.raises(EngineError, match=r"pip install 'herken\[spark\]'"):
         engine_class("spark")
     store = tmp_path / "herken.db"
