@@ -17,9 +17,10 @@ Where the session's settings come from, first one wins:
 
 Splink's similarity functions (``jaro_winkler``, ``damerau_levenshtein``) are Scala UDFs in a jar
 that ships with Splink: it is always added to ``spark.jars``. Splink breaks the lineage of its
-large intermediate tables by writing them to the checkpoint directory: ``spark.checkpoint.dir``
-when set (on a cluster: storage every executor reaches, such as HDFS or S3), else a temporary
-directory removed when the engine is closed.
+large intermediate tables by writing them to the checkpoint directory, and the engine puts the
+tables it is given there too (:meth:`SparkEngine.table`): ``spark.checkpoint.dir`` when set (on a
+cluster: storage every executor reaches, such as HDFS or S3; the run's files stay there), else a
+temporary directory removed when the engine is closed.
 
 What runs where: Splink's training and scoring and the households' SQL run in Spark. The
 standardisation (pure Python per record), the best-first clustering under the cannot-link rules
@@ -35,6 +36,7 @@ import re
 import shlex
 import shutil
 import tempfile
+import uuid
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -187,8 +189,8 @@ class SparkEngine(Engine):
         self.spark.sparkContext.setLogLevel(self.spark.conf.get("spark.log.level", "ERROR") or "ERROR")
         configured = self.spark.conf.get("spark.checkpoint.dir", None)
         self._scratch = None if configured else tempfile.mkdtemp(prefix="herken-spark-")
-        self.spark.sparkContext.setCheckpointDir(configured or self._scratch)
-        self._views: set[str] = set()
+        self.checkpoint_dir = configured or self._scratch
+        self.spark.sparkContext.setCheckpointDir(self.checkpoint_dir)
 
     def splink_api(self) -> Any:
         """Return a Splink SparkAPI on this engine's session (its jar's UDFs registered)."""
@@ -197,20 +199,26 @@ class SparkEngine(Engine):
         return SparkAPI(spark_session=self.spark)
 
     def table(self, frame: pd.DataFrame) -> Any:
-        """Return a Spark DataFrame of the frame, typed from its columns (a column of nulls only is a string)."""
-        return self.spark.createDataFrame(_arrow_of(frame))
+        """Return a Spark DataFrame of the frame, typed from its columns (a column of nulls only is a string).
+
+        The frame is written to the checkpoint directory as Parquet and read back. A DataFrame made
+        from local data is a LocalRelation, its rows inside the query plan, and the optimizer copies
+        them for every reference: Splink's blocking reads the records once per rule, and at 100k
+        records the driver ran out of its 4 GB before a single pair was scored.
+        """
+        path = f"{self.checkpoint_dir.rstrip('/')}/herken-tables/{uuid.uuid4().hex}"
+        self.spark.createDataFrame(_arrow_of(frame)).write.parquet(path)
+        return self.spark.read.parquet(path)
 
     def sql(self, query: str, **tables: pd.DataFrame) -> pd.DataFrame:
         """Return the result of a query in DuckDB's dialect, rendered for Spark, over the frames as temp views."""
         for name, frame in tables.items():
             self.table(frame).createOrReplaceTempView(name)
-            self._views.add(name)
         try:
             return self.spark.sql(to_spark_sql(query)).toArrow().to_pandas()
         finally:
             for name in tables:
                 self.spark.catalog.dropTempView(name)
-                self._views.discard(name)
 
     def close(self) -> None:
         """Drop what Splink cached and wrote; stop the session when this engine started it."""
