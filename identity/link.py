@@ -103,7 +103,7 @@ class ModelMismatch(ValueError):
 
 LEVEL_PARAMETERS: tuple[str, ...] = ("m_probability", "u_probability", "tf_adjustment_column",
                                      "tf_adjustment_weight", "tf_minimum_u_value")
-MODEL_PARAMETERS: tuple[str, ...] = ("probability_two_random_records_match",)
+MODEL_PARAMETERS: tuple[str, ...] = ("probability_two_random_records_match", "linker_uid")   # the uid names the model
 
 
 def model_for(model: dict, dialect: str) -> dict:

@@ -53,9 +53,10 @@ def test_a_model_moves_to_the_other_dialect_with_its_parameters_and_that_dialect
 
 
 def test_a_model_there_and_back_is_the_model():
-    model = trained("duckdb")
+    model = trained("duckdb") | {"linker_uid": "abc123"}
     back = model_for(model_for(model, "spark"), "duckdb")
     assert parameters(back) == parameters(model) and conditions(back) == conditions(model)
+    assert back["linker_uid"] == "abc123"
 
 
 def test_a_model_in_the_engines_own_dialect_is_used_as_saved():
