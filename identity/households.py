@@ -42,11 +42,13 @@ current_address AS (
 ),
 current_records AS (
     -- Records at the person's current address, or with no address at all: an old landline or
-    -- card from a previous home must not pull a mover back into it.
+    -- card from a previous home must not pull a mover back into it. Joins rather than NOT IN and
+    -- EXISTS under an OR, which Spark runs as a nested loop over every pair of rows.
     SELECT r.* FROM records r
-    WHERE r.address_key IS NULL
-       OR r.person NOT IN (SELECT person FROM current_address)
-       OR EXISTS (SELECT 1 FROM current_address c WHERE c.person = r.person AND c.address_key = r.address_key)
+    LEFT JOIN (SELECT DISTINCT person FROM current_address) housed ON housed.person = r.person
+    LEFT JOIN (SELECT DISTINCT person, address_key FROM current_address) c
+      ON c.person = r.person AND c.address_key = r.address_key
+    WHERE r.address_key IS NULL OR housed.person IS NULL OR c.person IS NOT NULL
 ),
 surnames AS (
     SELECT DISTINCT person, name FROM (
@@ -55,12 +57,14 @@ surnames AS (
 ),
 building_kin AS (
     -- "23" without the flat number beside "23-1": the same building, and one family name shared.
-    SELECT l.person AS anchor, l.postcode || '|' || l.house_number AS building, o.person
+    -- The shared name is joined from the pair, not asked in a correlated EXISTS: Spark runs that
+    -- as every pair of persons with one surname (millions for "jansen" at 100k records) first.
+    SELECT DISTINCT l.person AS anchor, l.postcode || '|' || l.house_number AS building, o.person
     FROM latest_address l
     JOIN latest_address o ON o.postcode = l.postcode AND o.house_number = l.house_number AND o.person <> l.person
+    JOIN surnames a ON a.person = l.person
+    JOIN surnames b ON b.person = o.person AND b.name = a.name
     WHERE NOT EXISTS (SELECT 1 FROM spellings s WHERE s.person = l.person AND s.house_addition IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM surnames a JOIN surnames b ON a.name = b.name
-                  WHERE a.person = l.person AND b.person = o.person)
 ),
 evidence AS (
     SELECT person, 'address' AS kind, address_key AS value FROM current_address
