@@ -15,6 +15,7 @@ class Settings:
     store: str = "sqlite:///herken.db"   # SQLAlchemy URL of the store
     runs_dir: str = "herken-runs"        # one folder per run: model.json, quarantine.csv
     engine: str = "duckdb"               # the SQL engine that runs the linkage
+    memory_limit: str = ""               # what a run may use ("8GB"); empty: a third of the machine
     host: str = "127.0.0.1"
     port: int = 50051
     tokens: str = ""                     # HERKEN_TOKENS: token:channel pairs, comma-separated

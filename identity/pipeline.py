@@ -29,6 +29,7 @@ from identity.erasure import Tombstones, erased_records, keep_out
 from identity.households import group_households, household_anchors, household_edges
 from identity.ingest import Drop, read_drop, write_quarantine
 from identity.lifecycle import stable_id, unchanged_records
+from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
 from identity.progress import NO_PROGRESS, Progress
 from identity.rules import STRICT, NameAndBirth, RuleBook
@@ -61,6 +62,13 @@ class ResolveOptions:
     published: pd.DataFrame | None = None
     # the store's tombstones (identity.erasure): records of erased persons are quarantined, not resolved
     tombstones: Tombstones | None = None
+    # what the run may use ("8GB"; identity.memory): the engine gets a share and spills beyond it;
+    # None: a share of the machine
+    memory_limit: str | None = None
+
+    def engine_options(self) -> dict[str, object]:
+        """Return the engine's options for this run: its memory share and where it spills (in the run's folder)."""
+        return {"memory_limit": engine_limit(run_cap(self.memory_limit)), "temp_directory": self.run_dir / "spill"}
 
 
 @dataclass
@@ -218,7 +226,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
              len(standardised), int(standardised["phone_valid"].eq(False).sum()))
     lap("standardise")
 
-    engine: Engine = make_engine(options.engine)
+    engine: Engine = make_engine(options.engine, **options.engine_options())
     records = prepare(engine, standardised)
     progress.step("training the model" if options.model_path is None else "loading the model")
     linker, trained = build_linker(engine, records, options.model_path, seed=options.seed)
