@@ -44,7 +44,7 @@ def run_child(engine: str, drop: Path, work: Path, master: str | None) -> None:
 
     start = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
-    options = ResolveOptions(run_dir=work / "run", engine=engine, engine_options={"master": master})
+    options = ResolveOptions(run_dir=work / "run", engine=engine, spark_options={"master": master})
     resolution = resolve(drop, options)
     stages = dict(resolution.timings)
     clock = time.perf_counter()

@@ -16,6 +16,7 @@ class Settings:
     runs_dir: str = "herken-runs"        # one folder per run: model.json, quarantine.csv
     engine: str = "duckdb"               # the SQL engine that runs the linkage: duckdb or spark
     spark_master: str = ""               # --engine spark: the cluster's master URL (default: Spark's own settings, else local[2])
+    memory_limit: str = ""               # what a run may use ("8GB"); empty: a third of the machine
     host: str = "127.0.0.1"
     port: int = 50051
     tokens: str = ""                     # HERKEN_TOKENS: token:channel pairs, comma-separated

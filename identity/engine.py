@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -50,13 +51,21 @@ class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None,
+                 temp_directory: str | Path | None = None) -> None:
+        """Args:
+            memory_limit: what DuckDB may hold ("2GB"); beyond it, it spills to ``temp_directory``.
+            temp_directory: where it spills (made when needed); DuckDB's own default when None.
+        """
         self._con = duckdb.connect()
         self._con.execute("SET enable_progress_bar = false")  # progress is the CLI's job
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         if memory_limit:
             self._con.execute(f"SET memory_limit = '{memory_limit}'")
+        if temp_directory:
+            quoted = str(temp_directory).replace("'", "''")
+            self._con.execute(f"SET temp_directory = '{quoted}'")
 
     def splink_api(self) -> Any:
         """Return a Splink DuckDBAPI on this engine's connection."""

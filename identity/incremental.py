@@ -141,7 +141,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     everything = pd.concat([kept[list(SNAPSHOT_COLUMNS)], fresh[list(SNAPSHOT_COLUMNS)]], ignore_index=True)
     lap("standardise")
 
-    engine = make_engine(options.engine, **options.engine_options)
+    engine = make_engine(options.engine, **options.engine_options())
     prepared = prepare(engine, everything)
     api = engine.splink_api()
     linker = Linker(api.register(engine.table(prepared)), model_for(json.loads(json.dumps(published.model)), engine.dialect))
