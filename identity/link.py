@@ -165,9 +165,15 @@ def round_model(model: dict) -> dict:
 
 
 def predict_pairs(linker: Linker, threshold: float) -> pd.DataFrame:
-    """Return scored pairs (unique_id_l, unique_id_r, match_weight, match_probability, gammas)."""
+    """Return scored pairs (unique_id_l, unique_id_r, match_weight, match_probability, gammas).
+
+    The engine's copy of the pairs, and every other table Splink made, are dropped once the pairs
+    are here: at a million records they held gigabytes of the engine's memory through clustering.
+    """
     predictions = linker.inference.predict(threshold_match_probability=threshold)
-    return predictions.as_pandas_dataframe()
+    pairs = predictions.as_pandas_dataframe()
+    linker.table_management.delete_tables_created_by_splink_from_db()
+    return pairs
 
 
 MODEL_DIALECT = "duckdb"   # what a run saves and publishes: real-time scoring and explanations read DuckDB SQL

@@ -22,7 +22,7 @@ def test_what_is_not_a_size_says_how_to_write_one(text):
 
 
 def test_the_engine_gets_a_share_of_the_cap_and_never_less_than_its_floor():
-    assert engine_limit(10 * 1000**3) == "6000MB"
+    assert engine_limit(10 * 1000**3) == "4000MB"
     assert engine_limit(1000) == f"{ENGINE_FLOOR // 1000**2}MB"
 
 
