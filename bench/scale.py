@@ -8,7 +8,7 @@ report wall time, peak memory and accuracy.
 
 Each run is ``herken resolve DROP --store URL`` in a child process, then ``herken evaluate
 truth.csv --json``. Peak memory is the most the run's whole process tree held at once (the
-resolving process and the worker that builds the profiles), sampled every 0.2 s as the sum of
+resolving process and the worker that builds the profiles), sampled every second as the sum of
 their proportional set sizes (PSS: a page two processes share counts half to each), so the figure
 is what the run took from the machine. A PostgreSQL store is emptied before each run (the
 database's tables are dropped), as the SQLite store is a new file each time.
@@ -71,7 +71,7 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> tuple[in
         def sample() -> None:
             while child.poll() is None:
                 peak[0] = max(peak[0], tree_pss(child.pid))
-                time.sleep(0.2)
+                time.sleep(1.0)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
