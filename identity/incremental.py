@@ -35,7 +35,7 @@ from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
 from identity.erasure import erased_records, keep_out
-from identity.households import group_households, household_anchors, household_edges
+from identity.households import group_households, household_anchors, household_edges, person_links
 from identity.ingest import read_drop, write_quarantine
 from identity.link import model_for, prepare
 from identity.pipeline import (
@@ -195,7 +195,8 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
                                                    set(gone["household_id"]))
     anchored, surnames, hints = household_anchors(_anchor_records(prepared, fixed, delta.regrouped))
     household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints,
-                                    fixed=fixed)
+                                    fixed=fixed, links=person_links(prepared, pairs),
+                                    link_threshold=options.match_threshold)
     prepared["household"] = prepared["person"].map(household_of)
     progress.advance(len(household_of))
     lap("households")

@@ -25,7 +25,7 @@ from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
 from identity.erasure import Tombstones, erased_records, keep_out
-from identity.households import group_households, household_anchors, household_edges
+from identity.households import group_households, household_anchors, household_edges, person_links
 from identity.ingest import Drop, read_drop, write_quarantine
 from identity.lifecycle import stable_id, unchanged_records
 from identity.memory import engine_limit, run_cap
@@ -266,7 +266,8 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     del linker
     engine.close()
     anchored, surnames, hints = household_anchors(records)
-    household_of = group_households(sorted(records["person"].unique()), edges, surnames, anchored, hints)
+    household_of = group_households(sorted(records["person"].unique()), edges, surnames, anchored, hints,
+                                    links=person_links(records, pairs), link_threshold=options.match_threshold)
     records["household"] = records["person"].map(household_of)
     progress.advance(len(household_of))
     records["customer_id"] = records["person"].map(lambda p: stable_id("C", p))

@@ -38,6 +38,7 @@ class _World:
         self.cards: set[str] = set()
         self.phones: set[str] = set()
         self.addresses: list[_Address] = []
+        self.dwellings: set[tuple[str, str, int, str]] = set()   # (city, street, number, addition) in use
         self.next_person = 0
         self.families: list[_Household] = []
         self.category_draws: dict[tuple, _Draw] = {}
@@ -120,11 +121,11 @@ class _World:
             if base.country == "NL":
                 used = {a.addition for a in self.addresses[-200:] if a.street == base.street}
                 for add in ("1", "2", "3", "A", "B", "C", "hs", "II"):
-                    if add != base.addition and add not in used:
+                    if add != base.addition and add not in used \
+                            and (base.city, base.street, base.number, add) not in self.dwellings:
                         addr = _Address(base.street, base.number, add, base.postcode, base.city,
                                         base.city_aliases, "NL", base.store)
-                        self.addresses.append(addr)
-                        return addr
+                        return self._occupy(addr)
         city = near if near is not None else self.pools.cities[self.pools.city_draw(rng)]
         street_i = _below(rng, len(city.streets))
         number = min(int(rng.expovariate(1 / 35)) + 1, 380)
@@ -140,9 +141,30 @@ class _World:
         addition = ""
         if r < 0.18:
             addition = _ADDITIONS(rng)
+        # One household per dwelling: a number already taken moves to the next free one in the same
+        # stretch of the street (the same postcode), without a draw, so the rest of the drop stays
+        # as the seed makes it.
+        block = range(max(1, number // 40 * 40), min(number // 40 * 40 + 40, 381))
+        number = self._free_number(city.name, city.streets[street_i], number, addition, block)
         addr = _Address(city.streets[street_i], number, addition, postcode, city.name,
                         city.aliases, "NL", _pick(rng, city.stores))
+        return self._occupy(addr)
+
+    def _free_number(self, city: str, street: str, number: int, addition: str, numbers: range) -> int:
+        """Return number, or the next number of ``numbers`` (wrapping) whose dwelling is free; number when none is."""
+        if (city, street, number, addition) not in self.dwellings:
+            return number
+        start = numbers.index(number)
+        for i in range(1, len(numbers)):
+            candidate = numbers[(start + i) % len(numbers)]
+            if (city, street, candidate, addition) not in self.dwellings:
+                return candidate
+        return number
+
+    def _occupy(self, addr: _Address) -> _Address:
+        """Record the address as a household's dwelling and return it."""
         self.addresses.append(addr)
+        self.dwellings.add((addr.city, addr.street, addr.number, addr.addition))
         return addr
 
     def foreign_address(self, country: str) -> _Address:
@@ -151,8 +173,11 @@ class _World:
         city, pc = _pick(rng, info["cities"])
         if country == "DE":
             pc = f"{int(pc) + _below(rng, 0, 80):05d}"
-        return _Address(_pick(rng, info["streets"]), _randint(rng, 1, 180), "", pc, city, (),
-                        country, _pick(rng, self.pools.all_stores[:8]))
+        street, number = _pick(rng, info["streets"]), _randint(rng, 1, 180)
+        number = self._free_number(city, street, number, "", range(1, 181))
+        addr = _Address(street, number, "", pc, city, (), country, _pick(rng, self.pools.all_stores[:8]))
+        self.dwellings.add((city, street, number, ""))
+        return addr
 
     # ---- persons -----------------------------------------------------------------------
     def forms_of(self, name: str) -> tuple[str, ...]:

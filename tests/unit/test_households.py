@@ -3,7 +3,7 @@
 import pandas as pd
 
 from identity.engine import make_engine
-from identity.households import group_households, household_anchors, household_edges
+from identity.households import group_households, household_anchors, household_edges, person_links
 
 COLUMNS = ["unique_id", "person", "updated_at", "address_key", "postcode", "house_number", "house_addition",
            "loyalty_card", "landline", "email", "mobile", "surname_first", "surname_last", "birth_date", "given_first"]
@@ -16,11 +16,14 @@ def record(uid, person, surname, when="2024-01-01", postcode=None, number=None, 
                               surname, surname, born, first]))
 
 
-def households(rows):
+def households(rows, scored=()):
+    """Return the household of each person; ``scored`` holds the model's (uid, uid, probability) pairs."""
     records = pd.DataFrame(rows, columns=COLUMNS)
     edges = household_edges(make_engine("duckdb"), records)
     anchored, surnames, hints = household_anchors(records)
-    return group_households(sorted(records["person"].unique()), edges, surnames, anchored, hints)
+    pairs = pd.DataFrame(list(scored), columns=["unique_id_l", "unique_id_r", "match_probability"])
+    return group_households(sorted(records["person"].unique()), edges, surnames, anchored, hints,
+                            links=person_links(records, pairs), link_threshold=0.5)
 
 
 def test_a_shared_card_and_a_current_address_make_one_household():
@@ -58,8 +61,18 @@ def test_a_person_without_address_joins_the_household_where_someone_may_be_them(
         record("a", "p1", "lutterveld", postcode="1011AA", number="1", first="arie"),
         record("b", "p2", "lutterveld", email="arie@example.nl", first="arie"),
         record("c", "p3", "lutterveld", postcode="2022BB", number="2", first="kees"),
-    ])
+    ], scored=[("a", "b", 0.7)])
     assert got["p1"] == got["p2"] != got["p3"]
+
+
+def test_a_namesake_the_model_finds_unlikely_stays_apart():
+    # In a large drop there are many Jan Jansens: a first name and a surname in common are not
+    # enough when the model, which knows how common the name is in this drop, scores the pair low.
+    got = households([
+        record("a", "p1", "jansen", postcode="1011AA", number="1", first="jan"),
+        record("b", "p2", "jansen", email="jan@example.nl", first="jan"),
+    ], scored=[("a", "b", 0.3)])
+    assert got["p1"] != got["p2"]
 
 
 def test_a_surname_alone_does_not_place_a_person_without_address():
@@ -67,7 +80,7 @@ def test_a_surname_alone_does_not_place_a_person_without_address():
     got = households([
         record("a", "p1", "lutterveld", postcode="1011AA", number="1", first="kees"),
         record("b", "p2", "lutterveld", email="arie@example.nl", first="arie"),
-    ])
+    ], scored=[("a", "b", 0.9)])
     assert got["p1"] != got["p2"]
 
 
@@ -75,7 +88,7 @@ def test_a_namesake_with_another_birth_date_is_not_the_household():
     got = households([
         record("a", "p1", "jansen", postcode="1011AA", number="1", first="jan", born="1970-01-01"),
         record("b", "p2", "jansen", email="jan@example.nl", first="jan", born="1991-05-05"),
-    ])
+    ], scored=[("a", "b", 0.9)])
     assert got["p1"] != got["p2"]
 
 
@@ -84,7 +97,7 @@ def test_a_twin_without_address_joins_the_household_with_their_birth_date():
         record("a", "p1", "jansen", postcode="1011AA", number="1", first="eva", born="2004-03-03"),
         record("b", "p2", "jansen", postcode="2022BB", number="2", first="piet", born="1950-01-01"),
         record("c", "p3", "jansen", email="lotte@example.nl", first="lotte", born="2004-03-03"),
-    ])
+    ], scored=[("a", "c", 0.8), ("b", "c", 0.1)])
     assert got["p3"] == got["p1"] != got["p2"]
 
 
@@ -93,8 +106,15 @@ def test_two_households_that_fit_equally_get_no_guess():
         record("a", "p1", "jansen", postcode="2022BB", number="2", first="jan"),
         record("b", "p2", "jansen", postcode="3033CC", number="3", first="jan"),
         record("c", "p3", "jansen", email="jan@example.nl", first="jan"),
-    ])
+    ], scored=[("a", "c", 0.6), ("b", "c", 0.6)])
     assert got["p3"] not in (got["p1"], got["p2"])
+
+
+def test_person_links_keep_the_best_score_between_two_persons():
+    records = pd.DataFrame({"unique_id": ["a", "b", "c", "d"], "person": ["p1", "p1", "p2", "p3"]})
+    pairs = pd.DataFrame({"unique_id_l": ["a", "c", "b", "a"], "unique_id_r": ["c", "b", "a", "d"],
+                          "match_probability": [0.3, 0.9, 0.99, 0.2]})
+    assert person_links(records, pairs) == {("p1", "p2"): 0.9, ("p1", "p3"): 0.2}
 
 
 from hypothesis import given, strategies as st
