@@ -162,6 +162,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.engine import make_url
 
     from identity.ingest import DropError
+    from identity.link import ModelMismatch
     from identity.pipeline import ResolveOptions, resolve
     from herken.publish import publish_resolution
     from herken.report import rules_against_model, rules_against_model_lines
@@ -176,6 +177,21 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     from herken.pause_points import pausing
     from herken.run_folder import clear_leftovers, partial_folder
+    from identity.engine import EngineError, engine_class
+
+    try:    # before anything is read: a missing pyspark is said at once, not after the ingest
+        engine_class(args.engine)
+    except EngineError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from identity.memory import MemorySizeError, engine_limit, parse_size, run_cap
+
+    try:
+        if args.memory_limit:
+            parse_size(args.memory_limit)
+    except MemorySizeError as err:
+        print(f"error: --memory-limit: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
     started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
@@ -184,21 +200,24 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     clear_leftovers(Path(settings.runs_dir), _published_run(args.store))
     # the run's folder gets its name once the run is published (herken.run_folder)
     options = ResolveOptions(run_dir=partial_folder(Path(settings.runs_dir), run_id),
-                             model_path=Path(args.model) if args.model else None, engine=settings.engine,
+                             model_path=Path(args.model) if args.model else None, engine=args.engine,
+                             spark_options={"master": args.spark_master or None, "conf": settings.spark_conf},
                              must_link=must_link, cannot_link=cannot_link,
-                             published=published, tombstones=stored_tombstones(args.store))
+                             published=published, tombstones=stored_tombstones(args.store),
+                             memory_limit=args.memory_limit)
     if args.incremental:
         return _resolve_incremental(args, options, run_id, started, bars)
     try:
         resolution = resolve(Path(args.drop), options, bars)
         store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
         publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars,
-                           guard=_erasures_unchanged(options))
+                           guard=_erasures_unchanged(options), work_dir=options.run_dir,
+                           memory_limit=engine_limit(run_cap(options.memory_limit) // 2))
         options.run_dir = finish(options.run_dir)
         rules = rules_against_model(store)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
         bars.stop(done=True)
-    except DropError as err:
+    except (DropError, ModelMismatch) as err:
         bars.stop()
         print(f"error: {err}\nnothing was written; the store is unchanged.", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -597,6 +616,16 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                         "interactions and preferences, and optionally deletions.csv (source,record_id): score it "
                         "against the published run with its model, re-cluster only the persons it touches, and "
                         "publish what changed")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default=settings.engine,
+                   help=f"the SQL engine that runs the linkage (default {settings.engine}; env HERKEN_ENGINE); spark "
+                        "needs pip install 'herken[spark]' and Java 17+")
+    p.add_argument("--spark-master", default=settings.spark_master, metavar="URL",
+                   help="with --engine spark: the cluster's master URL, e.g. spark://host:7077 (env HERKEN_SPARK_MASTER; "
+                        "default: spark-submit's or spark-defaults.conf's master, else local[2]); other Spark settings "
+                        "in herken.toml's [herken.spark] table, spark-defaults.conf or PYSPARK_SUBMIT_ARGS")
+    p.add_argument("--memory-limit", default=settings.memory_limit or None,
+                   help="the most memory the run may use, like 8GB or 2GB (env HERKEN_MEMORY_LIMIT; default a third "
+                        "of the machine's): its SQL engine gets a share and spills to the run's folder beyond it")
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser("links", help="export source,record_id,customer_id,household_id,confidence")

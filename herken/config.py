@@ -14,20 +14,24 @@ class Settings:
 
     store: str = "sqlite:///herken.db"   # SQLAlchemy URL of the store
     runs_dir: str = "herken-runs"        # one folder per run: model.json, quarantine.csv
-    engine: str = "duckdb"               # the SQL engine that runs the linkage
+    engine: str = "duckdb"               # the SQL engine that runs the linkage: duckdb or spark
+    spark_master: str = ""               # --engine spark: the cluster's master URL (default: Spark's own settings, else local[2])
+    memory_limit: str = ""               # what a run may use ("8GB"); empty: a third of the machine
     host: str = "127.0.0.1"
     port: int = 50051
     tokens: str = ""                     # HERKEN_TOKENS: token:channel pairs, comma-separated
     # from herken.toml only: [herken.tokens] (tokens or their hashes), [herken.channels.NAME] (rpcs,
-    # view) and [herken.consent] (what a person who never said allows); see profile_api.access
+    # view) and [herken.consent] (what a person who never said allows); see profile_api.access;
+    # [herken.spark]: Spark settings ("spark.executor.memory" = "8g") for --engine spark
     tokens_table: dict = field(default_factory=dict)
     channels: dict = field(default_factory=dict)
     consent: dict = field(default_factory=dict)
+    spark_conf: dict = field(default_factory=dict)
     # test-only: pause `herken resolve` at these points to kill it there (herken.pause_points)
     pause_at: str = ""
     pause_seconds: int = 600
 
-_TABLES = {"tokens": "tokens_table", "channels": "channels", "consent": "consent"}
+_TABLES = {"tokens": "tokens_table", "channels": "channels", "consent": "consent", "spark": "spark_conf"}
 
 
 def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:

@@ -15,6 +15,8 @@ from dataclasses import replace
 import io
 import json
 import logging
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,7 @@ from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
 from profile_api.live import API_PREFERENCE_COLUMNS, api_preferences
-from profile_api.precompute import ProfileEncoding, profile_rows
+from profile_api.profile_build import ProfileBuild
 from profile_api.store.history import previous_ids, write_history
 from profile_api.store.write import write_run
 
@@ -165,11 +167,14 @@ def _stored_times(engine: Engine, times: pd.Series) -> pd.Series:
 def publish_resolution(
     engine: Engine, resolution: Resolution, run_id: str, started_at: dt.datetime, drop_path: str,
     progress: Progress = NO_PROGRESS, guard: Callable[[Connection], object] | None = None,
+    work_dir: Path | None = None, memory_limit: str | None = None,
 ) -> None:
     """Replace the store's published result with this resolution, in one transaction.
 
     Progress hears of two steps: building the profiles (of unknown length) and writing the rows.
     guard: runs first in the transaction and may refuse the publish (``write_run``).
+    work_dir: where the profiles are built (``profile_api.profile_build``; a temporary folder when None).
+    memory_limit: what the profile build's engine may use (it spills beyond it).
     """
     progress.step(f"building the profiles of {resolution.persons:,} persons")
     drop, records = resolution.drop, resolution.records
@@ -204,7 +209,10 @@ def publish_resolution(
 
     source_records = _source_records(resolution)
     stated, stored_api_preferences = stated_before(engine, drop.preferences, links)
-    profiles = ProfileEncoding(profile_rows(source_records, links, interactions, drop.categories), stated=stated)
+    scratch = None if work_dir is not None else tempfile.TemporaryDirectory(prefix="herken-profiles-")
+    profiles = ProfileBuild(source_records, links, interactions, drop.categories,
+                            folder=(work_dir or Path(scratch.name)) / "profiles", stated=stated,  # type: ignore[union-attr]
+                            memory_limit=memory_limit)
     edges = _edges(resolution, run_id, review)
     log.info("publish: rows prepared")
     rows = sum(map(len, (source_records, links, persons, households, interactions, drop.preferences, quarantine,
@@ -214,10 +222,12 @@ def publish_resolution(
         write_run(engine, source_records=source_records, links=links, persons=persons.assign(run_id=run_id),
                   households=households.assign(run_id=run_id), interactions=interactions,
                   preferences=drop.preferences, quarantine=quarantine, edges=edges, run=run,
-                  profiles=profiles.result, live_from=stored_api_preferences, progress=progress,
+                  profiles=profiles.frames, live_from=stored_api_preferences, progress=progress,
                   history=lambda conn: write_history(conn, assignment.events, assignment.aliases, run_id, published_at),
                   snapshot=snapshot_bytes(records), guard=guard)
     finally:
         profiles.close()
+        if scratch is not None:
+            scratch.cleanup()
     progress.close()
     log.info("published run %s: %d identity events", run_id, len(assignment.events))

@@ -57,7 +57,8 @@ def frame_of(columns: Mapping[str, list], names: Sequence[str]) -> pd.DataFrame:
     """Return a frame of Python lists, typed as pandas would type them, with string columns built faster.
 
     pandas turns a list of strings into Arrow strings value by value; pyarrow reads the list in
-    one pass. Columns that are not all strings (or missing) are left to pandas.
+    one pass. A column of nothing but missing values is a string column too, so that frames built
+    in chunks have the same types; other columns that are not all strings are left to pandas.
     """
     dtype = pd.Series(["x"]).dtype   # how this pandas stores a column of strings
     data: dict[str, object] = {}
@@ -69,6 +70,6 @@ def frame_of(columns: Mapping[str, list], names: Sequence[str]) -> pd.DataFrame:
                 array = pa.array(values)
             except (pa.ArrowException, UnicodeError, TypeError, ValueError):
                 continue
-            if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            if pa.types.is_string(array.type) or pa.types.is_large_string(array.type) or pa.types.is_null(array.type):
                 data[name] = pd.array(array.cast(pa.large_string()), dtype=dtype)
     return pd.DataFrame(data, columns=list(names))

@@ -1,15 +1,22 @@
 """The one seam between herken and the SQL engine that runs the linkage.
 
-Everything the pipeline asks of an engine goes through :class:`Engine`: a Splink database API and
-plain SQL over named tables. DuckDB is the embedded default and, today, the only engine. A Spark
-engine is one more subclass with the same two methods (``SparkAPI(spark_session=...)`` and
-``spark.sql`` over registered temp views) so that large retailers run the same pipeline on a
-cluster; it is not written yet.
+Everything the pipeline asks of an engine goes through :class:`Engine`: a Splink database API, the
+engine's own table of a pandas frame (what Splink registers) and plain SQL over named tables.
+DuckDB is the embedded default; Spark (:mod:`identity.spark_engine`, imported only when asked
+for, so pyspark stays optional) runs the same pipeline on a cluster or in local mode.
+
+The plain SQL is written once, in DuckDB's dialect; another engine renders it for itself with
+sqlglot. Splink renders the model's comparisons per engine from their definitions in
+:mod:`identity.model`; :attr:`Engine.dialect` names the rendering a saved model must be in
+(:func:`identity.link.model_for`).
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -20,14 +27,19 @@ class Engine(ABC):
     """A SQL engine: runs Splink and plain SQL over named pandas tables."""
 
     name: str
+    dialect: str    # Splink's name of the SQL dialect (a saved model's ``sql_dialect``)
 
     @abstractmethod
     def splink_api(self) -> Any:
         """Return a fresh Splink database API bound to this engine."""
 
+    def table(self, frame: pd.DataFrame) -> Any:
+        """Return the frame as a table this engine's Splink API registers (a pandas frame itself by default)."""
+        return frame
+
     @abstractmethod
     def sql(self, query: str, **tables: pd.DataFrame) -> pd.DataFrame:
-        """Return the result of a query that reads the given tables by name."""
+        """Return the result of a query (DuckDB's dialect) that reads the given tables by name."""
 
     def close(self) -> None:
         """Release what the engine holds (Splink's tables of the run); the engine is unusable after."""
@@ -37,14 +49,23 @@ class DuckDBEngine(Engine):
     """DuckDB in-process: the default engine, on one machine."""
 
     name = "duckdb"
+    dialect = "duckdb"
 
-    def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None,
+                 temp_directory: str | Path | None = None) -> None:
+        """Args:
+            memory_limit: what DuckDB may hold ("2GB"); beyond it, it spills to ``temp_directory``.
+            temp_directory: where it spills (made when needed); DuckDB's own default when None.
+        """
         self._con = duckdb.connect()
         self._con.execute("SET enable_progress_bar = false")  # progress is the CLI's job
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         if memory_limit:
             self._con.execute(f"SET memory_limit = '{memory_limit}'")
+        if temp_directory:
+            quoted = str(temp_directory).replace("'", "''")
+            self._con.execute(f"SET temp_directory = '{quoted}'")
 
     def splink_api(self) -> Any:
         """Return a Splink DuckDBAPI on this engine's connection."""
@@ -62,18 +83,35 @@ class DuckDBEngine(Engine):
             for name in tables:
                 self._con.unregister(name)
 
-
     def close(self) -> None:
         """Close the DuckDB connection, freeing the memory of Splink's tables at once."""
         self._con.close()
 
 
-ENGINES = {"duckdb": DuckDBEngine}
+class EngineError(ValueError):
+    """An engine that cannot be made: unknown, or its package is not installed; the message says what to do."""
+
+
+# name -> "module:Class": an engine's module is imported only when asked for (pyspark stays optional),
+# and it imports this module, not the other way round; what to install when its import fails
+ENGINES: dict[str, str] = {"duckdb": "identity.engine:DuckDBEngine", "spark": "identity.spark_engine:SparkEngine"}
+NEEDS: dict[str, str] = {"spark": "the spark engine needs pyspark (4.x) and Java 17 or later: pip install 'herken[spark]'"}
+
+
+def engine_class(name: str) -> type[Engine]:
+    """Return the class of the engine with the given name; raise EngineError naming the known ones or what to install."""
+    try:
+        module, _, cls = ENGINES[name].partition(":")
+    except KeyError:
+        raise EngineError(f"unknown engine '{name}'; choose one of {', '.join(ENGINES)}") from None
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except ImportError as err:
+        raise EngineError(NEEDS.get(name, f"the {name} engine cannot be loaded: {err}")) from None
 
 
 def make_engine(name: str = "duckdb", **options: Any) -> Engine:
-    """Return the engine with the given name; raise ValueError naming the known ones."""
-    try:
-        return ENGINES[name](**options)
-    except KeyError:
-        raise ValueError(f"unknown engine '{name}'; choose one of {', '.join(ENGINES)}") from None
+    """Return the engine with the given name, made with the options it takes (others are left out)."""
+    cls = engine_class(name)
+    accepted = inspect.signature(cls.__init__).parameters
+    return cls(**{k: v for k, v in options.items() if k in accepted and v is not None})

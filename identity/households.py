@@ -46,11 +46,13 @@ current_address AS (
 ),
 current_records AS (
     -- Records at the person's current address, or with no address at all: an old landline or
-    -- card from a previous home must not pull a mover back into it.
+    -- card from a previous home must not pull a mover back into it. Joins rather than NOT IN and
+    -- EXISTS under an OR, which Spark runs as a nested loop over every pair of rows.
     SELECT r.* FROM records r
-    WHERE r.address_key IS NULL
-       OR r.person NOT IN (SELECT person FROM current_address)
-       OR EXISTS (SELECT 1 FROM current_address c WHERE c.person = r.person AND c.address_key = r.address_key)
+    LEFT JOIN (SELECT DISTINCT person FROM current_address) housed ON housed.person = r.person
+    LEFT JOIN (SELECT DISTINCT person, address_key FROM current_address) c
+      ON c.person = r.person AND c.address_key = r.address_key
+    WHERE r.address_key IS NULL OR housed.person IS NULL OR c.person IS NOT NULL
 ),
 surnames AS (
     SELECT DISTINCT person, name FROM (
@@ -59,12 +61,14 @@ surnames AS (
 ),
 building_kin AS (
     -- "23" without the flat number beside "23-1": the same building, and one family name shared.
-    SELECT l.person AS anchor, l.postcode || '|' || l.house_number AS building, o.person
+    -- The shared name is joined from the pair, not asked in a correlated EXISTS: Spark runs that
+    -- as every pair of persons with one surname (millions for "jansen" at 100k records) first.
+    SELECT DISTINCT l.person AS anchor, l.postcode || '|' || l.house_number AS building, o.person
     FROM latest_address l
     JOIN latest_address o ON o.postcode = l.postcode AND o.house_number = l.house_number AND o.person <> l.person
+    JOIN surnames a ON a.person = l.person
+    JOIN surnames b ON b.person = o.person AND b.name = a.name
     WHERE NOT EXISTS (SELECT 1 FROM spellings s WHERE s.person = l.person AND s.house_addition IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM surnames a JOIN surnames b ON a.name = b.name
-                  WHERE a.person = l.person AND b.person = o.person)
 ),
 evidence AS (
     SELECT person, 'address' AS kind, address_key AS value FROM current_address
@@ -173,27 +177,36 @@ def _attach_orphans(
     hints: dict[str, PersonHints], links: Mapping[tuple[str, str], float], threshold: float,
     only: list[str] | None = None,
 ) -> None:
-    """Join persons without an address, card or landline to the one household that fits them."""
-    by_surname: dict[str, set[str]] = {}
-    members: dict[str, list[str]] = {}
+    """Join persons without an address, card or landline to the one household that fits them.
+
+    An orphan looks only at the persons the model scored against it at ``threshold`` or more (a
+    handful), not at every household of its surname: that grew with the square of the drop
+    ("jansen" heads thousands of households). A household fits when it carries one of the orphan's
+    surnames and such a person in it may be the orphan (``PersonHints.may_be``).
+    """
+    household_of: dict[str, str] = {}             # anchored person -> its household as grouped so far
+    household_surnames: dict[str, set[str]] = {}
     for p in persons:
         if p in anchored:
-            root = sets.find(p)
-            members.setdefault(root, []).append(p)
-            for name in surnames.get(p, ()):
-                by_surname.setdefault(name, set()).add(root)
+            household_of[p] = sets.find(p)
+            household_surnames.setdefault(household_of[p], set()).update(surnames.get(p, ()))
+    linked: dict[str, list[str]] = {}
+    for (a, b), probability in links.items():
+        if probability >= threshold:
+            linked.setdefault(a, []).append(b)
+            linked.setdefault(b, []).append(a)
     nobody = PersonHints()
-
-    def fits(p: str, who: PersonHints, member: str) -> bool:
-        return (who.may_be(hints.get(member, nobody))
-                and links.get((p, member) if p < member else (member, p), 0.0) >= threshold)
-
     for p in persons if only is None else only:
         if p in anchored:
             continue
-        who = hints.get(p, nobody)
-        candidates = set().union(*(by_surname.get(n, set()) for n in surnames.get(p, ())))
-        fitting = {h for h in candidates if any(fits(p, who, m) for m in members[h])}
+        who, names = hints.get(p, nobody), surnames.get(p, set())
+        fitting: set[str] = set()
+        for member in linked.get(p, ()):
+            root = household_of.get(member)
+            if root is None or not who.may_be(hints.get(member, nobody)):
+                continue
+            if names & household_surnames[root]:
+                fitting.add(root)
         if len(fitting) == 1:
             sets.union(p, fitting.pop())
 

@@ -37,7 +37,7 @@ from identity.engine import make_engine
 from identity.erasure import erased_records, keep_out
 from identity.households import group_households, household_anchors, household_edges, person_links
 from identity.ingest import read_drop, write_quarantine
-from identity.link import prepare
+from identity.link import model_for, prepare
 from identity.pipeline import (
     PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, cluster_persons, rule_fields_of,
     standardise_drop,
@@ -141,16 +141,16 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     everything = pd.concat([kept[list(SNAPSHOT_COLUMNS)], fresh[list(SNAPSHOT_COLUMNS)]], ignore_index=True)
     lap("standardise")
 
-    engine = make_engine(options.engine)
+    engine = make_engine(options.engine, **options.engine_options())
     prepared = prepare(engine, everything)
     api = engine.splink_api()
-    linker = Linker(api.register(prepared), json.loads(json.dumps(published.model)))
+    linker = Linker(api.register(engine.table(prepared)), model_for(json.loads(json.dumps(published.model)), engine.dialect))
     for column in TF_COLUMNS:
         linker.table_management.compute_tf_table(column)
     is_delta = prepared["unique_id"].isin(set(fresh["unique_id"]))
     progress.step("scoring the delta against the published records", unit="pairs")
     between = linker.inference.predict_between(
-        api.register(prepared[is_delta]), api.register(prepared[~is_delta]),
+        api.register(engine.table(prepared[is_delta])), api.register(engine.table(prepared[~is_delta])),
         threshold_match_probability=options.match_threshold, warning_mode="never",
     ).as_pandas_dataframe()
     lap("predict")
@@ -167,7 +167,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     delta.touched = touched
     subset = prepared[prepared["unique_id"].isin(touched)]
     progress.step(f"scoring {len(subset):,} records of the touched persons among themselves", unit="pairs")
-    pairs = linker.inference.predict_within(api.register(subset), threshold_match_probability=PREDICT_THRESHOLD,
+    pairs = linker.inference.predict_within(api.register(engine.table(subset)), threshold_match_probability=PREDICT_THRESHOLD,
                                             warning_mode="never").as_pandas_dataframe()
     lap("predict")
 

@@ -87,14 +87,63 @@ def finalise_model(model: dict) -> dict:
 def build_linker(engine: Engine, records: pd.DataFrame, model_path: Path | None = None, seed: int = 42) -> tuple[Linker, bool]:
     """Return a linker over the records and whether it was trained now (False: model re-used)."""
     api = engine.splink_api()
-    table = api.register(records)
+    table = api.register(engine.table(records))
     if model_path is not None:
         model = json.loads(Path(model_path).read_text())
-        return Linker(table, model), False
+        return Linker(table, model_for(model, engine.dialect)), False
     linker = Linker(table, settings())
     train(linker, seed=seed)
     model = round_model(with_counted_u(finalise_model(linker.misc.save_model_to_json()), records))
-    return Linker(api.register(records), model), True
+    return Linker(api.register(engine.table(records)), model), True
+
+
+class ModelMismatch(ValueError):
+    """A saved model whose comparisons are not this herken's; the message names the first difference."""
+
+
+LEVEL_PARAMETERS: tuple[str, ...] = ("m_probability", "u_probability", "tf_adjustment_column",
+                                     "tf_adjustment_weight", "tf_minimum_u_value")
+MODEL_PARAMETERS: tuple[str, ...] = ("probability_two_random_records_match", "linker_uid")   # the uid names the model
+
+
+def model_for(model: dict, dialect: str) -> dict:
+    """Return a saved model whose SQL is in the given dialect: as it is, or its trained parameters carried over.
+
+    A saved model holds its comparisons as SQL of one dialect (``jaro_winkler_similarity`` on
+    DuckDB is ``jaro_winkler`` on Spark). For another engine the comparisons are built afresh from
+    :func:`identity.model.settings` in that engine's dialect and only what training learnt goes
+    into them: the match rate, each level's m and u, and its term-frequency settings. Raise
+    ModelMismatch when the model's comparisons are not this herken's (a model of an older version).
+    """
+    if model.get("sql_dialect", "duckdb") == dialect:
+        return model
+    return carry_parameters(model, settings().create_settings_dict(dialect)) | {"sql_dialect": dialect}
+
+
+def carry_parameters(trained: dict, fresh: dict) -> dict:
+    """Return fresh settings with the trained model's parameters, comparison by name and level by label."""
+    out = json.loads(json.dumps(fresh))
+    for key in MODEL_PARAMETERS:
+        if key in trained:
+            out[key] = trained[key]
+    theirs = {c["output_column_name"]: c for c in trained.get("comparisons", [])}
+    ours = [c["output_column_name"] for c in out["comparisons"]]
+    if sorted(theirs) != sorted(ours):
+        raise ModelMismatch(f"the model compares {', '.join(sorted(theirs))}; this herken compares "
+                            f"{', '.join(sorted(ours))}: train a new model (leave out --model)")
+    for comparison in out["comparisons"]:
+        name = comparison["output_column_name"]
+        trained_levels = theirs[name]["comparison_levels"]
+        labels = [level.get("label_for_charts") for level in comparison["comparison_levels"]]
+        if [level.get("label_for_charts") for level in trained_levels] != labels:
+            raise ModelMismatch(f"the model's levels of '{name}' are not this herken's ({labels}): "
+                                "train a new model (leave out --model)")
+        for level, learnt in zip(comparison["comparison_levels"], trained_levels):
+            for key in LEVEL_PARAMETERS:
+                level.pop(key, None)
+                if key in learnt:
+                    level[key] = learnt[key]
+    return out
 
 
 def _round(value: float, digits: int = 6) -> float:
@@ -116,11 +165,21 @@ def round_model(model: dict) -> dict:
 
 
 def predict_pairs(linker: Linker, threshold: float) -> pd.DataFrame:
-    """Return scored pairs (unique_id_l, unique_id_r, match_weight, match_probability, gammas)."""
+    """Return scored pairs (unique_id_l, unique_id_r, match_weight, match_probability, gammas).
+
+    The engine's copy of the pairs, and every other table Splink made, are dropped once the pairs
+    are here: at a million records they held gigabytes of the engine's memory through clustering.
+    """
     predictions = linker.inference.predict(threshold_match_probability=threshold)
-    return predictions.as_pandas_dataframe()
+    pairs = predictions.as_pandas_dataframe()
+    linker.table_management.delete_tables_created_by_splink_from_db()
+    return pairs
+
+
+MODEL_DIALECT = "duckdb"   # what a run saves and publishes: real-time scoring and explanations read DuckDB SQL
 
 
 def save_model(linker: Linker, path: Path) -> None:
-    """Write the trained model as Splink JSON, usable as settings for a new linker."""
-    linker.misc.save_model_to_json(str(path), overwrite=True)
+    """Write the trained model as Splink JSON in DuckDB's dialect (whatever engine ran it), usable as settings."""
+    model = model_for(linker.misc.save_model_to_json(), MODEL_DIALECT)
+    path.write_text(json.dumps(model, indent=4))

@@ -13,7 +13,6 @@ import json
 import logging
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from identity.erasure import Tombstones, erased_records, keep_out
 from identity.households import group_households, household_anchors, household_edges, person_links
 from identity.ingest import Drop, read_drop, write_quarantine
 from identity.lifecycle import stable_id, unchanged_records
+from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
 from identity.progress import NO_PROGRESS, Progress
 from identity.rules import STRICT, NameAndBirth, RuleBook
@@ -49,6 +49,7 @@ class ResolveOptions:
     run_dir: Path
     model_path: Path | None = None     # re-use a trained model instead of training
     engine: str = "duckdb"
+    spark_options: dict = field(default_factory=dict)    # --engine spark: master and conf (identity.spark_engine)
     match_threshold: float = MATCH_THRESHOLD
     seed: int = 42
     # a data steward's decisions, as (source:record_id, source:record_id) pairs; pairs naming a
@@ -61,6 +62,14 @@ class ResolveOptions:
     published: pd.DataFrame | None = None
     # the store's tombstones (identity.erasure): records of erased persons are quarantined, not resolved
     tombstones: Tombstones | None = None
+    # what the run may use ("8GB"; identity.memory): the engine gets a share and spills beyond it;
+    # None: a share of the machine
+    memory_limit: str | None = None
+
+    def engine_options(self) -> dict[str, object]:
+        """Return the engine's options for this run: its memory share and where it spills (in the run's folder)."""
+        return {"memory_limit": engine_limit(run_cap(self.memory_limit)), "temp_directory": self.run_dir / "spill",
+                **self.spark_options}   # identity.engine.make_engine gives each engine the options it takes
 
 
 @dataclass
@@ -104,13 +113,17 @@ def _adopt_columns(columns: dict[str, list], parent: int) -> None:
     _RAW.update(columns)
 
 
-def _standardise_span(start: int, stop: int, columns: dict[str, list] | None = None) -> list[tuple]:
-    """Return the standardised rows (tuples in STANDARD_COLUMNS order) of raw rows start..stop."""
+def _standardise_span(start: int, stop: int, columns: dict[str, list] | None = None) -> pd.DataFrame:
+    """Return the standardised records (STANDARD_COLUMNS) of raw rows start..stop, as a frame.
+
+    A frame of Arrow strings, not Python tuples: a million records as tuples of Python strings
+    would hold gigabytes at once, and a worker sends its frame back far cheaper than the tuples.
+    """
     columns = _RAW if columns is None else columns
     names = list(columns)
     picked = [columns[name][start:stop] for name in names]
     out = [standardise_record(dict(zip(names, values))) for values in zip(*picked)]
-    return list(map(itemgetter(*STANDARD_COLUMNS), out))
+    return _frame(list(map(itemgetter(*STANDARD_COLUMNS), out)))
 
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:
@@ -118,6 +131,13 @@ def _frame(rows: list[tuple]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame([], columns=list(STANDARD_COLUMNS))
     return frame_of(dict(zip(STANDARD_COLUMNS, map(list, zip(*rows)))), STANDARD_COLUMNS)
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Return the chunks' frames as one, in order."""
+    if not frames:
+        return _frame([])
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress = NO_PROGRESS) -> pd.DataFrame:
@@ -135,14 +155,14 @@ def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress 
     progress.step(f"standardising {count:,} records", total=count, unit="records")
     with paused_gc():
         if workers < 2 or count < PARALLEL_MIN_RECORDS:
-            rows: list[tuple] = []
+            frames: list[pd.DataFrame] = []
             for start, stop in spans:
-                rows.extend(_standardise_span(start, stop, columns))
+                frames.append(_standardise_span(start, stop, columns))
                 progress.advance(stop - start)
-            return _frame(rows)
+            return _joined(frames)
         # Every workers-th chunk is this process's own, the others go to the pool; between its own
         # chunks this process takes in the pool's finished ones, so the count moves chunk by chunk.
-        done: list[list[tuple]] = [[] for _ in spans]
+        done: list[pd.DataFrame | None] = [None for _ in spans]
         with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork"),
                                  initializer=_adopt_columns, initargs=(columns, os.getpid())) as pool:
             pending = {i: pool.submit(_standardise_span, *span) for i, span in enumerate(spans) if i % workers}
@@ -156,9 +176,7 @@ def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress 
             for j, future in pending.items():
                 done[j] = future.result()
                 progress.advance(spans[j][1] - spans[j][0])
-        rows = list(chain.from_iterable(done))
-        del done
-        return _frame(rows)
+        return _joined(done)  # type: ignore[arg-type]
 
 
 def rule_fields_of(records: pd.DataFrame) -> dict[str, NameAndBirth]:
@@ -218,7 +236,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
              len(standardised), int(standardised["phone_valid"].eq(False).sum()))
     lap("standardise")
 
-    engine: Engine = make_engine(options.engine)
+    engine: Engine = make_engine(options.engine, **options.engine_options())
     records = prepare(engine, standardised)
     progress.step("training the model" if options.model_path is None else "loading the model")
     linker, trained = build_linker(engine, records, options.model_path, seed=options.seed)

@@ -136,6 +136,12 @@ kept AS MATERIALIZED (
 )"""
 
 
+def latest_interaction_sql() -> str:
+    """Return the DuckDB query of the instant a run's attributes are as of when none is given: its latest
+    purchase or return of a linked record (column t; over interactions_in, links_in, categories_in)."""
+    return f"WITH {_interactions_sql(None)} SELECT max(occurred) AS t FROM ix"
+
+
 def attributes_sql(as_of: dt.datetime | None = None) -> str:
     """Return the DuckDB query over interactions_in, links_in and categories_in: one row per person and attribute."""
     ev = "json_object"

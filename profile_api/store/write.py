@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import pandas as pd
 from sqlalchemy import delete, inspect, text
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 REBUILD_INDEXES_ABOVE = 20_000
 
 
+INSERT_CHUNK = 50_000    # rows turned into Python tuples at a time: memory bounded by a chunk, not the table
+
+
 def _rows(frame: pd.DataFrame) -> list[tuple]:
     """Return the rows of a frame as tuples, with missing values and empty strings as None."""
     columns = []
@@ -43,38 +46,58 @@ def _rows(frame: pd.DataFrame) -> list[tuple]:
     return list(zip(*columns))
 
 
-def bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> int:  # type: ignore[no-untyped-def]
-    """Insert a frame whose columns are named after the table's columns; return the row count."""
-    if frame.empty:
-        return 0
+def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """Yield a frame in slices of INSERT_CHUNK rows."""
+    for start in range(0, len(frame), INSERT_CHUNK):
+        yield frame.iloc[start:start + INSERT_CHUNK]
+
+
+def bulk_insert(conn: Connection, table, frame: pd.DataFrame | Iterable[pd.DataFrame]) -> int:  # type: ignore[no-untyped-def]
+    """Insert a frame, or chunks of one, whose columns are named after the table's columns; return the row count.
+
+    The rows become Python values a chunk at a time (INSERT_CHUNK rows): a million interactions as
+    tuples of strings at once would take gigabytes.
+    """
+    if isinstance(frame, pd.DataFrame):
+        if frame.empty:
+            return 0
+        large, chunks = len(frame) > REBUILD_INDEXES_ABOVE, _chunks(frame)
+    else:
+        large, chunks = True, iter(frame)    # chunks of a large table (``profile_api.profile_build``)
     started = time.perf_counter()
-    name, columns = table.__tablename__, list(frame.columns)
-    rows = _rows(frame)
+    name = table.__tablename__
     # Building an index once after a large load is much cheaper than updating it per row; but on
     # PostgreSQL dropping one takes the table's exclusive lock until the publish commits: every read of
     # the table waits (the server stops answering), and a read joining two tables the publish locks in
     # turn deadlocks with it (measured at 100k records: the publish failed). There the indexes stay.
-    rebuild = len(rows) > REBUILD_INDEXES_ABOVE and conn.dialect.name != "postgresql"
+    rebuild = large and conn.dialect.name != "postgresql"
     indexes = list(table.__table__.indexes) if rebuild else []
     for index in indexes:
         index.drop(conn)
+    count = 0
     dbapi = conn.connection.dbapi_connection
     cursor = dbapi.cursor()
     try:
-        if conn.dialect.name == "postgresql":
-            with cursor.copy(f'COPY {name} ({", ".join(columns)}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _ in columns) if conn.dialect.paramstyle == "qmark" else \
-                ", ".join("%s" for _ in columns)
-            cursor.executemany(f'INSERT INTO {name} ({", ".join(columns)}) VALUES ({marks})', rows)
+        for chunk in chunks:
+            if chunk.empty:
+                continue
+            columns, rows = list(chunk.columns), _rows(chunk)
+            if conn.dialect.name == "postgresql":
+                with cursor.copy(f'COPY {name} ({", ".join(columns)}) FROM STDIN') as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" for _ in columns) if conn.dialect.paramstyle == "qmark" else \
+                    ", ".join("%s" for _ in columns)
+                cursor.executemany(f'INSERT INTO {name} ({", ".join(columns)}) VALUES ({marks})', rows)
+            count += len(rows)
+            del rows
     finally:
         cursor.close()
     for index in indexes:
         index.create(conn)
-    log.info("%s: %d rows in %.1f s", name, len(rows), time.perf_counter() - started)
-    return len(rows)
+    log.info("%s: %d rows in %.1f s", name, count, time.perf_counter() - started)
+    return count
 
 
 def analyze(conn: Connection, tables: list) -> None:  # type: ignore[type-arg]
@@ -88,8 +111,10 @@ def analyze(conn: Connection, tables: list) -> None:  # type: ignore[type-arg]
         conn.execute(text("ANALYZE " + ", ".join(table.__tablename__ for table in tables)))
 
 
-def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozenset[tuple] | None = None) -> int:
-    """Replace the precomputed profiles with these (columns of PrecomputedProfile); return the count.
+def write_profiles(conn: Connection, profiles: pd.DataFrame | Iterable[pd.DataFrame],
+                   live_from: frozenset[tuple] | None = None) -> int:
+    """Replace the precomputed profiles with these (columns of PrecomputedProfile; a frame or chunks of
+    one, ``profile_api.profile_build``); return the count.
 
     The record links and preferences of the run are written before, on the same transaction. New
     statements of preferences wait from here until the transaction ends (``profile_api.live``).
@@ -101,14 +126,19 @@ def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozense
             every live part is encoded again here from the preferences in the store.
     """
     lock_preferences(conn)
-    if live_from is None or api_preferences(conn) != live_from:
-        profiles = profiles.copy()
-        rows = profiles[["customer_id", "household_id", "household"]].itertuples(index=False, name=None)
-        parts = live_parts(rows, stated_preferences(conn))
-        profiles["encoded_live"] = pd.Series([parts[c] for c in profiles["customer_id"]], index=profiles.index,
-                                             dtype=object)
+    stated = stated_preferences(conn) if live_from is None or api_preferences(conn) != live_from else None
+
+    def current(chunk: pd.DataFrame) -> pd.DataFrame:
+        if stated is None:
+            return chunk
+        parts = live_parts(chunk[["customer_id", "household_id", "household"]].itertuples(index=False, name=None),
+                           stated)
+        return chunk.assign(encoded_live=pd.Series([parts[c] for c in chunk["customer_id"]], index=chunk.index,
+                                                   dtype=object))
+
     conn.execute(delete(PrecomputedProfile))
-    count = bulk_insert(conn, PrecomputedProfile, profiles)
+    rows = current(profiles) if isinstance(profiles, pd.DataFrame) else map(current, profiles)
+    count = bulk_insert(conn, PrecomputedProfile, rows)
     refresh_consent(conn)       # consent hangs on records: the run's persons take their records' statements
     analyze(conn, [PrecomputedProfile])
     return count
@@ -117,15 +147,15 @@ def write_profiles(conn: Connection, profiles: pd.DataFrame, live_from: frozense
 def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFrame, persons: pd.DataFrame,
               households: pd.DataFrame, interactions: pd.DataFrame, preferences: pd.DataFrame,
               quarantine: pd.DataFrame, edges: pd.DataFrame, run: pd.DataFrame,
-              profiles: Callable[[], pd.DataFrame], live_from: frozenset[tuple] | None, progress: Progress,
+              profiles: Callable[[], pd.DataFrame | Iterable[pd.DataFrame]], live_from: frozenset[tuple] | None, progress: Progress,
               history: Callable[[Connection], object] | None = None, snapshot: bytes | None = None,
               guard: Callable[[Connection], object] | None = None) -> None:
     """Replace the published result with these rows in one transaction, the profiles last.
 
     Args:
         preferences: the drop's preferences (they replace the stored ones of origin ``drop``).
-        profiles: returns the profile rows (``write_profiles``); called last, as their encoding may
-            still be running.
+        profiles: returns the profile rows, a frame or chunks of one (``write_profiles``); called last,
+            as they may still be being built.
         live_from: as ``write_profiles`` takes it.
         history: records the run's identity events and aliases on the transaction
             (``profile_api.store.history.write_history``).

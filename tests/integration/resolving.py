@@ -9,8 +9,8 @@ import pytest
 from herken.cli import main
 
 
-def resolve_drop(drop: Path, url: str, runs: Path) -> None:
-    """Run `herken resolve DROP --store URL` with its runs under runs; fail the test when it fails."""
+def resolve_drop(drop: Path, url: str, runs: Path, *options: str) -> None:
+    """Run `herken resolve DROP --store URL [options]` with its runs under runs; fail the test when it fails."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HERKEN_RUNS_DIR", str(runs))
-        assert main(["resolve", str(drop), "--store", url]) == 0
+        assert main(["resolve", str(drop), "--store", url, *options]) == 0

@@ -563,3 +563,49 @@ def test_profiles_encoded_by_a_forked_worker_equal_those_encoded_in_process(publ
     apart = ProfileEncoding(rows, apart=True)   # what publishing a large run does, here on the small drop
     assert apart.result().equals(here)
     assert len(here) == len(rows) and here["encoded"].map(len).min() > 0
+
+
+def test_profiles_built_in_household_batches_by_a_worker_equal_one_build_of_all(published, tmp_path):
+    from profile_api.precompute import ProfileEncoding, profile_rows
+    from profile_api.profile_build import ProfileBuild
+    from profile_api.live import stated_preferences
+    from profile_api.store.write import read_inputs
+
+    _, engine, _, _, _ = published
+    with engine.connect() as conn:
+        records, links, interactions, categories = read_inputs(conn)
+        stated = stated_preferences(conn)
+    whole = ProfileEncoding(profile_rows(records, links, interactions, categories), apart=False, stated=stated).result()
+    for apart in (False, True):     # True: a process of its own, as publishing a large run builds them
+        build = ProfileBuild(records, links, interactions, categories, tmp_path / f"build-{apart}", stated=stated,
+                             apart=apart, batch_persons=7)   # many batches on the small drop
+        try:
+            batched = pd.concat(list(build.frames(rows=50)), ignore_index=True)
+        finally:
+            build.close()
+        assert not (tmp_path / f"build-{apart}").exists()
+        ordered = batched.sort_values("customer_id").reset_index(drop=True)[whole.columns]
+        expected = whole.sort_values("customer_id").reset_index(drop=True)
+        assert ordered[["customer_id", "household_id", "display_name"]].equals(
+            expected[["customer_id", "household_id", "display_name"]])
+        for column in ("golden", "attributes", "household"):    # JSON: evidence keys in any order
+            assert ordered[column].map(json.loads).tolist() == expected[column].map(json.loads).tolist()
+        for column in ("encoded", "encoded_live"):              # as a client decodes them (maps in any order)
+            assert ordered[column].map(pb.Profile.FromString).tolist() == \
+                expected[column].map(pb.Profile.FromString).tolist()
+
+
+def test_a_profile_build_that_fails_in_its_worker_says_why(published, tmp_path):
+    from profile_api.profile_build import ProfileBuild, ProfileBuildError
+    from profile_api.store.write import read_inputs
+
+    _, engine, _, _, _ = published
+    with engine.connect() as conn:
+        records, links, interactions, categories = read_inputs(conn)
+    build = ProfileBuild(records, links, interactions, categories, tmp_path / "build", apart=True,
+                         memory_limit="not a size")
+    try:
+        with pytest.raises(ProfileBuildError, match="memory"):
+            list(build.frames())
+    finally:
+        build.close()

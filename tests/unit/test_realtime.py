@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from identity.pipeline import _frame, _standardise_span
+from identity.pipeline import _standardise_span
 from identity.realtime import (
     POS, BlockingRule, Candidate, RecordIndex, decide, parse_blocking_rule, rulebook_of_run,
 )
@@ -52,7 +52,7 @@ def _index(*raws: dict) -> RecordIndex:
     columns = {name: [r.get(name) for r in raws] for name in
                ("source", "record_id", "first_name", "last_name", "birth_date", "email", "phone", "street",
                 "house_number", "postcode", "city", "loyalty_card", "updated_at")}
-    frame = _frame(_standardise_span(0, len(raws), columns))
+    frame = _standardise_span(0, len(raws), columns)
     return RecordIndex.from_standardised(frame, {}, [parse_blocking_rule(r) for r in RULES])
 
 

@@ -1,0 +1,31 @@
+"""Memory sizes as people write them, and the engine's share of a run's cap."""
+
+from __future__ import annotations
+
+import pytest
+
+from identity.memory import ENGINE_FLOOR, MemorySizeError, engine_limit, machine_memory, parse_size, run_cap
+
+
+@pytest.mark.parametrize("text, size", [
+    ("2GB", 2 * 1000**3), ("500 MB", 500 * 1000**2), ("1.5GiB", int(1.5 * 1024**3)), ("8g", 8 * 1000**3),
+    ("123456", 123456), (" 2 gb ", 2 * 1000**3),
+])
+def test_sizes_as_people_write_them(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "lots", "2 GBs", "-1GB", "0MB", "GB"])
+def test_what_is_not_a_size_says_how_to_write_one(text):
+    with pytest.raises(MemorySizeError, match="2GB"):
+        parse_size(text)
+
+
+def test_the_engine_gets_a_share_of_the_cap_and_never_less_than_its_floor():
+    assert engine_limit(10 * 1000**3) == "4000MB"
+    assert engine_limit(1000) == f"{ENGINE_FLOOR // 1000**2}MB"
+
+
+def test_without_a_limit_a_run_may_use_a_third_of_the_machine():
+    assert run_cap(None) == int(machine_memory() / 3)
+    assert run_cap("2GB") == 2 * 1000**3
