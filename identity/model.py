@@ -6,7 +6,9 @@ backend understands, so the same settings run on DuckDB and on Spark.
 Household awareness starts here: an exact match on an e-mail address, mobile number or loyalty
 card is split into two levels, "used by one name" and "used by several names" (the ``*_names``
 columns count the different people using each value, see :func:`identity.link.prepare`). EM then
-learns that a family card says far less than a personal one.
+learns that a family card says far less than a personal one. How often two different people agree
+on such a value is counted in the drop (:func:`shared_value_u`), not sampled: it falls with the
+drop's size, as the chance that two records match does.
 """
 
 from __future__ import annotations
