@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from identity.bulk import die_with_parent
 from identity.engine import make_engine
+from identity.memory import parse_size
 from profile_api.attributes import latest_interaction_sql
 from profile_api.live import live_parts
 from profile_api.messages import encode_precomputed
@@ -43,7 +44,19 @@ from profile_api.precompute import ENCODE_APART_ABOVE, INTERACTION_COLUMNS, PROF
 
 log = logging.getLogger(__name__)
 
-BATCH_PERSONS = 40_000    # persons per batch: the profile queries of a batch need well under 1 GB
+BATCH_PERSONS = 40_000    # persons per batch at most
+# What the profile queries of a batch take per person (measured at 300k records: 168k persons needed
+# more than 700 MB in one query, 40k persons more than 380 MB): with a memory limit, batches are as
+# large as the limit allows at this rate.
+BYTES_PER_PERSON = 25_000
+MIN_BATCH_PERSONS = 1_000
+
+
+def batch_persons_for(memory_limit: str | None) -> int:
+    """Return the persons per batch that the profile build's memory limit allows (BATCH_PERSONS without one)."""
+    if not memory_limit:
+        return BATCH_PERSONS
+    return max(MIN_BATCH_PERSONS, min(BATCH_PERSONS, parse_size(memory_limit) // BYTES_PER_PERSON))
 READ_ROWS = 20_000        # profile rows per chunk read back from the file for inserting
 PROFILE_SCHEMA = pa.schema([*(pa.field(c, pa.string()) for c in PROFILE_COLUMNS[:6]),
                             pa.field("encoded", pa.binary()), pa.field("encoded_live", pa.binary())])
@@ -153,7 +166,7 @@ class ProfileBuild:
     def __init__(self, records: pd.DataFrame, links: pd.DataFrame, interactions: pd.DataFrame,
                  categories: pd.DataFrame, folder: Path, stated: list[tuple] | None = None,
                  apart: bool | None = None, memory_limit: str | None = None,
-                 batch_persons: int = BATCH_PERSONS, as_of: dt.datetime | None = None) -> None:
+                 batch_persons: int | None = None, as_of: dt.datetime | None = None) -> None:
         """Args:
             records: the source records (the store's source_record columns).
             links: source, record_id, customer_id, household_id and confidence of every record.
@@ -163,6 +176,7 @@ class ProfileBuild:
             stated: the preferences stated in the households (``profile_api.live.live_parts``).
             apart: build in a spawned worker (default: for a large run on a machine of several cores).
             memory_limit: the build's DuckDB memory (it spills beyond it).
+            batch_persons: persons per batch; by default as many as the memory limit allows.
         """
         self.folder = folder
         self.path = folder / "profiles.parquet"
@@ -172,7 +186,7 @@ class ProfileBuild:
         inputs = folder / "inputs"
         shutil.rmtree(folder, ignore_errors=True)
         inputs.mkdir(parents=True)
-        batches = batch_count(persons, batch_persons)
+        batches = batch_count(persons, batch_persons or batch_persons_for(memory_limit))
         links = links.assign(bucket=household_buckets(links["household_id"], batches))
         links.to_parquet(inputs / "links.parquet", index=False)
         records.to_parquet(inputs / "records.parquet", index=False)

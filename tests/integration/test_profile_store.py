@@ -603,7 +603,7 @@ def test_a_profile_build_that_fails_in_its_worker_says_why(published, tmp_path):
     with engine.connect() as conn:
         records, links, interactions, categories = read_inputs(conn)
     build = ProfileBuild(records, links, interactions, categories, tmp_path / "build", apart=True,
-                         memory_limit="not a size")
+                         memory_limit="1KB")     # too little for any query: the worker fails
     try:
         with pytest.raises(ProfileBuildError, match="memory"):
             list(build.frames())

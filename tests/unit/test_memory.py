@@ -29,3 +29,12 @@ def test_the_engine_gets_a_share_of_the_cap_and_never_less_than_its_floor():
 def test_without_a_limit_a_run_may_use_a_third_of_the_machine():
     assert run_cap(None) == int(machine_memory() / 3)
     assert run_cap("2GB") == 2 * 1000**3
+
+
+def test_profile_batches_are_as_large_as_the_build_memory_allows():
+    from profile_api.profile_build import BATCH_PERSONS, MIN_BATCH_PERSONS, batch_persons_for
+
+    assert batch_persons_for(None) == BATCH_PERSONS
+    assert batch_persons_for("100GB") == BATCH_PERSONS
+    assert batch_persons_for("400MB") == 16_000     # --memory-limit 2GB: the build gets 400 MB
+    assert batch_persons_for("1MB") == MIN_BATCH_PERSONS
