@@ -151,10 +151,15 @@ _ROWS: list[tuple] = []       # the rows the forked worker encodes: set before t
 _STATED: list[tuple] = []     # the preferences stated in their households (``profile_api.live.live_parts``)
 
 
+def encoded_parts(rows: list[tuple], stated: list[tuple]) -> list[tuple[bytes, bytes]]:
+    """Return (encoded, encoded_live) of each profile row (the first six PROFILE_COLUMNS, as tuples)."""
+    live = live_parts(((row[0], row[1], row[5]) for row in rows), stated)    # one household part per household
+    return [(encode_precomputed(*row), live[row[0]]) for row in rows]
+
+
 def _encode_rows() -> list[tuple[bytes, bytes]]:
     """Return the encoded parts of the rows in ``_ROWS`` (runs in this process or in a fork of it)."""
-    live = live_parts(((row[0], row[1], row[5]) for row in _ROWS), _STATED)    # one household part per household
-    return [(encode_precomputed(*row), live[row[0]]) for row in _ROWS]
+    return encoded_parts(_ROWS, _STATED)
 
 
 def _start_worker(parent: int) -> None:

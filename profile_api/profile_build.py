@@ -38,9 +38,7 @@ from identity.bulk import die_with_parent
 from identity.engine import make_engine
 from identity.memory import parse_size
 from profile_api.attributes import latest_interaction_sql
-from profile_api.live import live_parts
-from profile_api.messages import encode_precomputed
-from profile_api.precompute import ENCODE_APART_ABOVE, INTERACTION_COLUMNS, PROFILE_COLUMNS, profile_rows
+from profile_api.precompute import ENCODE_APART_ABOVE, INTERACTION_COLUMNS, PROFILE_COLUMNS, encoded_parts, profile_rows
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +73,8 @@ def household_buckets(household_ids: pd.Series, batches: int) -> np.ndarray:
 
 def encode_batch(rows: pd.DataFrame, stated: list[tuple]) -> pd.DataFrame:
     """Return profile rows (the first six PROFILE_COLUMNS) with their encoded and live parts."""
-    tuples = list(rows[list(PROFILE_COLUMNS[:6])].itertuples(index=False, name=None))
-    live = live_parts(((row[0], row[1], row[5]) for row in tuples), stated)
-    return rows.assign(encoded=[encode_precomputed(*row) for row in tuples],
-                       encoded_live=[live[row[0]] for row in tuples])
+    parts = encoded_parts(list(rows[list(PROFILE_COLUMNS[:6])].itertuples(index=False, name=None)), stated)
+    return rows.assign(encoded=[fixed for fixed, _ in parts], encoded_live=[live for _, live in parts])
 
 
 def _quoted(path: Path) -> str:
