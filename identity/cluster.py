@@ -193,8 +193,14 @@ def cluster_best_first(
         if (a, b) in nameless:
             refusals.append(Refusal(a, b, probability, RULE_TITLES[NAMELESS], NAMELESS))
             continue
-        found = _refusal(sets.members(ra), sets.members(rb), records, forbidden, rules,
-                         rules.waived(probability, records[a], records[b]))
+        left, right = sets.members(ra), sets.members(rb)
+        found = _refusal(left, right, records, forbidden, rules, frozenset())
+        if found and found[0] != STEWARD:
+            # Only now ask which rules give way to this pair: waiving a rule only skips its check,
+            # so a pair no rule refuses stays unrefused, and most pairs are.
+            waived = rules.waived(probability, records[a], records[b])
+            if waived:
+                found = _refusal(left, right, records, forbidden, rules, waived)
         if found:
             refusals.append(Refusal(a, b, probability, found[1], found[0]))
             continue

@@ -27,6 +27,11 @@ def record_confidence(labels: Mapping[str, str], pairs: pd.DataFrame,
             Their probabilities count like a scored pair's.
     """
     sizes = Counter(labels.values())
+    merges = list(merges)
+    # Every record of a person of several records was joined by a merge, so its best pair inside its
+    # person scores at least the weakest merge: pairs below that cannot be anyone's best.
+    floor = min((m.match_probability for m in merges), default=1.0)
+    pairs = pairs[pairs["match_probability"].to_numpy(dtype=float) >= floor]
     left = pairs["unique_id_l"].map(labels)
     inside = pairs[left.notna() & left.eq(pairs["unique_id_r"].map(labels))]
     joins = pd.DataFrame([(m.unique_id_l, m.unique_id_r, m.match_probability) for m in merges],

@@ -10,7 +10,7 @@ import pandas as pd
 from splink import Linker
 
 from identity.engine import Engine
-from identity.model import settings, train, with_counted_u
+from identity.model import capped_rules, plain_rules, settings, train, with_block_sizes, with_counted_u
 from identity.rules import given_names_compatible
 
 log = logging.getLogger(__name__)
@@ -87,14 +87,16 @@ def finalise_model(model: dict) -> dict:
 def build_linker(engine: Engine, records: pd.DataFrame, model_path: Path | None = None, seed: int = 42) -> tuple[Linker, bool]:
     """Return a linker over the records and whether it was trained now (False: model re-used)."""
     api = engine.splink_api()
-    table = api.register(engine.table(records))
     if model_path is not None:
-        model = json.loads(Path(model_path).read_text())
-        return Linker(table, model_for(model, engine.dialect)), False
-    linker = Linker(table, settings())
-    train(linker, seed=seed)
-    model = round_model(with_counted_u(finalise_model(linker.misc.save_model_to_json()), records))
-    return Linker(api.register(engine.table(records)), model), True
+        model = model_for(json.loads(Path(model_path).read_text()), engine.dialect)
+        trained = False
+    else:
+        linker = Linker(api.register(engine.table(records)), settings())
+        train(linker, seed=seed)
+        model = round_model(with_counted_u(finalise_model(linker.misc.save_model_to_json()), records))
+        trained = True
+    # the batch's predict: name-only rules capped (identity.model.NAME_BLOCK_CAP), over the block sizes
+    return Linker(api.register(engine.table(with_block_sizes(records))), capped_rules(model, engine.dialect)), trained
 
 
 class ModelMismatch(ValueError):
@@ -164,14 +166,26 @@ def round_model(model: dict) -> dict:
     return model
 
 
-def predict_pairs(linker: Linker, threshold: float) -> pd.DataFrame:
-    """Return scored pairs (unique_id_l, unique_id_r, match_weight, match_probability, gammas).
+# The fields of each side that the run reads from a scored pair: the clustering's rules
+# (identity.cluster) and the strictness measured on the drop (identity.strictness).
+PAIR_FIELDS: tuple[str, ...] = ("given_first", "initials", "surname_core", "birth_date", "postcode", "email", "mobile")
 
+
+def predict_pairs(linker: Linker, engine: Engine, threshold: float) -> pd.DataFrame:
+    """Return scored pairs: unique_id_l, unique_id_r, match_weight, match_probability, the gammas and
+    both sides of PAIR_FIELDS.
+
+    Only these columns leave the engine (Splink keeps some sixty: every compared column of both
+    sides); at a million records the rest held gigabytes of the run's memory through clustering.
     The engine's copy of the pairs, and every other table Splink made, are dropped once the pairs
-    are here: at a million records they held gigabytes of the engine's memory through clustering.
+    are here.
     """
     predictions = linker.inference.predict(threshold_match_probability=threshold)
-    pairs = predictions.as_pandas_dataframe()
+    names = [column.unquote().name for column in predictions.columns]
+    wanted = ["unique_id_l", "unique_id_r", "match_weight", "match_probability",
+              *[c for c in names if c.startswith("gamma_")],
+              *[f"{field}_{side}" for field in PAIR_FIELDS for side in "lr" if f"{field}_{side}" in names]]
+    pairs = engine.sql(f"SELECT {', '.join(wanted)} FROM {predictions.physical_name}")
     linker.table_management.delete_tables_created_by_splink_from_db()
     return pairs
 
@@ -181,5 +195,5 @@ MODEL_DIALECT = "duckdb"   # what a run saves and publishes: real-time scoring a
 
 def save_model(linker: Linker, path: Path) -> None:
     """Write the trained model as Splink JSON in DuckDB's dialect (whatever engine ran it), usable as settings."""
-    model = model_for(linker.misc.save_model_to_json(), MODEL_DIALECT)
+    model = plain_rules(model_for(linker.misc.save_model_to_json(), MODEL_DIALECT))
     path.write_text(json.dumps(model, indent=4))

@@ -20,7 +20,7 @@ import pandas as pd
 
 from identity.addresses import complete_postcodes
 from identity.bulk import die_with_parent, frame_of, paused_gc
-from identity.cluster import Clustering, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
+from identity.cluster import KEEP_TOGETHER, Clustering, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
@@ -193,9 +193,15 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
                     previous: dict[str, str] | None = None) -> Clustering:
     """Return the persons of these records from their scored pairs: best first, under the rules, the
     steward's decisions on them (pairs naming another record are left out) and ``previous`` (hysteresis)."""
+    # Only pairs that may join anything go in, as plain lists (iterating Arrow-backed columns value by
+    # value costs more than the clustering's own work): those from the threshold, and with a published
+    # run those from KEEP_TOGETHER (its hysteresis).
+    lowest = options.match_threshold if previous is None else min(options.match_threshold, KEEP_TOGETHER)
+    kept = pairs[pairs["match_probability"].to_numpy(dtype=float) >= lowest]
+    progress.advance(len(pairs) - len(kept))
     return cluster_best_first(
         rule_fields,
-        zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"].astype(float)),
+        zip(kept["unique_id_l"].tolist(), kept["unique_id_r"].tolist(), kept["match_probability"].astype(float).tolist()),
         threshold=options.match_threshold,
         must_link=[(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields],
         cannot_link=[(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields],
@@ -245,7 +251,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     lap("train")
 
     progress.step("scoring candidate pairs", unit="pairs")
-    pairs = predict_pairs(linker, PREDICT_THRESHOLD)
+    pairs = predict_pairs(linker, engine, PREDICT_THRESHOLD)
     progress.advance(len(pairs))
     lap("predict")
 
