@@ -276,8 +276,9 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
                                     links=person_links(records, pairs), link_threshold=options.match_threshold)
     records["household"] = records["person"].map(household_of)
     progress.advance(len(household_of))
-    records["customer_id"] = records["person"].map(lambda p: stable_id("C", p))
-    records["household_id"] = records["household"].map(lambda h: stable_id("H", h))
+    # one hash per person and household, not per record
+    records["customer_id"] = records["person"].map({p: stable_id("C", p) for p in household_of})
+    records["household_id"] = records["household"].map({h: stable_id("H", h) for h in set(household_of.values())})
     lap("households")
     progress.close()
     log.info(
