@@ -290,11 +290,15 @@ class Strictness:
 
 
 class RuleBook:
-    """The cannot-link rules as they apply to one drop: its name spellings and measured strictness."""
+    """The cannot-link rules as they apply to one drop: its name spellings, the first names it shows
+    to be one person's, and measured strictness."""
 
-    def __init__(self, name_counts: Mapping[str, int] | None = None, strictness: Iterable[Strictness] = ()) -> None:
+    def __init__(self, name_counts: Mapping[str, int] | None = None, strictness: Iterable[Strictness] = (),
+                 variants: Iterable[tuple[str, str]] = ()) -> None:
         self.name_counts = dict(name_counts or {})
         self.strictness = {s.rule: s for s in strictness}
+        # pairs of first names the drop shows to be one person's (identity.strictness.learn_name_variants)
+        self.variants = frozenset(tuple(sorted(pair)) for pair in variants)
         self._given: dict[tuple[str, str, str, str], bool] = {}
 
     def soft(self, rule: str) -> bool:
@@ -310,11 +314,12 @@ class RuleBook:
         return low <= RARE_SPELLING or low <= RARE_SHARE * high
 
     def given_compatible(self, a_first: str, a_all: str, b_first: str, b_all: str) -> bool:
-        """Return given_names_compatible, widened by the drop's rare spellings."""
+        """Return given_names_compatible, widened by the drop's rare spellings and the name pairs it shows as one person's."""
         key = (a_first, a_all, b_first, b_all)
         known = self._given.get(key)
         if known is None:
-            known = self._given[key] = (given_names_compatible(*key) or self.rare_typo(a_first, b_first))
+            known = self._given[key] = (given_names_compatible(*key) or self.rare_typo(a_first, b_first)
+                                        or (min(a_first, b_first), max(a_first, b_first)) in self.variants)
         return known
 
     def names_compatible(self, a: NameAndBirth, b: NameAndBirth) -> bool:
