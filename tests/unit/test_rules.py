@@ -232,3 +232,15 @@ def test_learnt_name_pairs_make_names_compatible_and_are_kept_with_the_run():
     assert kept[0]["description"].endswith("1 pair of first names the drop shows as one person's: ellen/petronella")
     again = book_of_run({}, kept)
     assert again.variants == book.variants and again.conflict(ellen, petronella) is None
+
+
+def test_typos_and_initials_of_a_learnt_name_pair_fit_it_too():
+    book = RuleBook({}, [], [("adriana", "jeanne")])
+    assert book.given_compatible("adtiana", "adtiana", "jeanne", "jeanne")      # a typo of one side
+    assert book.given_compatible("jeznne", "jeznne", "adrianna", "adrianna")    # typos of both
+    assert not book.given_compatible("adriana", "adriana", "sophie", "sophie")
+    initial_a = NameAndBirth(None, None, "a", "visser", "1978-07-15")
+    jeanne = NameAndBirth("jeanne", "jeanne", "j", "visser", None)
+    assert RuleBook().conflict(initial_a, jeanne) is not None
+    assert book.conflict(initial_a, jeanne) is None                            # A. for Adriana, called Jeanne
+    assert book.conflict(NameAndBirth(None, None, "m", "visser", None), jeanne) is not None
