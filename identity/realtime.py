@@ -30,7 +30,8 @@ from identity.addresses import Places, address_key, complete_postcodes, postcode
 from identity.cluster import NAME_COMPARISONS, NAMES_ONLY_THRESHOLD, PERSONAL_COLUMNS
 from identity.email_names import fill_surnames_from_email, surname_from_email, surname_vocabulary
 from identity.link import SHARED_COLUMNS, count_people
-from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, Strictness
+from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook
+from identity.strictness import book_of_run
 from identity.compiled_model import ModelScorer, PairScore
 from identity.scoring import term_frequencies
 from identity.standardise import STANDARD_COLUMNS, standardise_record
@@ -54,8 +55,7 @@ def rulebook_of_run(kept: Iterable[Mapping[str, Any]] | None, name_counts: Mappi
 
     A run kept without rules (before schema 6) gives every rule strict, as :data:`identity.rules.STRICT`.
     """
-    measured = [Strictness(k["rule"], int(k["pairs"]), int(k["conflicts"])) for k in kept or () if "pairs" in k]
-    return RuleBook(name_counts, measured)
+    return book_of_run(name_counts, list(kept or ()))
 
 
 @dataclass(frozen=True)

@@ -123,13 +123,14 @@ def _name_initials(name: str) -> set[str]:
     return letters
 
 
-def _initial_compatible(initials: str, other: NameAndBirth) -> bool:
+def _initial_compatible(initials: str, other: NameAndBirth, letters: Callable[[str], set[str]] = _name_initials) -> bool:
     """Return True when written initials fit the other record's given names or initials.
 
     "P." fits "Nelly" because Nelly is short for Petronella, whose initial the till printed.
+    ``letters`` gives the letters a name may be abbreviated to.
     """
     if other.given:
-        return any(initials[0] in _name_initials(word) for word in other.given.split())
+        return any(initials[0] in letters(word) for word in other.given.split())
     if other.initials:
         return initials[0] == other.initials[0]
     return True
@@ -178,25 +179,27 @@ def surnames_compatible(a: str, b: str) -> bool:
     return bool(parts_a & parts_b)
 
 
-def _names_compatible(a: NameAndBirth, b: NameAndBirth, given: GivenCheck | None = None) -> bool:
+def _names_compatible(a: NameAndBirth, b: NameAndBirth, given: GivenCheck | None = None,
+                      letters: Callable[[str], set[str]] = _name_initials) -> bool:
     """Return True when the first names of two records do not rule out one person."""
     a, b = _as_initials(a), _as_initials(b)
     if a.given_first and b.given_first:
         return (given or given_names_compatible)(a.given_first, a.given or a.given_first,
                                                  b.given_first, b.given or b.given_first)
     if a.initials and not a.given_first:
-        return _initial_compatible(a.initials, b)
+        return _initial_compatible(a.initials, b, letters)
     if b.initials and not b.given_first:
-        return _initial_compatible(b.initials, a)
+        return _initial_compatible(b.initials, a, letters)
     return True
 
 
-def _swapped_compatible(a: NameAndBirth, b: NameAndBirth, given: GivenCheck | None = None) -> bool:
+def _swapped_compatible(a: NameAndBirth, b: NameAndBirth, given: GivenCheck | None = None,
+                        letters: Callable[[str], set[str]] = _name_initials) -> bool:
     """Return True when a, read with first and last name swapped, fits b."""
     if not (a.surname_core and a.given_first):
         return False
     surname_fits = b.surname_core is None or a.given_first == b.surname_core or _typo(a.given_first, b.surname_core)
-    return surname_fits and _names_compatible(_swapped(a), b, given)
+    return surname_fits and _names_compatible(_swapped(a), b, given, letters)
 
 
 def _swapped(a: NameAndBirth) -> NameAndBirth:
@@ -290,11 +293,15 @@ class Strictness:
 
 
 class RuleBook:
-    """The cannot-link rules as they apply to one drop: its name spellings and measured strictness."""
+    """The cannot-link rules as they apply to one drop: its name spellings, the first names it shows
+    to be one person's, and measured strictness."""
 
-    def __init__(self, name_counts: Mapping[str, int] | None = None, strictness: Iterable[Strictness] = ()) -> None:
+    def __init__(self, name_counts: Mapping[str, int] | None = None, strictness: Iterable[Strictness] = (),
+                 variants: Iterable[tuple[str, str]] = ()) -> None:
         self.name_counts = dict(name_counts or {})
         self.strictness = {s.rule: s for s in strictness}
+        # pairs of first names the drop shows to be one person's (identity.strictness.learn_name_variants)
+        self.variants = frozenset(tuple(sorted(pair)) for pair in variants)
         self._given: dict[tuple[str, str, str, str], bool] = {}
 
     def soft(self, rule: str) -> bool:
@@ -310,18 +317,33 @@ class RuleBook:
         return low <= RARE_SPELLING or low <= RARE_SHARE * high
 
     def given_compatible(self, a_first: str, a_all: str, b_first: str, b_all: str) -> bool:
-        """Return given_names_compatible, widened by the drop's rare spellings."""
+        """Return given_names_compatible, widened by the drop's rare spellings and the name pairs it shows as one person's."""
         key = (a_first, a_all, b_first, b_all)
         known = self._given.get(key)
         if known is None:
-            known = self._given[key] = (given_names_compatible(*key) or self.rare_typo(a_first, b_first))
+            known = self._given[key] = (given_names_compatible(*key) or self.rare_typo(a_first, b_first)
+                                        or self.learnt_variant(a_first, b_first))
         return known
+
+    def learnt_variant(self, a: str, b: str) -> bool:
+        """Return True when two first names are, or are typos of, a pair the drop showed as one person's."""
+        return any((a == x or _typo(a, x)) and (b == y or _typo(b, y)) or (a == y or _typo(a, y)) and (b == x or _typo(b, x))
+                   for x, y in self.variants)
+
+    def name_initials(self, name: str) -> set[str]:
+        """Return the letters a name may be abbreviated to: its own, its formal names' and its learnt variants'."""
+        letters = _name_initials(name)
+        for x, y in self.variants:
+            if name in (x, y):
+                letters = letters | {x[0], y[0]}
+        return letters
 
     def names_compatible(self, a: NameAndBirth, b: NameAndBirth) -> bool:
         """Return True when the names of two records (read straight or swapped) may be one person's."""
         given = self.given_compatible
-        return (_names_compatible(a, b, given) or _swapped_compatible(a, b, given)
-                or _swapped_compatible(b, a, given))
+        letters = self.name_initials if self.variants else _name_initials
+        return (_names_compatible(a, b, given, letters) or _swapped_compatible(a, b, given, letters)
+                or _swapped_compatible(b, a, given, letters))
 
     def waived(self, probability: float, a: NameAndBirth, b: NameAndBirth) -> frozenset[str]:
         """Return the rules that give way to a pair of records of this match probability.

@@ -188,6 +188,9 @@ def _parse_surname(text: str | None) -> tuple[str | None, str | None]:
 _VOWELS = set("aeiouy")
 
 
+_LONE_INITIAL = re.compile(r"\s*([a-z])\s*\.?\s*")
+
+
 def _parse_given(text: str | None) -> tuple[str | None, str | None, list[str]]:
     """Return (given names, initials, trailing particle words) of a first-name field."""
     given, initials, trailing = _parse_given_memo(text)
@@ -197,6 +200,9 @@ def _parse_given(text: str | None) -> tuple[str | None, str | None, list[str]]:
 @lru_cache(maxsize=_MEMO, typed=True)
 def _parse_given_memo(text: str | None) -> tuple[str | None, str | None, tuple[str, ...]]:
     """Return :func:`_parse_given` with the trailing particles as a tuple, which can be shared."""
+    lone = _LONE_INITIAL.fullmatch(fold(text) or "")
+    if lone:
+        return None, lone.group(1), ()   # "V." in the first-name field is an initial, not "van"
     cleaned = _name_tokens(text)
     if cleaned is None:
         return None, None, ()

@@ -9,12 +9,18 @@ Two things are read off the scored pairs of a run before clustering:
   rule; same first name, birth date and postcode for the surname rule of records without a
   first name). Where that is far above what twins and same-named kin explain, the drop itself replaces
   first names or corrupts birth dates, and the rule gives way to a model that is sure
-  (:class:`identity.rules.Strictness`).
+  (:class:`identity.rules.Strictness`);
+- which pairs of first names the drop shows to be one person's: a call name no list knows
+  ("Ellen" for Petronella) is written beside the official name by many unrelated people, while
+  twins and other kin with the same surname and birth date pair their names at random
+  (:func:`learn_name_variants`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,10 +47,73 @@ def _pairs_of(pairs: pd.DataFrame, mask: pd.Series, records: dict[str, NameAndBi
     return [(records[a], records[b]) for a, b in zip(chosen["unique_id_l"], chosen["unique_id_r"])]
 
 
+# A name pair is read as one person's names when the families that show it are this unlikely to be
+# chance (twins and kin named at random), after a Bonferroni correction for the pairs tested: the
+# usual 1% significance level, not a figure fitted to any drop.
+SIGNIFICANCE = 0.01
+MIN_FAMILIES = 2   # one family shows nothing but itself: twins, or a name changed once
+SHOWN_VARIANTS = 10   # learnt name pairs named in the run's description of the first-name rule
+
+
+def _poisson_tail(observed: int, expected: float) -> float:
+    """Return P(X >= observed) for X Poisson with the given mean."""
+    if expected <= 0:
+        return 0.0 if observed > 0 else 1.0
+    term, below = math.exp(-expected), 0.0
+    for i in range(observed):
+        below += term
+        term *= expected / (i + 1)
+    return max(0.0, 1.0 - below)
+
+
+def learn_name_variants(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
+                        name_counts: Mapping[str, int]) -> list[tuple[str, str]]:
+    """Return the first-name pairs the drop shows to be one person's names, sorted.
+
+    Looked at: scored pairs with the same surname and the same birth date or mobile number whose
+    first names the rules hold apart (twins, kin, and one person under two names). A pair of names
+    counts once per family (surname) that shows it. Kin name at random, so a pair of names shows up
+    in several families only by chance: a pair is kept when the number of families showing it is
+    significant (Poisson tail at ``SIGNIFICANCE`` over the pairs tested) against both what the
+    drop's name frequencies and how often each name is in conflict with other names would give
+    by chance.
+    """
+    needed = {f"{c}_{side}" for c in ("given_first", "surname_core", "birth_date", "mobile") for side in "lr"}
+    if pairs.empty or not needed <= set(pairs.columns):
+        return []
+    close = (pairs["given_first_l"].notna() & pairs["given_first_r"].notna() & _same(pairs, "surname_core")
+             & (_same(pairs, "birth_date") | _same(pairs, "mobile")))
+    shown: set[tuple[str, str, str]] = set()
+    for a, b in _pairs_of(pairs, close, rule_fields):
+        if a.given_first != b.given_first and not book.names_compatible(a, b):
+            x, y = sorted((a.given_first, b.given_first))
+            shown.add((x, y, a.surname_core))
+    if not shown:
+        return []
+    families = Counter((x, y) for x, y, _ in shown)
+    in_conflicts = Counter(name for x, y, _ in shown for name in (x, y))
+    conflicts = len(shown)
+    records = sum(name_counts.values()) or 1
+    level = SIGNIFICANCE / len(families)
+    learnt = []
+    for (x, y), seen in sorted(families.items()):
+        if seen < MIN_FAMILIES:
+            continue
+        by_drop = conflicts * 2 * (name_counts.get(x, 0) / records) * (name_counts.get(y, 0) / records)
+        # how prone each name is to conflicts apart from this pair (popular names among twins), plus one
+        by_conflicts = (in_conflicts[x] - seen + 1) * (in_conflicts[y] - seen + 1) / (2 * conflicts)
+        if _poisson_tail(seen, max(by_drop, by_conflicts)) <= level:
+            learnt.append((x, y))
+    return learnt
+
+
 def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame) -> RuleBook:
-    """Return the rule book of one drop: its first-name counts and each rule's measured strictness."""
+    """Return the rule book of one drop: its first-name counts, the name pairs it shows as one
+    person's and each rule's measured strictness."""
     counts = records["given_first"].value_counts().to_dict()
-    book = RuleBook(counts)
+    book = RuleBook(counts, variants=learn_name_variants(pairs, rule_fields, RuleBook(counts), counts))
+    if book.variants:
+        log.info("first names the drop shows as one person's: %s", ", ".join(f"{x}/{y}" for x, y in sorted(book.variants)))
     needed = {f"{c}_{side}" for c in ("surname_core", "birth_date", "postcode", "given_first") for side in "lr"}
     if pairs.empty or not needed <= set(pairs.columns):
         return book
@@ -59,7 +128,7 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
     ]
     for measured in strictness:
         log.info("%s", measured.describe())
-    return RuleBook(counts, strictness)
+    return RuleBook(counts, strictness, book.variants)
 
 
 def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESHOLD) -> list[dict[str, Any]]:
@@ -73,6 +142,17 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
         {"rule": s.rule, "pairs": s.pairs, "conflicts": s.conflicts, "strict": s.strict, "description": s.describe()}
         for s in book.strictness.values()
     ]
+    if book.variants:
+        first = next((k for k in kept if k["rule"] == FIRST_NAME), None)
+        if first is None:
+            first = {"rule": FIRST_NAME, "description": f"{RULE_TITLES[FIRST_NAME]}: not measured on this drop"}
+            kept.insert(0, first)
+        names = sorted(book.variants)
+        shown = ", ".join(f"{x}/{y}" for x, y in names[:SHOWN_VARIANTS])
+        more = f" and {len(names) - SHOWN_VARIANTS} more" if len(names) > SHOWN_VARIANTS else ""
+        first["variants"] = [list(pair) for pair in names]
+        first["description"] += (f"; {len(names)} pair{'s' if len(names) > 1 else ''} of first names the drop "
+                                 f"shows as one person's: {shown}{more}")
     kept.append({"rule": NAMELESS, "description": f"{RULE_TITLES[NAMELESS]}: such a record joins only on a birth "
                                                   "date, mobile or e-mail it shares with the other"})
     kept.append({"rule": NAMES_ONLY, "description": f"{RULE_TITLES[NAMES_ONLY]}: such a pair joins only from "
@@ -84,4 +164,5 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     """Return the rule book of a run as it kept it (``rules_of_run``), over these first-name counts."""
     measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"])) for r in rules
                 if {"pairs", "conflicts"} <= set(r)]
-    return RuleBook(name_counts, measured)
+    variants = [(x, y) for r in rules for x, y in r.get("variants", ())]
+    return RuleBook(name_counts, measured, variants)

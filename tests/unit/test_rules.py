@@ -174,3 +174,73 @@ def test_where_the_first_name_rule_gives_way_one_surname_and_one_mobile_are_one_
     assert book.waived(SURE, trees, theresia) == {FIRST_NAME}
     assert book.waived(SURE, trees, partner) == frozenset()
     assert RuleBook({}, [Strictness(FIRST_NAME, 800, 8)]).waived(SURE, trees, theresia) == frozenset()
+
+
+# --- first names the drop shows to be one person's (identity.strictness.learn_name_variants) ---
+
+import pandas as pd  # noqa: E402
+
+from identity.strictness import book_of_run, learn_name_variants, rules_of_run  # noqa: E402
+
+
+def _close_pairs(people: list[tuple[str, str, str, str]]) -> tuple[pd.DataFrame, dict[str, NameAndBirth]]:
+    """Return scored pairs and rule fields for (first name, other first name, surname, birth date) of one family each."""
+    fields: dict[str, NameAndBirth] = {}
+    rows = []
+    for i, (x, y, surname, born) in enumerate(people):
+        a, b = f"a{i}", f"b{i}"
+        fields[a] = NameAndBirth(x, x, x[0], surname, born)
+        fields[b] = NameAndBirth(y, y, y[0], surname, born)
+        rows.append({"unique_id_l": a, "unique_id_r": b, "match_probability": 0.999,
+                     "given_first_l": x, "given_first_r": y, "surname_core_l": surname, "surname_core_r": surname,
+                     "birth_date_l": born, "birth_date_r": born, "mobile_l": None, "mobile_r": None})
+    return pd.DataFrame(rows), fields
+
+
+COUNTS = {"ellen": 50, "petronella": 25, "sanne": 60, "sara": 60, "anna": 90, "maria": 90, "bram": 40, "ties": 40}
+
+
+def test_a_call_name_many_families_write_beside_the_official_name_is_learnt_and_twins_are_not():
+    families = [("ellen", "petronella", surname, "1960-01-0%d" % i)
+                for i, surname in enumerate(["smit", "coenen", "marchand", "huurdeman"], 1)]
+    twins = [("sanne", "sara", "jansen", "1990-05-05"), ("bram", "ties", "visser", "2001-02-03")]
+    pairs, fields = _close_pairs(families + twins)
+    assert learn_name_variants(pairs, fields, RuleBook(COUNTS), COUNTS) == [("ellen", "petronella")]
+    # one family shows nothing but itself
+    pairs, fields = _close_pairs(families[:1] + twins)
+    assert learn_name_variants(pairs, fields, RuleBook(COUNTS), COUNTS) == []
+
+
+def test_popular_names_that_conflict_with_many_others_are_not_learnt_from_a_few_families():
+    # anna and maria are twins' names everywhere: with many other names as well as with each other
+    others = [("anna", f"n{i}x", f"s{i}", "1980-01-01") for i in range(30)]
+    others += [("maria", f"m{i}x", f"t{i}", "1981-01-01") for i in range(30)]
+    twice = [("anna", "maria", "bakker", "1985-03-03"), ("anna", "maria", "mulder", "1986-04-04")]
+    pairs, fields = _close_pairs(others + twice)
+    counts = COUNTS | {f"n{i}x": 5 for i in range(30)} | {f"m{i}x": 5 for i in range(30)}
+    assert learn_name_variants(pairs, fields, RuleBook(counts), counts) == []
+
+
+def test_learnt_name_pairs_make_names_compatible_and_are_kept_with_the_run():
+    ellen = NameAndBirth("ellen", "ellen", "e", "smit", "1958-06-02")
+    petronella = NameAndBirth("petronella", "petronella", "p", "smit", "1958-06-02")
+    assert RuleBook().conflict(ellen, petronella) is not None
+    book = RuleBook({}, [Strictness(FIRST_NAME, 900, 8)], [("petronella", "ellen")])
+    assert book.conflict(ellen, petronella) is None
+    kept = rules_of_run(book)
+    assert kept[0]["variants"] == [["ellen", "petronella"]]
+    assert kept[0]["description"].endswith("1 pair of first names the drop shows as one person's: ellen/petronella")
+    again = book_of_run({}, kept)
+    assert again.variants == book.variants and again.conflict(ellen, petronella) is None
+
+
+def test_typos_and_initials_of_a_learnt_name_pair_fit_it_too():
+    book = RuleBook({}, [], [("adriana", "jeanne")])
+    assert book.given_compatible("adtiana", "adtiana", "jeanne", "jeanne")      # a typo of one side
+    assert book.given_compatible("jeznne", "jeznne", "adrianna", "adrianna")    # typos of both
+    assert not book.given_compatible("adriana", "adriana", "sophie", "sophie")
+    initial_a = NameAndBirth(None, None, "a", "visser", "1978-07-15")
+    jeanne = NameAndBirth("jeanne", "jeanne", "j", "visser", None)
+    assert RuleBook().conflict(initial_a, jeanne) is not None
+    assert book.conflict(initial_a, jeanne) is None                            # A. for Adriana, called Jeanne
+    assert book.conflict(NameAndBirth(None, None, "m", "visser", None), jeanne) is not None

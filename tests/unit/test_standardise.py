@@ -35,7 +35,8 @@ def test_double_surname_keeps_both_parts_in_either_order():
     assert {a.surname_first, a.surname_last} == {b.surname_first, b.surname_last} == {"jansen", "vries"}
 
 
-@pytest.mark.parametrize("first,initials", [("J.", "j"), ("J.P.", "jp"), ("JP", "jp"), ("j p", "jp")])
+@pytest.mark.parametrize("first,initials", [("J.", "j"), ("J.P.", "jp"), ("JP", "jp"), ("j p", "jp"),
+                                            ("V.", "v"), ("v", "v")])   # "V." alone is an initial, not "van"
 def test_initials_are_recognised(first, initials):
     name = parse_name(first, "Jansen")
     assert name.given_first is None and name.initials == initials
