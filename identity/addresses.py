@@ -56,8 +56,10 @@ def complete_postcodes(records: pd.DataFrame) -> pd.DataFrame:
     flags = [False] * len(out)
     rows = out.loc[wanting, ["street", "house_number", "house_addition", "city"]]
     positions = out.index.get_indexer(rows.index)
+    # Lists, not the columns themselves: iterating an Arrow column makes one Python object at a time.
     for position, street, number, addition, city in zip(
-        positions, rows["street"], rows["house_number"], rows["house_addition"], rows["city"]
+        positions, rows["street"].tolist(), rows["house_number"].tolist(), rows["house_addition"].tolist(),
+        rows["city"].tolist()
     ):
         postcode = postcode_of_street(by_street, street, number, city if isinstance(city, str) else None)
         if postcode is None:

@@ -87,7 +87,7 @@ def surname_word_from_email(local: str | None, given_first: str | None) -> str |
 def surname_vocabulary(particles: pd.Series, cores: pd.Series) -> dict[str, tuple[str | None, str]]:
     """Return the drop's surnames by their one-word spelling: "dekorte" -> ("de", "korte")."""
     seen: Counter[tuple[str | None, str]] = Counter()
-    for p, core in zip(particles, cores):
+    for p, core in zip(particles.tolist(), cores.tolist()):   # lists: iterating Arrow columns is slow
         if isinstance(core, str):
             seen[(p if isinstance(p, str) else None, core)] += 1
     vocabulary: dict[str, tuple[str | None, str]] = {}
@@ -144,7 +144,7 @@ def fill_surnames_from_email(records: pd.DataFrame) -> pd.DataFrame:
     flags = [False] * len(out)
     rows = out.loc[missing, ["email_local", "given_first"]]
     positions = out.index.get_indexer(rows.index)
-    for position, local, given in zip(positions, rows["email_local"], rows["given_first"]):
+    for position, local, given in zip(positions, rows["email_local"].tolist(), rows["given_first"].tolist()):
         found = surname_from_email(local, given, vocabulary)
         if found is None:
             continue

@@ -31,7 +31,9 @@ from identity.bulk import frame_of, paused_gc
 from identity.categories import (
     CATEGORY_COLUMNS, check_category_row, normalise_taxonomy, taxonomy_frame, unplaced_categories,
 )
-from identity.plain_csv import arrow_frame, holds, number_or_empty, read_plain_csv, timestamp_given
+from identity.plain_csv import (
+    arrow_frame, decimals, holds, iso_timestamps, number_or_empty, read_plain_csv, timestamp_given,
+)
 from identity.progress import NO_PROGRESS, Progress
 from identity.standardise import parse_date, parse_timestamp
 
@@ -246,16 +248,34 @@ def _identities_ok(columns: dict[str, list[str]]) -> list[bool]:
     """Return, per identity row, True when its dates certainly pass :func:`_check_identity`.
 
     The record_id is checked row by row in :func:`_validate`, which knows the ids seen so far.
+    Vectorised: a birth date is checked once per distinct value, an updated_at in ISO form all at
+    once (:func:`iso_timestamps`) and any other once per distinct value.
     """
-    ok: list[bool] = []
-    for birth, updated in zip(columns["birth_date"], columns["updated_at"]):
-        try:
-            parse_date(birth)
-            parse_timestamp(updated)
-            ok.append(True)
-        except ValueError:
-            ok.append(False)
-    return ok
+    try:
+        births = pa.array(columns["birth_date"], pa.large_string())
+        updates = pa.array(columns["updated_at"], pa.large_string())
+    except (pa.ArrowException, UnicodeError):   # a value Arrow cannot hold: check row by row
+        return [_date_given(b) and _timestamp_or_empty(u) for b, u in zip(columns["birth_date"], columns["updated_at"])]
+    ok = pc.and_(holds(births, _date_given), holds(updates, _timestamp_or_empty, surely=iso_timestamps))
+    return ok.to_pylist()
+
+
+def _date_given(text: str) -> bool:
+    """Return True when parse_date reads text (an empty text included)."""
+    try:
+        parse_date(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _timestamp_or_empty(text: str) -> bool:
+    """Return True when parse_timestamp reads text (an empty text included)."""
+    try:
+        parse_timestamp(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _check_preference(row: dict[str, str], known: set[tuple[str, str]]) -> str | None:
@@ -276,25 +296,35 @@ def _check_preference(row: dict[str, str], known: set[tuple[str, str]]) -> str |
     return None
 
 
-def _passes(stem: str, table: pa.Table, known: set[tuple[str, str]]) -> np.ndarray:
+def _by_channel(known: set[tuple[str, str]]) -> dict[str, pa.Array]:
+    """Return the known record_ids of each channel, as Arrow strings."""
+    ids: dict[str, list[str]] = {channel: [] for channel in CHANNELS}
+    for source, record_id in known:
+        if source in ids:
+            ids[source].append(record_id)
+    return {channel: pa.array(values, pa.large_string()) for channel, values in ids.items()}
+
+
+def _passes(stem: str, table: pa.Table, known: dict[str, pa.Array]) -> np.ndarray:
     """Return per row of an interactions or preferences table whether all its checks pass.
 
     The same checks as :func:`_check_interaction` and :func:`_check_preference`, run on each
-    distinct value rather than on each row; only the rows that fail are looked at one by one.
+    distinct value rather than on each row (timestamps and amounts in their usual form all at
+    once); only the rows that fail are looked at one by one.
     """
     ok = pa.chunked_array([pa.array(np.zeros(table.num_rows, dtype=bool))])
     for channel in CHANNELS:  # known pairs are (channel, record_id): the source is checked too
-        ids = pa.array([record_id for source, record_id in known if source == channel], pa.large_string())
-        ok = pc.or_(ok, pc.and_(pc.equal(table["source"], channel), pc.is_in(table["record_id"], value_set=ids)))
+        ok = pc.or_(ok, pc.and_(pc.equal(table["source"], channel),
+                                pc.is_in(table["record_id"], value_set=known[channel])))
     if stem == "interactions":
         ok = pc.and_(ok, pc.is_in(table["type"], value_set=pa.array(sorted(INTERACTION_TYPES), pa.large_string())))
-        ok = pc.and_(ok, holds(table["occurred_at"], timestamp_given))
+        ok = pc.and_(ok, holds(table["occurred_at"], timestamp_given, surely=iso_timestamps))
         for column in ("quantity", "amount_eur", "discount_eur"):
-            ok = pc.and_(ok, holds(table[column], number_or_empty))
+            ok = pc.and_(ok, holds(table[column], number_or_empty, surely=decimals))
     else:
         ok = pc.and_(ok, pc.not_equal(table["key"], ""))
         ok = pc.and_(ok, pc.not_equal(table["value"], ""))
-        ok = pc.and_(ok, holds(table["stated_at"], timestamp_given))
+        ok = pc.and_(ok, holds(table["stated_at"], timestamp_given, surely=iso_timestamps))
     return ok.to_numpy()
 
 
@@ -315,14 +345,18 @@ _ROW_CHECKS: dict[str, Callable[[dict[str, str], set[tuple[str, str]]], str | No
 
 
 def _read_plain(stem: str, path: Path, table: pa.Table, required: tuple[str, ...],
-                known: set[tuple[str, str]]) -> tuple[pd.DataFrame, list[QuarantinedRow]]:
-    """Return the accepted rows of a plain CSV file (see :func:`read_plain_csv`) and its quarantined rows."""
+                known: set[tuple[str, str]], known_ids: dict[str, pa.Array],
+                ) -> tuple[pd.DataFrame, list[QuarantinedRow]]:
+    """Return the accepted rows of a plain CSV file (see :func:`read_plain_csv`) and its quarantined rows.
+
+    known_ids: the record_ids of known, channel by channel (:func:`_by_channel`).
+    """
     extra = [h for h in table.column_names if h not in required]
     if extra:
         log.info("%s: column(s) %s are not part of the contract and were ignored", path.name, ", ".join(extra))
     if stem not in _ROW_CHECKS:  # truth: nothing to check
         return arrow_frame(table, required), []
-    ok = _passes(stem, table, known)
+    ok = _passes(stem, table, known_ids)
     rejected: list[QuarantinedRow] = []
     if not ok.all():
         ok = ok.copy()
@@ -387,10 +421,13 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
     counts: list[FileCounts] = []
     identity: dict[str, list] = {c: [] for c in ("source", "line", *IDENTITY_COLUMNS)}
     tables: dict[str, pd.DataFrame] = {}
+    known_ids: dict[str, pa.Array] | None = None
     for stem, path, columns in plan:
         plain = None if stem in CHANNELS or stem in ("categories", "deletions") else read_plain_csv(path)
         if plain is not None:
-            tables[stem], rejected = _read_plain(stem, path, plain, columns, known)
+            if known_ids is None:   # the identity files come first in the plan: known is complete now
+                known_ids = _by_channel(known)
+            tables[stem], rejected = _read_plain(stem, path, plain, columns, known, known_ids)
             quarantine.extend(rejected)
             count = FileCounts(file=path.name, read=plain.num_rows, accepted=len(tables[stem]),
                                quarantined=len(rejected))

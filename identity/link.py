@@ -39,20 +39,25 @@ def prepare(engine: Engine, standardised: pd.DataFrame) -> pd.DataFrame:
     """
     frame = standardised.sort_values("unique_id", kind="stable").reset_index(drop=True)
     named = frame[frame["given_first"].notna()]
-    first_names = named["given_first"].tolist()
     people: dict[tuple[str, ...], int] = {}   # most values share a handful of name sets
     for column in SHARED_COLUMNS:
-        # Plain dicts rather than a groupby with a Python function per group: 100k groups.
-        names_of: dict[str, set[str]] = {}
-        for value, present, first in zip(named[column].tolist(), named[column].notna().tolist(), first_names):
-            if present:
-                names_of.setdefault(value, set()).add(first)
-        counts: dict[str, int] = {}
-        for value, names in names_of.items():
-            key = tuple(sorted(names))
+        pairs = pd.DataFrame({"value": named[column], "name": named["given_first"]})
+        pairs = pairs[pairs["value"].notna()].drop_duplicates()
+        names = pairs.groupby("value", sort=False)["name"].size()
+        # A value used with one first name stands for one person; only the others are counted in Python.
+        counts = pd.Series(1, index=names.index[names == 1], dtype="int64")
+        several = pairs[pairs["value"].isin(names.index[names > 1])]
+        names_of: dict[str, list[str]] = {}
+        for value, first in zip(several["value"].tolist(), several["name"].tolist()):
+            names_of.setdefault(value, []).append(first)
+        counted: dict[str, int] = {}
+        for value, firsts in names_of.items():
+            key = tuple(sorted(firsts))
             if key not in people:
                 people[key] = count_people(list(key))
-            counts[value] = people[key]
+            counted[value] = people[key]
+        if counted:
+            counts = pd.concat([counts, pd.Series(counted, dtype="int64")])
         frame[f"{column}_names"] = frame[column].map(counts).fillna(0).astype("int64")
     return frame
 

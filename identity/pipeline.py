@@ -13,7 +13,6 @@ import json
 import logging
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +31,7 @@ from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
 from identity.progress import NO_PROGRESS, Progress
 from identity.rules import STRICT, NameAndBirth, RuleBook
-from identity.standardise import STANDARD_COLUMNS, standardise_record
+from identity.standardise import STANDARD_COLUMNS, Memo, standardise_columns
 from identity.strictness import fit_rules
 from identity.timing import Laps
 
@@ -104,6 +103,7 @@ PARALLEL_MIN_RECORDS = 20_000
 STANDARDISE_CHUNK = 5_000   # records per step of the standardisation's progress
 
 _RAW: dict[str, list] = {}   # the raw columns a forked worker standardises (set before the fork)
+_WORKER_MEMO: Memo = {}      # what a forked worker has standardised so far, for its later chunks
 
 
 def _adopt_columns(columns: dict[str, list], parent: int) -> None:
@@ -111,32 +111,29 @@ def _adopt_columns(columns: dict[str, list], parent: int) -> None:
     die_with_parent(parent)
     _RAW.clear()
     _RAW.update(columns)
+    _WORKER_MEMO.clear()
 
 
-def _standardise_span(start: int, stop: int, columns: dict[str, list] | None = None) -> pd.DataFrame:
+def _standardise_span(start: int, stop: int, columns: dict[str, list] | None = None,
+                      memo: Memo | None = None) -> pd.DataFrame:
     """Return the standardised records (STANDARD_COLUMNS) of raw rows start..stop, as a frame.
 
     A frame of Arrow strings, not Python tuples: a million records as tuples of Python strings
     would hold gigabytes at once, and a worker sends its frame back far cheaper than the tuples.
+    ``memo`` carries what earlier chunks of this process standardised (a forked worker's own by default).
     """
-    columns = _RAW if columns is None else columns
-    names = list(columns)
-    picked = [columns[name][start:stop] for name in names]
-    out = [standardise_record(dict(zip(names, values))) for values in zip(*picked)]
-    return _frame(list(map(itemgetter(*STANDARD_COLUMNS), out)))
-
-
-def _frame(rows: list[tuple]) -> pd.DataFrame:
-    """Return standardised rows as a frame, built column by column (cheaper than from records)."""
-    if not rows:
+    if columns is None:
+        columns, memo = _RAW, _WORKER_MEMO
+    if stop <= start:
         return pd.DataFrame([], columns=list(STANDARD_COLUMNS))
-    return frame_of(dict(zip(STANDARD_COLUMNS, map(list, zip(*rows)))), STANDARD_COLUMNS)
+    standard = standardise_columns({name: values[start:stop] for name, values in columns.items()}, memo)
+    return frame_of(standard, STANDARD_COLUMNS)
 
 
 def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Return the chunks' frames as one, in order."""
     if not frames:
-        return _frame([])
+        return pd.DataFrame([], columns=list(STANDARD_COLUMNS))
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
@@ -153,11 +150,12 @@ def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress 
     workers = workers or os.cpu_count() or 1
     spans = [(start, min(start + STANDARDISE_CHUNK, count)) for start in range(0, count, STANDARDISE_CHUNK)]
     progress.step(f"standardising {count:,} records", total=count, unit="records")
+    memo: Memo = {}   # this process's answers, shared by its chunks (each worker keeps its own)
     with paused_gc():
         if workers < 2 or count < PARALLEL_MIN_RECORDS:
             frames: list[pd.DataFrame] = []
             for start, stop in spans:
-                frames.append(_standardise_span(start, stop, columns))
+                frames.append(_standardise_span(start, stop, columns, memo))
                 progress.advance(stop - start)
             return _joined(frames)
         # Every workers-th chunk is this process's own, the others go to the pool; between its own
@@ -168,7 +166,7 @@ def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress 
             pending = {i: pool.submit(_standardise_span, *span) for i, span in enumerate(spans) if i % workers}
             for i, (start, stop) in enumerate(spans):
                 if i % workers == 0:
-                    done[i] = _standardise_span(start, stop, columns)
+                    done[i] = _standardise_span(start, stop, columns, memo)
                     progress.advance(stop - start)
                 for j in [j for j, future in pending.items() if future.done()]:
                     done[j] = pending.pop(j).result()

@@ -63,10 +63,50 @@ def read_plain_csv(path: Path) -> pa.Table | None:
     return table
 
 
-def holds(column: pa.ChunkedArray, test: Callable[[str], bool]) -> pa.ChunkedArray:
-    """Return per value whether test holds, running test once per distinct value."""
-    good = [v for v in pc.unique(column).to_pylist() if test(v)]
-    return pc.is_in(column, value_set=pa.array(good, pa.large_string()))
+def holds(column: pa.ChunkedArray | pa.Array, test: Callable[[str], bool],
+          surely: Callable[[pa.ChunkedArray | pa.Array], pa.ChunkedArray | pa.Array] | None = None,
+          ) -> pa.ChunkedArray | pa.Array:
+    """Return per value whether test holds, running test once per distinct value.
+
+    ``surely`` (optional) marks, all at once, values for which test is known to hold (a fast
+    path for the common form of a value, such as :func:`iso_timestamps`); test runs only on the rest.
+    """
+    if surely is None:
+        rest, known = column, None
+    else:
+        known = surely(column)
+        rest = pc.filter(column, pc.invert(known))
+    good = [v for v in pc.unique(rest).to_pylist() if test(v)]
+    found = pc.is_in(column, value_set=pa.array(good, pa.large_string()))
+    return found if known is None else pc.or_(known, found)
+
+
+# yyyy-mm-dd, optionally with a time of day to the second (hh:mm or hh:mm:ss, after a T or a space):
+# the form drops write timestamps in. Python's datetime.fromisoformat reads every such text whose
+# date is a calendar date (which iso_timestamps asks of each distinct date).
+_ISO_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?$"
+
+
+def iso_timestamps(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Return per value True when it is an ISO date or timestamp as :func:`parse_timestamp` reads it; False: unknown.
+
+    Vectorised: a pattern for the common form, and the calendar checked once per distinct date,
+    so that "2023-02-30T10:00:00" is not passed. A value this does not pass may still be a
+    timestamp in another notation; the caller checks those one by one.
+    """
+    shaped = pc.match_substring_regex(column, _ISO_TIMESTAMP)
+    days = pc.utf8_slice_codeunits(column, 0, 10)
+    calendar = [day for day in pc.unique(pc.filter(days, shaped)).to_pylist() if _is_day(day)]
+    return pc.and_(shaped, pc.is_in(days, value_set=pa.array(calendar, pa.large_string())))
+
+
+def _is_day(text: str) -> bool:
+    """Return True when a yyyy-mm-dd text is a calendar date."""
+    try:
+        dt.date.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
 
 
 def timestamp_given(text: str) -> bool:
@@ -90,6 +130,14 @@ def number_or_empty(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_DECIMAL = r"^(?:[0-9]+(?:[.,][0-9]+)?)?$"
+
+
+def decimals(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Return per value True when it is empty or digits with one decimal point or comma (:func:`number_or_empty`)."""
+    return pc.match_substring_regex(column, _DECIMAL)
 
 
 def arrow_frame(table: pa.Table, names: Sequence[str]) -> pd.DataFrame:

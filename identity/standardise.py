@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -568,54 +569,159 @@ STANDARD_COLUMNS: tuple[str, ...] = (
 )
 
 
-def standardise_record(row: dict[str, str | None]) -> dict[str, str | None]:
-    """Return the standardised linkage fields of one raw identity row (see STANDARD_COLUMNS)."""
-    name = parse_name(row.get("first_name") or None, row.get("last_name") or None)
-    email = standardise_email(row.get("email"))
-    phone = parse_phone(row.get("phone") or None)
-    street_raw, number_raw = row.get("street") or None, row.get("house_number") or None
+def _name_fields(first_name: str | None, last_name: str | None) -> tuple[str | None, ...]:
+    """Return the name columns of STANDARD_COLUMNS (given ... surname_last) of a first and last name."""
+    name = parse_name(first_name or None, last_name or None)
+    return (name.given, name.given_first, name.given_canonical, name.initials,
+            (name.given_first or name.initials or "")[:1] or None,
+            name.particles, name.surname_core, name.surname_first, name.surname_last)
+
+
+def _email_fields(email: str | None) -> tuple[str | None, ...]:
+    """Return (email, email_local, email_domain, email_domain_head) of an e-mail field."""
+    value = standardise_email(email)
+    if not value:
+        return None, None, None, None
+    local, domain = value.split("@")[0], value.split("@")[1]
+    return value, local, domain, domain[:1]   # the head blocks typos of one domain
+
+
+# A phone written in digits with spaces or dashes between them, perhaps after a +: phonenumbers reads
+# the digits alone (it keeps no separator, and none of these can start an extension), so every way
+# of spacing one number reads as the same number.
+_SPACED_DIGITS = re.compile(r"\+?[0-9](?:[ -]*[0-9]){2,}")
+_NL_NATIONAL = re.compile(r"0[1-9][0-9]{8}")   # 0 and the 9 digits of a Dutch number: +31 and those digits
+
+
+def _phone_spelling(phone: str | None) -> str | None:
+    """Return the one spelling of a Dutch-region phone text that :func:`parse_phone` reads as it reads the text.
+
+    "06 1234 5678", "06-12345678" and "+31612345678" are one number; parsing each spelling once
+    instead of each way of writing it saves most of the phone parsing of a drop. Texts in any
+    other notation are returned as they are.
+    """
+    if phone is None:
+        return None
+    text = str(phone).strip().replace("(0)", "")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if len(text) > 250 or not _SPACED_DIGITS.fullmatch(text):   # phonenumbers refuses texts over 250 characters
+        return phone
+    digits = text.replace(" ", "").replace("-", "")
+    if digits.startswith("00"):   # "0 031 ...": leave the international prefix to phonenumbers
+        return phone
+    return "+31" + digits[1:] if _NL_NATIONAL.fullmatch(digits) else digits
+
+
+def _phone_fields(phone: str | None) -> tuple[str | bool | None, ...]:
+    """Return (mobile, landline, phone_valid) of a phone field."""
+    found = parse_phone(_phone_spelling(phone or None))
+    if found is None:
+        return None, None, None
+    # phone_valid False: kept though phonenumbers does not know the range
+    return (found.e164, None, found.valid) if found.mobile else (None, found.e164, found.valid)
+
+
+def _address_fields(street: str | None, house_number: str | None, postcode: str | None,
+                    city: str | None) -> tuple[str | None, ...]:
+    """Return (postcode, house_number, house_addition, street, city, address_key) of the address fields."""
+    street_raw, number_raw = street or None, house_number or None
     if street_raw and not number_raw:
         street_raw, number_raw = split_street_and_number(street_raw)
     number, addition = standardise_house_number(number_raw)
-    postcode = standardise_postcode(row.get("postcode"))
-    street = standardise_street(street_raw)
-    city = standardise_city(row.get("city"))
-    birth = parse_date(row.get("birth_date") or None)
-    updated = parse_timestamp(row.get("updated_at") or None)
-    if postcode and number:
-        address_key = f"{postcode}|{number}|{addition or ''}"
-    elif street and number and city:
-        address_key = f"{street}|{number}|{addition or ''}|{city}"
+    code = standardise_postcode(postcode)
+    street_name = standardise_street(street_raw)
+    place = standardise_city(city)
+    if code and number:
+        key = f"{code}|{number}|{addition or ''}"
+    elif street_name and number and place:
+        key = f"{street_name}|{number}|{addition or ''}|{place}"
     else:
-        address_key = None
+        key = None
+    return code, number, addition, street_name, place, key
+
+
+def _birth_fields(birth_date: str | None) -> tuple[str | None]:
+    """Return (birth_date,) as yyyy-mm-dd; raise ValueError when the field is not a date."""
+    birth = parse_date(birth_date or None)
+    return (birth.isoformat() if birth else None,)
+
+
+def _updated_fields(updated_at: str | None) -> tuple[str | None]:
+    """Return (updated_at,) in ISO format; raise ValueError when the field is not a timestamp."""
+    updated = parse_timestamp(updated_at or None)
+    return (updated.isoformat() if updated else None,)
+
+
+def _card_fields(card: str | None) -> tuple[str | None]:
+    """Return (loyalty_card,) of a loyalty card field."""
+    return (standardise_loyalty_card(card or None),)
+
+
+class FieldGroup(NamedTuple):
+    """Raw columns that are standardised together into some of STANDARD_COLUMNS."""
+
+    inputs: tuple[str, ...]     # raw identity columns, passed as they are (a missing one as None)
+    outputs: tuple[str, ...]    # the STANDARD_COLUMNS it writes
+    standardise: Callable[..., tuple]   # the inputs -> the outputs, a pure function
+    repeats: bool = True        # values repeat across a drop's records, so remembering answers pays
+
+
+# Every standardised column but unique_id, source and record_id, in the order the fields were always
+# read (a birth date that is no date raises before an updated_at that is none).
+FIELD_GROUPS: tuple[FieldGroup, ...] = (
+    FieldGroup(("first_name", "last_name"),
+               ("given", "given_first", "given_canonical", "initials", "initial", "particles", "surname_core",
+                "surname_first", "surname_last"), _name_fields),
+    FieldGroup(("email",), ("email", "email_local", "email_domain", "email_domain_head"), _email_fields),
+    FieldGroup(("phone",), ("mobile", "landline", "phone_valid"), _phone_fields),
+    FieldGroup(("street", "house_number", "postcode", "city"),
+               ("postcode", "house_number", "house_addition", "street", "city", "address_key"), _address_fields),
+    FieldGroup(("birth_date",), ("birth_date",), _birth_fields),
+    FieldGroup(("updated_at",), ("updated_at",), _updated_fields, repeats=False),  # nearly one per record
+    FieldGroup(("loyalty_card",), ("loyalty_card",), _card_fields),
+)
+
+
+def standardise_record(row: dict[str, str | None]) -> dict[str, str | None]:
+    """Return the standardised linkage fields of one raw identity row (see STANDARD_COLUMNS)."""
     source, record_id = str(row["source"]), str(row["record_id"])
-    return {
-        "unique_id": f"{source}:{record_id}",
-        "source": source,
-        "record_id": record_id,
-        "updated_at": updated.isoformat() if updated else None,
-        "given": name.given,
-        "given_first": name.given_first,
-        "given_canonical": name.given_canonical,
-        "initials": name.initials,
-        "initial": (name.given_first or name.initials or "")[:1] or None,
-        "particles": name.particles,
-        "surname_core": name.surname_core,
-        "surname_first": name.surname_first,
-        "surname_last": name.surname_last,
-        "birth_date": birth.isoformat() if birth else None,
-        "email": email,
-        "email_local": email.split("@")[0] if email else None,
-        "email_domain": email.split("@")[1] if email else None,
-        "email_domain_head": email.split("@")[1][:1] if email else None,  # blocks typos of one domain
-        "mobile": phone.e164 if phone and phone.mobile else None,
-        "landline": phone.e164 if phone and not phone.mobile else None,
-        "phone_valid": phone.valid if phone else None,   # False: kept though phonenumbers does not know the range
-        "postcode": postcode,
-        "house_number": number,
-        "house_addition": addition,
-        "street": street,
-        "city": city,
-        "loyalty_card": standardise_loyalty_card(row.get("loyalty_card") or None),
-        "address_key": address_key,
-    }
+    out: dict[str, str | None] = {"unique_id": f"{source}:{record_id}", "source": source, "record_id": record_id}
+    for group in FIELD_GROUPS:
+        out.update(zip(group.outputs, group.standardise(*(row.get(name) for name in group.inputs))))
+    return {name: out[name] for name in STANDARD_COLUMNS}
+
+
+Memo = dict[tuple[str, ...], dict]
+
+
+def standardise_columns(columns: Mapping[str, Sequence[str | None]], memo: Memo | None = None) -> dict[str, list]:
+    """Return the standardised linkage fields of raw identity rows given column by column (STANDARD_COLUMNS).
+
+    The same values :func:`standardise_record` gives row by row, but each distinct value of a field
+    group (a first and last name, an address, a phone number) is standardised once: a street is
+    shared by its households, a surname by a family. ``memo`` keeps the answers for a later call
+    over more rows of the same drop; without it they are kept for this call only.
+    """
+    memo = {} if memo is None else memo
+    sources = [str(source) for source in columns["source"]]
+    record_ids = [str(record_id) for record_id in columns["record_id"]]
+    out: dict[str, list] = {"unique_id": [f"{s}:{r}" for s, r in zip(sources, record_ids)],
+                            "source": sources, "record_id": record_ids}
+    count = len(sources)
+    for group in FIELD_GROUPS:
+        inputs = [columns[name] if name in columns else [None] * count for name in group.inputs]
+        standardise = group.standardise
+        if not group.repeats:
+            results = [standardise(*key) for key in zip(*inputs)]
+        else:
+            known = memo.setdefault(group.outputs, {})
+            results = []
+            for key in zip(*inputs):
+                found = known.get(key)
+                if found is None:
+                    found = known[key] = standardise(*key)
+                results.append(found)
+        by_column = list(zip(*results)) if results else [() for _ in group.outputs]
+        out.update((name, list(values)) for name, values in zip(group.outputs, by_column))
+    return {name: out[name] for name in STANDARD_COLUMNS}
