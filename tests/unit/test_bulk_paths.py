@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from identity.ingest import _identities_ok
 from identity.link import SHARED_COLUMNS, count_people, prepare
 from identity.plain_csv import decimals, holds, iso_timestamps, number_or_empty, timestamp_given
+from identity.phones import _read_phone
 from identity.standardise import (
-    STANDARD_COLUMNS, _phone_spelling, _read_phone, parse_date, parse_timestamp, standardise_columns,
+    STANDARD_COLUMNS, _phone_spelling, parse_date, parse_timestamp, standardise_columns,
     standardise_record,
 )
 
