@@ -77,15 +77,15 @@ def borderline(pairs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, object]]:
 
 def _edges(resolution: Resolution, run_id: str, review: pd.DataFrame) -> pd.DataFrame:
     """Return the merges, the refusals and the borderline pairs kept (``borderline``) of a run."""
-    pairs = resolution.pairs[["unique_id_l", "unique_id_r", "match_probability", "match_weight"]]
-    weights = pairs.set_index(["unique_id_l", "unique_id_r"])["match_weight"]
+    weights = resolution.pairs[["unique_id_l", "unique_id_r", "match_weight"]]
     merges = pd.DataFrame(
         [(m.unique_id_l, m.unique_id_r, m.match_probability, None) for m in resolution.clustering.merges]
         + [(r.unique_id_l, r.unique_id_r, r.match_probability, r.reason) for r in resolution.clustering.refusals],
         columns=["unique_id_l", "unique_id_r", "match_probability", "reason"],
     )
     merges["kind"] = ["merge"] * len(resolution.clustering.merges) + ["refused"] * len(resolution.clustering.refusals)
-    merges["match_weight"] = weights.reindex(list(zip(merges["unique_id_l"], merges["unique_id_r"]))).to_numpy()
+    # a join, not a reindex by a million tuples; each pair is scored once, so the merges keep their order and count
+    merges = merges.merge(weights, on=["unique_id_l", "unique_id_r"], how="left", validate="many_to_one")
     review = review[["unique_id_l", "unique_id_r", "match_probability", "match_weight"]].assign(kind="review",
                                                                                                  reason=None)
     edges = pd.concat([merges, review], ignore_index=True)
