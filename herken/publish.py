@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.engine import Connection, Engine
 
 from identity.lifecycle import Assignment, PreviousIds, assign_ids
@@ -39,6 +41,12 @@ REVIEW_SAMPLE = 200        # borderline pairs kept (a random sample when the ban
 
 def _number(series: pd.Series) -> pd.Series:
     """Return decimals written with a point or a comma as floats (empty as missing)."""
+    try:    # in Arrow, a column of four million at C speed; a value it cannot read sends the column below
+        text = pc.replace_substring(pa.array(series.astype("string"), from_pandas=True), ",", ".")
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+        return pd.Series(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), index=series.index).astype("Float64")
+    except (pa.ArrowException, TypeError, ValueError):
+        pass
     return pd.to_numeric(series.astype("string").str.replace(",", ".", regex=False).replace("", None),
                          errors="coerce")
 
@@ -69,15 +77,15 @@ def borderline(pairs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, object]]:
 
 def _edges(resolution: Resolution, run_id: str, review: pd.DataFrame) -> pd.DataFrame:
     """Return the merges, the refusals and the borderline pairs kept (``borderline``) of a run."""
-    pairs = resolution.pairs[["unique_id_l", "unique_id_r", "match_probability", "match_weight"]]
-    weights = pairs.set_index(["unique_id_l", "unique_id_r"])["match_weight"]
+    weights = resolution.pairs[["unique_id_l", "unique_id_r", "match_weight"]]
     merges = pd.DataFrame(
         [(m.unique_id_l, m.unique_id_r, m.match_probability, None) for m in resolution.clustering.merges]
         + [(r.unique_id_l, r.unique_id_r, r.match_probability, r.reason) for r in resolution.clustering.refusals],
         columns=["unique_id_l", "unique_id_r", "match_probability", "reason"],
     )
     merges["kind"] = ["merge"] * len(resolution.clustering.merges) + ["refused"] * len(resolution.clustering.refusals)
-    merges["match_weight"] = weights.reindex(list(zip(merges["unique_id_l"], merges["unique_id_r"]))).to_numpy()
+    # a join, not a reindex by a million tuples; each pair is scored once, so the merges keep their order and count
+    merges = merges.merge(weights, on=["unique_id_l", "unique_id_r"], how="left", validate="many_to_one")
     review = review[["unique_id_l", "unique_id_r", "match_probability", "match_weight"]].assign(kind="review",
                                                                                                  reason=None)
     edges = pd.concat([merges, review], ignore_index=True)
@@ -161,7 +169,11 @@ def _stored_times(engine: Engine, times: pd.Series) -> pd.Series:
     """Return aware datetimes as the store keeps them (SQLite: naive UTC text)."""
     if engine.dialect.name != "sqlite":
         return times
-    return times.map(lambda d: d.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" "))
+    # a run's times are few distinct instants (when each ID was first seen): convert each once
+    codes, instants = pd.factorize(times)
+    texts = np.array([None] + [d.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" ") for d in instants],
+                     dtype=object)
+    return pd.Series(texts[codes + 1], index=times.index, dtype=object)
 
 
 def publish_resolution(
