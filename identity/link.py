@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -31,20 +32,30 @@ def count_people(given_names: list[str]) -> int:
     return len(people)
 
 
-def prepare(engine: Engine, standardised: pd.DataFrame) -> pd.DataFrame:
+NAME_COUNT_COLUMNS: tuple[str, ...] = tuple(f"{column}_names" for column in SHARED_COLUMNS)
+
+
+def prepare(engine: Engine, standardised: pd.DataFrame,
+            recount: Mapping[str, Collection[str]] | None = None) -> pd.DataFrame:
     """Return the standardised records with ``<column>_names`` people counts, sorted by unique_id.
 
     For each strong identifier the count says how many different first names use the value:
     a loyalty card carried by "jan" and "anna" is a household card, not a personal one.
+
+    recount: per column of SHARED_COLUMNS, the values to count again (an incremental run: those of
+        its new, changed and deleted records); the records keep the ``<column>_names`` they carry
+        for every other value. A count depends only on the records holding the value, so it is the
+        one a count of everything gives. None: count every value.
     """
     frame = standardised.sort_values("unique_id", kind="stable").reset_index(drop=True)
     named = frame[frame["given_first"].notna()]
-    first_names = named["given_first"].tolist()
     people: dict[tuple[str, ...], int] = {}   # most values share a handful of name sets
     for column in SHARED_COLUMNS:
+        counted = named if recount is None else named[named[column].isin(list(recount[column]))]
         # Plain dicts rather than a groupby with a Python function per group: 100k groups.
         names_of: dict[str, set[str]] = {}
-        for value, present, first in zip(named[column].tolist(), named[column].notna().tolist(), first_names):
+        for value, present, first in zip(counted[column].tolist(), counted[column].notna().tolist(),
+                                         counted["given_first"].tolist()):
             if present:
                 names_of.setdefault(value, set()).add(first)
         counts: dict[str, int] = {}
@@ -53,7 +64,11 @@ def prepare(engine: Engine, standardised: pd.DataFrame) -> pd.DataFrame:
             if key not in people:
                 people[key] = count_people(list(key))
             counts[value] = people[key]
-        frame[f"{column}_names"] = frame[column].map(counts).fillna(0).astype("int64")
+        found = frame[column].map(counts).fillna(0)
+        if recount is not None:
+            found = found.where(frame[column].isin(list(recount[column])) | frame[column].isna(),
+                                frame[f"{column}_names"])
+        frame[f"{column}_names"] = found.astype("int64")
     return frame
 
 
