@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from sqlalchemy.engine import Connection, Engine
 
 from identity.lifecycle import Assignment, PreviousIds, assign_ids
+from identity.link import NAME_COUNT_COLUMNS
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
@@ -159,9 +160,11 @@ def carry_over(resolution: Resolution, previous: PreviousIds, now: dt.datetime,
 
 
 def snapshot_bytes(records: pd.DataFrame) -> bytes:
-    """Return the records as the linkage saw them (SNAPSHOT_COLUMNS) in Parquet, for the next incremental run."""
+    """Return the records as the linkage saw them (SNAPSHOT_COLUMNS, and their people counts per shared value,
+    NAME_COUNT_COLUMNS, where they have them) in Parquet, for the next incremental run."""
     buffer = io.BytesIO()
-    records[list(SNAPSHOT_COLUMNS)].to_parquet(buffer, index=False)
+    counts = [c for c in NAME_COUNT_COLUMNS if c in records.columns]
+    records[[*SNAPSHOT_COLUMNS, *counts]].to_parquet(buffer, index=False)
     return buffer.getvalue()
 
 

@@ -25,7 +25,7 @@ from identity.standardise import STANDARD_COLUMNS, standardise_record
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
 from profile_api.store.history import previous_ids, write_history
-from profile_api.store.read import latest_run
+from profile_api.store.read import latest_run, result_frame
 from profile_api.store.write_delta import write_increment
 
 log = logging.getLogger(__name__)
@@ -123,9 +123,8 @@ def published_state(engine: Engine) -> Published:
                                "(a full drop) first")
     with engine.connect() as conn:
         row = conn.execute(text("SELECT records FROM linkage_snapshot")).first()
-        links = pd.DataFrame(conn.execute(text(
-            "SELECT source, record_id, customer_id, household_id, confidence FROM record_link")).fetchall(),
-            columns=["source", "record_id", "customer_id", "household_id", "confidence"])
+        links = result_frame(conn.execute(text(
+            "SELECT source, record_id, customer_id, household_id, confidence FROM record_link")))
     if row is None:
         raise IncrementalError("the published run kept no linkage snapshot (it was published by an older herken); "
                                "run one full `herken resolve DROP`, then deltas can follow")
@@ -145,7 +144,7 @@ def _standardised(engine: Engine, records: pd.DataFrame) -> pd.DataFrame:
     found = []
     with engine.connect() as conn:
         for source, ids in records.groupby("source")["record_id"]:
-            found.extend(conn.execute(query, {"source": source, "ids": sorted(ids)}).fetchall())
+            found.extend(map(tuple, conn.execute(query, {"source": source, "ids": sorted(ids)})))
     raw = pd.DataFrame(found, columns=["source", *IDENTITY_COLUMNS]).astype(object)
     rows = [standardise_record(row) for row in raw.where(raw.notna(), None).to_dict("records")]
     frame = pd.DataFrame(rows, columns=list(STANDARD_COLUMNS))

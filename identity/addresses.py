@@ -38,15 +38,21 @@ def postcode_of_street(places: Places, street: str, number: str, city: str | Non
     return postcodes.pop() if len(postcodes) == 1 else None
 
 
-def complete_postcodes(records: pd.DataFrame) -> pd.DataFrame:
+def complete_postcodes(records: pd.DataFrame, only: pd.Series | None = None) -> pd.DataFrame:
     """Return the records with postcodes filled in where street and number name one known address.
 
     Adds the column ``postcode_from_street`` (True where the postcode was completed, not typed).
+    only: a mask of the records to complete (an incremental run: its delta); every record is known.
     """
     out = records.copy()
     out["postcode_from_street"] = False
-    known = out[out["postcode"].notna() & out["street"].notna() & out["house_number"].notna()]
     wanting = out["postcode"].isna() & out["street"].notna() & out["house_number"].notna()
+    if only is not None:
+        wanting &= only
+    # only the addresses someone wants are looked up: a delta of 3k records wants a few hundred of 100k
+    wanted = pd.MultiIndex.from_frame(out.loc[wanting, ["street", "house_number"]])
+    known = out[out["postcode"].notna() & out["street"].notna() & out["house_number"].notna()]
+    known = known[pd.MultiIndex.from_frame(known[["street", "house_number"]]).isin(wanted)]
     if known.empty or not wanting.any():
         return out
     by_street = street_places(known["street"].tolist(), known["house_number"].tolist(), known["postcode"].tolist(),

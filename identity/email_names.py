@@ -128,15 +128,18 @@ def surname_from_email(local: str | None, given_first: str | None,
     return {"particles": particles, "surname_core": core, "surname_first": words[0], "surname_last": words[-1]}
 
 
-def fill_surnames_from_email(records: pd.DataFrame) -> pd.DataFrame:
+def fill_surnames_from_email(records: pd.DataFrame, only: pd.Series | None = None) -> pd.DataFrame:
     """Return the records with a surname read from the e-mail where a record has a first name only.
 
     Only surnames the drop knows from other records are taken. Adds the column
     ``surname_from_email`` (True where the surname was read, not typed).
+    only: a mask of the records to fill (an incremental run: its delta); every record's surname is known.
     """
     out = records.copy()
     out["surname_from_email"] = False
     missing = out["surname_core"].isna() & out["given_first"].notna() & out["email_local"].notna()
+    if only is not None:
+        missing &= only
     if not missing.any():
         return out
     vocabulary = surname_vocabulary(out["particles"], out["surname_core"])

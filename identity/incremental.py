@@ -37,7 +37,7 @@ from identity.engine import make_engine
 from identity.erasure import erased_records, keep_out
 from identity.households import group_households, household_anchors, household_edges, person_links
 from identity.ingest import read_drop, write_quarantine
-from identity.link import model_for, prepare
+from identity.link import NAME_COUNT_COLUMNS, SHARED_COLUMNS, model_for, prepare
 from identity.pipeline import (
     PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, cluster_persons, rule_fields_of,
     standardise_drop,
@@ -60,7 +60,8 @@ class IncrementalError(Exception):
 class Published:
     """What an incremental run starts from: the published run's records, model and rules."""
 
-    records: pd.DataFrame     # SNAPSHOT_COLUMNS plus customer_id, household_id and confidence of every record
+    records: pd.DataFrame     # SNAPSHOT_COLUMNS (NAME_COUNT_COLUMNS too where the snapshot has them) plus
+                              # customer_id, household_id and confidence of every record
     model: dict
     rules: list[dict]         # run.rules_json
 
@@ -110,6 +111,14 @@ def _anchor_records(records: pd.DataFrame, fixed: dict[str, str], regrouped: set
     return records[again | records["person"].isin(members)]
 
 
+def _values_to_recount(records: pd.DataFrame, gone: pd.DataFrame) -> dict[str, set[str]]:
+    """Return, per shared column, the values whose people counts may have changed: those of the records that
+    carry no count (new, changed, joined in real time since the snapshot) and those of the records gone."""
+    uncounted = records[[f"{column}_names" for column in SHARED_COLUMNS]].isna().any(axis=1)
+    return {column: set(records.loc[uncounted, column].dropna()) | set(gone[column].dropna())
+            for column in SHARED_COLUMNS}
+
+
 def rulebook_of(records: pd.DataFrame, rules: list[dict]) -> RuleBook:
     """Return the published run's rule book over these records: their first-name counts, its measured strictness."""
     return book_of_run(records["given_first"].value_counts().to_dict(), rules)
@@ -133,16 +142,19 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     delta.changed = (set(fresh["unique_id"]) & known) - delta.deleted
     delta.new = set(fresh["unique_id"]) - known - delta.deleted
     fresh = fresh[~fresh["unique_id"].isin(delta.deleted)]
-    kept = existing[~existing["unique_id"].isin(delta.changed | delta.deleted)]
-    # Completions see every record; only the delta's own rows are taken from them.
-    completed = fill_surnames_from_email(complete_postcodes(pd.concat([kept[list(SNAPSHOT_COLUMNS[:-2])], fresh],
-                                                                     ignore_index=True)))
-    fresh = completed[completed["unique_id"].isin(set(fresh["unique_id"]))]
-    everything = pd.concat([kept[list(SNAPSHOT_COLUMNS)], fresh[list(SNAPSHOT_COLUMNS)]], ignore_index=True)
+    replaced = existing["unique_id"].isin(delta.changed | delta.deleted)
+    kept, gone_before = existing[~replaced], existing[replaced]
+    # Completions see every record; only the delta's own rows are completed.
+    both = pd.concat([kept[list(SNAPSHOT_COLUMNS[:-2])], fresh], ignore_index=True)
+    is_fresh = both["unique_id"].isin(set(fresh["unique_id"]))
+    fresh = fill_surnames_from_email(complete_postcodes(both, only=is_fresh), only=is_fresh)[is_fresh]
+    counted = [c for c in NAME_COUNT_COLUMNS if c in kept.columns]     # a snapshot of an older herken has none
+    everything = pd.concat([kept[[*SNAPSHOT_COLUMNS, *counted]], fresh[list(SNAPSHOT_COLUMNS)]], ignore_index=True)
     lap("standardise")
 
     engine = make_engine(options.engine, **options.engine_options())
-    prepared = prepare(engine, everything)
+    prepared = prepare(engine, everything, recount=_values_to_recount(everything, gone_before)
+                       if len(counted) == len(NAME_COUNT_COLUMNS) else None)
     api = engine.splink_api()
     linker = Linker(api.register(engine.table(prepared)), model_for(json.loads(json.dumps(published.model)), engine.dialect))
     for column in TF_COLUMNS:
@@ -158,8 +170,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     previous_person = dict(zip(kept["unique_id"], kept["customer_id"]))
     touched_persons = {previous_person[u] for side in ("unique_id_l", "unique_id_r") for u in between[side]
                        if u in previous_person}
-    gone = existing[existing["unique_id"].isin(delta.changed | delta.deleted)]
-    touched_persons |= set(gone["customer_id"])
+    touched_persons |= set(gone_before["customer_id"])
     # a steward's decisions apply from the next run, whatever the delta holds: their persons are touched
     decided = {uid for pair in (*options.must_link, *options.cannot_link) for uid in pair}
     touched_persons |= {previous_person[uid] for uid in decided if uid in previous_person}
@@ -192,7 +203,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     del linker
     engine.close()
     fixed, delta.regrouped = _untouched_households(prepared, edges, dict(zip(kept["unique_id"], kept["household_id"])),
-                                                   set(gone["household_id"]))
+                                                   set(gone_before["household_id"]))
     anchored, surnames, hints = household_anchors(_anchor_records(prepared, fixed, delta.regrouped))
     household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints,
                                     fixed=fixed, links=person_links(prepared, pairs),

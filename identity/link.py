@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -31,17 +32,28 @@ def count_people(given_names: list[str]) -> int:
     return len(people)
 
 
-def prepare(engine: Engine, standardised: pd.DataFrame) -> pd.DataFrame:
+NAME_COUNT_COLUMNS: tuple[str, ...] = tuple(f"{column}_names" for column in SHARED_COLUMNS)
+
+
+def prepare(engine: Engine, standardised: pd.DataFrame,
+            recount: Mapping[str, Collection[str]] | None = None) -> pd.DataFrame:
     """Return the standardised records with ``<column>_names`` people counts, sorted by unique_id.
 
     For each strong identifier the count says how many different first names use the value:
     a loyalty card carried by "jan" and "anna" is a household card, not a personal one.
+
+    recount: per column of SHARED_COLUMNS, the values to count again (an incremental run: those of
+        its new, changed and deleted records); the records keep the ``<column>_names`` they carry
+        for every other value. A count depends only on the records holding the value, so it is the
+        one a count of everything gives. None: count every value.
     """
     frame = standardised.sort_values("unique_id", kind="stable").reset_index(drop=True)
     named = frame[frame["given_first"].notna()]
     people: dict[tuple[str, ...], int] = {}   # most values share a handful of name sets
     for column in SHARED_COLUMNS:
-        pairs = pd.DataFrame({"value": named[column], "name": named["given_first"]})
+        # an incremental run counts again only the values its delta touches (``recount``)
+        chosen = named if recount is None else named[named[column].isin(list(recount[column]))]
+        pairs = pd.DataFrame({"value": chosen[column], "name": chosen["given_first"]})
         pairs = pairs[pairs["value"].notna()].drop_duplicates()
         names = pairs.groupby("value", sort=False)["name"].size()
         # A value used with one first name stands for one person; only the others are counted in Python.
@@ -58,7 +70,11 @@ def prepare(engine: Engine, standardised: pd.DataFrame) -> pd.DataFrame:
             counted[value] = people[key]
         if counted:
             counts = pd.concat([counts, pd.Series(counted, dtype="int64")])
-        frame[f"{column}_names"] = frame[column].map(counts).fillna(0).astype("int64")
+        found = frame[column].map(counts).fillna(0)
+        if recount is not None:
+            found = found.where(frame[column].isin(list(recount[column])) | frame[column].isna(),
+                                frame[f"{column}_names"])
+        frame[f"{column}_names"] = found.astype("int64")
     return frame
 
 
