@@ -260,22 +260,19 @@ def _identities_ok(columns: dict[str, list[str]]) -> list[bool]:
     return ok.to_pylist()
 
 
-def _date_given(text: str) -> bool:
-    """Return True when parse_date reads text (an empty text included)."""
-    try:
-        parse_date(text)
-        return True
-    except ValueError:
-        return False
+def _reads(parse: Callable[[str], object]) -> Callable[[str], bool]:
+    """Return a test of whether a parser reads a text (an empty text included) without ValueError."""
+    def test(text: str) -> bool:
+        try:
+            parse(text)
+            return True
+        except ValueError:
+            return False
+    return test
 
 
-def _timestamp_or_empty(text: str) -> bool:
-    """Return True when parse_timestamp reads text (an empty text included)."""
-    try:
-        parse_timestamp(text)
-        return True
-    except ValueError:
-        return False
+_date_given = _reads(parse_date)                # parse_date reads it
+_timestamp_or_empty = _reads(parse_timestamp)   # parse_timestamp reads it
 
 
 def _check_preference(row: dict[str, str], known: set[tuple[str, str]]) -> str | None:
