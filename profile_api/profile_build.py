@@ -1,13 +1,16 @@
-"""Building a whole run's profiles in batches of households, into a Parquet file, beside the publish.
+"""Building a whole run's profiles in batches of households, into Parquet files, beside the publish.
 
 ``profile_api.precompute`` builds and encodes profiles from frames in memory: right for a few
 households, but a run of a million records holds half a million profiles, and one query over all of
-them needs more memory than the rest of the run. Here a run's inputs go to Parquet files, and a
-second process (spawned: it shares nothing with the publishing one, and its memory is its own)
-splits them by household into batches of about ``BATCH_PERSONS`` persons (DuckDB, out of core),
-builds and encodes each batch, and appends it to ``profiles.parquet``. The publishing process
-inserts the other tables meanwhile, then streams the file into the profile table in chunks
-(``profile_api.store.write.write_profiles``). Memory is bounded by a batch, not by the run.
+them needs more memory than the rest of the run. Here a run's inputs go to Parquet files, and
+worker processes (spawned: they share nothing with the publishing one, and their memory is their
+own) build them: the first splits the inputs by household into batches of about ``BATCH_PERSONS``
+persons (DuckDB, out of core), then every worker claims batches one at a time, builds and encodes
+each, and writes it to a file of its own. Building is the longest part of publishing a large run
+and the batches are independent, so a machine of two cores runs two workers: while the publishing
+process inserts the other tables the three share the cores, and once it is done it streams each
+batch's file into the profile table as soon as that batch is whole
+(``profile_api.store.write.write_profiles``). Memory is bounded by a batch per worker, not by the run.
 
 A household's members are always in one batch (the household part of a profile lists them), and
 the instant the attributes are "as of" is taken once for the whole run, as one query over all
@@ -48,6 +51,7 @@ BATCH_PERSONS = 40_000    # persons per batch at most
 # large as the limit allows at this rate.
 BYTES_PER_PERSON = 25_000
 MIN_BATCH_PERSONS = 1_000
+PROFILE_WORKERS = 2       # worker processes of a large build at most (one per core)
 
 
 def batch_persons_for(memory_limit: str | None) -> int:
@@ -98,71 +102,127 @@ def _read_bucket(folder: Path, bucket: int, columns: list[str] | None = None) ->
     return pq.read_table(part, columns=columns).to_pandas()
 
 
-def build_profile_file(inputs: Path, out: Path, stated: list[tuple], batches: int,
-                       as_of: dt.datetime | None = None, memory_limit: str | None = None) -> int:
-    """Build, encode and write the profiles of the run whose inputs are in ``inputs``; return the count.
-
-    ``inputs`` holds records.parquet (source records), links.parquet (with each record's batch),
-    interactions.parquet and categories.parquet, as ``ProfileBuild`` writes them.
-    """
-    started = time.perf_counter()
+def prepare_batches(inputs: Path, memory_limit: str | None = None) -> dt.datetime | None:
+    """Split the run's records and interactions in ``inputs`` into one folder per batch; return the instant
+    the attributes are as of (the latest interaction; None when there is none), taken once for the run."""
     engine = make_engine("duckdb", memory_limit=memory_limit, temp_directory=inputs / "spill")
     try:
         links_path = inputs / "links.parquet"
         categories = pd.read_parquet(inputs / "categories.parquet")
-        if as_of is None:
-            for name in ("interactions", "links"):
-                engine.sql(f"CREATE VIEW {name}_in AS SELECT * FROM read_parquet({_quoted(inputs / f'{name}.parquet')})")
-            found = engine.sql(latest_interaction_sql(), categories_in=categories)["t"].iloc[0]
-            as_of = None if pd.isna(found) else pd.Timestamp(found).to_pydatetime()
-            for name in ("interactions", "links"):
-                engine.sql(f"DROP VIEW {name}_in")
+        for name in ("interactions", "links"):
+            engine.sql(f"CREATE VIEW {name}_in AS SELECT * FROM read_parquet({_quoted(inputs / f'{name}.parquet')})")
+        found = engine.sql(latest_interaction_sql(), categories_in=categories)["t"].iloc[0]
+        for name in ("interactions", "links"):
+            engine.sql(f"DROP VIEW {name}_in")
         for name in ("records", "interactions"):
             _partition(engine, inputs / f"{name}.parquet", links_path, inputs / name)
-        links = pd.read_parquet(links_path)
-        count = 0
-        with pq.ParquetWriter(out, PROFILE_SCHEMA) as writer:
-            for bucket, batch_links in links.groupby("bucket", sort=True):
-                records = _read_bucket(inputs / "records", int(bucket))
-                interactions = _read_bucket(inputs / "interactions", int(bucket), list(INTERACTION_COLUMNS))
-                if records is None:
-                    continue
+        return None if pd.isna(found) else pd.Timestamp(found).to_pydatetime()
+    finally:
+        engine.close()
+
+
+def part_path(folder: Path, bucket: int) -> Path:
+    """Return where the built profiles of one batch are written (present once they are whole)."""
+    return folder / f"part-{bucket}.parquet"
+
+
+def _claim(folder: Path, bucket: int) -> bool:
+    """Claim a batch for this process; False when another worker has it."""
+    try:
+        os.close(os.open(folder / f"claim-{bucket}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        return False
+
+
+def build_batches(inputs: Path, out: Path, stated: list[tuple], batches: int, as_of: dt.datetime | None,
+                  memory_limit: str | None = None) -> int:
+    """Build, encode and write every batch no other worker has claimed, each to ``part_path(out, batch)``;
+    return the profiles built here.
+
+    ``inputs`` holds links.parquet (with each record's batch), categories.parquet and the folders
+    ``prepare_batches`` made. Several workers may run this at once on the same folders.
+    """
+    started = time.perf_counter()
+    engine = make_engine("duckdb", memory_limit=memory_limit, temp_directory=inputs / f"spill-{os.getpid()}")
+    try:
+        categories = pd.read_parquet(inputs / "categories.parquet")
+        links = pd.read_parquet(inputs / "links.parquet")
+        by_bucket = dict(iter(links.groupby("bucket", sort=True)))
+        count = built = 0
+        for bucket in range(batches):
+            if not _claim(out, bucket):
+                continue
+            batch_links = by_bucket.get(bucket)
+            records = _read_bucket(inputs / "records", bucket)
+            table = PROFILE_SCHEMA.empty_table()
+            if batch_links is not None and records is not None:
+                interactions = _read_bucket(inputs / "interactions", bucket, list(INTERACTION_COLUMNS))
                 if interactions is None:
                     interactions = pd.DataFrame({c: pd.Series([], dtype=object) for c in INTERACTION_COLUMNS})
                 rows = profile_rows(records.drop(columns=["bucket"], errors="ignore"),
                                     batch_links.drop(columns=["bucket"]), interactions, categories,
                                     as_of=as_of, engine=engine)
                 encoded = encode_batch(rows, stated)
-                writer.write_table(pa.Table.from_pandas(encoded[list(PROFILE_SCHEMA.names)], schema=PROFILE_SCHEMA,
-                                                        preserve_index=False))
-                count += len(encoded)
-        log.info("built %d profiles in %d batches in %.1f s", count, batches, time.perf_counter() - started)
+                table = pa.Table.from_pandas(encoded[list(PROFILE_SCHEMA.names)], schema=PROFILE_SCHEMA,
+                                             preserve_index=False)
+            whole = part_path(out, bucket)
+            pq.write_table(table, whole.with_suffix(".partial"))
+            os.replace(whole.with_suffix(".partial"), whole)     # whole or absent, for the reader
+            count += table.num_rows
+            built += 1
+        log.info("built %d profiles in %d of %d batches in %.1f s", count, built, batches, time.perf_counter() - started)
         return count
     finally:
         engine.close()
+
+
+def build_profile_file(inputs: Path, out: Path, stated: list[tuple], batches: int,
+                       as_of: dt.datetime | None = None, memory_limit: str | None = None) -> int:
+    """Build, encode and write the profiles of the run whose inputs are in ``inputs``, one file per batch in
+    the folder ``out``; return the count (in this process: ``ProfileBuild`` with apart=False)."""
+    found = prepare_batches(inputs, memory_limit)
+    return build_batches(inputs, out, stated, batches, as_of or found, memory_limit)
 
 
 class ProfileBuildError(RuntimeError):
     """The profile build's worker failed; nothing was published."""
 
 
-def _build_apart(inputs: Path, parent: int) -> int:
-    """Run ``build_profile_file`` in the worker, from the job ``ProfileBuild`` left in ``inputs``."""
+def _build_apart(inputs: Path, parent: int, worker: int) -> int:
+    """Run one worker of the build from the job ``ProfileBuild`` left in ``inputs``: the first prepares the
+    batches (``prepare_batches``), then every worker builds the batches it claims."""
     die_with_parent(parent)
     job = json.loads((inputs / "job.json").read_text())
     with open(inputs / "stated.pickle", "rb") as f:
         stated = pickle.load(f)
-    as_of = dt.datetime.fromisoformat(job["as_of"]) if job["as_of"] else None
-    return build_profile_file(inputs, Path(job["out"]), stated, job["batches"], as_of, job["memory_limit"])
+    ready = inputs / "ready.json"
+    if worker == 0:
+        found = prepare_batches(inputs, job["memory_limit"])
+        as_of = dt.datetime.fromisoformat(job["as_of"]) if job["as_of"] else found
+        ready.with_suffix(".partial").write_text(json.dumps({"as_of": as_of.isoformat() if as_of else None}))
+        os.replace(ready.with_suffix(".partial"), ready)
+    else:
+        while not ready.exists():        # the first worker fails loudly; this one then ends with the parent's close
+            time.sleep(0.05)
+    stamp = json.loads(ready.read_text())["as_of"]
+    as_of = dt.datetime.fromisoformat(stamp) if stamp else None
+    return build_batches(inputs, Path(job["out"]), stated, job["batches"], as_of, job["memory_limit"])
+
+
+def profile_workers() -> int:
+    """Return how many worker processes build a large run's profiles: one per core, at most PROFILE_WORKERS."""
+    return max(1, min(PROFILE_WORKERS, os.cpu_count() or 1))
 
 
 class ProfileBuild:
-    """A run's profiles, being built into a Parquet file: in a spawned worker, or here for a small run."""
+    """A run's profiles, being built into Parquet files: by spawned workers, or here for a small run."""
 
     def __init__(self, records: pd.DataFrame, links: pd.DataFrame, interactions: pd.DataFrame,
                  categories: pd.DataFrame, folder: Path, stated: list[tuple] | None = None,
                  apart: bool | None = None, memory_limit: str | None = None,
-                 batch_persons: int | None = None, as_of: dt.datetime | None = None) -> None:
+                 batch_persons: int | None = None, as_of: dt.datetime | None = None,
+                 workers: int | None = None) -> None:
         """Args:
             records: the source records (the store's source_record columns).
             links: source, record_id, customer_id, household_id and confidence of every record.
@@ -170,65 +230,89 @@ class ProfileBuild:
             categories: the run's category taxonomy.
             folder: a folder of the build's own (made; removed by ``close``).
             stated: the preferences stated in the households (``profile_api.live.live_parts``).
-            apart: build in a spawned worker (default: for a large run on a machine of several cores).
-            memory_limit: the build's DuckDB memory (it spills beyond it).
-            batch_persons: persons per batch; by default as many as the memory limit allows.
+            apart: build in spawned workers (default: for a large run on a machine of several cores).
+            memory_limit: the build's DuckDB memory, shared by its workers (each spills beyond its share).
+            batch_persons: persons per batch; by default as many as a worker's memory allows.
+            workers: worker processes (with apart; default ``profile_workers()``).
         """
         self.folder = folder
-        self.path = folder / "profiles.parquet"
+        self.out = folder / "parts"
         persons = int(links["customer_id"].nunique())
         if apart is None:
             apart = persons > ENCODE_APART_ABOVE and (os.cpu_count() or 1) > 1
+        workers = (workers or profile_workers()) if apart else 1
+        share = f"{parse_size(memory_limit) // workers}B" if memory_limit else None
         inputs = folder / "inputs"
         shutil.rmtree(folder, ignore_errors=True)
         inputs.mkdir(parents=True)
-        batches = batch_count(persons, batch_persons or batch_persons_for(memory_limit))
-        links = links.assign(bucket=household_buckets(links["household_id"], batches))
+        self.out.mkdir()
+        self.batches = batch_count(persons, batch_persons or batch_persons_for(share))
+        links = links.assign(bucket=household_buckets(links["household_id"], self.batches))
         links.to_parquet(inputs / "links.parquet", index=False)
         records.to_parquet(inputs / "records.parquet", index=False)
         interactions[list(INTERACTION_COLUMNS)].to_parquet(inputs / "interactions.parquet", index=False)
         categories.to_parquet(inputs / "categories.parquet", index=False)
-        self._worker: subprocess.Popen | None = None
+        self._workers: list[subprocess.Popen] = []
+        self._logs: list = []
         if apart:
             (inputs / "job.json").write_text(json.dumps({
-                "out": str(self.path), "batches": batches, "memory_limit": memory_limit,
+                "out": str(self.out), "batches": self.batches, "memory_limit": share,
                 "as_of": as_of.isoformat() if as_of else None}))
             with open(inputs / "stated.pickle", "wb") as f:
                 pickle.dump(stated or [], f, protocol=pickle.HIGHEST_PROTOCOL)
-            # A process of its own (not a fork: this one holds DuckDB and Arrow state; not multiprocessing's
-            # spawn: that would import the caller's main module again).
-            self._log = open(folder / "worker.log", "wb")
-            self._worker = subprocess.Popen([sys.executable, "-m", "profile_api.profile_build", str(inputs),
-                                             str(os.getpid())], stdout=self._log, stderr=subprocess.STDOUT)
+            # Processes of their own (not a fork: this one holds DuckDB and Arrow state; not multiprocessing's
+            # spawn: that would import the caller's main module again). They take the batches between them.
+            for worker in range(workers):
+                log_file = open(folder / f"worker-{worker}.log", "wb")
+                self._logs.append(log_file)
+                self._workers.append(subprocess.Popen(
+                    [sys.executable, "-m", "profile_api.profile_build", str(inputs), str(os.getpid()), str(worker)],
+                    stdout=log_file, stderr=subprocess.STDOUT))
         else:
-            build_profile_file(inputs, self.path, stated or [], batches, as_of, memory_limit)
+            build_profile_file(inputs, self.out, stated or [], self.batches, as_of, memory_limit)
 
     def frames(self, rows: int = READ_ROWS) -> Iterator[pd.DataFrame]:
-        """Yield the built profiles (PROFILE_COLUMNS) in chunks of ``rows``, waiting for the worker first."""
-        self.wait()
-        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=rows):
-            yield batch.to_pandas()
+        """Yield the built profiles (PROFILE_COLUMNS) in chunks of ``rows``, each batch as soon as it is built."""
+        for bucket in range(self.batches):
+            path = part_path(self.out, bucket)
+            while not path.exists():
+                self._check()
+                time.sleep(0.05)
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+                yield batch.to_pandas()
+
+    def _check(self) -> None:
+        """Raise ProfileBuildError when a worker failed; when all have ended, say so if a batch is missing."""
+        codes = [w.poll() for w in self._workers]
+        for worker, code in enumerate(codes):
+            if code not in (None, 0):
+                said = (self.folder / f"worker-{worker}.log").read_text(errors="replace").strip().splitlines()[-12:]
+                raise ProfileBuildError(f"building the profiles failed (exit status {code}):\n" + "\n".join(said))
+        if all(code == 0 for code in codes):
+            missing = [b for b in range(self.batches) if not part_path(self.out, b).exists()]
+            if missing:
+                raise ProfileBuildError(f"building the profiles failed: the workers ended without batch(es) {missing}")
 
     def wait(self) -> None:
-        """Wait until the profiles are built; raise ProfileBuildError when the worker failed."""
-        if self._worker is None:
-            return
-        code = self._worker.wait()
-        self._worker = None
-        self._log.close()
-        if code != 0:
-            said = (self.folder / "worker.log").read_text(errors="replace").strip().splitlines()[-12:]
-            raise ProfileBuildError(f"building the profiles failed (exit status {code}):\n" + "\n".join(said))
+        """Wait until the profiles are built; raise ProfileBuildError when a worker failed."""
+        while self._workers and any(w.poll() is None for w in self._workers):
+            self._check()
+            time.sleep(0.05)
+        if self._workers:
+            self._check()
 
     def close(self) -> None:
-        """Stop the worker, if any, and remove the build's files (also when publishing failed half-way)."""
-        if self._worker is not None:
-            self._worker.kill()
-            self._worker.wait()
-            self._worker = None
-            self._log.close()
+        """Stop the workers, if any, and remove the build's files (also when publishing failed half-way)."""
+        for worker in self._workers:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
+        self._workers = []
+        for log_file in self._logs:
+            log_file.close()
+        self._logs = []
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    _build_apart(Path(sys.argv[1]), int(sys.argv[2]))
+    _build_apart(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 0)
