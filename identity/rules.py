@@ -27,7 +27,8 @@ class NameAndBirth:
     initials: str | None
     surname_core: str | None
     birth_date: str | None  # ISO yyyy-mm-dd
-    mobile: str | None = None   # E.164; a personal number, compared only where a rule gives way
+    mobile: str | None = None   # E.164
+    mobile_shared: bool = False  # the drop shows the number under several first names (a family phone)
 
 
 # Dutch spellings that sound alike, folded to one form: "Bram"/"Braam", "Mieke"/"Mieke",
@@ -139,7 +140,7 @@ def _initial_compatible(initials: str, other: NameAndBirth, letters: Callable[[s
 def _as_initials(a: NameAndBirth) -> NameAndBirth:
     """Return the record with a two-letter first name that is no known name read as initials ("ME")."""
     if a.given_first and len(a.given_first) == 2 and not name_groups(a.given_first) and a.given == a.given_first:
-        return NameAndBirth(None, None, a.given_first, a.surname_core, a.birth_date, a.mobile)
+        return NameAndBirth(None, None, a.given_first, a.surname_core, a.birth_date, a.mobile, a.mobile_shared)
     return a
 
 
@@ -209,8 +210,9 @@ def _swapped(a: NameAndBirth) -> NameAndBirth:
     """
     core = a.surname_core or ""
     if len(core.replace(" ", "")) <= 2:
-        return NameAndBirth(None, None, core.replace(" ", "") or None, a.given_first, a.birth_date, a.mobile)
-    return NameAndBirth(core, core, core[0], a.given_first, a.birth_date, a.mobile)
+        return NameAndBirth(None, None, core.replace(" ", "") or None, a.given_first, a.birth_date, a.mobile,
+                            a.mobile_shared)
+    return NameAndBirth(core, core, core[0], a.given_first, a.birth_date, a.mobile, a.mobile_shared)
 
 
 @lru_cache(maxsize=500_000)
@@ -235,6 +237,16 @@ def birth_dates_compatible(a: str, b: str) -> bool:
 def mobiles_compatible(a: str, b: str) -> bool:
     """Return True when two mobile numbers (E.164) may be one person's: equal, or one digit mistyped or swapped."""
     return a == b or DamerauLevenshtein.distance(a, b) <= 1
+
+
+def _mobiles_conflict(a: NameAndBirth, b: NameAndBirth) -> bool:
+    """Return True when two records carry personal mobile numbers that differ.
+
+    A number the drop shows under several first names (a family phone, one copied from a partner's
+    record) says nothing of who a record is, so it conflicts with nothing.
+    """
+    return bool(a.mobile and b.mobile and not a.mobile_shared and not b.mobile_shared
+                and not mobiles_compatible(a.mobile, b.mobile))
 
 
 FIRST_NAME, BIRTH_DATE, NAMES_ONLY, STEWARD = "first_name", "birth_date", "names_only", "steward"
@@ -417,8 +429,7 @@ class RuleBook:
             return SURNAME, f"{RULE_TITLES[SURNAME]} {a.surname_core} / {b.surname_core}"
         if FIRST_NAME not in waived and not self.names_compatible(a, b):
             return FIRST_NAME, f"{RULE_TITLES[FIRST_NAME]} {a.given_first or a.initials} / {b.given_first or b.initials}"
-        if (MOBILE not in waived and a.mobile and b.mobile and not mobiles_compatible(a.mobile, b.mobile)
-                and self.applies(MOBILE)):
+        if MOBILE not in waived and _mobiles_conflict(a, b) and self.applies(MOBILE):
             return MOBILE, f"{RULE_TITLES[MOBILE]} {a.mobile} / {b.mobile}"
         return None
 
@@ -439,7 +450,7 @@ def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, N
     Near-identical for FIRST_NAME: same surname, birth date and postcode; for BIRTH_DATE: same
     first name, surname and postcode, both with a birth date; for SURNAME: same first name, birth
     date and postcode, both with a surname; for MOBILE: same first name, surname and birth date,
-    both with a mobile number. The caller selects them.
+    both with a personal mobile number. The caller selects them.
     """
     pairs = conflicts = 0
     for a, b in near_identical:
@@ -449,7 +460,7 @@ def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, N
         elif rule == SURNAME:
             conflicts += bool(a.surname_core and b.surname_core and not surnames_compatible(a.surname_core, b.surname_core))
         elif rule == MOBILE:
-            conflicts += bool(a.mobile and b.mobile and not mobiles_compatible(a.mobile, b.mobile))
+            conflicts += _mobiles_conflict(a, b)
         else:
             conflicts += bool(a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date))
     return Strictness(rule, pairs, conflicts)

@@ -270,6 +270,14 @@ def test_two_mobile_numbers_are_two_people_only_where_the_drop_shows_one_number_
     assert mobiles_compatible("+31622941870", "+31622941871") and not mobiles_compatible("+31622941870", "+31657812579")
 
 
+def test_a_mobile_number_the_drop_shows_under_several_first_names_keeps_no_one_apart():
+    one_number = RuleBook({}, [Strictness(MOBILE, 410, 0)])
+    own = _with_mobile("anna", "1980-01-01", "+31611111111")
+    family = NameAndBirth("anna", "anna", "a", "willems", "1980-01-01", "+31622222222", mobile_shared=True)
+    assert one_number.conflict(own, family) is None                    # a family phone, or one copied from a partner
+    assert measure_strictness(MOBILE, [(own, family), (own, own)], one_number).conflicts == 0
+
+
 def test_the_mobile_rule_says_when_it_is_used_and_when_not():
     assert Strictness(MOBILE, 410, 0).describe() == ("different mobile numbers: 0 of 410 near-identical pairs (0.0%); "
                                                      "the rule refuses outright")
