@@ -345,12 +345,15 @@ class RuleBook:
         self._given: dict[tuple[str, str, str, str], bool] = {}
 
     def soft(self, rule: str) -> bool:
-        """Return True when the drop showed a rule's conflicts to be mostly noise (a rule of MEASURED_ONLY is then not used at all)."""
+        """Return True when the drop showed a rule's conflicts to be mostly noise.
+
+        A rule of MEASURED_ONLY is then not used at all (:meth:`applies`), so it never gives way.
+        """
         measured = self.strictness.get(rule)
         return rule not in MEASURED_ONLY and measured is not None and not measured.strict
 
     def applies(self, rule: str) -> bool:
-        """Return True when a rule is used in this drop: always, except one of MEASURED_ONLY that the drop did not show safe."""
+        """Return True when a rule is used in this drop: always, but one of MEASURED_ONLY only where measured strict."""
         if rule not in MEASURED_ONLY:
             return True
         measured = self.strictness.get(rule)

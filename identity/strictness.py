@@ -131,7 +131,9 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
         # No postcode held equal: a number changed with a move is still one person's second number.
         both_mobile = pairs["mobile_l"].notna() & pairs["mobile_r"].notna()
         person = _same(pairs, "given_first") & _same(pairs, "surname_core") & _same(pairs, "birth_date")
-        strictness.append(measure_strictness(MOBILE, _pairs_of(pairs, person & both_mobile, rule_fields), book))
+        personal = [(a, b) for a, b in _pairs_of(pairs, person & both_mobile, rule_fields)
+                    if not (a.mobile_shared or b.mobile_shared)]   # a family's number tells nothing of one person's
+        strictness.append(measure_strictness(MOBILE, personal, book))
     for measured in strictness:
         log.info("%s", measured.describe())
     return RuleBook(counts, strictness, book.variants)

@@ -299,12 +299,14 @@ def test_the_mobile_rule_is_measured_on_pairs_with_one_first_name_surname_and_bi
                      "birth_date_r": "1980-01-01", "postcode_l": "1000AA", "postcode_r": "2000BB",
                      "mobile_l": f"+316{i:08d}", "mobile_r": f"+316{i:08d}" if i else "+31699999999"})
     rows.append({**rows[1], "unique_id_r": "c", "given_first_r": "bert", "mobile_r": "+31688888888"})  # kin: not measured
+    rows.append({**rows[2], "unique_id_r": "f", "mobile_r": "+31677777777"})   # a family's number: not measured
     pairs = pd.DataFrame(rows)
     fields = {}
     for row in rows:
         for side in "lr":
             fields[row[f"unique_id_{side}"]] = _with_mobile(row[f"given_first_{side}"], row[f"birth_date_{side}"],
                                                             row[f"mobile_{side}"], row[f"surname_core_{side}"])
+    fields["f"] = NameAndBirth("anna", "anna", "a", "s2", "1980-01-01", "+31677777777", mobile_shared=True)
     records = pd.DataFrame({"given_first": [f.given_first for f in fields.values()]})
     book = fit_rules(records, fields, pairs)
     assert (book.strictness[MOBILE].pairs, book.strictness[MOBILE].conflicts) == (40, 1)
