@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from herken.waterfall import MergeWaterfall, merge_waterfall
 from identity.categories import DEFAULT_CATEGORIES
-from identity.rules import RULE_TITLES, STEWARD
+from identity.rules import RULE_TITLES, STEWARD, unmeasured
 from profile_api.store import StoreError, latest_run
 from profile_api.store.models import MatchEdge, Person, QuarantinedRow, RecordLink, Run, SourceRecord
 
@@ -640,7 +640,7 @@ def read_rules_against_model(session: Session, run: Run, examples: int = RULE_EX
             return RULE_STANDING.get(rule)
         if kept is None:   # the run was published before runs kept their rules
             return None
-        return described.get(rule, f"{RULE_TITLES[rule]}: not measured on this drop; the rule refuses outright")
+        return described.get(rule, unmeasured(rule))
 
     return [RuleAgainstModel(
         rule, RULE_TITLES.get(rule, "a reason no rule gives"), *counts.get(rule, (0, 0)),

@@ -183,7 +183,10 @@ def rule_fields_of(records: pd.DataFrame) -> dict[str, NameAndBirth]:
     # Column lists and masks rather than a pd.isna per value: 100k records, five fields each.
     fields = [[v if present else None for v, present in zip(records[c].tolist(), records[c].notna().tolist())]
               for c in cols]
-    return {uid: NameAndBirth(*values) for uid, *values in zip(records["unique_id"].tolist(), *fields)}
+    # a number used by several first names (identity.link.prepare's people counts) is a family's, not a person's
+    shared = (records["mobile_names"].fillna(0).astype("int64") > 1).tolist() if "mobile_names" in records.columns \
+        else [False] * len(records)
+    return {uid: NameAndBirth(*values) for uid, *values in zip(records["unique_id"].tolist(), *fields, shared)}
 
 
 def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, rules: RuleBook,

@@ -27,7 +27,8 @@ class NameAndBirth:
     initials: str | None
     surname_core: str | None
     birth_date: str | None  # ISO yyyy-mm-dd
-    mobile: str | None = None   # E.164; a personal number, compared only where a rule gives way
+    mobile: str | None = None   # E.164
+    mobile_shared: bool = False  # the drop shows the number under several first names (a family phone)
 
 
 # Dutch spellings that sound alike, folded to one form: "Bram"/"Braam", "Mieke"/"Mieke",
@@ -139,7 +140,7 @@ def _initial_compatible(initials: str, other: NameAndBirth, letters: Callable[[s
 def _as_initials(a: NameAndBirth) -> NameAndBirth:
     """Return the record with a two-letter first name that is no known name read as initials ("ME")."""
     if a.given_first and len(a.given_first) == 2 and not name_groups(a.given_first) and a.given == a.given_first:
-        return NameAndBirth(None, None, a.given_first, a.surname_core, a.birth_date, a.mobile)
+        return NameAndBirth(None, None, a.given_first, a.surname_core, a.birth_date, a.mobile, a.mobile_shared)
     return a
 
 
@@ -209,8 +210,9 @@ def _swapped(a: NameAndBirth) -> NameAndBirth:
     """
     core = a.surname_core or ""
     if len(core.replace(" ", "")) <= 2:
-        return NameAndBirth(None, None, core.replace(" ", "") or None, a.given_first, a.birth_date, a.mobile)
-    return NameAndBirth(core, core, core[0], a.given_first, a.birth_date, a.mobile)
+        return NameAndBirth(None, None, core.replace(" ", "") or None, a.given_first, a.birth_date, a.mobile,
+                            a.mobile_shared)
+    return NameAndBirth(core, core, core[0], a.given_first, a.birth_date, a.mobile, a.mobile_shared)
 
 
 @lru_cache(maxsize=500_000)
@@ -231,12 +233,29 @@ def birth_dates_compatible(a: str, b: str) -> bool:
     return sum(x == y for x, y in ((da[:4], db[:4]), (da[4:6], db[4:6]), (da[6:8], db[6:8]))) >= 2
 
 
+@lru_cache(maxsize=200_000)
+def mobiles_compatible(a: str, b: str) -> bool:
+    """Return True when two mobile numbers (E.164) may be one person's: equal, or one digit mistyped or swapped."""
+    return a == b or DamerauLevenshtein.distance(a, b) <= 1
+
+
+def _mobiles_conflict(a: NameAndBirth, b: NameAndBirth) -> bool:
+    """Return True when two records carry personal mobile numbers that differ.
+
+    A number the drop shows under several first names (a family phone, one copied from a partner's
+    record) says nothing of who a record is, so it conflicts with nothing.
+    """
+    return bool(a.mobile and b.mobile and not a.mobile_shared and not b.mobile_shared
+                and not mobiles_compatible(a.mobile, b.mobile))
+
+
 FIRST_NAME, BIRTH_DATE, NAMES_ONLY, STEWARD = "first_name", "birth_date", "names_only", "steward"
-NAMELESS, SURNAME = "nameless", "surname"
+NAMELESS, SURNAME, MOBILE = "nameless", "surname", "mobile"
 RULE_TITLES: dict[str, str] = {
     FIRST_NAME: "different first names",
     BIRTH_DATE: "different birth dates",
     SURNAME: "no first name and a different surname",
+    MOBILE: "different mobile numbers",
     NAMELESS: "no first name, fits several household members",
     NAMES_ONLY: "only the names agree",
     STEWARD: "separated by a data steward",
@@ -265,6 +284,12 @@ RARE_SHARE = 0.05
 KIN_SHARE = 0.02
 SURE = 0.99
 MIN_MEASURED = 30   # fewer near-identical pairs than this tell nothing: the rule stays strict
+# Rules that apply only where the drop shows them safe. Whether one person's records carry one mobile
+# number or several is a property of the data (people change numbers, a till keeps an old one), not of
+# kin: where near-identical pairs (same first name, surname and birth date) carry different numbers no
+# more often than kin explain, two numbers mean two people (a father and the son with his name at one
+# address, each with his own phone); elsewhere, or where too few pairs were measured, the rule is not used.
+MEASURED_ONLY: frozenset[str] = frozenset({MOBILE})
 
 
 @dataclass(frozen=True)
@@ -282,14 +307,29 @@ class Strictness:
 
     @property
     def strict(self) -> bool:
-        """Return True when a conflict forbids a merge outright (conflicts are as rare as kin)."""
-        return self.pairs < MIN_MEASURED or self.rate <= 2 * KIN_SHARE
+        """Return True when a conflict forbids a merge outright (conflicts are as rare as kin).
+
+        Too few pairs tell nothing: a rule stays strict, but one of MEASURED_ONLY is not used.
+        """
+        if self.pairs < MIN_MEASURED:
+            return self.rule not in MEASURED_ONLY
+        return self.rate <= 2 * KIN_SHARE
 
     def describe(self) -> str:
         """Return one line for the run's output and report."""
-        how = "refuses outright" if self.strict else f"gives way from match probability {SURE}"
+        if self.rule in MEASURED_ONLY and not self.strict:
+            how = ("is not used (too few pairs to tell)" if self.pairs < MIN_MEASURED
+                   else "is not used (one person's records carry several in this drop)")
+        else:
+            how = "refuses outright" if self.strict else f"gives way from match probability {SURE}"
         return (f"{RULE_TITLES[self.rule]}: {self.conflicts:,} of {self.pairs:,} near-identical pairs "
                 f"({self.rate:.1%}); the rule {how}")
+
+
+def unmeasured(rule: str) -> str:
+    """Return the line for a rule that was not measured on a run's drop: what it did there."""
+    how = "is not used" if rule in MEASURED_ONLY else "refuses outright"
+    return f"{RULE_TITLES[rule]}: not measured on this drop; the rule {how}"
 
 
 class RuleBook:
@@ -305,9 +345,19 @@ class RuleBook:
         self._given: dict[tuple[str, str, str, str], bool] = {}
 
     def soft(self, rule: str) -> bool:
-        """Return True when the drop showed a rule's conflicts to be mostly noise."""
+        """Return True when the drop showed a rule's conflicts to be mostly noise.
+
+        A rule of MEASURED_ONLY is then not used at all (:meth:`applies`), so it never gives way.
+        """
         measured = self.strictness.get(rule)
-        return measured is not None and not measured.strict
+        return rule not in MEASURED_ONLY and measured is not None and not measured.strict
+
+    def applies(self, rule: str) -> bool:
+        """Return True when a rule is used in this drop: always, but one of MEASURED_ONLY only where measured strict."""
+        if rule not in MEASURED_ONLY:
+            return True
+        measured = self.strictness.get(rule)
+        return measured is not None and measured.strict
 
     def rare_typo(self, a: str, b: str) -> bool:
         """Return True when one of two names two edits apart is a spelling the drop hardly carries."""
@@ -382,6 +432,8 @@ class RuleBook:
             return SURNAME, f"{RULE_TITLES[SURNAME]} {a.surname_core} / {b.surname_core}"
         if FIRST_NAME not in waived and not self.names_compatible(a, b):
             return FIRST_NAME, f"{RULE_TITLES[FIRST_NAME]} {a.given_first or a.initials} / {b.given_first or b.initials}"
+        if MOBILE not in waived and _mobiles_conflict(a, b) and self.applies(MOBILE):
+            return MOBILE, f"{RULE_TITLES[MOBILE]} {a.mobile} / {b.mobile}"
         return None
 
 
@@ -400,7 +452,8 @@ def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, N
 
     Near-identical for FIRST_NAME: same surname, birth date and postcode; for BIRTH_DATE: same
     first name, surname and postcode, both with a birth date; for SURNAME: same first name, birth
-    date and postcode, both with a surname. The caller selects them.
+    date and postcode, both with a surname; for MOBILE: same first name, surname and birth date,
+    both with a personal mobile number. The caller selects them.
     """
     pairs = conflicts = 0
     for a, b in near_identical:
@@ -409,6 +462,8 @@ def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, N
             conflicts += not book.names_compatible(a, b)
         elif rule == SURNAME:
             conflicts += bool(a.surname_core and b.surname_core and not surnames_compatible(a.surname_core, b.surname_core))
+        elif rule == MOBILE:
+            conflicts += _mobiles_conflict(a, b)
         else:
             conflicts += bool(a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date))
     return Strictness(rule, pairs, conflicts)

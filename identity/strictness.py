@@ -9,7 +9,8 @@ Two things are read off the scored pairs of a run before clustering:
   rule; same first name, birth date and postcode for the surname rule of records without a
   first name). Where that is far above what twins and same-named kin explain, the drop itself replaces
   first names or corrupts birth dates, and the rule gives way to a model that is sure
-  (:class:`identity.rules.Strictness`);
+  (:class:`identity.rules.Strictness`); the mobile-number rule (same first name, surname and birth
+  date) is used only where one person's records carry one number as measured;
 - which pairs of first names the drop shows to be one person's: a call name no list knows
   ("Ellen" for Petronella) is written beside the official name by many unrelated people, while
   twins and other kin with the same surname and birth date pair their names at random
@@ -28,7 +29,7 @@ import pandas as pd
 
 from identity.cluster import NAMES_ONLY_THRESHOLD
 from identity.rules import (
-    BIRTH_DATE, FIRST_NAME, NAMELESS, NAMES_ONLY, RULE_TITLES, SURNAME, NameAndBirth, RuleBook, Strictness,
+    BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, RULE_TITLES, SURNAME, NameAndBirth, RuleBook, Strictness,
     measure_strictness,
 )
 
@@ -126,6 +127,13 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
         measure_strictness(SURNAME, _pairs_of(pairs, _same(pairs, "postcode") & _same(pairs, "given_first")
                                               & _same(pairs, "birth_date") & both_named, rule_fields), book),
     ]
+    if {"mobile_l", "mobile_r"} <= set(pairs.columns):
+        # No postcode held equal: a number changed with a move is still one person's second number.
+        both_mobile = pairs["mobile_l"].notna() & pairs["mobile_r"].notna()
+        person = _same(pairs, "given_first") & _same(pairs, "surname_core") & _same(pairs, "birth_date")
+        personal = [(a, b) for a, b in _pairs_of(pairs, person & both_mobile, rule_fields)
+                    if not (a.mobile_shared or b.mobile_shared)]   # a family's number tells nothing of one person's
+        strictness.append(measure_strictness(MOBILE, personal, book))
     for measured in strictness:
         log.info("%s", measured.describe())
     return RuleBook(counts, strictness, book.variants)

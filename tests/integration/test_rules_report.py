@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from herken.cli import main
 from herken.report import AGAINST_MODEL
-from identity.rules import BIRTH_DATE, FIRST_NAME, NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, SURNAME, rule_of
+from identity.rules import BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, SURNAME, rule_of
 from profile_api.store import open_store
 from profile_api.store.models import SCHEMA_VERSION
 from tests.integration.test_profile_store import _BEFORE_8 as BEFORE_8
@@ -62,7 +62,7 @@ def test_the_report_table_counts_what_match_edge_holds(resolved):
     sure = Counter(rule for rule, p, *_ in edges if p >= AGAINST_MODEL)
     assert sure[FIRST_NAME] > 0 and sure[BIRTH_DATE] > 0    # the small drop has rules against the model to show
     rows = table_rows(page)
-    assert list(rows) == [RULE_TITLES[r] for r in (FIRST_NAME, BIRTH_DATE, SURNAME, NAMELESS, NAMES_ONLY, STEWARD)]
+    assert list(rows) == [RULE_TITLES[r] for r in (FIRST_NAME, BIRTH_DATE, SURNAME, MOBILE, NAMELESS, NAMES_ONLY, STEWARD)]
     for rule, title in RULE_TITLES.items():
         assert rows[title][:2] == [f"{sure[rule]:,}", f"{total[rule]:,}"], rule
     assert f'{sum(sure.values()):,}</div><div class="label">refused at p ≥ {AGAINST_MODEL}' in page
@@ -86,7 +86,7 @@ def test_the_runs_strictness_travels_with_it_to_the_report(resolved):
     with engine.connect() as conn:
         kept = json.loads(conn.execute(text("SELECT rules_json FROM run")).scalar_one())
     engine.dispose()
-    assert [k["rule"] for k in kept] == [FIRST_NAME, BIRTH_DATE, SURNAME, NAMELESS, NAMES_ONLY]
+    assert [k["rule"] for k in kept] == [FIRST_NAME, BIRTH_DATE, SURNAME, MOBILE, NAMELESS, NAMES_ONLY]
     rows = table_rows(page)
     for k in kept:
         title = RULE_TITLES[k["rule"]]

@@ -144,3 +144,20 @@ def test_the_rules_of_a_run_come_back_from_what_the_run_kept():
     book = rulebook_of_run(kept, {"jan": 3})
     assert book.strictness == {"first_name": Strictness("first_name", 100, 40)} and book.soft("first_name")
     assert rulebook_of_run(None, {}).strictness == {}
+
+
+def test_a_mobile_number_under_several_first_names_is_shared_in_real_time_as_in_the_batch():
+    import pandas as pd
+
+    from identity.pipeline import rule_fields_of
+    from identity.realtime import rule_fields
+
+    index = _index(_raw("m1", "Anna", "Smit", phone="06-11111111"), _raw("m2", "Bert", "Smit", phone="06-11111111"),
+                   _raw("m3", "Carla", "Smit", phone="06-22222222"))
+    live = {r[POS["unique_id"]]: rule_fields(r) for r in index.records}
+    batch = rule_fields_of(pd.DataFrame({
+        "unique_id": ["m1", "m2", "m3"], "given_first": ["anna", "bert", "carla"], "given": ["anna", "bert", "carla"],
+        "initials": ["a", "b", "c"], "surname_core": ["smit"] * 3, "birth_date": [None] * 3,
+        "mobile": ["+31611111111", "+31611111111", "+31622222222"], "mobile_names": [2, 2, 1]}))
+    assert [batch[u].mobile_shared for u in ("m1", "m2", "m3")] == [True, True, False]
+    assert [f.mobile_shared for _, f in sorted(live.items())] == [True, True, False]

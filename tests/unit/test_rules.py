@@ -244,3 +244,70 @@ def test_typos_and_initials_of_a_learnt_name_pair_fit_it_too():
     assert RuleBook().conflict(initial_a, jeanne) is not None
     assert book.conflict(initial_a, jeanne) is None                            # A. for Adriana, called Jeanne
     assert book.conflict(NameAndBirth(None, None, "m", "visser", None), jeanne) is not None
+
+
+# --- different mobile numbers: a rule used only where the drop shows one number per person ---
+
+from identity.rules import MOBILE, mobiles_compatible, unmeasured  # noqa: E402
+
+
+def _with_mobile(first, birth, mobile, surname="willems"):
+    return NameAndBirth(first, first, first[0], surname, birth, mobile)
+
+
+def test_two_mobile_numbers_are_two_people_only_where_the_drop_shows_one_number_per_person():
+    father = _with_mobile("sander", None, "+31622941870")            # no birth date: the other rules see nothing
+    son = _with_mobile("sander", "1999-07-20", "+31657812579")
+    one_number = RuleBook({}, [Strictness(MOBILE, 410, 0)])           # our household drops: 0 of 410
+    assert one_number.conflict(father, son)[0] == MOBILE
+    assert one_number.conflict(father, _with_mobile("sander", "1999-07-20", "+31622941807")) is None  # two digits swapped
+    assert one_number.conflict(father, _with_mobile("sander", "1999-07-20", None)) is None
+    assert one_number.waived(SURE, father, son) == frozenset()        # the model's certainty does not overrule it
+    several = RuleBook({}, [Strictness(MOBILE, 400, 40)])             # people carry a second number in 10% of pairs
+    assert several.conflict(father, son) is None and not several.applies(MOBILE)
+    assert RuleBook().conflict(father, son) is None                    # not measured: not used
+    assert RuleBook({}, [Strictness(MOBILE, 12, 0)]).conflict(father, son) is None   # too few pairs to tell
+    assert mobiles_compatible("+31622941870", "+31622941871") and not mobiles_compatible("+31622941870", "+31657812579")
+
+
+def test_a_mobile_number_the_drop_shows_under_several_first_names_keeps_no_one_apart():
+    one_number = RuleBook({}, [Strictness(MOBILE, 410, 0)])
+    own = _with_mobile("anna", "1980-01-01", "+31611111111")
+    family = NameAndBirth("anna", "anna", "a", "willems", "1980-01-01", "+31622222222", mobile_shared=True)
+    assert one_number.conflict(own, family) is None                    # a family phone, or one copied from a partner
+    assert measure_strictness(MOBILE, [(own, family), (own, own)], one_number).conflicts == 0
+
+
+def test_the_mobile_rule_says_when_it_is_used_and_when_not():
+    assert Strictness(MOBILE, 410, 0).describe() == ("different mobile numbers: 0 of 410 near-identical pairs (0.0%); "
+                                                     "the rule refuses outright")
+    assert Strictness(MOBILE, 400, 40).describe().endswith(
+        "the rule is not used (one person's records carry several in this drop)")
+    assert Strictness(MOBILE, 0, 0).describe().endswith("the rule is not used (too few pairs to tell)")
+    assert unmeasured(MOBILE).endswith("the rule is not used") and unmeasured(FIRST_NAME).endswith("refuses outright")
+
+
+def test_the_mobile_rule_is_measured_on_pairs_with_one_first_name_surname_and_birth_date():
+    import pandas as pd
+
+    from identity.strictness import fit_rules
+
+    rows = []
+    for i in range(40):   # one person's two records, born the same day, moved house, same number except in 1
+        rows.append({"unique_id_l": f"a{i}", "unique_id_r": f"b{i}", "given_first_l": "anna", "given_first_r": "anna",
+                     "surname_core_l": f"s{i}", "surname_core_r": f"s{i}", "birth_date_l": "1980-01-01",
+                     "birth_date_r": "1980-01-01", "postcode_l": "1000AA", "postcode_r": "2000BB",
+                     "mobile_l": f"+316{i:08d}", "mobile_r": f"+316{i:08d}" if i else "+31699999999"})
+    rows.append({**rows[1], "unique_id_r": "c", "given_first_r": "bert", "mobile_r": "+31688888888"})  # kin: not measured
+    rows.append({**rows[2], "unique_id_r": "f", "mobile_r": "+31677777777"})   # a family's number: not measured
+    pairs = pd.DataFrame(rows)
+    fields = {}
+    for row in rows:
+        for side in "lr":
+            fields[row[f"unique_id_{side}"]] = _with_mobile(row[f"given_first_{side}"], row[f"birth_date_{side}"],
+                                                            row[f"mobile_{side}"], row[f"surname_core_{side}"])
+    fields["f"] = NameAndBirth("anna", "anna", "a", "s2", "1980-01-01", "+31677777777", mobile_shared=True)
+    records = pd.DataFrame({"given_first": [f.given_first for f in fields.values()]})
+    book = fit_rules(records, fields, pairs)
+    assert (book.strictness[MOBILE].pairs, book.strictness[MOBILE].conflicts) == (40, 1)
+    assert book.applies(MOBILE)
