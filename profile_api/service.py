@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import grpc
 
@@ -163,9 +163,9 @@ def refuse_nul(*fields: tuple[str, str]) -> None:
             raise invalid(field, "must not contain a NUL character")
 
 
-@dataclass(frozen=True)
-class IdentifierLookup:
-    """A checked Identifier: the store's kind name, the value, the source (record ids only), and words for it."""
+class IdentifierLookup(NamedTuple):
+    """A checked Identifier: the store's kind name, the value, the source (record ids only), and words for it
+    (a tuple: one is made per GetProfile by identifier)."""
 
     kind: str
     value: str

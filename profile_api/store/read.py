@@ -197,18 +197,28 @@ class ThreadCursors:
         self._kept: weakref.WeakSet[_Kept] = weakref.WeakSet()
         self._errors = engine.dialect.loaded_dbapi.Error
 
-    @contextmanager
-    def cursor(self) -> Iterator[Any]:
-        """Yield this thread's cursor, opening its connection on first use."""
+    def _thread_kept(self) -> _Kept:
+        """Return this thread's kept connection, opening it on first use."""
         kept = getattr(self._local, "kept", None)
         if kept is None:
             kept = self._local.kept = _Kept(self._engine)
             self._kept.add(kept)
+        return kept
+
+    def _drop(self, kept: _Kept) -> None:
+        """Close a connection that failed; this thread's next read opens another."""
+        if getattr(self._local, "kept", None) is kept:
+            self._local.kept = None
+        kept.close()
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """Yield this thread's cursor, opening its connection on first use."""
+        kept = self._thread_kept()
         try:
             yield kept.cursor
         except self._errors:
-            self._local.kept = None
-            kept.close()
+            self._drop(kept)
             raise
 
     def read_rows(self, read: KeyedRead, key: str) -> list[tuple[Any, ...]]:
@@ -220,14 +230,19 @@ class ThreadCursors:
         """
         if "\x00" in key:      # no stored key holds NUL (PostgreSQL text cannot); libpq would cut the key there
             return []
+        kept = self._thread_kept()      # (not through cursor(): a generator context per read costs a few µs)
         try:
-            with self.cursor():
-                return self._local.kept.read_rows(read, key)
+            return kept.read_rows(read, key)
         except self._errors as err:
+            self._drop(kept)
             if getattr(err, "sqlstate", None) == _QUERY_CANCELED:
                 raise
-            with self.cursor():
-                return self._local.kept.read_rows(read, key)
+        kept = self._thread_kept()
+        try:
+            return kept.read_rows(read, key)
+        except self._errors:
+            self._drop(kept)
+            raise
 
     def read_row(self, read: KeyedRead, key: str) -> tuple[Any, ...] | None:
         """Return the first row of a KeyedRead on this thread's connection (None: no row has this key)."""
