@@ -34,7 +34,8 @@ stay up and the rounds alternate between them. Reported per server and round: re
 to the faster no-op of that round, errors by status code, p50/p99, CPU per request; then the issue's
 targets judged on the median round: at least 70% of the faster no-op on SQLite and 60% on PostgreSQL,
 no errors, one-client p99 at most 2 ms. ``--drop`` resolves an existing drop into SQLite and into a
-fresh PostgreSQL database (``--pg-admin``) instead of generating one; ``--keep`` re-uses both stores.
+fresh PostgreSQL database (``--pg-admin`` the server, ``--pg-database`` its name: one of your own where
+others run the bench too) instead of generating one; ``--keep`` re-uses both stores.
 ``--also-serve SPEC`` adds another ``herken serve`` per store in the same rounds: its options and
 NAME=VALUE words for its environment, so that another shape (``'--threads 4'``) or another build
 (``'PYTHONPATH=/path/to/old/checkout'``) is measured side by side.
