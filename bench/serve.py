@@ -34,7 +34,8 @@ stay up and the rounds alternate between them. Reported per server and round: re
 to the faster no-op of that round, errors by status code, p50/p99, CPU per request; then the issue's
 targets judged on the median round: at least 70% of the faster no-op on SQLite and 60% on PostgreSQL,
 no errors, one-client p99 at most 2 ms. ``--drop`` resolves an existing drop into SQLite and into a
-fresh PostgreSQL database (``--pg-admin``) instead of generating one; ``--keep`` re-uses both stores.
+fresh PostgreSQL database (``--pg-admin`` the server, ``--pg-database`` its name: one of your own where
+others run the bench too) instead of generating one; ``--keep`` re-uses both stores.
 ``--also-serve SPEC`` adds another ``herken serve`` per store in the same rounds: its options and
 NAME=VALUE words for its environment, so that another shape (``'--threads 4'``) or another build
 (``'PYTHONPATH=/path/to/old/checkout'``) is measured side by side.
@@ -344,11 +345,11 @@ def prepare_stores(args: argparse.Namespace, work: Path) -> list[tuple[str, str]
         _herken("resolve", str(drop), "--store", sqlite_url, work=work)
     stores.append(("SQLite", sqlite_url))
     if not args.skip_postgres:
-        pg_url = args.pg_admin.rsplit("/", 1)[0] + "/" + PG_BENCH_DB
+        pg_url = args.pg_admin.rsplit("/", 1)[0] + "/" + args.pg_database
         marker = work / "postgres.url"      # the PostgreSQL store was resolved from this work directory's drop
         if not (marker.is_file() and marker.read_text() == pg_url and _has_run(pg_url)):
             marker.unlink(missing_ok=True)
-            pg_url = _fresh_pg_database(args.pg_admin, PG_BENCH_DB)
+            pg_url = _fresh_pg_database(args.pg_admin, args.pg_database)
             models = sorted((work / "runs").glob("*/model.json"))
             _herken("resolve", str(drop), "--store", pg_url, *(["--model", str(models[-1])] if models else []),
                     work=work)
@@ -821,6 +822,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="generator and sampling seed (default 7)")
     parser.add_argument("--pg-admin", default=PG_ADMIN_DEFAULT,
                         help=f"a PostgreSQL database to create the bench database from (default {PG_ADMIN_DEFAULT})")
+    parser.add_argument("--pg-database", default=PG_BENCH_DB,
+                        help=f"the PostgreSQL database the bench resolves into, dropped and made again (default "
+                             f"{PG_BENCH_DB}); name one of your own where others run the bench too")
     parser.add_argument("--skip-postgres", action="store_true", help="measure the SQLite store only")
     parser.add_argument("--noop-only", action="store_true", help="measure the no-op server only")
     parser.add_argument("--clients", type=int, default=16, help="concurrent closed-loop clients (default 16)")

@@ -470,9 +470,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from profile_api.aio_server import serve_aio, start_aio_server
     from profile_api.bounds import ServerLimits
-    from profile_api.server import DEFAULT_MAX_WORKERS, STOP_GRACE_SECONDS, serve, serve_processes
+    from profile_api.server import STOP_GRACE_SECONDS, default_threads, serve, serve_processes
 
-    args.threads = DEFAULT_MAX_WORKERS if args.threads is None else args.threads
+    args.threads = default_threads(args.store) if args.threads is None else args.threads
 
     problem = _existing_store(args.store)
     if problem:
@@ -663,8 +663,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--processes", type=int, default=1,
                    help="server processes sharing the port; one per core serves the most (default 1)")
     p.add_argument("--threads", type=int,
-                   help="request threads per process (default 2: measured best on a local store; more help when "
-                        "the database is far away)")
+                   help="request threads per process (default: 2 on SQLite, 4 on PostgreSQL, as measured best; "
+                        "with --server aio the store threads)")
     p.add_argument("--server", choices=("threads", "aio"), default="threads",
                    help="threads: a gRPC thread-pool server (default); aio: a grpc.aio server whose requests run on "
                         "its event loop, SQLite reads inline, PostgreSQL reads and all searches and writes in "

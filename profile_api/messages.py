@@ -24,7 +24,8 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.preferences import HouseholdSummary, PreferenceValue
 from profile_api.values import Candidate, GoldenRecord, Profile, profile_of_row
 
-__all__ = ["timestamp", "preference_pb", "profile_pb", "household_reply", "ambiguous_pb", "candidate_pb",
+__all__ = ["timestamp", "preference_pb", "profile_pb", "household_reply", "ambiguous_pb", "ambiguous_of_encoded",
+           "candidate_pb",
            "encode_fixed", "encode_precomputed", "encode_live", "encode_own_preferences", "encode_household_live", "profile_reply_bytes",
            "explanation_pb", "record_explanation_pb"]
 
@@ -155,6 +156,15 @@ def household_reply(household: HouseholdSummary) -> pb.GetHouseholdResponse:
 
 def ambiguous_pb(profiles: list[Profile], what: str) -> pb.Ambiguous:
     """Return the Ambiguous reply for an identifier shared by the persons of these profiles."""
+    return _ambiguous([profile_pb(p) for p in profiles], what)
+
+
+def ambiguous_of_encoded(profiles: list[bytes], what: str) -> pb.Ambiguous:
+    """Return ``ambiguous_pb`` of these persons from their encoded profiles (as ``ProfileStore`` serves them)."""
+    return _ambiguous([pb.Profile.FromString(encoded) for encoded in profiles], what)
+
+
+def _ambiguous(profiles: list[pb.Profile], what: str) -> pb.Ambiguous:
     message = pb.Ambiguous(
         reason=f"this {what} is used by {len(profiles)} persons; ask who it is and call GetProfile by customer_id",
         candidates=[pb.PersonRef(customer_id=p.customer_id, household_id=p.household_id,
@@ -163,7 +173,7 @@ def ambiguous_pb(profiles: list[Profile], what: str) -> pb.Ambiguous:
     for p in profiles:
         if p.household.household_id not in seen:
             seen.add(p.household.household_id)
-            _fill_household(message.households.add(), p.household)
+            message.households.add().CopyFrom(p.household)
     return message
 
 

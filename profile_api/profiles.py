@@ -86,11 +86,16 @@ _ENCODED = KeyedRead("herken_encoded_profile",
                      "SELECT encoded, encoded_live, consent FROM profile WHERE customer_id = :key")
 # The persons using an identifier with their encoded profiles, in one read: GetProfile by e-mail,
 # phone or card costs one round trip, as it does by customer_id.
-_ENCODED_BY_IDENTIFIER = {kind: KeyedRead(f"herken_encoded_by_{kind}", f"""
-SELECT customer_id, encoded, encoded_live, consent FROM profile WHERE customer_id IN (
-    SELECT l.customer_id FROM source_record r JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
-    WHERE r.{column} = :key)
-ORDER BY customer_id""") for kind, column in _IDENTIFIER_COLUMNS.items()}
+# On PostgreSQL `= ANY(ARRAY(...))` reads the profiles by their index in customer_id order, each once, where
+# `IN (...)` hashes the ids and sorts the rows (measured: about a fifth less of the database's CPU per read).
+_USING = """SELECT l.customer_id FROM source_record r JOIN record_link l ON l.source = r.source
+    AND l.record_id = r.record_id WHERE r.{column} = :key"""
+_ENCODED_BY_IDENTIFIER = {kind: KeyedRead(
+    f"herken_encoded_by_{kind}",
+    f"SELECT customer_id, encoded, encoded_live, consent FROM profile WHERE customer_id IN ("
+    f"{_USING.format(column=column)}) ORDER BY customer_id",
+    f"SELECT customer_id, encoded, encoded_live, consent FROM profile WHERE customer_id = ANY(ARRAY("
+    f"{_USING.format(column=column)})) ORDER BY customer_id") for kind, column in _IDENTIFIER_COLUMNS.items()}
 _PERSON_PREFERENCES = text("""
 SELECT l.customer_id, p.key, p.value, coalesce(p.channel, p.source), p.stated_at, p.id
 FROM record_link l JOIN preference p ON p.source = l.source AND p.record_id = l.record_id

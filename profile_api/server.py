@@ -24,6 +24,8 @@ from google.protobuf import message_factory
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from dataclasses import dataclass, field
 
@@ -41,11 +43,16 @@ if TYPE_CHECKING:
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Event, Semaphore
 
-# Threads per server process. A handler holds the GIL for most of its time, so threads beyond a few
-# only add switching (measured with bench/serve.py: 16 threads served a third fewer requests than 1 to
-# 4; on PostgreSQL, 2 threads served 77-92% of the no-op's throughput where 4 served 72-74%); a
-# second thread keeps a slow search or a database round trip from holding up the others.
+# Threads per server process (``default_threads``). On SQLite a handler holds the GIL for most of its
+# time, so threads beyond a few only add switching; a second thread keeps a slow search from holding
+# up the others. On PostgreSQL a read waits for its round trip without the GIL, so more threads keep
+# the process busy. Measured with bench/serve.py --mode aio-email (GetProfile by e-mail, 16 calls in
+# flight, 100k-record store, 2 rounds, a loaded machine): SQLite 0.77-0.78 ms of server CPU per request
+# with 2 threads, 0.83-0.86 with 4, 0.97-1.03 with 8, at the same throughput or less; PostgreSQL
+# 1,209-1,210 requests/s with 4 threads against 794-816 with 2 and 872-993 with 8, at 0.55-0.59 ms of
+# server CPU per request against 0.69-0.71 and 0.79-0.83.
 DEFAULT_MAX_WORKERS = 2
+DATABASE_SERVER_MAX_WORKERS = 4
 STOP_GRACE_SECONDS = 5    # calls under way when a server stops may finish within this
 
 ServicerFactory = Callable[[], pb_grpc.ProfileServiceServicer]
@@ -65,6 +72,15 @@ class ServeOptions:
     def credentials(self) -> grpc.ServerCredentials | None:
         """Return the server's TLS credentials, or None to listen without TLS."""
         return None if self.tls is None else grpc.ssl_server_credentials([(self.tls[1], self.tls[0])])
+
+
+def default_threads(store_url: str) -> int:
+    """Return the request threads per process a store is best served with (see DEFAULT_MAX_WORKERS)."""
+    try:
+        local = make_url(store_url).get_backend_name() == "sqlite"
+    except ArgumentError:
+        local = True      # not a URL: opening the store says so
+    return DEFAULT_MAX_WORKERS if local else DATABASE_SERVER_MAX_WORKERS
 
 
 def _address(host: str, port: int) -> str:

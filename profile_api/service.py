@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import grpc
 
@@ -37,8 +37,8 @@ from profile_api.events import EventsRequestError, events_query_of, events_reply
 from profile_api.explain import Explainer, UnknownRecord
 from profile_api.faults import store_fault
 from profile_api.messages import (
-    ambiguous_pb, candidate_pb, explanation_pb, household_reply, preference_pb, profile_reply_bytes,
-    record_explanation_pb, redirected_from_bytes, time_of,
+    ambiguous_of_encoded, ambiguous_pb, candidate_pb, explanation_pb, household_reply, preference_pb,
+    profile_reply_bytes, record_explanation_pb, redirected_from_bytes, time_of,
 )
 from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustomer
 from profile_api.resolve_record import (
@@ -163,9 +163,9 @@ def refuse_nul(*fields: tuple[str, str]) -> None:
             raise invalid(field, "must not contain a NUL character")
 
 
-@dataclass(frozen=True)
-class IdentifierLookup:
-    """A checked Identifier: the store's kind name, the value, the source (record ids only), and words for it."""
+class IdentifierLookup(NamedTuple):
+    """A checked Identifier: the store's kind name, the value, the source (record ids only), and words for it
+    (a tuple: one is made per GetProfile by identifier)."""
 
     kind: str
     value: str
@@ -375,8 +375,8 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
     def guarded(self, method: Callable[..., Any], request: Any, context: Any) -> Any:
         """Run a handler as a call: refuse an unknown caller or a channel without the right, then log it."""
         name = method.__name__
-        try:
-            caller = self.access.caller(context.invocation_metadata(), name)
+        try:     # without tokens every caller is local: the metadata (a tuple built per call) is not asked for
+            caller = self.access.caller(context.invocation_metadata(), name) if self.access.required else LOCAL
         except Denied as err:
             code = grpc.StatusCode.UNAUTHENTICATED if err.unauthenticated else grpc.StatusCode.PERMISSION_DENIED
             who = err.caller or Caller("unauthenticated")
@@ -432,7 +432,12 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
                 if len(found) == 1:
                     call.customers.append(found[0][0])
                     return profile_reply_bytes(self._present(found[0][1], found[0][2], call))
-                customer_ids = [customer_id for customer_id, _, _ in found]
+                if found:      # the persons' profiles came with the read: no read per person
+                    call.customers.extend(customer_id for customer_id, _, _ in found)
+                    ambiguous = ambiguous_of_encoded([encoded for _, encoded, _ in found], lookup.what)
+                    restrict_ambiguous(ambiguous, call.view)
+                    return pb.GetProfileResponse(ambiguous=ambiguous)
+                customer_ids = []
             else:
                 customer_ids = self.store.resolve_identifier(lookup.kind, lookup.value, lookup.source)
         except ValueError as err:
