@@ -343,6 +343,14 @@ class RuleBook:
         # pairs of first names the drop shows to be one person's (identity.strictness.learn_name_variants)
         self.variants = frozenset(tuple(sorted(pair)) for pair in variants)
         self._given: dict[tuple[str, str, str, str], bool] = {}
+        # looked up per name rather than scanned per pair (a million-record drop learns hundreds of pairs)
+        self._pairs = self.variants | {(y, x) for x, y in self.variants}
+        self._variant_names = sorted({name for pair in self.variants for name in pair})
+        self._letters: dict[str, set[str]] = {}
+        for x, y in self.variants:
+            for name in (x, y):
+                self._letters.setdefault(name, set()).update((x[0], y[0]))
+        self._fits: dict[str, tuple[str, ...]] = {}
 
     def soft(self, rule: str) -> bool:
         """Return True when the drop showed a rule's conflicts to be mostly noise.
@@ -375,18 +383,24 @@ class RuleBook:
                                         or self.learnt_variant(a_first, b_first))
         return known
 
+    def _fitting(self, name: str) -> tuple[str, ...]:
+        """Return the names of learnt pairs that a name is, or is a typo of (worked out once per name)."""
+        found = self._fits.get(name)
+        if found is None:
+            found = self._fits[name] = tuple(x for x in self._variant_names if name == x or _typo(name, x))
+        return found
+
     def learnt_variant(self, a: str, b: str) -> bool:
         """Return True when two first names are, or are typos of, a pair the drop showed as one person's."""
-        return any((a == x or _typo(a, x)) and (b == y or _typo(b, y)) or (a == y or _typo(a, y)) and (b == x or _typo(b, x))
-                   for x, y in self.variants)
+        if not self.variants:
+            return False
+        fits_b = self._fitting(b)
+        return bool(fits_b) and any((x, y) in self._pairs for x in self._fitting(a) for y in fits_b)
 
     def name_initials(self, name: str) -> set[str]:
         """Return the letters a name may be abbreviated to: its own, its formal names' and its learnt variants'."""
-        letters = _name_initials(name)
-        for x, y in self.variants:
-            if name in (x, y):
-                letters = letters | {x[0], y[0]}
-        return letters
+        learnt = self._letters.get(name)
+        return _name_initials(name) | learnt if learnt else _name_initials(name)
 
     def names_compatible(self, a: NameAndBirth, b: NameAndBirth) -> bool:
         """Return True when the names of two records (read straight or swapped) may be one person's."""

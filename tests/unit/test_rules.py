@@ -246,6 +246,30 @@ def test_typos_and_initials_of_a_learnt_name_pair_fit_it_too():
     assert book.conflict(NameAndBirth(None, None, "m", "visser", None), jeanne) is not None
 
 
+def test_learnt_name_pairs_looked_up_per_name_answer_as_a_scan_of_every_pair():
+    from itertools import product
+
+    from identity.rules import _typo
+
+    pairs = [("adriana", "jeanne"), ("petronella", "ellen"), ("wilhelmina", "mien"), ("ellen", "nel"),
+             ("johanna", "anneke"), ("cornelia", "corrie")]
+    book = RuleBook({}, [], pairs)
+    names = ["adriana", "adtiana", "jeanne", "jeznne", "ellen", "elen", "nel", "petronela", "mien", "miep",
+             "anneke", "anneka", "corrie", "cornelia", "sophie", "jan", "johanna", "wilhelmina"]
+
+    def scanned(a: str, b: str) -> bool:      # the definition: every learnt pair, both ways round
+        fits = lambda n, x: n == x or _typo(n, x)  # noqa: E731
+        return any(fits(a, x) and fits(b, y) or fits(a, y) and fits(b, x) for x, y in book.variants)
+
+    for a, b in product(names, names):
+        assert book.learnt_variant(a, b) == scanned(a, b), (a, b)
+    from identity.rules import _name_initials
+
+    assert book.name_initials("ellen") == _name_initials("ellen") | {"e", "p", "n"}
+    assert book.name_initials("sophie") == _name_initials("sophie")
+    assert not RuleBook().learnt_variant("ellen", "petronella")
+
+
 # --- different mobile numbers: a rule used only where the drop shows one number per person ---
 
 from identity.rules import MOBILE, mobiles_compatible, unmeasured  # noqa: E402
