@@ -301,7 +301,8 @@ def test_consent_survives_a_new_run_and_is_kept_on_postgresql(small_drop, fresh_
         customer_id = served.rows("SELECT customer_id FROM profile WHERE attributes != '[]' ORDER BY 1 LIMIT 1")[0][0]
         served.call("UpdateConsent", pb.UpdateConsentRequest(customer_id=customer_id, consents=[
             pb.ConsentEntry(purpose=PROFILING, granted=False)]), "webshop")
-        resolve_drop(small_drop, fresh_pg_url, tmp_path / "runs")      # a new run: the person is written anew
+        model = next((tmp_path / "runs").glob("*/model.json"))      # a new run (the first run's model): the person is written anew
+        resolve_drop(small_drop, fresh_pg_url, tmp_path / "runs", "--model", str(model))
         profile = served.call("GetProfile", by_id(customer_id), "service").profile
         assert not profile.attributes and _consents(profile)[PROFILING] == (False, "webshop", False)
     finally:

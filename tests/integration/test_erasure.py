@@ -430,7 +430,8 @@ def test_a_run_that_read_the_tombstones_before_an_erasure_publishes_nothing(smal
         theirs = text("SELECT 1 FROM source_record WHERE record_id IN :ids").bindparams(bindparam("ids", expanding=True))
         assert not conn.execute(theirs, {"ids": [r.record_id for r in subject["records"]]}).all()
     engine.dispose()
+    model = next((tmp_path / "runs").glob("*/model.json"))     # the first run's: the next run need not train again
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
-        assert main(["resolve", str(small_drop), "--store", url]) == 0
+        assert main(["resolve", str(small_drop), "--store", url, "--model", str(model)]) == 0
     assert not found_in(sqlite_bytes(url), subject["needles"])

@@ -578,7 +578,7 @@ def test_profiles_built_in_household_batches_by_a_worker_equal_one_build_of_all(
     whole = ProfileEncoding(profile_rows(records, links, interactions, categories), apart=False, stated=stated).result()
     for apart in (False, True):     # True: a process of its own, as publishing a large run builds them
         build = ProfileBuild(records, links, interactions, categories, tmp_path / f"build-{apart}", stated=stated,
-                             apart=apart, batch_persons=7)   # many batches on the small drop
+                             apart=apart, batch_persons=30)  # a dozen batches on the small drop
         try:
             batched = pd.concat(list(build.frames(rows=50)), ignore_index=True)
         finally:
