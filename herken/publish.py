@@ -148,14 +148,16 @@ def carry_over(resolution: Resolution, previous: PreviousIds, now: dt.datetime,
         previous = replace(previous, customer_of=customer_of, household_of=household_of,
                            customer_household={c: h for c, h in previous.customer_household.items() if c in customers})
     assignment = assign_ids(persons, households, household_of_person, previous, now)
-    customer_ids = records["person"].map(assignment.customer_ids)
-    household_ids = records["household"].map(assignment.household_ids)
-    if only is not None:    # the others keep what they had
-        inside = records["unique_id"].isin(only)
-        customer_ids = customer_ids.where(inside, records["unique_id"].map(before.customer_of))
-        household_ids = household_ids.where(inside, records["unique_id"].map(before.household_of))
-    records["customer_id"] = customer_ids
-    records["household_id"] = household_ids
+    new_customer, new_household = assignment.customer_ids, assignment.household_ids
+    person_list, household_list = records["person"].tolist(), records["household"].tolist()
+    if only is None:
+        records["customer_id"] = [new_customer.get(p) for p in person_list]
+        records["household_id"] = [new_household.get(h) for h in household_list]
+    else:    # the others keep what they had
+        records["customer_id"] = [new_customer.get(p) if u in only else before.customer_of.get(u)
+                                  for u, p in zip(uids, person_list)]
+        records["household_id"] = [new_household.get(h) if u in only else before.household_of.get(u)
+                                   for u, h in zip(uids, household_list)]
     return assignment
 
 

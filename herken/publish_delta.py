@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from herken.publish import _edges, _number, _source_records, _stored_times, borderline, carry_over, snapshot_bytes
+from identity.bulk import isin
 from identity.incremental import Delta, IncrementalError, Published
 from identity.ingest import IDENTITY_COLUMNS
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
@@ -25,7 +26,7 @@ from identity.standardise import STANDARD_COLUMNS, standardise_record
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
 from profile_api.store.history import previous_ids, write_history
-from profile_api.store.read import latest_run, result_frame
+from profile_api.store.read import latest_run, query_frame
 from profile_api.store.write_delta import write_increment
 
 log = logging.getLogger(__name__)
@@ -49,17 +50,17 @@ def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_
     assignment = carry_over(resolution, previous, published_at, only=delta.regrouped, gone=delta.deleted)
     records, drop = resolution.records, resolution.drop
     uids = records["unique_id"].tolist()
-    now_customer = dict(zip(uids, records["customer_id"]))
-    now_household = dict(zip(uids, records["household_id"]))
+    now_customer = dict(zip(uids, records["customer_id"].tolist()))
+    now_household = dict(zip(uids, records["household_id"].tolist()))
     relinked = {u for u in uids if (previous.customer_of.get(u), previous.household_of.get(u))
                 != (now_customer[u], now_household[u])} | delta.changed | delta.confidence_changed
-    fed = {f"{s}:{r}" for s, r in zip(drop.interactions["source"], drop.interactions["record_id"])} \
-        | {f"{s}:{r}" for s, r in zip(drop.preferences["source"], drop.preferences["record_id"])}
+    fed = {f"{s}:{r}" for s, r in zip(drop.interactions["source"].tolist(), drop.interactions["record_id"].tolist())} \
+        | {f"{s}:{r}" for s, r in zip(drop.preferences["source"].tolist(), drop.preferences["record_id"].tolist())}
     customers_before = {previous.customer_of[u] for u in relinked | delta.deleted | fed if u in previous.customer_of}
     households = {now_household[u] for u in relinked | (fed & set(now_household))} \
         | {previous.customer_household[c] for c in customers_before if c in previous.customer_household}
     # every person of a touched household is written again: a household's members show in each profile
-    in_households = records[records["household_id"].isin(households)]
+    in_households = records[isin(records["household_id"], households)]
     persons = in_households.groupby(["customer_id", "household_id"]).size().reset_index(name="record_count")
     persons["run_id"] = run_id
     persons["first_seen_at"] = _stored_times(engine, persons["customer_id"].map(
@@ -70,13 +71,13 @@ def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_
         {**previous.household_first_seen, **assignment.household_first_seen}))
     gone_persons = customers_before | set(persons["customer_id"]) | {
         c for c, h in previous.customer_household.items() if h in households}
-    links = records[records["unique_id"].isin(relinked)][["source", "record_id", "customer_id", "household_id"]] \
+    links = records[isin(records["unique_id"], relinked)][["source", "record_id", "customer_id", "household_id"]] \
         .assign(run_id=run_id)
     if "confidence" in records:
         links["confidence"] = records.loc[links.index, "confidence"]
-    fresh = set(drop.records["source"] + ":" + drop.records["record_id"]) - delta.deleted
+    fresh = set((drop.records["source"] + ":" + drop.records["record_id"]).tolist()) - delta.deleted
     source_records = _source_records(resolution)
-    source_records = source_records[(source_records["source"] + ":" + source_records["record_id"]).isin(fresh)]
+    source_records = source_records[isin(source_records["source"] + ":" + source_records["record_id"], fresh)]
     interactions = drop.interactions.assign(**{c: _number(drop.interactions[c])
                                                for c in ("quantity", "amount_eur", "discount_eur")})
     quarantine = pd.DataFrame([(run_id, q.file, q.line, q.reason, q.raw) for q in drop.quarantine],
@@ -123,14 +124,13 @@ def published_state(engine: Engine) -> Published:
                                "(a full drop) first")
     with engine.connect() as conn:
         row = conn.execute(text("SELECT records FROM linkage_snapshot")).first()
-        links = result_frame(conn.execute(text(
-            "SELECT source, record_id, customer_id, household_id, confidence FROM record_link")))
+        links = query_frame(conn, "SELECT source, record_id, customer_id, household_id, confidence FROM record_link")
     if row is None:
         raise IncrementalError("the published run kept no linkage snapshot (it was published by an older herken); "
                                "run one full `herken resolve DROP`, then deltas can follow")
     records = pd.read_parquet(io.BytesIO(bytes(row[0])))
     links["unique_id"] = links["source"] + ":" + links["record_id"]
-    since = links[~links["unique_id"].isin(set(records["unique_id"]))]
+    since = links[~isin(links["unique_id"], records["unique_id"].tolist())]
     if len(since):     # records joined in real time (ResolveRecord with persist) since the snapshot
         records = pd.concat([records, _standardised(engine, since)], ignore_index=True)
     records = records.merge(links.drop(columns=["source", "record_id"]), on="unique_id", how="inner")

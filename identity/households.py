@@ -214,7 +214,7 @@ def _attach_orphans(
 def household_anchors(records: pd.DataFrame) -> tuple[set[str], dict[str, set[str]], dict[str, PersonHints]]:
     """Return the persons with an address, card or landline, their surname parts, and who they are."""
     has = records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1)
-    anchored = set(records.loc[has, "person"])
+    anchored = set(records.loc[has, "person"].tolist())
     people = records["person"].tolist()
     surnames: dict[str, set[str]] = {}
     for person, first, last in zip(people, records["surname_first"].tolist(), records["surname_last"].tolist()):

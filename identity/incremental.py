@@ -27,10 +27,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from splink import Linker
 
 from identity.addresses import complete_postcodes
+from identity.bulk import isin
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
@@ -89,8 +91,8 @@ def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_h
     """
     uids, persons = records["unique_id"].tolist(), records["person"].tolist()
     region = {p for p in persons if p.startswith("~")}
-    shared = edges.loc[edges["person"].isin(region), ["kind", "value"]].drop_duplicates()
-    region |= set(edges.merge(shared, on=["kind", "value"])["person"])
+    shared = edges.loc[isin(edges["person"], region), ["kind", "value"]].drop_duplicates()
+    region |= set(edges.merge(shared, on=["kind", "value"])["person"].tolist())
     homes = set(homes_left) | {previous_home[u] for u, p in zip(uids, persons) if p in region and u in previous_home}
     region |= {p for u, p in zip(uids, persons) if previous_home.get(u) in homes}
     fixed = {p: previous_home[u] for u, p in zip(uids, persons) if p not in region}
@@ -100,15 +102,15 @@ def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_h
 def _anchor_records(records: pd.DataFrame, fixed: dict[str, str], regrouped: set[str]) -> pd.DataFrame:
     """Return the records whose persons the household grouping must know about: those grouped again, and
     every member of a kept household that carries a surname of an orphan among them (where it may go)."""
-    again = records["unique_id"].isin(regrouped)
+    again = isin(records["unique_id"], regrouped)
     anchored = set(records.loc[again & records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1),
-                               "person"])
+                               "person"].tolist())
     orphans = again & ~records["person"].isin(anchored)     # only they look for a household by surname
-    names = set(records.loc[orphans, "surname_first"].dropna()) | set(records.loc[orphans, "surname_last"].dropna())
-    near = ~again & (records["surname_first"].isin(names) | records["surname_last"].isin(names))
-    homes = {fixed[p] for p in records.loc[near, "person"] if p in fixed}
+    names = set(records.loc[orphans, "surname_first"].dropna().tolist()) | set(records.loc[orphans, "surname_last"].dropna().tolist())
+    near = ~again & (isin(records["surname_first"], names) | isin(records["surname_last"], names))
+    homes = {fixed[p] for p in records.loc[near, "person"].tolist() if p in fixed}
     members = {p for p, h in fixed.items() if h in homes}
-    return records[again | records["person"].isin(members)]
+    return records[again | isin(records["person"], members)]
 
 
 def _values_to_recount(records: pd.DataFrame, gone: pd.DataFrame) -> dict[str, set[str]]:
@@ -129,7 +131,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     """Return the resolution of the published records with a delta drop applied, and what the delta changed."""
     lap = Laps()
     existing = published.records
-    drop = read_drop(drop_dir, progress, known=zip(existing["source"], existing["record_id"]))
+    drop = read_drop(drop_dir, progress, known=zip(existing["source"].tolist(), existing["record_id"].tolist()))
     lap("ingest")
 
     fresh = standardise_drop(drop, progress=progress)
@@ -137,16 +139,18 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
     delta = Delta()
-    known = set(existing["unique_id"])
-    delta.deleted = set(drop.deletions["source"] + ":" + drop.deletions["record_id"])
-    delta.changed = (set(fresh["unique_id"]) & known) - delta.deleted
-    delta.new = set(fresh["unique_id"]) - known - delta.deleted
-    fresh = fresh[~fresh["unique_id"].isin(delta.deleted)]
-    replaced = existing["unique_id"].isin(delta.changed | delta.deleted)
+    known = set(existing["unique_id"].tolist())
+    fresh_ids = set(fresh["unique_id"].tolist())
+    delta.deleted = set((drop.deletions["source"] + ":" + drop.deletions["record_id"]).tolist())
+    delta.changed = (fresh_ids & known) - delta.deleted
+    delta.new = fresh_ids - known - delta.deleted
+    fresh = fresh[~isin(fresh["unique_id"], delta.deleted)]
+    fresh_ids -= delta.deleted
+    replaced = isin(existing["unique_id"], delta.changed | delta.deleted)
     kept, gone_before = existing[~replaced], existing[replaced]
     # Completions see every record; only the delta's own rows are completed.
     both = pd.concat([kept[list(SNAPSHOT_COLUMNS[:-2])], fresh], ignore_index=True)
-    is_fresh = both["unique_id"].isin(set(fresh["unique_id"]))
+    is_fresh = isin(both["unique_id"], fresh_ids)
     fresh = fill_surnames_from_email(complete_postcodes(both, only=is_fresh), only=is_fresh)[is_fresh]
     counted = [c for c in NAME_COUNT_COLUMNS if c in kept.columns]     # a snapshot of an older herken has none
     everything = pd.concat([kept[[*SNAPSHOT_COLUMNS, *counted]], fresh[list(SNAPSHOT_COLUMNS)]], ignore_index=True)
@@ -156,10 +160,11 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     prepared = prepare(engine, everything, recount=_values_to_recount(everything, gone_before)
                        if len(counted) == len(NAME_COUNT_COLUMNS) else None)
     api = engine.splink_api()
-    linker = Linker(api.register(engine.table(prepared)), model_for(json.loads(json.dumps(published.model)), engine.dialect))
+    linker = Linker(api.register(engine.table(prepared)), model_for(json.loads(json.dumps(published.model)), engine.dialect),
+                    validate_settings=False)     # the published run's own model: validated when it was trained
     for column in TF_COLUMNS:
         linker.table_management.compute_tf_table(column)
-    is_delta = prepared["unique_id"].isin(set(fresh["unique_id"]))
+    is_delta = isin(prepared["unique_id"], fresh_ids)
     progress.step("scoring the delta against the published records", unit="pairs")
     between = linker.inference.predict_between(
         api.register(engine.table(prepared[is_delta])), api.register(engine.table(prepared[~is_delta])),
@@ -167,16 +172,17 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     ).as_pandas_dataframe()
     lap("predict")
 
-    previous_person = dict(zip(kept["unique_id"], kept["customer_id"]))
-    touched_persons = {previous_person[u] for side in ("unique_id_l", "unique_id_r") for u in between[side]
+    kept_ids = kept["unique_id"].tolist()
+    previous_person = dict(zip(kept_ids, kept["customer_id"].tolist()))
+    touched_persons = {previous_person[u] for side in ("unique_id_l", "unique_id_r") for u in between[side].tolist()
                        if u in previous_person}
-    touched_persons |= set(gone_before["customer_id"])
+    touched_persons |= set(gone_before["customer_id"].tolist())
     # a steward's decisions apply from the next run, whatever the delta holds: their persons are touched
     decided = {uid for pair in (*options.must_link, *options.cannot_link) for uid in pair}
     touched_persons |= {previous_person[uid] for uid in decided if uid in previous_person}
-    touched = set(fresh["unique_id"]) | set(kept.loc[kept["customer_id"].isin(touched_persons), "unique_id"])
+    touched = fresh_ids | set(kept.loc[isin(kept["customer_id"], touched_persons), "unique_id"].tolist())
     delta.touched = touched
-    subset = prepared[prepared["unique_id"].isin(touched)]
+    subset = prepared[isin(prepared["unique_id"], touched)]
     progress.step(f"scoring {len(subset):,} records of the touched persons among themselves", unit="pairs")
     pairs = linker.inference.predict_within(api.register(engine.table(subset)), threshold_match_probability=PREDICT_THRESHOLD,
                                             warning_mode="never").as_pandas_dataframe()
@@ -185,25 +191,26 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     rules = rulebook_of(prepared, published.rules)
     rule_fields = rule_fields_of(subset)
     clustering = cluster_persons(rule_fields, pairs, rules, options, progress,
-                                 previous=dict(zip(kept["unique_id"], kept["customer_id"])))
+                                 previous=dict(previous_person))
     # Untouched persons keep their customer_id as label; re-clustered ones are labelled by a record.
-    labels = dict(zip(kept["unique_id"], kept["customer_id"]))
+    labels = dict(previous_person)
     labels.update({uid: f"~{label}" for uid, label in clustering.labels.items()})
-    prepared["person"] = prepared["unique_id"].map(labels)
+    uid_list = prepared["unique_id"].tolist()
+    prepared["person"] = [labels.get(u) for u in uid_list]
     # Re-clustered records take their confidence from their pairs; the others keep the one they had.
-    confidence = dict(zip(kept["unique_id"], kept["confidence"])) if "confidence" in kept else {}
+    confidence = dict(zip(kept_ids, kept["confidence"].tolist())) if "confidence" in kept else {}
     found = record_confidence(clustering.labels, pairs, clustering.merges)
     delta.confidence_changed = {uid for uid, c in found.items() if uid in confidence and confidence[uid] != c}
     confidence.update(found)
-    prepared["confidence"] = prepared["unique_id"].map(confidence)
+    prepared["confidence"] = np.array([confidence.get(u, np.nan) for u in uid_list], dtype=float)
     lap("cluster")
 
     progress.step("grouping persons into households", unit="persons")
     edges = household_edges(engine, prepared)
     del linker
     engine.close()
-    fixed, delta.regrouped = _untouched_households(prepared, edges, dict(zip(kept["unique_id"], kept["household_id"])),
-                                                   set(gone_before["household_id"]))
+    fixed, delta.regrouped = _untouched_households(prepared, edges, dict(zip(kept_ids, kept["household_id"].tolist())),
+                                                   set(gone_before["household_id"].tolist()))
     anchored, surnames, hints = household_anchors(_anchor_records(prepared, fixed, delta.regrouped))
     household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints,
                                     fixed=fixed, links=person_links(prepared, pairs),

@@ -217,7 +217,9 @@ def encode_fixed(profile: Profile) -> bytes:
     """Return the encoded herken.v1.Profile without its live part (see encode_live)."""
     message = pb.Profile()
     _fill_profile_fixed(message, profile)
-    return message.SerializeToString()
+    # deterministic: an attribute's evidence is a map, whose order protobuf otherwise leaves to chance,
+    # so the same profile is stored as the same bytes in every run
+    return message.SerializeToString(deterministic=True)
 
 
 def encode_precomputed(customer_id: str, household_id: str, display_name: str, golden: str, attributes: str,

@@ -84,19 +84,17 @@ def open_store(url: str = DEFAULT_STORE_URL, migrate: bool = False) -> Engine:
     """
     engine = _engine(url)
     try:
-        if migrate:
+        with engine.connect() as conn:
+            version = schema_version(conn)
+        if version is None or (migrate and version < SCHEMA_VERSION):
+            # a new store is made at the head; Alembic and the migration lock only when there is work for them
             _upgrade(engine)
+        elif version < SCHEMA_VERSION:
+            raise OutdatedStore(
+                f"the store at {_shown(engine)} is at schema version {version}, this herken needs "
+                f"{SCHEMA_VERSION}: run `herken migrate --store {_shown(engine)}`")
         else:
-            with engine.connect() as conn:
-                version = schema_version(conn)
-            if version is None:
-                _upgrade(engine)     # a new store: made at the head; there was no schema to change
-            elif version < SCHEMA_VERSION:
-                raise OutdatedStore(
-                    f"the store at {_shown(engine)} is at schema version {version}, this herken needs "
-                    f"{SCHEMA_VERSION}: run `herken migrate --store {_shown(engine)}`")
-            else:
-                _refuse_newer(engine, version)
+            _refuse_newer(engine, version)
     except OperationalError as err:
         engine.dispose()
         raise StoreError(f"cannot open the store at {_shown(engine)}: {err.orig}") from None

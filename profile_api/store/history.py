@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from identity.lifecycle import CUSTOMER, Event, PreviousIds
 from profile_api.store.models import IdAlias, IdentityEvent, IdentityEventCustomer
+from profile_api.store.read import driver_rows
 from profile_api.store.write import bulk_insert
 
 
@@ -37,21 +38,26 @@ def previous_ids(engine: Engine) -> PreviousIds:
     with engine.connect() as conn:
         if not inspect(conn).has_table(IdAlias.__tablename__):
             return previous
-        # plain text queries: 100k rows without SQLAlchemy's per-value type processing
-        rows = conn.execute(text("SELECT source, record_id, customer_id, household_id FROM record_link")).all()
-        for source, record_id, customer, household in rows:
-            key = f"{source}:{record_id}"
-            previous.customer_of[key] = customer
-            previous.household_of[key] = household
-        for customer, household, seen in conn.execute(text("SELECT customer_id, household_id, first_seen_at "
-                                                           "FROM person")):
+        # the driver's own cursor: 100k rows as plain tuples, without SQLAlchemy's per-row work
+        _, rows = driver_rows(conn, "SELECT source, record_id, customer_id, household_id FROM record_link")
+        keys = [f"{source}:{record_id}" for source, record_id, _, _ in rows]
+        previous.customer_of = dict(zip(keys, (row[2] for row in rows)))
+        previous.household_of = dict(zip(keys, (row[3] for row in rows)))
+        times: dict[object, dt.datetime | None] = {}     # a run's persons share few distinct times
+
+        def utc(value: object) -> dt.datetime | None:
+            if value not in times:
+                times[value] = _utc(value)
+            return times[value]
+
+        for customer, household, seen in driver_rows(conn, "SELECT customer_id, household_id, first_seen_at FROM person")[1]:
             previous.customer_household[customer] = household
             if seen is not None:
-                previous.customer_first_seen[customer] = _utc(seen)   # type: ignore[assignment]
-        for household, seen in conn.execute(text("SELECT household_id, first_seen_at FROM household")):
+                previous.customer_first_seen[customer] = utc(seen)   # type: ignore[assignment]
+        for household, seen in driver_rows(conn, "SELECT household_id, first_seen_at FROM household")[1]:
             if seen is not None:
-                previous.household_first_seen[household] = _utc(seen)   # type: ignore[assignment]
-        for old, kind in conn.execute(text("SELECT old_id, kind FROM id_alias")):
+                previous.household_first_seen[household] = utc(seen)   # type: ignore[assignment]
+        for old, kind in driver_rows(conn, "SELECT old_id, kind FROM id_alias")[1]:
             (previous.customers_taken if kind == CUSTOMER else previous.households_taken).add(old)
     previous.customers_taken |= set(previous.customer_household)
     previous.households_taken |= set(previous.customer_household.values())

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pandas as pd
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool, SingletonThreadPool, StaticPool
 from sqlmodel import Session, select
@@ -31,12 +31,32 @@ def result_frame(result: CursorResult) -> pd.DataFrame:
     return pd.DataFrame.from_records(list(map(tuple, result)), columns=columns)
 
 
+def driver_rows(conn: Connection, query: str) -> tuple[list[str], list[tuple]]:
+    """Return the column names and rows of a query without parameters, fetched by the driver's own cursor.
+
+    On conn's transaction. SQLAlchemy's result fetches row by row and wraps each (100k rows: ~0.8 s);
+    the driver's fetchall gives plain tuples at once. Values are as the driver returns them.
+    """
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(query)
+        names = [column[0] for column in cursor.description]
+        return names, [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def query_frame(conn: Connection, query: str) -> pd.DataFrame:
+    """Return the rows of a query without parameters as a frame (see ``driver_rows``)."""
+    names, rows = driver_rows(conn, query)
+    return pd.DataFrame.from_records(rows, columns=names)
+
+
 def read_links(engine: Engine) -> pd.DataFrame:
     """Return source, record_id, customer_id, household_id and confidence of every linked record, sorted."""
     with engine.connect() as conn:
-        return result_frame(conn.execute(text(
-            "SELECT source, record_id, customer_id, household_id, confidence FROM record_link "
-            "ORDER BY source, record_id")))
+        return query_frame(conn, "SELECT source, record_id, customer_id, household_id, confidence FROM record_link "
+                                 "ORDER BY source, record_id")
 
 
 def latest_run(engine: Engine) -> Run | None:

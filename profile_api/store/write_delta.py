@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Collection, Iterable
 
 import pandas as pd
@@ -19,13 +20,12 @@ from sqlalchemy.engine import Connection, Engine
 from identity.categories import taxonomy_frame
 from identity.progress import Progress
 from profile_api.live import lock_preferences, stated_preferences
-from profile_api.precompute import INTERACTION_COLUMNS, ProfileEncoding, profile_rows
+from profile_api.precompute import INTERACTION_COLUMNS, PROFILE_MEMORY_LIMIT, ProfileEncoding, profile_rows
 from profile_api.store.models import (
     Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
     SourceRecord,
 )
 from identity.engine import make_engine
-from profile_api.store.read import result_frame
 from profile_api.store.realtime import latest_purchase
 from profile_api.store.consent import refresh_consent
 from profile_api.store.write import analyze, bulk_insert, write_snapshot
@@ -67,9 +67,28 @@ def delete_records(conn: Connection, table: str, keys: Collection[tuple[str, str
 
 
 def _rows(conn: Connection, sql: str, name: str, values: Iterable[str], **fixed: str) -> pd.DataFrame:
-    """Return the rows of a query with an IN list (``:name``), run in chunks of CHUNK values."""
-    statement = text(sql).bindparams(bindparam(name, expanding=True))
-    frames = [result_frame(conn.execute(statement, {name: chunk, **fixed})) for chunk in _in_chunks(values)]
+    """Return the rows of a query with an IN list (``:name``) and named values (``fixed``), run in chunks of
+    CHUNK values through the driver's own cursor (plain tuples: no SQLAlchemy row per row)."""
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    frames = []
+    for chunk in _in_chunks(values):
+        params: list[object] = []
+
+        def bind(match: re.Match[str]) -> str:
+            if match.group(1) == name:
+                params.extend(chunk)
+                return "(" + ", ".join([marker] * len(chunk)) + ")"
+            params.append(fixed[match.group(1)])
+            return marker
+
+        query = re.sub(r":(\w+)", bind, sql)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(query, params)
+            columns = [column[0] for column in cursor.description]
+            frames.append(pd.DataFrame.from_records([tuple(row) for row in cursor.fetchall()], columns=columns))
+        finally:
+            cursor.close()
     return pd.concat([f.astype(object) for f in frames], ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -109,19 +128,19 @@ def rebuild_households(conn: Connection, households: Collection[str], as_of: dt.
     records, links, interactions = _household_inputs(conn, wanted)
     if links.empty:
         return 0
-    if as_of is None:   # the latest purchase or return, as a full publish has it
-        engine = make_engine("duckdb")
-        try:
-            as_of = latest_purchase(conn, engine)
-        finally:
-            engine.close()
     if categories is None:
         run = conn.execute(text("SELECT categories_json FROM run")).first()
         categories = taxonomy_frame(json.loads(run[0])) if run is not None and run[0] else taxonomy_frame()
     for column in ("quantity", "amount_eur", "discount_eur"):
         if column in interactions:
             interactions[column] = pd.to_numeric(interactions[column], errors="coerce")
-    rows = profile_rows(records, links, interactions, categories, as_of=as_of)
+    engine = make_engine("duckdb", memory_limit=PROFILE_MEMORY_LIMIT)    # one DuckDB for both
+    try:
+        if as_of is None:   # the latest purchase or return, as a full publish has it
+            as_of = latest_purchase(conn, engine)
+        rows = profile_rows(records, links, interactions, categories, as_of=as_of, engine=engine)
+    finally:
+        engine.close()
     profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn, wanted)).result()
     count = bulk_insert(conn, PrecomputedProfile, profiles)
     refresh_consent(conn, wanted)

@@ -135,3 +135,21 @@ def test_people_per_shared_value_are_counted_as_row_by_row(rows):
                           "given_first": [r[0] for r in rows],
                           **{c: [r[1 + i] for r in rows] for i, c in enumerate(SHARED_COLUMNS)}})
     pd.testing.assert_frame_equal(prepare(None, frame), _prepared_row_by_row(frame))  # type: ignore[arg-type]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=6)), max_size=40),
+       st.sets(st.text(max_size=6), max_size=20), st.booleans())
+def test_isin_in_arrow_equals_pandas_isin(column, wanted, sliced):
+    """bulk.isin (Arrow's is_in) gives exactly pandas' isin, missing values and a sliced column included."""
+    from identity.bulk import frame_of, isin
+
+    series = frame_of({"x": column}, ["x"])["x"]
+    if sliced and len(series) > 2:
+        series = series.iloc[1:-1]
+    expected = series.isin(wanted)
+    found = isin(series, wanted)
+    assert found.dtype == bool
+    assert found.tolist() == expected.tolist()
+    assert found.index.equals(series.index)
+    assert isin(pd.Series([1, 2, None]), {1}).tolist() == [True, False, False]
