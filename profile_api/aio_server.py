@@ -31,7 +31,7 @@ from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.bounds import DEFAULT_LIMITS, ServerLimits, server_arguments
 from profile_api.health import HEALTH_CHECK_SECONDS, StoreHealth
 from profile_api.server import (
-    DEFAULT_MAX_WORKERS, ServeOptions, _address, add_profile_service, expose, store_servicer,
+    DEFAULT_MAX_WORKERS, ServeOptions, _address, add_profile_service, expose, freeze_heap, store_servicer,
 )
 from profile_api.service import SERVICE_NAME, ProfileServicer, status_of
 
@@ -120,6 +120,7 @@ class AioServer:
             if is_store:
                 store_health = StoreHealth(_HealthFromThreads(health_servicer, self._loop), services, servicer.store)
                 store_health.check()     # reads the store and builds the search's index: then SERVING
+                freeze_heap()
                 self._watch = self._run(self._create_task(store_health.watch_async(health_interval)))
             else:
                 for service in services:
