@@ -52,6 +52,10 @@ BATCH_PERSONS = 40_000    # persons per batch at most
 BYTES_PER_PERSON = 25_000
 MIN_BATCH_PERSONS = 1_000
 PROFILE_WORKERS = 2       # worker processes of a large build at most (one per core)
+# The least DuckDB memory a worker builds its batches in. Below it the profile queries fail instead of
+# spilling (measured: 300k records under --memory-limit 2GB, a 400 MB build split between two workers,
+# ran out of memory at 200 MB each; one worker with all 400 MB completes).
+WORKER_MEMORY_FLOOR = 384 * 1000**2
 
 
 def batch_persons_for(memory_limit: str | None) -> int:
@@ -210,9 +214,13 @@ def _build_apart(inputs: Path, parent: int, worker: int) -> int:
     return build_batches(inputs, Path(job["out"]), stated, job["batches"], as_of, job["memory_limit"])
 
 
-def profile_workers() -> int:
-    """Return how many worker processes build a large run's profiles: one per core, at most PROFILE_WORKERS."""
-    return max(1, min(PROFILE_WORKERS, os.cpu_count() or 1))
+def profile_workers(memory_limit: str | None = None) -> int:
+    """Return how many worker processes build a large run's profiles: one per core, at most PROFILE_WORKERS,
+    and no more than the build's memory limit gives WORKER_MEMORY_FLOOR each."""
+    workers = max(1, min(PROFILE_WORKERS, os.cpu_count() or 1))
+    if memory_limit:
+        workers = max(1, min(workers, parse_size(memory_limit) // WORKER_MEMORY_FLOOR))
+    return workers
 
 
 class ProfileBuild:
@@ -233,14 +241,14 @@ class ProfileBuild:
             apart: build in spawned workers (default: for a large run on a machine of several cores).
             memory_limit: the build's DuckDB memory, shared by its workers (each spills beyond its share).
             batch_persons: persons per batch; by default as many as a worker's memory allows.
-            workers: worker processes (with apart; default ``profile_workers()``).
+            workers: worker processes (with apart; default ``profile_workers(memory_limit)``).
         """
         self.folder = folder
         self.out = folder / "parts"
         persons = int(links["customer_id"].nunique())
         if apart is None:
             apart = persons > ENCODE_APART_ABOVE and (os.cpu_count() or 1) > 1
-        workers = (workers or profile_workers()) if apart else 1
+        workers = (workers or profile_workers(memory_limit)) if apart else 1
         share = f"{parse_size(memory_limit) // workers}B" if memory_limit else None
         inputs = folder / "inputs"
         shutil.rmtree(folder, ignore_errors=True)

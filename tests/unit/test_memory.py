@@ -38,3 +38,17 @@ def test_profile_batches_are_as_large_as_the_build_memory_allows():
     assert batch_persons_for("100GB") == BATCH_PERSONS
     assert batch_persons_for("400MB") == 16_000     # --memory-limit 2GB: the build gets 400 MB
     assert batch_persons_for("1MB") == MIN_BATCH_PERSONS
+
+
+def test_a_small_build_memory_goes_to_one_worker_instead_of_being_split_too_thin(monkeypatch):
+    """--memory-limit 2GB gives the profile build 400 MB: split between two workers, 200 MB each ran out of
+    memory at 300k records; one worker gets it all. A larger build keeps a worker per core."""
+    import profile_api.profile_build as build
+
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
+    assert build.profile_workers("400MB") == 1
+    assert build.profile_workers("1MB") == 1
+    assert build.profile_workers("1600MB") == 2
+    assert build.profile_workers(None) == 2
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 1)
+    assert build.profile_workers("100GB") == 1
