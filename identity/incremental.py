@@ -106,7 +106,7 @@ def _anchor_records(records: pd.DataFrame, fixed: dict[str, str], regrouped: set
     anchored = set(records.loc[again & records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1),
                                "person"].tolist())
     orphans = again & ~records["person"].isin(anchored)     # only they look for a household by surname
-    names = set(records.loc[orphans, "surname_first"].dropna().tolist()) | set(records.loc[orphans, "surname_last"].dropna().tolist())
+    names = {name for column in ("surname_first", "surname_last") for name in records.loc[orphans, column].dropna().tolist()}
     near = ~again & (isin(records["surname_first"], names) | isin(records["surname_last"], names))
     homes = {fixed[p] for p in records.loc[near, "person"].tolist() if p in fixed}
     members = {p for p, h in fixed.items() if h in homes}
@@ -160,8 +160,9 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     prepared = prepare(engine, everything, recount=_values_to_recount(everything, gone_before)
                        if len(counted) == len(NAME_COUNT_COLUMNS) else None)
     api = engine.splink_api()
-    linker = Linker(api.register(engine.table(prepared)), model_for(json.loads(json.dumps(published.model)), engine.dialect),
-                    validate_settings=False)     # the published run's own model: validated when it was trained
+    settings = model_for(json.loads(json.dumps(published.model)), engine.dialect)
+    # the published run's own model, validated when it was trained
+    linker = Linker(api.register(engine.table(prepared)), settings, validate_settings=False)
     for column in TF_COLUMNS:
         linker.table_management.compute_tf_table(column)
     is_delta = isin(prepared["unique_id"], fresh_ids)

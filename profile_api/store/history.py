@@ -50,7 +50,8 @@ def previous_ids(engine: Engine) -> PreviousIds:
                 times[value] = _utc(value)
             return times[value]
 
-        for customer, household, seen in driver_rows(conn, "SELECT customer_id, household_id, first_seen_at FROM person")[1]:
+        _, persons = driver_rows(conn, "SELECT customer_id, household_id, first_seen_at FROM person")
+        for customer, household, seen in persons:
             previous.customer_household[customer] = household
             if seen is not None:
                 previous.customer_first_seen[customer] = utc(seen)   # type: ignore[assignment]
