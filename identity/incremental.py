@@ -105,7 +105,7 @@ def _anchor_records(records: pd.DataFrame, fixed: dict[str, str], regrouped: set
     again = isin(records["unique_id"], regrouped)
     anchored = set(records.loc[again & records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1),
                                "person"].tolist())
-    orphans = again & ~records["person"].isin(anchored)     # only they look for a household by surname
+    orphans = again & ~isin(records["person"], anchored)     # only they look for a household by surname
     names = {name for column in ("surname_first", "surname_last") for name in records.loc[orphans, column].dropna().tolist()}
     near = ~again & (isin(records["surname_first"], names) | isin(records["surname_last"], names))
     homes = {fixed[p] for p in records.loc[near, "person"].tolist() if p in fixed}

@@ -8,6 +8,7 @@ answer ``herken events``, ListIdentityEvents and GetProfile by an ID that was me
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from profile_api.store.write import bulk_insert
 
 
 
+@functools.lru_cache(maxsize=4096)     # a run's persons and households share few distinct times
 def _utc(value: object) -> dt.datetime | None:
     """Return a stored time as an aware UTC datetime (SQLite gives text or naive values)."""
     if value is None:
@@ -43,21 +45,14 @@ def previous_ids(engine: Engine) -> PreviousIds:
         keys = [f"{source}:{record_id}" for source, record_id, _, _ in rows]
         previous.customer_of = dict(zip(keys, (row[2] for row in rows)))
         previous.household_of = dict(zip(keys, (row[3] for row in rows)))
-        times: dict[object, dt.datetime | None] = {}     # a run's persons share few distinct times
-
-        def utc(value: object) -> dt.datetime | None:
-            if value not in times:
-                times[value] = _utc(value)
-            return times[value]
-
         _, persons = driver_rows(conn, "SELECT customer_id, household_id, first_seen_at FROM person")
         for customer, household, seen in persons:
             previous.customer_household[customer] = household
             if seen is not None:
-                previous.customer_first_seen[customer] = utc(seen)   # type: ignore[assignment]
+                previous.customer_first_seen[customer] = _utc(seen)   # type: ignore[assignment]
         for household, seen in driver_rows(conn, "SELECT household_id, first_seen_at FROM household")[1]:
             if seen is not None:
-                previous.household_first_seen[household] = utc(seen)   # type: ignore[assignment]
+                previous.household_first_seen[household] = _utc(seen)   # type: ignore[assignment]
         for old, kind in driver_rows(conn, "SELECT old_id, kind FROM id_alias")[1]:
             (previous.customers_taken if kind == CUSTOMER else previous.households_taken).add(old)
     previous.customers_taken |= set(previous.customer_household)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Collection, Iterable
 
 import pandas as pd
@@ -26,6 +25,7 @@ from profile_api.store.models import (
     SourceRecord,
 )
 from identity.engine import make_engine
+from profile_api.store.read import driver_rows
 from profile_api.store.realtime import latest_purchase
 from profile_api.store.consent import refresh_consent
 from profile_api.store.write import analyze, bulk_insert, write_snapshot
@@ -66,46 +66,28 @@ def delete_records(conn: Connection, table: str, keys: Collection[tuple[str, str
             conn.execute(statement, {"source": source, "ids": chunk})
 
 
-def _rows(conn: Connection, sql: str, name: str, values: Iterable[str], **fixed: str) -> pd.DataFrame:
-    """Return the rows of a query with an IN list (``:name``) and named values (``fixed``), run in chunks of
-    CHUNK values through the driver's own cursor (plain tuples: no SQLAlchemy row per row)."""
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+def _rows(conn: Connection, sql: str, values: Iterable[str], *args: str) -> pd.DataFrame:
+    """Return the rows of a query whose ``IN ({ids})`` list takes values, CHUNK at a time, after ``?`` args."""
     frames = []
     for chunk in _in_chunks(values):
-        params: list[object] = []
-
-        def bind(match: re.Match[str]) -> str:
-            if match.group(1) == name:
-                params.extend(chunk)
-                return "(" + ", ".join([marker] * len(chunk)) + ")"
-            params.append(fixed[match.group(1)])
-            return marker
-
-        query = re.sub(r":(\w+)", bind, sql)
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(query, params)
-            columns = [column[0] for column in cursor.description]
-            frames.append(pd.DataFrame.from_records([tuple(row) for row in cursor.fetchall()], columns=columns))
-        finally:
-            cursor.close()
+        names, rows = driver_rows(conn, sql.format(ids=", ".join("?" * len(chunk))), (*args, *chunk))
+        frames.append(pd.DataFrame.from_records(rows, columns=names))
     return pd.concat([f.astype(object) for f in frames], ignore_index=True) if frames else pd.DataFrame()
 
 
 def _household_inputs(conn: Connection, households: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return the records, links and interactions of these households, each read by an index."""
     links = _rows(conn, "SELECT source, record_id, customer_id, household_id, confidence FROM record_link "
-                        "WHERE household_id IN :ids", "ids", households)
+                        "WHERE household_id IN ({ids})", households)
     if links.empty:
         return pd.DataFrame(), links, pd.DataFrame([], columns=list(INTERACTION_COLUMNS))
     records, interactions = [], []
     for source, ids in links.groupby("source")["record_id"]:
-        records.append(_rows(conn, "SELECT * FROM source_record WHERE source = :source AND record_id IN :ids",
-                             "ids", ids, source=source))
+        records.append(_rows(conn, "SELECT * FROM source_record WHERE source = ? AND record_id IN ({ids})", ids, source))
         # By record_id, the source checked here: SQLite (no statistics) would look them up by source, of which
         # there are four (a rebuild of one household at 100k records: ~100 ms more per source).
-        found_here = _rows(conn, f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction WHERE record_id IN :ids",
-                           "ids", ids)
+        found_here = _rows(conn, f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interaction WHERE record_id IN ({{ids}})",
+                           ids)
         interactions.append(found_here[found_here["source"] == source] if len(found_here) else found_here)
     found = [frame.astype(object) for frame in interactions if not frame.empty]
     return (pd.concat(records, ignore_index=True), links,
