@@ -99,18 +99,44 @@ def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_h
     return fixed, {u for u, p in zip(uids, persons) if p in region}
 
 
-def _anchor_records(records: pd.DataFrame, fixed: dict[str, str], regrouped: set[str]) -> pd.DataFrame:
+def _joined(edges: pd.DataFrame, fixed: dict[str, str], start: set[str]) -> set[str]:
+    """Return the persons the household grouping can put in one household with a person of start: those
+    connected to them by a shared value (``edges``) or a kept household, step by step."""
+    members: dict[str, list[str]] = {}
+    for person, home in fixed.items():
+        members.setdefault(home, []).append(person)
+    reached, frontier = set(start), set(start)
+    while frontier:
+        values = edges.loc[isin(edges["person"], frontier), ["kind", "value"]].drop_duplicates()
+        found = set(edges.merge(values, on=["kind", "value"])["person"].tolist()) | frontier
+        found |= {q for home in {fixed[p] for p in found if p in fixed} for q in members[home]}
+        frontier = found - reached
+        reached |= frontier
+    return reached
+
+
+def _anchor_records(records: pd.DataFrame, regrouped: set[str], edges: pd.DataFrame,
+                    fixed: dict[str, str]) -> pd.DataFrame:
     """Return the records whose persons the household grouping must know about: those grouped again, and
-    every member of a kept household that carries a surname of an orphan among them (where it may go)."""
+    every record of a kept person that can share a household with them and carries a surname of an
+    orphan among them.
+
+    An orphan joins the household of a person the model linked it to (one grouped again) when that
+    household carries one of its surnames (``households._attach_orphans``). Of the kept persons only
+    those that can end in such a household (``_joined``) and carry such a surname can make it fit; the
+    others (most of the store, where a surname is common) are left out. A kept person comes with all
+    its records, so that whether it has an address, card or landline is known.
+    """
     again = isin(records["unique_id"], regrouped)
     anchored = set(records.loc[again & records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1),
                                "person"].tolist())
     orphans = again & ~isin(records["person"], anchored)     # only they look for a household by surname
     names = {name for column in ("surname_first", "surname_last") for name in records.loc[orphans, column].dropna().tolist()}
     near = ~again & (isin(records["surname_first"], names) | isin(records["surname_last"], names))
-    homes = {fixed[p] for p in records.loc[near, "person"].tolist() if p in fixed}
-    members = {p for p, h in fixed.items() if h in homes}
-    return records[again | isin(records["person"], members)]
+    candidates = set(records.loc[near, "person"].tolist())
+    if candidates:
+        candidates &= _joined(edges, fixed, set(records.loc[again, "person"].tolist()))
+    return records[again | isin(records["person"], candidates)]
 
 
 def _values_to_recount(records: pd.DataFrame, gone: pd.DataFrame) -> dict[str, set[str]]:
@@ -212,7 +238,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     engine.close()
     fixed, delta.regrouped = _untouched_households(prepared, edges, dict(zip(kept_ids, kept["household_id"].tolist())),
                                                    set(gone_before["household_id"].tolist()))
-    anchored, surnames, hints = household_anchors(_anchor_records(prepared, fixed, delta.regrouped))
+    anchored, surnames, hints = household_anchors(_anchor_records(prepared, delta.regrouped, edges, fixed))
     household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints,
                                     fixed=fixed, links=person_links(prepared, pairs),
                                     link_threshold=options.match_threshold)
