@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from identity.lifecycle import Assignment, PreviousIds, assign_ids
 from identity.link import NAME_COUNT_COLUMNS
+from identity.bulk import isin
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
@@ -129,13 +130,13 @@ def carry_over(resolution: Resolution, previous: PreviousIds, now: dt.datetime,
         gone: the unique_ids deleted since the previous run (with ``only``).
     """
     records = resolution.records
-    uids = records["unique_id"].tolist()
+    # an incremental run: only the records that may have changed are assigned (the others keep their IDs)
+    chosen = records if only is None else records[isin(records["unique_id"], only)]
     persons: dict[str, list[str]] = {}
     households: dict[str, list[str]] = {}
     household_of_person: dict[str, str] = {}
-    for uid, person, household in zip(uids, records["person"].tolist(), records["household"].tolist()):
-        if only is not None and uid not in only:
-            continue
+    for uid, person, household in zip(chosen["unique_id"].tolist(), chosen["person"].tolist(),
+                                      chosen["household"].tolist()):
         persons.setdefault(person, []).append(uid)
         households.setdefault(household, []).append(uid)
         household_of_person[person] = household
@@ -154,9 +155,11 @@ def carry_over(resolution: Resolution, previous: PreviousIds, now: dt.datetime,
         records["customer_id"] = [new_customer.get(p) for p in person_list]
         records["household_id"] = [new_household.get(h) for h in household_list]
     else:    # the others keep what they had
-        records["customer_id"] = [new_customer.get(p) if u in only else before.customer_of.get(u)
+        uids = records["unique_id"].tolist()
+        old_customer, old_household = before.customer_of.get, before.household_of.get
+        records["customer_id"] = [new_customer.get(p) if u in only else old_customer(u)
                                   for u, p in zip(uids, person_list)]
-        records["household_id"] = [new_household.get(h) if u in only else before.household_of.get(u)
+        records["household_id"] = [new_household.get(h) if u in only else old_household(u)
                                    for u, h in zip(uids, household_list)]
     return assignment
 

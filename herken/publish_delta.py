@@ -49,15 +49,17 @@ def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_
     published_at = dt.datetime.now(dt.timezone.utc)
     assignment = carry_over(resolution, previous, published_at, only=delta.regrouped, gone=delta.deleted)
     records, drop = resolution.records, resolution.drop
-    uids = records["unique_id"].tolist()
-    now_customer = dict(zip(uids, records["customer_id"].tolist()))
-    now_household = dict(zip(uids, records["household_id"].tolist()))
-    relinked = {u for u in uids if (previous.customer_of.get(u), previous.household_of.get(u))
-                != (now_customer[u], now_household[u])} | delta.changed | delta.confidence_changed
+    # only the records grouped again took new IDs (carry_over): the others' links are as they were
+    again = records[isin(records["unique_id"], delta.regrouped)]
+    now_customer = dict(zip(again["unique_id"].tolist(), again["customer_id"].tolist()))
+    now_household = dict(zip(again["unique_id"].tolist(), again["household_id"].tolist()))
+    relinked = {u for u, c in now_customer.items() if (previous.customer_of.get(u), previous.household_of.get(u))
+                != (c, now_household[u])} | delta.changed | delta.confidence_changed
     fed = {f"{s}:{r}" for s, r in zip(drop.interactions["source"].tolist(), drop.interactions["record_id"].tolist())} \
         | {f"{s}:{r}" for s, r in zip(drop.preferences["source"].tolist(), drop.preferences["record_id"].tolist())}
     customers_before = {previous.customer_of[u] for u in relinked | delta.deleted | fed if u in previous.customer_of}
-    households = {now_household[u] for u in relinked | (fed & set(now_household))} \
+    households = {now_household[u] for u in relinked if u in now_household} \
+        | set(records.loc[isin(records["unique_id"], (fed | relinked) - now_household.keys()), "household_id"].tolist()) \
         | {previous.customer_household[c] for c in customers_before if c in previous.customer_household}
     # every person of a touched household is written again: a household's members show in each profile
     in_households = records[isin(records["household_id"], households)]
