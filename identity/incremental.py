@@ -115,8 +115,7 @@ def _joined(edges: pd.DataFrame, fixed: dict[str, str], start: set[str]) -> set[
     return reached
 
 
-def _anchor_records(records: pd.DataFrame, regrouped: set[str], edges: pd.DataFrame,
-                    fixed: dict[str, str]) -> pd.DataFrame:
+def _anchor_records(records: pd.DataFrame, regrouped: set[str], joined: set[str]) -> pd.DataFrame:
     """Return the records whose persons the household grouping must know about: those grouped again, and
     every record of a kept person that can share a household with them and carries a surname of an
     orphan among them.
@@ -126,6 +125,8 @@ def _anchor_records(records: pd.DataFrame, regrouped: set[str], edges: pd.DataFr
     those that can end in such a household (``_joined``) and carry such a surname can make it fit; the
     others (most of the store, where a surname is common) are left out. A kept person comes with all
     its records, so that whether it has an address, card or landline is known.
+
+    joined: the persons that can share a household with one grouped again (``_joined``).
     """
     again = isin(records["unique_id"], regrouped)
     anchored = set(records.loc[again & records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1),
@@ -133,9 +134,7 @@ def _anchor_records(records: pd.DataFrame, regrouped: set[str], edges: pd.DataFr
     orphans = again & ~isin(records["person"], anchored)     # only they look for a household by surname
     names = {name for column in ("surname_first", "surname_last") for name in records.loc[orphans, column].dropna().tolist()}
     near = ~again & (isin(records["surname_first"], names) | isin(records["surname_last"], names))
-    candidates = set(records.loc[near, "person"].tolist())
-    if candidates:
-        candidates &= _joined(edges, fixed, set(records.loc[again, "person"].tolist()))
+    candidates = set(records.loc[near, "person"].tolist()) & joined
     return records[again | isin(records["person"], candidates)]
 
 
@@ -238,11 +237,15 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     engine.close()
     fixed, delta.regrouped = _untouched_households(prepared, edges, dict(zip(kept_ids, kept["household_id"].tolist())),
                                                    set(gone_before["household_id"].tolist()))
-    anchored, surnames, hints = household_anchors(_anchor_records(prepared, delta.regrouped, edges, fixed))
-    household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints,
-                                    fixed=fixed, links=person_links(prepared, pairs),
+    # Only the persons that can share a household with one grouped again are grouped: the others keep theirs.
+    joined = _joined(edges, fixed, set(prepared.loc[isin(prepared["unique_id"], delta.regrouped), "person"].tolist()))
+    fixed_here = {p: home for p, home in fixed.items() if p in joined}
+    anchored, surnames, hints = household_anchors(_anchor_records(prepared, delta.regrouped, joined))
+    household_of = group_households(sorted(joined), edges[isin(edges["person"], joined)], surnames, anchored, hints,
+                                    fixed=fixed_here, links=person_links(prepared, pairs),
                                     link_threshold=options.match_threshold)
-    prepared["household"] = prepared["person"].map(household_of)
+    # the others' label is their kept household (only the regrouped records' labels are read: carry_over)
+    prepared["household"] = [household_of.get(p) or f"={fixed[p]}" for p in prepared["person"].tolist()]
     progress.advance(len(household_of))
     lap("households")
     progress.close()
