@@ -134,7 +134,8 @@ def cluster_best_first(
         must_link: pairs a data steward joined; applied first, without rules.
         cannot_link: pairs a data steward separated; never in one cluster.
         names_only: pairs (id_l, id_r) on which only the names agree; they join only from
-            ``names_only_threshold`` up.
+            ``names_only_threshold`` up, or from ``threshold`` when the two persons are the only
+            ones holding the pair's full name once every other pair is taken (:func:`_join_sole_holders`).
         nameless: pairs (id_l, id_r) of a record without a first name that fits several
             household members (:func:`nameless_ambiguous_pairs`); never joined.
         rules: the cannot-link rules as measured on the drop; a rule the drop showed to be
@@ -206,7 +207,58 @@ def cluster_best_first(
             continue
         sets.union(ra, rb)
         merges.append(Merge(a, b, probability))
+    refusals = _join_sole_holders(sets, records, forbidden, rules, merges, refusals)
     return Clustering(labels=sets.labels(), merges=merges, refusals=refusals)
+
+
+def _full_name(record: NameAndBirth) -> tuple[str, str] | None:
+    """Return (first name, surname) of a record that carries both, else None."""
+    if record.given_first and record.surname_core:
+        return record.given_first, record.surname_core
+    return None
+
+
+def _join_sole_holders(sets: UnionFind, records: dict[str, NameAndBirth], forbidden: dict[str, set[str]],
+                       rules: RuleBook, merges: list[Merge], refusals: list[Refusal]) -> list[Refusal]:
+    """Join the names-only pairs above the threshold whose full name no third person holds; return the refusals left.
+
+    The names-only rule refuses such a pair because a common full name is often two people, and the
+    model weighs a first name and a surname as if they were independent while names cluster (by
+    origin, by family). When, once every other pair has been taken, the two persons are the only
+    ones in the drop holding the pair's full name, that reason is gone: the pair joins unless a
+    cannot-link rule refuses it, as any pair above the threshold. Measured at 100,000 records
+    (30,000 households, seed 7, v1): 386 joins, recall 0.9463 -> 0.9535, precision 0.9928 -> 0.9904.
+    """
+    wanted = {_full_name(records[r.unique_id_l]) for r in refusals if r.rule == NAMES_ONLY}
+    wanted.discard(None)
+    if not wanted:
+        return refusals
+    holders: dict[tuple[str, str], list[str]] = {}
+    for uid, record in records.items():
+        name = _full_name(record)
+        if name in wanted:
+            holders.setdefault(name, []).append(uid)
+    left_over: list[Refusal] = []
+    for refusal in refusals:     # in the order they were made: falling probability
+        a, b = refusal.unique_id_l, refusal.unique_id_r
+        name = _full_name(records[a])
+        ra, rb = sets.find(a), sets.find(b)
+        if (refusal.rule != NAMES_ONLY or name is None or name != _full_name(records[b]) or ra == rb
+                or {sets.find(uid) for uid in holders[name]} != {ra, rb}):
+            left_over.append(refusal)
+            continue
+        left, right = sets.members(ra), sets.members(rb)
+        found = _refusal(left, right, records, forbidden, rules, frozenset())
+        if found and found[0] != STEWARD:
+            waived = rules.waived(refusal.match_probability, records[a], records[b])
+            if waived:
+                found = _refusal(left, right, records, forbidden, rules, waived)
+        if found:
+            left_over.append(Refusal(a, b, refusal.match_probability, found[1], found[0]))
+            continue
+        sets.union(ra, rb)
+        merges.append(Merge(a, b, refusal.match_probability))
+    return left_over
 
 
 def _steward_apart(left: list[str], right: list[str], forbidden: dict[str, set[str]]) -> bool:

@@ -164,7 +164,8 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
     kept.append({"rule": NAMELESS, "description": f"{RULE_TITLES[NAMELESS]}: such a record joins only on a birth "
                                                   "date, mobile or e-mail it shares with the other"})
     kept.append({"rule": NAMES_ONLY, "description": f"{RULE_TITLES[NAMES_ONLY]}: such a pair joins only from "
-                                                    f"match probability {names_only_threshold}"})
+                                                    f"match probability {names_only_threshold}, or where no third "
+                                                    "person in the drop holds its full name"})
     return kept
 
 

@@ -31,7 +31,8 @@ FIRST = RuleAgainstModel(
 BIRTH = RuleAgainstModel(BIRTH_DATE, RULE_TITLES[BIRTH_DATE], refused=7, against_model=0, examples=[],
                          strictness="different birth dates: 2 of 300 near-identical pairs (0.7%); the rule refuses outright")
 NAMES = RuleAgainstModel(NAMES_ONLY, RULE_TITLES[NAMES_ONLY], refused=0, against_model=0, examples=[],
-                         strictness="only the names agree: such a pair joins only from match probability 0.8")
+                         strictness="only the names agree: such a pair joins only from match probability 0.8, "
+                         "or where no third person in the drop holds its full name")
 STEWARDS = RuleAgainstModel(STEWARD, RULE_TITLES[STEWARD], 0, 0, [], "a pair a data steward separated is never joined")
 RULES = [FIRST, BIRTH, NAMES, STEWARDS]
 
@@ -93,5 +94,6 @@ def test_a_run_keeps_each_rules_strictness_and_the_names_only_threshold():
     assert kept[0] == {"rule": FIRST_NAME, "pairs": 2430, "conflicts": 329, "strict": False,
                        "description": Strictness(FIRST_NAME, 2430, 329).describe()}
     assert kept[1]["strict"] is True and kept[1]["description"].endswith("refuses outright")
-    assert kept[3]["description"] == "only the names agree: such a pair joins only from match probability 0.8"
+    assert kept[3]["description"] == ("only the names agree: such a pair joins only from match probability 0.8, "
+                                      "or where no third person in the drop holds its full name")
     assert [k["rule"] for k in rules_of_run(RuleBook())] == [NAMELESS, NAMES_ONLY]   # nothing measured: only the fixed rules

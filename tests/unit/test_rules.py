@@ -73,7 +73,9 @@ def test_a_pair_on_which_only_the_names_agree_needs_more_than_an_even_chance():
 
     from identity.cluster import names_only_pairs
 
-    records = {u: rec("khadija", surname="benali") for u in ("a", "b", "c")}
+    # d: a third Khadija Benali in the drop (another birth date), so the name is not the pair's alone
+    records = {**{u: rec("khadija", surname="benali") for u in ("a", "b", "c")},
+               "d": rec("khadija", surname="benali", birth="1971-03-09")}
     pairs = pd.DataFrame({
         "unique_id_l": ["a", "a"], "unique_id_r": ["b", "c"], "match_probability": [0.7, 0.7],
         "gamma_given_name": [4, 4], "gamma_surname": [4, 4], "gamma_email": [-1, 2], "gamma_address": [0, -1],
@@ -84,6 +86,26 @@ def test_a_pair_on_which_only_the_names_agree_needs_more_than_an_even_chance():
                                     threshold=0.5, names_only=lone)
     assert clustering.labels["a"] == clustering.labels["c"] != clustering.labels["b"]
     assert [r.reason for r in clustering.refusals] == ["only the names agree"]
+
+
+def test_a_names_only_pair_joins_when_no_one_else_holds_the_full_name():
+    records = {"a": rec("khadija", surname="benali"), "b": rec("khadija", surname="benali"),
+               "c": rec("khadija", surname="benali", birth="1971-03-09"), "d": rec("jan", surname="benali")}
+    pairs = [("a", "c", 0.99), ("a", "b", 0.6)]
+    clustering = cluster_best_first(records, pairs, threshold=0.5, names_only={("a", "b")})
+    assert clustering.labels["a"] == clustering.labels["b"] == clustering.labels["c"] != clustering.labels["d"]
+    assert clustering.refusals == []
+    # below the match threshold it is not taken at all
+    below = cluster_best_first(records, [("a", "c", 0.99), ("a", "b", 0.4)], threshold=0.5, names_only={("a", "b")})
+    assert below.labels["a"] != below.labels["b"]
+
+
+def test_the_sole_holders_still_answer_to_the_cannot_link_rules():
+    records = {"a": rec("jan", surname="benali", birth="1960-04-02"),
+               "b": rec("jan", surname="benali", birth="1991-08-17")}
+    clustering = cluster_best_first(records, [("a", "b", 0.7)], threshold=0.5, names_only={("a", "b")})
+    assert clustering.labels["a"] != clustering.labels["b"]
+    assert [r.rule for r in clustering.refusals] == ["birth_date"]
 
 
 # --- rules fitted to the drop (issue 12) ---------------------------------------------------------
