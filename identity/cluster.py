@@ -124,6 +124,7 @@ def cluster_best_first(
     nameless: Collection[tuple[str, str]] = (),
     progress: Progress = NO_PROGRESS,
     previous: Mapping[str, str] | None = None,
+    names_elsewhere: Collection[tuple[str, str]] = frozenset(),
 ) -> Clustering:
     """Return clusters built from pairs (id_l, id_r, probability) in order of falling probability.
 
@@ -136,6 +137,9 @@ def cluster_best_first(
         names_only: pairs (id_l, id_r) on which only the names agree; they join only from
             ``names_only_threshold`` up, or from ``threshold`` when the two persons are the only
             ones holding the pair's full name once every other pair is taken (:func:`_join_sole_holders`).
+        names_elsewhere: full names (given_first, surname_core) held by records of the drop that are
+            not in ``records`` (an incremental run clusters only the touched persons' records): a
+            pair of such a name is never the only holder of it.
         nameless: pairs (id_l, id_r) of a record without a first name that fits several
             household members (:func:`nameless_ambiguous_pairs`); never joined.
         rules: the cannot-link rules as measured on the drop; a rule the drop showed to be
@@ -207,7 +211,7 @@ def cluster_best_first(
             continue
         sets.union(ra, rb)
         merges.append(Merge(a, b, probability))
-    refusals = _join_sole_holders(sets, records, forbidden, rules, merges, refusals)
+    refusals = _join_sole_holders(sets, records, forbidden, rules, merges, refusals, names_elsewhere)
     return Clustering(labels=sets.labels(), merges=merges, refusals=refusals)
 
 
@@ -219,7 +223,8 @@ def _full_name(record: NameAndBirth) -> tuple[str, str] | None:
 
 
 def _join_sole_holders(sets: UnionFind, records: dict[str, NameAndBirth], forbidden: dict[str, set[str]],
-                       rules: RuleBook, merges: list[Merge], refusals: list[Refusal]) -> list[Refusal]:
+                       rules: RuleBook, merges: list[Merge], refusals: list[Refusal],
+                       names_elsewhere: Collection[tuple[str, str]] = frozenset()) -> list[Refusal]:
     """Join the names-only pairs above the threshold whose full name no third person holds; return the refusals left.
 
     The names-only rule refuses such a pair because a common full name is often two people, and the
@@ -231,6 +236,7 @@ def _join_sole_holders(sets: UnionFind, records: dict[str, NameAndBirth], forbid
     """
     wanted = {_full_name(records[r.unique_id_l]) for r in refusals if r.rule == NAMES_ONLY}
     wanted.discard(None)
+    wanted -= set(names_elsewhere)     # a third person outside these records holds it
     if not wanted:
         return refusals
     holders: dict[tuple[str, str], list[str]] = {}
@@ -243,7 +249,7 @@ def _join_sole_holders(sets: UnionFind, records: dict[str, NameAndBirth], forbid
         a, b = refusal.unique_id_l, refusal.unique_id_r
         name = _full_name(records[a])
         ra, rb = sets.find(a), sets.find(b)
-        if (refusal.rule != NAMES_ONLY or name is None or name != _full_name(records[b]) or ra == rb
+        if (refusal.rule != NAMES_ONLY or name not in holders or name != _full_name(records[b]) or ra == rb
                 or {sets.find(uid) for uid in holders[name]} != {ra, rb}):
             left_over.append(refusal)
             continue

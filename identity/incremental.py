@@ -138,6 +138,12 @@ def _anchor_records(records: pd.DataFrame, regrouped: set[str], joined: set[str]
     return records[again | isin(records["person"], candidates)]
 
 
+def _full_names(records: pd.DataFrame) -> set[tuple[str, str]]:
+    """Return the full names (given_first, surname_core) these records hold (for ``cluster_best_first``)."""
+    named = records[records["given_first"].notna() & records["surname_core"].notna()]
+    return set(zip(named["given_first"].tolist(), named["surname_core"].tolist()))
+
+
 def _values_to_recount(records: pd.DataFrame, gone: pd.DataFrame) -> dict[str, set[str]]:
     """Return, per shared column, the values whose people counts may have changed: those of the records that
     carry no count (new, changed, joined in real time since the snapshot) and those of the records gone."""
@@ -216,8 +222,9 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
 
     rules = rulebook_of(prepared, published.rules)
     rule_fields = rule_fields_of(subset)
+    untouched = prepared[~isin(prepared["unique_id"], touched)]
     clustering = cluster_persons(rule_fields, pairs, rules, options, progress,
-                                 previous=dict(previous_person))
+                                 previous=dict(previous_person), names_elsewhere=_full_names(untouched))
     # Untouched persons keep their customer_id as label; re-clustered ones are labelled by a record.
     labels = dict(previous_person)
     labels.update({uid: f"~{label}" for uid, label in clustering.labels.items()})

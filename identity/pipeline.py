@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import json
 import logging
+from collections.abc import Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,9 +192,13 @@ def rule_fields_of(records: pd.DataFrame) -> dict[str, NameAndBirth]:
 
 def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, rules: RuleBook,
                     options: ResolveOptions, progress: Progress = NO_PROGRESS,
-                    previous: dict[str, str] | None = None) -> Clustering:
+                    previous: dict[str, str] | None = None,
+                    names_elsewhere: Collection[tuple[str, str]] = frozenset()) -> Clustering:
     """Return the persons of these records from their scored pairs: best first, under the rules, the
-    steward's decisions on them (pairs naming another record are left out) and ``previous`` (hysteresis)."""
+    steward's decisions on them (pairs naming another record are left out) and ``previous`` (hysteresis).
+
+    names_elsewhere: the full names held by records of the drop not among these (``cluster_best_first``).
+    """
     # Only pairs that may join anything go in, as plain lists (iterating Arrow-backed columns value by
     # value costs more than the clustering's own work): those from the threshold, and with a published
     # run those from KEEP_TOGETHER (its hysteresis).
@@ -211,6 +216,7 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
         nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
         progress=progress,
         previous=previous,
+        names_elsewhere=names_elsewhere,
     )
 
 

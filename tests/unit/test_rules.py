@@ -100,6 +100,17 @@ def test_a_names_only_pair_joins_when_no_one_else_holds_the_full_name():
     assert below.labels["a"] != below.labels["b"]
 
 
+def test_a_names_only_pair_stays_apart_when_a_record_outside_the_clustered_ones_holds_the_full_name():
+    # an incremental run clusters the touched persons' records only; a kept person may hold the name too
+    records = {"a": rec("khadija", surname="benali"), "b": rec("khadija", surname="benali")}
+    alone = cluster_best_first(records, [("a", "b", 0.6)], threshold=0.5, names_only={("a", "b")})
+    assert alone.labels["a"] == alone.labels["b"]
+    held = cluster_best_first(records, [("a", "b", 0.6)], threshold=0.5, names_only={("a", "b")},
+                              names_elsewhere={("khadija", "benali")})
+    assert held.labels["a"] != held.labels["b"]
+    assert [r.reason for r in held.refusals] == ["only the names agree"]
+
+
 def test_the_sole_holders_still_answer_to_the_cannot_link_rules():
     records = {"a": rec("jan", surname="benali", birth="1960-04-02"),
                "b": rec("jan", surname="benali", birth="1991-08-17")}
