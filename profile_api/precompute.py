@@ -147,9 +147,6 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
 
 
 ENCODE_APART_ABOVE = 20_000   # profiles; from here a forked worker encodes them while this process goes on
-# profiles; from here a caller that waits for them (ProfileEncoding's ``shared``) has half encoded by a forked
-# worker: starting it costs about 50 ms, encoding 1,000 profiles about 170 ms
-SHARE_ABOVE = 1_000
 _ROWS: list[tuple] = []       # the rows the forked worker encodes: set before the fork, shared, not pickled
 _STATED: list[tuple] = []     # the preferences stated in their households (``profile_api.live.live_parts``)
 
@@ -160,9 +157,9 @@ def encoded_parts(rows: list[tuple], stated: list[tuple]) -> list[tuple[bytes, b
     return [(encode_precomputed(*row), live[row[0]]) for row in rows]
 
 
-def _encode_rows(start: int = 0) -> list[tuple[bytes, bytes]]:
-    """Return the encoded parts of the rows in ``_ROWS`` from ``start`` (runs in this process or in a fork of it)."""
-    return encoded_parts(_ROWS[start:], _STATED)
+def _encode_rows() -> list[tuple[bytes, bytes]]:
+    """Return the encoded parts of the rows in ``_ROWS`` (runs in this process or in a fork of it)."""
+    return encoded_parts(_ROWS, _STATED)
 
 
 def _start_worker(parent: int) -> None:
@@ -182,42 +179,29 @@ class ProfileEncoding:
     forking this process safe.
     """
 
-    def __init__(self, profiles: pd.DataFrame, apart: bool | None = None, stated: list[tuple] | None = None,
-                 shared: bool = False) -> None:
+    def __init__(self, profiles: pd.DataFrame, apart: bool | None = None, stated: list[tuple] | None = None) -> None:
         """Args:
             profiles: the profile rows (``profile_rows``).
             apart: encode in a forked worker (default: for a large run on a machine of several cores).
             stated: the preferences stated in the profiles' households, as ``profile_api.live.live_parts``
                 takes them; the live parts are encoded from them (None: as if nothing was stated).
-            shared: (with apart False) share the encoding with a forked worker when it pays (at least
-                ``SHARE_ABOVE`` profiles on a machine of several cores): the worker encodes the second
-                half while this process encodes the first, for a caller that waits for the result
-                (an incremental run's rebuild of the touched households).
         """
         global _ROWS, _STATED
         self._profiles = profiles
         self._pool: ProcessPoolExecutor | None = None
         self._future: Future | None = None
         self._parts: list[tuple[bytes, bytes]] | None = None
-        self._head: list[tuple[bytes, bytes]] = []
         if apart is None:
             apart = len(profiles) > ENCODE_APART_ABOVE and (os.cpu_count() or 1) > 1
-        share = not apart and shared and len(profiles) >= SHARE_ABOVE and (os.cpu_count() or 1) > 1
         _ROWS = list(profiles[list(PROFILE_COLUMNS[:6])].itertuples(index=False, name=None))
         _STATED = stated or []
         try:
-            if apart or share:
-                half = len(_ROWS) // 2 if share else 0
+            if apart:
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
                                                  initializer=_start_worker, initargs=(os.getpid(),))
-                self._future = self._pool.submit(_encode_rows, half)
-                if share:
-                    self._head = encoded_parts(_ROWS[:half], _STATED)
+                self._future = self._pool.submit(_encode_rows)
             else:
                 self._parts = _encode_rows()
-        except BaseException:
-            self.close()
-            raise
         finally:
             _ROWS, _STATED = [], []   # the fork (if any) has its copy
 
@@ -226,7 +210,7 @@ class ProfileEncoding:
         if self._parts is None:
             assert self._future is not None
             try:
-                self._parts = self._head + self._future.result()
+                self._parts = self._future.result()
             finally:
                 self.close()
         profiles = self._profiles.copy()

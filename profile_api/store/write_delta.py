@@ -123,7 +123,7 @@ def rebuild_households(conn: Connection, households: Collection[str], as_of: dt.
         rows = profile_rows(records, links, interactions, categories, as_of=as_of, engine=engine)
     finally:
         engine.close()
-    profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn, wanted), shared=True).result()
+    profiles = ProfileEncoding(rows, apart=False, stated=stated_preferences(conn, wanted)).result()
     count = bulk_insert(conn, PrecomputedProfile, profiles)
     refresh_consent(conn, wanted)
     return count

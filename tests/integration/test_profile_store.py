@@ -565,23 +565,6 @@ def test_profiles_encoded_by_a_forked_worker_equal_those_encoded_in_process(publ
     assert len(here) == len(rows) and here["encoded"].map(len).min() > 0
 
 
-def test_profiles_encoded_half_here_and_half_by_a_forked_worker_equal_those_encoded_in_process(published, monkeypatch):
-    from profile_api import precompute
-    from profile_api.live import stated_preferences
-    from profile_api.store.write import read_inputs
-
-    _, engine, _, _, _ = published
-    with engine.connect() as conn:
-        rows = precompute.profile_rows(*read_inputs(conn))
-        stated = stated_preferences(conn)
-    here = precompute.ProfileEncoding(rows, apart=False, stated=stated).result()
-    monkeypatch.setattr(precompute, "SHARE_ABOVE", 2)     # the small drop shares as an incremental run's rebuild does
-    monkeypatch.setattr(precompute.os, "cpu_count", lambda: 2)
-    shared = precompute.ProfileEncoding(rows, apart=False, stated=stated, shared=True)
-    assert shared._pool is not None     # the worker did take half
-    assert shared.result().equals(here)
-
-
 def test_profiles_built_in_household_batches_by_a_worker_equal_one_build_of_all(published, tmp_path):
     from profile_api.precompute import ProfileEncoding, profile_rows
     from profile_api.profile_build import ProfileBuild
