@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +10,7 @@ import pandas as pd
 import pytest
 
 from herken.cli import main
+from tests.integration.resolving import settled_digest
 
 
 def resolve(drop: Path, url: str, tmp_path: Path, monkeypatch, *extra: str) -> int:
@@ -57,7 +57,7 @@ def test_a_saved_model_is_reused_instead_of_retrained(small_drop, tmp_path, monk
 def test_a_broken_file_stops_with_status_2_and_leaves_the_store_untouched(small_drop, tmp_path, monkeypatch, capsys):
     url = f"sqlite:///{tmp_path / 'herken.db'}"
     assert resolve(small_drop, url, tmp_path, monkeypatch) == 0
-    before = hashlib.sha256((tmp_path / "herken.db").read_bytes()).hexdigest()
+    before = settled_digest(tmp_path / "herken.db")
     broken = tmp_path / "broken"
     shutil.copytree(small_drop, broken)
     (broken / "webshop.csv").write_text("record_id,first_name\nW1,Jan\n")
@@ -65,7 +65,7 @@ def test_a_broken_file_stops_with_status_2_and_leaves_the_store_untouched(small_
     assert resolve(broken, url, tmp_path, monkeypatch) == 2
     err = capsys.readouterr().err
     assert "webshop.csv: missing required column(s)" in err and "unchanged" in err
-    assert hashlib.sha256((tmp_path / "herken.db").read_bytes()).hexdigest() == before
+    assert settled_digest(tmp_path / "herken.db") == before
     assert not (tmp_path / "fresh.db").exists()
     assert resolve(broken, f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path, monkeypatch) == 2
     assert not (tmp_path / "fresh.db").exists()

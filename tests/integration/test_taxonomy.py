@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import shutil
@@ -14,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from herken.cli import main
+from tests.integration.resolving import settled_digest
 from profile_api.store.write import rebuild_profiles
 from profile_api.profiles import ProfileStore
 from profile_api.store import open_store, read_links
@@ -97,7 +97,7 @@ def test_profiles_rebuilt_later_keep_the_runs_taxonomy(renamed):
 def test_a_categories_csv_without_its_columns_stops_the_run_before_anything_is_written(renamed, monkeypatch, capsys):
     drop, url, _, tmp = renamed
     store = Path(url.removeprefix("sqlite:///"))
-    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    before = settled_digest(store)
     broken = tmp / "broken"
     shutil.copytree(drop, broken)
     (broken / "categories.csv").write_text("category,group\nclothing,clothing\n", encoding="utf-8")
@@ -106,5 +106,5 @@ def test_a_categories_csv_without_its_columns_stops_the_run_before_anything_is_w
     assert main(["resolve", str(broken), "--store", url]) == 2
     err = capsys.readouterr().err
     assert "categories.csv: missing required column(s) pet" in err and "unchanged" in err
-    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+    assert settled_digest(store) == before
     assert ProfileStore(open_store(url)).get_profile(next(iter(attributes_by_customer(url)))) is not None
