@@ -24,9 +24,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.engine import Connection, Engine
 
+from identity.bulk import isin
 from identity.lifecycle import Assignment, PreviousIds, assign_ids
 from identity.link import NAME_COUNT_COLUMNS
-from identity.bulk import isin
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run

@@ -58,8 +58,7 @@ def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_
     fed = {f"{s}:{r}" for s, r in zip(drop.interactions["source"].tolist(), drop.interactions["record_id"].tolist())} \
         | {f"{s}:{r}" for s, r in zip(drop.preferences["source"].tolist(), drop.preferences["record_id"].tolist())}
     customers_before = {previous.customer_of[u] for u in relinked | delta.deleted | fed if u in previous.customer_of}
-    households = {now_household[u] for u in relinked if u in now_household} \
-        | set(records.loc[isin(records["unique_id"], (fed | relinked) - now_household.keys()), "household_id"].tolist()) \
+    households = set(records.loc[isin(records["unique_id"], relinked | fed), "household_id"].tolist()) \
         | {previous.customer_household[c] for c in customers_before if c in previous.customer_household}
     # every person of a touched household is written again: a household's members show in each profile
     in_households = records[isin(records["household_id"], households)]

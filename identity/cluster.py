@@ -6,8 +6,9 @@ clusters are joined only when no record of one is ruled out by a cannot-link rul
 record of the other (see :mod:`identity.rules`). Every accepted join is kept as an explanation.
 
 The edge list is small next to the record table (only pairs above the threshold), so this runs in
-Python after the engine has done the scoring; components never interact, so the same function can
-run per connected component on a cluster engine.
+Python after the engine has done the scoring. Components interact only through the sole holders of
+a full name (``_join_sole_holders``): a run over part of the records passes the full names held by
+the rest (``names_elsewhere``).
 """
 
 from __future__ import annotations
@@ -244,27 +245,43 @@ def _join_sole_holders(sets: UnionFind, records: dict[str, NameAndBirth], forbid
         name = _full_name(record)
         if name in wanted:
             holders.setdefault(name, []).append(uid)
-    left_over: list[Refusal] = []
-    for refusal in refusals:     # in the order they were made: falling probability
-        a, b = refusal.unique_id_l, refusal.unique_id_r
-        name = _full_name(records[a])
-        ra, rb = sets.find(a), sets.find(b)
-        if (refusal.rule != NAMES_ONLY or name not in holders or name != _full_name(records[b]) or ra == rb
-                or {sets.find(uid) for uid in holders[name]} != {ra, rb}):
-            left_over.append(refusal)
-            continue
-        left, right = sets.members(ra), sets.members(rb)
-        found = _refusal(left, right, records, forbidden, rules, frozenset())
-        if found and found[0] != STEWARD:
-            waived = rules.waived(refusal.match_probability, records[a], records[b])
-            if waived:
-                found = _refusal(left, right, records, forbidden, rules, waived)
-        if found:
-            left_over.append(Refusal(a, b, refusal.match_probability, found[1], found[0]))
-            continue
-        sets.union(ra, rb)
-        merges.append(Merge(a, b, refusal.match_probability))
-    return left_over
+    # Passes until one joins nothing: a join may leave another name with only two holders.
+    outcome: list[Refusal | None] = list(refusals)     # None: joined
+    waiting = [i for i, r in enumerate(refusals) if r.rule == NAMES_ONLY and _full_name(records[r.unique_id_l]) in holders
+               and _full_name(records[r.unique_id_l]) == _full_name(records[r.unique_id_r])]
+    joined_names: set[tuple[str, str]] = set()
+    while waiting:
+        still: list[int] = []
+        for i in waiting:     # in the order they were made: falling probability
+            refusal = refusals[i]
+            a, b = refusal.unique_id_l, refusal.unique_id_r
+            name = _full_name(records[a])
+            ra, rb = sets.find(a), sets.find(b)
+            if ra == rb or {sets.find(uid) for uid in holders[name]} != {ra, rb}:
+                still.append(i)
+                continue
+            left, right = sets.members(ra), sets.members(rb)
+            found = _refusal(left, right, records, forbidden, rules, frozenset())
+            if found and found[0] != STEWARD:
+                waived = rules.waived(refusal.match_probability, records[a], records[b])
+                if waived:
+                    found = _refusal(left, right, records, forbidden, rules, waived)
+            if found:
+                outcome[i] = Refusal(a, b, refusal.match_probability, found[1], found[0])
+                continue
+            sets.union(ra, rb)
+            merges.append(Merge(a, b, refusal.match_probability))
+            outcome[i] = None
+            joined_names.add(name)
+        if len(still) == len(waiting):
+            break
+        waiting = still
+    # a names-only refusal inside one person whose name the rule gave way for is no refusal any more
+    for i in waiting:
+        a, b = refusals[i].unique_id_l, refusals[i].unique_id_r
+        if _full_name(records[a]) in joined_names and sets.find(a) == sets.find(b):
+            outcome[i] = None
+    return [r for r in outcome if r is not None]
 
 
 def _steward_apart(left: list[str], right: list[str], forbidden: dict[str, set[str]]) -> bool:

@@ -111,6 +111,24 @@ def test_a_names_only_pair_stays_apart_when_a_record_outside_the_clustered_ones_
     assert [r.reason for r in held.refusals] == ["only the names agree"]
 
 
+def test_sole_holders_of_two_records_each_join_once_and_leave_no_refusal_between_them():
+    records = {u: rec("jan", surname="benali") for u in ("a1", "a2", "b1", "b2")}
+    pairs = [("a1", "a2", 0.99), ("b1", "b2", 0.99), ("a1", "b1", 0.7), ("a2", "b2", 0.65)]
+    clustering = cluster_best_first(records, pairs, threshold=0.5, names_only={("a1", "b1"), ("a2", "b2")})
+    assert len({clustering.labels[u] for u in records}) == 1
+    assert clustering.refusals == []
+
+
+def test_a_sole_holder_join_that_leaves_another_name_with_two_holders_lets_that_pair_join_too():
+    # "ann smit": p, q and p2, three persons, until joining x1 and y on "ann jong" puts p2 and q in one
+    records = {"p": rec("ann", surname="smit"), "q": rec("ann", surname="smit"),
+               "p2": rec("ann", surname="smit"), "x1": rec("ann", surname="jong"), "y": rec("ann", surname="jong")}
+    pairs = [("p2", "x1", 0.99), ("q", "y", 0.98), ("p", "q", 0.7), ("x1", "y", 0.6)]
+    clustering = cluster_best_first(records, pairs, threshold=0.5, names_only={("p", "q"), ("x1", "y")})
+    assert len({clustering.labels[u] for u in records}) == 1
+    assert clustering.refusals == []
+
+
 def test_the_sole_holders_still_answer_to_the_cannot_link_rules():
     records = {"a": rec("jan", surname="benali", birth="1960-04-02"),
                "b": rec("jan", surname="benali", birth="1991-08-17")}
