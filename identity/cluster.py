@@ -199,14 +199,7 @@ def cluster_best_first(
         if (a, b) in nameless:
             refusals.append(Refusal(a, b, probability, RULE_TITLES[NAMELESS], NAMELESS))
             continue
-        left, right = sets.members(ra), sets.members(rb)
-        found = _refusal(left, right, records, forbidden, rules, frozenset())
-        if found and found[0] != STEWARD:
-            # Only now ask which rules give way to this pair: waiving a rule only skips its check,
-            # so a pair no rule refuses stays unrefused, and most pairs are.
-            waived = rules.waived(probability, records[a], records[b])
-            if waived:
-                found = _refusal(left, right, records, forbidden, rules, waived)
+        found = _refusal_of_pair(sets, a, b, probability, records, forbidden, rules)
         if found:
             refusals.append(Refusal(a, b, probability, found[1], found[0]))
             continue
@@ -260,12 +253,7 @@ def _join_sole_holders(sets: UnionFind, records: dict[str, NameAndBirth], forbid
             if ra == rb or {sets.find(uid) for uid in holders[name]} != {ra, rb}:
                 still.append(i)
                 continue
-            left, right = sets.members(ra), sets.members(rb)
-            found = _refusal(left, right, records, forbidden, rules, frozenset())
-            if found and found[0] != STEWARD:
-                waived = rules.waived(refusal.match_probability, records[a], records[b])
-                if waived:
-                    found = _refusal(left, right, records, forbidden, rules, waived)
+            found = _refusal_of_pair(sets, a, b, refusal.match_probability, records, forbidden, rules)
             if found:
                 outcome[i] = Refusal(a, b, refusal.match_probability, found[1], found[0])
                 continue
@@ -287,6 +275,20 @@ def _join_sole_holders(sets: UnionFind, records: dict[str, NameAndBirth], forbid
 def _steward_apart(left: list[str], right: list[str], forbidden: dict[str, set[str]]) -> bool:
     """Return True when a steward's cannot-link separates a record of left from one of right."""
     return any(forbidden.get(a, set()) & set(right) for a in left)
+
+
+def _refusal_of_pair(sets: UnionFind, a: str, b: str, probability: float, records: dict[str, NameAndBirth],
+                     forbidden: dict[str, set[str]], rules: RuleBook) -> tuple[str, str] | None:
+    """Return (rule, reason) why the clusters of records a and b, scored at probability, may not be joined, or None."""
+    left, right = sets.members(a), sets.members(b)
+    found = _refusal(left, right, records, forbidden, rules, frozenset())
+    if found and found[0] != STEWARD:
+        # Only now ask which rules give way to this pair: waiving a rule only skips its check,
+        # so a pair no rule refuses stays unrefused, and most pairs are.
+        waived = rules.waived(probability, records[a], records[b])
+        if waived:
+            found = _refusal(left, right, records, forbidden, rules, waived)
+    return found
 
 
 def _refusal(
