@@ -99,49 +99,25 @@ def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_h
     return fixed, {u for u, p in zip(uids, persons) if p in region}
 
 
-def _joined(edges: pd.DataFrame, fixed: dict[str, str], start: set[str]) -> set[str]:
-    """Return the persons the household grouping can put in one household with a person of start: those
-    connected to them by a shared value (``edges``) or a kept household, step by step."""
-    members: dict[str, list[str]] = {}
-    for person, home in fixed.items():
-        members.setdefault(home, []).append(person)
-    reached, frontier = set(start), set(start)
-    while frontier:
-        values = edges.loc[isin(edges["person"], frontier), ["kind", "value"]].drop_duplicates()
-        found = set(edges.merge(values, on=["kind", "value"])["person"].tolist()) | frontier
-        found |= {q for home in {fixed[p] for p in found if p in fixed} for q in members[home]}
-        frontier = found - reached
-        reached |= frontier
-    return reached
-
-
-def _anchor_records(records: pd.DataFrame, regrouped: set[str], joined: set[str]) -> pd.DataFrame:
+def _anchor_records(records: pd.DataFrame, fixed: dict[str, str], regrouped: set[str]) -> pd.DataFrame:
     """Return the records whose persons the household grouping must know about: those grouped again, and
-    every record of a kept person that can share a household with them and carries a surname of an
-    orphan among them.
-
-    An orphan joins the household of a person the model linked it to (one grouped again) when that
-    household carries one of its surnames (``households._attach_orphans``). Of the kept persons only
-    those that can end in such a household (``_joined``) and carry such a surname can make it fit; the
-    others (most of the store, where a surname is common) are left out. A kept person comes with all
-    its records, so that whether it has an address, card or landline is known.
-
-    joined: the persons that can share a household with one grouped again (``_joined``).
-    """
+    every member of a kept household that carries a surname of an orphan among them (where it may go)."""
     again = isin(records["unique_id"], regrouped)
     anchored = set(records.loc[again & records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1),
                                "person"].tolist())
     orphans = again & ~isin(records["person"], anchored)     # only they look for a household by surname
     names = {name for column in ("surname_first", "surname_last") for name in records.loc[orphans, column].dropna().tolist()}
     near = ~again & (isin(records["surname_first"], names) | isin(records["surname_last"], names))
-    candidates = set(records.loc[near, "person"].tolist()) & joined
-    return records[again | isin(records["person"], candidates)]
+    homes = {fixed[p] for p in records.loc[near, "person"].tolist() if p in fixed}
+    members = {p for p, h in fixed.items() if h in homes}
+    return records[again | isin(records["person"], members)]
 
 
 def _full_names(records: pd.DataFrame) -> set[tuple[str, str]]:
-    """Return the full names (given_first, surname_core) these records hold (for ``cluster_best_first``)."""
-    named = records[records["given_first"].notna() & records["surname_core"].notna()]
-    return set(zip(named["given_first"].tolist(), named["surname_core"].tolist()))
+    """Return the full names (given_first, surname_core) these records hold, as ``cluster_best_first`` reads
+    them: both parts present and not empty."""
+    return {(first, last) for first, last in zip(records["given_first"].tolist(), records["surname_core"].tolist())
+            if isinstance(first, str) and isinstance(last, str) and first and last}
 
 
 def _values_to_recount(records: pd.DataFrame, gone: pd.DataFrame) -> dict[str, set[str]]:
@@ -222,7 +198,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
 
     rules = rulebook_of(prepared, published.rules)
     rule_fields = rule_fields_of(subset)
-    untouched = prepared[~isin(prepared["unique_id"], touched)]
+    untouched = prepared.loc[~isin(prepared["unique_id"], touched), ["given_first", "surname_core"]]
     clustering = cluster_persons(rule_fields, pairs, rules, options, progress,
                                  previous=dict(previous_person), names_elsewhere=_full_names(untouched))
     # Untouched persons keep their customer_id as label; re-clustered ones are labelled by a record.
@@ -244,15 +220,11 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     engine.close()
     fixed, delta.regrouped = _untouched_households(prepared, edges, dict(zip(kept_ids, kept["household_id"].tolist())),
                                                    set(gone_before["household_id"].tolist()))
-    # Only the persons that can share a household with one grouped again are grouped: the others keep theirs.
-    joined = _joined(edges, fixed, set(prepared.loc[isin(prepared["unique_id"], delta.regrouped), "person"].tolist()))
-    fixed_here = {p: home for p, home in fixed.items() if p in joined}
-    anchored, surnames, hints = household_anchors(_anchor_records(prepared, delta.regrouped, joined))
-    household_of = group_households(sorted(joined), edges[isin(edges["person"], joined)], surnames, anchored, hints,
-                                    fixed=fixed_here, links=person_links(prepared, pairs),
+    anchored, surnames, hints = household_anchors(_anchor_records(prepared, fixed, delta.regrouped))
+    household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints,
+                                    fixed=fixed, links=person_links(prepared, pairs),
                                     link_threshold=options.match_threshold)
-    # the others' label is their kept household (only the regrouped records' labels are read: carry_over)
-    prepared["household"] = [household_of.get(p) or f"={fixed[p]}" for p in prepared["person"].tolist()]
+    prepared["household"] = prepared["person"].map(household_of)
     progress.advance(len(household_of))
     lap("households")
     progress.close()
