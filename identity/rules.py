@@ -251,6 +251,7 @@ def _mobiles_conflict(a: NameAndBirth, b: NameAndBirth) -> bool:
 
 FIRST_NAME, BIRTH_DATE, NAMES_ONLY, STEWARD = "first_name", "birth_date", "names_only", "steward"
 NAMELESS, SURNAME, MOBILE = "nameless", "surname", "mobile"
+PERSONAL_MOBILE = "personal_mobile"   # a measurement, not a rule: how far one mobile number is one person's
 RULE_TITLES: dict[str, str] = {
     FIRST_NAME: "different first names",
     BIRTH_DATE: "different birth dates",
@@ -260,6 +261,7 @@ RULE_TITLES: dict[str, str] = {
     NAMES_ONLY: "only the names agree",
     STEWARD: "separated by a data steward",
 }
+PERSONAL_MOBILE_TITLE = "different first names on one mobile number"   # not a rule: it never refuses
 
 
 def rule_of(reason: str) -> str:
@@ -290,6 +292,15 @@ MIN_MEASURED = 30   # fewer near-identical pairs than this tell nothing: the rul
 # more often than kin explain, two numbers mean two people (a father and the son with his name at one
 # address, each with his own phone); elsewhere, or where too few pairs were measured, the rule is not used.
 MEASURED_ONLY: frozenset[str] = frozenset({MOBILE})
+# Whether a mobile number shared by two records with different first names is one person's (a first
+# name replaced, an official name beside the call name) or a family's (a parent's number on a child's
+# account): measured on the drop as how often such pairs, both with a birth date, carry different
+# birth dates; two people almost always do, one person only as often as the drop mistypes dates.
+# Where that is as rare as kin, the number says more than the first names and the first-name rule
+# gives way to it; where two people are under half of such pairs, it gives way only to a birth date
+# written the same on both (then only twins on one number remain, a few percent of two-person pairs);
+# elsewhere, or where too few pairs were measured, it does not give way.
+PERSONAL_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -315,8 +326,25 @@ class Strictness:
             return self.rule not in MEASURED_ONLY
         return self.rate <= 2 * KIN_SHARE
 
+    @property
+    def number_waiver(self) -> str:
+        """Return how far the first-name rule gives way to a shared mobile number (PERSONAL_MOBILE):
+        "always", "same birth date" or "never"."""
+        if self.rule != PERSONAL_MOBILE or self.pairs < MIN_MEASURED:
+            return "never"
+        if self.rate <= KIN_SHARE:
+            return "always"
+        return "same birth date" if self.rate <= PERSONAL_SHARE else "never"
+
     def describe(self) -> str:
         """Return one line for the run's output and report."""
+        if self.rule == PERSONAL_MOBILE:
+            how = {"always": "gives way to a shared mobile number",
+                   "same birth date": "gives way to a shared mobile number with the same birth date",
+                   "never": "does not give way to a shared mobile number"}[self.number_waiver]
+            few = " (too few pairs to tell)" if self.pairs < MIN_MEASURED else ""
+            return (f"{PERSONAL_MOBILE_TITLE}: {self.conflicts:,} of {self.pairs:,} such pairs with birth dates "
+                    f"carry different ones ({self.rate:.1%}); the first-name rule {how}{few}")
         if self.rule in MEASURED_ONLY and not self.strict:
             how = ("is not used (too few pairs to tell)" if self.pairs < MIN_MEASURED
                    else "is not used (one person's records carry several in this drop)")
@@ -355,10 +383,11 @@ class RuleBook:
     def soft(self, rule: str) -> bool:
         """Return True when the drop showed a rule's conflicts to be mostly noise.
 
-        A rule of MEASURED_ONLY is then not used at all (:meth:`applies`), so it never gives way.
+        A rule of MEASURED_ONLY is then not used at all (:meth:`applies`), so it never gives way;
+        PERSONAL_MOBILE is no rule (:meth:`on_personal_number`).
         """
         measured = self.strictness.get(rule)
-        return rule not in MEASURED_ONLY and measured is not None and not measured.strict
+        return rule not in MEASURED_ONLY and rule != PERSONAL_MOBILE and measured is not None and not measured.strict
 
     def applies(self, rule: str) -> bool:
         """Return True when a rule is used in this drop: always, but one of MEASURED_ONLY only where measured strict."""
@@ -413,11 +442,24 @@ class RuleBook:
         """Return the rules that give way to a pair of records of this match probability.
 
         A rule gives way when the drop showed its conflicts to be mostly noise, the model is sure
-        of the pair, and the pair is near-identical apart from that rule (:meth:`near_identical`).
+        of the pair, and the pair is near-identical apart from that rule (:meth:`near_identical`);
+        the first-name rule also gives way to a mobile number the drop shows to be one person's
+        (:meth:`on_personal_number`), whatever the probability.
         """
-        if probability < SURE:
-            return frozenset()
-        return frozenset(rule for rule in self.strictness if self.soft(rule) and self.near_identical(rule, a, b))
+        waived: set[str] = set()
+        if probability >= SURE:
+            waived.update(rule for rule in self.strictness if self.soft(rule) and self.near_identical(rule, a, b))
+        if self.on_personal_number(a, b):
+            waived.add(FIRST_NAME)
+        return frozenset(waived)
+
+    def on_personal_number(self, a: NameAndBirth, b: NameAndBirth) -> bool:
+        """Return True when two records share a mobile number the drop shows to be one person's (PERSONAL_MOBILE)."""
+        measured = self.strictness.get(PERSONAL_MOBILE)
+        if measured is None or not (a.mobile and a.mobile == b.mobile):
+            return False
+        how = measured.number_waiver
+        return how == "always" or (how == "same birth date" and bool(a.birth_date) and a.birth_date == b.birth_date)
 
     def near_identical(self, rule: str, a: NameAndBirth, b: NameAndBirth) -> bool:
         """Return True when two records agree on everything a rule's measurement held equal.

@@ -29,8 +29,8 @@ import pandas as pd
 
 from identity.cluster import NAMES_ONLY_THRESHOLD
 from identity.rules import (
-    BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, RULE_TITLES, SURNAME, NameAndBirth, RuleBook, Strictness,
-    measure_strictness,
+    BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_MOBILE, RULE_TITLES, SURNAME, NameAndBirth, RuleBook,
+    Strictness, birth_dates_compatible, measure_strictness,
 )
 
 log = logging.getLogger(__name__)
@@ -134,9 +134,23 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
         personal = [(a, b) for a, b in _pairs_of(pairs, person & both_mobile, rule_fields)
                     if not (a.mobile_shared or b.mobile_shared)]   # a family's number tells nothing of one person's
         strictness.append(measure_strictness(MOBILE, personal, book))
+        strictness.append(measure_personal_mobiles(pairs, rule_fields, book))
     for measured in strictness:
         log.info("%s", measured.describe())
     return RuleBook(counts, strictness, book.variants)
+
+
+def measure_personal_mobiles(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook) -> Strictness:
+    """Return how often scored pairs on one mobile number under first names the rules hold apart,
+    both with a birth date, carry different birth dates (PERSONAL_MOBILE): few where one number is
+    one person's, many where families share one."""
+    both = pairs["mobile_l"].notna() & (pairs["mobile_l"] == pairs["mobile_r"])
+    measured = conflicts = 0
+    for a, b in _pairs_of(pairs, both, rule_fields):
+        if a.given_first and b.given_first and a.birth_date and b.birth_date and not book.names_compatible(a, b):
+            measured += 1
+            conflicts += not birth_dates_compatible(a.birth_date, b.birth_date)
+    return Strictness(PERSONAL_MOBILE, measured, conflicts)
 
 
 def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESHOLD) -> list[dict[str, Any]]:
@@ -150,11 +164,13 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
         {"rule": s.rule, "pairs": s.pairs, "conflicts": s.conflicts, "strict": s.strict, "description": s.describe()}
         for s in book.strictness.values()
     ]
+    first = next((k for k in kept if k["rule"] == FIRST_NAME), None)
+    if first is None and (book.variants or PERSONAL_MOBILE in book.strictness):
+        first = {"rule": FIRST_NAME, "description": f"{RULE_TITLES[FIRST_NAME]}: not measured on this drop"}
+        kept.insert(0, first)
+    if PERSONAL_MOBILE in book.strictness:   # kept as a measurement of its own; told as part of the first-name rule
+        first["description"] += "; " + book.strictness[PERSONAL_MOBILE].describe()
     if book.variants:
-        first = next((k for k in kept if k["rule"] == FIRST_NAME), None)
-        if first is None:
-            first = {"rule": FIRST_NAME, "description": f"{RULE_TITLES[FIRST_NAME]}: not measured on this drop"}
-            kept.insert(0, first)
         names = sorted(book.variants)
         shown = ", ".join(f"{x}/{y}" for x, y in names[:SHOWN_VARIANTS])
         more = f" and {len(names) - SHOWN_VARIANTS} more" if len(names) > SHOWN_VARIANTS else ""

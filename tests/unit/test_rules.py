@@ -386,3 +386,56 @@ def test_the_mobile_rule_is_measured_on_pairs_with_one_first_name_surname_and_bi
     book = fit_rules(records, fields, pairs)
     assert (book.strictness[MOBILE].pairs, book.strictness[MOBILE].conflicts) == (40, 1)
     assert book.applies(MOBILE)
+
+
+from identity.rules import PERSONAL_MOBILE  # noqa: E402
+from identity.strictness import measure_personal_mobiles  # noqa: E402
+
+
+def test_the_first_name_rule_gives_way_to_a_mobile_number_the_drop_shows_to_be_one_persons():
+    official = _with_mobile("jacomina", "1971-03-02", "+31621895060")
+    call_name = _with_mobile("bianca", None, "+31621895060")          # the same woman under her call name
+    personal = RuleBook({}, [Strictness(PERSONAL_MOBILE, 327, 0)])     # 0 of 327 such pairs differ in birth date
+    assert personal.conflict(official, call_name)[0] == FIRST_NAME
+    assert personal.waived(0.6, official, call_name) == frozenset({FIRST_NAME})   # whatever the probability
+    assert personal.conflict(official, call_name, personal.waived(0.6, official, call_name)) is None
+    # a parent's number on a child's account: the birth-date rule still holds them apart
+    child = _with_mobile("bianca", "2004-09-12", "+31621895060")
+    assert personal.conflict(official, child, personal.waived(0.6, official, child))[0] == BIRTH_DATE
+    assert personal.waived(0.6, official, _with_mobile("bianca", None, "+31699999999")) == frozenset()
+
+
+def test_where_families_share_mobile_numbers_the_first_name_rule_gives_way_only_to_one_birth_date_or_not_at_all():
+    official = _with_mobile("jacomina", "1971-03-02", "+31621895060")
+    no_date = _with_mobile("bianca", None, "+31621895060")
+    same_date = _with_mobile("bianca", "1971-03-02", "+31621895060")
+    some_families = RuleBook({}, [Strictness(PERSONAL_MOBILE, 400, 80)])    # 20%: a parent's number now and then
+    assert some_families.waived(0.99, official, no_date) == frozenset()
+    assert FIRST_NAME in some_families.waived(0.6, official, same_date)
+    families = RuleBook({}, [Strictness(PERSONAL_MOBILE, 400, 300)])        # most such pairs are two people
+    assert families.waived(0.999, official, same_date) == frozenset()
+    too_few = RuleBook({}, [Strictness(PERSONAL_MOBILE, 12, 0)])
+    assert too_few.waived(0.999, official, same_date) == frozenset()
+    assert Strictness(PERSONAL_MOBILE, 327, 0).describe().endswith("the first-name rule gives way to a shared mobile number")
+    assert "with the same birth date" in Strictness(PERSONAL_MOBILE, 400, 80).describe()
+    assert Strictness(PERSONAL_MOBILE, 12, 0).describe().endswith("(too few pairs to tell)")
+
+
+def test_personal_mobiles_are_measured_on_pairs_under_first_names_the_rules_hold_apart_and_kept_with_the_run():
+    rows, fields = [], {}
+    for i in range(40):
+        born = "1980-01-01" if i % 4 else "1999-05-05"       # 10 of 40: a parent's number on a child's account
+        pair = {"unique_id_l": f"a{i}", "unique_id_r": f"b{i}", "mobile_l": f"+316{i:08d}", "mobile_r": f"+316{i:08d}"}
+        rows.append(pair)
+        fields[f"a{i}"] = _with_mobile("jacomina", "1980-01-01", pair["mobile_l"])
+        fields[f"b{i}"] = _with_mobile("bianca", born, pair["mobile_r"])
+    rows.append({"unique_id_l": "c", "unique_id_r": "d", "mobile_l": "+31611111111", "mobile_r": "+31611111111"})
+    fields["c"] = _with_mobile("anna", "1980-01-01", "+31611111111")
+    fields["d"] = _with_mobile("anna", "1990-01-01", "+31611111111")   # one first name: not what is measured
+    measured = measure_personal_mobiles(pd.DataFrame(rows), fields, RuleBook())
+    assert (measured.pairs, measured.conflicts) == (40, 10) and measured.number_waiver == "same birth date"
+    kept = rules_of_run(RuleBook({}, [Strictness(FIRST_NAME, 500, 5), measured]))
+    first = next(r for r in kept if r["rule"] == FIRST_NAME)
+    assert "different first names on one mobile number: 10 of 40" in first["description"]
+    again = book_of_run({}, kept)
+    assert again.strictness[PERSONAL_MOBILE] == measured
