@@ -177,7 +177,22 @@ def surnames_compatible(a: str, b: str) -> bool:
     if a == b or _typo(a, b) or (min(len(a), len(b)) >= 4 and (a in b or b in a)):
         return True
     parts_a, parts_b = set(a.replace("-", " ").split()), set(b.replace("-", " ").split())
-    return bool(parts_a & parts_b)
+    if parts_a & parts_b:
+        return True
+    # a part mistyped ("jansdr visser" / "jansrd"), or a particle written onto a short name ("devos" / "vos")
+    return (any(_typo(x, y) for x in parts_a for y in parts_b if min(len(x), len(y)) >= 4)
+            or _glued(a, b) or _glued(b, a))
+
+
+_GLUED_PARTICLES: tuple[str, ...] = tuple(sorted({p.replace(" ", "").replace("'", "") for p in (
+    "van de", "van den", "van der", "van het", "van ter", "in de", "in den", "in het", "op de", "op den", "uit de",
+    "uit den", "de la", "von der", "von dem", "von", "van", "de", "den", "der", "ter", "ten", "te", "la", "le",
+    "du", "da", "di", "del", "della", "dos", "das", "do", "el", "al")}, key=len, reverse=True))
+
+
+def _glued(a: str, b: str) -> bool:
+    """Return True when a is b with a particle written onto it ("devos" / "vos", "vandenberg" / "berg")."""
+    return any(a.startswith(p) and a[len(p):] == b for p in _GLUED_PARTICLES if len(a) - len(p) >= 3)
 
 
 def _names_compatible(a: NameAndBirth, b: NameAndBirth, given: GivenCheck | None = None,

@@ -439,3 +439,12 @@ def test_personal_mobiles_are_measured_on_pairs_under_first_names_the_rules_hold
     assert "different first names on one mobile number: 10 of 40" in first["description"]
     again = book_of_run({}, kept)
     assert again.strictness[PERSONAL_MOBILE] == measured
+
+
+def test_a_surname_with_its_particle_written_on_or_a_part_mistyped_is_the_same_surname():
+    assert surnames_compatible("devos", "vos") and surnames_compatible("vos", "devos")
+    assert surnames_compatible("vandenberg", "berg") and surnames_compatible("terhorst", "horst")
+    assert surnames_compatible("jansdr visser", "jansrd")          # a part of a double surname with a slip
+    assert not surnames_compatible("devries", "vos")
+    assert not surnames_compatible("dekker", "ker")               # no name left but a stub
+    assert not surnames_compatible("bakker visser", "jansen")
