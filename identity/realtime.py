@@ -39,7 +39,7 @@ from identity.standardise import STANDARD_COLUMNS, standardise_record
 NAMES_COLUMNS: tuple[str, ...] = tuple(f"{c}_names" for c in SHARED_COLUMNS)
 COLUMNS: tuple[str, ...] = (*STANDARD_COLUMNS, *NAMES_COLUMNS)   # the layout of a record tuple
 POS = {name: i for i, name in enumerate(COLUMNS)}
-_UID, _GIVEN_FIRST = POS["unique_id"], POS["given_first"]
+_UID, _GIVEN_FIRST, _SURNAME_CORE = POS["unique_id"], POS["given_first"], POS["surname_core"]
 _RULE_FIELDS = tuple(POS[c] for c in ("given_first", "given", "initials", "surname_core", "birth_date", "mobile"))
 TF_COLUMNS: tuple[str, ...] = ("given_first", "surname_core", "city")
 Record = tuple
@@ -136,6 +136,8 @@ class RecordIndex:
         self.places: Places = {}
         self.vocabulary: dict[str, tuple[str | None, str]] = {}
         self.name_counts: Counter[str] = Counter()
+        # (first name, surname) -> how many records hold it: whether a person is its only holder (cluster's sole holders)
+        self.full_names: Counter[tuple[str, str]] = Counter()
         self._people: dict[tuple[str, ...], int] = {}
         self._lookups: list[tuple[tuple[tuple[int, int], ...], Key, Key]] = []   # (equalities, probe, posted)
         # posted value -> the position of the one record holding it, or a list of the positions of several
@@ -170,6 +172,8 @@ class RecordIndex:
             given = row[_GIVEN_FIRST]
             if given is not None:
                 index.name_counts[given] += 1
+                if row[_SURNAME_CORE] is not None:
+                    index.full_names[given, row[_SURNAME_CORE]] += 1
                 index._count_name(row)
         index._choose_lookups(rows)
         for row in rows:
@@ -252,6 +256,11 @@ class RecordIndex:
         """Add (or replace) a record in the index; its first name then counts for the values it uses."""
         uid = record[_UID]
         replacing = uid in self.position
+        if count_names:    # (from_standardised counts its records' full names itself)
+            if replacing and full_name(self.records[self.position[uid]]):
+                self.full_names[full_name(self.records[self.position[uid]])] -= 1    # type: ignore[index]
+            if full_name(record):
+                self.full_names[full_name(record)] += 1    # type: ignore[index]
         if replacing:
             at = self.position[uid]
             self.records[at] = record
@@ -273,6 +282,15 @@ class RecordIndex:
                     postings[value] = [held, at]
             elif not replacing or at not in held:
                 held.append(at)
+
+    def full_name_holders(self, record: Record) -> int:
+        """Return how many stored records hold a record's full name, the record itself left out when stored."""
+        name = full_name(record)
+        if name is None:
+            return 0
+        held = self.full_names[name]
+        at = self.position.get(record[_UID])
+        return held - 1 if at is not None and full_name(self.records[at]) == name else held
 
     def record(self, uid: str) -> Record | None:
         """Return the indexed record of a unique_id, or None."""
@@ -333,6 +351,28 @@ class Decision:
     steward: bool = False           # joined by a steward's must-link
 
 
+def full_name(record: Record) -> tuple[str, str] | None:
+    """Return (first name, surname) of a record that carries both, else None."""
+    given, surname = record[_GIVEN_FIRST], record[_SURNAME_CORE]
+    return (given, surname) if given is not None and surname is not None else None
+
+
+def sole_holder(record: Record, members: Mapping[str, Sequence[Record]], holders: int | None) -> str | None:
+    """Return the one person holding all ``holders`` stored records of the record's full name, or None.
+
+    As the batch joins a names-only pair whose two persons are the only holders of its full name
+    (``identity.cluster``): the new record and that person are then those two.
+    """
+    name = full_name(record)
+    if not holders or name is None:
+        return None
+    for person, records in members.items():
+        held = sum(1 for r in records if full_name(r) == name)
+        if held:
+            return person if held == holders else None
+    return None
+
+
 def _personal(record: Record, other: Record) -> bool:
     """Return True when two records share a birth date, mobile or e-mail (something one person owns)."""
     return any(record[POS[c]] is not None and record[POS[c]] == other[POS[c]] for c in PERSONAL_COLUMNS)
@@ -340,7 +380,8 @@ def _personal(record: Record, other: Record) -> bool:
 
 def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str, Sequence[Record]],
            scorer: ModelScorer, rules: RuleBook, threshold: float, *,
-           must_link: Collection[str] = (), cannot_link: Collection[str] = ()) -> Decision:
+           must_link: Collection[str] = (), cannot_link: Collection[str] = (),
+           full_name_holders: int | None = None) -> Decision:
     """Return the person a new record joins, as best-first clustering would join it, and the candidate persons.
 
     Args:
@@ -350,6 +391,9 @@ def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str
             also the persons of the records in must_link.
         threshold: the match probability from which a pair may join (the batch's match threshold).
         must_link, cannot_link: unique_ids of stored records a steward joined to / kept apart from this record.
+        full_name_holders: how many stored records hold the record's full name (``RecordIndex.full_name_holders``;
+            None: not known): where they all belong to one candidate person, a pair of that person on
+            which only the names agree joins from the threshold, as the batch joins sole holders.
     """
     scores = {c.unique_id: scorer.score(record, c.record) for c in candidates}
     people: dict[str, PersonScore] = {}
@@ -373,11 +417,13 @@ def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str
     ambiguous = nameless and any(not rules.given_compatible(a, a, b, b) for a in partners for b in partners if a < b)
     pairs = sorted(((s.match_probability, uid) for uid, s in scores.items() if s.match_probability >= threshold),
                    key=lambda t: (-t[0], t[1]))
+    sole = sole_holder(record, members, full_name_holders)
     for probability, uid in pairs:
         candidate = by_uid[uid]
         person = people[candidate.customer_id]
+        only_holders = sole == candidate.customer_id and full_name(candidate.record) == full_name(record)
         reason = _refusal(record, fields, candidate, scores[uid], scorer, rules, ambiguous,
-                          members.get(candidate.customer_id, [candidate.record]), cannot_link)
+                          members.get(candidate.customer_id, [candidate.record]), cannot_link, only_holders)
         if reason is None:
             decision.customer_id, decision.probability = candidate.customer_id, person.probability
             person.refused = None
@@ -387,10 +433,15 @@ def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str
 
 
 def _refusal(record: Record, fields: NameAndBirth, candidate: Candidate, pair: PairScore, scorer: ModelScorer,
-             rules: RuleBook, ambiguous: bool, person: Sequence[Record], cannot_link: Collection[str]) -> str | None:
-    """Return why a pair above the threshold may not join the new record to the candidate's person, or None."""
+             rules: RuleBook, ambiguous: bool, person: Sequence[Record], cannot_link: Collection[str],
+             only_holders: bool = False) -> str | None:
+    """Return why a pair above the threshold may not join the new record to the candidate's person, or None.
+
+    only_holders: the record and the candidate's person are the only holders of their full name in the store.
+    """
     others = [g for name, g in zip(scorer.names, pair.gammas) if name not in NAME_COMPARISONS]
-    if pair.match_probability < NAMES_ONLY_THRESHOLD and others and all(g <= 0 for g in others):
+    if (pair.match_probability < NAMES_ONLY_THRESHOLD and not only_holders and others
+            and all(g <= 0 for g in others)):
         return RULE_TITLES[NAMES_ONLY]
     if ambiguous and not _personal(record, candidate.record):
         return RULE_TITLES[NAMELESS]

@@ -367,8 +367,10 @@ class RecordResolver:
             return record
 
     def _decide(self, warm: _Warm, around: _Neighbourhood) -> Decision:
+        with self._index_lock:
+            holders = warm.index.full_name_holders(around.record)
         return decide(around.record, around.candidates, around.members, warm.scorer, warm.rules, self.threshold,
-                      must_link=around.must_link, cannot_link=around.cannot_link)
+                      must_link=around.must_link, cannot_link=around.cannot_link, full_name_holders=holders)
 
     def _answer(self, decision: Decision, around: _Neighbourhood, customer_id: str | None,
                 created: bool) -> Resolved:

@@ -161,3 +161,30 @@ def test_a_mobile_number_under_several_first_names_is_shared_in_real_time_as_in_
         "mobile": ["+31611111111", "+31611111111", "+31622222222"], "mobile_names": [2, 2, 1]}))
     assert [batch[u].mobile_shared for u in ("m1", "m2", "m3")] == [True, True, False]
     assert [f.mobile_shared for _, f in sorted(live.items())] == [True, True, False]
+
+
+def test_a_names_only_pair_joins_from_the_threshold_when_that_person_alone_holds_the_full_name():
+    weaker_names = ModelScorer({**MODEL, "comparisons": [_exact("given_name", "given_first", 0.8, 0.02),
+                                                         _exact("surname", "surname_core", 0.8, 0.02),
+                                                         *MODEL["comparisons"][2:]]}, list(POS))
+    new = STORE.standardise(_raw("9", "Jan", "Jansen"))
+    assert STORE.full_name_holders(new) == 2                          # records 1 and 2, both of C1
+    candidates, members = _candidates(new, "pos:2")
+    members = {"C1": [STORE.record("pos:1"), STORE.record("pos:2")]}
+    joined = decide(new, candidates, members, weaker_names, STRICT, 0.5, full_name_holders=2)
+    assert joined.customer_id == "C1" and 0.5 <= joined.probability < 0.8
+    # a third holder elsewhere in the store (not among the candidate's records): the names-only rule holds
+    apart = decide(new, candidates, members, weaker_names, STRICT, 0.5, full_name_holders=3)
+    assert apart.customer_id is None and apart.candidates[0].refused == "only the names agree"
+    assert decide(new, candidates, members, weaker_names, STRICT, 0.5).customer_id is None   # not known: as before
+
+
+def test_the_index_counts_full_names_as_records_come_and_change():
+    index = _index(_raw("1", "Jan", "Jansen"), _raw("2", "Jan", "Jansen"), _raw("3", "Piet", "Jansen"))
+    probe = index.standardise(_raw("9", "Jan", "Jansen"))
+    assert index.full_name_holders(probe) == 2
+    index.add(index.standardise(_raw("9", "Jan", "Jansen")), 1)        # the record itself, now stored
+    assert index.full_name_holders(index.standardise(_raw("9", "Jan", "Jansen"))) == 2   # itself left out
+    assert index.full_name_holders(index.standardise(_raw("8", "Jan", "Jansen"))) == 3
+    index.add(index.standardise(_raw("2", "Joop", "Jansen")), 2)       # record 2 renamed: records 1 and 9 hold it
+    assert index.full_name_holders(index.standardise(_raw("8", "Jan", "Jansen"))) == 2
