@@ -162,14 +162,16 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
     """
     kept: list[dict[str, Any]] = [
         {"rule": s.rule, "pairs": s.pairs, "conflicts": s.conflicts, "strict": s.strict, "description": s.describe()}
-        for s in book.strictness.values()
+        for s in book.strictness.values() if s.rule != PERSONAL_MOBILE
     ]
+    personal = book.strictness.get(PERSONAL_MOBILE)
     first = next((k for k in kept if k["rule"] == FIRST_NAME), None)
-    if first is None and (book.variants or PERSONAL_MOBILE in book.strictness):
+    if first is None and (book.variants or personal is not None):
         first = {"rule": FIRST_NAME, "description": f"{RULE_TITLES[FIRST_NAME]}: not measured on this drop"}
         kept.insert(0, first)
-    if PERSONAL_MOBILE in book.strictness:   # kept as a measurement of its own; told as part of the first-name rule
-        first["description"] += "; " + book.strictness[PERSONAL_MOBILE].describe()
+    if personal is not None:   # a measurement that only makes the first-name rule give way: kept and told with it
+        first["personal_mobile"] = {"pairs": personal.pairs, "conflicts": personal.conflicts}
+        first["description"] += "; " + personal.describe()
     if book.variants:
         names = sorted(book.variants)
         shown = ", ".join(f"{x}/{y}" for x, y in names[:SHOWN_VARIANTS])
@@ -189,5 +191,7 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     """Return the rule book of a run as it kept it (``rules_of_run``), over these first-name counts."""
     measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"])) for r in rules
                 if {"pairs", "conflicts"} <= set(r)]
+    measured += [Strictness(PERSONAL_MOBILE, int(r["personal_mobile"]["pairs"]), int(r["personal_mobile"]["conflicts"]))
+                 for r in rules if isinstance(r.get("personal_mobile"), dict)]
     variants = [(x, y) for r in rules for x, y in r.get("variants", ())]
     return RuleBook(name_counts, measured, variants)

@@ -92,7 +92,10 @@ def test_the_runs_strictness_travels_with_it_to_the_report(resolved):
         title = RULE_TITLES[k["rule"]]
         assert rows[title][3] == html.escape(k["description"][len(title) + 2:])
     assert re.fullmatch(r"different first names: \d[\d,]* of \d[\d,]* near-identical pairs \(\d+\.\d%\); the rule "
-                        r"(refuses outright|gives way from match probability 0\.99)", kept[0]["description"])
+                        r"(refuses outright|gives way from match probability 0\.99)"
+                        r"(; different first names on one mobile number: \d[\d,]* of \d[\d,]* such pairs .*)?",
+                        kept[0]["description"])
+    assert set(kept[0].get("personal_mobile", {})) <= {"pairs", "conflicts"}
 
 
 def test_resolve_prints_the_rules_against_the_model_with_an_example_each(resolved):
