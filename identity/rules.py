@@ -468,6 +468,13 @@ class RuleBook:
             waived.add(FIRST_NAME)
         return frozenset(waived)
 
+    def mobiles_personal(self) -> bool:
+        """Return False when the drop showed families to share mobile numbers (PERSONAL_MOBILE: enough pairs
+        measured, birth dates differing more often than kin explain); True otherwise, as every drop we
+        measured before showed."""
+        measured = self.strictness.get(PERSONAL_MOBILE)
+        return measured is None or measured.pairs < MIN_MEASURED or measured.rate <= KIN_SHARE
+
     def on_personal_number(self, a: NameAndBirth, b: NameAndBirth) -> bool:
         """Return True when two records share a mobile number the drop shows to be one person's (PERSONAL_MOBILE)."""
         measured = self.strictness.get(PERSONAL_MOBILE)
@@ -487,9 +494,10 @@ class RuleBook:
         same_surname = bool(a.surname_core and b.surname_core and surnames_compatible(a.surname_core, b.surname_core))
         if rule == FIRST_NAME:
             # A birth date written the same on both says more than any surname; one surname and one
-            # mobile number are one person under two first names in every drop we measured.
+            # mobile number are one person under two first names, but not where the drop shows
+            # families to share mobile numbers (PERSONAL_MOBILE): a parent's number on a child's account.
             return ((born and (same_surname or a.birth_date == b.birth_date))
-                    or (same_surname and a.mobile is not None and a.mobile == b.mobile))
+                    or (same_surname and a.mobile is not None and a.mobile == b.mobile and self.mobiles_personal()))
         if rule == BIRTH_DATE:
             return same_surname and bool(a.given_first and b.given_first) and self.names_compatible(a, b)
         return born   # SURNAME: records without a first name, born on one day
