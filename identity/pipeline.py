@@ -30,6 +30,7 @@ from identity.ingest import Drop, read_drop, write_quarantine
 from identity.lifecycle import stable_id, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
+from identity.prior import learnt_prior, with_prior
 from identity.progress import NO_PROGRESS, Progress
 from identity.rules import STRICT, NameAndBirth, RuleBook
 from identity.standardise import STANDARD_COLUMNS, Memo, standardise_columns
@@ -259,6 +260,15 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
 
     progress.step("scoring candidate pairs", unit="pairs")
     pairs = predict_pairs(linker, engine, PREDICT_THRESHOLD)
+    if trained:    # the prior the drop's own scores give (identity.prior); a re-used model keeps its own
+        prior = float(model["probability_two_random_records_match"])
+        learnt = learnt_prior(pairs["match_probability"].to_numpy(dtype=float), len(records), prior)
+        if learnt != prior:
+            pairs = with_prior(pairs, prior, learnt)
+            model["probability_two_random_records_match"] = learnt
+            (options.run_dir / "model.json").write_text(json.dumps(model, indent=4))
+            log.info("the chance that two records are one person, learnt from the scores: %.3g (trained: %.3g)",
+                     learnt, prior)
     progress.advance(len(pairs))
     lap("predict")
 
