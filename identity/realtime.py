@@ -172,8 +172,6 @@ class RecordIndex:
             given = row[_GIVEN_FIRST]
             if given is not None:
                 index.name_counts[given] += 1
-                if row[_SURNAME_CORE] is not None:
-                    index.full_names[given, row[_SURNAME_CORE]] += 1
                 index._count_name(row)
         index._choose_lookups(rows)
         for row in rows:
@@ -256,11 +254,12 @@ class RecordIndex:
         """Add (or replace) a record in the index; its first name then counts for the values it uses."""
         uid = record[_UID]
         replacing = uid in self.position
-        if count_names:    # (from_standardised counts its records' full names itself)
-            if replacing and full_name(self.records[self.position[uid]]):
-                self.full_names[full_name(self.records[self.position[uid]])] -= 1    # type: ignore[index]
-            if full_name(record):
-                self.full_names[full_name(record)] += 1    # type: ignore[index]
+        before = full_name(self.records[self.position[uid]]) if replacing else None
+        if before is not None:
+            self.full_names[before] -= 1
+        now = full_name(record)
+        if now is not None:
+            self.full_names[now] += 1
         if replacing:
             at = self.position[uid]
             self.records[at] = record
