@@ -142,24 +142,32 @@ class _World:
         if r < 0.18:
             addition = _ADDITIONS(rng)
         # One household per dwelling: a number already taken moves to the next free one in the same
-        # stretch of the street (the same postcode), without a draw, so the rest of the drop stays
-        # as the seed makes it.
+        # stretch of the street (the same postcode), and when that stretch is full, to a free flat
+        # of the same building; without a draw, so the rest of the drop stays as the seed makes it.
         block = range(max(1, number // 40 * 40), min(number // 40 * 40 + 40, 381))
-        number = self._free_number(city.name, city.streets[street_i], number, addition, block)
+        number, addition = self._free_dwelling(city.name, city.streets[street_i], number, addition, block)
         addr = _Address(city.streets[street_i], number, addition, postcode, city.name,
                         city.aliases, "NL", _pick(rng, city.stores))
         return self._occupy(addr)
 
-    def _free_number(self, city: str, street: str, number: int, addition: str, numbers: range) -> int:
-        """Return number, or the next number of ``numbers`` (wrapping) whose dwelling is free; number when none is."""
+    def _free_dwelling(self, city: str, street: str, number: int, addition: str,
+                       numbers: range) -> tuple[int, str]:
+        """A free dwelling: (number, addition), else the next number of ``numbers`` (wrapping) free with
+        that addition, else a free flat at ``number`` (addition A, B, C, 1, 2, ... as Dutch flats go)."""
         if (city, street, number, addition) not in self.dwellings:
-            return number
+            return number, addition
         start = numbers.index(number)
         for i in range(1, len(numbers)):
             candidate = numbers[(start + i) % len(numbers)]
             if (city, street, candidate, addition) not in self.dwellings:
-                return candidate
-        return number
+                return candidate, addition
+        for flat in _FLATS:
+            if (city, street, number, flat) not in self.dwellings:
+                return number, flat
+        n = 4
+        while (city, street, number, str(n)) in self.dwellings:
+            n += 1
+        return number, str(n)
 
     def _occupy(self, addr: _Address) -> _Address:
         """Record the address as a household's dwelling and return it."""
@@ -174,9 +182,9 @@ class _World:
         if country == "DE":
             pc = f"{int(pc) + _below(rng, 0, 80):05d}"
         street, number = _pick(rng, info["streets"]), _randint(rng, 1, 180)
-        number = self._free_number(city, street, number, "", range(1, 181))
-        addr = _Address(street, number, "", pc, city, (), country, _pick(rng, self.pools.all_stores[:8]))
-        self.dwellings.add((city, street, number, ""))
+        number, addition = self._free_dwelling(city, street, number, "", range(1, 181))
+        addr = _Address(street, number, addition, pc, city, (), country, _pick(rng, self.pools.all_stores[:8]))
+        self.dwellings.add((city, street, number, addition))
         return addr
 
     # ---- persons -----------------------------------------------------------------------
@@ -294,6 +302,8 @@ class _World:
 _ZIPF = {n: _Draw([(i, 1.0 / (i + 1)) for i in range(n)])
          for n in {len(forms) for table in (synth_names.FORMAL_MALE, synth_names.FORMAL_FEMALE)
                    for forms in table.values()}}
+# The flats of one building, in the order a full street stretch fills them (no draw: see new_address).
+_FLATS = ("", "A", "B", "C", "1", "2", "3", "hs", "bis", "II", "bg")
 _ADDITIONS = _Draw((("A", 0.3), ("B", 0.12), ("C", 0.03), ("1", 0.15), ("2", 0.14), ("3", 0.06),
                     ("hs", 0.08), ("bis", 0.03), ("II", 0.04), ("bg", 0.05)))
 _SIZE_DRAW = {"F": _Draw(list(zip(range(6), _WOMEN_SIZE_W))),

@@ -340,6 +340,21 @@ def test_households_never_share_a_dwelling_by_chance() -> None:
     assert max(dwellings.values()) == 1
 
 
+def test_a_full_street_stretch_moves_a_household_into_a_free_flat() -> None:
+    """A million records fill the first numbers of busy streets: the next household gets a flat there.
+
+    Before, a full stretch of 40 numbers gave the taken dwelling again: 17,892 of 294,996 addresses
+    of the 1M drop held more than one household, against "one household per dwelling".
+    """
+    w = _World(5, SynthConfig())
+    block = range(1, 40)
+    w.dwellings.update(("Ede", "Kerkstraat", n, "") for n in block)
+    assert w._free_dwelling("Ede", "Kerkstraat", 7, "", block) == (7, "A")
+    w.dwellings.update(("Ede", "Kerkstraat", 7, flat) for flat in ("A", "B", "C", "1", "2", "3", "hs", "bis", "II", "bg"))
+    assert w._free_dwelling("Ede", "Kerkstraat", 7, "", block) == (7, "4")
+    assert w._free_dwelling("Ede", "Kerkstraat", 7, "B", block) == (8, "B")
+
+
 def test_phones_and_postcodes_come_in_many_notations(large: Drop) -> None:
     phones = [r["phone"] for rows in large.records.values() for r in rows if r["phone"]]
     assert any(re.fullmatch(r"06\d{8}", p) for p in phones)
