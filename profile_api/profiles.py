@@ -6,7 +6,9 @@ attribute formulas in ``profile_api.attributes``) and the preferences of the per
 (``profile_api.preferences`` says which are current). The server reads a profile encoded
 (``ProfileStore.encoded_profile``): one row holds the part fixed for the run and the live part as
 the preferences stated so far make it, kept current by every write of a preference
-(``profile_api.live``), so an update made in one channel shows in every channel at once.
+(``profile_api.live``), so an update made in one channel shows in every channel at once: at once in
+the server that took it, and in every other server once it has read the store's served generation
+again (``profile_api.store.read.KeptReads``: at most ``CacheSettings.check_seconds`` later).
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from profile_api.store.db import POOL_SIZE, statement_bound
 from profile_api.store.history import StoredEvent, read_events
 from profile_api.store.models import Preference
 from profile_api.search import CustomerSearch
-from profile_api.store.read import CacheSettings, KeptReads, KeyedRead, ThreadCursors, probe_engine, read_problem
+from profile_api.store.read import (
+    NO_CACHE, CacheSettings, KeptReads, KeyedRead, ThreadCursors, probe_engine, read_problem,
+)
 from profile_api.values import Attribute, Candidate, FieldValue, GoldenRecord, Profile, profile_of_row
 
 __all__ = [
@@ -131,7 +135,7 @@ class ProfileStore:
     """Reads profiles and records preferences in a published store; safe to share between threads."""
 
     def __init__(self, engine: sqlalchemy.engine.Engine, write_wait_seconds: float = WRITE_WAIT_SECONDS,
-                 statement_seconds: float | None = None, cache: CacheSettings = CacheSettings()) -> None:
+                 statement_seconds: float | None = None, cache: CacheSettings = NO_CACHE) -> None:
         """Args:
             engine: the store (``profile_api.store.open_store``), migrated and published.
             write_wait_seconds: how long a write of preferences waits for another writer (a publish
@@ -139,7 +143,8 @@ class ProfileStore:
             statement_seconds: on PostgreSQL, the longest a read statement may run (a server's deadline);
                 None: no bound.
             cache: how the answers of the keyed reads (a profile by customer_id or by identifier, an old
-                ID) are kept in memory (``profile_api.store.read.KeptReads``).
+                ID) are kept in memory (``profile_api.store.read.KeptReads``); by default not at all, so
+                that every read sees every write at once (a server keeps them: ``ServeOptions.cache``).
         """
         self._engine = engine
         self._write_wait_ms = max(1, int(write_wait_seconds * 1000))

@@ -305,6 +305,9 @@ class CacheSettings:
             raise ValueError(f"check_seconds must be more than 0, not {self.check_seconds}")
 
 
+NO_CACHE = CacheSettings(megabytes=0)
+
+
 def _size(key: tuple[str, str], rows: list[tuple[Any, ...]]) -> int:
     """Return about how many bytes a kept answer holds."""
     return _ENTRY_OVERHEAD + len(key[1]) + sum(len(value) for row in rows for value in row if value is not None)
