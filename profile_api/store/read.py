@@ -359,7 +359,7 @@ class KeptReads:
             try:
                 with self._cursors.cursor() as cursor:
                     cursor.execute(READ_GENERATION)
-                    generation = cursor.fetchone()[0]
+                    generation = cursor.fetchall()[0][0]     # all: an SQLite statement left open holds its snapshot
             except Exception:   # noqa: BLE001  (a store that cannot be read: the reads say why)
                 # Nothing kept; what is read until the next check is kept, and forgotten then
                 # (no generation is equal to None).

@@ -346,8 +346,8 @@ def test_forget_through_the_command_line_on_postgresql(small_drop, module_pg_url
         audited = conn.execute(text("SELECT action, outcome, detail FROM audit_log WHERE customer_id = :c ORDER BY seq"),
                                {"c": subject["customer_id"]}).all()
     engine.dispose()
-    assert [(a, o) for a, o, _ in audited] == [("herken export", "OK"), ("herken forget", "OK"),
-                                               ("herken forget", "NOT_FOUND")]
+    commands = [(a, o) for a, o, _ in audited if a.startswith("herken ")]     # (not the warm server's calls)
+    assert commands == [("herken export", "OK"), ("herken forget", "OK"), ("herken forget", "NOT_FOUND")]
     server, port = start_server(store_servicer(url), port=0)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
