@@ -471,6 +471,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from profile_api.aio_server import serve_aio, start_aio_server
     from profile_api.bounds import ServerLimits
     from profile_api.server import STOP_GRACE_SECONDS, default_threads, serve, serve_processes
+    from profile_api.store.read import CacheSettings
 
     args.threads = default_threads(args.store) if args.threads is None else args.threads
 
@@ -494,7 +495,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as err:
         print(f"error: --{str(err).replace('_seconds', '').replace('_', '-')}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    options = dataclasses.replace(options, limits=limits)
+    try:
+        cache = CacheSettings(megabytes=args.cache_mb, check_seconds=args.cache_check)
+    except ValueError as err:
+        print(f"error: --cache-{str(err).replace('megabytes', 'mb').replace('check_seconds', 'check')}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    options = dataclasses.replace(options, limits=limits, cache=cache)
     try:
         if args.processes == 1:
             server, port = (serve_aio if args.server == "aio" else serve)(args.store, args.host, args.port,
@@ -675,6 +681,14 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--deadline", type=float, metavar="SECONDS",
                    help="the longest a call may take, queueing included, when the client allows longer (its own "
                         "deadline counts when shorter); then DEADLINE_EXCEEDED (default 10)")
+    p.add_argument("--cache-mb", type=int, default=settings.cache_mb, metavar="MB",
+                   help="memory per process for the answers of keyed reads (a profile by ID or identifier) kept "
+                        f"and given again until the store is written; 0: none (default {settings.cache_mb}; env "
+                        "HERKEN_CACHE_MB)")
+    p.add_argument("--cache-check", type=float, default=settings.cache_check_ms / 1000, metavar="SECONDS",
+                   help="how often the store is asked whether it was written: a write by another process is "
+                        f"served at most this long after it (default {settings.cache_check_ms / 1000:g}; env "
+                        "HERKEN_CACHE_CHECK_MS)")
     add_serve_access_args(p)
     p.set_defaults(func=cmd_serve)
 

@@ -20,6 +20,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 50051
     tokens: str = ""                     # HERKEN_TOKENS: token:channel pairs, comma-separated
+    cache_mb: int = 64                   # `herken serve`: memory for keyed reads kept (0: none; profile_api.store.read)
+    cache_check_ms: int = 200            # `herken serve`: how often the store is asked whether it was written
     # from herken.toml only: [herken.tokens] (tokens or their hashes), [herken.channels.NAME] (rpcs,
     # view) and [herken.consent] (what a person who never said allows); see profile_api.access;
     # [herken.spark]: Spark settings ("spark.executor.memory" = "8g") for --engine spark

@@ -32,7 +32,9 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 class StoreHealth:
     """Sets a server's health status from checks of its store.
 
-    A check reads the store on a new connection (``ProfileStore.unreadable``); when that works it
+    A check reads the store on a new connection (``ProfileStore.unreadable``); when that fails, the
+    answers the store keeps in memory are forgotten (the reads then go to the store and fail as it
+    does, rather than answer from memory until the store's generation is checked); when it works it
     also builds the search's name index if a run was published since the last build
     (``ProfileStore.warm_up``), so neither the first search after the start nor the first after a
     publish waits for it. The status changes only when the outcome does, and each change is logged.
@@ -59,6 +61,8 @@ class StoreHealth:
                 self._store.warm_up()
             except Exception as err:    # noqa: BLE001  (whatever breaks the index build, the search cannot serve)
                 problem = f"the search index could not be built: {' '.join(str(err).split())}"
+        else:       # what the server kept in memory does not answer for a store that cannot be read
+            self._store.forget_kept_reads()
         self._set(problem)
         return problem is None
 

@@ -6,7 +6,9 @@ attribute formulas in ``profile_api.attributes``) and the preferences of the per
 (``profile_api.preferences`` says which are current). The server reads a profile encoded
 (``ProfileStore.encoded_profile``): one row holds the part fixed for the run and the live part as
 the preferences stated so far make it, kept current by every write of a preference
-(``profile_api.live``), so an update made in one channel shows in every channel at once.
+(``profile_api.live``), so an update made in one channel shows in every channel at once: at once in
+the server that took it, and in every other server once it has read the store's served generation
+again (``profile_api.store.read.KeptReads``: at most ``CacheSettings.check_seconds`` later).
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from profile_api.store.db import POOL_SIZE, statement_bound
 from profile_api.store.history import StoredEvent, read_events
 from profile_api.store.models import Preference
 from profile_api.search import CustomerSearch
-from profile_api.store.read import KeyedRead, ThreadCursors, probe_engine, read_problem
+from profile_api.store.read import (
+    NO_CACHE, CacheSettings, KeptReads, KeyedRead, ThreadCursors, probe_engine, read_problem,
+)
 from profile_api.values import Attribute, Candidate, FieldValue, GoldenRecord, Profile, profile_of_row
 
 __all__ = [
@@ -131,18 +135,22 @@ class ProfileStore:
     """Reads profiles and records preferences in a published store; safe to share between threads."""
 
     def __init__(self, engine: sqlalchemy.engine.Engine, write_wait_seconds: float = WRITE_WAIT_SECONDS,
-                 statement_seconds: float | None = None) -> None:
+                 statement_seconds: float | None = None, cache: CacheSettings = NO_CACHE) -> None:
         """Args:
             engine: the store (``profile_api.store.open_store``), migrated and published.
             write_wait_seconds: how long a write of preferences waits for another writer (a publish
                 holds the store for its whole transaction) before it gives up with StoreBusy.
             statement_seconds: on PostgreSQL, the longest a read statement may run (a server's deadline);
                 None: no bound.
+            cache: how the answers of the keyed reads (a profile by customer_id or by identifier, an old
+                ID) are kept in memory (``profile_api.store.read.KeptReads``); by default not at all, so
+                that every read sees every write at once (a server keeps them: ``ServeOptions.cache``).
         """
         self._engine = engine
         self._write_wait_ms = max(1, int(write_wait_seconds * 1000))
         self._reader = _read_engine(engine, statement_seconds)
         self._cursors = ThreadCursors(self._reader)
+        self._kept = KeptReads(self._cursors, cache)
         self._reads = {name: _driver_sql(sql, engine) for name, sql in _READS.items()}
         self._search = CustomerSearch(engine)
         self._probe = probe_engine(engine)
@@ -201,13 +209,13 @@ class ProfileStore:
     def served_profile(self, customer_id: str) -> tuple[bytes, str | None] | None:
         """Return the person's encoded profile (as ``encoded_profile``) and their consent as it stands
         (``profile.consent``: None when they never stated any), or None when no person has this customer_id."""
-        row = self._cursors.read_row(_ENCODED, customer_id)
+        row = self._kept.read_row(_ENCODED, customer_id)
         return None if row is None else (bytes(row[0]) + bytes(row[1]), _text(row[2]))
 
     def alias(self, old_id: str) -> tuple[str | None, str] | None:
         """Return (the current ID or None when its records were deleted, why) of an ID no longer current;
         None for an ID that never was retired."""
-        row = self._cursors.read_row(_ALIAS, old_id)
+        row = self._kept.read_row(_ALIAS, old_id)
         if row is None:
             return None
         current, reason = (value.decode() if isinstance(value, bytes) else value for value in row)
@@ -236,7 +244,7 @@ class ProfileStore:
         raw = (value or "").strip()
         if not raw:
             raise ValueError(f"{kind}: the value is empty")
-        rows = self._cursors.read_rows(_ENCODED_BY_IDENTIFIER[kind], standard_identifier(kind, raw))
+        rows = self._kept.read_rows(_ENCODED_BY_IDENTIFIER[kind], standard_identifier(kind, raw))
         return [(_text(customer_id), bytes(fixed) + bytes(live), _text(consent))
                 for customer_id, fixed, live, consent in rows]
 
@@ -279,8 +287,19 @@ class ProfileStore:
             return [row[0] for row in cursor.fetchall()]
 
     def drop_caches(self) -> None:
-        """Forget what is kept in memory of the store's records (after an erasure); the next search reads it again."""
+        """Forget what is kept in memory of the store's records (after an erasure): the kept reads, and the
+        search's index (the next search reads it again)."""
+        self._kept.forget()
         self._search.drop_index()
+
+    def forget_kept_reads(self) -> None:
+        """Forget the answers of the keyed reads kept in memory (the store was written through this process)."""
+        self._kept.forget()
+
+    @property
+    def kept_reads(self) -> tuple[int, int]:
+        """Return (answers of keyed reads kept in memory, about how many bytes they take)."""
+        return self._kept.kept
 
     def warm_up(self) -> None:
         """Build the search's in-memory name index now; otherwise the first search does (~1.5 s at 100k records)."""
@@ -364,8 +383,10 @@ class ProfileStore:
                 records = conn.execute(_PERSON_RECORDS, {"id": customer_id}).all()
                 if not records:
                     raise UnknownCustomer(f"no customer '{customer_id}' in the store")
-                return record_consent(conn, customer_id, _record_for(records, source or ""), entries,
-                                      channel=channel, token_id=token_id, stated_at=stated_at)
+                state = record_consent(conn, customer_id, _record_for(records, source or ""), entries,
+                                       channel=channel, token_id=token_id, stated_at=stated_at)
+            self._kept.forget()         # read-your-writes: this process serves the new consent at once
+            return state
         except sqlalchemy.exc.OperationalError as err:
             if not waited_too_long(err):
                 raise
@@ -395,6 +416,7 @@ class ProfileStore:
                 ])
                 refresh_live(conn, records=[record])
             rows = conn.execute(_PERSON_PREFERENCES, {"id": customer_id}).all()
+        self._kept.forget()     # read-your-writes: this process serves the new live parts at once
         return preferences_by_member(rows).get(customer_id, [])
 
 

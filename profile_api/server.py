@@ -39,6 +39,7 @@ from profile_api.health import HEALTH_CHECK_SECONDS, StoreHealth
 from profile_api.profiles import ProfileStore
 from profile_api.service import SERVICE_NAME, ProfileServicer
 from profile_api.store import open_store
+from profile_api.store.read import CacheSettings
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
@@ -62,13 +63,15 @@ StartServer = Callable[..., tuple]    # start_server, or aio_server.start_aio_se
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """Who may call (tokens and channel rights), what a person who never said consents to, and TLS."""
+    """Who may call (tokens and channel rights), what a person who never said consents to, TLS, the bounds of
+    a call and the keyed reads kept in memory."""
 
     access: Access = field(default_factory=Access)
     consent_defaults: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_CONSENT))
     tls: tuple[bytes, bytes] | None = None      # (certificate chain, private key), PEM
     runs_dir: Path | None = None                # the runs folder ForgetCustomer scrubs (None: left alone)
     limits: ServerLimits = DEFAULT_LIMITS       # deadline, calls at once, message sizes (profile_api.bounds)
+    cache: CacheSettings = CacheSettings()      # keyed reads kept in memory (profile_api.store.read.KeptReads)
 
     def credentials(self) -> grpc.ServerCredentials | None:
         """Return the server's TLS credentials, or None to listen without TLS."""
@@ -182,7 +185,8 @@ def freeze_heap() -> None:
 def store_servicer(store_url: str, options: ServeOptions | None = None) -> ProfileServicer:
     """Return the ProfileService servicer of the store at store_url (no tokens, default consent when no options)."""
     options = options or ServeOptions()
-    return ProfileServicer(ProfileStore(open_store(store_url), statement_seconds=options.limits.deadline_seconds),
+    return ProfileServicer(ProfileStore(open_store(store_url), statement_seconds=options.limits.deadline_seconds,
+                                        cache=options.cache),
                            access=options.access,
                            consent_defaults=options.consent_defaults, runs_dir=options.runs_dir)
 

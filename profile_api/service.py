@@ -551,6 +551,8 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, str(err)) from None
         except (StoreBusy, WarmingUp) as err:
             raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
+        if request.persist:
+            self.store.forget_kept_reads()     # the record joined a person: this process serves it at once
         reply = resolved_reply(resolved)
         call = self._call()
         call.customers.extend(dict.fromkeys(c for c in [reply.customer_id, *(m.customer_id for m in reply.candidates)]

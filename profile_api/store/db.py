@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel, create_engine
 
+from profile_api.store.generation import install as install_generation
 from profile_api.store.models import SCHEMA_VERSION, SchemaInfo
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,7 @@ def _upgrade(engine: Engine) -> int | None:
         config.attributes["connection"] = conn
         if version is None:
             SQLModel.metadata.create_all(conn)
+            install_generation(conn)
             conn.execute(SchemaInfo.__table__.insert().values(id=1, version=SCHEMA_VERSION))
             command.stamp(config, revision_of(SCHEMA_VERSION))
             log.info("new store made at schema version %d", SCHEMA_VERSION)

@@ -24,8 +24,11 @@ from sqlmodel import Field, SQLModel
 # 9: privacy: consent statements per record (consent) and each person's consent as it stands
 # (profile.consent), the audit log (audit_log), erasures (erasure) and the salted hashes that keep an
 # erased person from coming back (tombstone, erasure_salt).
+# 10: the served generation (served_generation; on PostgreSQL also served_change), raised by triggers on the
+# tables the server's keyed reads answer from, so that a server keeping reads in memory knows when to forget
+# them (profile_api.store.generation).
 # Each version is an Alembic revision in store/migrations/versions ("0007" for 7), which `herken migrate` runs.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 class SchemaInfo(SQLModel, table=True):

@@ -1,9 +1,12 @@
-"""Reading the published result back: links, the latest run, the review material; cursors for the server."""
+"""Reading the published result back: links, the latest run, the review material; cursors for the server, and
+the answers of its keyed reads kept in memory."""
 
 from __future__ import annotations
 
 import threading
+import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool, SingletonThreadPool, StaticPool
 from sqlmodel import Session, select
 
+from profile_api.store.generation import READ_GENERATION
 from profile_api.store.models import Run
 
 
@@ -273,3 +277,127 @@ class ThreadCursors:
         self._local = threading.local()
         for kept in list(self._kept):
             kept.close()
+
+
+DEFAULT_CACHE_MEGABYTES = 64
+DEFAULT_CACHE_CHECK_SECONDS = 0.2
+_ENTRY_OVERHEAD = 160     # bytes a kept answer costs beside its values (its key, list, tuples, dict slot)
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """How a server keeps the answers of its keyed reads in memory (``KeptReads``).
+
+    Attributes:
+        megabytes: the most the kept answers may take (their values and an estimate of Python's share);
+            beyond it the least recently used go. 0: nothing is kept, every read goes to the store.
+        check_seconds: how often the store's served generation is read (``profile_api.store.generation``):
+            a write by another process is served at most this long after its commit.
+    """
+
+    megabytes: float = DEFAULT_CACHE_MEGABYTES
+    check_seconds: float = DEFAULT_CACHE_CHECK_SECONDS
+
+    def __post_init__(self) -> None:
+        if not self.megabytes >= 0:
+            raise ValueError(f"megabytes must be 0 or more, not {self.megabytes}")
+        if not self.check_seconds > 0:
+            raise ValueError(f"check_seconds must be more than 0, not {self.check_seconds}")
+
+
+NO_CACHE = CacheSettings(megabytes=0)
+
+
+def _size(key: tuple[str, str], rows: list[tuple[Any, ...]]) -> int:
+    """Return about how many bytes a kept answer holds."""
+    return _ENTRY_OVERHEAD + len(key[1]) + sum(len(value) for row in rows for value in row if value is not None)
+
+
+class KeptReads:
+    """The keyed reads of ``ThreadCursors``, each answer kept in memory and given again until the store's
+    served generation changes (any writer, any process: ``profile_api.store.generation``) or ``forget``
+    is called (a write through this process, at once).
+
+    The generation is read on a reading thread's own connection when the last read of it is older than
+    ``check_seconds``; meanwhile the other threads read the store itself, so that no answer older than
+    that is given from memory. When the generation cannot be read, everything kept is forgotten and the
+    reads go to the store (and fail as it does). An answer read while the kept answers were forgotten
+    is not kept: each read keeps its answer in the map that was current when it began, and forgetting
+    puts a new map in place. Kept answers are forgotten least recently used first beyond ``megabytes``.
+    """
+
+    def __init__(self, cursors: ThreadCursors, settings: CacheSettings = CacheSettings()) -> None:
+        self._cursors = cursors
+        self._limit = int(settings.megabytes * 1024 * 1024)
+        self._interval = settings.check_seconds
+        self._entries: OrderedDict[tuple[str, str], list[tuple[Any, ...]]] = OrderedDict()
+        self._bytes = 0
+        self._generation: int | None = None
+        self._check_due = 0.0       # time.monotonic() when the generation must be read again
+        self._checking = threading.Lock()
+        self._keeping = threading.Lock()
+
+    @property
+    def kept(self) -> tuple[int, int]:
+        """Return (answers kept, about how many bytes they take)."""
+        return len(self._entries), self._bytes
+
+    def forget(self) -> None:
+        """Forget every kept answer now (the store was written through this process)."""
+        with self._keeping:
+            self._entries, self._bytes = OrderedDict(), 0
+
+    def _current(self) -> bool:
+        """Read the generation when it is due; return False when another thread is reading it or it could
+        not be read (then this read goes to the store)."""
+        if not self._checking.acquire(blocking=False):
+            return False
+        try:
+            now = time.monotonic()
+            if now < self._check_due:
+                return True
+            try:
+                with self._cursors.cursor() as cursor:
+                    cursor.execute(READ_GENERATION)
+                    generation = cursor.fetchall()[0][0]     # all: an SQLite statement left open holds its snapshot
+            except Exception:   # noqa: BLE001  (a store that cannot be read: the reads say why)
+                # Nothing kept; what is read until the next check is kept, and forgotten then
+                # (no generation is equal to None).
+                self._generation, self._check_due = None, now + self._interval
+                self.forget()
+                return False
+            if generation != self._generation:
+                self.forget()
+                self._generation = generation
+            self._check_due = now + self._interval
+            return True
+        finally:
+            self._checking.release()
+
+    def read_rows(self, read: KeyedRead, key: str) -> list[tuple[Any, ...]]:
+        """Return the rows of a KeyedRead (as ``ThreadCursors.read_rows``); the list must not be changed."""
+        if not self._limit or (time.monotonic() >= self._check_due and not self._current()):
+            return self._cursors.read_rows(read, key)
+        entries, kept = self._entries, (read.name, key)
+        rows = entries.get(kept)
+        if rows is not None:
+            try:
+                entries.move_to_end(kept)
+            except KeyError:    # just now let go of by another thread
+                pass
+            return rows
+        rows = self._cursors.read_rows(read, key)
+        size = _size(kept, rows)
+        if size <= self._limit:
+            with self._keeping:
+                if entries is self._entries and kept not in entries:
+                    entries[kept] = rows
+                    self._bytes += size
+                    while self._bytes > self._limit:
+                        self._bytes -= _size(*entries.popitem(last=False))
+        return rows
+
+    def read_row(self, read: KeyedRead, key: str) -> tuple[Any, ...] | None:
+        """Return the first row of a KeyedRead (None: no row has this key)."""
+        rows = self.read_rows(read, key)
+        return rows[0] if rows else None

@@ -27,6 +27,7 @@ from identity.progress import Progress
 from profile_api.live import api_preferences, live_parts, lock_preferences, stated_preferences
 from profile_api.precompute import INTERACTION_COLUMNS, ProfileEncoding, profile_rows
 from profile_api.store.consent import refresh_consent
+from profile_api.store.generation import one_raise
 from profile_api.store.models import (
     Household, Interaction, LinkageSnapshot, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
     SourceRecord,
@@ -205,7 +206,7 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
         guard: runs first on the transaction and may refuse the publish by raising
             (``profile_api.store.erase.erasures_unchanged``).
     """
-    with engine.begin() as conn, bulk_settings(conn):
+    with engine.begin() as conn, bulk_settings(conn), one_raise(conn):     # the served generation: once, not per row
         if guard is not None:
             guard(conn)
         for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run):

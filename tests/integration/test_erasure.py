@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -157,6 +158,15 @@ def assert_forgotten(stub, subject: dict) -> None:
             assert code == grpc.StatusCode.NOT_FOUND, name
 
 
+def forgotten_now(stub, subject: dict) -> str | None:
+    """Return what assert_forgotten finds wrong now, or None."""
+    try:
+        assert_forgotten(stub, subject)
+    except AssertionError as err:
+        return str(err)
+    return None
+
+
 @pytest.fixture(scope="module")
 def sqlite_store(small_drop, tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("erasure")
@@ -184,8 +194,11 @@ def forgotten(sqlite_store, server, small_drop) -> dict:
     assert found_in(sqlite_bytes(url), subject["needles"]), "the store held the subject before"
     exported = json.loads(stub.ExportCustomer(pb.ExportCustomerRequest(customer_id=subject["customer_id"])).json)
     before = {c: stub.GetProfile(pb.GetProfileRequest(customer_id=c)).profile for c in subject["members"]}
+    served = {name: get(stub, **lookup)[0] for name, lookup in identifier_lookups(subject)}   # now kept in memory
+    served["id"] = get(stub, customer_id=subject["customer_id"])[0]
     reply = stub.ForgetCustomer(pb.ForgetCustomerRequest(customer_id=subject["customer_id"], reason=REASON))
     state = {"exported": exported, "before": before, "records_erased": reply.records_erased,
+             "served_before_forget": served, "forgotten_at_once": forgotten_now(stub, subject),
              "after_forget": {c: stub.GetProfile(pb.GetProfileRequest(customer_id=c)).profile
                               for c in subject["members"]},
              "store_after_forget": sqlite_bytes(url), "runs_after_forget": runs_bytes(sqlite_store["runs"]),
@@ -209,6 +222,11 @@ def test_export_holds_their_records_from_every_source_preferences_and_events(sql
     assert all(f"{p['source']}:{p['record_id']}" in {f"{r.source}:{r.record_id}" for r in subject["records"]}
                for p in exported["preferences"] + exported["interactions"])
     assert "preferences" in exported and "consents" in exported and "audit" in exported
+
+
+def test_a_forget_through_the_server_is_served_at_once_though_their_profile_was_kept_in_memory(forgotten):
+    assert set(forgotten["served_before_forget"].values()) == {grpc.StatusCode.OK}
+    assert forgotten["forgotten_at_once"] is None
 
 
 def test_export_by_an_unknown_or_empty_id(server):
@@ -302,7 +320,19 @@ def test_forget_through_the_command_line_on_postgresql(small_drop, module_pg_url
         assert main(["export", subject["customer_id"], "--store", url, "--out", str(out)]) == 0
         assert {r["source"] for r in json.loads(out.read_text())["records"]} == set(subject["sources"])
         capsys.readouterr()
-        assert main(["forget", subject["customer_id"], "--reason", REASON, "--store", url]) == 0
+        # a server kept running, which holds their profile in memory: the erasure by another process is
+        # not served from memory past its check of the store (CacheSettings.check_seconds, 0.2 s)
+        warm, port = start_server(store_servicer(url), port=0)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.ProfileServiceStub(channel)
+            assert {get(stub, **lookup)[0] for _, lookup in identifier_lookups(subject)} == {grpc.StatusCode.OK}
+            assert get(stub, customer_id=subject["customer_id"])[0] == grpc.StatusCode.OK
+            assert main(["forget", subject["customer_id"], "--reason", REASON, "--store", url]) == 0
+            forgotten_at = time.monotonic()
+            while (wrong := forgotten_now(stub, subject)) is not None and time.monotonic() - forgotten_at < 2:
+                time.sleep(0.02)
+        warm.stop(None)
+        assert wrong is None
         said = capsys.readouterr().out
         assert f"{len(subject['records'])} records" in said
         assert found_in(pg_dump_bytes(url), subject["needles"]) == {}
@@ -316,8 +346,8 @@ def test_forget_through_the_command_line_on_postgresql(small_drop, module_pg_url
         audited = conn.execute(text("SELECT action, outcome, detail FROM audit_log WHERE customer_id = :c ORDER BY seq"),
                                {"c": subject["customer_id"]}).all()
     engine.dispose()
-    assert [(a, o) for a, o, _ in audited] == [("herken export", "OK"), ("herken forget", "OK"),
-                                               ("herken forget", "NOT_FOUND")]
+    commands = [(a, o) for a, o, _ in audited if a.startswith("herken ")]     # (not the warm server's calls)
+    assert commands == [("herken export", "OK"), ("herken forget", "OK"), ("herken forget", "NOT_FOUND")]
     server, port = start_server(store_servicer(url), port=0)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:

@@ -45,6 +45,68 @@ def versions(url: str) -> tuple[int, str | None, set[str]]:
     return found
 
 
+# What version 10 added, written out by hand (apart from the migration): the served generation and its triggers.
+_SERVED = ("profile", "record_link", "source_record", "id_alias")
+
+
+def undo_10(conn) -> None:
+    """Take the store on conn back to what version 9 wrote (its version numbers are the caller's)."""
+    if conn.dialect.name == "sqlite":
+        statements = [*(f"DROP TRIGGER herken_served_{t}_{k}" for t in _SERVED for k in ("insert", "update", "delete")),
+                      "DROP TABLE served_generation"]
+    else:
+        statements = [*(f"DROP TRIGGER herken_served ON {t}" for t in _SERVED), "DROP TABLE served_change",
+                      "DROP TABLE served_generation", "DROP FUNCTION herken_served_changed()",
+                      "DROP FUNCTION herken_served_committing()"]
+    for statement in statements:
+        conn.execute(text(statement))
+
+
+def triggers(conn) -> list[tuple[str, str]]:
+    """Return (trigger, table) of every trigger of the store on conn."""
+    if conn.dialect.name == "sqlite":
+        query = "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        query = "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"
+    return sorted(tuple(row) for row in conn.execute(text(query)))
+
+
+def generation(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT generation FROM served_generation WHERE id = 1")).scalar()
+    engine.dispose()
+    return found
+
+
+def test_version_10_gives_a_store_of_9_the_served_generation_raised_by_every_write(empty_url, capsys):
+    open_store(empty_url).dispose()
+    engine = create_engine(empty_url)
+    with engine.connect() as conn:
+        head = triggers(conn)
+    assert {table for _, table in head} >= set(_SERVED)
+    with engine.begin() as conn:      # as herken 9 left it
+        undo_10(conn)
+        conn.execute(text("UPDATE alembic_version SET version_num = '0009'"))
+        conn.execute(text("UPDATE schema_info SET version = 9"))
+    with engine.connect() as conn:
+        assert not [t for t in triggers(conn) if t[0].startswith("herken_served")]
+    assert main(["serve", "--store", empty_url, "--port", "0"]) == 2
+    assert "is at schema version 9, this herken needs 10: run `herken migrate" in capsys.readouterr().err
+    assert main(["migrate", "--store", empty_url]) == 0
+    assert "schema version 9 -> 10" in capsys.readouterr().out
+    with engine.connect() as conn:
+        assert triggers(conn) == head
+    for statement in ("INSERT INTO id_alias (old_id, kind, current_id, run_id, changed_at, reason) "
+                      "VALUES ('C1', 'customer', 'C2', 'r', '2026-01-01', 'merged')",
+                      "UPDATE id_alias SET reason = 'split'", "DELETE FROM id_alias"):
+        before = generation(empty_url)
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+        assert generation(empty_url) > before, statement
+    engine.dispose()
+
+
 def test_there_is_one_revision_per_schema_version_and_the_head_is_this_herkens():
     script = ScriptDirectory(SCRIPT_LOCATION)
     assert script.get_current_head() == revision_of(SCHEMA_VERSION)

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +24,9 @@ from profile_api.messages import profile_pb
 from profile_api.profiles import ProfileStore, UnknownCustomer
 from profile_api.store import open_store, read_links
 from profile_api.store.migrations import revision_of
+from profile_api.store.read import CacheSettings
 from profile_api.store.models import SCHEMA_VERSION
+from tests.integration.test_migrate import triggers, undo_10
 
 
 def resolve(drop: Path, url: str, runs: Path, *extra: str) -> None:
@@ -314,16 +317,19 @@ def test_the_encoded_profile_is_the_profile_built_from_its_parts(published):
     assert store.encoded_profile("C-NO-SUCH-PERSON") is None
 
 
-def test_an_update_shows_at_once_in_the_encoded_profiles_of_the_person_and_the_household(published):
+def test_an_update_shows_at_once_in_the_encoded_profiles_of_the_person_and_the_household_and_in_another_server_within_its_check(
+        published):
     url, engine, store, links, _ = published
     customer_id, household_id = quiet_household(engine, links)
     mate = next(c for c in links.loc[links["household_id"] == household_id, "customer_id"] if c != customer_id)
     before = decoded(store, customer_id)       # this thread's read connection is open from here on
-    other_server = ProfileStore(open_store(url))     # as another server process would
+    other_server = ProfileStore(open_store(url), cache=CacheSettings())     # as another server process would
     other_server.encoded_profile(mate)
     store.update_preferences(customer_id, "webshop", [("delivery_method", "parcel_locker"), ("pet", "Parrot")],
                              stated_at=dt.datetime(2031, 1, 2, 3, 4, 5))
     for reader in (store, other_server):
+        if reader is other_server:    # it kept the mate's profile: it reads the store's generation again after
+            time.sleep(CacheSettings().check_seconds)     # check_seconds, and then forgets what it kept
         profile = decoded(reader, customer_id)
         assert [(p.key, p.value, p.source) for p in profile.preferences
                 if p.key in ("delivery_method", "pet")] == [("delivery_method", "parcel_locker", "webshop"),
@@ -445,6 +451,7 @@ _BACK_TO = {
     6: _RUN_BEFORE_7,
     7: _BEFORE_8,
     8: _BEFORE_9,
+    9: (),      # and before 10 no served generation (undo_10, for every version)
 }
 _KEPT = {   # what each table holds that a migration must not lose (the profiles are compared as served)
     "source_record": "source, record_id, first_name, last_name, std_email, std_phone, std_phone_mobile",
@@ -464,13 +471,14 @@ def kept_rows(engine) -> dict[str, list[tuple]]:
 
 
 def schema_of(engine) -> dict[str, object]:
-    """Return the store's schema as a user could notice it: tables, columns, indexes and its version."""
+    """Return the store's schema as a user could notice it: tables, columns, indexes, triggers and its version."""
     with engine.connect() as conn:
         found = inspect(conn)
         tables = {t: (sorted((c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(t)),
                       sorted((i["name"], tuple(i["column_names"])) for i in found.get_indexes(t)))
                   for t in found.get_table_names()}
-        return {"tables": tables, "version": conn.execute(text("SELECT version FROM schema_info")).scalar()}
+        return {"tables": tables, "triggers": triggers(conn),
+                "version": conn.execute(text("SELECT version FROM schema_info")).scalar()}
 
 
 @pytest.mark.parametrize("version,alembic", [*((v, False) for v in sorted(_BACK_TO)), (5, True)],
@@ -485,6 +493,7 @@ def test_a_store_of_an_earlier_version_is_refused_by_the_readers_until_migrated(
     before = {c: (decoded(store, c), store.get_profile(c)) for c in sample}
     rows, head_schema = kept_rows(engine), schema_of(engine)
     with engine.begin() as conn:   # take the store back to what that version wrote
+        undo_10(conn)
         for statement in (*_BACK_TO[version], f"UPDATE schema_info SET version = {version}"):
             conn.execute(text(statement))
         # a herken from before Alembic kept only schema_info; one that used Alembic stamped its revision
@@ -511,7 +520,7 @@ def test_a_store_of_an_earlier_version_is_refused_by_the_readers_until_migrated(
         f"the store at {url} is at schema version {SCHEMA_VERSION}: nothing to migrate"
     with engine.connect() as conn:
         # pinned: a new schema version adds its statements to _BACK_TO
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 9
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 10
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == revision_of(SCHEMA_VERSION)
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
         categories, unplaced, rules = conn.execute(text(

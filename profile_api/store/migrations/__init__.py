@@ -17,6 +17,7 @@ from pathlib import Path
 from alembic import op
 from sqlalchemy import inspect, text
 
+from profile_api.store import generation
 from profile_api.store.models import PrecomputedProfile
 from profile_api.store.write import rebuild_profiles
 
@@ -49,4 +50,6 @@ def profile_table_as_modelled(version: int) -> None:
             return
         table.drop(conn)
     table.create(conn)
+    if generation.installed(conn):      # a table made again has none of the old one's triggers
+        generation.install(conn)
     rebuild_profiles(conn)
