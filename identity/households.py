@@ -70,8 +70,17 @@ building_kin AS (
     JOIN surnames b ON b.person = o.person AND b.name = a.name
     WHERE NOT EXISTS (SELECT 1 FROM spellings s WHERE s.person = l.person AND s.house_addition IS NOT NULL)
 ),
+flat_kin AS (
+    -- A person known only by the bare number ("23") of a building where someone sharing their family
+    -- name lives at a flat ("23-1"): most likely that flat, written without its addition. The bare
+    -- number would tie them to whoever lives at "23" itself; the building and the name tie them
+    -- to their kin (building_kin) instead.
+    SELECT DISTINCT k.anchor AS person FROM building_kin k
+    JOIN (SELECT DISTINCT person FROM spellings WHERE house_addition IS NOT NULL) flat ON flat.person = k.person
+),
 evidence AS (
-    SELECT person, 'address' AS kind, address_key AS value FROM current_address
+    SELECT c.person, 'address' AS kind, c.address_key AS value FROM current_address c
+    LEFT JOIN flat_kin f ON f.person = c.person WHERE f.person IS NULL
     UNION SELECT person, 'loyalty_card', loyalty_card FROM current_records WHERE loyalty_card IS NOT NULL
     UNION SELECT person, 'landline', landline FROM current_records WHERE landline IS NOT NULL
     UNION SELECT person, 'email', email FROM records WHERE email IS NOT NULL
