@@ -9,11 +9,24 @@ the same address. Pure functions over the standardised records.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 
-def address_key(postcode: str, number: str, addition: str | None) -> str:
-    """Return the address key of a postcode address (as standardise_record writes it)."""
+_DUTCH_POSTCODE = re.compile(r"[1-9][0-9]{3}[A-Z]{2}")
+
+
+def address_key(postcode: str, number: str, addition: str | None, street: str | None = None) -> str:
+    """Return the address key of a postcode address (as standardise_record writes it).
+
+    A Dutch postcode and a number name one address. Other countries' postcodes name a town or a part
+    of one (Belgium's 8000 is all of Bruges, a German one many streets), so their key holds the
+    street too where the record has one: "8000|statiestraat|159|", not the "8000|159|" of every
+    street's number 159 in Bruges.
+    """
+    if street and not _DUTCH_POSTCODE.fullmatch(postcode):
+        return f"{postcode}|{street}|{number}|{addition or ''}"
     return f"{postcode}|{number}|{addition or ''}"
 
 
@@ -73,7 +86,7 @@ def complete_postcodes(records: pd.DataFrame, only: pd.Series | None = None) -> 
         if postcode is None:
             continue
         postcodes_out[position] = postcode
-        keys_out[position] = address_key(postcode, number, addition if isinstance(addition, str) else None)
+        keys_out[position] = address_key(postcode, number, addition if isinstance(addition, str) else None, street)
         flags[position] = True
     out["postcode"] = pd.Series(postcodes_out, index=out.index, dtype=object)
     out["address_key"] = pd.Series(keys_out, index=out.index, dtype=object)

@@ -245,7 +245,7 @@ class RecordIndex:
             postcode = postcode_of_street(self.places, row["street"], row["house_number"], row["city"])
             if postcode is not None:
                 row["postcode"] = postcode
-                row["address_key"] = address_key(postcode, row["house_number"], row["house_addition"])
+                row["address_key"] = address_key(postcode, row["house_number"], row["house_addition"], row["street"])
         if row["surname_core"] is None and row["given_first"] and row["email_local"]:
             row.update(surname_from_email(row["email_local"], row["given_first"], self.vocabulary) or {})
         return self.with_name_counts(tuple(row[c] for c in STANDARD_COLUMNS) + (0, 0, 0))

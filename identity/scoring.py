@@ -55,7 +55,7 @@ def restandardise(raw: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str
     postcode = stored.get("std_postcode")
     if record["postcode"] is None and postcode and record["house_number"]:   # identity.addresses
         record.update(postcode=postcode, address_key=address_key(postcode, record["house_number"],
-                                                                 record["house_addition"]))
+                                                                 record["house_addition"], record["street"]))
     return record
 
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 
+from identity.addresses import address_key
 from identity.nicknames import canonical_given_name
 
 # Dutch (and Flemish/German) surname particles ("tussenvoegsels"), longest first so that
@@ -312,6 +313,7 @@ from identity.phones import (  # noqa: E402,F401  re-exported: the standardisers
 )
 
 
+_COUNTRY_POSTCODE = re.compile(r"^(?:B|BE|D|DE)\s*-?\s*(\d{4,5})$")
 _NL_POSTCODE = re.compile(r"^(?:NL[- ]?)?([1-9][0-9]{3})\s*-?\s*([A-Z]{2})$")
 
 
@@ -326,6 +328,9 @@ def standardise_postcode(postcode: str | None) -> str | None:
     match = _NL_POSTCODE.match(text)
     if match:
         return match.group(1) + match.group(2)
+    abroad = _COUNTRY_POSTCODE.match(text)
+    if abroad:      # "B-8000", "D 52062": the country's letter in front of a Belgian or German postcode
+        return abroad.group(1)
     compact = re.sub(r"[^A-Z0-9-]", "", text)
     return compact or None
 
@@ -514,7 +519,7 @@ def _address_fields(street: str | None, house_number: str | None, postcode: str 
     street_name = standardise_street(street_raw)
     place = standardise_city(city)
     if code and number:
-        key = f"{code}|{number}|{addition or ''}"
+        key = address_key(code, number, addition, street_name)
     elif street_name and number and place:
         key = f"{street_name}|{number}|{addition or ''}|{place}"
     else:
