@@ -340,6 +340,18 @@ def test_households_never_share_a_dwelling_by_chance() -> None:
     assert max(dwellings.values()) == 1
 
 
+def test_two_street_stretches_never_share_a_postcode() -> None:
+    """A Dutch postcode and a number name one address; a drawn postcode already taken moves on."""
+    w = _World(5, SynthConfig())
+    w.postcodes_used.update({"1011AB", "1011AC", "1011ZZ"})
+    assert w._free_postcode("1011AB") == "1011AD"
+    assert w._free_postcode("1011ZZ") == "1012AA"
+    assert w._free_postcode("2000KL") == "2000KL"
+    households = [_build_household(w, i) for i in range(5_000)]
+    stretches = [pc for city in w.pools.cities for pc in city.postcodes.values()]
+    assert households and len(stretches) == len(set(stretches))
+
+
 def test_a_full_street_stretch_moves_a_household_into_a_free_flat() -> None:
     """A million records fill the first numbers of busy streets: the next household gets a flat there.
 
