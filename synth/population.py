@@ -134,7 +134,7 @@ class _World:
         postcode = city.postcodes.get(key)
         if postcode is None:
             letters = "SA"
-            while letters in ("SA", "SD", "SS"):
+            while letters in _UNUSED_LETTERS:
                 letters = _pick(rng, _POSTCODE_LETTERS) + _pick(rng, _POSTCODE_LETTERS)
             postcode = self._free_postcode(f"{_randint(rng, city.pc_low, city.pc_high)}{letters}")
             city.postcodes[key] = postcode
@@ -158,7 +158,7 @@ class _World:
         strangers at one address (a million records drew 8,000 pairs of them). The v1 generator keeps
         its collisions: it stays byte-identical to what it was.
         """
-        while self.v2 and postcode in self.postcodes_used:     # v1 stays the generator it was
+        while self.v2 and (postcode in self.postcodes_used or postcode[4:] in _UNUSED_LETTERS):   # v1 as it was
             digits, letters = int(postcode[:4]), postcode[4:]
             second = _POSTCODE_LETTERS.find(letters[1]) + 1
             first = _POSTCODE_LETTERS.find(letters[0]) + second // len(_POSTCODE_LETTERS)
@@ -166,8 +166,6 @@ class _World:
             letters = (_POSTCODE_LETTERS[first % len(_POSTCODE_LETTERS)]
                        + _POSTCODE_LETTERS[second % len(_POSTCODE_LETTERS)])
             postcode = f"{1000 + (digits - 1000) % 9000}{letters}"
-            if letters in ("SA", "SD", "SS"):
-                continue
         self.postcodes_used.add(postcode)
         return postcode
 
@@ -324,6 +322,7 @@ _ZIPF = {n: _Draw([(i, 1.0 / (i + 1)) for i in range(n)])
          for n in {len(forms) for table in (synth_names.FORMAL_MALE, synth_names.FORMAL_FEMALE)
                    for forms in table.values()}}
 _POSTCODE_LETTERS = "ABCDEGHJKLMNPRSTVWXZ"
+_UNUSED_LETTERS = ("SA", "SD", "SS")    # letter pairs Dutch postcodes do not use
 # The flats of one building, in the order a full street stretch fills them (no draw: see new_address).
 _FLATS = ("", "A", "B", "C", "1", "2", "3", "hs", "bis", "II", "bg")
 _ADDITIONS = _Draw((("A", 0.3), ("B", 0.12), ("C", 0.03), ("1", 0.15), ("2", 0.14), ("3", 0.06),

@@ -347,6 +347,8 @@ def test_two_street_stretches_never_share_a_postcode() -> None:
     assert w._free_postcode("1011AB") == "1011AD"
     assert w._free_postcode("1011ZZ") == "1012AA"
     assert w._free_postcode("2000KL") == "2000KL"
+    w.postcodes_used.add("3000RZ")
+    assert w._free_postcode("3000RZ") == "3000SB"     # never SA, SD or SS
     households = [_build_household(w, i) for i in range(5_000)]
     stretches = [pc for city in w.pools.cities for pc in city.postcodes.values()]
     assert households and len(stretches) == len(set(stretches))
