@@ -87,10 +87,11 @@ def served(store_url):
 def subject(served) -> str:
     """A person with e-mail, phone, birth date, house number, attributes and a household of two or more."""
     rows = served.rows("""
-        SELECT p.customer_id FROM profile p WHERE p.household_id IN (
-            SELECT household_id FROM profile GROUP BY household_id HAVING count(*) >= 2)
-        AND p.golden LIKE '%"email":[%' AND p.golden LIKE '%"phone":[%' AND p.golden LIKE '%"birth_date":[%'
-        AND p.golden LIKE '%"house_number":[%' AND p.attributes != '[]' ORDER BY p.customer_id LIMIT 1""")
+        SELECT p.customer_id, p.encoded FROM profile p WHERE p.household_id IN (
+            SELECT household_id FROM profile GROUP BY household_id HAVING count(*) >= 2) ORDER BY p.customer_id""")
+    wanted = ("email", "phone", "birth_date", "house_number")
+    rows = [row for row in rows if (profile := pb.Profile.FromString(bytes(row[1]))).attributes
+            and all(profile.golden.HasField(name) for name in wanted)]
     assert rows, "the small drop has such a person"
     return rows[0][0]
 
