@@ -270,6 +270,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars,
                                    guard=_erasures_unchanged(options))
         options.run_dir = finish(options.run_dir)
+        store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
         bars.stop(done=True)
     except (DropError, IncrementalError) as err:
         bars.stop()
@@ -716,5 +717,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The ``herken`` command: run main() and exit with its status, without taking the interpreter apart.
+
+    A run leaves millions of objects (its frames, the previous run's IDs) that Python would free one by
+    one on the way out: about 0.4 s of a 9 s incremental run at 100k records, spent after the work is
+    done. Everything a command writes is closed before main() returns (the store disposed, its log
+    checkpointed, the run's folder in place, temporary folders removed), so the process ends at once
+    (``os._exit``) once the logs and output are flushed, unless a thread Python would wait for is still
+    at work: then it exits as usual, waiting for it and running its exit handlers.
+    """
+    code = main()
+    if any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
