@@ -268,7 +268,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         published = published_state(store)
         resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
         counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars,
-                                   guard=_erasures_unchanged(options))
+                                   guard=_erasures_unchanged(options), published=published)
         options.run_dir = finish(options.run_dir)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
         bars.stop(done=True)
