@@ -285,8 +285,9 @@ def test_update_consent_of_an_unknown_customer_is_not_found(served):
 
 
 def test_the_configured_default_applies_to_who_never_said(store_url, served, subject):
-    quiet = served.rows("SELECT customer_id FROM profile WHERE consent IS NULL AND attributes != '[]' "
-                        "ORDER BY customer_id LIMIT 1")[0][0]
+    quiet = next(customer_id for customer_id, encoded in served.rows(
+        "SELECT customer_id, encoded FROM profile WHERE consent IS NULL ORDER BY customer_id")
+        if pb.Profile.FromString(bytes(encoded)).attributes)
     strict = Served(store_url, _options(profiling=False))
     try:
         profile = strict.call("GetProfile", by_id(quiet), "service").profile
@@ -299,7 +300,8 @@ def test_consent_survives_a_new_run_and_is_kept_on_postgresql(small_drop, fresh_
     resolve_drop(small_drop, fresh_pg_url, tmp_path / "runs")
     served = Served(fresh_pg_url, _options())
     try:
-        customer_id = served.rows("SELECT customer_id FROM profile WHERE attributes != '[]' ORDER BY 1 LIMIT 1")[0][0]
+        customer_id = next(customer_id for customer_id, encoded in served.rows(
+            "SELECT customer_id, encoded FROM profile ORDER BY 1") if pb.Profile.FromString(bytes(encoded)).attributes)
         served.call("UpdateConsent", pb.UpdateConsentRequest(customer_id=customer_id, consents=[
             pb.ConsentEntry(purpose=PROFILING, granted=False)]), "webshop")
         model = next((tmp_path / "runs").glob("*/model.json"))      # a new run (the first run's model): the person is written anew
