@@ -628,3 +628,31 @@ def test_a_profile_build_that_fails_in_its_worker_says_why(published, tmp_path):
             list(build.frames())
     finally:
         build.close()
+
+
+def test_the_latest_purchase_after_an_increment_is_read_before_it_as_it_will_be_after(published):
+    from identity.engine import make_engine
+    from profile_api.store.realtime import latest_purchase, latest_purchase_after
+
+    _, engine, _, _, _ = published
+    duck = make_engine("duckdb")
+    with engine.connect() as conn:
+        latest = conn.execute(text("SELECT source, record_id, occurred_at FROM interaction "
+                                   "WHERE type = 'purchase' ORDER BY occurred_at DESC LIMIT 1")).one()
+    later = pd.DataFrame({"source": [latest[0]] * 2, "record_id": [latest[1]] * 2, "type": ["purchase", "view"],
+                          "occurred_at": ["2099-01-02T03:04:05", "2100-01-01T00:00:00"]})
+    for deleted, added in (({(latest[0], latest[1])}, later.iloc[:0]), (set(), later), ({(latest[0], latest[1])}, later)):
+        with engine.connect() as conn:
+            predicted = latest_purchase_after(conn, duck, deleted, added)
+        with engine.connect() as conn, conn.begin() as transaction:     # written, looked at, rolled back
+            for source, record_id in deleted:
+                conn.execute(text("DELETE FROM interaction WHERE source = :s AND record_id = :r"),
+                             {"s": source, "r": record_id})
+            for row in added.itertuples():
+                conn.execute(text("INSERT INTO interaction (source, record_id, type, occurred_at) "
+                                  "VALUES (:s, :r, :t, :o)"), {"s": row.source, "r": row.record_id, "t": row.type,
+                                                                "o": row.occurred_at})
+            assert predicted == latest_purchase(conn, duck)
+            transaction.rollback()
+    assert predicted == dt.datetime(2099, 1, 2, 3, 4, 5)
+    duck.close()
