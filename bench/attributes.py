@@ -114,13 +114,14 @@ def read_profiles(url: str) -> tuple[dict[str, dict[str, str]], pd.DataFrame]:
     """Return the derived attributes of every customer in the store and the record links."""
     from sqlalchemy import text
 
+    from profile_api._generated.herken.v1 import profile_service_pb2 as pb
     from profile_api.store import open_store, read_links
 
     engine = open_store(url)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT customer_id, attributes FROM profile")).all()
-    derived = {customer: {name: value for name, value, _ in json.loads(attrs) if name in ATTRIBUTES}
-               for customer, attrs in rows}
+        rows = conn.execute(text("SELECT customer_id, encoded FROM profile")).all()
+    derived = {customer: {a.name: a.value for a in pb.Profile.FromString(bytes(encoded)).attributes
+                          if a.name in ATTRIBUTES} for customer, encoded in rows}
     links = read_links(engine)
     engine.dispose()
     return derived, links

@@ -268,8 +268,9 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         published = published_state(store)
         resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
         counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars,
-                                   guard=_erasures_unchanged(options))
+                                   guard=_erasures_unchanged(options), published=published)
         options.run_dir = finish(options.run_dir)
+        store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
         bars.stop(done=True)
     except (DropError, IncrementalError) as err:
         bars.stop()
@@ -730,5 +731,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The ``herken`` command: run main() and exit with its status, without taking the interpreter apart.
+
+    A run leaves millions of objects (its frames, the previous run's IDs) that Python would free one by
+    one on the way out: about 0.4 s of a 9 s incremental run at 100k records, spent after the work is
+    done. Everything a command writes is closed before main() returns (the store disposed, its log
+    checkpointed, the run's folder in place, temporary folders removed), so the process ends at once
+    (``os._exit``) once the logs and output are flushed; exit handlers do not run. It exits as usual
+    when a thread Python would wait for is still at work, or under a profiler or tracer (cProfile writes
+    its figures, coverage its data, after the program).
+    """
+    code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None or any(
+            not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

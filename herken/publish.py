@@ -142,12 +142,13 @@ def carry_over(resolution: Resolution, previous: PreviousIds, now: dt.datetime,
         household_of_person[person] = household
     before = previous
     if only is not None:
-        named = only | set(gone)
-        customer_of = {u: c for u, c in previous.customer_of.items() if u in named}
-        household_of = {u: h for u, h in previous.household_of.items() if u in named}
+        named = only | set(gone)     # a few thousand of the run's records: looked up, not the previous run walked
+        customer_of = {u: previous.customer_of[u] for u in named if u in previous.customer_of}
+        household_of = {u: previous.household_of[u] for u in named if u in previous.household_of}
         customers = set(customer_of.values())
         previous = replace(previous, customer_of=customer_of, household_of=household_of,
-                           customer_household={c: h for c, h in previous.customer_household.items() if c in customers})
+                           customer_household={c: previous.customer_household[c] for c in customers
+                                               if c in previous.customer_household})
     assignment = assign_ids(persons, households, household_of_person, previous, now)
     new_customer, new_household = assignment.customer_ids, assignment.household_ids
     person_list, household_list = records["person"].tolist(), records["household"].tolist()

@@ -39,13 +39,17 @@ def _key(uid: str) -> tuple[str, str]:
 
 def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_id: str, started_at: dt.datetime,
                       drop_path: str, progress: Progress = NO_PROGRESS,
-                      guard: Callable[[Connection], object] | None = None) -> dict[str, int]:
+                      guard: Callable[[Connection], object] | None = None,
+                      published: Published | None = None) -> dict[str, int]:
     """Write what an incremental run changed to the store, in one transaction; return counts of what was written.
 
     guard: runs first in the transaction and may refuse the write (``write_increment``).
+    published: what the run started from (``published_state``), whose links are the previous IDs; None:
+        they are read from the store again.
     """
     progress.step("working out what changed")
-    previous = previous_ids(engine)
+    previous = previous_ids(engine, None if published is None else published.records[
+        ["unique_id", "customer_id", "household_id"]])
     published_at = dt.datetime.now(dt.timezone.utc)
     assignment = carry_over(resolution, previous, published_at, only=delta.regrouped, gone=delta.deleted)
     records, drop = resolution.records, resolution.drop

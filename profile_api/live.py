@@ -43,7 +43,7 @@ FROM preference p JOIN record_link l ON l.source = p.source AND l.record_id = p.
 _STATED_IN = text(_STATED + " WHERE l.household_id IN :households").bindparams(
     bindparam("households", expanding=True))
 _HOUSEHOLDS_OF = text("SELECT DISTINCT household_id FROM record_link WHERE source = :source AND record_id = :record_id")
-_PROFILES_IN = "SELECT customer_id, household_id, household FROM profile WHERE household_id IN :households " \
+_PROFILES_IN = "SELECT customer_id, household_id, household_inferred FROM profile WHERE household_id IN :households " \
                "ORDER BY customer_id"
 _WRITE = text("UPDATE profile SET encoded_live = :live WHERE customer_id = :customer_id")
 
@@ -52,7 +52,8 @@ def live_parts(profiles: Iterable[tuple[str, str, str]], stated: Iterable[tuple]
     """Return the encoded live part of each profile.
 
     Args:
-        profiles: (customer_id, household_id, household JSON of the profile row) of every profile wanted.
+        profiles: (customer_id, household_id, household_inferred JSON of the profile row) of every profile
+            wanted.
         stated: (household_id, customer_id, key, value, source, stated_at, seq) of every preference
             stated in those households (others are ignored); a household without any gets the live
             part of nothing stated.
@@ -62,10 +63,10 @@ def live_parts(profiles: Iterable[tuple[str, str, str]], stated: Iterable[tuple]
         by_household.setdefault(household_id, []).append(row)
     parts: dict[str, bytes] = {}
     households: dict[str, tuple[dict, bytes]] = {}    # the household's part is encoded once for all members
-    for customer_id, household_id, household in profiles:
+    for customer_id, household_id, inferred in profiles:
         if household_id not in households:
             members = preferences_by_member(by_household.get(household_id, ()))
-            summary = household_summary(household_id, json.loads(household), members)
+            summary = household_summary(household_id, json.loads(inferred), members)
             households[household_id] = members, encode_household_live(summary)
         members, shared = households[household_id]
         own = members.get(customer_id)

@@ -4,8 +4,9 @@ These run for every reply, so they take the store's values as they are (text, as
 say) and convert each distinct timestamp text once.
 
 A profile is served from two encoded parts (see ``profile_api.precompute``): the part fixed for a
-run, encoded once when the run is published (``encode_fixed``), and the live part, encoded per
-request from the preferences stated so far (``encode_live``). Protobuf reads concatenated encodings
+run, encoded once when the run is published (``encode_precomputed``), and the live part, encoded
+whenever preferences are stated (``encode_live``); the store keeps only these, and reads a profile's
+values back from them (``profile_of_encoded``). Protobuf reads concatenated encodings
 of a message as one message (repeated fields appended, singular message fields merged), so
 ``encode_fixed(p) + encode_live(p.preferences, p.household)`` decodes to ``profile_pb(p)``; the
 server sends it without decoding it again.
@@ -14,6 +15,7 @@ server sends it without decoding it again.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import lru_cache
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -21,12 +23,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from identity.explain import Link, PairExplanation, RecordExplanation
 from identity.standardise import parse_timestamp
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
-from profile_api.preferences import HouseholdSummary, PreferenceValue
-from profile_api.values import Candidate, GoldenRecord, Profile, profile_of_row
+from profile_api.preferences import HouseholdSummary, PreferenceValue, household_summary
+from profile_api.values import Attribute, Candidate, FieldValue, GoldenRecord, Profile
 
 __all__ = ["timestamp", "preference_pb", "profile_pb", "household_reply", "ambiguous_pb", "ambiguous_of_encoded",
            "candidate_pb",
-           "encode_fixed", "encode_precomputed", "encode_live", "encode_own_preferences", "encode_household_live", "profile_reply_bytes",
+           "encode_fixed", "encode_precomputed", "profile_of_encoded", "encode_live", "encode_own_preferences", "encode_household_live", "profile_reply_bytes",
            "explanation_pb", "record_explanation_pb"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -81,11 +83,22 @@ def _fill_golden(message: pb.GoldenRecord, golden: GoldenRecord) -> None:
     for name in _GOLDEN_FIELDS:
         value = getattr(golden, name)
         if value is not None:
-            field = getattr(message, name)
-            field.value, field.source, field.record_id = value.value, value.source, value.record_id
-            _set_time(field.updated_at, value.updated_at)
-            if value.confidence is not None:
-                field.confidence = value.confidence
+            _fill_field(getattr(message, name), value.value, value.source, value.record_id, value.updated_at,
+                        value.confidence)
+
+
+def _fill_field(field: pb.FieldValue, value: str, source: str, record_id: str, updated_at: str | None,
+                confidence: float | None) -> None:
+    field.value, field.source, field.record_id = value, source, record_id
+    _set_time(field.updated_at, updated_at)
+    if confidence is not None:
+        field.confidence = confidence
+
+
+def _fill_attribute(message: pb.Attribute, evidence: dict) -> None:
+    for key, value in evidence.items():
+        if value is not None:       # evidence without a value is left out
+            message.evidence[key] = value if isinstance(value, str) else str(value)
 
 
 def _fill_household(message: pb.Household, household: HouseholdSummary) -> None:
@@ -116,10 +129,7 @@ def _fill_profile_fixed(message: pb.Profile, profile: Profile) -> None:
     message.display_name = profile.display_name
     _fill_golden(message.golden, profile.golden)
     for attribute in profile.attributes:
-        evidence = message.attributes.add(name=attribute.name, value=attribute.value).evidence
-        for key, value in attribute.evidence.items():
-            if value is not None:       # evidence without a value is left out
-                evidence[key] = value if isinstance(value, str) else str(value)
+        _fill_attribute(message.attributes.add(name=attribute.name, value=attribute.value), attribute.evidence)
     _fill_household_fixed(message.household, profile.household)
 
 
@@ -223,10 +233,53 @@ def encode_fixed(profile: Profile) -> bytes:
 
 
 def encode_precomputed(customer_id: str, household_id: str, display_name: str, golden: str, attributes: str,
-                       household: str) -> bytes:
-    """Return the encoded part of a precomputed profile (its JSON columns) that is fixed for the run
-    (``profile_api.live`` encodes the live part)."""
-    return encode_fixed(profile_of_row(customer_id, household_id, display_name, golden, attributes, household, {}))
+                       members: str) -> bytes:
+    """Return the encoded part of a profile that is fixed for the run, from the JSON it is built as
+    (``profile_api.precompute``); ``encode_fixed`` of the same profile, byte for byte.
+
+    Filled from the JSON directly: a publish encodes every profile, and the values in between would
+    cost twice the encoding.
+    """
+    message = pb.Profile(customer_id=customer_id, household_id=household_id, display_name=display_name)
+    fields = message.golden
+    for name, value in json.loads(golden).items():
+        _fill_field(getattr(fields, name), *value)
+    for name, value, evidence in json.loads(attributes):
+        _fill_attribute(message.attributes.add(name=name, value=value), evidence)
+    household = message.household
+    household.household_id = household_id
+    for member, name in json.loads(members):
+        household.members.add(customer_id=member, display_name=name)
+    return message.SerializeToString(deterministic=True)
+
+
+def _field_value(field: pb.FieldValue) -> FieldValue:
+    updated = field.updated_at.ToDatetime().isoformat() if field.HasField("updated_at") else None
+    return FieldValue(field.value, field.source, field.record_id, updated, field.confidence or None)
+
+
+def profile_of_encoded(encoded: bytes, household_inferred: str,
+                       members: dict[str, list[PreferenceValue]]) -> Profile:
+    """Return a profile's values from its stored row: the encoded part fixed for the run, what its household's
+    live part starts from (``profile.household_inferred``), and the household's current preferences by member.
+
+    ``profile_pb`` of it is the profile as served. What the message does not tell apart comes back as it
+    is served: a time as ISO 8601 UTC, evidence as text, a confidence of 0 (none kept) as None.
+    """
+    message = pb.Profile.FromString(encoded)
+    golden = message.golden
+    household = {"members": [(m.customer_id, m.display_name) for m in message.household.members],
+                 **json.loads(household_inferred)}
+    return Profile(
+        customer_id=message.customer_id,
+        household_id=message.household_id,
+        display_name=message.display_name,
+        golden=GoldenRecord(**{name: _field_value(getattr(golden, name)) if golden.HasField(name) else None
+                               for name in _GOLDEN_FIELDS}),
+        preferences=members.get(message.customer_id, []),
+        attributes=[Attribute(a.name, a.value, dict(a.evidence)) for a in message.attributes],
+        household=household_summary(message.household_id, household, members),
+    )
 
 
 def encode_live(preferences: list[PreferenceValue], household: HouseholdSummary) -> bytes:

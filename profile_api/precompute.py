@@ -6,21 +6,21 @@ that publishes the run, so a reader sees either the old run with its profiles or
 its own. The live part (what stated preferences make of a profile) is encoded here from the
 preferences known when the run is published; ``profile_api.live`` keeps it current afterwards.
 
-The JSON written per person (read back by ``profile_api.values.profile_of_row``):
-
-* ``golden``: ``{field: [value, source, record_id, updated_at, confidence], ...}`` for the fields that have
-  a value (confidence: of the record the value came from; null when the links carry none);
-* ``attributes``: ``[[name, value, {evidence}], ...]`` in the order of ``ATTRIBUTES``;
-* ``household``: ``{"members": [[customer_id, display_name], ...], "pets": [...], "delivery": ...}``
-  (pets and delivery inferred from the household's purchases; stated preferences are added live).
-
-and the same profile encoded as the server sends it (``profile_api.messages``):
+Each person's profile is built as JSON (DuckDB's), encoded, and stored once, as the server sends it
+(``profile_api.messages``):
 
 * ``encoded``: the herken.v1.Profile without its live part (preferences; the household's pets,
   delivery preference and shared preferences);
 * ``encoded_live``: the live part: the person's preferences and the household's pets, delivery
   preference and shared preferences, from the preferences given (``stated``; none: as if nobody
-  in the household had stated anything).
+  in the household had stated anything);
+* ``household_inferred``: what the live part starts from, ``{"pets": [...], "delivery": ...}``
+  (inferred from the household's purchases; stated preferences are added live).
+
+The JSON built on the way (``BUILT_COLUMNS``): ``golden``, ``{field: [value, source, record_id,
+updated_at, confidence], ...}`` for the fields that have a value (confidence: of the record the value
+came from; null when the links carry none); ``attributes``, ``[[name, value, {evidence}], ...]`` in
+the order of ``ATTRIBUTES``; ``members``, ``[[customer_id, display_name], ...]`` of the household.
 """
 
 from __future__ import annotations
@@ -45,8 +45,12 @@ from profile_api.messages import encode_precomputed
 
 log = logging.getLogger(__name__)
 
-PROFILE_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name", "golden", "attributes", "household",
-                                    "encoded", "encoded_live")
+# What a profile row is stored as (the columns of the profile table) ...
+PROFILE_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name", "household_inferred", "encoded",
+                                    "encoded_live")
+# ... and what it is built as, before it is encoded (``profile_rows``).
+BUILT_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name", "golden", "attributes", "members",
+                                  "household_inferred")
 INTERACTION_COLUMNS: tuple[str, ...] = (
     "source", "record_id", "type", "occurred_at", "category", "size", "amount_eur", "discount_eur", "store_id",
     "delivery_method",
@@ -76,10 +80,10 @@ ORDER BY p.customer_id"""
 _HOUSEHOLDS_SQL = """
 WITH inferred AS ({households})
 SELECT p.household_id,
-       json_object('members', to_json(list(json_array(p.customer_id, p.display_name)
-                                           ORDER BY p.display_name, p.customer_id)),
-                   'pets', coalesce(any_value(i.pets), []),
-                   'delivery', any_value(i.delivery))::VARCHAR AS household
+       to_json(list(json_array(p.customer_id, p.display_name) ORDER BY p.display_name, p.customer_id))::VARCHAR
+           AS members,
+       json_object('pets', coalesce(any_value(i.pets), []), 'delivery', any_value(i.delivery))::VARCHAR
+           AS household_inferred
 FROM persons_in p LEFT JOIN inferred i ON i.household_id = p.household_id
 GROUP BY p.household_id"""
 
@@ -100,7 +104,7 @@ def _engine() -> Engine:
 def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.DataFrame,
                  categories: pd.DataFrame | None = None, as_of: dt.datetime | None = None,
                  engine: Engine | None = None) -> pd.DataFrame:
-    """Return the precomputed profile of every person as JSON columns, not yet encoded.
+    """Return the precomputed profile of every person as JSON columns (BUILT_COLUMNS), not yet encoded.
 
     Args:
         records: source records (the store's source_record columns; see golden.REQUIRED_COLUMNS).
@@ -113,7 +117,7 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
         engine: the SQL engine to run on (a fresh DuckDB by default).
 
     Returns:
-        the first six of PROFILE_COLUMNS; golden, attributes and household as JSON text.
+        BUILT_COLUMNS; golden, attributes, members and household_inferred as JSON text.
     """
     started = time.perf_counter()
     own = engine is None
@@ -139,7 +143,7 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
         persons_in=persons[["customer_id", "household_id", "display_name"]], links_in=links,
         interactions_in=interactions[list(INTERACTION_COLUMNS)], categories_in=categories,
     )
-    profiles = persons.merge(households, on="household_id", how="left")[list(PROFILE_COLUMNS[:6])]
+    profiles = persons.merge(households, on="household_id", how="left")[list(BUILT_COLUMNS)]
     if own:
         engine.close()
     log.info("built %d profiles in %.1f s", len(profiles), time.perf_counter() - started)
@@ -152,9 +156,15 @@ _STATED: list[tuple] = []     # the preferences stated in their households (``pr
 
 
 def encoded_parts(rows: list[tuple], stated: list[tuple]) -> list[tuple[bytes, bytes]]:
-    """Return (encoded, encoded_live) of each profile row (the first six PROFILE_COLUMNS, as tuples)."""
-    live = live_parts(((row[0], row[1], row[5]) for row in rows), stated)    # one household part per household
-    return [(encode_precomputed(*row), live[row[0]]) for row in rows]
+    """Return (encoded, encoded_live) of each built profile row (BUILT_COLUMNS, as tuples)."""
+    live = live_parts(((row[0], row[1], row[6]) for row in rows), stated)    # one household part per household
+    return [(encode_precomputed(*row[:6]), live[row[0]]) for row in rows]
+
+
+def stored_rows(built: pd.DataFrame, parts: list[tuple[bytes, bytes]]) -> pd.DataFrame:
+    """Return built profile rows as the profile table stores them (PROFILE_COLUMNS), given their encoded parts."""
+    return built[list(PROFILE_COLUMNS[:4])].assign(encoded=[fixed for fixed, _ in parts],
+                                                   encoded_live=[live for _, live in parts])
 
 
 def _encode_rows() -> list[tuple[bytes, bytes]]:
@@ -181,7 +191,7 @@ class ProfileEncoding:
 
     def __init__(self, profiles: pd.DataFrame, apart: bool | None = None, stated: list[tuple] | None = None) -> None:
         """Args:
-            profiles: the profile rows (``profile_rows``).
+            profiles: the built profile rows (``profile_rows``).
             apart: encode in a forked worker (default: for a large run on a machine of several cores).
             stated: the preferences stated in the profiles' households, as ``profile_api.live.live_parts``
                 takes them; the live parts are encoded from them (None: as if nothing was stated).
@@ -193,7 +203,7 @@ class ProfileEncoding:
         self._parts: list[tuple[bytes, bytes]] | None = None
         if apart is None:
             apart = len(profiles) > ENCODE_APART_ABOVE and (os.cpu_count() or 1) > 1
-        _ROWS = list(profiles[list(PROFILE_COLUMNS[:6])].itertuples(index=False, name=None))
+        _ROWS = list(profiles[list(BUILT_COLUMNS)].itertuples(index=False, name=None))
         _STATED = stated or []
         try:
             if apart:
@@ -206,17 +216,14 @@ class ProfileEncoding:
             _ROWS, _STATED = [], []   # the fork (if any) has its copy
 
     def result(self) -> pd.DataFrame:
-        """Return the profiles with their encoded columns, waiting for the worker if there is one."""
+        """Return the profiles as stored (PROFILE_COLUMNS), waiting for the worker if there is one."""
         if self._parts is None:
             assert self._future is not None
             try:
                 self._parts = self._future.result()
             finally:
                 self.close()
-        profiles = self._profiles.copy()
-        profiles["encoded"] = [fixed for fixed, _ in self._parts]
-        profiles["encoded_live"] = [live for _, live in self._parts]
-        return profiles
+        return stored_rows(self._profiles, self._parts)
 
     def close(self) -> None:
         """Stop the worker, if any (also when publishing failed half-way)."""

@@ -97,14 +97,15 @@ def shared_preferences(members: dict[str, list[PreferenceValue]]) -> list[Prefer
 
 
 def household_summary(household_id: str, doc: dict, members: dict[str, list[PreferenceValue]]) -> HouseholdSummary:
-    """Return a household summary from its precomputed part (``profile.household`` JSON) and its members'
-    current preferences."""
+    """Return a household summary from its precomputed part ({"members": [[customer_id, display_name], ...],
+    "pets": [...], "delivery": ...}; the members may be left out, as for a live part, which lists none)
+    and its members' current preferences."""
     shared = shared_preferences(members)
     stated_pets = {p.value.strip().lower() for prefs in members.values() for p in prefs if p.key == PET_KEY}
     delivery = next((p.value for p in shared if p.key == "delivery_method"), doc.get("delivery"))
     return HouseholdSummary(
         household_id=household_id,
-        members=[HouseholdMember(cid, name) for cid, name in doc["members"]],
+        members=[HouseholdMember(cid, name) for cid, name in doc.get("members", ())],
         pets=sorted(set(doc.get("pets") or ()) | stated_pets),
         delivery_preference=delivery,
         shared_preferences=shared,

@@ -41,7 +41,9 @@ from identity.bulk import die_with_parent
 from identity.engine import make_engine
 from identity.memory import parse_size
 from profile_api.attributes import latest_interaction_sql
-from profile_api.precompute import ENCODE_APART_ABOVE, INTERACTION_COLUMNS, PROFILE_COLUMNS, encoded_parts, profile_rows
+from profile_api.precompute import (
+    BUILT_COLUMNS, ENCODE_APART_ABOVE, INTERACTION_COLUMNS, PROFILE_COLUMNS, encoded_parts, profile_rows, stored_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ def batch_persons_for(memory_limit: str | None) -> int:
         return BATCH_PERSONS
     return max(MIN_BATCH_PERSONS, min(BATCH_PERSONS, parse_size(memory_limit) // BYTES_PER_PERSON))
 READ_ROWS = 20_000        # profile rows per chunk read back from the file for inserting
-PROFILE_SCHEMA = pa.schema([*(pa.field(c, pa.string()) for c in PROFILE_COLUMNS[:6]),
+PROFILE_SCHEMA = pa.schema([*(pa.field(c, pa.string()) for c in PROFILE_COLUMNS[:4]),
                             pa.field("encoded", pa.binary()), pa.field("encoded_live", pa.binary())])
 
 
@@ -80,9 +82,8 @@ def household_buckets(household_ids: pd.Series, batches: int) -> np.ndarray:
 
 
 def encode_batch(rows: pd.DataFrame, stated: list[tuple]) -> pd.DataFrame:
-    """Return profile rows (the first six PROFILE_COLUMNS) with their encoded and live parts."""
-    parts = encoded_parts(list(rows[list(PROFILE_COLUMNS[:6])].itertuples(index=False, name=None)), stated)
-    return rows.assign(encoded=[fixed for fixed, _ in parts], encoded_live=[live for _, live in parts])
+    """Return built profile rows (``profile_rows``) as stored (PROFILE_COLUMNS), with their encoded and live parts."""
+    return stored_rows(rows, encoded_parts(list(rows[list(BUILT_COLUMNS)].itertuples(index=False, name=None)), stated))
 
 
 def _quoted(path: Path) -> str:

@@ -14,7 +14,6 @@ again (``profile_api.store.read.KeptReads``: at most ``CacheSettings.check_secon
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from contextlib import AbstractContextManager
 from typing import Any
@@ -28,7 +27,7 @@ from profile_api.golden import CHANNEL_TRUST
 from profile_api.identifiers import standard_identifier
 from profile_api.live import refresh_live
 from profile_api.preferences import (
-    HOUSEHOLD_KEYS, HouseholdMember, HouseholdSummary, PreferenceValue, StatedPreference, household_summary,
+    HOUSEHOLD_KEYS, HouseholdMember, HouseholdSummary, PreferenceValue, StatedPreference,
     iso_stamp, merge_preferences, preferences_by_member,
 )
 from profile_api.store.consent import record_consent
@@ -39,7 +38,8 @@ from profile_api.search import CustomerSearch
 from profile_api.store.read import (
     NO_CACHE, CacheSettings, KeptReads, KeyedRead, ThreadCursors, probe_engine, read_problem,
 )
-from profile_api.values import Attribute, Candidate, FieldValue, GoldenRecord, Profile, profile_of_row
+from profile_api.messages import profile_of_encoded
+from profile_api.values import Attribute, Candidate, FieldValue, GoldenRecord, Profile
 
 __all__ = [
     "FieldValue", "GoldenRecord", "PreferenceValue", "Attribute", "HouseholdMember", "HouseholdSummary",
@@ -75,10 +75,10 @@ FROM profile pr JOIN record_link l ON l.household_id = pr.household_id
 JOIN preference p ON p.source = l.source AND p.record_id = l.record_id
 WHERE pr.customer_id = {person}"""
 _READS: dict[str, str] = {
-    "profile": _WITH_PREFERENCES.format(columns="household_id, display_name, golden, attributes, household",
-                                        nulls="NULL, NULL, NULL, NULL, NULL", person=":id"),
+    "profile": _WITH_PREFERENCES.format(columns="encoded, household_inferred", nulls="NULL, NULL", person=":id"),
     "household": _WITH_PREFERENCES.format(   # every member's row holds the household: read one
-        columns="household", nulls="NULL", person="(SELECT min(customer_id) FROM profile WHERE household_id = :id)"),
+        columns="encoded, household_inferred", nulls="NULL, NULL",
+        person="(SELECT min(customer_id) FROM profile WHERE household_id = :id)"),
     "source_record": "SELECT customer_id FROM record_link WHERE source = :source AND record_id = :value",
     **{kind: f"""SELECT DISTINCT l.customer_id FROM source_record r
                   JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
@@ -192,10 +192,10 @@ class ProfileStore:
 
     def get_profile(self, customer_id: str) -> Profile | None:
         """Return the person's profile, or None when no person has this customer_id."""
-        head, preferences = self._read_with_preferences("profile", customer_id, 5)
+        head, preferences = self._read_with_preferences("profile", customer_id, 2)
         if head is None:
             return None
-        return profile_of_row(customer_id, *head, preferences_by_member(preferences))
+        return profile_of_encoded(bytes(head[0]), _text(head[1]), preferences_by_member(preferences))
 
     def encoded_profile(self, customer_id: str) -> bytes | None:
         """Return the person's profile as an encoded herken.v1.Profile, or None when no person has this customer_id.
@@ -250,10 +250,10 @@ class ProfileStore:
 
     def get_household(self, household_id: str) -> HouseholdSummary | None:
         """Return the household's summary, or None when no household has this id."""
-        head, preferences = self._read_with_preferences("household", household_id, 1)
+        head, preferences = self._read_with_preferences("household", household_id, 2)
         if head is None:
             return None
-        return household_summary(household_id, json.loads(head[0]), preferences_by_member(preferences))
+        return profile_of_encoded(bytes(head[0]), _text(head[1]), preferences_by_member(preferences)).household
 
     def resolve_identifier(self, kind: str, value: str, source: str | None = None) -> list[str]:
         """Return the customer_ids that use an identifier (several for a family card; [] when unknown).

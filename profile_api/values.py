@@ -1,18 +1,17 @@
-"""The values a profile is made of: plain classes, and a profile read back from its precomputed row.
+"""The values a profile is made of: plain classes.
 
-No database and no messages: the store reads rows into these (``profile_api.profiles``), the
-message packers read them (``profile_api.messages``), and both stand above this module.
+No database and no messages: the message packers turn these into messages and a stored profile back
+into these (``profile_api.messages``), the store reads them (``profile_api.profiles``), and both stand
+above this module.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from profile_api.golden import GOLDEN_FIELDS
-from profile_api.preferences import HouseholdSummary, PreferenceValue, household_summary
+from profile_api.preferences import HouseholdSummary, PreferenceValue
 
-__all__ = ["FieldValue", "GoldenRecord", "Attribute", "Profile", "Candidate", "golden_of", "profile_of_row"]
+__all__ = ["FieldValue", "GoldenRecord", "Attribute", "Profile", "Candidate"]
 
 
 @dataclass(frozen=True)
@@ -73,21 +72,3 @@ class Candidate:
     score: float
     matched_on: list[str]
 
-
-def golden_of(doc: dict) -> GoldenRecord:
-    """Return the golden record of its precomputed JSON ({field: [value, source, record_id, updated_at, confidence]})."""
-    return GoldenRecord(**{f: FieldValue(*doc[f]) if f in doc else None for f in GOLDEN_FIELDS})
-
-
-def profile_of_row(customer_id: str, household_id: str, display_name: str, golden: str, attributes: str, household: str,
-             members: dict[str, list[PreferenceValue]]) -> Profile:
-    """Return a profile from its precomputed row (JSON columns) and its household's current preferences by member."""
-    return Profile(
-        customer_id=customer_id,
-        household_id=household_id,
-        display_name=display_name,
-        golden=golden_of(json.loads(golden)),
-        preferences=members.get(customer_id, []),
-        attributes=[Attribute(n, v, e) for n, v, e in json.loads(attributes)],
-        household=household_summary(household_id, json.loads(household), members),
-    )

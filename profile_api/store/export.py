@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import astuple
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
+
+from profile_api.messages import profile_of_encoded
 
 __all__ = ["NoSuchCustomer", "find_customer", "export_customer", "export_json", "person_records"]
 
@@ -94,12 +97,9 @@ def export_customer(engine: Engine, customer_id: str, now: dt.datetime | None = 
         for record in records:
             link = links.get((record["source"], record["record_id"]), {})
             record["link"] = {k: link.get(k) for k in ("customer_id", "household_id", "confidence", "run_id")}
-        profile = _dicts(conn, "SELECT display_name, golden, attributes, household, consent FROM profile "
-                               "WHERE customer_id = :c", c=current)
-        for row in profile:
-            for column in ("golden", "attributes", "household", "consent"):
-                if row.get(column):
-                    row[column] = json.loads(row[column])
+        profile = [_profile_document(*row) for row in conn.execute(text(
+            "SELECT display_name, encoded, household_inferred, consent FROM profile WHERE customer_id = :c"),
+            {"c": current})]
         events = _dicts(conn, "SELECT e.* FROM identity_event e JOIN identity_event_customer c ON c.seq = e.seq "
                               "WHERE c.customer_id = :c ORDER BY e.seq", c=current)
         named = sorted({customer_id, current})
@@ -125,6 +125,24 @@ def export_customer(engine: Engine, customer_id: str, now: dt.datetime | None = 
                                                "OR unique_id_r IN :u ORDER BY id", u=uids) if uids else [],
         }
     return document
+
+
+def _profile_document(display_name: str, encoded: bytes, household_inferred: str,
+                      consent: str | None) -> dict[str, Any]:
+    """Return a stored profile row as the export shows it: its golden record, attributes and household as
+    JSON values ({field: [value, source, record_id, updated_at, confidence]}, [[name, value, {evidence}]],
+    {"members": [[customer_id, display_name]], "pets": [...], "delivery": ...}) and its consent."""
+    profile = profile_of_encoded(bytes(encoded), household_inferred, {})
+    golden = {name: list(astuple(value)) for name, value in vars(profile.golden).items() if value is not None}
+    household = profile.household
+    return {
+        "display_name": display_name,
+        "golden": golden,
+        "attributes": [[a.name, a.value, a.evidence] for a in profile.attributes],
+        "household": {"members": [[m.customer_id, m.display_name] for m in household.members],
+                      "pets": household.pets, "delivery": household.delivery_preference},
+        "consent": json.loads(consent) if consent else consent,
+    }
 
 
 def export_json(engine: Engine, customer_id: str) -> str:

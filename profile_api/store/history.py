@@ -34,17 +34,27 @@ def _utc(value: object) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def previous_ids(engine: Engine) -> PreviousIds:
-    """Return the IDs of the published run (empty for a store that holds none)."""
+def previous_ids(engine: Engine, links: pd.DataFrame | None = None) -> PreviousIds:
+    """Return the IDs of the published run (empty for a store that holds none).
+
+    links: the published run's record links (unique_id, customer_id, household_id) when the caller has
+    read them already (an incremental run, ``herken.publish_delta.published_state``): record_link is
+    then not read again.
+    """
     previous = PreviousIds()
     with engine.connect() as conn:
         if not inspect(conn).has_table(IdAlias.__tablename__):
             return previous
-        # the driver's own cursor: 100k rows as plain tuples, without SQLAlchemy's per-row work
-        _, rows = driver_rows(conn, "SELECT source, record_id, customer_id, household_id FROM record_link")
-        keys = [f"{source}:{record_id}" for source, record_id, _, _ in rows]
-        previous.customer_of = dict(zip(keys, (row[2] for row in rows)))
-        previous.household_of = dict(zip(keys, (row[3] for row in rows)))
+        if links is None:
+            # the driver's own cursor: 100k rows as plain tuples, without SQLAlchemy's per-row work
+            _, rows = driver_rows(conn, "SELECT source, record_id, customer_id, household_id FROM record_link")
+            keys = [f"{source}:{record_id}" for source, record_id, _, _ in rows]
+            previous.customer_of = dict(zip(keys, (row[2] for row in rows)))
+            previous.household_of = dict(zip(keys, (row[3] for row in rows)))
+        else:
+            keys = links["unique_id"].tolist()
+            previous.customer_of = dict(zip(keys, links["customer_id"].tolist()))
+            previous.household_of = dict(zip(keys, links["household_id"].tolist()))
         _, persons = driver_rows(conn, "SELECT customer_id, household_id, first_seen_at FROM person")
         for customer, household, seen in persons:
             previous.customer_household[customer] = household

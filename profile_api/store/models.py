@@ -27,8 +27,10 @@ from sqlmodel import Field, SQLModel
 # 10: the served generation (served_generation; on PostgreSQL also served_change), raised by triggers on the
 # tables the server's keyed reads answer from, so that a server keeping reads in memory knows when to forget
 # them (profile_api.store.generation).
+# 11: each profile stored once, as served (profile.encoded); the JSON copies (profile.golden, attributes,
+# household) dropped, and what the live part needs beside it kept (profile.household_inferred).
 # Each version is an Alembic revision in store/migrations/versions ("0007" for 7), which `herken migrate` runs.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -201,19 +203,19 @@ class MatchEdge(SQLModel, table=True):
 class PrecomputedProfile(SQLModel, table=True):
     """A person's profile as served: built by ``profile_api.precompute`` in the publishing transaction.
 
-    The JSON and encoded columns are written and read only by ``profile_api``. Preferences live in
+    Stored once, as served: ``encoded`` is the part fixed for the run (a herken.v1.Profile; readers
+    that want values decode it, ``profile_api.messages.profile_of_encoded``). Preferences live in
     their own table (on records); ``encoded_live`` is what they make of the profile now: rewritten
     for the whole household by every write of a preference (``profile_api.live``), in the writer's
-    transaction, so that a read is one row.
+    transaction, so that a read is one row. ``household_inferred`` is what the live part starts from
+    (the household's pets and delivery as its purchases show them, before anything stated).
     """
 
     __tablename__ = "profile"
     customer_id: str = Field(primary_key=True)
     household_id: str = Field(index=True)
     display_name: str
-    golden: str = Field(sa_column=Column(Text, nullable=False))      # {field: [value, source, record_id, updated_at, confidence]}
-    attributes: str = Field(sa_column=Column(Text, nullable=False))  # [[name, value, {evidence}], ...]
-    household: str = Field(sa_column=Column(Text, nullable=False))   # {"members": [[id, name]], "pets": [...], "delivery": ...}
+    household_inferred: str = Field(sa_column=Column(Text, nullable=False))   # {"pets": [...], "delivery": ...}
     encoded: bytes = Field(sa_column=Column(LargeBinary, nullable=False))            # herken.v1.Profile but the live part
     encoded_live: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the live part, as stated so far
     # {purpose: [granted, channel, stated_at]}: the person's latest consent statement per purpose

@@ -85,14 +85,40 @@ def raw_records(conn: Connection) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(list(values), dtype=object) for name, values in zip(names, columns)})
 
 
+_PURCHASES = "FROM interaction WHERE type IN ('purchase', 'return')"
+
+
 def latest_purchase(conn: Connection, engine: SqlEngine) -> dt.datetime | None:
     """Return the time of the store's latest purchase or return: the "now" a publish builds attributes for."""
     cursor = conn.connection.dbapi_connection.cursor()   # the driver's cursor: no Row object per row (300k)
     try:
-        cursor.execute("SELECT occurred_at FROM interaction WHERE type IN ('purchase', 'return')")
+        cursor.execute(f"SELECT occurred_at {_PURCHASES}")
         times = [row[0] for row in cursor.fetchall()]
     finally:
         cursor.close()
+    return _latest(times, engine)
+
+
+def latest_purchase_after(conn: Connection, engine: SqlEngine, deleted: Collection[tuple[str, str]],
+                          added: pd.DataFrame) -> dt.datetime | None:
+    """Return what ``latest_purchase`` will say once an increment is written that deletes the interactions of
+    the ``deleted`` (source, record_id) records and adds ``added`` (interactions: type, occurred_at);
+    read from the store as conn sees it before (so that it can be read beside the writing transaction)."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"SELECT source, record_id, occurred_at {_PURCHASES}")
+        gone = set(deleted)
+        times = [at for source, record_id, at in cursor.fetchall() if (source, record_id) not in gone]
+    finally:
+        cursor.close()
+    if len(added):
+        times += [at for kind, at in zip(added["type"].tolist(), added["occurred_at"].tolist())
+                  if kind in ("purchase", "return") and isinstance(at, str)]
+    return _latest(times, engine)
+
+
+def _latest(times: list[str], engine: SqlEngine) -> dt.datetime | None:
+    """Return the latest of these stored interaction times (None: none, or none a time)."""
     if not times:
         return None
     found = engine.sql(f"SELECT max({TIMESTAMP_SQL.format('occurred_at')}) AS t FROM times",

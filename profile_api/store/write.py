@@ -153,7 +153,8 @@ def write_profiles(conn: Connection, profiles: pd.DataFrame | Iterable[pd.DataFr
     def current(chunk: pd.DataFrame) -> pd.DataFrame:
         if stated is None:
             return chunk
-        parts = live_parts(chunk[["customer_id", "household_id", "household"]].itertuples(index=False, name=None),
+        parts = live_parts(chunk[["customer_id", "household_id", "household_inferred"]].itertuples(index=False,
+                                                                                             name=None),
                            stated)
         return chunk.assign(encoded_live=pd.Series([parts[c] for c in chunk["customer_id"]], index=chunk.index,
                                                    dtype=object))

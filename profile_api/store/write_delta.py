@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 from sqlalchemy import bindparam, text
@@ -26,7 +27,7 @@ from profile_api.store.models import (
 )
 from identity.engine import make_engine
 from profile_api.store.read import driver_rows
-from profile_api.store.realtime import latest_purchase
+from profile_api.store.realtime import latest_purchase, latest_purchase_after
 from profile_api.store.consent import refresh_consent
 from profile_api.store.write import analyze, bulk_insert, write_snapshot
 
@@ -68,11 +69,13 @@ def delete_records(conn: Connection, table: str, keys: Collection[tuple[str, str
 
 def _rows(conn: Connection, sql: str, values: Iterable[str], *args: str) -> pd.DataFrame:
     """Return the rows of a query whose ``IN ({ids})`` list takes values, CHUNK at a time, after ``?`` args."""
-    frames = []
+    names, rows = [], []
     for chunk in _in_chunks(values):
-        names, rows = driver_rows(conn, sql.format(ids=", ".join("?" * len(chunk))), (*args, *chunk))
-        frames.append(pd.DataFrame.from_records(rows, columns=names))
-    return pd.concat([f.astype(object) for f in frames], ignore_index=True) if frames else pd.DataFrame()
+        names, found = driver_rows(conn, sql.format(ids=", ".join("?" * len(chunk))), (*args, *chunk))
+        rows += found
+    # object columns straight away: inferring pandas' string columns first and converting them back cost
+    # as much as the read (a day-2 delta at 100k records: ~0.1 s of the profiles' rebuild)
+    return pd.DataFrame(rows, columns=names, dtype=object) if names else pd.DataFrame()
 
 
 def _household_inputs(conn: Connection, households: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -151,7 +154,9 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
         run: the run row, replacing the previous one.
         guard: runs first on the transaction and may refuse the write by raising (as ``write_run``'s).
     """
-    with engine.begin() as conn:
+    # the instant the profiles are as of is read beside the transaction, while it writes (``_as_of_after``)
+    with ThreadPoolExecutor(max_workers=1) as beside, engine.begin() as conn:
+        as_of = beside.submit(_as_of_after, engine, deleted, interactions)
         if guard is not None:
             guard(conn)
         delete_records(conn, "source_record", replaced)
@@ -176,6 +181,26 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
         history(conn)
         write_snapshot(conn, run["run_id"].iloc[0], snapshot)
         analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])
-        rebuilt = rebuild_households(conn, set(households["household_id"]) | set(households_gone))
+        rebuilt = rebuild_households(conn, set(households["household_id"]) | set(households_gone),
+                                     as_of=as_of.result())
         progress.advance(rebuilt)
     return rebuilt
+
+
+def _as_of_after(engine: Engine, deleted: Collection[tuple[str, str]], added: pd.DataFrame) -> dt.datetime | None:
+    """Return the instant the rebuilt profiles' attributes are as of once the increment is written (the latest
+    purchase or return, as a full publish has it), read on a connection of its own beside the writing one.
+
+    The scan of every purchase (~0.2 s at 100k records) then runs on the other core while the writing
+    transaction inserts the increment's rows; an SQLite file in WAL mode and PostgreSQL both let a reader
+    see the store as last committed meanwhile. An SQLite store in memory has one connection: None (the
+    rebuild reads it in the transaction).
+    """
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return None
+    duck = make_engine("duckdb", memory_limit=PROFILE_MEMORY_LIMIT)
+    try:
+        with engine.connect() as conn:
+            return latest_purchase_after(conn, duck, deleted, added)
+    finally:
+        duck.close()

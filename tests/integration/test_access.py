@@ -87,10 +87,11 @@ def served(store_url):
 def subject(served) -> str:
     """A person with e-mail, phone, birth date, house number, attributes and a household of two or more."""
     rows = served.rows("""
-        SELECT p.customer_id FROM profile p WHERE p.household_id IN (
-            SELECT household_id FROM profile GROUP BY household_id HAVING count(*) >= 2)
-        AND p.golden LIKE '%"email":[%' AND p.golden LIKE '%"phone":[%' AND p.golden LIKE '%"birth_date":[%'
-        AND p.golden LIKE '%"house_number":[%' AND p.attributes != '[]' ORDER BY p.customer_id LIMIT 1""")
+        SELECT p.customer_id, p.encoded FROM profile p WHERE p.household_id IN (
+            SELECT household_id FROM profile GROUP BY household_id HAVING count(*) >= 2) ORDER BY p.customer_id""")
+    wanted = ("email", "phone", "birth_date", "house_number")
+    rows = [row for row in rows if (profile := pb.Profile.FromString(bytes(row[1]))).attributes
+            and all(profile.golden.HasField(name) for name in wanted)]
     assert rows, "the small drop has such a person"
     return rows[0][0]
 
@@ -284,8 +285,9 @@ def test_update_consent_of_an_unknown_customer_is_not_found(served):
 
 
 def test_the_configured_default_applies_to_who_never_said(store_url, served, subject):
-    quiet = served.rows("SELECT customer_id FROM profile WHERE consent IS NULL AND attributes != '[]' "
-                        "ORDER BY customer_id LIMIT 1")[0][0]
+    quiet = next(customer_id for customer_id, encoded in served.rows(
+        "SELECT customer_id, encoded FROM profile WHERE consent IS NULL ORDER BY customer_id")
+        if pb.Profile.FromString(bytes(encoded)).attributes)
     strict = Served(store_url, _options(profiling=False))
     try:
         profile = strict.call("GetProfile", by_id(quiet), "service").profile
@@ -298,7 +300,8 @@ def test_consent_survives_a_new_run_and_is_kept_on_postgresql(small_drop, fresh_
     resolve_drop(small_drop, fresh_pg_url, tmp_path / "runs")
     served = Served(fresh_pg_url, _options())
     try:
-        customer_id = served.rows("SELECT customer_id FROM profile WHERE attributes != '[]' ORDER BY 1 LIMIT 1")[0][0]
+        customer_id = next(customer_id for customer_id, encoded in served.rows(
+            "SELECT customer_id, encoded FROM profile ORDER BY 1") if pb.Profile.FromString(bytes(encoded)).attributes)
         served.call("UpdateConsent", pb.UpdateConsentRequest(customer_id=customer_id, consents=[
             pb.ConsentEntry(purpose=PROFILING, granted=False)]), "webshop")
         model = next((tmp_path / "runs").glob("*/model.json"))      # a new run (the first run's model): the person is written anew

@@ -41,10 +41,9 @@ def person(conn, customer_id: str, name: str, email: str) -> None:
     conn.execute(text("INSERT INTO record_link (source, record_id, customer_id, household_id, run_id) "
                       "VALUES ('webshop', :r, :c, :h, :run)"), {"r": record, "c": customer_id, "h": "H" + customer_id,
                                                               "run": RUN})
-    conn.execute(text("INSERT INTO profile (customer_id, household_id, display_name, golden, attributes, household, "
-                      "encoded, encoded_live) VALUES (:c, :h, :n, '{}', '[]', :household, :enc, :live)"),
-                 {"c": customer_id, "h": "H" + customer_id, "n": name, "enc": encoded(customer_id, name), "live": b"",
-                  "household": json.dumps({"members": [[customer_id, name]]})})
+    conn.execute(text("INSERT INTO profile (customer_id, household_id, display_name, household_inferred, "
+                      "encoded, encoded_live) VALUES (:c, :h, :n, '{}', :enc, :live)"),
+                 {"c": customer_id, "h": "H" + customer_id, "n": name, "enc": encoded(customer_id, name), "live": b""})
 
 
 @dataclass
@@ -119,8 +118,8 @@ def test_a_profile_changed_by_another_process_is_served_new_within_the_interval(
                     "INSERT INTO source_record (source, record_id, email, std_email) VALUES ('app', 'r3', :e, :e)",
                     "INSERT INTO record_link (source, record_id, customer_id, household_id, run_id) "
                     "VALUES ('app', 'r3', 'C3', 'HC3', 'run-1')",
-                    "INSERT INTO profile (customer_id, household_id, display_name, golden, attributes, household, "
-                    "encoded, encoded_live) VALUES ('C3', 'HC3', 'Carla', '{}', '[]', '{}', :enc, :live)",
+                    "INSERT INTO profile (customer_id, household_id, display_name, household_inferred, "
+                    "encoded, encoded_live) VALUES ('C3', 'HC3', 'Carla', '{}', :enc, :live)",
                     e="carla@example.nl", enc=encoded("C3", "Carla"), live=b"")
     assert served.becomes("Carla", **by_email("carla@example.nl")) <= WITHIN
     # Bram's record deleted (an incremental publish): his e-mail leads nowhere, his ID is not found

@@ -92,9 +92,9 @@ def test_version_10_gives_a_store_of_9_the_served_generation_raised_by_every_wri
     with engine.connect() as conn:
         assert not [t for t in triggers(conn) if t[0].startswith("herken_served")]
     assert main(["serve", "--store", empty_url, "--port", "0"]) == 2
-    assert "is at schema version 9, this herken needs 10: run `herken migrate" in capsys.readouterr().err
+    assert f"is at schema version 9, this herken needs {SCHEMA_VERSION}: run `herken migrate" in capsys.readouterr().err
     assert main(["migrate", "--store", empty_url]) == 0
-    assert "schema version 9 -> 10" in capsys.readouterr().out
+    assert f"schema version 9 -> {SCHEMA_VERSION}" in capsys.readouterr().out
     with engine.connect() as conn:
         assert triggers(conn) == head
     for statement in ("INSERT INTO id_alias (old_id, kind, current_id, run_id, changed_at, reason) "

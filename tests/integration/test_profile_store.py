@@ -428,8 +428,26 @@ def test_a_read_connection_that_breaks_is_replaced(published):
 # What each older version wrote, from this version's tables: the statements that take a store back there.
 # Written out by hand, apart from the migrations, so that the test does not take their word for it.
 # Before version 8 nothing remembered IDs between runs, nor kept a record's confidence or a steward's decisions.
+
+
+def _households_as_json(conn) -> None:
+    """Fill profile.household as versions 2 to 10 kept it ({"members": [[id, name]], "pets", "delivery"})."""
+    rows = conn.execute(text("SELECT customer_id, encoded, household_inferred FROM profile")).all()
+    conn.execute(text("UPDATE profile SET household = :household WHERE customer_id = :c"), [
+        {"c": customer_id, "household": json.dumps({
+            "members": [[m.customer_id, m.display_name] for m in pb.Profile.FromString(bytes(encoded)).household.members],
+            **json.loads(inferred)})} for customer_id, encoded, inferred in rows])
+
+
+# Before version 11 each profile was kept twice: as JSON (golden, attributes, household) beside the encoded
+# parts. Version 11 reads only the household's pets and delivery of the JSON (its golden record and
+# attributes it has encoded): those are written as they were, the others left empty.
+_BEFORE_11 = ("ALTER TABLE profile ADD COLUMN golden TEXT NOT NULL DEFAULT '{}'",
+              "ALTER TABLE profile ADD COLUMN attributes TEXT NOT NULL DEFAULT '[]'",
+              "ALTER TABLE profile ADD COLUMN household TEXT NOT NULL DEFAULT '{}'", _households_as_json,
+              "ALTER TABLE profile DROP COLUMN household_inferred")
 # Before version 9 nothing kept consent, an audit log or erasures.
-_BEFORE_9 = ("ALTER TABLE profile DROP COLUMN consent", "DROP TABLE consent", "DROP TABLE audit_log",
+_BEFORE_9 = (*_BEFORE_11, "ALTER TABLE profile DROP COLUMN consent", "DROP TABLE consent", "DROP TABLE audit_log",
              "DROP TABLE erasure", "DROP TABLE tombstone", "DROP TABLE erasure_salt")
 _BEFORE_8 = (*_BEFORE_9, "ALTER TABLE person DROP COLUMN first_seen_at", "ALTER TABLE household DROP COLUMN first_seen_at",
              "ALTER TABLE record_link DROP COLUMN confidence", "DROP TABLE identity_event",
@@ -444,14 +462,15 @@ _BACK_TO = {
     1: (*_RUN_BEFORE_5, "DROP TABLE profile", "DROP INDEX ix_preference_record",
         "ALTER TABLE preference DROP COLUMN channel", "ALTER TABLE source_record DROP COLUMN std_phone_mobile",
         "ALTER TABLE source_record DROP COLUMN std_particles"),
-    2: ("ALTER TABLE profile DROP COLUMN encoded", "ALTER TABLE profile DROP COLUMN encoded_live", *_RUN_BEFORE_5),
+    2: (*_RUN_BEFORE_5, "ALTER TABLE profile DROP COLUMN encoded", "ALTER TABLE profile DROP COLUMN encoded_live"),
     3: ("ALTER TABLE profile RENAME COLUMN encoded_live TO encoded_household", *_RUN_BEFORE_5),
     4: _RUN_BEFORE_5,
     5: _RUN_BEFORE_6,
     6: _RUN_BEFORE_7,
     7: _BEFORE_8,
     8: _BEFORE_9,
-    9: (),      # and before 10 no served generation (undo_10, for every version)
+    9: _BEFORE_11,      # and before 10 no served generation (undo_10, for every version before 10)
+    10: _BEFORE_11,
 }
 _KEPT = {   # what each table holds that a migration must not lose (the profiles are compared as served)
     "source_record": "source, record_id, first_name, last_name, std_email, std_phone, std_phone_mobile",
@@ -493,9 +512,10 @@ def test_a_store_of_an_earlier_version_is_refused_by_the_readers_until_migrated(
     before = {c: (decoded(store, c), store.get_profile(c)) for c in sample}
     rows, head_schema = kept_rows(engine), schema_of(engine)
     with engine.begin() as conn:   # take the store back to what that version wrote
-        undo_10(conn)
+        if version < 10:
+            undo_10(conn)
         for statement in (*_BACK_TO[version], f"UPDATE schema_info SET version = {version}"):
-            conn.execute(text(statement))
+            statement(conn) if callable(statement) else conn.execute(text(statement))
         # a herken from before Alembic kept only schema_info; one that used Alembic stamped its revision
         conn.execute(text(f"UPDATE alembic_version SET version_num = '{version:04d}'" if alembic
                           else "DROP TABLE alembic_version"))
@@ -520,7 +540,7 @@ def test_a_store_of_an_earlier_version_is_refused_by_the_readers_until_migrated(
         f"the store at {url} is at schema version {SCHEMA_VERSION}: nothing to migrate"
     with engine.connect() as conn:
         # pinned: a new schema version adds its statements to _BACK_TO
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 10
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 11
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == revision_of(SCHEMA_VERSION)
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
         categories, unplaced, rules = conn.execute(text(
@@ -597,8 +617,8 @@ def test_profiles_built_in_household_batches_by_a_worker_equal_one_build_of_all(
         expected = whole.sort_values("customer_id").reset_index(drop=True)
         assert ordered[["customer_id", "household_id", "display_name"]].equals(
             expected[["customer_id", "household_id", "display_name"]])
-        for column in ("golden", "attributes", "household"):    # JSON: evidence keys in any order
-            assert ordered[column].map(json.loads).tolist() == expected[column].map(json.loads).tolist()
+        assert ordered["household_inferred"].map(json.loads).tolist() == \
+            expected["household_inferred"].map(json.loads).tolist()
         for column in ("encoded", "encoded_live"):              # as a client decodes them (maps in any order)
             assert ordered[column].map(pb.Profile.FromString).tolist() == \
                 expected[column].map(pb.Profile.FromString).tolist()
@@ -618,3 +638,31 @@ def test_a_profile_build_that_fails_in_its_worker_says_why(published, tmp_path):
             list(build.frames())
     finally:
         build.close()
+
+
+def test_the_latest_purchase_after_an_increment_is_read_before_it_as_it_will_be_after(published):
+    from identity.engine import make_engine
+    from profile_api.store.realtime import latest_purchase, latest_purchase_after
+
+    _, engine, _, _, _ = published
+    duck = make_engine("duckdb")
+    with engine.connect() as conn:
+        latest = conn.execute(text("SELECT source, record_id, occurred_at FROM interaction "
+                                   "WHERE type = 'purchase' ORDER BY occurred_at DESC LIMIT 1")).one()
+    later = pd.DataFrame({"source": [latest[0]] * 2, "record_id": [latest[1]] * 2, "type": ["purchase", "view"],
+                          "occurred_at": ["2099-01-02T03:04:05", "2100-01-01T00:00:00"]})
+    for deleted, added in (({(latest[0], latest[1])}, later.iloc[:0]), (set(), later), ({(latest[0], latest[1])}, later)):
+        with engine.connect() as conn:
+            predicted = latest_purchase_after(conn, duck, deleted, added)
+        with engine.connect() as conn, conn.begin() as transaction:     # written, looked at, rolled back
+            for source, record_id in deleted:
+                conn.execute(text("DELETE FROM interaction WHERE source = :s AND record_id = :r"),
+                             {"s": source, "r": record_id})
+            for row in added.itertuples():
+                conn.execute(text("INSERT INTO interaction (source, record_id, type, occurred_at) "
+                                  "VALUES (:s, :r, :t, :o)"), {"s": row.source, "r": row.record_id, "t": row.type,
+                                                                "o": row.occurred_at})
+            assert predicted == latest_purchase(conn, duck)
+            transaction.rollback()
+    assert predicted == dt.datetime(2099, 1, 2, 3, 4, 5)
+    duck.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import shutil
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from herken.cli import main
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from tests.integration.resolving import settled_digest
 from profile_api.store.write import rebuild_profiles
 from profile_api.profiles import ProfileStore
@@ -45,9 +45,9 @@ def renamed(tmp_path_factory) -> tuple[Path, str, str, Path]:
 def attributes_by_customer(url: str) -> dict[str, dict[str, str]]:
     engine = open_store(url)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT customer_id, attributes FROM profile ORDER BY customer_id")).all()
+        rows = conn.execute(text("SELECT customer_id, encoded FROM profile ORDER BY customer_id")).all()
     engine.dispose()
-    return {c: {name: value for name, value, _ in json.loads(a)} for c, a in rows}
+    return {c: {a.name: a.value for a in pb.Profile.FromString(bytes(encoded)).attributes} for c, encoded in rows}
 
 
 def test_sizes_and_pets_of_every_animal_are_derived_through_the_drops_taxonomy(renamed):

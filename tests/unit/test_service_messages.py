@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import grpc
 import pytest
@@ -14,7 +15,10 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.profiles import (
     Attribute, FieldValue, GoldenRecord, HouseholdMember, HouseholdSummary, PreferenceValue, Profile,
 )
-from profile_api.messages import ambiguous_pb, encode_fixed, encode_live, profile_pb, profile_reply_bytes, timestamp
+from profile_api.messages import (
+    ambiguous_pb, encode_fixed, encode_live, encode_precomputed, profile_of_encoded, profile_pb, profile_reply_bytes,
+    timestamp,
+)
 from profile_api.service import (
     IdentifierLookup, RequestError, explain_request_of, household_id_of, invalid_from_store, lookup_of, preference_update_of,
     search_criteria,
@@ -188,3 +192,25 @@ def test_explain_match_takes_source_records_and_names_the_field_of_a_wrong_one()
     assert refusal(pb.ExplainMatchRequest()).split(":")[0] == "a"
     same = pb.ExplainMatchRequest(a=record_id("pos", "P1"), b=record_id("pos", "P1"))
     assert refusal(same).split(":")[0] == "b"
+
+
+def test_a_profile_encoded_from_its_json_reads_back_as_the_same_values():
+    golden = json.dumps({"first_name": ["Jan", "pos", "P1", "2023-01-01 00:00:00", 0.875],
+                         "birth_date": ["1980-02-03", "webshop", "W1", None, None]})
+    attributes = json.dumps([["purchase_count", "3", {"purchases": "3", "first": "2022-01-01", "none": None}],
+                             ["spend_12m", "10.00", {"paid_eur": 10.0}]])
+    members = json.dumps([["C1", "Jan Jansen"], ["C2", "Els Jansen"]])
+    encoded = encode_precomputed("C1", "H1", "Jan Jansen", golden, attributes, members)
+    stated = {"C2": [PreferenceValue("delivery_method", "parcel_locker", "app", "2024-01-02T03:04:05")]}
+    profile = profile_of_encoded(encoded, json.dumps({"pets": ["dog"], "delivery": "home"}), stated)
+    # the values read back encode to the same bytes: one way from values to a message
+    assert encode_fixed(profile) == encoded
+    assert profile.golden.first_name == FieldValue("Jan", "pos", "P1", "2023-01-01T00:00:00", 0.875)
+    assert profile.golden.birth_date == FieldValue("1980-02-03", "webshop", "W1", None, None)
+    assert profile.golden.email is None
+    assert [(a.name, a.evidence) for a in profile.attributes] == [
+        ("purchase_count", {"purchases": "3", "first": "2022-01-01"}), ("spend_12m", {"paid_eur": "10.0"})]
+    household = profile.household
+    assert [(m.customer_id, m.display_name) for m in household.members] == [("C1", "Jan Jansen"), ("C2", "Els Jansen")]
+    assert household.pets == ["dog"] and household.delivery_preference == "parcel_locker"   # a member said so
+    assert profile.preferences == [] and profile_pb(profile).household.shared_preferences[0].key == "delivery_method"
