@@ -29,6 +29,7 @@ from identity.engine import make_engine
 from profile_api.store.read import driver_rows
 from profile_api.store.realtime import latest_purchase, latest_purchase_after
 from profile_api.store.consent import refresh_consent
+from profile_api.store.generation import one_raise
 from profile_api.store.write import analyze, bulk_insert, write_snapshot
 
 CHUNK = 5_000   # keys per IN list
@@ -155,7 +156,7 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
         guard: runs first on the transaction and may refuse the write by raising (as ``write_run``'s).
     """
     # the instant the profiles are as of is read beside the transaction, while it writes (``_as_of_after``)
-    with ThreadPoolExecutor(max_workers=1) as beside, engine.begin() as conn:
+    with ThreadPoolExecutor(max_workers=1) as beside, engine.begin() as conn, one_raise(conn):
         as_of = beside.submit(_as_of_after, engine, deleted, interactions)
         if guard is not None:
             guard(conn)

@@ -18,8 +18,10 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.server import start_server, store_servicer
 from profile_api.store import open_store, read_links
+from profile_api.store.generation import READ_GENERATION
 from profile_api.store.history import read_events
 from synth.day2 import write_day2
+from tests.integration.test_migrate import triggers
 
 
 @pytest.fixture(scope="module")
@@ -249,8 +251,22 @@ def incremental(small_drop, days, tmp_path_factory) -> dict:
         engine = open_store(url)
         with engine.connect() as conn:
             last = max(e.seq for e in read_events(conn))
+            generation = conn.execute(text(READ_GENERATION)).scalar()
         assert main(["resolve", str(days["tmp"] / "delta"), "--incremental", "--store", url]) == 0
-    return {"url": url, "engine": engine, "links": read_links(engine), "last": last, "tmp": tmp}
+    return {"url": url, "engine": engine, "links": read_links(engine), "last": last, "tmp": tmp,
+            "generation": generation}
+
+
+def test_an_incremental_run_raises_the_served_generation_and_keeps_its_triggers(incremental, tmp_path):
+    """The delta's write drops the served tables' triggers for its transaction (one raise, not one per
+    row written): a server keeping reads must still see the change, and later writes must raise it."""
+    with incremental["engine"].connect() as conn:
+        assert conn.execute(text(READ_GENERATION)).scalar() > incremental["generation"]
+        kept = triggers(conn)
+    fresh = open_store(f"sqlite:///{tmp_path / 'new.db'}")
+    with fresh.connect() as conn:
+        assert kept == triggers(conn)
+    fresh.dispose()
 
 
 def test_an_incremental_run_gives_the_persons_a_full_run_gives(days, incremental):
