@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from herken.cli import main
 from profile_api.store import OutdatedStore, StoreError, open_store
+from profile_api.store.generation import READ_GENERATION
 from profile_api.store.migrations import SCRIPT_LOCATION, revision_of
 from profile_api.store.models import SCHEMA_VERSION
 from tests.conftest import PG_ADMIN_URL
@@ -74,7 +75,7 @@ def triggers(conn) -> list[tuple[str, str]]:
 def generation(url: str) -> int:
     engine = create_engine(url)
     with engine.connect() as conn:
-        found = conn.execute(text("SELECT generation FROM served_generation WHERE id = 1")).scalar()
+        found = conn.execute(text(READ_GENERATION)).scalar()
     engine.dispose()
     return found
 
