@@ -188,7 +188,9 @@ def rule_fields_of(records: pd.DataFrame) -> dict[str, NameAndBirth]:
     # a number used by several first names (identity.link.prepare's people counts) is a family's, not a person's
     shared = (records["mobile_names"].fillna(0).astype("int64") > 1).tolist() if "mobile_names" in records.columns \
         else [False] * len(records)
-    return {uid: NameAndBirth(*values) for uid, *values in zip(records["unique_id"].tolist(), *fields, shared)}
+    email = ([v if present else None for v, present in zip(records["email"].tolist(), records["email"].notna().tolist())]
+             if "email" in records.columns else [None] * len(records))
+    return {uid: NameAndBirth(*values) for uid, *values in zip(records["unique_id"].tolist(), *fields, shared, email)}
 
 
 def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, rules: RuleBook,

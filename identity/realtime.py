@@ -45,12 +45,12 @@ TF_COLUMNS: tuple[str, ...] = ("given_first", "surname_core", "city")
 Record = tuple
 
 
-_MOBILE_NAMES = POS["mobile_names"]
+_MOBILE_NAMES, _EMAIL = POS["mobile_names"], POS["email"]
 
 
 def rule_fields(record: Record) -> NameAndBirth:
     """Return the cannot-link fields of a record tuple (a mobile number used by several first names is shared)."""
-    return NameAndBirth(*(record[i] for i in _RULE_FIELDS), (record[_MOBILE_NAMES] or 0) > 1)
+    return NameAndBirth(*(record[i] for i in _RULE_FIELDS), (record[_MOBILE_NAMES] or 0) > 1, record[_EMAIL])
 
 
 def rulebook_of_run(kept: Iterable[Mapping[str, Any]] | None, name_counts: Mapping[str, int]) -> RuleBook:

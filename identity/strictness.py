@@ -10,7 +10,9 @@ Two things are read off the scored pairs of a run before clustering:
   first name). Where that is far above what twins and same-named kin explain, the drop itself replaces
   first names or corrupts birth dates, and the rule gives way to a model that is sure
   (:class:`identity.rules.Strictness`); the mobile-number rule (same first name, surname and birth
-  date) is used only where one person's records carry one number as measured;
+  date) is used only where one person's records carry one number as measured; and how often pairs on
+  one mobile number or one e-mail address under first names the rules hold apart carry different birth
+  dates, which says how far such a value is one person's (:func:`measure_personal`);
 - which pairs of first names the drop shows to be one person's: a call name no list knows
   ("Ellen" for Petronella) is written beside the official name by many unrelated people, while
   twins and other kin with the same surname and birth date pair their names at random
@@ -29,8 +31,8 @@ import pandas as pd
 
 from identity.cluster import NAMES_ONLY_THRESHOLD
 from identity.rules import (
-    BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_MOBILE, RULE_TITLES, SURNAME, NameAndBirth, RuleBook,
-    Strictness, birth_dates_compatible, measure_strictness,
+    BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_VALUES, RULE_TITLES,
+    SURNAME, NameAndBirth, RuleBook, Strictness, birth_dates_compatible, measure_strictness,
 )
 
 log = logging.getLogger(__name__)
@@ -134,23 +136,27 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
         personal = [(a, b) for a, b in _pairs_of(pairs, person & both_mobile, rule_fields)
                     if not (a.mobile_shared or b.mobile_shared)]   # a family's number tells nothing of one person's
         strictness.append(measure_strictness(MOBILE, personal, book))
-        strictness.append(measure_personal_mobiles(pairs, rule_fields, book))
+        strictness.append(measure_personal(pairs, rule_fields, book, PERSONAL_MOBILE))
+    if {"email_l", "email_r"} <= set(pairs.columns):
+        strictness.append(measure_personal(pairs, rule_fields, book, PERSONAL_EMAIL))
     for measured in strictness:
         log.info("%s", measured.describe())
     return RuleBook(counts, strictness, book.variants)
 
 
-def measure_personal_mobiles(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook) -> Strictness:
-    """Return how often scored pairs on one mobile number under first names the rules hold apart,
-    both with a birth date, carry different birth dates (PERSONAL_MOBILE): few where one number is
-    one person's, many where families share one."""
-    both = pairs["mobile_l"].notna() & (pairs["mobile_l"] == pairs["mobile_r"])
+def measure_personal(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
+                     rule: str = PERSONAL_MOBILE) -> Strictness:
+    """Return how often scored pairs on one mobile number (PERSONAL_MOBILE) or e-mail address (PERSONAL_EMAIL)
+    under first names the rules hold apart, both with a birth date, carry different birth dates: few where
+    one value is one person's, many where families share one."""
+    field = PERSONAL_VALUES[rule][0]
+    both = pairs[f"{field}_l"].notna() & (pairs[f"{field}_l"] == pairs[f"{field}_r"])
     measured = conflicts = 0
     for a, b in _pairs_of(pairs, both, rule_fields):
         if a.given_first and b.given_first and a.birth_date and b.birth_date and not book.names_compatible(a, b):
             measured += 1
             conflicts += not birth_dates_compatible(a.birth_date, b.birth_date)
-    return Strictness(PERSONAL_MOBILE, measured, conflicts)
+    return Strictness(rule, measured, conflicts)
 
 
 def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESHOLD) -> list[dict[str, Any]]:
@@ -162,16 +168,16 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
     """
     kept: list[dict[str, Any]] = [
         {"rule": s.rule, "pairs": s.pairs, "conflicts": s.conflicts, "strict": s.strict, "description": s.describe()}
-        for s in book.strictness.values() if s.rule != PERSONAL_MOBILE
+        for s in book.strictness.values() if s.rule not in PERSONAL_VALUES
     ]
-    personal = book.strictness.get(PERSONAL_MOBILE)
+    personal = [book.strictness[rule] for rule in PERSONAL_VALUES if rule in book.strictness]
     first = next((k for k in kept if k["rule"] == FIRST_NAME), None)
-    if first is None and (book.variants or personal is not None):
+    if first is None and (book.variants or personal):
         first = {"rule": FIRST_NAME, "description": f"{RULE_TITLES[FIRST_NAME]}: not measured on this drop"}
         kept.insert(0, first)
-    if personal is not None:   # a measurement that only makes the first-name rule give way: kept and told with it
-        first["personal_mobile"] = {"pairs": personal.pairs, "conflicts": personal.conflicts}
-        first["description"] += "; " + personal.describe()
+    for measured in personal:   # measurements that only make the first-name rule give way: kept and told with it
+        first[measured.rule] = {"pairs": measured.pairs, "conflicts": measured.conflicts}
+        first["description"] += "; " + measured.describe()
     if book.variants:
         names = sorted(book.variants)
         shown = ", ".join(f"{x}/{y}" for x, y in names[:SHOWN_VARIANTS])
@@ -191,7 +197,7 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     """Return the rule book of a run as it kept it (``rules_of_run``), over these first-name counts."""
     measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"])) for r in rules
                 if {"pairs", "conflicts"} <= set(r)]
-    measured += [Strictness(PERSONAL_MOBILE, int(r["personal_mobile"]["pairs"]), int(r["personal_mobile"]["conflicts"]))
-                 for r in rules if isinstance(r.get("personal_mobile"), dict)]
+    measured += [Strictness(rule, int(r[rule]["pairs"]), int(r[rule]["conflicts"]))
+                 for r in rules for rule in PERSONAL_VALUES if isinstance(r.get(rule), dict)]
     variants = [(x, y) for r in rules for x, y in r.get("variants", ())]
     return RuleBook(name_counts, measured, variants)

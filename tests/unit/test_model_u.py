@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from identity.model import shared_value_u, with_counted_u
+from identity.model import EMAIL_DOMAIN_TYPO, email_domain_typo_u, shared_value_u, with_counted_u
 
 
 def records(rows: list[tuple[str | None, str | None, int]]) -> pd.DataFrame:
@@ -49,3 +49,30 @@ def test_the_counted_u_replaces_the_sampled_one_on_the_two_shared_levels():
     levels = with_counted_u(model, frame)["comparisons"][0]["comparison_levels"]
     assert (levels[1]["u_probability"], levels[2]["u_probability"]) == shared_value_u(frame, "email")
     assert levels[3]["u_probability"] == 0.99
+
+
+def test_one_local_part_at_domains_a_typo_apart_is_counted_in_the_drop_not_left_to_splinks_default():
+    # Sampling never sees such a pair, and the level kept Splink's untrained default u: a weight below
+    # zero for "jan.smit@hotmail.com" against "jan.smit@hotmil.com". Counted: the pairs that reach the
+    # level (2 x 1 here; gmail.com is not a typo of hotmail.com), over all pairs carrying an e-mail.
+    frame = pd.DataFrame({
+        "email": ["jan.smit@hotmail.com", "jan.smit@hotmail.com", "jan.smit@hotmil.com", "jan.smit@gmail.com",
+                  "anna@ziggo.nl", None],
+        "email_local": ["jan.smit", "jan.smit", "jan.smit", "jan.smit", "anna", None],
+        "email_domain": ["hotmail.com", "hotmail.com", "hotmil.com", "gmail.com", "ziggo.nl", None],
+        "given_first": ["jan", "jan", "jan", "jan", "anna", "piet"], "email_names": [1, 1, 1, 1, 1, 0]})
+    assert email_domain_typo_u(frame) == pytest.approx(2 / 10)
+    model = {"comparisons": [{
+        "output_column_name": "email",
+        "comparison_levels": [{"is_null_level": True}, {"m_probability": 0.7, "u_probability": 2e-7},
+                              {"m_probability": 0.05, "u_probability": 8e-7},
+                              {"label_for_charts": EMAIL_DOMAIN_TYPO, "m_probability": 0.02},
+                              {"m_probability": 0.2, "u_probability": 0.99}],
+    }]}
+    typo = with_counted_u(model, frame)["comparisons"][0]["comparison_levels"][3]
+    assert typo["u_probability"] == email_domain_typo_u(frame)
+    # the same people ten times over, each copy with its own local parts: ten times the records,
+    # the same pairs per person, so u falls as the drop grows
+    copies = [frame.assign(email_local=frame["email_local"] + str(i),
+                           email=frame["email_local"] + f"{i}@" + frame["email_domain"]) for i in range(10)]
+    assert email_domain_typo_u(pd.concat(copies, ignore_index=True)) < email_domain_typo_u(frame) / 5
