@@ -20,7 +20,9 @@ import pandas as pd
 
 from identity.graph import UnionFind
 from identity.progress import NO_PROGRESS, Progress, counted
-from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, NameAndBirth, RuleBook
+from identity.rules import (
+    NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, NameAndBirth, RuleBook, held_already,
+)
 
 # A pair on which nothing but the names agrees needs more than an even chance: among tens of
 # thousands of customers, "Khadija Benali" or "Jan de Vries" is often two people.
@@ -295,13 +297,20 @@ def _refusal(
     left: list[str], right: list[str], records: dict[str, NameAndBirth], forbidden: dict[str, set[str]],
     rules: RuleBook, waived: frozenset[str],
 ) -> tuple[str, str] | None:
-    """Return (rule, reason) why two clusters may not be joined, or None when they may."""
+    """Return (rule, reason) why two clusters may not be joined, or None when they may.
+
+    A conflict that one of the two clusters already holds is not a reason: when a record of left
+    conflicts with a record of right, but right already has a record with the same value as the
+    left one (or left one with the right one's), the two values sit in one person already (the
+    pairs that joined them were sure of it), and joining adds no pair of values it did not have.
+    """
     for a in left:
         blocked = forbidden.get(a)
         for b in right:
             if blocked and b in blocked:
                 return STEWARD, RULE_TITLES[STEWARD]
             found = rules.conflict(records[a], records[b], waived)
-            if found:
+            if found and not held_already(found[0], records[a], records[b],
+                                            [records[x] for x in left], [records[x] for x in right]):
                 return found
     return None

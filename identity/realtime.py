@@ -30,7 +30,7 @@ from identity.addresses import Places, address_key, complete_postcodes, postcode
 from identity.cluster import NAME_COMPARISONS, NAMES_ONLY_THRESHOLD, PERSONAL_COLUMNS
 from identity.email_names import fill_surnames_from_email, surname_from_email, surname_vocabulary
 from identity.link import SHARED_COLUMNS, count_people
-from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook
+from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, held_already
 from identity.strictness import book_of_run
 from identity.compiled_model import ModelScorer, PairScore
 from identity.scoring import term_frequencies
@@ -445,10 +445,14 @@ def _refusal(record: Record, fields: NameAndBirth, candidate: Candidate, pair: P
     if ambiguous and not _personal(record, candidate.record):
         return RULE_TITLES[NAMELESS]
     waived = rules.waived(pair.match_probability, fields, rule_fields(candidate.record))
+    held: list[NameAndBirth] | None = None
     for other in person:
         if other[_UID] in cannot_link:
             return RULE_TITLES[STEWARD]
-        found = rules.conflict(fields, rule_fields(other), waived)
+        theirs = rule_fields(other)
+        found = rules.conflict(fields, theirs, waived)
         if found:
-            return found[1]
+            held = held if held is not None else [rule_fields(r) for r in person]
+            if not held_already(found[0], fields, theirs, [fields], held):   # as the batch's clustering
+                return found[1]
     return None

@@ -534,6 +534,33 @@ class RuleBook:
         return None
 
 
+def rule_value(rule: str, record: NameAndBirth) -> object:
+    """Return the value of a record that a cannot-link rule compares (None when it has none)."""
+    if rule == FIRST_NAME:
+        return record.given_first or (f"{record.initials}." if record.initials else None)
+    if rule == BIRTH_DATE:
+        return record.birth_date
+    if rule == SURNAME:
+        return record.surname_core
+    if rule == MOBILE:
+        return record.mobile
+    return None
+
+
+def held_already(rule: str, a: NameAndBirth, b: NameAndBirth, left: Iterable[NameAndBirth],
+                 right: Iterable[NameAndBirth]) -> bool:
+    """Return True when a conflict on rule between a (of the left person) and b (of the right one) is one the
+    two persons hold already: right has a record with a's value, or left one with b's.
+
+    The two values then sit in one person already (the pairs that joined them were sure of it), and
+    joining the two persons adds no pair of values that person did not have.
+    """
+    value_a, value_b = rule_value(rule, a), rule_value(rule, b)
+    if value_a is None or value_b is None:
+        return False
+    return any(rule_value(rule, x) == value_a for x in right) or any(rule_value(rule, x) == value_b for x in left)
+
+
 STRICT = RuleBook()   # the rules without a drop: known variants and typos only, every rule strict
 
 

@@ -188,3 +188,15 @@ def test_the_index_counts_full_names_as_records_come_and_change():
     assert index.full_name_holders(index.standardise(_raw("8", "Jan", "Jansen"))) == 3
     index.add(index.standardise(_raw("2", "Joop", "Jansen")), 2)       # record 2 renamed: records 1 and 9 hold it
     assert index.full_name_holders(index.standardise(_raw("8", "Jan", "Jansen"))) == 2
+
+
+def test_a_conflict_the_person_holds_already_does_not_keep_a_record_out_in_real_time():
+    # Person C1 holds 'jan' and, by a steward's word, 'heenk': a new 'jan' conflicts with 'heenk', but the
+    # person holds that conflict already (as best-first clustering in the batch decides); a new 'kees' does not.
+    heenk = STORE.standardise(_raw("5", "Heenk", "Jansen", "1980-01-12"))
+    candidates, members = _candidates(None, "pos:1")
+    members = {"C1": [*members["C1"], heenk]}
+    jan = STORE.standardise(_raw("9", "Jan", "Jansen", "1980-01-12", "jan@example.org"))
+    assert decide(jan, candidates, members, SCORER, STRICT, 0.5).customer_id == "C1"
+    kees = STORE.standardise(_raw("9", "Kees", "Jansen", "1980-01-12", "jan@example.org"))
+    assert decide(kees, candidates, members, SCORER, STRICT, 0.01).customer_id is None

@@ -1,7 +1,9 @@
 """Cannot-link rules and best-first clustering: household members stay apart, one person joins up."""
 
 from identity.cluster import cluster_best_first
-from identity.rules import NameAndBirth, birth_dates_compatible, cannot_link_reason, given_names_compatible
+from identity.rules import (
+    BIRTH_DATE, FIRST_NAME, NameAndBirth, birth_dates_compatible, cannot_link_reason, given_names_compatible, held_already,
+)
 
 
 def rec(first=None, surname="jansen", birth=None, initials=None):
@@ -504,3 +506,28 @@ def test_personal_emails_are_measured_like_mobiles_and_kept_with_the_run():
     assert "different first names on one e-mail address: 10 of 40" in first["description"]
     again = book_of_run({}, kept)
     assert again.strictness[PERSONAL_EMAIL] == measured and again.strictness[PERSONAL_MOBILE] == Strictness(PERSONAL_MOBILE, 300, 0)
+
+
+def test_a_conflict_the_person_holds_already_does_not_keep_a_record_out():
+    """'heenk' and 'henricus' are one person (here a steward's must-link; in a drop, a pair whose rule gave way);
+    another record of 'henricus' (same e-mail) then joins, though the rules do not know 'heenk' for 'henricus'."""
+    records = {
+        "pos:1": rec("heenk", surname="mercks", birth="1975-04-02"),
+        "web:2": rec("henricus", surname="mercks", birth="1975-04-02"),
+        "app:3": rec("henricus", surname=None),
+        "app:4": rec("piet", surname="mercks"),
+    }
+    pairs = [("app:3", "web:2", 0.99), ("app:4", "web:2", 0.98)]
+    result = cluster_best_first(records, pairs, threshold=0.5, must_link=[("pos:1", "web:2")])
+    assert result.labels["pos:1"] == result.labels["web:2"] == result.labels["app:3"]
+    assert result.labels["app:4"] != result.labels["web:2"]     # a name the person does not hold stays apart
+    assert [r.unique_id_l for r in result.refusals] == ["app:4"]
+
+
+def test_held_already_asks_for_the_same_value_on_the_other_side():
+    heenk, henricus, hendrik = rec("heenk"), rec("henricus"), rec("hendrik")
+    assert held_already(FIRST_NAME, henricus, heenk, [henricus], [heenk, henricus])
+    assert held_already(FIRST_NAME, heenk, henricus, [heenk, henricus], [henricus])
+    assert not held_already(FIRST_NAME, hendrik, heenk, [hendrik], [heenk, henricus])
+    assert not held_already(BIRTH_DATE, rec("jan", birth="1960-04-02"), rec("jan", birth="1991-08-17"),
+                            [rec("jan", birth="1960-04-02")], [rec("jan", birth="1991-08-17"), rec("jan")])
