@@ -54,11 +54,18 @@ _SPACES = re.compile(r"\s+")
 _MEMO = 100_000
 
 
+# Letters that Unicode does not decompose into a base letter and an accent, written as Dutch forms
+# write them: "Yıldız" (Turkish dotless i) is "yildiz", not "y ld z"; "Søren" is "soren".
+_UNDECOMPOSED = str.maketrans({"ı": "i", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae",
+                               "œ": "oe", "Œ": "oe", "ß": "ss", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d",
+                               "þ": "th", "Þ": "th", "ħ": "h", "Ħ": "h"})
+
+
 def fold(text: str | None) -> str | None:
     """Return text lower-cased, accents removed and whitespace collapsed; ``None`` if empty."""
     if text is None:
         return None
-    decomposed = unicodedata.normalize("NFKD", str(text))
+    decomposed = unicodedata.normalize("NFKD", str(text).translate(_UNDECOMPOSED))
     # a control character (a backspace pasted in, a form feed) separates words as a space does
     ascii_text = "".join(" " if unicodedata.category(ch) == "Cc" else ch
                          for ch in decomposed if not unicodedata.combining(ch))

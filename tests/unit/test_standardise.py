@@ -48,6 +48,13 @@ def test_nicknames_resolve_to_the_formal_name_and_accents_fold():
     assert parse_name("José", "Bakker").given_first == "jose"
 
 
+@pytest.mark.parametrize("raw, folded", [("Yıldız", "yildiz"), ("Kılıç", "kilic"), ("Søren", "soren"),
+                                         ("Łukasz", "lukasz"), ("Straße", "strasse"), ("Đorđević", "dordevic")])
+def test_letters_unicode_does_not_decompose_fold_to_their_latin_forms(raw, folded):
+    """A Turkish dotless i is an i: 'Yıldız' must not become the three fragments 'y ld z'."""
+    assert parse_name("Kübra", raw).surname_core == folded
+
+
 @pytest.mark.parametrize("raw", ["0612345678", "06-12345678", "06 1234 5678", "+31612345678",
                                  "+31 (0)6 12345678", "0031612345678", "+31 6 12 34 56 78"])
 def test_dutch_mobile_in_any_notation_is_e164(raw):
