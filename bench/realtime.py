@@ -244,6 +244,8 @@ def bench(args: argparse.Namespace, work: Path) -> dict:
                     store = server.name.split(" ", 1)[1]
                     expected = expected_customers(stores[store], Path(about["drop"]), held)
                     figures["accuracy"][store] = accuracy(held, answers, expected, batch)
+                    if args.details:
+                        write_details(args.details.with_suffix(f".{store.lower()}.csv"), held, answers, expected, batch)
         for name, measured in rounds.items():
             figures["latency"][name] = {"rounds": measured,
                                         "median_p50_ms": statistics.median(m["p50_ms"] for m in measured),
@@ -270,6 +272,24 @@ def bench(args: argparse.Namespace, work: Path) -> dict:
                 (work / "postgres.realtime").unlink(missing_ok=True)
     figures["targets"] = verdicts(figures)
     return figures
+
+
+def write_details(path: Path, held: list[HeldOut], answers: list[pb.ResolveRecordResponse | None],
+                  expected: tuple[dict[str, str], dict[str, set[str]]], batch: dict[str, bool] | None) -> None:
+    """Write one row per held-out record: who it is, what real time answered and whether the batch placed it right."""
+    majority, any_of = expected
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["source", "record_id", "person_id", "known", "expected_customer_id", "answered_customer_id",
+                      "match_probability", "right", "batch_right", "best_candidate", "best_candidate_probability"])
+        for h, a in zip(held, answers):
+            best = a.candidates[0] if a is not None and a.candidates else None
+            expected_id = majority.get(h.person_id, "") if h.known else ""
+            answered = a.customer_id if a is not None else "(error)"
+            out.writerow([h.source, h.row["record_id"], h.person_id, h.known, expected_id, answered,
+                          round(a.match_probability, 4) if a is not None else "", answered == expected_id,
+                          "" if batch is None or not h.known else batch[h.row["record_id"]],
+                          best.customer_id if best else "", round(best.match_probability, 4) if best else ""])
 
 
 def verdicts(figures: dict) -> dict:
@@ -302,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-postgres", action="store_true", help="measure the SQLite store only")
     parser.add_argument("--no-batch", action="store_true",
                         help="skip resolving the whole drop (the batch's own figure on the held-out records)")
+    parser.add_argument("--details", type=Path,
+                        help="write each held-out record's outcome to FILE.<store>.csv (who it is, the answer, the batch's)")
     parser.add_argument("--keep", type=Path, help="keep drop, stores and logs here and re-use them next time")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args(argv)

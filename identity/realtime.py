@@ -348,6 +348,7 @@ class Decision:
     candidates: list[PersonScore] = field(default_factory=list)
     scores: dict[str, PairScore] = field(default_factory=dict)    # by candidate unique_id
     steward: bool = False           # joined by a steward's must-link
+    bridged: list[str] = field(default_factory=list)   # other persons the record joins to it (a batch merges them)
 
 
 def full_name(record: Record) -> tuple[str, str] | None:
@@ -380,7 +381,7 @@ def _personal(record: Record, other: Record) -> bool:
 def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str, Sequence[Record]],
            scorer: ModelScorer, rules: RuleBook, threshold: float, *,
            must_link: Collection[str] = (), cannot_link: Collection[str] = (),
-           full_name_holders: int | None = None) -> Decision:
+           full_name_holders: int | None = None, first_seen: Mapping[str, Any] | None = None) -> Decision:
     """Return the person a new record joins, as best-first clustering would join it, and the candidate persons.
 
     Args:
@@ -393,6 +394,13 @@ def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str
         full_name_holders: how many stored records hold the record's full name (``RecordIndex.full_name_holders``;
             None: not known): where they all belong to one candidate person, a pair of that person on
             which only the names agree joins from the threshold, as the batch joins sole holders.
+        first_seen: when each candidate person was first published (by customer_id; None: not known).
+
+    A record that joins one person may fit a second as well (a pair above the threshold that no rule
+    refuses, and no conflict between the two persons with the record in one of them): the batch then
+    joins the two through it, and the ID that survives such a merge is the one first seen, then the
+    one of the person with the most records (``identity.lifecycle.carry_ids``). The decision names
+    that person, so the ID a channel is given in real time is the one the next run keeps.
     """
     scores = {c.unique_id: scorer.score(record, c.record) for c in candidates}
     people: dict[str, PersonScore] = {}
@@ -420,15 +428,45 @@ def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str
     for probability, uid in pairs:
         candidate = by_uid[uid]
         person = people[candidate.customer_id]
+        if decision.customer_id is not None and candidate.customer_id in (decision.customer_id, *decision.bridged):
+            continue
         only_holders = sole == candidate.customer_id and full_name(candidate.record) == full_name(record)
         reason = _refusal(record, fields, candidate, scores[uid], scorer, rules, ambiguous,
                           members.get(candidate.customer_id, [candidate.record]), cannot_link, only_holders)
-        if reason is None:
+        if reason is None and decision.customer_id is None:
             decision.customer_id, decision.probability = candidate.customer_id, person.probability
             person.refused = None
-            break
-        person.refused = person.refused or reason
+        elif reason is None:
+            joined = [fields, *(rule_fields(r) for p in (decision.customer_id, *decision.bridged)
+                                for r in members.get(p, ()))]
+            waived = rules.waived(probability, fields, rule_fields(candidate.record))
+            if not _persons_apart(joined, [rule_fields(r) for r in members.get(candidate.customer_id, ())],
+                                  rules, waived):
+                decision.bridged.append(candidate.customer_id)
+        elif decision.customer_id is None:
+            person.refused = person.refused or reason
+    if decision.bridged:
+        survivor = min((decision.customer_id, *decision.bridged),
+                       key=lambda p: (_seen_key((first_seen or {}).get(p)), -len(members.get(p, ())), p))
+        decision.bridged = sorted({decision.customer_id, *decision.bridged} - {survivor})
+        decision.customer_id, decision.probability = survivor, people[survivor].probability
     return decision
+
+
+def _seen_key(when: Any) -> tuple:
+    """Return a sort key of a first-seen instant: known instants first, earliest first."""
+    return (0, str(when)) if when is not None else (1, "")
+
+
+def _persons_apart(left: Sequence[NameAndBirth], right: Sequence[NameAndBirth], rules: RuleBook,
+                   waived: Collection[str]) -> bool:
+    """Return True when the cannot-link rules keep two persons apart, as best-first clustering checks two clusters."""
+    for a in left:
+        for b in right:
+            found = rules.conflict(a, b, waived)
+            if found and not held_already(found[0], a, b, left, right):
+                return True
+    return False
 
 
 def _refusal(record: Record, fields: NameAndBirth, candidate: Candidate, pair: PairScore, scorer: ModelScorer,

@@ -176,6 +176,7 @@ class _Neighbourhood:
     previous: tuple[str, str] | None     # the record's own (customer_id, household_id) when it was seen before
     must_link: set[str]
     cannot_link: set[str]
+    first_seen: dict[str, object] = field(default_factory=dict)   # customer_id -> when first published
 
 
 def _fingerprint(raw: tuple) -> int:
@@ -350,6 +351,7 @@ class RecordResolver:
             around.members.setdefault(row.customer_id, []).append(other)
             around.households[row.customer_id] = row.household_id
             around.names[row.customer_id] = row.display_name or ""
+            around.first_seen[row.customer_id] = row.first_seen
             if row.unique_id in wanted or warm.index.blocked(record, other):
                 around.candidates.append(Candidate(row.unique_id, row.customer_id, other))
         return around
@@ -370,7 +372,8 @@ class RecordResolver:
         with self._index_lock:
             holders = warm.index.full_name_holders(around.record)
         return decide(around.record, around.candidates, around.members, warm.scorer, warm.rules, self.threshold,
-                      must_link=around.must_link, cannot_link=around.cannot_link, full_name_holders=holders)
+                      must_link=around.must_link, cannot_link=around.cannot_link, full_name_holders=holders,
+                      first_seen=around.first_seen)
 
     def _answer(self, decision: Decision, around: _Neighbourhood, customer_id: str | None,
                 created: bool) -> Resolved:

@@ -163,6 +163,7 @@ class StoredRecord:
     household_id: str
     display_name: str | None   # the person's, from its profile
     raw: tuple                 # RAW_COLUMNS
+    first_seen: object = None  # when the person was first published (person.first_seen_at)
 
 
 def _driver(conn: Connection, sql: str, args: Sequence[object]) -> list[tuple]:
@@ -197,11 +198,13 @@ def person_records(conn: Connection, keys: Keys, uids: Collection[str]) -> list[
             named = " UNION SELECT customer_id FROM record_link WHERE " + " OR ".join(
                 "(source = ? AND record_id = ?)" for _ in pairs)
             args += [value for source, _, record_id in pairs for value in (source, record_id)]
-    rows = _driver(conn, f"SELECT l.source, l.record_id, l.customer_id, l.household_id, p.display_name, {_RAW} "
+    rows = _driver(conn, f"SELECT l.source, l.record_id, l.customer_id, l.household_id, p.display_name, "
+                         f"pe.first_seen_at, {_RAW} "
                          "FROM record_link l JOIN source_record r ON r.source = l.source AND r.record_id = l.record_id "
                          "LEFT JOIN profile p ON p.customer_id = l.customer_id "
+                         "LEFT JOIN person pe ON pe.customer_id = l.customer_id "
                          f"WHERE l.customer_id IN ({_SHARING}{named})", args)
-    return [StoredRecord(f"{row[0]}:{row[1]}", row[2], row[3], row[4], tuple(row[5:])) for row in rows]
+    return [StoredRecord(f"{row[0]}:{row[1]}", row[2], row[3], row[4], tuple(row[6:]), row[5]) for row in rows]
 
 
 # --- writing ---

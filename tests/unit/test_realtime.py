@@ -200,3 +200,20 @@ def test_a_conflict_the_person_holds_already_does_not_keep_a_record_out_in_real_
     assert decide(jan, candidates, members, SCORER, STRICT, 0.5).customer_id == "C1"
     kees = STORE.standardise(_raw("9", "Kees", "Jansen", "1980-01-12", "jan@example.org"))
     assert decide(kees, candidates, members, SCORER, STRICT, 0.01).customer_id is None
+
+
+def test_a_record_that_joins_two_parts_of_one_person_answers_the_id_a_merge_keeps():
+    # pos:1 and pos:2 are one Jan Jansen the run left as two persons; a new record fits both (the batch would
+    # merge them through it): the answer is the ID that survives the merge, the one first seen.
+    new = STORE.standardise(_raw("9", "Jan", "Jansen", "1980-01-12", "jan@example.org"))
+    candidates = [Candidate("pos:1", "CA", STORE.record("pos:1")), Candidate("pos:2", "CB", STORE.record("pos:2"))]
+    members = {"CA": [STORE.record("pos:1")], "CB": [STORE.record("pos:2")]}
+    plain = decide(new, candidates, members, SCORER, STRICT, 0.5)
+    assert plain.customer_id == "CA" and plain.bridged == ["CB"]          # same first-seen: the smaller ID
+    earlier = decide(new, candidates, members, SCORER, STRICT, 0.5,
+                     first_seen={"CA": "2026-12-02T10:00:00", "CB": "2026-12-01T10:00:00"})
+    assert earlier.customer_id == "CB" and earlier.bridged == ["CA"]
+    # a person the rules keep apart from the one joined is not bridged: Piet shares the e-mail only
+    piet = [Candidate("pos:1", "CA", STORE.record("pos:1")), Candidate("pos:3", "C3", STORE.record("pos:3"))]
+    apart = decide(new, piet, {"CA": [STORE.record("pos:1")], "C3": [STORE.record("pos:3")]}, SCORER, STRICT, 0.01)
+    assert apart.customer_id == "CA" and apart.bridged == []
