@@ -16,6 +16,7 @@ from functools import lru_cache
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from identity.nicknames import are_name_variants, group_names, name_groups
+from identity.standardise import SURNAME_PARTICLES
 
 
 @dataclass(frozen=True)
@@ -185,10 +186,11 @@ def surnames_compatible(a: str, b: str) -> bool:
             or _glued(a, b) or _glued(b, a))
 
 
-_GLUED_PARTICLES: tuple[str, ...] = tuple(sorted({p.replace(" ", "").replace("'", "") for p in (
-    "van de", "van den", "van der", "van het", "van ter", "in de", "in den", "in het", "op de", "op den", "uit de",
-    "uit den", "de la", "von der", "von dem", "von", "van", "de", "den", "der", "ter", "ten", "te", "la", "le",
-    "du", "da", "di", "del", "della", "dos", "das", "do", "el", "al")}, key=len, reverse=True))
+# The particles herken knows, written together ("vandenberg"); a single letter ("t") glued to a name is
+# more often a typo than a particle, so only particles of two letters or more.
+_GLUED_PARTICLES: tuple[str, ...] = tuple(sorted(
+    {glued for glued in (p.replace(" ", "").replace("'", "") for p in SURNAME_PARTICLES) if len(glued) >= 2},
+    key=lambda glued: (-len(glued), glued)))
 
 
 def _glued(a: str, b: str) -> bool:
