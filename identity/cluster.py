@@ -21,7 +21,7 @@ import pandas as pd
 from identity.graph import UnionFind
 from identity.progress import NO_PROGRESS, Progress, counted
 from identity.rules import (
-    NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, NameAndBirth, RuleBook, held_already,
+    NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, NameAndBirth, RuleBook, first_conflict,
 )
 
 # A pair on which nothing but the names agrees needs more than an even chance: among tens of
@@ -304,13 +304,6 @@ def _refusal(
     left one (or left one with the right one's), the two values sit in one person already (the
     pairs that joined them were sure of it), and joining adds no pair of values it did not have.
     """
-    for a in left:
-        blocked = forbidden.get(a)
-        for b in right:
-            if blocked and b in blocked:
-                return STEWARD, RULE_TITLES[STEWARD]
-            found = rules.conflict(records[a], records[b], waived)
-            if found and not held_already(found[0], records[a], records[b],
-                                            [records[x] for x in left], [records[x] for x in right]):
-                return found
-    return None
+    if _steward_apart(left, right, forbidden):
+        return STEWARD, RULE_TITLES[STEWARD]
+    return first_conflict([records[a] for a in left], [records[b] for b in right], rules, waived)

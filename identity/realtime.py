@@ -30,7 +30,7 @@ from identity.addresses import Places, address_key, complete_postcodes, postcode
 from identity.cluster import NAME_COMPARISONS, NAMES_ONLY_THRESHOLD, PERSONAL_COLUMNS
 from identity.email_names import fill_surnames_from_email, surname_from_email, surname_vocabulary
 from identity.link import SHARED_COLUMNS, count_people
-from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, held_already
+from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, first_conflict
 from identity.strictness import book_of_run
 from identity.compiled_model import ModelScorer, PairScore
 from identity.scoring import term_frequencies
@@ -440,8 +440,8 @@ def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str
             joined = [fields, *(rule_fields(r) for p in (decision.customer_id, *decision.bridged)
                                 for r in members.get(p, ()))]
             waived = rules.waived(probability, fields, rule_fields(candidate.record))
-            if not _persons_apart(joined, [rule_fields(r) for r in members.get(candidate.customer_id, ())],
-                                  rules, waived):
+            if first_conflict(joined, [rule_fields(r) for r in members.get(candidate.customer_id, ())],
+                              rules, waived) is None:
                 decision.bridged.append(candidate.customer_id)
         elif decision.customer_id is None:
             person.refused = person.refused or reason
@@ -458,16 +458,6 @@ def _seen_key(when: Any) -> tuple:
     return (0, str(when)) if when is not None else (1, "")
 
 
-def _persons_apart(left: Sequence[NameAndBirth], right: Sequence[NameAndBirth], rules: RuleBook,
-                   waived: Collection[str]) -> bool:
-    """Return True when the cannot-link rules keep two persons apart, as best-first clustering checks two clusters."""
-    for a in left:
-        for b in right:
-            found = rules.conflict(a, b, waived)
-            if found and not held_already(found[0], a, b, left, right):
-                return True
-    return False
-
 
 def _refusal(record: Record, fields: NameAndBirth, candidate: Candidate, pair: PairScore, scorer: ModelScorer,
              rules: RuleBook, ambiguous: bool, person: Sequence[Record], cannot_link: Collection[str],
@@ -483,14 +473,7 @@ def _refusal(record: Record, fields: NameAndBirth, candidate: Candidate, pair: P
     if ambiguous and not _personal(record, candidate.record):
         return RULE_TITLES[NAMELESS]
     waived = rules.waived(pair.match_probability, fields, rule_fields(candidate.record))
-    held: list[NameAndBirth] | None = None
-    for other in person:
-        if other[_UID] in cannot_link:
-            return RULE_TITLES[STEWARD]
-        theirs = rule_fields(other)
-        found = rules.conflict(fields, theirs, waived)
-        if found:
-            held = held if held is not None else [rule_fields(r) for r in person]
-            if not held_already(found[0], fields, theirs, [fields], held):   # as the batch's clustering
-                return found[1]
-    return None
+    if any(other[_UID] in cannot_link for other in person):
+        return RULE_TITLES[STEWARD]
+    found = first_conflict([fields], [rule_fields(other) for other in person], rules, waived)   # as the batch's clustering
+    return found[1] if found else None

@@ -9,7 +9,7 @@ how a father and the son who carries his name, or twins, stay two customers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -562,6 +562,18 @@ def held_already(rule: str, a: NameAndBirth, b: NameAndBirth, left: Iterable[Nam
         return False
     return any(rule_value(rule, x) == value_a for x in right) or any(rule_value(rule, x) == value_b for x in left)
 
+
+
+def first_conflict(left: Sequence[NameAndBirth], right: Sequence[NameAndBirth], book: RuleBook,
+                   waived: Collection[str] = ()) -> tuple[str, str] | None:
+    """Return (rule, reason) of the first conflict between a record of left and one of right that the two
+    persons do not hold already (:func:`held_already`), or None when the rules let them be one person."""
+    for a in left:
+        for b in right:
+            found = book.conflict(a, b, waived)
+            if found and not held_already(found[0], a, b, left, right):
+                return found
+    return None
 
 STRICT = RuleBook()   # the rules without a drop: known variants and typos only, every rule strict
 
