@@ -364,7 +364,7 @@ def email_domain_typo_u(records: pd.DataFrame) -> float:
     pairs that both carry an e-mail address. Most such pairs are one person, so this overstates u
     (understates the weight) and never claims more than the drop shows.
     """
-    present = records[records["email"].notna() & records["email_local"].notna()]
+    present = records.loc[records["email"].notna() & records["email_local"].notna(), ["email_local", "email_domain"]]
     carriers = len(present)
     all_pairs = carriers * (carriers - 1) / 2
     if all_pairs == 0:

@@ -183,13 +183,14 @@ def rule_fields_of(records: pd.DataFrame) -> dict[str, NameAndBirth]:
     """Return the cannot-link fields of every record, by unique_id."""
     cols = ["given_first", "given", "initials", "surname_core", "birth_date", "mobile"]
     # Column lists and masks rather than a pd.isna per value: 100k records, five fields each.
-    fields = [[v if present else None for v, present in zip(records[c].tolist(), records[c].notna().tolist())]
-              for c in cols]
+    def values(c: str) -> list:
+        return [v if present else None for v, present in zip(records[c].tolist(), records[c].notna().tolist())]
+
+    fields = [values(c) for c in cols]
     # a number used by several first names (identity.link.prepare's people counts) is a family's, not a person's
     shared = (records["mobile_names"].fillna(0).astype("int64") > 1).tolist() if "mobile_names" in records.columns \
         else [False] * len(records)
-    email = ([v if present else None for v, present in zip(records["email"].tolist(), records["email"].notna().tolist())]
-             if "email" in records.columns else [None] * len(records))
+    email = values("email") if "email" in records.columns else [None] * len(records)
     return {uid: NameAndBirth(*values) for uid, *values in zip(records["unique_id"].tolist(), *fields, shared, email)}
 
 

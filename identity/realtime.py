@@ -458,7 +458,6 @@ def _seen_key(when: Any) -> tuple:
     return (0, str(when)) if when is not None else (1, "")
 
 
-
 def _refusal(record: Record, fields: NameAndBirth, candidate: Candidate, pair: PairScore, scorer: ModelScorer,
              rules: RuleBook, ambiguous: bool, person: Sequence[Record], cannot_link: Collection[str],
              only_holders: bool = False) -> str | None:
