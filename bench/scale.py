@@ -80,6 +80,19 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> tuple[in
     return status, time.perf_counter() - started, peak[0]
 
 
+def package_versions() -> dict[str, str]:
+    """Return the versions of the packages that decide a run's memory (pandas 2's object strings cost 3 GB at 1M)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("pandas", "pyarrow", "numpy", "duckdb", "splink"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
 def herken(*args: str) -> list[str]:
     """Return the command line of a herken command in this interpreter."""
     return [sys.executable, "-m", "herken.cli", *args]
@@ -106,6 +119,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    versions = package_versions()
+    print("on " + ", ".join(f"{name} {version}" for name, version in versions.items()), flush=True)
     results = []
     for size in args.sizes:
         households, seed = DROPS[size]
@@ -137,7 +152,7 @@ def main() -> None:
         result = {"size": size, "records": scores["records"], "store": store.split(":")[0], "engine": args.engine,
                   "memory_limit": args.memory_limit, "seconds": round(seconds, 1), "peak_gb": round(peak / 1e9, 2),
                   "person_f1": scores["person"]["f1"], "household_f1": scores["household"]["f1"],
-                  "household_pairs_merged": scores["household_pairs_merged"]}
+                  "household_pairs_merged": scores["household_pairs_merged"], "versions": versions}
         results.append(result)
         print(f"{size:>5} {result['records']:>9,} records  {seconds:7.1f} s  peak {peak / 1e9:5.2f} GB  "
               f"person F1 {result['person_f1']:.4f}  household F1 {result['household_f1']:.4f}  "
