@@ -81,7 +81,7 @@ def _edges(resolution: Resolution, run_id: str, review: pd.DataFrame) -> pd.Data
     """Return the merges, the refusals and the borderline pairs kept (``borderline``) of a run."""
     weights = resolution.pairs[["unique_id_l", "unique_id_r", "match_weight"]]
     merges = pd.DataFrame(
-        [(m.unique_id_l, m.unique_id_r, m.match_probability, None) for m in resolution.clustering.merges]
+        [(m.unique_id_l, m.unique_id_r, m.match_probability, m.reason) for m in resolution.clustering.merges]
         + [(r.unique_id_l, r.unique_id_r, r.match_probability, r.reason) for r in resolution.clustering.refusals],
         columns=["unique_id_l", "unique_id_r", "match_probability", "reason"],
     )

@@ -13,6 +13,7 @@ the rest (``names_elsewhere``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,7 +22,8 @@ import pandas as pd
 from identity.graph import UnionFind
 from identity.progress import NO_PROGRESS, Progress, counted
 from identity.rules import (
-    NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, NameAndBirth, RuleBook, first_conflict,
+    BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, SURNAME, NameAndBirth,
+    RuleBook, first_conflict, rule_value,
 )
 
 # A pair on which nothing but the names agrees needs more than an even chance: among tens of
@@ -87,12 +89,27 @@ def nameless_ambiguous_pairs(pairs: pd.DataFrame, rules: RuleBook, threshold: fl
 
 
 @dataclass(frozen=True)
+class Edited:
+    """A record the published run placed that its customer has edited since: the person it was with, and the
+    rule fields it had then (None when they are not known)."""
+
+    person: str
+    was: NameAndBirth | None = None
+
+
+@dataclass(frozen=True)
 class Merge:
-    """One accepted join: the pair that justified it and its match probability."""
+    """One accepted join: the pair that justified it, its match probability, and why when not the model's score
+    (``EDITED_ACCOUNT``)."""
 
     unique_id_l: str
     unique_id_r: str
     match_probability: float
+    reason: str | None = None
+
+
+# Why an edited record went back to its person (_keep_edited), as the run's merges and explanations say it.
+EDITED_ACCOUNT = "the same account, edited since, was this person's in the run before"
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,7 @@ def cluster_best_first(
     progress: Progress = NO_PROGRESS,
     previous: Mapping[str, str] | None = None,
     names_elsewhere: Collection[tuple[str, str]] = frozenset(),
+    edited: Mapping[str, Edited] | None = None,
 ) -> Clustering:
     """Return clusters built from pairs (id_l, id_r, probability) in order of falling probability.
 
@@ -153,6 +171,9 @@ def cluster_best_first(
             that were one person are joined again first (from KEEP_TOGETHER, without the rules but
             never against a steward's cannot-link), and such records that were two persons are not
             joined directly (hysteresis: IDs do not flicker with the model's retraining).
+        edited: the records the published run placed that their customers have edited since, with the
+            person each was with: such a record that no pair joins to anyone goes back to that person
+            (:func:`_keep_edited`).
 
     Returns:
         Clustering whose labels are the smallest unique_id of each cluster, so that the same
@@ -208,7 +229,60 @@ def cluster_best_first(
         sets.union(ra, rb)
         merges.append(Merge(a, b, probability))
     refusals = _join_sole_holders(sets, records, forbidden, rules, merges, refusals, names_elsewhere)
+    if edited:
+        _keep_edited(sets, records, forbidden, rules, before, edited, pairs, merges)
     return Clustering(labels=sets.labels(), merges=merges, refusals=refusals)
+
+
+# The values the cannot-link rules compare; an edit is checked only on those it changed (rules.rule_value).
+EDIT_CHECKED: tuple[str, ...] = (FIRST_NAME, BIRTH_DATE, SURNAME)
+# A new mobile number is what a customer who changed numbers writes; the person's older records keep the old one.
+ALL_RULES: frozenset[str] = frozenset({FIRST_NAME, BIRTH_DATE, SURNAME, MOBILE})
+
+
+def _keep_edited(sets: UnionFind, records: dict[str, NameAndBirth], forbidden: dict[str, set[str]], rules: RuleBook,
+                 before: Mapping[str, str], edited: Mapping[str, Edited], pairs: list[tuple[str, str, float]],
+                 merges: list[Merge]) -> None:
+    """Put each edited record that is alone back with the person it was, unless its edit conflicts with them.
+
+    A record is an account (a webshop login, a loyalty card): when its customer writes a new
+    e-mail address or mobile number into it, the value that tied it to their other records may be
+    gone, but the account is still theirs (Senzing's advice: key on the source record, not the
+    entity). So an edited record that no pair joined to anyone returns to the part of its old person
+    holding most of that person's other records, unless a steward separated them or the edit itself
+    conflicts with them: a first name, birth date or surname it changed to one the rules say is
+    someone else's (the account changed hands). A conflict on a value the edit left as it was was
+    there when the published run put them together, and a new mobile number is what a customer who
+    changed numbers writes, so neither sends it away. A record that new evidence joined to someone
+    stays where the evidence put it. The join is recorded as a merge at the record's best score
+    against that part among the pairs clustered (0.0 when none reached the clustering), which is
+    what its confidence then says.
+    """
+    homes: dict[str, list[str]] = {}
+    for uid, person in [*before.items(), *((u, e.person) for u, e in edited.items())]:
+        if uid in sets:
+            homes.setdefault(person, []).append(uid)
+    best: dict[tuple[str, str], float] = {}
+    for a, b, p in pairs:
+        if a in edited or b in edited:
+            best[(a, b)] = best[(b, a)] = max(p, best.get((a, b), 0.0))
+    for uid, edit in sorted(edited.items()):
+        if uid not in sets or len(sets.members(uid)) > 1:
+            continue
+        parts = Counter(sets.find(m) for m in homes.get(edit.person, ()) if m != uid)
+        if not parts:
+            continue
+        home = min(parts, key=lambda root: (-parts[root], root))
+        members = sets.members(home)
+        if _steward_apart([uid], members, forbidden):
+            continue
+        now = records[uid]
+        checked = {rule for rule in EDIT_CHECKED
+                   if edit.was is None or rule_value(rule, edit.was) != rule_value(rule, now)}
+        if checked and first_conflict([now], [records[m] for m in members], rules, ALL_RULES - checked):
+            continue
+        sets.union(uid, home)
+        merges.append(Merge(uid, home, max((best.get((uid, m), 0.0) for m in members), default=0.0), EDITED_ACCOUNT))
 
 
 def _full_name(record: NameAndBirth) -> tuple[str, str] | None:

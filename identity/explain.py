@@ -22,11 +22,12 @@ from typing import Any
 
 import pandas as pd
 
-from identity.cluster import NAMES_ONLY_THRESHOLD, Refusal, names_only_pairs
+from identity.cluster import EDITED_ACCOUNT, NAMES_ONLY_THRESHOLD, Refusal, names_only_pairs
 from identity.rules import NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, rule_of
 
 MUST_LINK, CANNOT_LINK = "must_link", "cannot_link"
 MODEL = "model"
+ACCOUNT = "account"     # an edited record back with its person (identity.cluster.EDITED_ACCOUNT)
 
 # What an explanation shows of each comparison's inputs: the columns whose values it prints, joined
 # by a space; "a|b" prints a, or b when a is missing. A comparison not named here shows the columns
@@ -74,7 +75,7 @@ class Link:
     record_a: str
     record_b: str
     match_probability: float
-    joined_by: str = MODEL    # "model" or "steward decision <id>"
+    joined_by: str = MODEL    # "model", "steward decision <id>" or ACCOUNT
 
     def reversed(self) -> Link:
         """Return the same link read from record_b to record_a."""
@@ -314,10 +315,13 @@ def verdict(record_a: str, record_b: str, same_person: bool, match_probability: 
         if path is None:
             return Verdict("one person, but the published run's links do not connect the two records")
         if len(path) == 1:
+            if path[0].joined_by == ACCOUNT:
+                return Verdict(f"one person: {EDITED_ACCOUNT}, and nothing its edit changed conflicts with them "
+                               f"(match probability {path[0].match_probability:.4f})")
             how = "a steward" if path[0].joined_by != MODEL else "the model"
             return Verdict(f"one person: joined directly by {how} at match probability {path[0].match_probability:.4f}")
         weakest = min(path, key=lambda link: link.match_probability)
-        stewards = sorted({link.joined_by for link in path if link.joined_by != MODEL})
+        stewards = sorted({link.joined_by for link in path if link.joined_by not in (MODEL, ACCOUNT)})
         also = f", among them {', '.join(stewards)}" if stewards else ""
         return Verdict(f"one person: joined through {len(path)} links via {len(path) - 1} other record"
                        f"{'s' if len(path) > 2 else ''}{also}; the weakest link has match probability "

@@ -41,7 +41,7 @@ from identity.households import group_households, household_anchors, household_e
 from identity.ingest import read_drop, write_quarantine
 from identity.link import NAME_COUNT_COLUMNS, SHARED_COLUMNS, model_for, prepare
 from identity.pipeline import (
-    PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, cluster_persons, rule_fields_of,
+    PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, cluster_persons, edits_since, rule_fields_of,
     standardise_drop,
 )
 from identity.progress import NO_PROGRESS, Progress
@@ -199,8 +199,11 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     rules = rulebook_of(prepared, published.rules)
     rule_fields = rule_fields_of(subset)
     untouched = prepared.loc[~isin(prepared["unique_id"], touched), ["given_first", "surname_core"]]
+    edited = edits_since(gone_before, {uid: customer for uid, customer in zip(gone_before["unique_id"].tolist(),
+                                                                               gone_before["customer_id"].tolist())
+                                       if uid in delta.changed})
     clustering = cluster_persons(rule_fields, pairs, rules, options, progress,
-                                 previous=dict(previous_person), names_elsewhere=_full_names(untouched))
+                                 previous=dict(previous_person), names_elsewhere=_full_names(untouched), edited=edited)
     # Untouched persons keep their customer_id as label; re-clustered ones are labelled by a record.
     labels = dict(previous_person)
     labels.update({uid: f"~{label}" for uid, label in clustering.labels.items()})

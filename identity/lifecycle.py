@@ -265,3 +265,11 @@ def unchanged_records(records: "pd.DataFrame", published: "pd.DataFrame", column
         now, was = joined[c].astype(object), joined[f"{c}_was"].astype(object)
         same &= (now.isna() & was.isna()) | (now.astype(str) == was.astype(str))
     return dict(zip(joined.loc[same, "unique_id"], joined.loc[same, "customer_id"]))
+
+
+def edited_records(records: "pd.DataFrame", published: "pd.DataFrame", unchanged: Mapping[str, str]) -> dict[str, str]:
+    """Return the published customer_id of every record of this run that the published run placed and that
+    has changed since (in ``published`` but not in ``unchanged``, :func:`unchanged_records`)."""
+    present = set(records["unique_id"].tolist())
+    return {uid: customer for uid, customer in zip(published["unique_id"].tolist(), published["customer_id"].tolist())
+            if uid in present and uid not in unchanged}

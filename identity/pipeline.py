@@ -20,14 +20,14 @@ import pandas as pd
 
 from identity.addresses import complete_postcodes
 from identity.bulk import die_with_parent, frame_of, paused_gc
-from identity.cluster import KEEP_TOGETHER, Clustering, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
+from identity.cluster import KEEP_TOGETHER, Clustering, Edited, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
 from identity.erasure import Tombstones, erased_records, keep_out
 from identity.households import group_households, household_anchors, household_edges, person_links
 from identity.ingest import Drop, read_drop, write_quarantine
-from identity.lifecycle import stable_id, unchanged_records
+from identity.lifecycle import edited_records, stable_id, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
 from identity.prior import learnt_prior, with_prior
@@ -194,14 +194,24 @@ def rule_fields_of(records: pd.DataFrame) -> dict[str, NameAndBirth]:
     return {uid: NameAndBirth(*values) for uid, *values in zip(records["unique_id"].tolist(), *fields, shared, email)}
 
 
+def edits_since(published: pd.DataFrame, edited: dict[str, str]) -> dict[str, Edited]:
+    """Return each edited record's published person with the rule fields its published version had."""
+    rows = published[published["unique_id"].isin(list(edited))]
+    was = rule_fields_of(rows) if {"given_first", "given", "initials", "surname_core", "birth_date", "mobile"} \
+        <= set(rows.columns) else {}
+    return {uid: Edited(person, was.get(uid)) for uid, person in edited.items()}
+
+
 def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, rules: RuleBook,
                     options: ResolveOptions, progress: Progress = NO_PROGRESS,
                     previous: dict[str, str] | None = None,
-                    names_elsewhere: Collection[tuple[str, str]] = frozenset()) -> Clustering:
+                    names_elsewhere: Collection[tuple[str, str]] = frozenset(),
+                    edited: dict[str, Edited] | None = None) -> Clustering:
     """Return the persons of these records from their scored pairs: best first, under the rules, the
     steward's decisions on them (pairs naming another record are left out) and ``previous`` (hysteresis).
 
     names_elsewhere: the full names held by records of the drop not among these (``cluster_best_first``).
+    edited: the published person of each record edited since (``cluster_best_first``).
     """
     # Only pairs that may join anything go in, as plain lists (iterating Arrow-backed columns value by
     # value costs more than the clustering's own work): those from the threshold, and with a published
@@ -221,6 +231,7 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
         progress=progress,
         previous=previous,
         names_elsewhere=names_elsewhere,
+        edited=edited,
     )
 
 
@@ -278,9 +289,11 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     progress.step(f"clustering {len(pairs):,} pairs into persons", total=len(pairs), unit="pairs")
     rule_fields = rule_fields_of(records)
     rules = fit_rules(records, rule_fields, pairs)
+    previous = None if options.published is None else unchanged_records(records, options.published, SNAPSHOT_COLUMNS)
     clustering = cluster_persons(
-        rule_fields, pairs, rules, options, progress,
-        previous=None if options.published is None else unchanged_records(records, options.published, SNAPSHOT_COLUMNS),
+        rule_fields, pairs, rules, options, progress, previous=previous,
+        edited=None if options.published is None
+        else edits_since(options.published, edited_records(records, options.published, previous or {})),
     )
     records["person"] = records["unique_id"].map(clustering.labels)
     records["confidence"] = records["unique_id"].map(record_confidence(clustering.labels, pairs, clustering.merges))

@@ -24,9 +24,9 @@ import pandas as pd
 from sqlalchemy import String, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
-from identity.cluster import Refusal
+from identity.cluster import EDITED_ACCOUNT, Refusal
 from identity.explain import (
-    MODEL, MUST_LINK, Link, PairExplanation, RecordExplanation, StewardNote, link_path, links_from,
+    ACCOUNT, MODEL, MUST_LINK, Link, PairExplanation, RecordExplanation, StewardNote, link_path, links_from,
     pair_score, record_verdict, rule_against, verdict,
 )
 from identity.pipeline import MATCH_THRESHOLD, rule_fields_of
@@ -245,10 +245,11 @@ class Explainer:
                  for decision_id, kind, a, b, *_ in conn.execute(_STEWARD, {"ids": person}).all()
                  if kind == MUST_LINK and b in inside}
         links: dict[frozenset[str], Link] = {}
-        for a, b, probability, _, _ in conn.execute(_EDGES, {"kind": "merge", "ids": person}).all():
+        for a, b, probability, reason, _ in conn.execute(_EDGES, {"kind": "merge", "ids": person}).all():
             pair = frozenset((a, b))
             if b in inside and pair not in links:    # the newest join of a pair (ids descending)
-                joined = f"steward decision {musts[pair]}" if pair in musts else MODEL
+                joined = f"steward decision {musts[pair]}" if pair in musts \
+                    else ACCOUNT if reason == EDITED_ACCOUNT else MODEL
                 links[pair] = Link(a, b, float(probability), joined)
         return list(links.values())
 

@@ -74,6 +74,38 @@ def test_persons_whose_records_are_all_still_there_keep_their_id(days):
     assert intact > 300 and kept / intact >= 0.99
 
 
+def _edited_contacts(day1: Path, day2: Path) -> set[str]:
+    """Return the records whose customers gave them a new phone number or e-mail address on day 2, nothing else."""
+    frames = []
+    for day in (day1, day2):
+        frame = pd.concat([pd.read_csv(day / f"{s}.csv", dtype=str, keep_default_na=False).assign(source=s)
+                           for s in ("pos", "webshop", "app", "service")])
+        frames.append(frame.set_index(frame["source"] + ":" + frame["record_id"]))
+    before, after = frames
+    both = before.index.intersection(after.index)
+    contact = ["phone", "email"]
+    rest = [c for c in before.columns if c not in (*contact, "updated_at")]
+    moved = (before.loc[both, contact] != after.loc[both, contact]).any(axis=1)
+    same_rest = (before.loc[both, rest] == after.loc[both, rest]).all(axis=1)
+    return set(both[moved & same_rest])
+
+
+def _kept_edited(links1: pd.DataFrame, links2: pd.DataFrame, edited: set[str]) -> tuple[int, int]:
+    """Return (edited records of day-1 persons of several records, those of them under their day-1 ID on day 2)."""
+    was = dict(zip(_keys(links1), links1["customer_id"]))
+    sizes = links1["customer_id"].value_counts()
+    now = dict(zip(_keys(links2), links2["customer_id"]))
+    counted = [k for k in edited if sizes[was[k]] > 1]
+    return len(counted), sum(now[k] == was[k] for k in counted)
+
+
+def test_a_record_given_a_new_phone_or_email_keeps_its_customer_id(small_drop, days):
+    """The value that tied an account to its person's other records is gone, but the account is still theirs."""
+    edited = _edited_contacts(Path(small_drop), days["tmp"] / "full")
+    counted, kept = _kept_edited(days["links1"], days["links2"], edited)
+    assert counted >= 10 and kept == counted
+
+
 def test_day_one_ids_plus_day_two_events_give_day_two_ids(days):
     with days["engine"].connect() as conn:
         events = [Event(e.kind, e.before, e.after, e.reason) for e in read_events(conn, after_seq=days["last"])]
@@ -297,6 +329,13 @@ def test_an_incremental_run_keeps_ids_and_records_events_that_reconcile(days, in
     assert not deleted & set(now)
 
 
+def test_an_incremental_run_keeps_the_customer_id_of_a_record_given_a_new_phone_or_email(small_drop, days,
+                                                                                         incremental):
+    edited = _edited_contacts(Path(small_drop), days["tmp"] / "full")
+    counted, kept = _kept_edited(days["links1"], incremental["links"], edited)
+    assert counted >= 10 and kept == counted
+
+
 def test_an_incremental_run_serves_changed_records_and_new_interactions(days, incremental):
     delta = pd.read_csv(days["tmp"] / "delta" / "pos.csv", dtype=str, keep_default_na=False)
     engine = incremental["engine"]
@@ -374,3 +413,46 @@ def test_a_record_joined_between_runs_is_a_known_record_of_the_next_incremental_
     from herken.publish_delta import published_state
 
     assert "app:RT-1" in set(published_state(engine).records["unique_id"])
+
+
+HEADER = "record_id,first_name,last_name,birth_date,email,phone,street,house_number,postcode,city,loyalty_card,updated_at\n"
+
+
+def test_an_account_whose_only_tie_changed_keeps_its_customer_id_in_full_and_incremental_runs(small_drop, tmp_path,
+                                                                                               monkeypatch, capsys):
+    """An app account known by a first name and an e-mail address sits with its customer's webshop account
+    (the e-mail joins them); its customer then writes a new e-mail address into it. Nothing ties it to
+    the webshop account any more, but it is still theirs: full and incremental runs keep its customer_id."""
+    import shutil
+
+    day1, full, delta = tmp_path / "day1", tmp_path / "full", tmp_path / "delta"
+    shutil.copytree(small_drop, day1)
+    shop = "W-EDIT-1,Wilhelmina,Zwanenburg,1984-03-07,w.zwanenburg@kpnmail.nl,,Keizersgracht,12,1015CJ,Amsterdam,," \
+           "2025-01-01T10:00:00\n"
+    app = "A-EDIT-1,Wilhelmina,,,w.zwanenburg@kpnmail.nl,,,,,,,2025-02-01T10:00:00\n"
+    edited = "A-EDIT-1,Wilhelmina,,,wilhelmina.712@ziggo.nl,,,,,,,2026-06-02T09:00:00\n"
+    with open(day1 / "webshop.csv", "a") as f:
+        f.write(shop)
+    with open(day1 / "app.csv", "a") as f:
+        f.write(app)
+    shutil.copytree(day1, full)
+    (full / "app.csv").write_text((day1 / "app.csv").read_text().replace(app, edited))
+    delta.mkdir()
+    for name in ("pos", "webshop", "service"):
+        (delta / f"{name}.csv").write_text(HEADER)
+    (delta / "app.csv").write_text(HEADER + edited)
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    for mode, drop in (("full", full), ("incremental", delta)):
+        url = f"sqlite:///{tmp_path / f'{mode}.db'}"
+        assert main(["resolve", str(day1), "--store", url]) == 0
+        engine = open_store(url)
+        before = dict(zip(_keys(read_links(engine)), read_links(engine)["customer_id"]))
+        assert before["app:A-EDIT-1"] == before["webshop:W-EDIT-1"]      # the e-mail joined them on day 1
+        assert main(["resolve", str(drop), "--store", url, *(["--incremental"] if mode == "incremental" else [])]) == 0
+        links = read_links(engine)
+        after = dict(zip(_keys(links), links["customer_id"]))
+        assert after["app:A-EDIT-1"] == after["webshop:W-EDIT-1"] == before["webshop:W-EDIT-1"], mode
+        capsys.readouterr()
+        assert main(["explain", "app:A-EDIT-1", "webshop:W-EDIT-1", "--store", url]) == 0
+        assert "edited since, was this person's in the run before" in capsys.readouterr().out, mode
+        engine.dispose()

@@ -133,3 +133,99 @@ def test_unchanged_records_are_those_whose_linkage_fields_are_as_published():
     now = pd.DataFrame({"unique_id": ["a:1", "a:2", "a:3", "a:4"], "email": ["x@y.nl", None, "new@y.nl", "q@y.nl"],
                         "updated_at": ["2026", "2020", "2026", "2026"]})
     assert unchanged_records(now, published, ["unique_id", "email", "updated_at"]) == {"a:1": "C1", "a:2": "C1"}
+
+
+def _edited_case(**changes: object) -> tuple[dict, dict, dict]:
+    """Return (records, previous, edited): a person of three records, one of which its customer edited."""
+    from dataclasses import replace
+
+    from identity.rules import NameAndBirth
+
+    from identity.cluster import Edited
+
+    jan = NameAndBirth("jan", "jan", "j", "jansen", "1980-01-01", "+31612345678")
+    records = {"a:1": jan, "a:2": jan, "a:3": replace(jan, **changes), "o:1": NameAndBirth("els", "els", "e", "bos", None)}
+    return records, {"a:1": "C1", "a:2": "C1", "o:1": "C2"}, {"a:3": Edited("C1", jan)}
+
+
+def test_an_edited_record_that_lost_its_tie_stays_with_its_person():
+    from identity.cluster import cluster_best_first
+    from identity.rules import MOBILE, RuleBook, Strictness
+
+    # a new mobile number: the pair that tied the record scores nothing now; the mobile rule applies here
+    records, previous, edited = _edited_case(mobile="+31698765432")
+    rules = RuleBook({}, [Strictness(MOBILE, 410, 0)])
+    result = cluster_best_first(records, [("a:1", "a:2", 0.99)], threshold=0.5, previous=previous,
+                                edited=edited, rules=rules)
+    assert result.labels["a:3"] == result.labels["a:1"]
+    assert any({m.unique_id_l, m.unique_id_r} >= {"a:3"} and m.match_probability == 0.0 for m in result.merges)
+    # without the published run's placement the record is alone, as it always was
+    assert cluster_best_first(records, [("a:1", "a:2", 0.99)], threshold=0.5, previous=previous,
+                              rules=rules).labels["a:3"] == "a:3"
+
+
+def test_an_edited_record_whose_name_or_birth_date_now_conflicts_leaves_its_person():
+    from identity.cluster import cluster_best_first
+
+    for change in ({"birth_date": "1957-06-30"}, {"given_first": "karel", "given": "karel", "initials": "k"}):
+        records, previous, edited = _edited_case(**change)
+        labels = cluster_best_first(records, [("a:1", "a:2", 0.99)], threshold=0.5, previous=previous,
+                                    edited=edited).labels
+        assert labels["a:3"] != labels["a:1"], change
+
+
+def test_a_conflict_the_edit_did_not_make_does_not_send_an_edited_record_away():
+    from dataclasses import replace
+
+    from identity.cluster import Edited, cluster_best_first
+
+    # "finn" sat with "edwin" (a shared e-mail and mobile joined them); the edit gave finn's record a new mobile
+    records, previous, _ = _edited_case()
+    finn_was = replace(records["a:1"], given_first="finn", given="finn", initials="f")
+    records["a:3"] = replace(finn_was, mobile="+31698765432")
+    records["a:1"] = records["a:2"] = replace(records["a:1"], given_first="edwin", given="edwin", initials="e")
+    pairs = [("a:1", "a:2", 0.99)]
+    kept = cluster_best_first(records, pairs, threshold=0.5, previous=previous, edited={"a:3": Edited("C1", finn_was)})
+    assert kept.labels["a:3"] == kept.labels["a:1"]
+    # what the record was is not known: its first name is checked as if the edit had written it
+    unknown = cluster_best_first(records, pairs, threshold=0.5, previous=previous, edited={"a:3": Edited("C1")})
+    assert unknown.labels["a:3"] != unknown.labels["a:1"]
+
+
+def test_every_edited_record_of_a_person_goes_back_together():
+    from identity.cluster import Edited, cluster_best_first
+
+    records, _, _ = _edited_case(mobile="+31698765432")
+    edited = {uid: Edited("C1", records["a:1"]) for uid in ("a:1", "a:2", "a:3")}
+    labels = cluster_best_first(records, [], threshold=0.5, previous={"o:1": "C2"}, edited=edited).labels
+    assert labels["a:1"] == labels["a:2"] == labels["a:3"] != labels["o:1"]
+
+
+def test_an_edited_record_that_new_evidence_joins_to_someone_else_stays_there():
+    from identity.cluster import cluster_best_first
+
+    records, previous, edited = _edited_case()
+    records["o:1"] = records["a:1"]
+    previous = {"a:1": "C1", "a:2": "C1", "o:1": "C2"}
+    labels = cluster_best_first(records, [("a:1", "a:2", 0.99), ("a:3", "o:1", 0.95)], threshold=0.5,
+                                previous=previous, edited=edited).labels
+    assert labels["a:3"] == labels["o:1"] != labels["a:1"]
+
+
+def test_a_steward_cannot_link_keeps_an_edited_record_apart():
+    from identity.cluster import cluster_best_first
+
+    records, previous, edited = _edited_case()
+    labels = cluster_best_first(records, [("a:1", "a:2", 0.99)], threshold=0.5, previous=previous, edited=edited,
+                                cannot_link=[("a:3", "a:2")]).labels
+    assert labels["a:3"] != labels["a:1"]
+
+
+def test_edited_records_are_the_published_ones_that_changed():
+    import pandas as pd
+
+    from identity.lifecycle import edited_records
+
+    published = pd.DataFrame({"unique_id": ["a:1", "a:2", "a:3"], "customer_id": ["C1", "C1", "C2"]})
+    now = pd.DataFrame({"unique_id": ["a:1", "a:3", "a:4"]})
+    assert edited_records(now, published, {"a:1": "C1"}) == {"a:3": "C2"}
