@@ -22,8 +22,7 @@ import pandas as pd
 from identity.graph import UnionFind
 from identity.progress import NO_PROGRESS, Progress, counted
 from identity.rules import (
-    BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, SURNAME, NameAndBirth,
-    RuleBook, first_conflict, rule_value,
+    NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, STRICT, NameAndBirth, RuleBook, edit_conflict, first_conflict,
 )
 
 # A pair on which nothing but the names agrees needs more than an even chance: among tens of
@@ -234,12 +233,6 @@ def cluster_best_first(
     return Clustering(labels=sets.labels(), merges=merges, refusals=refusals)
 
 
-# The values the cannot-link rules compare; an edit is checked only on those it changed (rules.rule_value).
-EDIT_CHECKED: tuple[str, ...] = (FIRST_NAME, BIRTH_DATE, SURNAME)
-# A new mobile number is what a customer who changed numbers writes; the person's older records keep the old one.
-ALL_RULES: frozenset[str] = frozenset({FIRST_NAME, BIRTH_DATE, SURNAME, MOBILE})
-
-
 def _keep_edited(sets: UnionFind, records: dict[str, NameAndBirth], forbidden: dict[str, set[str]], rules: RuleBook,
                  before: Mapping[str, str], edited: Mapping[str, Edited], pairs: list[tuple[str, str, float]],
                  merges: list[Merge]) -> None:
@@ -276,10 +269,7 @@ def _keep_edited(sets: UnionFind, records: dict[str, NameAndBirth], forbidden: d
         members = sets.members(home)
         if _steward_apart([uid], members, forbidden):
             continue
-        now = records[uid]
-        checked = {rule for rule in EDIT_CHECKED
-                   if edit.was is None or rule_value(rule, edit.was) != rule_value(rule, now)}
-        if checked and first_conflict([now], [records[m] for m in members], rules, ALL_RULES - checked):
+        if edit_conflict(records[uid], edit.was, [records[m] for m in members], rules):
             continue
         sets.union(uid, home)
         merges.append(Merge(uid, home, max((best.get((uid, m), 0.0) for m in members), default=0.0), EDITED_ACCOUNT))

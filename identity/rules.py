@@ -578,6 +578,25 @@ def first_conflict(left: Sequence[NameAndBirth], right: Sequence[NameAndBirth], 
 STRICT = RuleBook()   # the rules without a drop: known variants and typos only, every rule strict
 
 
+# The values an edit is checked on (rule_value): a new mobile number is what a customer who changed
+# numbers writes, and the person's older records keep the old one.
+EDIT_CHECKED: tuple[str, ...] = (FIRST_NAME, BIRTH_DATE, SURNAME)
+_ALL_RULES: frozenset[str] = frozenset({FIRST_NAME, BIRTH_DATE, SURNAME, MOBILE})
+
+
+def edit_conflict(now: NameAndBirth, was: NameAndBirth | None, others: Sequence[NameAndBirth],
+                  book: RuleBook) -> tuple[str, str] | None:
+    """Return (rule, reason) when an edited record's edit conflicts with the other records of the person it was
+    with, or None when it may stay with them.
+
+    Only a first name, birth date or surname the edit changed is checked (all three when ``was``, the
+    record's fields before the edit, is not known): a conflict on a value the edit left as it was was
+    there when the record was put with them.
+    """
+    checked = {rule for rule in EDIT_CHECKED if was is None or rule_value(rule, was) != rule_value(rule, now)}
+    return first_conflict([now], others, book, _ALL_RULES - checked) if checked else None
+
+
 def cannot_link_reason(a: NameAndBirth, b: NameAndBirth) -> str | None:
     """Return why two records cannot be one person, or None when nothing rules it out."""
     found = STRICT.conflict(a, b)

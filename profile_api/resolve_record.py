@@ -41,8 +41,8 @@ from identity.ingest import CHANNELS, Drop
 from identity.lifecycle import CREATED, MERGED, SPLIT, Event, stable_id
 from identity.pipeline import MATCH_THRESHOLD, PREDICT_THRESHOLD, standardise_drop
 from identity.realtime import POS, Candidate, Decision, RecordIndex, decide, frequencies, parse_blocking_rule, \
-    rulebook_of_run
-from identity.rules import RuleBook
+    rule_fields, rulebook_of_run
+from identity.rules import RuleBook, edit_conflict
 from identity.compiled_model import ModelScorer
 from identity.scoring import term_frequency_columns
 from identity.standardise import parse_date, parse_timestamp
@@ -177,6 +177,7 @@ class _Neighbourhood:
     must_link: set[str]
     cannot_link: set[str]
     first_seen: dict[str, object] = field(default_factory=dict)   # customer_id -> when first published
+    was: tuple | None = None             # the record as the store held it before (seen before), standardised
 
 
 def _fingerprint(raw: tuple) -> int:
@@ -340,12 +341,14 @@ class RecordResolver:
             paired = warm.index.candidates(record)
         keys = stored.Keys(*(record[POS[c]] for c in ("email", "mobile", "landline", "loyalty_card", "postcode",
                                                        "house_number", "birth_date")))
-        rows = stored.person_records(conn, keys, set(paired) | must)
+        # its own unique_id brings the person it was with, when seen before, whatever its edit changed
+        rows = stored.person_records(conn, keys, set(paired) | must | {request.unique_id})
         around = _Neighbourhood(record, [], {}, {}, {}, None, must, cannot)
         wanted = set(paired)
         for row in rows:
             if row.unique_id == request.unique_id:
                 around.previous = (row.customer_id, row.household_id)
+                around.was = self._stored(warm, row)
                 continue
             other = self._stored(warm, row)
             around.members.setdefault(row.customer_id, []).append(other)
@@ -422,8 +425,9 @@ class RecordResolver:
         aliases: list[tuple[str, str, str | None, str]] = []
         created = False
         customer_id = decision.customer_id
-        if customer_id is None and around.previous is not None and not self._others_of(conn, around, request):
-            customer_id = around.previous[0]            # a record seen before, alone in its person: it stays
+        if customer_id is None and around.previous is not None and (not self._others_of(conn, around, request)
+                                                                    or self._edit_stays(warm, around)):
+            customer_id = around.previous[0]            # a record seen before, alone in its person or edited: it stays
         if customer_id is None:
             created = True
             customer_id, household_id, new_home = self._new_person(conn, around, request)
@@ -464,6 +468,17 @@ class RecordResolver:
         resolved = self._answer(decision, around, customer_id, created)
         resolved.household_id = household_id
         return resolved, around.record, row
+
+    @staticmethod
+    def _edit_stays(warm: _Warm, around: _Neighbourhood) -> bool:
+        """Return True when a record seen before that matches no one may stay with the person it was with: no
+        steward separated them and its edit does not conflict with them (``identity.rules.edit_conflict``), as
+        a batch run keeps an edited account with its person (``identity.cluster``)."""
+        others = around.members.get(around.previous[0], []) if around.previous else []
+        if not others or any(r[POS["unique_id"]] in around.cannot_link for r in others):
+            return False
+        was = rule_fields(around.was) if around.was is not None else None
+        return edit_conflict(rule_fields(around.record), was, [rule_fields(r) for r in others], warm.rules) is None
 
     def _others_of(self, conn: Connection, around: _Neighbourhood, request: RecordRequest) -> bool:
         """Return True when the record's previous person holds other records than this one."""

@@ -301,3 +301,24 @@ def test_a_persist_while_another_writer_holds_the_store_waits_then_says_busy(ser
     assert served.rows("SELECT 1 FROM source_record WHERE source = :s AND record_id = :r",
                        s=source, r=row["record_id"]) == []
     assert resolver.resolve(request).created
+
+
+def test_an_account_whose_only_tie_changed_keeps_its_person_when_persisted_again(served):
+    """A webshop account, then an app account known by a first name and the same e-mail (it joins the first);
+    then the app account's customer writes a new e-mail address into it. Nothing ties it to the webshop
+    account now, but it is still theirs: it stays, as a batch run keeps it (identity.cluster._keep_edited)."""
+    shop = {"record_id": "W-RT-EDIT", "first_name": "Wilhelmina", "last_name": "Zwanenburg", "birth_date": "1984-03-07",
+            "email": "w.zwanenburg@kpnmail.nl", "street": "Keizersgracht", "house_number": "12", "postcode": "1015CJ",
+            "city": "Amsterdam"}
+    app = {"record_id": "A-RT-EDIT", "first_name": "Wilhelmina", "email": "w.zwanenburg@kpnmail.nl"}
+    first = served.stub.ResolveRecord(request_of("webshop", shop, persist=True), timeout=30)
+    joined = served.stub.ResolveRecord(request_of("app", app, persist=True), timeout=30)
+    assert joined.customer_id == first.customer_id and not joined.created
+    edited = served.stub.ResolveRecord(request_of("app", dict(app, email="wilhelmina.712@ziggo.nl"), persist=True),
+                                       timeout=30)
+    assert edited.customer_id == first.customer_id and not edited.created
+    assert served.customer_of("app", "A-RT-EDIT") == served.customer_of("webshop", "W-RT-EDIT") == first.customer_id
+    # an edit to another birth date is another person's account: it leaves
+    moved = served.stub.ResolveRecord(request_of("app", dict(app, email="wilhelmina.712@ziggo.nl",
+                                                             birth_date="1961-11-23"), persist=True), timeout=30)
+    assert moved.customer_id != first.customer_id and moved.created
