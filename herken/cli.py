@@ -256,6 +256,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
     """Resolve a delta drop against the published run and publish what changed."""
     from herken.publish_delta import published_state, publish_increment
     from herken.run_folder import finish
+    from identity.bulk import paused_gc
     from identity.incremental import IncrementalError, resolve_incremental
     from identity.ingest import DropError
     from profile_api.store import StoreError, open_store
@@ -265,10 +266,13 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         return EXIT_BAD_INPUT
     try:
         store = open_store(args.store, migrate=True)
-        published = published_state(store)
-        resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
-        counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars,
-                                   guard=_erasures_unchanged(options), published=published)
+        # A delta's run makes few reference cycles but holds many objects (the published run's IDs, rows read
+        # from the store): the collector's passes over them took 0.82 s of a 16.7 s run at 100k records.
+        with paused_gc():
+            published = published_state(store)
+            resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
+            counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()),
+                                       bars, guard=_erasures_unchanged(options), published=published)
         options.run_dir = finish(options.run_dir)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
         bars.stop(done=True)
