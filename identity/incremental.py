@@ -13,8 +13,9 @@ interactions and preferences, and optionally ``deletions.csv``. With the publish
    (``predict_within``) and clustered again under the same rules and steward decisions; every
    other person stays as it was;
 4. households are grouped again for the persons re-clustered, those sharing an address, card,
-   landline, e-mail or mobile with them, and the members of their households; every other
-   household stays as it was.
+   landline, e-mail or mobile with them, and the members of their households, from the edges on
+   the values they hold (read from the records that decide them alone); every other household
+   stays as it was.
 
 The result is a :class:`identity.pipeline.Resolution` over all records, with what changed in
 :class:`Delta`; publishing writes only that (``herken.publish_delta``).

@@ -93,7 +93,7 @@ def latest_purchase(conn: Connection, engine: SqlEngine) -> dt.datetime | None:
     return latest_purchase_after(conn, engine, (), pd.DataFrame({"type": [], "occurred_at": []}))
 
 
-# A time written as 2025-12-31T23:55:45, as the drops' contract asks: such texts sort as their times do, so the
+# A time written as 2025-12-31T23:55:45 (as drops mostly write them): such texts sort as their times do, so the
 # store finds the latest of them itself; times written otherwise are read and parsed one by one.
 _ISO_SHAPE = {"sqlite": "occurred_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]'",
               "postgresql": "occurred_at ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$'"}
