@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TextIO
 
 from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
 from herken.access_cli import access_note, add_access_commands, add_serve_access_args, is_loopback, serve_options
 from herken.config import Settings, load_settings
@@ -165,7 +164,6 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     from identity.link import ModelMismatch
     from identity.pipeline import ResolveOptions, resolve
     from herken.publish import publish_resolution
-    from herken.report import rules_against_model, rules_against_model_lines
     from herken.run_folder import finish
     from profile_api.store import StoreError, open_store
 
@@ -207,6 +205,8 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
                              memory_limit=args.memory_limit)
     if args.incremental:
         return _resolve_incremental(args, options, run_id, started, bars)
+    from herken.report import rules_against_model, rules_against_model_lines
+
     try:
         resolution = resolve(Path(args.drop), options, bars)
         store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
@@ -256,6 +256,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
     """Resolve a delta drop against the published run and publish what changed."""
     from herken.publish_delta import published_state, publish_increment
     from herken.run_folder import finish
+    from identity.bulk import paused_gc
     from identity.incremental import IncrementalError, resolve_incremental
     from identity.ingest import DropError
     from profile_api.store import StoreError, open_store
@@ -265,10 +266,13 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         return EXIT_BAD_INPUT
     try:
         store = open_store(args.store, migrate=True)
-        published = published_state(store)
-        resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
-        counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()), bars,
-                                   guard=_erasures_unchanged(options), published=published)
+        # A delta's run makes few reference cycles but holds many objects (the published run's IDs, rows read
+        # from the store): the collector's passes over them took 0.82 s of a 16.7 s run at 100k records.
+        with paused_gc():
+            published = published_state(store)
+            resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
+            counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()),
+                                       bars, guard=_erasures_unchanged(options), published=published)
         options.run_dir = finish(options.run_dir)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
         bars.stop(done=True)
@@ -705,6 +709,13 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     return parser
 
 
+def _redirected_logs() -> contextlib.AbstractContextManager:
+    """Return tqdm's redirection of log lines above its bars (imported here: ~40 ms a command off a terminal needs not)."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the herken command line; return the exit status."""
     settings = load_settings()
@@ -719,7 +730,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         # On a terminal, log lines (-v, warnings) are written above the open progress bar, not through it.
-        with logging_redirect_tqdm() if sys.stderr.isatty() else contextlib.nullcontext():
+        with _redirected_logs() if sys.stderr.isatty() else contextlib.nullcontext():
             return args.func(args, settings)
     except OutdatedStore as err:     # the user's next step is `herken migrate`, which the message names
         print(f"error: {err}", file=sys.stderr)

@@ -157,11 +157,13 @@ def carry_over(resolution: Resolution, previous: PreviousIds, now: dt.datetime,
         records["household_id"] = [new_household.get(h) for h in household_list]
     else:    # the others keep what they had
         uids = records["unique_id"].tolist()
-        old_customer, old_household = before.customer_of.get, before.household_of.get
-        records["customer_id"] = [new_customer.get(p) if u in only else old_customer(u)
-                                  for u, p in zip(uids, person_list)]
-        records["household_id"] = [new_household.get(h) if u in only else old_household(u)
-                                   for u, h in zip(uids, household_list)]
+        again = np.flatnonzero(isin(records["unique_id"], only).to_numpy()).tolist()
+        for column, new, old, labels in (("customer_id", new_customer, before.customer_of, person_list),
+                                         ("household_id", new_household, before.household_of, household_list)):
+            ids = list(map(old.get, uids))
+            for i in again:
+                ids[i] = new.get(labels[i])
+            records[column] = ids
     return assignment
 
 

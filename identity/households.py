@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from identity.bulk import isin
 from identity.engine import Engine
 from identity.graph import UnionFind, connected_components
 
@@ -98,11 +99,79 @@ ORDER BY e.kind, e.value, e.person
 """
 
 
+EDGE_COLUMNS: tuple[str, ...] = ("unique_id", "person", "updated_at", "address_key", "postcode", "house_number",
+                                 "house_addition", "loyalty_card", "landline", "email", "mobile", "surname_first",
+                                 "surname_last")
+# the kinds of HOUSEHOLD_EDGES_SQL whose value is a record's own value, and the column it comes from
+VALUE_KINDS: dict[str, str] = {"address": "address_key", "loyalty_card": "loyalty_card", "landline": "landline",
+                               "email": "email", "mobile": "mobile"}
+BUILDING_KIND = "building and surname"     # its value: the anchor person, '|', the building (postcode|number)
+
+
 def household_edges(engine: Engine, records: pd.DataFrame, cap: int = MAX_PERSONS_PER_VALUE) -> pd.DataFrame:
     """Return (kind, value, person) rows for every shared value that links two or more persons."""
-    columns = ["unique_id", "person", "updated_at", "address_key", "postcode", "house_number", "house_addition",
-               "loyalty_card", "landline", "email", "mobile", "surname_first", "surname_last"]
-    return engine.sql(HOUSEHOLD_EDGES_SQL.format(cap=int(cap)), records=records[columns])
+    return engine.sql(HOUSEHOLD_EDGES_SQL.format(cap=int(cap)), records=records[list(EDGE_COLUMNS)])
+
+
+@dataclass
+class SharedValues:
+    """Values records hold that ``HOUSEHOLD_EDGES_SQL`` may share: per column of VALUE_KINDS, and buildings."""
+
+    values: dict[str, set[str]]
+    buildings: set[str]        # postcode|house_number, as ``buildings`` writes them
+
+    @classmethod
+    def of(cls, records: pd.DataFrame) -> SharedValues:
+        """Return the values these records hold."""
+        return cls({column: set(records[column].dropna().tolist()) for column in VALUE_KINDS.values()},
+                   set(buildings(records).dropna().tolist()))
+
+    def held(self, records: pd.DataFrame, building: pd.Series) -> pd.Series:
+        """Return which records hold one of these values or stand in one of these buildings (``building``:
+        the records' ``buildings``)."""
+        found = isin(building, self.buildings)
+        for column, values in self.values.items():
+            if values:
+                found |= isin(records[column], values)
+        return found
+
+    def keep(self, edges: pd.DataFrame) -> pd.DataFrame:
+        """Return the edges on these values (a building's: of an anchor in one of these buildings)."""
+        kept = pd.Series(False, index=edges.index)
+        for kind, column in VALUE_KINDS.items():
+            kept |= (edges["kind"] == kind) & isin(edges["value"], self.values[column])
+        building = edges["kind"] == BUILDING_KIND
+        if building.any():
+            # anchor|postcode|house_number: the anchor (a person's label) may hold a '|', the building's parts do not
+            where = edges.loc[building, "value"].map(lambda value: "|".join(value.rsplit("|", 2)[1:]))
+            kept[building] = isin(where, self.buildings).to_numpy()
+        return edges[kept]
+
+
+def buildings(records: pd.DataFrame) -> pd.Series:
+    """Return each record's building as HOUSEHOLD_EDGES_SQL writes it (postcode|house_number; missing without either)."""
+    return (records["postcode"].astype("str") + "|" + records["house_number"].astype("str")).astype(object)
+
+
+def edges_around(engine: Engine, records: pd.DataFrame, persons: set[str], gone: pd.DataFrame | None = None,
+                 building: pd.Series | None = None, cap: int = MAX_PERSONS_PER_VALUE) -> pd.DataFrame:
+    """Return the household edges (``household_edges`` over every record) on any value the records of these
+    persons hold, or the records ``gone`` held; computed over the records that decide them alone.
+
+    An edge on a value depends on every person holding it (how many share it) and on each one's own
+    records (their current address, their cards there); an address's, and a building's, also on the
+    persons in the building (kin there make a bare house number that flat's). An address key names its
+    building, so the persons read are those with a record that holds one of the values or stands in
+    one of the buildings. An incremental run groups only the persons its delta touches; the edges of
+    everyone else are as the previous run found them.
+
+    building: the records' ``buildings``, when the caller has them.
+    """
+    building = buildings(records) if building is None else building
+    mine = isin(records["person"], persons)
+    shared = SharedValues.of(pd.concat([records[mine], gone]) if gone is not None and len(gone) else records[mine])
+    holders = set(records.loc[shared.held(records, building), "person"].tolist())
+    return shared.keep(household_edges(engine, records[isin(records["person"], holders)], cap))
 
 
 @dataclass

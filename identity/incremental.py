@@ -13,8 +13,9 @@ interactions and preferences, and optionally ``deletions.csv``. With the publish
    (``predict_within``) and clustered again under the same rules and steward decisions; every
    other person stays as it was;
 4. households are grouped again for the persons re-clustered, those sharing an address, card,
-   landline, e-mail or mobile with them, and the members of their households; every other
-   household stays as it was.
+   landline, e-mail or mobile with them, and the members of their households, from the edges on
+   the values they hold (read from the records that decide them alone); every other household
+   stays as it was.
 
 The result is a :class:`identity.pipeline.Resolution` over all records, with what changed in
 :class:`Delta`; publishing writes only that (``herken.publish_delta``).
@@ -37,7 +38,7 @@ from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
 from identity.erasure import erased_records, keep_out
-from identity.households import group_households, household_anchors, household_edges, person_links
+from identity.households import SharedValues, buildings, edges_around, group_households, household_anchors, person_links
 from identity.ingest import read_drop, write_quarantine
 from identity.link import NAME_COUNT_COLUMNS, SHARED_COLUMNS, model_for, prepare
 from identity.pipeline import (
@@ -89,28 +90,57 @@ def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_h
     (address, card, landline, e-mail, mobile) with them, and every person of the households any of
     those (or a changed or deleted record, ``homes_left``) belonged to.
     """
-    uids, persons = records["unique_id"].tolist(), records["person"].tolist()
-    region = {p for p in persons if p.startswith("~")}
+    region = set(records.loc[records["person"].str.startswith("~").to_numpy(dtype=bool), "person"].tolist())
     shared = edges.loc[isin(edges["person"], region), ["kind", "value"]].drop_duplicates()
     region |= set(edges.merge(shared, on=["kind", "value"])["person"].tolist())
-    homes = set(homes_left) | {previous_home[u] for u, p in zip(uids, persons) if p in region and u in previous_home}
-    region |= {p for u, p in zip(uids, persons) if previous_home.get(u) in homes}
-    fixed = {p: previous_home[u] for u, p in zip(uids, persons) if p not in region}
-    return fixed, {u for u, p in zip(uids, persons) if p in region}
+    inside = isin(records["person"], region)
+    homes = set(homes_left) | {previous_home[u] for u in records.loc[inside, "unique_id"].tolist() if u in previous_home}
+    at_home = {u for u, home in previous_home.items() if home in homes}
+    region |= set(records.loc[isin(records["unique_id"], at_home), "person"].tolist())
+    inside = isin(records["person"], region)
+    outside = records.loc[~inside, ["unique_id", "person"]]
+    fixed = dict(zip(outside["person"].tolist(), map(previous_home.__getitem__, outside["unique_id"].tolist())))
+    return fixed, set(records.loc[inside, "unique_id"].tolist())
 
 
-def _anchor_records(records: pd.DataFrame, fixed: dict[str, str], regrouped: set[str]) -> pd.DataFrame:
-    """Return the records whose persons the household grouping must know about: those grouped again, and
-    every member of a kept household that carries a surname of an orphan among them (where it may go)."""
-    again = isin(records["unique_id"], regrouped)
-    anchored = set(records.loc[again & records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1),
-                               "person"].tolist())
-    orphans = again & ~isin(records["person"], anchored)     # only they look for a household by surname
-    names = {name for column in ("surname_first", "surname_last") for name in records.loc[orphans, column].dropna().tolist()}
-    near = ~again & (isin(records["surname_first"], names) | isin(records["surname_last"], names))
-    homes = {fixed[p] for p in records.loc[near, "person"].tolist() if p in fixed}
-    members = {p for p, h in fixed.items() if h in homes}
-    return records[again | isin(records["person"], members)]
+def _may_regroup(records: pd.DataFrame, building: pd.Series, previous_home: dict[str, str],
+                 homes_left: set[str]) -> set[str]:
+    """Return the persons ``_untouched_households`` may group again (and more): the re-clustered ones (labelled
+    ``~``), the persons holding a value they hold, and every person of those persons' households and of
+    ``homes_left``. ``building``: the records' ``identity.households.buildings``."""
+    again = records["person"].str.startswith("~").to_numpy(dtype=bool)
+    holding = again | SharedValues.of(records[again]).held(records, building).to_numpy()
+    persons = set(records.loc[holding, "person"].tolist())
+    chosen = records.loc[isin(records["person"], persons), "unique_id"].tolist()
+    homes = homes_left | {previous_home[u] for u in chosen if u in previous_home}
+    at_home = {u for u, home in previous_home.items() if home in homes}
+    return persons | set(records.loc[isin(records["unique_id"], at_home), "person"].tolist())
+
+
+def _group_again(records: pd.DataFrame, edges: pd.DataFrame, fixed: dict[str, str],
+                 links: dict[tuple[str, str], float], threshold: float) -> dict[str, str]:
+    """Return the household label of every person as ``group_households`` over every person and every record gives
+    it; grouping only the persons not ``fixed`` and the kept households they may join.
+
+    Grouped: the persons not fixed, those on an edge, and every member of their kept households. Every
+    other kept household meets no edge here, and no orphan (an orphan joins the household of a person the
+    model linked it to: a re-clustered one), so it stays whole and is labelled as ``group_households``
+    labels it: by its smallest person.
+    """
+    persons = set(records["person"].unique().tolist())
+    involved = {p for p in persons if p not in fixed} | set(edges["person"].tolist())
+    homes = {fixed[p] for p in involved if p in fixed}
+    members = {p: h for p, h in fixed.items() if h in homes}
+    grouped = involved | set(members)
+    anchored, surnames, hints = household_anchors(records[isin(records["person"], grouped)])
+    household_of = group_households(sorted(grouped), edges, surnames, anchored, hints, fixed=members,
+                                    links=links, link_threshold=threshold)
+    first: dict[str, str] = {}
+    for person, home in fixed.items():
+        if home not in homes and (home not in first or person < first[home]):
+            first[home] = person
+    household_of.update({p: first[h] for p, h in fixed.items() if h not in homes})
+    return household_of
 
 
 def _full_names(records: pd.DataFrame) -> set[tuple[str, str]]:
@@ -218,15 +248,15 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     lap("cluster")
 
     progress.step("grouping persons into households", unit="persons")
-    edges = household_edges(engine, prepared)
+    previous_home = dict(zip(kept_ids, kept["household_id"].tolist()))
+    homes_left = set(gone_before["household_id"].tolist())
+    building = buildings(prepared)
+    edges = edges_around(engine, prepared, _may_regroup(prepared, building, previous_home, homes_left),
+                         gone_before, building)
     del linker
     engine.close()
-    fixed, delta.regrouped = _untouched_households(prepared, edges, dict(zip(kept_ids, kept["household_id"].tolist())),
-                                                   set(gone_before["household_id"].tolist()))
-    anchored, surnames, hints = household_anchors(_anchor_records(prepared, fixed, delta.regrouped))
-    household_of = group_households(sorted(prepared["person"].unique()), edges, surnames, anchored, hints,
-                                    fixed=fixed, links=person_links(prepared, pairs),
-                                    link_threshold=options.match_threshold)
+    fixed, delta.regrouped = _untouched_households(prepared, edges, previous_home, homes_left)
+    household_of = _group_again(prepared, edges, fixed, person_links(prepared, pairs), options.match_threshold)
     prepared["household"] = prepared["person"].map(household_of)
     progress.advance(len(household_of))
     lap("households")

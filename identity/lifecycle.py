@@ -110,7 +110,8 @@ def carry_ids(
     for old, label in holder.items():
         held.setdefault(label, []).append(old)
 
-    used = set(taken) | set(overlap)
+    taken = taken if isinstance(taken, (set, frozenset)) else set(taken)
+    used = set(overlap)                            # and taken: every ID issued before
     carried = Carried(ids={}, first_seen={})
     for label in sorted(clusters, key=lambda label: clusters[label][0]):
         olds = sorted(held.get(label, ()), key=seen)
@@ -123,7 +124,7 @@ def carry_ids(
             continue
         key, n = clusters[label][0], 0
         new = stable_id(prefix, key)
-        while new in used:
+        while new in used or new in taken:
             n += 1
             new = stable_id(prefix, f"{key}#{n}")
         used.add(new)

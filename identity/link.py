@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from splink import Linker
 
+from identity.bulk import isin
 from identity.engine import Engine, make_engine
 from identity.model import capped_rules, plain_rules, settings, train, with_block_sizes, with_counted_u
 from identity.rules import given_names_compatible
@@ -48,12 +49,14 @@ def prepare(engine: Engine, standardised: pd.DataFrame,
         one a count of everything gives. None: count every value.
     """
     frame = standardised.sort_values("unique_id", kind="stable").reset_index(drop=True)
-    named = frame[frame["given_first"].notna()]
+    named = frame["given_first"].notna()
     people: dict[tuple[str, ...], int] = {}   # most values share a handful of name sets
     for column in SHARED_COLUMNS:
-        # an incremental run counts again only the values its delta touches (``recount``)
-        chosen = named if recount is None else named[named[column].isin(list(recount[column]))]
-        pairs = pd.DataFrame({"value": chosen[column], "name": chosen["given_first"]})
+        values = frame[column]
+        # an incremental run counts again only the values its delta touches (``recount``): the rows holding them
+        again = None if recount is None else isin(values, list(recount[column]))
+        chosen = named if again is None else named & again
+        pairs = pd.DataFrame({"value": values[chosen], "name": frame.loc[chosen, "given_first"]})
         pairs = pairs[pairs["value"].notna()].drop_duplicates()
         names = pairs.groupby("value", sort=False)["name"].size()
         # A value used with one first name stands for one person; only the others are counted in Python.
@@ -70,10 +73,11 @@ def prepare(engine: Engine, standardised: pd.DataFrame,
             counted[value] = people[key]
         if counted:
             counts = pd.concat([counts, pd.Series(counted, dtype="int64")])
-        found = frame[column].map(counts).fillna(0)
-        if recount is not None:
-            found = found.where(frame[column].isin(list(recount[column])) | frame[column].isna(),
-                                frame[f"{column}_names"])
+        if again is None:
+            found = values.map(counts).fillna(0)
+        else:   # the other rows keep their count; a row without a value counts 0
+            found = frame[f"{column}_names"].where(values.notna(), 0)
+            found[again] = values[again].map(counts).fillna(0)
         frame[f"{column}_names"] = found.astype("int64")
     return frame
 

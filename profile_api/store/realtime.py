@@ -90,25 +90,44 @@ _PURCHASES = "FROM interaction WHERE type IN ('purchase', 'return')"
 
 def latest_purchase(conn: Connection, engine: SqlEngine) -> dt.datetime | None:
     """Return the time of the store's latest purchase or return: the "now" a publish builds attributes for."""
-    cursor = conn.connection.dbapi_connection.cursor()   # the driver's cursor: no Row object per row (300k)
-    try:
-        cursor.execute(f"SELECT occurred_at {_PURCHASES}")
-        times = [row[0] for row in cursor.fetchall()]
-    finally:
-        cursor.close()
-    return _latest(times, engine)
+    return latest_purchase_after(conn, engine, (), pd.DataFrame({"type": [], "occurred_at": []}))
+
+
+# A time written as 2025-12-31T23:55:45 (as drops mostly write them): such texts sort as their times do, so the
+# store finds the latest of them itself; times written otherwise are read and parsed one by one.
+_ISO_SHAPE = {"sqlite": "occurred_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]'",
+              "postgresql": "occurred_at ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$'"}
+_LATEST_FIRST = 100     # ISO times read, latest first, before reading every one (all deleted, or none a time)
 
 
 def latest_purchase_after(conn: Connection, engine: SqlEngine, deleted: Collection[tuple[str, str]],
                           added: pd.DataFrame) -> dt.datetime | None:
     """Return what ``latest_purchase`` will say once an increment is written that deletes the interactions of
     the ``deleted`` (source, record_id) records and adds ``added`` (interactions: type, occurred_at);
-    read from the store as conn sees it before (so that it can be read beside the writing transaction)."""
+    read from the store as conn sees it before (so that it can be read beside the writing transaction).
+
+    Of the times written in ISO form the store gives the latest few (the first one not deleted that parses
+    is the latest of them all); the others are all read. Every candidate is parsed as the profiles parse
+    times (``_latest``).
+    """
+    gone = set(deleted)
+    iso = _ISO_SHAPE.get(conn.dialect.name)
     cursor = conn.connection.dbapi_connection.cursor()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     try:
-        cursor.execute(f"SELECT source, record_id, occurred_at {_PURCHASES}")
-        gone = set(deleted)
-        times = [at for source, record_id, at in cursor.fetchall() if (source, record_id) not in gone]
+        times: list[str] = []
+        if iso is not None:
+            cursor.execute(f"SELECT source, record_id, occurred_at {_PURCHASES} AND {iso} "
+                           f"ORDER BY occurred_at DESC LIMIT {mark}", (_LATEST_FIRST,))
+            latest = [at for source, record_id, at in cursor.fetchall() if (source, record_id) not in gone]
+            if latest and _latest(latest, engine) is not None:
+                cursor.execute(f"SELECT source, record_id, occurred_at {_PURCHASES} AND NOT ({iso})")
+                times = latest
+            else:
+                iso = None
+        if iso is None:
+            cursor.execute(f"SELECT source, record_id, occurred_at {_PURCHASES}")
+        times += [at for source, record_id, at in cursor.fetchall() if (source, record_id) not in gone]
     finally:
         cursor.close()
     if len(added):

@@ -666,3 +666,32 @@ def test_the_latest_purchase_after_an_increment_is_read_before_it_as_it_will_be_
             transaction.rollback()
     assert predicted == dt.datetime(2099, 1, 2, 3, 4, 5)
     duck.close()
+
+
+def test_the_latest_purchase_is_the_latest_time_parsed_whatever_the_form_it_was_written_in(published):
+    """The store finds the latest of the times written 2025-12-31T23:55:45 itself; a later time written
+    otherwise, an ISO-looking text that is no time, and a deleted latest purchase change nothing of that."""
+    from identity.engine import make_engine
+    from profile_api.store.realtime import _latest, latest_purchase, latest_purchase_after
+
+    _, engine, _, _, _ = published
+    duck = make_engine("duckdb")
+    with engine.connect() as conn:
+        source, record_id = conn.execute(text("SELECT source, record_id FROM interaction LIMIT 1")).one()
+    rows = [("2098-12-31T23:00:00", "deleted"), ("2099-13-45T00:00:00", "kept"), ("2099-02-30T00:00:00", "kept"),
+            ("2098-06-01T00:00:00", "kept"), ("01-02-2098", "kept"), ("2098-07-01 10:00:00", "kept")]
+    cases = [(rows, dt.datetime(2098, 7, 1, 10)), (rows[:4], dt.datetime(2098, 6, 1)),
+             (rows[:3] + rows[4:5], dt.datetime(2098, 2, 1))]
+    for written, expected in cases:
+        with engine.connect() as conn, conn.begin() as transaction:     # written, looked at, rolled back
+            for at, whose in written:
+                conn.execute(text("INSERT INTO interaction (source, record_id, type, occurred_at) "
+                                  "VALUES (:s, :r, 'purchase', :o)"),
+                             {"s": "gone" if whose == "deleted" else source, "r": record_id, "o": at})
+            every = [at for (at,) in conn.execute(text("SELECT occurred_at FROM interaction WHERE source <> 'gone' "
+                                                       "AND type IN ('purchase', 'return')"))]
+            assert latest_purchase_after(conn, duck, {("gone", record_id)}, pd.DataFrame(
+                {"type": [], "occurred_at": []})) == _latest(every, duck) == expected
+            assert latest_purchase(conn, duck) == _latest([*every, "2098-12-31T23:00:00"], duck)
+            transaction.rollback()
+    duck.close()
