@@ -179,14 +179,16 @@ def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress 
         return _joined(done)  # type: ignore[arg-type]
 
 
+RULE_FIELD_COLUMNS: tuple[str, ...] = ("given_first", "given", "initials", "surname_core", "birth_date", "mobile")
+
+
 def rule_fields_of(records: pd.DataFrame) -> dict[str, NameAndBirth]:
-    """Return the cannot-link fields of every record, by unique_id."""
-    cols = ["given_first", "given", "initials", "surname_core", "birth_date", "mobile"]
+    """Return the cannot-link fields of every record, by unique_id (RULE_FIELD_COLUMNS, then e-mail when held)."""
     # Column lists and masks rather than a pd.isna per value: 100k records, five fields each.
     def values(c: str) -> list:
         return [v if present else None for v, present in zip(records[c].tolist(), records[c].notna().tolist())]
 
-    fields = [values(c) for c in cols]
+    fields = [values(c) for c in RULE_FIELD_COLUMNS]
     # a number used by several first names (identity.link.prepare's people counts) is a family's, not a person's
     shared = (records["mobile_names"].fillna(0).astype("int64") > 1).tolist() if "mobile_names" in records.columns \
         else [False] * len(records)
@@ -197,8 +199,7 @@ def rule_fields_of(records: pd.DataFrame) -> dict[str, NameAndBirth]:
 def edits_since(published: pd.DataFrame, edited: dict[str, str]) -> dict[str, Edited]:
     """Return each edited record's published person with the rule fields its published version had."""
     rows = published[published["unique_id"].isin(list(edited))]
-    was = rule_fields_of(rows) if {"given_first", "given", "initials", "surname_core", "birth_date", "mobile"} \
-        <= set(rows.columns) else {}
+    was = rule_fields_of(rows) if set(RULE_FIELD_COLUMNS) <= set(rows.columns) else {}
     return {uid: Edited(person, was.get(uid)) for uid, person in edited.items()}
 
 

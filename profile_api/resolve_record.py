@@ -425,8 +425,7 @@ class RecordResolver:
         aliases: list[tuple[str, str, str | None, str]] = []
         created = False
         customer_id = decision.customer_id
-        if customer_id is None and around.previous is not None and (not self._others_of(conn, around, request)
-                                                                    or self._edit_stays(warm, around)):
+        if customer_id is None and around.previous is not None and self._stays(warm, around):
             customer_id = around.previous[0]            # a record seen before, alone in its person or edited: it stays
         if customer_id is None:
             created = True
@@ -470,26 +469,21 @@ class RecordResolver:
         return resolved, around.record, row
 
     @staticmethod
-    def _edit_stays(warm: _Warm, around: _Neighbourhood) -> bool:
-        """Return True when a record seen before that matches no one may stay with the person it was with: no
-        steward separated them and its edit does not conflict with them (``identity.rules.edit_conflict``), as
-        a batch run keeps an edited account with its person (``identity.cluster``)."""
+    def _stays(warm: _Warm, around: _Neighbourhood) -> bool:
+        """Return True when a record seen before that matches no one stays with the person it was with: it is
+        that person's only record, or no steward separated it from the others and its edit does not conflict
+        with them (``identity.rules.edit_conflict``), as a batch run keeps an edited account (``identity.cluster``).
+
+        ``around.members`` holds every other record of that person: the neighbourhood looks up the record's own
+        unique_id, which brings all of its person's records.
+        """
         others = around.members.get(around.previous[0], []) if around.previous else []
-        if not others or any(r[POS["unique_id"]] in around.cannot_link for r in others):
+        if not others:
+            return True
+        if any(r[POS["unique_id"]] in around.cannot_link for r in others):
             return False
         was = rule_fields(around.was) if around.was is not None else None
         return edit_conflict(rule_fields(around.record), was, [rule_fields(r) for r in others], warm.rules) is None
-
-    def _others_of(self, conn: Connection, around: _Neighbourhood, request: RecordRequest) -> bool:
-        """Return True when the record's previous person holds other records than this one."""
-        previous = around.previous
-        if previous is None:
-            return False
-        if previous[0] in around.members:
-            return True
-        count = conn.execute(sqlalchemy.text("SELECT count(*) FROM record_link WHERE customer_id = :c"),
-                             {"c": previous[0]}).scalar()
-        return bool(count and count > 1)
 
     def _new_person(self, conn: Connection, around: _Neighbourhood, request: RecordRequest) -> tuple[str, str, bool]:
         """Return a new customer_id, the household it joins, and whether that household is new."""
