@@ -93,10 +93,7 @@ def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_h
     region = set(records.loc[records["person"].str.startswith("~").to_numpy(dtype=bool), "person"].tolist())
     shared = edges.loc[isin(edges["person"], region), ["kind", "value"]].drop_duplicates()
     region |= set(edges.merge(shared, on=["kind", "value"])["person"].tolist())
-    inside = isin(records["person"], region)
-    homes = set(homes_left) | {previous_home[u] for u in records.loc[inside, "unique_id"].tolist() if u in previous_home}
-    at_home = {u for u, home in previous_home.items() if home in homes}
-    region |= set(records.loc[isin(records["unique_id"], at_home), "person"].tolist())
+    region = _with_their_households(records, region, previous_home, homes_left)
     inside = isin(records["person"], region)
     outside = records.loc[~inside, ["unique_id", "person"]]
     fixed = dict(zip(outside["person"].tolist(), map(previous_home.__getitem__, outside["unique_id"].tolist())))
@@ -110,9 +107,15 @@ def _may_regroup(records: pd.DataFrame, building: pd.Series, previous_home: dict
     ``homes_left``. ``building``: the records' ``identity.households.buildings``."""
     again = records["person"].str.startswith("~").to_numpy(dtype=bool)
     holding = again | SharedValues.of(records[again]).held(records, building).to_numpy()
-    persons = set(records.loc[holding, "person"].tolist())
+    return _with_their_households(records, set(records.loc[holding, "person"].tolist()), previous_home, homes_left)
+
+
+def _with_their_households(records: pd.DataFrame, persons: set[str], previous_home: dict[str, str],
+                           homes_left: set[str]) -> set[str]:
+    """Return persons with every person of the households their records (or a changed or deleted record,
+    ``homes_left``) belonged to."""
     chosen = records.loc[isin(records["person"], persons), "unique_id"].tolist()
-    homes = homes_left | {previous_home[u] for u in chosen if u in previous_home}
+    homes = set(homes_left) | {previous_home[u] for u in chosen if u in previous_home}
     at_home = {u for u, home in previous_home.items() if home in homes}
     return persons | set(records.loc[isin(records["unique_id"], at_home), "person"].tolist())
 
