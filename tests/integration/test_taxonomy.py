@@ -108,3 +108,38 @@ def test_a_categories_csv_without_its_columns_stops_the_run_before_anything_is_w
     assert "categories.csv: missing required column(s) pet" in err and "unchanged" in err
     assert settled_digest(store) == before
     assert ProfileStore(open_store(url)).get_profile(next(iter(attributes_by_customer(url)))) is not None
+
+
+RECORD_HEADER = "record_id,first_name,last_name,birth_date,email,phone,street,house_number,postcode,city,loyalty_card," \
+                "updated_at\n"
+
+
+def test_an_incremental_drops_taxonomy_derives_the_profiles_it_rebuilds(renamed, tmp_path, monkeypatch):
+    """A delta that carries its own categories.csv (bird food now for a parrot) and one purchase of a bird
+    owner: the owner's household is rebuilt through the delta's taxonomy, not the one published before."""
+    drop, url, _, _ = renamed
+    store = tmp_path / "herken.db"
+    shutil.copy(url.removeprefix("sqlite:///"), store)
+    url = f"sqlite:///{store}"
+    before = attributes_by_customer(url)
+    owner = next(c for c, a in sorted(before.items()) if "bird" in a.get("pets", "").split(","))
+    links = read_links(open_store(url))
+    source, record_id = links.loc[links["customer_id"] == owner, ["source", "record_id"]].iloc[0]
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    for name in ("pos", "webshop", "app", "service"):
+        (delta / f"{name}.csv").write_text(RECORD_HEADER)
+    header = (drop / "interactions.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header == "source,record_id,type,occurred_at,sku,category,size,quantity,amount_eur,discount_eur,store_id," \
+                     "delivery_method"
+    (delta / "interactions.csv").write_text(
+        f"{header}\n{source},{record_id},purchase,2026-11-30T10:00:00,BRD1,pet_food/bird,,1,4.99,0.00,S001,\n")
+    taxonomy = (drop / "categories.csv").read_text(encoding="utf-8")
+    assert "pet_food/bird,pet_food,bird\n" in taxonomy
+    (delta / "categories.csv").write_text(taxonomy.replace("pet_food/bird,pet_food,bird\n",
+                                                           "pet_food/bird,pet_food,parrot\n"))
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0
+    after = attributes_by_customer(url)
+    pets = set(after[owner]["pets"].split(","))
+    assert "parrot" in pets and "bird" not in pets
