@@ -247,9 +247,9 @@ def _keep_edited(sets: UnionFind, records: dict[str, NameAndBirth], forbidden: d
     someone else's (the account changed hands). A conflict on a value the edit left as it was was
     there when the published run put them together, and a new mobile number is what a customer who
     changed numbers writes, so neither sends it away. A record that new evidence joined to someone
-    stays where the evidence put it. The join is recorded as a merge at the record's best score
-    against that part among the pairs clustered (0.0 when none reached the clustering), which is
-    what its confidence then says.
+    stays where the evidence put it. The join is recorded as a merge with the member of that part it
+    scores best against among the pairs clustered (0.0 when none reached the clustering; then a
+    member of its old person), at that score, which is what its confidence then says.
     """
     homes: dict[str, list[str]] = {}
     for uid, person in [*before.items(), *((u, e.person) for u, e in edited.items())]:
@@ -272,7 +272,11 @@ def _keep_edited(sets: UnionFind, records: dict[str, NameAndBirth], forbidden: d
         if edit_conflict(records[uid], edit.was, [records[m] for m in members], rules):
             continue
         sets.union(uid, home)
-        merges.append(Merge(uid, home, max((best.get((uid, m), 0.0) for m in members), default=0.0), EDITED_ACCOUNT))
+        # the merge names the member it scores best against, else one it belonged with before: the link an
+        # explanation shows then runs from the record to its closest record, not to whichever is the part's root
+        was_with = set(homes.get(edit.person, ()))
+        closest = min(members, key=lambda m: (-best.get((uid, m), 0.0), m not in was_with, m))
+        merges.append(Merge(uid, closest, best.get((uid, closest), 0.0), EDITED_ACCOUNT))
 
 
 def _full_name(record: NameAndBirth) -> tuple[str, str] | None:

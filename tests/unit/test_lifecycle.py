@@ -164,6 +164,17 @@ def test_an_edited_record_that_lost_its_tie_stays_with_its_person():
                               rules=rules).labels["a:3"] == "a:3"
 
 
+def test_an_edited_record_goes_back_through_the_member_it_scores_best_against():
+    from identity.cluster import EDITED_ACCOUNT, cluster_best_first
+
+    # the pair with a:2 stayed below the threshold: the join names a:2 at that score, not the part's root a:1
+    records, previous, edited = _edited_case(mobile="+31698765432")
+    pairs = [("a:1", "a:2", 0.99), ("a:2", "a:3", 0.3), ("a:1", "a:3", 0.1)]
+    result = cluster_best_first(records, pairs, threshold=0.5, previous=previous, edited=edited)
+    [merge] = [m for m in result.merges if m.reason == EDITED_ACCOUNT]
+    assert {merge.unique_id_l, merge.unique_id_r} == {"a:2", "a:3"} and merge.match_probability == 0.3
+
+
 def test_an_edited_record_whose_name_or_birth_date_now_conflicts_leaves_its_person():
     from identity.cluster import cluster_best_first
 
