@@ -41,6 +41,7 @@ SHOWN_COLUMNS: dict[str, tuple[str, ...]] = {
     "landline": ("landline",),
     "loyalty_card": ("loyalty_card",),
     "address": ("street", "house_number", "house_addition", "postcode", "city"),
+    "city_only": ("city",),
 }
 _COLUMN_L = re.compile(r"\b(\w+)_l\b")
 

@@ -183,7 +183,8 @@ def test_a_pair_is_scored_as_the_run_scored_it_and_its_weights_add_up(resolved):
         parts = reply.prior_weight + sum(c.match_weight for c in reply.comparisons)
         assert abs(parts - reply.match_weight) < 1e-6
         assert [c.comparison for c in reply.comparisons] == [
-            "given_name", "surname", "birth_date", "email", "mobile", "landline", "loyalty_card", "address"]
+            "given_name", "surname", "birth_date", "email", "mobile", "landline", "loyalty_card", "address",
+            "city_only"]
         assert all(c.level for c in reply.comparisons)
 
 
