@@ -207,12 +207,18 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         return _resolve_incremental(args, options, run_id, started, bars)
     from herken.report import rules_against_model, rules_against_model_lines
 
+    profile_engine = None
     try:
         resolution = resolve(Path(args.drop), options, bars)
         store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
+        if options.engine != "duckdb":    # the profiles' queries run on the run's engine too (Spark)
+            from identity.engine import make_engine
+
+            profile_engine = make_engine(options.engine, **options.engine_options())
         publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars,
                            guard=_erasures_unchanged(options), work_dir=options.run_dir,
-                           memory_limit=engine_limit(run_cap(options.memory_limit) // 2))
+                           memory_limit=engine_limit(run_cap(options.memory_limit) // 2),
+                           profile_engine=profile_engine)
         options.run_dir = finish(options.run_dir)
         rules = rules_against_model(store)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
@@ -226,6 +232,8 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
     finally:
+        if profile_engine is not None:
+            profile_engine.close()
         bars.stop()
     drop = resolution.drop
     print(f"run {run_id}")

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from sqlalchemy.engine import Connection, Engine
 
 from identity.bulk import isin
+from identity.engine import Engine as SQLEngine
 from identity.lifecycle import Assignment, PreviousIds, assign_ids
 from identity.link import NAME_COUNT_COLUMNS
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
@@ -190,7 +191,7 @@ def _stored_times(engine: Engine, times: pd.Series) -> pd.Series:
 def publish_resolution(
     engine: Engine, resolution: Resolution, run_id: str, started_at: dt.datetime, drop_path: str,
     progress: Progress = NO_PROGRESS, guard: Callable[[Connection], object] | None = None,
-    work_dir: Path | None = None, memory_limit: str | None = None,
+    work_dir: Path | None = None, memory_limit: str | None = None, profile_engine: SQLEngine | None = None,
 ) -> None:
     """Replace the store's published result with this resolution, in one transaction.
 
@@ -198,6 +199,8 @@ def publish_resolution(
     guard: runs first in the transaction and may refuse the publish (``write_run``).
     work_dir: where the profiles are built (``profile_api.profile_build``; a temporary folder when None).
     memory_limit: what the profile build's engine may use (it spills beyond it).
+    profile_engine: the run's engine when it is not DuckDB (Spark): the profile queries run on it
+        (``profile_api.profile_build``), which the caller closes; None: DuckDB's worker processes.
     """
     progress.step(f"building the profiles of {resolution.persons:,} persons")
     drop, records = resolution.drop, resolution.records
@@ -235,7 +238,7 @@ def publish_resolution(
     scratch = None if work_dir is not None else tempfile.TemporaryDirectory(prefix="herken-profiles-")
     profiles = ProfileBuild(source_records, links, interactions, drop.categories,
                             folder=(work_dir or Path(scratch.name)) / "profiles", stated=stated,  # type: ignore[union-attr]
-                            memory_limit=memory_limit)
+                            memory_limit=memory_limit, engine=profile_engine)
     edges = _edges(resolution, run_id, review)
     log.info("publish: rows prepared")
     rows = sum(map(len, (source_records, links, persons, households, interactions, drop.preferences, quarantine,

@@ -22,7 +22,7 @@ tables it is given there too (:meth:`SparkEngine.table`): ``spark.checkpoint.dir
 cluster: storage every executor reaches, such as HDFS or S3; the run's files stay there), else a
 temporary directory removed when the engine is closed.
 
-What runs where: Splink's training and scoring and the households' SQL run in Spark. The
+What runs where: Splink's scoring, the households' SQL and the profiles' queries run in Spark. The
 standardisation (pure Python per record), the best-first clustering under the cannot-link rules
 and the grouping of households run on the driver, as they do with DuckDB, and the results are
 collected to the driver as pandas frames.
@@ -235,8 +235,16 @@ class SparkEngine(Engine):
 
 
 def to_spark_sql(query: str) -> str:
-    """Return a query written in DuckDB's dialect as Spark SQL."""
-    return ";\n".join(sqlglot.transpile(query, read="duckdb", write="spark"))
+    """Return a query written in DuckDB's dialect as Spark SQL.
+
+    A common table expression DuckDB is told to materialise (``AS MATERIALIZED``, a hint of its
+    planner) is a plain one on Spark, which has no such word and decides for itself what to reuse.
+    """
+    statements = sqlglot.parse(query, read="duckdb")
+    for statement in statements:
+        for cte in statement.find_all(sqlglot.exp.CTE) if statement is not None else ():
+            cte.set("materialized", None)
+    return ";\n".join(s.sql(dialect="spark") for s in statements if s is not None)
 
 
 def _arrow_of(frame: pd.DataFrame) -> pa.Table:

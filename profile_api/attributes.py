@@ -1,4 +1,4 @@
-"""Derived attributes: computed in batch in DuckDB SQL over all interactions of a person's records.
+"""Derived attributes: computed in batch in SQL (DuckDB's, or Spark's) over all interactions of a person's records.
 
 Every attribute carries the evidence it rests on (counts, dates, categories) as a flat mapping of
 strings. Time is measured against **as of**: the latest interaction in the store, not the wall
@@ -52,7 +52,10 @@ import pandas as pd
 
 from identity.categories import taxonomy_frame
 from identity.engine import Engine, make_engine
-from profile_api.golden import TIMESTAMP_SQL
+from profile_api.sql_dialect import (
+    DUCKDB, as_json, first_of, json_object, json_object_agg, money_sql, most_of, second_largest, share_sql,
+    timestamp_sql, without_nulls,
+)
 
 ATTRIBUTES: tuple[str, ...] = (
     "purchase_count", "last_purchase", "spend_12m", "favourite_categories", "preferred_channel",
@@ -78,22 +81,10 @@ def _date(expr: str) -> str:
     return f"strftime({expr}, '%Y-%m-%d')"
 
 
-def _money(expr: str) -> str:
-    return f"printf('%.2f', {expr})"
-
-
-def json_object_agg(key: str, value: str) -> str:
-    """Return SQL aggregating key/value pairs into one JSON object, keys in order.
-
-    DuckDB's json_group_object takes no ORDER BY, so two runs over the same data could write the
-    same object with its keys in another order; this writes the same text every time.
-    """
-    return (f"(('{{' || string_agg(to_json({key})::VARCHAR || ':' || to_json({value})::VARCHAR, ',' "
-            f"ORDER BY {key}) || '}}')::JSON)")
-
-
-def _share(part: str, whole: str) -> str:
-    return f"printf('%.2f', {part} / nullif({whole}, 0))"
+def _days(since: str, until: str) -> str:
+    """Return SQL of the days between two instants: the midnights passed (DuckDB's date_diff; on dates, so
+    that Spark, which counts whole days of 24 hours between timestamps, counts the same)."""
+    return f"date_diff('day', CAST({since} AS DATE), CAST({until} AS DATE))"
 
 
 def _as_of_sql(as_of: dt.datetime | None) -> str:
@@ -103,13 +94,13 @@ def _as_of_sql(as_of: dt.datetime | None) -> str:
     return f"TIMESTAMP '{as_of.replace(tzinfo=None).isoformat(sep=' ')}'"
 
 
-def _interactions_sql(as_of: dt.datetime | None) -> str:
+def _interactions_sql(as_of: dt.datetime | None, dialect: str = DUCKDB) -> str:
     """Return the CTEs every attribute query starts from: ix (typed interactions with their person and
     the group and pet of their category in categories_in) and kept (what each person kept)."""
     chart = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SIZE_CHART.items())
     return f"""
 ix AS MATERIALIZED (
-    SELECT l.customer_id, l.household_id, i.source, i.type, {TIMESTAMP_SQL.format('i.occurred_at')} AS occurred,
+    SELECT l.customer_id, l.household_id, i.source, i.type, {timestamp_sql('i.occurred_at', dialect)} AS occurred,
            i.category, coalesce(c.grp, 'other') AS grp, c.pet,
            CASE WHEN c.grp = 'clothing'
                 THEN CASE upper(trim(i.size)) {chart} ELSE nullif(upper(trim(i.size)), '') END
@@ -117,8 +108,9 @@ ix AS MATERIALIZED (
            coalesce(try_cast(i.amount_eur AS DECIMAL(18, 2)), 0) AS amount,
            coalesce(try_cast(i.discount_eur AS DECIMAL(18, 2)), 0) AS discount,
            nullif(trim(i.store_id), '') AS store_id, nullif(trim(i.delivery_method), '') AS delivery_method
-    FROM (SELECT * REPLACE (nullif(trim(category), '') AS category) FROM interactions_in
-          WHERE type IN ('purchase', 'return')) i
+    FROM (SELECT source, record_id, type, occurred_at, nullif(trim(category), '') AS category, size, amount_eur,
+                 discount_eur, store_id, delivery_method
+          FROM interactions_in WHERE type IN ('purchase', 'return')) i
     JOIN links_in l ON i.source = l.source AND i.record_id = l.record_id
     LEFT JOIN (SELECT category::VARCHAR AS category, "group"::VARCHAR AS grp, pet::VARCHAR AS pet FROM categories_in) c
            ON c.category = i.category
@@ -142,11 +134,23 @@ def latest_interaction_sql() -> str:
     return f"WITH {_interactions_sql(None)} SELECT max(occurred) AS t FROM ix"
 
 
-def attributes_sql(as_of: dt.datetime | None = None) -> str:
-    """Return the DuckDB query over interactions_in, links_in and categories_in: one row per person and attribute."""
-    ev = "json_object"
+def attributes_sql(as_of: dt.datetime | None = None, dialect: str = DUCKDB) -> str:
+    """Return the query (DuckDB's dialect, its fragments for ``dialect``) over interactions_in, links_in and
+    categories_in: one row per person and attribute."""
+    def ev(*pairs: str) -> str:
+        return json_object(tuple(zip(pairs[::2], pairs[1::2])), dialect)
+
+    def _money(expr: str) -> str:
+        return money_sql(expr, dialect)
+
+    def _share(part: str, whole: str) -> str:
+        return share_sql(part, whole, dialect)
+
+    def agg(key: str, value: str) -> str:
+        return json_object_agg(key, value, dialect)
+
     return f"""
-WITH {_interactions_sql(as_of)},
+WITH {_interactions_sql(as_of, dialect)},
 persons AS (SELECT DISTINCT customer_id FROM links_in),
 totals AS MATERIALIZED (
     SELECT p.customer_id, any_value(as_of.t) AS t,
@@ -189,14 +193,14 @@ by_value AS (
     FROM ix WHERE type = 'purchase' AND delivery_method IS NOT NULL GROUP BY customer_id, delivery_method
 ),
 preferred AS (
-    SELECT customer_id, name, first(value ORDER BY n DESC, last_at DESC, value) AS value, max(n) AS n, sum(n) AS total,
-           {json_object_agg('value', 'n::VARCHAR')} AS counts
+    SELECT customer_id, name, {most_of('value', 'n', 'last_at', dialect)} AS value, max(n) AS n, sum(n) AS total,
+           {agg('value', 'n::VARCHAR')} AS counts
     FROM by_value GROUP BY customer_id, name
 ),
 own_category AS (
     -- Per group with sizes, the category the person keeps most of: their own. With several clothing
     -- categories (women's and men's) the other one is mostly bought for a partner.
-    SELECT customer_id, grp, first(category ORDER BY kept DESC, last_at DESC, category) AS category
+    SELECT customer_id, grp, {most_of('category', 'kept', 'last_at', dialect)} AS category
     FROM category_kept WHERE grp IN ('clothing', 'shoes') GROUP BY customer_id, grp
 ),
 own_kept AS (
@@ -205,7 +209,7 @@ own_kept AS (
 ),
 member_size AS (
     -- Each person's size before looking at the household: the size they keep most of.
-    SELECT customer_id, household_id, grp, category, first(size ORDER BY kept DESC, last_at DESC, size) AS size,
+    SELECT customer_id, household_id, grp, category, {most_of('size', 'kept', 'last_at', dialect)} AS size,
            max(kept) AS kept
     FROM own_kept WHERE kept > 0 AND size IS NOT NULL GROUP BY customer_id, household_id, grp, category
 ),
@@ -221,9 +225,9 @@ for_member AS (
 sizes AS (
     SELECT customer_id, CASE grp WHEN 'shoes' THEN 'shoe_size' ELSE 'clothing_size' END AS name,
            any_value(category) AS category,
-           first(size ORDER BY kept DESC, last_at DESC, size) FILTER (WHERE own) AS value,
+           {most_of('size', 'kept', 'last_at', dialect, where='own')} AS value,
            max(kept) FILTER (WHERE own) AS in_size,
-           coalesce(list_sort(list(kept) FILTER (WHERE own), 'DESC')[2], 0) AS runner_up,
+           coalesce({second_largest('kept', dialect, where='own')}, 0) AS runner_up,
            sum(kept) FILTER (WHERE for_member) AS for_members,
            sum(kept) AS kept, sum(returns) AS returns
     FROM (SELECT k.*, f.size IS NOT NULL AS for_member, k.kept > 0 AND k.size IS NOT NULL AND f.size IS NULL AS own
@@ -232,7 +236,7 @@ sizes AS (
 ),
 pets AS (
     SELECT customer_id, array_to_string(list_sort(list(DISTINCT pet)), ',') AS value,
-           {json_object_agg("category || '_kept_purchases'", 'kept::VARCHAR')} AS evidence
+           {agg("category || '_kept_purchases'", 'kept::VARCHAR')} AS evidence
     FROM category_kept WHERE grp = 'pet_food' GROUP BY customer_id
 ),
 purchase_days AS (
@@ -255,85 +259,86 @@ due AS (
     WHERE date_diff('day', r.last_day, CAST(as_of.t AS DATE)) <= 2 * r.interval_days
 ),
 next_purchase AS (
-    SELECT customer_id, first(category ORDER BY next_day, category) AS category,
+    SELECT customer_id, {first_of('category', 'next_day', dialect)} AS category,
            min(next_day) AS next_day,
            string_agg(category || ' ' || strftime(next_day, '%Y-%m-%d'), ', ' ORDER BY next_day, category) AS all_due
     FROM due GROUP BY customer_id
 ),
 rows AS (
     SELECT customer_id, 'purchase_count' AS name, purchases::VARCHAR AS value,
-           {ev}('purchases', purchases::VARCHAR, 'returns', returns::VARCHAR,
-                'first_purchase', {_date('first_at')}, 'last_purchase', {_date('last_at')}) AS evidence
+           {ev("'purchases'", 'purchases::VARCHAR', "'returns'", 'returns::VARCHAR',
+               "'first_purchase'", _date('first_at'), "'last_purchase'", _date('last_at'))} AS evidence
     FROM totals
     UNION ALL
     SELECT customer_id, 'last_purchase', {_date('last_at')},
-           {ev}('category', last_category, 'channel', last_source,
-                'days_before_as_of', date_diff('day', last_at, t)::VARCHAR, 'as_of', {_date('t')})
+           {ev("'category'", 'last_category', "'channel'", 'last_source',
+               "'days_before_as_of'", f"{_days('last_at', 't')}::VARCHAR", "'as_of'", _date('t'))}
     FROM bought
     UNION ALL
     SELECT customer_id, 'spend_12m', {_money('paid_12m - refunded_12m')},
-           {ev}('purchases', purchases_12m::VARCHAR, 'paid_eur', {_money('paid_12m')},
-                'refunded_eur', {_money('refunded_12m')},
-                'from', {_date(f't - INTERVAL {SPEND_WINDOW_DAYS} DAY')}, 'as_of', {_date('t')})
+           {ev("'purchases'", 'purchases_12m::VARCHAR', "'paid_eur'", _money('paid_12m'),
+               "'refunded_eur'", _money('refunded_12m'),
+               "'from'", _date(f't - INTERVAL {SPEND_WINDOW_DAYS} DAY'), "'as_of'", _date('t'))}
     FROM bought
     UNION ALL
     SELECT customer_id, 'favourite_categories', string_agg(category, ',' ORDER BY rank),
-           {json_object_agg('category', "kept::VARCHAR || ' kept purchases'")}
+           {agg('category', "kept::VARCHAR || ' kept purchases'")}
     FROM favourites GROUP BY customer_id
     UNION ALL
     SELECT customer_id, name, value,
            CASE WHEN name = 'preferred_store'
-                THEN {ev}('purchases_in_store', n::VARCHAR, 'store_purchases', total::VARCHAR)
-                ELSE counts::JSON END
+                THEN {ev("'purchases_in_store'", 'n::VARCHAR', "'store_purchases'", 'total::VARCHAR')}
+                ELSE {as_json('counts', dialect)} END
     FROM preferred
     UNION ALL
     SELECT customer_id, 'return_rate', {_share('returns', 'purchases')},
-           {ev}('returns', returns::VARCHAR, 'purchases', purchases::VARCHAR)
+           {ev("'returns'", 'returns::VARCHAR', "'purchases'", 'purchases::VARCHAR')}
     FROM bought
     UNION ALL
     SELECT customer_id, 'discount_share', {_share('discounted', 'purchases')},
-           {ev}('discounted_purchases', discounted::VARCHAR, 'purchases', purchases::VARCHAR,
-                'discount_eur', {_money('discount_eur')}, 'undiscounted_eur', {_money('gross_eur')},
-                'discount_of_spend', {_share('discount_eur', 'gross_eur')})
+           {ev("'discounted_purchases'", 'discounted::VARCHAR', "'purchases'", 'purchases::VARCHAR',
+               "'discount_eur'", _money('discount_eur'), "'undiscounted_eur'", _money('gross_eur'),
+               "'discount_of_spend'", _share('discount_eur', 'gross_eur'))}
     FROM bought
     UNION ALL
     SELECT customer_id, 'lifecycle_stage',
-           CASE WHEN date_diff('day', first_at, t) <= {NEW_DAYS} THEN 'new'
-                WHEN date_diff('day', last_at, t) <= {ACTIVE_DAYS} THEN 'active'
-                WHEN date_diff('day', last_at, t) <= {AT_RISK_DAYS} THEN 'at_risk'
+           CASE WHEN {_days('first_at', 't')} <= {NEW_DAYS} THEN 'new'
+                WHEN {_days('last_at', 't')} <= {ACTIVE_DAYS} THEN 'active'
+                WHEN {_days('last_at', 't')} <= {AT_RISK_DAYS} THEN 'at_risk'
                 ELSE 'lapsed' END,
-           {ev}('first_purchase', {_date('first_at')}, 'last_purchase', {_date('last_at')},
-                'days_since_last_purchase', date_diff('day', last_at, t)::VARCHAR, 'as_of', {_date('t')})
+           {ev("'first_purchase'", _date('first_at'), "'last_purchase'", _date('last_at'),
+               "'days_since_last_purchase'", f"{_days('last_at', 't')}::VARCHAR", "'as_of'", _date('t'))}
     FROM bought
     UNION ALL
     SELECT customer_id, name, value,
-           {ev}('category', category, 'kept_purchases_in_size', in_size::VARCHAR,
-                'kept_purchases', kept::VARCHAR, 'returns', returns::VARCHAR,
-                'kept_purchases_in_household_members_sizes', for_members::VARCHAR)
+           {ev("'category'", 'category', "'kept_purchases_in_size'", 'in_size::VARCHAR',
+               "'kept_purchases'", 'kept::VARCHAR', "'returns'", 'returns::VARCHAR',
+               "'kept_purchases_in_household_members_sizes'", 'for_members::VARCHAR')}
     FROM sizes WHERE value IS NOT NULL AND in_size > runner_up   -- a tie is no size: often the person's and a partner's
     UNION ALL
     SELECT customer_id, 'pets', value, evidence FROM pets
     UNION ALL
     SELECT n.customer_id, 'next_purchase_date', {_date('n.next_day')},
-           {ev}('category', n.category, 'interval_days', r.interval_days::VARCHAR,
-                'last_purchase', {_date('r.last_day')}, 'purchases', r.purchases::VARCHAR,
-                'all_repeat_categories', n.all_due)
+           {ev("'category'", 'n.category', "'interval_days'", 'r.interval_days::VARCHAR',
+               "'last_purchase'", _date('r.last_day'), "'purchases'", 'r.purchases::VARCHAR',
+               "'all_repeat_categories'", 'n.all_due')}
     FROM next_purchase n JOIN repeat r ON r.customer_id = n.customer_id AND r.category = n.category
 )
 -- Evidence leaves out what is unknown (a merge patch drops members that are null).
-SELECT customer_id, name, value, json_merge_patch('{{}}', evidence) AS evidence FROM rows WHERE value IS NOT NULL"""
+SELECT customer_id, name, value, {without_nulls('evidence', dialect)} AS evidence FROM rows WHERE value IS NOT NULL"""
 
 
-def household_attributes_sql(as_of: dt.datetime | None = None) -> str:
-    """Return the DuckDB query over interactions_in, links_in and categories_in: pets and delivery per household."""
+def household_attributes_sql(as_of: dt.datetime | None = None, dialect: str = DUCKDB) -> str:
+    """Return the query (DuckDB's dialect, its fragments for ``dialect``) over interactions_in, links_in and
+    categories_in: pets and delivery per household."""
     return f"""
-WITH {_interactions_sql(as_of)},
+WITH {_interactions_sql(as_of, dialect)},
 pets AS (
     SELECT household_id, list_sort(list(DISTINCT pet)) AS pets
     FROM kept WHERE grp = 'pet_food' AND kept > 0 GROUP BY household_id
 ),
 delivery AS (
-    SELECT household_id, first(delivery_method ORDER BY n DESC, last_at DESC, delivery_method) AS delivery FROM (
+    SELECT household_id, {most_of('delivery_method', 'n', 'last_at', dialect)} AS delivery FROM (
         SELECT household_id, delivery_method, count(*) AS n, max(occurred) AS last_at FROM ix
         WHERE type = 'purchase' AND delivery_method IS NOT NULL GROUP BY household_id, delivery_method
     ) GROUP BY household_id
@@ -359,7 +364,7 @@ def derive_attributes(interactions: pd.DataFrame, links: pd.DataFrame, as_of: dt
         columns customer_id, name (one of ATTRIBUTES), value, evidence (a dict of strings).
     """
     engine = engine or make_engine("duckdb")
-    frame = engine.sql(attributes_sql(as_of), interactions_in=interactions, links_in=links,
+    frame = engine.sql(attributes_sql(as_of, engine.dialect), interactions_in=interactions, links_in=links,
                        categories_in=taxonomy_frame() if categories is None else categories)
     frame["evidence"] = frame["evidence"].map(json.loads)
     order = {name: i for i, name in enumerate(ATTRIBUTES)}

@@ -26,7 +26,7 @@ Ties are broken by source and record_id, so the same store always gives the same
 Every chosen value carries the confidence of the record it came from (``identity.confidence``),
 when the records carry one.
 Names, street, house number and city are returned as written in the record; e-mail, phone, postcode
-and birth date in their standard notation. The selection is one DuckDB query over all records.
+and birth date in their standard notation. The selection is one SQL query over all records.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import pandas as pd
 from identity.engine import Engine, make_engine
 from identity.standardise import SURNAME_PARTICLES
 from identity.standardise import is_valid_phone, split_street_and_number
+from profile_api.sql_dialect import DUCKDB, timestamp_sql
 
 CHANNEL_TRUST: tuple[str, ...] = ("webshop", "app", "pos", "service")
 
@@ -49,8 +50,8 @@ GOLDEN_FIELDS: tuple[str, ...] = (
 NAME_MISSING, NAME_INITIALS, NAME_ONE_CASE, NAME_MIXED_CASE = 0, 1, 2, 3
 
 # field: (the candidate value, the terms that rank its candidates, best first: each term is an
-# integer, lowest best, compared in order). ``recency`` ranks records by updated_at over the whole
-# store, newest first (1), a record without one last; per person that is newest first.
+# integer, lowest best, compared in order). ``recency`` ranks a person's records by updated_at,
+# newest first (1), a record without one last.
 SURVIVORSHIP: dict[str, tuple[str, tuple[str, ...]]] = {
     "first_name": ("first_name_value", ("-first_name_quality", "trust", "recency")),
     "last_name": ("last_name_value", ("-last_name_quality", "trust", "recency")),
@@ -63,10 +64,10 @@ ADDRESS_PART_RANKING = ("NOT chosen", "trust", "recency")
 ADDRESS_PARTS: dict[str, str] = {"street": "address_street", "house_number": "address_number",
                                  "postcode": "std_postcode", "city": "address_city"}
 
-# Timestamps as the ingest accepts them: ISO 8601 (with or without time), dd-mm-yyyy, dd/mm/yyyy ...
-TIMESTAMP_SQL = ("coalesce(try_cast({0} AS TIMESTAMP), "
-                 "try_strptime({0}, ['%d-%m-%Y', '%d/%m/%Y', '%d.%m.%Y', '%Y/%m/%d', '%Y%m%d']))")
-ISO_SQL = "strftime({0}, '%Y-%m-%dT%H:%M:%S')"
+# Timestamps as the ingest accepts them (``profile_api.sql_dialect.timestamp_sql``), in DuckDB's dialect.
+TIMESTAMP_SQL = timestamp_sql("{0}")
+# ISO 8601 without a zone; the "T" apart, as Spark's datetime patterns would read it as a pattern letter
+ISO_SQL = "strftime({0}, '%Y-%m-%d') || 'T' || strftime({0}, '%H:%M:%S')"
 _CLEAN_SQL = "nullif(trim(regexp_replace({0}, '\\s+', ' ', 'g')), '')"
 
 _LETTER_RUNS = re.compile(r"[^\W\d_]+")
@@ -166,8 +167,13 @@ def _best(column: str, terms: tuple[str, ...], condition: str) -> str:
     return f"arg_min(row_no, [{ranking}, row_no]) FILTER (WHERE {condition}) AS {column}"
 
 
-def golden_sql() -> str:
-    """Return the DuckDB query over table ``records_in`` (see candidates): one row per chosen field."""
+def golden_sql(dialect: str = DUCKDB) -> str:
+    """Return the query (DuckDB's dialect, its fragments for ``dialect``) over table ``records_in`` (see
+    candidates): one row per chosen field.
+
+    Every window is per person, so that an engine of many machines spreads it: a record's row_no
+    numbers it among its person's records (a choice and its ties are within one person).
+    """
     clean = {c: _CLEAN_SQL.format(c) for c in ("first_name", "last_name", "street", "house_number", "city")}
     trust = " ".join(f"WHEN '{channel}' THEN {rank}" for rank, channel in enumerate(CHANNEL_TRUST))
     picks = ",\n        ".join(_best(field, ranking, f"{value} IS NOT NULL")
@@ -186,14 +192,14 @@ WITH typed AS (
            CASE WHEN last_name_quality > 0 THEN {clean['last_name']} END AS last_name_value,
            {clean['street']} AS address_street, {clean['house_number']} AS address_number,
            {clean['city']} AS address_city,
-           {TIMESTAMP_SQL.format('updated_at')} AS updated,
+           {timestamp_sql('updated_at', dialect)} AS updated,
            CASE source {trust} ELSE {len(CHANNEL_TRUST)} END AS trust
     FROM records_in
 ),
 candidates AS (
     SELECT *, {ISO_SQL.format('updated')} AS updated_at,
-           row_number() OVER (ORDER BY source, record_id) AS row_no,
-           dense_rank() OVER (ORDER BY updated DESC NULLS LAST) AS recency,
+           row_number() OVER (PARTITION BY customer_id ORDER BY source, record_id) AS row_no,
+           dense_rank() OVER (PARTITION BY customer_id ORDER BY updated DESC NULLS LAST) AS recency,
            count(*) OVER (PARTITION BY customer_id, std_birth_date) AS birth_date_agreeing,
            (address_street IS NOT NULL)::INT + (address_number IS NOT NULL)::INT
              + (std_postcode IS NOT NULL)::INT + (address_city IS NOT NULL)::INT AS address_parts
@@ -209,7 +215,7 @@ at_address AS (
     -- The chosen address record, and the person's other records at the same postcode and number.
     SELECT c.*, c.row_no = f.address AS chosen
     FROM candidates c JOIN fields f ON c.customer_id = f.customer_id
-    JOIN candidates a ON a.row_no = f.address
+    JOIN candidates a ON a.customer_id = f.customer_id AND a.row_no = f.address
     WHERE c.row_no = a.row_no OR (c.std_postcode = a.std_postcode AND c.std_house_number = a.std_house_number)
 ),
 address_parts AS (
@@ -218,14 +224,14 @@ address_parts AS (
     FROM at_address GROUP BY customer_id
 ),
 chosen AS (
-    UNPIVOT (SELECT f.customer_id, {", ".join(f"f.{field}" for field in SURVIVORSHIP)},
-                    {", ".join(f"a.{field}" for field in ADDRESS_PARTS)}
-             FROM fields f LEFT JOIN address_parts a ON f.customer_id = a.customer_id)
-    ON {", ".join(GOLDEN_FIELDS)} INTO NAME field VALUE row_no
+    SELECT * FROM (SELECT f.customer_id, {", ".join(f"f.{field}" for field in SURVIVORSHIP)},
+                          {", ".join(f"a.{field}" for field in ADDRESS_PARTS)}
+                   FROM fields f LEFT JOIN address_parts a ON f.customer_id = a.customer_id)
+    UNPIVOT (row_no FOR field IN ({", ".join(GOLDEN_FIELDS)}))
 )
 SELECT chosen.customer_id, chosen.field, CASE chosen.field {values} END AS value,
        c.source, c.record_id, c.updated_at, c.confidence
-FROM chosen JOIN candidates c ON c.row_no = chosen.row_no"""
+FROM chosen JOIN candidates c ON c.customer_id = chosen.customer_id AND c.row_no = chosen.row_no"""
 
 
 def golden_records(records: pd.DataFrame, engine: Engine | None = None) -> pd.DataFrame:
@@ -242,5 +248,5 @@ def golden_records(records: pd.DataFrame, engine: Engine | None = None) -> pd.Da
         record it came from. A field that no record of the person fills has no row.
     """
     engine = engine or make_engine("duckdb")
-    query = f"SELECT * FROM ({golden_sql()}) ORDER BY customer_id, field"
+    query = f"SELECT * FROM ({golden_sql(engine.dialect)}) ORDER BY customer_id, field"
     return engine.sql(query, records_in=candidates(records))

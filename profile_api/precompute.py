@@ -1,7 +1,7 @@
 """Precomputed profiles: each person's golden record, attributes and household summary, as served.
 
 Built in batch from the published records, links and interactions, through the run's category
-taxonomy (two DuckDB queries and one pass of Python for display names), then written to the ``profile`` table in the same transaction
+taxonomy (two SQL queries, on DuckDB or the run's Spark, and one pass of Python for display names), then written to the ``profile`` table in the same transaction
 that publishes the run, so a reader sees either the old run with its profiles or the new one with
 its own. The live part (what stated preferences make of a profile) is encoded here from the
 preferences known when the run is published; ``profile_api.live`` keeps it current afterwards.
@@ -38,10 +38,11 @@ import pandas as pd
 from identity.bulk import die_with_parent
 from identity.categories import taxonomy_frame
 from identity.engine import Engine, make_engine
-from profile_api.attributes import ATTRIBUTES, attributes_sql, household_attributes_sql, json_object_agg
+from profile_api.attributes import ATTRIBUTES, attributes_sql, household_attributes_sql
 from profile_api.golden import candidates, display_name, golden_sql
 from profile_api.live import live_parts
 from profile_api.messages import encode_precomputed
+from profile_api.sql_dialect import DUCKDB, json_array, json_list_agg, json_object_agg, json_pets_and_delivery
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,7 @@ g AS (
     FROM golden GROUP BY customer_id
 ),
 a AS (
-    SELECT customer_id,
-           to_json(list(json_array(name, value, evidence) ORDER BY list_position({order}, name))) AS attributes
+    SELECT customer_id, {attributes_list} AS attributes
     FROM attrs GROUP BY customer_id
 )
 SELECT p.customer_id, p.household_id, coalesce(g.golden, '{{}}') AS golden,
@@ -79,13 +79,30 @@ ORDER BY p.customer_id"""
 
 _HOUSEHOLDS_SQL = """
 WITH inferred AS ({households})
-SELECT p.household_id,
-       to_json(list(json_array(p.customer_id, p.display_name) ORDER BY p.display_name, p.customer_id))::VARCHAR
-           AS members,
-       json_object('pets', coalesce(any_value(i.pets), []), 'delivery', any_value(i.delivery))::VARCHAR
-           AS household_inferred
+SELECT p.household_id, {members}::VARCHAR AS members, {inferred} AS household_inferred
 FROM persons_in p LEFT JOIN inferred i ON i.household_id = p.household_id
 GROUP BY p.household_id"""
+
+
+def persons_sql(as_of: dt.datetime | None = None, dialect: str = DUCKDB) -> str:
+    """Return the query (DuckDB's dialect, its fragments for ``dialect``) of every person's golden record and
+    attributes as JSON, with the names a display name is made of (over records_in, links_in, interactions_in,
+    categories_in)."""
+    order = "CASE name " + " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(ATTRIBUTES)) + " END"
+    return _PERSONS_SQL.format(
+        golden=golden_sql(dialect), attributes=attributes_sql(as_of, dialect),
+        golden_object=json_object_agg("field", json_array(("value", "source", "record_id", "updated_at", "confidence"),
+                                                          dialect), dialect, value_is_json=True),
+        attributes_list=json_list_agg(("name", "value", "json:evidence"), (order,), dialect))
+
+
+def households_sql(as_of: dt.datetime | None = None, dialect: str = DUCKDB) -> str:
+    """Return the query (DuckDB's dialect, its fragments for ``dialect``) of every household's members and inferred
+    part (over persons_in, links_in, interactions_in, categories_in)."""
+    return _HOUSEHOLDS_SQL.format(
+        households=household_attributes_sql(as_of, dialect),
+        members=json_list_agg(("p.customer_id", "p.display_name"), ("p.display_name", "p.customer_id"), dialect),
+        inferred=json_pets_and_delivery("any_value(i.pets)", "any_value(i.delivery)", dialect))
 
 
 # DuckDB takes up to 80% of the machine's memory by default; the profile queries of a 100k-record run
@@ -127,11 +144,8 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
         links[[c for c in ("source", "record_id", "customer_id", "household_id", "confidence") if c in links.columns]],
         on=["source", "record_id"], how="inner")
     links = links[["source", "record_id", "customer_id", "household_id"]]
-    order = "[" + ", ".join(f"'{name}'" for name in ATTRIBUTES) + "]"
     persons = engine.sql(
-        _PERSONS_SQL.format(golden=golden_sql(), attributes=attributes_sql(as_of), order=order,
-                            golden_object=json_object_agg('field', 'json_array(value, source, record_id, updated_at, confidence)')),
-        records_in=candidates(with_person), links_in=links, interactions_in=interactions[list(INTERACTION_COLUMNS)],
+        persons_sql(as_of, engine.dialect), records_in=candidates(with_person), links_in=links, interactions_in=interactions[list(INTERACTION_COLUMNS)],
         categories_in=categories,
     )
     names = {key: display_name(*key[:2], fallback=key[2]) for key in
@@ -139,7 +153,7 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
     persons["display_name"] = [names[key] for key in zip(persons["first_name"], persons["last_name"],
                                                           persons["email"].fillna(persons["customer_id"]))]
     households = engine.sql(
-        _HOUSEHOLDS_SQL.format(households=household_attributes_sql(as_of)),
+        households_sql(as_of, engine.dialect),
         persons_in=persons[["customer_id", "household_id", "display_name"]], links_in=links,
         interactions_in=interactions[list(INTERACTION_COLUMNS)], categories_in=categories,
     )

@@ -15,6 +15,11 @@ batch's file into the profile table as soon as that batch is whole
 A household's members are always in one batch (the household part of a profile lists them), and
 the instant the attributes are "as of" is taken once for the whole run, as one query over all
 profiles would take it.
+
+A run on another engine (``--engine spark``) builds its profiles through that engine instead, in
+this process: the same split into batches (of up to ``ENGINE_BATCH_PERSONS``: a batch is one round
+of queries, which costs Spark tens of seconds whatever its size), each batch's queries run on the
+engine and its profiles encoded and written here.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from identity.bulk import die_with_parent
-from identity.engine import make_engine
+from identity.engine import Engine, make_engine
 from identity.memory import parse_size
 from profile_api.attributes import latest_interaction_sql
 from profile_api.precompute import (
@@ -53,6 +58,9 @@ BATCH_PERSONS = 40_000    # persons per batch at most
 # large as the limit allows at this rate.
 BYTES_PER_PERSON = 25_000
 MIN_BATCH_PERSONS = 1_000
+# Persons per batch when the profiles are built on an engine of its own (Spark): its memory is not the
+# driver's, but each batch's profiles come back to the driver to be encoded.
+ENGINE_BATCH_PERSONS = 250_000
 PROFILE_WORKERS = 2       # worker processes of a large build at most (one per core)
 # The least DuckDB memory a worker builds its batches in. Below it the profile queries fail instead of
 # spilling (measured: 300k records under --memory-limit 2GB, a 400 MB build split between two workers,
@@ -141,15 +149,17 @@ def _claim(folder: Path, bucket: int) -> bool:
 
 
 def build_batches(inputs: Path, out: Path, stated: list[tuple], batches: int, as_of: dt.datetime | None,
-                  memory_limit: str | None = None) -> int:
+                  memory_limit: str | None = None, engine: Engine | None = None) -> int:
     """Build, encode and write every batch no other worker has claimed, each to ``part_path(out, batch)``;
     return the profiles built here.
 
     ``inputs`` holds links.parquet (with each record's batch), categories.parquet and the folders
-    ``prepare_batches`` made. Several workers may run this at once on the same folders.
+    ``prepare_batches`` made. Several workers may run this at once on the same folders. The profile
+    queries run on the given engine (left open), else on a DuckDB of the memory limit.
     """
     started = time.perf_counter()
-    engine = make_engine("duckdb", memory_limit=memory_limit, temp_directory=inputs / f"spill-{os.getpid()}")
+    own = engine is None
+    engine = engine or make_engine("duckdb", memory_limit=memory_limit, temp_directory=inputs / f"spill-{os.getpid()}")
     try:
         categories = pd.read_parquet(inputs / "categories.parquet")
         links = pd.read_parquet(inputs / "links.parquet")
@@ -176,18 +186,22 @@ def build_batches(inputs: Path, out: Path, stated: list[tuple], batches: int, as
             os.replace(whole.with_suffix(".partial"), whole)     # whole or absent, for the reader
             count += table.num_rows
             built += 1
-        log.info("built %d profiles in %d of %d batches in %.1f s", count, built, batches, time.perf_counter() - started)
+        log.info("built %d profiles in %d of %d batches on %s in %.1f s", count, built, batches, engine.name,
+                 time.perf_counter() - started)
         return count
     finally:
-        engine.close()
+        if own:
+            engine.close()
 
 
 def build_profile_file(inputs: Path, out: Path, stated: list[tuple], batches: int,
-                       as_of: dt.datetime | None = None, memory_limit: str | None = None) -> int:
+                       as_of: dt.datetime | None = None, memory_limit: str | None = None,
+                       engine: Engine | None = None) -> int:
     """Build, encode and write the profiles of the run whose inputs are in ``inputs``, one file per batch in
-    the folder ``out``; return the count (in this process: ``ProfileBuild`` with apart=False)."""
+    the folder ``out``; return the count (in this process: ``ProfileBuild`` with apart=False; the profile
+    queries on ``engine`` when given)."""
     found = prepare_batches(inputs, memory_limit)
-    return build_batches(inputs, out, stated, batches, as_of or found, memory_limit)
+    return build_batches(inputs, out, stated, batches, as_of or found, memory_limit, engine)
 
 
 class ProfileBuildError(RuntimeError):
@@ -231,7 +245,7 @@ class ProfileBuild:
                  categories: pd.DataFrame, folder: Path, stated: list[tuple] | None = None,
                  apart: bool | None = None, memory_limit: str | None = None,
                  batch_persons: int | None = None, as_of: dt.datetime | None = None,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, engine: Engine | None = None) -> None:
         """Args:
             records: the source records (the store's source_record columns).
             links: source, record_id, customer_id, household_id and confidence of every record.
@@ -243,10 +257,14 @@ class ProfileBuild:
             memory_limit: the build's DuckDB memory, shared by its workers (each spills beyond its share).
             batch_persons: persons per batch; by default as many as a worker's memory allows.
             workers: worker processes (with apart; default ``profile_workers(memory_limit)``).
+            engine: the engine the profile queries run on, in this process, in batches of up to
+                ENGINE_BATCH_PERSONS (a run's Spark engine); None: DuckDB, in workers for a large run.
         """
         self.folder = folder
         self.out = folder / "parts"
         persons = int(links["customer_id"].nunique())
+        if engine is not None:
+            apart, batch_persons = False, batch_persons or ENGINE_BATCH_PERSONS
         if apart is None:
             apart = persons > ENCODE_APART_ABOVE and (os.cpu_count() or 1) > 1
         workers = (workers or profile_workers(memory_limit)) if apart else 1
@@ -278,7 +296,7 @@ class ProfileBuild:
                     [sys.executable, "-m", "profile_api.profile_build", str(inputs), str(os.getpid()), str(worker)],
                     stdout=log_file, stderr=subprocess.STDOUT))
         else:
-            build_profile_file(inputs, self.out, stated or [], self.batches, as_of, memory_limit)
+            build_profile_file(inputs, self.out, stated or [], self.batches, as_of, memory_limit, engine)
 
     def frames(self, rows: int = READ_ROWS) -> Iterator[pd.DataFrame]:
         """Yield the built profiles (PROFILE_COLUMNS) in chunks of ``rows``, each batch as soon as it is built."""
