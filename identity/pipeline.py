@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from identity.addresses import complete_postcodes
-from identity.bulk import die_with_parent, frame_of, paused_gc
+from identity.bulk import die_with_parent, emptied, frame_of, paused_gc
 from identity.cluster import KEEP_TOGETHER, Clustering, Edited, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
@@ -85,16 +85,35 @@ class Resolution:
     trained: bool
     timings: dict[str, float] = field(default_factory=dict)
     rules: RuleBook = STRICT           # the cannot-link rules as fitted to this drop
+    # (records, persons, households) once ``release`` has let go of the frames they were counted in
+    released: tuple[int, int, int] | None = None
+
+    @property
+    def record_count(self) -> int:
+        """Return the number of records resolved."""
+        return self.released[0] if self.released else len(self.records)
 
     @property
     def persons(self) -> int:
         """Return the number of persons found."""
-        return int(self.records["customer_id"].nunique())
+        return self.released[1] if self.released else int(self.records["customer_id"].nunique())
 
     @property
     def households(self) -> int:
         """Return the number of households found."""
-        return int(self.records["household_id"].nunique())
+        return self.released[2] if self.released else int(self.records["household_id"].nunique())
+
+    def release(self) -> None:
+        """Let go of the bulk a publish has turned into rows (the drop's records and interactions, the resolved
+        records, the scored pairs, the clustering), keeping the counts; the resolution cannot be published again.
+
+        At a million records these hold some 2.5 GB that the publishing process would otherwise keep
+        beside the profile workers (the run's peak).
+        """
+        self.released = (self.record_count, self.persons, self.households)
+        self.records, self.pairs = emptied(self.records), emptied(self.pairs)
+        self.clustering = Clustering({}, [], [])
+        self.drop.records, self.drop.interactions = emptied(self.drop.records), emptied(self.drop.interactions)
 
 
 # The records as the linkage saw them, standardised and completed: what a run keeps for the next

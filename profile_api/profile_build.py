@@ -66,6 +66,7 @@ def batch_persons_for(memory_limit: str | None) -> int:
         return BATCH_PERSONS
     return max(MIN_BATCH_PERSONS, min(BATCH_PERSONS, parse_size(memory_limit) // BYTES_PER_PERSON))
 READ_ROWS = 20_000        # profile rows per chunk read back from the file for inserting
+INPUT_ROWS = 50_000       # rows per chunk of an input read back for inserting (``ProfileBuild.input_frames``)
 PROFILE_SCHEMA = pa.schema([*(pa.field(c, pa.string()) for c in PROFILE_COLUMNS[:4]),
                             pa.field("encoded", pa.binary()), pa.field("encoded_live", pa.binary())])
 
@@ -235,7 +236,7 @@ class ProfileBuild:
         """Args:
             records: the source records (the store's source_record columns).
             links: source, record_id, customer_id, household_id and confidence of every record.
-            interactions: the interactions of the records (INTERACTION_COLUMNS).
+            interactions: the interactions of the records (INTERACTION_COLUMNS at least).
             categories: the run's category taxonomy.
             folder: a folder of the build's own (made; removed by ``close``).
             stated: the preferences stated in the households (``profile_api.live.live_parts``).
@@ -259,7 +260,7 @@ class ProfileBuild:
         links = links.assign(bucket=household_buckets(links["household_id"], self.batches))
         links.to_parquet(inputs / "links.parquet", index=False)
         records.to_parquet(inputs / "records.parquet", index=False)
-        interactions[list(INTERACTION_COLUMNS)].to_parquet(inputs / "interactions.parquet", index=False)
+        interactions.to_parquet(inputs / "interactions.parquet", index=False)    # whole: ``input_frames`` reads it back
         categories.to_parquet(inputs / "categories.parquet", index=False)
         self._workers: list[subprocess.Popen] = []
         self._logs: list = []
@@ -279,6 +280,12 @@ class ProfileBuild:
                     stdout=log_file, stderr=subprocess.STDOUT))
         else:
             build_profile_file(inputs, self.out, stated or [], self.batches, as_of, memory_limit)
+
+    def input_frames(self, name: str, rows: int = INPUT_ROWS) -> Iterator[pd.DataFrame]:
+        """Yield the records or the interactions the build was given (``name``: "records" or "interactions"),
+        read back from its file in chunks of ``rows``: a publish that let go of the frames inserts these."""
+        for batch in pq.ParquetFile(self.folder / "inputs" / f"{name}.parquet").iter_batches(batch_size=rows):
+            yield batch.to_pandas()
 
     def frames(self, rows: int = READ_ROWS) -> Iterator[pd.DataFrame]:
         """Yield the built profiles (PROFILE_COLUMNS) in chunks of ``rows``, each batch as soon as it is built."""
