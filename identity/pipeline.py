@@ -283,6 +283,12 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     log.info("standardised %d records; %d phone numbers kept in ranges phonenumbers does not know (phone_valid False)",
              len(standardised), int(standardised["phone_valid"].eq(False).sum()))
     lap("standardise")
+    # The interactions play no part in linking: on disk while the engine trains and scores (the run's
+    # peak at a million records, 0.7 GB of them), back in memory once the engine is closed. A run that
+    # fails before leaves the file in its unpublished folder, which the next run removes.
+    aside = options.run_dir / "interactions.parquet"
+    drop.interactions.to_parquet(aside)
+    drop.interactions = emptied(drop.interactions)
 
     engine: Engine = make_engine(options.engine, **options.engine_options())
     records = prepare(engine, standardised)
@@ -327,6 +333,8 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     # The linker's tables are done with: free them before the caller publishes (the run's peak).
     del linker
     engine.close()
+    drop.interactions = pd.read_parquet(aside)
+    aside.unlink()
     anchored, surnames, hints = household_anchors(records)
     household_of = group_households(sorted(records["person"].unique()), edges, surnames, anchored, hints,
                                     links=person_links(records, pairs), link_threshold=options.match_threshold)
