@@ -200,8 +200,8 @@ def publish_resolution(
     memory_limit: what the profile build's engine may use (it spills beyond it).
     release: let go of the resolution's bulk (``Resolution.release``) once it is turned into rows, before the
         profile workers start, and stream the source records and interactions to the store from the files
-        the profile build reads: at a million records the publishing process then holds about 1 GB
-        beside the workers instead of 4.8 (the run's peak). The resolution keeps its counts only.
+        the profile build reads: at a million records the publishing process then holds 2.5-2.7 GB
+        beside the workers instead of 4.5-4.9 (the run's peak was there). The resolution keeps its counts only.
     """
     progress.step(f"building the profiles of {resolution.persons:,} persons")
     drop, records = resolution.drop, resolution.records

@@ -107,8 +107,8 @@ class Resolution:
         """Let go of the bulk a publish has turned into rows (the drop's records and interactions, the resolved
         records, the scored pairs, the clustering), keeping the counts; the resolution cannot be published again.
 
-        At a million records these hold some 2.5 GB that the publishing process would otherwise keep
-        beside the profile workers (the run's peak).
+        At a million records these hold about 2 GB that the publishing process would otherwise keep
+        beside the profile workers.
         """
         self.released = (self.record_count, self.persons, self.households)
         self.records, self.pairs = emptied(self.records), emptied(self.pairs)
