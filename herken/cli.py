@@ -218,7 +218,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars,
                            guard=_erasures_unchanged(options), work_dir=options.run_dir,
                            memory_limit=engine_limit(run_cap(options.memory_limit) // 2),
-                           profile_engine=profile_engine)
+                           profile_engine=profile_engine, release=True)
         options.run_dir = finish(options.run_dir)
         rules = rules_against_model(store)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
@@ -241,7 +241,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     if drop.ignored_files:
         print(f"  ignored (not part of the contract): {', '.join(drop.ignored_files)}")
     _print_unplaced(drop.unplaced_categories, "categories.csv" if drop.categories_given else "the built-in taxonomy")
-    print(f"  {len(resolution.records):,} records -> {resolution.persons:,} persons in {resolution.households:,} households")
+    print(f"  {resolution.record_count:,} records -> {resolution.persons:,} persons in {resolution.households:,} households")
     print(f"  model {'trained on this drop' if resolution.trained else 're-used from ' + str(args.model)}; "
           f"saved to {options.run_dir / 'model.json'}")
     for line in rules_against_model_lines(rules):

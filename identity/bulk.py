@@ -76,6 +76,28 @@ def frame_of(columns: Mapping[str, list], names: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(names))
 
 
+def emptied(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a frame of no rows with this frame's columns and types, sharing none of its memory (a slice of
+    it, even of no rows, keeps its Arrow buffers and arrays alive)."""
+    return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in frame.dtypes.items()},
+                        columns=frame.columns)
+
+
+def give_back_memory() -> None:
+    """Collect garbage and hand what is free back to the system.
+
+    Arrow's allocator and glibc's heap keep freed memory for reuse; a process that has just let go
+    of gigabytes and starts workers beside it would otherwise still be counted for them.
+    """
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):    # not glibc: nothing to trim
+            pass
+
+
 def isin(column: pd.Series, values: object) -> pd.Series:
     """Return column.isin(values) as a boolean Series, computed in Arrow for a column of Arrow strings.
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from identity.addresses import complete_postcodes
-from identity.bulk import die_with_parent, frame_of, paused_gc
+from identity.bulk import die_with_parent, emptied, frame_of, give_back_memory, paused_gc
 from identity.cluster import KEEP_TOGETHER, Clustering, Edited, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
@@ -85,16 +85,35 @@ class Resolution:
     trained: bool
     timings: dict[str, float] = field(default_factory=dict)
     rules: RuleBook = STRICT           # the cannot-link rules as fitted to this drop
+    # (records, persons, households) once ``release`` has let go of the frames they were counted in
+    released: tuple[int, int, int] | None = None
+
+    @property
+    def record_count(self) -> int:
+        """Return the number of records resolved."""
+        return self.released[0] if self.released else len(self.records)
 
     @property
     def persons(self) -> int:
         """Return the number of persons found."""
-        return int(self.records["customer_id"].nunique())
+        return self.released[1] if self.released else int(self.records["customer_id"].nunique())
 
     @property
     def households(self) -> int:
         """Return the number of households found."""
-        return int(self.records["household_id"].nunique())
+        return self.released[2] if self.released else int(self.records["household_id"].nunique())
+
+    def release(self) -> None:
+        """Let go of the bulk a publish has turned into rows (the drop's records and interactions, the resolved
+        records, the scored pairs, the clustering), keeping the counts; the resolution cannot be published again.
+
+        At a million records these hold about 2 GB that the publishing process would otherwise keep
+        beside the profile workers.
+        """
+        self.released = (self.record_count, self.persons, self.households)
+        self.records, self.pairs = emptied(self.records), emptied(self.pairs)
+        self.clustering = Clustering({}, [], [])
+        self.drop.records, self.drop.interactions = emptied(self.drop.records), emptied(self.drop.interactions)
 
 
 # The records as the linkage saw them, standardised and completed: what a run keeps for the next
@@ -264,9 +283,18 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     log.info("standardised %d records; %d phone numbers kept in ranges phonenumbers does not know (phone_valid False)",
              len(standardised), int(standardised["phone_valid"].eq(False).sum()))
     lap("standardise")
+    # The interactions play no part in linking: on disk while the engine trains and scores (the run's
+    # peak at a million records, 0.7 GB of them), back in memory once the engine is closed. A run that
+    # fails before leaves the file in its unpublished folder, which the next run removes.
+    aside = options.run_dir / "interactions.parquet"
+    drop.interactions.to_parquet(aside)
+    drop.interactions = emptied(drop.interactions)
 
     engine: Engine = make_engine(options.engine, **options.engine_options())
     records = prepare(engine, standardised)
+    # prepare's frame is a sorted copy: the unsorted one would stay beside it through scoring (0.8 GB at 1M records)
+    del standardised
+    give_back_memory()
     progress.step("training the model" if options.model_path is None else "loading the model")
     linker, trained = build_linker(engine, records, options.model_path, seed=options.seed)
     save_model(linker, options.run_dir / "model.json")
@@ -305,6 +333,8 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     # The linker's tables are done with: free them before the caller publishes (the run's peak).
     del linker
     engine.close()
+    drop.interactions = pd.read_parquet(aside)
+    aside.unlink()
     anchored, surnames, hints = household_anchors(records)
     household_of = group_households(sorted(records["person"].unique()), edges, surnames, anchored, hints,
                                     links=person_links(records, pairs), link_threshold=options.match_threshold)

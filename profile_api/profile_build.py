@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from identity.bulk import die_with_parent
+from identity.bulk import die_with_parent, give_back_memory
 from identity.engine import Engine, make_engine
 from identity.memory import parse_size
 from profile_api.attributes import latest_interaction_sql
@@ -74,6 +74,7 @@ def batch_persons_for(memory_limit: str | None) -> int:
         return BATCH_PERSONS
     return max(MIN_BATCH_PERSONS, min(BATCH_PERSONS, parse_size(memory_limit) // BYTES_PER_PERSON))
 READ_ROWS = 20_000        # profile rows per chunk read back from the file for inserting
+INPUT_ROWS = 50_000       # rows per chunk of an input read back for inserting (``ProfileBuild.input_frames``)
 PROFILE_SCHEMA = pa.schema([*(pa.field(c, pa.string()) for c in PROFILE_COLUMNS[:4]),
                             pa.field("encoded", pa.binary()), pa.field("encoded_live", pa.binary())])
 
@@ -148,44 +149,81 @@ def _claim(folder: Path, bucket: int) -> bool:
         return False
 
 
-def build_batches(inputs: Path, out: Path, stated: list[tuple], batches: int, as_of: dt.datetime | None,
+def write_stated(inputs: Path, stated: list[tuple], batches: int) -> None:
+    """Write the stated preferences (``profile_api.live.live_parts``'s rows, household_id first) to one file per
+    batch, by their household's batch, in their order: a worker then holds a batch's, not the run's."""
+    folder = inputs / "stated"
+    folder.mkdir(exist_ok=True)
+    if not stated:
+        return
+    buckets = household_buckets(pd.Series([row[0] for row in stated], dtype=object), batches)
+    by_bucket: dict[int, list[tuple]] = {}
+    for bucket, row in zip(buckets.tolist(), stated):
+        by_bucket.setdefault(bucket, []).append(row)
+    for bucket, rows in by_bucket.items():
+        with open(folder / f"{bucket}.pickle", "wb") as f:
+            pickle.dump(rows, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _stated_of(inputs: Path, bucket: int) -> list[tuple]:
+    """Return the preferences stated in one batch's households (``write_stated``)."""
+    path = inputs / "stated" / f"{bucket}.pickle"
+    if not path.exists():
+        return []
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def _links_of(inputs: Path, bucket: int) -> pd.DataFrame | None:
+    """Return one batch's rows of links.parquet, in their order (None when the batch has none)."""
+    table = pq.read_table(inputs / "links.parquet", filters=[("bucket", "=", bucket)])
+    return table.to_pandas() if table.num_rows else None
+
+
+def _build_batch(inputs: Path, bucket: int, categories: pd.DataFrame, as_of: dt.datetime | None,
+                 engine: Engine) -> pa.Table:
+    """Return one batch's profiles, built and encoded (PROFILE_SCHEMA)."""
+    batch_links = _links_of(inputs, bucket)
+    records = _read_bucket(inputs / "records", bucket)
+    if batch_links is None or records is None:
+        return PROFILE_SCHEMA.empty_table()
+    interactions = _read_bucket(inputs / "interactions", bucket, list(INTERACTION_COLUMNS))
+    if interactions is None:
+        interactions = pd.DataFrame({c: pd.Series([], dtype=object) for c in INTERACTION_COLUMNS})
+    rows = profile_rows(records.drop(columns=["bucket"], errors="ignore"), batch_links.drop(columns=["bucket"]),
+                        interactions, categories, as_of=as_of, engine=engine)
+    encoded = encode_batch(rows, _stated_of(inputs, bucket))
+    return pa.Table.from_pandas(encoded[list(PROFILE_SCHEMA.names)], schema=PROFILE_SCHEMA, preserve_index=False)
+
+
+def build_batches(inputs: Path, out: Path, batches: int, as_of: dt.datetime | None,
                   memory_limit: str | None = None, engine: Engine | None = None) -> int:
     """Build, encode and write every batch no other worker has claimed, each to ``part_path(out, batch)``;
     return the profiles built here.
 
-    ``inputs`` holds links.parquet (with each record's batch), categories.parquet and the folders
-    ``prepare_batches`` made. Several workers may run this at once on the same folders. The profile
-    queries run on the given engine (left open), else on a DuckDB of the memory limit.
+    ``inputs`` holds links.parquet (with each record's batch), categories.parquet, the stated preferences
+    (``write_stated``) and the folders ``prepare_batches`` made. Several workers may run this at once on the
+    same folders. Each batch's links and preferences are read when it is built: a worker holding the
+    run's (a million links, some 300,000 preferences as Python tuples) kept hundreds of MB for nothing.
+    The profile queries run on the given engine (left open), else on a DuckDB of the memory limit.
     """
     started = time.perf_counter()
     own = engine is None
     engine = engine or make_engine("duckdb", memory_limit=memory_limit, temp_directory=inputs / f"spill-{os.getpid()}")
     try:
         categories = pd.read_parquet(inputs / "categories.parquet")
-        links = pd.read_parquet(inputs / "links.parquet")
-        by_bucket = dict(iter(links.groupby("bucket", sort=True)))
         count = built = 0
         for bucket in range(batches):
             if not _claim(out, bucket):
                 continue
-            batch_links = by_bucket.get(bucket)
-            records = _read_bucket(inputs / "records", bucket)
-            table = PROFILE_SCHEMA.empty_table()
-            if batch_links is not None and records is not None:
-                interactions = _read_bucket(inputs / "interactions", bucket, list(INTERACTION_COLUMNS))
-                if interactions is None:
-                    interactions = pd.DataFrame({c: pd.Series([], dtype=object) for c in INTERACTION_COLUMNS})
-                rows = profile_rows(records.drop(columns=["bucket"], errors="ignore"),
-                                    batch_links.drop(columns=["bucket"]), interactions, categories,
-                                    as_of=as_of, engine=engine)
-                encoded = encode_batch(rows, stated)
-                table = pa.Table.from_pandas(encoded[list(PROFILE_SCHEMA.names)], schema=PROFILE_SCHEMA,
-                                             preserve_index=False)
+            table = _build_batch(inputs, bucket, categories, as_of, engine)
             whole = part_path(out, bucket)
             pq.write_table(table, whole.with_suffix(".partial"))
             os.replace(whole.with_suffix(".partial"), whole)     # whole or absent, for the reader
             count += table.num_rows
             built += 1
+            del table
+            give_back_memory()    # what the batch's frames held, before the next batch's queries
         log.info("built %d profiles in %d of %d batches on %s in %.1f s", count, built, batches, engine.name,
                  time.perf_counter() - started)
         return count
@@ -194,14 +232,14 @@ def build_batches(inputs: Path, out: Path, stated: list[tuple], batches: int, as
             engine.close()
 
 
-def build_profile_file(inputs: Path, out: Path, stated: list[tuple], batches: int,
+def build_profile_file(inputs: Path, out: Path, batches: int,
                        as_of: dt.datetime | None = None, memory_limit: str | None = None,
                        engine: Engine | None = None) -> int:
     """Build, encode and write the profiles of the run whose inputs are in ``inputs``, one file per batch in
     the folder ``out``; return the count (in this process: ``ProfileBuild`` with apart=False; the profile
     queries on ``engine`` when given)."""
     found = prepare_batches(inputs, memory_limit)
-    return build_batches(inputs, out, stated, batches, as_of or found, memory_limit, engine)
+    return build_batches(inputs, out, batches, as_of or found, memory_limit, engine)
 
 
 class ProfileBuildError(RuntimeError):
@@ -213,8 +251,6 @@ def _build_apart(inputs: Path, parent: int, worker: int) -> int:
     batches (``prepare_batches``), then every worker builds the batches it claims."""
     die_with_parent(parent)
     job = json.loads((inputs / "job.json").read_text())
-    with open(inputs / "stated.pickle", "rb") as f:
-        stated = pickle.load(f)
     ready = inputs / "ready.json"
     if worker == 0:
         found = prepare_batches(inputs, job["memory_limit"])
@@ -226,7 +262,7 @@ def _build_apart(inputs: Path, parent: int, worker: int) -> int:
             time.sleep(0.05)
     stamp = json.loads(ready.read_text())["as_of"]
     as_of = dt.datetime.fromisoformat(stamp) if stamp else None
-    return build_batches(inputs, Path(job["out"]), stated, job["batches"], as_of, job["memory_limit"])
+    return build_batches(inputs, Path(job["out"]), job["batches"], as_of, job["memory_limit"])
 
 
 def profile_workers(memory_limit: str | None = None) -> int:
@@ -249,7 +285,7 @@ class ProfileBuild:
         """Args:
             records: the source records (the store's source_record columns).
             links: source, record_id, customer_id, household_id and confidence of every record.
-            interactions: the interactions of the records (INTERACTION_COLUMNS).
+            interactions: the interactions of the records (INTERACTION_COLUMNS at least).
             categories: the run's category taxonomy.
             folder: a folder of the build's own (made; removed by ``close``).
             stated: the preferences stated in the households (``profile_api.live.live_parts``).
@@ -277,16 +313,15 @@ class ProfileBuild:
         links = links.assign(bucket=household_buckets(links["household_id"], self.batches))
         links.to_parquet(inputs / "links.parquet", index=False)
         records.to_parquet(inputs / "records.parquet", index=False)
-        interactions[list(INTERACTION_COLUMNS)].to_parquet(inputs / "interactions.parquet", index=False)
+        interactions.to_parquet(inputs / "interactions.parquet", index=False)    # whole: ``input_frames`` reads it back
         categories.to_parquet(inputs / "categories.parquet", index=False)
+        write_stated(inputs, stated or [], self.batches)
         self._workers: list[subprocess.Popen] = []
         self._logs: list = []
         if apart:
             (inputs / "job.json").write_text(json.dumps({
                 "out": str(self.out), "batches": self.batches, "memory_limit": share,
                 "as_of": as_of.isoformat() if as_of else None}))
-            with open(inputs / "stated.pickle", "wb") as f:
-                pickle.dump(stated or [], f, protocol=pickle.HIGHEST_PROTOCOL)
             # Processes of their own (not a fork: this one holds DuckDB and Arrow state; not multiprocessing's
             # spawn: that would import the caller's main module again). They take the batches between them.
             for worker in range(workers):
@@ -296,7 +331,13 @@ class ProfileBuild:
                     [sys.executable, "-m", "profile_api.profile_build", str(inputs), str(os.getpid()), str(worker)],
                     stdout=log_file, stderr=subprocess.STDOUT))
         else:
-            build_profile_file(inputs, self.out, stated or [], self.batches, as_of, memory_limit, engine)
+            build_profile_file(inputs, self.out, self.batches, as_of, memory_limit, engine)
+
+    def input_frames(self, name: str, rows: int = INPUT_ROWS) -> Iterator[pd.DataFrame]:
+        """Yield the records or the interactions the build was given (``name``: "records" or "interactions"),
+        read back from its file in chunks of ``rows``: a publish that let go of the frames inserts these."""
+        for batch in pq.ParquetFile(self.folder / "inputs" / f"{name}.parquet").iter_batches(batch_size=rows):
+            yield batch.to_pandas()
 
     def frames(self, rows: int = READ_ROWS) -> Iterator[pd.DataFrame]:
         """Yield the built profiles (PROFILE_COLUMNS) in chunks of ``rows``, each batch as soon as it is built."""

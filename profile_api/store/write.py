@@ -188,8 +188,9 @@ def bulk_settings(conn: Connection) -> Iterator[None]:
             log.debug("the connection's cache and sorting settings could not be set back", exc_info=True)
 
 
-def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFrame, persons: pd.DataFrame,
-              households: pd.DataFrame, interactions: pd.DataFrame, preferences: pd.DataFrame,
+def write_run(engine: Engine, *, source_records: pd.DataFrame | Iterable[pd.DataFrame], links: pd.DataFrame,
+              persons: pd.DataFrame, households: pd.DataFrame, interactions: pd.DataFrame | Iterable[pd.DataFrame],
+              preferences: pd.DataFrame,
               quarantine: pd.DataFrame, edges: pd.DataFrame, run: pd.DataFrame,
               profiles: Callable[[], pd.DataFrame | Iterable[pd.DataFrame]], live_from: frozenset[tuple] | None, progress: Progress,
               history: Callable[[Connection], object] | None = None, snapshot: bytes | None = None,
@@ -197,6 +198,7 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame, links: pd.DataFra
     """Replace the published result with these rows in one transaction, the profiles last.
 
     Args:
+        source_records, interactions: a frame, or chunks of one (``bulk_insert``).
         preferences: the drop's preferences (they replace the stored ones of origin ``drop``).
         profiles: returns the profile rows, a frame or chunks of one (``write_profiles``); called last,
             as they may still be being built.

@@ -624,6 +624,32 @@ def test_profiles_built_in_household_batches_by_a_worker_equal_one_build_of_all(
                 expected[column].map(pb.Profile.FromString).tolist()
 
 
+def test_a_publish_that_lets_go_of_the_resolution_writes_what_a_plain_one_writes(small_drop, tmp_path):
+    """``herken resolve`` publishes with release (the resolution's frames freed before the profile build, source
+    records and interactions inserted from the build's files): every table holds what a plain publish writes."""
+    from herken.publish import publish_resolution
+    from identity.pipeline import ResolveOptions, resolve as resolve_drop
+
+    tables = ("source_record", "record_link", "person", "household", "interaction", "preference", "match_edge",
+              "profile")
+    stored = {}
+    for release in (False, True):
+        resolution = resolve_drop(small_drop, ResolveOptions(run_dir=tmp_path / f"run-{release}"))
+        records, persons = len(resolution.records), resolution.persons
+        engine = open_store(f"sqlite:///{tmp_path / f'{release}.db'}")
+        publish_resolution(engine, resolution, "run-1", dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
+                           str(small_drop), release=release)
+        assert (resolution.record_count, resolution.persons) == (records, persons)   # the counts stay
+        assert resolution.records.empty == release and resolution.drop.interactions.empty == release
+        with engine.connect() as conn:
+            stored[release] = {table: pd.read_sql(text(f"SELECT * FROM {table}"), conn).drop(
+                columns=["first_seen_at"], errors="ignore") for table in tables}
+        engine.dispose()
+    for table in tables:
+        assert len(stored[True][table]) > 0, table
+        pd.testing.assert_frame_equal(stored[True][table], stored[False][table], obj=table)
+
+
 def test_a_profile_build_that_fails_in_its_worker_says_why(published, tmp_path):
     from profile_api.profile_build import ProfileBuild, ProfileBuildError
     from profile_api.store.write import read_inputs

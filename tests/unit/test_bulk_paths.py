@@ -153,3 +153,17 @@ def test_isin_in_arrow_equals_pandas_isin(column, wanted, sliced):
     assert found.tolist() == expected.tolist()
     assert found.index.equals(series.index)
     assert isin(pd.Series([1, 2, None]), {1}).tolist() == [True, False, False]
+
+
+def test_an_emptied_frame_keeps_the_columns_and_types_and_none_of_the_memory():
+    """bulk.emptied: no rows, the same columns and types, and the Arrow buffers of the frame are not kept alive
+    (a slice of no rows would keep them)."""
+    from identity.bulk import emptied, frame_of
+
+    frame = frame_of({"s": ["a" * 1000] * 2000, "n": list(range(2000))}, ["s", "n"])
+    before = pa.total_allocated_bytes()
+    empty = emptied(frame)
+    assert list(empty.columns) == ["s", "n"] and len(empty) == 0
+    assert empty.dtypes.tolist() == frame.dtypes.tolist()
+    del frame
+    assert pa.total_allocated_bytes() <= before - 2_000_000    # the strings' two MB went with the frame
