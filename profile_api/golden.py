@@ -80,9 +80,15 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _missing(value: object) -> bool:
+    """Return True for a missing value however a frame marks it (None, NaN, pd.NA): pandas 3 reads a
+    missing string as NaN, which ``str`` would turn into the name "nan"."""
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
 def name_quality(text: str | None, given: bool) -> int:
     """Return how well a first name (given=True) or last name is written: NAME_MISSING .. NAME_MIXED_CASE."""
-    words = _LETTER_RUNS.findall(str(text)) if text is not None else []
+    words = [] if _missing(text) else _LETTER_RUNS.findall(str(text))
     if not words:
         return NAME_MISSING
     if all(len(w) == 1 for w in words):
@@ -97,7 +103,7 @@ def name_quality(text: str | None, given: bool) -> int:
 
 def tidy_name(text: str | None, first_word: bool = True) -> str | None:
     """Return a name written in one case as a name is usually written: "VAN 'T WEL" -> "van 't Wel"."""
-    if text is None or not str(text).strip():
+    if _missing(text) or not str(text).strip():
         return None
     text = " ".join(str(text).split())
     if not (text.isupper() or text.islower()):

@@ -170,3 +170,28 @@ def test_each_value_carries_the_confidence_of_the_record_it_came_from():
     assert chosen["first_name"] == ("W1", 0.93) and chosen["birth_date"] == ("P1", 0.71)
     without = golden_records(pd.DataFrame(rows, columns=list(REQUIRED_COLUMNS)))
     assert without["confidence"].isna().all()   # records without a confidence (an older store)
+
+
+def test_a_missing_name_is_left_out_of_the_display_name_whatever_marks_it_missing():
+    # pandas 3 marks a missing string as NaN, not None: "Nan Kirpenstein" once stood on 7% of the profiles
+    nan = float("nan")
+    assert display_name(nan, "Kirpenstein", fallback="?") == "Kirpenstein"
+    assert display_name("Eva", nan, fallback="?") == "Eva"
+    assert display_name(nan, nan, fallback="eva@x.nl") == "eva@x.nl"
+    assert display_name(pd.NA, "Kirpenstein", fallback="?") == "Kirpenstein"
+    assert tidy_name(nan) is None
+
+
+def test_a_person_without_a_first_name_is_shown_by_the_rest_of_their_name():
+    from profile_api.precompute import profile_rows
+
+    records = pd.DataFrame([record("webshop", "W1", "2025-01-01T10:00:00", customer_id="C1",
+                                   last_name="Kirpenstein", std_email="eva.kirpenstein@hotmail.com"),
+                            record("pos", "P1", "2025-01-01T10:00:00", customer_id="C2", first_name="Johan")],
+                           columns=list(REQUIRED_COLUMNS))
+    links = pd.DataFrame({"source": ["webshop", "pos"], "record_id": ["W1", "P1"], "customer_id": ["C1", "C2"],
+                          "household_id": ["H1", "H1"]})
+    interactions = pd.DataFrame(columns=["source", "record_id", "type", "occurred_at", "category", "size",
+                                         "amount_eur", "discount_eur", "store_id", "delivery_method"])
+    shown = dict(zip(*[profile_rows(records, links, interactions)[c] for c in ("customer_id", "display_name")]))
+    assert shown == {"C1": "Kirpenstein", "C2": "Johan"}
