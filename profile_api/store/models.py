@@ -29,8 +29,10 @@ from sqlmodel import Field, SQLModel
 # them (profile_api.store.generation).
 # 11: each profile stored once, as served (profile.encoded); the JSON copies (profile.golden, attributes,
 # household) dropped, and what the live part needs beside it kept (profile.household_inferred).
+# 12: no table changes; the profiles whose display name showed a missing name as "Nan" (builds on pandas 3
+# before it) built again.
 # Each version is an Alembic revision in store/migrations/versions ("0007" for 7), which `herken migrate` runs.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 class SchemaInfo(SQLModel, table=True):

@@ -168,3 +168,28 @@ def test_a_migration_that_fails_leaves_the_store_as_it_was(empty_url):
         open_store(empty_url, migrate=True)
     assert versions(empty_url) == before     # not stamped, step 5's columns not there: one transaction
     assert "categories_json" not in before[2] and before[:2] == (4, None)
+
+
+def test_version_12_builds_again_the_profiles_that_showed_a_missing_name_as_nan(empty_url, small_drop, tmp_path,
+                                                                               monkeypatch, capsys):
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(small_drop), "--store", empty_url]) == 0
+    engine = create_engine(empty_url)
+    with engine.connect() as conn:
+        before = {row[0]: tuple(row[1:]) for row in conn.execute(text(
+            "SELECT customer_id, display_name, encoded, household_id FROM profile ORDER BY customer_id"))}
+    customer, (name, _, _) = next(iter(before.items()))
+    with engine.begin() as conn:      # as a build on pandas 3 before version 12 wrote it
+        conn.execute(text("UPDATE profile SET display_name = 'Nan ' || display_name, encoded = :junk "
+                          "WHERE customer_id = :c"), {"junk": b"\x00", "c": customer})
+        conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
+        conn.execute(text("UPDATE schema_info SET version = 11"))
+    assert main(["migrate", "--store", empty_url]) == 0
+    assert f"schema version 11 -> {SCHEMA_VERSION}" in capsys.readouterr().out
+    with engine.connect() as conn:
+        after = {row[0]: tuple(row[1:]) for row in conn.execute(text(
+            "SELECT customer_id, display_name, encoded, household_id FROM profile ORDER BY customer_id"))}
+    engine.dispose()
+    # the household built again as the publish built it: every profile as it was before the damage
+    assert after[customer][0] == name and bytes(after[customer][1]) == bytes(before[customer][1])
+    assert after == before
