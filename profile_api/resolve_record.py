@@ -20,7 +20,6 @@ carries its customer_id over like any other record's.
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import gc
 import logging
@@ -30,10 +29,10 @@ import uuid
 from dataclasses import dataclass, field
 
 import pandas as pd
-import pyarrow
 import sqlalchemy
 from sqlalchemy.engine import Connection, Engine
 
+from identity.bulk import give_back_memory
 from identity.engine import Engine as SqlEngine
 from identity.engine import make_engine
 from identity.households import MAX_PERSONS_PER_VALUE
@@ -296,7 +295,7 @@ class RecordResolver:
         # would otherwise walk them all (a pause of 100 ms and more in the middle of some request).
         gc.collect()
         gc.freeze()
-        _give_back_memory()
+        give_back_memory()
         log.info("real-time resolution: run %s warm with %d records in %.1f s", run.run_id, len(index.records),
                  time.perf_counter() - started)
         return warm
@@ -526,16 +525,6 @@ def _changed_since(snapshot: pd.DataFrame, raw: pd.DataFrame) -> set[str]:
 def _text(value: object) -> str | None:
     """Return a frame's text value, None for a missing one."""
     return value if isinstance(value, str) else None
-
-
-def _give_back_memory() -> None:
-    """Return to the system what standardising the store's records took and gave up (about 120 MB at 100k
-    records): Arrow's pool keeps freed blocks for reuse, and so does glibc's malloc."""
-    pyarrow.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):     # not glibc: nothing to trim
-        pass
 
 
 def _fresh_id(conn: Connection, prefix: str, key: str) -> str:
