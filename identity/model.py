@@ -57,6 +57,16 @@ def _has_street(side: str) -> str:
     return f"(address_key_{side} IS NOT NULL OR postcode_{side} IS NOT NULL OR street_{side} IS NOT NULL)"
 
 
+def _city_levels() -> list:
+    """Return the levels that compare two cities, the last of a comparison: the same (weighed by how common
+    it is in the drop), spelled alike, else."""
+    return [
+        cll.ExactMatchLevel("city", term_frequency_adjustments=True).configure(label_for_charts="same city"),
+        cll.JaroWinklerLevel("city", 0.92).configure(label_for_charts="city spelled alike"),
+        cll.ElseLevel(),
+    ]
+
+
 def comparisons() -> list[CustomComparison]:
     """Return the model's comparisons, most specific level first within each."""
     given = CustomComparison(
@@ -152,9 +162,7 @@ def comparisons() -> list[CustomComparison]:
                 label_for_charts="same street and number"
             ),
             cll.ExactMatchLevel("postcode").configure(label_for_charts="same postcode"),
-            cll.ExactMatchLevel("city", term_frequency_adjustments=True).configure(label_for_charts="same city"),
-            cll.JaroWinklerLevel("city", 0.92).configure(label_for_charts="city spelled alike"),
-            cll.ElseLevel(),
+            *_city_levels(),
         ],
     )
     # Sparse records carry a name and a city and nothing else: the city is what they offer, and it
@@ -168,9 +176,7 @@ def comparisons() -> list[CustomComparison]:
         comparison_levels=[
             cll.CustomLevel(f"city_l IS NULL OR city_r IS NULL OR ({_has_street('l')} AND {_has_street('r')})",
                             label_for_charts="missing, or both with a street or postcode").configure(is_null_level=True),
-            cll.ExactMatchLevel("city", term_frequency_adjustments=True).configure(label_for_charts="same city"),
-            cll.JaroWinklerLevel("city", 0.92).configure(label_for_charts="city spelled alike"),
-            cll.ElseLevel(),
+            *_city_levels(),
         ],
     )
     landline = CustomComparison(
