@@ -175,14 +175,18 @@ def rebuild_households(conn: Connection, households: Collection[str], as_of: dt.
     inputs = read_profile_inputs(conn, households, categories)
     if inputs is None:
         return 0
-    engine = make_engine("duckdb", memory_limit=PROFILE_MEMORY_LIMIT)    # one DuckDB for both
+    if as_of is None:   # the latest purchase or return, as a full publish has it
+        as_of = _latest_purchase(conn)
+    return store_profiles(conn, inputs, build_profiles(inputs, as_of))
+
+
+def _latest_purchase(conn: Connection) -> dt.datetime | None:
+    """Return the store's latest purchase or return, read on conn (``latest_purchase``)."""
+    duck = make_engine("duckdb", memory_limit=PROFILE_MEMORY_LIMIT)
     try:
-        if as_of is None:   # the latest purchase or return, as a full publish has it
-            as_of = latest_purchase(conn, engine)
-        profiles = build_profiles(inputs, as_of, engine)
+        return latest_purchase(conn, duck)
     finally:
-        engine.close()
-    return store_profiles(conn, inputs, profiles)
+        duck.close()
 
 
 def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: Collection[tuple[str, str]],
@@ -234,11 +238,7 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
         if inputs is not None:
             at = as_of.result()
             if at is None:     # an SQLite store in memory: read on this connection
-                duck = make_engine("duckdb", memory_limit=PROFILE_MEMORY_LIMIT)
-                try:
-                    at = latest_purchase(conn, duck)
-                finally:
-                    duck.close()
+                at = _latest_purchase(conn)
             building = beside.submit(build_profiles, inputs, at)
         delete_ids(conn, "person", "customer_id", persons_gone)
         progress.advance(bulk_insert(conn, Person, persons))
