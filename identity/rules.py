@@ -549,29 +549,56 @@ def rule_value(rule: str, record: NameAndBirth) -> object:
     return None
 
 
+def rule_conflict(rule: str, a: NameAndBirth, b: NameAndBirth, book: RuleBook) -> bool:
+    """Return True when two records conflict on one rule (its check alone, nothing waived)."""
+    if rule == FIRST_NAME:
+        return not book.names_compatible(a, b)
+    if rule == BIRTH_DATE:
+        return bool(a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date))
+    if rule == SURNAME:
+        return _surname_conflict(a, b) or _surname_conflict(b, a)
+    if rule == MOBILE:
+        return _mobiles_conflict(a, b)
+    return False
+
+
 def held_already(rule: str, a: NameAndBirth, b: NameAndBirth, left: Iterable[NameAndBirth],
-                 right: Iterable[NameAndBirth]) -> bool:
+                 right: Iterable[NameAndBirth], book: RuleBook | None = None) -> bool:
     """Return True when a conflict on rule between a (of the left person) and b (of the right one) is one the
-    two persons hold already: right has a record with a's value, or left one with b's.
+    two persons hold already: right has a record x that stands for a (a value of its own that does not
+    conflict with a's) and that conflicts with b as a does, or left one that stands for b that way.
 
-    The two values then sit in one person already (the pairs that joined them were sure of it), and
-    joining the two persons adds no pair of values that person did not have.
+    The person already holds such a conflict (the pairs that joined x and b were sure of it, or a
+    steward joined them): "pier", the short form of "pieter", joins the person who is "pieter" in one
+    channel and "abraham" in another. A record that conflicts with nothing in the person ("jo" beside
+    "johan") holds no conflict, so it does not open the person to "joke".
     """
-    value_a, value_b = rule_value(rule, a), rule_value(rule, b)
-    if value_a is None or value_b is None:
+    book = book or STRICT
+    if rule_value(rule, a) is None or rule_value(rule, b) is None:
         return False
-    return any(rule_value(rule, x) == value_a for x in right) or any(rule_value(rule, x) == value_b for x in left)
 
+    def stands_for(x: NameAndBirth, y: NameAndBirth, other: NameAndBirth) -> bool:
+        return (rule_value(rule, x) is not None and not rule_conflict(rule, x, y, book)
+                and rule_conflict(rule, x, other, book))
+
+    return any(stands_for(x, a, b) for x in right) or any(stands_for(y, b, a) for y in left)
 
 
 def first_conflict(left: Sequence[NameAndBirth], right: Sequence[NameAndBirth], book: RuleBook,
                    waived: Collection[str] = ()) -> tuple[str, str] | None:
     """Return (rule, reason) of the first conflict between a record of left and one of right that the two
-    persons do not hold already (:func:`held_already`), or None when the rules let them be one person."""
+    persons do not hold already (:func:`held_already`), or None when the rules let them be one person.
+
+    A pair whose conflict on one rule is held already is still checked on the other rules.
+    """
     for a in left:
         for b in right:
-            found = book.conflict(a, b, waived)
-            if found and not held_already(found[0], a, b, left, right):
+            skipped = set(waived)
+            found = book.conflict(a, b, skipped)
+            while found and held_already(found[0], a, b, left, right, book):
+                skipped.add(found[0])
+                found = book.conflict(a, b, skipped)
+            if found:
                 return found
     return None
 

@@ -524,10 +524,33 @@ def test_a_conflict_the_person_holds_already_does_not_keep_a_record_out():
     assert [r.unique_id_l for r in result.refusals] == ["app:4"]
 
 
-def test_held_already_asks_for_the_same_value_on_the_other_side():
-    heenk, henricus, hendrik = rec("heenk"), rec("henricus"), rec("hendrik")
+def test_held_already_asks_for_a_record_on_the_other_side_that_stands_for_the_value():
+    """The person already holds the conflict when it has a record of the same value, or of a value that fits
+    it and conflicts the same way ("hendrik" fits "henricus", which sits beside "heenk")."""
+    heenk, henricus, hendrik, piet = rec("heenk"), rec("henricus"), rec("hendrik"), rec("piet")
     assert held_already(FIRST_NAME, henricus, heenk, [henricus], [heenk, henricus])
     assert held_already(FIRST_NAME, heenk, henricus, [heenk, henricus], [henricus])
-    assert not held_already(FIRST_NAME, hendrik, heenk, [hendrik], [heenk, henricus])
+    assert held_already(FIRST_NAME, hendrik, heenk, [hendrik], [heenk, henricus])
+    assert not held_already(FIRST_NAME, piet, heenk, [piet], [heenk, henricus])    # a name the person does not hold
     assert not held_already(BIRTH_DATE, rec("jan", birth="1960-04-02"), rec("jan", birth="1991-08-17"),
                             [rec("jan", birth="1960-04-02")], [rec("jan", birth="1991-08-17"), rec("jan")])
+
+
+def test_a_record_that_conflicts_with_nothing_holds_no_conflict():
+    """'jo' fits both 'johan' and 'joke': beside 'johan' it holds no conflict, so 'joke' stays out."""
+    jo, johan, joke = rec("jo"), rec("johan"), rec("joke")
+    assert not held_already(FIRST_NAME, joke, johan, [joke], [johan, jo])
+    assert not held_already(FIRST_NAME, joke, johan, [joke], [johan, rec(None)])   # a record without a first name
+
+
+def test_a_short_form_joins_a_person_who_goes_by_two_first_names():
+    """'pieter' and 'abraham' share an e-mail address and a birth date (the first-name rule gave way); 'pier',
+    without a birth date, joins them: it fits 'pieter', and the person holds 'pieter' beside 'abraham'."""
+    records = {
+        "pos:1": rec("pieter", surname="heerkens", birth="1983-12-12"),
+        "web:2": rec("abraham", surname="heerkens", birth="1983-12-12"),
+        "app:3": rec("pier", surname="heerkens"),
+    }
+    result = cluster_best_first(records, [("app:3", "web:2", 0.98)], threshold=0.5, must_link=[("pos:1", "web:2")])
+    assert result.labels["app:3"] == result.labels["web:2"]
+    assert not result.refusals
