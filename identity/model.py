@@ -215,6 +215,7 @@ def blocking_rules() -> list[Any]:
         block_on("birth_date", "house_number"),
         block_on("birth_date", "city"),
         block_on("surname_core", "city"),
+        block_on("given_canonical", "city"),
         # A name typed into the other field: "Heleen" / "Lamore" against "Lamore" / "Heleen".
         "l.given_first = r.surname_core AND l.surname_core = r.given_first",
     ]
@@ -243,6 +244,7 @@ NAME_BLOCKS: dict[tuple[str, str], str] = {
     ("given_canonical", "surname_core"): "block_size_given_surname",
     ("surname_core", "initial"): "block_size_surname_initial",
     ("surname_core", "city"): "block_size_surname_city",
+    ("given_canonical", "city"): "block_size_given_city",
 }
 
 
