@@ -436,7 +436,7 @@ def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str
         if reason is None and decision.customer_id is None:
             decision.customer_id, decision.probability = candidate.customer_id, person.probability
             person.refused = None
-        elif reason is None:
+        elif reason is None and not _nameless_bridge(record, candidate, members.get(candidate.customer_id, ())):
             joined = [fields, *(rule_fields(r) for p in (decision.customer_id, *decision.bridged)
                                 for r in members.get(p, ()))]
             waived = rules.waived(probability, fields, rule_fields(candidate.record))
@@ -451,6 +451,18 @@ def decide(record: Record, candidates: Sequence[Candidate], members: Mapping[str
         decision.bridged = sorted({decision.customer_id, *decision.bridged} - {survivor})
         decision.customer_id, decision.probability = survivor, people[survivor].probability
     return decision
+
+
+def _nameless_bridge(record: Record, candidate: Candidate, person: Sequence[Record]) -> bool:
+    """Return True when the record would bridge its person to a person of records without a first name or initial
+    on nothing personal (birth date, mobile, e-mail).
+
+    The batch left such a person apart from the named persons it fits (a nameless record fits every member
+    of its household: ``identity.cluster.nameless_ambiguous_pairs``); a new "J. Kirpenstein" at that address
+    joins the best of the named ones, and bridging it to the nameless one would merge what the batch keeps apart.
+    """
+    return (not any(r[_GIVEN_FIRST] or r[POS["initials"]] for r in person)
+            and not _personal(record, candidate.record))
 
 
 def _seen_key(when: Any) -> tuple:

@@ -217,3 +217,25 @@ def test_a_record_that_joins_two_parts_of_one_person_answers_the_id_a_merge_keep
     piet = [Candidate("pos:1", "CA", STORE.record("pos:1")), Candidate("pos:3", "C3", STORE.record("pos:3"))]
     apart = decide(new, piet, {"CA": [STORE.record("pos:1")], "C3": [STORE.record("pos:3")]}, SCORER, STRICT, 0.01)
     assert apart.customer_id == "CA" and apart.bridged == []
+
+
+def test_a_record_does_not_bridge_its_person_to_a_person_without_first_names_on_nothing_personal():
+    # The batch left a nameless 'Kirpenstein' at Johan's address apart from him (a nameless record fits every
+    # member of its household); a new 'J. Kirpenstein' there joins Johan and answers his ID, though the nameless
+    # person was seen first.
+    scorer = ModelScorer({**MODEL, "comparisons": [*MODEL["comparisons"], _exact("address", "postcode", 0.9, 0.0001)]},
+                         list(POS))
+    at_home = {"postcode": "1011AB", "house_number": "1"}
+    store = _index(_raw("1", "Johan", "Kirpenstein", None, "johan@example.org", **at_home),
+                   _raw("2", None, "Kirpenstein", "1981-03-03", **at_home))
+    new = store.standardise(_raw("9", "J", "Kirpenstein", None, "johan@example.org", **at_home))
+    candidates = [Candidate("pos:1", "CJ", store.record("pos:1")), Candidate("pos:2", "CN", store.record("pos:2"))]
+    members = {"CJ": [store.record("pos:1")], "CN": [store.record("pos:2")]}
+    seen = {"CJ": "2026-12-02T10:00:00", "CN": "2026-12-01T10:00:00"}
+    decision = decide(new, candidates, members, scorer, STRICT, 0.5, first_seen=seen)
+    assert decision.customer_id == "CJ" and decision.bridged == []
+    assert [c.customer_id for c in decision.candidates] == ["CJ", "CN"]
+    # with the nameless person's birth date on it, the record says which member it is: the two are bridged
+    born = store.standardise(_raw("9", "J", "Kirpenstein", "1981-03-03", "johan@example.org", **at_home))
+    bridged = decide(born, candidates, members, scorer, STRICT, 0.5, first_seen=seen)
+    assert bridged.customer_id == "CN" and bridged.bridged == ["CJ"]
