@@ -187,9 +187,10 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
                                  f"shows as one person's: {shown}{more}")
     kept.append({"rule": NAMELESS, "description": f"{RULE_TITLES[NAMELESS]}: such a record joins only on a birth "
                                                   "date, mobile or e-mail it shares with the other"})
-    kept.append({"rule": NAMES_ONLY, "description": f"{RULE_TITLES[NAMES_ONLY]}: such a pair joins only from "
-                                                    f"match probability {names_only_threshold}, or where no third "
-                                                    "person in the drop holds its full name"})
+    how = ("only where no third person in the drop holds its full name" if math.isinf(names_only_threshold)
+           else f"only from match probability {names_only_threshold}, or where no third person in the drop holds its "
+                "full name")
+    kept.append({"rule": NAMES_ONLY, "description": f"{RULE_TITLES[NAMES_ONLY]}: such a pair joins {how}"})
     return kept
 
 

@@ -2,7 +2,8 @@
 
 from identity.cluster import cluster_best_first
 from identity.rules import (
-    BIRTH_DATE, FIRST_NAME, NameAndBirth, birth_dates_compatible, cannot_link_reason, given_names_compatible, held_already,
+    BIRTH_DATE, FIRST_NAME, NAMES_ONLY, NameAndBirth, birth_dates_compatible, cannot_link_reason, given_names_compatible,
+    held_already,
 )
 
 
@@ -554,3 +555,15 @@ def test_a_short_form_joins_a_person_who_goes_by_two_first_names():
     result = cluster_best_first(records, [("app:3", "web:2", 0.98)], threshold=0.5, must_link=[("pos:1", "web:2")])
     assert result.labels["app:3"] == result.labels["web:2"]
     assert not result.refusals
+
+def test_a_sure_pair_on_which_only_the_names_agree_joins_only_as_the_sole_holders_of_the_name():
+    """However sure the model, two 'mirjam kirpenstein' records with nothing else in common join only when no
+    third person holds the name; with a third (born on another day) any two of them may be namesakes."""
+    records = {"pos:1": rec("mirjam", surname="kirpenstein"), "app:2": rec("mirjam", surname="kirpenstein")}
+    pair = [("pos:1", "app:2", 0.97)]
+    alone = cluster_best_first(records, pair, threshold=0.5, names_only={("pos:1", "app:2")})
+    assert alone.labels["pos:1"] == alone.labels["app:2"]
+    third = {**records, "web:3": rec("mirjam", surname="kirpenstein", birth="1961-05-05")}
+    namesakes = cluster_best_first(third, pair, threshold=0.5, names_only={("pos:1", "app:2")})
+    assert namesakes.labels["pos:1"] != namesakes.labels["app:2"]
+    assert [r.rule for r in namesakes.refusals] == [NAMES_ONLY]
