@@ -473,14 +473,15 @@ class RuleBook:
 
         A rule gives way when the drop showed its conflicts to be mostly noise, the model is sure
         of the pair, and the pair is near-identical apart from that rule (:meth:`near_identical`);
-        the first-name rule also gives way to a mobile number or e-mail address the drop shows to be
-        one person's (:meth:`on_personal_number`), whatever the probability.
+        the first-name rule, and the surname rule of a record without a first name, also give way to a mobile
+        number or e-mail address the drop shows to be one person's (:meth:`on_personal_number`), whatever the
+        probability: the number says who a nameless record ("tim", its first name typed as a surname) is.
         """
         waived: set[str] = set()
         if probability >= SURE:
             waived.update(rule for rule in self.strictness if self.soft(rule) and self.near_identical(rule, a, b))
         if self.on_personal_number(a, b):
-            waived.add(FIRST_NAME)
+            waived.update((FIRST_NAME, SURNAME))
         return frozenset(waived)
 
     def mobiles_personal(self) -> bool:

@@ -400,7 +400,7 @@ def test_the_first_name_rule_gives_way_to_a_mobile_number_the_drop_shows_to_be_o
     call_name = _with_mobile("bianca", None, "+31621895060")          # the same woman under her call name
     personal = RuleBook({}, [Strictness(PERSONAL_MOBILE, 327, 0)])     # 0 of 327 such pairs differ in birth date
     assert personal.conflict(official, call_name)[0] == FIRST_NAME
-    assert personal.waived(0.6, official, call_name) == frozenset({FIRST_NAME})   # whatever the probability
+    assert personal.waived(0.6, official, call_name) == frozenset({FIRST_NAME, SURNAME})   # whatever the probability
     assert personal.conflict(official, call_name, personal.waived(0.6, official, call_name)) is None
     # a parent's number on a child's account: the birth-date rule still holds them apart
     child = _with_mobile("bianca", "2004-09-12", "+31621895060")
@@ -477,7 +477,7 @@ def test_the_first_name_rule_gives_way_to_an_email_address_with_one_birth_date_w
     child = _with_email("robin", "1999-05-05", "nicole.janssen68@gmail.com")       # a child on the family address
     # our default generator: 160 of 591 such pairs carry different birth dates (27%): families share addresses
     shared_now_and_then = RuleBook({}, [Strictness(PERSONAL_EMAIL, 591, 160)])
-    assert shared_now_and_then.waived(0.6, nicole, replaced) == frozenset({FIRST_NAME})
+    assert shared_now_and_then.waived(0.6, nicole, replaced) == frozenset({FIRST_NAME, SURNAME})
     assert shared_now_and_then.conflict(nicole, replaced, shared_now_and_then.waived(0.6, nicole, replaced)) is None
     assert shared_now_and_then.waived(0.99, nicole, no_date) == frozenset()
     assert shared_now_and_then.conflict(nicole, child, shared_now_and_then.waived(0.6, nicole, child))[0] == BIRTH_DATE
@@ -567,3 +567,15 @@ def test_a_sure_pair_on_which_only_the_names_agree_joins_only_as_the_sole_holder
     namesakes = cluster_best_first(third, pair, threshold=0.5, names_only={("pos:1", "app:2")})
     assert namesakes.labels["pos:1"] != namesakes.labels["app:2"]
     assert [r.rule for r in namesakes.refusals] == [NAMES_ONLY]
+
+
+def test_the_surname_rule_gives_way_to_a_mobile_number_the_drop_shows_to_be_one_persons():
+    """An app account with only 'Tim' (in the surname field) and a webshop account with only 'Wipstrik', on one
+    personal mobile number: the number says who the nameless records are."""
+    tim = NameAndBirth(None, None, None, "tim", None, "+31636113638")
+    wipstrik = NameAndBirth(None, None, None, "wipstrik", "1981-07-03", "+31636113638")
+    personal = RuleBook({}, [Strictness(PERSONAL_MOBILE, 327, 0)])
+    assert personal.conflict(tim, wipstrik)[0] == SURNAME
+    assert personal.conflict(tim, wipstrik, personal.waived(0.6, tim, wipstrik)) is None
+    families = RuleBook({}, [Strictness(PERSONAL_MOBILE, 400, 300)])       # a family's number says nothing
+    assert families.conflict(tim, wipstrik, families.waived(0.999, tim, wipstrik))[0] == SURNAME
