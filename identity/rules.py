@@ -563,11 +563,23 @@ def rule_conflict(rule: str, a: NameAndBirth, b: NameAndBirth, book: RuleBook) -
     return False
 
 
+def _same_value(rule: str, x: NameAndBirth, y: NameAndBirth, book: RuleBook) -> bool:
+    """Return True when x's value of a rule is y's: equal or, for a first name, a known variant, a learnt
+    variant or a typo of it (not merely compatible: "eva" fits the tail of "lieve", and "jo" fits many names)."""
+    if rule_value(rule, x) == rule_value(rule, y):
+        return True
+    if rule == FIRST_NAME:
+        a, b = x.given_first, y.given_first
+        return bool(a and b) and (are_name_variants(a, b) or _typo(a, b) or book.learnt_variant(a, b))
+    return not rule_conflict(rule, x, y, book)
+
+
 def held_already(rule: str, a: NameAndBirth, b: NameAndBirth, left: Iterable[NameAndBirth],
                  right: Iterable[NameAndBirth], book: RuleBook | None = None) -> bool:
     """Return True when a conflict on rule between a (of the left person) and b (of the right one) is one the
-    two persons hold already: right has a record x that stands for a (a value of its own that does not
-    conflict with a's) and that conflicts with b as a does, or left one that stands for b that way.
+    two persons hold already: right has a record x that stands for a (the same value, or for a first name the
+    same name spelt otherwise: :func:`_same_value`) and that conflicts with b as a does, or left one that
+    stands for b that way.
 
     The person already holds such a conflict (the pairs that joined x and b were sure of it, or a
     steward joined them): "pier", the short form of "pieter", joins the person who is "pieter" in one
@@ -579,7 +591,7 @@ def held_already(rule: str, a: NameAndBirth, b: NameAndBirth, left: Iterable[Nam
         return False
 
     def stands_for(x: NameAndBirth, y: NameAndBirth, other: NameAndBirth) -> bool:
-        return (rule_value(rule, x) is not None and not rule_conflict(rule, x, y, book)
+        return (rule_value(rule, x) is not None and _same_value(rule, x, y, book)
                 and rule_conflict(rule, x, other, book))
 
     return any(stands_for(x, a, b) for x in right) or any(stands_for(y, b, a) for y in left)

@@ -526,13 +526,16 @@ def test_a_conflict_the_person_holds_already_does_not_keep_a_record_out():
 
 
 def test_held_already_asks_for_a_record_on_the_other_side_that_stands_for_the_value():
-    """The person already holds the conflict when it has a record of the same value, or of a value that fits
-    it and conflicts the same way ("hendrik" fits "henricus", which sits beside "heenk")."""
-    heenk, henricus, hendrik, piet = rec("heenk"), rec("henricus"), rec("hendrik"), rec("piet")
+    """The person already holds the conflict when it has a record of the same value, or of the same name spelt
+    otherwise (a typo or a known variant: "henrikus" for "henricus", which sits beside "heenk"). A name that
+    merely fits ("hendrik") is not enough: "eva" fits the tail of "lieve"."""
+    heenk, henricus, henrikus, hendrik, piet = rec("heenk"), rec("henricus"), rec("henrikus"), rec("hendrik"), rec("piet")
     assert held_already(FIRST_NAME, henricus, heenk, [henricus], [heenk, henricus])
     assert held_already(FIRST_NAME, heenk, henricus, [heenk, henricus], [henricus])
-    assert held_already(FIRST_NAME, hendrik, heenk, [hendrik], [heenk, henricus])
+    assert held_already(FIRST_NAME, henrikus, heenk, [henrikus], [heenk, henricus])
+    assert not held_already(FIRST_NAME, hendrik, heenk, [hendrik], [heenk, henricus])
     assert not held_already(FIRST_NAME, piet, heenk, [piet], [heenk, henricus])    # a name the person does not hold
+    assert not held_already(FIRST_NAME, rec("eva"), rec("louise"), [rec("eva")], [rec("louise"), rec("lieve")])
     assert not held_already(BIRTH_DATE, rec("jan", birth="1960-04-02"), rec("jan", birth="1991-08-17"),
                             [rec("jan", birth="1960-04-02")], [rec("jan", birth="1991-08-17"), rec("jan")])
 
