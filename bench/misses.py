@@ -1,0 +1,139 @@
+"""Where a run loses true record pairs, and where its match probabilities part from the truth.
+
+    python bench/misses.py --drop DROP                  # a drop with truth.csv (herken generate)
+    python bench/misses.py --drop DROP --out misses.json
+
+Resolves the drop in this process (``identity.pipeline.resolve``, nothing published), keeps its scored
+pairs and clustering, and compares both with the drop's truth.csv:
+
+- **missed pairs**: the true record pairs the run left in two persons, per pair of pieces of one true
+  person, by why: a cannot-link rule refused a pair between the pieces (the rule), the best pair
+  between them scored below the match threshold, or no pair between them was scored at all (from
+  ``PREDICT_THRESHOLD`` up: not a candidate, or a candidate scored below it);
+- **false pairs**: record pairs of two true persons the run put in one, within one true household or
+  across households;
+- **calibration**: per gamma pattern (the level of every comparison) with at least ``--min-pairs``
+  scored pairs, their mean match probability against the share that is one person, the patterns
+  whose gap costs the most pairs first. A pattern whose probability falls short of its truth at one
+  drop size and not at another points at a parameter that does not scale: at a million records
+  "same address" had no u (random sampling saw no two records at one address) and scored 0.62 where
+  89% of its pairs were one person (session 17; ``identity.model.address_level_u``).
+
+Only a drop with truth can be looked at this way: our generator's, or a public set mapped onto the
+drop contract (``../shared/external``). Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from itertools import combinations
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+
+from identity.pipeline import MATCH_THRESHOLD, ResolveOptions, resolve  # noqa: E402
+
+NOT_SCORED, BELOW, ABOVE = "not scored", "below the threshold", "above the threshold, not joined"
+
+
+def missed_pairs(labels: Mapping[str, str], truth: Mapping[str, str], probability: Mapping[tuple[str, str], float],
+                 refused: Mapping[tuple[str, str], str], threshold: float = MATCH_THRESHOLD) -> Counter:
+    """Return the true pairs left apart, counted by why (a rule's name, BELOW, ABOVE or NOT_SCORED).
+
+    labels: the run's person per record; truth: the true person per record; probability and refused: by
+    (id_l, id_r) in either order. Two pieces of one person count len(a) * len(b) pairs under one reason:
+    a refusal between them if any (the most frequent), else their best pair's score.
+    """
+    pieces: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for uid, person in truth.items():
+        pieces[person][labels[uid]].append(uid)
+    counted: Counter = Counter()
+    for parts in pieces.values():
+        for a, b in combinations(list(parts.values()), 2):
+            rules = Counter(refused[(x, y)] for x in a for y in b if (x, y) in refused)
+            best = max((probability.get((x, y), 0.0) for x in a for y in b), default=0.0)
+            why = rules.most_common(1)[0][0] if rules else NOT_SCORED if best == 0.0 else BELOW if best < threshold else ABOVE
+            counted[why] += len(a) * len(b)
+    return counted
+
+
+def false_pairs(labels: Mapping[str, str], truth: Mapping[str, str], household: Mapping[str, str]) -> Counter:
+    """Return the pairs of two true persons put in one, counted as "same household" or "other household"."""
+    members: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for uid, label in labels.items():
+        members[label][truth[uid]].append(uid)
+    counted: Counter = Counter()
+    for people in members.values():
+        for a, b in combinations(list(people.values()), 2):
+            counted["same household" if household[a[0]] == household[b[0]] else "other household"] += len(a) * len(b)
+    return counted
+
+
+def calibration(pairs: pd.DataFrame, truth: Mapping[str, str], min_pairs: int = 200, top: int = 15) -> list[dict]:
+    """Return per gamma pattern with at least min_pairs pairs: pairs, mean probability, share one person, and the
+    pairs the gap between them amounts to; largest gap in pairs first, at most top."""
+    gammas = [c for c in pairs.columns if c.startswith("gamma_")]
+    pattern = pairs[gammas].astype(str).agg(",".join, axis=1)
+    same = pairs["unique_id_l"].map(truth) == pairs["unique_id_r"].map(truth)
+    table = pd.DataFrame({"pattern": pattern, "p": pairs["match_probability"].astype(float), "same": same})
+    grouped = table.groupby("pattern").agg(pairs=("p", "size"), probability=("p", "mean"), one_person=("same", "mean"))
+    grouped = grouped[grouped["pairs"] >= min_pairs]
+    grouped["gap_pairs"] = (grouped["one_person"] - grouped["probability"]) * grouped["pairs"]
+    grouped = grouped.reindex(grouped["gap_pairs"].abs().sort_values(ascending=False).index).head(top)
+    names = ",".join(c.removeprefix("gamma_") for c in gammas)
+    return [{"levels": f"{names} = {key}", "pairs": int(row.pairs), "probability": round(float(row.probability), 3),
+             "one_person": round(float(row.one_person), 3), "gap_pairs": round(float(row.gap_pairs), 1)}
+            for key, row in grouped.iterrows()]
+
+
+def _both_ways(rows: Iterable[tuple[str, str, object]]) -> dict[tuple[str, str], object]:
+    """Return a mapping of (a, b) and (b, a) to each row's value."""
+    found: dict[tuple[str, str], object] = {}
+    for a, b, value in rows:
+        found[(a, b)] = found[(b, a)] = value
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (see the module's docstring); print the figures as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drop", type=Path, required=True, help="a drop with truth.csv")
+    parser.add_argument("--min-pairs", type=int, default=200, help="smallest gamma pattern in the calibration table")
+    parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="herken-misses-") as work:
+        result = resolve(args.drop, ResolveOptions(run_dir=Path(work) / "run"))
+    truth_rows = pd.read_csv(args.drop / "truth.csv", dtype=str)
+    keys = truth_rows["source"] + ":" + truth_rows["record_id"]
+    records = result.records
+    resolved = set(records["unique_id"])
+    person = {k: p for k, p in zip(keys, truth_rows["person_id"]) if k in resolved}
+    household = {k: h for k, h in zip(keys, truth_rows["household_id"]) if k in resolved}
+    labels = {uid: label for uid, label in zip(records["unique_id"], records["person"]) if uid in person}
+    pairs = result.pairs
+    probability = _both_ways(zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"].astype(float)))
+    refused = _both_ways((r.unique_id_l, r.unique_id_r, r.rule or r.reason) for r in result.clustering.refusals)
+    missed = missed_pairs(labels, person, probability, refused)  # type: ignore[arg-type]
+    wrong = false_pairs(labels, person, household)
+    figures = {
+        "drop": str(args.drop), "records": len(labels),
+        "missed_pairs": dict(missed.most_common()), "missed_total": sum(missed.values()),
+        "false_pairs": dict(wrong), "false_total": sum(wrong.values()),
+        "calibration": calibration(pairs, person, args.min_pairs),
+    }
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
