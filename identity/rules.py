@@ -551,16 +551,9 @@ def rule_value(rule: str, record: NameAndBirth) -> object:
 
 
 def rule_conflict(rule: str, a: NameAndBirth, b: NameAndBirth, book: RuleBook) -> bool:
-    """Return True when two records conflict on one rule (its check alone, nothing waived)."""
-    if rule == FIRST_NAME:
-        return not book.names_compatible(a, b)
-    if rule == BIRTH_DATE:
-        return bool(a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date))
-    if rule == SURNAME:
-        return _surname_conflict(a, b) or _surname_conflict(b, a)
-    if rule == MOBILE:
-        return _mobiles_conflict(a, b)
-    return False
+    """Return True when two records conflict on one rule: :meth:`RuleBook.conflict` with every other rule waived."""
+    others = _ALL_BUT.get(rule)
+    return others is not None and book.conflict(a, b, others) is not None
 
 
 def _same_value(rule: str, x: NameAndBirth, y: NameAndBirth, book: RuleBook) -> bool:
@@ -622,6 +615,7 @@ STRICT = RuleBook()   # the rules without a drop: known variants and typos only,
 # numbers writes, and the person's older records keep the old one.
 EDIT_CHECKED: tuple[str, ...] = (FIRST_NAME, BIRTH_DATE, SURNAME)
 _ALL_RULES: frozenset[str] = frozenset({FIRST_NAME, BIRTH_DATE, SURNAME, MOBILE})
+_ALL_BUT: dict[str, frozenset[str]] = {rule: _ALL_RULES - {rule} for rule in _ALL_RULES}   # rule_conflict's waivers
 
 
 def edit_conflict(now: NameAndBirth, was: NameAndBirth | None, others: Sequence[NameAndBirth],
