@@ -49,7 +49,6 @@ Prints the figures as JSON (``--out FILE`` also writes them).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -63,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pandas as pd  # noqa: E402
 from rapidfuzz.distance import DamerauLevenshtein  # noqa: E402
 
+from bench.runner import print_figures  # noqa: E402
 from identity.rules import STRICT, NameAndBirth, birth_dates_compatible, surnames_compatible  # noqa: E402
 
 Record = Mapping[str, object]   # one standardised record (identity.standardise.STANDARD_COLUMNS), None where missing
@@ -440,10 +440,7 @@ def main(argv: list[str] | None = None) -> int:
                                    **held_out_ceiling(records, held, placed)}
         if not args.no_pairs:
             figures["pairs"] = pair_ceiling(records, precision)
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    print_figures(figures, args.out)
     return 0
 
 

@@ -26,7 +26,6 @@ drop contract (``../shared/external``). Prints JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -38,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd  # noqa: E402
 
+from bench.runner import print_figures  # noqa: E402
 from identity.pipeline import MATCH_THRESHOLD, ResolveOptions, resolve  # noqa: E402
 
 NOT_SCORED, BELOW, ABOVE = "not scored", "below the threshold", "above the threshold, not joined"
@@ -128,10 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "false_pairs": dict(wrong), "false_total": sum(wrong.values()),
         "calibration": calibration(pairs, person, args.min_pairs),
     }
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    print_figures(figures, args.out)
     return 0
 
 

@@ -1,6 +1,7 @@
-"""Running the `herken` command from a benchmark, as a user would."""
+"""Running the `herken` command from a benchmark, as a user would, and printing what a benchmark measured."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,3 +29,11 @@ def day_drops(work: Path, households: int, seed: int, noise: str) -> tuple[Path,
         herken("generate-day2", str(day1), "--full", str(full), "--delta", str(delta), "--seed", str(seed + 1),
                work=work)
     return day1, full, delta
+
+
+def print_figures(figures: dict, out: Path | None) -> None:
+    """Print a benchmark's figures as JSON, and write them to out as well when given."""
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if out:
+        out.write_text(text + "\n")
