@@ -342,6 +342,13 @@ def train(linker: Linker, seed: int = 42) -> None:
 SHARED_VALUE_COLUMNS: tuple[str, ...] = ("email", "mobile", "loyalty_card")
 
 
+def _per_pair(count: float, carriers: int) -> float:
+    """Return a count of agreeing pairs as a share of all pairs of ``carriers`` records: at least half a pair
+    (a level where nothing is counted still has some u), and 0.5 when there are no pairs at all."""
+    all_pairs = carriers * (carriers - 1) / 2
+    return max(count, 0.5) / all_pairs if all_pairs else 0.5
+
+
 def shared_value_u(records: pd.DataFrame, column: str) -> tuple[float, float]:
     """Return the u-probabilities of "same value, one name" and "same value, several names", counted in this drop.
 
@@ -364,8 +371,7 @@ def shared_value_u(records: pd.DataFrame, column: str) -> tuple[float, float]:
     names = f"{column}_names"
     present = records[records[column].notna()]
     carriers = len(present)
-    all_pairs = carriers * (carriers - 1) / 2
-    if all_pairs == 0:
+    if carriers < 2:
         return 0.5, 0.5
     per_value = pd.DataFrame({
         "value": present[column].to_numpy(),
@@ -380,7 +386,7 @@ def shared_value_u(records: pd.DataFrame, column: str) -> tuple[float, float]:
     nameless_pairs = float((one["nameless"] * (one["n"] - one["nameless"]) + one["nameless"] * (one["nameless"] - 1) / 2).sum())
     many = per_value[several]
     between_people = float((many["n"] * (many["n"] - 1) / 2 * (1 - 1 / many["people"])).sum())
-    return (max(nameless_pairs * shared_share, 0.5) / all_pairs, max(between_people, 0.5) / all_pairs)
+    return _per_pair(nameless_pairs * shared_share, carriers), _per_pair(between_people, carriers)
 
 
 def email_domain_typo_u(records: pd.DataFrame) -> float:
@@ -394,10 +400,6 @@ def email_domain_typo_u(records: pd.DataFrame) -> float:
     (understates the weight) and never claims more than the drop shows.
     """
     present = records.loc[records["email"].notna() & records["email_local"].notna(), ["email_local", "email_domain"]]
-    carriers = len(present)
-    all_pairs = carriers * (carriers - 1) / 2
-    if all_pairs == 0:
-        return 0.5
     domains = present.groupby(["email_local", "email_domain"], sort=False).size()
     several = domains[domains.index.get_level_values(0).duplicated(keep=False)]   # local parts at two domains or more
     pairs = 0.0
@@ -407,7 +409,7 @@ def email_domain_typo_u(records: pd.DataFrame) -> float:
             for j in range(i + 1, len(names)):
                 if DamerauLevenshtein.distance(names[i], names[j]) <= 2:
                     pairs += counts[i] * counts[j]
-    return max(pairs, 0.5) / all_pairs
+    return _per_pair(pairs, len(present))
 
 
 # The address levels that agree on whole values, and the columns they agree on (labels as ``comparisons`` names them).
@@ -436,12 +438,8 @@ def address_level_u(records: pd.DataFrame, columns: tuple[str, ...]) -> float:
     overstates u (understates the weight) and never claims more than the drop shows.
     """
     present = records[list(columns)].dropna()
-    carriers = len(present)
-    all_pairs = carriers * (carriers - 1) / 2
-    if all_pairs == 0:
-        return 0.5
     sizes = present.groupby(list(columns), sort=False).size().to_numpy(dtype=float)
-    return max(float((sizes * (sizes - 1) / 2).sum()), 0.5) / all_pairs
+    return _per_pair(float((sizes * (sizes - 1) / 2).sum()), len(present))
 
 
 def with_counted_u(model: dict, records: pd.DataFrame) -> dict:
