@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,34 @@ class Engine(ABC):
 
     def close(self) -> None:
         """Release what the engine holds (Splink's tables of the run); the engine is unusable after."""
+
+    # Whether the pipeline clusters persons one connected component at a time through map_groups
+    # (identity.components): an engine with workers to spread them over; else all at once in this process.
+    clusters_by_component: bool = False
+    workers: int = 1    # how many groups of map_groups run at once
+
+    def components(self, nodes: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+        """Return every node's unique_id with its ``component``: the smallest unique_id of the nodes the links
+        (unique_id_l, unique_id_r) connect it to, by Splink's connected-components SQL on this engine."""
+        from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+        found = cluster_pairwise_predictions_at_threshold(self.table(nodes), self.table(links), self.splink_api(),
+                                                          "unique_id")
+        frame = found.as_pandas_dataframe()
+        found.drop_table_from_database_and_remove_from_cache()
+        return frame.rename(columns={"cluster_id": "component"})[["unique_id", "component"]].astype("string")
+
+    def map_groups(self, left: pd.DataFrame, right: pd.DataFrame, key: str,
+                   function: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame], schema: str) -> pd.DataFrame:
+        """Return function(left's rows, right's rows) of every value of key in left, one frame after the other.
+
+        Here in this process, group after group; an engine with workers spreads the groups over them.
+        ``schema`` (Spark's DDL of the function's frame) is for such an engine.
+        """
+        rights = dict(iter(right.groupby(key, sort=False)))
+        empty = right.iloc[0:0]
+        frames = [function(group, rights.get(value, empty)) for value, group in left.groupby(key, sort=False)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 class DuckDBEngine(Engine):

@@ -21,6 +21,7 @@ import pandas as pd
 from identity.addresses import complete_postcodes
 from identity.bulk import die_with_parent, emptied, frame_of, give_back_memory, paused_gc
 from identity.cluster import KEEP_TOGETHER, Clustering, Edited, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
+from identity.components import GroupSettings, cluster_by_component, pairs_frame, records_frame
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, make_engine
@@ -226,12 +227,14 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
                     options: ResolveOptions, progress: Progress = NO_PROGRESS,
                     previous: dict[str, str] | None = None,
                     names_elsewhere: Collection[tuple[str, str]] = frozenset(),
-                    edited: dict[str, Edited] | None = None) -> Clustering:
+                    edited: dict[str, Edited] | None = None, engine: Engine | None = None) -> Clustering:
     """Return the persons of these records from their scored pairs: best first, under the rules, the
     steward's decisions on them (pairs naming another record are left out) and ``previous`` (hysteresis).
 
     names_elsewhere: the full names held by records of the drop not among these (``cluster_best_first``).
     edited: the published person of each record edited since (``cluster_best_first``).
+    engine: an engine that clusters by component (``Engine.clusters_by_component``: Spark) gets the work, one
+        connected component per call on its workers (:mod:`identity.components`), with the same result.
     """
     # Only pairs that may join anything go in, as plain lists (iterating Arrow-backed columns value by
     # value costs more than the clustering's own work): those from the threshold, and with a published
@@ -239,12 +242,23 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
     lowest = options.match_threshold if previous is None else min(options.match_threshold, KEEP_TOGETHER)
     kept = pairs[pairs["match_probability"].to_numpy(dtype=float) >= lowest]
     progress.advance(len(pairs) - len(kept))
+    must_link = [(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields]
+    cannot_link = [(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields]
+    if engine is not None and engine.clusters_by_component:
+        scored = zip(kept["unique_id_l"].tolist(), kept["unique_id_r"].tolist(), kept["match_probability"].astype(float).tolist())
+        clustering = cluster_by_component(
+            engine, records_frame(rule_fields, previous, edited, names_elsewhere),
+            pairs_frame(scored, names_only_pairs(pairs), nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
+                        must_link, cannot_link),
+            lowest, GroupSettings(rules, options.match_threshold))
+        progress.advance(len(kept))
+        return clustering
     return cluster_best_first(
         rule_fields,
         zip(kept["unique_id_l"].tolist(), kept["unique_id_r"].tolist(), kept["match_probability"].astype(float).tolist()),
         threshold=options.match_threshold,
-        must_link=[(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields],
-        cannot_link=[(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields],
+        must_link=must_link,
+        cannot_link=cannot_link,
         names_only=names_only_pairs(pairs),
         rules=rules,
         nameless=nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
@@ -320,7 +334,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     rules = fit_rules(records, rule_fields, pairs)
     previous = None if options.published is None else unchanged_records(records, options.published, SNAPSHOT_COLUMNS)
     clustering = cluster_persons(
-        rule_fields, pairs, rules, options, progress, previous=previous,
+        rule_fields, pairs, rules, options, progress, previous=previous, engine=engine,
         edited=None if options.published is None
         else edits_since(options.published, edited_records(records, options.published, previous or {})),
     )

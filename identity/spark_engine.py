@@ -22,10 +22,12 @@ tables it is given there too (:meth:`SparkEngine.table`): ``spark.checkpoint.dir
 cluster: storage every executor reaches, such as HDFS or S3; the run's files stay there), else a
 temporary directory removed when the engine is closed.
 
-What runs where: Splink's scoring, the households' SQL and the profiles' queries run in Spark. The
-standardisation (pure Python per record), the best-first clustering under the cannot-link rules
-and the grouping of households run on the driver, as they do with DuckDB, and the results are
-collected to the driver as pandas frames.
+What runs where: Splink's scoring, the households' SQL and the profiles' queries run in Spark, and so
+does the best-first clustering under the cannot-link rules: Splink's connected components in Spark
+SQL, then the components in buckets on the executors (``cogroup(...).applyInPandas``,
+:mod:`identity.components`), so the executors' Python must have herken installed (in local mode they
+run this Python). The standardisation (pure Python per record) and the grouping of households run
+on the driver, as they do with DuckDB, and the results are collected to the driver as pandas frames.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ import os
 import re
 import shlex
 import shutil
+import sys
 import tempfile
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +161,10 @@ def start_session(master: str | None = None, conf: Mapping[str, Any] | None = No
         quiet.write_text(LOG4J_QUIET)
         settings["spark.driver.extraJavaOptions"] = (
             f"{settings.get('spark.driver.extraJavaOptions', '')} -Dlog4j2.configurationFile=file:{quiet}").strip()
+    if settings["spark.master"].startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+        # Local mode's Python workers (the clustering's, identity.components) run PYSPARK_PYTHON, else "python3"
+        # from the PATH, which may lack herken's packages: this Python has them. A cluster's executors name theirs.
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     builder = SparkSession.builder
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -219,6 +226,20 @@ class SparkEngine(Engine):
         finally:
             for name in tables:
                 self.spark.catalog.dropTempView(name)
+
+    clusters_by_component = True
+
+    @property
+    def workers(self) -> int:  # type: ignore[override]
+        """Return how many tasks the session runs at once (its default parallelism: local[2] has 2)."""
+        return int(self.spark.sparkContext.defaultParallelism)
+
+    def map_groups(self, left: pd.DataFrame, right: pd.DataFrame, key: str,
+                   function: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame], schema: str) -> pd.DataFrame:
+        """Return function(left's rows, right's rows) of every value of key, run on the executors
+        (``cogroup(...).applyInPandas``); the function and what it holds are pickled to them."""
+        grouped = self.table(left).groupBy(key).cogroup(self.table(right).groupBy(key))
+        return grouped.applyInPandas(function, schema).toArrow().to_pandas()
 
     def close(self) -> None:
         """Drop what Splink cached and wrote; stop the session when this engine started it."""

@@ -164,3 +164,24 @@ def test_plain_sql_in_duckdbs_dialect_runs_on_spark(spark):
     pd.testing.assert_frame_equal(got, make_engine("duckdb").sql(query, t=frame))
     assert got["person"].tolist() == ["p1", "p2", "p3"] and got["n"].tolist() == [2, 1, 1]
     assert not spark.catalog.listTables()    # the engine left no views behind, and the session running
+
+
+def test_spark_clusters_persons_by_component_on_its_executors_as_the_driver_does(drop, spark, tmp_path):
+    from identity.pipeline import ResolveOptions, cluster_persons, resolve, rule_fields_of
+
+    run = resolve(drop, ResolveOptions(run_dir=tmp_path / "run"))
+    options = ResolveOptions(run_dir=tmp_path / "again",
+                             cannot_link=[(run.clustering.merges[0].unique_id_l, run.clustering.merges[0].unique_id_r)])
+    rule_fields = rule_fields_of(run.records)
+    here = cluster_persons(rule_fields, run.pairs, run.rules, options)
+    engine = SparkEngine()
+    assert engine.clusters_by_component and engine.workers >= 2
+    try:
+        there = cluster_persons(rule_fields, run.pairs, run.rules, options, engine=engine)
+    finally:
+        engine.close()
+    assert there.labels == here.labels
+    assert set(there.merges) == set(here.merges) and set(there.refusals) == set(here.refusals)
+    assert len(set(here.labels.values())) < len(here.labels)     # persons of several records, and a steward's split
+    first = run.clustering.merges[0]
+    assert there.labels[first.unique_id_l] != there.labels[first.unique_id_r]
