@@ -45,9 +45,10 @@ class Engine(ABC):
     def close(self) -> None:
         """Release what the engine holds (Splink's tables of the run); the engine is unusable after."""
 
-    # Whether the pipeline clusters persons one connected component at a time through map_groups
-    # (identity.components): an engine with workers to spread them over; else all at once in this process.
-    clusters_by_component: bool = False
+    # Whether the pipeline spreads its Python work over the engine's workers: the standardisation in batches
+    # (map_batches) and the clustering one connected component at a time (map_groups, identity.components).
+    # Else both run in this process (the standardisation over its own forked workers).
+    distributed: bool = False
     workers: int = 1    # how many groups of map_groups run at once
 
     def components(self, nodes: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
@@ -60,6 +61,15 @@ class Engine(ABC):
         frame = found.as_pandas_dataframe()
         found.drop_table_from_database_and_remove_from_cache()
         return frame.rename(columns={"cluster_id": "component"})[["unique_id", "component"]].astype("string")
+
+    def map_batches(self, frame: pd.DataFrame, function: Callable[[pd.DataFrame], pd.DataFrame],
+                    schema: str) -> pd.DataFrame:
+        """Return function over the frame's rows in batches, the results in the frame's order (here: one batch).
+
+        The function must give one row per row, in order; ``schema`` (Spark's DDL of its frame) is for an
+        engine that spreads the batches over workers.
+        """
+        return function(frame)
 
     def map_groups(self, left: pd.DataFrame, right: pd.DataFrame, key: str,
                    function: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame], schema: str) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from identity.cluster import KEEP_TOGETHER, Clustering, Edited, cluster_best_fir
 from identity.components import GroupSettings, cluster_by_component, pairs_frame, records_frame
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
-from identity.engine import Engine, make_engine
+from identity.engine import Engine, engine_class, make_engine
 from identity.erasure import Tombstones, erased_records, keep_out
 from identity.households import group_households, household_anchors, household_edges, person_links
 from identity.ingest import Drop, read_drop, write_quarantine
@@ -152,6 +152,17 @@ def _standardise_span(start: int, stop: int, columns: dict[str, list] | None = N
     return frame_of(standard, STANDARD_COLUMNS)
 
 
+# Spark's DDL of the standardised records (STANDARD_COLUMNS): strings, and phone_valid true, false or null.
+STANDARD_SCHEMA = ", ".join(f"{c} {'boolean' if c == 'phone_valid' else 'string'}" for c in STANDARD_COLUMNS)
+
+
+def standardise_frame(records: pd.DataFrame) -> pd.DataFrame:
+    """Return the standardised records (STANDARD_COLUMNS) of raw identity rows, in order: one batch of a
+    distributed standardisation (``Engine.map_batches``), with what this process standardised before."""
+    return frame_of(standardise_columns({name: records[name].tolist() for name in records.columns}, _WORKER_MEMO),
+                    STANDARD_COLUMNS)
+
+
 def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Return the chunks' frames as one, in order."""
     if not frames:
@@ -159,16 +170,23 @@ def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress = NO_PROGRESS) -> pd.DataFrame:
+def standardise_drop(drop: Drop, workers: int | None = None, progress: Progress = NO_PROGRESS,
+                     engine: Engine | None = None) -> pd.DataFrame:
     """Return the standardised linkage fields of every accepted identity record.
 
     Standardisation is pure Python (phonenumbers, name parsing), so large drops are split over
     processes, one per core: this one and forked workers, which see the raw columns without a
     copy and send back only their results. The output is in the same order either way. The
     records go in chunks of ``STANDARDISE_CHUNK``, each told to progress when it is done.
+    A distributed engine (``Engine.distributed``: Spark) standardises them in batches on its workers instead.
     """
-    columns = {name: drop.records[name].tolist() for name in drop.records.columns}
     count = len(drop.records)
+    if engine is not None and engine.distributed:
+        progress.step(f"standardising {count:,} records on the engine's workers", total=count, unit="records")
+        standardised = engine.map_batches(drop.records, standardise_frame, STANDARD_SCHEMA)
+        progress.advance(count)
+        return standardised
+    columns = {name: drop.records[name].tolist() for name in drop.records.columns}
     workers = workers or os.cpu_count() or 1
     spans = [(start, min(start + STANDARDISE_CHUNK, count)) for start in range(0, count, STANDARDISE_CHUNK)]
     progress.step(f"standardising {count:,} records", total=count, unit="records")
@@ -233,7 +251,7 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
 
     names_elsewhere: the full names held by records of the drop not among these (``cluster_best_first``).
     edited: the published person of each record edited since (``cluster_best_first``).
-    engine: an engine that clusters by component (``Engine.clusters_by_component``: Spark) gets the work, one
+    engine: an engine that clusters by component (``Engine.distributed``: Spark) gets the work, one
         connected component per call on its workers (:mod:`identity.components`), with the same result.
     """
     # Only pairs that may join anything go in, as plain lists (iterating Arrow-backed columns value by
@@ -244,7 +262,7 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
     progress.advance(len(pairs) - len(kept))
     must_link = [(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields]
     cannot_link = [(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields]
-    if engine is not None and engine.clusters_by_component:
+    if engine is not None and engine.distributed:
         scored = zip(kept["unique_id_l"].tolist(), kept["unique_id_r"].tolist(), kept["match_probability"].astype(float).tolist())
         clustering = cluster_by_component(
             engine, records_frame(rule_fields, previous, edited, names_elsewhere),
@@ -286,7 +304,10 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
         drop.preferences = drop.preferences[[k not in gone for k in zip(drop.preferences["source"],
                                                                           drop.preferences["record_id"])]]
     lap("ingest")
-    standardised = standardise_drop(drop, progress=progress)
+    # A distributed engine is made first: the standardisation runs on its workers. DuckDB's is made after it,
+    # so that the standardisation's forked workers copy no engine.
+    early = make_engine(options.engine, **options.engine_options()) if engine_class(options.engine).distributed else None
+    standardised = standardise_drop(drop, progress=progress, engine=early)
     # before the completions: nothing of an erased person may shape the other records
     standardised = keep_out(drop, standardised, erased_records(standardised, options.tombstones))
     options.run_dir.mkdir(parents=True, exist_ok=True)
@@ -304,7 +325,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     drop.interactions.to_parquet(aside)
     drop.interactions = emptied(drop.interactions)
 
-    engine: Engine = make_engine(options.engine, **options.engine_options())
+    engine: Engine = early or make_engine(options.engine, **options.engine_options())
     records = prepare(engine, standardised)
     # prepare's frame is a sorted copy: the unsorted one would stay beside it through scoring (0.8 GB at 1M records)
     del standardised

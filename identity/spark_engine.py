@@ -23,11 +23,12 @@ cluster: storage every executor reaches, such as HDFS or S3; the run's files sta
 temporary directory removed when the engine is closed.
 
 What runs where: Splink's scoring, the households' SQL and the profiles' queries run in Spark, and so
-does the best-first clustering under the cannot-link rules: Splink's connected components in Spark
-SQL, then the components in buckets on the executors (``cogroup(...).applyInPandas``,
-:mod:`identity.components`), so the executors' Python must have herken installed (in local mode they
-run this Python). The standardisation (pure Python per record) and the grouping of households run
-on the driver, as they do with DuckDB, and the results are collected to the driver as pandas frames.
+do the two steps of pure Python: the standardisation, in batches on the executors (``mapInPandas``,
+:meth:`SparkEngine.map_batches`), and the best-first clustering under the cannot-link rules, by
+Splink's connected components in Spark SQL and then the components in buckets on the executors
+(``cogroup(...).applyInPandas``, :mod:`identity.components`). So the executors' Python must have
+herken installed (in local mode they run this Python). The grouping of households runs on the
+driver, as it does with DuckDB, and the results are collected to the driver as pandas frames.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import sys
 import tempfile
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,9 @@ def _submitted_conf() -> dict[str, str]:
     return dict(SparkConf().getAll())
 
 
+ROW = "__herken_row"   # a frame's row number on its way through map_batches
+
+
 class SparkEngine(Engine):
     """Apache Spark through Splink's SparkAPI: local mode on one machine, or a cluster by its master URL."""
 
@@ -227,12 +231,23 @@ class SparkEngine(Engine):
             for name in tables:
                 self.spark.catalog.dropTempView(name)
 
-    clusters_by_component = True
+    distributed = True
 
     @property
     def workers(self) -> int:  # type: ignore[override]
         """Return how many tasks the session runs at once (its default parallelism: local[2] has 2)."""
         return int(self.spark.sparkContext.defaultParallelism)
+
+    def map_batches(self, frame: pd.DataFrame, function: Callable[[pd.DataFrame], pd.DataFrame],
+                    schema: str) -> pd.DataFrame:
+        """Return function over the frame's rows in batches on the executors (``mapInPandas``), in the frame's order."""
+        def batches(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for part in frames:
+                done = function(part.drop(columns=[ROW]))
+                yield done.assign(**{ROW: part[ROW].to_numpy()})
+        numbered = frame.reset_index(drop=True).assign(**{ROW: range(len(frame))})
+        result = self.table(numbered).mapInPandas(batches, f"{schema}, {ROW} long").toArrow().to_pandas()
+        return result.sort_values(ROW, ignore_index=True).drop(columns=[ROW])
 
     def map_groups(self, left: pd.DataFrame, right: pd.DataFrame, key: str,
                    function: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame], schema: str) -> pd.DataFrame:

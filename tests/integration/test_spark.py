@@ -175,7 +175,7 @@ def test_spark_clusters_persons_by_component_on_its_executors_as_the_driver_does
     rule_fields = rule_fields_of(run.records)
     here = cluster_persons(rule_fields, run.pairs, run.rules, options)
     engine = SparkEngine()
-    assert engine.clusters_by_component and engine.workers >= 2
+    assert engine.distributed and engine.workers >= 2
     try:
         there = cluster_persons(rule_fields, run.pairs, run.rules, options, engine=engine)
     finally:
@@ -185,3 +185,18 @@ def test_spark_clusters_persons_by_component_on_its_executors_as_the_driver_does
     assert len(set(here.labels.values())) < len(here.labels)     # persons of several records, and a steward's split
     first = run.clustering.merges[0]
     assert there.labels[first.unique_id_l] != there.labels[first.unique_id_r]
+
+
+def test_spark_standardises_the_records_on_its_executors_as_the_driver_does(drop, spark):
+    from identity.ingest import read_drop
+    from identity.pipeline import standardise_drop
+
+    raw = read_drop(drop)
+    here = standardise_drop(raw, workers=1)
+    engine = SparkEngine()
+    try:
+        there = standardise_drop(raw, engine=engine)
+    finally:
+        engine.close()
+    pd.testing.assert_frame_equal(there, here)      # the same values and types, in the drop's order
+    assert here["phone_valid"].isin([True, False]).any() and here["given_first"].notna().any()
