@@ -18,7 +18,7 @@ import pytest
 
 from identity.engine import make_engine
 from identity.evaluate import evaluate, pair_scores
-from identity.spark_engine import SparkEngine, start_session
+from identity.spark_engine import DISTRIBUTED, SparkEngine, start_session
 from profile_api.store import open_store, read_links
 from tests.integration.resolving import resolve_drop
 
@@ -27,8 +27,10 @@ HOUSEHOLDS, SEED = 150, 5
 
 @pytest.fixture(scope="module")
 def spark():
-    """A local Spark session (local[2], Splink's jar) for this module; stopped after it."""
+    """A local Spark session (local[2], Splink's jar) for this module, spreading the standardisation and the
+    clustering over its executors as a cluster does (``spark.herken.distributed``); stopped after it."""
     session = start_session()
+    session.conf.set(DISTRIBUTED, "true")
     yield session
     session.stop()
 
@@ -185,6 +187,19 @@ def test_spark_clusters_persons_by_component_on_its_executors_as_the_driver_does
     assert len(set(here.labels.values())) < len(here.labels)     # persons of several records, and a steward's split
     first = run.clustering.merges[0]
     assert there.labels[first.unique_id_l] != there.labels[first.unique_id_r]
+
+
+def test_local_mode_keeps_the_python_steps_on_the_driver_unless_told_to_spread_them(spark):
+    engine = SparkEngine()
+    try:
+        assert engine.distributed                       # this module's session says so
+        spark.conf.unset(DISTRIBUTED)
+        assert not engine.distributed                   # local[2]: the driver's own cores do it
+        spark.conf.set(DISTRIBUTED, "false")
+        assert not engine.distributed
+    finally:
+        spark.conf.set(DISTRIBUTED, "true")
+        engine.close()
 
 
 def test_spark_standardises_the_records_on_its_executors_as_the_driver_does(drop, spark):
