@@ -49,6 +49,7 @@ class Engine(ABC):
     # (map_batches) and the clustering one connected component at a time (map_groups, identity.components).
     # Else both run in this process (the standardisation over its own forked workers).
     distributed: bool = False
+    may_distribute: bool = False   # whether an engine of this kind can be distributed (the pipeline makes it early)
     workers: int = 1    # how many groups of map_groups run at once
 
     def components(self, nodes: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:

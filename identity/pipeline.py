@@ -304,9 +304,11 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
         drop.preferences = drop.preferences[[k not in gone for k in zip(drop.preferences["source"],
                                                                           drop.preferences["record_id"])]]
     lap("ingest")
-    # A distributed engine is made first: the standardisation runs on its workers. DuckDB's is made after it,
-    # so that the standardisation's forked workers copy no engine.
-    early = make_engine(options.engine, **options.engine_options()) if engine_class(options.engine).distributed else None
+    # An engine that may be distributed (Spark) is made first: the standardisation may run on its workers, and
+    # when it does not, the driver's forked workers copy a Python that talks to Spark's JVM but do not use it.
+    # DuckDB's is made after it, so that those workers copy no database.
+    early = make_engine(options.engine, **options.engine_options()) if engine_class(options.engine).may_distribute \
+        else None
     standardised = standardise_drop(drop, progress=progress, engine=early)
     # before the completions: nothing of an erased person may shape the other records
     standardised = keep_out(drop, standardised, erased_records(standardised, options.tombstones))

@@ -232,6 +232,8 @@ class SparkEngine(Engine):
             for name in tables:
                 self.spark.catalog.dropTempView(name)
 
+    may_distribute = True
+
     @property
     def distributed(self) -> bool:  # type: ignore[override]
         """Return whether the standardisation and the clustering run on the executors (``Engine.distributed``).
