@@ -3,6 +3,7 @@
     python bench/spark.py --households 30000 --seed 7 [--out spark.json] [--keep DIR]
     python bench/spark.py --drop DIR                    # an existing drop with truth.csv
     python bench/spark.py --drop DIR --spark-master spark://host:7077
+    python bench/spark.py --drop DIR --distributed on   # standardise and cluster on the executors in local mode too
 
 Each engine runs ``resolve()`` and publishes to a fresh SQLite store, as ``herken resolve --engine``
 does, in a fresh child process (this script with the hidden ``--child`` option). Accuracy is scored
@@ -33,7 +34,7 @@ import pandas as pd
 ENGINES = ("duckdb", "spark")
 
 
-def run_child(engine: str, drop: Path, work: Path, master: str | None) -> None:
+def run_child(engine: str, drop: Path, work: Path, master: str | None, distributed: str | None = None) -> None:
     """Resolve and publish with one engine; write result.json (records, seconds, stages) into work."""
     import splink  # noqa: F401  (Splink sets its logger level on import; quiet it afterwards)
 
@@ -44,7 +45,8 @@ def run_child(engine: str, drop: Path, work: Path, master: str | None) -> None:
 
     start = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
-    options = ResolveOptions(run_dir=work / "run", engine=engine, spark_options={"master": master})
+    conf = {} if distributed is None else {"spark.herken.distributed": "true" if distributed == "on" else "false"}
+    options = ResolveOptions(run_dir=work / "run", engine=engine, spark_options={"master": master, "conf": conf})
     resolution = resolve(drop, options)
     stages = dict(resolution.timings)
     clock = time.perf_counter()
@@ -79,13 +81,14 @@ def _tree_rss_kb(root: int) -> int:
     return sum(rss.get(pid, 0) for pid in tree)
 
 
-def measure(engine: str, drop: Path, work: Path, master: str | None) -> dict:
+def measure(engine: str, drop: Path, work: Path, master: str | None, distributed: str | None = None) -> dict:
     """Run one engine in a fresh process; return its figures (seconds, stages, peak MB of its process tree)."""
     work.mkdir(parents=True, exist_ok=True)
     for stale in ("bench.db", "bench.db-wal", "bench.db-shm", "result.json"):
         (work / stale).unlink(missing_ok=True)
     command = [sys.executable, str(Path(__file__).resolve()), "--child", engine, "--drop", str(drop),
-               "--work", str(work)] + (["--spark-master", master] if master else [])
+               "--work", str(work)] + (["--spark-master", master] if master else []) \
+        + (["--distributed", distributed] if distributed else [])
     print(f"resolving with {engine} ...", file=sys.stderr, flush=True)
     peak = 0
     with open(work / "child.log", "wb") as log_file:
@@ -113,7 +116,7 @@ def measure(engine: str, drop: Path, work: Path, master: str | None) -> dict:
             "peak_mb": round(peak / 1024), "stages": result["stages"]}
 
 
-def bench(drop: Path, work: Path, master: str | None) -> dict:
+def bench(drop: Path, work: Path, master: str | None, distributed: str | None = None) -> dict:
     """Resolve the drop with each engine; print the comparison and return the figures."""
     from identity.evaluate import evaluate, pair_scores
     from profile_api.store import open_store, read_links
@@ -126,7 +129,7 @@ def bench(drop: Path, work: Path, master: str | None) -> dict:
     figures: dict[str, dict] = {}
     links: dict[str, pd.DataFrame] = {}
     for engine in ENGINES:
-        figures[engine] = measure(engine, drop, work / engine, master)
+        figures[engine] = measure(engine, drop, work / engine, master, distributed)
         store = open_store(f"sqlite:///{work / engine / 'bench.db'}")
         links[engine] = read_links(store).sort_values(["source", "record_id"], ignore_index=True)
         store.dispose()
@@ -158,6 +161,7 @@ def bench(drop: Path, work: Path, master: str | None) -> dict:
     print(f"F1 spark - duckdb: persons {delta_p:+.4f}, households {delta_h:+.4f}; "
           f"time spark / duckdb: {figures['spark']['seconds'] / figures['duckdb']['seconds']:.1f}x")
     return {"drop": str(drop), "master": master or "local (Spark's settings, else local[2])",
+            "distributed": distributed or "Spark's settings (a cluster: on; local mode: off)",
             "engines": figures, "agreement": agreement}
 
 
@@ -168,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     parser.add_argument("--drop", type=Path, help="use this existing drop instead of generating one")
     parser.add_argument("--spark-master", help="Spark master URL (default: Spark's own settings, else local[2])")
+    parser.add_argument("--distributed", choices=("on", "off"),
+                        help="spark.herken.distributed: standardise and cluster on the executors (on) or the driver "
+                             "(off); default Spark's settings, where a cluster does and local mode does not")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--keep", type=Path, help="keep drop, stores and logs in this directory")
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
@@ -175,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.child:
-        run_child(args.child, args.drop, args.work, args.spark_master)
+        run_child(args.child, args.drop, args.work, args.spark_master, args.distributed)
         return 0
 
     with tempfile.TemporaryDirectory(prefix="herken-bench-spark-") as tmp:
@@ -191,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr, flush=True)
             generate_drop(drop, households=args.households, seed=args.seed)
         print(f"drop: {drop}" + ("" if args.drop else f" ({args.households:,} households, seed {args.seed})"))
-        figures = bench(drop, work, args.spark_master)
+        figures = bench(drop, work, args.spark_master, args.distributed)
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2))
         print(f"\nwrote {args.out}")
