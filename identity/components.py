@@ -43,7 +43,8 @@ WAS = "was_"   # prefix of the published version's rule fields of an edited reco
 RECORD_COLUMNS: tuple[str, ...] = ("unique_id", *FIELDS, "previous", "edited_person", "edited_known",
                                    *(WAS + f for f in FIELDS), "name_holders")
 # The pairs' frame: scored pairs with the clustering's flags, and a steward's decisions (kind "must"/"cannot").
-PAIR_COLUMNS: tuple[str, ...] = ("unique_id_l", "unique_id_r", "match_probability", "names_only", "nameless", "kind")
+PAIR_COLUMNS: tuple[str, ...] = ("unique_id_l", "unique_id_r", "match_probability", "names_only", "nameless", "kind",
+                                  "position")   # position: the order given (a must-link's order picks its merges)
 # What each component gives back: kind "label" (unique_id_l's label in unique_id_r), "merge" or "refusal".
 OUTCOME_COLUMNS: tuple[str, ...] = ("kind", "unique_id_l", "unique_id_r", "match_probability", "reason", "rule")
 OUTCOME_SCHEMA = ("kind string, unique_id_l string, unique_id_r string, match_probability double, "
@@ -73,6 +74,7 @@ def _record(row: Mapping[str, object], prefix: str = "") -> NameAndBirth:
 
 def cluster_group(records: pd.DataFrame, pairs: pd.DataFrame, settings: GroupSettings) -> pd.DataFrame:
     """Return the clustering of one component (records: RECORD_COLUMNS, pairs: PAIR_COLUMNS) as OUTCOME_COLUMNS."""
+    pairs = pairs.sort_values("position", kind="stable")    # a shuffle (Spark's cogroup) keeps no order
     rows = records.to_dict("records")
     fields_of = {str(r["unique_id"]): _record(r) for r in rows}
     previous = {str(r["unique_id"]): str(r["previous"]) for r in rows if _value(r["previous"]) is not None}
@@ -111,7 +113,12 @@ def outcome_frame(clustering: Clustering) -> pd.DataFrame:
 
 
 def clustering_of(outcome: pd.DataFrame) -> Clustering:
-    """Return the Clustering of the components' outcomes: merges and refusals by falling probability."""
+    """Return the Clustering of the components' outcomes: merges and refusals by falling probability.
+
+    The same merges and refusals as clustering all at once, in another order: cluster_best_first lists its
+    merges by how they were made (a steward's first, then the model's by falling probability, then the sole
+    holders' and the edited accounts'), which the buckets interleave.
+    """
     rows = outcome.to_dict("records")
     labels = {r["unique_id_l"]: r["unique_id_r"] for r in rows if r["kind"] == "label"}
     merges = [Merge(r["unique_id_l"], r["unique_id_r"], float(r["match_probability"]), _value(r["reason"]))
@@ -158,9 +165,10 @@ def pairs_frame(pairs: Iterable[tuple[str, str, float]], names_only: Collection[
     rows = [(a, b, p, (a, b) in names_only, (a, b) in nameless, "pair") for a, b, p in pairs]
     rows += [(a, b, 1.0, False, False, "must") for a, b in must_link]
     rows += [(a, b, 0.0, False, False, "cannot") for a, b in cannot_link]
-    return pd.DataFrame(rows, columns=list(PAIR_COLUMNS)).astype(
+    frame = pd.DataFrame(rows, columns=list(PAIR_COLUMNS[:-1])).astype(
         {"unique_id_l": "string", "unique_id_r": "string", "match_probability": "float64",
          "names_only": bool, "nameless": bool, "kind": "string"})
+    return frame.assign(position=range(len(frame))).astype({"position": "int64"})
 
 
 def links_between(records: pd.DataFrame, pairs: pd.DataFrame, lowest: float) -> pd.DataFrame:
@@ -170,8 +178,12 @@ def links_between(records: pd.DataFrame, pairs: pd.DataFrame, lowest: float) -> 
     links = [scored[["unique_id_l", "unique_id_r"]], pairs.loc[pairs["kind"] == "must", ["unique_id_l", "unique_id_r"]]]
     edited = records.loc[records["edited_person"].notna(), ["unique_id", "edited_person"]]
     if len(edited):
-        homes = records.loc[records["previous"].notna(), ["unique_id", "previous"]]
-        back = edited.merge(homes, left_on="edited_person", right_on="previous", suffixes=("_l", "_r"))
+        # a person's records, as _keep_edited finds them: unchanged ones by their previous person, edited ones
+        # by the person they were with (every record of a person may have been edited)
+        homes = pd.concat([records.loc[records["previous"].notna(), ["unique_id", "previous"]]
+                           .rename(columns={"previous": "person"}),
+                           edited.rename(columns={"edited_person": "person"})], ignore_index=True)
+        back = edited.merge(homes, left_on="edited_person", right_on="person", suffixes=("_l", "_r"))
         links.append(back.loc[back["unique_id_l"] != back["unique_id_r"], ["unique_id_l", "unique_id_r"]])
     return pd.concat(links, ignore_index=True).astype("string")
 

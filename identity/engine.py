@@ -49,7 +49,11 @@ class Engine(ABC):
     # (map_batches) and the clustering one connected component at a time (map_groups, identity.components).
     # Else both run in this process (the standardisation over its own forked workers).
     distributed: bool = False
-    may_distribute: bool = False   # whether an engine of this kind can be distributed (the pipeline makes it early)
+
+    @classmethod
+    def distributes_with(cls, **options: Any) -> bool:
+        """Return whether an engine made with these options would be ``distributed``, before it is made."""
+        return False
     workers: int = 1    # how many groups of map_groups run at once
 
     def components(self, nodes: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +128,7 @@ class DuckDBEngine(Engine):
                 self._con.unregister(name)
 
     def close(self) -> None:
-        """Close the DuckDB connection, freeing the memory of Splink's tables at once."""
+        """Close the DuckDB connection, freeing the memory of Splink's tables at once (again: nothing)."""
         self._con.close()
 
 

@@ -156,9 +156,15 @@ def _standardise_span(start: int, stop: int, columns: dict[str, list] | None = N
 STANDARD_SCHEMA = ", ".join(f"{c} {'boolean' if c == 'phone_valid' else 'string'}" for c in STANDARD_COLUMNS)
 
 
+WORKER_MEMO_LIMIT = 2_000_000   # values a long-lived worker keeps standardised (Spark's Python workers serve many runs)
+
+
 def standardise_frame(records: pd.DataFrame) -> pd.DataFrame:
     """Return the standardised records (STANDARD_COLUMNS) of raw identity rows, in order: one batch of a
-    distributed standardisation (``Engine.map_batches``), with what this process standardised before."""
+    distributed standardisation (``Engine.map_batches``), with what this process standardised before (up to
+    WORKER_MEMO_LIMIT values, then it starts again)."""
+    if sum(len(known) for known in _WORKER_MEMO.values()) > WORKER_MEMO_LIMIT:
+        _WORKER_MEMO.clear()
     return frame_of(standardise_columns({name: records[name].tolist() for name in records.columns}, _WORKER_MEMO),
                     STANDARD_COLUMNS)
 
@@ -304,11 +310,22 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
         drop.preferences = drop.preferences[[k not in gone for k in zip(drop.preferences["source"],
                                                                           drop.preferences["record_id"])]]
     lap("ingest")
-    # An engine that may be distributed (Spark) is made first: the standardisation may run on its workers, and
-    # when it does not, the driver's forked workers copy a Python that talks to Spark's JVM but do not use it.
-    # DuckDB's is made after it, so that those workers copy no database.
-    early = make_engine(options.engine, **options.engine_options()) if engine_class(options.engine).may_distribute \
-        else None
+    # A distributed engine (Spark on a cluster) is made first: the standardisation runs on its workers. Any
+    # other is made after it, so that the standardisation's forked workers copy no database or Spark session.
+    early = make_engine(options.engine, **options.engine_options()) \
+        if engine_class(options.engine).distributes_with(**options.engine_options()) else None
+    try:
+        return _resolve_standardised(drop, options, progress, lap, early)
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
+
+
+def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progress, lap: Laps,
+                          early: Engine | None) -> Resolution:
+    """Return the resolution of a drop read (resolve's steps from the standardisation on), on the engine made
+    for it when it was made before the standardisation; an engine made here is closed when this fails."""
     standardised = standardise_drop(drop, progress=progress, engine=early)
     # before the completions: nothing of an erased person may shape the other records
     standardised = keep_out(drop, standardised, erased_records(standardised, options.tombstones))
@@ -328,10 +345,24 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     drop.interactions = emptied(drop.interactions)
 
     engine: Engine = early or make_engine(options.engine, **options.engine_options())
-    records = prepare(engine, standardised)
-    # prepare's frame is a sorted copy: the unsorted one would stay beside it through scoring (0.8 GB at 1M records)
-    del standardised
-    give_back_memory()
+    try:
+        records = prepare(engine, standardised)
+        # prepare's frame is a sorted copy: the unsorted one would stay beside it through scoring (0.8 GB at 1M)
+        del standardised
+        give_back_memory()
+        return _resolve_on(engine, drop, records, options, progress, lap)
+    except BaseException:
+        if early is None:    # an early one is resolve's to close
+            engine.close()
+        raise
+
+
+def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: ResolveOptions,
+                progress: Progress, lap: Laps) -> Resolution:
+    """Return the resolution of a drop's prepared records on an engine, which it closes once the households'
+    SQL is done (closing it again is harmless)."""
+    timings = lap.laps
+    aside = options.run_dir / "interactions.parquet"
     progress.step("training the model" if options.model_path is None else "loading the model")
     linker, trained = build_linker(engine, records, options.model_path, seed=options.seed)
     save_model(linker, options.run_dir / "model.json")

@@ -192,9 +192,9 @@ def test_spark_clusters_persons_by_component_on_its_executors_as_the_driver_does
 def test_local_mode_keeps_the_python_steps_on_the_driver_unless_told_to_spread_them(spark):
     engine = SparkEngine()
     try:
-        assert engine.distributed                       # this module's session says so
+        assert engine.distributed and SparkEngine.distributes_with()     # this module's session says so
         spark.conf.unset(DISTRIBUTED)
-        assert not engine.distributed                   # local[2]: the driver's own cores do it
+        assert not engine.distributed and not SparkEngine.distributes_with()   # local[2]: the driver's cores do it
         spark.conf.set(DISTRIBUTED, "false")
         assert not engine.distributed
     finally:

@@ -99,3 +99,57 @@ def test_a_component_goes_to_the_same_bucket_every_run():
     assert first.tolist() == again.tolist()
     assert set(first) == set(range(8))
     assert set(buckets_of(labels, 1)) == {0}
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+def test_every_record_of_a_person_edited_goes_back_together_whatever_the_buckets(workers):
+    # both accounts of a customer got a new e-mail: no pair ties them, no unchanged record stands for the person
+    jan = rec("jan", "jansen", "1980-01-01", "+31612345678")
+    records = {"e1": jan, "e2": jan}
+    edited = {"e1": Edited("C1", jan), "e2": Edited("C1", jan)}
+    whole = cluster_best_first(records, [], threshold=0.5, edited=edited)
+    engine = DuckDBEngine()
+    engine.workers = workers
+    try:
+        parts = cluster_by_component(engine, records_frame(records, edited=edited), pairs_frame([], set(), set()),
+                                     0.5, GroupSettings(STRICT, 0.5))
+    finally:
+        engine.close()
+    assert whole.labels["e1"] == whole.labels["e2"]
+    _same(whole, parts)
+
+
+def test_a_component_clusters_its_pairs_in_the_order_given_however_its_rows_arrive():
+    # which must-links become merges depends on their order; a shuffle may hand the rows over in any order
+    records = {u: rec("els", "vos") for u in ("a", "b", "c")}
+    must = [("a", "c"), ("b", "c"), ("a", "b")]
+    whole = cluster_best_first(records, [], threshold=0.5, must_link=must)
+    frame = records_frame(records).assign(bucket=0)
+    pairs = pairs_frame([], set(), set(), must).assign(bucket=0)
+    shuffled = pairs.iloc[::-1].reset_index(drop=True)
+    from identity.components import _per_bucket
+
+    got = clustering_of(_per_bucket(GroupSettings(STRICT, 0.5))(frame, shuffled))
+    _same(whole, got)
+
+
+def test_a_run_that_fails_after_making_its_engine_closes_it(tmp_path, monkeypatch):
+    import identity.pipeline as pipeline
+    from pathlib import Path
+
+    closed = []
+
+    class Watched(DuckDBEngine):
+        def close(self) -> None:
+            closed.append(True)
+            super().close()
+
+    def broken(engine, records):
+        raise RuntimeError("the engine's disk is full")
+
+    monkeypatch.setattr(pipeline, "make_engine", lambda name, **options: Watched())
+    monkeypatch.setattr(pipeline, "prepare", broken)
+    drop = Path(__file__).resolve().parents[2] / "fixtures" / "small-drop"
+    with pytest.raises(RuntimeError, match="disk is full"):
+        pipeline.resolve(drop, pipeline.ResolveOptions(run_dir=tmp_path / "run"))
+    assert closed == [True]

@@ -139,3 +139,12 @@ def test_spark_settings_come_from_herken_then_spark_then_the_local_defaults(tmp_
     local = session_settings(None, None, {}, jar)
     assert local["spark.master"] == "local[2]" and local["spark.jars"] == jar
     assert session_settings(None, {"spark.jars": jar}, {}, jar)["spark.jars"] == jar   # not twice
+
+
+def test_spark_spreads_the_python_steps_on_a_cluster_and_not_in_local_mode_unless_told():
+    pytest.importorskip("pyspark")
+    from identity.spark_engine import distributes
+
+    assert distributes(None, "spark://head:7077") and not distributes(None, "local[2]")
+    assert distributes("true", "local[2]") and distributes(" TRUE ", "local[*]")
+    assert not distributes("false", "spark://head:7077")
