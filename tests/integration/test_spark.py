@@ -215,3 +215,25 @@ def test_spark_standardises_the_records_on_its_executors_as_the_driver_does(drop
         engine.close()
     pd.testing.assert_frame_equal(there, here)      # the same values and types, in the drop's order
     assert here["phone_valid"].isin([True, False]).any() and here["given_first"].notna().any()
+
+
+def test_an_incremental_run_on_spark_places_a_delta_as_duckdb_does(drop, by_duckdb, by_spark, tmp_path):
+    import shutil
+
+    from synth.day2 import write_day2
+
+    write_day2(drop, tmp_path / "day2", tmp_path / "delta", seed=6)
+    links = {}
+    for name, (_, _, _, work), options in (("duckdb", by_duckdb, ()), ("spark", by_spark, ("--engine", "spark"))):
+        store = tmp_path / f"{name}.db"
+        shutil.copy(work / "herken.db", store)      # the module's stores stay as their tests read them
+        resolve_drop(tmp_path / "delta", f"sqlite:///{store}", tmp_path / f"{name}-runs", "--incremental", *options)
+        engine = open_store(f"sqlite:///{store}")
+        links[name] = read_links(engine).sort_values(["source", "record_id"], ignore_index=True)
+        engine.dispose()
+    duck, spark = links["duckdb"], links["spark"]
+    deleted = pd.read_csv(tmp_path / "delta" / "deletions.csv", dtype=str)
+    assert len(deleted) and not set(zip(deleted["source"], deleted["record_id"])) & set(zip(spark["source"], spark["record_id"]))
+    assert spark[["source", "record_id"]].equals(duck[["source", "record_id"]])    # the delta's records placed by both
+    assert pair_scores(spark["customer_id"], duck["customer_id"]).f1 == 1.0
+    assert pair_scores(spark["household_id"], duck["household_id"]).f1 == 1.0
