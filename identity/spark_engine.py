@@ -27,7 +27,9 @@ do the two steps of pure Python: the standardisation, in batches on the executor
 :meth:`SparkEngine.map_batches`), and the best-first clustering under the cannot-link rules, by
 Splink's connected components in Spark SQL and then the components in buckets on the executors
 (``cogroup(...).applyInPandas``, :mod:`identity.components`). So the executors' Python must have
-herken installed (in local mode they run this Python). The grouping of households runs on the
+herken installed (in local mode they run this Python). By default only a cluster spreads the two
+steps; local mode keeps them on the driver unless ``spark.herken.distributed`` says otherwise
+(:func:`distributes`). The grouping of households runs on the
 driver, as it does with DuckDB, and the results are collected to the driver as pandas frames.
 """
 
