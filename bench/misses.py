@@ -10,8 +10,12 @@ pairs and clustering, and compares both with the drop's truth.csv:
   person, by why: a cannot-link rule refused a pair between the pieces (the rule), the best pair
   between them scored below the match threshold, or no pair between them was scored at all (from
   ``PREDICT_THRESHOLD`` up: not a candidate, or a candidate scored below it);
+- **never scored**: for the pieces of one person between which no pair was scored, what their closest two
+  records share (a full name and nothing else, a surname and a city, ...): where blocking or the scores
+  under ``PREDICT_THRESHOLD`` lose them;
 - **false pairs**: record pairs of two true persons the run put in one, within one true household or
-  across households;
+  across households; and by the merges that made them, per gamma pattern and tenth of probability
+  (replayed in the order made), beside the true pairs the same merges brought;
 - **calibration**: per gamma pattern (the level of every comparison) with at least ``--min-pairs``
   scored pairs, their mean match probability against the share that is one person, the patterns
   whose gap costs the most pairs first. A pattern whose probability falls short of its truth at one
@@ -29,7 +33,7 @@ import argparse
 import sys
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from itertools import combinations
 from pathlib import Path
 
@@ -93,6 +97,74 @@ def calibration(pairs: pd.DataFrame, truth: Mapping[str, str], min_pairs: int = 
             for key, row in grouped.iterrows()]
 
 
+# The fields whose agreement describes what two pieces of one person share when no pair between them was scored.
+SHARED_FIELDS: tuple[str, ...] = ("given_canonical", "initial", "surname_core", "birth_date", "email", "mobile",
+                                  "landline", "loyalty_card", "address_key", "postcode", "city")
+
+
+def never_scored_sharing(records: pd.DataFrame, labels: Mapping[str, str], truth: Mapping[str, str],
+                         scored: Collection[tuple[str, str]], top: int = 15) -> dict[str, int]:
+    """Return, for the pieces of one person between which no pair was scored (either order in ``scored``), what
+    the two records sharing most of SHARED_FIELDS share ("given_canonical surname_core", "(nothing)"), counted in
+    true pairs (len(a) * len(b) per pair of pieces); the most frequent first, at most top."""
+    present = [f for f in SHARED_FIELDS if f in records.columns]
+    values = {uid: row for uid, row in zip(records["unique_id"], records[present].itertuples(index=False))}
+    pieces: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for uid in values:
+        if uid in truth and uid in labels:
+            pieces[truth[uid]][labels[uid]].append(uid)
+
+    def shared(x: str, y: str) -> tuple[str, ...]:
+        return tuple(f for f, a, b in zip(present, values[x], values[y]) if isinstance(a, str) and a == b)
+
+    counted: Counter = Counter()
+    for parts in pieces.values():
+        for a, b in combinations(list(parts.values()), 2):
+            if any((x, y) in scored or (y, x) in scored for x in a for y in b):
+                continue
+            best = max((shared(x, y) for x in a for y in b), key=len)
+            counted[" ".join(best) or "(nothing)"] += len(a) * len(b)
+    return dict(counted.most_common(top))
+
+
+def false_pairs_by_merge(merges: Iterable[tuple[str, str, float]], truth: Mapping[str, str],
+                         pattern: Mapping[tuple[str, str], str], top: int = 15) -> list[dict]:
+    """Return, per gamma pattern and tenth of match probability of the merges made, the false and true record pairs
+    those merges added, replayed in the order made; most false pairs first, at most top.
+
+    merges: (id_l, id_r, probability) in the order the clustering made them; pattern: the gamma pattern of a
+    scored pair by (id_l, id_r) in either order ("steward or edited" for a merge of no scored pair).
+    """
+    parent: dict[str, str] = {}
+    people: dict[str, Counter] = {}
+
+    def root(x: str) -> str:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    false: Counter = Counter()
+    true: Counter = Counter()
+    made: Counter = Counter()
+    for a, b, probability in merges:
+        ra, rb = root(a), root(b)
+        if ra == rb:
+            continue
+        left = people.setdefault(ra, Counter({truth[a]: 1}))
+        right = people.setdefault(rb, Counter({truth[b]: 1}))
+        good = sum(left[p] * right[p] for p in left if p in right)
+        key = (pattern.get((a, b)) or pattern.get((b, a)) or "steward or edited", min(int(probability * 10), 9) / 10)
+        false[key] += sum(left.values()) * sum(right.values()) - good
+        true[key] += good
+        made[key] += 1
+        parent[rb] = ra
+        left.update(right)
+        del people[rb]
+    return [{"levels": levels, "probability_from": band, "merges": made[(levels, band)], "false_pairs": n,
+             "true_pairs": true[(levels, band)]} for (levels, band), n in false.most_common(top)]
+
+
 def _both_ways(rows: Iterable[tuple[str, str, object]]) -> dict[tuple[str, str], object]:
     """Return a mapping of (a, b) and (b, a) to each row's value."""
     found: dict[tuple[str, str], object] = {}
@@ -122,10 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     refused = _both_ways((r.unique_id_l, r.unique_id_r, r.rule or r.reason) for r in result.clustering.refusals)
     missed = missed_pairs(labels, person, probability, refused)  # type: ignore[arg-type]
     wrong = false_pairs(labels, person, household)
+    gammas = [c for c in pairs.columns if c.startswith("gamma_")]
+    pattern = dict(zip(zip(pairs["unique_id_l"], pairs["unique_id_r"]), pairs[gammas].astype(str).agg(",".join, axis=1)))
+    merges = [(m.unique_id_l, m.unique_id_r, m.match_probability) for m in result.clustering.merges
+              if m.unique_id_l in person and m.unique_id_r in person]
     figures = {
         "drop": str(args.drop), "records": len(labels),
         "missed_pairs": dict(missed.most_common()), "missed_total": sum(missed.values()),
+        "never_scored_sharing": never_scored_sharing(records, labels, person, set(pattern)),
         "false_pairs": dict(wrong), "false_total": sum(wrong.values()),
+        "false_pairs_by_merge": {"levels": ",".join(c.removeprefix("gamma_") for c in gammas),
+                                 "rows": false_pairs_by_merge(merges, person, pattern)},
         "calibration": calibration(pairs, person, args.min_pairs),
     }
     print_figures(figures, args.out)
