@@ -47,6 +47,15 @@ from identity.pipeline import MATCH_THRESHOLD, ResolveOptions, resolve  # noqa: 
 NOT_SCORED, BELOW, ABOVE = "not scored", "below the threshold", "above the threshold, not joined"
 
 
+def _split(outer: Mapping[str, str], inner: Mapping[str, str]) -> list[list[list[str]]]:
+    """Return, per value of outer, its records (the keys of outer, all in inner) split by their value in inner:
+    per true person the pieces the run made of it, or per run's person the true persons in it."""
+    groups: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for uid, key in outer.items():
+        groups[key][inner[uid]].append(uid)
+    return [list(parts.values()) for parts in groups.values()]
+
+
 def missed_pairs(labels: Mapping[str, str], truth: Mapping[str, str], probability: Mapping[tuple[str, str], float],
                  refused: Mapping[tuple[str, str], str], threshold: float = MATCH_THRESHOLD) -> Counter:
     """Return the true pairs left apart, counted by why (a rule's name, BELOW, ABOVE or NOT_SCORED).
@@ -55,12 +64,9 @@ def missed_pairs(labels: Mapping[str, str], truth: Mapping[str, str], probabilit
     (id_l, id_r) in either order. Two pieces of one person count len(a) * len(b) pairs under one reason:
     a refusal between them if any (the most frequent), else their best pair's score.
     """
-    pieces: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for uid, person in truth.items():
-        pieces[person][labels[uid]].append(uid)
     counted: Counter = Counter()
-    for parts in pieces.values():
-        for a, b in combinations(list(parts.values()), 2):
+    for parts in _split(truth, labels):
+        for a, b in combinations(parts, 2):
             rules = Counter(refused[(x, y)] for x in a for y in b if (x, y) in refused)
             best = max((probability.get((x, y), 0.0) for x in a for y in b), default=0.0)
             why = rules.most_common(1)[0][0] if rules else NOT_SCORED if best == 0.0 else BELOW if best < threshold else ABOVE
@@ -70,12 +76,9 @@ def missed_pairs(labels: Mapping[str, str], truth: Mapping[str, str], probabilit
 
 def false_pairs(labels: Mapping[str, str], truth: Mapping[str, str], household: Mapping[str, str]) -> Counter:
     """Return the pairs of two true persons put in one, counted as "same household" or "other household"."""
-    members: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for uid, label in labels.items():
-        members[label][truth[uid]].append(uid)
     counted: Counter = Counter()
-    for people in members.values():
-        for a, b in combinations(list(people.values()), 2):
+    for people in _split(labels, truth):
+        for a, b in combinations(people, 2):
             counted["same household" if household[a[0]] == household[b[0]] else "other household"] += len(a) * len(b)
     return counted
 
@@ -109,17 +112,12 @@ def never_scored_sharing(records: pd.DataFrame, labels: Mapping[str, str], truth
     true pairs (len(a) * len(b) per pair of pieces); the most frequent first, at most top."""
     present = [f for f in SHARED_FIELDS if f in records.columns]
     values = {uid: row for uid, row in zip(records["unique_id"], records[present].itertuples(index=False))}
-    pieces: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for uid in values:
-        if uid in truth and uid in labels:
-            pieces[truth[uid]][labels[uid]].append(uid)
-
     def shared(x: str, y: str) -> tuple[str, ...]:
         return tuple(f for f, a, b in zip(present, values[x], values[y]) if isinstance(a, str) and a == b)
 
     counted: Counter = Counter()
-    for parts in pieces.values():
-        for a, b in combinations(list(parts.values()), 2):
+    for parts in _split({uid: truth[uid] for uid in values if uid in truth and uid in labels}, labels):
+        for a, b in combinations(parts, 2):
             if any((x, y) in scored or (y, x) in scored for x in a for y in b):
                 continue
             best = max((shared(x, y) for x in a for y in b), key=len)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 import pandas as pd
 
 from identity.cluster import (
-    NAMES_ONLY_THRESHOLD, Clustering, Edited, Merge, Refusal, cluster_best_first,
+    NAMES_ONLY_THRESHOLD, Clustering, Edited, Merge, Refusal, cluster_best_first, full_name,
 )
 from identity.engine import Engine
 from identity.rules import NameAndBirth, RuleBook
@@ -80,8 +80,8 @@ def cluster_group(records: pd.DataFrame, pairs: pd.DataFrame, settings: GroupSet
     previous = {str(r["unique_id"]): str(r["previous"]) for r in rows if _value(r["previous"]) is not None}
     edited = {str(r["unique_id"]): Edited(str(r["edited_person"]), _record(r, WAS) if r["edited_known"] else None)
               for r in rows if _value(r["edited_person"]) is not None}
-    here = Counter(name for name in (_full_name(f) for f in fields_of.values()) if name)
-    elsewhere = {name for name, holders in ((_full_name(fields_of[str(r["unique_id"])]), r["name_holders"])
+    here = Counter(name for name in (full_name(f) for f in fields_of.values()) if name)
+    elsewhere = {name for name, holders in ((full_name(fields_of[str(r["unique_id"])]), r["name_holders"])
                                             for r in rows) if name and int(holders) > here[name]}
     kinds = pairs["kind"].tolist()
     ends = list(zip(pairs["unique_id_l"].tolist(), pairs["unique_id_r"].tolist()))
@@ -96,11 +96,6 @@ def cluster_group(records: pd.DataFrame, pairs: pd.DataFrame, settings: GroupSet
         previous=previous or None, names_elsewhere=elsewhere, edited=edited or None,
     )
     return outcome_frame(clustering)
-
-
-def _full_name(record: NameAndBirth) -> tuple[str, str] | None:
-    """Return (first name, surname) of a record that carries both."""
-    return (record.given_first, record.surname_core) if record.given_first and record.surname_core else None
 
 
 def outcome_frame(clustering: Clustering) -> pd.DataFrame:
@@ -134,12 +129,12 @@ def records_frame(records: Mapping[str, NameAndBirth], previous: Mapping[str, st
                   names_elsewhere: Collection[tuple[str, str]] = frozenset()) -> pd.DataFrame:
     """Return the records' frame (RECORD_COLUMNS) of the clustering's inputs."""
     previous, edited = previous or {}, edited or {}
-    holders = Counter(name for name in map(_full_name, records.values()) if name)
+    holders = Counter(name for name in map(full_name, records.values()) if name)
     elsewhere = set(names_elsewhere)
     columns: dict[str, list] = {c: [] for c in RECORD_COLUMNS}
     empty = NameAndBirth(None, None, None, None, None)
     for uid, record in records.items():
-        name = _full_name(record)
+        name = full_name(record)
         edit = edited.get(uid)
         was = edit.was if edit is not None and edit.was is not None else empty
         columns["unique_id"].append(uid)

@@ -268,8 +268,8 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
     progress.advance(len(pairs) - len(kept))
     must_link = [(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields]
     cannot_link = [(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields]
+    scored = zip(kept["unique_id_l"].tolist(), kept["unique_id_r"].tolist(), kept["match_probability"].astype(float).tolist())
     if engine is not None and engine.distributed:
-        scored = zip(kept["unique_id_l"].tolist(), kept["unique_id_r"].tolist(), kept["match_probability"].astype(float).tolist())
         clustering = cluster_by_component(
             engine, records_frame(rule_fields, previous, edited, names_elsewhere),
             pairs_frame(scored, names_only_pairs(pairs), nameless_ambiguous_pairs(pairs, rules, options.match_threshold),
@@ -279,7 +279,7 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
         return clustering
     return cluster_best_first(
         rule_fields,
-        zip(kept["unique_id_l"].tolist(), kept["unique_id_r"].tolist(), kept["match_probability"].astype(float).tolist()),
+        scored,
         threshold=options.match_threshold,
         must_link=must_link,
         cannot_link=cannot_link,

@@ -142,6 +142,15 @@ def session_settings(master: str | None, conf: Mapping[str, Any] | None, given: 
     return settings
 
 
+def new_session_settings(master: str | None = None, conf: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Return the settings a session started now would get: herken's, then spark-submit's and Spark's own files."""
+    from pyspark.find_spark_home import _find_spark_home
+    from splink.backends.spark import similarity_jar_location
+
+    given = {**spark_defaults(os.environ, _find_spark_home()), **_submitted_conf()}
+    return session_settings(master, conf, given, similarity_jar_location())
+
+
 def start_session(master: str | None = None, conf: Mapping[str, Any] | None = None) -> Any:
     """Return the active SparkSession, or a new one built from herken's, Spark's and the local settings.
 
@@ -149,16 +158,11 @@ def start_session(master: str | None = None, conf: Mapping[str, Any] | None = No
     fixture) is used as it is: its master and jars were chosen by whoever started it.
     """
     from pyspark.sql import SparkSession
-    from splink.backends.spark import similarity_jar_location
 
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    from pyspark.find_spark_home import _find_spark_home
-
-    submitted = _submitted_conf()
-    given = {**spark_defaults(os.environ, _find_spark_home()), **submitted}
-    settings = session_settings(master, conf, given, similarity_jar_location())
+    settings = new_session_settings(master, conf)
     if "log4j" not in settings.get("spark.driver.extraJavaOptions", ""):
         quiet = Path(tempfile.gettempdir(), "herken-spark-log4j2.properties")
         quiet.write_text(LOG4J_QUIET)
@@ -265,11 +269,7 @@ class SparkEngine(Engine):
         active = SparkSession.getActiveSession()
         if active is not None:
             return distributes(active.conf.get(DISTRIBUTED, None), active.conf.get("spark.master", "local"))
-        from pyspark.find_spark_home import _find_spark_home
-        from splink.backends.spark import similarity_jar_location
-
-        given = {**spark_defaults(os.environ, _find_spark_home()), **_submitted_conf()}
-        settings = session_settings(master, conf, given, similarity_jar_location())
+        settings = new_session_settings(master, conf)
         return distributes(settings.get(DISTRIBUTED), settings["spark.master"])
 
     @property
