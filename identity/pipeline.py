@@ -26,6 +26,7 @@ from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, engine_class, make_engine
 from identity.erasure import Tombstones, erased_records, keep_out
+from identity.household_components import group_households_by_component
 from identity.households import group_households, household_anchors, household_edges, person_links
 from identity.ingest import Drop, read_drop, write_quarantine
 from identity.lifecycle import edited_records, stable_id, unchanged_records
@@ -398,14 +399,23 @@ def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: Reso
 
     progress.step("grouping persons into households", unit="persons")
     edges = household_edges(engine, records)
-    # The linker's tables are done with: free them before the caller publishes (the run's peak).
+    # The linker's tables are done with: free them before the caller publishes (the run's peak). An engine
+    # that groups households by component on its workers is closed once it has.
     del linker
-    engine.close()
+    spread = engine.distributed
+    if not spread:
+        engine.close()
+    anchored, surnames, hints = household_anchors(records)
+    persons, links = sorted(records["person"].unique()), person_links(records, pairs)
+    if spread:
+        household_of = group_households_by_component(engine, persons, edges, surnames, anchored, hints, links,
+                                                     options.match_threshold)
+        engine.close()
+    else:
+        household_of = group_households(persons, edges, surnames, anchored, hints, links=links,
+                                        link_threshold=options.match_threshold)
     drop.interactions = pd.read_parquet(aside)
     aside.unlink()
-    anchored, surnames, hints = household_anchors(records)
-    household_of = group_households(sorted(records["person"].unique()), edges, surnames, anchored, hints,
-                                    links=person_links(records, pairs), link_threshold=options.match_threshold)
     records["household"] = records["person"].map(household_of)
     progress.advance(len(household_of))
     # one hash per person and household, not per record

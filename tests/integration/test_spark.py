@@ -168,10 +168,17 @@ def test_plain_sql_in_duckdbs_dialect_runs_on_spark(spark):
     assert not spark.catalog.listTables()    # the engine left no views behind, and the session running
 
 
-def test_spark_clusters_persons_by_component_on_its_executors_as_the_driver_does(drop, spark, tmp_path):
-    from identity.pipeline import ResolveOptions, cluster_persons, resolve, rule_fields_of
+@pytest.fixture(scope="module")
+def run(drop, tmp_path_factory):
+    """The drop resolved in this process on DuckDB (nothing published)."""
+    from identity.pipeline import ResolveOptions, resolve
 
-    run = resolve(drop, ResolveOptions(run_dir=tmp_path / "run"))
+    return resolve(drop, ResolveOptions(run_dir=tmp_path_factory.mktemp("in-process") / "run"))
+
+
+def test_spark_clusters_persons_by_component_on_its_executors_as_the_driver_does(run, spark, tmp_path):
+    from identity.pipeline import ResolveOptions, cluster_persons, rule_fields_of
+
     options = ResolveOptions(run_dir=tmp_path / "again",
                              cannot_link=[(run.clustering.merges[0].unique_id_l, run.clustering.merges[0].unique_id_r)])
     rule_fields = rule_fields_of(run.records)
@@ -187,6 +194,28 @@ def test_spark_clusters_persons_by_component_on_its_executors_as_the_driver_does
     assert len(set(here.labels.values())) < len(here.labels)     # persons of several records, and a steward's split
     first = run.clustering.merges[0]
     assert there.labels[first.unique_id_l] != there.labels[first.unique_id_r]
+
+
+def test_spark_groups_households_by_component_on_its_executors_as_the_driver_does(run, spark):
+    from identity.household_components import group_households_by_component
+    from identity.households import group_households, household_anchors, household_edges, person_links
+
+    records = run.records
+    engine = SparkEngine()
+    assert engine.distributed
+    try:
+        edges = household_edges(engine, records)
+        anchored, surnames, hints = household_anchors(records)
+        persons, links = sorted(records["person"].unique()), person_links(records, run.pairs)
+        there = group_households_by_component(engine, persons, edges, surnames, anchored, hints, links, 0.5)
+    finally:
+        engine.close()
+    here = group_households(persons, edges, surnames, anchored, hints, links=links, link_threshold=0.5)
+    assert there == here
+    assert there == dict(zip(records["person"], records["household"]))     # what the run itself found
+    housed = {here[p] for p in anchored}
+    joined = {p for p in persons if p not in anchored and here[p] in housed}
+    assert joined and len(set(here.values())) < len(persons)    # orphans placed, households of several persons
 
 
 def test_local_mode_keeps_the_python_steps_on_the_driver_unless_told_to_spread_them(spark):
