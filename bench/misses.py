@@ -21,7 +21,13 @@ pairs and clustering, and compares both with the drop's truth.csv:
   whose gap costs the most pairs first. A pattern whose probability falls short of its truth at one
   drop size and not at another points at a parameter that does not scale: at a million records
   "same address" had no u (random sampling saw no two records at one address) and scored 0.62 where
-  89% of its pairs were one person (session 17; ``identity.model.address_level_u``).
+  89% of its pairs were one person (session 17; ``identity.model.address_level_u``);
+- **households**: the true household pairs the run left in two households, by why: a person split across
+  them, a side with no address, card or landline (an orphan) that shares nothing, only a surname, or an
+  e-mail or mobile with the other, a side with a card or landline but no address, an address in common,
+  or different addresses; and the false household pairs, by a person merged across two households, an
+  address in common, or neither. An orphan that shares nothing with its household, or only a surname,
+  has no evidence a resolver could use without guessing.
 
 Only a drop with truth can be looked at this way: our generator's, or a public set mapped onto the
 drop contract (``../shared/external``). Prints JSON.
@@ -163,6 +169,80 @@ def false_pairs_by_merge(merges: Iterable[tuple[str, str, float]], truth: Mappin
              "true_pairs": true[(levels, band)]} for (levels, band), n in false.most_common(top)]
 
 
+# Why two pieces of one true household stayed in two households (household_misses), in the order asked.
+PERSON_SPLIT = "a person split across them"
+ORPHAN_NOTHING = "a side with no address, card or landline; nothing shared"
+ORPHAN_SURNAME = "a side with no address, card or landline; a surname shared"
+ORPHAN_CONTACT = "a side with no address, card or landline; an e-mail or mobile shared"
+NO_ADDRESS = "a side with a card or landline but no address"
+SAME_ADDRESS = "an address in common"
+OTHER_ADDRESS = "different addresses"
+
+
+def household_misses(household: Mapping[str, str], truth_household: Mapping[str, str], truth: Mapping[str, str],
+                     person: Mapping[str, str], anchored: Collection[str],
+                     values: Mapping[str, Mapping[str, object]]) -> Counter:
+    """Return the true household pairs a run left in two households, counted by why (the constants above).
+
+    household and person: the run's household and person per record; truth_household and truth: the true ones;
+    anchored: the run's persons with an address, card or landline (who may anchor a household);
+    values: per record its address_key, email, mobile and surnames (a set). Two pieces of one true household
+    count len(a) * len(b) pairs under the first reason that holds.
+    """
+    def held(records: list[str], field: str) -> set:
+        found: set = set()
+        for uid in records:
+            value = values[uid].get(field)
+            if isinstance(value, (set, frozenset)):
+                found |= value
+            elif isinstance(value, str):
+                found.add(value)
+        return found
+
+    anchored = set(anchored)
+    counted: Counter = Counter()
+    for parts in _split(truth_household, household):
+        for a, b in combinations(parts, 2):
+            if {truth[u] for u in a} & {truth[u] for u in b}:
+                why = PERSON_SPLIT
+            elif not ({person[u] for u in a} & anchored) or not ({person[u] for u in b} & anchored):
+                why = ORPHAN_CONTACT if held(a, "email") & held(b, "email") or held(a, "mobile") & held(b, "mobile") \
+                    else ORPHAN_SURNAME if held(a, "surnames") & held(b, "surnames") else ORPHAN_NOTHING
+            else:
+                here, there = held(a, "address_key"), held(b, "address_key")
+                why = NO_ADDRESS if not here or not there else SAME_ADDRESS if here & there else OTHER_ADDRESS
+            counted[why] += len(a) * len(b)
+    return counted
+
+
+def false_household_pairs(household: Mapping[str, str], truth_household: Mapping[str, str],
+                          person: Mapping[str, str], values: Mapping[str, Mapping[str, object]]) -> Counter:
+    """Return the pairs of two true households a run put in one, counted as a person merged across them, an address
+    in common, or neither."""
+    counted: Counter = Counter()
+    for parts in _split(household, truth_household):
+        for a, b in combinations(parts, 2):
+            if {person[u] for u in a} & {person[u] for u in b}:
+                why = "a person merged across them"
+            else:
+                here = {values[u].get("address_key") for u in a} - {None}
+                why = SAME_ADDRESS if here & ({values[u].get("address_key") for u in b} - {None}) else "no address in common"
+            counted[why] += len(a) * len(b)
+    return counted
+
+
+def household_values(records: pd.DataFrame) -> dict[str, dict[str, object]]:
+    """Return per record what household_misses reads: address_key, email, mobile and its surnames."""
+    def present(column: str) -> list:
+        return [v if isinstance(v, str) else None for v in records[column].tolist()]
+
+    surnames = [{n for n in (first, last) if isinstance(n, str) and len(n) > 2}
+                for first, last in zip(records["surname_first"].tolist(), records["surname_last"].tolist())]
+    return {uid: {"address_key": address, "email": email, "mobile": mobile, "surnames": names}
+            for uid, address, email, mobile, names in zip(records["unique_id"].tolist(), present("address_key"),
+                                                          present("email"), present("mobile"), surnames)}
+
+
 def _both_ways(rows: Iterable[tuple[str, str, object]]) -> dict[tuple[str, str], object]:
     """Return a mapping of (a, b) and (b, a) to each row's value."""
     found: dict[tuple[str, str], object] = {}
@@ -205,6 +285,15 @@ def main(argv: list[str] | None = None) -> int:
                                  "rows": false_pairs_by_merge(merges, person, pattern)},
         "calibration": calibration(pairs, person, args.min_pairs),
     }
+    homes = {uid: h for uid, h in zip(records["unique_id"], records["household"]) if uid in person}
+    values = household_values(records[records["unique_id"].isin(list(person))])
+    anchored = set(records.loc[records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1), "person"])
+    missed_homes = household_misses(homes, household, person, labels, anchored, values)
+    wrong_homes = false_household_pairs(homes, household, labels, values)
+    figures.update({"household_missed_pairs": dict(missed_homes.most_common()),
+                    "household_missed_total": sum(missed_homes.values()),
+                    "household_false_pairs": dict(wrong_homes.most_common()),
+                    "household_false_total": sum(wrong_homes.values())})
     print_figures(figures, args.out)
     return 0
 

@@ -39,6 +39,10 @@ def run_child(engine: str, drop: Path, work: Path, master: str | None, distribut
     import splink  # noqa: F401  (Splink sets its logger level on import; quiet it afterwards)
 
     logging.getLogger("splink").setLevel(logging.ERROR)
+    handler = logging.StreamHandler()      # the pipeline's counts and step times, in child.log
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    logging.getLogger("identity").addHandler(handler)
+    logging.getLogger("identity").setLevel(logging.INFO)
     from herken.publish import publish_resolution
     from identity.pipeline import ResolveOptions, resolve
     from profile_api.store import open_store

@@ -61,3 +61,45 @@ def test_false_pairs_are_laid_at_the_merge_that_made_them():
     assert rows[0] == {"levels": "0,5,-1", "probability_from": 0.5, "merges": 1, "false_pairs": 3, "true_pairs": 0}
     assert {"levels": "5,5,-1", "probability_from": 0.6, "merges": 1, "false_pairs": 2, "true_pairs": 0} in rows
     assert {"levels": "5,5,3", "probability_from": 0.9, "merges": 1, "false_pairs": 0, "true_pairs": 1} in rows
+
+
+def test_household_misses_tell_a_split_person_an_orphan_and_an_address_apart():
+    from bench.misses import (NO_ADDRESS, ORPHAN_CONTACT, ORPHAN_NOTHING, ORPHAN_SURNAME, OTHER_ADDRESS,
+                              PERSON_SPLIT, SAME_ADDRESS, household_misses)
+
+    def v(address=None, email=None, mobile=None, surnames=()):
+        return {"address_key": address, "email": email, "mobile": mobile, "surnames": set(surnames)}
+
+    # true households: H1 = a1, a2 (one person split), H2 = b (anchored) + o (orphan, shares a surname),
+    # H3 = c + d at other addresses, H4 = e + f at one address, H5 = g (a card only) + h, H6 = i + j (orphan
+    # sharing an e-mail), H7 = k + l (orphan, nothing in common)
+    records = {"a1": ("P1", "H1", "x1", "p1", v("A")), "a2": ("P1", "H1", "x2", "p2", v()),
+               "b": ("P2", "H2", "x3", "p3", v("B", surnames={"bos"})), "o": ("P3", "H2", "x4", "p4", v(surnames={"bos"})),
+               "c": ("P4", "H3", "x5", "p5", v("C")), "d": ("P5", "H3", "x6", "p6", v("D")),
+               "e": ("P6", "H4", "x7", "p7", v("E")), "f": ("P7", "H4", "x8", "p8", v("E")),
+               "g": ("P8", "H5", "x9", "p9", v()), "h": ("P9", "H5", "x10", "p10", v("G")),
+               "i": ("P10", "H6", "x11", "p11", v("I")), "j": ("P11", "H6", "x12", "p12", v(email="fam@x.nl")),
+               "k": ("P12", "H7", "x13", "p13", v("K")), "l": ("P13", "H7", "x14", "p14", v())}
+    records["i"][4]["email"] = "fam@x.nl"
+    truth = {u: r[0] for u, r in records.items()}
+    truth_household = {u: r[1] for u, r in records.items()}
+    household = {u: r[2] for u, r in records.items()}
+    person = {u: r[3] for u, r in records.items()}
+    values = {u: r[4] for u, r in records.items()}
+    anchored = {"p1", "p2", "p3", "p5", "p6", "p7", "p8", "p9", "p10", "p11", "p13"}   # p4, p12, p14: no address, card, landline
+    counted = household_misses(household, truth_household, truth, person, anchored, values)
+    assert counted == {PERSON_SPLIT: 1, ORPHAN_SURNAME: 1, OTHER_ADDRESS: 1, SAME_ADDRESS: 1, NO_ADDRESS: 1,
+                       ORPHAN_CONTACT: 1, ORPHAN_NOTHING: 1}
+
+
+def test_false_household_pairs_tell_a_merged_person_from_an_address_in_common():
+    from bench.misses import SAME_ADDRESS, false_household_pairs
+
+    truth_household = {"1": "H1", "2": "H2", "3": "H3", "4": "H4", "5": "H4"}
+    household = {u: "X" for u in truth_household}
+    person = {"1": "p", "2": "p", "3": "q", "4": "r", "5": "s"}
+    values = {"1": {"address_key": "A"}, "2": {"address_key": None}, "3": {"address_key": "A"},
+              "4": {"address_key": "B"}, "5": {"address_key": None}}
+    # H1-H2: one person across them (1); H1-H3: address A (1); H1-H4, H2-H3, H2-H4, H3-H4: neither (2+1+2+2)
+    assert false_household_pairs(household, truth_household, person, values) == {
+        "a person merged across them": 1, SAME_ADDRESS: 1, "no address in common": 7}
