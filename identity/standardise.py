@@ -392,13 +392,51 @@ def standardise_street(street: str | None) -> str | None:
     return folded or None
 
 
+# Places that go by two names in the extracts of a Dutch retailer: the official name of a municipality
+# beside the one everybody uses ('s-Gravenhage and Den Haag, 's-Hertogenbosch and Den Bosch), the
+# Frisian name beside the Dutch one, and the Dutch, French or German name of a city across the border
+# (Luik and Liège, Keulen and Köln). Keyed by the letters of the folded name alone, so "'s-Gravenhage",
+# "s Gravenhage" and "'S-GRAVENHAGE" are one key; each maps to the name written for all of them.
+CITY_NAMES: dict[str, str] = {
+    **dict.fromkeys(("sgravenhage", "gravenhage", "denhaag", "thehague"), "den haag"),
+    **dict.fromkeys(("shertogenbosch", "hertogenbosch", "denbosch"), "den bosch"),
+    **dict.fromkeys(("ljouwert", "leeuwarden"), "leeuwarden"),
+    **dict.fromkeys(("snits", "sneek"), "sneek"),
+    **dict.fromkeys(("harns", "harlingen"), "harlingen"),
+    **dict.fromkeys(("frjentsjer", "franeker"), "franeker"),
+    **dict.fromkeys(("boalsert", "bolsward"), "bolsward"),
+    **dict.fromkeys(("dejouwer", "joure"), "joure"),
+    **dict.fromkeys(("brussel", "bruxelles", "brussels"), "brussel"),
+    **dict.fromkeys(("antwerpen", "anvers"), "antwerpen"),
+    **dict.fromkeys(("gent", "gand"), "gent"),
+    **dict.fromkeys(("leuven", "louvain"), "leuven"),
+    **dict.fromkeys(("mechelen", "malines"), "mechelen"),
+    **dict.fromkeys(("brugge", "bruges"), "brugge"),
+    **dict.fromkeys(("kortrijk", "courtrai"), "kortrijk"),
+    **dict.fromkeys(("ieper", "ypres"), "ieper"),
+    **dict.fromkeys(("luik", "liege"), "liege"),
+    **dict.fromkeys(("namen", "namur"), "namur"),
+    **dict.fromkeys(("doornik", "tournai"), "tournai"),
+    **dict.fromkeys(("keulen", "koln", "koeln", "cologne"), "koln"),
+    **dict.fromkeys(("aken", "aachen"), "aachen"),
+    **dict.fromkeys(("munchen", "muenchen", "munich"), "munchen"),
+}
+
+
+# A country written after a city across the border: "Antwerpen (België)", "Aachen, Deutschland".
+_COUNTRY_AFTER_CITY = re.compile(r"\s*[(,]\s*(belgie|belgium|belgique|duitsland|germany|deutschland|nederland|"
+                                 r"netherlands|be|de|nl)\s*\)?\s*$")
+
+
 @lru_cache(maxsize=_MEMO, typed=True)
 def standardise_city(city: str | None) -> str | None:
-    """Return a folded city name; ``'s-Gravenhage`` and Den Haag are kept as written."""
+    """Return a folded city name, one name for a place that goes by two (CITY_NAMES: Den Haag for 's-Gravenhage)."""
     folded = fold(city)
     if folded is None:
         return None
-    return _SPACES.sub(" ", re.sub(r"[^a-z0-9' -]+", " ", folded)).strip() or None
+    folded = _COUNTRY_AFTER_CITY.sub("", folded)
+    cleaned = _SPACES.sub(" ", re.sub(r"[^a-z0-9' -]+", " ", folded)).strip() or None
+    return CITY_NAMES.get(re.sub(r"[^a-z]", "", cleaned), cleaned) if cleaned else None
 
 
 def standardise_loyalty_card(card: str | None) -> str | None:

@@ -208,3 +208,22 @@ def test_a_salutation_and_a_surname_typed_into_the_first_name_field_is_a_surname
         name = parse_name(first, last)
         assert (name.given, name.initials, name.particles, name.surname_core) == expected, (first, last)
     assert parse_name("Ruud", "van Voorst").given == "ruud"   # a real first name stays one
+
+
+def test_a_place_that_goes_by_two_names_is_one_city():
+    from identity.standardise import standardise_city
+
+    assert {standardise_city(c) for c in ("'s-Gravenhage", "'S-GRAVENHAGE", "s Gravenhage", "Den Haag")} == {"den haag"}
+    assert standardise_city("'s-Hertogenbosch") == standardise_city("Den Bosch")
+    assert standardise_city("Luik") == standardise_city("Liège") and standardise_city("Keulen") == standardise_city("Köln")
+    assert standardise_city("Ljouwert") == standardise_city("Leeuwarden")
+
+
+def test_a_country_written_after_a_city_is_left_out_and_other_cities_keep_their_name():
+    from identity.standardise import standardise_city
+
+    assert standardise_city("ANTWERPEN (BELGIË)") == standardise_city("Antwerpen") == "antwerpen"
+    assert standardise_city("Aachen, Deutschland") == "aachen" and standardise_city("Mechelen (BE)") == "mechelen"
+    # a Dutch town of the same name as a Belgian city's Dutch exonym is not taken for it
+    assert standardise_city("Bergen") == "bergen" and standardise_city("Bergen op Zoom") == "bergen op zoom"
+    assert standardise_city("De Bilt") == "de bilt" and standardise_city("") is None
