@@ -22,7 +22,7 @@ from identity.bulk import isin
 from identity.incremental import Delta, IncrementalError, Published
 from identity.ingest import IDENTITY_COLUMNS
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
-from identity.standardise import STANDARD_COLUMNS, standardise_record
+from identity.standardise import STANDARD_COLUMNS, current_cities, standardise_record
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
 from profile_api.store.history import previous_ids, write_history
@@ -133,7 +133,7 @@ def published_state(engine: Engine) -> Published:
     if row is None:
         raise IncrementalError("the published run kept no linkage snapshot (it was published by an older herken); "
                                "run one full `herken resolve DROP`, then deltas can follow")
-    records = pd.read_parquet(io.BytesIO(bytes(row[0])))
+    records = current_cities(pd.read_parquet(io.BytesIO(bytes(row[0]))))   # kept by an older herken, perhaps
     links["unique_id"] = links["source"] + ":" + links["record_id"]
     since = links[~isin(links["unique_id"], records["unique_id"].tolist())]
     if len(since):     # records joined in real time (ResolveRecord with persist) since the snapshot

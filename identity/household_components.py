@@ -106,6 +106,8 @@ def group_households_by_component(engine: Engine, persons: list[str], edges: pd.
                                   link_threshold: float) -> dict[str, str]:
     """Return what ``group_households`` returns (no fixed households: a full run), one connected component
     at a time, the components spread over the engine's workers in buckets."""
+    if not persons:
+        return {}
     started = time.perf_counter()
     people = persons_frame(persons, anchored, surnames, hints)
     linked = links_frame(edges, links, anchored, link_threshold)

@@ -361,7 +361,8 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
 def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: ResolveOptions,
                 progress: Progress, lap: Laps) -> Resolution:
     """Return the resolution of a drop's prepared records on an engine, which it closes once the households'
-    SQL is done (closing it again is harmless)."""
+    SQL is done, or once it has grouped the households when it groups them on its workers (closing it again is
+    harmless)."""
     timings = lap.laps
     aside = options.run_dir / "interactions.parquet"
     progress.step("training the model" if options.model_path is None else "loading the model")

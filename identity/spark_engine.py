@@ -23,14 +23,14 @@ cluster: storage every executor reaches, such as HDFS or S3; the run's files sta
 temporary directory removed when the engine is closed.
 
 What runs where: Splink's scoring, the households' SQL and the profiles' queries run in Spark, and so
-do the two steps of pure Python: the standardisation, in batches on the executors (``mapInPandas``,
+do the steps of pure Python: the standardisation, in batches on the executors (``mapInPandas``,
 :meth:`SparkEngine.map_batches`), and the best-first clustering under the cannot-link rules, by
 Splink's connected components in Spark SQL and then the components in buckets on the executors
-(``cogroup(...).applyInPandas``, :mod:`identity.components`). So the executors' Python must have
-herken installed (in local mode they run this Python). By default only a cluster spreads the two
+(``cogroup(...).applyInPandas``, :mod:`identity.components`), and the grouping of households, by connected
+component in buckets too (:mod:`identity.household_components`). So the executors' Python must have
+herken installed (in local mode they run this Python). By default only a cluster spreads these
 steps; local mode keeps them on the driver unless ``spark.herken.distributed`` says otherwise
-(:func:`distributes`). The grouping of households runs on the
-driver, as it does with DuckDB, and the results are collected to the driver as pandas frames.
+(:func:`distributes`). The results are collected to the driver as pandas frames.
 """
 
 from __future__ import annotations

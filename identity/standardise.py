@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
+import pandas as pd
+
 
 from identity.addresses import address_key
 from identity.nicknames import canonical_given_name
@@ -395,11 +397,12 @@ def standardise_street(street: str | None) -> str | None:
 # Places that go by two names in the extracts of a Dutch retailer: the official name of a municipality
 # beside the one everybody uses ('s-Gravenhage and Den Haag, 's-Hertogenbosch and Den Bosch), the
 # Frisian name beside the Dutch one, and the Dutch, French or German name of a city across the border
-# (Luik and Liège, Keulen and Köln). Keyed by the letters of the folded name alone, so "'s-Gravenhage",
-# "s Gravenhage" and "'S-GRAVENHAGE" are one key; each maps to the name written for all of them.
+# (Luik and Liège, Keulen and Köln). Keyed by the folded name without spaces, hyphens and apostrophes, so
+# "'s-Gravenhage", "s Gravenhage", "Gravenhage, 's" and "'S-GRAVENHAGE" are one key; each maps to the name
+# written for all of them. A country after the name is left as written: Putte (NL) and Putte (BE) are two places.
 CITY_NAMES: dict[str, str] = {
-    **dict.fromkeys(("sgravenhage", "gravenhage", "denhaag", "thehague"), "den haag"),
-    **dict.fromkeys(("shertogenbosch", "hertogenbosch", "denbosch"), "den bosch"),
+    **dict.fromkeys(("sgravenhage", "gravenhage", "gravenhages", "denhaag", "thehague"), "den haag"),
+    **dict.fromkeys(("shertogenbosch", "hertogenbosch", "hertogenboschs", "denbosch"), "den bosch"),
     **dict.fromkeys(("ljouwert", "leeuwarden"), "leeuwarden"),
     **dict.fromkeys(("snits", "sneek"), "sneek"),
     **dict.fromkeys(("harns", "harlingen"), "harlingen"),
@@ -423,20 +426,36 @@ CITY_NAMES: dict[str, str] = {
 }
 
 
-# A country written after a city across the border: "Antwerpen (België)", "Aachen, Deutschland".
-_COUNTRY_AFTER_CITY = re.compile(r"\s*[(,]\s*(belgie|belgium|belgique|duitsland|germany|deutschland|nederland|"
-                                 r"netherlands|be|de|nl)\s*\)?\s*$")
-
-
 @lru_cache(maxsize=_MEMO, typed=True)
 def standardise_city(city: str | None) -> str | None:
     """Return a folded city name, one name for a place that goes by two (CITY_NAMES: Den Haag for 's-Gravenhage)."""
     folded = fold(city)
     if folded is None:
         return None
-    folded = _COUNTRY_AFTER_CITY.sub("", folded)
     cleaned = _SPACES.sub(" ", re.sub(r"[^a-z0-9' -]+", " ", folded)).strip() or None
-    return CITY_NAMES.get(re.sub(r"[^a-z]", "", cleaned), cleaned) if cleaned else None
+    return CITY_NAMES.get(re.sub(r"[' -]", "", cleaned), cleaned) if cleaned else None
+
+
+def current_cities(records: pd.DataFrame) -> pd.DataFrame:
+    """Return standardised records with their city (and the key of an address without a postcode, which holds
+    it) as this herken's standardise_city writes it: a snapshot an older herken kept wrote some places by
+    their other name ("'s-gravenhage"), which records standardised now would never meet."""
+    if "city" not in records.columns or not records["city"].notna().any():
+        return records
+    known = records["city"].dropna().unique().tolist()
+    renamed = {c: standardise_city(c) for c in known if isinstance(c, str) and standardise_city(c) != c}
+    if not renamed:
+        return records
+    out = records.copy()
+    moved = out["city"].isin(list(renamed))
+    out.loc[moved, "city"] = out.loc[moved, "city"].map(renamed)
+    keyed = moved & out["postcode"].isna() & out["address_key"].notna() & out["street"].notna() \
+        & out["house_number"].notna()
+    if keyed.any():
+        rows = out.loc[keyed]
+        out.loc[keyed, "address_key"] = (rows["street"].astype(str) + "|" + rows["house_number"].astype(str) + "|"
+                                         + rows["house_addition"].fillna("").astype(str) + "|" + rows["city"].astype(str))
+    return out
 
 
 def standardise_loyalty_card(card: str | None) -> str | None:

@@ -108,3 +108,8 @@ def test_a_persons_hints_survive_the_frame_they_travel_in():
     linked = links_frame(case["edges"], case["links"], case["anchored"], 0.5).assign(bucket=0)
     got = _per_bucket(0.5)(people, linked.iloc[::-1].reset_index(drop=True))
     assert dict(zip(got["person"], got["household"])) == _whole(case)
+
+
+def test_no_persons_group_into_no_households():
+    assert _by_component({"persons": [], "edges": edges(), "surnames": {}, "anchored": set(), "hints": {},
+                          "links": {}}, 2) == {}

@@ -219,11 +219,29 @@ def test_a_place_that_goes_by_two_names_is_one_city():
     assert standardise_city("Ljouwert") == standardise_city("Leeuwarden")
 
 
-def test_a_country_written_after_a_city_is_left_out_and_other_cities_keep_their_name():
+def test_a_country_after_a_city_and_the_dutch_article_are_kept_as_written():
     from identity.standardise import standardise_city
 
-    assert standardise_city("ANTWERPEN (BELGIË)") == standardise_city("Antwerpen") == "antwerpen"
-    assert standardise_city("Aachen, Deutschland") == "aachen" and standardise_city("Mechelen (BE)") == "mechelen"
+    # Putte (NL) and Putte (BE) are two places; "Lier, De" is De Lier, not the Belgian Lier
+    assert standardise_city("Putte (BE)") != standardise_city("Putte (NL)")
+    assert standardise_city("Lier, De") != standardise_city("Lier")
+    assert standardise_city("Gravenhage, 's") == "den haag" and standardise_city("Hertogenbosch, 's") == "den bosch"
     # a Dutch town of the same name as a Belgian city's Dutch exonym is not taken for it
     assert standardise_city("Bergen") == "bergen" and standardise_city("Bergen op Zoom") == "bergen op zoom"
-    assert standardise_city("De Bilt") == "de bilt" and standardise_city("") is None
+    assert standardise_city("Den Haag 2500") == "den haag 2500" and standardise_city("") is None
+
+
+def test_a_snapshot_kept_by_an_older_herken_gets_the_city_names_written_now():
+    import pandas as pd
+
+    from identity.standardise import current_cities
+
+    old = pd.DataFrame({"unique_id": ["a", "b", "c"], "city": ["'s-gravenhage", "den haag", None],
+                        "postcode": [None, "2511AB", None], "street": ["spui", "spui", None],
+                        "house_number": ["1", "1", None], "house_addition": [None, None, None],
+                        "address_key": ["spui|1||'s-gravenhage", "2511AB|1|", None]})
+    now = current_cities(old)
+    assert now["city"].tolist()[:2] == ["den haag", "den haag"] and pd.isna(now["city"].iloc[2])
+    assert now["address_key"].tolist()[:2] == ["spui|1||den haag", "2511AB|1|"]
+    assert old["city"].iloc[0] == "'s-gravenhage"                 # the snapshot read is left as it was
+    assert current_cities(now) is now                            # nothing to rename: the same frame
