@@ -201,12 +201,12 @@ def test_spark_groups_households_by_component_on_its_executors_as_the_driver_doe
     from identity.households import group_households, household_anchors, household_edges, person_links
 
     records = run.records
+    edges = household_edges(make_engine("duckdb"), records)     # the household SQL on Spark: the pipeline tests
+    anchored, surnames, hints = household_anchors(records)
+    persons, links = sorted(records["person"].unique()), person_links(records, run.pairs)
     engine = SparkEngine()
     assert engine.distributed
     try:
-        edges = household_edges(engine, records)
-        anchored, surnames, hints = household_anchors(records)
-        persons, links = sorted(records["person"].unique()), person_links(records, run.pairs)
         there = group_households_by_component(engine, persons, edges, surnames, anchored, hints, links, 0.5)
     finally:
         engine.close()
