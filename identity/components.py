@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, fields
+from functools import partial
 
 import pandas as pd
 
@@ -200,24 +201,42 @@ def cluster_by_component(engine: Engine, records: pd.DataFrame, pairs: pd.DataFr
                          settings: GroupSettings) -> Clustering:
     """Return the clustering of the records (RECORD_COLUMNS) from their pairs (PAIR_COLUMNS), by connected
     component (of :func:`links_between`), the components spread over the engine's workers in buckets."""
-    started = time.perf_counter()
-    component = engine.components(records[["unique_id"]], links_between(records, pairs, lowest))
-    found = time.perf_counter()
-    buckets = engine.workers * BUCKETS_PER_WORKER
-    component["bucket"] = buckets_of(component["component"], buckets)
-    bucket = component[["unique_id", "bucket"]]
-    outcome = engine.map_groups(
-        records.merge(bucket, on="unique_id"),
-        pairs.merge(bucket.rename(columns={"unique_id": "unique_id_l"}), on="unique_id_l"),
-        "bucket", _per_bucket(settings), OUTCOME_SCHEMA)
-    log.info("clustered %d records by component: %d components in %.1f s, clustered in %d buckets in %.1f s",
-             len(records), component["component"].nunique(), found - started, buckets, time.perf_counter() - found)
+    outcome = map_by_component(engine, records, "unique_id", pairs, "unique_id_l",
+                               links_between(records, pairs, lowest), _per_bucket(settings), OUTCOME_SCHEMA, "records")
     return clustering_of(outcome)
 
 
+def map_by_component(engine: Engine, nodes: pd.DataFrame, node: str, rows: pd.DataFrame, row_node: str,
+                     links: pd.DataFrame, function: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
+                     schema: str, what: str) -> pd.DataFrame:
+    """Return function(nodes, rows) of every bucket of connected components, one frame after the other.
+
+    The components are those the links (unique_id_l, unique_id_r) make of the nodes (their ``node`` column),
+    found by the engine; a row goes with the component of its ``row_node``. Each frame reaches the function
+    with its ``bucket`` column (:func:`without_bucket` leaves it out); ``what`` names the nodes in the log.
+    """
+    started = time.perf_counter()
+    component = engine.components(nodes[[node]].rename(columns={node: "unique_id"}), links)
+    found = time.perf_counter()
+    buckets = engine.workers * BUCKETS_PER_WORKER
+    bucket = pd.DataFrame({"node": component["unique_id"], "bucket": buckets_of(component["component"], buckets)})
+    outcome = engine.map_groups(nodes.merge(bucket.rename(columns={"node": node}), on=node),
+                                rows.merge(bucket.rename(columns={"node": row_node}), on=row_node),
+                                "bucket", function, schema)
+    log.info("%d %s by component: %d components in %.1f s, done in %d buckets in %.1f s", len(nodes), what,
+             component["component"].nunique(), found - started, buckets, time.perf_counter() - found)
+    return outcome
+
+
+def without_bucket(function: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+                   ) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
+    """Return function as the engine calls it per bucket: a closure of two frames whose ``bucket`` column it leaves
+    out (Spark tells a function of the group's key from one without by its arguments, and pickles it to its workers)."""
+    def per_bucket(nodes: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+        return function(nodes.drop(columns=["bucket"]), rows.drop(columns=["bucket"]))
+    return per_bucket
+
+
 def _per_bucket(settings: GroupSettings) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
-    """Return cluster_group under these settings as the engine calls it per bucket (a closure of two frames:
-    Spark tells a function of the group's key from one without by its arguments, and pickles it to its workers)."""
-    def cluster_bucket(records: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
-        return cluster_group(records.drop(columns=["bucket"]), pairs.drop(columns=["bucket"]), settings)
-    return cluster_bucket
+    """Return cluster_group under these settings as the engine calls it per bucket."""
+    return without_bucket(partial(cluster_group, settings=settings))

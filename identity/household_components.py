@@ -18,17 +18,14 @@ them on its executors, DuckDB one bucket after the other in this process.
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable, Mapping
+from functools import partial
 
 import pandas as pd
 
-from identity.components import BUCKETS_PER_WORKER, buckets_of
+from identity.components import map_by_component, without_bucket
 from identity.engine import Engine
 from identity.households import PersonHints, group_households
-
-log = logging.getLogger(__name__)
 
 SEPARATOR = "\x1f"    # between the names and dates a person's hints hold, in one string (no name holds it)
 
@@ -108,25 +105,13 @@ def group_households_by_component(engine: Engine, persons: list[str], edges: pd.
     at a time, the components spread over the engine's workers in buckets."""
     if not persons:
         return {}
-    started = time.perf_counter()
-    people = persons_frame(persons, anchored, surnames, hints)
     linked = links_frame(edges, links, anchored, link_threshold)
-    component = engine.components(people[["person"]].rename(columns={"person": "unique_id"}), component_links(linked))
-    found = time.perf_counter()
-    buckets = engine.workers * BUCKETS_PER_WORKER
-    bucket = pd.DataFrame({"person": component["unique_id"],
-                           "bucket": buckets_of(component["component"], buckets)})
-    grouped = engine.map_groups(people.merge(bucket, on="person"), linked.merge(bucket, on="person"), "bucket",
-                                _per_bucket(link_threshold), HOUSEHOLD_SCHEMA)
-    log.info("grouped %d persons into households by component: %d components in %.1f s, grouped in %d buckets "
-             "in %.1f s", len(persons), component["component"].nunique(), found - started, buckets,
-             time.perf_counter() - found)
+    grouped = map_by_component(engine, persons_frame(persons, anchored, surnames, hints), "person", linked, "person",
+                               component_links(linked), _per_bucket(link_threshold), HOUSEHOLD_SCHEMA,
+                               "persons grouped into households")
     return dict(zip(grouped["person"].astype(str).tolist(), grouped["household"].astype(str).tolist()))
 
 
 def _per_bucket(threshold: float) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
-    """Return group_frame at this threshold as the engine calls it per bucket (a closure of two frames, as
-    :func:`identity.components._per_bucket`)."""
-    def group_bucket(persons: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-        return group_frame(persons.drop(columns=["bucket"]), links.drop(columns=["bucket"]), threshold)
-    return group_bucket
+    """Return group_frame at this threshold as the engine calls it per bucket."""
+    return without_bucket(partial(group_frame, threshold=threshold))

@@ -443,7 +443,7 @@ def current_cities(records: pd.DataFrame) -> pd.DataFrame:
     if "city" not in records.columns or not records["city"].notna().any():
         return records
     known = records["city"].dropna().unique().tolist()
-    renamed = {c: standardise_city(c) for c in known if isinstance(c, str) and standardise_city(c) != c}
+    renamed = {c: name for c in known if isinstance(c, str) and (name := standardise_city(c)) != c}
     if not renamed:
         return records
     out = records.copy()
