@@ -18,6 +18,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 PG_ADMIN_URL = os.environ.get("HERKEN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Put the slowest modules (marked ``first``) at the front: with ``-n`` and ``--no-loadscope-reorder`` a
+    worker starts them at once, instead of one worker taking the longest module when the rest is nearly done."""
+    items.sort(key=lambda item: item.get_closest_marker("first") is None)
+
+
 @pytest.fixture(scope="session")
 def small_drop(tmp_path_factory) -> Path:
     """A generated drop of 200 households (with truth), shared by the integration tests.

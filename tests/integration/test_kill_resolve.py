@@ -27,6 +27,8 @@ from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.server import serve
 from profile_api.store import latest_run, open_store
 
+pytestmark = pytest.mark.first   # among the slowest modules: started early when the suite runs on several workers
+
 PAUSED_WITHIN_SECONDS = 120
 
 

@@ -22,6 +22,8 @@ from identity.spark_engine import DISTRIBUTED, SparkEngine, start_session
 from profile_api.store import open_store, read_links
 from tests.integration.resolving import resolve_drop
 
+pytestmark = pytest.mark.first   # the slowest module: started first when the suite runs on several workers
+
 HOUSEHOLDS, SEED = 150, 5
 
 
