@@ -22,6 +22,10 @@ pairs and clustering, and compares both with the drop's truth.csv:
   drop size and not at another points at a parameter that does not scale: at a million records
   "same address" had no u (random sampling saw no two records at one address) and scored 0.62 where
   89% of its pairs were one person (session 17; ``identity.model.address_level_u``);
+- **capped name blocks**: the true pairs never scored that a name-only blocking rule would have found but
+  for its cap on block size (``identity.model.NAME_BLOCK_CAP``), and whether the model would have scored
+  them at the match threshold or more: whether the cap, fixed in records, costs recall as the drop grows
+  (session 20, a million records: 119 such pairs of 40,596 never scored);
 - **households**: the true household pairs the run left in two households, by why: a person split across
   them, a side with no address, card or landline (an orphan) that shares nothing, only a surname, or an
   e-mail or mobile with the other, a side with a card or landline but no address, an address in common,
@@ -39,7 +43,7 @@ import argparse
 import sys
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from itertools import combinations
 from pathlib import Path
 
@@ -48,6 +52,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pandas as pd  # noqa: E402
 
 from bench.runner import print_figures  # noqa: E402
+from identity.compiled_model import ModelScorer  # noqa: E402
+from identity.model import NAME_BLOCK_CAP, NAME_BLOCKS, with_block_sizes  # noqa: E402
 from identity.pipeline import MATCH_THRESHOLD, ResolveOptions, resolve  # noqa: E402
 
 NOT_SCORED, BELOW, ABOVE = "not scored", "below the threshold", "above the threshold, not joined"
@@ -129,6 +135,38 @@ def never_scored_sharing(records: pd.DataFrame, labels: Mapping[str, str], truth
             best = max((shared(x, y) for x in a for y in b), key=len)
             counted[" ".join(best) or "(nothing)"] += len(a) * len(b)
     return dict(counted.most_common(top))
+
+
+def capped_name_blocks(records: pd.DataFrame, truth: Mapping[str, str], scored: Collection[tuple[str, str]],
+                       score: Callable[[Mapping[str, object], Mapping[str, object]], float],
+                       cap: int = NAME_BLOCK_CAP, threshold: float = MATCH_THRESHOLD) -> dict[str, int]:
+    """Return what the cap on name-only blocking rules (``identity.model.NAME_BLOCK_CAP``) costs: the true
+    record pairs in two of the run's persons, never scored, that agree on a capped rule's key, counted by
+    the rule, by whether their block is above the cap (the cap kept them out) or not (a candidate scored
+    under ``PREDICT_THRESHOLD``), and by whether the model scores them at the threshold or more.
+
+    records: unique_id, person (the run's) and the capped rules' columns, every record of the drop (block
+    sizes are counted over them); truth: the true person per record; scored: the scored pairs (either
+    order); score: a pair of records, as column -> value mappings (None for missing), to a match probability.
+    """
+    sized = with_block_sizes(records)
+    sized = sized[sized["unique_id"].isin(list(truth))]
+    sized = sized.assign(truth=sized["unique_id"].map(truth))
+    both = sized.merge(sized, on="truth", suffixes=("_l", "_r"))
+    both = both[(both["unique_id_l"] < both["unique_id_r"]) & (both["person_l"] != both["person_r"])]
+    counted: Counter = Counter()
+    for row in both.to_dict("records"):
+        left, right = ({c[:-2]: (v if not isinstance(v, float) or v == v else None)
+                        for c, v in row.items() if c.endswith(side)} for side in ("_l", "_r"))
+        if (left["unique_id"], right["unique_id"]) in scored or (right["unique_id"], left["unique_id"]) in scored:
+            continue
+        for key, size in NAME_BLOCKS.items():
+            if all(isinstance(left[c], str) and left[c] == right[c] for c in key):
+                where = "above the cap" if left[size] > cap else "under the cap"
+                sure = "scores at the threshold or more" if score(left, right) >= threshold else "scores under it"
+                counted[f"{'+'.join(key)}, {where}, {sure}"] += 1
+                break
+    return dict(sorted(counted.items()))
 
 
 def false_pairs_by_merge(merges: Iterable[tuple[str, str, float]], truth: Mapping[str, str],
@@ -243,6 +281,16 @@ def household_values(records: pd.DataFrame) -> dict[str, dict[str, object]]:
                                                           present("email"), present("mobile"), surnames)}
 
 
+def model_score(model: Mapping[str, object], records: pd.DataFrame) -> Callable[[Mapping[str, object], Mapping[str, object]], float]:
+    """Return a function scoring two records (column -> value) with the run's trained model, term frequencies
+    counted over these records as Splink counts them."""
+    columns = list(records.columns)
+    frequencies = {c: records[c].value_counts(normalize=True).to_dict() for c in ModelScorer(model, columns).tf_columns}
+    scorer = ModelScorer(model, columns, frequencies)
+    return lambda left, right: scorer.score(tuple(left.get(c) for c in columns),
+                                            tuple(right.get(c) for c in columns)).match_probability
+
+
 def _both_ways(rows: Iterable[tuple[str, str, object]]) -> dict[tuple[str, str], object]:
     """Return a mapping of (a, b) and (b, a) to each row's value."""
     found: dict[tuple[str, str], object] = {}
@@ -284,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         "false_pairs_by_merge": {"levels": ",".join(c.removeprefix("gamma_") for c in gammas),
                                  "rows": false_pairs_by_merge(merges, person, pattern)},
         "calibration": calibration(pairs, person, args.min_pairs),
+        "capped_name_blocks": capped_name_blocks(records, person, set(pattern), model_score(result.model, records)),
     }
     homes = {uid: h for uid, h in zip(records["unique_id"], records["household"]) if uid in person}
     values = household_values(records[records["unique_id"].isin(list(person))])

@@ -10,7 +10,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.misses import (  # noqa: E402
-    ABOVE, BELOW, NOT_SCORED, _both_ways, calibration, false_pairs, false_pairs_by_merge, missed_pairs,
+    ABOVE, BELOW, NOT_SCORED, _both_ways, calibration, capped_name_blocks, false_pairs, false_pairs_by_merge, missed_pairs,
     never_scored_sharing,
 )
 
@@ -103,3 +103,22 @@ def test_false_household_pairs_tell_a_merged_person_from_an_address_in_common():
     # H1-H2: one person across them (1); H1-H3: address A (1); H1-H4, H2-H3, H2-H4, H3-H4: neither (2+1+2+2)
     assert false_household_pairs(household, truth_household, person, values) == {
         "a person merged across them": 1, SAME_ADDRESS: 1, "no address in common": 7}
+
+
+def test_capped_name_blocks_tell_pairs_the_cap_kept_out_from_candidates_scored_too_low():
+    def record(uid, person, given, surname, city=None):
+        return {"unique_id": uid, "person": person, "given_canonical": given, "surname_core": surname,
+                "initial": given[0] if given else None, "city": city}
+    records = pd.DataFrame([
+        record("a1", "x", "anna", "visser"), record("a2", "y", "anna", "visser"),    # one person, a block of 3
+        record("s1", "s", "anna", "visser"),                                          # a namesake in that block
+        record("b1", "b1", "bram", "smit"), record("b2", "b2", "bert", "smit"),       # surname + initial, scored
+        record("c1", "c", "cor", "bos"), record("c2", "c", "cor", "bos"),             # joined: not missed
+        record("d1", "d1", "dirk", "mol", "ede"), record("d2", "d2", "dirk", "mol", "ede"),  # a block of 2
+    ])
+    truth = {"a1": "A", "a2": "A", "s1": "S", "b1": "B", "b2": "B", "c1": "C", "c2": "C", "d1": "D", "d2": "D"}
+    scored = {("b2", "b1")}
+    counted = capped_name_blocks(records, truth, scored, lambda l, r: 0.9 if l["given_canonical"] == "anna" else 0.1,
+                                 cap=2)
+    assert counted == {"given_canonical+surname_core, above the cap, scores at the threshold or more": 1,
+                       "given_canonical+surname_core, under the cap, scores under it": 1}
