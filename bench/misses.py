@@ -31,7 +31,10 @@ pairs and clustering, and compares both with the drop's truth.csv:
   e-mail or mobile with the other, a side with a card or landline but no address, an address in common,
   or different addresses; and the false household pairs, by a person merged across two households, an
   address in common, or neither. An orphan that shares nothing with its household, or only a surname,
-  has no evidence a resolver could use without guessing.
+  has no evidence a resolver could use without guessing. Beside them, two bounds: herken's household grouping run
+  on the true persons (what person errors cost the households), and the grouping that joins each true person's
+  records and every value two records of one true household share (``household_evidence_ceiling``: precision 1.0,
+  the recall shared values allow).
 
 Only a drop with truth can be looked at this way: our generator's, or a public set mapped onto the
 drop contract (``../shared/external``). Prints JSON.
@@ -53,6 +56,10 @@ import pandas as pd  # noqa: E402
 
 from bench.runner import print_figures  # noqa: E402
 from identity.compiled_model import ModelScorer  # noqa: E402
+from identity.engine import make_engine  # noqa: E402
+from identity.evaluate import pair_scores  # noqa: E402
+from identity.graph import UnionFind  # noqa: E402
+from identity.households import group_households, household_anchors, household_edges, person_links  # noqa: E402
 from identity.model import NAME_BLOCK_CAP, NAME_BLOCKS, with_block_sizes  # noqa: E402
 from identity.pipeline import MATCH_THRESHOLD, ResolveOptions, resolve  # noqa: E402
 
@@ -269,6 +276,49 @@ def false_household_pairs(household: Mapping[str, str], truth_household: Mapping
     return counted
 
 
+# The values two records of one household may share, each evidence of the household a resolver may follow.
+HOUSEHOLD_EVIDENCE: tuple[str, ...] = ("address_key", "loyalty_card", "landline", "email", "mobile")
+
+
+def household_evidence_ceiling(records: pd.DataFrame, truth: Mapping[str, str],
+                               truth_household: Mapping[str, str]) -> dict[str, float]:
+    """Return the household precision, recall and F1 of the grouping that joins the records of each true person, and
+    two records of one true household that share a value of HOUSEHOLD_EVIDENCE (any of their records, the earlier
+    addresses of movers included): what a resolver that never errs on persons and follows every shared value, but
+    never a surname alone, reaches (precision 1.0 by construction)."""
+    known = records[records["unique_id"].isin(list(truth))]
+    uids = known["unique_id"].tolist()
+    joined = UnionFind(uids)
+    keys = {"person": [truth[u] for u in uids], "home": [truth_household[u] for u in uids]}
+    for column in ("person", *HOUSEHOLD_EVIDENCE):
+        values = keys["person"] if column == "person" else known[column].tolist()
+        first: dict[tuple[str, str], str] = {}
+        for uid, value, home in zip(uids, values, keys["home"]):
+            if isinstance(value, str):
+                joined.union(first.setdefault((value, home), uid), uid)
+    labels = joined.labels()
+    scores = pair_scores(pd.Series([labels[u] for u in uids]), pd.Series(keys["home"]))
+    return {"precision": round(scores.precision, 4), "recall": round(scores.recall, 4), "f1": round(scores.f1, 4)}
+
+
+def households_on_true_persons(records: pd.DataFrame, pairs: pd.DataFrame, truth: Mapping[str, str],
+                               truth_household: Mapping[str, str], threshold: float = MATCH_THRESHOLD) -> dict[str, float]:
+    """Return the household precision, recall and F1 of herken's own grouping (``identity.households``) run on the true
+    persons instead of the run's: what the household rules lose apart from what the person errors cost them."""
+    known = records[records["unique_id"].isin(list(truth))].copy()
+    known["person"] = known["unique_id"].map(truth)
+    engine = make_engine("duckdb")
+    try:
+        edges = household_edges(engine, known)
+    finally:
+        engine.close()
+    anchored, surnames, hints = household_anchors(known)
+    household = group_households(sorted(known["person"].unique()), edges, surnames, anchored, hints,
+                                 links=person_links(known, pairs), link_threshold=threshold)
+    scores = pair_scores(known["person"].map(household), known["unique_id"].map(truth_household))
+    return {"precision": round(scores.precision, 4), "recall": round(scores.recall, 4), "f1": round(scores.f1, 4)}
+
+
 def household_values(records: pd.DataFrame) -> dict[str, dict[str, object]]:
     """Return per record what household_misses reads: address_key, email, mobile and its surnames."""
     def present(column: str) -> list:
@@ -342,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     figures.update({"household_missed_pairs": dict(missed_homes.most_common()),
                     "household_missed_total": sum(missed_homes.values()),
                     "household_false_pairs": dict(wrong_homes.most_common()),
-                    "household_false_total": sum(wrong_homes.values())})
+                    "household_false_total": sum(wrong_homes.values()),
+                    "households_on_true_persons": households_on_true_persons(records, pairs, person, household),
+                    "household_evidence_ceiling": household_evidence_ceiling(records, person, household)})
     print_figures(figures, args.out)
     return 0
 

@@ -10,7 +10,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.misses import (  # noqa: E402
-    ABOVE, BELOW, NOT_SCORED, _both_ways, calibration, capped_name_blocks, false_pairs, false_pairs_by_merge, missed_pairs,
+    ABOVE, BELOW, NOT_SCORED, _both_ways, calibration, capped_name_blocks, false_pairs, household_evidence_ceiling, false_pairs_by_merge, missed_pairs,
     never_scored_sharing,
 )
 
@@ -122,3 +122,15 @@ def test_capped_name_blocks_tell_pairs_the_cap_kept_out_from_candidates_scored_t
                                  cap=2)
     assert counted == {"given_canonical+surname_core, above the cap, scores at the threshold or more": 1,
                        "given_canonical+surname_core, under the cap, scores under it": 1}
+
+
+def test_the_household_evidence_ceiling_follows_shared_values_within_a_true_household_only():
+    def record(uid, address=None, email=None):
+        return {"unique_id": uid, "address_key": address, "loyalty_card": None, "landline": None, "email": email,
+                "mobile": None}
+    records = pd.DataFrame([record("r1", "1234AB|5", "fam@x.nl"), record("r2", "1234AB|5"), record("r3", None, "fam@x.nl"),
+                            record("r4"), record("r5", "1234AB|5")])
+    truth = {"r1": "P1", "r2": "P1", "r3": "P2", "r4": "P3", "r5": "P9"}
+    household = {"r1": "H1", "r2": "H1", "r3": "H1", "r4": "H1", "r5": "H2"}   # r5: a neighbour at the same address
+    ceiling = household_evidence_ceiling(records, truth, household)
+    assert ceiling == {"precision": 1.0, "recall": 0.5, "f1": 0.6667}   # r1 r2 r3 joined: 3 of H1's 6 pairs
