@@ -34,7 +34,7 @@ pairs and clustering, and compares both with the drop's truth.csv:
   has no evidence a resolver could use without guessing. Beside them, two bounds: herken's household grouping run
   on the true persons (what person errors cost the households), and the grouping that joins each true person's
   records and every value two records of one true household share (``household_evidence_ceiling``: precision 1.0,
-  the recall shared values allow).
+  the recall shared identifiers alone allow).
 
 Only a drop with truth can be looked at this way: our generator's, or a public set mapped onto the
 drop contract (``../shared/external``). Prints JSON.
@@ -60,8 +60,9 @@ from identity.engine import make_engine  # noqa: E402
 from identity.evaluate import pair_scores  # noqa: E402
 from identity.graph import UnionFind  # noqa: E402
 from identity.households import group_households, household_anchors, household_edges, person_links  # noqa: E402
-from identity.model import NAME_BLOCK_CAP, NAME_BLOCKS, with_block_sizes  # noqa: E402
+from identity.model import NAME_BLOCK_CAP, NAME_BLOCKS, plain_rules, with_block_sizes  # noqa: E402
 from identity.pipeline import MATCH_THRESHOLD, ResolveOptions, resolve  # noqa: E402
+from identity.realtime import parse_blocking_rule  # noqa: E402
 
 NOT_SCORED, BELOW, ABOVE = "not scored", "below the threshold", "above the threshold, not joined"
 
@@ -144,18 +145,31 @@ def never_scored_sharing(records: pd.DataFrame, labels: Mapping[str, str], truth
     return dict(counted.most_common(top))
 
 
+KEPT_OUT, CANDIDATE = "kept out by the cap", "a candidate"
+
+
 def capped_name_blocks(records: pd.DataFrame, truth: Mapping[str, str], scored: Collection[tuple[str, str]],
-                       score: Callable[[Mapping[str, object], Mapping[str, object]], float],
+                       score: Callable[[Mapping[str, object], Mapping[str, object]], float], rules: Iterable[str],
                        cap: int = NAME_BLOCK_CAP, threshold: float = MATCH_THRESHOLD) -> dict[str, int]:
     """Return what the cap on name-only blocking rules (``identity.model.NAME_BLOCK_CAP``) costs: the true
     record pairs in two of the run's persons, never scored, that agree on a capped rule's key, counted by
-    the rule, by whether their block is above the cap (the cap kept them out) or not (a candidate scored
-    under ``PREDICT_THRESHOLD``), and by whether the model scores them at the threshold or more.
+    the first such rule, by whether the cap kept them out (every capped rule they agree on is above the cap
+    and no other rule pairs them) or they were a candidate (scored under ``PREDICT_THRESHOLD``), and by
+    whether the model scores them at the threshold or more.
 
-    records: unique_id, person (the run's) and the capped rules' columns, every record of the drop (block
+    records: unique_id, person (the run's) and the blocking rules' columns, every record of the drop (block
     sizes are counted over them); truth: the true person per record; scored: the scored pairs (either
-    order); score: a pair of records, as column -> value mappings (None for missing), to a match probability.
+    order); score: a pair of records, as column -> value mappings (None for missing), to a match
+    probability; rules: the model's blocking rules as plain SQL (``l.x = r.x AND ...``, uncapped).
     """
+    capped = {frozenset(key): size for key, size in NAME_BLOCKS.items()}
+    others = [rule.equalities for rule in map(parse_blocking_rule, rules)
+              if frozenset(l for l, r in rule.equalities if l == r) not in capped
+              or any(l != r for l, r in rule.equalities)]
+
+    def pairs_on(equalities: Iterable[tuple[str, str]], a: Mapping[str, object], b: Mapping[str, object]) -> bool:
+        return all(a[x] is not None and a[x] == b[y] for x, y in equalities)
+
     sized = with_block_sizes(records)
     sized = sized[sized["unique_id"].isin(list(truth))]
     sized = sized.assign(truth=sized["unique_id"].map(truth))
@@ -167,12 +181,13 @@ def capped_name_blocks(records: pd.DataFrame, truth: Mapping[str, str], scored: 
                         for c, v in row.items() if c.endswith(side)} for side in ("_l", "_r"))
         if (left["unique_id"], right["unique_id"]) in scored or (right["unique_id"], left["unique_id"]) in scored:
             continue
-        for key, size in NAME_BLOCKS.items():
-            if all(isinstance(left[c], str) and left[c] == right[c] for c in key):
-                where = "above the cap" if left[size] > cap else "under the cap"
-                sure = "scores at the threshold or more" if score(left, right) >= threshold else "scores under it"
-                counted[f"{'+'.join(key)}, {where}, {sure}"] += 1
-                break
+        agreed = [(key, size) for key, size in NAME_BLOCKS.items() if pairs_on(((c, c) for c in key), left, right)]
+        if not agreed:
+            continue
+        kept_out = all(left[size] > cap for _, size in agreed) and not any(
+            pairs_on(rule, left, right) or pairs_on(rule, right, left) for rule in others)
+        sure = "scores at the threshold or more" if score(left, right) >= threshold else "scores under it"
+        counted[f"{'+'.join(agreed[0][0])}, {KEPT_OUT if kept_out else CANDIDATE}, {sure}"] += 1
     return dict(sorted(counted.items()))
 
 
@@ -284,8 +299,9 @@ def household_evidence_ceiling(records: pd.DataFrame, truth: Mapping[str, str],
                                truth_household: Mapping[str, str]) -> dict[str, float]:
     """Return the household precision, recall and F1 of the grouping that joins the records of each true person, and
     two records of one true household that share a value of HOUSEHOLD_EVIDENCE (any of their records, the earlier
-    addresses of movers included): what a resolver that never errs on persons and follows every shared value, but
-    never a surname alone, reaches (precision 1.0 by construction)."""
+    addresses of movers included): the recall that shared identifiers alone allow a resolver that never errs on
+    persons (precision 1.0 by construction). Not a bound on herken's grouping, which also joins on a building and a
+    surname, and attaches persons without an address through the model's links."""
     known = records[records["unique_id"].isin(list(truth))]
     uids = known["unique_id"].tolist()
     joined = UnionFind(uids)
@@ -382,7 +398,10 @@ def main(argv: list[str] | None = None) -> int:
         "false_pairs_by_merge": {"levels": ",".join(c.removeprefix("gamma_") for c in gammas),
                                  "rows": false_pairs_by_merge(merges, person, pattern)},
         "calibration": calibration(pairs, person, args.min_pairs),
-        "capped_name_blocks": capped_name_blocks(records, person, set(pattern), model_score(result.model, records)),
+        "capped_name_blocks": capped_name_blocks(
+            records, person, set(pattern), model_score(result.model, records),
+            [r["blocking_rule"] if isinstance(r, dict) else r
+             for r in plain_rules(result.model)["blocking_rules_to_generate_predictions"]]),
     }
     homes = {uid: h for uid, h in zip(records["unique_id"], records["household"]) if uid in person}
     values = household_values(records[records["unique_id"].isin(list(person))])

@@ -106,22 +106,28 @@ def test_false_household_pairs_tell_a_merged_person_from_an_address_in_common():
 
 
 def test_capped_name_blocks_tell_pairs_the_cap_kept_out_from_candidates_scored_too_low():
-    def record(uid, person, given, surname, city=None):
+    def record(uid, person, given, surname, city=None, birth=None):
         return {"unique_id": uid, "person": person, "given_canonical": given, "surname_core": surname,
-                "initial": given[0] if given else None, "city": city}
+                "initial": given[0] if given else None, "city": city, "birth_date": birth}
     records = pd.DataFrame([
         record("a1", "x", "anna", "visser"), record("a2", "y", "anna", "visser"),    # one person, a block of 3
         record("s1", "s", "anna", "visser"),                                          # a namesake in that block
         record("b1", "b1", "bram", "smit"), record("b2", "b2", "bert", "smit"),       # surname + initial, scored
         record("c1", "c", "cor", "bos"), record("c2", "c", "cor", "bos"),             # joined: not missed
-        record("d1", "d1", "dirk", "mol", "ede"), record("d2", "d2", "dirk", "mol", "ede"),  # a block of 2
+        record("d1", "d1", "dirk", "mol", "ede"), record("d2", "d2", "dirk", "mol", "ede"),  # blocks of 2
+        # a block of 3 on the full name, but paired by birth date + city: a candidate, not kept out
+        record("e1", "e1", "eva", "dam", "epe", "1990-01-01"), record("e2", "e2", "eva", "dam", "epe", "1990-01-01"),
+        record("e3", "e3", "eva", "dam", "epe"),
     ])
-    truth = {"a1": "A", "a2": "A", "s1": "S", "b1": "B", "b2": "B", "c1": "C", "c2": "C", "d1": "D", "d2": "D"}
-    scored = {("b2", "b1")}
-    counted = capped_name_blocks(records, truth, scored, lambda l, r: 0.9 if l["given_canonical"] == "anna" else 0.1,
-                                 cap=2)
-    assert counted == {"given_canonical+surname_core, above the cap, scores at the threshold or more": 1,
-                       "given_canonical+surname_core, under the cap, scores under it": 1}
+    truth = {"a1": "A", "a2": "A", "s1": "S", "b1": "B", "b2": "B", "c1": "C", "c2": "C", "d1": "D", "d2": "D",
+             "e1": "E", "e2": "E", "e3": "E3"}
+    rules = ['(l."given_canonical" = r."given_canonical") AND (l."surname_core" = r."surname_core")',
+             '(l."surname_core" = r."surname_core") AND (l."initial" = r."initial")',
+             '(l."birth_date" = r."birth_date") AND (l."city" = r."city")']
+    counted = capped_name_blocks(records, truth, {("b2", "b1")},
+                                 lambda l, r: 0.9 if l["given_canonical"] == "anna" else 0.1, rules, cap=2)
+    assert counted == {"given_canonical+surname_core, kept out by the cap, scores at the threshold or more": 1,
+                       "given_canonical+surname_core, a candidate, scores under it": 2}
 
 
 def test_the_household_evidence_ceiling_follows_shared_values_within_a_true_household_only():
