@@ -43,6 +43,12 @@ measured precision. Three definitions of an edge between two records of one pers
 - ``any_evidence``: a strong edge or evidence of any class but "nothing identifying", rivals or not (full
   name only, initial + surname + place...): an upper bound no careful resolver reaches.
 
+Household ceiling (the target: household F1 >= 0.93 at 300k records). Starting from the true persons, and from
+the ``linkable`` pieces of them, records are joined where two records of one true household share an address,
+loyalty card, landline, e-mail or mobile (``bench.misses.household_evidence_ceiling``): precision 1.0, the
+household recall shared identifiers allow a resolver that errs on no person, and one that links persons only as
+far as their evidence allows.
+
 Prints the figures as JSON (``--out FILE`` also writes them).
 """
 
@@ -332,6 +338,7 @@ def held_out_ceiling(records: pd.DataFrame, held: list, placed: Mapping[str, boo
 
 def pair_ceiling(records: pd.DataFrame, precision: float | None) -> dict:
     """Return the pair ceiling of the drop's records (see the module) under each edge definition."""
+    from bench.misses import household_evidence_ceiling
     from identity.evaluate import pair_scores
 
     rows = records.to_dict("records")
@@ -354,12 +361,15 @@ def pair_ceiling(records: pd.DataFrame, precision: float | None) -> dict:
         "any_evidence": lambda a, b: any_edge(evidence(a, b)),
     }
     figures: dict[str, object] = {"records": len(records), "persons": len(by_person)}
+    piece_of: dict[str, str] = {}
     for name, joins in edges.items():
         person, piece = [], []
         for p, own in by_person.items():
-            for i in pieces(own, joins):
+            for r, i in zip(own, pieces(own, joins)):
                 person.append(p)
                 piece.append(f"{p}#{i}")
+                if name == "linkable":
+                    piece_of[r["unique_id"]] = piece[-1]
         scores = pair_scores(pd.Series(piece), pd.Series(person))
         result = {"true_pairs": scores.true_pairs, "linkable_pairs": scores.correct_pairs,
                   "recall_ceiling": scores.recall, "pieces": len(set(piece)),
@@ -368,6 +378,14 @@ def pair_ceiling(records: pd.DataFrame, precision: float | None) -> dict:
             result["f1_at_measured_precision"] = f1(precision, scores.recall)
         figures[name] = result
     figures["rival_floors_computed"] = len(floors)
+    # Households: each grouping joins its persons' records and two records of one true household that share an
+    # address, card, landline, e-mail or mobile (bench.misses.household_evidence_ceiling), at precision 1.0
+    if "household_id" in records.columns:
+        homes = {u: h for u, h in zip(records["unique_id"], records["household_id"]) if h is not None}
+        figures["households"] = {
+            "on true persons": household_evidence_ceiling(records, {r["unique_id"]: str(r["person_id"]) for r in rows}, homes),
+            "on the linkable pieces": household_evidence_ceiling(records, piece_of, homes),
+        }
     if precision is not None:
         figures["measured_precision"] = precision
     return figures

@@ -295,17 +295,21 @@ def false_household_pairs(household: Mapping[str, str], truth_household: Mapping
 HOUSEHOLD_EVIDENCE: tuple[str, ...] = ("address_key", "loyalty_card", "landline", "email", "mobile")
 
 
-def household_evidence_ceiling(records: pd.DataFrame, truth: Mapping[str, str],
+def household_evidence_ceiling(records: pd.DataFrame, persons: Mapping[str, str],
                                truth_household: Mapping[str, str]) -> dict[str, float]:
-    """Return the household precision, recall and F1 of the grouping that joins the records of each true person, and
+    """Return the household precision, recall and F1 of the grouping that joins the records of each of ``persons``, and
     two records of one true household that share a value of HOUSEHOLD_EVIDENCE (any of their records, the earlier
     addresses of movers included): the recall that shared identifiers alone allow a resolver that never errs on
     persons (precision 1.0 by construction). Not a bound on herken's grouping, which also joins on a building and a
-    surname, and attaches persons without an address through the model's links."""
-    known = records[records["unique_id"].isin(list(truth))]
+    surname, and attaches persons without an address through the model's links.
+
+    persons: the person each record starts in (the true persons, or the pieces of them that the evidence allows:
+    bench/linkable.py); records without one are left out.
+    """
+    known = records[records["unique_id"].isin(list(persons))]
     uids = known["unique_id"].tolist()
     joined = UnionFind(uids)
-    keys = {"person": [truth[u] for u in uids], "home": [truth_household[u] for u in uids]}
+    keys = {"person": [persons[u] for u in uids], "home": [truth_household[u] for u in uids]}
     for column in ("person", *HOUSEHOLD_EVIDENCE):
         values = keys["person"] if column == "person" else known[column].tolist()
         first: dict[tuple[str, str], str] = {}

@@ -104,3 +104,7 @@ def test_the_benchmark_runs_on_a_small_drop(tmp_path, capsys):
     recalls = [pairs[edge]["recall_ceiling"] for edge in ("strong", "linkable", "any_evidence")]
     assert recalls == sorted(recalls)
     assert pairs["linkable"]["f1_at_measured_precision"] <= pairs["linkable"]["f1_at_precision_1"]
+    # households: fewer persons to start from (the pieces) can only lose household pairs, never add false ones
+    homes = pairs["households"]
+    assert homes["on true persons"]["precision"] == homes["on the linkable pieces"]["precision"] == 1.0
+    assert homes["on the linkable pieces"]["recall"] <= homes["on true persons"]["recall"]
