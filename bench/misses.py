@@ -57,7 +57,7 @@ import pandas as pd  # noqa: E402
 from bench.runner import print_figures  # noqa: E402
 from identity.compiled_model import ModelScorer  # noqa: E402
 from identity.engine import make_engine  # noqa: E402
-from identity.evaluate import pair_scores  # noqa: E402
+from identity.evaluate import PairScores, pair_scores  # noqa: E402
 from identity.graph import UnionFind  # noqa: E402
 from identity.households import group_households, household_anchors, household_edges, person_links  # noqa: E402
 from identity.model import NAME_BLOCK_CAP, NAME_BLOCKS, plain_rules, with_block_sizes  # noqa: E402
@@ -308,17 +308,15 @@ def household_evidence_ceiling(records: pd.DataFrame, persons: Mapping[str, str]
     """
     known = records[records["unique_id"].isin(list(persons))]
     uids = known["unique_id"].tolist()
+    homes = [truth_household[u] for u in uids]
     joined = UnionFind(uids)
-    keys = {"person": [persons[u] for u in uids], "home": [truth_household[u] for u in uids]}
-    for column in ("person", *HOUSEHOLD_EVIDENCE):
-        values = keys["person"] if column == "person" else known[column].tolist()
-        first: dict[tuple[str, str], str] = {}
-        for uid, value, home in zip(uids, values, keys["home"]):
+    for values in ([persons[u] for u in uids], *(known[column].tolist() for column in HOUSEHOLD_EVIDENCE)):
+        first: dict[tuple[str, str], str] = {}     # the first record of each (value, true household)
+        for uid, value, home in zip(uids, values, homes):
             if isinstance(value, str):
                 joined.union(first.setdefault((value, home), uid), uid)
     labels = joined.labels()
-    scores = pair_scores(pd.Series([labels[u] for u in uids]), pd.Series(keys["home"]))
-    return {"precision": round(scores.precision, 4), "recall": round(scores.recall, 4), "f1": round(scores.f1, 4)}
+    return _rounded(pair_scores(pd.Series([labels[u] for u in uids]), pd.Series(homes)))
 
 
 def households_on_true_persons(records: pd.DataFrame, pairs: pd.DataFrame, truth: Mapping[str, str],
@@ -335,7 +333,11 @@ def households_on_true_persons(records: pd.DataFrame, pairs: pd.DataFrame, truth
     anchored, surnames, hints = household_anchors(known)
     household = group_households(sorted(known["person"].unique()), edges, surnames, anchored, hints,
                                  links=person_links(known, pairs), link_threshold=threshold)
-    scores = pair_scores(known["person"].map(household), known["unique_id"].map(truth_household))
+    return _rounded(pair_scores(known["person"].map(household), known["unique_id"].map(truth_household)))
+
+
+def _rounded(scores: PairScores) -> dict[str, float]:
+    """Return pairwise precision, recall and F1 to four places."""
     return {"precision": round(scores.precision, 4), "recall": round(scores.recall, 4), "f1": round(scores.f1, 4)}
 
 

@@ -10,8 +10,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.misses import (  # noqa: E402
-    ABOVE, BELOW, NOT_SCORED, _both_ways, calibration, capped_name_blocks, false_pairs, household_evidence_ceiling, false_pairs_by_merge, missed_pairs,
-    never_scored_sharing,
+    ABOVE, BELOW, NOT_SCORED, _both_ways, calibration, capped_name_blocks, false_pairs, false_pairs_by_merge,
+    household_evidence_ceiling, missed_pairs, never_scored_sharing,
 )
 
 
