@@ -251,6 +251,12 @@ def birth_dates_compatible(a: str, b: str) -> bool:
     return sum(x == y for x, y in ((da[:4], db[:4]), (da[4:6], db[4:6]), (da[6:8], db[6:8]))) >= 2
 
 
+def date_edits(a: str, b: str) -> int:
+    """Return how many digits two ISO dates are apart: the edits (a digit changed, added, dropped or two swapped)
+    between their eight digits."""
+    return DamerauLevenshtein.distance(a.replace("-", ""), b.replace("-", ""))
+
+
 @lru_cache(maxsize=200_000)
 def mobiles_compatible(a: str, b: str) -> bool:
     """Return True when two mobile numbers (E.164) may be one person's: equal, or one digit mistyped or swapped."""
@@ -329,6 +335,9 @@ MEASURED_ONLY: frozenset[str] = frozenset({MOBILE})
 # generator at 100k records: 160 of 591 such pairs carry different birth dates, against 0 of 279 on one
 # mobile number), so it gives way there only to a birth date written the same on both.
 PERSONAL_SHARE = 0.5
+# Birth dates this many digits apart (and no further) are read as one person's typo where the drop shows it
+# (identity.strictness.learn_date_typos): one digit apart is a typo in every drop (birth_dates_compatible).
+DATE_TYPO_EDITS = 2
 
 
 @dataclass(frozen=True)
@@ -383,6 +392,27 @@ class Strictness:
                 f"({self.rate:.1%}); the rule {how}")
 
 
+@dataclass(frozen=True)
+class DateTypos:
+    """How the conflicting birth dates of a drop's pairs with one name lie (identity.strictness.learn_date_typos)."""
+
+    conflicts: int     # scored pairs with one first name and surname, both born, whose dates conflict
+    two_digits: int    # of which two digits apart
+
+    @property
+    def learnt(self) -> bool:
+        """Return True when the drop shows dates two digits apart to be typos (enough of them, most conflicts)."""
+        return self.two_digits >= MIN_MEASURED and self.two_digits > self.conflicts - self.two_digits
+
+    def describe(self) -> str:
+        """Return the clause the birth-date rule's line of the run's output and report carries."""
+        share = self.two_digits / self.conflicts if self.conflicts else 0.0
+        how = ("read as one person's typos" if self.learnt
+               else "held apart (too few to tell)" if self.two_digits < MIN_MEASURED else "held apart")
+        return (f"{self.two_digits:,} of {self.conflicts:,} conflicting dates of pairs with one name are two "
+                f"digits apart ({share:.1%}): dates two digits apart are {how}")
+
+
 def unmeasured(rule: str) -> str:
     """Return the line for a rule that was not measured on a run's drop: what it did there."""
     how = "is not used" if rule in MEASURED_ONLY else "refuses outright"
@@ -394,8 +424,12 @@ class RuleBook:
     to be one person's, and measured strictness."""
 
     def __init__(self, name_counts: Mapping[str, int] | None = None, strictness: Iterable[Strictness] = (),
-                 variants: Iterable[tuple[str, str]] = ()) -> None:
+                 variants: Iterable[tuple[str, str]] = (), dates: DateTypos | None = None) -> None:
         self.name_counts = dict(name_counts or {})
+        # how far the drop shows birth dates two digits apart to be one person's typos
+        # (identity.strictness.learn_date_typos): where it does, they are compatible here
+        self.dates = dates
+        self.date_typos = dates is not None and dates.learnt
         self.strictness = {s.rule: s for s in strictness}
         # pairs of first names the drop shows to be one person's (identity.strictness.learn_name_variants)
         self.variants = frozenset(tuple(sorted(pair)) for pair in variants)
@@ -441,6 +475,10 @@ class RuleBook:
             known = self._given[key] = (given_names_compatible(*key) or self.rare_typo(a_first, b_first)
                                         or self.learnt_variant(a_first, b_first))
         return known
+
+    def dates_compatible(self, a: str, b: str) -> bool:
+        """Return birth_dates_compatible, widened to dates two digits apart where the drop shows those to be typos."""
+        return birth_dates_compatible(a, b) or (self.date_typos and date_edits(a, b) <= DATE_TYPO_EDITS)
 
     def _fitting(self, name: str) -> tuple[str, ...]:
         """Return the names of learnt pairs that a name is, or is a typo of (worked out once per name)."""
@@ -526,7 +564,7 @@ class RuleBook:
     def conflict(self, a: NameAndBirth, b: NameAndBirth, waived: Collection[str] = ()) -> tuple[str, str] | None:
         """Return (rule, reason) when two records cannot be one person, or None; waived rules are skipped."""
         if (BIRTH_DATE not in waived and a.birth_date and b.birth_date
-                and not birth_dates_compatible(a.birth_date, b.birth_date)):
+                and not self.dates_compatible(a.birth_date, b.birth_date)):
             return BIRTH_DATE, f"{RULE_TITLES[BIRTH_DATE]} {a.birth_date} / {b.birth_date}"
         if SURNAME not in waived and (_surname_conflict(a, b) or _surname_conflict(b, a)):
             return SURNAME, f"{RULE_TITLES[SURNAME]} {a.surname_core} / {b.surname_core}"
@@ -656,5 +694,5 @@ def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, N
         elif rule == MOBILE:
             conflicts += _mobiles_conflict(a, b)
         else:
-            conflicts += bool(a.birth_date and b.birth_date and not birth_dates_compatible(a.birth_date, b.birth_date))
+            conflicts += bool(a.birth_date and b.birth_date and not book.dates_compatible(a.birth_date, b.birth_date))
     return Strictness(rule, pairs, conflicts)
