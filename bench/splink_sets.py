@@ -63,6 +63,7 @@ def load(name: str, data: Path | None):  # type: ignore[no-untyped-def]
         from splink.datasets import splink_datasets
 
         frame = getattr(splink_datasets, name)
+        frame = frame.to_pandas() if hasattr(frame, "to_pandas") else frame    # an Arrow table from Splink 5's loader
     return frame.astype("string").fillna("")
 
 
