@@ -84,3 +84,18 @@ def test_fit_rules_learns_the_dates_and_measures_the_birth_date_rule_at_one_emai
     noisy[["postcode_l", "postcode_r"]] = None
     measured = fit_rules(records, fields, noisy).strictness[BIRTH_DATE]
     assert (measured.pairs, measured.conflicts) == (40, 20) and not measured.strict
+
+
+def test_a_birth_date_rule_the_drop_shows_noisy_gives_way_to_a_sure_pair_with_its_names_swapped_on_one_side():
+    from identity.rules import SURE, Strictness
+
+    noisy = RuleBook({}, [Strictness(BIRTH_DATE, 133, 53)])    # fake_1000: 53 of 133 near-identical pairs conflict
+    straight = NameAndBirth("lola", "lola", "l", "taylor", "2017-11-20")
+    swapped = NameAndBirth("taylor", "taylor", "t", "lola", "2016-10-23")
+    assert noisy.waived(SURE, swapped, straight) == {BIRTH_DATE}
+    assert noisy.conflict(swapped, straight, noisy.waived(SURE, swapped, straight)) is None
+    assert noisy.waived(0.95, swapped, straight) == frozenset()                     # the model is not sure
+    other = NameAndBirth("lola", "lola", "l", "smit", "2017-11-20")
+    assert noisy.waived(SURE, swapped, other) == frozenset()                        # another surname altogether
+    strict = RuleBook({}, [Strictness(BIRTH_DATE, 16177, 204)])                   # our generator: kin, not noise
+    assert strict.waived(SURE, swapped, straight) == frozenset()
