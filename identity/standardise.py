@@ -41,9 +41,12 @@ _PARTICLE_ABBREVIATIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![a-z'])v\.(?=\s|$)"), " van "),
 )
 
-# Salutations and titles agents type into name fields: "Mevr. Jansen", "Dhr. J. de Vries".
+# Salutations and titles agents type into name fields: "Mevr. Jansen", "Dhr. J. de Vries", the Dutch
+# nobility's "Jhr." and "Jkvr.", an old "Mej.", and English ones a shop abroad or a public register carries
+# ("Sir William Hooker": Splink's historical_50k has "sir" as its seventh most common first name).
 _TITLES = re.compile(
-    r"^(?:(?:de\s+)?heer|dhr|mevr|mevrouw|mw|mr|mrs|ms|dr|drs|ir|ing|prof|fam|familie)\.?(?:\s+|$)"
+    r"^(?:(?:de\s+)?heer|dhr|mevr|mevrouw|mw|mr|mrs|ms|dr|drs|ir|ing|prof|fam|familie|jhr|jkvr|mej"
+    r"|sir|lord|lady|dame|miss|rev|revd)\.?(?:\s+|$)"
 )
 
 _NON_ALNUM = re.compile(r"[^a-z0-9' -]+")

@@ -210,6 +210,22 @@ def test_a_salutation_and_a_surname_typed_into_the_first_name_field_is_a_surname
     assert parse_name("Ruud", "van Voorst").given == "ruud"   # a real first name stays one
 
 
+def test_titles_of_the_nobility_and_english_ones_are_not_first_names():
+    for first, last, expected in [
+        ("Jhr. Jan", "de Vries", ("jan", "de", "vries")),
+        ("jkvr. Sophie", "van Lynden", ("sophie", "van", "lynden")),
+        ("Mej. A.", "Smit", (None, None, "smit")),
+        ("Sir William", "Hooker", ("william", None, "hooker")),
+        ("Lady Jane", "Grey", ("jane", None, "grey")),
+        ("Miss Ellen", "Smit", ("ellen", None, "smit")),
+    ]:
+        name = parse_name(first, last)
+        assert (name.given, name.particles, name.surname_core) == expected, (first, last)
+    # a name that starts like a title is a name, and a title alone is kept as written, not emptied
+    assert parse_name("Sirius", "Black").given == "sirius" and parse_name("Lordina", "Smit").given == "lordina"
+    assert parse_name("Sir", "Hooker").given == "sir"
+
+
 def test_a_place_that_goes_by_two_names_is_one_city():
     from identity.standardise import standardise_city
 
