@@ -367,7 +367,18 @@ def standardise_house_number(house_number: str | None) -> tuple[str | None, str 
 
 
 _STREET_ABBREVIATIONS = ((r"str\.?$", "straat"), (r"ln\.?$", "laan"), (r"wg\.?$", "weg"), (r"pl\.?$", "plein"))
+# English ones, only as a word of their own at the end (" st" is no Dutch street's last word; " ln" is a laan)
+_ENGLISH_STREETS = ((r"\sst\.?$", " street"), (r"\srd\.?$", " road"), (r"\save?\.?$", " avenue"),
+                    (r"\sdr\.?$", " drive"), (r"\ssq\.?$", " square"), (r"\spl\.?$", " place"))
 _STREET_WITH_NUMBER = re.compile(r"^(.*?\D)\s*(\d+\s*[-/ ]?\s*[a-zA-Z0-9]{0,4})\s*$")
+# The number first, as the English, Americans and French write it ("12 Baker Street", "221B Baker St",
+# "16, rue de la Paix"), read only where no number ends the field (Dutch order wins: "2 Mei-straat 5"); not a
+# Dutch ordinal that starts a street's name ("1e Jacob van Campenstraat") nor an English one ("21st Street").
+# A Dutch street whose name starts with a number keeps it ("3 Oktoberstraat", "18 Septemberplein")
+_DUTCH_STREET = re.compile(r"(?:straat|laan|weg|plein|gracht|kade|singel|dijk|dreef|hof|pad|steeg|markt|park)\s*$",
+                           re.IGNORECASE)
+_NUMBER_WITH_STREET = re.compile(r"^(\d+\s*(?![eE]\b|[sS][tT][eE]?\b|[dD][eE]\b|[nN][dD]\b|[rR][dD]\b|[tT][hH]\b)"
+                                 r"[a-zA-Z]{0,2}(?:\s*[-/]\s*\d+[a-zA-Z]?)?)\s*,?\s+(\D.*)$")
 
 
 @lru_cache(maxsize=_MEMO, typed=True)
@@ -379,6 +390,9 @@ def split_street_and_number(street: str | None) -> tuple[str | None, str | None]
     match = _STREET_WITH_NUMBER.match(text)
     if match and match.group(1).strip():
         return match.group(1).strip(" ,"), match.group(2).strip()
+    match = _NUMBER_WITH_STREET.match(text)
+    if match and match.group(2).strip(" ,") and not _DUTCH_STREET.search(match.group(2)):
+        return match.group(2).strip(" ,"), match.group(1).strip()
     return text or None, None
 
 
@@ -393,6 +407,9 @@ def standardise_street(street: str | None) -> str | None:
     for pattern, full in _STREET_ABBREVIATIONS:
         folded = re.sub(r"(\w)" + pattern, r"\1" + full, folded)
         folded = re.sub(r"\s" + pattern, " " + full, folded)
+    if not folded.endswith(("straat", "laan", "weg", "plein")):
+        for pattern, full in _ENGLISH_STREETS:
+            folded = re.sub(pattern, full, folded)
     folded = folded.replace(" straat", "straat") if folded.endswith(" straat") else folded
     return folded or None
 

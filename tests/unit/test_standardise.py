@@ -83,6 +83,24 @@ def test_street_with_number_in_one_field():
     assert standardise_street("Dorpsstr.") == "dorpsstraat"
 
 
+def test_a_number_written_before_the_street_as_the_english_and_french_write_it():
+    assert split_street_and_number("12 Baker Street") == ("Baker Street", "12")
+    assert split_street_and_number("221B Baker St") == ("Baker St", "221B")
+    assert split_street_and_number("12-14 High St") == ("High St", "12-14")
+    assert split_street_and_number("16, rue de la Paix") == ("rue de la Paix", "16")
+    # a number that ends the field wins (Dutch order), and ordinals and Dutch streets named after a date stay names
+    assert split_street_and_number("2 Mei-straat 5") == ("2 Mei-straat", "5")
+    for name in ("1e Jacob van Campenstraat", "21st Street", "3 Oktoberstraat", "18 Septemberplein"):
+        assert split_street_and_number(name) == (name, None)
+    # English street words written out, Dutch ones as before
+    assert standardise_street("Baker St") == standardise_street("Baker Street") == "baker street"
+    assert standardise_street("Mill Rd.") == "mill road" and standardise_street("Park Ave") == "park avenue"
+    assert standardise_street("Kerkpl.") == "kerkplein" and standardise_street("Stationsweg") == "stationsweg"
+    one, other = (standardise_record({"source": "pos", "record_id": "1", "street": street, "postcode": "NW1 6XE",
+                                      "city": "London"}) for street in ("221B Baker Street", "Baker St 221B"))
+    assert one["address_key"] == other["address_key"] == "NW16XE|baker street|221|B"
+
+
 @pytest.mark.parametrize("raw", ["1990-03-31", "31-03-1990", "31/03/1990"])
 def test_dates_in_the_three_formats(raw):
     assert parse_date(raw) == dt.date(1990, 3, 31)
