@@ -135,7 +135,7 @@ def train_model(engine: Engine, records: pd.DataFrame, seed: int = 42) -> dict:
     trainer = engine if engine.dialect == "duckdb" else make_engine("duckdb")
     try:
         linker = Linker(trainer.splink_api().register(trainer.table(records)), settings())
-        train(linker, seed=seed)
+        train(linker, seed=seed, records=len(records))
         model = linker.misc.save_model_to_json()
     finally:
         if trainer is not engine:

@@ -20,6 +20,7 @@ import pandas as pd
 import splink.comparison_level_library as cll
 from rapidfuzz.distance import DamerauLevenshtein
 from splink import Linker, SettingsCreator, block_on
+from splink.internals.exceptions import EMTrainingException   # Splink 5 exports it nowhere else
 from splink.comparison_library import CustomComparison
 
 log = logging.getLogger(__name__)
@@ -323,18 +324,41 @@ def settings() -> SettingsCreator:
 EM_SESSIONS = (block_on("birth_date"), block_on("given_first", "surname_core"))
 
 
-def train(linker: Linker, seed: int = 42) -> None:
-    """Train a linker without labels: direct estimate of the match rate, random-sampling u, EM for m."""
+PRIOR_RECALL = 0.6   # the share of true pairs the match rate's deterministic rules are taken to find
+
+
+def train(linker: Linker, seed: int = 42, records: int | None = None) -> None:
+    """Train a linker without labels: direct estimate of the match rate, random-sampling u, EM for m.
+
+    records: how many records the linker holds; where the deterministic rules find no pair at all, the
+    match rate is taken as if they had found one (the smallest rate they can tell), not as zero, which
+    no score can be made from. The scores refine it afterwards (identity.prior).
+    """
     linker.training.estimate_probability_two_random_records_match(
         [
             block_on("given_first", "surname_core", "birth_date"),
             block_on("email", "given_first"),
         ],
-        recall=0.6,
+        recall=PRIOR_RECALL,
     )
+    chosen = linker._settings_obj   # Splink 5 keeps the estimate here and offers no setter
+    if chosen._probability_two_random_records_match <= 0 and records and records > 1:
+        chosen._probability_two_random_records_match = 1 / (PRIOR_RECALL * records * (records - 1) / 2)
+        log.warning("no two records of this drop share a full name and birth date, or an e-mail address and first "
+                    "name: the chance that two records are one person starts from one such pair")
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
     for rule in EM_SESSIONS:
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=EM_MAX_PAIRS)
+        prior = chosen._probability_two_random_records_match
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=EM_MAX_PAIRS)
+        except EMTrainingException:
+            # A drop in which no two records share, say, a birth date (an extract without them, or one that
+            # mistypes every duplicate's) trains its m on the other session; a comparison no session reaches
+            # keeps the m values it is defined with. Splink leaves the failed session's match rate (adjusted
+            # for its blocking rule) in the settings: the estimate is put back.
+            chosen._probability_two_random_records_match = prior
+            log.warning("EM training skipped %s: no two records of this drop share it",
+                        rule.get_blocking_rule("duckdb").blocking_rule_sql)
 
 
 # The comparisons whose first two levels are "same value, used by one name" and "same value, used

@@ -51,8 +51,8 @@ def learnt_prior(probabilities: np.ndarray, records: int, prior: float) -> float
         if settled:
             break
     if not prior / WIDEST <= found <= prior * WIDEST:
-        log.warning("the prior learnt from the scores (%.3g) is more than %gx the trained one (%.3g): kept the trained one",
-                    found, WIDEST, prior)
+        log.warning("the prior learnt from the scores (%.3g) is more than %gx %s the trained one (%.3g): kept the trained one",
+                    found, WIDEST, "above" if found > prior else "below", prior)
         return prior
     return found
 
