@@ -325,6 +325,7 @@ EM_SESSIONS = (block_on("birth_date"), block_on("given_first", "surname_core"))
 
 
 PRIOR_RECALL = 0.6   # the share of true pairs the match rate's deterministic rules are taken to find
+MOST_PRIOR = 0.99    # the highest match rate training sets
 
 
 def train(linker: Linker, seed: int = 42, records: int | None = None) -> None:
@@ -334,14 +335,15 @@ def train(linker: Linker, seed: int = 42, records: int | None = None) -> None:
     match rate is taken as if they had found one (the smallest rate they can tell), not as zero, which
     no score can be made from. The scores refine it afterwards (identity.prior).
     """
-    linker.training.estimate_probability_two_random_records_match(
-        [
-            block_on("given_first", "surname_core", "birth_date"),
-            block_on("email", "given_first"),
-        ],
-        recall=PRIOR_RECALL,
-    )
+    deterministic = [block_on("given_first", "surname_core", "birth_date"), block_on("email", "given_first")]
     chosen = linker._settings_obj   # Splink 5 keeps the estimate here and offers no setter
+    try:
+        linker.training.estimate_probability_two_random_records_match(deterministic, recall=PRIOR_RECALL)
+    except ValueError:
+        # The rules found more pairs than that recall allows (a drop of a few records, or of exact duplicates):
+        # they found them all, and the rate stays short of certainty, which no score can be made from.
+        linker.training.estimate_probability_two_random_records_match(deterministic, recall=1.0)
+        chosen._probability_two_random_records_match = min(chosen._probability_two_random_records_match, MOST_PRIOR)
     if chosen._probability_two_random_records_match <= 0 and records and records > 1:
         chosen._probability_two_random_records_match = 1 / (PRIOR_RECALL * records * (records - 1) / 2)
         log.warning("no two records of this drop share a full name and birth date, or an e-mail address and first "

@@ -28,7 +28,7 @@ from identity.engine import Engine, engine_class, make_engine
 from identity.erasure import Tombstones, erased_records, keep_out
 from identity.household_components import group_households_by_component
 from identity.households import group_households, household_anchors, household_edges, person_links
-from identity.ingest import Drop, read_drop, write_quarantine
+from identity.ingest import Drop, DropError, read_drop, write_quarantine
 from identity.lifecycle import edited_records, stable_id, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
@@ -123,6 +123,7 @@ class Resolution:
 SNAPSHOT_COLUMNS: tuple[str, ...] = (*STANDARD_COLUMNS, "postcode_from_street", "surname_from_email")
 
 PARALLEL_MIN_RECORDS = 20_000
+MIN_TRAINING_RECORDS = 2    # a model is trained on pairs of records
 STANDARDISE_CHUNK = 5_000   # records per step of the standardisation's progress
 
 _RAW: dict[str, list] = {}   # the raw columns a forked worker standardises (set before the fork)
@@ -330,6 +331,10 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
     standardised = standardise_drop(drop, progress=progress, engine=early)
     # before the completions: nothing of an erased person may shape the other records
     standardised = keep_out(drop, standardised, erased_records(standardised, options.tombstones))
+    if options.model_path is None and len(standardised) < MIN_TRAINING_RECORDS:
+        raise DropError(f"the drop holds {len(standardised)} record(s) to resolve (quarantined ones: "
+                        f"{len(drop.quarantine)}); training a model takes at least {MIN_TRAINING_RECORDS}: add "
+                        "records, or score with a trained model (--model MODEL.json)")
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
     # Drop-level completions: a postcode for "street + number" addresses the drop knows, a surname
