@@ -131,16 +131,30 @@ def _missing_columns(path: Path, header: list[str], required: tuple[str, ...]) -
         )
 
 
-def _check_header(path: Path, required: tuple[str, ...]) -> None:
-    """Raise DropError when a file is empty or lacks required columns; read no more than the header."""
+# What separates a CSV file's values: a comma, or the semicolon a Dutch Excel writes (the comma being its decimal
+# mark), or a tab; read off the header, the first that gives every required column.
+DELIMITERS: tuple[str, ...] = (",", ";", "\t")
+
+
+def _header_names(names: Sequence[str]) -> list[str]:
+    """Return a CSV header's column names as the contract spells them: no surrounding whitespace, lower case."""
+    return [h.strip().lower() for h in names]
+
+
+def _check_header(path: Path, required: tuple[str, ...]) -> str:
+    """Return the file's delimiter (a Parquet file: ","); raise DropError when the file is empty or lacks required
+    columns. Reads no more than the header."""
     if path.suffix == ".parquet":
         _missing_columns(path, list(pd.read_parquet(path).columns), required)
-        return
+        return ","
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        header = next(csv.reader(handle), None)
-    if header is None:
+        first = handle.readline()
+    if not first:
         raise DropError(f"{path.name}: the file is empty; expected the header {','.join(required)}")
-    _missing_columns(path, [h.strip() for h in header], required)
+    headers = {d: _header_names(next(csv.reader([first], delimiter=d))) for d in DELIMITERS}
+    found = next((d for d, header in headers.items() if set(required) <= set(header)), ",")
+    _missing_columns(path, headers[found], required)
+    return found
 
 
 def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
@@ -153,7 +167,7 @@ def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
     return _Table(len(values), list(range(2, len(values) + 2)), columns, list(values), [])
 
 
-def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
+def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> _Table:
     """Return the rows of a CSV or Parquet file; raise DropError when it lacks required columns.
 
     The CSV is parsed whole and handled column by column (a drop's interactions run to hundreds
@@ -162,9 +176,9 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
     if path.suffix == ".parquet":
         return _read_parquet(path, required)
     text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = [h.strip() for h in next(reader)]
+        header = _header_names(next(reader))
     except StopIteration:
         raise DropError(f"{path.name}: the file is empty; expected the header {','.join(required)}") from None
     _missing_columns(path, header, required)
@@ -189,7 +203,7 @@ def _read_table(path: Path, required: tuple[str, ...]) -> _Table:
         if not values or (len(values) == 1 and not values[0].strip()):
             continue  # blank line: nothing was read
         read += 1
-        raw, start = ",".join(values), ends[i] + 1
+        raw, start = delimiter.join(values), ends[i] + 1
         if len(values) != width:
             unreadable.append(QuarantinedRow(path.name, start, f"has {len(values)} columns, the header has {width}", raw))
         else:
@@ -342,7 +356,7 @@ _ROW_CHECKS: dict[str, Callable[[dict[str, str], set[tuple[str, str]]], str | No
 
 
 def _read_plain(stem: str, path: Path, table: pa.Table, required: tuple[str, ...],
-                known: set[tuple[str, str]], known_ids: dict[str, pa.Array],
+                known: set[tuple[str, str]], known_ids: dict[str, pa.Array], delimiter: str = ",",
                 ) -> tuple[pd.DataFrame, list[QuarantinedRow]]:
     """Return the accepted rows of a plain CSV file (see :func:`read_plain_csv`) and its quarantined rows.
 
@@ -363,7 +377,7 @@ def _read_plain(stem: str, path: Path, table: pa.Table, required: tuple[str, ...
             if problem is None:
                 ok[i] = True
             else:
-                rejected.append(QuarantinedRow(path.name, int(i) + 2, problem, ",".join(row.values())))
+                rejected.append(QuarantinedRow(path.name, int(i) + 2, problem, delimiter.join(row.values())))
         table = table.filter(pa.array(ok))
     return arrow_frame(table, required), rejected
 
@@ -409,8 +423,7 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
         path = _find(drop_dir, stem)
         if path:
             plan.append((stem, path, columns))
-    for _, path, columns in plan:
-        _check_header(path, columns)
+    delimiters = {path: _check_header(path, columns) for _, path, columns in plan}
     sizes = {path: path.stat().st_size for _, path, _ in plan}
     progress.step("reading the drop", total=sum(sizes.values()), unit="B")
 
@@ -420,11 +433,12 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
     tables: dict[str, pd.DataFrame] = {}
     known_ids: dict[str, pa.Array] | None = None
     for stem, path, columns in plan:
-        plain = None if stem in CHANNELS or stem in ("categories", "deletions") else read_plain_csv(path)
+        delimiter = delimiters[path]
+        plain = None if stem in CHANNELS or stem in ("categories", "deletions") else read_plain_csv(path, delimiter)
         if plain is not None:
             if known_ids is None:   # the identity files come first in the plan: known is complete now
                 known_ids = _by_channel(known)
-            tables[stem], rejected = _read_plain(stem, path, plain, columns, known, known_ids)
+            tables[stem], rejected = _read_plain(stem, path, plain, columns, known, known_ids, delimiter)
             quarantine.extend(rejected)
             count = FileCounts(file=path.name, read=plain.num_rows, accepted=len(tables[stem]),
                                quarantined=len(rejected))
@@ -433,7 +447,7 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
                      count.quarantined)
             progress.advance(sizes[path])
             continue
-        table = _read_table(path, columns)
+        table = _read_table(path, columns, delimiter)
         rejected: list[QuarantinedRow] = list(table.unreadable)
         accepted = _validate(stem, path.name, table, known, rejected)
         if stem in CHANNELS:

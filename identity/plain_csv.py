@@ -20,7 +20,7 @@ import pyarrow.csv as pa_csv
 from identity.standardise import parse_timestamp
 
 
-def read_plain_csv(path: Path) -> pa.Table | None:
+def read_plain_csv(path: Path, delimiter: str = ",") -> pa.Table | None:
     """Return every column of a plain CSV file as Arrow strings, or None when it is not plain.
 
     Plain: UTF-8 without quotes, NUL bytes, blank lines or lone carriage returns, each row as wide
@@ -38,7 +38,7 @@ def read_plain_csv(path: Path) -> pa.Table | None:
     if not rest or rest.startswith((b"\n", b"\r\n")):
         return None
     try:
-        header = [h.strip() for h in first.decode("utf-8-sig").removesuffix("\r").split(",")]
+        header = [h.strip().lower() for h in first.decode("utf-8-sig").removesuffix("\r").split(delimiter)]
     except UnicodeDecodeError:
         return None
     if len(set(header)) != len(header):
@@ -47,7 +47,7 @@ def read_plain_csv(path: Path) -> pa.Table | None:
         table = pa_csv.read_csv(
             pa.py_buffer(data),
             read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(quote_char=False, double_quote=False, escape_char=False,
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False, escape_char=False,
                                               newlines_in_values=False, ignore_empty_lines=True),
             convert_options=pa_csv.ConvertOptions(column_types={h: pa.large_string() for h in header},
                                                   strings_can_be_null=False, quoted_strings_can_be_null=False,

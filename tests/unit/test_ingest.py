@@ -159,3 +159,43 @@ def test_a_categories_csv_without_its_columns_stops_the_run(tmp_path, content):
     write(tmp_path / "categories.csv", content)
     with pytest.raises(DropError, match="categories.csv: (missing required column|the file is empty)"):
         read_drop(tmp_path)
+
+
+def test_files_separated_by_semicolons_or_tabs_and_headers_in_capitals_read_as_the_comma_ones(tmp_path):
+    interactions = ("source,record_id,type,occurred_at,sku,category,size,quantity,amount_eur,discount_eur,store_id,"
+                    "delivery_method\n"
+                    "pos,P1,purchase,2025-01-01T10:00:00,S1,shoes,40,1,59.95,0,,home\n"
+                    "pos,P9,purchase,2025-01-01T10:00:00,S1,shoes,40,1,59.95,0,,home\n")
+    identity = HEADER + "\nP1,Jan,\"Jansen, van\",1980-01-02,,,,,,,,\nP2,Anna,Smit,31-02-1990,,,,,,,,\n"
+    comma = tmp_path / "comma"
+    comma.mkdir()
+    write(comma / "pos.csv", identity)
+    write(comma / "interactions.csv", interactions)
+    expected = read_drop(comma)
+    # a Dutch Excel's export: semicolons, the decimal comma, the header in capitals; and a tab-separated file
+    excel = tmp_path / "excel"
+    excel.mkdir()
+    write(excel / "pos.csv", identity.replace(",", ";").replace('"Jansen; van"', '"Jansen, van"')
+          .replace(HEADER.replace(",", ";"), HEADER.replace(",", ";").upper()))
+    write(excel / "interactions.csv", interactions.replace(",", ";").replace("59.95", "59,95"))
+    tabs = tmp_path / "tabs"
+    tabs.mkdir()
+    write(tabs / "pos.csv", identity.replace(",", "\t").replace('"Jansen\t van"', '"Jansen, van"'))
+    write(tabs / "interactions.csv", interactions.replace(",", "\t"))
+    for other in (excel, tabs):
+        drop = read_drop(other)
+        assert drop.records.drop(columns="line").equals(expected.records.drop(columns="line"))
+        assert list(drop.records["last_name"]) == ["Jansen, van"]
+        assert [(c.file, c.read, c.accepted, c.quarantined) for c in drop.counts] == \
+            [(c.file, c.read, c.accepted, c.quarantined) for c in expected.counts]
+        assert [(q.file, q.line, q.reason) for q in drop.quarantine] == \
+            [(q.file, q.line, q.reason) for q in expected.quarantine]
+        assert drop.interactions["amount_eur"].tolist() == (["59,95"] if other is excel else ["59.95"])
+    # a quarantined row is kept as the file wrote it, separators and all
+    assert read_drop(excel).quarantine[-1].raw.startswith("pos;P9;purchase;")
+    # a file in none of the three still says which columns it lacks
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    write(bad / "pos.csv", HEADER.replace(",", "|") + "\n")
+    with pytest.raises(DropError, match="pos.csv: missing required column"):
+        read_drop(bad)
