@@ -23,6 +23,7 @@ import random
 import re
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from itertools import combinations
 from pathlib import Path
 
@@ -51,9 +52,9 @@ def load(name: str):  # type: ignore[no-untyped-def]
     return frame.fillna("")
 
 
-def write_drop(name: str, out: Path) -> None:
-    """Write one Febrl set as a herken drop with truth.csv."""
-    frame = load(name)
+def write_channel_drop(out: Path, rows: Iterable[tuple[list[str], str]]) -> None:
+    """Write records (their values in HEADER's order, and their person) as a drop: each to one of the four
+    channel files at random (fixed seed), with truth.csv making every person their own household."""
     rng = random.Random(11)
     out.mkdir(parents=True, exist_ok=True)
     handles = {s: open(out / f"{s}.csv", "w", newline="", encoding="utf-8") for s in SOURCES}
@@ -63,15 +64,23 @@ def write_drop(name: str, out: Path) -> None:
     with open(out / "truth.csv", "w", newline="", encoding="utf-8") as fh:
         truth = csv.writer(fh)
         truth.writerow(["source", "record_id", "person_id", "household_id"])
-        for i, (rid, r) in enumerate(frame.iterrows()):
+        for values, person in rows:
             source = rng.choice(SOURCES)
-            street = " ".join(x for x in (r["address_1"], r["address_2"]) if x).strip()
-            writers[source].writerow([f"f{i}", r["given_name"], r["surname"], iso(r["date_of_birth"]), "", "",
-                                      street, r["street_number"], r["postcode"], r["suburb"], "", "2024-01-01"])
-            person = rid.split("-")[1]
-            truth.writerow([source, f"f{i}", f"P{person}", f"H{person}"])
+            writers[source].writerow(values)
+            truth.writerow([source, values[0], f"P{person}", f"H{person}"])
     for h in handles.values():
         h.close()
+
+
+def write_drop(name: str, out: Path) -> None:
+    """Write one Febrl set as a herken drop with truth.csv."""
+    def rows() -> Iterator[tuple[list[str], str]]:
+        for i, (rid, r) in enumerate(load(name).iterrows()):
+            street = " ".join(x for x in (r["address_1"], r["address_2"]) if x).strip()
+            yield ([f"f{i}", r["given_name"], r["surname"], iso(r["date_of_birth"]), "", "", street,
+                    r["street_number"], r["postcode"], r["suburb"], "", "2024-01-01"], rid.split("-")[1])
+
+    write_channel_drop(out, rows())
 
 
 def person_scores(truth: list[dict], predicted: dict) -> dict:

@@ -31,13 +31,11 @@ without the network, ``--data DIR`` reads the files as that repository names the
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import random
 import tempfile
 from pathlib import Path
 
-from febrl import HEADER, SOURCES, person_scores, read_csv  # bench/ is on the path when a bench script runs
+from febrl import HEADER, person_scores, read_csv, write_channel_drop  # bench/ is on the path when a bench script runs
 from runner import herken
 
 FILES = {"fake_1000": "fake_1000.csv", "fake_20000": "fake_20000.csv",
@@ -80,24 +78,14 @@ def load(name: str, data: Path | None):  # type: ignore[no-untyped-def]
 
 def write_drop(name: str, frame, out: Path) -> None:  # type: ignore[no-untyped-def]
     """Write one data set as a herken drop with truth.csv."""
-    rng = random.Random(11)
     mapping = CONTRACT[name]
-    out.mkdir(parents=True, exist_ok=True)
-    handles = {s: open(out / f"{s}.csv", "w", newline="", encoding="utf-8") for s in SOURCES}
-    writers = {s: csv.writer(h) for s, h in handles.items()}
-    for w in writers.values():
-        w.writerow(HEADER)
-    with open(out / "truth.csv", "w", newline="", encoding="utf-8") as fh:
-        truth = csv.writer(fh)
-        truth.writerow(["source", "record_id", "person_id", "household_id"])
-        for row in frame.to_dict("records"):
-            source = rng.choice(SOURCES)
-            values = {c: row[mapping[c]] if c in mapping else "" for c in HEADER}
-            values.update(record_id=row["unique_id"], updated_at="2024-01-01")
-            writers[source].writerow([values[c] for c in HEADER])
-            truth.writerow([source, row["unique_id"], f"P{row['cluster']}", f"H{row['cluster']}"])
-    for h in handles.values():
-        h.close()
+
+    def values(row: dict) -> list[str]:
+        fields = {c: row[mapping[c]] if c in mapping else "" for c in HEADER}
+        fields.update(record_id=row["unique_id"], updated_at="2024-01-01")
+        return [fields[c] for c in HEADER]
+
+    write_channel_drop(out, ((values(row), row["cluster"]) for row in frame.to_dict("records")))
 
 
 def plain_splink(name: str, frame) -> dict[float, dict]:  # type: ignore[no-untyped-def]
