@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from identity.bulk import frame_of, paused_gc
 from identity.categories import (
@@ -145,7 +146,7 @@ def _check_header(path: Path, required: tuple[str, ...]) -> str:
     """Return the file's delimiter (a Parquet file: ","); raise DropError when the file is empty or lacks required
     columns. Reads no more than the header."""
     if path.suffix == ".parquet":
-        _missing_columns(path, list(pd.read_parquet(path).columns), required)
+        _missing_columns(path, _header_names(pq.read_schema(path).names), required)
         return ","
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         first = handle.readline()
@@ -160,6 +161,7 @@ def _check_header(path: Path, required: tuple[str, ...]) -> str:
 def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
     """Return the rows of a Parquet file (every row has the right shape; values are not stripped)."""
     frame = pd.read_parquet(path)
+    frame.columns = _header_names([str(c) for c in frame.columns])
     _missing_columns(path, list(frame.columns), required)
     frame = frame.astype("string").fillna("")
     values = [tuple(str(v) for v in row) for row in frame[list(required)].itertuples(index=False)]

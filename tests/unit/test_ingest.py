@@ -67,6 +67,9 @@ def test_parquet_identity_files_are_accepted(tmp_path):
     frame.to_parquet(tmp_path / "pos.parquet")
     drop = read_drop(tmp_path)
     assert list(drop.records["record_id"]) == ["P1"]
+    # column names in any case, as in a CSV header
+    frame.rename(columns=str.upper).to_parquet(tmp_path / "webshop.parquet")
+    assert sorted(read_drop(tmp_path).records["source"]) == ["pos", "webshop"]
 
 
 def test_plain_and_quoted_files_are_quarantined_alike(tmp_path):
