@@ -560,7 +560,7 @@ class RuleBook:
         if rule == BIRTH_DATE:   # one full name, read straight or with first and last name swapped on one side
             swapped = bool(a.surname_core and b.given_first) and surnames_compatible(a.surname_core, b.given_first) \
                 and bool(b.surname_core and a.given_first) and surnames_compatible(b.surname_core, a.given_first)
-            return (same_surname or swapped) and bool(a.given_first and b.given_first) and self.names_compatible(a, b)
+            return (same_surname or swapped) and bool(a.given_first or b.given_first) and self.names_compatible(a, b)
         return born   # SURNAME: records without a first name, born on one day
 
     def conflict(self, a: NameAndBirth, b: NameAndBirth, waived: Collection[str] = ()) -> tuple[str, str] | None:

@@ -99,3 +99,15 @@ def test_a_birth_date_rule_the_drop_shows_noisy_gives_way_to_a_sure_pair_with_it
     assert noisy.waived(SURE, swapped, other) == frozenset()                        # another surname altogether
     strict = RuleBook({}, [Strictness(BIRTH_DATE, 16177, 204)])                   # our generator: kin, not noise
     assert strict.waived(SURE, swapped, straight) == frozenset()
+
+
+def test_a_soft_birth_date_rule_gives_way_to_a_sure_pair_where_one_side_has_no_first_name():
+    from identity.rules import SURE, Strictness
+
+    noisy = RuleBook({}, [Strictness(BIRTH_DATE, 2038, 974)])    # fake_20000: dates shifted by a month or a year
+    named = NameAndBirth("grace", "grace", "g", "kelly", "1991-04-26")
+    nameless = NameAndBirth(None, None, None, "kelly", "1997-04-26")
+    assert noisy.waived(SURE, nameless, named) == {BIRTH_DATE}
+    assert noisy.waived(SURE, nameless, NameAndBirth(None, None, None, "kelly", "1991-04-26")) == frozenset()
+    assert noisy.waived(SURE, nameless, NameAndBirth("grace", "grace", "g", "smit", "1991-04-26")) == frozenset()
+    assert RuleBook({}, [Strictness(BIRTH_DATE, 16177, 204)]).waived(SURE, nameless, named) == frozenset()
