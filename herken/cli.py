@@ -380,13 +380,19 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     import pandas as pd
 
     from identity.evaluate import evaluate
+    from identity.ingest import TRUTH_COLUMNS, DropError, check_header
     from profile_api.store import open_store, read_links
 
     truth_path = Path(args.truth)
     if not truth_path.is_file():
         print(f"error: {truth_path} not found; give the truth.csv of the drop that was resolved", file=sys.stderr)
         return EXIT_BAD_INPUT
-    truth = pd.read_csv(truth_path, dtype=str)
+    try:   # separated as the drop's files may be (identity.ingest.DELIMITERS)
+        truth = pd.read_csv(truth_path, dtype=str, sep=check_header(truth_path, TRUTH_COLUMNS))
+        truth.columns = [str(c).strip().lower() for c in truth.columns]
+    except DropError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     links = read_links(open_store(args.store))
     if links.empty:
         print("error: the store holds no resolved records; run `herken resolve DROP` first", file=sys.stderr)

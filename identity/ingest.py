@@ -142,7 +142,7 @@ def _header_names(names: Sequence[str]) -> list[str]:
     return [h.strip().lower() for h in names]
 
 
-def _check_header(path: Path, required: tuple[str, ...]) -> str:
+def check_header(path: Path, required: tuple[str, ...]) -> str:
     """Return the file's delimiter (a Parquet file: ","); raise DropError when the file is empty or lacks required
     columns. Reads no more than the header."""
     if path.suffix == ".parquet":
@@ -153,7 +153,7 @@ def _check_header(path: Path, required: tuple[str, ...]) -> str:
     if not first:
         raise DropError(f"{path.name}: the file is empty; expected the header {','.join(required)}")
     headers = {d: _header_names(next(csv.reader([first], delimiter=d))) for d in DELIMITERS}
-    found = next((d for d, header in headers.items() if set(required) <= set(header)), ",")
+    found = max(DELIMITERS, key=lambda d: len(set(required) & set(headers[d])))   # the first of the best
     _missing_columns(path, headers[found], required)
     return found
 
@@ -162,6 +162,10 @@ def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
     """Return the rows of a Parquet file (every row has the right shape; values are not stripped)."""
     frame = pd.read_parquet(path)
     frame.columns = _header_names([str(c) for c in frame.columns])
+    twice = sorted({c for c in required if list(frame.columns).count(c) > 1})
+    if twice:
+        raise DropError(f"{path.name}: column(s) {', '.join(twice)} appear more than once (names are read in "
+                        "lower case); keep one of each")
     _missing_columns(path, list(frame.columns), required)
     frame = frame.astype("string").fillna("")
     values = [tuple(str(v) for v in row) for row in frame[list(required)].itertuples(index=False)]
@@ -425,7 +429,7 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
         path = _find(drop_dir, stem)
         if path:
             plan.append((stem, path, columns))
-    delimiters = {path: _check_header(path, columns) for _, path, columns in plan}
+    delimiters = {path: check_header(path, columns) for _, path, columns in plan}
     sizes = {path: path.stat().st_size for _, path, _ in plan}
     progress.step("reading the drop", total=sum(sizes.values()), unit="B")
 

@@ -326,6 +326,7 @@ EM_SESSIONS = (block_on("birth_date"), block_on("given_first", "surname_core"))
 
 PRIOR_RECALL = 0.6   # the share of true pairs the match rate's deterministic rules are taken to find
 MOST_PRIOR = 0.99    # the highest match rate training sets
+FLOOR_MOST = 0.5     # one pair's worth in a drop of two or three records: no more than even odds, before any evidence
 
 
 def train(linker: Linker, seed: int = 42, records: int | None = None) -> None:
@@ -345,7 +346,8 @@ def train(linker: Linker, seed: int = 42, records: int | None = None) -> None:
         linker.training.estimate_probability_two_random_records_match(deterministic, recall=1.0)
         chosen._probability_two_random_records_match = min(chosen._probability_two_random_records_match, MOST_PRIOR)
     if chosen._probability_two_random_records_match <= 0 and records and records > 1:
-        chosen._probability_two_random_records_match = 1 / (PRIOR_RECALL * records * (records - 1) / 2)
+        chosen._probability_two_random_records_match = min(1 / (PRIOR_RECALL * records * (records - 1) / 2),
+                                                           FLOOR_MOST)
         log.warning("no two records of this drop share a full name and birth date, or an e-mail address and first "
                     "name: the chance that two records are one person starts from one such pair")
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)

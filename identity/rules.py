@@ -558,8 +558,8 @@ class RuleBook:
             return ((born and (same_surname or a.birth_date == b.birth_date))
                     or (same_surname and a.mobile is not None and a.mobile == b.mobile and self.mobiles_personal()))
         if rule == BIRTH_DATE:   # one full name, read straight or with first and last name swapped on one side
-            swapped = bool(a.surname_core and b.given_first) and surnames_compatible(a.surname_core, b.given_first) \
-                and bool(b.surname_core and a.given_first) and surnames_compatible(b.surname_core, a.given_first)
+            swapped = bool(a.surname_core and a.given_first) and (a.surname_core, a.given_first) == (b.given_first,
+                                                                                                   b.surname_core)
             return (same_surname or swapped) and bool(a.given_first or b.given_first) and self.names_compatible(a, b)
         return born   # SURNAME: records without a first name, born on one day
 

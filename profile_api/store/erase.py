@@ -46,6 +46,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -197,13 +198,16 @@ class _Person:
     def holds(self, file_stem: str, raw: str) -> bool:
         """Return True when a quarantined row (its file's stem, its raw text) is theirs."""
         low = raw.lower()
-        first = raw.split(",", 1)[0].strip()
-        if (file_stem, first) in set(self.keys):
+        values = _RAW_FIELDS.split(raw)   # a row keeps its file's separator (identity.ingest.DELIMITERS)
+        if (file_stem, values[0].strip()) in set(self.keys):
             return True
         if any(n in low for n in self.needles()):
             return True
-        fields = {value.strip().lower() for value in raw.split(",")}
+        fields = {value.strip().lower() for value in values}
         return any(given.lower() in fields and surname.lower() in fields for given, surname in self.names)
+
+
+_RAW_FIELDS = re.compile(r"[,;\t]")
 
 
 def _read_person(conn: Connection, customer_id: str) -> _Person:

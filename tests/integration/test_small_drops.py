@@ -38,9 +38,9 @@ def test_a_drop_too_small_to_train_on_says_so_and_publishes_nothing(tmp_path: Pa
     assert latest_run(open_store(url, migrate=True)) is None
 
 
-def test_two_exact_duplicates_and_a_stranger_resolve(tmp_path: Path, monkeypatch) -> None:
+def test_two_exact_duplicates_two_strangers_and_both_resolve(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
-    for name, rows, persons in (("two", [JAN, JAN], 1), ("three", [JAN, JAN, PIET], 2)):
+    for name, rows, persons in (("two", [JAN, JAN], 1), ("three", [JAN, JAN, PIET], 2), ("strangers", [JAN, PIET], 2)):
         url = f"sqlite:///{tmp_path / name}.db"
         assert main(["resolve", str(_drop(tmp_path / name, rows)), "--store", url]) == 0
         links = read_links(open_store(url))

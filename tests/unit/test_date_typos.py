@@ -97,6 +97,10 @@ def test_a_birth_date_rule_the_drop_shows_noisy_gives_way_to_a_sure_pair_with_it
     assert noisy.waived(0.95, swapped, straight) == frozenset()                     # the model is not sure
     other = NameAndBirth("lola", "lola", "l", "smit", "2017-11-20")
     assert noisy.waived(SURE, swapped, other) == frozenset()                        # another surname altogether
+    # a swap is the same two names, not names alike: a patronymic surname is a first name's cousin
+    willem = NameAndBirth("willem", "willem", "w", "hendriks", "1950-03-01")
+    hendrik = NameAndBirth("hendrik", "hendrik", "h", "willems", "1985-07-12")
+    assert noisy.waived(SURE, willem, hendrik) == frozenset()
     strict = RuleBook({}, [Strictness(BIRTH_DATE, 16177, 204)])                   # our generator: kin, not noise
     assert strict.waived(SURE, swapped, straight) == frozenset()
 

@@ -79,3 +79,13 @@ def test_without_tombstones_nothing_is_erased():
     standardised = pd.DataFrame([RECORD])
     assert erased_records(standardised, None) == set()
     assert erased_records(standardised, Tombstones("s")) == set()
+
+
+def test_a_quarantined_row_of_a_semicolon_or_tab_file_is_told_theirs_as_a_comma_one():
+    from profile_api.store.erase import _Person
+
+    person = _Person("C1", "H1", [("pos", "r17")], pd.DataFrame(), {}, set(), set(), [("Jan", "Bos")], set())
+    for separator in (",", ";", "\t"):
+        assert person.holds("pos", separator.join(["r17", "Jan", "Bos", "1980-13-45", "", ""]))      # their record_id
+        assert person.holds("pos", separator.join(["r99", "Jan", "Bos", "1980-13-45", "", ""]))      # their full name
+        assert not person.holds("pos", separator.join(["r99", "Jan", "Smit", "1980-13-45", "", ""]))

@@ -70,6 +70,10 @@ def test_parquet_identity_files_are_accepted(tmp_path):
     # column names in any case, as in a CSV header
     frame.rename(columns=str.upper).to_parquet(tmp_path / "webshop.parquet")
     assert sorted(read_drop(tmp_path).records["source"]) == ["pos", "webshop"]
+    # two columns alike but for case would shift every value after them: the file is refused, saying which
+    frame.assign(EMAIL="other@example.nl").to_parquet(tmp_path / "app.parquet")
+    with pytest.raises(DropError, match="app.parquet: column.s. email appear more than once"):
+        read_drop(tmp_path)
 
 
 def test_plain_and_quoted_files_are_quarantined_alike(tmp_path):
@@ -201,4 +205,8 @@ def test_files_separated_by_semicolons_or_tabs_and_headers_in_capitals_read_as_t
     bad.mkdir()
     write(bad / "pos.csv", HEADER.replace(",", "|") + "\n")
     with pytest.raises(DropError, match="pos.csv: missing required column"):
+        read_drop(bad)
+    # a semicolon file short of one column names that one, not all twelve
+    write(bad / "pos.csv", HEADER.replace(",", ";").replace(";loyalty_card", "") + "\n")
+    with pytest.raises(DropError, match=r"missing required column\(s\) loyalty_card;"):
         read_drop(bad)

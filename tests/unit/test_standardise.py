@@ -88,9 +88,11 @@ def test_a_number_written_before_the_street_as_the_english_and_french_write_it()
     assert split_street_and_number("221B Baker St") == ("Baker St", "221B")
     assert split_street_and_number("12-14 High St") == ("High St", "12-14")
     assert split_street_and_number("16, rue de la Paix") == ("rue de la Paix", "16")
+    assert split_street_and_number("12 Juniper Road") == ("Juniper Road", "12")   # a month's start is not a month
     # a number that ends the field wins (Dutch order), and ordinals and Dutch streets named after a date stay names
     assert split_street_and_number("2 Mei-straat 5") == ("2 Mei-straat", "5")
-    for name in ("1e Jacob van Campenstraat", "21st Street", "3 Oktoberstraat", "18 Septemberplein"):
+    for name in ("1e Jacob van Campenstraat", "21st Street", "3 Oktoberstraat", "18 Septemberplein", "3 Oktoberstr",
+                 "18 Septemberpl.", "5 Meiln", "24 Oktoberplantsoen", "5 Mei Boulevard", "2 e Helmersstr"):
         assert split_street_and_number(name) == (name, None)
     # English street words written out, Dutch ones as before
     assert standardise_street("Baker St") == standardise_street("Baker Street") == "baker street"
