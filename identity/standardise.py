@@ -371,14 +371,14 @@ _STREET_ABBREVIATIONS = ((r"str\.?$", "straat"), (r"ln\.?$", "laan"), (r"wg\.?$"
 _ENGLISH_STREETS = ((r"\sst\.?$", " street"), (r"\srd\.?$", " road"), (r"\save?\.?$", " avenue"),
                     (r"\sdr\.?$", " drive"), (r"\ssq\.?$", " square"))   # " pl" is a plein already
 _STREET_WITH_NUMBER = re.compile(r"^(.*?\D)\s*(\d+\s*[-/ ]?\s*[a-zA-Z0-9]{0,4})\s*$")
-# The number first, as the English, Americans and French write it ("12 Baker Street", "221B Baker St",
-# "16, rue de la Paix"), read only where no number ends the field (Dutch order wins: "2 Mei-straat 5"); not a
-# Dutch ordinal that starts a street's name ("1e Jacob van Campenstraat") nor an English one ("21st Street").
 # A Dutch street whose name starts with a number keeps it ("3 Oktoberstraat", "18 Septemberpl.", "5 Mei Boulevard"):
 # a month's name after the number, or a Dutch street word at the end once abbreviations are written out
 _DUTCH_STREET = re.compile(r"^(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november"
                            r"|december)\b|(?:straat|laan|weg|plein|gracht|kade|singel|dijk|dreef|hof|pad|steeg|markt"
                            r"|park|plantsoen)$", re.IGNORECASE)
+# The number first, as the English, Americans and French write it ("12 Baker Street", "221B Baker St",
+# "16, rue de la Paix"), read only where no number ends the field (Dutch order wins: "2 Mei-straat 5"); not a
+# Dutch ordinal that starts a street's name ("1e Jacob van Campenstraat") nor an English one ("21st Street").
 _NUMBER_WITH_STREET = re.compile(r"^(\d+\s*(?![eE]\b|[sS][tT][eE]?\b|[dD][eE]\b|[nN][dD]\b|[rR][dD]\b|[tT][hH]\b)"
                                  r"[a-zA-Z]{0,2}(?:\s*[-/]\s*\d+[a-zA-Z]?)?)\s*,?\s+(\D.*)$")
 
