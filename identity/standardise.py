@@ -370,7 +370,7 @@ _STREET_ABBREVIATIONS = ((r"str\.?$", "straat"), (r"ln\.?$", "laan"), (r"wg\.?$"
 # English ones, only as a word of their own at the end (" st" is no Dutch street's last word; " ln" is a laan)
 _ENGLISH_STREETS = ((r"\sst\.?$", " street"), (r"\srd\.?$", " road"), (r"\save?\.?$", " avenue"),
                     (r"\sdr\.?$", " drive"), (r"\ssq\.?$", " square"))   # " pl" is a plein already
-_STREET_WITH_NUMBER = re.compile(r"^(.*?\D)\s*(\d+\s*[-/ ]?\s*[a-zA-Z0-9]{0,4})\s*$")
+_STREET_WITH_NUMBER = re.compile(r"^(.*?[^\d/-])\s*(\d+\s*[-/ ]?\s*[a-zA-Z0-9]{0,4})\s*$")   # "Laan 1940-1945 3"
 # A Dutch street whose name starts with a number keeps it ("3 Oktoberstraat", "18 Septemberpl.", "5 Mei Boulevard"):
 # a month's name after the number, or a Dutch street word at the end once abbreviations are written out
 _DUTCH_STREET = re.compile(r"^(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november"

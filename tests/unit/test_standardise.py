@@ -81,6 +81,8 @@ def test_house_number_and_addition(raw, expected):
 def test_street_with_number_in_one_field():
     assert split_street_and_number("Dorpsstraat 12a") == ("Dorpsstraat", "12a")
     assert standardise_street("Dorpsstr.") == "dorpsstraat"
+    assert split_street_and_number("Laan 1940-1945 3") == ("Laan 1940-1945", "3")   # a range in the name stays in it
+    assert split_street_and_number("Hoofdstraat 12-14") == ("Hoofdstraat", "12-14")
 
 
 def test_a_number_written_before_the_street_as_the_english_and_french_write_it():
