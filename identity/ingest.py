@@ -15,6 +15,7 @@ distinct value; every other file is read with the csv module and checked row by 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import logging
 import re
@@ -541,6 +542,30 @@ def _frame(columns: dict[str, list] | None, names: Sequence[str]) -> pd.DataFram
     if not columns or not len(next(iter(columns.values()))):
         return pd.DataFrame([], columns=list(names))
     return frame_of(columns, names)
+
+
+_DAY_FIRST = re.compile(r"birth_date '(\d{1,2})[/-](\d{1,2})[/-](\d{4})' is not a calendar date")
+MONTH_FIRST_HINT = 10   # rows that read as dates only month first before the run says so
+
+
+def date_order_hint(rows: Iterable[QuarantinedRow]) -> str | None:
+    """Return a hint when quarantined birth dates are calendar dates read month first (an American extract's
+    03/31/1990), which the contract reads day first; None when fewer than MONTH_FIRST_HINT are."""
+    month_first = []
+    for row in rows:
+        found = _DAY_FIRST.fullmatch(row.reason)
+        if found:
+            month, day, year = map(int, found.groups())
+            try:
+                dt.date(year, month, day)
+            except ValueError:
+                continue
+            month_first.append(found.group(0).split("'")[1])
+    if len(month_first) < MONTH_FIRST_HINT:
+        return None
+    return (f"{len(month_first):,} birth dates quarantined as no calendar date are one read month first "
+            f"({month_first[0]}): the drop contract reads dd/mm/yyyy, so the others were read day first; "
+            "if the extract writes the month first, write its dates as yyyy-mm-dd")
 
 
 def write_quarantine(rows: list[QuarantinedRow], path: Path) -> None:

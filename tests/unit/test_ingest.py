@@ -210,3 +210,20 @@ def test_files_separated_by_semicolons_or_tabs_and_headers_in_capitals_read_as_t
     write(bad / "pos.csv", HEADER.replace(",", ";").replace(";loyalty_card", "") + "\n")
     with pytest.raises(DropError, match=r"missing required column\(s\) loyalty_card;"):
         read_drop(bad)
+
+
+def test_birth_dates_written_month_first_are_pointed_out(tmp_path):
+    from identity.ingest import MONTH_FIRST_HINT, date_order_hint
+
+    rows = [f"P{i},Ann,Lee,{month:02d}/{day:02d}/1980,,,,,,,," for i, (month, day) in
+            enumerate((m, d) for m in range(1, 13) for d in (5, 13, 28))]
+    write(tmp_path / "pos.csv", "\n".join([HEADER, *rows, "P99,Bob,Lee,31/02/1980,,,,,,,,"]) + "\n")
+    drop = read_drop(tmp_path)
+    # 24 rows have a day over 12 written second: no calendar date day first, one month first
+    assert sum("calendar date" in q.reason for q in drop.quarantine) == 25
+    hint = date_order_hint(drop.quarantine)
+    assert hint.startswith("24 birth dates quarantined as no calendar date are one read month first (01/13/1980)")
+    assert "yyyy-mm-dd" in hint
+    # a few slips, or dates no reading makes real, say nothing
+    assert date_order_hint(drop.quarantine[:MONTH_FIRST_HINT - 1]) is None
+    assert date_order_hint([q for q in drop.quarantine if "31/02" in q.raw]) is None
