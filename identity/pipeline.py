@@ -324,11 +324,29 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
         raise
 
 
+LOST_PHONES_SHARE = 0.2   # of a drop's phone values not kept before the run says why it may be
+
+
+def _say_lost_phones(raw: pd.DataFrame, standardised: pd.DataFrame) -> None:
+    """Warn when many phone values were not kept: herken reads a number without a country code as Dutch, so a
+    foreign extract's national notation ("020 7946 0958" from London) is lost."""
+    if "phone" not in raw.columns or not len(raw):
+        return
+    given = [isinstance(text, str) and bool(text.strip()) for text in raw["phone"].tolist()]
+    kept = standardised["mobile"].notna().to_numpy() | standardised["landline"].notna().to_numpy()
+    lost = [text for text, has, held in zip(raw["phone"].tolist(), given, kept) if has and not held]
+    if lost and len(lost) >= LOST_PHONES_SHARE * sum(given):
+        log.warning("%d of %d phone values were not kept as phone numbers (such as %r): a number without its country "
+                    "code is read as Dutch; if the extract comes from another country, write its numbers with their "
+                    "country code (+44 20 7946 0958)", len(lost), sum(given), lost[0])
+
+
 def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progress, lap: Laps,
                           early: Engine | None) -> Resolution:
     """Return the resolution of a drop read (resolve's steps from the standardisation on), on the engine made
     for it when it was made before the standardisation; an engine made here is closed when this fails."""
     standardised = standardise_drop(drop, progress=progress, engine=early)
+    _say_lost_phones(drop.records, standardised)
     # before the completions: nothing of an erased person may shape the other records
     standardised = keep_out(drop, standardised, erased_records(standardised, options.tombstones))
     if options.model_path is None and len(standardised) < MIN_TRAINING_RECORDS:

@@ -227,3 +227,30 @@ def test_birth_dates_written_month_first_are_pointed_out(tmp_path):
     # a few slips, or dates no reading makes real, say nothing
     assert date_order_hint(drop.quarantine[:MONTH_FIRST_HINT - 1]) is None
     assert date_order_hint([q for q in drop.quarantine if "31/02" in q.raw]) is None
+
+
+def test_a_run_warns_when_many_phone_values_are_not_kept():
+    import logging
+
+    import pandas as pd
+
+    from identity.pipeline import _say_lost_phones
+
+    said: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: said.append(record.getMessage())   # the suite runs without pytest's logging plugin
+    logger = logging.getLogger("identity.pipeline")
+    logger.addHandler(handler)
+    try:
+        raw = pd.DataFrame({"phone": ["020 7946 0958", "07700 900123", "0612345678", "", "0201234567"]})
+        london = pd.DataFrame({"mobile": [None, None, "+31612345678", None, None],
+                               "landline": [None, None, None, None, "+31201234567"]})
+        _say_lost_phones(raw, london)
+        assert len(said) == 1 and "2 of 4 phone values were not kept as phone numbers (such as '020 7946 0958')" in said[0]
+        assert "country code" in said[0]
+        dutch = pd.DataFrame({"mobile": ["+31...", "+31...", "+31612345678", None, None],
+                              "landline": [None, None, None, None, "+31201234567"]})
+        _say_lost_phones(raw, dutch)      # every value kept: nothing more to say
+        assert len(said) == 1
+    finally:
+        logger.removeHandler(handler)
