@@ -386,6 +386,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
     from identity.evaluate import evaluate
     from identity.ingest import TRUTH_COLUMNS, DropError, check_header
+    from identity.plain_csv import header_names
     from profile_api.store import open_store, read_links
 
     truth_path = Path(args.truth)
@@ -394,7 +395,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     try:   # separated as the drop's files may be (identity.ingest.DELIMITERS)
         truth = pd.read_csv(truth_path, dtype=str, sep=check_header(truth_path, TRUTH_COLUMNS))
-        truth.columns = [str(c).strip().lower() for c in truth.columns]
+        truth.columns = header_names([str(c) for c in truth.columns])
     except DropError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -34,7 +34,7 @@ from identity.categories import (
     CATEGORY_COLUMNS, check_category_row, normalise_taxonomy, taxonomy_frame, unplaced_categories,
 )
 from identity.plain_csv import (
-    arrow_frame, decimals, holds, iso_timestamps, number_or_empty, read_plain_csv, timestamp_given,
+    arrow_frame, decimals, header_names, holds, iso_timestamps, number_or_empty, read_plain_csv, timestamp_given,
 )
 from identity.progress import NO_PROGRESS, Progress
 from identity.standardise import parse_date, parse_timestamp
@@ -138,22 +138,17 @@ def _missing_columns(path: Path, header: list[str], required: tuple[str, ...]) -
 DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 
 
-def _header_names(names: Sequence[str]) -> list[str]:
-    """Return a CSV header's column names as the contract spells them: no surrounding whitespace, lower case."""
-    return [h.strip().lower() for h in names]
-
-
 def check_header(path: Path, required: tuple[str, ...]) -> str:
     """Return the file's delimiter (a Parquet file: ","); raise DropError when the file is empty or lacks required
     columns. Reads no more than the header."""
     if path.suffix == ".parquet":
-        _missing_columns(path, _header_names(pq.read_schema(path).names), required)
+        _missing_columns(path, header_names(pq.read_schema(path).names), required)
         return ","
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         first = handle.readline()
     if not first:
         raise DropError(f"{path.name}: the file is empty; expected the header {','.join(required)}")
-    headers = {d: _header_names(next(csv.reader([first], delimiter=d))) for d in DELIMITERS}
+    headers = {d: header_names(next(csv.reader([first], delimiter=d))) for d in DELIMITERS}
     found = max(DELIMITERS, key=lambda d: len(set(required) & set(headers[d])))   # the first of the best
     _missing_columns(path, headers[found], required)
     return found
@@ -162,7 +157,7 @@ def check_header(path: Path, required: tuple[str, ...]) -> str:
 def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
     """Return the rows of a Parquet file (every row has the right shape; values are not stripped)."""
     frame = pd.read_parquet(path)
-    frame.columns = _header_names([str(c) for c in frame.columns])
+    frame.columns = header_names([str(c) for c in frame.columns])
     twice = sorted({c for c in required if list(frame.columns).count(c) > 1})
     if twice:
         raise DropError(f"{path.name}: column(s) {', '.join(twice)} appear more than once (names are read in "
@@ -185,7 +180,7 @@ def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> 
     text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = _header_names(next(reader))
+        header = header_names(next(reader))
     except StopIteration:
         raise DropError(f"{path.name}: the file is empty; expected the header {','.join(required)}") from None
     _missing_columns(path, header, required)
@@ -544,7 +539,7 @@ def _frame(columns: dict[str, list] | None, names: Sequence[str]) -> pd.DataFram
     return frame_of(columns, names)
 
 
-_DAY_FIRST = re.compile(r"birth_date '(\d{1,2})[/-](\d{1,2})[/-](\d{4})' is not a calendar date")
+_DAY_FIRST = re.compile(r"birth_date '((\d{1,2})[/-](\d{1,2})[/-](\d{4}))' is not a calendar date")
 MONTH_FIRST_HINT = 10   # rows that read as dates only month first before the run says so
 
 
@@ -555,12 +550,12 @@ def date_order_hint(rows: Iterable[QuarantinedRow]) -> str | None:
     for row in rows:
         found = _DAY_FIRST.fullmatch(row.reason)
         if found:
-            month, day, year = map(int, found.groups())
+            written, month, day, year = found.group(1), *map(int, found.groups()[1:])
             try:
                 dt.date(year, month, day)
             except ValueError:
                 continue
-            month_first.append(found.group(0).split("'")[1])
+            month_first.append(written)
     if len(month_first) < MONTH_FIRST_HINT:
         return None
     return (f"{len(month_first):,} birth dates quarantined as no calendar date are one read month first "

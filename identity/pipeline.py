@@ -332,13 +332,13 @@ def _say_lost_phones(raw: pd.DataFrame, standardised: pd.DataFrame) -> None:
     foreign extract's national notation ("020 7946 0958" from London) is lost."""
     if "phone" not in raw.columns or not len(raw):
         return
-    given = [isinstance(text, str) and bool(text.strip()) for text in raw["phone"].tolist()]
     kept = standardised["mobile"].notna().to_numpy() | standardised["landline"].notna().to_numpy()
-    lost = [text for text, has, held in zip(raw["phone"].tolist(), given, kept) if has and not held]
-    if lost and len(lost) >= LOST_PHONES_SHARE * sum(given):
+    given = [(text, held) for text, held in zip(raw["phone"].tolist(), kept) if isinstance(text, str) and text.strip()]
+    lost = [text for text, held in given if not held]
+    if lost and len(lost) >= LOST_PHONES_SHARE * len(given):
         log.warning("%d of %d phone values were not kept as phone numbers (such as %r): a number without its country "
                     "code is read as Dutch; if the extract comes from another country, write its numbers with their "
-                    "country code (+44 20 7946 0958)", len(lost), sum(given), lost[0])
+                    "country code (+44 20 7946 0958)", len(lost), len(given), lost[0])
 
 
 def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progress, lap: Laps,

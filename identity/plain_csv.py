@@ -20,6 +20,11 @@ import pyarrow.csv as pa_csv
 from identity.standardise import parse_timestamp
 
 
+def header_names(names: Sequence[str]) -> list[str]:
+    """Return a CSV header's column names as the contract spells them: no surrounding whitespace, lower case."""
+    return [h.strip().lower() for h in names]
+
+
 def read_plain_csv(path: Path, delimiter: str = ",") -> pa.Table | None:
     """Return every column of a plain CSV file as Arrow strings, or None when it is not plain.
 
@@ -38,7 +43,7 @@ def read_plain_csv(path: Path, delimiter: str = ",") -> pa.Table | None:
     if not rest or rest.startswith((b"\n", b"\r\n")):
         return None
     try:
-        header = [h.strip().lower() for h in first.decode("utf-8-sig").removesuffix("\r").split(delimiter)]
+        header = header_names(first.decode("utf-8-sig").removesuffix("\r").split(delimiter))
     except UnicodeDecodeError:
         return None
     if len(set(header)) != len(header):
