@@ -6,6 +6,10 @@ Data that nobody on this project wrote, other than Febrl (bench/febrl.py):
   typos, missing values and birth dates shifted by days, months or a year;
 - ``fake_20000``: 20,000 records from the same generator as fake_1000, only in Splink's demos repository
   (``--data``), where more people share a name;
+- ``rldata500`` and ``rldata10000``: R's RecordLinkage package's 500 and 10,000 German records (first and
+  second given name, surname and second surname, birth year, month and day), 10% of them a duplicate
+  with exactly one corrupted field (a name typo, or a date part replaced), only in dblink's repository
+  (``--data``); a month or day no calendar has (0, 13, 64) is written as it is, and ingest quarantines it;
 - ``historical_50k``: 50,578 records of 5,156 historical people from Wikidata (first name, surname,
   birth date, birth place, a fake UK postcode) with typos, titles in the name fields, missing values and
   birth dates mistyped by a digit or two (some into dates no calendar has, which ingest quarantines).
@@ -21,7 +25,7 @@ term frequencies, the postcode or e-mail; EM training; connected components), at
 of 0.95 and at the best of 0.5, 0.9 and 0.95 in hindsight.
 
 usage:
-    python bench/splink_sets.py [--set fake_1000|fake_20000|historical_50k ...] [--data DIR] [--keep DIR]
+    python bench/splink_sets.py [--set fake_1000|fake_20000|historical_50k|rldata500|rldata10000 ...] [--data DIR] [--keep DIR]
 
 The data come from Splink's own loader (``splink.datasets.splink_datasets``), which downloads each set
 once from github.com/moj-analytical-services/splink_datasets into Splink's package folder; on a machine
@@ -39,8 +43,12 @@ from febrl import HEADER, person_scores, read_csv, write_channel_drop  # bench/ 
 from runner import herken
 
 FILES = {"fake_1000": "fake_1000.csv", "fake_20000": "fake_20000.csv",
-         "historical_50k": "historical_figures_with_errors_50k.parquet"}
-ONLY_IN_DEMOS = {"fake_20000"}   # in github.com/moj-analytical-services/splink_demos (data/), not Splink's loader
+         "historical_50k": "historical_figures_with_errors_50k.parquet",
+         "rldata500": "RLdata500.csv", "rldata10000": "RLdata10000.csv"}
+# not in Splink's loader: fake_20000 is in github.com/moj-analytical-services/splink_demos (data/); the RLdata
+# sets of R's RecordLinkage package are in github.com/cleanzr/dblink (examples/)
+ONLY_IN_DEMOS = {"fake_20000", "rldata500", "rldata10000"}
+RLDATA = {"rldata500", "rldata10000"}
 DEFAULT_SETS = ("fake_1000", "historical_50k")
 # the data set's columns that fill the drop contract's, per set (the rest stay empty)
 CONTRACT = {
@@ -50,6 +58,8 @@ CONTRACT = {
                    "city": "city"},
     "historical_50k": {"first_name": "first_name", "last_name": "surname", "birth_date": "dob",
                        "postcode": "postcode_fake", "city": "birth_place"},
+    "rldata500": {"first_name": "first_name", "last_name": "surname", "birth_date": "dob"},
+    "rldata10000": {"first_name": "first_name", "last_name": "surname", "birth_date": "dob"},
 }
 THRESHOLDS = (0.5, 0.9, 0.95)
 TUTORIAL_THRESHOLD = 0.95
@@ -66,14 +76,33 @@ def load(name: str, data: Path | None):  # type: ignore[no-untyped-def]
                              f"names them ({', '.join(FILES.values())})")
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
     elif name in ONLY_IN_DEMOS:
-        raise SystemExit(f"{name} is not in Splink's loader: pass --data DIR holding {FILES[name]} "
-                         "(github.com/moj-analytical-services/splink_demos, data/)")
+        where = ("github.com/cleanzr/dblink, examples/" if name in RLDATA
+                 else "github.com/moj-analytical-services/splink_demos, data/")
+        raise SystemExit(f"{name} is not in Splink's loader: pass --data DIR holding {FILES[name]} ({where})")
     else:
         from splink.datasets import splink_datasets
 
         frame = getattr(splink_datasets, name)
         frame = frame.to_pandas() if hasattr(frame, "to_pandas") else frame    # an Arrow table from Splink 5's loader
+    if name in RLDATA:
+        frame = rldata_columns(frame)
     return frame.rename(columns={"group": "cluster"}).astype("string").fillna("")   # fake_20000 says "group"
+
+
+def rldata_columns(frame):  # type: ignore[no-untyped-def]
+    """Return an RLdata frame with Splink's column names: given names and surnames joined, the birth date as
+    yyyy-mm-dd from its three numbers (as written: month 0 or 13 stays, and ingest quarantines it)."""
+    import pandas as pd
+
+    def joined(first: str, second: str) -> pd.Series:
+        return (frame[first].fillna("") + " " + frame[second].replace("NA", "").fillna("")).str.strip()
+
+    def part(column: str, width: int) -> pd.Series:
+        return frame[column].astype(int).astype(str).str.zfill(width)
+
+    return pd.DataFrame({"unique_id": frame["rec_id"], "cluster": frame["ent_id"],
+                         "first_name": joined("fname_c1", "fname_c2"), "surname": joined("lname_c1", "lname_c2"),
+                         "dob": part("by", 4) + "-" + part("bm", 2) + "-" + part("bd", 2)})
 
 
 def write_drop(name: str, frame, out: Path) -> None:  # type: ignore[no-untyped-def]
@@ -98,24 +127,32 @@ def plain_splink(name: str, frame) -> dict[float, dict]:  # type: ignore[no-unty
     records = pd.DataFrame({"unique_id": frame["unique_id"], "cluster": frame["cluster"],
                             **{c: frame[source].replace("", None) for c, source in mapping.items()}})
     records["birth_date"] = pd.to_datetime(records["birth_date"], errors="coerce").dt.strftime("%Y-%m-%d")
-    place = "postcode" if "postcode" in mapping else "email"
+    place = "postcode" if "postcode" in mapping else "email" if "email" in mapping else None
     comparisons = [
         cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
         cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
         cl.DateOfBirthComparison("birth_date", input_is_string=True),
-        cl.ExactMatch("city").configure(term_frequency_adjustments=True),
-        cl.PostcodeComparison("postcode") if place == "postcode" else cl.EmailComparison("email"),
     ]
+    if "city" in mapping:
+        comparisons.append(cl.ExactMatch("city").configure(term_frequency_adjustments=True))
+    if place is not None:
+        comparisons.append(cl.PostcodeComparison("postcode") if place == "postcode" else cl.EmailComparison("email"))
     settings = SettingsCreator(
         link_type="dedupe_only", comparisons=comparisons, retain_intermediate_calculation_columns=False,
         blocking_rules_to_generate_predictions=[
             block_on("first_name", "last_name"), block_on("last_name", "birth_date"),
-            block_on("first_name", "birth_date"), block_on(place),
+            block_on("first_name", "birth_date"), *([block_on(place)] if place else []),
             block_on("substr(first_name, 1, 2)", "substr(last_name, 1, 2)"),
         ])
     linker = Linker(DuckDBAPI().register(records), settings, log_level="WARNING")
+    # The tutorials' deterministic rule; a set where no two records agree on all three fields (RLdata: every
+    # duplicate carries one error) takes the three rules on two of them instead, else the match rate would be 0.
+    exact = records.dropna(subset=["first_name", "last_name", "birth_date"]).duplicated(
+        ["first_name", "last_name", "birth_date"]).any()
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "last_name", "birth_date")], recall=0.7)
+        [block_on("first_name", "last_name", "birth_date")] if exact else
+        [block_on("first_name", "last_name"), block_on("last_name", "birth_date"), block_on("first_name", "birth_date")],
+        recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=42)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "last_name"))
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))

@@ -13,6 +13,7 @@ from splink import Linker
 from identity.bulk import isin
 from identity.engine import Engine, make_engine
 from identity.model import capped_rules, plain_rules, settings, train, with_block_sizes, with_counted_u
+from identity.monotone import monotone_weights
 from identity.rules import given_names_compatible
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ def train_model(engine: Engine, records: pd.DataFrame, seed: int = 42) -> dict:
     finally:
         if trainer is not engine:
             trainer.close()
-    return round_model(with_counted_u(finalise_model(model), records))
+    return round_model(monotone_weights(with_counted_u(finalise_model(model), records)))
 
 
 class ModelMismatch(ValueError):
@@ -231,6 +232,8 @@ def predict_pairs(linker: Linker, engine: Engine, threshold: float) -> pd.DataFr
               *[f"{field}_{side}" for field in PAIR_FIELDS for side in "lr" if f"{field}_{side}" in names]]
     pairs = engine.sql(f"SELECT {', '.join(wanted)} FROM {predictions.physical_name}")
     linker.table_management.delete_tables_created_by_splink_from_db()
+    # Splink's cache still names the dropped tables (term frequencies): a later predict would read them
+    linker._db_api._intermediate_table_cache.invalidate_cache()
     return pairs
 
 

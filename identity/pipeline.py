@@ -32,7 +32,7 @@ from identity.ingest import Drop, DropError, read_drop, write_quarantine
 from identity.lifecycle import edited_records, stable_id, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
-from identity.prior import learnt_prior, with_prior
+from identity.prior import learnt_prior, rescore_needed, with_prior
 from identity.progress import NO_PROGRESS, Progress
 from identity.rules import STRICT, NameAndBirth, RuleBook
 from identity.standardise import STANDARD_COLUMNS, Memo, standardise_columns
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 PREDICT_THRESHOLD = 0.05   # pairs kept for review and explanation
 MATCH_THRESHOLD = 0.5      # pairs that may join two clusters (subject to the cannot-link rules)
+RESCORE_ROUNDS = 3         # scorings again at a learnt prior far above the trained one (one settled RLdata10000)
 
 
 @dataclass
@@ -397,14 +398,25 @@ def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: Reso
     progress.step("scoring candidate pairs", unit="pairs")
     pairs = predict_pairs(linker, engine, PREDICT_THRESHOLD)
     if trained:    # the prior the drop's own scores give (identity.prior); a re-used model keeps its own
-        prior = float(model["probability_two_random_records_match"])
+        trained_prior = prior = float(model["probability_two_random_records_match"])
         learnt = learnt_prior(pairs["match_probability"].to_numpy(dtype=float), len(records), prior)
-        if learnt != prior:
+        for _ in range(RESCORE_ROUNDS):
+            if not rescore_needed(prior, learnt, PREDICT_THRESHOLD, MATCH_THRESHOLD):
+                break
+            # Far above the trained prior (a drop whose every duplicate carries an error), pairs cut at the
+            # trained one would merge: score again at the learnt prior, and learn it again from those scores.
+            log.info("the scores put the chance that two records are one person at %.3g, %.0fx the trained %.3g: "
+                     "scoring again", learnt, learnt / prior, prior)
+            linker._settings_obj._probability_two_random_records_match = learnt   # Splink 5 offers no setter
+            pairs = predict_pairs(linker, engine, PREDICT_THRESHOLD)
+            prior = learnt
+            learnt = learnt_prior(pairs["match_probability"].to_numpy(dtype=float), len(records), prior)
+        if learnt != trained_prior:
             pairs = with_prior(pairs, prior, learnt)
             model["probability_two_random_records_match"] = learnt
             (options.run_dir / "model.json").write_text(json.dumps(model, indent=4))
             log.info("the chance that two records are one person, learnt from the scores: %.3g (trained: %.3g)",
-                     learnt, prior)
+                     learnt, trained_prior)
     progress.advance(len(pairs))
     lap("predict")
 
