@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 CHAINS: dict[str, tuple[str, ...]] = {
     "given_name": ("Exact match on given_first", "Jaro-Winkler distance of given_first >= 0.88", "same initial",
                    "All other comparisons"),
-    "surname": ("Exact match on surname_core", "Jaro-Winkler distance of surname_core >= 0.9", "All other comparisons"),
+    "surname": ("Exact match on surname_core", "Jaro-Winkler distance of surname_core >= 0.9", "one typo",
+                "All other comparisons"),
     "birth_date": ("Exact match on birth_date", "typo or day-month swap", "same year", "All other comparisons"),
 }
 

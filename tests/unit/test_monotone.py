@@ -63,3 +63,29 @@ def test_every_chain_names_levels_of_herkens_own_comparisons():
     for name, chain in CHAINS.items():
         assert all(label in made[name] for label in chain), (name, made[name])
         assert [label for label in made[name] if label in chain] == list(chain)     # in the comparison's order
+
+
+def _surname_level(a: str, b: str) -> str:
+    from identity.compiled_model import compile_condition
+    from identity.realtime import COLUMNS
+
+    index = {name: i for i, name in enumerate(COLUMNS)}
+
+    def record(surname: str) -> tuple:
+        values = [None] * len(COLUMNS)
+        values[index["surname_core"]] = surname
+        return tuple(values)
+
+    levels = next(c for c in settings().create_settings_dict("duckdb")["comparisons"]
+                  if c["output_column_name"] == "surname")["comparison_levels"]
+    for level in levels:
+        if compile_condition(level["sql_condition"], index)(record(a), record(b)) is True:
+            return level["label_for_charts"]
+    return levels[-1]["label_for_charts"]
+
+
+def test_one_typo_in_a_short_surname_is_its_own_level_below_spelled_alike():
+    assert _surname_level("koch", "kocn") == "one typo"            # Jaro-Winkler 0.88
+    assert _surname_level("sauer", "saier") == "one typo"          # 0.89
+    assert _surname_level("jansen", "janssen").startswith("Jaro-Winkler")
+    assert _surname_level("koch", "bach") == "All other comparisons"
