@@ -45,9 +45,10 @@ from identity.pipeline import (
     PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, cluster_persons, edits_since, rule_fields_of,
     standardise_drop,
 )
+from identity.placeholders import without_placeholders
 from identity.progress import NO_PROGRESS, Progress
 from identity.rules import RuleBook
-from identity.strictness import book_of_run
+from identity.strictness import book_of_run, placeholders_of_run
 from identity.timing import Laps
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,8 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     both = pd.concat([kept[list(SNAPSHOT_COLUMNS[:-2])], fresh], ignore_index=True)
     is_fresh = isin(both["unique_id"], fresh_ids)
     fresh = fill_surnames_from_email(complete_postcodes(both, only=is_fresh), only=is_fresh)[is_fresh]
+    # the birth dates the published run read as placeholders are read so here too (identity.placeholders)
+    fresh = without_placeholders(fresh, placeholders_of_run(published.rules))
     counted = [c for c in NAME_COUNT_COLUMNS if c in kept.columns]     # a snapshot of an older herken has none
     everything = pd.concat([kept[[*SNAPSHOT_COLUMNS, *counted]], fresh[list(SNAPSHOT_COLUMNS)]], ignore_index=True)
     lap("standardise")

@@ -32,6 +32,7 @@ from identity.ingest import Drop, DropError, read_drop, write_quarantine
 from identity.lifecycle import edited_records, stable_id, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
+from identity.placeholders import describe as describe_placeholders, placeholder_dates, without_placeholders
 from identity.prior import learnt_prior, rescore_needed, with_prior
 from identity.progress import NO_PROGRESS, Progress
 from identity.rules import STRICT, NameAndBirth, RuleBook
@@ -359,6 +360,10 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
     # Drop-level completions: a postcode for "street + number" addresses the drop knows, a surname
     # read from the e-mail for records with a first name only (sparse app accounts).
     standardised = fill_surnames_from_email(complete_postcodes(standardised))
+    placeholders = placeholder_dates(standardised)
+    standardised = without_placeholders(standardised, placeholders)
+    if placeholders:
+        log.warning("%s", describe_placeholders(placeholders))
     log.info("standardised %d records; %d phone numbers kept in ranges phonenumbers does not know (phone_valid False)",
              len(standardised), int(standardised["phone_valid"].eq(False).sum()))
     lap("standardise")
@@ -375,7 +380,7 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
         # prepare's frame is a sorted copy: the unsorted one would stay beside it through scoring (0.8 GB at 1M)
         del standardised
         give_back_memory()
-        return _resolve_on(engine, drop, records, options, progress, lap)
+        return _resolve_on(engine, drop, records, options, progress, lap, placeholders)
     except BaseException:
         if early is None:    # an early one is resolve's to close
             engine.close()
@@ -383,7 +388,7 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
 
 
 def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: ResolveOptions,
-                progress: Progress, lap: Laps) -> Resolution:
+                progress: Progress, lap: Laps, placeholders: dict[str, int] | None = None) -> Resolution:
     """Return the resolution of a drop's prepared records on an engine, which it closes once the households'
     SQL is done, or once it has grouped the households when it groups them on its workers (closing it again is
     harmless)."""
@@ -423,6 +428,7 @@ def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: Reso
     progress.step(f"clustering {len(pairs):,} pairs into persons", total=len(pairs), unit="pairs")
     rule_fields = rule_fields_of(records)
     rules = fit_rules(records, rule_fields, pairs)
+    rules.placeholder_dates = dict(placeholders or {})
     previous = None if options.published is None else unchanged_records(records, options.published, SNAPSHOT_COLUMNS)
     clustering = cluster_persons(
         rule_fields, pairs, rules, options, progress, previous=previous, engine=engine,

@@ -142,6 +142,8 @@ class RecordIndex:
         self._lookups: list[tuple[tuple[tuple[int, int], ...], Key, Key]] = []   # (equalities, probe, posted)
         # posted value -> the position of the one record holding it, or a list of the positions of several
         self.postings: dict[Key, dict[Any, int | list[int]]] = {}
+        # the birth dates the published run read as placeholders (identity.placeholders): read so here too
+        self.placeholders: Mapping[str, int] = {}
 
     @classmethod
     def from_standardised(cls, frame: pd.DataFrame, fingerprints: Mapping[str, int],
@@ -241,6 +243,8 @@ class RecordIndex:
         """Return a raw record (source, record_id and the identity columns) as the batch would standardise it
         among the store's records: completions from them, ``*_names`` counts with it."""
         row = standardise_record(dict(raw))
+        if row["birth_date"] in self.placeholders:
+            row["birth_date"] = None
         if row["postcode"] is None and row["street"] and row["house_number"]:
             postcode = postcode_of_street(self.places, row["street"], row["house_number"], row["city"])
             if postcode is not None:

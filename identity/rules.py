@@ -426,10 +426,10 @@ class RuleBook:
     def __init__(self, name_counts: Mapping[str, int] | None = None, strictness: Iterable[Strictness] = (),
                  variants: Iterable[tuple[str, str]] = (), dates: DateTypos | None = None) -> None:
         self.name_counts = dict(name_counts or {})
-        # how far the drop shows birth dates two digits apart to be one person's typos
-        # (identity.strictness.learn_date_typos): where it does, they are compatible here
+        # whether the drop shows dates two digits apart to be typos (identity.strictness.learn_date_typos)
         self.dates = dates
         self.date_typos = dates is not None and dates.learnt
+        self.placeholder_dates: dict[str, int] = {}   # read as missing (identity.placeholders), with their people
         self.strictness = {s.rule: s for s in strictness}
         # pairs of first names the drop shows to be one person's (identity.strictness.learn_name_variants)
         self.variants = frozenset(tuple(sorted(pair)) for pair in variants)

@@ -43,7 +43,8 @@ def restandardise(raw: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str
 
     Args:
         raw: source, record_id and the RAW_COLUMNS as received.
-        stored: the standardised values the run stored for it (std_surname, std_particles, std_postcode).
+        stored: the standardised values the run stored for it (std_surname, std_particles, std_postcode,
+            std_birth_date).
     """
     record = standardise_record({"source": raw["source"], "record_id": raw["record_id"],
                                  **{c: raw.get(c) for c in RAW_COLUMNS}})
@@ -52,6 +53,8 @@ def restandardise(raw: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str
         words = surname.split()
         record.update(surname_core=surname, particles=stored.get("std_particles"),
                       surname_first=words[0], surname_last=words[-1])
+    if record["birth_date"] and "std_birth_date" in stored and stored["std_birth_date"] is None:
+        record["birth_date"] = None                         # read as a placeholder (identity.placeholders)
     postcode = stored.get("std_postcode")
     if record["postcode"] is None and postcode and record["house_number"]:   # identity.addresses
         record.update(postcode=postcode, address_key=address_key(postcode, record["house_number"],

@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from identity.cluster import NAMES_ONLY_THRESHOLD
+from identity.placeholders import describe as describe_placeholders
 from identity.rules import (
     BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_VALUES, RULE_TITLES,
     DATE_TYPO_EDITS, SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, birth_dates_compatible, date_edits,
@@ -231,6 +232,13 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
             kept.insert(1 if first is not None else 0, birth)
         birth["date_typos"] = {"conflicts": book.dates.conflicts, "two_digits": book.dates.two_digits}
         birth["description"] += "; " + book.dates.describe()
+    if book.placeholder_dates:
+        birth = next((k for k in kept if k["rule"] == BIRTH_DATE), None)
+        if birth is None:
+            birth = {"rule": BIRTH_DATE, "description": unmeasured(BIRTH_DATE)}
+            kept.insert(1 if first is not None else 0, birth)
+        birth["placeholder_dates"] = dict(book.placeholder_dates)
+        birth["description"] += "; " + describe_placeholders(book.placeholder_dates)
     kept.append({"rule": NAMELESS, "description": f"{RULE_TITLES[NAMELESS]}: such a record joins only on a birth "
                                                   "date, mobile or e-mail it shares with the other"})
     how = ("only where no third person in the drop holds its full name" if math.isinf(names_only_threshold)
@@ -249,4 +257,12 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     variants = [(x, y) for r in rules for x, y in r.get("variants", ())]
     dates = next((DateTypos(int(r["date_typos"]["conflicts"]), int(r["date_typos"]["two_digits"]))
                   for r in rules if isinstance(r.get("date_typos"), dict)), None)
-    return RuleBook(name_counts, measured, variants, dates)
+    book = RuleBook(name_counts, measured, variants, dates)
+    book.placeholder_dates = placeholders_of_run(rules)
+    return book
+
+
+def placeholders_of_run(rules: list[dict[str, Any]]) -> dict[str, int]:
+    """Return the birth dates a run read as placeholders (identity.placeholders), as it kept them."""
+    return next(({str(d): int(n) for d, n in r["placeholder_dates"].items()} for r in rules
+                 if isinstance(r.get("placeholder_dates"), dict)), {})

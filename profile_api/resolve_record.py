@@ -39,12 +39,14 @@ from identity.households import MAX_PERSONS_PER_VALUE
 from identity.ingest import CHANNELS, Drop
 from identity.lifecycle import CREATED, MERGED, SPLIT, Event, stable_id
 from identity.pipeline import MATCH_THRESHOLD, PREDICT_THRESHOLD, standardise_drop
+from identity.placeholders import without_placeholders
 from identity.realtime import POS, Candidate, Decision, RecordIndex, decide, frequencies, parse_blocking_rule, \
     rule_fields, rulebook_of_run
 from identity.rules import RuleBook, edit_conflict
 from identity.compiled_model import ModelScorer
 from identity.scoring import term_frequency_columns
 from identity.standardise import parse_date, parse_timestamp
+from identity.strictness import placeholders_of_run
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.precompute import PROFILE_MEMORY_LIMIT
 from profile_api.profiles import StoreBusy, waited_too_long
@@ -279,13 +281,16 @@ class RecordResolver:
         rules = [parse_blocking_rule(r["blocking_rule"] if isinstance(r, dict) else r)
                  for r in run.model.get("blocking_rules_to_generate_predictions", [])]
         snapshot = stored.linkage_snapshot(conn, run.run_id)
+        placeholders = placeholders_of_run(run.rules or [])
         if snapshot is None:      # a run published before runs kept one: standardise every record here
             standardised = standardise_drop(Drop(raw, raw.iloc[:0], raw.iloc[:0], None), workers=1)
-            index = RecordIndex.from_standardised(standardised, fingerprints, rules)
+            index = RecordIndex.from_standardised(without_placeholders(standardised, placeholders), fingerprints, rules)
+            index.placeholders = placeholders
         else:
             since = _changed_since(snapshot, raw)
             index = RecordIndex.from_standardised(snapshot[~snapshot["unique_id"].isin(since)], fingerprints, rules,
                                                   completed=True)
+            index.placeholders = placeholders
             for row in raw.itertuples(index=False, name=None):    # resolved in real time after the run
                 if f"{row[0]}:{row[1]}" in since:
                     index.add(index.standardise(dict(zip(raw.columns, row))), _fingerprint(tuple(row[2:])))

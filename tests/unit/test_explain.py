@@ -171,6 +171,13 @@ def test_a_record_is_standardised_again_with_its_runs_completions():
     assert plain["surname_core"] is None and plain["postcode"] is None
 
 
+def test_a_birth_date_its_run_read_as_a_placeholder_is_missing_again():
+    raw = {"source": "pos", "record_id": "P1", "first_name": "Jan", "last_name": "Vries", "birth_date": "01-01-1900"}
+    assert restandardise(raw, {"std_birth_date": None})["birth_date"] is None        # identity.placeholders
+    assert restandardise(raw, {"std_birth_date": "1900-01-01"})["birth_date"] == "1900-01-01"
+    assert restandardise(raw, {})["birth_date"] == "1900-01-01"                       # a run that kept nothing
+
+
 def test_term_frequencies_are_shares_of_the_records_with_a_value():
     assert term_frequencies([("jan", 3), ("piet", 1), (None, 4)]) == {"jan": 0.75, "piet": 0.25}
     assert term_frequencies([("Den Haag", 1), ("den  haag", 1), ("Ede", 2)], str.lower) == {
