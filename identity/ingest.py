@@ -34,7 +34,8 @@ from identity.categories import (
     CATEGORY_COLUMNS, check_category_row, normalise_taxonomy, taxonomy_frame, unplaced_categories,
 )
 from identity.plain_csv import (
-    arrow_frame, decimals, header_names, holds, iso_timestamps, number_or_empty, read_plain_csv, timestamp_given,
+    WINDOWS_1252, arrow_frame, decimals, decode_csv, header_names, holds, iso_timestamps, number_or_empty, read_plain_csv,
+    timestamp_given,
 )
 from identity.progress import NO_PROGRESS, Progress
 from identity.standardise import parse_date, parse_timestamp
@@ -177,7 +178,10 @@ def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> 
     """
     if path.suffix == ".parquet":
         return _read_parquet(path, required)
-    text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+    text, encoding = decode_csv(path.read_bytes())
+    if encoding == WINDOWS_1252:
+        log.warning("%s is not UTF-8 but reads as Windows-1252, as Excel saves CSV on Windows: read so (save it as "
+                    "UTF-8 to be sure of every character)", path.name)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = header_names(next(reader))

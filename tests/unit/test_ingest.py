@@ -21,7 +21,8 @@ def test_bad_rows_are_quarantined_with_file_line_and_reason(tmp_path):
         "P4,Anna,Smit",                                 # wrong column count
         "P5,Kees,de Vries,02/03/1970,,,,,,,,2024-01-01T10:00:00",
     ]) + "\n")
-    write(tmp_path / "webshop.csv", (HEADER + "\n").encode() + b"W1,J\xe9,X,,,,,,,,,\nW2,Ok,Y,,,,,,,,,\n")
+    # UTF-8 (Zoë) with one byte that is not: a damaged file, whose damaged row is quarantined
+    write(tmp_path / "webshop.csv", (HEADER + "\n").encode() + b"W1,J\xe9,X,,,,,,,,,\nW2,Zo\xc3\xab,Y,,,,,,,,,\n")
     write(tmp_path / "notes.txt", "not part of the contract")
     drop = read_drop(tmp_path)
     counts = {c.file: c for c in drop.counts}
@@ -37,6 +38,16 @@ def test_bad_rows_are_quarantined_with_file_line_and_reason(tmp_path):
     assert "UTF-8" in reasons[("webshop.csv", 2)]
     assert drop.ignored_files == ["notes.txt"]
     assert sorted(drop.records["record_id"]) == ["P1", "P5", "W2"]
+
+
+def test_a_file_excel_saved_in_windows_1252_is_read_so(tmp_path, caplog):
+    rows = "\n".join([HEADER.replace(",", ";"), "P1;José;Müller;;;;Hoofdstraat;1;;Tilburg;;", "P2;Jan;Smit;;;;;;;;;"]) + "\n"
+    write(tmp_path / "pos.csv", rows, encoding="cp1252")         # Excel's "CSV" on a Dutch Windows: cp1252, semicolons
+    drop = read_drop(tmp_path)
+    assert drop.quarantine == []
+    assert sorted(drop.records["first_name"]) == ["Jan", "José"]
+    assert "Müller" in drop.records["last_name"].tolist()
+    assert "Windows-1252" in caplog.text
 
 
 def test_a_file_without_required_columns_stops_the_run(tmp_path):
@@ -254,3 +265,15 @@ def test_a_run_warns_when_many_phone_values_are_not_kept():
         assert len(said) == 1
     finally:
         logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize("data, text, encoding", [
+    ("\ufeffnaam\nJosé\n".encode(), "naam\nJosé\n", "utf-8"),                       # UTF-8 with a byte-order mark
+    ("naam\nJosé\nMüller\n".encode("cp1252"), "naam\nJosé\nMüller\n", "windows-1252"),
+    (b"naam\nZo\xc3\xab\nJ\xe9\n", "naam\nZoë\nJ\udce9\n", "utf-8"),                # UTF-8, damaged: the byte kept aside
+    (b"naam\nJ\x81\n", "naam\nJ\udc81\n", "utf-8"),                                  # not Windows-1252 either
+])
+def test_a_csv_file_is_read_as_utf_8_or_as_windows_1252_only_when_it_holds_no_utf_8(data, text, encoding):
+    from identity.plain_csv import decode_csv
+
+    assert decode_csv(data) == (text, encoding)
