@@ -20,6 +20,7 @@ import pandas as pd
 
 
 from identity.addresses import address_key
+from identity.dates import parse_date, parse_timestamp  # noqa: F401  re-exported: callers read them from here
 from identity.nicknames import canonical_given_name
 
 # Dutch (and Flemish/German) surname particles ("tussenvoegsels"), longest first so that
@@ -486,51 +487,6 @@ def standardise_loyalty_card(card: str | None) -> str | None:
         return None
     value = re.sub(r"[\s.-]", "", str(card)).upper()
     return value or None
-
-
-_DATE_FORMATS = (
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), ("y", "m", "d")),
-    (re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$"), ("d", "m", "y")),
-    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), ("d", "m", "y")),
-    (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"), ("d", "m", "y")),
-    (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), ("y", "m", "d")),
-    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), ("y", "m", "d")),
-)
-
-
-@lru_cache(maxsize=_MEMO, typed=True)
-def parse_date(text: str | None) -> dt.date | None:
-    """Return the date written as yyyy-mm-dd, dd-mm-yyyy or dd/mm/yyyy; raise ValueError if not a date."""
-    if text is None:
-        return None
-    value = str(text).strip()
-    if not value:
-        return None
-    value = value.split("T")[0].split(" ")[0]
-    for pattern, order in _DATE_FORMATS:
-        match = pattern.match(value)
-        if match:
-            parts = dict(zip(order, (int(g) for g in match.groups())))
-            try:
-                return dt.date(parts["y"], parts["m"], parts["d"])
-            except ValueError:
-                raise ValueError(f"'{text}' is not a calendar date") from None
-    raise ValueError(f"'{text}' is not a date (expected yyyy-mm-dd, dd-mm-yyyy or dd/mm/yyyy)")
-
-
-def parse_timestamp(text: str | None) -> dt.datetime | None:
-    """Return an ISO timestamp or date as a naive datetime; raise ValueError if not one."""
-    if text is None:
-        return None
-    value = str(text).strip()
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed
-    except ValueError:
-        day = parse_date(value)
-        return dt.datetime(day.year, day.month, day.day) if day else None
 
 
 STANDARD_COLUMNS: tuple[str, ...] = (

@@ -1,0 +1,99 @@
+"""Dates as a drop writes them: numbers in the contract's orders, or a month by its Dutch or English name.
+
+A till or export writes ``yyyy-mm-dd``, ``dd-mm-yyyy`` or ``dd/mm/yyyy`` (and ``dd.mm.yyyy``,
+``yyyy/mm/dd``, ``yyyymmdd``); a customer-service desk types ``12 maart 1985``, ``12 mrt. 1985`` or
+``March 12, 1985``. A date no calendar has (``1985-02-31``) and anything else raise ValueError with
+the reason, which ingest writes into the quarantine (``identity.ingest``; its month-first hint reads it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+
+_MEMO = 100_000   # distinct date strings remembered: a drop's birth dates repeat across channels
+
+_DATE_FORMATS = (
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), ("y", "m", "d")),
+    (re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$"), ("d", "m", "y")),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), ("d", "m", "y")),
+    (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"), ("d", "m", "y")),
+    (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), ("y", "m", "d")),
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), ("y", "m", "d")),
+)
+
+# Month names and their usual abbreviations, Dutch and English (a leading part of the name, of at least three
+# letters, is read as the month too: "sept", "febr").
+MONTHS: dict[str, int] = {
+    "januari": 1, "january": 1, "februari": 2, "february": 2, "maart": 3, "march": 3, "mrt": 3, "april": 4,
+    "mei": 5, "may": 5, "juni": 6, "june": 6, "juli": 7, "july": 7, "augustus": 8, "august": 8,
+    "september": 9, "oktober": 10, "october": 10, "november": 11, "december": 12,
+}
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})(?:e|st|nd|rd|th)?[\s.\-/]*([a-z]{3,})\.?[\s.\-/,]*(\d{4})$")
+_MONTH_DAY_YEAR = re.compile(r"^([a-z]{3,})\.?\s*(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$")
+
+
+def month_number(name: str) -> int | None:
+    """Return the month a Dutch or English month name (or its leading three letters or more) names, or None."""
+    if name in MONTHS:
+        return MONTHS[name]
+    found = {number for full, number in MONTHS.items() if len(name) >= 3 and full.startswith(name)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _named_month(value: str) -> tuple[int, int, int] | None:
+    """Return (year, month, day) of a date written with its month's name, or None when it is not one."""
+    lowered = value.lower()
+    match = _DAY_MONTH_YEAR.match(lowered)
+    if match:
+        day, name, year = match.groups()
+    else:
+        match = _MONTH_DAY_YEAR.match(lowered)
+        if not match:
+            return None
+        name, day, year = match.groups()
+    month = month_number(name)
+    return (int(year), month, int(day)) if month else None
+
+
+@lru_cache(maxsize=_MEMO, typed=True)
+def parse_date(text: str | None) -> dt.date | None:
+    """Return the date written as yyyy-mm-dd, dd-mm-yyyy or dd/mm/yyyy (or with its month's name); raise
+    ValueError if not a date."""
+    if text is None:
+        return None
+    value = str(text).strip()
+    if not value:
+        return None
+    named = _named_month(value) if any(ch.isalpha() for ch in value) else None
+    if named:
+        parts = dict(zip(("y", "m", "d"), named))
+    else:
+        value = value.split("T")[0].split(" ")[0]
+        for pattern, order in _DATE_FORMATS:
+            match = pattern.match(value)
+            if match:
+                parts = dict(zip(order, (int(g) for g in match.groups())))
+                break
+        else:
+            raise ValueError(f"'{text}' is not a date (expected yyyy-mm-dd, dd-mm-yyyy or dd/mm/yyyy)")
+    try:
+        return dt.date(parts["y"], parts["m"], parts["d"])
+    except ValueError:
+        raise ValueError(f"'{text}' is not a calendar date") from None
+
+
+def parse_timestamp(text: str | None) -> dt.datetime | None:
+    """Return an ISO timestamp or date as a naive datetime; raise ValueError if not one."""
+    if text is None:
+        return None
+    value = str(text).strip()
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed
+    except ValueError:
+        day = parse_date(value)
+        return dt.datetime(day.year, day.month, day.day) if day else None

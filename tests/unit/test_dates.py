@@ -1,0 +1,50 @@
+"""Dates as a drop writes them (identity.dates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from identity.dates import month_number, parse_date, parse_timestamp
+
+
+@pytest.mark.parametrize("text", [
+    "1985-03-12", "12-03-1985", "12/03/1985", "12.03.1985", "1985/03/12", "19850312", "12-3-1985",
+    "1985-03-12T10:00:00", "12/03/1985 00:00",
+    "12 maart 1985", "12 mrt. 1985", "12 mrt 1985", "12-mrt-1985", "12 Mar 1985", "12 MARCH 1985", "12th March 1985",
+    "March 12, 1985", "Mar. 12 1985", "maart 12 1985",
+])
+def test_a_date_in_the_contracts_orders_or_with_its_months_name_is_read(text):
+    assert parse_date(text) == dt.date(1985, 3, 12)
+
+
+@pytest.mark.parametrize("text, month", [("1 sept 2001", 9), ("3 OCT 1990", 10), ("3 okt 1990", 10), ("5 mei 1990", 5),
+                                         ("5 May 1990", 5), ("1 jun 1990", 6), ("1 juli 1990", 7), ("1 febr 1990", 2)])
+def test_dutch_and_english_month_names_and_their_abbreviations(text, month):
+    assert parse_date(text).month == month
+
+
+def test_what_is_no_month_or_no_calendar_date_is_refused_with_the_reason():
+    assert month_number("ma") is None and month_number("ju") is None        # March or May; June or July
+    with pytest.raises(ValueError, match="is not a date"):
+        parse_date("31 foo 1990")
+    with pytest.raises(ValueError, match="is not a calendar date"):
+        parse_date("31 februari 1990")
+    with pytest.raises(ValueError, match=r"expected yyyy-mm-dd, dd-mm-yyyy or dd/mm/yyyy"):   # the hint reads it
+        parse_date("31-03-90")
+
+
+def test_a_timestamp_keeps_its_time_and_a_named_date_reads_as_midnight():
+    assert parse_timestamp("2024-01-01T10:00:00Z") == dt.datetime(2024, 1, 1, 10)
+    assert parse_timestamp("1 jan 2024") == dt.datetime(2024, 1, 1)
+
+
+@given(st.text(max_size=30))
+def test_parse_date_returns_a_date_or_raises_value_error(text):
+    try:
+        assert parse_date(text) is None or isinstance(parse_date(text), dt.date)
+    except ValueError:
+        pass
