@@ -22,9 +22,10 @@ from identity.bulk import isin
 from identity.incremental import Delta, IncrementalError, Published
 from identity.ingest import IDENTITY_COLUMNS
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
+from identity.placeholders import without_placeholders
 from identity.standardise import STANDARD_COLUMNS, current_cities, standardise_record
 from identity.progress import NO_PROGRESS, Progress
-from identity.strictness import rules_of_run
+from identity.strictness import placeholders_of_run, rules_of_run
 from profile_api.store.history import previous_ids, write_history
 from profile_api.store.read import latest_run, query_frame
 from profile_api.store.write_delta import write_increment
@@ -136,10 +137,13 @@ def published_state(engine: Engine) -> Published:
     records = current_cities(pd.read_parquet(io.BytesIO(bytes(row[0]))))   # kept by an older herken, perhaps
     links["unique_id"] = links["source"] + ":" + links["record_id"]
     since = links[~isin(links["unique_id"], records["unique_id"].tolist())]
+    rules = json.loads(run.rules_json or "[]")
     if len(since):     # records joined in real time (ResolveRecord with persist) since the snapshot
-        records = pd.concat([records, _standardised(engine, since)], ignore_index=True)
+        # standardised again from their raw values: the run's placeholder birth dates are read as missing again
+        joined = without_placeholders(_standardised(engine, since), placeholders_of_run(rules))
+        records = pd.concat([records, joined], ignore_index=True)
     records = records.merge(links.drop(columns=["source", "record_id"]), on="unique_id", how="inner")
-    return Published(records, json.loads(run.model_json), json.loads(run.rules_json or "[]"))
+    return Published(records, json.loads(run.model_json), rules)
 
 
 def _standardised(engine: Engine, records: pd.DataFrame) -> pd.DataFrame:

@@ -144,6 +144,10 @@ def train_model(engine: Engine, records: pd.DataFrame, seed: int = 42) -> dict:
     return round_model(monotone_weights(with_counted_u(finalise_model(model), records)))
 
 
+RETRAIN = ("train a new model: leave out --model, or for a store published by an older herken run one full "
+           "`herken resolve DROP` before the next --incremental")
+
+
 class ModelMismatch(ValueError):
     """A saved model whose comparisons are not this herken's; the message names the first difference."""
 
@@ -177,14 +181,13 @@ def carry_parameters(trained: dict, fresh: dict) -> dict:
     ours = [c["output_column_name"] for c in out["comparisons"]]
     if sorted(theirs) != sorted(ours):
         raise ModelMismatch(f"the model compares {', '.join(sorted(theirs))}; this herken compares "
-                            f"{', '.join(sorted(ours))}: train a new model (leave out --model)")
+                            f"{', '.join(sorted(ours))}: {RETRAIN}")
     for comparison in out["comparisons"]:
         name = comparison["output_column_name"]
         trained_levels = theirs[name]["comparison_levels"]
         labels = [level.get("label_for_charts") for level in comparison["comparison_levels"]]
         if [level.get("label_for_charts") for level in trained_levels] != labels:
-            raise ModelMismatch(f"the model's levels of '{name}' are not this herken's ({labels}): "
-                                "train a new model (leave out --model)")
+            raise ModelMismatch(f"the model's levels of '{name}' are not this herken's ({labels}): {RETRAIN}")
         for level, learnt in zip(comparison["comparison_levels"], trained_levels):
             for key in LEVEL_PARAMETERS:
                 level.pop(key, None)

@@ -405,8 +405,10 @@ def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: Reso
     if trained:    # the prior the drop's own scores give (identity.prior); a re-used model keeps its own
         trained_prior = prior = float(model["probability_two_random_records_match"])
         learnt = learnt_prior(pairs["match_probability"].to_numpy(dtype=float), len(records), prior)
+        # the lowest probability clustering reads: the match threshold, or KEEP_TOGETHER beside a published run
+        lowest = options.match_threshold if options.published is None else min(options.match_threshold, KEEP_TOGETHER)
         for _ in range(RESCORE_ROUNDS):
-            if not rescore_needed(prior, learnt, PREDICT_THRESHOLD, MATCH_THRESHOLD):
+            if not rescore_needed(prior, learnt, PREDICT_THRESHOLD, lowest):
                 break
             # Far above the trained prior (a drop whose every duplicate carries an error), pairs cut at the
             # trained one would merge: score again at the learnt prior, and learn it again from those scores.
@@ -416,6 +418,10 @@ def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: Reso
             pairs = predict_pairs(linker, engine, PREDICT_THRESHOLD)
             prior = learnt
             learnt = learnt_prior(pairs["match_probability"].to_numpy(dtype=float), len(records), prior)
+        if rescore_needed(prior, learnt, PREDICT_THRESHOLD, lowest):
+            log.warning("the chance that two records are one person was still moving after %d scorings (%.3g, "
+                        "scored at %.3g): pairs below %g at the last one are not clustered", RESCORE_ROUNDS + 1,
+                        learnt, prior, PREDICT_THRESHOLD)
         if learnt != trained_prior:
             pairs = with_prior(pairs, prior, learnt)
             model["probability_two_random_records_match"] = learnt

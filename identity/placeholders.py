@@ -9,13 +9,16 @@ from 0.9573 to 0.9433 and merged 0.58% of same-household pairs instead of 0.38%.
 
 Learnt from the drop in front of us, not from a list: a date is a placeholder where it holds at least
 ``MIN_PEOPLE`` people and more than ``OUTLIER`` times what the busiest 1% of the drop's dates hold.
-Real birthdays never come near: the busiest real date held 1.5-2x that on every drop measured (our
-100k: 13 people against 7; Splink's fake_20000: 12 against 6; RLdata10000: 6 against 3; Febrl1-4:
-at most 5 against 3), where 01-01-1900 on 3% of our 100k records held 808. (A Poisson test against
+Real birthdays never come near: the busiest real date held at most 2x that on every drop measured (our
+100k: 14 people against 7; Splink's fake_20000: 12 against 6; RLdata10000: 6 against 3; Febrl1-4:
+at most 5 against 3), where 01-01-1900 on 3% of our 100k records held 1,635. (A Poisson test against
 the date's birth year was tried first: people per date are overdispersed, one person's records and
 a family's birthdays cluster, and it flagged real dates on our 100k and on fake_20000.) People are
-told apart by the initials of first name and surname, so one person's records, typos and all, count
-once and twins twice. Its records' birth dates are then read as missing, for the model, the rules
+told apart by the first letter of the first name and the first two of the surname: one person's
+records, typos and all, mostly count once (fake_20000 writes one person's surname murphy, murhy and
+mruphy), twins twice, and a drop of any size has room for the people of a placeholder (17,576 keys;
+initials alone, 676, would cap what a date can hold below what the line asks of a drop of millions).
+Its records' birth dates are then read as missing, for the model, the rules
 and the profile alike. The run keeps the dates, so delta runs, real time and explanations read them
 the same way.
 
@@ -44,13 +47,13 @@ HOW_THE_DROP_WRITES = 0.5    # a share of years, or of dated records, from which
 
 def placeholder_dates(records: pd.DataFrame) -> dict[str, int]:
     """Return the birth dates (yyyy-mm-dd) of standardised records held by far more people than any real date, with
-    the people holding each (distinct initials of first name and surname; a record without a surname counts
-    alone); none where such dates are how the drop writes its birth dates."""
+    the people holding each (distinct first letters of first name and first two of surname; a record without a
+    surname counts alone); none where such dates are how the drop writes its birth dates."""
     dated = records.loc[records["birth_date"].notna(), ["birth_date", "given_first", "surname_core"]]
     if dated.empty:
         return {}
     initials = pd.DataFrame({"birth_date": dated["birth_date"], "given": dated["given_first"].str.slice(0, 1),
-                             "surname": dated["surname_core"].str.slice(0, 1)})
+                             "surname": dated["surname_core"].str.slice(0, 2)})
     named = initials["surname"].notna()
     people = (initials[named].drop_duplicates().groupby("birth_date", sort=False).size()
               .add(initials[~named].groupby("birth_date", sort=False).size(), fill_value=0))

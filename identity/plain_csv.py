@@ -21,31 +21,33 @@ import pyarrow.csv as pa_csv
 from identity.standardise import parse_timestamp
 
 
-# A UTF-8 multi-byte sequence (RFC 3629): a file that holds one is UTF-8, whatever else it holds.
-_UTF8_MULTIBYTE = re.compile(
-    rb"[\xC2-\xDF][\x80-\xBF]|\xE0[\xA0-\xBF][\x80-\xBF]|[\xE1-\xEC\xEE\xEF][\x80-\xBF]{2}|\xED[\x80-\x9F][\x80-\xBF]"
-    rb"|\xF0[\x90-\xBF][\x80-\xBF]{2}|[\xF1-\xF3][\x80-\xBF]{3}|\xF4[\x80-\x8F][\x80-\xBF]{2}")
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")     # bytes that are not UTF-8, as surrogateescape keeps them
+_NOT_ASCII = re.compile("[^\x00-\x7f]")
 WINDOWS_1252 = "windows-1252"
+MOSTLY = 10   # bytes that are not UTF-8 per UTF-8 character, from which a file is read as Windows-1252
 
 
 def decode_csv(data: bytes) -> tuple[str, str]:
     """Return a CSV file's text and the encoding it was read in.
 
     UTF-8 (a byte-order mark dropped) where the file is UTF-8. Excel on Windows saves "CSV" in
-    Windows-1252 (José, Müller as single bytes): a file with bytes that are not UTF-8 and no UTF-8
-    multi-byte character at all, which Windows-1252 decodes, is read so. Any other file is read as
-    UTF-8 with the bytes that are not kept as surrogates (U+DC80-U+DCFF), for its rows to be quarantined.
+    Windows-1252 (José, Müller as single bytes): a file whose bytes that are not UTF-8 outnumber its UTF-8
+    characters ``MOSTLY`` to one, and which Windows-1252 decodes, is read so (a Windows-1252 file can hold
+    a pair of bytes that happens to be UTF-8: "RENÉ’S" holds C9 92). Any other file is read as UTF-8 with
+    the bytes that are not kept as surrogates (U+DC80-U+DCFF), for its damaged rows to be quarantined.
     """
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
-    if _UTF8_MULTIBYTE.search(data) is None:
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    broken = len(_NOT_UTF8.findall(text))
+    if broken > MOSTLY * (len(_NOT_ASCII.findall(text)) - broken):
         try:
             return data.decode("cp1252"), WINDOWS_1252
         except UnicodeDecodeError:    # 0x81, 0x8D, 0x8F, 0x90 and 0x9D are not Windows-1252
             pass
-    return data.decode("utf-8-sig", errors="surrogateescape"), "utf-8"
+    return text, "utf-8"
 
 
 def header_names(names: Sequence[str]) -> list[str]:

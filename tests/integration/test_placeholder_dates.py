@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import text
+
+from herken.publish_delta import published_state
+from profile_api.resolve_record import RECORD_FIELDS, RecordRequest, RecordResolver
 
 from profile_api.store import latest_run, open_store, read_links
 from tests.integration.resolving import resolve_drop
@@ -39,6 +43,16 @@ def test_a_placeholder_birth_date_is_read_as_missing_in_full_and_incremental_run
     person = dict(zip(links["source"] + ":" + links["record_id"], links["customer_id"]))
     assert person["app:a1"] != person["app:a2"]
     assert all(person[f"pos:p{i}"] == person[f"webshop:w{i}"] for i in range(len(people)))
+
+    # a record joined in real time with the placeholder: read as missing there, and again when the next run
+    # standardises it from its raw values (herken.publish_delta.published_state)
+    resolver = RecordResolver(store, first_wait=60)
+    first, last, _, postcode, city = people[50]
+    fields = {"first_name": first, "last_name": last, "birth_date": PLACEHOLDER, "postcode": postcode, "city": city,
+              "house_number": "51"}
+    resolver.resolve(RecordRequest("app", "rt1", {f: fields.get(f) for f in RECORD_FIELDS}, True))
+    again = published_state(store).records.set_index("unique_id")
+    assert pd.isna(again.loc["app:rt1", "birth_date"])
 
     # a delta whose record carries the placeholder: read as missing there too, and the run keeps the dates
     _write(tmp_path / "day2", {"service": [_row("s1", people[40], PLACEHOLDER, 41)]})

@@ -272,6 +272,8 @@ def test_a_run_warns_when_many_phone_values_are_not_kept():
     ("naam\nJosé\nMüller\n".encode("cp1252"), "naam\nJosé\nMüller\n", "windows-1252"),
     (b"naam\nZo\xc3\xab\nJ\xe9\n", "naam\nZoë\nJ\udce9\n", "utf-8"),                # UTF-8, damaged: the byte kept aside
     (b"naam\nJ\x81\n", "naam\nJ\udc81\n", "utf-8"),                                  # not Windows-1252 either
+    ("naam\nRENÉ’S\n".encode("cp1252") + "José\n".encode("cp1252") * 12,           # C9 92 happens to be UTF-8
+     "naam\nRENÉ’S\n" + "José\n" * 12, "windows-1252"),
 ])
 def test_a_csv_file_is_read_as_utf_8_or_as_windows_1252_only_when_it_holds_no_utf_8(data, text, encoding):
     from identity.plain_csv import decode_csv
