@@ -11,7 +11,7 @@ Learnt from the drop in front of us, not from a list: a date is a placeholder wh
 ``MIN_PEOPLE`` people and more than ``OUTLIER`` times what the busiest 1% of the drop's dates hold.
 Real birthdays never come near: the busiest real date held at most 2x that on every drop measured (our
 100k: 14 people against 7; Splink's fake_20000: 12 against 6; RLdata10000: 6 against 3; Febrl1-4:
-at most 5 against 3), where 01-01-1900 on 3% of our 100k records held 1,635. (A Poisson test against
+at most 5 against 3), where 01-01-1900 on 3% of our 100k records held 1,477. (A Poisson test against
 the date's birth year was tried first: people per date are overdispersed, one person's records and
 a family's birthdays cluster, and it flagged real dates on our 100k and on fake_20000.) People are
 told apart by the first letter of the first name and the first two of the surname: one person's
