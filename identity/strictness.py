@@ -225,18 +225,20 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
         first["variants"] = [list(pair) for pair in names]
         first["description"] += (f"; {len(names)} pair{'s' if len(names) > 1 else ''} of first names the drop "
                                  f"shows as one person's: {shown}{more}")
-    if book.dates is not None and book.dates.conflicts:
+    def birth_entry() -> dict[str, Any]:
+        """Return the birth-date rule's entry, added (as not measured) after the first-name rule's where missing."""
         birth = next((k for k in kept if k["rule"] == BIRTH_DATE), None)
         if birth is None:
             birth = {"rule": BIRTH_DATE, "description": unmeasured(BIRTH_DATE)}
             kept.insert(1 if first is not None else 0, birth)
+        return birth
+
+    if book.dates is not None and book.dates.conflicts:
+        birth = birth_entry()
         birth["date_typos"] = {"conflicts": book.dates.conflicts, "two_digits": book.dates.two_digits}
         birth["description"] += "; " + book.dates.describe()
     if book.placeholder_dates:
-        birth = next((k for k in kept if k["rule"] == BIRTH_DATE), None)
-        if birth is None:
-            birth = {"rule": BIRTH_DATE, "description": unmeasured(BIRTH_DATE)}
-            kept.insert(1 if first is not None else 0, birth)
+        birth = birth_entry()
         birth["placeholder_dates"] = dict(book.placeholder_dates)
         birth["description"] += "; " + describe_placeholders(book.placeholder_dates)
     kept.append({"rule": NAMELESS, "description": f"{RULE_TITLES[NAMELESS]}: such a record joins only on a birth "
