@@ -11,7 +11,7 @@ person holds, so that a family card or a shared e-mail does not keep the rest of
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -78,13 +78,20 @@ class Tombstones:
         return any(key_hash(self.salt, kind, value) in self.hashes for kind, value in record_keys(record))
 
 
-def erased_records(standardised: pd.DataFrame, tombstones: Tombstones | None) -> set[str]:
-    """Return the unique_ids of the standardised records that carry a tombstone."""
+def erased_records(standardised: pd.DataFrame, tombstones: Tombstones | None,
+                   placeholders: Collection[str] = ()) -> set[str]:
+    """Return the unique_ids of the standardised records that carry a tombstone.
+
+    placeholders: birth dates that are no one's (identity.placeholders): a name with one of them is no key, in
+    the batch as in real time, where the record arrives with the date read as missing already.
+    """
     if not tombstones or standardised.empty:
         return set()
     columns = [c for c in ("unique_id", "source", "record_id", "email", "mobile", "landline", "loyalty_card",
                            "given_first", "surname_core", "birth_date") if c in standardised.columns]
     rows = standardised[columns].astype(object).where(standardised[columns].notna(), None)
+    if placeholders and "birth_date" in rows.columns:
+        rows["birth_date"] = rows["birth_date"].where(~rows["birth_date"].isin(list(placeholders)), None)
     return {row["unique_id"] for row in rows.to_dict("records") if tombstones.hit(row)}
 
 

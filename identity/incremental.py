@@ -176,7 +176,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     lap("ingest")
 
     fresh = standardise_drop(drop, progress=progress)
-    fresh = keep_out(drop, fresh, erased_records(fresh, options.tombstones))
+    fresh = keep_out(drop, fresh, erased_records(fresh, options.tombstones, placeholders_of_run(published.rules)))
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
     delta = Delta()

@@ -349,8 +349,10 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
     for it when it was made before the standardisation; an engine made here is closed when this fails."""
     standardised = standardise_drop(drop, progress=progress, engine=early)
     _say_lost_phones(drop.records, standardised)
-    # before the completions: nothing of an erased person may shape the other records
-    standardised = keep_out(drop, standardised, erased_records(standardised, options.tombstones))
+    # before the completions: nothing of an erased person may shape the other records (a placeholder birth date
+    # is no one's, so a name with one is no key: a first look for them here, learnt again without the erased below)
+    standardised = keep_out(drop, standardised,
+                            erased_records(standardised, options.tombstones, placeholder_dates(standardised)))
     if options.model_path is None and len(standardised) < MIN_TRAINING_RECORDS:
         raise DropError(f"the drop holds {len(standardised)} record(s) to resolve (quarantined ones: "
                         f"{len(drop.quarantine)}); training a model takes at least {MIN_TRAINING_RECORDS}: add "

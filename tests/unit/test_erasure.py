@@ -89,3 +89,12 @@ def test_a_quarantined_row_of_a_semicolon_or_tab_file_is_told_theirs_as_a_comma_
         assert person.holds("pos", separator.join(["r17", "Jan", "Bos", "1980-13-45", "", ""]))      # their record_id
         assert person.holds("pos", separator.join(["r99", "Jan", "Bos", "1980-13-45", "", ""]))      # their full name
         assert not person.holds("pos", separator.join(["r99", "Jan", "Smit", "1980-13-45", "", ""]))
+
+
+def test_a_name_with_a_placeholder_birth_date_is_no_key_in_the_batch_as_in_real_time():
+    erased_person = {**RECORD, "birth_date": "1900-01-01"}
+    tombstones = Tombstones("s", frozenset(hashes_of("s", [record_keys(erased_person)[-1]])))   # name and birth date
+    stranger = pd.DataFrame([{**erased_person, "unique_id": "pos:X9", "record_id": "X9", "email": None, "mobile": None,
+                              "loyalty_card": None}])
+    assert erased_records(stranger, tombstones) == {"pos:X9"}
+    assert erased_records(stranger, tombstones, {"1900-01-01": 1477}) == set()
