@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from identity.ingest import Drop, FileCounts, QuarantinedRow
+from identity.placeholders import without_placeholders
 
 ERASED_REASON = "erased person"
 WITHHELD = "(withheld)"   # the raw text of a quarantined row of an erased person
@@ -89,9 +90,9 @@ def erased_records(standardised: pd.DataFrame, tombstones: Tombstones | None,
         return set()
     columns = [c for c in ("unique_id", "source", "record_id", "email", "mobile", "landline", "loyalty_card",
                            "given_first", "surname_core", "birth_date") if c in standardised.columns]
+    if "birth_date" in standardised.columns:
+        standardised = without_placeholders(standardised, placeholders)
     rows = standardised[columns].astype(object).where(standardised[columns].notna(), None)
-    if placeholders and "birth_date" in rows.columns:
-        rows["birth_date"] = rows["birth_date"].where(~rows["birth_date"].isin(list(placeholders)), None)
     return {row["unique_id"] for row in rows.to_dict("records") if tombstones.hit(row)}
 
 

@@ -34,8 +34,8 @@ from identity.categories import (
     CATEGORY_COLUMNS, check_category_row, normalise_taxonomy, taxonomy_frame, unplaced_categories,
 )
 from identity.plain_csv import (
-    WINDOWS_1252, arrow_frame, decimals, decode_csv, header_names, holds, iso_timestamps, number_or_empty, read_plain_csv,
-    timestamp_given,
+    NOT_UTF8, WINDOWS_1252, arrow_frame, decimals, decode_csv, header_names, holds, iso_timestamps, number_or_empty,
+    read_plain_csv, timestamp_given,
 )
 from identity.progress import NO_PROGRESS, Progress
 from identity.standardise import parse_date, parse_timestamp
@@ -57,7 +57,6 @@ DELETION_COLUMNS: tuple[str, ...] = ("source", "record_id")   # deletions.csv: r
 INTERACTION_TYPES: frozenset[str] = frozenset({"purchase", "return", "view", "contact"})
 
 
-_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept as surrogates
 
 
 class DropError(Exception):
@@ -196,13 +195,13 @@ def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> 
     for values in reader:  # line_num is where each row ends; a quoted field may span lines
         rows.append(values)
         ends.append(reader.line_num)
-    width, undecodable = len(header), _UNDECODABLE.search(text) is not None
+    width, undecodable = len(header), NOT_UTF8.search(text) is not None
     del text
     keep: list[int] = []
     unreadable: list[QuarantinedRow] = []
     read = 0
     for i, values in enumerate(rows):
-        if len(values) == width and not (undecodable and _UNDECODABLE.search(",".join(values))):
+        if len(values) == width and not (undecodable and NOT_UTF8.search(",".join(values))):
             keep.append(i)
             read += 1
             continue

@@ -34,15 +34,14 @@ they are how the drop writes birth dates, and the only ones it has.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import pandas as pd
+from collections.abc import Collection, Mapping
 
 import numpy as np
+import pandas as pd
 
 MIN_PEOPLE = 10   # fewer people on one date cannot be told from a birthday a few families share in a small drop
 OUTLIER = 4.0      # times the 99th percentile of people per date: real dates reach 2 at most (measured above)
-HOW_THE_DROP_WRITES = 0.5    # a share of years, or of dated records, from which such dates are the drop's way, not exceptions
+HOW_THE_DROP_WRITES = 0.5    # the share of years, or of dated records, from which such dates are the drop's way
 
 
 def placeholder_dates(records: pd.DataFrame) -> dict[str, int]:
@@ -76,7 +75,7 @@ def _years_written_as_first_of_january(people: pd.Series) -> bool:
     return bool(len(counted)) and counted.mean() >= HOW_THE_DROP_WRITES
 
 
-def without_placeholders(records: pd.DataFrame, dates: Mapping[str, int]) -> pd.DataFrame:
+def without_placeholders(records: pd.DataFrame, dates: Collection[str]) -> pd.DataFrame:
     """Return the records with the birth dates among ``dates`` read as missing (the frame itself when none is)."""
     if not dates:
         return records

@@ -21,7 +21,7 @@ import pyarrow.csv as pa_csv
 from identity.standardise import parse_timestamp
 
 
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")     # bytes that are not UTF-8, as surrogateescape keeps them
+NOT_UTF8 = re.compile("[\udc80-\udcff]")     # bytes that are not UTF-8, as surrogateescape keeps them
 _NOT_ASCII = re.compile("[^\x00-\x7f]")
 WINDOWS_1252 = "windows-1252"
 MOSTLY = 10   # bytes that are not UTF-8 per UTF-8 character, from which a file is read as Windows-1252
@@ -41,7 +41,7 @@ def decode_csv(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     text = data.decode("utf-8-sig", errors="surrogateescape")
-    broken = len(_NOT_UTF8.findall(text))
+    broken = len(NOT_UTF8.findall(text))
     if broken > MOSTLY * (len(_NOT_ASCII.findall(text)) - broken):
         try:
             return data.decode("cp1252"), WINDOWS_1252
