@@ -1,6 +1,6 @@
 """What the server bounds, through a real server: calls at once (RESOURCE_EXHAUSTED), time per call
 (DEADLINE_EXCEEDED), message sizes, undecodable requests; and a PostgreSQL store whose connections
-the database ended (a restart): UNAVAILABLE, then the server recovers by itself."""
+the database ended (a restart): UNAVAILABLE (try again) or an answer, then the server recovers by itself."""
 
 from __future__ import annotations
 
@@ -241,9 +241,11 @@ def test_a_database_restart_is_unavailable_then_the_server_recovers_by_itself(pg
                 if code == CODE.UNAVAILABLE:
                     unavailable.append(details)
         assert all(set(codes) <= {CODE.OK, CODE.UNAVAILABLE} for codes in seen.values()), seen
-        assert unavailable, seen                    # some call met a broken connection ...
+        # A call that meets a broken connection answers UNAVAILABLE and asks to try again. Whether any does
+        # is a race: the audit log's writer may meet the break first, and SQLAlchemy then replaces the whole
+        # pool before the next call (CI saw both), so the test asks only that none fails otherwise.
         assert all("try again" in details for details in unavailable), unavailable
-        assert all(codes[-1] == CODE.OK for codes in seen.values()), seen      # ... and the server recovered
+        assert all(codes[-1] == CODE.OK for codes in seen.values()), seen      # the server recovered
         for name, (method, request) in calls.items():
             assert _code(stub, method, request)[0] == CODE.OK, name
         health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
