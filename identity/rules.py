@@ -340,6 +340,39 @@ PERSONAL_SHARE = 0.5
 DATE_TYPO_EDITS = 2
 
 
+# Rules whose conflicts the drop's personal values (mobile number, e-mail address) can tell apart: one person
+# under two first names, two surnames or two birth dates keeps one number and address as often as any of its
+# record pairs does; twins, a father and the son with his name, each keep their own (``Witnessed``).
+WITNESSED_RULES: frozenset[str] = frozenset({FIRST_NAME, BIRTH_DATE, SURNAME})
+ONE_PERSON_MAJORITY = 0.5   # conflicts more often one person's than two people's: the rule gives way to a sure model
+
+
+@dataclass(frozen=True)
+class Witnessed:
+    """What the personal values of a rule's near-identical pairs say of its conflicts.
+
+    Among the pairs the rule finds no conflict in (one person, nearly always), a share ``agreeing / held`` of those
+    with a mobile number on both sides carry the same one, and likewise e-mail addresses. Were every conflicting
+    pair one person's, its pairs would agree as often: ``expected`` is that many agreements over the conflicting
+    pairs with values on both sides (``held``), and ``agreeing`` is how many did. Their ratio estimates the share of
+    the conflicts that are one person's, measured on the drop rather than assumed from the share of kin.
+    """
+
+    held: int          # conflicting pairs with a mobile number on both sides, plus those with an e-mail on both
+    agreeing: int      # of which carry the same value
+    expected: float    # the agreements were they one person's, at the rate of the pairs without a conflict
+
+    @property
+    def one_person(self) -> float:
+        """Return the estimated share of the conflicts that are one person's (at most 1)."""
+        return min(1.0, self.agreeing / self.expected) if self.expected > 0 else 0.0
+
+    @property
+    def enough(self) -> bool:
+        """Return True when enough conflicting pairs carried values to tell."""
+        return self.held >= MIN_MEASURED and self.expected > 0
+
+
 @dataclass(frozen=True)
 class Strictness:
     """How often one rule's conflict shows up among near-identical record pairs of a drop."""
@@ -347,6 +380,7 @@ class Strictness:
     rule: str
     pairs: int        # near-identical pairs measured
     conflicts: int    # of which the rule calls different people
+    witnessed: Witnessed | None = None   # what personal values say of the conflicts (WITNESSED_RULES)
 
     @property
     def rate(self) -> float:
@@ -357,10 +391,14 @@ class Strictness:
     def strict(self) -> bool:
         """Return True when a conflict forbids a merge outright (conflicts are as rare as kin).
 
-        Too few pairs tell nothing: a rule stays strict, but one of MEASURED_ONLY is not used.
+        Too few pairs tell nothing: a rule stays strict, but one of MEASURED_ONLY is not used. Where enough
+        conflicting pairs carry personal values (``Witnessed``), they decide: the rule gives way when they show most
+        conflicts to be one person's. Elsewhere conflicts beyond twice the share of kin are read as noise.
         """
         if self.pairs < MIN_MEASURED:
             return self.rule not in MEASURED_ONLY
+        if self.witnessed is not None and self.witnessed.enough:
+            return self.witnessed.one_person < ONE_PERSON_MAJORITY
         return self.rate <= 2 * KIN_SHARE
 
     @property
@@ -388,8 +426,13 @@ class Strictness:
                    else "is not used (one person's records carry several in this drop)")
         else:
             how = "refuses outright" if self.strict else f"gives way from match probability {SURE}"
+        seen = self.witnessed
+        told = "" if seen is None or not seen.held or self.pairs < MIN_MEASURED else (
+            f"; their mobile numbers and e-mail addresses show {seen.one_person:.0%} of the conflicts to be one "
+            f"person's ({seen.agreeing:,} of {seen.held:,} agree, {seen.expected:,.0f} would for one person)"
+            + ("" if seen.enough else " (too few to tell)"))
         return (f"{RULE_TITLES[self.rule]}: {self.conflicts:,} of {self.pairs:,} near-identical pairs "
-                f"({self.rate:.1%}); the rule {how}")
+                f"({self.rate:.1%}){told}; the rule {how}")
 
 
 @dataclass(frozen=True)
@@ -687,14 +730,28 @@ def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, N
     both with a personal mobile number. The caller selects them.
     """
     pairs = conflicts = 0
+    # per personal value: [pairs without a conflict holding it on both sides, of which agree,
+    #                      conflicting pairs holding it on both sides, of which agree]
+    values = {field: [0, 0, 0, 0] for field in ("mobile", "email")}
     for a, b in near_identical:
         pairs += 1
         if rule == FIRST_NAME:
-            conflicts += not book.names_compatible(a, b)
+            conflict = not book.names_compatible(a, b)
         elif rule == SURNAME:
-            conflicts += bool(a.surname_core and b.surname_core and not surnames_compatible(a.surname_core, b.surname_core))
+            conflict = bool(a.surname_core and b.surname_core and not surnames_compatible(a.surname_core, b.surname_core))
         elif rule == MOBILE:
-            conflicts += _mobiles_conflict(a, b)
+            conflict = _mobiles_conflict(a, b)
         else:
-            conflicts += bool(a.birth_date and b.birth_date and not book.dates_compatible(a.birth_date, b.birth_date))
-    return Strictness(rule, pairs, conflicts)
+            conflict = bool(a.birth_date and b.birth_date and not book.dates_compatible(a.birth_date, b.birth_date))
+        conflicts += conflict
+        for field, counts in values.items():
+            mine, theirs = getattr(a, field), getattr(b, field)
+            if mine and theirs:
+                counts[2 * conflict] += 1
+                counts[2 * conflict + 1] += mine == theirs
+    if rule not in WITNESSED_RULES:
+        return Strictness(rule, pairs, conflicts)
+    held = sum(c[2] for c in values.values())
+    agreeing = sum(c[3] for c in values.values())
+    expected = sum(c[2] * c[1] / c[0] for c in values.values() if c[0])
+    return Strictness(rule, pairs, conflicts, Witnessed(held, agreeing, expected))

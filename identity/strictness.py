@@ -33,8 +33,8 @@ from identity.cluster import NAMES_ONLY_THRESHOLD
 from identity.placeholders import describe as describe_placeholders
 from identity.rules import (
     BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_VALUES, RULE_TITLES,
-    DATE_TYPO_EDITS, SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, birth_dates_compatible, date_edits,
-    measure_strictness, unmeasured,
+    DATE_TYPO_EDITS, SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, Witnessed, birth_dates_compatible,
+    date_edits, measure_strictness, unmeasured,
 )
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,9 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
     the report of an old run says what that run did even after the rules change.
     """
     kept: list[dict[str, Any]] = [
-        {"rule": s.rule, "pairs": s.pairs, "conflicts": s.conflicts, "strict": s.strict, "description": s.describe()}
+        {"rule": s.rule, "pairs": s.pairs, "conflicts": s.conflicts, "strict": s.strict, "description": s.describe(),
+         **({} if s.witnessed is None else {"witnessed": {"held": s.witnessed.held, "agreeing": s.witnessed.agreeing,
+                                                          "expected": s.witnessed.expected}})}
         for s in book.strictness.values() if s.rule not in PERSONAL_VALUES
     ]
     personal = [book.strictness[rule] for rule in PERSONAL_VALUES if rule in book.strictness]
@@ -252,7 +254,7 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
 
 def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> RuleBook:
     """Return the rule book of a run as it kept it (``rules_of_run``), over these first-name counts."""
-    measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"])) for r in rules
+    measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"]), _witnessed(r.get("witnessed"))) for r in rules
                 if {"pairs", "conflicts"} <= set(r)]
     measured += [Strictness(rule, int(r[rule]["pairs"]), int(r[rule]["conflicts"]))
                  for r in rules for rule in PERSONAL_VALUES if isinstance(r.get(rule), dict)]
@@ -262,6 +264,13 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     book = RuleBook(name_counts, measured, variants, dates)
     book.placeholder_dates = placeholders_of_run(rules)
     return book
+
+
+def _witnessed(kept: object) -> Witnessed | None:
+    """Return a rule's Witnessed as a run kept it (None: a run of before the measurement, or a rule without one)."""
+    if not isinstance(kept, dict):
+        return None
+    return Witnessed(int(kept["held"]), int(kept["agreeing"]), float(kept["expected"]))
 
 
 def placeholders_of_run(rules: list[dict[str, Any]]) -> dict[str, int]:

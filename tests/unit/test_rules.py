@@ -143,7 +143,8 @@ def test_the_sole_holders_still_answer_to_the_cannot_link_rules():
 # --- rules fitted to the drop (issue 12) ---------------------------------------------------------
 
 from identity.rules import (  # noqa: E402
-    BIRTH_DATE, FIRST_NAME, SURNAME, SURE, RuleBook, Strictness, measure_strictness, sound, surnames_compatible,
+    BIRTH_DATE, FIRST_NAME, KIN_SHARE, MOBILE, ONE_PERSON_MAJORITY, SURNAME, SURE, RuleBook, Strictness, Witnessed,
+    measure_strictness, sound, surnames_compatible,
 )
 
 
@@ -194,6 +195,58 @@ def test_strictness_is_measured_on_near_identical_pairs():
     measured = measure_strictness(FIRST_NAME, [(same, same), (same, twin), (same, same)], RuleBook())
     assert (measured.pairs, measured.conflicts) == (3, 1)
     assert measure_strictness(BIRTH_DATE, [(same, same)], RuleBook()).conflicts == 0
+
+
+def _near_identical(kin: int, renamed: int, same: int, with_numbers: int) -> list[tuple[NameAndBirth, NameAndBirth]]:
+    """Near-identical pairs (one surname and birth date): ``same`` of one person with one first name, ``kin`` twins with
+    their own numbers, ``renamed`` one person under two first names with one number; ``with_numbers`` of the same ones
+    carry a mobile on both sides, one number each (the rest none)."""
+    def one(i: int, first: str, number: str | None) -> NameAndBirth:
+        return NameAndBirth(first, first, first[0], f"jansen{i}", "1980-01-01", number)
+
+    pairs = [(one(i, "anna", f"+316{i:08d}" if i < with_numbers else None),
+              one(i, "anna", f"+316{i:08d}" if i < with_numbers else None)) for i in range(same)]
+    pairs += [(one(i, "lotte", f"+3161{i:07d}"), one(i, "tim", f"+3162{i:07d}")) for i in range(kin)]
+    pairs += [(one(i, "trees", f"+3163{i:07d}"), one(i, "ilse", f"+3163{i:07d}")) for i in range(renamed)]
+    return pairs
+
+
+def test_personal_values_tell_whether_a_rules_conflicts_are_one_person_or_kin():
+    # Few conflicts, but the mobile numbers show them one person's: a drop that writes a call name beside the
+    # official one. The share of kin assumed before (4% of near-identical pairs) would have kept the rule strict.
+    renamed = measure_strictness(FIRST_NAME, _near_identical(kin=5, renamed=45, same=1950, with_numbers=1000),
+                                 RuleBook())
+    assert (renamed.pairs, renamed.conflicts) == (2000, 50) and renamed.rate < 2 * KIN_SHARE
+    assert (renamed.witnessed.held, renamed.witnessed.agreeing) == (50, 45)
+    assert renamed.witnessed.expected == 50 and renamed.witnessed.one_person == 0.9
+    assert not renamed.strict
+    assert "show 90% of the conflicts to be one person's" in renamed.describe()
+    # Many conflicts, but each twin keeps a number of their own: the rule stays strict.
+    twins = measure_strictness(FIRST_NAME, _near_identical(kin=200, renamed=10, same=800, with_numbers=800), RuleBook())
+    assert twins.rate > 2 * KIN_SHARE and twins.witnessed.one_person < ONE_PERSON_MAJORITY and twins.strict
+    # Too few conflicting pairs with numbers to tell: the share of kin decides, as before.
+    unseen = Strictness(FIRST_NAME, 2000, 50, Witnessed(held=10, agreeing=10, expected=10.0))
+    assert not unseen.witnessed.enough and unseen.strict
+    assert "(too few to tell)" in unseen.describe()
+    # A rule the numbers do not witness (the mobile rule is about numbers) is measured as before.
+    assert measure_strictness(MOBILE, _near_identical(0, 0, 40, 40), RuleBook()).witnessed is None
+
+
+def test_a_runs_rules_keep_what_personal_values_said():
+    import json
+
+    from identity.strictness import book_of_run, rules_of_run
+
+    measured = Strictness(FIRST_NAME, 2000, 50, Witnessed(held=50, agreeing=45, expected=50.0))
+    kept = rules_of_run(RuleBook({}, [measured, Strictness(BIRTH_DATE, 300, 2)]))
+    first = next(r for r in kept if r["rule"] == FIRST_NAME)
+    assert first["strict"] is False and first["witnessed"] == {"held": 50, "agreeing": 45, "expected": 50.0}
+    again = book_of_run({}, json.loads(json.dumps(kept)))
+    assert again.strictness[FIRST_NAME] == measured and again.soft(FIRST_NAME)
+    assert again.strictness[BIRTH_DATE].witnessed is None and not again.soft(BIRTH_DATE)
+    # a run kept before the measurement: the share of kin decides
+    old = [{k: v for k, v in r.items() if k != "witnessed"} for r in kept]
+    assert not book_of_run({}, old).soft(FIRST_NAME)
 
 
 def test_a_record_without_a_first_name_needs_a_surname_that_fits():
