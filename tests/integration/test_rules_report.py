@@ -92,11 +92,14 @@ def test_the_runs_strictness_travels_with_it_to_the_report(resolved):
     for k in kept:
         title = RULE_TITLES[k["rule"]]
         assert rows[title][3] == html.escape(k["description"][len(title) + 2:])
-    assert re.fullmatch(r"different first names: \d[\d,]* of \d[\d,]* near-identical pairs \(\d+\.\d%\); the rule "
+    assert re.fullmatch(r"different first names: \d[\d,]* of \d[\d,]* near-identical pairs \(\d+\.\d%\)"
+                        r"(; their mobile numbers and e-mail addresses show \d+% of the conflicts to be one person's "
+                        r"\(\d[\d,]* of \d[\d,]* agree, \d[\d,]* would for one person\)( \(too few to tell\))?)?; the rule "
                         r"(refuses outright|gives way from match probability 0\.99)"
                         r"(; different first names on one mobile number: \d[\d,]* of \d[\d,]* such pairs .*)?",
                         kept[0]["description"])
     assert set(kept[0].get("personal_mobile", {})) <= {"pairs", "conflicts"}
+    assert set(kept[0].get("witnessed", {})) <= {"held", "agreeing", "expected"}
 
 
 def test_resolve_prints_the_rules_against_the_model_with_an_example_each(resolved):
