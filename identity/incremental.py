@@ -47,13 +47,12 @@ from identity.pipeline import (
 )
 from identity.placeholders import without_placeholders
 from identity.progress import NO_PROGRESS, Progress
+from identity.scoring import term_frequency_columns
 from identity.rules import RuleBook
 from identity.strictness import book_of_run, placeholders_of_run
 from identity.timing import Laps
 
 log = logging.getLogger(__name__)
-
-TF_COLUMNS: tuple[str, ...] = ("given_first", "surname_core", "city")
 
 
 class IncrementalError(Exception):
@@ -206,7 +205,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     settings = model_for(json.loads(json.dumps(published.model)), engine.dialect)
     # the published run's own model, validated when it was trained
     linker = Linker(api.register(engine.table(prepared)), settings, validate_settings=False)
-    for column in TF_COLUMNS:
+    for column in term_frequency_columns(published.model):   # the columns the published model weighs by frequency
         linker.table_management.compute_tf_table(column)
     is_delta = isin(prepared["unique_id"], fresh_ids)
     progress.step("scoring the delta against the published records", unit="pairs")
