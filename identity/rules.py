@@ -384,10 +384,21 @@ class RuleBook:
         """
         waived: set[str] = set()
         if probability >= SURE:
-            waived.update(rule for rule in self.strictness if self.soft(rule) and self.near_identical(rule, a, b))
+            waived.update(rule for rule in self.strictness if self.soft(rule) and self.near_identical(rule, a, b)
+                          and self._one_person_likely(rule, a, b))
         if self.on_personal_number(a, b):
             waived.update((FIRST_NAME, SURNAME))
         return frozenset(waived)
+
+    def _one_person_likely(self, rule: str, a: NameAndBirth, b: NameAndBirth) -> bool:
+        """Return False when the pair's own mobile numbers or e-mail addresses differ where the drop shows that to make
+        its conflict more likely two people's than one's (twins at one address, each with their own number)."""
+        seen = self.strictness[rule].witnessed
+        if seen is None or not seen.enough or not seen.agree:
+            return True
+        differing = [field for field in ("mobile", "email")
+                     if getattr(a, field) and getattr(b, field) and getattr(a, field) != getattr(b, field)]
+        return not differing or seen.one_person_given(differing) >= ONE_PERSON_MAJORITY
 
     def mobiles_personal(self) -> bool:
         """Return False when the drop showed families to share mobile numbers (PERSONAL_MOBILE: enough pairs
@@ -578,4 +589,5 @@ def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, N
     held = sum(c[2] for c in values.values())
     agreeing = sum(c[3] for c in values.values())
     expected = sum(c[2] * c[1] / c[0] for c in values.values() if c[0])
-    return Strictness(rule, pairs, conflicts, Witnessed(held, agreeing, expected))
+    agree = tuple((field, c[1] / c[0]) for field, c in values.items() if c[0] >= MIN_MEASURED)
+    return Strictness(rule, pairs, conflicts, Witnessed(held, agreeing, expected, agree))

@@ -209,7 +209,8 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
     kept: list[dict[str, Any]] = [
         {"rule": s.rule, "pairs": s.pairs, "conflicts": s.conflicts, "strict": s.strict, "description": s.describe(),
          **({} if s.witnessed is None else {"witnessed": {"held": s.witnessed.held, "agreeing": s.witnessed.agreeing,
-                                                          "expected": s.witnessed.expected}})}
+                                                          "expected": s.witnessed.expected,
+                                                          "agree": dict(s.witnessed.agree)}})}
         for s in book.strictness.values() if s.rule not in PERSONAL_VALUES
     ]
     personal = [book.strictness[rule] for rule in PERSONAL_VALUES if rule in book.strictness]
@@ -270,7 +271,8 @@ def _witnessed(kept: object) -> Witnessed | None:
     """Return a rule's Witnessed as a run kept it (None: a run of before the measurement, or a rule without one)."""
     if not isinstance(kept, dict):
         return None
-    return Witnessed(int(kept["held"]), int(kept["agreeing"]), float(kept["expected"]))
+    return Witnessed(int(kept["held"]), int(kept["agreeing"]), float(kept["expected"]),
+                     tuple((str(f), float(q)) for f, q in kept.get("agree", {}).items()))
 
 
 def placeholders_of_run(rules: list[dict[str, Any]]) -> dict[str, int]:
