@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.misses import (  # noqa: E402
     ABOVE, BELOW, NOT_SCORED, _both_ways, calibration, capped_name_blocks, false_pairs, false_pairs_by_merge,
-    household_evidence_ceiling, missed_pairs, never_scored_sharing,
+    household_evidence_ceiling, left_apart_by_pattern, missed_pairs, never_scored_sharing,
 )
 
 
@@ -39,6 +39,16 @@ def test_calibration_sets_a_patterns_probability_beside_the_share_that_is_one_pe
     [row] = calibration(pairs, truth, min_pairs=2)
     assert row == {"levels": "address,surname = 6,5", "pairs": 4, "probability": 0.5, "one_person": 0.75,
                    "gap_pairs": 1.0}
+
+
+def test_true_pairs_left_apart_are_counted_per_pattern_beside_how_often_it_is_one_person():
+    pairs = pd.DataFrame({"unique_id_l": ["a", "b", "c", "d", "e"], "unique_id_r": ["a2", "b2", "c2", "d2", "e2"],
+                          "match_probability": [0.9, 0.9, 0.9, 0.9, 0.99], "gamma_given_name": [0, 0, 0, 0, 5],
+                          "gamma_email": [2, 2, 2, 2, 2]})
+    truth = {"a": "1", "a2": "1", "b": "2", "b2": "2", "c": "3", "c2": "3", "d": "4", "d2": "5", "e": "6", "e2": "6"}
+    labels = {"a": "x", "a2": "x", "b": "b", "b2": "b2", "c": "c", "c2": "c2", "d": "d", "d2": "d2", "e": "e", "e2": "e"}
+    assert left_apart_by_pattern(pairs, truth, labels) == [
+        {"levels": "given_name,email = 0,2", "left_apart": 2, "pairs": 4, "one_person": 0.75, "joined": 0.25}]
 
 
 def test_never_scored_pieces_are_told_by_what_their_closest_records_share():
