@@ -99,7 +99,7 @@ def test_the_runs_strictness_travels_with_it_to_the_report(resolved):
                         r"(; different first names on one mobile number: \d[\d,]* of \d[\d,]* such pairs .*)?",
                         kept[0]["description"])
     assert set(kept[0].get("personal_mobile", {})) <= {"pairs", "conflicts"}
-    assert set(kept[0].get("witnessed", {})) <= {"held", "agreeing", "expected"}
+    assert set(kept[0].get("witnessed", {})) <= {"held", "agreeing", "expected", "agree"}
 
 
 def test_resolve_prints_the_rules_against_the_model_with_an_example_each(resolved):
