@@ -76,6 +76,7 @@ DATE_TYPO_EDITS = 2
 # under two first names, two surnames or two birth dates keeps one number and address as often as any of its
 # record pairs does; twins, a father and the son with his name, each keep their own (``Witnessed``).
 WITNESSED_RULES: frozenset[str] = frozenset({FIRST_NAME, BIRTH_DATE, SURNAME})
+WITNESSES: tuple[str, ...] = ("mobile", "email")   # the fields of NameAndBirth that witness
 ONE_PERSON_MAJORITY = 0.5   # conflicts more often one person's than two people's: the rule gives way to a sure model
 MOST_ONE_PERSON = 0.999     # a measured share is never taken as certain: a differing value still counts
 

@@ -20,7 +20,8 @@ from identity.nicknames import are_name_variants, group_names, name_groups
 from identity.rule_measures import (  # noqa: F401
     BIRTH_DATE, DATE_TYPO_EDITS, FIRST_NAME, KIN_SHARE, MEASURED_ONLY, MIN_MEASURED, MOBILE, NAMELESS, NAMES_ONLY,
     ONE_PERSON_MAJORITY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_MOBILE_TITLE, PERSONAL_SHARE, PERSONAL_VALUES,
-    RULE_TITLES, STEWARD, SURE, SURNAME, WITNESSED_RULES, DateTypos, Strictness, Witnessed, rule_of, unmeasured,
+    RULE_TITLES, STEWARD, SURE, SURNAME, WITNESSED_RULES, WITNESSES, DateTypos, Strictness, Witnessed, rule_of,
+    unmeasured,
 )
 from identity.standardise import SURNAME_PARTICLES
 
@@ -556,24 +557,28 @@ def cannot_link_reason(a: NameAndBirth, b: NameAndBirth) -> str | None:
 
 
 def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, NameAndBirth]],
-                       book: RuleBook) -> Strictness:
+                       book: RuleBook, witnesses: tuple[str, ...] = WITNESSES) -> Strictness:
     """Return how often a rule finds a conflict among near-identical pairs of one drop.
 
     Near-identical for FIRST_NAME: same surname, birth date and postcode; for BIRTH_DATE: same
     first name, surname and postcode, both with a birth date; for SURNAME: same first name, birth
     date and postcode, both with a surname; for MOBILE: same first name, surname and birth date,
     both with a personal mobile number. The caller selects them.
+
+    witnesses: the personal values that say who a conflict is (``Witnessed``): never one the caller selected the
+    pairs on (pairs chosen for one e-mail address agree on it whoever they are).
     """
     pairs = conflicts = 0
     # per personal value: [pairs without a conflict holding it on both sides, of which agree,
     #                      conflicting pairs holding it on both sides, of which agree]
-    values = {field: [0, 0, 0, 0] for field in ("mobile", "email")}
+    values = {field: [0, 0, 0, 0] for field in witnesses}
     for a, b in near_identical:
         pairs += 1
         if rule == FIRST_NAME:
             conflict = not book.names_compatible(a, b)
         elif rule == SURNAME:
-            conflict = bool(a.surname_core and b.surname_core and not surnames_compatible(a.surname_core, b.surname_core))
+            conflict = bool(a.surname_core and b.surname_core
+                            and not surnames_compatible(a.surname_core, b.surname_core))
         elif rule == MOBILE:
             conflict = _mobiles_conflict(a, b)
         else:
@@ -589,5 +594,6 @@ def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, N
     held = sum(c[2] for c in values.values())
     agreeing = sum(c[3] for c in values.values())
     expected = sum(c[2] * c[1] / c[0] for c in values.values() if c[0])
-    agree = tuple((field, c[1] / c[0]) for field, c in values.items() if c[0] >= MIN_MEASURED)
+    # a share from a sample is never certainty: one agreement and one difference more (Laplace)
+    agree = tuple((field, (c[1] + 1) / (c[0] + 2)) for field, c in values.items() if c[0] >= MIN_MEASURED)
     return Strictness(rule, pairs, conflicts, Witnessed(held, agreeing, expected, agree))

@@ -165,7 +165,9 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
     one_name = _same(pairs, "surname_core") & _same(pairs, "given_first")
     strictness = [
         measure_strictness(FIRST_NAME, _pairs_of(pairs, place & _same(pairs, "birth_date"), rule_fields), book),
-        measure_strictness(BIRTH_DATE, _pairs_of(pairs, one_name & one_place & both_born, rule_fields), book),
+        # chosen at one postcode or one e-mail address: only mobile numbers witness (identity.rules.measure_strictness)
+        measure_strictness(BIRTH_DATE, _pairs_of(pairs, one_name & one_place & both_born, rule_fields), book,
+                           witnesses=("mobile",)),
         measure_strictness(SURNAME, _pairs_of(pairs, _same(pairs, "postcode") & _same(pairs, "given_first")
                                               & _same(pairs, "birth_date") & both_named, rule_fields), book),
     ]
@@ -255,8 +257,8 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
 
 def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> RuleBook:
     """Return the rule book of a run as it kept it (``rules_of_run``), over these first-name counts."""
-    measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"]), _witnessed(r.get("witnessed"))) for r in rules
-                if {"pairs", "conflicts"} <= set(r)]
+    measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"]), _witnessed(r.get("witnessed")))
+                for r in rules if {"pairs", "conflicts"} <= set(r)]
     measured += [Strictness(rule, int(r[rule]["pairs"]), int(r[rule]["conflicts"]))
                  for r in rules for rule in PERSONAL_VALUES if isinstance(r.get(rule), dict)]
     variants = [(x, y) for r in rules for x, y in r.get("variants", ())]

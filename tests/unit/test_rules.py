@@ -228,6 +228,12 @@ def test_personal_values_tell_whether_a_rules_conflicts_are_one_person_or_kin():
     unseen = Strictness(FIRST_NAME, 2000, 50, Witnessed(held=10, agreeing=10, expected=10.0))
     assert not unseen.witnessed.enough and unseen.strict
     assert "(too few to tell)" in unseen.describe()
+    # Pairs chosen for one e-mail address agree on it whoever they are: only the other values witness them.
+    on_numbers = measure_strictness(FIRST_NAME, _near_identical(kin=5, renamed=45, same=1950, with_numbers=1000),
+                                    RuleBook(), witnesses=("mobile",))
+    assert [field for field, _ in on_numbers.witnessed.agree] == ["mobile"]
+    # one person's pairs all agreed on their numbers here, but a sample is never certainty (Laplace)
+    assert 0.99 < dict(on_numbers.witnessed.agree)["mobile"] < 1
     # A rule the numbers do not witness (the mobile rule is about numbers) is measured as before.
     assert measure_strictness(MOBILE, _near_identical(0, 0, 40, 40), RuleBook()).witnessed is None
 
