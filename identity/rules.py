@@ -397,7 +397,7 @@ class RuleBook:
         seen = self.strictness[rule].witnessed
         if seen is None or not seen.enough or not seen.agree:
             return True
-        differing = [field for field in ("mobile", "email")
+        differing = [field for field, _ in seen.agree      # the values the drop measured for this rule
                      if getattr(a, field) and getattr(b, field) and getattr(a, field) != getattr(b, field)]
         return not differing or seen.one_person_given(differing) >= ONE_PERSON_MAJORITY
 
@@ -571,7 +571,7 @@ def measure_strictness(rule: str, near_identical: Iterable[tuple[NameAndBirth, N
     pairs = conflicts = 0
     # per personal value: [pairs without a conflict holding it on both sides, of which agree,
     #                      conflicting pairs holding it on both sides, of which agree]
-    values = {field: [0, 0, 0, 0] for field in witnesses}
+    values = {field: [0, 0, 0, 0] for field in (witnesses if rule in WITNESSED_RULES else ())}
     for a, b in near_identical:
         pairs += 1
         if rule == FIRST_NAME:
