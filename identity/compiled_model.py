@@ -19,6 +19,7 @@ request path, where building a linker (0.3 s) per model is fine but Splink's SQL
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,20 @@ def _substring(this: Test, start: Test, length: Test | None) -> Test:
     return value
 
 
+def _regexp_extract(this: Test, pattern: Test, group: Test | None) -> Test:
+    """Return DuckDB's regexp_extract: the group of the first match ('' without one; NULL in, NULL out)."""
+    compiled: dict[str, re.Pattern[str]] = {}
+
+    def value(a: Record, b: Record) -> Any:
+        text, expression = this(a, b), pattern(a, b)
+        index = group(a, b) if group is not None else 0
+        if text is None or expression is None or index is None:
+            return None
+        found = (compiled.get(expression) or compiled.setdefault(expression, re.compile(expression))).search(text)
+        return "" if found is None else (found.group(int(index)) or "")
+    return value
+
+
 def _coalesce(args: list[Test]) -> Test:
     def value(a: Record, b: Record) -> Any:
         for arg in args:
@@ -158,6 +173,10 @@ def _compile(node: exp.Expression, columns: Mapping[str, int]) -> Test:
         length = node.args.get("length")
         return _substring(_compile(node.this, columns), _compile(node.args["start"], columns),
                           _compile(length, columns) if length is not None else None)
+    if isinstance(node, exp.RegexpExtract):
+        group = node.args.get("group")
+        return _regexp_extract(_compile(node.this, columns), _compile(node.expression, columns),
+                               _compile(group, columns) if group is not None else None)
     if isinstance(node, exp.Coalesce):
         return _coalesce([_compile(node.this, columns), *(_compile(e, columns) for e in node.expressions)])
     if isinstance(node, exp.JarowinklerSimilarity):

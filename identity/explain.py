@@ -42,6 +42,7 @@ SHOWN_COLUMNS: dict[str, tuple[str, ...]] = {
     "loyalty_card": ("loyalty_card",),
     "address": ("street", "house_number", "house_addition", "postcode", "city"),
     "city_only": ("city",),
+    "email_year": ("email", "birth_date"),
 }
 _COLUMN_L = re.compile(r"\b(\w+)_l\b")
 

@@ -184,7 +184,7 @@ def test_a_pair_is_scored_as_the_run_scored_it_and_its_weights_add_up(resolved):
         assert abs(parts - reply.match_weight) < 1e-6
         assert [c.comparison for c in reply.comparisons] == [
             "given_name", "surname", "birth_date", "email", "mobile", "landline", "loyalty_card", "address",
-            "city_only"]
+            "city_only", "email_year"]
         assert all(c.level for c in reply.comparisons)
 
 

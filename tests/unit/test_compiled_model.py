@@ -54,6 +54,18 @@ def test_functions_substr_coalesce_and_string_distances():
     assert typo(_record(birth_date="1980-01-21"), _record(birth_date="1980-01-12")) is True   # a transposition
 
 
+def test_regexp_extract_reads_a_group_as_duckdb_does():
+    year = compile_condition("coalesce(regexp_extract(email_local_l, '^[^0-9]*([0-9][0-9])[^0-9]*$', 1), '') = "
+                             "substr(birth_date_r, 3, 2)", COLUMN_INDEX)
+    whole = compile_condition("regexp_extract(email_local_l, '[0-9]+') = '12'", COLUMN_INDEX)
+    born_80 = _record(birth_date="1980-05-01")
+    assert year(_record(email_local="jan.devries80"), born_80) is True
+    assert year(_record(email_local="jan8012"), born_80) is False      # no match: '' (not NULL), as DuckDB
+    assert year(_record(), born_80) is False                           # NULL in, coalesced to ''
+    assert whole(_record(email_local="a12b"), born_80) is True          # group 0 when none is named
+    assert whole(_record(), born_80) is None
+
+
 def test_an_unknown_function_is_refused_by_name():
     with pytest.raises(UnsupportedCondition, match="(?i)levenshtein_ratio"):
         compile_condition("levenshtein_ratio(given_first_l, given_first_r) > 0.5", COLUMN_INDEX)
@@ -69,7 +81,8 @@ _LEVELS = [level.sql_condition for comparison in model_settings().get_settings("
            for level in comparison.comparison_levels if level.sql_condition != "ELSE"]
 _COLUMNS_USED = sorted({c for c in COLUMNS if any(f"{c}_l" in sql or f'"{c}_l"' in sql for sql in _LEVELS)})
 _TEXT = st.one_of(st.none(), st.sampled_from(["", "jan", "jans", "jansen", "janssen", "müller", "1980-01-12",
-                                              "1980-12-01", "1908-01-12", "gmail.com", "gmial.com"]),
+                                              "1980-12-01", "1908-01-12", "gmail.com", "gmial.com", "jan80",
+                                              "tara.1980", "j12b34", "80"]),
                   st.text(alphabet="abéø-1", max_size=6))
 _COUNT = st.one_of(st.none(), st.integers(min_value=0, max_value=3))
 
