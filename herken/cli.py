@@ -272,6 +272,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
     if args.model:
         print("error: --incremental scores with the published run's model; leave out --model", file=sys.stderr)
         return EXIT_BAD_INPUT
+    profile_engine = None
     try:
         store = open_store(args.store, migrate=True)
         # A delta's run makes few reference cycles but holds many objects (the published run's IDs, rows read
@@ -279,8 +280,13 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         with paused_gc():
             published = published_state(store)
             resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
+            if options.engine != "duckdb":    # the touched profiles' queries run on the run's engine, as a full run's
+                from identity.engine import make_engine
+
+                profile_engine = make_engine(options.engine, **options.engine_options())
             counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()),
-                                       bars, guard=_erasures_unchanged(options), published=published)
+                                       bars, guard=_erasures_unchanged(options), published=published,
+                                       profile_engine=profile_engine)
         options.run_dir = finish(options.run_dir)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
         bars.stop(done=True)
@@ -293,6 +299,8 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
     finally:
+        if profile_engine is not None:
+            profile_engine.close()
         bars.stop()
     drop = resolution.drop
     print(f"run {run_id} (incremental)")

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from herken.publish import _edges, _number, _source_records, _stored_times, borderline, carry_over, snapshot_bytes
 from identity.bulk import isin
+from identity.engine import Engine as QueryEngine
 from identity.incremental import Delta, IncrementalError, Published
 from identity.ingest import IDENTITY_COLUMNS
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
@@ -41,12 +42,15 @@ def _key(uid: str) -> tuple[str, str]:
 def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_id: str, started_at: dt.datetime,
                       drop_path: str, progress: Progress = NO_PROGRESS,
                       guard: Callable[[Connection], object] | None = None,
-                      published: Published | None = None) -> dict[str, int]:
+                      published: Published | None = None,
+                      profile_engine: QueryEngine | None = None) -> dict[str, int]:
     """Write what an incremental run changed to the store, in one transaction; return counts of what was written.
 
     guard: runs first in the transaction and may refuse the write (``write_increment``).
     published: what the run started from (``published_state``), whose links are the previous IDs; None:
         they are read from the store again.
+    profile_engine: the run's engine when it is not DuckDB (Spark): the touched profiles' queries run on it, as a
+        full publish's do (``write_increment``); None: on a DuckDB of their own.
     """
     progress.step("working out what changed")
     previous = previous_ids(engine, None if published is None else published.records[
@@ -114,7 +118,8 @@ def publish_increment(engine: Engine, resolution: Resolution, delta: Delta, run_
         deleted={_key(u) for u in delta.deleted}, quarantine=quarantine, edges=edges,
         edges_of=delta.touched | delta.deleted, run=run,
         history=lambda conn: write_history(conn, assignment.events, assignment.aliases, run_id, published_at),
-        snapshot=snapshot_bytes(records), progress=progress, guard=guard)
+        snapshot=snapshot_bytes(records), progress=progress, guard=guard,
+        profile_engine=profile_engine)
     progress.close()
     counts = {"records_written": len(source_records), "links_written": len(links), "persons_written": len(persons),
               "households_written": len(homes), "profiles_rebuilt": rebuilt, "events": len(assignment.events)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,8 @@ from profile_api.store.realtime import latest_purchase, latest_purchase_after
 from profile_api.store.consent import refresh_consent
 from profile_api.store.generation import one_raise
 from profile_api.store.write import analyze, bulk_insert, write_snapshot
+
+log = logging.getLogger(__name__)
 
 CHUNK = 5_000   # keys per IN list
 # SQLite's page cache while an increment is written (its default is 2 MB): the increment's deletes and inserts
@@ -144,7 +147,7 @@ def build_profiles(inputs: ProfileInputs, as_of: dt.datetime, engine: QueryEngin
     """Return the profile rows (PROFILE_COLUMNS) built from inputs, attributes as of as_of.
 
     Touches no database connection, so it may run on a thread beside the transaction that read
-    the inputs (``write_increment``); engine: the DuckDB to build in (a fresh one by default).
+    the inputs (``write_increment``); engine: the engine to build in, left open (a DuckDB of its own by default).
     """
     own = engine is None
     engine = engine or make_engine("duckdb", memory_limit=PROFILE_MEMORY_LIMIT)
@@ -154,6 +157,7 @@ def build_profiles(inputs: ProfileInputs, as_of: dt.datetime, engine: QueryEngin
     finally:
         if own:
             engine.close()
+    log.info("built %d profiles of %d households on %s", len(rows), len(inputs.households), engine.name)
     return ProfileEncoding(rows, apart=False, stated=inputs.stated).result()
 
 
@@ -195,7 +199,8 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
                     interactions: pd.DataFrame, preferences: pd.DataFrame, deleted: Collection[tuple[str, str]],
                     quarantine: pd.DataFrame, edges: pd.DataFrame, edges_of: Collection[str], run: pd.DataFrame,
                     history: Callable[[Connection], object], snapshot: bytes, progress: Progress,
-                    guard: Callable[[Connection], object] | None = None) -> int:
+                    guard: Callable[[Connection], object] | None = None,
+                    profile_engine: QueryEngine | None = None) -> int:
     """Write an incremental run's changes in one transaction; return the number of profiles rebuilt.
 
     Args:
@@ -210,6 +215,8 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
             earlier edges go.
         run: the run row, replacing the previous one.
         guard: runs first on the transaction and may refuse the write by raising (as ``write_run``'s).
+        profile_engine: the engine the profiles' queries run on (left open): the run's own when it is not DuckDB
+            (Spark), as a full publish builds them; None: a DuckDB of their own.
     """
     # the instant the profiles are as of is read beside the transaction, while it writes (``_as_of_after``)
     with ThreadPoolExecutor(max_workers=1) as beside, engine.begin() as conn, one_raise(conn):
@@ -239,7 +246,7 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
             at = as_of.result()
             if at is None:     # an SQLite store in memory: read on this connection
                 at = _latest_purchase(conn)
-            building = beside.submit(build_profiles, inputs, at)
+            building = beside.submit(build_profiles, inputs, at, profile_engine)
         delete_ids(conn, "person", "customer_id", persons_gone)
         progress.advance(bulk_insert(conn, Person, persons))
         delete_ids(conn, "household", "household_id", households_gone)

@@ -10,6 +10,7 @@ SparkEngine uses the session that is running.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -248,20 +249,54 @@ def test_spark_standardises_the_records_on_its_executors_as_the_driver_does(drop
     assert here["phone_valid"].isin([True, False]).any() and here["given_first"].notna().any()
 
 
+class _Messages(logging.Handler):
+    """The messages logged while it is attached (the suite runs without pytest's logging plugin)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
 def test_an_incremental_run_on_spark_places_a_delta_as_duckdb_does(drop, by_duckdb, by_spark, tmp_path):
     import shutil
 
     from synth.day2 import write_day2
 
     write_day2(drop, tmp_path / "day2", tmp_path / "delta", seed=6)
-    links = {}
+    links, profiles, built = {}, {}, {}
+    logger = logging.getLogger("profile_api.store.write_delta")
     for name, (_, _, _, work), options in (("duckdb", by_duckdb, ()), ("spark", by_spark, ("--engine", "spark"))):
         store = tmp_path / f"{name}.db"
         shutil.copy(work / "herken.db", store)      # the module's stores stay as their tests read them
-        resolve_drop(tmp_path / "delta", f"sqlite:///{store}", tmp_path / f"{name}-runs", "--incremental", *options)
+        messages, level = _Messages(), logger.level
+        logger.addHandler(messages)
+        logger.setLevel(logging.INFO)
+        try:
+            resolve_drop(tmp_path / "delta", f"sqlite:///{store}", tmp_path / f"{name}-runs", "--incremental", *options)
+        finally:
+            logger.removeHandler(messages)
+            logger.setLevel(level)
+        built[name] = [m for m in messages.seen if m.startswith("built ")]
         engine = open_store(f"sqlite:///{store}")
         links[name] = read_links(engine).sort_values(["source", "record_id"], ignore_index=True)
         engine.dispose()
+        with sqlite3.connect(store) as conn:
+            profiles[name] = pd.read_sql_query("SELECT customer_id, household_id, display_name, encoded FROM profile "
+                                               "ORDER BY customer_id", conn)
+    # the touched persons' profiles are built on the run's engine, as a full run's are, and come out the same
+    assert len(built["duckdb"]) == 1 and built["duckdb"][0].endswith(" on duckdb")
+    assert len(built["spark"]) == 1 and built["spark"][0].endswith(" on spark")
+    assert built["spark"][0] == built["duckdb"][0].replace(" on duckdb", " on spark")
+    assert int(built["spark"][0].split()[1]) > 0
+    duck_profiles, spark_profiles = profiles["duckdb"], profiles["spark"]
+    assert spark_profiles[["customer_id", "household_id", "display_name"]].equals(
+        duck_profiles[["customer_id", "household_id", "display_name"]])
+    differ = [c for c, a, b in zip(spark_profiles["customer_id"], spark_profiles["encoded"], duck_profiles["encoded"])
+              if _without_last_digits(a) != _without_last_digits(b)]
+    assert not differ, f"profiles differ after the delta for {differ[:3]}"
     duck, spark = links["duckdb"], links["spark"]
     deleted = pd.read_csv(tmp_path / "delta" / "deletions.csv", dtype=str)
     assert len(deleted) and not set(zip(deleted["source"], deleted["record_id"])) & set(zip(spark["source"], spark["record_id"]))
