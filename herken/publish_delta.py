@@ -24,7 +24,7 @@ from identity.incremental import Delta, IncrementalError, Published
 from identity.ingest import IDENTITY_COLUMNS
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
 from identity.placeholders import without_placeholders
-from identity.standardise import STANDARD_COLUMNS, current_cities, standardise_record
+from identity.standardise import STANDARD_COLUMNS, current_standardised, standardise_record
 from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import placeholders_of_run, rules_of_run
 from profile_api.store.history import previous_ids, write_history
@@ -139,7 +139,7 @@ def published_state(engine: Engine) -> Published:
     if row is None:
         raise IncrementalError("the published run kept no linkage snapshot (it was published by an older herken); "
                                "run one full `herken resolve DROP`, then deltas can follow")
-    records = current_cities(pd.read_parquet(io.BytesIO(bytes(row[0]))))   # kept by an older herken, perhaps
+    records = current_standardised(pd.read_parquet(io.BytesIO(bytes(row[0]))))   # kept by an older herken, perhaps
     links["unique_id"] = links["source"] + ":" + links["record_id"]
     since = links[~isin(links["unique_id"], records["unique_id"].tolist())]
     rules = json.loads(run.rules_json or "[]")

@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 from identity.categories import taxonomy_frame
 from identity.engine import Engine as SqlEngine
 from identity.scoring import RAW_COLUMNS   # the identity columns of a source record as received
-from identity.standardise import current_cities
+from identity.standardise import current_standardised
 from profile_api.golden import TIMESTAMP_SQL
 from profile_api.live import lock_preferences
 
@@ -69,7 +69,7 @@ def linkage_snapshot(conn: Connection, run_id: str) -> pd.DataFrame | None:
     if not inspect(conn).has_table("linkage_snapshot"):
         return None
     row = conn.execute(text("SELECT records FROM linkage_snapshot WHERE run_id = :run"), {"run": run_id}).first()
-    return None if row is None else current_cities(pd.read_parquet(io.BytesIO(bytes(row[0]))))
+    return None if row is None else current_standardised(pd.read_parquet(io.BytesIO(bytes(row[0]))))
 
 
 def raw_records(conn: Connection) -> pd.DataFrame:

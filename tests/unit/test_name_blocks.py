@@ -40,7 +40,7 @@ def test_a_name_block_above_the_cap_makes_no_pairs_of_its_own():
            [("s1", "piet", "zwart", "p"), ("s2", "pieter", "zwart", "p")]
     frame = pd.DataFrame(rows, columns=["unique_id", "given_first", "surname_core", "initial"])
     columns = ["given_canonical", "initials", "surname_first", "surname_last", "birth_date", "email", "email_names",
-               "email_local", "email_domain", "email_domain_head", "mobile", "mobile_names", "landline",
+               "email_local", "email_domain", "email_domain_head", "email_year", "mobile", "mobile_names", "landline",
                "loyalty_card", "loyalty_card_names", "city", "street", "postcode", "house_number", "address_key",
                "source", "record_id"]
     frame = frame.assign(**{c: None for c in columns}).assign(given_canonical=frame["given_first"],
