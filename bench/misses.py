@@ -107,31 +107,38 @@ def false_pairs(labels: Mapping[str, str], truth: Mapping[str, str], household: 
     return counted
 
 
-def calibration(pairs: pd.DataFrame, truth: Mapping[str, str], min_pairs: int = 200, top: int = 15) -> list[dict]:
-    """Return per gamma pattern with at least min_pairs pairs: pairs, mean probability, share one person, and the
-    pairs the gap between them amounts to; largest gap in pairs first, at most top."""
+def gamma_patterns(pairs: pd.DataFrame) -> tuple[str, pd.Series]:
+    """Return the names of the pairs' comparisons ("given_name,surname,...") and each pair's gamma pattern ("5,6,-1,...")."""
     gammas = [c for c in pairs.columns if c.startswith("gamma_")]
-    pattern = pairs[gammas].astype(str).agg(",".join, axis=1)
+    return ",".join(c.removeprefix("gamma_") for c in gammas), pairs[gammas].astype(str).agg(",".join, axis=1)
+
+
+def calibration(pairs: pd.DataFrame, truth: Mapping[str, str], min_pairs: int = 200, top: int = 15,
+                patterns: tuple[str, pd.Series] | None = None) -> list[dict]:
+    """Return per gamma pattern with at least min_pairs pairs: pairs, mean probability, share one person, and the
+    pairs the gap between them amounts to; largest gap in pairs first, at most top (patterns: ``gamma_patterns``,
+    when the caller has them)."""
+    names, pattern = patterns or gamma_patterns(pairs)
     same = pairs["unique_id_l"].map(truth) == pairs["unique_id_r"].map(truth)
     table = pd.DataFrame({"pattern": pattern, "p": pairs["match_probability"].astype(float), "same": same})
     grouped = table.groupby("pattern").agg(pairs=("p", "size"), probability=("p", "mean"), one_person=("same", "mean"))
     grouped = grouped[grouped["pairs"] >= min_pairs]
     grouped["gap_pairs"] = (grouped["one_person"] - grouped["probability"]) * grouped["pairs"]
     grouped = grouped.reindex(grouped["gap_pairs"].abs().sort_values(ascending=False).index).head(top)
-    names = ",".join(c.removeprefix("gamma_") for c in gammas)
     return [{"levels": f"{names} = {key}", "pairs": int(row.pairs), "probability": round(float(row.probability), 3),
              "one_person": round(float(row.one_person), 3), "gap_pairs": round(float(row.gap_pairs), 1)}
             for key, row in grouped.iterrows()]
 
 
 def left_apart_by_pattern(pairs: pd.DataFrame, truth: Mapping[str, str], labels: Mapping[str, str],
-                          top: int = 15) -> list[dict]:
+                          top: int = 15, patterns: tuple[str, pd.Series] | None = None) -> list[dict]:
     """Return per gamma pattern the scored true pairs the run left in two persons, most first (at most top), beside
     the pattern's pairs, the share of them one person and the share the run joined: what a rule or the threshold
-    keeps apart, and whether the pattern's pairs are mostly one person at all."""
-    gammas = [c for c in pairs.columns if c.startswith("gamma_")]
+    keeps apart, and whether the pattern's pairs are mostly one person at all (patterns: ``gamma_patterns``, when the
+    caller has them)."""
+    names, pattern = patterns or gamma_patterns(pairs)
     left, right = pairs["unique_id_l"], pairs["unique_id_r"]
-    table = pd.DataFrame({"pattern": pairs[gammas].astype(str).agg(",".join, axis=1),
+    table = pd.DataFrame({"pattern": pattern,
                           "p": pairs["match_probability"].astype(float),
                           "same": left.map(truth).notna() & (left.map(truth) == right.map(truth)),
                           "joined": left.map(labels).notna() & (left.map(labels) == right.map(labels))})
@@ -139,7 +146,6 @@ def left_apart_by_pattern(pairs: pd.DataFrame, truth: Mapping[str, str], labels:
     grouped = table.groupby("pattern").agg(left_apart=("apart", "sum"), pairs=("p", "size"),
                                            one_person=("same", "mean"), joined=("joined", "mean"))
     grouped = grouped[grouped["left_apart"] > 0].sort_values("left_apart", ascending=False).head(top)
-    names = ",".join(c.removeprefix("gamma_") for c in gammas)
     return [{"levels": f"{names} = {key}", "left_apart": int(row.left_apart), "pairs": int(row.pairs),
              "one_person": round(float(row.one_person), 3), "joined": round(float(row.joined), 3)}
             for key, row in grouped.iterrows()]
@@ -417,8 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     refused = _both_ways((r.unique_id_l, r.unique_id_r, r.rule or r.reason) for r in result.clustering.refusals)
     missed = missed_pairs(labels, person, probability, refused)  # type: ignore[arg-type]
     wrong = false_pairs(labels, person, household)
-    gammas = [c for c in pairs.columns if c.startswith("gamma_")]
-    pattern = dict(zip(zip(pairs["unique_id_l"], pairs["unique_id_r"]), pairs[gammas].astype(str).agg(",".join, axis=1)))
+    patterns = gamma_patterns(pairs)      # one pass over the pairs for every table by pattern below
+    levels, pattern_of = patterns
+    pattern = dict(zip(zip(pairs["unique_id_l"], pairs["unique_id_r"]), pattern_of))
     merges = [(m.unique_id_l, m.unique_id_r, m.match_probability) for m in result.clustering.merges
               if m.unique_id_l in person and m.unique_id_r in person]
     figures = {
@@ -426,10 +433,9 @@ def main(argv: list[str] | None = None) -> int:
         "missed_pairs": dict(missed.most_common()), "missed_total": sum(missed.values()),
         "never_scored_sharing": never_scored_sharing(records, labels, person, set(pattern)),
         "false_pairs": dict(wrong), "false_total": sum(wrong.values()),
-        "false_pairs_by_merge": {"levels": ",".join(c.removeprefix("gamma_") for c in gammas),
-                                 "rows": false_pairs_by_merge(merges, person, pattern)},
-        "calibration": calibration(pairs, person, args.min_pairs),
-        "left_apart_by_pattern": left_apart_by_pattern(pairs, person, labels),
+        "false_pairs_by_merge": {"levels": levels, "rows": false_pairs_by_merge(merges, person, pattern)},
+        "calibration": calibration(pairs, person, args.min_pairs, patterns=patterns),
+        "left_apart_by_pattern": left_apart_by_pattern(pairs, person, labels, patterns=patterns),
         "capped_name_blocks": capped_name_blocks(
             records, person, set(pattern), model_score(result.model, records),
             [r["blocking_rule"] if isinstance(r, dict) else r

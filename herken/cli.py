@@ -211,10 +211,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         resolution = resolve(Path(args.drop), options, bars)
         store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
-        if options.engine != "duckdb":    # the profiles' queries run on the run's engine too (Spark)
-            from identity.engine import make_engine
-
-            profile_engine = make_engine(options.engine, **options.engine_options())
+        profile_engine = _profile_engine(options)
         publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars,
                            guard=_erasures_unchanged(options), work_dir=options.run_dir,
                            memory_limit=engine_limit(run_cap(options.memory_limit) // 2),
@@ -252,6 +249,16 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _profile_engine(options):  # type: ignore[no-untyped-def]
+    """Return the engine a run's profile queries run on: the run's own when it is not DuckDB (Spark), as the linkage
+    did; None for DuckDB, whose profile build makes a DuckDB of its own (and the caller closes what it gets)."""
+    if options.engine == "duckdb":
+        return None
+    from identity.engine import make_engine
+
+    return make_engine(options.engine, **options.engine_options())
+
+
 def _erasures_unchanged(options):  # type: ignore[no-untyped-def]
     """Return the publish's guard: no one erased since the run read the tombstones (else nothing is published)."""
     from profile_api.store.erase import erasures_unchanged
@@ -280,10 +287,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
         with paused_gc():
             published = published_state(store)
             resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
-            if options.engine != "duckdb":    # the touched profiles' queries run on the run's engine, as a full run's
-                from identity.engine import make_engine
-
-                profile_engine = make_engine(options.engine, **options.engine_options())
+            profile_engine = _profile_engine(options)
             counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()),
                                        bars, guard=_erasures_unchanged(options), published=published,
                                        profile_engine=profile_engine)
