@@ -9,16 +9,19 @@ Data that nobody on this project wrote, other than Febrl (bench/febrl.py):
 - ``rldata500`` and ``rldata10000``: R's RecordLinkage package's 500 and 10,000 German records (first and
   second given name, surname and second surname, birth year, month and day), 10% of them a duplicate
   with exactly one corrupted field (a name typo, or a date part replaced), only in dblink's repository
-  (``--data``); a month or day no calendar has (0, 13, 64) is written as it is, and ingest quarantines it;
+  (``--data``); a month or day no calendar has (0, 13, 64) is written as it is, and ingest sets it aside (the
+  record is kept without its birth date);
 - ``historical_50k``: 50,578 records of 5,156 historical people from Wikidata (first name, surname,
   birth date, birth place, a fake UK postcode) with typos, titles in the name fields, missing values and
-  birth dates mistyped by a digit or two (some into dates no calendar has, which ingest quarantines).
+  birth dates mistyped by a digit or two (some into dates no calendar has, which ingest sets aside,
+  keeping the record).
 
 Each record goes to one of the four channel files at random (fixed seed): first name, surname and
 birth date as they are; the fake sets' e-mail and city; historical_50k's postcode and birth place as
 the city; every person their own household. The drop is resolved with the ``herken`` command as a
 user would, untuned, and scored pairwise on persons against the data set's own cluster column:
-quarantined records count as missed (``herken``), and again on the records ingest accepted
+quarantined records count as missed (``herken``; a birth date no calendar has quarantined its whole
+  record before session 25, and is set aside since), and again on the records ingest accepted
 (``herken_on_accepted_records``). Beside it, Splink as its tutorials set it up, on the same fields of
 the same rows (name comparisons with term frequencies, a date-of-birth comparison, the city exact with
 term frequencies, the postcode or e-mail; EM training; connected components), at the tutorials' threshold
@@ -91,7 +94,7 @@ def load(name: str, data: Path | None):  # type: ignore[no-untyped-def]
 
 def rldata_columns(frame):  # type: ignore[no-untyped-def]
     """Return an RLdata frame with Splink's column names: given names and surnames joined, the birth date as
-    yyyy-mm-dd from its three numbers (as written: month 0 or 13 stays, and ingest quarantines it)."""
+    yyyy-mm-dd from its three numbers (as written: month 0 or 13 stays, and ingest sets it aside)."""
     import pandas as pd
 
     def joined(first: str, second: str) -> pd.Series:

@@ -245,6 +245,8 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {line}")
     if drop.quarantine:
         print(f"  quarantined rows with reasons: {options.run_dir / 'quarantine.csv'}")
+    if drop.set_aside:
+        print(f"  values set aside with reasons: {options.run_dir / 'set_aside.csv'}")
     print(f"  store: {args.store}")
     return EXIT_OK
 
@@ -315,17 +317,23 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
           f"{counts['profiles_rebuilt']:,} profiles rebuilt, {counts['events']:,} identity events")
     if drop.quarantine:
         print(f"  quarantined rows with reasons: {options.run_dir / 'quarantine.csv'}")
+    if drop.set_aside:
+        print(f"  values set aside with reasons: {options.run_dir / 'set_aside.csv'}")
     print(f"  store: {args.store}")
     return EXIT_OK
 
 
 def _print_counts(drop) -> None:  # type: ignore[no-untyped-def]
-    """Print read, accepted and quarantined rows per file of a drop, and what the quarantine suggests of its dates."""
+    """Print read, accepted and quarantined rows per file of a drop, the birth dates set aside, and what those suggest of
+    its dates."""
     from identity.ingest import date_order_hint
 
     for c in drop.counts:
         print(f"  {c.file:<18} read {c.read:>8,}  accepted {c.accepted:>8,}  quarantined {c.quarantined:>6,}")
-    hint = date_order_hint(drop.quarantine)
+    aside = [f"{c.file} {c.set_aside:,}" for c in drop.counts if c.set_aside]
+    if aside:
+        print(f"  birth dates no calendar has, set aside (their records accepted without them): {', '.join(aside)}")
+    hint = date_order_hint([*drop.set_aside, *drop.quarantine])
     if hint:
         print(f"  note: {hint}")
 

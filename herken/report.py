@@ -458,9 +458,9 @@ def input_html(data: ReportData) -> Html:
     """Return the per-file counts and the records per channel."""
     file_rows = []
     for c in data.file_counts:
-        read, accepted, quarantined = (int(c.get(k, 0)) for k in ("read", "accepted", "quarantined"))
+        read, accepted, quarantined, aside = (int(c.get(k, 0)) for k in ("read", "accepted", "quarantined", "set_aside"))
         check = "✓" if read == accepted + quarantined else "✗ does not add up"
-        file_rows.append((tag("code", c.get("file")), read, accepted, quarantined, check))
+        file_rows.append((tag("code", c.get("file")), read, accepted, quarantined, aside, check))
     total_records = sum(ch.records for ch in data.channels)
     largest = max((ch.records for ch in data.channels), default=0)
     channel_rows = [(ch.source, ch.records, percent(ch.records, total_records), ch.persons,
@@ -469,8 +469,9 @@ def input_html(data: ReportData) -> Html:
     return section("input", "Input",
                    tag("div", join([
                        tag("div", join([tag("h3", "Files: read = accepted + quarantined"),
-                                        table(["file", "read", "accepted", "quarantined", "adds up"], file_rows,
-                                              numeric=(1, 2, 3))])),
+                                        table(["file", "read", "accepted", "quarantined",
+                                               "accepted, birth date set aside", "adds up"], file_rows,
+                                              numeric=(1, 2, 3, 4))])),
                        tag("div", join([tag("h3", "Records per channel"),
                                         table(["channel", "records", "share", "persons", "of all persons", ""],
                                               channel_rows, numeric=(1, 2, 3, 4), class_="dist")])),

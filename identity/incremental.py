@@ -39,7 +39,7 @@ from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
 from identity.erasure import erased_records, keep_out
 from identity.households import SharedValues, buildings, edges_around, group_households, household_anchors, person_links
-from identity.ingest import read_drop, write_quarantine
+from identity.ingest import read_drop, write_quarantine, write_set_aside
 from identity.link import NAME_COUNT_COLUMNS, SHARED_COLUMNS, model_for, prepare
 from identity.pipeline import (
     PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, cluster_persons, edits_since, rule_fields_of,
@@ -178,6 +178,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     fresh = keep_out(drop, fresh, erased_records(fresh, options.tombstones, placeholders_of_run(published.rules)))
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
+    write_set_aside(drop.set_aside, options.run_dir / "set_aside.csv")
     delta = Delta()
     known = set(existing["unique_id"].tolist())
     fresh_ids = set(fresh["unique_id"].tolist())

@@ -28,7 +28,7 @@ from identity.engine import Engine, engine_class, make_engine
 from identity.erasure import Tombstones, erased_records, keep_out
 from identity.household_components import group_households_by_component
 from identity.households import group_households, household_anchors, household_edges, person_links
-from identity.ingest import Drop, DropError, read_drop, write_quarantine
+from identity.ingest import Drop, DropError, read_drop, write_quarantine, write_set_aside
 from identity.lifecycle import edited_records, stable_id, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
@@ -359,6 +359,7 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
                         "records, or score with a trained model (--model MODEL.json)")
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
+    write_set_aside(drop.set_aside, options.run_dir / "set_aside.csv")
     # Drop-level completions: a postcode for "street + number" addresses the drop knows, a surname
     # read from the e-mail for records with a first name only (sparse app accounts).
     standardised = fill_surnames_from_email(complete_postcodes(standardised))

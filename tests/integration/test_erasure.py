@@ -411,13 +411,17 @@ def test_their_quarantined_rows_go_from_the_store_and_the_runs_folder(sqlite_sto
     drop = tmp_path / "drop"
     shutil.copytree(small_drop, drop)
     with (drop / "pos.csv").open("a", encoding="utf-8", newline="") as handle:     # a row of theirs that is refused
-        csv.writer(handle).writerow(["QX-ERASE-1", record.first_name or "", record.last_name or "", "31-02-1990",
+        csv.writer(handle).writerow(["QX-ERASE-1", record.first_name or "", record.last_name or "", "1990-02-03",
+                                     record.email, "", "", "", "", "", "", "2024-02-31T00:00:00"])
+        # and one accepted without its birth date, which is set aside (set_aside.csv)
+        csv.writer(handle).writerow(["QX-ERASE-2", record.first_name or "", record.last_name or "", "31-02-1990",
                                      record.email, "", "", "", "", "", "", "2024-01-01T00:00:00"])
     url, runs = f"sqlite:///{tmp_path / 'herken.db'}", tmp_path / "runs"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HERKEN_RUNS_DIR", str(runs))
         assert main(["resolve", str(drop), "--store", url]) == 0
     assert record.email.encode() in runs_bytes(runs)
+    assert "QX-ERASE-2" in next(runs.rglob("set_aside.csv")).read_text(encoding="utf-8")
     engine = open_store(url)
     with engine.connect() as conn:
         customer_id = conn.execute(text("SELECT customer_id FROM record_link WHERE source = :s AND record_id = :r"),
@@ -431,6 +435,9 @@ def test_their_quarantined_rows_go_from_the_store_and_the_runs_folder(sqlite_sto
     for path in runs.rglob("quarantine.csv"):       # rewritten without their row, still a quarantine file
         assert path.read_text(encoding="utf-8").startswith("file,line,reason,raw")
         assert "QX-ERASE-1" not in path.read_text(encoding="utf-8")
+    for path in runs.rglob("set_aside.csv"):        # likewise the rows set aside
+        assert path.read_text(encoding="utf-8").startswith("file,line,reason,raw")
+        assert "QX-ERASE-2" not in path.read_text(encoding="utf-8")
 
 
 def test_a_run_that_read_the_tombstones_before_an_erasure_publishes_nothing(small_drop, tmp_path):

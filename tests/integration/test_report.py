@@ -12,7 +12,9 @@ from sqlalchemy import create_engine, text
 
 from herken.cli import main
 
-BAD_ROW = "BAD-0001,<b>Eve</b>,Bakker,31-02-1990,eve@example.nl,,,,,,,2024-01-01T10:00:00\n"
+BAD_ROW = "BAD-0001,<b>Eve</b>,Bakker,1990-02-03,eve@example.nl,,,,,,,2024-02-31T10:00:00\n"
+# accepted without its birth date, which no calendar has (set aside)
+ASIDE_ROW = "ASIDE-0001,Eva,Bakker,31-02-1990,eva@example.nl,,,,,,,2024-01-01T10:00:00\n"
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def report(tmp_path_factory) -> tuple[str, str]:
     drop = tmp / "drop"
     assert main(["generate", str(drop), "--households", "150", "--seed", "5"]) == 0
     with (drop / "webshop.csv").open("a", encoding="utf-8") as fh:
-        fh.write(BAD_ROW)
+        fh.write(BAD_ROW + ASIDE_ROW)
     url = f"sqlite:///{tmp / 'herken.db'}"
     mp = pytest.MonkeyPatch()
     mp.setenv("HERKEN_RUNS_DIR", str(tmp / "runs"))
@@ -40,10 +42,20 @@ def test_the_report_shows_the_quarantined_row_with_its_reason(report):
     page, url = report
     with create_engine(url).connect() as con:
         reason = con.execute(text("SELECT reason FROM quarantine WHERE file = 'webshop.csv'")).scalar_one()
-    assert "31-02-1990" in reason
+    assert "2024-02-31T10:00:00" in reason
     assert html.escape(reason) in page
     # Data is escaped: the name in the bad row shows as text, never as markup.
     assert "<b>Eve</b>" not in page and "&lt;b&gt;Eve&lt;/b&gt;" in page
+
+
+def test_the_report_counts_the_birth_dates_set_aside_per_file(report):
+    page, url = report
+    assert "accepted, birth date set aside" in page
+    row = re.search(r"<tr><td><code>webshop\.csv</code></td>(.*?)</tr>", page, re.S)
+    assert row is not None and [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))][2:4] \
+        == ["1", "1"]     # one quarantined (BAD-0001), one accepted without its birth date (ASIDE-0001)
+    with create_engine(url).connect() as con:
+        assert con.execute(text("SELECT count(*) FROM source_record WHERE record_id = 'ASIDE-0001'")).scalar_one() == 1
 
 
 def test_the_report_shows_channels_model_and_review(report):

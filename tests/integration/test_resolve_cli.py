@@ -81,10 +81,15 @@ def test_bad_rows_are_quarantined_and_the_rest_resolved(small_drop, tmp_path, mo
     out = capsys.readouterr().out
     pos_line = next(line for line in out.splitlines() if "pos.csv" in line)
     read, accepted, quarantined = (int(x.replace(",", "")) for x in pos_line.split()[2::2])
-    assert read == accepted + quarantined and quarantined == 3
+    assert read == accepted + quarantined and quarantined == 2
     quarantine = pd.read_csv(next((tmp_path / "runs").glob("*/quarantine.csv")))
-    assert set(quarantine["file"]) == {"pos.csv"} and len(quarantine) == 3
-    assert quarantine["reason"].str.contains("calendar date").any()
+    assert set(quarantine["file"]) == {"pos.csv"} and len(quarantine) == 2
+    # X1's birth date is no calendar date: X1 is resolved without it, the value set aside with its reason
+    assert "birth dates no calendar has, set aside (their records accepted without them): pos.csv 1" in out
+    aside = pd.read_csv(next((tmp_path / "runs").glob("*/set_aside.csv")), dtype=str)
+    assert aside[["file", "raw"]].values.tolist() == [["pos.csv", "X1,Jan,Jansen,31-02-1990,,,,,,,,"]]
+    assert aside["reason"].str.contains("calendar date").all()
+    assert "X1" in set(links(url, tmp_path / "x1.csv")["record_id"])
     assert len(links(url, tmp_path / "links.csv")) == accepted + sum(
         len(pd.read_csv(bad / f"{c}.csv", dtype=str)) for c in ("webshop", "app", "service"))
 

@@ -19,7 +19,7 @@ def test_bad_rows_are_quarantined_with_file_line_and_reason(tmp_path):
         "P1,Jan,Jansen,1980-01-02,,,,,,,,",
         ",Piet,Bakker,,,,,,,,,",                       # missing record_id
         "P1,Jan,Jansen,,,,,,,,,",                      # duplicate record_id
-        "P3,Anna,Smit,31-02-1990,,,,,,,,",             # not a calendar date
+        "P3,Anna,Smit,31-02-1990,,,,,,,,",             # not a calendar date: accepted, the date set aside
         "P4,Anna,Smit",                                 # wrong column count
         "P5,Kees,de Vries,02/03/1970,,,,,,,,2024-01-01T10:00:00",
     ]) + "\n")
@@ -28,18 +28,25 @@ def test_bad_rows_are_quarantined_with_file_line_and_reason(tmp_path):
     write(tmp_path / "notes.txt", "not part of the contract")
     drop = read_drop(tmp_path)
     counts = {c.file: c for c in drop.counts}
-    assert (counts["pos.csv"].read, counts["pos.csv"].accepted, counts["pos.csv"].quarantined) == (6, 2, 4)
+    assert (counts["pos.csv"].read, counts["pos.csv"].accepted, counts["pos.csv"].quarantined) == (6, 3, 3)
+    assert counts["pos.csv"].set_aside == 1 and counts["webshop.csv"].set_aside == 0
     assert (counts["webshop.csv"].accepted, counts["webshop.csv"].quarantined) == (1, 1)
     for c in drop.counts:
         assert c.read == c.accepted + c.quarantined
     reasons = {(q.file, q.line): q.reason for q in drop.quarantine}
     assert "record_id is empty" in reasons[("pos.csv", 3)]
     assert "more than once" in reasons[("pos.csv", 4)]
-    assert "calendar date" in reasons[("pos.csv", 5)]
+    assert ("pos.csv", 5) not in reasons
+    assert [(q.file, q.line, q.reason, q.raw) for q in drop.set_aside] == [
+        ("pos.csv", 5, "birth_date '31-02-1990' is not a calendar date; the record is kept without it",
+         "P3,Anna,Smit,31-02-1990,,,,,,,,")]
     assert "columns" in reasons[("pos.csv", 6)]
     assert "UTF-8" in reasons[("webshop.csv", 2)]
     assert drop.ignored_files == ["notes.txt"]
-    assert sorted(drop.records["record_id"]) == ["P1", "P5", "W2"]
+    assert sorted(drop.records["record_id"]) == ["P1", "P3", "P5", "W2"]
+    by_id = drop.records.set_index("record_id")
+    assert by_id.loc["P3", "birth_date"] == "" and by_id.loc["P3", "last_name"] == "Smit"
+    assert by_id.loc["P5", "birth_date"] == "02/03/1970"
 
 
 def test_a_file_excel_saved_in_windows_1252_is_read_so(tmp_path):
@@ -212,9 +219,11 @@ def test_files_separated_by_semicolons_or_tabs_and_headers_in_capitals_read_as_t
     for other in (excel, tabs):
         drop = read_drop(other)
         assert drop.records.drop(columns="line").equals(expected.records.drop(columns="line"))
-        assert list(drop.records["last_name"]) == ["Jansen, van"]
-        assert [(c.file, c.read, c.accepted, c.quarantined) for c in drop.counts] == \
-            [(c.file, c.read, c.accepted, c.quarantined) for c in expected.counts]
+        assert list(drop.records["last_name"]) == ["Jansen, van", "Smit"]    # Smit's 31-02-1990 set aside
+        assert [(c.file, c.read, c.accepted, c.quarantined, c.set_aside) for c in drop.counts] == \
+            [(c.file, c.read, c.accepted, c.quarantined, c.set_aside) for c in expected.counts]
+        assert [(q.file, q.line, q.reason) for q in drop.set_aside] == \
+            [(q.file, q.line, q.reason) for q in expected.set_aside] != []
         assert [(q.file, q.line, q.reason) for q in drop.quarantine] == \
             [(q.file, q.line, q.reason) for q in expected.quarantine]
         assert drop.interactions["amount_eur"].tolist() == (["59,95"] if other is excel else ["59.95"])
@@ -240,13 +249,14 @@ def test_birth_dates_written_month_first_are_pointed_out(tmp_path):
     write(tmp_path / "pos.csv", "\n".join([HEADER, *rows, "P99,Bob,Lee,31/02/1980,,,,,,,,"]) + "\n")
     drop = read_drop(tmp_path)
     # 24 rows have a day over 12 written second: no calendar date day first, one month first
-    assert sum("calendar date" in q.reason for q in drop.quarantine) == 25
-    hint = date_order_hint(drop.quarantine)
-    assert hint.startswith("24 birth dates quarantined as no calendar date are one read month first (01/13/1980)")
+    assert sum("calendar date" in q.reason for q in drop.set_aside) == 25 and drop.quarantine == []
+    assert len(drop.records) == 37      # every row accepted, the 25 without their birth dates
+    hint = date_order_hint(drop.set_aside)
+    assert hint.startswith("24 birth dates set aside as no calendar date are one read month first (01/13/1980)")
     assert "yyyy-mm-dd" in hint
     # a few slips, or dates no reading makes real, say nothing
-    assert date_order_hint(drop.quarantine[:MONTH_FIRST_HINT - 1]) is None
-    assert date_order_hint([q for q in drop.quarantine if "31/02" in q.raw]) is None
+    assert date_order_hint(drop.set_aside[:MONTH_FIRST_HINT - 1]) is None
+    assert date_order_hint([q for q in drop.set_aside if "31/02" in q.raw]) is None
 
 
 def test_a_run_warns_when_many_phone_values_are_not_kept():
