@@ -18,10 +18,10 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from identity.nicknames import are_name_variants, group_names, name_groups
 # the rules' names and measured strictness, imported from here by the modules that apply the rules
 from identity.rule_measures import (  # noqa: F401
-    BIRTH_DATE, DATE_TYPO_EDITS, FIRST_NAME, KIN_SHARE, MEASURED_ONLY, MIN_MEASURED, MOBILE, NAMELESS, NAMES_ONLY,
-    ONE_PERSON_MAJORITY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_MOBILE_TITLE, PERSONAL_SHARE, PERSONAL_VALUES,
-    RULE_TITLES, STEWARD, SURE, SURNAME, WITNESSED_RULES, WITNESSES, DateTypos, Strictness, Witnessed, rule_of,
-    unmeasured,
+    BIRTH_DATE, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, KIN_SHARE, MEASURED_ONLY, MIN_MEASURED, MOBILE,
+    NAMELESS, NAMES_ONLY, ONE_PERSON_MAJORITY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_MOBILE_TITLE, PERSONAL_SHARE,
+    PERSONAL_VALUES, RULE_TITLES, STEWARD, SURE, SURE_PAIRS, SURNAME, WITNESSED_RULES, WITNESSES, DateTypos,
+    Strictness, Witnessed, rule_of, unmeasured,
 )
 from identity.standardise import SURNAME_PARTICLES
 
@@ -315,10 +315,10 @@ class RuleBook:
         """Return True when the drop showed a rule's conflicts to be mostly noise.
 
         A rule of MEASURED_ONLY is then not used at all (:meth:`applies`), so it never gives way;
-        PERSONAL_MOBILE and PERSONAL_EMAIL are no rules (:meth:`on_personal_number`).
+        PERSONAL_MOBILE, PERSONAL_EMAIL and SURE_PAIRS are no rules (:meth:`on_personal_number`, :meth:`sure_pairs_one_person`).
         """
         measured = self.strictness.get(rule)
-        return (rule not in MEASURED_ONLY and rule not in PERSONAL_VALUES and measured is not None
+        return (rule not in MEASURED_ONLY and rule not in FIRST_NAME_WAIVERS and measured is not None
                 and not measured.strict)
 
     def applies(self, rule: str) -> bool:
@@ -381,12 +381,16 @@ class RuleBook:
         of the pair, and the pair is near-identical apart from that rule (:meth:`near_identical`);
         the first-name rule, and the surname rule of a record without a first name, also give way to a mobile
         number or e-mail address the drop shows to be one person's (:meth:`on_personal_number`), whatever the
-        probability: the number says who a nameless record ("tim", its first name typed as a surname) is.
+        probability: the number says who a nameless record ("tim", its first name typed as a surname) is. The
+        first-name rule also gives way to any sure pair where the drop shows two first names on its sure pairs to be
+        one person's (:meth:`sure_pairs_one_person`: a drop without households).
         """
         waived: set[str] = set()
         if probability >= SURE:
             waived.update(rule for rule in self.strictness if self.soft(rule) and self.near_identical(rule, a, b)
                           and self._one_person_likely(rule, a, b))
+            if self.sure_pairs_one_person():
+                waived.add(FIRST_NAME)
         if self.on_personal_number(a, b):
             waived.update((FIRST_NAME, SURNAME))
         return frozenset(waived)
@@ -407,6 +411,12 @@ class RuleBook:
         measured before showed."""
         measured = self.strictness.get(PERSONAL_MOBILE)
         return measured is None or measured.pairs < MIN_MEASURED or measured.rate <= KIN_SHARE
+
+    def sure_pairs_one_person(self) -> bool:
+        """Return True when the drop showed pairs the model is sure of under two first names to be one person's
+        (SURE_PAIRS: enough such pairs with birth dates measured, as few carrying different ones as kin explain)."""
+        measured = self.strictness.get(SURE_PAIRS)
+        return measured is not None and measured.number_waiver == "always"
 
     def on_personal_number(self, a: NameAndBirth, b: NameAndBirth) -> bool:
         """Return True when two records share a mobile number or e-mail address the drop shows to be one

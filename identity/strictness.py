@@ -32,7 +32,8 @@ import pandas as pd
 from identity.cluster import NAMES_ONLY_THRESHOLD
 from identity.placeholders import describe as describe_placeholders
 from identity.rules import (
-    BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_VALUES, RULE_TITLES,
+    BIRTH_DATE, FIRST_NAME, FIRST_NAME_WAIVERS, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE,
+    PERSONAL_VALUES, RULE_TITLES, SURE, SURE_PAIRS,
     DATE_TYPO_EDITS, SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, Witnessed, birth_dates_compatible,
     date_edits, measure_strictness, unmeasured,
 )
@@ -181,9 +182,24 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
         strictness.append(measure_personal(pairs, rule_fields, book, PERSONAL_MOBILE))
     if {"email_l", "email_r"} <= set(pairs.columns):
         strictness.append(measure_personal(pairs, rule_fields, book, PERSONAL_EMAIL))
+    if "match_probability" in pairs.columns:
+        strictness.append(measure_sure(pairs, rule_fields, book))
     for measured in strictness:
         log.info("%s", measured.describe())
     return RuleBook(counts, strictness, book.variants, dates)
+
+
+def measure_sure(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook) -> Strictness:
+    """Return how often scored pairs the model is sure of (SURE) under first names the rules hold apart, both with a
+    birth date, carry different birth dates (SURE_PAIRS): few where two first names on such a pair are one person's,
+    many where the drop holds households."""
+    sure = pairs["match_probability"].to_numpy(dtype=float) >= SURE
+    measured = conflicts = 0
+    for a, b in _pairs_of(pairs, pd.Series(sure, index=pairs.index), rule_fields):
+        if a.given_first and b.given_first and a.birth_date and b.birth_date and not book.names_compatible(a, b):
+            measured += 1
+            conflicts += not book.dates_compatible(a.birth_date, b.birth_date)
+    return Strictness(SURE_PAIRS, measured, conflicts)
 
 
 def measure_personal(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
@@ -213,9 +229,9 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
          **({} if s.witnessed is None else {"witnessed": {"held": s.witnessed.held, "agreeing": s.witnessed.agreeing,
                                                           "expected": s.witnessed.expected,
                                                           "agree": dict(s.witnessed.agree)}})}
-        for s in book.strictness.values() if s.rule not in PERSONAL_VALUES
+        for s in book.strictness.values() if s.rule not in FIRST_NAME_WAIVERS
     ]
-    personal = [book.strictness[rule] for rule in PERSONAL_VALUES if rule in book.strictness]
+    personal = [book.strictness[rule] for rule in FIRST_NAME_WAIVERS if rule in book.strictness]
     first = next((k for k in kept if k["rule"] == FIRST_NAME), None)
     if first is None and (book.variants or personal):
         first = {"rule": FIRST_NAME, "description": f"{RULE_TITLES[FIRST_NAME]}: not measured on this drop"}
@@ -260,7 +276,7 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"]), _witnessed(r.get("witnessed")))
                 for r in rules if {"pairs", "conflicts"} <= set(r)]
     measured += [Strictness(rule, int(r[rule]["pairs"]), int(r[rule]["conflicts"]))
-                 for r in rules for rule in PERSONAL_VALUES if isinstance(r.get(rule), dict)]
+                 for r in rules for rule in FIRST_NAME_WAIVERS if isinstance(r.get(rule), dict)]
     variants = [(x, y) for r in rules for x, y in r.get("variants", ())]
     dates = next((DateTypos(int(r["date_typos"]["conflicts"]), int(r["date_typos"]["two_digits"]))
                   for r in rules if isinstance(r.get("date_typos"), dict)), None)

@@ -662,3 +662,47 @@ def test_the_surname_rule_gives_way_to_a_mobile_number_the_drop_shows_to_be_one_
     assert personal.conflict(tim, wipstrik, personal.waived(0.6, tim, wipstrik)) is None
     families = RuleBook({}, [Strictness(PERSONAL_MOBILE, 400, 300)])       # a family's number says nothing
     assert families.conflict(tim, wipstrik, families.waived(0.999, tim, wipstrik))[0] == SURNAME
+
+
+from identity.rules import SURE_PAIRS  # noqa: E402
+from identity.strictness import measure_sure  # noqa: E402
+
+
+def test_the_first_name_rule_gives_way_to_sure_pairs_where_the_drop_shows_they_are_one_persons():
+    """Splink's historical_50k, which holds no households: 0 of 4,514 pairs the model is sure of under two first names
+    carry different birth dates ('georbe' / 'george', 'sir' / 'arthur'); our default generator, with households: 44%."""
+    george = NameAndBirth("george", "george", "g", "marsham", "1849-04-10")
+    typo = NameAndBirth("georbe", "georbe", "g", "marsham", None)                  # no birth date: not near-identical
+    partner = NameAndBirth("anna", "anna", "a", "marsham", "1851-02-02")
+    no_households = RuleBook({}, [Strictness(SURE_PAIRS, 4514, 0)])
+    assert no_households.sure_pairs_one_person()
+    assert FIRST_NAME in no_households.waived(SURE, george, typo)
+    assert no_households.conflict(george, typo, no_households.waived(SURE, george, typo)) is None
+    assert no_households.waived(0.9, george, typo) == frozenset()                 # only pairs the model is sure of
+    # the birth-date rule still holds a partner apart whose first name the waiver lets by
+    assert no_households.conflict(george, partner, no_households.waived(SURE, george, partner))[0] == BIRTH_DATE
+    households = RuleBook({}, [Strictness(SURE_PAIRS, 3444, 1513)])
+    assert not households.sure_pairs_one_person() and households.waived(0.9999, george, typo) == frozenset()
+    assert not RuleBook({}, [Strictness(SURE_PAIRS, 10, 0)]).sure_pairs_one_person()     # too few to tell
+    assert not RuleBook({}, []).sure_pairs_one_person()                                  # not measured: as before
+    assert "the first-name rule gives way to them" in Strictness(SURE_PAIRS, 4514, 0).describe()
+    assert "does not give way to them" in Strictness(SURE_PAIRS, 3444, 1513).describe()
+
+
+def test_sure_pairs_are_measured_on_the_drop_and_kept_with_the_run():
+    rows, fields = [], {}
+    for i in range(40):
+        born = "1980-01-01" if i % 4 else "1999-05-05"       # 10 of 40 carry another birth date: a household's
+        rows.append({"unique_id_l": f"a{i}", "unique_id_r": f"b{i}", "match_probability": 0.999})
+        fields[f"a{i}"] = NameAndBirth("nicole", "nicole", "n", "janssen", "1980-01-01")
+        fields[f"b{i}"] = NameAndBirth("robin", "robin", "r", "janssen", born)
+    rows.append({"unique_id_l": "a0", "unique_id_r": "b1", "match_probability": 0.5})   # not sure: not measured
+    measured = measure_sure(pd.DataFrame(rows), fields, RuleBook())
+    assert (measured.rule, measured.pairs, measured.conflicts) == (SURE_PAIRS, 40, 10)
+    assert measured.number_waiver == "never"
+    kept = rules_of_run(RuleBook({}, [Strictness(FIRST_NAME, 500, 5), measured]))
+    first = next(r for r in kept if r["rule"] == FIRST_NAME)
+    assert "different first names on pairs the model is sure of (match probability 0.99 or more): 10 of 40" \
+        in first["description"]
+    assert all(r["rule"] != SURE_PAIRS for r in kept)                  # no rule of its own
+    assert book_of_run({}, kept).strictness[SURE_PAIRS] == measured
