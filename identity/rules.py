@@ -18,9 +18,9 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from identity.nicknames import are_name_variants, group_names, name_groups
 # the rules' names and measured strictness, imported from here by the modules that apply the rules
 from identity.rule_measures import (  # noqa: F401
-    BIRTH_DATE, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, KIN_SHARE, MEASURED_ONLY, MIN_MEASURED, MOBILE,
+    BIRTH_DATE, BIRTH_DATE_WAIVERS, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, KIN_SHARE, MEASUREMENTS, MEASURED_ONLY, MIN_MEASURED, MOBILE,
     NAMELESS, NAMES_ONLY, ONE_PERSON_MAJORITY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_MOBILE_TITLE, PERSONAL_SHARE,
-    PERSONAL_VALUES, RULE_TITLES, STEWARD, SURE, SURE_PAIRS, SURNAME, WITNESSED_RULES, WITNESSES, DateTypos,
+    PERSONAL_VALUES, RULE_TITLES, STEWARD, SURE, SURE_DATES, SURE_PAIRS, SURNAME, WITNESSED_RULES, WITNESSES, DateTypos,
     Strictness, Witnessed, rule_of, unmeasured,
 )
 from identity.standardise import SURNAME_PARTICLES
@@ -315,10 +315,11 @@ class RuleBook:
         """Return True when the drop showed a rule's conflicts to be mostly noise.
 
         A rule of MEASURED_ONLY is then not used at all (:meth:`applies`), so it never gives way;
-        PERSONAL_MOBILE, PERSONAL_EMAIL and SURE_PAIRS are no rules (:meth:`on_personal_number`, :meth:`sure_pairs_one_person`).
+        PERSONAL_MOBILE, PERSONAL_EMAIL, SURE_PAIRS and SURE_DATES are no rules (:meth:`on_personal_number`,
+        :meth:`sure_pairs_one_person`).
         """
         measured = self.strictness.get(rule)
-        return (rule not in MEASURED_ONLY and rule not in FIRST_NAME_WAIVERS and measured is not None
+        return (rule not in MEASURED_ONLY and rule not in MEASUREMENTS and measured is not None
                 and not measured.strict)
 
     def applies(self, rule: str) -> bool:
@@ -383,7 +384,8 @@ class RuleBook:
         number or e-mail address the drop shows to be one person's (:meth:`on_personal_number`), whatever the
         probability: the number says who a nameless record ("tim", its first name typed as a surname) is. The
         first-name rule also gives way to any sure pair where the drop shows two first names on its sure pairs to be
-        one person's (:meth:`sure_pairs_one_person`: a drop without households).
+        one person's (:meth:`sure_pairs_one_person`: a drop without households), and the birth-date rule, where it is
+        soft, to a sure pair whose first names fit where the drop shows such pairs to be one person's (SURE_DATES).
         """
         waived: set[str] = set()
         if probability >= SURE:
@@ -391,6 +393,8 @@ class RuleBook:
                           and self._one_person_likely(rule, a, b))
             if self.sure_pairs_one_person():
                 waived.add(FIRST_NAME)
+            if self.soft(BIRTH_DATE) and self.sure_pairs_one_person(SURE_DATES) and self.names_compatible(a, b):
+                waived.add(BIRTH_DATE)
         if self.on_personal_number(a, b):
             waived.update((FIRST_NAME, SURNAME))
         return frozenset(waived)
@@ -412,10 +416,11 @@ class RuleBook:
         measured = self.strictness.get(PERSONAL_MOBILE)
         return measured is None or measured.pairs < MIN_MEASURED or measured.rate <= KIN_SHARE
 
-    def sure_pairs_one_person(self) -> bool:
+    def sure_pairs_one_person(self, measurement: str = SURE_PAIRS) -> bool:
         """Return True when the drop showed pairs the model is sure of under two first names to be one person's
-        (SURE_PAIRS: enough such pairs with birth dates measured, as few carrying different ones as kin explain)."""
-        measured = self.strictness.get(SURE_PAIRS)
+        (SURE_PAIRS: enough such pairs with birth dates measured, as few carrying different ones as kin explain), or
+        under two birth dates (SURE_DATES, witnessed by their first names)."""
+        measured = self.strictness.get(measurement)
         return measured is not None and measured.number_waiver == "always"
 
     def on_personal_number(self, a: NameAndBirth, b: NameAndBirth) -> bool:

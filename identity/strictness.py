@@ -32,8 +32,8 @@ import pandas as pd
 from identity.cluster import NAMES_ONLY_THRESHOLD
 from identity.placeholders import describe as describe_placeholders
 from identity.rules import (
-    BIRTH_DATE, FIRST_NAME, FIRST_NAME_WAIVERS, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE,
-    PERSONAL_VALUES, RULE_TITLES, SURE, SURE_PAIRS,
+    BIRTH_DATE, BIRTH_DATE_WAIVERS, FIRST_NAME, FIRST_NAME_WAIVERS, MEASUREMENTS, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE,
+    PERSONAL_VALUES, RULE_TITLES, SURE, SURE_DATES, SURE_PAIRS,
     DATE_TYPO_EDITS, SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, Witnessed, birth_dates_compatible,
     date_edits, measure_strictness, unmeasured,
 )
@@ -184,22 +184,29 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
         strictness.append(measure_personal(pairs, rule_fields, book, PERSONAL_EMAIL))
     if "match_probability" in pairs.columns:
         strictness.append(measure_sure(pairs, rule_fields, book))
+        strictness.append(measure_sure(pairs, rule_fields, book, SURE_DATES))
     for measured in strictness:
         log.info("%s", measured.describe())
     return RuleBook(counts, strictness, book.variants, dates)
 
 
-def measure_sure(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook) -> Strictness:
+def measure_sure(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
+                 measurement: str = SURE_PAIRS) -> Strictness:
     """Return how often scored pairs the model is sure of (SURE) under first names the rules hold apart, both with a
     birth date, carry different birth dates (SURE_PAIRS): few where two first names on such a pair are one person's,
-    many where the drop holds households."""
+    many where the drop holds households; or, under birth dates the rules hold apart, both with a first name, how
+    often the first names differ (SURE_DATES)."""
     sure = pairs["match_probability"].to_numpy(dtype=float) >= SURE
     measured = conflicts = 0
     for a, b in _pairs_of(pairs, pd.Series(sure, index=pairs.index), rule_fields):
-        if a.given_first and b.given_first and a.birth_date and b.birth_date and not book.names_compatible(a, b):
-            measured += 1
-            conflicts += not book.dates_compatible(a.birth_date, b.birth_date)
-    return Strictness(SURE_PAIRS, measured, conflicts)
+        if not (a.given_first and b.given_first and a.birth_date and b.birth_date):
+            continue
+        names_fit, dates_fit = book.names_compatible(a, b), book.dates_compatible(a.birth_date, b.birth_date)
+        if (names_fit if measurement == SURE_PAIRS else dates_fit):
+            continue
+        measured += 1
+        conflicts += not (dates_fit if measurement == SURE_PAIRS else names_fit)
+    return Strictness(measurement, measured, conflicts)
 
 
 def measure_personal(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
@@ -229,7 +236,7 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
          **({} if s.witnessed is None else {"witnessed": {"held": s.witnessed.held, "agreeing": s.witnessed.agreeing,
                                                           "expected": s.witnessed.expected,
                                                           "agree": dict(s.witnessed.agree)}})}
-        for s in book.strictness.values() if s.rule not in FIRST_NAME_WAIVERS
+        for s in book.strictness.values() if s.rule not in MEASUREMENTS
     ]
     personal = [book.strictness[rule] for rule in FIRST_NAME_WAIVERS if rule in book.strictness]
     first = next((k for k in kept if k["rule"] == FIRST_NAME), None)
@@ -262,6 +269,11 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
         birth = birth_entry()
         birth["placeholder_dates"] = dict(book.placeholder_dates)
         birth["description"] += "; " + describe_placeholders(book.placeholder_dates)
+    for rule in BIRTH_DATE_WAIVERS:   # measurements that only make the birth-date rule give way: kept and told with it
+        if rule in book.strictness:
+            measured, birth = book.strictness[rule], birth_entry()
+            birth[rule] = {"pairs": measured.pairs, "conflicts": measured.conflicts}
+            birth["description"] += "; " + measured.describe()
     kept.append({"rule": NAMELESS, "description": f"{RULE_TITLES[NAMELESS]}: such a record joins only on a birth "
                                                   "date, mobile or e-mail it shares with the other"})
     how = ("only where no third person in the drop holds its full name" if math.isinf(names_only_threshold)
@@ -276,7 +288,7 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"]), _witnessed(r.get("witnessed")))
                 for r in rules if {"pairs", "conflicts"} <= set(r)]
     measured += [Strictness(rule, int(r[rule]["pairs"]), int(r[rule]["conflicts"]))
-                 for r in rules for rule in FIRST_NAME_WAIVERS if isinstance(r.get(rule), dict)]
+                 for r in rules for rule in MEASUREMENTS if isinstance(r.get(rule), dict)]
     variants = [(x, y) for r in rules for x, y in r.get("variants", ())]
     dates = next((DateTypos(int(r["date_typos"]["conflicts"]), int(r["date_typos"]["two_digits"]))
                   for r in rules if isinstance(r.get("date_typos"), dict)), None)
