@@ -177,6 +177,14 @@ class Strictness:
         return self.rate <= 2 * KIN_SHARE
 
     @property
+    def two_people(self) -> float:
+        """Return the share of the measured pairs that are two people's: their share in conflict, or where what one
+        person's pairs show of the witness was measured too (``witnessed``), the share the agreements fall short by."""
+        if self.witnessed is not None and self.witnessed.expected > 0:
+            return 1.0 - self.witnessed.one_person
+        return self.rate
+
+    @property
     def number_waiver(self) -> str:
         """Return how far the first-name rule gives way to a shared mobile number (PERSONAL_MOBILE) or
         e-mail address (PERSONAL_EMAIL), or to a pair the model is sure of (SURE_PAIRS: "always" or "never"):
@@ -184,24 +192,28 @@ class Strictness:
         if self.rule not in MEASUREMENTS or self.pairs < MIN_MEASURED:
             return "never"
         if self.rule in (SURE_PAIRS, SURE_DATES):
-            return "always" if self.rate <= KIN_SHARE else "never"
+            return "always" if self.two_people <= KIN_SHARE else "never"
         if self.rate <= KIN_SHARE:
             return "always"
         return "same birth date" if self.rate <= PERSONAL_SHARE else "never"
 
     def describe(self) -> str:
         """Return one line for the run's output and report."""
-        if self.rule == SURE_DATES:
-            how = ("gives way to those whose first names fit, where it is soft" if self.number_waiver == "always"
-                   else "does not give way to them")
+        if self.rule in (SURE_PAIRS, SURE_DATES):
+            always = self.number_waiver == "always"
+            title, witness, how = (
+                (SURE_PAIRS_TITLE, "birth dates", "the first-name rule " + ("gives way to them" if always
+                                                                            else "does not give way to them"))
+                if self.rule == SURE_PAIRS else
+                (SURE_DATES_TITLE, "first names", "the rule " + ("gives way to those whose first names fit, where it is "
+                                                                  "soft" if always else "does not give way to them")))
             few = " (too few pairs to tell)" if self.pairs < MIN_MEASURED else ""
-            return (f"{SURE_DATES_TITLE} (match probability {SURE} or more): {self.conflicts:,} of {self.pairs:,} "
-                    f"such pairs with first names carry different ones ({self.rate:.1%}); the rule {how}{few}")
-        if self.rule == SURE_PAIRS:
-            how = "gives way to them" if self.number_waiver == "always" else "does not give way to them"
-            few = " (too few pairs to tell)" if self.pairs < MIN_MEASURED else ""
-            return (f"{SURE_PAIRS_TITLE} (match probability {SURE} or more): {self.conflicts:,} of {self.pairs:,} "
-                    f"such pairs with birth dates carry different ones ({self.rate:.1%}); the first-name rule {how}{few}")
+            seen = self.witnessed
+            noise = "" if seen is None or not seen.agree else (
+                f", as one person's sure pairs do {1 - seen.agree[0][1]:.1%} of the time: {self.two_people:.0%} "
+                "two people's")
+            return (f"{title} (match probability {SURE} or more): {self.conflicts:,} of {self.pairs:,} such pairs with "
+                    f"{witness} carry different ones ({self.rate:.1%}{noise}); {how}{few}")
         if self.rule in PERSONAL_VALUES:
             _, title, value = PERSONAL_VALUES[self.rule]
             how = {"always": f"gives way to a shared {value}",

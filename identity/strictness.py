@@ -32,7 +32,7 @@ import pandas as pd
 from identity.cluster import NAMES_ONLY_THRESHOLD
 from identity.placeholders import describe as describe_placeholders
 from identity.rules import (
-    BIRTH_DATE, BIRTH_DATE_WAIVERS, FIRST_NAME, FIRST_NAME_WAIVERS, MEASUREMENTS, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE,
+    BIRTH_DATE, BIRTH_DATE_WAIVERS, FIRST_NAME, MIN_MEASURED, FIRST_NAME_WAIVERS, MEASUREMENTS, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE,
     PERSONAL_VALUES, RULE_TITLES, SURE, SURE_DATES, SURE_PAIRS,
     DATE_TYPO_EDITS, SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, Witnessed, birth_dates_compatible,
     date_edits, measure_strictness, unmeasured,
@@ -195,18 +195,33 @@ def measure_sure(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book
     """Return how often scored pairs the model is sure of (SURE) under first names the rules hold apart, both with a
     birth date, carry different birth dates (SURE_PAIRS): few where two first names on such a pair are one person's,
     many where the drop holds households; or, under birth dates the rules hold apart, both with a first name, how
-    often the first names differ (SURE_DATES)."""
+    often the first names differ (SURE_DATES).
+
+    The witness is itself noisy where the drop mistypes it: the sure pairs without the rule's conflict (one
+    person's, nearly always) show how often one person's pairs differ on the witness, and ``witnessed`` holds what
+    the measured pairs would agree on were they all one person's (``Witnessed.expected``), as for the near-identical
+    pairs' personal values. A drop that shifts birth dates about (fake_20000: 37.5% of its sure pairs under one first
+    name carry two dates) then still shows first names on its sure pairs to be one person's (20.8% of them do).
+    """
     sure = pairs["match_probability"].to_numpy(dtype=float) >= SURE
-    measured = conflicts = 0
+    measured = conflicts = base = base_conflicts = 0
     for a, b in _pairs_of(pairs, pd.Series(sure, index=pairs.index), rule_fields):
         if not (a.given_first and b.given_first and a.birth_date and b.birth_date):
             continue
         names_fit, dates_fit = book.names_compatible(a, b), book.dates_compatible(a.birth_date, b.birth_date)
-        if (names_fit if measurement == SURE_PAIRS else dates_fit):
-            continue
-        measured += 1
-        conflicts += not (dates_fit if measurement == SURE_PAIRS else names_fit)
-    return Strictness(measurement, measured, conflicts)
+        rule_fits, witness_fits = (names_fit, dates_fit) if measurement == SURE_PAIRS else (dates_fit, names_fit)
+        if rule_fits:
+            base += 1
+            base_conflicts += not witness_fits
+        else:
+            measured += 1
+            conflicts += not witness_fits
+    if base < MIN_MEASURED:
+        return Strictness(measurement, measured, conflicts)
+    agree = 1 - base_conflicts / base
+    witness = "birth_date" if measurement == SURE_PAIRS else "given_first"
+    return Strictness(measurement, measured, conflicts,
+                      Witnessed(measured, measured - conflicts, measured * agree, ((witness, agree),)))
 
 
 def measure_personal(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
@@ -244,7 +259,7 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
         first = {"rule": FIRST_NAME, "description": f"{RULE_TITLES[FIRST_NAME]}: not measured on this drop"}
         kept.insert(0, first)
     for measured in personal:   # measurements that only make the first-name rule give way: kept and told with it
-        first[measured.rule] = {"pairs": measured.pairs, "conflicts": measured.conflicts}
+        first[measured.rule] = _kept_measurement(measured)
         first["description"] += "; " + measured.describe()
     if book.variants:
         names = sorted(book.variants)
@@ -272,7 +287,7 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
     for rule in BIRTH_DATE_WAIVERS:   # measurements that only make the birth-date rule give way: kept and told with it
         if rule in book.strictness:
             measured, birth = book.strictness[rule], birth_entry()
-            birth[rule] = {"pairs": measured.pairs, "conflicts": measured.conflicts}
+            birth[rule] = _kept_measurement(measured)
             birth["description"] += "; " + measured.describe()
     kept.append({"rule": NAMELESS, "description": f"{RULE_TITLES[NAMELESS]}: such a record joins only on a birth "
                                                   "date, mobile or e-mail it shares with the other"})
@@ -287,7 +302,7 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     """Return the rule book of a run as it kept it (``rules_of_run``), over these first-name counts."""
     measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"]), _witnessed(r.get("witnessed")))
                 for r in rules if {"pairs", "conflicts"} <= set(r)]
-    measured += [Strictness(rule, int(r[rule]["pairs"]), int(r[rule]["conflicts"]))
+    measured += [Strictness(rule, int(r[rule]["pairs"]), int(r[rule]["conflicts"]), _witnessed(r[rule].get("witnessed")))
                  for r in rules for rule in MEASUREMENTS if isinstance(r.get(rule), dict)]
     variants = [(x, y) for r in rules for x, y in r.get("variants", ())]
     dates = next((DateTypos(int(r["date_typos"]["conflicts"]), int(r["date_typos"]["two_digits"]))
@@ -295,6 +310,16 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     book = RuleBook(name_counts, measured, variants, dates)
     book.placeholder_dates = placeholders_of_run(rules)
     return book
+
+
+def _kept_measurement(measured: Strictness) -> dict[str, Any]:
+    """Return a measurement that only makes a rule give way as a run keeps it on the rule's entry."""
+    kept: dict[str, Any] = {"pairs": measured.pairs, "conflicts": measured.conflicts}
+    seen = measured.witnessed
+    if seen is not None:
+        kept["witnessed"] = {"held": seen.held, "agreeing": seen.agreeing, "expected": seen.expected,
+                             "agree": dict(seen.agree)}
+    return kept
 
 
 def _witnessed(kept: object) -> Witnessed | None:

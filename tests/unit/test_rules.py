@@ -750,3 +750,26 @@ def test_sure_dates_are_measured_on_the_drop_and_kept_with_the_birth_date_rule()
         in birth["description"]
     assert all(r["rule"] != SURE_DATES for r in kept)
     assert book_of_run({}, kept).strictness[SURE_DATES] == measured
+
+
+def test_a_noisy_witness_is_read_against_what_one_persons_sure_pairs_show():
+    """fake_20000 shifts birth dates about: 37.5% of its sure pairs under one first name carry two birth dates, so the
+    20.8% of those under two first names that do are one person's as well."""
+    rows, fields = [], {}
+    for i in range(40):
+        a, b, c = f"a{i}", f"b{i}", f"c{i}"
+        fields[a] = NameAndBirth("robert", "robert", "r", "allen", "1971-06-24")
+        fields[b] = NameAndBirth("kees", "kees", "k", "alan", "1971-06-24" if i % 4 else "1975-02-11")   # 10 of 40 shifted
+        fields[c] = NameAndBirth("robert", "robert", "r", "allen", "1971-06-24" if i % 5 > 1 else "1970-03-30")  # 16
+        rows += [{"unique_id_l": a, "unique_id_r": b, "match_probability": 0.999},
+                 {"unique_id_l": a, "unique_id_r": c, "match_probability": 0.999}]
+    measured = measure_sure(pd.DataFrame(rows), fields, RuleBook())
+    assert (measured.pairs, measured.conflicts) == (40, 10) and measured.rate == 0.25
+    assert measured.witnessed is not None and measured.witnessed.expected == 40 * (1 - 16 / 40)
+    assert measured.two_people == 0.0 and measured.number_waiver == "always"
+    assert "as one person's sure pairs do 40.0% of the time: 0% two people's" in measured.describe()
+    kept = rules_of_run(RuleBook({}, [Strictness(FIRST_NAME, 500, 5), measured]))
+    assert book_of_run({}, kept).strictness[SURE_PAIRS] == measured
+    # where one person's sure pairs keep their birth dates, the same 25% are two people's
+    steady = measure_sure(pd.DataFrame(rows[::2]), fields, RuleBook())
+    assert steady.witnessed is None and steady.two_people == 0.25 and steady.number_waiver == "never"
