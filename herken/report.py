@@ -458,7 +458,8 @@ def input_html(data: ReportData) -> Html:
     """Return the per-file counts and the records per channel."""
     file_rows = []
     for c in data.file_counts:
-        read, accepted, quarantined, aside = (int(c.get(k, 0)) for k in ("read", "accepted", "quarantined", "set_aside"))
+        read, accepted, quarantined, aside = (int(c.get(k, 0))
+                                              for k in ("read", "accepted", "quarantined", "set_aside"))
         check = "✓" if read == accepted + quarantined else "✗ does not add up"
         file_rows.append((tag("code", c.get("file")), read, accepted, quarantined, aside, check))
     total_records = sum(ch.records for ch in data.channels)

@@ -81,7 +81,7 @@ class QuarantinedRow:
 
 @dataclass
 class FileCounts:
-    """How many rows of one file were read, accepted and quarantined, and how many accepted rows had a value set aside."""
+    """How many rows of one file were read, accepted and quarantined, and how many accepted ones had a value set aside."""
 
     file: str
     read: int = 0

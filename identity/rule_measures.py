@@ -187,8 +187,8 @@ class Strictness:
     @property
     def number_waiver(self) -> str:
         """Return how far the first-name rule gives way to a shared mobile number (PERSONAL_MOBILE) or
-        e-mail address (PERSONAL_EMAIL), or to a pair the model is sure of (SURE_PAIRS: "always" or "never"):
-        "always", "same birth date" or "never"."""
+        e-mail address (PERSONAL_EMAIL): "always", "same birth date" or "never"; or whether a rule gives way to the
+        pairs the model is sure of (SURE_PAIRS, SURE_DATES): "always" or "never"."""
         if self.rule not in MEASUREMENTS or self.pairs < MIN_MEASURED:
             return "never"
         if self.rule in (SURE_PAIRS, SURE_DATES):
@@ -205,8 +205,9 @@ class Strictness:
                 (SURE_PAIRS_TITLE, "birth dates", "the first-name rule " + ("gives way to them" if always
                                                                             else "does not give way to them"))
                 if self.rule == SURE_PAIRS else
-                (SURE_DATES_TITLE, "first names", "the rule " + ("gives way to those whose first names fit, where it is "
-                                                                  "soft" if always else "does not give way to them")))
+                (SURE_DATES_TITLE, "first names",
+                 "the rule " + ("gives way to those whose first names fit, where it is soft" if always
+                                else "does not give way to them")))
             few = " (too few pairs to tell)" if self.pairs < MIN_MEASURED else ""
             seen = self.witnessed
             noise = "" if seen is None or not seen.agree else (

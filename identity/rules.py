@@ -18,10 +18,10 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from identity.nicknames import are_name_variants, group_names, name_groups
 # the rules' names and measured strictness, imported from here by the modules that apply the rules
 from identity.rule_measures import (  # noqa: F401
-    BIRTH_DATE, BIRTH_DATE_WAIVERS, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, KIN_SHARE, MEASUREMENTS, MEASURED_ONLY, MIN_MEASURED, MOBILE,
-    NAMELESS, NAMES_ONLY, ONE_PERSON_MAJORITY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_MOBILE_TITLE, PERSONAL_SHARE,
-    PERSONAL_VALUES, RULE_TITLES, STEWARD, SURE, SURE_DATES, SURE_PAIRS, SURNAME, WITNESSED_RULES, WITNESSES, DateTypos,
-    Strictness, Witnessed, rule_of, unmeasured,
+    BIRTH_DATE, BIRTH_DATE_WAIVERS, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, KIN_SHARE, MEASUREMENTS,
+    MEASURED_ONLY, MIN_MEASURED, MOBILE, NAMELESS, NAMES_ONLY, ONE_PERSON_MAJORITY, PERSONAL_EMAIL, PERSONAL_MOBILE,
+    PERSONAL_MOBILE_TITLE, PERSONAL_SHARE, PERSONAL_VALUES, RULE_TITLES, STEWARD, SURE, SURE_DATES, SURE_PAIRS,
+    SURNAME, WITNESSED_RULES, WITNESSES, DateTypos, Strictness, Witnessed, rule_of, unmeasured,
 )
 from identity.standardise import SURNAME_PARTICLES
 

@@ -32,10 +32,10 @@ import pandas as pd
 from identity.cluster import NAMES_ONLY_THRESHOLD
 from identity.placeholders import describe as describe_placeholders
 from identity.rules import (
-    BIRTH_DATE, BIRTH_DATE_WAIVERS, FIRST_NAME, MIN_MEASURED, FIRST_NAME_WAIVERS, MEASUREMENTS, MOBILE, NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE,
-    PERSONAL_VALUES, RULE_TITLES, SURE, SURE_DATES, SURE_PAIRS,
-    DATE_TYPO_EDITS, SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, Witnessed, birth_dates_compatible,
-    date_edits, measure_strictness, unmeasured,
+    BIRTH_DATE, BIRTH_DATE_WAIVERS, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, MEASUREMENTS, MIN_MEASURED, MOBILE,
+    NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_VALUES, RULE_TITLES, SURE, SURE_DATES, SURE_PAIRS,
+    SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, Witnessed, birth_dates_compatible, date_edits,
+    measure_strictness, unmeasured,
 )
 
 log = logging.getLogger(__name__)
@@ -302,7 +302,8 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     """Return the rule book of a run as it kept it (``rules_of_run``), over these first-name counts."""
     measured = [Strictness(r["rule"], int(r["pairs"]), int(r["conflicts"]), _witnessed(r.get("witnessed")))
                 for r in rules if {"pairs", "conflicts"} <= set(r)]
-    measured += [Strictness(rule, int(r[rule]["pairs"]), int(r[rule]["conflicts"]), _witnessed(r[rule].get("witnessed")))
+    measured += [Strictness(rule, int(r[rule]["pairs"]), int(r[rule]["conflicts"]),
+                            _witnessed(r[rule].get("witnessed")))
                  for r in rules for rule in MEASUREMENTS if isinstance(r.get(rule), dict)]
     variants = [(x, y) for r in rules for x, y in r.get("variants", ())]
     dates = next((DateTypos(int(r["date_typos"]["conflicts"]), int(r["date_typos"]["two_digits"]))
