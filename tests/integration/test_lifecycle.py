@@ -456,3 +456,33 @@ def test_an_account_whose_only_tie_changed_keeps_its_customer_id_in_full_and_inc
         assert main(["explain", "app:A-EDIT-1", "webshop:W-EDIT-1", "--store", url]) == 0
         assert "edited since, was this person's in the run before" in capsys.readouterr().out, mode
         engine.dispose()
+
+
+def test_an_incremental_run_sets_a_changed_records_impossible_birth_date_aside_and_keeps_its_person(
+        small_drop, incremental, tmp_path, monkeypatch, capsys):
+    """A record sent again with a birth date no calendar has is the same customer: the delta accepts it without the
+    date (set_aside.csv says which and why), and it keeps its customer_id."""
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    Path(tmp_path / "copy.db").write_bytes(Path(incremental["url"][len("sqlite:///"):]).read_bytes())
+    pos = pd.read_csv(small_drop / "pos.csv", dtype=str, keep_default_na=False)
+    links = incremental["links"]
+    known = set(links.loc[links["source"] == "pos", "record_id"])
+    row = pos[pos["record_id"].isin(known) & (pos["email"] != "") & (pos["last_name"] != "")].iloc[0].copy()
+    before = links.set_index(["source", "record_id"]).loc[("pos", row["record_id"]), "customer_id"]
+    row["birth_date"] = "31-02-1990"
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    pd.DataFrame([row]).to_csv(delta / "pos.csv", index=False)
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0
+    assert "birth dates no calendar has, set aside (their records accepted without them): pos.csv 1" in \
+        capsys.readouterr().out
+    aside = pd.read_csv(next((tmp_path / "runs").glob("*/set_aside.csv")), dtype=str)
+    assert aside["raw"].str.startswith(row["record_id"] + ",").tolist() == [True]
+    engine = open_store(url)
+    after = read_links(engine).set_index(["source", "record_id"]).loc[("pos", row["record_id"]), "customer_id"]
+    assert after == before
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT birth_date FROM source_record WHERE source = 'pos' AND record_id = :r"),
+                              {"r": row["record_id"]}).scalar()
+    assert stored in (None, "")
