@@ -3,7 +3,8 @@
 A till or export writes ``yyyy-mm-dd``, ``dd-mm-yyyy`` or ``dd/mm/yyyy`` (and ``dd.mm.yyyy``,
 ``yyyy/mm/dd``, ``yyyymmdd``); a customer-service desk types ``12 maart 1985``, ``12 mrt. 1985`` or
 ``March 12, 1985``. A date no calendar has (``1985-02-31``) and anything else raise ValueError with
-the reason, which ingest writes into the quarantine (``identity.ingest``; its month-first hint reads it).
+the reason, which ingest sets aside with the birth date, keeping its record (``identity.ingest``; its month-first
+hint reads it), or with which it quarantines a row whose timestamp is no date.
 """
 
 from __future__ import annotations

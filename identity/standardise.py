@@ -3,7 +3,7 @@
 Every function accepts messy input (``None``, empty strings, any case, stray punctuation) and
 returns a canonical value or ``None``. Every function is idempotent: applying it to its own output
 returns the same output. ``parse_date`` is the one that raises: an unparseable non-empty date is a
-data error the caller quarantines.
+data error the caller deals with (ingest sets a birth date aside and keeps its record).
 """
 
 from __future__ import annotations
