@@ -333,7 +333,7 @@ def _print_counts(drop) -> None:  # type: ignore[no-untyped-def]
     aside = [f"{c.file} {c.set_aside:,}" for c in drop.counts if c.set_aside]
     if aside:
         print(f"  birth dates no calendar has, set aside (their records accepted without them): {', '.join(aside)}")
-    hint = date_order_hint([*drop.set_aside, *drop.quarantine])
+    hint = date_order_hint(drop.set_aside)
     if hint:
         print(f"  note: {hint}")
 

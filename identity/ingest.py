@@ -583,9 +583,8 @@ MONTH_FIRST_HINT = 10   # rows that read as dates only month first before the ru
 
 
 def date_order_hint(rows: Iterable[QuarantinedRow]) -> str | None:
-    """Return a hint when birth dates set aside (or quarantined, by a run before they were set aside) are calendar
-    dates read month first (an American extract's 03/31/1990), which the contract reads day first; None when fewer
-    than MONTH_FIRST_HINT are."""
+    """Return a hint when birth dates set aside are calendar dates read month first (an American extract's
+    03/31/1990), which the contract reads day first; None when fewer than MONTH_FIRST_HINT are."""
     month_first = []
     for row in rows:
         found = _DAY_FIRST.match(row.reason)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -183,19 +183,20 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
     if {"email_l", "email_r"} <= set(pairs.columns):
         strictness.append(measure_personal(pairs, rule_fields, book, PERSONAL_EMAIL))
     if "match_probability" in pairs.columns:
-        strictness.append(measure_sure(pairs, rule_fields, book))
-        strictness.append(measure_sure(pairs, rule_fields, book, SURE_DATES))
+        strictness.extend(measure_sure_pairs(pairs, rule_fields, book).values())
     for measured in strictness:
         log.info("%s", measured.describe())
     return RuleBook(counts, strictness, book.variants, dates)
 
 
-def measure_sure(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
-                 measurement: str = SURE_PAIRS) -> Strictness:
-    """Return how often scored pairs the model is sure of (SURE) under first names the rules hold apart, both with a
-    birth date, carry different birth dates (SURE_PAIRS): few where two first names on such a pair are one person's,
-    many where the drop holds households; or, under birth dates the rules hold apart, both with a first name, how
-    often the first names differ (SURE_DATES).
+def measure_sure_pairs(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth],
+                       book: RuleBook) -> dict[str, Strictness]:
+    """Return both measurements of the pairs the model is sure of (SURE), by name (SURE_PAIRS, SURE_DATES), from one
+    pass over them: how many sure pairs, both with a first name and a birth date, fit or not on each.
+
+    SURE_PAIRS: how often such pairs under first names the rules hold apart carry different birth dates: few where
+    two first names on such a pair are one person's, many where the drop holds households. SURE_DATES: how often
+    such pairs under birth dates the rules hold apart carry different first names.
 
     The witness is itself noisy where the drop mistypes it: the sure pairs without the rule's conflict (one
     person's, nearly always) show how often one person's pairs differ on the witness, and ``witnessed`` holds what
@@ -204,24 +205,29 @@ def measure_sure(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book
     name carry two dates) then still shows first names on its sure pairs to be one person's (20.8% of them do).
     """
     sure = pairs["match_probability"].to_numpy(dtype=float) >= SURE
-    measured = conflicts = base = base_conflicts = 0
+    fits: Counter[tuple[bool, bool]] = Counter()    # (first names fit, birth dates fit) -> sure pairs
     for a, b in _pairs_of(pairs, pd.Series(sure, index=pairs.index), rule_fields):
-        if not (a.given_first and b.given_first and a.birth_date and b.birth_date):
-            continue
-        names_fit, dates_fit = book.names_compatible(a, b), book.dates_compatible(a.birth_date, b.birth_date)
-        rule_fits, witness_fits = (names_fit, dates_fit) if measurement == SURE_PAIRS else (dates_fit, names_fit)
-        if rule_fits:
-            base += 1
-            base_conflicts += not witness_fits
-        else:
-            measured += 1
-            conflicts += not witness_fits
-    if base < MIN_MEASURED:
-        return Strictness(measurement, measured, conflicts)
-    agree = 1 - base_conflicts / base
-    witness = "birth_date" if measurement == SURE_PAIRS else "given_first"
-    return Strictness(measurement, measured, conflicts,
-                      Witnessed(measured, measured - conflicts, measured * agree, ((witness, agree),)))
+        if a.given_first and b.given_first and a.birth_date and b.birth_date:
+            fits[book.names_compatible(a, b), book.dates_compatible(a.birth_date, b.birth_date)] += 1
+
+    def measured(measurement: str, witness: str, count: Callable[[bool, bool], int]) -> Strictness:
+        """Return one measurement from the table: count(rule fits, witness fits) gives its cells."""
+        pairs_, conflicts = count(False, True) + count(False, False), count(False, False)
+        base, base_conflicts = count(True, True) + count(True, False), count(True, False)
+        if base < MIN_MEASURED:
+            return Strictness(measurement, pairs_, conflicts)
+        agree = 1 - base_conflicts / base
+        return Strictness(measurement, pairs_, conflicts,
+                          Witnessed(pairs_, pairs_ - conflicts, pairs_ * agree, ((witness, agree),)))
+
+    return {SURE_PAIRS: measured(SURE_PAIRS, "birth_date", lambda rule, witness: fits[rule, witness]),
+            SURE_DATES: measured(SURE_DATES, "given_first", lambda rule, witness: fits[witness, rule])}
+
+
+def measure_sure(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
+                 measurement: str = SURE_PAIRS) -> Strictness:
+    """Return one of the sure-pair measurements (SURE_PAIRS, SURE_DATES; see :func:`measure_sure_pairs`)."""
+    return measure_sure_pairs(pairs, rule_fields, book)[measurement]
 
 
 def measure_personal(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
