@@ -50,7 +50,6 @@ TERM_FREQUENCY_SOURCES: dict[str, tuple[str, Callable[[str | None], str | None] 
     "given_first": ("std_given", None),
     "surname_core": ("std_surname", None),
     "city": ("city", standardise_city),
-    "postcode": ("std_postcode", None),
 }
 
 _RECORD = text("""SELECT r.*, l.customer_id, l.confidence FROM source_record r

@@ -1,14 +1,9 @@
 """A record with only a city is compared on it apart from full addresses (``city_only``), so EM learns how often
-one person's records agree on the city where that is all one of them says; and a shared postcode weighs by how many
-records of the drop carry it, a street's stretch (a Dutch postcode) much, a town (a Belgian or German one) little."""
+one person's records agree on the city where that is all one of them says."""
 
 from __future__ import annotations
 
-import math
-
-import pytest
-
-from identity.compiled_model import ModelScorer, compile_condition
+from identity.compiled_model import compile_condition
 from identity.model import settings
 from identity.realtime import COLUMNS
 
@@ -55,32 +50,3 @@ def test_two_full_addresses_leave_city_only_out():
 
 def test_a_record_without_a_city_leaves_city_only_out():
     assert _level("city_only", CITY, _record(given_first="jan")).startswith("missing")
-
-
-
-def _scorer(frequencies: dict) -> "ModelScorer":
-    """Return a scorer of the model with every level's m and u set (as a trained model has them)."""
-    model = settings().create_settings_dict("duckdb")
-    for comparison in model["comparisons"]:
-        levels = [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
-        for i, level in enumerate(levels):
-            level.setdefault("m_probability", 0.9 if i == 0 else 0.1 / len(levels))
-            level.setdefault("u_probability", 1e-5 if i < len(levels) - 1 else 0.99)
-    return ModelScorer(model, list(COLUMNS), frequencies)
-
-
-def test_a_postcode_weighs_by_how_many_records_carry_it_so_a_towns_postcode_says_little():
-    # A Dutch postcode names a stretch of one street: a dozen records in a drop. Antwerp's 2000 covers the city
-    # centre: two customers on two streets there share it as they share the city.
-    scorer = _scorer({"postcode": {"2613EN": 1e-5, "2000": 4e-4}, "city": {"delft": 1e-2, "antwerpen": 4e-4}})
-    near = _record(city="delft", postcode="2613EN", street="mickring", house_number="30", address_key="2613EN|30")
-    one = _record(city="antwerpen", postcode="2000", street="statiestraat", house_number="121",
-                  address_key="2000|statiestraat|121|")
-    other = _record(city="antwerpen", postcode="2000", street="kapelsestraat", house_number="102",
-                    address_key="2000|kapelsestraat|102|")
-    assert _level("address", FULL, near) == _level("address", one, other) == "same postcode"
-    street = scorer.score(FULL, near).weights[scorer.names.index("address")]
-    town = scorer.score(one, other).weights[scorer.names.index("address")]
-    level = scorer.levels(FULL, near)[scorer.names.index("address")]
-    assert street == pytest.approx(level.weight)                   # as common as the level's u: its own weight
-    assert town == pytest.approx(street - math.log2(4e-4 / 1e-5))  # forty times as common: 5.3 bits less
