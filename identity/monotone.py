@@ -30,7 +30,8 @@ CHAINS: dict[str, tuple[str, ...]] = {
                    "All other comparisons"),
     "surname": ("Exact match on surname_core", "Jaro-Winkler distance of surname_core >= 0.9", "one typo",
                 "All other comparisons"),
-    "birth_date": ("Exact match on birth_date", "typo or day-month swap", "same year", "All other comparisons"),
+    "birth_date": ("Exact match on birth_date", "typo or day-month swap", "two of year, month and day", "same year",
+                   "All other comparisons"),
 }
 
 
