@@ -79,6 +79,40 @@ flat_kin AS (
     SELECT DISTINCT k.anchor AS person FROM building_kin k
     JOIN (SELECT DISTINCT person FROM spellings WHERE house_addition IS NOT NULL) flat ON flat.person = k.person
 ),
+stays AS (
+    -- When each person was first and last seen at each address.
+    SELECT person, address_key, min(updated_at) AS first_seen, max(updated_at) AS last_seen
+    FROM records WHERE address_key IS NOT NULL GROUP BY person, address_key
+),
+moves AS (
+    -- A person last seen at an earlier address before they were first seen at their current one: they left it.
+    SELECT s.person, s.address_key AS left_address, l.address_key AS moved_to, here.first_seen AS arrived
+    FROM stays s
+    JOIN latest_address l ON l.person = s.person AND l.address_key <> s.address_key
+    JOIN stays here ON here.person = s.person AND here.address_key = l.address_key
+    WHERE s.last_seen < here.first_seen
+),
+moved_together AS (
+    -- Two or more people who left one address, all for one new address: a household that moved.
+    SELECT left_address, min(arrived) AS arrived FROM moves GROUP BY left_address
+    HAVING count(DISTINCT moved_to) = 1 AND count(DISTINCT person) >= 2
+),
+seen_since AS (
+    -- Someone who did not move is still seen at the old address after the first of them arrived: who stayed
+    -- is not known, so nobody is taken along.
+    SELECT DISTINCT t.left_address FROM moved_together t
+    JOIN stays s ON s.address_key = t.left_address
+    LEFT JOIN moves m ON m.person = s.person AND m.left_address = t.left_address
+    WHERE m.person IS NULL AND s.last_seen >= t.arrived
+),
+moved_with AS (
+    -- The household's members seen only at the old address, and not since it moved: they moved with it (their
+    -- records are older than the move). Nobody else seen there since.
+    SELECT t.left_address, l.person FROM moved_together t
+    JOIN latest_address l ON l.address_key = t.left_address
+    LEFT JOIN seen_since n ON n.left_address = t.left_address
+    WHERE n.left_address IS NULL
+),
 evidence AS (
     SELECT c.person, 'address' AS kind, c.address_key AS value FROM current_address c
     LEFT JOIN flat_kin f ON f.person = c.person WHERE f.person IS NULL
@@ -88,6 +122,9 @@ evidence AS (
     UNION SELECT person, 'mobile', mobile FROM records WHERE mobile IS NOT NULL
     UNION SELECT anchor, 'building and surname', anchor || '|' || building FROM building_kin
     UNION SELECT person, 'building and surname', anchor || '|' || building FROM building_kin
+    UNION SELECT m.person, 'moved together', m.left_address FROM moves m
+          JOIN moved_with w ON w.left_address = m.left_address
+    UNION SELECT person, 'moved together', left_address FROM moved_with
 ),
 usable AS (
     SELECT kind, value FROM evidence GROUP BY kind, value
@@ -99,12 +136,15 @@ ORDER BY e.kind, e.value, e.person
 """
 
 
+# its value: the address a household left; its persons: those who left it for one new address, and those seen only
+# there and not since (HOUSEHOLD_EDGES_SQL's moved_with)
+MOVED_KIND = "moved together"
 EDGE_COLUMNS: tuple[str, ...] = ("unique_id", "person", "updated_at", "address_key", "postcode", "house_number",
                                  "house_addition", "loyalty_card", "landline", "email", "mobile", "surname_first",
                                  "surname_last")
 # the kinds of HOUSEHOLD_EDGES_SQL whose value is a record's own value, and the column it comes from
 VALUE_KINDS: dict[str, str] = {"address": "address_key", "loyalty_card": "loyalty_card", "landline": "landline",
-                               "email": "email", "mobile": "mobile"}
+                               "email": "email", "mobile": "mobile", MOVED_KIND: "address_key"}
 BUILDING_KIND = "building and surname"     # its value: the anchor person, '|', the building (postcode|number)
 
 

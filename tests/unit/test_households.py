@@ -1,4 +1,4 @@
-"""Households from shared values: a card, the current address, a flat-less spelling beside kin."""
+"""Households from shared values: a card, the current address, a flat-less spelling beside kin, a move."""
 
 import pandas as pd
 
@@ -43,6 +43,51 @@ def test_a_mover_leaves_the_old_address_behind():
         record("c", "p2", "bakker", when="2024-01-01", postcode="1011AA", number="1"),
     ])
     assert got["p1"] != got["p2"]
+
+
+
+def _moved(*stayed):
+    """Return the records of a family of three at 1011AA 1: two seen there and then at 3033CC 5 from 2024 on, a third
+    seen only at the old address (in 2022), and any ``stayed`` records."""
+    return [
+        record("a1", "p1", "jansen", when="2022-01-01", postcode="1011AA", number="1"),
+        record("a2", "p1", "jansen", when="2024-06-01", postcode="3033CC", number="5"),
+        record("b1", "p2", "bakker", when="2022-03-01", postcode="1011AA", number="1"),
+        record("b2", "p2", "bakker", when="2024-02-01", postcode="3033CC", number="5"),
+        record("c1", "p3", "jansen", when="2022-05-01", postcode="1011AA", number="1"),
+        *stayed,
+    ]
+
+
+def test_a_member_seen_only_at_the_old_address_moved_with_the_two_who_left_it_together():
+    got = households(_moved())
+    assert got["p1"] == got["p2"] == got["p3"]
+
+
+def test_nobody_is_taken_along_where_someone_is_still_seen_at_the_old_address():
+    got = households(_moved(record("d1", "p4", "smit", when="2025-01-01", postcode="1011AA", number="1")))
+    assert got["p1"] == got["p2"] != got["p3"] == got["p4"]
+
+
+def test_one_who_left_alone_takes_nobody_along():
+    # a child leaving home: the parents not seen since are no sign that they moved too
+    got = households([
+        record("a1", "p1", "jansen", when="2022-01-01", postcode="1011AA", number="1"),
+        record("a2", "p1", "jansen", when="2024-06-01", postcode="3033CC", number="5"),
+        record("c1", "p3", "jansen", when="2022-05-01", postcode="1011AA", number="1"),
+    ])
+    assert got["p1"] != got["p3"]
+
+
+def test_two_who_left_for_two_addresses_take_nobody_along():
+    got = households([
+        record("a1", "p1", "jansen", when="2022-01-01", postcode="1011AA", number="1"),
+        record("a2", "p1", "jansen", when="2024-06-01", postcode="3033CC", number="5"),
+        record("b1", "p2", "bakker", when="2022-03-01", postcode="1011AA", number="1"),
+        record("b2", "p2", "bakker", when="2024-02-01", postcode="4044DD", number="7"),
+        record("c1", "p3", "jansen", when="2022-05-01", postcode="1011AA", number="1"),
+    ])
+    assert len({got["p1"], got["p2"], got["p3"]}) == 3
 
 
 def test_a_flat_less_spelling_joins_only_kin_in_the_building():
