@@ -239,8 +239,10 @@ def parse_name(first_name: str | None, last_name: str | None) -> PersonName:
         if whole is not None:
             first_name, last_name = whole   # "Dhr. Voorst, van" typed as the first name
     leading = (_name_tokens(first_name) or "").split()
-    if len(leading) > 1 and _leading_particles(leading) > 0 and last_name and len(last_name.split()) == 1:
-        first_name, last_name = last_name, first_name  # "van Oirschot" typed as the first name
+    particles = _leading_particles(leading)
+    if (particles > 0 and any(c.isalpha() for word in leading[particles:] for c in word)
+            and last_name and len(last_name.split()) == 1):
+        first_name, last_name = last_name, first_name  # "van Oirschot" typed as the first name (not "'t 00")
     given, initials, trailing = _parse_given(first_name)
     surname_text = " ".join(trailing + [last_name or ""]) if trailing else last_name
     particles, core = _parse_surname(surname_text)
