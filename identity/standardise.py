@@ -133,6 +133,23 @@ def _name_tokens(text: str | None) -> str | None:
     return _without_titles(cleaned) if cleaned else None
 
 
+def _name_word(word: str) -> bool:
+    """Return True when a word may be a name of its own: two letters or more (a hyphen or apostrophe between them),
+    and no particle."""
+    letters = word.replace("-", "").replace("'", "")
+    return len(letters) >= 2 and letters.isalpha() and word not in _PARTICLE_SET
+
+
+def _one_name_word(last_name: str) -> bool:
+    """Return True when a last-name field holds one name ("Jan", "Jo-Ann") and nothing else, as its surname parses:
+    the same answer for the field and for its parsed surname written back, so that a parsed name parses again
+    to itself."""
+    particles, core = _parse_surname(last_name)
+    if particles is not None or not core or not all(_name_word(word) for word in core.split()):
+        return False
+    return len(core.split()) == 1 or len((_name_tokens(last_name) or "").split()) == 1
+
+
 def _leading_particles(words: list[str]) -> int:
     """Return how many leading words are particles; the last word is never counted."""
     i = 0
@@ -238,11 +255,12 @@ def parse_name(first_name: str | None, last_name: str | None) -> PersonName:
         whole = _salutation_name(first_name)
         if whole is not None:
             first_name, last_name = whole   # "Dhr. Voorst, van" typed as the first name
-    leading = (_name_tokens(first_name) or "").split()
+    leading = (_name_tokens(first_name) or "").replace("-", " ").replace("'", "").split()   # as _parse_given reads it
     particles = _leading_particles(leading)
-    if (particles > 0 and any(c.isalpha() for word in leading[particles:] for c in word)
-            and last_name and len(last_name.split()) == 1):
-        first_name, last_name = last_name, first_name  # "van Oirschot" typed as the first name (not "'t 00")
+    if (particles > 0 and all(_name_word(word) for word in leading[particles:])
+            and last_name and _one_name_word(last_name)):
+        # "van Oirschot" / "Jan" typed the wrong way round; not "'t 0a" / "'t": only names swap
+        first_name, last_name = last_name, first_name
     given, initials, trailing = _parse_given(first_name)
     surname_text = " ".join(trailing + [last_name or ""]) if trailing else last_name
     particles, core = _parse_surname(surname_text)

@@ -184,6 +184,7 @@ def test_every_address_the_ascii_rule_kept_is_kept_as_it_was(raw):
 
 @given(messy, messy)
 @example("T:00:T", None)   # "t 00" / "t": the particle 't before digits is no surname typed as a first name
+@example("T:0A:T", None)   # "t 0a" / "t": a last name that is only a particle is no first name to swap in
 @settings(max_examples=300, deadline=None)
 def test_parse_name_never_crashes_and_is_idempotent(first, last):
     name = parse_name(first, last)
