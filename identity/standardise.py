@@ -256,8 +256,8 @@ def parse_name(first_name: str | None, last_name: str | None) -> PersonName:
         if whole is not None:
             first_name, last_name = whole   # "Dhr. Voorst, van" typed as the first name
     leading = (_name_tokens(first_name) or "").replace("-", " ").replace("'", "").split()   # as _parse_given reads it
-    particles = _leading_particles(leading)
-    if (particles > 0 and all(_name_word(word) for word in leading[particles:])
+    leading_particles = _leading_particles(leading)
+    if (leading_particles > 0 and all(_name_word(word) for word in leading[leading_particles:])
             and last_name and _one_name_word(last_name)):
         # "van Oirschot" / "Jan" typed the wrong way round; not "'t 0a" / "'t": only names swap
         first_name, last_name = last_name, first_name
