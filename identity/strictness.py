@@ -224,12 +224,6 @@ def measure_sure_pairs(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth]
             SURE_DATES: measured(SURE_DATES, "given_first", lambda rule, witness: fits[witness, rule])}
 
 
-def measure_sure(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
-                 measurement: str = SURE_PAIRS) -> Strictness:
-    """Return one of the sure-pair measurements (SURE_PAIRS, SURE_DATES; see :func:`measure_sure_pairs`)."""
-    return measure_sure_pairs(pairs, rule_fields, book)[measurement]
-
-
 def measure_personal(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
                      rule: str = PERSONAL_MOBILE) -> Strictness:
     """Return how often scored pairs on one mobile number (PERSONAL_MOBILE) or e-mail address (PERSONAL_EMAIL)
@@ -253,10 +247,7 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
     the report of an old run says what that run did even after the rules change.
     """
     kept: list[dict[str, Any]] = [
-        {"rule": s.rule, "pairs": s.pairs, "conflicts": s.conflicts, "strict": s.strict, "description": s.describe(),
-         **({} if s.witnessed is None else {"witnessed": {"held": s.witnessed.held, "agreeing": s.witnessed.agreeing,
-                                                          "expected": s.witnessed.expected,
-                                                          "agree": dict(s.witnessed.agree)}})}
+        {"rule": s.rule, **_kept_measurement(s), "strict": s.strict, "description": s.describe()}
         for s in book.strictness.values() if s.rule not in MEASUREMENTS
     ]
     personal = [book.strictness[rule] for rule in FIRST_NAME_WAIVERS if rule in book.strictness]
@@ -320,7 +311,8 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
 
 
 def _kept_measurement(measured: Strictness) -> dict[str, Any]:
-    """Return a measurement that only makes a rule give way as a run keeps it on the rule's entry."""
+    """Return a measurement's figures as a run keeps them: pairs, conflicts and what witnessed them (on a measured
+    rule's own entry, or on the entry of the rule a measurement that only makes it give way belongs to)."""
     kept: dict[str, Any] = {"pairs": measured.pairs, "conflicts": measured.conflicts}
     seen = measured.witnessed
     if seen is not None:

@@ -665,7 +665,7 @@ def test_the_surname_rule_gives_way_to_a_mobile_number_the_drop_shows_to_be_one_
 
 
 from identity.rules import SURE_PAIRS  # noqa: E402
-from identity.strictness import measure_sure  # noqa: E402
+from identity.strictness import measure_sure_pairs  # noqa: E402
 
 
 def test_the_first_name_rule_gives_way_to_sure_pairs_where_the_drop_shows_they_are_one_persons():
@@ -697,7 +697,7 @@ def test_sure_pairs_are_measured_on_the_drop_and_kept_with_the_run():
         fields[f"a{i}"] = NameAndBirth("nicole", "nicole", "n", "janssen", "1980-01-01")
         fields[f"b{i}"] = NameAndBirth("robin", "robin", "r", "janssen", born)
     rows.append({"unique_id_l": "a0", "unique_id_r": "b1", "match_probability": 0.5})   # not sure: not measured
-    measured = measure_sure(pd.DataFrame(rows), fields, RuleBook())
+    measured = measure_sure_pairs(pd.DataFrame(rows), fields, RuleBook())[SURE_PAIRS]
     assert (measured.rule, measured.pairs, measured.conflicts) == (SURE_PAIRS, 40, 10)
     assert measured.number_waiver == "never"
     kept = rules_of_run(RuleBook({}, [Strictness(FIRST_NAME, 500, 5), measured]))
@@ -741,7 +741,7 @@ def test_sure_dates_are_measured_on_the_drop_and_kept_with_the_birth_date_rule()
         fields[f"a{i}"] = NameAndBirth("nicole", "nicole", "n", "janssen", "1980-01-01")
         fields[f"b{i}"] = NameAndBirth(first, first, first[0], "janssen", "1985-06-06")
     rows.append({"unique_id_l": "a1", "unique_id_r": "a2", "match_probability": 0.999})    # one birth date: not counted
-    measured = measure_sure(pd.DataFrame(rows), fields, RuleBook(), SURE_DATES)
+    measured = measure_sure_pairs(pd.DataFrame(rows), fields, RuleBook())[SURE_DATES]
     assert (measured.rule, measured.pairs, measured.conflicts) == (SURE_DATES, 40, 5)
     assert measured.number_waiver == "never"                                              # 12.5%: beyond kin
     kept = rules_of_run(RuleBook({}, [Strictness(BIRTH_DATE, 500, 200), measured]))
@@ -763,7 +763,7 @@ def test_a_noisy_witness_is_read_against_what_one_persons_sure_pairs_show():
         fields[c] = NameAndBirth("robert", "robert", "r", "allen", "1971-06-24" if i % 5 > 1 else "1970-03-30")  # 16
         rows += [{"unique_id_l": a, "unique_id_r": b, "match_probability": 0.999},
                  {"unique_id_l": a, "unique_id_r": c, "match_probability": 0.999}]
-    measured = measure_sure(pd.DataFrame(rows), fields, RuleBook())
+    measured = measure_sure_pairs(pd.DataFrame(rows), fields, RuleBook())[SURE_PAIRS]
     assert (measured.pairs, measured.conflicts) == (40, 10) and measured.rate == 0.25
     assert measured.witnessed is not None and measured.witnessed.expected == 40 * (1 - 16 / 40)
     assert measured.two_people == 0.0 and measured.number_waiver == "always"
@@ -771,5 +771,5 @@ def test_a_noisy_witness_is_read_against_what_one_persons_sure_pairs_show():
     kept = rules_of_run(RuleBook({}, [Strictness(FIRST_NAME, 500, 5), measured]))
     assert book_of_run({}, kept).strictness[SURE_PAIRS] == measured
     # where one person's sure pairs keep their birth dates, the same 25% are two people's
-    steady = measure_sure(pd.DataFrame(rows[::2]), fields, RuleBook())
+    steady = measure_sure_pairs(pd.DataFrame(rows[::2]), fields, RuleBook())[SURE_PAIRS]
     assert steady.witnessed is None and steady.two_people == 0.25 and steady.number_waiver == "never"
