@@ -558,6 +558,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as err:
         print(f"error: {err}; choose another with --port", file=sys.stderr)
         return EXIT_FAILED
+    # Before the line that tells a supervisor (or a test) we serve: a SIGTERM from then on stops us cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: stop())
     print(f"serving herken.v1.ProfileService on {args.host}:{port} (store {args.store}; "
           f"{args.processes} process{'es' if args.processes > 1 else ''} of {args.threads} "
           f"{'store ' if args.server == 'aio' else ''}thread{'s' if args.threads > 1 else ''}"
@@ -567,7 +569,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if not is_loopback(args.host) and not args.tls_cert:
         print("note: listening beyond loopback without TLS: tokens cross the network in the clear; use --tls-cert "
               "and --tls-key, or a proxy that terminates TLS", file=sys.stderr)
-    signal.signal(signal.SIGTERM, lambda *_: stop())
     try:
         wait()
     except KeyboardInterrupt:

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 DEFAULT_MAX_WORKERS = 2
 DATABASE_SERVER_MAX_WORKERS = 4
 STOP_GRACE_SECONDS = 5    # calls under way when a server stops may finish within this
+PARENT_CHECK_SECONDS = 1   # how often a process of a ServerGroup looks whether its parent still runs
 
 ServicerFactory = Callable[[], pb_grpc.ProfileServiceServicer]
 StartServer = Callable[..., tuple]    # start_server, or aio_server.start_aio_server: (server, port)
@@ -212,7 +213,12 @@ def _child(factory: ServicerFactory, host: str, port: int, max_workers: int, rea
         failed.put(str(err))
         sys.exit(1)
     ready.release()
-    stop.wait()
+    parent = multiprocessing.parent_process()
+    # The group's stop, or the parent gone without one (killed): a server process never outlives its group,
+    # and never holds the port, or the parent's stdout, on its own.
+    while not stop.wait(PARENT_CHECK_SECONDS):
+        if parent is not None and not parent.is_alive():
+            break
     server.stop(STOP_GRACE_SECONDS).wait()
     if isinstance(servicer, ProfileServicer):
         servicer.close()      # the audit entries still queued: a process of the group ends without atexit

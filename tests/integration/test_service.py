@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -591,3 +593,24 @@ def test_herken_serve_server_aio_answers_getprofile_and_health_on_a_loopback_por
             process.kill()
             process.wait()
     assert process.returncode == 0 and "stopped" in out
+
+
+def test_the_processes_of_herken_serve_end_when_their_parent_is_killed(sqlite_store):
+    process = subprocess.Popen([sys.executable, "-m", "herken.cli", "serve", "--store", sqlite_store, "--port", "0",
+                                "--processes", "2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline()
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+        process.kill()                       # no SIGTERM handler runs: the group's stop is never set
+        process.wait()
+        # The server processes inherited the parent's stdout: its end of file says they have all exited.
+        done = threading.Thread(target=process.stdout.read, daemon=True)
+        done.start()
+        done.join(30)
+        assert not done.is_alive(), "a server process outlived its killed parent"
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0     # and nobody serves the port any more
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
