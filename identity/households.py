@@ -93,9 +93,20 @@ moves AS (
     WHERE s.last_seen < here.first_seen
 ),
 moved_together AS (
-    -- Two or more people who left one address, all for one new address: a household that moved.
-    SELECT left_address, min(arrived) AS arrived FROM moves GROUP BY left_address
-    HAVING count(DISTINCT moved_to) = 1 AND count(DISTINCT person) >= 2
+    -- Two or more people who left one address, all for one new address: a household that moved (moved_with).
+    -- One who left alone may be a child leaving home, so takes along only who shared a card with them (card_kept).
+    SELECT left_address, min(arrived) AS arrived, count(DISTINCT person) AS leavers FROM moves GROUP BY left_address
+    HAVING count(DISTINCT moved_to) = 1
+),
+cards AS (
+    SELECT DISTINCT person, loyalty_card FROM records WHERE loyalty_card IS NOT NULL
+),
+card_kept AS (
+    -- Someone whose address is one a person left, and who used a card with them: one household's card.
+    SELECT DISTINCT m.left_address, l.person FROM moves m
+    JOIN latest_address l ON l.address_key = m.left_address AND l.person <> m.person
+    JOIN cards a ON a.person = m.person
+    JOIN cards b ON b.person = l.person AND b.loyalty_card = a.loyalty_card
 ),
 seen_since AS (
     -- Someone who did not move is still seen at the old address after the first of them arrived: who stayed
@@ -111,7 +122,8 @@ moved_with AS (
     SELECT t.left_address, l.person FROM moved_together t
     JOIN latest_address l ON l.address_key = t.left_address
     LEFT JOIN seen_since n ON n.left_address = t.left_address
-    WHERE n.left_address IS NULL
+    LEFT JOIN card_kept k ON k.left_address = t.left_address AND k.person = l.person
+    WHERE n.left_address IS NULL AND (t.leavers >= 2 OR k.person IS NOT NULL)
 ),
 evidence AS (
     SELECT c.person, 'address' AS kind, c.address_key AS value FROM current_address c

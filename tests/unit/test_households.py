@@ -79,6 +79,27 @@ def test_one_who_left_alone_takes_nobody_along():
     assert got["p1"] != got["p3"]
 
 
+def test_one_who_left_alone_takes_along_who_used_a_card_with_them():
+    # the card says one household (without it, test_one_who_left_alone_takes_nobody_along: a child leaving home)
+    got = households([
+        record("a1", "p1", "jansen", when="2022-01-01", postcode="1011AA", number="1", card="C1"),
+        record("a2", "p1", "jansen", when="2024-06-01", postcode="3033CC", number="5"),
+        record("b1", "p2", "bakker", when="2022-03-01", postcode="1011AA", number="1", card="C1"),
+        record("c1", "p3", "visser", when="2024-01-01", postcode="2022BB", number="9", card="C2"),
+    ])
+    assert got["p1"] == got["p2"] != got["p3"]
+
+
+def test_a_card_does_not_take_along_one_seen_at_the_old_address_since_the_move():
+    got = households([
+        record("a1", "p1", "jansen", when="2022-01-01", postcode="1011AA", number="1", card="C1"),
+        record("a2", "p1", "jansen", when="2024-06-01", postcode="3033CC", number="5"),
+        record("b1", "p2", "bakker", when="2022-03-01", postcode="1011AA", number="1", card="C1"),
+        record("b2", "p2", "bakker", when="2025-03-01", postcode="1011AA", number="1"),
+    ])
+    assert got["p1"] != got["p2"]
+
+
 def test_two_who_left_for_two_addresses_take_nobody_along():
     got = households([
         record("a1", "p1", "jansen", when="2022-01-01", postcode="1011AA", number="1"),
