@@ -48,6 +48,8 @@ def pair_lines(explanation: PairExplanation) -> list[str]:
         lines.append(f"  rule: {e.verdict.rule}" + (f" (steward decision {decided})" if decided else ""))
     if e.path:
         lines += ["  path:", *_link_lines(e.path)]
+    if e.household is not None:
+        lines.append(f"  household: {e.household.decision}")
     return lines
 
 

@@ -104,6 +104,105 @@ class Verdict:
     steward_decision_id: str = ""
 
 
+# A household link that no shared value makes: a person with no address, card or landline of their own, placed
+# where the model found a member likely to be them (identity.households.group_households).
+LIKELY_MEMBER = "likely a member"
+# How each kind of household evidence reads in a sentence (identity.households.HOUSEHOLD_EDGES_SQL's kinds).
+HOUSEHOLD_KIND_WORDS: dict[str, str] = {
+    "address": "live at", "loyalty_card": "use the loyalty card", "landline": "share the landline",
+    "email": "share the e-mail address", "mobile": "share the mobile number",
+    "building and surname": "share a family name in the building", "moved together": "moved together from",
+    LIKELY_MEMBER: "may be one person (one of them has no address, card or landline): the model scores them at",
+}
+
+
+@dataclass(frozen=True)
+class HouseholdLink:
+    """Why two persons are in one household: a value both hold (an address, a card ...) or the model's score."""
+
+    customer_id_a: str
+    customer_id_b: str
+    kind: str                        # a kind of HOUSEHOLD_KIND_WORDS
+    value: str                       # the shared value ('' for LIKELY_MEMBER)
+    match_probability: float = 0.0   # LIKELY_MEMBER's: the best score between their records
+
+
+@dataclass(frozen=True)
+class HouseholdExplanation:
+    """Whether two persons share a household, and the links between persons that put them in one."""
+
+    same_household: bool
+    household_id_a: str
+    household_id_b: str
+    decision: str
+    path: list[HouseholdLink] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the explanation with the field names of herken.v1.HouseholdExplanation."""
+        return {"same_household": self.same_household, "household_id_a": self.household_id_a,
+                "household_id_b": self.household_id_b, "decision": self.decision,
+                "path": [vars(link) for link in self.path]}
+
+
+def household_path(evidence: Iterable[tuple[str, str, str]], likely: Iterable[HouseholdLink],
+                   start: str, goal: str) -> list[HouseholdLink] | None:
+    """Return the fewest household links from person start to person goal, or None when none joins them.
+
+    evidence: (kind, value, person) rows, ``identity.households.household_edges``'s: the persons holding one
+    value are linked by it; likely: the links of persons without an address, card or landline (LIKELY_MEMBER).
+    Shared values are tried before the model's scores, and the rows in the order given.
+    """
+    holders: dict[tuple[str, str], list[str]] = {}
+    for kind, value, person in evidence:
+        holders.setdefault((kind, value), []).append(person)
+    links: list[HouseholdLink] = [HouseholdLink(persons[0], other, kind, value)
+                                  for (kind, value), persons in holders.items() for other in persons[1:]]
+    links += list(likely)
+    neighbours: dict[str, list[tuple[str, HouseholdLink]]] = {}
+    for link in links:
+        neighbours.setdefault(link.customer_id_a, []).append((link.customer_id_b, link))
+        neighbours.setdefault(link.customer_id_b, []).append((link.customer_id_a, link))
+    came: dict[str, tuple[str, HouseholdLink] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        here = queue.popleft()
+        if here == goal:
+            path: list[HouseholdLink] = []
+            while came[here] is not None:
+                before, link = came[here]  # type: ignore[misc]
+                path.append(link if link.customer_id_a == before else    # oriented from start to goal
+                            HouseholdLink(before, here, link.kind, link.value, link.match_probability))
+                here = before
+            return path[::-1]
+        for there, link in neighbours.get(here, ()):
+            if there not in came:
+                came[there] = (here, link)
+                queue.append(there)
+    return None
+
+
+def household_sentence(same: bool, path: list[HouseholdLink] | None, household_a: str, household_b: str) -> str:
+    """Return the sentence that says whether two persons share a household, and what joins them."""
+    if not same:
+        return (f"two households ({household_a}, {household_b}): no address, card, landline, e-mail or mobile "
+                "that the grouping follows links their persons")
+    if path is None:
+        return f"one household ({household_a}); the links that joined it are not found in the records as they are now"
+    if not path:
+        return f"one person, so one household ({household_a})"
+    steps = len(path) - 1
+    through = f", through {steps} other member{'s' if steps > 1 else ''}" if steps else ""
+    return f"one household ({household_a}){through}: " + "; ".join(household_link_words(link) for link in path)
+
+
+def household_link_words(link: HouseholdLink) -> str:
+    """Return one household link in words: '<a> and <b> use the loyalty card 2614...'."""
+    words = HOUSEHOLD_KIND_WORDS.get(link.kind, f"share {link.kind}")
+    if link.kind == LIKELY_MEMBER:
+        return f"{link.customer_id_a} and {link.customer_id_b} {words} {link.match_probability:.3f}"
+    return f"{link.customer_id_a} and {link.customer_id_b} {words} {link.value}"
+
+
 @dataclass(frozen=True)
 class PairExplanation:
     """Why two records (``source:record_id``) are one person or two."""
@@ -116,6 +215,7 @@ class PairExplanation:
     customer_id_b: str
     verdict: Verdict
     path: list[Link] = field(default_factory=list)   # when one person: the links from a to b
+    household: HouseholdExplanation | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the explanation with the field names of herken.v1.ExplainMatchResponse (plus the records)."""
@@ -127,6 +227,7 @@ class PairExplanation:
             "same_person": self.same_person, "customer_id_a": self.customer_id_a,
             "customer_id_b": self.customer_id_b, "decision": self.verdict.decision, "rule": self.verdict.rule,
             "steward_decision_id": self.verdict.steward_decision_id, "path": [vars(link) for link in self.path],
+            "household": self.household.as_dict() if self.household is not None else None,
         }
 
 

@@ -25,10 +25,13 @@ from sqlalchemy import String, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.cluster import EDITED_ACCOUNT, Refusal
+from identity.engine import make_engine
 from identity.explain import (
-    ACCOUNT, MODEL, MUST_LINK, Link, PairExplanation, RecordExplanation, StewardNote, link_path, links_from,
-    pair_score, record_verdict, rule_against, verdict,
+    ACCOUNT, LIKELY_MEMBER, MODEL, MUST_LINK, HouseholdExplanation, HouseholdLink, Link, PairExplanation,
+    RecordExplanation, StewardNote, household_path, household_sentence, link_path, links_from, pair_score,
+    record_verdict, rule_against, verdict,
 )
+from identity.households import EDGE_COLUMNS, household_edges
 from identity.pipeline import MATCH_THRESHOLD, rule_fields_of
 from identity.rules import RuleBook, rule_of
 from identity.scoring import (
@@ -52,7 +55,7 @@ TERM_FREQUENCY_SOURCES: dict[str, tuple[str, Callable[[str | None], str | None] 
     "city": ("city", standardise_city),
 }
 
-_RECORD = text("""SELECT r.*, l.customer_id, l.confidence FROM source_record r
+_RECORD = text("""SELECT r.*, l.customer_id, l.household_id, l.confidence FROM source_record r
 LEFT JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
 WHERE r.source = :source AND r.record_id = :record_id""")
 _NEIGHBOURS = text("""SELECT source, record_id, std_given, std_email, std_phone, std_phone_mobile, std_loyalty_card
@@ -60,6 +63,12 @@ FROM source_record WHERE std_email IN :emails OR std_loyalty_card IN :cards OR s
     *(bindparam(name, expanding=True, type_=String) for name in ("emails", "cards", "phones")))
 _FIRST_NAMES = text("SELECT std_given, count(*) FROM source_record WHERE std_given IS NOT NULL GROUP BY std_given")
 _PERSON = text("SELECT source, record_id FROM record_link WHERE customer_id = :customer_id")
+_HOUSEHOLD = text("""SELECT r.*, l.customer_id, l.household_id, l.confidence FROM source_record r
+JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id WHERE l.household_id = :household_id""")
+# The most records of one household whose links an explanation looks for: a household is a family (the grouping
+# skips values shared by more than identity.households.MAX_PERSONS_PER_VALUE persons), so this bounds the work
+# of one call on a household that chained far.
+HOUSEHOLD_RECORDS_EXPLAINED = 500
 _EDGES = text("""SELECT unique_id_l, unique_id_r, match_probability, reason, run_id FROM match_edge
 WHERE kind = :kind AND unique_id_l IN :ids ORDER BY id DESC""").bindparams(
     bindparam("ids", expanding=True, type_=String))
@@ -100,6 +109,13 @@ class _Stored:
     values: dict[str, Any]
     customer_id: str | None
     confidence: float | None
+    household_id: str | None = None
+
+
+def _stored_of(uid: str, row: Any) -> _Stored:
+    """Return a stored record from its source_record row joined to its record_link."""
+    values = dict(row)
+    return _Stored(uid, values, values.pop("customer_id"), values.pop("confidence"), values.pop("household_id"))
 
 
 def _iso(value: Any) -> str:
@@ -134,6 +150,7 @@ class Explainer:
             steward = self._steward_between(conn, a.uid, b.uid)
             path = link_path(self._links(conn, person_a), a.uid, b.uid) if same else None
             refusal = None if same else self._refusal(conn, a.uid, b.uid, person_a, person_b)
+            household = self._household(conn, run, a, b)
         score = pair_score(row, run.scorer.model)
         if not same and score.match_probability >= self._threshold and not (
                 refusal and {refusal.unique_id_l, refusal.unique_id_r} == {a.uid, b.uid}):
@@ -146,7 +163,7 @@ class Explainer:
             customer_id_a=a.customer_id or "", customer_id_b=b.customer_id or "",
             verdict=verdict(a.uid, b.uid, same, score.match_probability, self._threshold, steward=steward,
                             refusal=refusal, path=path, compared=score.compared),
-            path=path or [])
+            path=path or [], household=household)
 
     def explain_record(self, record: str) -> RecordExplanation:
         """Return a record's place in its person; raise UnknownRecord (StoreError: nothing published)."""
@@ -213,8 +230,7 @@ class Explainer:
         row = conn.execute(_RECORD, {"source": source, "record_id": record_id}).mappings().first()
         if row is None or row["customer_id"] is None:
             raise UnknownRecord(uid)
-        values = dict(row)
-        return _Stored(uid, values, values.pop("customer_id"), values.pop("confidence"))
+        return _stored_of(uid, row)
 
     @staticmethod
     def _score(conn: Connection, run: _RunModel, stored: Sequence[_Stored],
@@ -230,6 +246,53 @@ class Explainer:
              for source, record_id, given, email, phone, mobile, card in rows], columns=list(NEIGHBOUR_COLUMNS))
         frame = scoring_frame(list(records.values()), neighbours, run.frequencies)
         return frame, run.scorer.score(frame, pairs)
+
+    def _household(self, conn: Connection, run: _RunModel, a: _Stored, b: _Stored) -> HouseholdExplanation:
+        """Return whether the persons of two stored records share a household, and the links that put them in one.
+
+        The household's records are standardised again and grouped as a run groups them
+        (``identity.households.household_edges`` over them); where no shared value joins the two, a member
+        without an address, card or landline is linked to the member the model scores highest against them.
+        """
+        ha, hb, same = a.household_id or "", b.household_id or "", a.customer_id == b.customer_id
+        if ha != hb or same:
+            return HouseholdExplanation(ha == hb, ha, hb, household_sentence(ha == hb, [], ha, hb))
+        rows = conn.execute(_HOUSEHOLD, {"household_id": ha}).mappings().fetchmany(HOUSEHOLD_RECORDS_EXPLAINED + 1)
+        if len(rows) > HOUSEHOLD_RECORDS_EXPLAINED:
+            return HouseholdExplanation(True, ha, hb, f"one household ({ha}) of more than "
+                                        f"{HOUSEHOLD_RECORDS_EXPLAINED} records: its links are not looked for")
+        members = [_stored_of(f"{row['source']}:{row['record_id']}", row) for row in rows]
+        records = pd.DataFrame([{**restandardise(m.values, m.values), "person": m.customer_id} for m in members])
+        engine = make_engine("duckdb", threads=1)
+        try:
+            edges = household_edges(engine, records[list(EDGE_COLUMNS)])
+        finally:
+            engine.close()
+        evidence = list(zip(edges["kind"], edges["value"], edges["person"]))
+        path = household_path(evidence, [], a.customer_id or "", b.customer_id or "")
+        if path is None:
+            path = household_path(evidence, self._likely_members(conn, run, members, records),
+                                  a.customer_id or "", b.customer_id or "")
+        return HouseholdExplanation(True, ha, hb, household_sentence(True, path, ha, hb), path or [])
+
+    def _likely_members(self, conn: Connection, run: _RunModel, members: list[_Stored],
+                        records: pd.DataFrame) -> list[HouseholdLink]:
+        """Return, for each person of a household without an address, card or landline, a link to the member
+        with an address, card or landline whose records the model scores highest against theirs."""
+        anchored = records[["address_key", "loyalty_card", "landline"]].notna().any(axis=1)
+        housed = set(records.loc[anchored, "person"])
+        person = dict(zip(records["unique_id"], records["person"]))
+        pairs = [(u, v) for u in records["unique_id"] if person[u] not in housed
+                 for v in records.loc[anchored, "unique_id"]]
+        if not pairs:
+            return []
+        best: dict[str, tuple[float, str]] = {}
+        for (u, v), row in zip(pairs, self._score(conn, run, members, pairs)[1]):
+            probability = float(row["match_probability"])
+            if probability > best.get(person[u], (-1.0, ""))[0]:
+                best[person[u]] = (probability, person[v])
+        return [HouseholdLink(orphan, member, LIKELY_MEMBER, "", round(probability, 6))
+                for orphan, (probability, member) in best.items()]
 
     @staticmethod
     def _person(conn: Connection, customer_id: str | None) -> list[str]:

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from identity.explain import Link, PairExplanation, RecordExplanation
+from identity.explain import HouseholdExplanation, Link, PairExplanation, RecordExplanation
 from identity.standardise import parse_timestamp
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.preferences import HouseholdSummary, PreferenceValue, household_summary
@@ -207,7 +207,18 @@ def explanation_pb(explanation: PairExplanation) -> pb.ExplainMatchResponse:
                                          value_a=c.value_a, value_b=c.value_b) for c in score.comparisons],
         same_person=explanation.same_person, customer_id_a=explanation.customer_id_a,
         customer_id_b=explanation.customer_id_b, decision=verdict.decision, rule=verdict.rule,
-        steward_decision_id=verdict.steward_decision_id, path=_links_pb(explanation.path))
+        steward_decision_id=verdict.steward_decision_id, path=_links_pb(explanation.path),
+        household=_household_pb(explanation.household))
+
+
+def _household_pb(household: HouseholdExplanation | None) -> pb.HouseholdExplanation | None:
+    if household is None:
+        return None
+    return pb.HouseholdExplanation(
+        same_household=household.same_household, household_id_a=household.household_id_a,
+        household_id_b=household.household_id_b, decision=household.decision,
+        path=[pb.HouseholdLink(customer_id_a=link.customer_id_a, customer_id_b=link.customer_id_b, kind=link.kind,
+                               value=link.value, match_probability=link.match_probability) for link in household.path])
 
 
 def record_explanation_pb(explanation: RecordExplanation) -> pb.ExplainMatchResponse:

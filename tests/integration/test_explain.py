@@ -19,7 +19,7 @@ from herken.cli import main
 from identity.rules import STEWARD, rule_of
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
-from identity.explain import PairExplanation
+from identity.explain import HOUSEHOLD_KIND_WORDS, PairExplanation
 from profile_api.aio_server import serve_aio
 from profile_api.explain import Explainer
 from profile_api.server import serve
@@ -296,6 +296,49 @@ def test_the_asyncio_server_explains_as_the_thread_pool_does(resolved):
     assert reply == explain(resolved.stub, a, b)
 
 
+# --- households ---
+
+HOUSEHOLDS_EXPLAINED = 12    # each call scores the pair with Splink (~0.5 s): a sample of the drop's households
+
+
+def _household_pairs(resolved) -> tuple[list[tuple[str, str]], tuple[str, str]]:
+    """Return one record of each of two persons, for every household of two or more persons; and two records of two
+    households."""
+    first = resolved.links.assign(key=keys(resolved.links)).sort_values("key").groupby(
+        ["household_id", "customer_id"])["key"].first().reset_index()
+    shared = [(group["key"].iloc[0], group["key"].iloc[-1]) for _, group in first.groupby("household_id")
+              if len(group) >= 2]
+    assert shared, "the small drop has no household of two persons"
+    homes = first.drop_duplicates("household_id")["key"].tolist()
+    return shared, (homes[0], homes[-1])
+
+
+def test_two_persons_of_one_household_are_explained_by_the_values_that_link_them(resolved):
+    shared, apart = _household_pairs(resolved)
+    with resolved.engine.connect() as con:
+        held = {(f"{r.source}:{r.record_id}", value) for r in con.execute(text("SELECT * FROM source_record"))
+                for value in (r.std_email, r.std_loyalty_card, r.std_phone) if value}
+    person = dict(zip(keys(resolved.links), resolved.links["customer_id"]))
+    records_of: dict[str, set[str]] = {}
+    for record, customer_id in person.items():
+        records_of.setdefault(customer_id, set()).add(record)
+    for a, b in shared[:HOUSEHOLDS_EXPLAINED]:
+        household = explain(resolved.stub, a, b).household
+        assert household.same_household and household.household_id_a == household.household_id_b
+        steps = list(household.path)
+        assert steps, household.decision
+        assert steps[0].customer_id_a == person[a] and steps[-1].customer_id_b == person[b]
+        assert all(x.customer_id_b == y.customer_id_a for x, y in zip(steps, steps[1:]))
+        assert household.decision.startswith(f"one household ({household.household_id_a})")
+        for step in steps:
+            assert step.kind in HOUSEHOLD_KIND_WORDS
+            if step.kind in ("email", "loyalty_card"):    # stored as compared: both persons hold the value
+                for customer_id in (step.customer_id_a, step.customer_id_b):
+                    assert any((record, step.value) in held for record in records_of[customer_id])
+    other = explain(resolved.stub, *apart).household
+    assert not other.same_household and not other.path and other.decision.startswith("two households")
+
+
 # --- herken explain ---
 
 def test_herken_explain_prints_the_weights_the_decision_and_the_path(resolved, capsys):
@@ -314,6 +357,9 @@ def test_herken_explain_prints_the_weights_the_decision_and_the_path(resolved, c
     assert f"steward decision {resolved.must['decision_id']}" in out.split("path:")[1]
     assert main(["explain", c, "--store", resolved.url]) == 0
     assert f"{c} is one of 2 records" in capsys.readouterr().out
+    shared, _ = _household_pairs(resolved)
+    assert main(["explain", *shared[0], "--store", resolved.url]) == 0
+    assert "  household: one household (" in capsys.readouterr().out
 
 
 def test_herken_explain_says_what_to_do_with_an_unknown_or_malformed_record(resolved, capsys):

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from identity.cluster import Refusal
 from identity.explain import (
-    CANNOT_LINK, MUST_LINK, Link, StewardNote, level_of, link_path, links_from, pair_score, prior_weight,
-    record_verdict, rule_against, verdict,
+    CANNOT_LINK, LIKELY_MEMBER, MUST_LINK, HouseholdLink, Link, StewardNote, household_path, household_sentence,
+    level_of, link_path, links_from, pair_score, prior_weight, record_verdict, rule_against, verdict,
 )
 from identity.rules import BIRTH_DATE, FIRST_NAME, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook
 from identity.scoring import (
@@ -211,3 +211,33 @@ def test_the_rules_are_asked_about_the_pair_itself():
     names = {**row, "match_probability": 0.7, "gamma_given_name": 4, "gamma_surname": 4, "gamma_birth_date": 0,
              "gamma_email": -1}
     assert rule_against(names, jan, jan, RuleBook()).rule == NAMES_ONLY
+
+
+# --- households ---
+
+EVIDENCE = [("loyalty_card", "C1", "jan"), ("loyalty_card", "C1", "anna"), ("address", "1011AA|1|", "anna"),
+            ("address", "1011AA|1|", "piet"), ("email", "fam@x.nl", "jan"), ("email", "fam@x.nl", "piet")]
+
+
+def test_the_household_path_is_the_fewest_shared_values_from_one_person_to_the_other():
+    assert household_path(EVIDENCE, [], "jan", "piet") == [HouseholdLink("jan", "piet", "email", "fam@x.nl")]
+    assert household_path(EVIDENCE, [], "anna", "jan") == [HouseholdLink("anna", "jan", "loyalty_card", "C1")]
+    assert household_path(EVIDENCE[:4], [], "jan", "piet") == [
+        HouseholdLink("jan", "anna", "loyalty_card", "C1"), HouseholdLink("anna", "piet", "address", "1011AA|1|")]
+
+
+def test_a_person_without_shared_values_is_reached_by_the_models_link_and_nobody_by_nothing():
+    likely = [HouseholdLink("kim", "anna", LIKELY_MEMBER, "", 0.91)]
+    assert household_path(EVIDENCE, [], "kim", "jan") is None
+    assert household_path(EVIDENCE, likely, "jan", "kim") == [
+        HouseholdLink("jan", "anna", "loyalty_card", "C1"), HouseholdLink("anna", "kim", LIKELY_MEMBER, "", 0.91)]
+
+
+def test_the_household_sentence_names_each_link_and_the_members_between():
+    path = household_path(EVIDENCE[:4], [HouseholdLink("kim", "piet", LIKELY_MEMBER, "", 0.91)], "jan", "kim")
+    said = household_sentence(True, path, "H1", "H1")
+    assert said.startswith("one household (H1), through 2 other members: jan and anna use the loyalty card C1")
+    assert said.endswith("piet and kim may be one person (one of them has no address, card or landline): "
+                         "the model scores them at 0.910")
+    assert household_sentence(False, None, "H1", "H2").startswith("two households (H1, H2)")
+    assert household_sentence(True, [], "H1", "H1") == "one person, so one household (H1)"

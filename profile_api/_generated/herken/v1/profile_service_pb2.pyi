@@ -419,7 +419,7 @@ class MatchLink(_message.Message):
     def __init__(self, record_a: _Optional[str] = ..., record_b: _Optional[str] = ..., match_probability: _Optional[float] = ..., joined_by: _Optional[str] = ...) -> None: ...
 
 class ExplainMatchResponse(_message.Message):
-    __slots__ = ("match_probability", "match_weight", "prior_weight", "comparisons", "same_person", "customer_id_a", "customer_id_b", "decision", "rule", "steward_decision_id", "path")
+    __slots__ = ("match_probability", "match_weight", "prior_weight", "comparisons", "same_person", "customer_id_a", "customer_id_b", "decision", "rule", "steward_decision_id", "path", "household")
     MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     MATCH_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     PRIOR_WEIGHT_FIELD_NUMBER: _ClassVar[int]
@@ -431,6 +431,7 @@ class ExplainMatchResponse(_message.Message):
     RULE_FIELD_NUMBER: _ClassVar[int]
     STEWARD_DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_FIELD_NUMBER: _ClassVar[int]
     match_probability: float
     match_weight: float
     prior_weight: float
@@ -442,7 +443,36 @@ class ExplainMatchResponse(_message.Message):
     rule: str
     steward_decision_id: str
     path: _containers.RepeatedCompositeFieldContainer[MatchLink]
-    def __init__(self, match_probability: _Optional[float] = ..., match_weight: _Optional[float] = ..., prior_weight: _Optional[float] = ..., comparisons: _Optional[_Iterable[_Union[ComparisonWeight, _Mapping]]] = ..., same_person: _Optional[bool] = ..., customer_id_a: _Optional[str] = ..., customer_id_b: _Optional[str] = ..., decision: _Optional[str] = ..., rule: _Optional[str] = ..., steward_decision_id: _Optional[str] = ..., path: _Optional[_Iterable[_Union[MatchLink, _Mapping]]] = ...) -> None: ...
+    household: HouseholdExplanation
+    def __init__(self, match_probability: _Optional[float] = ..., match_weight: _Optional[float] = ..., prior_weight: _Optional[float] = ..., comparisons: _Optional[_Iterable[_Union[ComparisonWeight, _Mapping]]] = ..., same_person: _Optional[bool] = ..., customer_id_a: _Optional[str] = ..., customer_id_b: _Optional[str] = ..., decision: _Optional[str] = ..., rule: _Optional[str] = ..., steward_decision_id: _Optional[str] = ..., path: _Optional[_Iterable[_Union[MatchLink, _Mapping]]] = ..., household: _Optional[_Union[HouseholdExplanation, _Mapping]] = ...) -> None: ...
+
+class HouseholdLink(_message.Message):
+    __slots__ = ("customer_id_a", "customer_id_b", "kind", "value", "match_probability")
+    CUSTOMER_ID_A_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_B_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    customer_id_a: str
+    customer_id_b: str
+    kind: str
+    value: str
+    match_probability: float
+    def __init__(self, customer_id_a: _Optional[str] = ..., customer_id_b: _Optional[str] = ..., kind: _Optional[str] = ..., value: _Optional[str] = ..., match_probability: _Optional[float] = ...) -> None: ...
+
+class HouseholdExplanation(_message.Message):
+    __slots__ = ("same_household", "household_id_a", "household_id_b", "decision", "path")
+    SAME_HOUSEHOLD_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_ID_A_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_ID_B_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    same_household: bool
+    household_id_a: str
+    household_id_b: str
+    decision: str
+    path: _containers.RepeatedCompositeFieldContainer[HouseholdLink]
+    def __init__(self, same_household: _Optional[bool] = ..., household_id_a: _Optional[str] = ..., household_id_b: _Optional[str] = ..., decision: _Optional[str] = ..., path: _Optional[_Iterable[_Union[HouseholdLink, _Mapping]]] = ...) -> None: ...
 
 class ConsentEntry(_message.Message):
     __slots__ = ("purpose", "granted")
