@@ -181,9 +181,61 @@ def household_path(evidence: Iterable[tuple[str, str, str]], likely: Iterable[Ho
     return None
 
 
-def household_sentence(same: bool, path: list[HouseholdLink] | None, household_a: str, household_b: str) -> str:
-    """Return the sentence that says whether two persons share a household, and what joins them."""
+# The values two persons may share that household grouping reads, by their column in standardised records.
+HOUSEHOLD_VALUES: dict[str, str] = {"address_key": "address", "loyalty_card": "loyalty card", "landline": "landline",
+                                    "email": "e-mail address", "mobile": "mobile number"}
+
+
+def current_address(records: pd.DataFrame) -> str | None:
+    """Return a person's address as household grouping takes it: of their newest record with an address, one with a
+    postcode before one without (HOUSEHOLD_EDGES_SQL's latest_address)."""
+    housed = records[records["address_key"].notna()]
+    if housed.empty:
+        return None
+    ranked = housed.assign(no_postcode=housed["postcode"].isna()).sort_values(
+        ["no_postcode", "updated_at", "unique_id"], ascending=[True, False, True], na_position="last")
+    return str(ranked["address_key"].iloc[0])
+
+
+def shared_apart(records: pd.DataFrame, person_a: str, person_b: str, holders: Mapping[tuple[str, str], int],
+                 cap: int) -> list[str]:
+    """Return, for two persons of two households, each value they share and why it does not join them.
+
+    records: the two persons' standardised records with their ``person``; holders: how many persons of the store
+    hold each (column, value) of HOUSEHOLD_VALUES; cap: the most persons a value may join
+    (``identity.households.MAX_PERSONS_PER_VALUE``).
+    """
+    mine = {person: records[records["person"] == person] for person in (person_a, person_b)}
+    now = {person: current_address(rows) for person, rows in mine.items()}
+    notes = []
+    for column, words in HOUSEHOLD_VALUES.items():
+        both = set(mine[person_a][column].dropna()) & set(mine[person_b][column].dropna())
+        for value in sorted(both):
+            many = holders.get((column, value), 0)
+            if many > cap:
+                notes.append(f"the {words} {value}, which {many} persons use: more than {cap}, it says nothing")
+                continue
+            if column in ("address_key", "loyalty_card", "landline"):
+                left = [person for person, rows in mine.items() if now[person] is not None and not (
+                    (rows[column] == value) & ((rows["address_key"] == now[person]) | rows["address_key"].isna())
+                ).any()]
+                if left:
+                    where = "an earlier address" if column == "address_key" else "a record at an earlier address"
+                    notes.append(f"the {words} {value}, from {where} of {' and '.join(left)} "
+                                 f"(now at {', '.join(str(now[p]) for p in left)})")
+                    continue
+            notes.append(f"the {words} {value}")
+    return notes
+
+
+def household_sentence(same: bool, path: list[HouseholdLink] | None, household_a: str, household_b: str,
+                       apart: Iterable[str] = ()) -> str:
+    """Return the sentence that says whether two persons share a household, and what joins them (apart: for two
+    households, the values their persons share that do not join them, as ``shared_apart`` says them)."""
     if not same:
+        apart = list(apart)
+        if apart:
+            return f"two households ({household_a}, {household_b}); their persons share " + "; ".join(apart)
         return (f"two households ({household_a}, {household_b}): no address, card, landline, e-mail or mobile "
                 "that the grouping follows links their persons")
     if path is None:

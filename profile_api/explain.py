@@ -29,9 +29,9 @@ from identity.engine import make_engine
 from identity.explain import (
     ACCOUNT, LIKELY_MEMBER, MODEL, MUST_LINK, HouseholdExplanation, HouseholdLink, Link, PairExplanation,
     RecordExplanation, StewardNote, household_path, household_sentence, link_path, links_from, pair_score,
-    record_verdict, rule_against, verdict,
+    record_verdict, rule_against, shared_apart, verdict,
 )
-from identity.households import EDGE_COLUMNS, household_edges
+from identity.households import EDGE_COLUMNS, MAX_PERSONS_PER_VALUE, household_edges
 from identity.pipeline import MATCH_THRESHOLD, rule_fields_of
 from identity.rules import RuleBook, rule_of
 from identity.scoring import (
@@ -65,6 +65,17 @@ _FIRST_NAMES = text("SELECT std_given, count(*) FROM source_record WHERE std_giv
 _PERSON = text("SELECT source, record_id FROM record_link WHERE customer_id = :customer_id")
 _HOUSEHOLD = text("""SELECT r.*, l.customer_id, l.household_id, l.confidence FROM source_record r
 JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id WHERE l.household_id = :household_id""")
+_PERSONS = text("""SELECT r.*, l.customer_id, l.household_id, l.confidence FROM source_record r
+JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id WHERE l.customer_id IN :ids""").bindparams(
+    bindparam("ids", expanding=True, type_=String))
+# How many persons hold a value, by the stored column it is found in (an address by its postcode and number).
+_HOLDERS = {
+    column: text(f"""SELECT count(DISTINCT l.customer_id) FROM source_record r
+JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id WHERE {where}""")
+    for column, where in (("email", "r.std_email = :value"), ("loyalty_card", "r.std_loyalty_card = :value"),
+                          ("mobile", "r.std_phone = :value"), ("landline", "r.std_phone = :value"),
+                          ("address_key", "r.std_postcode = :postcode AND r.std_house_number = :number"))
+}
 # The most records of one household whose links an explanation looks for: a household is a family (the grouping
 # skips values shared by more than identity.households.MAX_PERSONS_PER_VALUE persons), so this bounds the work
 # of one call on a household that chained far.
@@ -255,8 +266,10 @@ class Explainer:
         without an address, card or landline is linked to the member the model scores highest against them.
         """
         ha, hb, same = a.household_id or "", b.household_id or "", a.customer_id == b.customer_id
-        if ha != hb or same:
-            return HouseholdExplanation(ha == hb, ha, hb, household_sentence(ha == hb, [], ha, hb))
+        if same:
+            return HouseholdExplanation(True, ha, hb, household_sentence(True, [], ha, hb))
+        if ha != hb:
+            return HouseholdExplanation(False, ha, hb, household_sentence(False, None, ha, hb, self._apart(conn, a, b)))
         rows = conn.execute(_HOUSEHOLD, {"household_id": ha}).mappings().fetchmany(HOUSEHOLD_RECORDS_EXPLAINED + 1)
         if len(rows) > HOUSEHOLD_RECORDS_EXPLAINED:
             return HouseholdExplanation(True, ha, hb, f"one household ({ha}) of more than "
@@ -274,6 +287,20 @@ class Explainer:
             path = household_path(evidence, self._likely_members(conn, run, members, records),
                                   a.customer_id or "", b.customer_id or "")
         return HouseholdExplanation(True, ha, hb, household_sentence(True, path, ha, hb), path or [])
+
+    @staticmethod
+    def _apart(conn: Connection, a: _Stored, b: _Stored) -> list[str]:
+        """Return the values the persons of two records in two households share, and why each does not join them."""
+        rows = conn.execute(_PERSONS, {"ids": [a.customer_id, b.customer_id]}).mappings().all()
+        records = pd.DataFrame([{**restandardise(dict(row), dict(row)), "person": row["customer_id"]} for row in rows])
+        holders: dict[tuple[str, str], int] = {}
+        for column in _HOLDERS:
+            found = set(records.loc[records["person"] == a.customer_id, column].dropna())
+            for value in found & set(records.loc[records["person"] == b.customer_id, column].dropna()):
+                postcode, number, *_ = str(value).split("|") + ["", ""]
+                holders[(column, value)] = int(conn.execute(_HOLDERS[column], {
+                    "value": value, "postcode": postcode, "number": number}).scalar() or 0)
+        return shared_apart(records, a.customer_id or "", b.customer_id or "", holders, MAX_PERSONS_PER_VALUE)
 
     def _likely_members(self, conn: Connection, run: _RunModel, members: list[_Stored],
                         records: pd.DataFrame) -> list[HouseholdLink]:

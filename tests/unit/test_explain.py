@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from identity.cluster import Refusal
 from identity.explain import (
     CANNOT_LINK, LIKELY_MEMBER, MUST_LINK, HouseholdLink, Link, StewardNote, household_path, household_sentence,
-    level_of, link_path, links_from, pair_score, prior_weight, record_verdict, rule_against, verdict,
+    level_of, link_path, links_from, pair_score, prior_weight, record_verdict, rule_against, shared_apart, verdict,
 )
 from identity.rules import BIRTH_DATE, FIRST_NAME, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook
 from identity.scoring import (
@@ -241,3 +241,26 @@ def test_the_household_sentence_names_each_link_and_the_members_between():
                          "the model scores them at 0.910")
     assert household_sentence(False, None, "H1", "H2").startswith("two households (H1, H2)")
     assert household_sentence(True, [], "H1", "H1") == "one person, so one household (H1)"
+
+
+def _home(uid, person, when, address=None, card=None, email=None):
+    postcode = address.split("|")[0] if address else None
+    return {"unique_id": uid, "person": person, "updated_at": when, "address_key": address, "postcode": postcode,
+            "loyalty_card": card, "landline": None, "email": email, "mobile": None}
+
+
+def test_two_households_name_what_their_persons_share_and_why_it_does_not_join_them():
+    records = pd.DataFrame([
+        _home("a1", "jan", "2022-01-01", "1011AA|1|", card="C1"),
+        _home("a2", "jan", "2024-06-01", "3033CC|5|", email="fam@x.nl"),
+        _home("b1", "els", "2023-01-01", "1011AA|1|", card="C1", email="fam@x.nl"),
+    ])
+    notes = shared_apart(records, "jan", "els", {("email", "fam@x.nl"): 9, ("loyalty_card", "C1"): 2}, cap=8)
+    assert notes == [
+        "the address 1011AA|1|, from an earlier address of jan (now at 3033CC|5|)",
+        "the loyalty card C1, from a record at an earlier address of jan (now at 3033CC|5|)",
+        "the e-mail address fam@x.nl, which 9 persons use: more than 8, it says nothing",
+    ]
+    said = household_sentence(False, None, "H1", "H2", notes)
+    assert said.startswith("two households (H1, H2); their persons share the address 1011AA|1|, from an earlier")
+    assert shared_apart(records[records["person"] == "jan"], "jan", "els", {}, cap=8) == []
