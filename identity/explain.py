@@ -252,7 +252,7 @@ def household_link_words(link: HouseholdLink) -> str:
     words = HOUSEHOLD_KIND_WORDS.get(link.kind, f"share {link.kind}")
     if link.kind == LIKELY_MEMBER:
         return f"{link.customer_id_a} and {link.customer_id_b} {words} {link.match_probability:.3f}"
-    return f"{link.customer_id_a} and {link.customer_id_b} {words} {link.value}"
+    return f"{link.customer_id_a} and {link.customer_id_b} {words} {link.value}".rstrip()
 
 
 @dataclass(frozen=True)

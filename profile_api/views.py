@@ -108,7 +108,21 @@ def restrict_ambiguous(ambiguous: pb.Ambiguous, view: str) -> None:
 
 
 def restrict_explanation(reply: pb.ExplainMatchResponse, view: str) -> None:
-    """Withhold the compared values of an explanation from a view other than full."""
+    """Withhold the compared values of an explanation from a view other than full, and the values that link a
+    household (checkout, which shows no other household members: the household's links altogether)."""
     if view != "full":
         for comparison in reply.comparisons:
             comparison.value_a = comparison.value_b = ""
+        if reply.HasField("household"):
+            household = reply.household
+            for link in household.path:
+                link.value = ""
+            if view == "checkout":
+                del household.path[:]
+            if not household.same_household:
+                household.decision = f"two households ({household.household_id_a}, {household.household_id_b})"
+            else:
+                others = len(household.path) - 1
+                through = f", through {others} other member{'s' if others > 1 else ''}" if others > 0 else ""
+                household.decision = (f"one household ({household.household_id_a}){through}; what links them is "
+                                      "withheld from this view")

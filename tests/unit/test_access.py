@@ -11,7 +11,7 @@ from profile_api.access import (
     tokens_from_table,
 )
 from profile_api.consent import DEFAULT_CONSENT, allowed, consent_defaults, parse_state, state_json, state_of
-from profile_api.views import mask_email, mask_phone, mask_postcode, restrict_profile
+from profile_api.views import mask_email, mask_phone, mask_postcode, restrict_explanation, restrict_profile
 
 BEARER = [("authorization", "Bearer s3cret")]
 
@@ -111,3 +111,29 @@ def test_restricting_a_profile_for_the_store_masks_and_for_consent_withholds():
     assert profile.golden.email.value == "j***@x.nl" and profile.golden.birth_date.value == "1980"
     assert not profile.golden.HasField("house_number") and profile.household.members[0].display_name == "Jan"
     assert not profile.attributes and not profile.household.pets and profile.preferences
+
+
+def _explained() -> pb.ExplainMatchResponse:
+    return pb.ExplainMatchResponse(
+        comparisons=[pb.ComparisonWeight(comparison="email", value_a="jan@x.nl", value_b="jan@x.nl")],
+        household=pb.HouseholdExplanation(
+            same_household=True, household_id_a="H1", household_id_b="H1",
+            decision="one household (H1), through 1 other member: C1 and C2 share the e-mail address fam@x.nl; "
+                     "C2 and C3 live at 1011AA|1|",
+            path=[pb.HouseholdLink(customer_id_a="C1", customer_id_b="C2", kind="email", value="fam@x.nl"),
+                  pb.HouseholdLink(customer_id_a="C2", customer_id_b="C3", kind="address", value="1011AA|1|")]))
+
+
+@pytest.mark.parametrize("view", ["store", "checkout"])
+def test_an_explanation_shows_no_household_values_outside_the_full_view(view):
+    reply = _explained()
+    restrict_explanation(reply, view)
+    text = str(reply)
+    assert "fam@x.nl" not in text and "1011AA" not in text and "jan@x.nl" not in text
+    assert reply.household.same_household and reply.household.decision.startswith("one household (H1)")
+    # checkout shows no other household members at all
+    assert [(link.customer_id_a, link.kind) for link in reply.household.path] == (
+        [] if view == "checkout" else [("C1", "email"), ("C2", "address")])
+    full = _explained()
+    restrict_explanation(full, "full")
+    assert full == _explained()
