@@ -28,6 +28,7 @@ import pandas as pd
 from splink import DuckDBAPI, Linker
 
 from identity.addresses import address_key
+from identity.compiled_model import ModelScorer, Test, compile_condition
 from identity.link import SHARED_COLUMNS, prepare
 from identity.standardise import STANDARD_COLUMNS, standardise_record
 
@@ -129,6 +130,59 @@ def _swapped(row: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def blocking_rules_of(model: Mapping[str, Any]) -> list[str]:
+    """Return the SQL of a saved model's blocking rules (each a string or a {"blocking_rule": ...} entry)."""
+    return [rule["blocking_rule"] if isinstance(rule, Mapping) else str(rule)
+            for rule in model.get("blocking_rules_to_generate_predictions", [])]
+
+
+class QuickScorer:
+    """A trained model applied in Python (``identity.compiled_model``): the rows ``PairScorer.score`` gives for the
+    columns an explanation reads (gamma_*, mw_*, mw_tf_adj_*, the values as *_l / *_r, match_weight,
+    match_probability, found_by_blocking_rules), in about a millisecond a pair instead of Splink's half second.
+    No waterfall chart: that is Splink's (``PairScorer``)."""
+
+    def __init__(self, model: Mapping[str, Any], frequencies: Mapping[str, Mapping[str, float]]) -> None:
+        """model: a Splink model JSON as a run saved it; frequencies: the drop's term frequencies by column."""
+        self.model = model
+        self._frequencies = frequencies
+        self._layouts: dict[tuple[str, ...], tuple[ModelScorer, list[Test]]] = {}
+        self._lock = threading.Lock()
+
+    def _layout(self, columns: tuple[str, ...]) -> tuple[ModelScorer, list[Test]]:
+        """Return the model compiled for records laid out by these columns, and its blocking rules."""
+        with self._lock:
+            if columns not in self._layouts:
+                positions = {name: i for i, name in enumerate(columns)}
+                self._layouts[columns] = (ModelScorer(self.model, columns, self._frequencies),
+                                          [compile_condition(rule, positions) for rule in blocking_rules_of(self.model)])
+            return self._layouts[columns]
+
+    def score(self, frame: pd.DataFrame, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Return each pair of records (unique_ids in frame, see ``scoring_frame``) scored, in the order given."""
+        columns = tuple(str(c) for c in frame.columns)
+        scorer, rules = self._layout(columns)
+        wanted = {uid for pair in pairs for uid in pair}
+        rows = {uid: tuple(_plain(v) for v in row)
+                for uid, row in zip(frame["unique_id"], frame.itertuples(index=False, name=None)) if uid in wanted}
+        out = []
+        for a, b in pairs:
+            left, right = rows[a], rows[b]
+            scored = scorer.score(left, right)
+            row: dict[str, Any] = {f"{c}_l": v for c, v in zip(columns, left)}
+            row.update({f"{c}_r": v for c, v in zip(columns, right)})
+            row.update(unique_id_l=a, unique_id_r=b, match_weight=scored.match_weight,
+                       match_probability=scored.match_probability,
+                       found_by_blocking_rules=any(rule(left, right) is True for rule in rules))
+            for name, level, weight in zip(scorer.names, scored.levels, scored.weights):
+                row[f"gamma_{name}"] = level.gamma
+                row[f"mw_{name}"] = level.weight
+                if level.tf_column is not None:
+                    row[f"mw_tf_adj_{name}"] = weight - level.weight
+            out.append(row)
+        return out
 
 
 class PairScorer:

@@ -34,8 +34,10 @@ from identity.explain import (
 from identity.households import EDGE_COLUMNS, MAX_PERSONS_PER_VALUE, household_edges
 from identity.pipeline import MATCH_THRESHOLD, rule_fields_of
 from identity.rules import RuleBook, rule_of
+from identity.compiled_model import UnsupportedCondition
 from identity.scoring import (
-    NEIGHBOUR_COLUMNS, PairScorer, restandardise, scoring_frame, term_frequencies, term_frequency_columns,
+    NEIGHBOUR_COLUMNS, PairScorer, QuickScorer, restandardise, scoring_frame, term_frequencies,
+    term_frequency_columns,
 )
 from identity.standardise import standardise_city
 from identity.strictness import book_of_run
@@ -102,14 +104,15 @@ def parse_record(value: str) -> str:
     return f"{source}:{record_id}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class _RunModel:
     """What judging a pair as the published run did needs: a warm scorer, the drop's term frequencies, its rules."""
 
     run_id: str
-    scorer: PairScorer
+    scorer: PairScorer        # Splink's own scoring: the waterfall charts
     frequencies: dict[str, dict[str, float]]
     rules: RuleBook           # the cannot-link rules as the run measured them, over the stored first names
+    quick: QuickScorer | None = None    # the same scores in Python: an explanation's pairs
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,8 @@ class Explainer:
         self._threshold = threshold
         self._lock = threading.Lock()
         self._run: _RunModel | None = None
+        self._grouper: Any = None                 # an in-memory DuckDB engine for households' SQL, made once
+        self._grouping = threading.Lock()         # which one call at a time uses
 
     # --- what a caller asks ---
 
@@ -193,7 +198,7 @@ class Explainer:
         run = self._run_model()
         with self._engine.connect() as conn:
             stored = {uid: self._stored(conn, uid) for pair in pairs for uid in pair}
-            return run.scorer, self._score(conn, run, list(stored.values()), list(pairs))[1]
+            return run.scorer, self._score(conn, run, list(stored.values()), list(pairs), splink=True)[1]
 
     # --- the published run's model, kept ---
 
@@ -214,7 +219,8 @@ class Explainer:
                     frequencies = self._frequencies(conn, term_frequency_columns(model))
                     names = dict(conn.execute(_FIRST_NAMES).all())
                 rules = book_of_run(names, json.loads(run.rules_json or "[]"))
-                self._run = _RunModel(run.run_id, PairScorer(model), frequencies, rules)
+                self._run = _RunModel(run.run_id, PairScorer(model), frequencies, rules,
+                                      QuickScorer(model, frequencies))
                 log.info("explanations: the model of run %s is loaded", run.run_id)
             return self._run
 
@@ -245,8 +251,9 @@ class Explainer:
 
     @staticmethod
     def _score(conn: Connection, run: _RunModel, stored: Sequence[_Stored],
-               pairs: list[tuple[str, str]]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-        """Return the stored records as scored (``scoring_frame``) and the pairs scored with the run's model."""
+               pairs: list[tuple[str, str]], splink: bool = False) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """Return the stored records as scored (``scoring_frame``) and the pairs scored with the run's model: in
+        Python (``QuickScorer``), or by Splink itself (``splink``: rows a waterfall chart can draw)."""
         records = {s.uid: restandardise(s.values, s.values) for s in stored}
         values = {column: sorted({r[column] for r in records.values() if r[column]})
                   for column in ("email", "loyalty_card", "mobile")}
@@ -256,6 +263,12 @@ class Explainer:
             [(f"{source}:{record_id}", given, email, phone if mobile else None, card)
              for source, record_id, given, email, phone, mobile, card in rows], columns=list(NEIGHBOUR_COLUMNS))
         frame = scoring_frame(list(records.values()), neighbours, run.frequencies)
+        if not splink and run.quick is not None:
+            try:
+                return frame, run.quick.score(frame, pairs)
+            except UnsupportedCondition as err:     # a model this herken's Python cannot read: Splink reads it
+                log.warning("explanations: the model of run %s is scored by Splink (%s)", run.run_id, err)
+                run.quick = None
         return frame, run.scorer.score(frame, pairs)
 
     def _household(self, conn: Connection, run: _RunModel, a: _Stored, b: _Stored) -> HouseholdExplanation:
@@ -276,11 +289,10 @@ class Explainer:
                                         f"{HOUSEHOLD_RECORDS_EXPLAINED} records: its links are not looked for")
         members = [_stored_of(f"{row['source']}:{row['record_id']}", row) for row in rows]
         records = pd.DataFrame([{**restandardise(m.values, m.values), "person": m.customer_id} for m in members])
-        engine = make_engine("duckdb", threads=1)
-        try:
-            edges = household_edges(engine, records[list(EDGE_COLUMNS)])
-        finally:
-            engine.close()
+        with self._grouping:
+            if self._grouper is None:
+                self._grouper = make_engine("duckdb", threads=1)
+            edges = household_edges(self._grouper, records[list(EDGE_COLUMNS)])
         evidence = list(zip(edges["kind"], edges["value"], edges["person"]))
         path = household_path(evidence, [], a.customer_id or "", b.customer_id or "")
         if path is None:

@@ -296,6 +296,27 @@ def test_the_asyncio_server_explains_as_the_thread_pool_does(resolved):
     assert reply == explain(resolved.stub, a, b)
 
 
+def test_an_explanation_scores_pairs_in_python_as_splink_scores_them(resolved):
+    explainer = Explainer(resolved.engine)
+    run = explainer._run_model()
+    pairs = [(a, b) for a, b in resolved.rows("SELECT unique_id_l, unique_id_r FROM match_edge ORDER BY id LIMIT 60")]
+    ids = sorted(keys(resolved.links))
+    pairs += list(zip(ids[:40], ids[-40:]))        # and pairs no run scored
+    with resolved.engine.connect() as con:
+        stored = [explainer._stored(con, uid) for uid in sorted({uid for pair in pairs for uid in pair})]
+        frame, quick = explainer._score(con, run, stored, pairs)
+        _, splink = explainer._score(con, run, stored, pairs, splink=True)
+    assert any(row["found_by_blocking_rules"] for row in splink) and not all(row["found_by_blocking_rules"] for row in splink)
+    for python, theirs in zip(quick, splink):
+        assert python["match_probability"] == pytest.approx(theirs["match_probability"], abs=1e-12)
+        assert python["found_by_blocking_rules"] == bool(theirs["found_by_blocking_rules"])
+        for key, value in theirs.items():
+            if key.startswith(("gamma_", "mw_")):
+                assert python.get(key, 0.0) == pytest.approx(value or 0.0, abs=1e-9), key
+            elif key.endswith(("_l", "_r")) and key[:-2] in frame.columns:
+                assert python[key] == value, key
+
+
 # --- households ---
 
 HOUSEHOLDS_EXPLAINED = 12    # each call scores the pair with Splink (~0.5 s): a sample of the drop's households
