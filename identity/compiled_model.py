@@ -12,8 +12,8 @@ Splink's. The scores equal Splink's (tests/unit/test_compiled_model.py compares 
 Records are tuples laid out by a list of column names; a condition's ``given_first_l`` reads the
 left record's ``given_first``. Term frequencies are given (``identity.scoring.term_frequencies``:
 ``count(value) / count(non-null values)`` per column, as Splink computes them over its input table).
-``identity.scoring`` scores pairs with Splink itself, for explanations; this module is for the
-request path, where building a linker (0.3 s) per model is fine but Splink's SQL per call is not.
+This module is for the request path (ResolveRecord, and explanations through ``identity.scoring.QuickScorer``),
+where building a linker (0.3 s) per model is fine but Splink's SQL per call is not.
 """
 
 from __future__ import annotations

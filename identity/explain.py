@@ -7,6 +7,9 @@
   finds the one path between two of its records.
 - ``verdict``: the sentence that says what joined them or kept them apart: a steward's decision, the
   rule that refused them, the links that made them one person, or the threshold.
+- ``household_path`` and ``household_sentence``: the fewest links (a shared value, or the model's score
+  for a member without an address, card or landline) between two persons of one household;
+  ``shared_apart``: what two persons of two households share, and why it does not join them.
 
 No storage and no Splink here: ``profile_api.explain`` reads the store and fills these in.
 """

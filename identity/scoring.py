@@ -12,8 +12,11 @@ the model exactly as they did in the run:
 - with the term frequencies of the drop (``tf_<column>`` columns; Splink would otherwise count
   them in the two records alone).
 
-Building a Splink linker costs about 0.3 s, so ``PairScorer`` builds one per model and is kept.
-No storage here: the caller reads the records, their neighbours and the counts.
+Two scorers give the same rows: ``QuickScorer`` applies the model in Python (``identity.compiled_model``, about
+a millisecond a pair) for explanations; ``PairScorer`` runs Splink itself, whose waterfall charts need its rows.
+Building a Splink linker costs about 0.3 s and its SQL is generated on every call (about 0.4 s), so
+``PairScorer`` builds one per model and is kept. No storage here: the caller reads the records, their
+neighbours and the counts.
 """
 
 from __future__ import annotations

@@ -1,13 +1,16 @@
-"""Explanations read from the store: why two records are one person or two, and a record's place in its person.
+"""Explanations read from the store: why two records are one person or two, why their persons share a household
+or not, and a record's place in its person.
 
 The pair is scored again with the published run's model (``identity.scoring``): the store keeps each
 record's raw values, which are standardised again, with the people counts and term frequencies of
 the stored records, so the scores are the run's own. What joined or kept them apart comes from the
 run's ``match_edge`` rows (merges and refusals) and the ``steward_decision`` table; the sentences
-and the path are ``identity.explain``'s.
+and the path are ``identity.explain``'s. A household is explained from its records, grouped again as
+a run groups them (``identity.households.household_edges``).
 
-An ``Explainer`` keeps the run's scorer (a Splink linker, about 0.3 s to build) and its term
-frequencies until another run is published: a server builds them once per process.
+An ``Explainer`` keeps the run's scorers and term frequencies until another run is published: the
+model applied in Python (``identity.scoring.QuickScorer``, a millisecond a pair) for explanations, and
+a Splink linker (about 0.3 s to build) for the waterfall charts. A server builds them once per process.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy import String, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.cluster import EDITED_ACCOUNT, Refusal
+from identity.compiled_model import UnsupportedCondition
 from identity.engine import make_engine
 from identity.explain import (
     ACCOUNT, LIKELY_MEMBER, MODEL, MUST_LINK, HouseholdExplanation, HouseholdLink, Link, PairExplanation,
@@ -34,7 +38,6 @@ from identity.explain import (
 from identity.households import EDGE_COLUMNS, MAX_PERSONS_PER_VALUE, household_edges
 from identity.pipeline import MATCH_THRESHOLD, rule_fields_of
 from identity.rules import RuleBook, rule_of
-from identity.compiled_model import UnsupportedCondition
 from identity.scoring import (
     NEIGHBOUR_COLUMNS, PairScorer, QuickScorer, restandardise, scoring_frame, term_frequencies,
     term_frequency_columns,
