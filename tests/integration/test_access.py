@@ -20,7 +20,7 @@ from sqlalchemy import text
 from herken.cli import main
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
-from profile_api.access import access_of
+from profile_api.access import DEFAULT_CHANNELS, access_of
 from profile_api.profiles import ProfileStore
 from profile_api.server import ServeOptions, start_server
 from profile_api.service import ProfileServicer
@@ -395,3 +395,28 @@ def test_tls_serves_only_a_client_that_trusts_the_certificate(store_url, subject
     finally:
         server.stop(0).wait()
         servicer.close()
+
+
+def test_a_store_tablet_granted_explanations_sees_households_without_their_values(store_url, served):
+    env = ",".join(f"{token}:{channel}" for channel, token in TOKENS.items())
+    tablet_rpcs = sorted(DEFAULT_CHANNELS["store"].rpcs | {"ExplainMatch"})
+    granted = Served(store_url, ServeOptions(access=access_of(env, channels={"store": {"rpcs": tablet_rpcs}})))
+    try:
+        rows = served.rows("""SELECT l.household_id, l.customer_id, min(l.source || ':' || l.record_id) FROM record_link l
+                              GROUP BY l.household_id, l.customer_id ORDER BY l.household_id, l.customer_id""")
+        homes: dict[str, list[str]] = {}
+        for household_id, _, record in rows:
+            homes.setdefault(household_id, []).append(record)
+        a, b = next((records[0], records[-1]) for records in homes.values() if len(records) >= 2)
+        request = pb.ExplainMatchRequest(
+            a=pb.Identifier(kind=pb.IDENTIFIER_KIND_SOURCE_RECORD, source=a.split(":")[0], value=a.split(":", 1)[1]),
+            b=pb.Identifier(kind=pb.IDENTIFIER_KIND_SOURCE_RECORD, source=b.split(":")[0], value=b.split(":", 1)[1]))
+        whole = granted.call("ExplainMatch", request, "service").household
+        seen = granted.call("ExplainMatch", request, "store").household
+    finally:
+        granted.stop()
+    assert whole.same_household and whole.path and all(link.value for link in whole.path
+                                                         if link.kind != "likely a member")
+    assert seen.same_household and [link.kind for link in seen.path] == [link.kind for link in whole.path]
+    assert not any(link.value for link in seen.path) and "withheld" in seen.decision
+    assert not any(link.value and link.value in seen.decision for link in whole.path)
