@@ -206,3 +206,27 @@ def tour(stub: pb_grpc.ProfileServiceStub, subjects: Subjects, out: Print = prin
             out("  " + line)
     else:
         out("  (no customer-service record with an e-mail in this drop)")
+    if subjects.family_card:
+        _why_one_household(stub, subjects.family_card, md("service"), out)
+
+
+def _why_one_household(stub: pb_grpc.ProfileServiceStub, card: str, metadata: tuple, out: Print) -> None:
+    """Ask, as customer service, why two holders of a family card are one household (ExplainMatch on a record of each:
+    the golden record names them), and print the answer."""
+    reply = stub.GetProfile(pb.GetProfileRequest(identifier=pb.Identifier(
+        kind=pb.IDENTIFIER_KIND_LOYALTY_CARD, value=card)), timeout=10, metadata=metadata)
+    if reply.WhichOneof("result") != "ambiguous" or len(reply.ambiguous.candidates) < 2:
+        return
+    records = []
+    for candidate in reply.ambiguous.candidates[:2]:
+        golden = stub.GetProfile(pb.GetProfileRequest(customer_id=candidate.customer_id), timeout=10,
+                                 metadata=metadata).profile.golden
+        named = next((v for v in (golden.first_name, golden.last_name, golden.email) if v.record_id), None)
+        if named is None:
+            return
+        records.append(pb.Identifier(kind=pb.IDENTIFIER_KIND_SOURCE_RECORD, source=named.source, value=named.record_id))
+    out("\n== Back office: why are two holders of the family card one household? ==")
+    out(f"ExplainMatch({records[0].source}:{records[0].value}, {records[1].source}:{records[1].value})")
+    explained = stub.ExplainMatch(pb.ExplainMatchRequest(a=records[0], b=records[1]), timeout=30, metadata=metadata)
+    out(f"  {explained.decision}")
+    out(f"  household: {explained.household.decision}")

@@ -11,3 +11,5 @@ def test_the_demo_runs_every_step_and_serves(tmp_path, capsys):
     for step in ("$ herken generate", "$ herken resolve", "$ herken evaluate", "$ herken report", "server stopped"):
         assert step in out
     assert (tmp_path / "report.html").is_file()
+    # customer service asks why two holders of the family card are one household, and is told what links them
+    assert "ExplainMatch(" in out and "  household: one household (" in out
