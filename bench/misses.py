@@ -64,7 +64,7 @@ from identity.engine import make_engine  # noqa: E402
 from identity.evaluate import PairScores, pair_scores  # noqa: E402
 from identity.graph import UnionFind  # noqa: E402
 from identity.households import group_households, household_anchors, household_edges, person_links  # noqa: E402
-from identity.model import NAME_BLOCK_CAP, NAME_BLOCKS, plain_rules, with_block_sizes  # noqa: E402
+from identity.model import NAME_BLOCK_CAP, NAME_BLOCKS, blocking_rules_of, plain_rules, with_block_sizes  # noqa: E402
 from identity.pipeline import MATCH_THRESHOLD, ResolveOptions, resolve  # noqa: E402
 from identity.realtime import parse_blocking_rule  # noqa: E402
 
@@ -438,8 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         "left_apart_by_pattern": left_apart_by_pattern(pairs, person, labels, patterns=patterns),
         "capped_name_blocks": capped_name_blocks(
             records, person, set(pattern), model_score(result.model, records),
-            [r["blocking_rule"] if isinstance(r, dict) else r
-             for r in plain_rules(result.model)["blocking_rules_to_generate_predictions"]]),
+            blocking_rules_of(plain_rules(result.model))),
     }
     homes = {uid: h for uid, h in zip(records["unique_id"], records["household"]) if uid in person}
     values = household_values(records[records["unique_id"].isin(list(person))])

@@ -14,6 +14,7 @@ drop's size, as the chance that two records match does.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -322,6 +323,16 @@ def _plain_rule_sql(columns: tuple[str, ...], dialect: str) -> str:
     return block_on(*columns).get_blocking_rule(dialect).blocking_rule_sql
 
 
+def rule_sql(rule: object) -> str:
+    """Return the SQL of a saved model's blocking rule (a string, or a {"blocking_rule": ...} entry)."""
+    return rule["blocking_rule"] if isinstance(rule, dict) else str(rule)
+
+
+def blocking_rules_of(model: Mapping[str, Any]) -> list[str]:
+    """Return the SQL of a saved model's blocking rules, in order."""
+    return [rule_sql(rule) for rule in model.get("blocking_rules_to_generate_predictions", [])]
+
+
 def capped_rules(model: dict, dialect: str, cap: int = NAME_BLOCK_CAP) -> dict:
     """Return the model with its name-only blocking rules limited to blocks of at most cap records.
 
@@ -330,7 +341,7 @@ def capped_rules(model: dict, dialect: str, cap: int = NAME_BLOCK_CAP) -> dict:
     plain = {_plain_rule_sql(columns, dialect): name for columns, name in NAME_BLOCKS.items()}
     rules = []
     for rule in model.get("blocking_rules_to_generate_predictions", []):
-        sql = rule["blocking_rule"] if isinstance(rule, dict) else rule
+        sql = rule_sql(rule)
         if sql in plain:
             sql += _cap_suffix(plain[sql], cap)
             rule = {**rule, "blocking_rule": sql} if isinstance(rule, dict) else sql
@@ -343,7 +354,7 @@ def plain_rules(model: dict, cap: int = NAME_BLOCK_CAP) -> dict:
     suffixes = [_cap_suffix(name, cap) for name in NAME_BLOCKS.values()]
     rules = []
     for rule in model.get("blocking_rules_to_generate_predictions", []):
-        sql = rule["blocking_rule"] if isinstance(rule, dict) else rule
+        sql = rule_sql(rule)
         for suffix in suffixes:
             sql = sql.removesuffix(suffix)
         rules.append({**rule, "blocking_rule": sql} if isinstance(rule, dict) else sql)

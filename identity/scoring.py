@@ -33,6 +33,7 @@ from splink import DuckDBAPI, Linker
 from identity.addresses import address_key
 from identity.compiled_model import ModelScorer, Test, compile_condition
 from identity.link import SHARED_COLUMNS, prepare
+from identity.model import blocking_rules_of
 from identity.standardise import STANDARD_COLUMNS, standardise_record
 
 # The raw columns of an identity record, as a drop (and the store's source_record) holds them.
@@ -133,12 +134,6 @@ def _swapped(row: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def blocking_rules_of(model: Mapping[str, Any]) -> list[str]:
-    """Return the SQL of a saved model's blocking rules (each a string or a {"blocking_rule": ...} entry)."""
-    return [rule["blocking_rule"] if isinstance(rule, Mapping) else str(rule)
-            for rule in model.get("blocking_rules_to_generate_predictions", [])]
 
 
 class QuickScorer:

@@ -38,6 +38,7 @@ from identity.engine import make_engine
 from identity.households import MAX_PERSONS_PER_VALUE
 from identity.ingest import CHANNELS, Drop
 from identity.lifecycle import CREATED, MERGED, SPLIT, Event, stable_id
+from identity.model import blocking_rules_of
 from identity.pipeline import MATCH_THRESHOLD, PREDICT_THRESHOLD, standardise_drop
 from identity.placeholders import without_placeholders
 from identity.realtime import POS, Candidate, Decision, RecordIndex, decide, frequencies, parse_blocking_rule, \
@@ -278,8 +279,7 @@ class RecordResolver:
             raise NothingPublished("the store holds no published run: resolve a drop first (herken resolve DROP)")
         raw = stored.raw_records(conn)
         fingerprints = {f"{s}:{r}": _fingerprint(tuple(values)) for s, r, *values in raw.itertuples(index=False, name=None)}
-        rules = [parse_blocking_rule(r["blocking_rule"] if isinstance(r, dict) else r)
-                 for r in run.model.get("blocking_rules_to_generate_predictions", [])]
+        rules = [parse_blocking_rule(sql) for sql in blocking_rules_of(run.model)]
         snapshot = stored.linkage_snapshot(conn, run.run_id)
         placeholders = placeholders_of_run(run.rules or [])
         if snapshot is None:      # a run published before runs kept one: standardise every record here
