@@ -189,27 +189,16 @@ HOUSEHOLD_VALUES: dict[str, str] = {"address_key": "address", "loyalty_card": "l
                                     "email": "e-mail address", "mobile": "mobile number"}
 
 
-def current_address(records: pd.DataFrame) -> str | None:
-    """Return a person's address as household grouping takes it: of their newest record with an address, one with a
-    postcode before one without (HOUSEHOLD_EDGES_SQL's latest_address)."""
-    housed = records[records["address_key"].notna()]
-    if housed.empty:
-        return None
-    ranked = housed.assign(no_postcode=housed["postcode"].isna()).sort_values(
-        ["no_postcode", "updated_at", "unique_id"], ascending=[True, False, True], na_position="last")
-    return str(ranked["address_key"].iloc[0])
-
-
-def shared_apart(records: pd.DataFrame, person_a: str, person_b: str, holders: Mapping[tuple[str, str], int],
-                 cap: int) -> list[str]:
+def shared_apart(records: pd.DataFrame, person_a: str, person_b: str, now: Mapping[str, str],
+                 holders: Mapping[tuple[str, str], int], cap: int) -> list[str]:
     """Return, for two persons of two households, each value they share and why it does not join them.
 
-    records: the two persons' standardised records with their ``person``; holders: how many persons of the store
-    hold each (column, value) of HOUSEHOLD_VALUES; cap: the most persons a value may join
+    records: the two persons' standardised records with their ``person``; now: each person's current address
+    (``identity.households.current_addresses``; none for a person without one); holders: how many persons of the
+    store hold each (column, value) of HOUSEHOLD_VALUES; cap: the most persons a value may join
     (``identity.households.MAX_PERSONS_PER_VALUE``).
     """
     mine = {person: records[records["person"] == person] for person in (person_a, person_b)}
-    now = {person: current_address(rows) for person, rows in mine.items()}
     notes = []
     for column, words in HOUSEHOLD_VALUES.items():
         both = set(mine[person_a][column].dropna()) & set(mine[person_b][column].dropna())
@@ -219,7 +208,7 @@ def shared_apart(records: pd.DataFrame, person_a: str, person_b: str, holders: M
                 notes.append(f"the {words} {value}, which {many} persons use: more than {cap}, it says nothing")
                 continue
             if column in ("address_key", "loyalty_card", "landline"):
-                left = [person for person, rows in mine.items() if now[person] is not None and not (
+                left = [person for person, rows in mine.items() if now.get(person) is not None and not (
                     (rows[column] == value) & ((rows["address_key"] == now[person]) | rows["address_key"].isna())
                 ).any()]
                 if left:

@@ -23,16 +23,17 @@ from identity.graph import UnionFind, connected_components
 
 MAX_PERSONS_PER_VALUE = 8
 
-HOUSEHOLD_EDGES_SQL = """
-WITH latest_address AS (
-    -- A postcode-based address beats one written without a postcode; then the newest wins.
+# A person's address as the grouping takes it: of their records with an address, one with a postcode before one
+# without, then the newest (a person who moved joins their new household).
+LATEST_ADDRESS_SQL = """latest_address AS (
     SELECT person, address_key, postcode, house_number FROM (
         SELECT person, address_key, postcode, house_number,
                row_number() OVER (PARTITION BY person
                                   ORDER BY postcode IS NULL, updated_at DESC NULLS LAST, unique_id) AS rank
         FROM records WHERE address_key IS NOT NULL
     ) WHERE rank = 1
-),
+)"""
+HOUSEHOLD_EDGES_SQL = "\nWITH " + LATEST_ADDRESS_SQL + """,
 spellings AS (
     -- The person's own spellings of that address: "23-1" on one record, "23" on another.
     SELECT DISTINCT r.person, r.address_key, r.house_addition FROM records r JOIN latest_address l
@@ -163,6 +164,13 @@ BUILDING_KIND = "building and surname"     # its value: the anchor person, '|', 
 def household_edges(engine: Engine, records: pd.DataFrame, cap: int = MAX_PERSONS_PER_VALUE) -> pd.DataFrame:
     """Return (kind, value, person) rows for every shared value that links two or more persons."""
     return engine.sql(HOUSEHOLD_EDGES_SQL.format(cap=int(cap)), records=records[list(EDGE_COLUMNS)])
+
+
+def current_addresses(engine: Engine, records: pd.DataFrame) -> dict[str, str]:
+    """Return the address of each person with one, as household grouping takes it (LATEST_ADDRESS_SQL)."""
+    found = engine.sql(f"WITH {LATEST_ADDRESS_SQL} SELECT person, address_key FROM latest_address",
+                       records=records[["unique_id", "person", "updated_at", "address_key", "postcode", "house_number"]])
+    return dict(zip(found["person"], found["address_key"]))
 
 
 @dataclass

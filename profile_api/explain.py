@@ -35,7 +35,7 @@ from identity.explain import (
     RecordExplanation, StewardNote, household_path, household_sentence, link_path, links_from, pair_score,
     record_verdict, rule_against, shared_apart, verdict,
 )
-from identity.households import EDGE_COLUMNS, MAX_PERSONS_PER_VALUE, household_edges
+from identity.households import EDGE_COLUMNS, MAX_PERSONS_PER_VALUE, current_addresses, household_edges
 from identity.pipeline import MATCH_THRESHOLD, rule_fields_of
 from identity.rules import RuleBook, rule_of
 from identity.scoring import (
@@ -68,11 +68,10 @@ FROM source_record WHERE std_email IN :emails OR std_loyalty_card IN :cards OR s
     *(bindparam(name, expanding=True, type_=String) for name in ("emails", "cards", "phones")))
 _FIRST_NAMES = text("SELECT std_given, count(*) FROM source_record WHERE std_given IS NOT NULL GROUP BY std_given")
 _PERSON = text("SELECT source, record_id FROM record_link WHERE customer_id = :customer_id")
-_HOUSEHOLD = text("""SELECT r.*, l.customer_id, l.household_id, l.confidence FROM source_record r
-JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id WHERE l.household_id = :household_id""")
-_PERSONS = text("""SELECT r.*, l.customer_id, l.household_id, l.confidence FROM source_record r
-JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id WHERE l.customer_id IN :ids""").bindparams(
-    bindparam("ids", expanding=True, type_=String))
+_LINKED = """SELECT r.*, l.customer_id, l.household_id, l.confidence FROM source_record r
+JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id"""
+_HOUSEHOLD = text(f"{_LINKED} WHERE l.household_id = :household_id")
+_PERSONS = text(f"{_LINKED} WHERE l.customer_id IN :ids").bindparams(bindparam("ids", expanding=True, type_=String))
 # How many persons hold a value, by the stored column it is found in (an address by its postcode and number).
 _HOLDERS = {
     column: text(f"""SELECT count(DISTINCT l.customer_id) FROM source_record r
@@ -133,6 +132,11 @@ def _stored_of(uid: str, row: Any) -> _Stored:
     """Return a stored record from its source_record row joined to its record_link."""
     values = dict(row)
     return _Stored(uid, values, values.pop("customer_id"), values.pop("confidence"), values.pop("household_id"))
+
+
+def _standardised(stored: Sequence[_Stored]) -> pd.DataFrame:
+    """Return stored records standardised again as their run had them, with their person."""
+    return pd.DataFrame([{**restandardise(s.values, s.values), "person": s.customer_id} for s in stored])
 
 
 def _iso(value: Any) -> str:
@@ -291,11 +295,8 @@ class Explainer:
             return HouseholdExplanation(True, ha, hb, f"one household ({ha}) of more than "
                                         f"{HOUSEHOLD_RECORDS_EXPLAINED} records: its links are not looked for")
         members = [_stored_of(f"{row['source']}:{row['record_id']}", row) for row in rows]
-        records = pd.DataFrame([{**restandardise(m.values, m.values), "person": m.customer_id} for m in members])
-        with self._grouping:
-            if self._grouper is None:
-                self._grouper = make_engine("duckdb", threads=1)
-            edges = household_edges(self._grouper, records[list(EDGE_COLUMNS)])
+        records = _standardised(members)
+        edges = self._grouped(household_edges, records[list(EDGE_COLUMNS)])
         evidence = list(zip(edges["kind"], edges["value"], edges["person"]))
         path = household_path(evidence, [], a.customer_id or "", b.customer_id or "")
         if path is None:
@@ -303,11 +304,17 @@ class Explainer:
                                   a.customer_id or "", b.customer_id or "")
         return HouseholdExplanation(True, ha, hb, household_sentence(True, path, ha, hb), path or [])
 
-    @staticmethod
-    def _apart(conn: Connection, a: _Stored, b: _Stored) -> list[str]:
+    def _grouped(self, query: Callable[[Any, pd.DataFrame], Any], records: pd.DataFrame) -> Any:
+        """Return query(engine, records) on the explainer's in-memory DuckDB, made once, one call at a time."""
+        with self._grouping:
+            if self._grouper is None:
+                self._grouper = make_engine("duckdb", threads=1)
+            return query(self._grouper, records)
+
+    def _apart(self, conn: Connection, a: _Stored, b: _Stored) -> list[str]:
         """Return the values the persons of two records in two households share, and why each does not join them."""
         rows = conn.execute(_PERSONS, {"ids": [a.customer_id, b.customer_id]}).mappings().all()
-        records = pd.DataFrame([{**restandardise(dict(row), dict(row)), "person": row["customer_id"]} for row in rows])
+        records = _standardised([_stored_of(f"{row['source']}:{row['record_id']}", row) for row in rows])
         holders: dict[tuple[str, str], int] = {}
         for column in _HOLDERS:
             found = set(records.loc[records["person"] == a.customer_id, column].dropna())
@@ -315,7 +322,8 @@ class Explainer:
                 postcode, number, *_ = str(value).split("|") + ["", ""]
                 holders[(column, value)] = int(conn.execute(_HOLDERS[column], {
                     "value": value, "postcode": postcode, "number": number}).scalar() or 0)
-        return shared_apart(records, a.customer_id or "", b.customer_id or "", holders, MAX_PERSONS_PER_VALUE)
+        return shared_apart(records, a.customer_id or "", b.customer_id or "", self._grouped(current_addresses, records),
+                            holders, MAX_PERSONS_PER_VALUE)
 
     def _likely_members(self, conn: Connection, run: _RunModel, members: list[_Stored],
                         records: pd.DataFrame) -> list[HouseholdLink]:

@@ -216,3 +216,14 @@ _values = st.sets(st.sampled_from(["a", "b", "c"]), max_size=2)
 def test_who_may_be_whom_does_not_depend_on_the_order(births_a, firsts_a, births_b, firsts_b):
     a, b = PersonHints(births_a, firsts_a), PersonHints(births_b, firsts_b)
     assert a.may_be(b) == b.may_be(a)
+
+
+def test_a_persons_current_address_is_their_newest_with_a_postcode():
+    from identity.households import current_addresses
+    records = pd.DataFrame([
+        record("a1", "p1", "jansen", when="2022-01-01", postcode="1011AA", number="1"),
+        record("a2", "p1", "jansen", when="2024-06-01", postcode="3033CC", number="5"),
+        {**record("a3", "p1", "jansen", when="2025-01-01"), "address_key": "dorpsstraat|3||ede"},   # no postcode
+        record("b1", "p2", "bakker", when="2024-01-01"),
+    ], columns=COLUMNS)
+    assert current_addresses(make_engine("duckdb"), records) == {"p1": "3033CC|5|"}
