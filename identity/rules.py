@@ -19,9 +19,9 @@ from identity.nicknames import are_name_variants, group_names, name_groups
 # the rules' names and measured strictness, imported from here by the modules that apply the rules
 from identity.rule_measures import (  # noqa: F401
     BIRTH_DATE, BIRTH_DATE_WAIVERS, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, KIN_SHARE, MEASUREMENTS,
-    MEASURED_ONLY, MIN_MEASURED, MOBILE, NAMELESS, NAMES_ONLY, ONE_PERSON_MAJORITY, PERSONAL_EMAIL, PERSONAL_MOBILE,
-    PERSONAL_MOBILE_TITLE, PERSONAL_SHARE, PERSONAL_VALUES, RULE_TITLES, STEWARD, SURE, SURE_DATES, SURE_PAIRS,
-    SURNAME, WITNESSED_RULES, WITNESSES, DateTypos, Strictness, Witnessed, rule_of, unmeasured,
+    MEASURED_ONLY, MIN_MEASURED, MOBILE, NAMELESS, NAMES_ONLY, ONE_PERSON_MAJORITY, ONE_SURNAME, PERSONAL_EMAIL,
+    PERSONAL_MOBILE, PERSONAL_MOBILE_TITLE, PERSONAL_SHARE, PERSONAL_VALUES, RULE_TITLES, STEWARD, SURE, SURE_DATES,
+    SURE_PAIRS, SURNAME, WITNESSED_RULES, WITNESSES, DateTypos, Strictness, Witnessed, rule_of, unmeasured,
 )
 from identity.standardise import SURNAME_PARTICLES
 
@@ -425,7 +425,8 @@ class RuleBook:
 
     def on_personal_number(self, a: NameAndBirth, b: NameAndBirth) -> bool:
         """Return True when two records share a mobile number or e-mail address the drop shows to be one
-        person's (PERSONAL_MOBILE, PERSONAL_EMAIL), with the same birth date where the drop asks for it."""
+        person's (PERSONAL_MOBILE, PERSONAL_EMAIL), with the same birth date where the drop asks for it, or under one
+        surname without a birth date on one of them where the drop shows such pairs to be one person's (ONE_SURNAME)."""
         for rule, (field, _, _) in PERSONAL_VALUES.items():
             measured = self.strictness.get(rule)
             value = getattr(a, field)
@@ -433,6 +434,10 @@ class RuleBook:
                 continue
             how = measured.number_waiver
             if how == "always" or (how == "same birth date" and bool(a.birth_date) and a.birth_date == b.birth_date):
+                return True
+            undated = self.strictness.get(ONE_SURNAME[rule])
+            if (undated is not None and undated.number_waiver == "undated" and not (a.birth_date and b.birth_date)
+                    and bool(a.surname_core) and a.surname_core == b.surname_core):
                 return True
         return False
 

@@ -33,7 +33,8 @@ from identity.cluster import NAMES_ONLY_THRESHOLD
 from identity.placeholders import describe as describe_placeholders
 from identity.rules import (
     BIRTH_DATE, BIRTH_DATE_WAIVERS, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, MEASUREMENTS, MIN_MEASURED, MOBILE,
-    NAMELESS, NAMES_ONLY, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_VALUES, RULE_TITLES, SURE, SURE_DATES, SURE_PAIRS,
+    NAMELESS, NAMES_ONLY, ONE_SURNAME, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_VALUES, RULE_TITLES, SURE, SURE_DATES,
+    SURE_PAIRS,
     SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, Witnessed, birth_dates_compatible, date_edits,
     measure_strictness, unmeasured,
 )
@@ -180,8 +181,10 @@ def fit_rules(records: pd.DataFrame, rule_fields: dict[str, NameAndBirth], pairs
                     if not (a.mobile_shared or b.mobile_shared)]   # a family's number tells nothing of one person's
         strictness.append(measure_strictness(MOBILE, personal, book))
         strictness.append(measure_personal(pairs, rule_fields, book, PERSONAL_MOBILE))
+        strictness.append(measure_personal(pairs, rule_fields, book, PERSONAL_MOBILE, one_surname=True))
     if {"email_l", "email_r"} <= set(pairs.columns):
         strictness.append(measure_personal(pairs, rule_fields, book, PERSONAL_EMAIL))
+        strictness.append(measure_personal(pairs, rule_fields, book, PERSONAL_EMAIL, one_surname=True))
     if "match_probability" in pairs.columns:
         strictness.extend(measure_sure_pairs(pairs, rule_fields, book).values())
     for measured in strictness:
@@ -225,18 +228,21 @@ def measure_sure_pairs(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth]
 
 
 def measure_personal(pairs: pd.DataFrame, rule_fields: dict[str, NameAndBirth], book: RuleBook,
-                     rule: str = PERSONAL_MOBILE) -> Strictness:
+                     rule: str = PERSONAL_MOBILE, one_surname: bool = False) -> Strictness:
     """Return how often scored pairs on one mobile number (PERSONAL_MOBILE) or e-mail address (PERSONAL_EMAIL)
     under first names the rules hold apart, both with a birth date, carry different birth dates: few where
-    one value is one person's, many where families share one."""
+    one value is one person's, many where families share one. one_surname: only the pairs that also carry one
+    surname, kept as the measurement ONE_SURNAME[rule]."""
     field = PERSONAL_VALUES[rule][0]
     both = pairs[f"{field}_l"].notna() & (pairs[f"{field}_l"] == pairs[f"{field}_r"])
+    if one_surname:
+        both &= _same(pairs, "surname_core")
     measured = conflicts = 0
     for a, b in _pairs_of(pairs, both, rule_fields):
         if a.given_first and b.given_first and a.birth_date and b.birth_date and not book.names_compatible(a, b):
             measured += 1
             conflicts += not book.dates_compatible(a.birth_date, b.birth_date)
-    return Strictness(rule, measured, conflicts)
+    return Strictness(ONE_SURNAME[rule] if one_surname else rule, measured, conflicts)
 
 
 def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESHOLD) -> list[dict[str, Any]]:

@@ -589,6 +589,55 @@ def test_personal_emails_are_measured_like_mobiles_and_kept_with_the_run():
     assert again.strictness[PERSONAL_EMAIL] == measured and again.strictness[PERSONAL_MOBILE] == Strictness(PERSONAL_MOBILE, 300, 0)
 
 
+from identity.rules import ONE_SURNAME  # noqa: E402
+
+
+def test_under_one_surname_an_undated_record_joins_on_an_email_address_where_the_drop_shows_such_pairs_one_persons():
+    nicole = _with_email("nicole", "1968-03-31", "nicole.janssen68@gmail.com")
+    undated = _with_email("robin", None, "nicole.janssen68@gmail.com")             # her record under another first name
+    partner = _with_email("robin", None, "nicole.janssen68@gmail.com", surname="dekker")   # or her partner on it
+    child = _with_email("robin", "1999-05-05", "nicole.janssen68@gmail.com")
+    # our default generator at a million records: 29% of such dated pairs are two people, 11% of those with one surname
+    overall = Strictness(PERSONAL_EMAIL, 4837, 1414)
+    one_surname = Strictness(ONE_SURNAME[PERSONAL_EMAIL], 2569, 272)
+    book = RuleBook({}, [overall, one_surname])
+    assert one_surname.number_waiver == "undated"
+    assert book.waived(0.6, nicole, undated) == frozenset({FIRST_NAME, SURNAME})
+    assert book.conflict(nicole, undated, book.waived(0.6, nicole, undated)) is None
+    assert book.waived(0.99, nicole, partner) == frozenset()                     # two surnames: as before
+    assert book.conflict(nicole, child, book.waived(0.6, nicole, child))[0] == BIRTH_DATE   # dated: as before
+    assert book.waived(0.99, undated, _with_email("nicole", None, "n.janssen@gmail.com")) == frozenset()
+    # where dated pairs under one surname are mostly two people (a family's address), or too few were measured: no
+    families = RuleBook({}, [overall, Strictness(ONE_SURNAME[PERSONAL_EMAIL], 300, 180)])
+    assert families.waived(0.999, nicole, undated) == frozenset()
+    assert RuleBook({}, [overall, Strictness(ONE_SURNAME[PERSONAL_EMAIL], 12, 0)]).waived(0.999, nicole, undated) == frozenset()
+    assert RuleBook({}, [overall]).waived(0.999, nicole, undated) == frozenset()   # a run kept before the measurement
+    assert one_surname.describe() == (
+        "different first names on one e-mail address under one surname: 272 of 2,569 such pairs with birth dates carry "
+        "different ones (10.6%); the first-name rule gives way to such a pair where a birth date is missing")
+    assert "does not give way" in Strictness(ONE_SURNAME[PERSONAL_EMAIL], 300, 180).describe()
+
+
+def test_pairs_on_one_value_under_one_surname_are_measured_apart_and_kept_with_the_run():
+    rows, fields = [], {}
+    for i in range(60):
+        born = "1980-01-01" if i % 4 else "1999-05-05"       # 15 of 60 carry two birth dates
+        pair = {"unique_id_l": f"a{i}", "unique_id_r": f"b{i}", "email_l": f"x{i}@y.nl", "email_r": f"x{i}@y.nl",
+                "surname_core_l": "janssen", "surname_core_r": "janssen" if i < 40 or i % 4 == 0 else "dekker"}
+        rows.append(pair)
+        fields[f"a{i}"] = _with_email("nicole", "1980-01-01", pair["email_l"])
+        fields[f"b{i}"] = _with_email("robin", born, pair["email_r"], surname=pair["surname_core_r"])
+    frame = pd.DataFrame(rows)
+    overall = measure_personal(frame, fields, RuleBook(), PERSONAL_EMAIL)
+    one_surname = measure_personal(frame, fields, RuleBook(), PERSONAL_EMAIL, one_surname=True)
+    assert (overall.pairs, overall.conflicts) == (60, 15)
+    assert (one_surname.rule, one_surname.pairs, one_surname.conflicts) == (ONE_SURNAME[PERSONAL_EMAIL], 45, 15)
+    kept = rules_of_run(RuleBook({}, [Strictness(FIRST_NAME, 500, 5), overall, one_surname]))
+    first = next(r for r in kept if r["rule"] == FIRST_NAME)
+    assert "on one e-mail address under one surname: 15 of 45" in first["description"]
+    assert book_of_run({}, kept).strictness[ONE_SURNAME[PERSONAL_EMAIL]] == one_surname
+
+
 def test_a_conflict_the_person_holds_already_does_not_keep_a_record_out():
     """'heenk' and 'henricus' are one person (here a steward's must-link; in a drop, a pair whose rule gave way);
     another record of 'henricus' (same e-mail) then joins, though the rules do not know 'heenk' for 'henricus'."""
