@@ -437,7 +437,7 @@ def _steward_words(note: StewardNote) -> str:
 
 def verdict(record_a: str, record_b: str, same_person: bool, match_probability: float, threshold: float, *,
             steward: StewardNote | None = None, refusal: Refusal | None = None, path: list[Link] | None = None,
-            compared: bool = True) -> Verdict:
+            compared: bool = True, gave_way: str | None = None) -> Verdict:
     """Return what joined two records into one person or kept them apart, first what decided it.
 
     Args:
@@ -448,6 +448,8 @@ def verdict(record_a: str, record_b: str, same_person: bool, match_probability: 
         refusal: a refused join between their persons (the pair tried and the rule that refused it).
         path: when one person, the links from record_a to record_b (None: the run's links do not connect them).
         compared: whether the run's blocking rules bring the pair together at all.
+        gave_way: when a cannot-link rule holds the pair apart and gave way to it, the rule and why
+            (``RuleBook.gave_way``): told where the pair is itself the link that joined them.
     """
     if steward is not None:
         words = _steward_words(steward)
@@ -466,7 +468,9 @@ def verdict(record_a: str, record_b: str, same_person: bool, match_probability: 
                 return Verdict(f"one person: {EDITED_ACCOUNT}, and nothing its edit changed conflicts with them "
                                f"(match probability {path[0].match_probability:.4f})")
             how = "a steward" if path[0].joined_by != MODEL else "the model"
-            return Verdict(f"one person: joined directly by {how} at match probability {path[0].match_probability:.4f}")
+            rule_words = f"; {gave_way}" if gave_way and path[0].joined_by == MODEL else ""
+            return Verdict(f"one person: joined directly by {how} at match probability "
+                           f"{path[0].match_probability:.4f}{rule_words}")
         weakest = min(path, key=lambda link: link.match_probability)
         stewards = sorted({link.joined_by for link in path if link.joined_by not in (MODEL, ACCOUNT)})
         also = f", among them {', '.join(stewards)}" if stewards else ""

@@ -427,19 +427,56 @@ class RuleBook:
         """Return True when two records share a mobile number or e-mail address the drop shows to be one
         person's (PERSONAL_MOBILE, PERSONAL_EMAIL), with the same birth date where the drop asks for it, or under one
         surname without a birth date on one of them where the drop shows such pairs to be one person's (ONE_SURNAME)."""
-        for rule, (field, _, _) in PERSONAL_VALUES.items():
+        return self.personal_number(a, b) is not None
+
+    def personal_number(self, a: NameAndBirth, b: NameAndBirth) -> str | None:
+        """Return why two records' shared mobile number or e-mail address makes them one person's
+        (:meth:`on_personal_number`), as a clause with the drop's figures, or None."""
+        for rule, (field, _, value_words) in PERSONAL_VALUES.items():
             measured = self.strictness.get(rule)
             value = getattr(a, field)
             if measured is None or not (value and value == getattr(b, field)):
                 continue
             how = measured.number_waiver
-            if how == "always" or (how == "same birth date" and bool(a.birth_date) and a.birth_date == b.birth_date):
-                return True
+            figures = (f"{measured.conflicts:,} of {measured.pairs:,} dated pairs on one {value_words} under two first "
+                       "names carry two birth dates")
+            if how == "always":
+                return f"one {value_words}, which the drop shows to be one person's ({figures})"
+            if how == "same birth date" and bool(a.birth_date) and a.birth_date == b.birth_date:
+                return f"one {value_words} and one birth date ({figures})"
             undated = self.strictness.get(ONE_SURNAME[rule])
             if (undated is not None and undated.number_waiver == "undated" and not (a.birth_date and b.birth_date)
                     and bool(a.surname_core) and a.surname_core == b.surname_core):
-                return True
-        return False
+                return (f"one {value_words} under one surname, a birth date missing, where the drop shows such pairs "
+                        f"to be one person's ({undated.conflicts:,} of {undated.pairs:,} dated pairs of that kind carry "
+                        "two birth dates)")
+        return None
+
+    def gave_way(self, probability: float, a: NameAndBirth, b: NameAndBirth) -> str | None:
+        """Return, for two records a rule holds apart that a run joins all the same (:meth:`waived`), the rule's
+        conflict and why it gave way, as a sentence; None when no rule holds them apart or one still does."""
+        found = self.conflict(a, b)
+        if found is None:
+            return None
+        rule, reason = found
+        waived = self.waived(probability, a, b)
+        if rule not in waived or self.conflict(a, b, waived) is not None:
+            return None
+        personal = self.personal_number(a, b) if rule in (FIRST_NAME, SURNAME) else None
+        if personal:
+            why = personal
+        elif rule == FIRST_NAME and probability >= SURE and self.sure_pairs_one_person():
+            why = (f"the model is sure of the pair (match probability {SURE} or more) and the drop shows two first "
+                   "names on such pairs to be one person's")
+        elif rule == BIRTH_DATE and probability >= SURE and self.sure_pairs_one_person(SURE_DATES):
+            why = (f"the model is sure of the pair (match probability {SURE} or more), their first names fit, and "
+                   "the drop shows two birth dates on such pairs to be one person's")
+        else:
+            measured = self.strictness[rule]
+            why = (f"the model is sure of the pair (match probability {SURE} or more), which agrees on everything else "
+                   f"the rule was measured on, and the drop shows the rule's conflicts to be mostly noise "
+                   f"({measured.conflicts:,} of {measured.pairs:,} near-identical pairs)")
+        return f"{reason}, but the rule gave way: {why}"
 
     def near_identical(self, rule: str, a: NameAndBirth, b: NameAndBirth) -> bool:
         """Return True when two records agree on everything a rule's measurement held equal.

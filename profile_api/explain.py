@@ -175,6 +175,10 @@ class Explainer:
             refusal = None if same else self._refusal(conn, a.uid, b.uid, person_a, person_b)
             household = self._household(conn, run, a, b)
         score = pair_score(row, run.scorer.model)
+        gave_way = None
+        if same and path is not None and len(path) == 1:
+            fields = rule_fields_of(frame)
+            gave_way = run.rules.gave_way(score.match_probability, fields[a.uid], fields[b.uid])
         if not same and score.match_probability >= self._threshold and not (
                 refusal and {refusal.unique_id_l, refusal.unique_id_r} == {a.uid, b.uid}):
             # A run over a published store does not try unchanged records of two persons again, so it
@@ -185,7 +189,7 @@ class Explainer:
             record_a=a.uid, record_b=b.uid, score=score, same_person=same,
             customer_id_a=a.customer_id or "", customer_id_b=b.customer_id or "",
             verdict=verdict(a.uid, b.uid, same, score.match_probability, self._threshold, steward=steward,
-                            refusal=refusal, path=path, compared=score.compared),
+                            refusal=refusal, path=path, compared=score.compared, gave_way=gave_way),
             path=path or [], household=household)
 
     def explain_record(self, record: str) -> RecordExplanation:

@@ -618,6 +618,28 @@ def test_under_one_surname_an_undated_record_joins_on_an_email_address_where_the
     assert "does not give way" in Strictness(ONE_SURNAME[PERSONAL_EMAIL], 300, 180).describe()
 
 
+def test_a_rule_that_gave_way_says_which_conflict_and_why():
+    nicole = _with_email("nicole", "1968-03-31", "nicole.janssen68@gmail.com")
+    undated = _with_email("robin", None, "nicole.janssen68@gmail.com")
+    book = RuleBook({}, [Strictness(PERSONAL_EMAIL, 4837, 1414), Strictness(ONE_SURNAME[PERSONAL_EMAIL], 2569, 272)])
+    assert book.gave_way(0.93, nicole, undated) == (
+        "different first names nicole / robin, but the rule gave way: one e-mail address under one surname, a birth "
+        "date missing, where the drop shows such pairs to be one person's (272 of 2,569 dated pairs of that kind carry "
+        "two birth dates)")
+    replaced = _with_email("robin", "1968-03-31", "nicole.janssen68@gmail.com")
+    assert book.gave_way(0.7, nicole, replaced).endswith(
+        "one e-mail address and one birth date (1,414 of 4,837 dated pairs on one e-mail address under two first names "
+        "carry two birth dates)")
+    assert book.gave_way(0.99, nicole, _with_email("nicole", None, "x@y.nl")) is None            # no conflict
+    child = _with_email("robin", "1999-05-05", "nicole.janssen68@gmail.com")
+    assert book.gave_way(0.99, nicole, child) is None                                          # still held apart
+    soft = RuleBook({}, [Strictness(FIRST_NAME, 8010, 351)])       # first names replaced in 4.4% of near-identical pairs
+    twin = NameAndBirth("bianca", "bianca", "b", "janssen", "1968-03-31", "+31621895060")
+    other = NameAndBirth("jacomina", "jacomina", "j", "janssen", "1968-03-31", "+31621895060")
+    assert "mostly noise (351 of 8,010 near-identical pairs)" in soft.gave_way(0.995, twin, other)
+    assert soft.gave_way(0.9, twin, other) is None
+
+
 def test_pairs_on_one_value_under_one_surname_are_measured_apart_and_kept_with_the_run():
     rows, fields = [], {}
     for i in range(60):
