@@ -197,10 +197,18 @@ class PairScorer:
         settings["retain_intermediate_calculation_columns"] = True
         self.model = settings
         self._lock = threading.Lock()
-        self._api = DuckDBAPI()
-        columns = [*STANDARD_COLUMNS, *(f"{c}_names" for c in SHARED_COLUMNS)]
-        empty = pd.DataFrame({c: pd.Series([], dtype="int64" if c.endswith("_names") else object) for c in columns})
-        self._linker = Linker(self._api.register(empty), settings)
+        self._api: DuckDBAPI | None = None
+        self._built: Linker | None = None   # built on first use (about 0.3 s): an explanation scored in Python needs none
+
+    @property
+    def _linker(self) -> Linker:
+        """Return Splink's linker over the model, built on first use; callers hold the lock."""
+        if self._built is None:
+            self._api = DuckDBAPI()
+            columns = [*STANDARD_COLUMNS, *(f"{c}_names" for c in SHARED_COLUMNS)]
+            empty = pd.DataFrame({c: pd.Series([], dtype="int64" if c.endswith("_names") else object) for c in columns})
+            self._built = Linker(self._api.register(empty), self.model)
+        return self._built
 
     def score(self, frame: pd.DataFrame, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         """Return each pair of records (unique_ids in frame, see ``scoring_frame``) scored, in the order given.
@@ -215,9 +223,10 @@ class PairScorer:
         lefts = list(dict.fromkeys(a for a, _ in pairs))
         rights = list(dict.fromkeys(b for _, b in pairs))
         with self._lock:
+            linker = self._linker
             left = self._api.register(by_id.loc[lefts].reset_index(drop=True))
             right = self._api.register(by_id.loc[rights].reset_index(drop=True))
-            scored = self._linker.inference.score_pairs(left, right, include_found_by_blocking_rules=True)
+            scored = linker.inference.score_pairs(left, right, include_found_by_blocking_rules=True)
             result = scored.as_pandas_dataframe()
             # A kept scorer must not gather tables: the pair's inputs (ours) go with its result.
             scored.drop_table_from_database_and_remove_from_cache()
