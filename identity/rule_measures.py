@@ -229,7 +229,7 @@ class Strictness:
             return (f"{title} (match probability {SURE} or more): {self.conflicts:,} of {self.pairs:,} such pairs with "
                     f"{witness} carry different ones ({self.rate:.1%}{noise}); {how}{few}")
         if self.rule in ONE_SURNAME_OF:
-            _, title, value = PERSONAL_VALUES[ONE_SURNAME_OF[self.rule]]
+            title = PERSONAL_VALUES[ONE_SURNAME_OF[self.rule]][1]
             how = ("gives way to such a pair where a birth date is missing" if self.number_waiver == "undated"
                    else "does not give way to such a pair where a birth date is missing")
             few = " (too few pairs to tell)" if self.pairs < MIN_MEASURED else ""

@@ -34,8 +34,7 @@ from identity.placeholders import describe as describe_placeholders
 from identity.rules import (
     BIRTH_DATE, BIRTH_DATE_WAIVERS, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, MEASUREMENTS, MIN_MEASURED, MOBILE,
     NAMELESS, NAMES_ONLY, ONE_SURNAME, PERSONAL_EMAIL, PERSONAL_MOBILE, PERSONAL_VALUES, RULE_TITLES, SURE, SURE_DATES,
-    SURE_PAIRS,
-    SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, Witnessed, birth_dates_compatible, date_edits,
+    SURE_PAIRS, SURNAME, DateTypos, NameAndBirth, RuleBook, Strictness, Witnessed, birth_dates_compatible, date_edits,
     measure_strictness, unmeasured,
 )
 
