@@ -427,30 +427,43 @@ class RuleBook:
         """Return True when two records share a mobile number or e-mail address the drop shows to be one
         person's (PERSONAL_MOBILE, PERSONAL_EMAIL), with the same birth date where the drop asks for it, or under one
         surname without a birth date on one of them where the drop shows such pairs to be one person's (ONE_SURNAME)."""
-        return self.personal_number(a, b) is not None
+        return self._personal_match(a, b) is not None
 
-    def personal_number(self, a: NameAndBirth, b: NameAndBirth) -> str | None:
-        """Return why two records' shared mobile number or e-mail address makes them one person's
-        (:meth:`on_personal_number`), as a clause with the drop's figures, or None."""
-        for rule, (field, _, value_words) in PERSONAL_VALUES.items():
+    def _personal_match(self, a: NameAndBirth, b: NameAndBirth) -> tuple[str, str, Strictness] | None:
+        """Return the measurement of the shared value that makes two records one person's (:meth:`on_personal_number`):
+        (PERSONAL_VALUES key, how it gives way, the measurement that decided), or None. Clustering asks this of every
+        pair it joins: no words are made here."""
+        for rule, (field, _, _) in PERSONAL_VALUES.items():
             measured = self.strictness.get(rule)
             value = getattr(a, field)
             if measured is None or not (value and value == getattr(b, field)):
                 continue
             how = measured.number_waiver
-            figures = (f"{measured.conflicts:,} of {measured.pairs:,} dated pairs on one {value_words} under two first "
-                       "names carry two birth dates")
-            if how == "always":
-                return f"one {value_words}, which the drop shows to be one person's ({figures})"
-            if how == "same birth date" and bool(a.birth_date) and a.birth_date == b.birth_date:
-                return f"one {value_words} and one birth date ({figures})"
+            if how == "always" or (how == "same birth date" and bool(a.birth_date) and a.birth_date == b.birth_date):
+                return rule, how, measured
             undated = self.strictness.get(ONE_SURNAME[rule])
             if (undated is not None and undated.number_waiver == "undated" and not (a.birth_date and b.birth_date)
                     and bool(a.surname_core) and a.surname_core == b.surname_core):
-                return (f"one {value_words} under one surname, a birth date missing, where the drop shows such pairs "
-                        f"to be one person's ({undated.conflicts:,} of {undated.pairs:,} dated pairs of that kind carry "
-                        "two birth dates)")
+                return rule, "undated", undated
         return None
+
+    def personal_number(self, a: NameAndBirth, b: NameAndBirth) -> str | None:
+        """Return why two records' shared mobile number or e-mail address makes them one person's
+        (:meth:`on_personal_number`), as a clause with the drop's figures, or None."""
+        found = self._personal_match(a, b)
+        if found is None:
+            return None
+        rule, how, measured = found
+        value_words = PERSONAL_VALUES[rule][2]
+        if how == "undated":
+            return (f"one {value_words} under one surname, a birth date missing, where the drop shows such pairs "
+                    f"to be one person's ({measured.conflicts:,} of {measured.pairs:,} dated pairs of that kind carry "
+                    "two birth dates)")
+        figures = (f"{measured.conflicts:,} of {measured.pairs:,} dated pairs on one {value_words} under two first "
+                   "names carry two birth dates")
+        if how == "always":
+            return f"one {value_words}, which the drop shows to be one person's ({figures})"
+        return f"one {value_words} and one birth date ({figures})"
 
     def gave_way(self, probability: float, a: NameAndBirth, b: NameAndBirth) -> str | None:
         """Return, for two records a rule holds apart that a run joins all the same (:meth:`waived`), the rule's
