@@ -243,6 +243,8 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
           f"saved to {options.run_dir / 'model.json'}")
     for line in rules_against_model_lines(rules):
         print(f"  {line}")
+    if resolution.rules is not None and resolution.rules.household_caps is not None:
+        print(f"  {resolution.rules.household_caps.describe()}")
     if drop.quarantine:
         print(f"  quarantined rows with reasons: {options.run_dir / 'quarantine.csv'}")
     if drop.set_aside:

@@ -25,6 +25,7 @@ from sqlmodel import Session
 from herken.waterfall import MergeWaterfall, merge_waterfall
 from identity.categories import DEFAULT_CATEGORIES
 from identity.rules import RULE_TITLES, STEWARD, unmeasured
+from identity.strictness import HOUSEHOLDS
 from profile_api.store import StoreError, latest_run
 from profile_api.store.models import MatchEdge, Person, QuarantinedRow, RecordLink, Run, SourceRecord
 
@@ -544,13 +545,16 @@ def merges_html(waterfall: MergeWaterfall | None, note: str | None) -> Html:
 
 
 def clusters_html(data: ReportData) -> Html:
-    """Return the cluster and household size distributions side by side."""
+    """Return the cluster and household size distributions side by side, and the household caps the run measured."""
+    caps = next((entry.get("description") for entry in json.loads(data.run.rules_json or "[]")
+                 if entry.get("rule") == HOUSEHOLDS), None)
     return section("clusters", "Persons and households", tag("div", join([
         tag("div", join([tag("h3", "Records per person"),
                          distribution_table("records", "persons", data.records_per_person)])),
         tag("div", join([tag("h3", "Persons per household"),
                          distribution_table("persons", "households", data.persons_per_household)])),
-    ]), class_="columns"))
+    ]), class_="columns"), tag("p", f"Households: {_without_title(caps, 'households')}.", class_="muted")
+        if caps else "")
 
 
 def review_html(data: ReportData) -> Html:

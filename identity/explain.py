@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from identity.cluster import EDITED_ACCOUNT, NAMES_ONLY_THRESHOLD, Refusal, names_only_pairs
+from identity.household_caps import HouseholdCaps
 from identity.rules import NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, rule_of
 
 MUST_LINK, CANNOT_LINK = "must_link", "cannot_link"
@@ -187,25 +188,29 @@ def household_path(evidence: Iterable[tuple[str, str, str]], likely: Iterable[Ho
 # The values two persons may share that household grouping reads, by their column in standardised records.
 HOUSEHOLD_VALUES: dict[str, str] = {"address_key": "address", "loyalty_card": "loyalty card", "landline": "landline",
                                     "email": "e-mail address", "mobile": "mobile number"}
+# The kind of household evidence (identity.households.HOUSEHOLD_EDGES_SQL) each of those columns makes.
+HOUSEHOLD_KINDS: dict[str, str] = {"address_key": "address", "loyalty_card": "loyalty_card", "landline": "landline",
+                                   "email": "email", "mobile": "mobile"}
 
 
 def shared_apart(records: pd.DataFrame, person_a: str, person_b: str, now: Mapping[str, str],
-                 holders: Mapping[tuple[str, str], int], cap: int) -> list[str]:
+                 holders: Mapping[tuple[str, str], int], caps: HouseholdCaps) -> list[str]:
     """Return, for two persons of two households, each value they share and why it does not join them.
 
     records: the two persons' standardised records with their ``person``; now: each person's current address
     (``identity.households.current_addresses``; none for a person without one); holders: how many persons of the
-    store hold each (column, value) of HOUSEHOLD_VALUES; cap: the most persons a value may join
-    (``identity.households.MAX_PERSONS_PER_VALUE``).
+    store hold each (column, value) of HOUSEHOLD_VALUES; caps: the most persons a value of each kind may join, as
+    the run measured them (``identity.household_caps``).
     """
     mine = {person: records[records["person"] == person] for person in (person_a, person_b)}
     notes = []
     for column, words in HOUSEHOLD_VALUES.items():
         both = set(mine[person_a][column].dropna()) & set(mine[person_b][column].dropna())
         for value in sorted(both):
-            many = holders.get((column, value), 0)
+            many, cap = holders.get((column, value), 0), caps.of(HOUSEHOLD_KINDS[column])
             if many > cap:
-                notes.append(f"the {words} {value}, which {many} persons use: more than {cap}, it says nothing")
+                notes.append(f"the {words} {value}, which {many} persons use: more than {cap}, the most the drop's "
+                             "households make likely, so it says nothing")
                 continue
             if column in ("address_key", "loyalty_card", "landline"):
                 left = [person for person, rows in mine.items() if now.get(person) is not None and not (

@@ -2,8 +2,9 @@
 
 Sharing is evidence of a household, never of one person; that is why this runs after persons are
 fixed. A person's address is the one on their most recently updated record, so someone who moved
-joins their new household, not the old one. Values shared by very many persons (a shop's default
-card, a care home's address) say nothing and are skipped.
+joins their new household, not the old one. Values shared by more persons than the drop's households
+show (a shop's default card, a care home's address) say nothing and are skipped: how many is measured
+on the drop, per kind of value (:mod:`identity.household_caps`).
 
 A person with nothing to share (an app account with a name and an e-mail) joins a household only
 where the linkage model found one of its members likely to be them: the model's score knows how
@@ -20,8 +21,8 @@ import pandas as pd
 from identity.bulk import isin
 from identity.engine import Engine
 from identity.graph import UnionFind, connected_components
+from identity.household_caps import FIXED, HOUSEHOLD_CEILING, HouseholdCaps
 
-MAX_PERSONS_PER_VALUE = 8
 
 # A person's address as the grouping takes it: of their records with an address, one with a postcode before one
 # without, then the newest (a person who moved joins their new household).
@@ -139,12 +140,17 @@ evidence AS (
           JOIN moved_with w ON w.left_address = m.left_address
     UNION SELECT person, 'moved together', left_address FROM moved_with
 ),
-usable AS (
-    SELECT kind, value FROM evidence GROUP BY kind, value
-    HAVING count(DISTINCT person) BETWEEN 2 AND {cap}
+held AS (
+    SELECT kind, value, count(DISTINCT person) AS holders FROM evidence GROUP BY kind, value
+    HAVING count(DISTINCT person) >= 2
+),
+kinds AS (
+    -- per kind, its values held by two persons or more, and by three or more (identity.household_caps)
+    SELECT kind, count(*) AS shared, count(CASE WHEN holders >= 3 THEN 1 END) AS larger FROM held GROUP BY kind
 )
-SELECT DISTINCT e.kind, e.value, e.person
-FROM evidence e JOIN usable u ON e.kind = u.kind AND e.value = u.value
+SELECT DISTINCT e.kind, e.value, e.person, h.holders, k.shared, k.larger
+FROM evidence e JOIN held h ON e.kind = h.kind AND e.value = h.value JOIN kinds k ON k.kind = e.kind
+WHERE h.holders <= {ceiling}
 ORDER BY e.kind, e.value, e.person
 """
 
@@ -161,9 +167,38 @@ VALUE_KINDS: dict[str, str] = {"address": "address_key", "loyalty_card": "loyalt
 BUILDING_KIND = "building and surname"     # its value: the anchor person, '|', the building (postcode|number)
 
 
-def household_edges(engine: Engine, records: pd.DataFrame, cap: int = MAX_PERSONS_PER_VALUE) -> pd.DataFrame:
-    """Return (kind, value, person) rows for every shared value that links two or more persons."""
-    return engine.sql(HOUSEHOLD_EDGES_SQL.format(cap=int(cap)), records=records[list(EDGE_COLUMNS)])
+def shared_values(engine: Engine, records: pd.DataFrame) -> pd.DataFrame:
+    """Return (kind, value, person, holders, shared, larger) rows for every value two or more persons share (at most
+    HOUSEHOLD_CEILING): its kind, how many persons hold it, and how many values of its kind two and three or more
+    persons hold (``identity.household_caps``)."""
+    return engine.sql(HOUSEHOLD_EDGES_SQL.format(ceiling=HOUSEHOLD_CEILING), records=records[list(EDGE_COLUMNS)])
+
+
+def measured_caps(shared: pd.DataFrame) -> HouseholdCaps:
+    """Return the caps the drop's shared values (``shared_values``, over every record) give."""
+    kinds = shared.drop_duplicates("kind")
+    return HouseholdCaps.measure({kind: (int(two), int(three))
+                                  for kind, two, three in zip(kinds["kind"], kinds["shared"], kinds["larger"])})
+
+
+def within_caps(shared: pd.DataFrame, caps: HouseholdCaps) -> pd.DataFrame:
+    """Return the (kind, value, person) rows of the shared values held by no more persons than their kind's cap."""
+    limit = shared["kind"].map(caps.of)
+    return shared.loc[shared["holders"].astype(int) <= limit, ["kind", "value", "person"]].reset_index(drop=True)
+
+
+def household_edges(engine: Engine, records: pd.DataFrame, caps: HouseholdCaps | None = None) -> pd.DataFrame:
+    """Return (kind, value, person) rows for every shared value that links two or more persons, and no more than
+    its kind's cap: ``caps`` (a run's), or measured on these records (every record of a drop) when None."""
+    return measured_household_edges(engine, records)[0] if caps is None \
+        else within_caps(shared_values(engine, records), caps)
+
+
+def measured_household_edges(engine: Engine, records: pd.DataFrame) -> tuple[pd.DataFrame, HouseholdCaps]:
+    """Return ``household_edges`` over every record of a drop and the caps measured on them."""
+    shared = shared_values(engine, records)
+    caps = measured_caps(shared)
+    return within_caps(shared, caps), caps
 
 
 def current_addresses(engine: Engine, records: pd.DataFrame) -> dict[str, str]:
@@ -214,7 +249,7 @@ def buildings(records: pd.DataFrame) -> pd.Series:
 
 
 def edges_around(engine: Engine, records: pd.DataFrame, persons: set[str], gone: pd.DataFrame | None = None,
-                 building: pd.Series | None = None, cap: int = MAX_PERSONS_PER_VALUE) -> pd.DataFrame:
+                 building: pd.Series | None = None, caps: HouseholdCaps = FIXED) -> pd.DataFrame:
     """Return the household edges (``household_edges`` over every record) on any value the records of these
     persons hold, or the records ``gone`` held; computed over the records that decide them alone.
 
@@ -225,13 +260,14 @@ def edges_around(engine: Engine, records: pd.DataFrame, persons: set[str], gone:
     one of the buildings. An incremental run groups only the persons its delta touches; the edges of
     everyone else are as the previous run found them.
 
-    building: the records' ``buildings``, when the caller has them.
+    building: the records' ``buildings``, when the caller has them; caps: the published run's (these records
+    are not the drop's, so they are not measured here).
     """
     building = buildings(records) if building is None else building
     mine = isin(records["person"], persons)
     shared = SharedValues.of(pd.concat([records[mine], gone]) if gone is not None and len(gone) else records[mine])
     holders = set(records.loc[shared.held(records, building), "person"].tolist())
-    return shared.keep(household_edges(engine, records[isin(records["person"], holders)], cap))
+    return shared.keep(household_edges(engine, records[isin(records["person"], holders)], caps))
 
 
 @dataclass

@@ -27,7 +27,7 @@ from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, engine_class, make_engine
 from identity.erasure import Tombstones, erased_records, keep_out
 from identity.household_components import group_households_by_component
-from identity.households import group_households, household_anchors, household_edges, person_links
+from identity.households import group_households, household_anchors, measured_household_edges, person_links
 from identity.ingest import Drop, DropError, read_drop, write_quarantine, write_set_aside
 from identity.lifecycle import edited_records, stable_id, unchanged_records
 from identity.memory import engine_limit, run_cap
@@ -449,7 +449,7 @@ def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: Reso
     lap("cluster")
 
     progress.step("grouping persons into households", unit="persons")
-    edges = household_edges(engine, records)
+    edges, rules.household_caps = measured_household_edges(engine, records)
     # The linker's tables are done with: free them before the caller publishes (the run's peak). An engine
     # that groups households by component on its workers is closed once it has.
     del linker

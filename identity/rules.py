@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
+from identity.household_caps import HouseholdCaps
 from identity.nicknames import are_name_variants, group_names, name_groups
 # the rules' names and measured strictness, imported from here by the modules that apply the rules
 from identity.rule_measures import (  # noqa: F401
@@ -298,6 +299,8 @@ class RuleBook:
         self.dates = dates
         self.date_typos = dates is not None and dates.learnt
         self.placeholder_dates: dict[str, int] = {}   # read as missing (identity.placeholders), with their people
+        # how many persons one shared value may join into a household, as measured on the drop (None: not measured)
+        self.household_caps: HouseholdCaps | None = None
         self.strictness = {s.rule: s for s in strictness}
         # pairs of first names the drop shows to be one person's (identity.strictness.learn_name_variants)
         self.variants = frozenset(tuple(sorted(pair)) for pair in variants)

@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from identity.cluster import NAMES_ONLY_THRESHOLD
+from identity.household_caps import HouseholdCaps
 from identity.placeholders import describe as describe_placeholders
 from identity.rules import (
     BIRTH_DATE, BIRTH_DATE_WAIVERS, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, MEASUREMENTS, MIN_MEASURED, MOBILE,
@@ -59,6 +60,7 @@ def _pairs_of(pairs: pd.DataFrame, mask: pd.Series, records: dict[str, NameAndBi
 SIGNIFICANCE = 0.01
 MIN_FAMILIES = 2   # one family shows nothing but itself: twins, or a name changed once
 SHOWN_VARIANTS = 10   # learnt name pairs named in the run's description of the first-name rule
+HOUSEHOLDS = "households"   # the entry of run.rules_json that keeps the run's household caps (identity.household_caps)
 
 
 def _poisson_tail(observed: int, expected: float) -> float:
@@ -297,6 +299,8 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
            else f"only from match probability {names_only_threshold}, or where no third person in the drop holds its "
                 "full name")
     kept.append({"rule": NAMES_ONLY, "description": f"{RULE_TITLES[NAMES_ONLY]}: such a pair joins {how}"})
+    if book.household_caps is not None:
+        kept.append({"rule": HOUSEHOLDS, **book.household_caps.kept(), "description": book.household_caps.describe()})
     return kept
 
 
@@ -312,6 +316,7 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
                   for r in rules if isinstance(r.get("date_typos"), dict)), None)
     book = RuleBook(name_counts, measured, variants, dates)
     book.placeholder_dates = placeholders_of_run(rules)
+    book.household_caps = next((HouseholdCaps.of_kept(r) for r in rules if r.get("rule") == HOUSEHOLDS), None)
     return book
 
 

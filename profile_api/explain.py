@@ -35,7 +35,8 @@ from identity.explain import (
     RecordExplanation, StewardNote, household_path, household_sentence, link_path, links_from, pair_score,
     record_verdict, rule_against, shared_apart, verdict,
 )
-from identity.households import EDGE_COLUMNS, MAX_PERSONS_PER_VALUE, current_addresses, household_edges
+from identity.household_caps import FIXED
+from identity.households import EDGE_COLUMNS, current_addresses, household_edges
 from identity.pipeline import MATCH_THRESHOLD, rule_fields_of
 from identity.rules import RuleBook, rule_of
 from identity.scoring import (
@@ -81,7 +82,7 @@ JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id WHERE {w
                           ("address_key", "r.std_postcode = :postcode AND r.std_house_number = :number"))
 }
 # The most records of one household whose links an explanation looks for: a household is a family (the grouping
-# skips values shared by more than identity.households.MAX_PERSONS_PER_VALUE persons), so this bounds the work
+# skips values shared by more persons than the drop's households show, identity.household_caps), so this bounds the work
 # of one call on a household that chained far.
 HOUSEHOLD_RECORDS_EXPLAINED = 500
 _EDGES = text("""SELECT unique_id_l, unique_id_r, match_probability, reason, run_id FROM match_edge
@@ -293,14 +294,16 @@ class Explainer:
         if same:
             return HouseholdExplanation(True, ha, hb, household_sentence(True, [], ha, hb))
         if ha != hb:
-            return HouseholdExplanation(False, ha, hb, household_sentence(False, None, ha, hb, self._apart(conn, a, b)))
+            return HouseholdExplanation(False, ha, hb, household_sentence(False, None, ha, hb,
+                                                                          self._apart(conn, run, a, b)))
         rows = conn.execute(_HOUSEHOLD, {"household_id": ha}).mappings().fetchmany(HOUSEHOLD_RECORDS_EXPLAINED + 1)
         if len(rows) > HOUSEHOLD_RECORDS_EXPLAINED:
             return HouseholdExplanation(True, ha, hb, f"one household ({ha}) of more than "
                                         f"{HOUSEHOLD_RECORDS_EXPLAINED} records: its links are not looked for")
         members = [_stored_of(f"{row['source']}:{row['record_id']}", row) for row in rows]
         records = _standardised(members)
-        edges = self._grouped(household_edges, records[list(EDGE_COLUMNS)])
+        caps = run.rules.household_caps or FIXED
+        edges = self._grouped(lambda engine, frame: household_edges(engine, frame, caps), records[list(EDGE_COLUMNS)])
         evidence = list(zip(edges["kind"], edges["value"], edges["person"]))
         path = household_path(evidence, [], a.customer_id or "", b.customer_id or "")
         if path is None:
@@ -315,7 +318,7 @@ class Explainer:
                 self._grouper = make_engine("duckdb", threads=1)
             return query(self._grouper, records)
 
-    def _apart(self, conn: Connection, a: _Stored, b: _Stored) -> list[str]:
+    def _apart(self, conn: Connection, run: _RunModel, a: _Stored, b: _Stored) -> list[str]:
         """Return the values the persons of two records in two households share, and why each does not join them."""
         rows = conn.execute(_PERSONS, {"ids": [a.customer_id, b.customer_id]}).mappings().all()
         records = _standardised([_stored_of(f"{row['source']}:{row['record_id']}", row) for row in rows])
@@ -327,7 +330,7 @@ class Explainer:
                 holders[(column, value)] = int(conn.execute(_HOLDERS[column], {
                     "value": value, "postcode": postcode, "number": number}).scalar() or 0)
         return shared_apart(records, a.customer_id or "", b.customer_id or "", self._grouped(current_addresses, records),
-                            holders, MAX_PERSONS_PER_VALUE)
+                            holders, run.rules.household_caps or FIXED)
 
     def _likely_members(self, conn: Connection, run: _RunModel, members: list[_Stored],
                         records: pd.DataFrame) -> list[HouseholdLink]:

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from identity.bulk import give_back_memory
 from identity.engine import Engine as SqlEngine
 from identity.engine import make_engine
-from identity.households import MAX_PERSONS_PER_VALUE
+from identity.household_caps import FIXED, HouseholdCaps
 from identity.ingest import CHANNELS, Drop
 from identity.lifecycle import CREATED, MERGED, SPLIT, Event, stable_id
 from identity.model import blocking_rules_of
@@ -63,7 +63,8 @@ RECORD_FIELDS = ("first_name", "last_name", "birth_date", "email", "phone", "str
                  "city", "loyalty_card")
 WRITE_WAIT_SECONDS = 5.0       # how long a persist waits for another writer (a publish) before StoreBusy
 FIRST_WAIT_SECONDS = 10.0      # how long the first call waits for the run to load before WarmingUp
-HOUSEHOLD_EVIDENCE = ("address_key", "loyalty_card", "landline")
+# the columns a new person may join a household on, and their kinds of household evidence (identity.households)
+HOUSEHOLD_EVIDENCE = {"address_key": "address", "loyalty_card": "loyalty_card", "landline": "landline"}
 
 
 class ResolveRequestError(ValueError):
@@ -433,7 +434,8 @@ class RecordResolver:
             customer_id = around.previous[0]            # a record seen before, alone in its person or edited: it stays
         if customer_id is None:
             created = True
-            customer_id, household_id, new_home = self._new_person(conn, around, request)
+            customer_id, household_id, new_home = self._new_person(conn, around, request,
+                                                                    warm.rules.household_caps or FIXED)
             stored.add_person(conn, customer_id, household_id, run_id, now, new_home)
             if around.previous is not None:
                 events.append(Event(SPLIT, (around.previous[0],), (around.previous[0], customer_id),
@@ -489,16 +491,18 @@ class RecordResolver:
         was = rule_fields(around.was) if around.was is not None else None
         return edit_conflict(rule_fields(around.record), was, [rule_fields(r) for r in others], warm.rules) is None
 
-    def _new_person(self, conn: Connection, around: _Neighbourhood, request: RecordRequest) -> tuple[str, str, bool]:
-        """Return a new customer_id, the household it joins, and whether that household is new."""
+    def _new_person(self, conn: Connection, around: _Neighbourhood, request: RecordRequest,
+                    caps: HouseholdCaps) -> tuple[str, str, bool]:
+        """Return a new customer_id, the household it joins, and whether that household is new (``caps``: the
+        run's, per kind of household evidence)."""
         shares: dict[str, set[str]] = {}     # household -> kinds of evidence shared with the record
-        for kind in HOUSEHOLD_EVIDENCE:
+        for kind, evidence in HOUSEHOLD_EVIDENCE.items():
             value = around.record[POS[kind]]
             if value is None:
                 continue
             users = {person for person, records in around.members.items()
                      if any(r[POS[kind]] == value for r in records)}
-            if 0 < len(users) < MAX_PERSONS_PER_VALUE:   # with the new person: at most the batch's cap
+            if 0 < len(users) < caps.of(evidence):   # with the new person: at most the run's cap
                 for person in users:
                     shares.setdefault(around.households[person], set()).add(kind)
         household = min(shares, key=lambda h: (-len(shares[h]), h)) if shares else None

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from herken.cli import main
 from herken.report import AGAINST_MODEL
 from identity.rules import BIRTH_DATE, FIRST_NAME, MOBILE, NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, SURNAME, rule_of
+from identity.strictness import HOUSEHOLDS
 from profile_api.store import open_store
 from profile_api.store.models import SCHEMA_VERSION
 from tests.integration.test_migrate import undo_10
@@ -87,7 +88,9 @@ def test_the_runs_strictness_travels_with_it_to_the_report(resolved):
     with engine.connect() as conn:
         kept = json.loads(conn.execute(text("SELECT rules_json FROM run")).scalar_one())
     engine.dispose()
-    assert [k["rule"] for k in kept] == [FIRST_NAME, BIRTH_DATE, SURNAME, MOBILE, NAMELESS, NAMES_ONLY]
+    assert [k["rule"] for k in kept] == [FIRST_NAME, BIRTH_DATE, SURNAME, MOBILE, NAMELESS, NAMES_ONLY, HOUSEHOLDS]
+    assert "Households: " + kept[-1]["description"].removeprefix("households: ") in html.unescape(page)
+    kept = kept[:-1]
     rows = table_rows(page)
     for k in kept:
         title = RULE_TITLES[k["rule"]]
@@ -120,7 +123,9 @@ def test_resolve_prints_the_rules_against_the_model_with_an_example_each(resolve
         kept = json.loads(conn.execute(text("SELECT rules_json FROM run")).scalar_one())
     engine.dispose()
     strict = lines.index("  how strict each rule was on this drop:")
-    assert lines[strict + 1:strict + 1 + len(kept)] == [f"    {k['description']}" for k in kept]
+    rules = [k for k in kept if k["rule"] != HOUSEHOLDS]
+    assert lines[strict + 1:strict + 1 + len(rules)] == [f"    {k['description']}" for k in rules]
+    assert lines[strict + 1 + len(rules)] == "  " + next(k for k in kept if k["rule"] == HOUSEHOLDS)["description"]
 
 
 def test_a_store_of_schema_5_is_reported_once_migrated(resolved, capsys):

@@ -15,6 +15,7 @@ from identity.explain import (
     CANNOT_LINK, LIKELY_MEMBER, MUST_LINK, HouseholdLink, Link, StewardNote, household_path, household_sentence,
     level_of, link_path, links_from, pair_score, prior_weight, record_verdict, rule_against, shared_apart, verdict,
 )
+from identity.household_caps import FIXED, HouseholdCaps
 from identity.rules import BIRTH_DATE, FIRST_NAME, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook
 from identity.scoring import (
     NEIGHBOUR_COLUMNS, restandardise, scoring_frame, term_frequencies, term_frequency_columns,
@@ -256,12 +257,23 @@ def test_two_households_name_what_their_persons_share_and_why_it_does_not_join_t
         _home("b1", "els", "2023-01-01", "1011AA|1|", card="C1", email="fam@x.nl"),
     ])
     now = {"jan": "3033CC|5|", "els": "1011AA|1|"}      # as identity.households.current_addresses gives them
-    notes = shared_apart(records, "jan", "els", now, {("email", "fam@x.nl"): 9, ("loyalty_card", "C1"): 2}, cap=8)
+    notes = shared_apart(records, "jan", "els", now, {("email", "fam@x.nl"): 9, ("loyalty_card", "C1"): 2}, FIXED)
     assert notes == [
         "the address 1011AA|1|, from an earlier address of jan (now at 3033CC|5|)",
         "the loyalty card C1, from a record at an earlier address of jan (now at 3033CC|5|)",
-        "the e-mail address fam@x.nl, which 9 persons use: more than 8, it says nothing",
+        "the e-mail address fam@x.nl, which 9 persons use: more than 8, the most the drop's households make likely, "
+        "so it says nothing",
     ]
     said = household_sentence(False, None, "H1", "H2", notes)
     assert said.startswith("two households (H1, H2); their persons share the address 1011AA|1|, from an earlier")
-    assert shared_apart(records[records["person"] == "jan"], "jan", "els", now, {}, cap=8) == []
+    assert shared_apart(records[records["person"] == "jan"], "jan", "els", now, {}, FIXED) == []
+
+
+def test_a_value_is_said_to_say_nothing_beyond_the_cap_the_run_measured_for_its_kind():
+    records = pd.DataFrame([_home("a1", "jan", "2022-01-01", "1011AA|1|", email="fam@x.nl"),
+                            _home("b1", "els", "2023-01-01", "1011AA|1|", email="fam@x.nl")])
+    now = {"jan": "1011AA|1|", "els": "1011AA|1|"}
+    caps = HouseholdCaps({"email": 12, "address": 3}, {"email": 900, "address": 4000}, {"email": 30, "address": 300})
+    notes = shared_apart(records, "jan", "els", now, {("email", "fam@x.nl"): 9, ("address_key", "1011AA|1|"): 4}, caps)
+    assert notes == ["the address 1011AA|1|, which 4 persons use: more than 3, the most the drop's households make "
+                     "likely, so it says nothing", "the e-mail address fam@x.nl"]
