@@ -6,9 +6,9 @@ call centre's number). Where "many" begins depends on the drop: on how often its
 value held by three persons or more rather than two, and on how many shared values of the kind it
 holds (the larger the drop, the larger the largest household it will show).
 
-The measurement: of the values of all kinds held by two persons or more, the share held by three or
-more, ``r`` (with one pseudo-count either way, so a small drop that shows no value held by three
-does not forbid them). Household sizes fall off at least as fast as a geometric tail (each further
+The measurement: of the values held by two persons or more, the share held by three or more, ``r``
+(over the kinds whose value is a record's own, and with one pseudo-count either way, so a small drop
+that shows no value held by three does not forbid them). Household sizes fall off at least as fast as a geometric tail (each further
 member rarer than the last), so of a kind's ``shared`` values about ``shared * r ** (n - 2)`` are held
 by ``n`` persons or more. A kind's cap is the largest ``n`` at which that is still at least
 ``EXPECTED_LARGER``: a value held by more persons is one the drop's households would show less than
@@ -21,7 +21,7 @@ whatever a drop shows.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,8 @@ from typing import Any
 EXPECTED_LARGER = 0.001
 # no value joins more persons than this, however large the drop's households (a street-wide care home is none)
 HOUSEHOLD_CEILING = 50
-# the cap of a run that kept none (published before caps were measured), and of a kind a run never saw shared
+# the cap of a run that kept none (published before caps were measured), and of every kind in a drop where no
+# value is shared at all; a kind the drop shares no value of gets the cap of its most shared kind
 FIXED_CAP = 8
 
 
@@ -43,18 +44,19 @@ class HouseholdCaps:
     default: int = FIXED_CAP
 
     @classmethod
-    def measure(cls, counts: Mapping[str, tuple[int, int]]) -> HouseholdCaps:
-        """Return the caps of a drop from, per kind, its values held by two persons or more and by three or more."""
+    def measure(cls, counts: Mapping[str, tuple[int, int]], ratio_from: Collection[str] | None = None) -> HouseholdCaps:
+        """Return the caps of a drop from, per kind, its values held by two persons or more and by three or more.
+
+        ratio_from: the kinds whose counts give the ratio (all when None; a kind that counts one family several
+        times would raise it); every kind gets a cap.
+        """
         shared = {kind: int(two) for kind, (two, _) in counts.items()}
         larger = {kind: int(three) for kind, (_, three) in counts.items()}
-        ratio = (sum(larger.values()) + 1) / (sum(shared.values()) + 2)
+        pooled = [kind for kind in shared if ratio_from is None or kind in ratio_from] or list(shared)
+        ratio = shared_ratio(sum(larger[k] for k in pooled), sum(shared[k] for k in pooled))
         caps = {kind: cap_for(shared[kind], ratio) for kind in shared}
-        return cls(caps, shared, larger, cap_for(max(shared.values(), default=0), ratio))
-
-    @property
-    def ratio(self) -> float:
-        """Return the share of shared values held by three persons or more (with the pseudo-counts)."""
-        return (sum(self.larger.values()) + 1) / (sum(self.shared.values()) + 2)
+        default = cap_for(max(shared.values()), ratio) if shared else FIXED_CAP
+        return cls(caps, shared, larger, default)
 
     def of(self, kind: str) -> int:
         """Return the most persons a value of this kind may join."""
@@ -83,6 +85,11 @@ class HouseholdCaps:
 
 
 FIXED = HouseholdCaps()     # every kind at FIXED_CAP: a run that kept no caps
+
+
+def shared_ratio(larger: int, shared: int) -> float:
+    """Return the share of shared values held by three persons or more, with one pseudo-count either way."""
+    return (larger + 1) / (shared + 2)
 
 
 def cap_for(shared: int, ratio: float) -> int:

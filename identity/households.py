@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from identity.bulk import isin
@@ -147,11 +148,15 @@ held AS (
 kinds AS (
     -- per kind, its values held by two persons or more, and by three or more (identity.household_caps)
     SELECT kind, count(*) AS shared, count(CASE WHEN holders >= 3 THEN 1 END) AS larger FROM held GROUP BY kind
+),
+usable AS (
+    SELECT DISTINCT e.kind, e.value, e.person, h.holders
+    FROM evidence e JOIN held h ON e.kind = h.kind AND e.value = h.value WHERE h.holders <= {ceiling}
 )
-SELECT DISTINCT e.kind, e.value, e.person, h.holders, k.shared, k.larger
-FROM evidence e JOIN held h ON e.kind = h.kind AND e.value = h.value JOIN kinds k ON k.kind = e.kind
-WHERE h.holders <= {ceiling}
-ORDER BY e.kind, e.value, e.person
+-- every kind shared at all, even when all its values are held by more than the ceiling (value and person null)
+SELECT k.kind, u.value, u.person, u.holders, k.shared, k.larger
+FROM kinds k LEFT JOIN usable u ON u.kind = k.kind
+ORDER BY k.kind, u.value, u.person
 """
 
 
@@ -170,21 +175,28 @@ BUILDING_KIND = "building and surname"     # its value: the anchor person, '|', 
 def shared_values(engine: Engine, records: pd.DataFrame) -> pd.DataFrame:
     """Return (kind, value, person, holders, shared, larger) rows for every value two or more persons share (at most
     HOUSEHOLD_CEILING): its kind, how many persons hold it, and how many values of its kind two and three or more
-    persons hold (``identity.household_caps``)."""
+    persons hold (``identity.household_caps``); a kind whose every value more persons hold has one row without a
+    value and person."""
     return engine.sql(HOUSEHOLD_EDGES_SQL.format(ceiling=HOUSEHOLD_CEILING), records=records[list(EDGE_COLUMNS)])
 
 
 def measured_caps(shared: pd.DataFrame) -> HouseholdCaps:
-    """Return the caps the drop's shared values (``shared_values``, over every record) give."""
+    """Return the caps the drop's shared values (``shared_values``, over every record) give; the ratio of larger
+    values from the kinds whose value is a record's own (a building's value is one per anchor: a family in one
+    building holds as many values as it has anchors, each counted as held by all of them)."""
     kinds = shared.drop_duplicates("kind")
     return HouseholdCaps.measure({kind: (int(two), int(three))
-                                  for kind, two, three in zip(kinds["kind"], kinds["shared"], kinds["larger"])})
+                                  for kind, two, three in zip(kinds["kind"], kinds["shared"], kinds["larger"])},
+                                 ratio_from=VALUE_KINDS)
 
 
 def within_caps(shared: pd.DataFrame, caps: HouseholdCaps) -> pd.DataFrame:
     """Return the (kind, value, person) rows of the shared values held by no more persons than their kind's cap."""
-    limit = shared["kind"].map(caps.of)
-    return shared.loc[shared["holders"].astype(int) <= limit, ["kind", "value", "person"]].reset_index(drop=True)
+    rows = shared[shared["person"].notna()]
+    # the caps as plain integers: an engine's empty frame may type its columns as strings (Spark under pandas 3)
+    limit = np.array([caps.of(kind) for kind in rows["kind"].tolist()], dtype=np.int64)
+    held = rows["holders"].to_numpy(dtype=np.int64)
+    return rows.loc[held <= limit, ["kind", "value", "person"]].reset_index(drop=True)
 
 
 def household_edges(engine: Engine, records: pd.DataFrame, caps: HouseholdCaps | None = None) -> pd.DataFrame:

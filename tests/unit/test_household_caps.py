@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from identity.engine import make_engine
 from identity.household_caps import EXPECTED_LARGER, FIXED, FIXED_CAP, HOUSEHOLD_CEILING, HouseholdCaps, cap_for
-from identity.households import household_edges, measured_household_edges
+from identity.households import household_edges, measured_caps, measured_household_edges, within_caps
 from identity.rules import RuleBook
 from identity.strictness import book_of_run, rules_of_run
 
@@ -89,3 +89,31 @@ def test_a_run_measures_its_caps_and_a_run_of_its_records_keeps_them():
 @pytest.mark.parametrize("kind", ["address", "loyalty_card", "email", "mobile", "landline", "building and surname"])
 def test_a_run_without_caps_uses_the_fixed_cap_for_every_kind(kind):
     assert FIXED.of(kind) == FIXED_CAP
+
+
+def test_a_drop_that_shares_no_value_keeps_the_fixed_cap():
+    assert HouseholdCaps.measure({}).of("address") == FIXED_CAP
+
+
+def test_no_shared_value_gives_no_edge_whatever_the_types_of_the_empty_frame():
+    # an engine's empty result may type every column as a string (Spark under pandas 3)
+    empty = pd.DataFrame({c: pd.Series([], dtype="str") for c in ("kind", "value", "person", "holders", "shared",
+                                                                    "larger")})
+    assert within_caps(empty, FIXED).empty
+    assert measured_caps(empty) == HouseholdCaps.measure({})
+
+
+def test_a_kind_whose_every_value_is_held_by_more_than_the_ceiling_is_still_measured():
+    rows = _drop(3).to_dict("records")
+    rows += [record(f"card{i}", f"card{i}", f"s{i}", card="2600000000017") for i in range(HOUSEHOLD_CEILING + 10)]
+    edges, caps = measured_household_edges(make_engine("duckdb"), pd.DataFrame(rows))
+    assert caps.shared["loyalty_card"] == 1 and caps.larger["loyalty_card"] == 1
+    assert caps.of("loyalty_card") < caps.of("address")
+    assert not (edges["kind"] == "loyalty_card").any()
+
+
+def test_a_familys_building_values_do_not_raise_the_ratio_of_larger_values():
+    only_own = HouseholdCaps.measure({"address": (1000, 100)}, ratio_from={"address"})
+    counted = HouseholdCaps.measure({"address": (1000, 100), "building and surname": (900, 900)},
+                                    ratio_from={"address"})
+    assert counted.of("address") == only_own.of("address")
