@@ -1,5 +1,6 @@
 """How long an explanation takes: ``Explainer.explain_pair`` (what ``herken explain A B`` and ExplainMatch run) on a
-published store, for two persons of one household and for two households.
+published store, for two persons of one household and for two households; and ``Explainer.explain_household`` (what
+``herken explain-household`` and ExplainHousehold run) for the first households of two or more persons.
 
     python bench/explain.py --store sqlite:///STORE.db                 # 100 pairs of each, this build
     python bench/explain.py --store sqlite:///STORE.db --pairs 200 --out explain.json
@@ -9,7 +10,8 @@ in the README). The pairs are chosen from the store in a fixed order: the smalle
 last person of the first households of two or more persons, and the smallest records of two households apart. The
 first call loads the published run's model (timed on its own); the others are timed one by one in this process,
 without a server: the gRPC call adds what any call adds (bench/serve.py). Prints JSON: p50 / p90 / max in ms per
-kind, and how many explanations of one household found a path of links.
+kind, how many explanations of one household found a path of links, and of the whole households how many members
+no link reached.
 """
 
 from __future__ import annotations
@@ -73,6 +75,17 @@ def main(argv: list[str] | None = None) -> int:
         figures[kind] = _quantiles(seconds)
         if kind == "one_household":
             figures[kind]["with_a_path"] = paths
+    tree = getattr(explainer, "explain_household", None)     # None: a build before households were explained whole
+    if tree is not None:
+        homes = [household_id for household_id, records in households.items() if len(records) >= 2][:args.pairs]
+        seconds, unlinked, members = [], 0, 0
+        for household_id in homes:
+            started = time.perf_counter()
+            explained = tree(household_id)
+            seconds.append(time.perf_counter() - started)
+            unlinked += len(explained.unlinked)
+            members += len(explained.customer_ids)
+        figures["whole_household"] = {**_quantiles(seconds), "members": members, "unlinked": unlinked}
     print_figures(figures, args.out)
     engine.dispose()
     return 0

@@ -402,6 +402,27 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_explain_household(args: argparse.Namespace, settings: Settings) -> int:
+    """Explain what holds a household together: from its first member, the links that reach every other one."""
+    from herken.explain import household_lines
+    from profile_api.explain import Explainer, UnknownHousehold
+    from profile_api.store import open_store
+
+    problem = _existing_store(args.store)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    explainer = Explainer(open_store(args.store))
+    try:
+        tree = explainer.explain_household(args.household_id.strip())
+    except UnknownHousehold as err:
+        print(f"error: {err}; `herken links --store {args.store} --out links.csv` lists every record with its "
+              "household_id", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(tree.as_dict(), indent=2) if args.json else "\n".join(household_lines(tree)))
+    return EXIT_OK
+
+
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     """Score the published result against truth.csv."""
     import pandas as pd
@@ -692,6 +713,12 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     _store_arg(p, settings)
     p.add_argument("--json", action="store_true", help="print the explanation as JSON")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("explain-household", help="what holds a household together: the links that reach each member")
+    p.add_argument("household_id", metavar="HOUSEHOLD_ID", help="a household_id, e.g. H-3f2a9c0d41b7")
+    _store_arg(p, settings)
+    p.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    p.set_defaults(func=cmd_explain_household)
 
     p = sub.add_parser("evaluate", help="pairwise precision/recall/F1 against a truth.csv")
     p.add_argument("truth")

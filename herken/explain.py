@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from identity.explain import Link, PairExplanation, RecordExplanation
+from identity.explain import HouseholdTree, Link, PairExplanation, RecordExplanation, household_link_words
 
 VALUE_WIDTH = 30   # a compared value is cut to this many characters in the table
 
@@ -59,4 +59,14 @@ def record_lines(explanation: RecordExplanation) -> list[str]:
     lines = [e.decision]
     if e.links:
         lines += ["  links of the person, from this record:", *_link_lines(e.links)]
+    return lines
+
+
+def household_lines(tree: HouseholdTree) -> list[str]:
+    """Return `herken explain-household` as text: the decision, then each member reached and by what."""
+    lines = [f"household {tree.household_id}: {tree.decision}"]
+    if tree.customer_ids:
+        lines.append(f"  from {tree.customer_ids[0]}:")
+        lines.extend(f"    {household_link_words(link)}" for link in tree.links)
+    lines.extend(f"  {person}: not linked in the records as they are now" for person in tree.unlinked)
     return lines

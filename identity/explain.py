@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +120,15 @@ HOUSEHOLD_KIND_WORDS: dict[str, str] = {
 }
 
 
+# How each kind reads as what reached a member ("3 by a shared address").
+HOUSEHOLD_KIND_NOUNS: dict[str, str] = {
+    "address": "a shared address", "loyalty_card": "a shared loyalty card", "landline": "a shared landline",
+    "email": "a shared e-mail address", "mobile": "a shared mobile number",
+    "building and surname": "a family name in one building", "moved together": "a move together",
+    LIKELY_MEMBER: "the model's score (no address, card or landline of their own)",
+}
+
+
 @dataclass(frozen=True)
 class HouseholdLink:
     """Why two persons are in one household: a value both hold (an address, a card ...) or the model's score."""
@@ -148,6 +157,23 @@ class HouseholdExplanation:
                 "path": [vars(link) for link in self.path]}
 
 
+@dataclass(frozen=True)
+class HouseholdTree:
+    """What holds a household together: from its first person, the link that reaches each other one."""
+
+    household_id: str
+    customer_ids: list[str]
+    links: list[HouseholdLink]       # customer_id_b: the person reached, from one nearer the first
+    unlinked: list[str]              # persons no link reaches in the records as they are now
+    decision: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the tree with the field names of herken.v1.ExplainHouseholdResponse."""
+        return {"household_id": self.household_id, "customer_ids": list(self.customer_ids),
+                "links": [vars(link) for link in self.links], "unlinked": list(self.unlinked),
+                "decision": self.decision}
+
+
 def household_path(evidence: Iterable[tuple[str, str, str]], likely: Iterable[HouseholdLink],
                    start: str, goal: str) -> list[HouseholdLink] | None:
     """Return the fewest household links from person start to person goal, or None when none joins them.
@@ -156,6 +182,57 @@ def household_path(evidence: Iterable[tuple[str, str, str]], likely: Iterable[Ho
     value are linked by it; likely: the links of persons without an address, card or landline (LIKELY_MEMBER).
     Shared values are tried before the model's scores, and the rows in the order given.
     """
+    came = _reached(_household_graph(evidence, likely), start, goal)
+    if goal not in came:
+        return None
+    path: list[HouseholdLink] = []
+    here = goal
+    while came[here] is not None:
+        before, link = came[here]  # type: ignore[misc]
+        path.append(_oriented(link, before, here))
+        here = before
+    return path[::-1]
+
+
+def household_tree(evidence: Iterable[tuple[str, str, str]], likely: Iterable[HouseholdLink],
+                   persons: Sequence[str]) -> tuple[list[HouseholdLink], list[str]]:
+    """Return, from the first of a household's persons, the link that reaches each other person from one nearer the
+    first by the fewest links (oriented: customer_id_b is the person reached), and the persons no link reaches.
+
+    evidence and likely as for ``household_path``; links to persons outside ``persons`` are not followed.
+    """
+    if not persons:
+        return [], []
+    members = set(persons)
+    graph = {person: [(there, link) for there, link in near if there in members]
+             for person, near in _household_graph(evidence, likely).items() if person in members}
+    came = _reached(graph, persons[0])
+    links = [_oriented(step[1], step[0], person) for person, step in came.items() if step is not None]
+    return links, [person for person in persons if person not in came]
+
+
+def household_tree_sentence(household_id: str, persons: Sequence[str], links: Sequence[HouseholdLink],
+                            unlinked: Sequence[str]) -> str:
+    """Return one sentence on what holds a household together: its links by kind, and who they do not reach."""
+    if len(persons) < 2:
+        return f"one household ({household_id}) of one person"
+    kinds: dict[str, int] = {}
+    for link in links:
+        kinds[link.kind] = kinds.get(link.kind, 0) + 1
+    said = ", ".join(f"{n} by {HOUSEHOLD_KIND_NOUNS.get(kind, kind)}" for kind, n in
+                     sorted(kinds.items(), key=lambda item: (-item[1], item[0])))
+    sentence = f"one household ({household_id}) of {len(persons)} persons"
+    if links:
+        sentence += f": {len(links)} reached from {persons[0]} through links, {said}"
+    if unlinked:
+        sentence += (f"; {len(unlinked)} not linked in the records as they are now ({', '.join(unlinked)}): the run "
+                     "joined them on values changed since")
+    return sentence
+
+
+def _household_graph(evidence: Iterable[tuple[str, str, str]],
+                     likely: Iterable[HouseholdLink]) -> dict[str, list[tuple[str, HouseholdLink]]]:
+    """Return each person's neighbours through a shared value (first, in the rows' order) or the model's score."""
     holders: dict[tuple[str, str], list[str]] = {}
     for kind, value, person in evidence:
         holders.setdefault((kind, value), []).append(person)
@@ -166,23 +243,29 @@ def household_path(evidence: Iterable[tuple[str, str, str]], likely: Iterable[Ho
     for link in links:
         neighbours.setdefault(link.customer_id_a, []).append((link.customer_id_b, link))
         neighbours.setdefault(link.customer_id_b, []).append((link.customer_id_a, link))
+    return neighbours
+
+
+def _reached(neighbours: Mapping[str, list[tuple[str, HouseholdLink]]], start: str,
+             goal: str | None = None) -> dict[str, tuple[str, HouseholdLink] | None]:
+    """Return every person reached from start, breadth first (until goal, when given), with the step that came to it."""
     came: dict[str, tuple[str, HouseholdLink] | None] = {start: None}
     queue = deque([start])
     while queue:
         here = queue.popleft()
         if here == goal:
-            path: list[HouseholdLink] = []
-            while came[here] is not None:
-                before, link = came[here]  # type: ignore[misc]
-                path.append(link if link.customer_id_a == before else    # oriented from start to goal
-                            HouseholdLink(before, here, link.kind, link.value, link.match_probability))
-                here = before
-            return path[::-1]
+            break
         for there, link in neighbours.get(here, ()):
             if there not in came:
                 came[there] = (here, link)
                 queue.append(there)
-    return None
+    return came
+
+
+def _oriented(link: HouseholdLink, before: str, here: str) -> HouseholdLink:
+    """Return the link as a step from person before to person here."""
+    return link if link.customer_id_a == before else HouseholdLink(before, here, link.kind, link.value,
+                                                                    link.match_probability)
 
 
 # The values two persons may share that household grouping reads, by their column in standardised records.

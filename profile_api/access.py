@@ -34,7 +34,7 @@ LOCAL_CHANNEL = "local"     # a server without tokens (loopback only): every cal
 PREFERENCE_SOURCE = {"store": "pos", "webshop": "webshop", "app": "app", "service": "service"}
 
 ALL_RPCS = ("GetProfile", "SearchCustomers", "UpdatePreferences", "GetHousehold", "ListIdentityEvents",
-            "ResolveRecord", "ExplainMatch", "UpdateConsent", "ExportCustomer", "ForgetCustomer")
+            "ResolveRecord", "ExplainMatch", "ExplainHousehold", "UpdateConsent", "ExportCustomer", "ForgetCustomer")
 VIEWS = ("store", "checkout", "full")
 
 

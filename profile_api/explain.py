@@ -31,9 +31,9 @@ from identity.cluster import EDITED_ACCOUNT, Refusal
 from identity.compiled_model import UnsupportedCondition
 from identity.engine import make_engine
 from identity.explain import (
-    ACCOUNT, LIKELY_MEMBER, MODEL, MUST_LINK, HouseholdExplanation, HouseholdLink, Link, PairExplanation,
-    RecordExplanation, StewardNote, household_path, household_sentence, link_path, links_from, pair_score,
-    record_verdict, rule_against, shared_apart, verdict,
+    ACCOUNT, LIKELY_MEMBER, MODEL, MUST_LINK, HouseholdExplanation, HouseholdLink, HouseholdTree, Link,
+    PairExplanation, RecordExplanation, StewardNote, household_path, household_sentence, household_tree,
+    household_tree_sentence, link_path, links_from, pair_score, record_verdict, rule_against, shared_apart, verdict,
 )
 from identity.household_caps import FIXED
 from identity.households import EDGE_COLUMNS, current_addresses, household_edges
@@ -91,6 +91,14 @@ WHERE kind = :kind AND unique_id_l IN :ids ORDER BY id DESC""").bindparams(
 _STEWARD = text("""SELECT decision_id, kind, record_a, record_b, reason, decided_by, decided_at FROM steward_decision
 WHERE record_a IN :ids ORDER BY decided_at DESC, decision_id""").bindparams(
     bindparam("ids", expanding=True, type_=String))
+
+
+class UnknownHousehold(LookupError):
+    """No household with this household_id in the published result."""
+
+    def __init__(self, household_id: str) -> None:
+        super().__init__(f"no household {household_id} in the store")
+        self.household_id = household_id
 
 
 class UnknownRecord(LookupError):
@@ -310,6 +318,35 @@ class Explainer:
             path = household_path(evidence, self._likely_members(conn, run, members, records),
                                   a.customer_id or "", b.customer_id or "")
         return HouseholdExplanation(True, ha, hb, household_sentence(True, path, ha, hb), path or [])
+
+    def explain_household(self, household_id: str) -> HouseholdTree:
+        """Return what holds a household together; raise UnknownHousehold when the store has no such household.
+
+        Its records are standardised again and grouped as the run grouped them (its caps), as for a pair of its
+        members (``_household``); the links form a tree from its first member (by customer_id).
+        """
+        run = self._run_model()
+        with self._engine.connect() as conn:
+            rows = conn.execute(_HOUSEHOLD, {"household_id": household_id}).mappings().fetchmany(
+                HOUSEHOLD_RECORDS_EXPLAINED + 1)
+            if not rows:
+                raise UnknownHousehold(household_id)
+            members = [_stored_of(f"{row['source']}:{row['record_id']}", row) for row in rows]
+            persons = sorted({m.customer_id or "" for m in members})
+            if len(rows) > HOUSEHOLD_RECORDS_EXPLAINED:
+                return HouseholdTree(household_id, persons, [], persons[1:], (
+                    f"one household ({household_id}) of more than {HOUSEHOLD_RECORDS_EXPLAINED} records: its links "
+                    "are not looked for"))
+            records = _standardised(members)
+            caps = run.rules.household_caps or FIXED
+            edges = self._grouped(lambda engine, frame: household_edges(engine, frame, caps),
+                                  records[list(EDGE_COLUMNS)])
+            evidence = list(zip(edges["kind"], edges["value"], edges["person"]))
+            links, unlinked = household_tree(evidence, [], persons)
+            if unlinked:
+                links, unlinked = household_tree(evidence, self._likely_members(conn, run, members, records), persons)
+        return HouseholdTree(household_id, persons, links, unlinked,
+                             household_tree_sentence(household_id, persons, links, unlinked))
 
     def _grouped(self, query: Callable[[Any, pd.DataFrame], Any], records: pd.DataFrame) -> Any:
         """Return query(engine, records) on the explainer's in-memory DuckDB, made once, one call at a time."""

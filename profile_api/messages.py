@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from identity.explain import HouseholdExplanation, Link, PairExplanation, RecordExplanation
+from identity.explain import HouseholdExplanation, HouseholdLink, HouseholdTree, Link, PairExplanation, RecordExplanation
 from identity.standardise import parse_timestamp
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.preferences import HouseholdSummary, PreferenceValue, household_summary
@@ -217,8 +217,19 @@ def _household_pb(household: HouseholdExplanation | None) -> pb.HouseholdExplana
     return pb.HouseholdExplanation(
         same_household=household.same_household, household_id_a=household.household_id_a,
         household_id_b=household.household_id_b, decision=household.decision,
-        path=[pb.HouseholdLink(customer_id_a=link.customer_id_a, customer_id_b=link.customer_id_b, kind=link.kind,
-                               value=link.value, match_probability=link.match_probability) for link in household.path])
+        path=_household_links_pb(household.path))
+
+
+def _household_links_pb(links: list[HouseholdLink]) -> list[pb.HouseholdLink]:
+    return [pb.HouseholdLink(customer_id_a=link.customer_id_a, customer_id_b=link.customer_id_b, kind=link.kind,
+                             value=link.value, match_probability=link.match_probability) for link in links]
+
+
+def household_tree_pb(tree: HouseholdTree, redirected_from: str = "") -> pb.ExplainHouseholdResponse:
+    """Return the ExplainHouseholdResponse of what holds a household together."""
+    return pb.ExplainHouseholdResponse(
+        household_id=tree.household_id, redirected_from=redirected_from, customer_ids=tree.customer_ids,
+        links=_household_links_pb(tree.links), unlinked=tree.unlinked, decision=tree.decision)
 
 
 def record_explanation_pb(explanation: RecordExplanation) -> pb.ExplainMatchResponse:

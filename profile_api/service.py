@@ -34,10 +34,10 @@ from profile_api.consent import (
     DEFAULT_CONSENT, PURPOSES, allowed, consent_messages, encoded_consents, parse_state,
 )
 from profile_api.events import EventsRequestError, events_query_of, events_reply
-from profile_api.explain import Explainer, UnknownRecord
+from profile_api.explain import Explainer, UnknownHousehold, UnknownRecord
 from profile_api.faults import store_fault
 from profile_api.messages import (
-    ambiguous_of_encoded, ambiguous_pb, candidate_pb, explanation_pb, household_reply, preference_pb,
+    ambiguous_of_encoded, ambiguous_pb, candidate_pb, explanation_pb, household_reply, household_tree_pb, preference_pb,
     profile_reply_bytes, record_explanation_pb, redirected_from_bytes, time_of,
 )
 from profile_api.profiles import Profile, ProfileStore, StoreBusy, UnknownCustomer
@@ -47,7 +47,9 @@ from profile_api.resolve_record import (
 from profile_api.store.erase import ErasedRecord, forget_customer
 from profile_api.store.export import NoSuchCustomer, export_json
 from profile_api.store.audit import AuditLog, Entry, now
-from profile_api.views import restrict_ambiguous, restrict_explanation, restrict_household, restrict_profile
+from profile_api.views import (
+    restrict_ambiguous, restrict_explanation, restrict_household, restrict_household_tree, restrict_profile,
+)
 
 log = logging.getLogger(__name__)
 
@@ -226,8 +228,8 @@ def required_id(request: Any, field: str) -> str:
     return value
 
 
-def household_id_of(request: pb.GetHouseholdRequest) -> str:
-    """Return the household_id a GetHouseholdRequest asks for."""
+def household_id_of(request: pb.GetHouseholdRequest | pb.ExplainHouseholdRequest) -> str:
+    """Return the household_id a GetHouseholdRequest (or ExplainHouseholdRequest) asks for."""
     return required_id(request, "household_id")
 
 
@@ -504,6 +506,33 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             raise not_found(f"household {household_id!r} no longer exists: {reason}")
         reply = self._household(household, call)
         reply.redirected_from = household_id
+        return reply
+
+    @rpc
+    def ExplainHousehold(self, request: pb.ExplainHouseholdRequest,
+                         context: grpc.ServicerContext) -> pb.ExplainHouseholdResponse:
+        """What holds a household together: from its first member, the links that reach every other one."""
+        household_id = household_id_of(request)
+        call = self._call()
+        call.household_id = household_id
+        redirected_from = ""
+        try:
+            tree = self.explainer.explain_household(household_id)
+        except UnknownHousehold:
+            alias = self.store.alias(household_id)
+            if alias is None:
+                raise not_found(f"no household {household_id!r}") from None
+            current, reason = alias
+            if not current:
+                raise not_found(f"household {household_id!r} no longer exists: {reason}") from None
+            try:
+                tree = self.explainer.explain_household(current)
+            except UnknownHousehold:
+                raise not_found(f"household {household_id!r} no longer exists: {reason}") from None
+            redirected_from = household_id
+        reply = household_tree_pb(tree, redirected_from)
+        call.customers.extend(reply.customer_ids)
+        restrict_household_tree(reply, call.view)
         return reply
 
     @rpc

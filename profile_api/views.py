@@ -82,6 +82,18 @@ def restrict_household(household: pb.Household, view: str) -> None:
         del household.members[:]
 
 
+def restrict_household_tree(reply: pb.ExplainHouseholdResponse, view: str) -> None:
+    """Withhold the values that link a household from a view other than full, and its members altogether from
+    checkout (which shows no other household members)."""
+    if view == "full":
+        return
+    for link in reply.links:
+        link.value = ""
+    if view == "checkout":
+        del reply.customer_ids[:], reply.links[:], reply.unlinked[:]
+        reply.decision = f"one household ({reply.household_id}); its members are not shown to this view"
+
+
 def strip_by_consent(profile: pb.Profile, allowed: Allowed) -> None:
     """Withhold what the person's consent does not allow: preferences, attributes (and pets)."""
     if not allowed.preferences:

@@ -105,7 +105,8 @@ EMPTY_REQUESTS = {
     "UpdatePreferences": pb.UpdatePreferencesRequest(customer_id="C-none"),
     "GetHousehold": pb.GetHouseholdRequest(household_id="H-none"),
     "ListIdentityEvents": pb.ListIdentityEventsRequest(), "ResolveRecord": pb.ResolveRecordRequest(),
-    "ExplainMatch": pb.ExplainMatchRequest(), "UpdateConsent": pb.UpdateConsentRequest(customer_id="C-none"),
+    "ExplainMatch": pb.ExplainMatchRequest(), "ExplainHousehold": pb.ExplainHouseholdRequest(household_id="H-none"),
+    "UpdateConsent": pb.UpdateConsentRequest(customer_id="C-none"),
     "ExportCustomer": pb.ExportCustomerRequest(customer_id="C-none"),
     "ForgetCustomer": pb.ForgetCustomerRequest(customer_id="C-none"),
 }
@@ -150,6 +151,7 @@ def test_health_and_reflection_need_no_token(served):
     ("webshop", "SearchCustomers"), ("app", "SearchCustomers"), ("store", "ExportCustomer"),
     ("store", "ForgetCustomer"), ("webshop", "ForgetCustomer"), ("store", "ListIdentityEvents"),
     ("store", "ExplainMatch"), ("app", "ExportCustomer"), ("backoffice", "UpdatePreferences"),
+    ("store", "ExplainHousehold"), ("webshop", "ExplainHousehold"),
 ])
 def test_a_channel_calling_an_rpc_it_may_not_is_denied(served, channel, rpc):
     if rpc not in IMPLEMENTED:
@@ -420,3 +422,26 @@ def test_a_store_tablet_granted_explanations_sees_households_without_their_value
     assert seen.same_household and [link.kind for link in seen.path] == [link.kind for link in whole.path]
     assert not any(link.value for link in seen.path) and "withheld" in seen.decision
     assert not any(link.value and link.value in seen.decision for link in whole.path)
+
+
+def test_a_household_is_explained_in_full_to_service_without_values_to_a_granted_tablet_and_not_to_checkout(
+        store_url, served):
+    env = ",".join(f"{token}:{channel}" for channel, token in TOKENS.items())
+    granted = Served(store_url, ServeOptions(access=access_of(env, channels={
+        "store": {"rpcs": sorted(DEFAULT_CHANNELS["store"].rpcs | {"ExplainHousehold"})},
+        "webshop": {"rpcs": sorted(DEFAULT_CHANNELS["webshop"].rpcs | {"ExplainHousehold"})}})))
+    try:
+        rows = served.rows("SELECT household_id, count(DISTINCT customer_id) FROM record_link GROUP BY household_id "
+                           "ORDER BY count(DISTINCT customer_id) DESC, household_id")
+        household_id = rows[0][0]
+        assert rows[0][1] >= 2
+        request = pb.ExplainHouseholdRequest(household_id=household_id)
+        whole = granted.call("ExplainHousehold", request, "service")
+        seen = granted.call("ExplainHousehold", request, "store")
+        checkout = granted.call("ExplainHousehold", request, "webshop")
+    finally:
+        granted.stop()
+    assert whole.links and all(link.value for link in whole.links if link.kind != "likely a member")
+    assert [(link.customer_id_b, link.kind) for link in seen.links] == [(l.customer_id_b, l.kind) for l in whole.links]
+    assert not any(link.value for link in seen.links) and seen.decision == whole.decision
+    assert not checkout.customer_ids and not checkout.links and "not shown to this view" in checkout.decision

@@ -360,6 +360,42 @@ def test_two_persons_of_one_household_are_explained_by_the_values_that_link_them
     assert not other.same_household and not other.path and other.decision.startswith("two households")
 
 
+def test_a_household_is_explained_by_links_that_reach_every_member_from_its_first(resolved, capsys):
+    members = resolved.links.groupby("household_id")["customer_id"].agg(lambda c: sorted(set(c)))
+    largest = members[members.map(len) >= 2].sort_values(key=lambda m: m.map(len), ascending=False)
+    assert len(largest), "the small drop has no household of two persons"
+    for household_id, persons in list(largest.items())[:HOUSEHOLDS_EXPLAINED]:
+        reply = resolved.stub.ExplainHousehold(pb.ExplainHouseholdRequest(household_id=household_id), timeout=60)
+        assert reply.household_id == household_id and not reply.redirected_from
+        assert list(reply.customer_ids) == persons
+        reached = {link.customer_id_b for link in reply.links}
+        # a tree from the first member: each other member reached once, from one reached before it
+        assert reached | set(reply.unlinked) == set(persons[1:]) and not reached & set(reply.unlinked)
+        assert len(reached) == len(reply.links)
+        seen = {persons[0]}
+        for link in reply.links:
+            assert link.kind in HOUSEHOLD_KIND_WORDS and link.customer_id_a in seen
+            seen.add(link.customer_id_b)
+        assert not reply.unlinked, reply.decision      # the records as published link every member
+        assert reply.decision.startswith(f"one household ({household_id}) of {len(persons)} persons")
+    with pytest.raises(grpc.RpcError) as missing:
+        resolved.stub.ExplainHousehold(pb.ExplainHouseholdRequest(household_id="H-no-such"), timeout=10)
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as empty:
+        resolved.stub.ExplainHousehold(pb.ExplainHouseholdRequest(household_id=" "), timeout=10)
+    assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    household_id = largest.index[0]
+    capsys.readouterr()
+    assert main(["explain-household", household_id, "--store", resolved.url]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"household {household_id}: one household ({household_id}) of ")
+    assert out[1] == f"  from {largest.iloc[0][0]}:" and len(out) == 2 + len(largest.iloc[0]) - 1
+    assert main(["explain-household", household_id, "--store", resolved.url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["customer_ids"] == largest.iloc[0]
+    assert main(["explain-household", "H-no-such", "--store", resolved.url]) == 2
+    assert "no household H-no-such in the store" in capsys.readouterr().err
+
+
 # --- herken explain ---
 
 def test_herken_explain_prints_the_weights_the_decision_and_the_path(resolved, capsys):

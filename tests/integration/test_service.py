@@ -472,7 +472,8 @@ def test_reflection_lists_and_describes_the_profile_service(served_sqlite):
     pool = DescriptorPool(ProtoReflectionDescriptorDatabase(served_sqlite.channel))
     service = pool.FindServiceByName("herken.v1.ProfileService")
     assert {m.name for m in service.methods} == {"GetProfile", "SearchCustomers", "UpdatePreferences", "GetHousehold",
-                                                 "ListIdentityEvents", "ResolveRecord", "ExplainMatch", "UpdateConsent",
+                                                 "ListIdentityEvents", "ResolveRecord", "ExplainMatch",
+                                                 "ExplainHousehold", "UpdateConsent",
                                                  "ExportCustomer", "ForgetCustomer"}
     assert service.methods_by_name["GetProfile"].output_type.oneofs_by_name["result"]
 

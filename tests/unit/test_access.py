@@ -11,7 +11,9 @@ from profile_api.access import (
     tokens_from_table,
 )
 from profile_api.consent import DEFAULT_CONSENT, allowed, consent_defaults, parse_state, state_json, state_of
-from profile_api.views import mask_email, mask_phone, mask_postcode, restrict_explanation, restrict_profile
+from profile_api.views import (
+    mask_email, mask_phone, mask_postcode, restrict_explanation, restrict_household_tree, restrict_profile,
+)
 
 BEARER = [("authorization", "Bearer s3cret")]
 
@@ -137,3 +139,24 @@ def test_an_explanation_shows_no_household_values_outside_the_full_view(view):
     full = _explained()
     restrict_explanation(full, "full")
     assert full == _explained()
+
+
+def _tree() -> pb.ExplainHouseholdResponse:
+    return pb.ExplainHouseholdResponse(
+        household_id="H1", customer_ids=["C1", "C2", "C3"], unlinked=["C3"],
+        decision="one household (H1) of 3 persons: 1 reached from C1 through links, 1 by a shared e-mail address",
+        links=[pb.HouseholdLink(customer_id_a="C1", customer_id_b="C2", kind="email", value="fam@x.nl")])
+
+
+@pytest.mark.parametrize("view", ["store", "checkout", "full"])
+def test_a_household_tree_shows_its_values_to_full_its_members_to_store_and_neither_to_checkout(view):
+    reply = _tree()
+    restrict_household_tree(reply, view)
+    if view == "full":
+        assert reply == _tree()
+        return
+    assert "fam@x.nl" not in str(reply) and reply.household_id == "H1"
+    if view == "store":
+        assert list(reply.customer_ids) == ["C1", "C2", "C3"] and [l.kind for l in reply.links] == ["email"]
+    else:
+        assert not reply.customer_ids and not reply.links and not reply.unlinked and "C2" not in reply.decision

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from identity.cluster import Refusal
 from identity.explain import (
     CANNOT_LINK, LIKELY_MEMBER, MUST_LINK, HouseholdLink, Link, StewardNote, household_path, household_sentence,
-    level_of, link_path, links_from, pair_score, prior_weight, record_verdict, rule_against, shared_apart, verdict,
+    household_tree, household_tree_sentence, level_of, link_path, links_from, pair_score, prior_weight, record_verdict, rule_against, shared_apart, verdict,
 )
 from identity.household_caps import FIXED, HouseholdCaps
 from identity.rules import BIRTH_DATE, FIRST_NAME, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook
@@ -225,6 +225,24 @@ def test_the_household_path_is_the_fewest_shared_values_from_one_person_to_the_o
     assert household_path(EVIDENCE, [], "anna", "jan") == [HouseholdLink("anna", "jan", "loyalty_card", "C1")]
     assert household_path(EVIDENCE[:4], [], "jan", "piet") == [
         HouseholdLink("jan", "anna", "loyalty_card", "C1"), HouseholdLink("anna", "piet", "address", "1011AA|1|")]
+
+
+def test_a_household_tree_reaches_every_linked_member_from_the_first_by_the_fewest_links():
+    likely = [HouseholdLink("kim", "anna", LIKELY_MEMBER, "", 0.91)]
+    links, unlinked = household_tree(EVIDENCE[:4], likely, ["anna", "jan", "kim", "piet", "zoe"])
+    assert links == [HouseholdLink("anna", "jan", "loyalty_card", "C1"), HouseholdLink("anna", "piet", "address",
+                                                                                    "1011AA|1|"),
+                     HouseholdLink("anna", "kim", LIKELY_MEMBER, "", 0.91)]
+    assert unlinked == ["zoe"]
+    said = household_tree_sentence("H1", ["anna", "jan", "kim", "piet", "zoe"], links, unlinked)
+    assert said == ("one household (H1) of 5 persons: 3 reached from anna through links, 1 by a shared address, 1 by "
+                    "the model's score (no address, card or landline of their own), 1 by a shared loyalty card; 1 not "
+                    "linked in the records as they are now (zoe): the run joined them on values changed since")
+    # only the household's own persons are followed: a value they share with someone outside does not link them
+    assert household_tree(EVIDENCE, [], ["jan", "piet"]) == ([HouseholdLink("jan", "piet", "email", "fam@x.nl")], [])
+    assert household_tree(EVIDENCE[:4], [], ["jan", "piet"]) == ([], ["piet"])
+    assert household_tree(EVIDENCE, [], ["jan"]) == ([], [])
+    assert household_tree_sentence("H2", ["jan"], [], []) == "one household (H2) of one person"
 
 
 def test_a_person_without_shared_values_is_reached_by_the_models_link_and_nobody_by_nothing():

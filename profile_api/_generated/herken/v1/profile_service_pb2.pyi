@@ -460,6 +460,28 @@ class HouseholdLink(_message.Message):
     match_probability: float
     def __init__(self, customer_id_a: _Optional[str] = ..., customer_id_b: _Optional[str] = ..., kind: _Optional[str] = ..., value: _Optional[str] = ..., match_probability: _Optional[float] = ...) -> None: ...
 
+class ExplainHouseholdRequest(_message.Message):
+    __slots__ = ("household_id",)
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    household_id: str
+    def __init__(self, household_id: _Optional[str] = ...) -> None: ...
+
+class ExplainHouseholdResponse(_message.Message):
+    __slots__ = ("household_id", "redirected_from", "customer_ids", "links", "unlinked", "decision")
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    REDIRECTED_FROM_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_IDS_FIELD_NUMBER: _ClassVar[int]
+    LINKS_FIELD_NUMBER: _ClassVar[int]
+    UNLINKED_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    household_id: str
+    redirected_from: str
+    customer_ids: _containers.RepeatedScalarFieldContainer[str]
+    links: _containers.RepeatedCompositeFieldContainer[HouseholdLink]
+    unlinked: _containers.RepeatedScalarFieldContainer[str]
+    decision: str
+    def __init__(self, household_id: _Optional[str] = ..., redirected_from: _Optional[str] = ..., customer_ids: _Optional[_Iterable[str]] = ..., links: _Optional[_Iterable[_Union[HouseholdLink, _Mapping]]] = ..., unlinked: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ...) -> None: ...
+
 class HouseholdExplanation(_message.Message):
     __slots__ = ("same_household", "household_id_a", "household_id_b", "decision", "path")
     SAME_HOUSEHOLD_FIELD_NUMBER: _ClassVar[int]

@@ -70,6 +70,11 @@ class ProfileServiceStub:
                 request_serializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchRequest.SerializeToString,
                 response_deserializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchResponse.FromString,
                 _registered_method=True)
+        self.ExplainHousehold = channel.unary_unary(
+                '/herken.v1.ProfileService/ExplainHousehold',
+                request_serializer=herken_dot_v1_dot_profile__service__pb2.ExplainHouseholdRequest.SerializeToString,
+                response_deserializer=herken_dot_v1_dot_profile__service__pb2.ExplainHouseholdResponse.FromString,
+                _registered_method=True)
         self.UpdateConsent = channel.unary_unary(
                 '/herken.v1.ProfileService/UpdateConsent',
                 request_serializer=herken_dot_v1_dot_profile__service__pb2.UpdateConsentRequest.SerializeToString,
@@ -145,6 +150,15 @@ class ProfileServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExplainHousehold(self, request, context):
+        """Why the persons of a household are one household: from its first member, the fewest links (a shared
+        address, card, landline, e-mail or mobile, a family name in one building, a move together, or the
+        model's score for a member without an address, card or landline) that reach every other member.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateConsent(self, request, context):
         """Record a person's consent per purpose (with the time and the caller's channel); answers the
         person's consents after the update. Derived attributes are served only where profiling is
@@ -208,6 +222,11 @@ def add_ProfileServiceServicer_to_server(servicer, server):
                     servicer.ExplainMatch,
                     request_deserializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchRequest.FromString,
                     response_serializer=herken_dot_v1_dot_profile__service__pb2.ExplainMatchResponse.SerializeToString,
+            ),
+            'ExplainHousehold': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainHousehold,
+                    request_deserializer=herken_dot_v1_dot_profile__service__pb2.ExplainHouseholdRequest.FromString,
+                    response_serializer=herken_dot_v1_dot_profile__service__pb2.ExplainHouseholdResponse.SerializeToString,
             ),
             'UpdateConsent': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateConsent,
@@ -415,6 +434,33 @@ class ProfileService:
             '/herken.v1.ProfileService/ExplainMatch',
             herken_dot_v1_dot_profile__service__pb2.ExplainMatchRequest.SerializeToString,
             herken_dot_v1_dot_profile__service__pb2.ExplainMatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainHousehold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herken.v1.ProfileService/ExplainHousehold',
+            herken_dot_v1_dot_profile__service__pb2.ExplainHouseholdRequest.SerializeToString,
+            herken_dot_v1_dot_profile__service__pb2.ExplainHouseholdResponse.FromString,
             options,
             channel_credentials,
             insecure,
