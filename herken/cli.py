@@ -206,6 +206,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     if args.incremental:
         return _resolve_incremental(args, options, run_id, started, bars)
     from herken.report import rules_against_model, rules_against_model_lines
+    from identity.placeholder_values import describe_values
 
     profile_engine = None
     try:
@@ -243,6 +244,8 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
           f"saved to {options.run_dir / 'model.json'}")
     for line in rules_against_model_lines(rules):
         print(f"  {line}")
+    if resolution.rules is not None and resolution.rules.placeholder_values:
+        print(f"  {describe_values(resolution.rules.placeholder_values)}")
     if resolution.rules is not None and resolution.rules.household_caps is not None:
         print(f"  {resolution.rules.household_caps.describe()}")
     if drop.quarantine:

@@ -46,11 +46,12 @@ from identity.pipeline import (
     PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, cluster_persons, edits_since, rule_fields_of,
     standardise_drop,
 )
+from identity.placeholder_values import without_placeholder_values
 from identity.placeholders import without_placeholders
 from identity.progress import NO_PROGRESS, Progress
 from identity.scoring import term_frequency_columns
 from identity.rules import RuleBook
-from identity.strictness import book_of_run, placeholders_of_run
+from identity.strictness import book_of_run, placeholder_values_of_run, placeholders_of_run
 from identity.timing import Laps
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,8 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
 
     fresh = standardise_drop(drop, progress=progress)
     fresh = keep_out(drop, fresh, erased_records(fresh, options.tombstones, placeholders_of_run(published.rules)))
+    # the identifiers the published run read as placeholders, before the completions read them (identity.placeholder_values)
+    fresh = without_placeholder_values(fresh, placeholder_values_of_run(published.rules))
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
     write_set_aside(drop.set_aside, options.run_dir / "set_aside.csv")

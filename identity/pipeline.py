@@ -32,6 +32,7 @@ from identity.ingest import Drop, DropError, read_drop, write_quarantine, write_
 from identity.lifecycle import edited_records, stable_id, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
+from identity.placeholder_values import describe_values, placeholder_values, without_placeholder_values
 from identity.placeholders import describe as describe_placeholders, placeholder_dates, without_placeholders
 from identity.prior import learnt_prior, rescore_needed, with_prior
 from identity.progress import NO_PROGRESS, Progress
@@ -357,6 +358,12 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
         raise DropError(f"the drop holds {len(standardised)} record(s) to resolve (quarantined ones: "
                         f"{len(drop.quarantine)}); training a model takes at least {MIN_TRAINING_RECORDS}: add "
                         "records, or score with a trained model (--model MODEL.json)")
+    # identifiers held by far more people than share one at home (a till's default card): read as missing before
+    # anything reads them, the completions too (a surname read from "geen@email.nl")
+    identifiers = placeholder_values(standardised)
+    standardised = without_placeholder_values(standardised, identifiers)
+    if identifiers:
+        log.warning("%s", describe_values(identifiers))
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
     write_set_aside(drop.set_aside, options.run_dir / "set_aside.csv")
@@ -383,7 +390,7 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
         # prepare's frame is a sorted copy: the unsorted one would stay beside it through scoring (0.8 GB at 1M)
         del standardised
         give_back_memory()
-        return _resolve_on(engine, drop, records, options, progress, lap, placeholders)
+        return _resolve_on(engine, drop, records, options, progress, lap, placeholders, identifiers)
     except BaseException:
         if early is None:    # an early one is resolve's to close
             engine.close()
@@ -391,7 +398,8 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
 
 
 def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: ResolveOptions,
-                progress: Progress, lap: Laps, placeholders: dict[str, int] | None = None) -> Resolution:
+                progress: Progress, lap: Laps, placeholders: dict[str, int] | None = None,
+                identifiers: dict[str, dict[str, int]] | None = None) -> Resolution:
     """Return the resolution of a drop's prepared records on an engine, which it closes once the households'
     SQL is done, or once it has grouped the households when it groups them on its workers (closing it again is
     harmless)."""
@@ -438,6 +446,7 @@ def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: Reso
     rule_fields = rule_fields_of(records)
     rules = fit_rules(records, rule_fields, pairs)
     rules.placeholder_dates = dict(placeholders or {})
+    rules.placeholder_values = {column: dict(found) for column, found in (identifiers or {}).items()}
     previous = None if options.published is None else unchanged_records(records, options.published, SNAPSHOT_COLUMNS)
     clustering = cluster_persons(
         rule_fields, pairs, rules, options, progress, previous=previous, engine=engine,

@@ -30,6 +30,7 @@ from identity.addresses import Places, address_key, complete_postcodes, postcode
 from identity.cluster import NAME_COMPARISONS, NAMES_ONLY_THRESHOLD, PERSONAL_COLUMNS
 from identity.email_names import fill_surnames_from_email, surname_from_email, surname_vocabulary
 from identity.link import SHARED_COLUMNS, count_people
+from identity.placeholder_values import IDENTIFIER_COLUMNS
 from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, first_conflict
 from identity.strictness import book_of_run
 from identity.compiled_model import ModelScorer, PairScore
@@ -144,6 +145,8 @@ class RecordIndex:
         self.postings: dict[Key, dict[Any, int | list[int]]] = {}
         # the birth dates the published run read as placeholders (identity.placeholders): read so here too
         self.placeholders: Mapping[str, int] = {}
+        # the identifiers it read as placeholders, per column (identity.placeholder_values): likewise
+        self.placeholder_values: Mapping[str, Mapping[str, int]] = {}
 
     @classmethod
     def from_standardised(cls, frame: pd.DataFrame, fingerprints: Mapping[str, int],
@@ -245,6 +248,9 @@ class RecordIndex:
         row = standardise_record(dict(raw))
         if row["birth_date"] in self.placeholders:
             row["birth_date"] = None
+        for column, found in self.placeholder_values.items():
+            if row.get(column) in found:
+                row.update(dict.fromkeys(IDENTIFIER_COLUMNS[column]))
         if row["postcode"] is None and row["street"] and row["house_number"]:
             postcode = postcode_of_street(self.places, row["street"], row["house_number"], row["city"])
             if postcode is not None:

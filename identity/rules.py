@@ -299,6 +299,8 @@ class RuleBook:
         self.dates = dates
         self.date_typos = dates is not None and dates.learnt
         self.placeholder_dates: dict[str, int] = {}   # read as missing (identity.placeholders), with their people
+        # per identifier column, the values read as missing (identity.placeholder_values), with their people
+        self.placeholder_values: dict[str, dict[str, int]] = {}
         # how many persons one shared value may join into a household, as measured on the drop (None: not measured)
         self.household_caps: HouseholdCaps | None = None
         self.strictness = {s.rule: s for s in strictness}

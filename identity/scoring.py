@@ -34,6 +34,7 @@ from identity.addresses import address_key
 from identity.compiled_model import ModelScorer, Test, compile_condition
 from identity.link import SHARED_COLUMNS, prepare
 from identity.model import blocking_rules_of
+from identity.placeholder_values import IDENTIFIER_COLUMNS
 from identity.standardise import STANDARD_COLUMNS, standardise_record
 
 # The raw columns of an identity record, as a drop (and the store's source_record) holds them.
@@ -60,6 +61,10 @@ def restandardise(raw: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str
                       surname_first=words[0], surname_last=words[-1])
     if record["birth_date"] and "std_birth_date" in stored and stored["std_birth_date"] is None:
         record["birth_date"] = None                         # read as a placeholder (identity.placeholders)
+    for column, kept in (("email", "std_email"), ("loyalty_card", "std_loyalty_card"), ("mobile", "std_phone"),
+                         ("landline", "std_phone")):
+        if record[column] and kept in stored and stored[kept] is None:    # identity.placeholder_values
+            record.update(dict.fromkeys(IDENTIFIER_COLUMNS[column]))
     postcode = stored.get("std_postcode")
     if record["postcode"] is None and postcode and record["house_number"]:   # identity.addresses
         record.update(postcode=postcode, address_key=address_key(postcode, record["house_number"],

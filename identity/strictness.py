@@ -31,6 +31,7 @@ import pandas as pd
 
 from identity.cluster import NAMES_ONLY_THRESHOLD
 from identity.household_caps import HouseholdCaps
+from identity.placeholder_values import describe_values
 from identity.placeholders import describe as describe_placeholders
 from identity.rules import (
     BIRTH_DATE, BIRTH_DATE_WAIVERS, DATE_TYPO_EDITS, FIRST_NAME, FIRST_NAME_WAIVERS, MEASUREMENTS, MIN_MEASURED, MOBILE,
@@ -61,6 +62,8 @@ SIGNIFICANCE = 0.01
 MIN_FAMILIES = 2   # one family shows nothing but itself: twins, or a name changed once
 SHOWN_VARIANTS = 10   # learnt name pairs named in the run's description of the first-name rule
 HOUSEHOLDS = "households"   # the entry of run.rules_json that keeps the run's household caps (identity.household_caps)
+# the entry of run.rules_json that keeps the identifiers the run read as placeholders (identity.placeholder_values)
+PLACEHOLDER_VALUES = "placeholder_values"
 
 
 def _poisson_tail(observed: int, expected: float) -> float:
@@ -299,6 +302,9 @@ def rules_of_run(book: RuleBook, names_only_threshold: float = NAMES_ONLY_THRESH
            else f"only from match probability {names_only_threshold}, or where no third person in the drop holds its "
                 "full name")
     kept.append({"rule": NAMES_ONLY, "description": f"{RULE_TITLES[NAMES_ONLY]}: such a pair joins {how}"})
+    if book.placeholder_values:
+        kept.append({"rule": PLACEHOLDER_VALUES, "values": {c: dict(v) for c, v in book.placeholder_values.items()},
+                     "description": describe_values(book.placeholder_values)})
     if book.household_caps is not None:
         kept.append({"rule": HOUSEHOLDS, **book.household_caps.kept(), "description": book.household_caps.describe()})
     return kept
@@ -317,6 +323,7 @@ def book_of_run(name_counts: Mapping[str, int], rules: list[dict[str, Any]]) -> 
     book = RuleBook(name_counts, measured, variants, dates)
     book.placeholder_dates = placeholders_of_run(rules)
     book.household_caps = next((HouseholdCaps.of_kept(r) for r in rules if r.get("rule") == HOUSEHOLDS), None)
+    book.placeholder_values = placeholder_values_of_run(rules)
     return book
 
 
@@ -337,6 +344,12 @@ def _witnessed(kept: object) -> Witnessed | None:
         return None
     return Witnessed(int(kept["held"]), int(kept["agreeing"]), float(kept["expected"]),
                      tuple((str(f), float(q)) for f, q in kept.get("agree", {}).items()))
+
+
+def placeholder_values_of_run(rules: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Return the identifiers a run read as placeholders (identity.placeholder_values), per column, as it kept them."""
+    return next(({str(c): {str(v): int(n) for v, n in found.items()} for c, found in r["values"].items()}
+                 for r in rules if r.get("rule") == PLACEHOLDER_VALUES and isinstance(r.get("values"), dict)), {})
 
 
 def placeholders_of_run(rules: list[dict[str, Any]]) -> dict[str, int]:

@@ -40,6 +40,7 @@ from identity.ingest import CHANNELS, Drop
 from identity.lifecycle import CREATED, MERGED, SPLIT, Event, stable_id
 from identity.model import blocking_rules_of
 from identity.pipeline import MATCH_THRESHOLD, PREDICT_THRESHOLD, standardise_drop
+from identity.placeholder_values import without_placeholder_values
 from identity.placeholders import without_placeholders
 from identity.realtime import POS, Candidate, Decision, RecordIndex, decide, frequencies, parse_blocking_rule, \
     rule_fields, rulebook_of_run
@@ -47,7 +48,7 @@ from identity.rules import RuleBook, edit_conflict
 from identity.compiled_model import ModelScorer
 from identity.scoring import term_frequency_columns
 from identity.standardise import parse_date, parse_timestamp
-from identity.strictness import placeholders_of_run
+from identity.strictness import placeholder_values_of_run, placeholders_of_run
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.precompute import PROFILE_MEMORY_LIMIT
 from profile_api.profiles import StoreBusy, waited_too_long
@@ -283,15 +284,17 @@ class RecordResolver:
         rules = [parse_blocking_rule(sql) for sql in blocking_rules_of(run.model)]
         snapshot = stored.linkage_snapshot(conn, run.run_id)
         placeholders = placeholders_of_run(run.rules or [])
+        identifiers = placeholder_values_of_run(run.rules or [])
         if snapshot is None:      # a run published before runs kept one: standardise every record here
             standardised = standardise_drop(Drop(raw, raw.iloc[:0], raw.iloc[:0], None), workers=1)
-            index = RecordIndex.from_standardised(without_placeholders(standardised, placeholders), fingerprints, rules)
-            index.placeholders = placeholders
+            standardised = without_placeholder_values(without_placeholders(standardised, placeholders), identifiers)
+            index = RecordIndex.from_standardised(standardised, fingerprints, rules)
+            index.placeholders, index.placeholder_values = placeholders, identifiers
         else:
             since = _changed_since(snapshot, raw)
             index = RecordIndex.from_standardised(snapshot[~snapshot["unique_id"].isin(since)], fingerprints, rules,
                                                   completed=True)
-            index.placeholders = placeholders
+            index.placeholders, index.placeholder_values = placeholders, identifiers
             for row in raw.itertuples(index=False, name=None):    # resolved in real time after the run
                 if f"{row[0]}:{row[1]}" in since:
                     index.add(index.standardise(dict(zip(raw.columns, row))), _fingerprint(tuple(row[2:])))

@@ -1,7 +1,8 @@
-"""A value shared by more persons than a drop's households show joins nobody: a shop's default card typed in at the
-till for customers without one, a care home's address. `herken resolve` on a generated drop with both added, into a
-real SQLite file: the run keeps the caps it measured, the report says them, and an explanation says why the card
-does not join two of its holders."""
+"""A value shared by more persons than a drop's households show joins nobody: a care home's address (the household
+caps, identity.household_caps), and a shop's default card typed in at the till for customers without one, which is
+read as missing altogether (identity.placeholder_values). `herken resolve` on a generated drop with both added, into
+a real SQLite file: the run keeps what it measured, the report says the caps, an explanation says why the address
+does not join two residents, and a record resolved in real time with the default card is not matched on it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from herken.cli import main
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.explain import Explainer
+from profile_api.resolve_record import RecordResolver, record_request_of
 from profile_api.store import open_store
 from profile_api.store.models import Run
 
@@ -22,16 +25,20 @@ CARE_HOME = ("Zorgcentrum De Linde", "1", "7811AB", "Emmen")
 FIRST = ["Anna", "Bram", "Cor", "Daan", "Eva", "Fenna", "Gijs", "Hanna", "Isa", "Joris", "Kees", "Lotte", "Mila",
          "Noor", "Olaf", "Pien", "Quinten", "Roos", "Sem", "Tess", "Umut", "Vera", "Wout", "Xander", "Yara", "Zeger"]
 SURNAMES = ["Aalbers", "Brink", "Claassen", "Dekker", "Evers", "Fokkema", "Geerts", "Hoekstra", "IJzerman", "Jonker",
-            "Kuipers", "Lammers", "Mulder", "Nijhuis", "Oosterhuis"]
+            "Kuipers", "Lammers", "Mulder", "Nijhuis", "Oosterhuis", "Postma", "Quist", "Reitsma", "Schouten", "Terpstra",
+            "Uitdehaag", "Veenstra", "Wijnands", "Yntema", "Zijlstra", "Bosma", "Drost", "Elzinga", "Feenstra", "Hiemstra"]
 
 
-def _strangers(n: int, prefix: str, card: str = "", address: tuple[str, str, str, str] | None = None) -> list[dict]:
-    """Return pos rows of n unrelated customers: each their own name, birth date and (unless given) address."""
+def _strangers(n: int, prefix: str, card: str = "", address: tuple[str, str, str, str] | None = None,
+               offset: int = 0) -> list[dict]:
+    """Return pos rows of n unrelated customers: each their own name, birth date and (unless given) address; two
+    calls with other offsets make other people."""
     rows = []
-    for i in range(n):
+    for k in range(n):
+        i = k + offset
         street, number, postcode, city = address or (f"Laan {i}", str(10 + i), f"{9100 + i}XY", "Drachten")
-        rows.append({"record_id": f"{prefix}{i:03d}", "first_name": FIRST[i % len(FIRST)],
-                     "last_name": SURNAMES[(i * 7 + len(prefix)) % len(SURNAMES)] + ("" if i < 15 else "-Smit"),
+        rows.append({"record_id": f"{prefix}{k:03d}", "first_name": FIRST[i % len(FIRST)],
+                     "last_name": SURNAMES[i % len(SURNAMES)],
                      "birth_date": f"19{40 + i % 50:02d}-0{1 + i % 9}-1{i % 9}", "email": "", "phone": "",
                      "street": street, "house_number": number, "postcode": postcode, "city": city,
                      "loyalty_card": card, "updated_at": "2025-03-0%dT10:00:00" % (1 + i % 9)})
@@ -42,7 +49,7 @@ def test_a_default_card_and_a_care_home_join_nobody_and_the_run_keeps_its_caps(t
     drop, url = tmp_path / "drop", f"sqlite:///{tmp_path / 'herken.db'}"
     monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
     assert main(["generate", str(drop), "--households", "400", "--seed", "5"]) == 0
-    added = _strangers(30, "CARD", card=DEFAULT_CARD) + _strangers(20, "CARE", address=CARE_HOME)
+    added = _strangers(30, "CARD", card=DEFAULT_CARD) + _strangers(20, "CARE", address=CARE_HOME, offset=37)
     with (drop / "pos.csv").open("a", newline="", encoding="utf-8") as out:
         writer = csv.DictWriter(out, fieldnames=list(added[0]))
         writer.writerows(added)
@@ -56,17 +63,26 @@ def test_a_default_card_and_a_care_home_join_nobody_and_the_run_keeps_its_caps(t
             homes = dict(con.execute(text(
                 "SELECT l.record_id, p.household_id FROM record_link l JOIN person p ON p.customer_id = l.customer_id "
                 "WHERE l.source = 'pos' AND (l.record_id LIKE 'CARD%' OR l.record_id LIKE 'CARE%')")).all())
+            cards = con.execute(text("SELECT count(*), count(std_loyalty_card) FROM source_record "
+                                     "WHERE source = 'pos' AND record_id LIKE 'CARD%'")).one()
         with Session(engine) as session:
             run = session.exec(select(Run)).one()
-        kept = next(entry for entry in json.loads(run.rules_json) if entry["rule"] == "households")
-        said = Explainer(engine).explain_pair("pos:CARD000", "pos:CARD001").household.decision
+        rules = {entry["rule"]: entry for entry in json.loads(run.rules_json)}
+        kept = rules["households"]
+        said = Explainer(engine).explain_pair("pos:CARE000", "pos:CARE001").household.decision
+        walk_in = RecordResolver(engine).resolve(record_request_of(pb.ResolveRecordRequest(source="pos", record=(
+            pb.SourceRecord(record_id="NEW1", first_name="Anna", last_name="Zwart", loyalty_card=DEFAULT_CARD)))))
     finally:
         engine.dispose()
 
     assert len(homes) == 50
     assert len({homes[f"CARD{i:03d}"] for i in range(30)}) == 30          # the card joins none of its 30 holders
     assert len({homes[f"CARE{i:03d}"] for i in range(20)}) == 20          # nor does the care home's address
-    assert kept["caps"]["address"] < 20 and kept["caps"]["loyalty_card"] < 30
+    assert kept["caps"]["address"] < 20
     assert kept["shared"]["address"] > 50                                # measured on the drop's own households
-    assert "which 30 persons use: more than" in said and "so it says nothing" in said
+    assert "the address 7811AB|1|, which 20 persons use: more than" in said and "so it says nothing" in said
+    # the default card is no one's: read as missing in the store, kept with the run, matched to nobody in real time
+    assert rules["placeholder_values"]["values"]["loyalty_card"] == {DEFAULT_CARD: 30}
+    assert tuple(cards) == (30, 0)
+    assert not walk_in.customer_id and all(c.match_probability < 0.5 for c in walk_in.candidates)
     assert "Households: of " in report.read_text(encoding="utf-8")

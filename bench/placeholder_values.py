@@ -1,0 +1,71 @@
+"""Write a copy of a drop in which tills and web forms filled in placeholder identifiers, as real extracts hold them.
+
+    python bench/placeholder_values.py DROP OUT                     # 3% of till and webshop records, seed 1
+    python bench/placeholder_values.py DROP OUT --share 0.1
+    python bench/placeholder_values.py DROP OUT --blank             # the same records with the fields left empty
+
+A till that asks for a loyalty card gets the shop's own card ("2600000000017") for customers without one; a web
+form that insists on an e-mail address gets "geen@email.nl". This writes the default card into the loyalty-card
+field of the given share of the till (pos) records and the placeholder address into the e-mail field of that
+share of the webshop records (each record drawn on its own, the same records in both modes); ``--blank`` empties
+those fields instead: what the drop would say had the till written nothing. Resolve DROP, OUT and OUT --blank and
+compare persons F1 (``herken evaluate``): herken reads an identifier held by far more people than share one at home
+as missing (identity.placeholder_values), and ``herken resolve`` names it.
+
+Nothing else changes: record ids, truth, interactions and preferences are as in DROP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import shutil
+from pathlib import Path
+
+DEFAULT_CARD = "2600000000017"
+PLACEHOLDER_EMAIL = "geen@email.nl"
+FILLED = {"pos": ("loyalty_card", DEFAULT_CARD), "webshop": ("email", PLACEHOLDER_EMAIL)}
+
+
+def with_placeholders(drop: Path, out: Path, share: float, seed: int, blank: bool = False) -> dict[str, int]:
+    """Write the variant; return how many records of each channel file got the placeholder (or an empty field)."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    changed = {}
+    for path in sorted(drop.iterdir()):
+        if path.stem not in FILLED:
+            if path.is_file():
+                shutil.copy(path, out / path.name)
+            continue
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        field, placeholder = FILLED[path.stem]
+        column = rows[0].index(field)
+        changed[path.stem] = 0
+        for row in rows[1:]:
+            if rng.random() < share:
+                row[column] = "" if blank else placeholder
+                changed[path.stem] += 1
+        with (out / path.name).open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the variant drop and say what changed."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("drop", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--share", type=float, default=0.03, help="the share of till and webshop records (0.03)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--blank", action="store_true", help="empty the fields instead of filling in placeholders")
+    args = parser.parse_args(argv)
+    changed = with_placeholders(args.drop, args.out, args.share, args.seed, args.blank)
+    what = "emptied" if args.blank else f"{DEFAULT_CARD} / {PLACEHOLDER_EMAIL} in"
+    print(f"wrote {args.out}: {what} " + ", ".join(f"{s} {n:,}" for s, n in changed.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

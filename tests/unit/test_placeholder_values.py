@@ -1,0 +1,69 @@
+"""Identifiers held by far more people than share one at home are read as missing, learnt from the drop."""
+
+import pandas as pd
+
+from identity.placeholder_values import (
+    IDENTIFIER_COLUMNS, describe_values, people_per_value, placeholder_values, without_placeholder_values,
+)
+from identity.rules import RuleBook
+from identity.strictness import book_of_run, placeholder_values_of_run, rules_of_run
+
+COLUMNS = ["unique_id", "given_first", "surname_core", "email", "email_local", "email_domain", "email_domain_head",
+           "email_year", "mobile", "landline", "loyalty_card"]
+
+
+def _row(uid, given, surname, email=None, card=None, mobile=None):
+    local, _, domain = (email or "").partition("@")
+    return [uid, given, surname, email, local or None, domain or None, domain.split(".")[0] if domain else None, None,
+            mobile, None, card]
+
+
+def _drop(default_holders: int) -> pd.DataFrame:
+    """Families of two or three sharing a card and an e-mail address, strangers with their own, and a till's default
+    card given to ``default_holders`` strangers."""
+    rows = []
+    for f in range(200):
+        members = 3 if f % 4 == 0 else 2
+        for m in range(members):
+            rows.append(_row(f"f{f}m{m}", "abcdefgh"[m], f"fam{f:03d}", email=f"fam{f}@x.nl", card=f"C{f}"))
+            rows.append(_row(f"f{f}m{m}b", "abcdefgh"[m], f"fam{f:03d}", card=f"C{f}", mobile=f"06{f:04d}{m}"))
+    for s in range(default_holders):
+        rows.append(_row(f"s{s}", "p", f"{chr(97 + s % 26)}{chr(97 + s // 26)}str", card="2600000000017"))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def test_people_are_counted_by_initial_and_surname_start_and_a_nameless_record_counts_alone():
+    frame = pd.DataFrame([_row("1", "jan", "jansen", card="C"), _row("2", "jan", "janssen", card="C"),
+                          _row("3", "piet", "jansen", card="C"), _row("4", None, None, card="C"),
+                          _row("5", None, None, card="C")], columns=COLUMNS)
+    assert people_per_value(frame, "loyalty_card").to_dict() == {"C": 4}
+
+
+def test_a_default_card_is_a_placeholder_and_family_values_are_not():
+    found = placeholder_values(_drop(40))
+    assert found == {"loyalty_card": {"2600000000017": 40}}
+
+
+def test_a_value_held_by_fewer_than_min_people_is_never_a_placeholder():
+    assert placeholder_values(_drop(9)) == {}
+
+
+def test_a_placeholder_is_read_as_missing_with_what_derives_from_it():
+    frame = pd.DataFrame([_row("1", "jan", "a", email="geen@email.nl"), _row("2", "els", "b", email="els@x.nl")],
+                         columns=COLUMNS)
+    out = without_placeholder_values(frame, {"email": {"geen@email.nl": 50}})
+    assert out.loc[0, list(IDENTIFIER_COLUMNS["email"])].isna().all()
+    assert out.loc[1, "email"] == "els@x.nl" and out.loc[1, "email_local"] == "els"
+    assert without_placeholder_values(frame, {}) is frame
+
+
+def test_the_run_keeps_its_placeholders_and_says_them():
+    book = RuleBook()
+    book.placeholder_values = {"loyalty_card": {"2600000000017": 809}, "email": {"geen@email.nl": 632}}
+    kept = rules_of_run(book)
+    assert placeholder_values_of_run(kept) == book.placeholder_values
+    assert book_of_run({}, kept).placeholder_values == book.placeholder_values
+    assert describe_values(book.placeholder_values) == (
+        "placeholder identifiers: 2 values held by more people than share one at home, read as missing: "
+        "loyalty card: 2600000000017 (809 people); email: geen@email.nl (632 people)")
+    assert placeholder_values_of_run(rules_of_run(RuleBook())) == {}
