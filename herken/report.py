@@ -25,7 +25,7 @@ from sqlmodel import Session
 from herken.waterfall import MergeWaterfall, merge_waterfall
 from identity.categories import DEFAULT_CATEGORIES
 from identity.rules import RULE_TITLES, STEWARD, unmeasured
-from identity.strictness import HOUSEHOLDS
+from identity.strictness import HOUSEHOLDS, PLACEHOLDER_VALUES
 from profile_api.store import StoreError, latest_run
 from profile_api.store.models import MatchEdge, Person, QuarantinedRow, RecordLink, Run, SourceRecord
 
@@ -468,7 +468,10 @@ def input_html(data: ReportData) -> Html:
     channel_rows = [(ch.source, ch.records, percent(ch.records, total_records), ch.persons,
                      percent(ch.persons, data.run.persons), bar(ch.records, largest)) for ch in data.channels]
     channel_rows.append((Html("<strong>total</strong>"), total_records, "", "", "", ""))
+    placeholders = next((entry.get("description") for entry in json.loads(data.run.rules_json or "[]")
+                         if entry.get("rule") == PLACEHOLDER_VALUES), None)
     return section("input", "Input",
+                   tag("p", f"{placeholders[:1].upper()}{placeholders[1:]}.", class_="note") if placeholders else "",
                    tag("div", join([
                        tag("div", join([tag("h3", "Files: read = accepted + quarantined"),
                                         table(["file", "read", "accepted", "quarantined",

@@ -85,4 +85,5 @@ def test_a_default_card_and_a_care_home_join_nobody_and_the_run_keeps_its_caps(t
     assert rules["placeholder_values"]["values"]["loyalty_card"] == {DEFAULT_CARD: 30}
     assert tuple(cards) == (30, 0)
     assert not walk_in.customer_id and all(c.match_probability < 0.5 for c in walk_in.candidates)
-    assert "Households: of " in report.read_text(encoding="utf-8")
+    page = report.read_text(encoding="utf-8")
+    assert "Households: of " in page and "Placeholder identifiers: 1 value" in page and DEFAULT_CARD in page
