@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from identity.explain import HouseholdLink, household_link_words
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 
@@ -230,3 +231,13 @@ def _why_one_household(stub: pb_grpc.ProfileServiceStub, card: str, metadata: tu
     explained = stub.ExplainMatch(pb.ExplainMatchRequest(a=records[0], b=records[1]), timeout=30, metadata=metadata)
     out(f"  {explained.decision}")
     out(f"  household: {explained.household.decision}")
+    household_id = explained.household.household_id_a
+    if explained.household.same_household and household_id:
+        out(f"ExplainHousehold({household_id})")
+        whole = stub.ExplainHousehold(pb.ExplainHouseholdRequest(household_id=household_id), timeout=30,
+                                      metadata=metadata)
+        out(f"  {whole.decision}")
+        for link in whole.links:
+            words = household_link_words(HouseholdLink(link.customer_id_a, link.customer_id_b, link.kind, link.value,
+                                                       link.match_probability))
+            out(f"    {words}")

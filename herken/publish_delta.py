@@ -23,10 +23,11 @@ from identity.engine import Engine as QueryEngine
 from identity.incremental import Delta, IncrementalError, Published
 from identity.ingest import IDENTITY_COLUMNS
 from identity.pipeline import SNAPSHOT_COLUMNS, Resolution
+from identity.placeholder_values import without_placeholder_values
 from identity.placeholders import without_placeholders
 from identity.standardise import STANDARD_COLUMNS, current_standardised, standardise_record
 from identity.progress import NO_PROGRESS, Progress
-from identity.strictness import placeholders_of_run, rules_of_run
+from identity.strictness import placeholder_values_of_run, placeholders_of_run, rules_of_run
 from profile_api.store.history import previous_ids, write_history
 from profile_api.store.read import latest_run, query_frame
 from profile_api.store.write_delta import write_increment
@@ -144,8 +145,10 @@ def published_state(engine: Engine) -> Published:
     since = links[~isin(links["unique_id"], records["unique_id"].tolist())]
     rules = json.loads(run.rules_json or "[]")
     if len(since):     # records joined in real time (ResolveRecord with persist) since the snapshot
-        # standardised again from their raw values: the run's placeholder birth dates are read as missing again
-        joined = without_placeholders(_standardised(engine, since), placeholders_of_run(rules))
+        # standardised again from their raw values: the run's placeholder birth dates and identifiers are read as
+        # missing again
+        joined = without_placeholder_values(without_placeholders(_standardised(engine, since), placeholders_of_run(rules)),
+                                            placeholder_values_of_run(rules))
         records = pd.concat([records, joined], ignore_index=True)
     records = records.merge(links.drop(columns=["source", "record_id"]), on="unique_id", how="inner")
     return Published(records, json.loads(run.model_json), rules)

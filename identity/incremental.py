@@ -177,9 +177,10 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     lap("ingest")
 
     fresh = standardise_drop(drop, progress=progress)
-    fresh = keep_out(drop, fresh, erased_records(fresh, options.tombstones, placeholders_of_run(published.rules)))
-    # the identifiers the published run read as placeholders, before the completions read them (identity.placeholder_values)
+    # the identifiers the published run read as placeholders, before the erasure check and the completions read
+    # them (identity.placeholder_values)
     fresh = without_placeholder_values(fresh, placeholder_values_of_run(published.rules))
+    fresh = keep_out(drop, fresh, erased_records(fresh, options.tombstones, placeholders_of_run(published.rules)))
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
     write_set_aside(drop.set_aside, options.run_dir / "set_aside.csv")

@@ -350,20 +350,24 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
     for it when it was made before the standardisation; an engine made here is closed when this fails."""
     standardised = standardise_drop(drop, progress=progress, engine=early)
     _say_lost_phones(drop.records, standardised)
+    # identifiers held by far more people than share one at home (a till's default card) are read as missing before
+    # anything reads them, the erasure check and the completions too (a surname read from "geen@email.nl"), as real
+    # time reads a record
+    identifiers = placeholder_values(standardised)
     # before the completions: nothing of an erased person may shape the other records (a placeholder birth date
-    # is no one's, so a name with one is no key: a first look for them here, learnt again without the erased below)
-    standardised = keep_out(drop, standardised,
-                            erased_records(standardised, options.tombstones, placeholder_dates(standardised)))
+    # or identifier is no one's, so it is no key: a first look for them here, learnt again without the erased)
+    erased = erased_records(without_placeholder_values(standardised, identifiers), options.tombstones,
+                            placeholder_dates(standardised))
+    standardised = keep_out(drop, standardised, erased)
+    if erased:
+        identifiers = placeholder_values(standardised)
+    standardised = without_placeholder_values(standardised, identifiers)
+    if identifiers:
+        log.warning("%s", describe_values(identifiers))
     if options.model_path is None and len(standardised) < MIN_TRAINING_RECORDS:
         raise DropError(f"the drop holds {len(standardised)} record(s) to resolve (quarantined ones: "
                         f"{len(drop.quarantine)}); training a model takes at least {MIN_TRAINING_RECORDS}: add "
                         "records, or score with a trained model (--model MODEL.json)")
-    # identifiers held by far more people than share one at home (a till's default card): read as missing before
-    # anything reads them, the completions too (a surname read from "geen@email.nl")
-    identifiers = placeholder_values(standardised)
-    standardised = without_placeholder_values(standardised, identifiers)
-    if identifiers:
-        log.warning("%s", describe_values(identifiers))
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
     write_set_aside(drop.set_aside, options.run_dir / "set_aside.csv")

@@ -11,8 +11,8 @@ values blanked: 0.9622), so most of the loss is the disagreement, not the values
 
 Learnt from the drop in front of us, as the household caps are (:mod:`identity.household_caps`):
 people are told apart as for placeholder birth dates (:mod:`identity.placeholders`: the first
-letter of the first name and the first two of the surname; a record without a surname counts
-alone), and per kind of identifier the values held by two people or more, and by three or more,
+letter of the first name and the first two of the surname; without a surname by the first name, so
+one person's app accounts under a first name alone count once), and per kind of identifier the values held by two people or more, and by three or more,
 give the most people one value of it may hold (``HouseholdCaps.measure``). A value held by more
 people than that, and by at least ``MIN_PEOPLE``, is read as missing: for the model, the rules,
 the households and the profile alike. A family card, a family e-mail address or a household's
@@ -37,14 +37,21 @@ IDENTIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def people_per_value(records: pd.DataFrame, column: str) -> pd.Series:
-    """Return, per value of a column the records hold, how many people hold it (distinct first letter of the first
-    name and first two of the surname; a record without a surname counts alone)."""
-    held = records.loc[records[column].notna(), [column, "given_first", "surname_core"]]
+    """Return, per value of a column the records hold, how many people hold it: distinct first letter of the first
+    name and first two of the surname; without a surname, distinct first names (one person's app accounts under a
+    first name alone count once); a record with no name at all counts alone."""
+    if column not in records:
+        return pd.Series([], dtype="int64")
+    held = records.loc[records[column].notna()]
     if held.empty:
         return pd.Series([], dtype="int64")
-    keys = pd.DataFrame({"value": held[column], "given": held["given_first"].str.slice(0, 1),
-                         "surname": held["surname_core"].str.slice(0, 2)})
-    named = keys["surname"].notna()
+    given = held["given_first"] if "given_first" in held else pd.Series(None, index=held.index, dtype=object)
+    surname = held["surname_core"] if "surname_core" in held else pd.Series(None, index=held.index, dtype=object)
+    has_surname = surname.notna()
+    keys = pd.DataFrame({"value": held[column], "given": given.where(~has_surname, None), "surname": surname})
+    keys.loc[has_surname, "given"] = given[has_surname].str.slice(0, 1)
+    keys.loc[has_surname, "surname"] = surname[has_surname].str.slice(0, 2)
+    named = has_surname | given.notna()
     return (keys[named].drop_duplicates().groupby("value", sort=False).size()
             .add(keys[~named].groupby("value", sort=False).size(), fill_value=0).astype("int64"))
 
@@ -68,7 +75,7 @@ def without_placeholder_values(records: pd.DataFrame, values: Mapping[str, Mappi
     """Return the records with the identifiers among ``values`` (per column) read as missing, with what derives
     from them (the frame itself when none is)."""
     hits = {column: records[column].isin(list(found)) for column, found in values.items()
-            if found and column in records}
+            if found and column in records and column in IDENTIFIER_COLUMNS}
     if not any(hit.any() for hit in hits.values()):
         return records
     out = records.copy()

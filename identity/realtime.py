@@ -249,7 +249,7 @@ class RecordIndex:
         if row["birth_date"] in self.placeholders:
             row["birth_date"] = None
         for column, found in self.placeholder_values.items():
-            if row.get(column) in found:
+            if column in IDENTIFIER_COLUMNS and row.get(column) in found:
                 row.update(dict.fromkeys(IDENTIFIER_COLUMNS[column]))
         if row["postcode"] is None and row["street"] and row["house_number"]:
             postcode = postcode_of_street(self.places, row["street"], row["house_number"], row["city"])

@@ -13,3 +13,5 @@ def test_the_demo_runs_every_step_and_serves(tmp_path, capsys):
     assert (tmp_path / "report.html").is_file()
     # customer service asks why two holders of the family card are one household, and is told what links them
     assert "ExplainMatch(" in out and "  household: one household (" in out
+    # and what holds that whole household together, member by member
+    assert "ExplainHousehold(H" in out and "persons: " in out.split("ExplainHousehold(")[1]

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from herken.cli import main
+from herken.publish_delta import published_state
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.explain import Explainer
 from profile_api.resolve_record import RecordResolver, record_request_of
@@ -87,3 +88,44 @@ def test_a_default_card_and_a_care_home_join_nobody_and_the_run_keeps_its_caps(t
     assert not walk_in.customer_id and all(c.match_probability < 0.5 for c in walk_in.candidates)
     page = report.read_text(encoding="utf-8")
     assert "Households: of " in page and "Placeholder identifiers: 1 value" in page and DEFAULT_CARD in page
+
+
+def test_walk_ins_given_the_default_card_in_real_time_stay_apart_through_a_delta_run(tmp_path: Path,
+                                                                                    monkeypatch) -> None:
+    drop, url = tmp_path / "drop", f"sqlite:///{tmp_path / 'herken.db'}"
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["generate", str(drop), "--households", "400", "--seed", "5"]) == 0
+    added = _strangers(30, "CARD", card=DEFAULT_CARD)
+    with (drop / "pos.csv").open("a", newline="", encoding="utf-8") as out:
+        csv.DictWriter(out, fieldnames=list(added[0])).writerows(added)
+    assert main(["resolve", str(drop), "--store", url]) == 0
+    walk_ins = (("NEW1", "Anna", "Zwart", "1980-01-01", "Kerkstraat", "5", "1234AB", "Utrecht"),
+                ("NEW2", "Bram", "Wit", "1970-02-02", "Molenweg", "9", "4321BA", "Zwolle"))
+    engine = open_store(url)
+    try:
+        resolver = RecordResolver(engine)
+        for record_id, first, last, born, *_ in walk_ins:
+            resolver.resolve(record_request_of(pb.ResolveRecordRequest(source="pos", persist=True, record=(
+                pb.SourceRecord(record_id=record_id, first_name=first, last_name=last, birth_date=born,
+                                loyalty_card=DEFAULT_CARD)))))
+        # a delta with one more record of each walk-in: their persons are grouped again, from their records as stored
+        delta = tmp_path / "delta"
+        delta.mkdir()
+        rows = [{"record_id": f"{record_id}B", "first_name": first, "last_name": last, "birth_date": born,
+                 "email": "", "phone": "", "street": street, "house_number": number, "postcode": postcode,
+                 "city": city, "loyalty_card": "", "updated_at": "2025-04-01T10:00:00"}
+                for record_id, first, last, born, street, number, postcode, city in walk_ins]
+        with (delta / "pos.csv").open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        assert main(["resolve", str(delta), "--store", url, "--incremental"]) == 0
+        with engine.connect() as con:
+            homes = dict(con.execute(text("SELECT l.record_id, l.household_id FROM record_link l "
+                                          "WHERE l.record_id LIKE 'NEW%'")).all())
+        state = published_state(engine)
+    finally:
+        engine.dispose()
+    assert homes["NEW1"] == homes["NEW1B"] and homes["NEW2"] == homes["NEW2B"]
+    assert homes["NEW1"] != homes["NEW2"]                   # the default card joins no household
+    assert not (state.records["loyalty_card"] == DEFAULT_CARD).any()

@@ -32,11 +32,24 @@ def _drop(default_holders: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def test_people_are_counted_by_initial_and_surname_start_and_a_nameless_record_counts_alone():
+def test_people_are_counted_by_initial_and_surname_start_by_first_name_alone_and_a_nameless_record_alone():
     frame = pd.DataFrame([_row("1", "jan", "jansen", card="C"), _row("2", "jan", "janssen", card="C"),
                           _row("3", "piet", "jansen", card="C"), _row("4", None, None, card="C"),
-                          _row("5", None, None, card="C")], columns=COLUMNS)
-    assert people_per_value(frame, "loyalty_card").to_dict() == {"C": 4}
+                          _row("5", None, None, card="C"), _row("6", "kees", None, card="C"),
+                          _row("7", "kees", None, card="C"), _row("8", "karel", None, card="C")], columns=COLUMNS)
+    assert people_per_value(frame, "loyalty_card").to_dict() == {"C": 6}
+
+
+def test_one_persons_many_app_accounts_under_a_first_name_alone_keep_their_identifiers():
+    frame = pd.DataFrame([_row(f"a{i}", "jan", None, email="jan@x.nl", card="C9", mobile="0612345678")
+                          for i in range(12)] + _drop(0).values.tolist(), columns=COLUMNS)
+    assert placeholder_values(frame) == {}
+
+
+def test_a_column_the_records_or_this_herken_do_not_know_is_passed_over():
+    frame = pd.DataFrame([_row("1", "jan", "a", card="C1")], columns=COLUMNS)
+    assert without_placeholder_values(frame, {"fax": {"C1": 40}, "loyalty_card": {}}) is frame
+    assert people_per_value(frame.drop(columns=["loyalty_card"]), "loyalty_card").empty
 
 
 def test_a_default_card_is_a_placeholder_and_family_values_are_not():
