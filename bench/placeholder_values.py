@@ -3,12 +3,14 @@
     python bench/placeholder_values.py DROP OUT                     # 3% of till and webshop records, seed 1
     python bench/placeholder_values.py DROP OUT --share 0.1
     python bench/placeholder_values.py DROP OUT --blank             # the same records with the fields left empty
+    python bench/placeholder_values.py DROP OUT --names [--blank]   # "Klant Onbekend" in 3% of the till records
 
 A till that asks for a loyalty card gets the shop's own card ("2600000000017") for customers without one; a web
 form that insists on an e-mail address gets "geen@email.nl". This writes the default card into the loyalty-card
 field of the given share of the till (pos) records and the placeholder address into the e-mail field of that
 share of the webshop records (each record drawn on its own, the same records in both modes); ``--blank`` empties
-those fields instead: what the drop would say had the till written nothing. Resolve DROP, OUT and OUT --blank and
+those fields instead: what the drop would say had the till written nothing. ``--names`` writes a till's name for a
+stranger, "Klant" / "Onbekend", into the name fields of that share of the till records instead. Resolve DROP, OUT and OUT --blank and
 compare persons F1 (``herken evaluate``): herken reads an identifier held by far more people than share one at home
 as missing (identity.placeholder_values), and ``herken resolve`` names it.
 
@@ -26,26 +28,33 @@ from pathlib import Path
 DEFAULT_CARD = "2600000000017"
 PLACEHOLDER_EMAIL = "geen@email.nl"
 FILLED = {"pos": ("loyalty_card", DEFAULT_CARD), "webshop": ("email", PLACEHOLDER_EMAIL)}
+STRANGER = ("Klant", "Onbekend")      # a till's name for a customer it does not know
 
 
-def with_placeholders(drop: Path, out: Path, share: float, seed: int, blank: bool = False) -> dict[str, int]:
-    """Write the variant; return how many records of each channel file got the placeholder (or an empty field)."""
+def with_placeholders(drop: Path, out: Path, share: float, seed: int, blank: bool = False,
+                      names: bool = False) -> dict[str, int]:
+    """Write the variant; return how many records of each channel file got the placeholder (or an empty field).
+
+    names: write a till's name for a stranger ("Klant" / "Onbekend") into the till records' name fields instead.
+    """
     rng = random.Random(seed)
+    filled = {"pos": (("first_name", STRANGER[0]), ("last_name", STRANGER[1]))} if names \
+        else {source: (what,) for source, what in FILLED.items()}
     out.mkdir(parents=True, exist_ok=True)
     changed = {}
     for path in sorted(drop.iterdir()):
-        if path.stem not in FILLED:
+        if path.stem not in filled:
             if path.is_file():
                 shutil.copy(path, out / path.name)
             continue
         with path.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
-        field, placeholder = FILLED[path.stem]
-        column = rows[0].index(field)
+        columns = [(rows[0].index(field), placeholder) for field, placeholder in filled[path.stem]]
         changed[path.stem] = 0
         for row in rows[1:]:
             if rng.random() < share:
-                row[column] = "" if blank else placeholder
+                for column, placeholder in columns:
+                    row[column] = "" if blank else placeholder
                 changed[path.stem] += 1
         with (out / path.name).open("w", newline="", encoding="utf-8") as fh:
             csv.writer(fh).writerows(rows)
@@ -60,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--share", type=float, default=0.03, help="the share of till and webshop records (0.03)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--blank", action="store_true", help="empty the fields instead of filling in placeholders")
+    parser.add_argument("--names", action="store_true",
+                        help="write Klant / Onbekend into the till records' name fields instead of card and e-mail")
     args = parser.parse_args(argv)
-    changed = with_placeholders(args.drop, args.out, args.share, args.seed, args.blank)
-    what = "emptied" if args.blank else f"{DEFAULT_CARD} / {PLACEHOLDER_EMAIL} in"
+    changed = with_placeholders(args.drop, args.out, args.share, args.seed, args.blank, args.names)
+    what = "emptied" if args.blank else (" ".join(STRANGER) if args.names else f"{DEFAULT_CARD} / {PLACEHOLDER_EMAIL}") + " in"
     print(f"wrote {args.out}: {what} " + ", ".join(f"{s} {n:,}" for s, n in changed.items()))
     return 0
 

@@ -16,7 +16,13 @@ one person's app accounts under a first name alone count once), and per kind of 
 give the most people one value of it may hold (``HouseholdCaps.measure``). A value held by more
 people than that, and by at least ``MIN_PEOPLE``, is read as missing: for the model, the rules,
 the households and the profile alike. A family card, a family e-mail address or a household's
-landline is held by a handful (the largest at 100k: 5 people) and is kept. The run keeps the
+landline is held by a handful (the largest at 100k: 8 people by those keys) and is kept.
+
+Likewise a till's name for a customer it does not know ("Klant Onbekend"): a first name and a surname
+that stand together on most of the records of each, on the records of at least ``MIN_PEOPLE`` people
+(distinct birth dates), are read as missing, and the record is a nameless one to the rules. Measured on
+the 100k drop with "Klant Onbekend" on 3% of the till records: persons F1 0.9574 against 0.9613 with the
+names left empty. The run keeps the
 values, so delta runs, real time and explanations read them the same way.
 """
 
@@ -34,6 +40,13 @@ IDENTIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("email", "email_local", "email_domain", "email_domain_head", "email_year"),
     "mobile": ("mobile",), "landline": ("landline",), "loyalty_card": ("loyalty_card",),
 }
+# A till's name for a customer it does not know ("Klant Onbekend", "Test Test"): a first name and a surname that
+# stand together on the records of many people and hardly ever apart. Its value: "given_first|surname_core".
+FULL_NAME = "full_name"
+NAME_COLUMNS: tuple[str, ...] = ("given", "given_first", "given_canonical", "initials", "initial", "particles",
+                                 "surname_core", "surname_first", "surname_last")
+# most of: the share of a first name's records that carry the surname, and of the surname's that carry the first name
+TOGETHER = 0.5
 
 
 def people_per_value(records: pd.DataFrame, column: str) -> pd.Series:
@@ -56,9 +69,42 @@ def people_per_value(records: pd.DataFrame, column: str) -> pd.Series:
             .add(keys[~named].groupby("value", sort=False).size(), fill_value=0).astype("int64"))
 
 
+def placeholder_names(records: pd.DataFrame) -> dict[str, int]:
+    """Return the full names ("given_first|surname_core") a till gives customers it does not know: held by at least
+    MIN_PEOPLE people (distinct birth dates), the first name standing with that surname on most of its records and the
+    surname with that first name on most of its; with the people holding each. A real name, however common, is shared
+    with other surnames and first names ("jan" with every surname), and one person's records hold a date or two."""
+    if not {"given_first", "surname_core", "birth_date"} <= set(records.columns):
+        return {}
+    named = records.loc[records["given_first"].notna() & records["surname_core"].notna(),
+                        ["given_first", "surname_core", "birth_date"]]
+    if named.empty:
+        return {}
+    people = named.groupby(["given_first", "surname_core"], sort=False)["birth_date"].nunique()
+    many = people[people >= MIN_PEOPLE]
+    if many.empty:
+        return {}
+    pairs = named.groupby(["given_first", "surname_core"], sort=False).size()
+    given = named.groupby("given_first", sort=False).size()
+    surname = named.groupby("surname_core", sort=False).size()
+    found = {}
+    for (first, last), held in many.items():
+        together = int(pairs[(first, last)])
+        if together >= TOGETHER * given[first] and together >= TOGETHER * surname[last]:
+            found[f"{first}|{last}"] = int(held)
+    return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def full_names(records: pd.DataFrame) -> pd.Series:
+    """Return each record's full name as FULL_NAME's values write it (missing without a first name or surname)."""
+    return (records["given_first"] + "|" + records["surname_core"]).where(
+        records["given_first"].notna() & records["surname_core"].notna(), None)
+
+
 def placeholder_values(records: pd.DataFrame) -> dict[str, dict[str, int]]:
     """Return, per identifier column, the values standardised records hold for more people than the drop shows one
-    value of that kind held by (and for at least MIN_PEOPLE), with the people holding each; most held first."""
+    value of that kind held by (and for at least MIN_PEOPLE), with the people holding each, most held first; and
+    under FULL_NAME, the names a till gives customers it does not know (``placeholder_names``)."""
     people = {column: people_per_value(records, column) for column in IDENTIFIER_COLUMNS if column in records}
     caps = HouseholdCaps.measure({column: (int((held >= 2).sum()), int((held >= 3).sum()))
                                   for column, held in people.items()})
@@ -68,6 +114,9 @@ def placeholder_values(records: pd.DataFrame) -> dict[str, dict[str, int]]:
         over = held[held >= line].sort_values(ascending=False, kind="stable")
         if len(over):
             found[column] = {str(value): int(n) for value, n in over.items()}
+    names = placeholder_names(records)
+    if names:
+        found[FULL_NAME] = names
     return found
 
 
@@ -76,11 +125,13 @@ def without_placeholder_values(records: pd.DataFrame, values: Mapping[str, Mappi
     from them (the frame itself when none is)."""
     hits = {column: records[column].isin(list(found)) for column, found in values.items()
             if found and column in records and column in IDENTIFIER_COLUMNS}
+    if values.get(FULL_NAME) and {"given_first", "surname_core"} <= set(records.columns):
+        hits[FULL_NAME] = full_names(records).isin(list(values[FULL_NAME]))
     if not any(hit.any() for hit in hits.values()):
         return records
     out = records.copy()
     for column, hit in hits.items():
-        for derived in IDENTIFIER_COLUMNS[column]:
+        for derived in IDENTIFIER_COLUMNS.get(column, NAME_COLUMNS):
             if derived in out:
                 out[derived] = out[derived].where(~hit, None)
     return out
@@ -90,7 +141,8 @@ def describe_values(values: Mapping[str, Mapping[str, int]], shown: int = 3) -> 
     """Return the line the run's output and report carry: the values read as placeholders, per kind."""
     parts = []
     for column, found in values.items():
-        listed = ", ".join(f"{value} ({held:,} people)" for value, held in list(found.items())[:shown])
+        listed = ", ".join(f"{value.replace('|', ' ') if column == FULL_NAME else value} ({held:,} people)"
+                           for value, held in list(found.items())[:shown])
         more = f" and {len(found) - shown} more" if len(found) > shown else ""
         parts.append(f"{column.replace('_', ' ')}: {listed}{more}")
     count = sum(len(found) for found in values.values())

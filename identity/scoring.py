@@ -34,7 +34,7 @@ from identity.addresses import address_key
 from identity.compiled_model import ModelScorer, Test, compile_condition
 from identity.link import SHARED_COLUMNS, prepare
 from identity.model import blocking_rules_of
-from identity.placeholder_values import IDENTIFIER_COLUMNS
+from identity.placeholder_values import IDENTIFIER_COLUMNS, NAME_COLUMNS
 from identity.standardise import STANDARD_COLUMNS, standardise_record
 
 # The raw columns of an identity record, as a drop (and the store's source_record) holds them.
@@ -54,6 +54,8 @@ def restandardise(raw: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str
     """
     record = standardise_record({"source": raw["source"], "record_id": raw["record_id"],
                                  **{c: raw.get(c) for c in RAW_COLUMNS}})
+    if record["given_first"] and "std_given" in stored and stored["std_given"] is None:
+        record.update(dict.fromkeys(NAME_COLUMNS))          # a till's name for a stranger (identity.placeholder_values)
     surname = stored.get("std_surname")
     if record["surname_core"] is None and surname:          # read from the e-mail (identity.email_names)
         words = surname.split()

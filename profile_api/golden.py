@@ -143,6 +143,12 @@ def candidates(records: pd.DataFrame) -> pd.DataFrame:
     frame["confidence"] = pd.to_numeric(confidence, errors="coerce").astype("float64")
     frame["first_name_quality"] = _qualities(frame["first_name"], True)
     frame["last_name_quality"] = _qualities(frame["last_name"], False)
+    if {"std_given", "std_surname"} <= set(records.columns):
+        # a name the run read as a till's name for a stranger ("Klant Onbekend", identity.placeholder_values): written
+        # in both fields, standardised to nothing in either; it names no one
+        stranger = (frame["first_name"].notna() & frame["last_name"].notna()
+                    & records["std_given"].isna().to_numpy() & records["std_surname"].isna().to_numpy())
+        frame.loc[stranger, ["first_name_quality", "last_name_quality"]] = 0
     # An address typed into the street field ("Dorpsstraat 12a") is split as the ingest does.
     joined = frame["street"].notna() & frame["house_number"].isna()
     if joined.any():

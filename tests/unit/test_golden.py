@@ -195,3 +195,17 @@ def test_a_person_without_a_first_name_is_shown_by_the_rest_of_their_name():
                                          "amount_eur", "discount_eur", "store_id", "delivery_method"])
     shown = dict(zip(*[profile_rows(records, links, interactions)[c] for c in ("customer_id", "display_name")]))
     assert shown == {"C1": "Kirpenstein", "C2": "Johan"}
+
+
+def test_a_tills_name_for_a_stranger_never_names_the_person():
+    # the run read "Klant Onbekend" as a placeholder: the record's standardised names are missing
+    columns = [*REQUIRED_COLUMNS, "std_given", "std_surname"]
+    frame = golden_records(pd.DataFrame([
+        {**record("webshop", "W1", "2025-06-01T10:00:00", first_name="Klant", last_name="Onbekend"),
+         "std_given": None, "std_surname": None},
+        {**record("pos", "P1", "2021-01-01T10:00:00", first_name="Johannes", last_name="Jansen"),
+         "std_given": "johannes", "std_surname": "jansen"},
+    ], columns=columns))
+    chosen = {(r.customer_id, r.field): (r.value, r.source, r.record_id) for r in frame.itertuples()}
+    assert chosen["C1", "first_name"] == ("Johannes", "pos", "P1")
+    assert chosen["C1", "last_name"] == ("Jansen", "pos", "P1")

@@ -3,7 +3,8 @@
 import pandas as pd
 
 from identity.placeholder_values import (
-    IDENTIFIER_COLUMNS, describe_values, people_per_value, placeholder_values, without_placeholder_values,
+    FULL_NAME, IDENTIFIER_COLUMNS, NAME_COLUMNS, describe_values, people_per_value, placeholder_names, placeholder_values,
+    without_placeholder_values,
 )
 from identity.rules import RuleBook
 from identity.strictness import book_of_run, placeholder_values_of_run, rules_of_run
@@ -80,3 +81,30 @@ def test_the_run_keeps_its_placeholders_and_says_them():
         "placeholder identifiers: 2 values held by more people than share one at home, read as missing: "
         "loyalty card: 2600000000017 (809 people); email: geen@email.nl (632 people)")
     assert placeholder_values_of_run(rules_of_run(RuleBook())) == {}
+
+
+NAMED = ["unique_id", "given_first", "surname_core", "birth_date", *[c for c in NAME_COLUMNS
+                                                                   if c not in ("given_first", "surname_core")]]
+
+
+def _named(uid, given, surname, born):
+    return [uid, given, surname, born, *([given] * 4), None, surname, surname]
+
+
+def test_a_tills_name_for_strangers_is_a_placeholder_and_a_common_real_name_is_not():
+    rows = [_named(f"k{i}", "klant", "onbekend", f"19{50 + i}-01-01") for i in range(12)]
+    rows += [_named(f"j{i}", "jan", "jansen", f"19{50 + i}-02-02") for i in range(15)]       # fifteen real jan jansens
+    rows += [_named(f"o{i}", "jan", f"other{i}", "1980-03-03") for i in range(20)]          # jan has other surnames
+    rows += [_named(f"p{i}", "piet", "pietersen", "1970-04-04") for i in range(30)]         # one person, many records
+    frame = pd.DataFrame(rows, columns=NAMED)
+    assert placeholder_names(frame) == {"klant|onbekend": 12}
+    out = without_placeholder_values(frame, {FULL_NAME: {"klant|onbekend": 12}})
+    assert out.loc[out["unique_id"].str.startswith("k"), list(NAME_COLUMNS)].isna().all().all()
+    assert (out.loc[out["unique_id"] == "j0", "given_first"] == "jan").all()
+    assert describe_values({FULL_NAME: {"klant|onbekend": 12}}).endswith("full name: klant onbekend (12 people)")
+
+
+def test_a_name_held_with_fewer_than_min_people_birth_dates_is_never_a_placeholder():
+    frame = pd.DataFrame([_named(f"k{i}", "klant", "onbekend", f"19{50 + i % 9}-01-01") for i in range(40)],
+                         columns=NAMED)
+    assert placeholder_names(frame) == {}

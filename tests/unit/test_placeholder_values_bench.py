@@ -33,3 +33,11 @@ def test_the_same_records_get_the_placeholders_or_empty_fields_and_nothing_else_
             assert {k: v for k, v in a.items() if k != field} == {k: v for k, v in b.items() if k != field}
     for name in ("app.csv", "service.csv", "truth.csv", "interactions.csv"):
         assert (tmp_path / "filled" / name).read_bytes() == (SMALL_DROP / name).read_bytes()
+
+
+def test_a_tills_name_for_strangers_goes_into_both_name_fields_of_till_records_only(tmp_path):
+    changed = with_placeholders(SMALL_DROP, tmp_path / "named", 0.3, seed=2, names=True)
+    assert set(changed) == {"pos"} and changed["pos"] > 0
+    after = _rows(tmp_path / "named" / "pos.csv")
+    assert sum((a["first_name"], a["last_name"]) == ("Klant", "Onbekend") for a in after) == changed["pos"]
+    assert (tmp_path / "named" / "webshop.csv").read_bytes() == (SMALL_DROP / "webshop.csv").read_bytes()
