@@ -54,8 +54,9 @@ def restandardise(raw: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str
     """
     record = standardise_record({"source": raw["source"], "record_id": raw["record_id"],
                                  **{c: raw.get(c) for c in RAW_COLUMNS}})
-    if record["given_first"] and "std_given" in stored and stored["std_given"] is None:
-        record.update(dict.fromkeys(NAME_COLUMNS))          # a till's name for a stranger (identity.placeholder_values)
+    if (record["given_first"] and record["surname_core"] and "std_given" in stored and stored["std_given"] is None
+            and stored.get("std_surname") is None):       # a till's name for a stranger (identity.placeholder_values)
+        record.update(dict.fromkeys(NAME_COLUMNS))
     surname = stored.get("std_surname")
     if record["surname_core"] is None and surname:          # read from the e-mail (identity.email_names)
         words = surname.split()

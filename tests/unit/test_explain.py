@@ -295,3 +295,17 @@ def test_a_value_is_said_to_say_nothing_beyond_the_cap_the_run_measured_for_its_
     notes = shared_apart(records, "jan", "els", now, {("email", "fam@x.nl"): 9, ("address_key", "1011AA|1|"): 4}, caps)
     assert notes == ["the address 1011AA|1|, which 4 persons use: more than 3, the most the drop's households make "
                      "likely, so it says nothing", "the e-mail address fam@x.nl"]
+
+
+def test_identifiers_and_a_name_its_run_read_as_placeholders_are_missing_again():
+    raw = {"source": "pos", "record_id": "P1", "first_name": "Klant", "last_name": "Onbekend",
+           "email": "geen@email.nl", "loyalty_card": "2600000000017", "phone": "0612345678"}
+    record = restandardise(raw, {"std_given": None, "std_surname": None, "std_email": None, "std_loyalty_card": None,
+                                 "std_phone": None})
+    assert all(record[c] is None for c in ("given_first", "surname_core", "initial", "email", "email_local",
+                                          "loyalty_card", "mobile"))
+    kept = restandardise(raw, {"std_given": "klant", "std_surname": "onbekend", "std_email": "geen@email.nl",
+                               "std_loyalty_card": "2600000000017", "std_phone": "+31612345678"})
+    assert (kept["given_first"], kept["surname_core"], kept["email"]) == ("klant", "onbekend", "geen@email.nl")
+    # a store whose surname is kept while its first name is not says nothing of a placeholder name
+    assert restandardise(raw, {"std_given": None, "std_surname": "onbekend"})["given_first"] == "klant"
