@@ -10,8 +10,8 @@ form that insists on an e-mail address gets "geen@email.nl". This writes the def
 field of the given share of the till (pos) records and the placeholder address into the e-mail field of that
 share of the webshop records (each record drawn on its own, the same records in both modes); ``--blank`` empties
 those fields instead: what the drop would say had the till written nothing. ``--names`` writes a till's name for a
-stranger, "Klant" / "Onbekend", into the name fields of that share of the till records instead. Resolve DROP, OUT and OUT --blank and
-compare persons F1 (``herken evaluate``): herken reads an identifier held by far more people than share one at home
+stranger, "Klant" / "Onbekend", into the name fields of that share of the till records instead. Resolve DROP, OUT
+and OUT --blank and compare persons F1 (``herken evaluate``): herken reads an identifier held by far more people than share one at home
 as missing (identity.placeholder_values), and ``herken resolve`` names it.
 
 Nothing else changes: record ids, truth, interactions and preferences are as in DROP.
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="write Klant / Onbekend into the till records' name fields instead of card and e-mail")
     args = parser.parse_args(argv)
     changed = with_placeholders(args.drop, args.out, args.share, args.seed, args.blank, args.names)
-    what = "emptied" if args.blank else (" ".join(STRANGER) if args.names else f"{DEFAULT_CARD} / {PLACEHOLDER_EMAIL}") + " in"
+    filled = " ".join(STRANGER) if args.names else f"{DEFAULT_CARD} / {PLACEHOLDER_EMAIL}"
+    what = "emptied" if args.blank else f"{filled} in"
     print(f"wrote {args.out}: {what} " + ", ".join(f"{s} {n:,}" for s, n in changed.items()))
     return 0
 

@@ -455,6 +455,12 @@ def header_html(data: ReportData) -> Html:
     ]))
 
 
+def _kept_description(run: Run, rule: str) -> str | None:
+    """Return the description of an entry the run kept with its rules (run.rules_json), or None without one."""
+    return next((entry.get("description") for entry in json.loads(run.rules_json or "[]")
+                 if entry.get("rule") == rule), None)
+
+
 def input_html(data: ReportData) -> Html:
     """Return the per-file counts and the records per channel."""
     file_rows = []
@@ -468,8 +474,7 @@ def input_html(data: ReportData) -> Html:
     channel_rows = [(ch.source, ch.records, percent(ch.records, total_records), ch.persons,
                      percent(ch.persons, data.run.persons), bar(ch.records, largest)) for ch in data.channels]
     channel_rows.append((Html("<strong>total</strong>"), total_records, "", "", "", ""))
-    placeholders = next((entry.get("description") for entry in json.loads(data.run.rules_json or "[]")
-                         if entry.get("rule") == PLACEHOLDER_VALUES), None)
+    placeholders = _kept_description(data.run, PLACEHOLDER_VALUES)
     return section("input", "Input",
                    tag("p", f"{placeholders[:1].upper()}{placeholders[1:]}.", class_="note") if placeholders else "",
                    tag("div", join([
@@ -549,8 +554,7 @@ def merges_html(waterfall: MergeWaterfall | None, note: str | None) -> Html:
 
 def clusters_html(data: ReportData) -> Html:
     """Return the cluster and household size distributions side by side, and the household caps the run measured."""
-    caps = next((entry.get("description") for entry in json.loads(data.run.rules_json or "[]")
-                 if entry.get("rule") == HOUSEHOLDS), None)
+    caps = _kept_description(data.run, HOUSEHOLDS)
     return section("clusters", "Persons and households", tag("div", join([
         tag("div", join([tag("h3", "Records per person"),
                          distribution_table("records", "persons", data.records_per_person)])),

@@ -12,9 +12,10 @@ values blanked: 0.9622), so most of the loss is the disagreement, not the values
 Learnt from the drop in front of us, as the household caps are (:mod:`identity.household_caps`):
 people are told apart as for placeholder birth dates (:mod:`identity.placeholders`: the first
 letter of the first name and the first two of the surname; without a surname by the first name, so
-one person's app accounts under a first name alone count once), and per kind of identifier the values held by two people or more, and by three or more,
-give the most people one value of it may hold (``HouseholdCaps.measure``). A value held by more
-people than that, and by at least ``MIN_PEOPLE``, is read as missing: for the model, the rules,
+one person's app accounts under a first name alone count once), and per kind of identifier the
+values held by two people or more, and by three or more, give the most people one value of it may
+hold (``HouseholdCaps.measure``). A value held by more people than that, and by at least
+``MIN_PEOPLE``, is read as missing: for the model, the rules,
 the households and the profile alike. A family card, a family e-mail address or a household's
 landline is held by a handful (the largest at 100k: 8 people by those keys) and is kept.
 
@@ -22,8 +23,8 @@ Likewise a till's name for a customer it does not know ("Klant Onbekend"): a fir
 that stand together on most of the records of each, on the records of at least ``MIN_PEOPLE`` people
 (distinct birth dates), are read as missing, and the record is a nameless one to the rules. Measured on
 the 100k drop with "Klant Onbekend" on 3% of the till records: persons F1 0.9574 against 0.9613 with the
-names left empty. The run keeps the
-values, so delta runs, real time and explanations read them the same way.
+names left empty. The run keeps the values, so delta runs, real time and explanations read them the
+same way.
 """
 
 from __future__ import annotations
@@ -135,6 +136,18 @@ def without_placeholder_values(records: pd.DataFrame, values: Mapping[str, Mappi
             if derived in out:
                 out[derived] = out[derived].where(~hit, None)
     return out
+
+
+def without_placeholders_in_row(row: dict[str, object], values: Mapping[str, Mapping[str, int]]) -> None:
+    """Read one standardised record's placeholders as missing in place, as ``without_placeholder_values`` reads a
+    frame's (real time: one record at a time)."""
+    for column, found in values.items():
+        if column in IDENTIFIER_COLUMNS and row.get(column) in found:
+            row.update(dict.fromkeys(IDENTIFIER_COLUMNS[column]))
+    names = values.get(FULL_NAME)
+    if names and row.get("given_first") and row.get("surname_core") \
+            and f"{row['given_first']}|{row['surname_core']}" in names:
+        row.update(dict.fromkeys(NAME_COLUMNS))
 
 
 def describe_values(values: Mapping[str, Mapping[str, int]], shown: int = 3) -> str:

@@ -30,7 +30,7 @@ from identity.addresses import Places, address_key, complete_postcodes, postcode
 from identity.cluster import NAME_COMPARISONS, NAMES_ONLY_THRESHOLD, PERSONAL_COLUMNS
 from identity.email_names import fill_surnames_from_email, surname_from_email, surname_vocabulary
 from identity.link import SHARED_COLUMNS, count_people
-from identity.placeholder_values import FULL_NAME, IDENTIFIER_COLUMNS, NAME_COLUMNS
+from identity.placeholder_values import without_placeholders_in_row
 from identity.rules import NAMELESS, NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleBook, first_conflict
 from identity.strictness import book_of_run
 from identity.compiled_model import ModelScorer, PairScore
@@ -248,12 +248,7 @@ class RecordIndex:
         row = standardise_record(dict(raw))
         if row["birth_date"] in self.placeholders:
             row["birth_date"] = None
-        for column, found in self.placeholder_values.items():
-            if column in IDENTIFIER_COLUMNS and row.get(column) in found:
-                row.update(dict.fromkeys(IDENTIFIER_COLUMNS[column]))
-        names = self.placeholder_values.get(FULL_NAME)
-        if names and row["given_first"] and row["surname_core"] and f"{row['given_first']}|{row['surname_core']}" in names:
-            row.update(dict.fromkeys(NAME_COLUMNS))
+        without_placeholders_in_row(row, self.placeholder_values)
         if row["postcode"] is None and row["street"] and row["house_number"]:
             postcode = postcode_of_street(self.places, row["street"], row["house_number"], row["city"])
             if postcode is not None:

@@ -304,15 +304,12 @@ class Explainer:
         if ha != hb:
             return HouseholdExplanation(False, ha, hb, household_sentence(False, None, ha, hb,
                                                                           self._apart(conn, run, a, b)))
-        rows = conn.execute(_HOUSEHOLD, {"household_id": ha}).mappings().fetchmany(HOUSEHOLD_RECORDS_EXPLAINED + 1)
-        if len(rows) > HOUSEHOLD_RECORDS_EXPLAINED:
+        members = self._household_records(conn, ha)
+        if len(members) > HOUSEHOLD_RECORDS_EXPLAINED:
             return HouseholdExplanation(True, ha, hb, f"one household ({ha}) of more than "
                                         f"{HOUSEHOLD_RECORDS_EXPLAINED} records: its links are not looked for")
-        members = [_stored_of(f"{row['source']}:{row['record_id']}", row) for row in rows]
         records = _standardised(members)
-        caps = run.rules.household_caps or FIXED
-        edges = self._grouped(lambda engine, frame: household_edges(engine, frame, caps), records[list(EDGE_COLUMNS)])
-        evidence = list(zip(edges["kind"], edges["value"], edges["person"]))
+        evidence = self._evidence(run, records)
         path = household_path(evidence, [], a.customer_id or "", b.customer_id or "")
         if path is None:
             path = household_path(evidence, self._likely_members(conn, run, members, records),
@@ -327,26 +324,35 @@ class Explainer:
         """
         run = self._run_model()
         with self._engine.connect() as conn:
-            rows = conn.execute(_HOUSEHOLD, {"household_id": household_id}).mappings().fetchmany(
-                HOUSEHOLD_RECORDS_EXPLAINED + 1)
-            if not rows:
+            members = self._household_records(conn, household_id)
+            if not members:
                 raise UnknownHousehold(household_id)
-            members = [_stored_of(f"{row['source']}:{row['record_id']}", row) for row in rows]
             persons = sorted({m.customer_id or "" for m in members})
-            if len(rows) > HOUSEHOLD_RECORDS_EXPLAINED:
+            if len(members) > HOUSEHOLD_RECORDS_EXPLAINED:
                 return HouseholdTree(household_id, persons, [], persons[1:], (
                     f"one household ({household_id}) of more than {HOUSEHOLD_RECORDS_EXPLAINED} records: its links "
                     "are not looked for"))
             records = _standardised(members)
-            caps = run.rules.household_caps or FIXED
-            edges = self._grouped(lambda engine, frame: household_edges(engine, frame, caps),
-                                  records[list(EDGE_COLUMNS)])
-            evidence = list(zip(edges["kind"], edges["value"], edges["person"]))
+            evidence = self._evidence(run, records)
             links, unlinked = household_tree(evidence, [], persons)
             if unlinked:
                 links, unlinked = household_tree(evidence, self._likely_members(conn, run, members, records), persons)
         return HouseholdTree(household_id, persons, links, unlinked,
                              household_tree_sentence(household_id, persons, links, unlinked))
+
+    @staticmethod
+    def _household_records(conn: Connection, household_id: str) -> list[_Stored]:
+        """Return the stored records of a household: HOUSEHOLD_RECORDS_EXPLAINED of them and one more at most."""
+        rows = conn.execute(_HOUSEHOLD, {"household_id": household_id}).mappings().fetchmany(
+            HOUSEHOLD_RECORDS_EXPLAINED + 1)
+        return [_stored_of(f"{row['source']}:{row['record_id']}", row) for row in rows]
+
+    def _evidence(self, run: _RunModel, records: pd.DataFrame) -> list[tuple[str, str, str]]:
+        """Return the (kind, value, person) rows that join these standardised records' persons, grouped as the run
+        grouped them (``identity.households.household_edges`` under its caps)."""
+        caps = run.rules.household_caps or FIXED
+        edges = self._grouped(lambda engine, frame: household_edges(engine, frame, caps), records[list(EDGE_COLUMNS)])
+        return list(zip(edges["kind"], edges["value"], edges["person"]))
 
     def _grouped(self, query: Callable[[Any, pd.DataFrame], Any], records: pd.DataFrame) -> Any:
         """Return query(engine, records) on the explainer's in-memory DuckDB, made once, one call at a time."""

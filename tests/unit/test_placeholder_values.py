@@ -4,7 +4,7 @@ import pandas as pd
 
 from identity.placeholder_values import (
     FULL_NAME, IDENTIFIER_COLUMNS, NAME_COLUMNS, describe_values, people_per_value, placeholder_names, placeholder_values,
-    without_placeholder_values,
+    without_placeholder_values, without_placeholders_in_row,
 )
 from identity.rules import RuleBook
 from identity.strictness import book_of_run, placeholder_values_of_run, rules_of_run
@@ -108,3 +108,15 @@ def test_a_name_held_with_fewer_than_min_people_birth_dates_is_never_a_placehold
     frame = pd.DataFrame([_named(f"k{i}", "klant", "onbekend", f"19{50 + i % 9}-01-01") for i in range(40)],
                          columns=NAMED)
     assert placeholder_names(frame) == {}
+
+
+def test_one_record_is_read_as_a_frame_of_it_is():
+    values = {"loyalty_card": {"2600000000017": 40}, FULL_NAME: {"klant|onbekend": 12}}
+    frame = pd.DataFrame([_named("k1", "klant", "onbekend", "1980-01-01")], columns=NAMED).assign(
+        loyalty_card="2600000000017", email="a@b.nl")
+    row = frame.iloc[0].to_dict()
+    without_placeholders_in_row(row, values)
+    def plain(record):
+        return {k: None if pd.isna(v) else v for k, v in record.items()}
+    assert plain(row) == plain(without_placeholder_values(frame, values).iloc[0].to_dict())
+    assert row["loyalty_card"] is None and row["given_first"] is None and row["email"] == "a@b.nl"
