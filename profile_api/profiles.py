@@ -296,6 +296,12 @@ class ProfileStore:
         """Forget the answers of the keyed reads kept in memory (the store was written through this process)."""
         self._kept.forget()
 
+    def note_written(self, customer_id: str) -> None:
+        """Note a person this process has just written in real time (ResolveRecord with persist): the next search
+        finds them by the names of their records as they are now. Another process's new persons are found through
+        the identity events."""
+        self._search.note(customer_id)
+
     @property
     def kept_reads(self) -> tuple[int, int]:
         """Return (answers of keyed reads kept in memory, about how many bytes they take)."""

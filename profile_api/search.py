@@ -2,7 +2,10 @@
 
 Candidates come from indexed look-ups of the standardised columns (postcode, phone, e-mail, birth
 date) and, for a name, from an in-memory index of surnames (rebuilt when a new run is published),
-searched with Jaro-Winkler so that typos still find the name. Every candidate is then scored per
+searched with Jaro-Winkler so that typos still find the name. Persons written in real time since the
+run (ResolveRecord with persist, by any process) are found by name at once: the identity events since
+the index was built name them, and this process's own writes are noted (``CustomerSearch.note``); their
+names go into a small second index, made again as more come, beside the run's. Every candidate is then scored per
 criterion on their best-matching record, and the criteria are combined as a weighted mean
 (WEIGHTS) of the criteria asked for: 1.0 means every criterion matched exactly.
 
@@ -181,8 +184,13 @@ class _NameIndex:
 
 
 _RUN = text("SELECT max(run_id) FROM run")
-_NAMES = text("""SELECT l.customer_id, r.std_given, r.first_name, r.std_surname, r.std_particles FROM source_record r
-                 JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id""")
+_NAMES_SQL = """SELECT l.customer_id, r.std_given, r.first_name, r.std_surname, r.std_particles FROM source_record r
+                JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id"""
+_NAMES = text(_NAMES_SQL)
+_NAMES_OF = text(_NAMES_SQL + " WHERE l.customer_id IN :ids").bindparams(bindparam("ids", expanding=True))
+_LATEST_EVENT = text("SELECT max(seq) FROM identity_event")
+_IDS_PER_READ = 500          # persons per read of their names (SQLite bounds the parameters of a statement)
+_WRITTEN_SINCE = text("SELECT customer_ids_after FROM identity_event WHERE seq > :seq")
 _EXACT = {
     "postcode": "r.std_postcode = :postcode", "phone": "r.std_phone = :phone",
     "email": "r.std_email = :email", "birth_date": "r.std_birth_date = :birth_date",
@@ -198,32 +206,73 @@ EXACT_CANDIDATES = 500
 
 
 class CustomerSearch:
-    """Searches a published store; keeps the name index of the latest run in memory."""
+    """Searches a published store; keeps the name index of the latest run in memory, and one of the persons
+    written since (real time), so that a customer made at the till is found by name at the service desk."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
         self._index: _NameIndex | None = None
         self._run: str | None = None
+        self._seq = 0                           # the last identity event whose persons are indexed
+        self._since: dict[str, list[tuple]] = {}   # the records' names of the persons written since the run
+        self._recent: _NameIndex | None = None
+        self._noted: set[str] = set()           # persons this process wrote, not yet indexed
 
-    def _names(self, conn) -> _NameIndex:  # type: ignore[no-untyped-def]
-        """Return the name index of the published run, building it after a new publish."""
+    def _names(self, conn) -> tuple[_NameIndex, _NameIndex | None]:  # type: ignore[no-untyped-def]
+        """Return the name index of the published run (built after a new publish) and that of the persons written
+        since, made again when identity events or this process's writes name more."""
         run = conn.execute(_RUN).scalar()
+        seq = conn.execute(_LATEST_EVENT).scalar() or 0     # read before the names: an event after it is read again
         with self._lock:
             if self._index is None or run != self._run:
                 self._index = _NameIndex(conn.execute(_NAMES).all())
-                self._run = run
-            return self._index
+                self._run, self._seq, self._since, self._recent = run, seq, {}, None
+                self._noted.clear()                 # the run read them
+            written = set(self._noted)
+            if seq > self._seq:
+                for (after,) in conn.execute(_WRITTEN_SINCE, {"seq": self._seq}):
+                    written.update((after or "").split())
+                self._seq = seq
+            if written:
+                # the written persons' records read again (a noted person may have a new name on a known record), the
+                # small index made again from what is kept: a day's walk-ins are few next to the run
+                ids = sorted(written)
+                for customer_id in ids:
+                    self._since[customer_id] = []
+                for start in range(0, len(ids), _IDS_PER_READ):
+                    for row in conn.execute(_NAMES_OF, {"ids": ids[start:start + _IDS_PER_READ]}):
+                        self._since[row[0]].append(tuple(row))
+                self._recent = _NameIndex([row for rows in self._since.values() for row in rows])
+                self._noted.clear()
+            return self._index, self._recent
+
+    def note(self, customer_id: str) -> None:
+        """Note a person this process has just written in real time: the next search reads their names again."""
+        with self._lock:
+            self._noted.add(customer_id)
 
     def drop_index(self) -> None:
         """Forget the name index (after an erasure: it held the erased person's names); the next search builds it."""
         with self._lock:
-            self._index, self._run = None, None
+            self._index, self._run, self._recent, self._since = None, None, None, {}
+            self._noted.clear()
 
     def warm_up(self) -> None:
         """Build the name index now rather than on the first search."""
         with self._engine.connect() as conn:
             self._names(conn)
+
+    def _best_named(self, conn, query: NameQuery) -> dict[str, float]:  # type: ignore[no-untyped-def]
+        """Return the best name score of each of the best-named persons, of the run and written since."""
+        index, recent = self._names(conn)
+        scores = index.best(query, NAME_CANDIDATES)
+        if recent is not None:
+            for customer_id, score in recent.best(query, NAME_CANDIDATES).items():
+                if score > scores.get(customer_id, 0.0):
+                    scores[customer_id] = score
+            scores = dict(sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:NAME_CANDIDATES])
+        return scores
 
     def search(self, *, name: str | None, postcode: str | None, house_number: str | None, phone: str | None,
                email: str | None, birth_date: str | None, limit: int) -> list[tuple[str, str, str, float, list[str]]]:
@@ -237,7 +286,7 @@ class CustomerSearch:
         if query is not None and not query.surnames:
             raise ValueError(f"name: '{name}' has no surname to search for")
         with self._engine.connect() as conn:
-            name_scores = self._names(conn).best(query, NAME_CANDIDATES) if query else {}
+            name_scores = self._best_named(conn, query) if query else {}
             exact = [clause for key, clause in _EXACT.items() if key in asked]
             ids = set(name_scores)
             if exact:

@@ -582,6 +582,7 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
         if request.persist:
             self.store.forget_kept_reads()     # the record joined a person: this process serves it at once
+            self.store.note_written(resolved.customer_id)     # and finds it by name
         reply = resolved_reply(resolved)
         call = self._call()
         call.customers.extend(dict.fromkeys(c for c in [reply.customer_id, *(m.customer_id for m in reply.candidates)]

@@ -322,3 +322,40 @@ def test_an_account_whose_only_tie_changed_keeps_its_person_when_persisted_again
     moved = served.stub.ResolveRecord(request_of("app", dict(app, email="wilhelmina.712@ziggo.nl",
                                                              birth_date="1961-11-23"), persist=True), timeout=30)
     assert moved.customer_id != first.customer_id and moved.created
+
+
+def _found_by_name(served: Served, name: str) -> list[str]:
+    reply = served.stub.SearchCustomers(pb.SearchCustomersRequest(name=name, limit=5), timeout=10)
+    return [c.customer_id for c in reply.candidates]
+
+
+def test_a_person_made_in_real_time_is_found_by_name_at_once(served, held):
+    source, row = held["unknown"][5]
+    walk_in = dict(row, first_name="Zebedeus", last_name="Kwakernaat-Pimpelmees", birth_date="1931-03-17")
+    assert _found_by_name(served, "Zebedeus Kwakernaat-Pimpelmees") == []      # the index of the run is built now
+    made = served.stub.ResolveRecord(request_of(source, walk_in, persist=True, record_id="RT-SEARCH-1"), timeout=30)
+    assert made.created
+    assert _found_by_name(served, "Zebedeus Kwakernaat-Pimpelmees")[:1] == [made.customer_id]
+    assert made.customer_id in _found_by_name(served, "kwakernaat-pimpelmees")     # the surname alone, in lower case
+
+
+def test_a_person_another_process_made_is_found_by_name(served, held):
+    source, row = held["unknown"][6]
+    walk_in = {f: row.get(f) or None for f in FIELDS} | {"first_name": "Ermengarde", "last_name": "Quispelhorst",
+                                                          "birth_date": "1929-08-02"}
+    _found_by_name(served, "Ermengarde Quispelhorst")               # the index of the run is built now
+    elsewhere = RecordResolver(served.engine)                      # another process: the server is not told
+    made = elsewhere.resolve(RecordRequest(source, "RT-SEARCH-2", walk_in, True))
+    assert made.created
+    assert _found_by_name(served, "Ermengarde Quispelhorst")[:1] == [made.customer_id]   # its created event
+
+
+def test_a_known_person_is_found_by_the_new_name_of_a_record_joined_in_real_time(served, held):
+    source, row = next((s, r) for s, r in held["known"]
+                       if r.get("first_name") and r.get("email") and r.get("birth_date") and r.get("last_name"))
+    person = _majority(served, held, held["persons"][(source, row["record_id"])])
+    assert person not in _found_by_name(served, "Wolkenkrabber")
+    married = dict(row, last_name="Wolkenkrabber")                  # one surname changed, the rest as the person's
+    joined = served.stub.ResolveRecord(request_of(source, married, persist=True, record_id="RT-SEARCH-3"), timeout=30)
+    assert (joined.customer_id, joined.created) == (person, False)
+    assert person in _found_by_name(served, f"{row['first_name']} Wolkenkrabber")
