@@ -38,7 +38,6 @@ from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
 from identity.erasure import erased_records, keep_out
-from identity.household_caps import FIXED
 from identity.households import SharedValues, buildings, edges_around, group_households, household_anchors, person_links
 from identity.ingest import read_drop, write_quarantine, write_set_aside
 from identity.link import NAME_COUNT_COLUMNS, SHARED_COLUMNS, model_for, prepare
@@ -263,7 +262,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     homes_left = set(gone_before["household_id"].tolist())
     building = buildings(prepared)
     edges = edges_around(engine, prepared, _may_regroup(prepared, building, previous_home, homes_left),
-                         gone_before, building, rules.household_caps or FIXED)
+                         gone_before, building, rules.caps)
     del linker
     engine.close()
     fixed, delta.regrouped = _untouched_households(prepared, edges, previous_home, homes_left)

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-from identity.household_caps import HouseholdCaps
+from identity.household_caps import FIXED, HouseholdCaps
 from identity.nicknames import are_name_variants, group_names, name_groups
 # the rules' names and measured strictness, imported from here by the modules that apply the rules
 from identity.rule_measures import (  # noqa: F401
@@ -315,6 +315,11 @@ class RuleBook:
             for name in (x, y):
                 self._letters.setdefault(name, set()).update((x[0], y[0]))
         self._fits: dict[str, tuple[str, ...]] = {}
+
+    @property
+    def caps(self) -> HouseholdCaps:
+        """Return the household caps the run measured, or the fixed ones of a run from before they were measured."""
+        return self.household_caps or FIXED
 
     def soft(self, rule: str) -> bool:
         """Return True when the drop showed a rule's conflicts to be mostly noise.

@@ -35,7 +35,6 @@ from identity.explain import (
     PairExplanation, RecordExplanation, StewardNote, household_path, household_sentence, household_tree,
     household_tree_sentence, link_path, links_from, pair_score, record_verdict, rule_against, shared_apart, verdict,
 )
-from identity.household_caps import FIXED
 from identity.households import EDGE_COLUMNS, current_addresses, household_edges
 from identity.pipeline import MATCH_THRESHOLD, rule_fields_of
 from identity.rules import RuleBook, rule_of
@@ -350,7 +349,7 @@ class Explainer:
     def _evidence(self, run: _RunModel, records: pd.DataFrame) -> list[tuple[str, str, str]]:
         """Return the (kind, value, person) rows that join these standardised records' persons, grouped as the run
         grouped them (``identity.households.household_edges`` under its caps)."""
-        caps = run.rules.household_caps or FIXED
+        caps = run.rules.caps
         edges = self._grouped(lambda engine, frame: household_edges(engine, frame, caps), records[list(EDGE_COLUMNS)])
         return list(zip(edges["kind"], edges["value"], edges["person"]))
 
@@ -373,7 +372,7 @@ class Explainer:
                 holders[(column, value)] = int(conn.execute(_HOLDERS[column], {
                     "value": value, "postcode": postcode, "number": number}).scalar() or 0)
         return shared_apart(records, a.customer_id or "", b.customer_id or "", self._grouped(current_addresses, records),
-                            holders, run.rules.household_caps or FIXED)
+                            holders, run.rules.caps)
 
     def _likely_members(self, conn: Connection, run: _RunModel, members: list[_Stored],
                         records: pd.DataFrame) -> list[HouseholdLink]:

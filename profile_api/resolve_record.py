@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from identity.bulk import give_back_memory
 from identity.engine import Engine as SqlEngine
 from identity.engine import make_engine
-from identity.household_caps import FIXED, HouseholdCaps
+from identity.household_caps import HouseholdCaps
 from identity.ingest import CHANNELS, Drop
 from identity.lifecycle import CREATED, MERGED, SPLIT, Event, stable_id
 from identity.model import blocking_rules_of
@@ -438,7 +438,7 @@ class RecordResolver:
         if customer_id is None:
             created = True
             customer_id, household_id, new_home = self._new_person(conn, around, request,
-                                                                    warm.rules.household_caps or FIXED)
+                                                                    warm.rules.caps)
             stored.add_person(conn, customer_id, household_id, run_id, now, new_home)
             if around.previous is not None:
                 events.append(Event(SPLIT, (around.previous[0],), (around.previous[0], customer_id),
