@@ -194,13 +194,14 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
     bars = pausing(_Bars(), settings.pause_at, settings.pause_seconds)
-    must_link, cannot_link, published = published_context(args.store, records=not (args.incremental or args.fresh))
+    must_link, cannot_link, published, taken_back = published_context(
+        args.store, records=not (args.incremental or args.fresh))
     clear_leftovers(Path(settings.runs_dir), _published_run(args.store))
     # the run's folder gets its name once the run is published (herken.run_folder)
     options = ResolveOptions(run_dir=partial_folder(Path(settings.runs_dir), run_id),
                              model_path=Path(args.model) if args.model else None, engine=args.engine,
                              spark_options={"master": args.spark_master or None, "conf": settings.spark_conf},
-                             must_link=must_link, cannot_link=cannot_link,
+                             must_link=must_link, cannot_link=cannot_link, taken_back=taken_back,
                              published=published, tombstones=stored_tombstones(args.store),
                              memory_limit=args.memory_limit)
     if args.incremental:
@@ -295,7 +296,8 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
             published = published_state(store)
             resolution, delta = resolve_incremental(Path(args.drop), published, options, bars)
             profile_engine = _profile_engine(options)
-            counts = publish_increment(store, resolution, delta, run_id, started, str(Path(args.drop).resolve()),
+            counts = publish_increment(store, resolution, delta, run_id, started,
+                                       getattr(args, "drop_label", None) or str(Path(args.drop).resolve()),
                                        bars, guard=_erasures_unchanged(options), published=published,
                                        profile_engine=profile_engine)
         options.run_dir = finish(options.run_dir)
@@ -770,7 +772,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     add_serve_access_args(p)
     p.set_defaults(func=cmd_serve)
 
-    add_lifecycle_commands(sub, settings, _store_arg)
+    add_lifecycle_commands(sub, settings, _store_arg, cmd_resolve)
     add_privacy_commands(sub, settings, _store_arg)
     add_access_commands(sub, settings, _store_arg)
 

@@ -19,34 +19,39 @@ from herken.config import Settings
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def published_context(url: str, records: bool = True) -> tuple[list[tuple[str, str]], list[tuple[str, str]], "pd.DataFrame | None"]:
-    """Return what a full run takes from the store at url: the steward's (must-link, cannot-link) pairs and
-    the published records as the linkage saw them (None when there are none or not ``records``); nothing for a store that
-    is missing, older or empty. Reads only: a run that fails leaves the store as it was."""
+def published_context(url: str, records: bool = True) -> tuple[list[tuple[str, str]], list[tuple[str, str]],
+                                                               "pd.DataFrame | None", frozenset[str]]:
+    """Return what a run takes from the store at url: the steward's (must-link, cannot-link) pairs, the published
+    records as the linkage saw them (None when there are none or not ``records``), and the records a decision taken
+    back since had joined or kept apart; nothing for a store that is missing, older or empty. Reads only: a run that
+    fails leaves the store as it was."""
     from sqlalchemy.engine import make_url
 
     from herken.publish_delta import published_state
     from identity.incremental import IncrementalError
     from profile_api.store import StoreError, open_store
-    from profile_api.store.steward import decision_pairs, list_decisions
+    from profile_api.store.steward import decision_pairs, list_decisions, taken_back_records
 
     try:
         parsed = make_url(url)
     except Exception:
         return [], [], None
     if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
-        return [], [], None
+        return [], [], None, frozenset()
     try:
         engine = open_store(url)
     except StoreError:        # an older store holds no decisions yet (resolve migrates it later)
-        return [], [], None
+        return [], [], None, frozenset()
     try:
-        must, cannot = decision_pairs(list_decisions(engine))
+        decisions = list_decisions(engine)
+        must, cannot = decision_pairs(decisions)
+        with engine.connect() as conn:
+            taken_back = taken_back_records(conn, decisions)
         try:
             published = published_state(engine).records if records else None
         except IncrementalError:
             published = None
-        return must, cannot, published
+        return must, cannot, published, taken_back
     finally:
         engine.dispose()
 
@@ -65,6 +70,8 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
     from profile_api.store import open_store
     from profile_api.store.steward import DecisionError, add_decision, list_decisions, remove_decision
 
+    if args.action == "apply":
+        return apply_decisions(args.store, settings, args.resolve)
     engine = open_store(args.store, migrate=args.action != "list")
     try:
         if args.action in ("must-link", "cannot-link"):
@@ -72,12 +79,14 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
                                     args.reason, args.by or getpass.getuser())
             print(f"{decision.decision_id}: {decision.kind.replace('_', '-')} {decision.record_a} {decision.record_b} "
                   f"by {decision.decided_by}: {decision.reason}")
-            print("every run from now on honours it (herken resolve, --incremental, ResolveRecord)")
+            print("every run from now on honours it (herken resolve, --incremental, ResolveRecord)"
+                  + ("" if args.apply else "; `herken steward apply` applies it to the published persons now"))
             _audit_steward(engine, f"herken steward {args.action}", decision)
         elif args.action == "remove":
             decision = remove_decision(engine, args.decision_id)
             print(f"removed {decision.decision_id} ({decision.kind.replace('_', '-')} {decision.record_a} "
-                  f"{decision.record_b}); the next run no longer honours it")
+                  f"{decision.record_b}); the next run (full or --incremental) no longer honours it"
+                  + ("" if args.apply else "; `herken steward apply` applies that now"))
             _audit_steward(engine, "herken steward remove", decision)
         else:
             decisions = list_decisions(engine)
@@ -93,7 +102,31 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     finally:
         engine.dispose()
+    if getattr(args, "apply", False):
+        return apply_decisions(args.store, settings, args.resolve)
     return EXIT_OK
+
+
+APPLIED = "steward decisions applied (a delta without records)"   # the drop a run that applies them names
+
+
+def apply_decisions(store: str, settings: Settings,
+                    resolve: Callable[[argparse.Namespace, Settings], int]) -> int:
+    """Apply the steward decisions to the published persons now: an incremental run whose delta holds no records
+    clusters again the persons of every decided record, and of the records a decision taken back since had joined or
+    kept apart, and publishes what changed (identity events, profiles), as ``herken resolve --incremental`` would
+    (``resolve``: that command)."""
+    import tempfile
+
+    from identity.ingest import DELETION_COLUMNS
+
+    print("applying the steward decisions to the published persons (a delta run without records)")
+    with tempfile.TemporaryDirectory(prefix="herken-steward-") as empty:
+        (Path(empty) / "deletions.csv").write_text(",".join(DELETION_COLUMNS) + "\n", encoding="utf-8")
+        args = argparse.Namespace(drop=empty, drop_label=APPLIED, store=store, model=None, fresh=False,
+                                  incremental=True, engine=settings.engine, spark_master=settings.spark_master,
+                                  memory_limit=settings.memory_limit or None)
+        return resolve(args, settings)
 
 
 def _audit_steward(engine, action: str, decision) -> None:  # type: ignore[no-untyped-def]
@@ -133,8 +166,9 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction, settings: Settings,
-                 store_arg: Callable[[argparse.ArgumentParser, Settings], None]) -> None:
-    """Add `steward` and `events` to the command line."""
+                 store_arg: Callable[[argparse.ArgumentParser, Settings], None],
+                 resolve: Callable[[argparse.Namespace, Settings], int]) -> None:
+    """Add `steward` and `events` to the command line (``resolve``: `herken resolve`, which `steward apply` runs)."""
     p = sub.add_parser("steward", help="a data steward's must-link / cannot-link decisions between records")
     actions = p.add_subparsers(dest="action", required=True)
     for action, what in (("must-link", "these two records are one person, whatever the model says"),
@@ -144,16 +178,22 @@ def add_commands(sub: argparse._SubParsersAction, settings: Settings,
         q.add_argument("record_b", metavar="SOURCE:RECORD_ID")
         q.add_argument("--reason", required=True, help="why (shown in explanations)")
         q.add_argument("--by", help="who decided (default: the user running the command)")
+        q.add_argument("--apply", action="store_true", help="apply it to the published persons now (herken steward apply)")
         store_arg(q, settings)
-        q.set_defaults(func=cmd_steward)
+        q.set_defaults(func=cmd_steward, resolve=resolve)
     q = actions.add_parser("list", help="the decisions, oldest first")
     q.add_argument("--json", action="store_true")
     store_arg(q, settings)
-    q.set_defaults(func=cmd_steward)
+    q.set_defaults(func=cmd_steward, resolve=resolve)
     q = actions.add_parser("remove", help="take a decision back")
     q.add_argument("decision_id")
+    q.add_argument("--apply", action="store_true", help="apply that to the published persons now (herken steward apply)")
     store_arg(q, settings)
-    q.set_defaults(func=cmd_steward)
+    q.set_defaults(func=cmd_steward, resolve=resolve)
+    q = actions.add_parser("apply", help="apply the decisions to the published persons now, as a delta run without "
+                                         "records does: their persons clustered again, what changed published")
+    store_arg(q, settings)
+    q.set_defaults(func=cmd_steward, resolve=resolve)
 
     p = sub.add_parser("events", help="identity events: customer IDs created, merged, split, moved, deleted")
     store_arg(p, settings)

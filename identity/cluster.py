@@ -114,6 +114,9 @@ class Merge:
     reason: str | None = None
 
 
+# Why a steward's must-link joined two records, as the run's merges keep it: a later run reads them to cluster their
+# persons again once the decision is taken back (``identity.incremental``), and explanations say so.
+STEWARD_JOINED = "joined by a data steward's must-link"
 # Why an edited record went back to its person (_keep_edited), as the run's merges and explanations say it.
 EDITED_ACCOUNT = "the same account, edited since, was this person's in the run before"
 
@@ -196,7 +199,7 @@ def cluster_best_first(
     for a, b in must_link:
         if sets.find(a) != sets.find(b):
             sets.union(a, b)
-            merges.append(Merge(a, b, 1.0))
+            merges.append(Merge(a, b, 1.0, STEWARD_JOINED))
 
     pairs = list(pairs)
     before = previous or {}

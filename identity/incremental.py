@@ -40,6 +40,7 @@ from identity.engine import make_engine
 from identity.erasure import erased_records, keep_out
 from identity.households import SharedValues, buildings, edges_around, group_households, household_anchors, person_links
 from identity.ingest import read_drop, write_quarantine, write_set_aside
+from identity.lifecycle import judged_afresh
 from identity.link import NAME_COUNT_COLUMNS, SHARED_COLUMNS, model_for, prepare
 from identity.pipeline import (
     PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, cluster_persons, edits_since, rule_fields_of,
@@ -225,8 +226,9 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     touched_persons = {previous_person[u] for side in ("unique_id_l", "unique_id_r") for u in between[side].tolist()
                        if u in previous_person}
     touched_persons |= set(gone_before["customer_id"].tolist())
-    # a steward's decisions apply from the next run, whatever the delta holds: their persons are touched
-    decided = {uid for pair in (*options.must_link, *options.cannot_link) for uid in pair}
+    # a steward's decisions apply from the next run, whatever the delta holds: their persons are touched, and those of
+    # the records a decision taken back since had joined or kept apart, which are judged afresh
+    decided = {uid for pair in (*options.must_link, *options.cannot_link) for uid in pair} | options.taken_back
     touched_persons |= {previous_person[uid] for uid in decided if uid in previous_person}
     touched = fresh_ids | set(kept.loc[isin(kept["customer_id"], touched_persons), "unique_id"].tolist())
     delta.touched = touched
@@ -243,7 +245,8 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
                                                                                gone_before["customer_id"].tolist())
                                        if uid in delta.changed})
     clustering = cluster_persons(rule_fields, pairs, rules, options, progress,
-                                 previous=dict(previous_person), names_elsewhere=_full_names(untouched), edited=edited)
+                                 previous=judged_afresh(previous_person, options.taken_back),
+                                 names_elsewhere=_full_names(untouched), edited=edited)
     # Untouched persons keep their customer_id as label; re-clustered ones are labelled by a record.
     labels = dict(previous_person)
     labels.update({uid: f"~{label}" for uid, label in clustering.labels.items()})

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 CREATED, MERGED, SPLIT, HOUSEHOLD_CHANGED, DELETED = "created", "merged", "split", "household_changed", "deleted"
@@ -266,6 +266,14 @@ def unchanged_records(records: "pd.DataFrame", published: "pd.DataFrame", column
         now, was = joined[c].astype(object), joined[f"{c}_was"].astype(object)
         same &= (now.isna() & was.isna()) | (now.astype(str) == was.astype(str))
     return dict(zip(joined.loc[same, "unique_id"], joined.loc[same, "customer_id"]))
+
+
+def judged_afresh(previous: Mapping[str, str], taken_back: Collection[str]) -> dict[str, str]:
+    """Return the published person of each record (``previous``) but those of the persons holding a record a steward's
+    decision, taken back since, had joined or kept apart: the model judges them again as if no run had placed them
+    (two persons a cannot-link split may join again; a must-link's person splits where the model does not join it)."""
+    persons = {previous[uid] for uid in taken_back if uid in previous}
+    return {uid: person for uid, person in previous.items() if person not in persons}
 
 
 def edited_records(records: "pd.DataFrame", published: "pd.DataFrame", unchanged: Mapping[str, str]) -> dict[str, str]:

@@ -29,7 +29,7 @@ from identity.erasure import Tombstones, erased_records, keep_out
 from identity.household_components import group_households_by_component
 from identity.households import group_households, household_anchors, measured_household_edges, person_links
 from identity.ingest import Drop, DropError, read_drop, write_quarantine, write_set_aside
-from identity.lifecycle import edited_records, stable_id, unchanged_records
+from identity.lifecycle import edited_records, judged_afresh, stable_id, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
 from identity.placeholder_values import describe_values, placeholder_values, without_placeholder_values
@@ -62,6 +62,9 @@ class ResolveOptions:
     # record that is not in the drop are left out
     must_link: list[tuple[str, str]] = field(default_factory=list)
     cannot_link: list[tuple[str, str]] = field(default_factory=list)
+    # records a steward's decision taken back since had joined or kept apart in the published run: their persons are
+    # judged afresh (``identity.lifecycle.judged_afresh``), and an incremental run clusters them again
+    taken_back: frozenset[str] = frozenset()
     # the published run's records as the linkage saw them (SNAPSHOT_COLUMNS) with their customer_id:
     # records that did not change keep to their persons unless the model now clearly disagrees
     # (identity.cluster's hysteresis); None for a first run
@@ -451,7 +454,8 @@ def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: Reso
     rules = fit_rules(records, rule_fields, pairs)
     rules.placeholder_dates = dict(placeholders or {})
     rules.placeholder_values = {column: dict(found) for column, found in (identifiers or {}).items()}
-    previous = None if options.published is None else unchanged_records(records, options.published, SNAPSHOT_COLUMNS)
+    previous = None if options.published is None \
+        else judged_afresh(unchanged_records(records, options.published, SNAPSHOT_COLUMNS), options.taken_back)
     clustering = cluster_persons(
         rule_fields, pairs, rules, options, progress, previous=previous, engine=engine,
         edited=None if options.published is None

@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy import String, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
-from identity.cluster import EDITED_ACCOUNT, Refusal
+from identity.cluster import EDITED_ACCOUNT, STEWARD_JOINED, Refusal
 from identity.compiled_model import UnsupportedCondition
 from identity.engine import make_engine
 from identity.explain import (
@@ -84,6 +84,8 @@ JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id WHERE {w
 # skips values shared by more persons than the drop's households show, identity.household_caps), so this bounds the work
 # of one call on a household that chained far.
 HOUSEHOLD_RECORDS_EXPLAINED = 500
+# a steward's must-link whose decision was taken back after the run that joined them (the next run clusters them again)
+TAKEN_BACK = "a steward's must-link, taken back since"
 _EDGES = text("""SELECT unique_id_l, unique_id_r, match_probability, reason, run_id FROM match_edge
 WHERE kind = :kind AND unique_id_l IN :ids ORDER BY id DESC""").bindparams(
     bindparam("ids", expanding=True, type_=String))
@@ -411,7 +413,8 @@ class Explainer:
             pair = frozenset((a, b))
             if b in inside and pair not in links:    # the newest join of a pair (ids descending)
                 joined = f"steward decision {musts[pair]}" if pair in musts \
-                    else ACCOUNT if reason == EDITED_ACCOUNT else MODEL
+                    else ACCOUNT if reason == EDITED_ACCOUNT \
+                    else TAKEN_BACK if reason == STEWARD_JOINED else MODEL
                 links[pair] = Link(a, b, float(probability), joined)
         return list(links.values())
 

@@ -122,3 +122,20 @@ def decision_pairs(decisions: list[Decision]) -> tuple[list[tuple[str, str]], li
     must = [(d.record_a, d.record_b) for d in decisions if d.kind == MUST_LINK]
     cannot = [(d.record_a, d.record_b) for d in decisions if d.kind == CANNOT_LINK]
     return must, cannot
+
+
+# the joins and refusals a steward's decision made in the published run (identity.cluster: a must-link's merge, a
+# cannot-link's refusal), as match_edge keeps them
+_DECIDED_EDGES = text("SELECT unique_id_l, unique_id_r FROM match_edge "
+                      "WHERE (kind = 'merge' AND reason = :joined) OR (kind = 'refused' AND reason = :apart)")
+
+
+def taken_back_records(conn: Connection, decisions: list[Decision]) -> frozenset[str]:
+    """Return the records a steward's decision joined or kept apart in the published run that none of these (current)
+    decisions names: a decision taken back since; the next run judges their persons afresh."""
+    from identity.cluster import STEWARD_JOINED
+    from identity.rule_measures import RULE_TITLES, STEWARD
+
+    named = {uid for d in decisions for uid in (d.record_a, d.record_b)}
+    found = conn.execute(_DECIDED_EDGES, {"joined": STEWARD_JOINED, "apart": RULE_TITLES[STEWARD]}).all()
+    return frozenset(uid for pair in found for uid in pair if uid not in named)

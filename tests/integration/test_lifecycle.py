@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from herken.cli import main
+from herken.lifecycle_cli import APPLIED
 from identity.lifecycle import Event, reconcile
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
@@ -486,3 +487,64 @@ def test_an_incremental_run_sets_a_changed_records_impossible_birth_date_aside_a
         stored = conn.execute(text("SELECT birth_date FROM source_record WHERE source = 'pos' AND record_id = :r"),
                               {"r": row["record_id"]}).scalar()
     assert stored in (None, "")
+
+
+# --- steward decisions taken back, and applied at once ---
+
+def _decision_ids(url: str, capsys) -> list[str]:
+    capsys.readouterr()
+    assert main(["steward", "list", "--json", "--store", url]) == 0
+    return [d["decision_id"] for d in json.loads(capsys.readouterr().out)]
+
+
+def test_steward_apply_brings_decisions_and_their_removal_to_the_published_persons_at_once(
+        incremental, tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    Path(tmp_path / "copy.db").write_bytes(Path(incremental["url"][len("sqlite:///"):]).read_bytes())
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    links = incremental["links"]
+    a, b, customer = _person_pair(links)
+    sizes = links.groupby("customer_id").size()
+    singles = links[links["customer_id"].isin(sizes[sizes == 1].index)]
+    c, d = _keys(singles.iloc[[0]]).iloc[0], _keys(singles.iloc[[-1]]).iloc[0]   # two strangers
+
+    def persons() -> dict[str, str]:
+        now = read_links(open_store(url))
+        return dict(zip(_keys(now), now["customer_id"]))
+
+    assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", url, "--apply"]) == 0
+    assert main(["steward", "must-link", c, d, "--reason", "one person", "--store", url, "--apply"]) == 0
+    now = persons()
+    assert now[a] != now[b] and customer in (now[a], now[b]) and now[c] == now[d]
+    decisions = _decision_ids(url, capsys)
+    assert main(["explain", c, d, "--store", url]) == 0
+    assert f"steward decision {decisions[1]}" in capsys.readouterr().out
+    for decision_id in decisions:
+        assert main(["steward", "remove", decision_id, "--store", url]) == 0
+    assert main(["explain", c, d, "--store", url]) == 0
+    assert "a steward's must-link, taken back since" in capsys.readouterr().out     # until the next run
+    assert main(["steward", "apply", "--store", url]) == 0
+    assert "applying the steward decisions" in capsys.readouterr().out
+    now = persons()
+    assert now[a] == now[b] == customer and now[c] != now[d]       # the model's persons again, the ID kept
+    with open_store(url).connect() as conn:
+        drop = conn.execute(text("SELECT drop_path FROM run ORDER BY run_id DESC")).scalar()
+    assert drop == APPLIED                          # the run names what it did, not a temporary folder
+
+
+def test_a_full_run_judges_afresh_the_persons_of_a_decision_taken_back(days, tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    Path(tmp_path / "copy.db").write_bytes(Path(days["url"][len("sqlite:///"):]).read_bytes())
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    a, b, customer = _person_pair(days["links2"])
+    assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", url]) == 0
+    assert main(["resolve", str(days["tmp"] / "full"), "--store", url]) == 0
+    now = read_links(open_store(url))
+    apart = dict(zip(_keys(now), now["customer_id"]))
+    assert apart[a] != apart[b]
+    (decision_id,) = _decision_ids(url, capsys)
+    assert main(["steward", "remove", decision_id, "--store", url]) == 0
+    assert main(["resolve", str(days["tmp"] / "full"), "--store", url]) == 0    # unchanged records, no --fresh
+    now = read_links(open_store(url))
+    together = dict(zip(_keys(now), now["customer_id"]))
+    assert together[a] == together[b] == customer
