@@ -27,6 +27,7 @@ from rapidfuzz.distance import JaroWinkler
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
+from identity.lifecycle import DELETED
 from identity.nicknames import are_name_variants
 from identity.rules import birth_dates_compatible, given_names_compatible
 from identity.standardise import SURNAME_PARTICLES
@@ -149,18 +150,47 @@ def _initial(given: str | None, first_name: str | None) -> str | None:
 
 
 class _NameIndex:
-    """The persons of every name, by surname form, for fuzzy look-up; built for one published run."""
+    """The persons of every name, by surname form, for fuzzy look-up: the run's (built once per published run) or
+    the persons written since (``tracked``: a person's names can be replaced as they are written again)."""
 
-    def __init__(self, rows: list[tuple]) -> None:
+    def __init__(self, rows: list[tuple], tracked: bool = False) -> None:
         # surname form -> (surname, particles) -> (given, initial) -> customer_ids
         self.by_surname: dict[str, dict[tuple, dict[tuple, set[str]]]] = {}
+        # customer_id -> where it stands (tracked only)
+        self._places: dict[str, set[tuple[str, tuple, tuple]]] | None = {} if tracked else None
+        self._add(rows)
+        self.surnames = list(self.by_surname)
+
+    def _add(self, rows: list[tuple]) -> None:
         for customer_id, given, first_name, surname, particles in rows:
             if not surname:
                 continue
+            name = (given, _initial(given, first_name))
             for form in surname_forms(surname, particles):
                 names = self.by_surname.setdefault(form, {}).setdefault((surname, particles), {})
-                names.setdefault((given, _initial(given, first_name)), set()).add(customer_id)
+                names.setdefault(name, set()).add(customer_id)
+                if self._places is not None:
+                    self._places.setdefault(customer_id, set()).add((form, (surname, particles), name))
+
+    def replace(self, customer_ids: set[str], rows: list[tuple]) -> None:
+        """Put these persons' names as they are now (``rows``; a person without rows is taken out); tracked only."""
+        assert self._places is not None, "only the index of the persons written since is changed"
+        for customer_id in customer_ids:
+            for form, key, name in self._places.pop(customer_id, ()):
+                held = self.by_surname[form][key][name]
+                held.discard(customer_id)
+                if not held:
+                    del self.by_surname[form][key][name]
+                    if not self.by_surname[form][key]:
+                        del self.by_surname[form][key]
+                        if not self.by_surname[form]:
+                            del self.by_surname[form]
+        self._add(rows)
         self.surnames = list(self.by_surname)
+
+    def __len__(self) -> int:
+        """Return the number of persons tracked (0 for the run's index)."""
+        return len(self._places or {})
 
     def best(self, query: NameQuery, limit: int) -> dict[str, float]:
         """Return the best name score of each of the (at most limit) best-named persons."""
@@ -190,7 +220,7 @@ _NAMES = text(_NAMES_SQL)
 _NAMES_OF = text(_NAMES_SQL + " WHERE l.customer_id IN :ids").bindparams(bindparam("ids", expanding=True))
 _LATEST_EVENT = text("SELECT max(seq) FROM identity_event")
 _IDS_PER_READ = 500          # persons per read of their names (SQLite bounds the parameters of a statement)
-_WRITTEN_SINCE = text("SELECT customer_ids_after FROM identity_event WHERE seq > :seq")
+_WRITTEN_SINCE = text("SELECT kind, customer_ids_before, customer_ids_after FROM identity_event WHERE seq > :seq")
 _EXACT = {
     "postcode": "r.std_postcode = :postcode", "phone": "r.std_phone = :phone",
     "email": "r.std_email = :email", "birth_date": "r.std_birth_date = :birth_date",
@@ -207,55 +237,74 @@ EXACT_CANDIDATES = 500
 
 class CustomerSearch:
     """Searches a published store; keeps the name index of the latest run in memory, and one of the persons
-    written since (real time), so that a customer made at the till is found by name at the service desk."""
+    written since (real time), so that a customer made at the till is found by name at the service desk.
+
+    Three locks, none held while the store is read: one builder of the run's index at a time (a search after a
+    publish waits for it), the state (indexes, watermark; searching the small index holds it, as its changes
+    do), and the persons noted by this process's writes (``note`` never waits for a build)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._build_lock = threading.Lock()
         self._lock = threading.Lock()
+        self._noted_lock = threading.Lock()
         self._index: _NameIndex | None = None
         self._run: str | None = None
-        self._seq = 0                           # the last identity event whose persons are indexed
-        self._since: dict[str, list[tuple]] = {}   # the records' names of the persons written since the run
-        self._recent: _NameIndex | None = None
-        self._noted: set[str] = set()           # persons this process wrote, not yet indexed
+        self._seq = 0                           # the last identity event whose persons are in self._recent
+        self._recent = _NameIndex([], tracked=True)
+        self._noted: set[str] = set()           # persons this process wrote, not yet read again
 
-    def _names(self, conn) -> tuple[_NameIndex, _NameIndex | None]:  # type: ignore[no-untyped-def]
-        """Return the name index of the published run (built after a new publish) and that of the persons written
-        since, made again when identity events or this process's writes name more."""
-        run = conn.execute(_RUN).scalar()
-        seq = conn.execute(_LATEST_EVENT).scalar() or 0     # read before the names: an event after it is read again
-        with self._lock:
+    def _names(self, conn) -> _NameIndex:  # type: ignore[no-untyped-def]
+        """Return the name index of the published run (built after a new publish), having brought the one of the
+        persons written since up to date with the identity events and this process's writes."""
+        while True:
+            run = conn.execute(_RUN).scalar()
+            seq = conn.execute(_LATEST_EVENT).scalar() or 0     # before the names: a later event is read again
             if self._index is None or run != self._run:
-                self._index = _NameIndex(conn.execute(_NAMES).all())
-                self._run, self._seq, self._since, self._recent = run, seq, {}, None
-                self._noted.clear()                 # the run read them
-            written = set(self._noted)
-            if seq > self._seq:
-                for (after,) in conn.execute(_WRITTEN_SINCE, {"seq": self._seq}):
+                with self._build_lock:
+                    if self._index is None or run != self._run:          # not built by another search meanwhile
+                        index = _NameIndex(conn.execute(_NAMES).all())
+                        with self._lock:
+                            self._index, self._run, self._seq = index, run, seq
+                            self._recent = _NameIndex([], tracked=True)
+            with self._noted_lock:
+                written, self._noted = self._noted, set()
+            with self._lock:
+                index, last = self._index, self._seq
+            if seq > last:
+                erased = False
+                for kind, before, after in conn.execute(_WRITTEN_SINCE, {"seq": last}):
+                    # a person merged away, split or erased is read again (without rows: taken out)
+                    written.update((before or "").split())
                     written.update((after or "").split())
-                self._seq = seq
+                    erased |= kind == DELETED and not after
+                if erased:          # an erasure by another process: nothing of the person may stay in memory
+                    self.drop_index()
+                    continue
             if written:
-                # the written persons' records read again (a noted person may have a new name on a known record), the
-                # small index made again from what is kept: a day's walk-ins are few next to the run
                 ids = sorted(written)
-                for customer_id in ids:
-                    self._since[customer_id] = []
-                for start in range(0, len(ids), _IDS_PER_READ):
-                    for row in conn.execute(_NAMES_OF, {"ids": ids[start:start + _IDS_PER_READ]}):
-                        self._since[row[0]].append(tuple(row))
-                self._recent = _NameIndex([row for rows in self._since.values() for row in rows])
-                self._noted.clear()
-            return self._index, self._recent
+                rows = [tuple(row) for start in range(0, len(ids), _IDS_PER_READ)
+                        for row in conn.execute(_NAMES_OF, {"ids": ids[start:start + _IDS_PER_READ]})]
+                with self._lock:
+                    if self._index is index:        # not rebuilt meanwhile (the new one read them already)
+                        self._recent.replace(written, rows)
+            with self._lock:
+                if self._index is index:
+                    self._seq = max(self._seq, seq)
+            return index
 
     def note(self, customer_id: str) -> None:
         """Note a person this process has just written in real time: the next search reads their names again."""
-        with self._lock:
+        with self._noted_lock:
             self._noted.add(customer_id)
 
     def drop_index(self) -> None:
-        """Forget the name index (after an erasure: it held the erased person's names); the next search builds it."""
+        """Forget the name indexes (after an erasure: they held the erased person's names); the next search builds
+        them."""
         with self._lock:
-            self._index, self._run, self._recent, self._since = None, None, None, {}
+            self._index, self._run, self._seq = None, None, 0
+            self._recent = _NameIndex([], tracked=True)
+        with self._noted_lock:
             self._noted.clear()
 
     def warm_up(self) -> None:
@@ -265,10 +314,11 @@ class CustomerSearch:
 
     def _best_named(self, conn, query: NameQuery) -> dict[str, float]:  # type: ignore[no-untyped-def]
         """Return the best name score of each of the best-named persons, of the run and written since."""
-        index, recent = self._names(conn)
-        scores = index.best(query, NAME_CANDIDATES)
-        if recent is not None:
-            for customer_id, score in recent.best(query, NAME_CANDIDATES).items():
+        scores = self._names(conn).best(query, NAME_CANDIDATES)
+        with self._lock:
+            recent = self._recent.best(query, NAME_CANDIDATES) if len(self._recent) else {}
+        if recent:
+            for customer_id, score in recent.items():
                 if score > scores.get(customer_id, 0.0):
                     scores[customer_id] = score
             scores = dict(sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:NAME_CANDIDATES])
@@ -298,7 +348,7 @@ class CustomerSearch:
             if not ids:
                 return []
             rows = conn.execute(_RECORDS, {"ids": sorted(ids)}).all()
-        return _rank(asked, query, name_scores, rows, limit)
+        return _rank(asked, query, rows, limit)
 
 
 def _standard_criteria(**criteria: str | None) -> dict[str, str]:
@@ -324,7 +374,7 @@ def _standard_criteria(**criteria: str | None) -> dict[str, str]:
     return asked
 
 
-def _rank(asked: dict[str, str], query: NameQuery | None, name_scores: dict[str, float], rows: list,
+def _rank(asked: dict[str, str], query: NameQuery | None, rows: list,
           limit: int) -> list[tuple[str, str, str, float, list[str]]]:
     """Return the candidates scored on their best record per criterion, best first."""
     people: dict[str, dict] = {}
@@ -334,7 +384,9 @@ def _rank(asked: dict[str, str], query: NameQuery | None, name_scores: dict[str,
                                                  "scores": dict.fromkeys(asked, 0.0)})
         scores = person["scores"]
         if query is not None:
-            scores["name"] = max(scores["name"], name_scores.get(customer_id, 0.0),
+            # from the records as they are now: the indexes only found the candidates (a name an index holds may
+            # have been edited since)
+            scores["name"] = max(scores["name"],
                                  name_similarity(query, given, _initial(given, first_name), surname, particles))
         if "postcode" in asked and postcode == asked["postcode"]:
             scores["postcode"] = 1.0

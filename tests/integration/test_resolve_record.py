@@ -359,3 +359,31 @@ def test_a_known_person_is_found_by_the_new_name_of_a_record_joined_in_real_time
     joined = served.stub.ResolveRecord(request_of(source, married, persist=True, record_id="RT-SEARCH-3"), timeout=30)
     assert (joined.customer_id, joined.created) == (person, False)
     assert person in _found_by_name(served, f"{row['first_name']} Wolkenkrabber")
+
+
+def test_a_person_erased_by_another_process_leaves_no_name_in_the_search_indexes(served, held):
+    from profile_api.profiles import ProfileStore
+    from profile_api.store.erase import forget_customer
+
+    source, row = held["unknown"][7]
+    walk_in = {f: row.get(f) or None for f in FIELDS} | {"first_name": "Hildegonda", "last_name": "Vlerkenbosch",
+                                                          "birth_date": "1933-05-21"}
+    tablet = ProfileStore(served.engine)               # a server process's search
+    made = RecordResolver(served.engine).resolve(RecordRequest(source, "RT-SEARCH-4", walk_in, True))
+    assert [c.customer_id for c in tablet.search(name="Hildegonda Vlerkenbosch")][:1] == [made.customer_id]
+    forget_customer(served.engine, made.customer_id, "test: erased by another process", vacuum=False)
+    assert tablet.search(name="Hildegonda Vlerkenbosch") == []
+    held_names = {form for index in (tablet._search._index, tablet._search._recent) if index is not None
+                  for form in index.by_surname}
+    assert "vlerkenbosch" not in held_names              # nothing of them kept in memory either
+
+
+def test_a_name_edited_since_the_index_read_it_no_longer_finds_the_person(served, held):
+    source, row = held["unknown"][8]
+    walk_in = dict(row, first_name="Gijsbertha", last_name="Kroketmaker", birth_date="1936-02-11")
+    made = served.stub.ResolveRecord(request_of(source, walk_in, persist=True, record_id="RT-SEARCH-5"), timeout=30)
+    assert made.created and _found_by_name(served, "Gijsbertha Kroketmaker")[:1] == [made.customer_id]
+    renamed = {f: walk_in.get(f) or None for f in FIELDS} | {"last_name": "Zonnebloemveld"}
+    elsewhere = RecordResolver(served.engine)          # another process sends the record again, edited
+    assert elsewhere.resolve(RecordRequest(source, "RT-SEARCH-5", renamed, True)).customer_id == made.customer_id
+    assert made.customer_id not in _found_by_name(served, "Gijsbertha Kroketmaker")   # scored on the records as now

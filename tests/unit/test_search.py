@@ -1,8 +1,11 @@
 """Store-tablet search scoring: nicknames, typos, initials and particles in any notation."""
 
+import threading
+import time
+
 import pytest
 
-from profile_api.search import name_similarity, parse_query_name
+from profile_api.search import CustomerSearch, _NameIndex, name_similarity, parse_query_name
 
 
 def score(query, given, surname, particles=None, initial=None):
@@ -39,3 +42,47 @@ def test_other_names_do_not_fit():
 def test_a_single_word_is_a_surname():
     query = parse_query_name("Bakker")
     assert query.given is None and "bakker" in query.surnames
+
+
+def test_the_index_of_persons_written_since_replaces_a_persons_names():
+    index = _NameIndex([("C1", "gijsbertha", "Gijsbertha", "kroketmaker", None),
+                        ("C2", "anna", "Anna", "kroketmaker", None)], tracked=True)
+    query = parse_query_name("gijsbertha kroketmaker")
+    assert index.best(query, 10)["C1"] == 1.0
+    index.replace({"C1"}, [("C1", "gijsbertha", "Gijsbertha", "zonnebloemveld", None)])
+    assert "C1" not in index.best(query, 10) and "C2" in index.best(query, 10)
+    assert index.best(parse_query_name("gijsbertha zonnebloemveld"), 10) == {"C1": 1.0}
+    index.replace({"C1", "C2"}, [])                      # erased or merged away: nothing of them stays
+    assert index.by_surname == {} and index.surnames == [] and len(index) == 0
+
+
+def test_noting_a_write_does_not_wait_for_the_run_index_being_built(monkeypatch):
+    search = CustomerSearch(engine=None)  # type: ignore[arg-type]
+    building = threading.Event()
+
+    def slow_build(self, rows, tracked=False):  # type: ignore[no-untyped-def]
+        building.set()
+        time.sleep(1.0)
+        self.by_surname, self.surnames, self._places = {}, [], {} if tracked else None
+
+    class Conn:
+        def execute(self, statement, params=None):  # type: ignore[no-untyped-def]
+            class Result:
+                def scalar(self):  # type: ignore[no-untyped-def]
+                    return "run-1" if "run" in str(statement) else 0
+
+                def all(self):  # type: ignore[no-untyped-def]
+                    return []
+
+                def __iter__(self):  # type: ignore[no-untyped-def]
+                    return iter(())
+            return Result()
+
+    monkeypatch.setattr(_NameIndex, "__init__", slow_build)
+    builder = threading.Thread(target=search._names, args=(Conn(),))
+    builder.start()
+    assert building.wait(5)
+    started = time.perf_counter()
+    search.note("C1")
+    assert time.perf_counter() - started < 0.5
+    builder.join()
