@@ -35,7 +35,7 @@ def published_context(url: str, records: bool = True) -> tuple[list[tuple[str, s
     try:
         parsed = make_url(url)
     except Exception:
-        return [], [], None
+        return [], [], None, frozenset()
     if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
         return [], [], None, frozenset()
     try:
@@ -102,8 +102,10 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     finally:
         engine.dispose()
-    if getattr(args, "apply", False):
-        return apply_decisions(args.store, settings, args.resolve)
+    if getattr(args, "apply", False) and apply_decisions(args.store, settings, args.resolve) != EXIT_OK:
+        print("error: the decision is stored, but applying it failed (see above); `herken steward apply` tries again, "
+              "and every later run honours it", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -141,6 +141,18 @@ class Clustering:
     refusals: list[Refusal]
 
 
+def with_steward_refusals(clustering: Clustering, cannot_link: Iterable[tuple[str, str]],
+                          probability: Mapping[frozenset[str], float]) -> Clustering:
+    """Return the clustering with a refusal for every steward's cannot-link it honoured that no merge it tried
+    refused (two persons kept apart by the published persons, or never scored together): the run keeps every decision
+    it honoured, so that the next run knows one taken back since (``profile_api.store.steward.taken_back_records``).
+    ``probability``: the scored pairs' match probabilities, by pair (0 for a pair never scored)."""
+    refused = {frozenset((r.unique_id_l, r.unique_id_r)) for r in clustering.refusals if r.rule == STEWARD}
+    added = [Refusal(a, b, probability.get(frozenset((a, b)), 0.0), RULE_TITLES[STEWARD], STEWARD)
+             for a, b in dict.fromkeys(cannot_link) if frozenset((a, b)) not in refused]
+    return Clustering(clustering.labels, clustering.merges, clustering.refusals + added) if added else clustering
+
+
 def cluster_best_first(
     records: dict[str, NameAndBirth],
     pairs: Iterable[tuple[str, str, float]],

@@ -40,7 +40,7 @@ from identity.engine import make_engine
 from identity.erasure import erased_records, keep_out
 from identity.households import SharedValues, buildings, edges_around, group_households, household_anchors, person_links
 from identity.ingest import read_drop, write_quarantine, write_set_aside
-from identity.lifecycle import judged_afresh
+from identity.lifecycle import judged_afresh, taken_back_persons
 from identity.link import NAME_COUNT_COLUMNS, SHARED_COLUMNS, model_for, prepare
 from identity.pipeline import (
     PREDICT_THRESHOLD, SNAPSHOT_COLUMNS, Resolution, ResolveOptions, cluster_persons, edits_since, rule_fields_of,
@@ -241,11 +241,13 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     rules = rulebook_of(prepared, published.rules)
     rule_fields = rule_fields_of(subset)
     untouched = prepared.loc[~isin(prepared["unique_id"], touched), ["given_first", "surname_core"]]
-    edited = edits_since(gone_before, {uid: customer for uid, customer in zip(gone_before["unique_id"].tolist(),
-                                                                               gone_before["customer_id"].tolist())
-                                       if uid in delta.changed})
+    afresh = taken_back_persons({**previous_person, **dict(zip(gone_before["unique_id"].tolist(),
+                                                               gone_before["customer_id"].tolist()))},
+                                options.taken_back)
+    edited = edits_since(gone_before, judged_afresh({uid: customer for uid, customer in zip(
+        gone_before["unique_id"].tolist(), gone_before["customer_id"].tolist()) if uid in delta.changed}, afresh))
     clustering = cluster_persons(rule_fields, pairs, rules, options, progress,
-                                 previous=judged_afresh(previous_person, options.taken_back),
+                                 previous=judged_afresh(previous_person, afresh),
                                  names_elsewhere=_full_names(untouched), edited=edited)
     # Untouched persons keep their customer_id as label; re-clustered ones are labelled by a record.
     labels = dict(previous_person)

@@ -268,12 +268,18 @@ def unchanged_records(records: "pd.DataFrame", published: "pd.DataFrame", column
     return dict(zip(joined.loc[same, "unique_id"], joined.loc[same, "customer_id"]))
 
 
-def judged_afresh(previous: Mapping[str, str], taken_back: Collection[str]) -> dict[str, str]:
-    """Return the published person of each record (``previous``) but those of the persons holding a record a steward's
-    decision, taken back since, had joined or kept apart: the model judges them again as if no run had placed them
-    (two persons a cannot-link split may join again; a must-link's person splits where the model does not join it)."""
-    persons = {previous[uid] for uid in taken_back if uid in previous}
-    return {uid: person for uid, person in previous.items() if person not in persons}
+def taken_back_persons(placed: Mapping[str, str], taken_back: Collection[str]) -> set[str]:
+    """Return the published persons (``placed``: record -> published person) holding a record a steward's decision,
+    taken back since, had joined or kept apart."""
+    return {placed[uid] for uid in taken_back if uid in placed}
+
+
+def judged_afresh(placed: Mapping[str, str], persons: Collection[str]) -> dict[str, str]:
+    """Return ``placed`` (record -> published person: the unchanged records a run keeps to their persons, or the
+    edited ones it takes back to theirs) without the records of these persons (``taken_back_persons``): the model
+    judges them again as if no run had placed them (two persons a cannot-link split may join again; a must-link's
+    person splits where the model does not join it)."""
+    return {uid: person for uid, person in placed.items() if person not in persons}
 
 
 def edited_records(records: "pd.DataFrame", published: "pd.DataFrame", unchanged: Mapping[str, str]) -> dict[str, str]:

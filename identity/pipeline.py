@@ -19,8 +19,11 @@ from pathlib import Path
 import pandas as pd
 
 from identity.addresses import complete_postcodes
-from identity.bulk import die_with_parent, emptied, frame_of, give_back_memory, paused_gc
-from identity.cluster import KEEP_TOGETHER, Clustering, Edited, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs
+from identity.bulk import die_with_parent, emptied, frame_of, give_back_memory, isin, paused_gc
+from identity.cluster import (
+    KEEP_TOGETHER, Clustering, Edited, cluster_best_first, nameless_ambiguous_pairs, names_only_pairs,
+    with_steward_refusals,
+)
 from identity.components import GroupSettings, cluster_by_component, pairs_frame, records_frame
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
@@ -29,7 +32,7 @@ from identity.erasure import Tombstones, erased_records, keep_out
 from identity.household_components import group_households_by_component
 from identity.households import group_households, household_anchors, measured_household_edges, person_links
 from identity.ingest import Drop, DropError, read_drop, write_quarantine, write_set_aside
-from identity.lifecycle import edited_records, judged_afresh, stable_id, unchanged_records
+from identity.lifecycle import edited_records, judged_afresh, stable_id, taken_back_persons, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
 from identity.placeholder_values import describe_values, placeholder_values, without_placeholder_values
@@ -277,6 +280,7 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
     must_link = [(a, b) for a, b in options.must_link if a in rule_fields and b in rule_fields]
     cannot_link = [(a, b) for a, b in options.cannot_link if a in rule_fields and b in rule_fields]
     scored = zip(kept["unique_id_l"].tolist(), kept["unique_id_r"].tolist(), kept["match_probability"].astype(float).tolist())
+    decided = _decided_probabilities(pairs, cannot_link)
     if engine is not None and engine.distributed:
         clustering = cluster_by_component(
             engine, records_frame(rule_fields, previous, edited, names_elsewhere),
@@ -284,8 +288,8 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
                         must_link, cannot_link),
             lowest, GroupSettings(rules, options.match_threshold))
         progress.advance(len(kept))
-        return clustering
-    return cluster_best_first(
+        return with_steward_refusals(clustering, cannot_link, decided)
+    return with_steward_refusals(cluster_best_first(
         rule_fields,
         scored,
         threshold=options.match_threshold,
@@ -298,7 +302,19 @@ def cluster_persons(rule_fields: dict[str, NameAndBirth], pairs: pd.DataFrame, r
         previous=previous,
         names_elsewhere=names_elsewhere,
         edited=edited,
-    )
+    ), cannot_link, decided)
+
+
+def _decided_probabilities(pairs: pd.DataFrame, cannot_link: list[tuple[str, str]]) -> dict[frozenset[str], float]:
+    """Return the match probability of each steward's cannot-link pair the run scored."""
+    if not cannot_link:
+        return {}
+    wanted = {frozenset(pair) for pair in cannot_link}
+    named = {uid for pair in cannot_link for uid in pair}
+    near = pairs[isin(pairs["unique_id_l"], named) & isin(pairs["unique_id_r"], named)]
+    return {frozenset((a, b)): float(p) for a, b, p in zip(near["unique_id_l"].tolist(), near["unique_id_r"].tolist(),
+                                                          near["match_probability"].tolist())
+            if frozenset((a, b)) in wanted}
 
 
 def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PROGRESS) -> Resolution:
@@ -454,13 +470,17 @@ def _resolve_on(engine: Engine, drop: Drop, records: pd.DataFrame, options: Reso
     rules = fit_rules(records, rule_fields, pairs)
     rules.placeholder_dates = dict(placeholders or {})
     rules.placeholder_values = {column: dict(found) for column, found in (identifiers or {}).items()}
-    previous = None if options.published is None \
-        else judged_afresh(unchanged_records(records, options.published, SNAPSHOT_COLUMNS), options.taken_back)
-    clustering = cluster_persons(
-        rule_fields, pairs, rules, options, progress, previous=previous, engine=engine,
-        edited=None if options.published is None
-        else edits_since(options.published, edited_records(records, options.published, previous or {})),
-    )
+    previous: dict[str, str] | None = None
+    edited: dict[str, Edited] | None = None
+    if options.published is not None:
+        afresh = taken_back_persons(dict(zip(options.published["unique_id"].tolist(),
+                                             options.published["customer_id"].tolist())), options.taken_back)
+        unchanged = unchanged_records(records, options.published, SNAPSHOT_COLUMNS)
+        previous = judged_afresh(unchanged, afresh)
+        edited = edits_since(options.published,
+                             judged_afresh(edited_records(records, options.published, unchanged), afresh))
+    clustering = cluster_persons(rule_fields, pairs, rules, options, progress, previous=previous, engine=engine,
+                                 edited=edited)
     records["person"] = records["unique_id"].map(clustering.labels)
     records["confidence"] = records["unique_id"].map(record_confidence(clustering.labels, pairs, clustering.merges))
     lap("cluster")

@@ -11,10 +11,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.engine import Connection, Engine
 
-from profile_api.store.models import StewardDecision
+from profile_api.store.models import RecordLink, StewardDecision
 
 MUST_LINK, CANNOT_LINK = "must_link", "cannot_link"
 KINDS = (MUST_LINK, CANNOT_LINK)
@@ -126,16 +126,41 @@ def decision_pairs(decisions: list[Decision]) -> tuple[list[tuple[str, str]], li
 
 # the joins and refusals a steward's decision made in the published run (identity.cluster: a must-link's merge, a
 # cannot-link's refusal), as match_edge keeps them
-_DECIDED_EDGES = text("SELECT unique_id_l, unique_id_r FROM match_edge "
+_DECIDED_EDGES = text("SELECT unique_id_l, unique_id_r, kind FROM match_edge "
                       "WHERE (kind = 'merge' AND reason = :joined) OR (kind = 'refused' AND reason = :apart)")
 
 
 def taken_back_records(conn: Connection, decisions: list[Decision]) -> frozenset[str]:
-    """Return the records a steward's decision joined or kept apart in the published run that none of these (current)
-    decisions names: a decision taken back since; the next run judges their persons afresh."""
+    """Return the records a steward's decision joined or kept apart in the published run that no current decision
+    accounts for: a decision taken back since; the next run judges their persons afresh.
+
+    A must-link's join is current while a decision names its two records. A cannot-link's refusal stands on the pair
+    the run tried to join, one record of each side, not always the decided records: it is current while a decision
+    names a record of each of the two persons (as the published run has them)."""
     from identity.cluster import STEWARD_JOINED
     from identity.rule_measures import RULE_TITLES, STEWARD
 
-    named = {uid for d in decisions for uid in (d.record_a, d.record_b)}
-    found = conn.execute(_DECIDED_EDGES, {"joined": STEWARD_JOINED, "apart": RULE_TITLES[STEWARD]}).all()
-    return frozenset(uid for pair in found for uid in pair if uid not in named)
+    joined_by = {frozenset((d.record_a, d.record_b)) for d in decisions if d.kind == MUST_LINK}
+    apart = [(d.record_a, d.record_b) for d in decisions if d.kind == CANNOT_LINK]
+    edges = conn.execute(_DECIDED_EDGES, {"joined": STEWARD_JOINED, "apart": RULE_TITLES[STEWARD]}).all()
+    refused = [(a, b) for a, b, kind in edges if kind == "refused"]
+    person = _persons_of(conn, {uid for pair in (*refused, *apart) for uid in pair})
+    kept_apart = {frozenset((person.get(a), person.get(b))) for a, b in apart}
+    taken_back: set[str] = set()
+    for a, b, kind in edges:
+        current = frozenset((a, b)) in joined_by if kind == "merge" \
+            else frozenset((person.get(a), person.get(b))) in kept_apart
+        if not current:
+            taken_back.update((a, b))
+    return frozenset(taken_back)
+
+
+def _persons_of(conn: Connection, uids: set[str]) -> dict[str, str]:
+    """Return the customer_id of each of these records (``source:record_id``) the published run placed."""
+    keys = sorted(tuple(uid.split(":", 1)) for uid in uids if ":" in uid)
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), 400):
+        query = select(RecordLink.source, RecordLink.record_id, RecordLink.customer_id).where(
+            tuple_(RecordLink.source, RecordLink.record_id).in_(keys[start:start + 400]))
+        found.update({f"{source}:{record_id}": customer for source, record_id, customer in conn.execute(query)})
+    return found

@@ -21,6 +21,7 @@ from profile_api.server import start_server, store_servicer
 from profile_api.store import open_store, read_links
 from profile_api.store.generation import READ_GENERATION
 from profile_api.store.history import read_events
+from profile_api.store.steward import list_decisions, taken_back_records
 from synth.day2 import write_day2
 from tests.integration.test_migrate import triggers
 
@@ -516,6 +517,9 @@ def test_steward_apply_brings_decisions_and_their_removal_to_the_published_perso
     assert main(["steward", "must-link", c, d, "--reason", "one person", "--store", url, "--apply"]) == 0
     now = persons()
     assert now[a] != now[b] and customer in (now[a], now[b]) and now[c] == now[d]
+    engine = open_store(url)
+    with engine.connect() as conn:        # both decisions stand: neither is read as taken back
+        assert taken_back_records(conn, list_decisions(engine)) == frozenset()
     decisions = _decision_ids(url, capsys)
     assert main(["explain", c, d, "--store", url]) == 0
     assert f"steward decision {decisions[1]}" in capsys.readouterr().out
@@ -536,15 +540,20 @@ def test_a_full_run_judges_afresh_the_persons_of_a_decision_taken_back(days, tmp
     url = f"sqlite:///{tmp_path / 'copy.db'}"
     Path(tmp_path / "copy.db").write_bytes(Path(days["url"][len("sqlite:///"):]).read_bytes())
     monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
-    a, b, customer = _person_pair(days["links2"])
+    links = days["links2"]
+    a, b, customer = _person_pair(links)
+    sizes = links.groupby("customer_id").size()
+    singles = links[links["customer_id"].isin(sizes[sizes == 1].index)]
+    c, d = _keys(singles.iloc[[0]]).iloc[0], _keys(singles.iloc[[-1]]).iloc[0]   # two strangers
     assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", url]) == 0
+    assert main(["steward", "must-link", c, d, "--reason", "one person", "--store", url]) == 0
     assert main(["resolve", str(days["tmp"] / "full"), "--store", url]) == 0
     now = read_links(open_store(url))
-    apart = dict(zip(_keys(now), now["customer_id"]))
-    assert apart[a] != apart[b]
-    (decision_id,) = _decision_ids(url, capsys)
-    assert main(["steward", "remove", decision_id, "--store", url]) == 0
+    decided = dict(zip(_keys(now), now["customer_id"]))
+    assert decided[a] != decided[b] and decided[c] == decided[d]
+    for decision_id in _decision_ids(url, capsys):
+        assert main(["steward", "remove", decision_id, "--store", url]) == 0
     assert main(["resolve", str(days["tmp"] / "full"), "--store", url]) == 0    # unchanged records, no --fresh
     now = read_links(open_store(url))
-    together = dict(zip(_keys(now), now["customer_id"]))
-    assert together[a] == together[b] == customer
+    afresh = dict(zip(_keys(now), now["customer_id"]))
+    assert afresh[a] == afresh[b] == customer and afresh[c] != afresh[d]
