@@ -86,19 +86,28 @@ def surname_forms(core: str | None, particles: str | None) -> dict[str, float]:
     return forms
 
 
+def _is_particle(word: str) -> bool:
+    """Return True for a surname particle as typed: "van", "der", "v.d.", "vd", "v/d"."""
+    return word in SURNAME_PARTICLES or word.startswith("v.") or word in ("vd", "v/d")
+
+
 def parse_query_name(name: str) -> NameQuery:
-    """Return the given name, initial, particles and surname forms of a name typed into the search box."""
+    """Return the given name, initial, particles and surname forms of a name typed into the search box.
+
+    "Jansen, Jan" is surname, given; "Berg, van der" and "Jan Berg, van der" carry the particles after a comma, as
+    registers and card files write them, and no given name after it."""
     folded = fold(name) or ""
-    if "," in folded:
-        surname, _, given = folded.partition(",")
+    head, comma, tail = folded.partition(",")
+    moved = tail.split() if comma and tail.split() and all(_is_particle(w) for w in tail.split()) else []
+    if comma and not moved:
+        surname, given = head, tail
     else:
-        words = folded.split()
-        first_is_particle = bool(words) and (words[0] in SURNAME_PARTICLES or words[0].startswith("v.")
-                                             or words[0] in ("vd", "v/d"))
-        if len(words) <= 1 or first_is_particle:
-            given, surname = "", folded
+        words = (head if moved else folded).split()
+        if len(words) <= 1 or _is_particle(words[0]):
+            given, surname = "", " ".join(words)
         else:
             given, surname = words[0], " ".join(words[1:])
+        surname = " ".join([*moved, surname])
     parsed = parse_name(given.strip() or None, surname.strip() or None)
     initial = parsed.given_first[0] if parsed.given_first else (parsed.initials[0] if parsed.initials else None)
     return NameQuery(parsed.given_first, initial, parsed.particles,

@@ -39,6 +39,19 @@ def test_other_names_do_not_fit():
     assert score("pieter bakker", "anna", "bakker") < 0.7
 
 
+@pytest.mark.parametrize("query", ["Berg, van der", "berg, v.d.", "van der Berg", "BERG, VAN DER"])
+def test_particles_after_a_comma_are_the_surnames_not_a_given_name(query):
+    parsed = parse_query_name(query)
+    assert parsed.given is None and parsed.initial is None and parsed.particles == "van der"
+    assert score(query, "anna", "berg", "van der") == 1.0           # a surname alone: any given name fits
+
+
+def test_a_full_name_with_the_particles_after_a_comma():
+    assert score("Maxim Vermeulen-West-Francie, van", "maxim", "vermeulen west francie", "van") == 1.0
+    assert score("Jan Vries, de", "jan", "vries", "de") == 1.0
+    assert score("Vries, Jan de", "jan", "vries", "de") == 1.0     # surname, given and its particles: as before
+
+
 def test_a_single_word_is_a_surname():
     query = parse_query_name("Bakker")
     assert query.given is None and "bakker" in query.surnames
