@@ -8,9 +8,11 @@ loyalty card) are picked from the store's source records, written as the channel
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import grpc
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -178,6 +180,8 @@ def tour(stub: pb_grpc.ProfileServiceStub, subjects: Subjects, out: Print = prin
         else:
             out(f"  one person: {reply.profile.display_name}")
 
+    _walk_in(stub, md("store"), out)
+
     out("\n== Webshop: a customer logs in; the checkout is prefilled ==")
     if subjects.webshop_email:
         email = subjects.webshop_email.upper()
@@ -209,6 +213,33 @@ def tour(stub: pb_grpc.ProfileServiceStub, subjects: Subjects, out: Print = prin
         out("  (no customer-service record with an e-mail in this drop)")
     if subjects.family_card:
         _why_one_household(stub, subjects.family_card, md("service"), out)
+
+
+WALK_IN = {"record_id": "DEMO-WALK-IN-1", "first_name": "Fenna", "last_name": "Kwakernaat-Pimpel",
+           "birth_date": "1990-04-12", "email": "fenna.kwakernaat@example.nl", "city": "Utrecht"}
+
+
+def _walk_in(stub: pb_grpc.ProfileServiceStub, metadata: tuple, out: Print) -> None:
+    """A new customer signs up at the till (ResolveRecord with persist); the service desk finds her by name at once."""
+    out("\n== Till: a new customer signs up; the service desk finds her by name, no batch run in between ==")
+    out(f'ResolveRecord(source="pos", persist=true, record={{first_name: "{WALK_IN["first_name"]}", '
+        f'last_name: "{WALK_IN["last_name"]}", birth_date: "{WALK_IN["birth_date"]}", ...}})')
+    request = pb.ResolveRecordRequest(source="pos", record=pb.SourceRecord(**WALK_IN), persist=True)
+    for attempt in range(20):        # the first call loads the published run; until then the server says UNAVAILABLE
+        try:
+            made = stub.ResolveRecord(request, timeout=30, metadata=metadata)
+            break
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.UNAVAILABLE or attempt == 19:
+                raise
+            time.sleep(0.5)
+    out(f"  {'a new customer' if made.created else 'a known customer'} {made.customer_id}, "
+        f"household {made.household_id}")
+    name = f'{WALK_IN["first_name"]} {WALK_IN["last_name"]}'.lower()
+    out(f'SearchCustomers(name="{name}")')
+    for c in stub.SearchCustomers(pb.SearchCustomersRequest(name=name, limit=3), timeout=10,
+                                  metadata=metadata).candidates:
+        out(f"  {c.score:5.2f}  {c.display_name:<30} {c.customer_id}  matched on {', '.join(c.matched_on)}")
 
 
 def _why_one_household(stub: pb_grpc.ProfileServiceStub, card: str, metadata: tuple, out: Print) -> None:
