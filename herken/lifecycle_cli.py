@@ -68,7 +68,7 @@ def _time(value: str) -> dt.datetime:
 def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
     """Take, list or remove a steward decision."""
     from profile_api.store import open_store
-    from profile_api.store.steward import DecisionError, add_decision, list_decisions, remove_decision
+    from profile_api.store.steward import DecisionError, add_decision, in_effect, list_decisions, remove_decision
 
     if args.action == "apply":
         return apply_decisions(args.store, settings, args.resolve)
@@ -90,13 +90,18 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
             _audit_steward(engine, "herken steward remove", decision)
         else:
             decisions = list_decisions(engine)
+            with engine.connect() as conn:
+                effect = in_effect(conn, decisions)
             if args.json:
-                print(json.dumps([{**d.__dict__, "decided_at": d.decided_at.isoformat()} for d in decisions], indent=2))
+                print(json.dumps([{**d.__dict__, "decided_at": d.decided_at.isoformat(),
+                                   "in_effect": effect[d.decision_id]} for d in decisions], indent=2))
             elif not decisions:
                 print("no steward decisions")
             for d in decisions if not args.json else []:
+                state = {True: "in effect", False: "not yet (next run, or herken steward apply)",
+                         None: "a record is not in the published run"}[effect[d.decision_id]]
                 print(f"{d.decision_id}  {d.kind.replace('_', '-'):<11}  {d.record_a:<24} {d.record_b:<24} "
-                      f"{d.decided_at:%Y-%m-%d %H:%M}  {d.decided_by}: {d.reason}")
+                      f"{d.decided_at:%Y-%m-%d %H:%M}  {d.decided_by}: {d.reason}  [{state}]")
     except DecisionError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -164,3 +164,14 @@ def _persons_of(conn: Connection, uids: set[str]) -> dict[str, str]:
             tuple_(RecordLink.source, RecordLink.record_id).in_(keys[start:start + 400]))
         found.update({f"{source}:{record_id}": customer for source, record_id, customer in conn.execute(query)})
     return found
+
+
+def in_effect(conn: Connection, decisions: list[Decision]) -> dict[str, bool | None]:
+    """Return, per decision_id, whether the published persons follow it: a must-link's two records in one person, a
+    cannot-link's in two; None where a record is not in the published run (deleted since, or erased)."""
+    person = _persons_of(conn, {uid for d in decisions for uid in (d.record_a, d.record_b)})
+    found: dict[str, bool | None] = {}
+    for d in decisions:
+        a, b = person.get(d.record_a), person.get(d.record_b)
+        found[d.decision_id] = None if a is None or b is None else (a == b) == (d.kind == MUST_LINK)
+    return found

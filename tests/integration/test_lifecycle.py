@@ -195,6 +195,7 @@ def test_steward_decisions_are_kept_listed_refused_when_unclear_and_removed(days
     assert main(["steward", "list", "--json", "--store", url]) == 0
     (decision,) = json.loads(capsys.readouterr().out)
     assert (decision["kind"], decision["decided_by"], decision["reason"]) == ("cannot_link", "ans", "twins")
+    assert decision["in_effect"] is False               # a and b are still one person: until a run (or apply)
     assert main(["steward", "remove", decision["decision_id"], "--store", url]) == 0
     assert main(["steward", "remove", decision["decision_id"], "--store", url]) == 2
     customer = days["links2"].set_index(["source", "record_id"]).loc[tuple(a.split(":", 1)), "customer_id"]
@@ -521,6 +522,8 @@ def test_steward_apply_brings_decisions_and_their_removal_to_the_published_perso
     with engine.connect() as conn:        # both decisions stand: neither is read as taken back
         assert taken_back_records(conn, list_decisions(engine)) == frozenset()
     decisions = _decision_ids(url, capsys)
+    assert main(["steward", "list", "--json", "--store", url]) == 0
+    assert [d["in_effect"] for d in json.loads(capsys.readouterr().out)] == [True, True]
     assert main(["explain", c, d, "--store", url]) == 0
     assert f"steward decision {decisions[1]}" in capsys.readouterr().out
     for decision_id in decisions:
