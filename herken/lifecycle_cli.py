@@ -127,7 +127,13 @@ def apply_decisions(store: str, settings: Settings,
 
     from identity.ingest import DELETION_COLUMNS
 
-    print("applying the steward decisions to the published persons (a delta run without records)")
+    must, cannot, _, taken_back = published_context(store, records=False)
+    if not (must or cannot or taken_back):
+        print("nothing to apply: no steward decision, and none taken back since the published run")
+        return EXIT_OK
+    print(f"applying {len(must) + len(cannot):,} steward decision(s) to the published persons"
+          + (f", and undoing what decisions taken back since had done ({len(taken_back):,} records)" if taken_back
+             else "") + " (a delta run without records)")
     with tempfile.TemporaryDirectory(prefix="herken-steward-") as empty:
         (Path(empty) / "deletions.csv").write_text(",".join(DELETION_COLUMNS) + "\n", encoding="utf-8")
         args = argparse.Namespace(drop=empty, drop_label=APPLIED, store=store, model=None, fresh=False,

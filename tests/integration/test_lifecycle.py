@@ -531,12 +531,16 @@ def test_steward_apply_brings_decisions_and_their_removal_to_the_published_perso
     assert main(["explain", c, d, "--store", url]) == 0
     assert "a steward's must-link, taken back since" in capsys.readouterr().out     # until the next run
     assert main(["steward", "apply", "--store", url]) == 0
-    assert "applying the steward decisions" in capsys.readouterr().out
+    assert "undoing what decisions taken back since had done" in capsys.readouterr().out
     now = persons()
     assert now[a] == now[b] == customer and now[c] != now[d]       # the model's persons again, the ID kept
     with open_store(url).connect() as conn:
         drop = conn.execute(text("SELECT drop_path FROM run ORDER BY run_id DESC")).scalar()
     assert drop == APPLIED                          # the run names what it did, not a temporary folder
+    assert main(["steward", "apply", "--store", url]) == 0     # done: nothing left to apply, no run made
+    assert "nothing to apply" in capsys.readouterr().out
+    with open_store(url).connect() as conn:
+        assert conn.execute(text("SELECT drop_path FROM run ORDER BY run_id DESC")).scalar() == drop
 
 
 def test_a_full_run_judges_afresh_the_persons_of_a_decision_taken_back(days, tmp_path, monkeypatch, capsys):
