@@ -15,35 +15,28 @@ Nothing else changes: record ids, truth, interactions and preferences are as in 
 from __future__ import annotations
 
 import argparse
-import csv
 import random
-import shutil
+import sys
+from collections.abc import Callable
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.runner import write_variant  # noqa: E402
 
 SOURCES = ("pos", "webshop", "app", "service")
 
 
 def with_placeholders(drop: Path, out: Path, share: float, date: str, seed: int) -> dict[str, int]:
     """Write the variant; return how many records of each channel file got the placeholder."""
-    rng = random.Random(seed)
-    out.mkdir(parents=True, exist_ok=True)
-    changed = {}
-    for path in sorted(drop.iterdir()):
-        if path.stem not in SOURCES:
-            if path.is_file():
-                shutil.copy(path, out / path.name)
-            continue
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-        column = rows[0].index("birth_date")
-        changed[path.stem] = 0
-        for row in rows[1:]:
-            if rng.random() < share:
-                row[column] = date
-                changed[path.stem] += 1
-        with (out / path.name).open("w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows(rows)
-    return changed
+    def edit(_: str, header: list[str]) -> Callable[[list[str]], None]:
+        column = header.index("birth_date")
+
+        def fill(row: list[str]) -> None:
+            row[column] = date
+        return fill
+
+    return write_variant(drop, out, SOURCES, share, random.Random(seed), edit)
 
 
 def main(argv: list[str] | None = None) -> int:

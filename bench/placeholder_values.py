@@ -20,10 +20,14 @@ Nothing else changes: record ids, truth, interactions and preferences are as in 
 from __future__ import annotations
 
 import argparse
-import csv
 import random
-import shutil
+import sys
+from collections.abc import Callable
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.runner import write_variant  # noqa: E402
 
 DEFAULT_CARD = "2600000000017"
 PLACEHOLDER_EMAIL = "geen@email.nl"
@@ -37,28 +41,18 @@ def with_placeholders(drop: Path, out: Path, share: float, seed: int, blank: boo
 
     names: write a till's name for a stranger ("Klant" / "Onbekend") into the till records' name fields instead.
     """
-    rng = random.Random(seed)
     filled = {"pos": (("first_name", STRANGER[0]), ("last_name", STRANGER[1]))} if names \
         else {source: (what,) for source, what in FILLED.items()}
-    out.mkdir(parents=True, exist_ok=True)
-    changed = {}
-    for path in sorted(drop.iterdir()):
-        if path.stem not in filled:
-            if path.is_file():
-                shutil.copy(path, out / path.name)
-            continue
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-        columns = [(rows[0].index(field), placeholder) for field, placeholder in filled[path.stem]]
-        changed[path.stem] = 0
-        for row in rows[1:]:
-            if rng.random() < share:
-                for column, placeholder in columns:
-                    row[column] = "" if blank else placeholder
-                changed[path.stem] += 1
-        with (out / path.name).open("w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows(rows)
-    return changed
+
+    def edit(source: str, header: list[str]) -> Callable[[list[str]], None]:
+        columns = [(header.index(field), placeholder) for field, placeholder in filled[source]]
+
+        def fill(row: list[str]) -> None:
+            for column, placeholder in columns:
+                row[column] = "" if blank else placeholder
+        return fill
+
+    return write_variant(drop, out, filled, share, random.Random(seed), edit)
 
 
 def main(argv: list[str] | None = None) -> int:

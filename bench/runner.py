@@ -1,10 +1,14 @@
 """Running the `herken` command from a benchmark, as a user would, and printing what a benchmark measured."""
 from __future__ import annotations
 
+import csv
 import json
 import os
+import random
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 
@@ -37,3 +41,28 @@ def print_figures(figures: dict, out: Path | None) -> None:
     print(text)
     if out:
         out.write_text(text + "\n")
+
+
+def write_variant(drop: Path, out: Path, sources: Collection[str], share: float, rng: random.Random,
+                  edit: Callable[[str, list[str]], Callable[[list[str]], None]]) -> dict[str, int]:
+    """Write a copy of a drop to out in which a share of the rows of these channel files are edited (each row drawn on
+    its own, in file order); every other file is copied as it is. ``edit(source, header)`` gives what is done to a
+    drawn row (in place). Return how many rows of each edited file were drawn."""
+    out.mkdir(parents=True, exist_ok=True)
+    changed = {}
+    for path in sorted(drop.iterdir()):
+        if path.stem not in sources:
+            if path.is_file():
+                shutil.copy(path, out / path.name)
+            continue
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        change = edit(path.stem, rows[0])
+        changed[path.stem] = 0
+        for row in rows[1:]:
+            if rng.random() < share:
+                change(row)
+                changed[path.stem] += 1
+        with (out / path.name).open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+    return changed
