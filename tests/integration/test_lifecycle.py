@@ -58,6 +58,18 @@ def _keys(links: pd.DataFrame) -> pd.Series:
     return links["source"] + ":" + links["record_id"]
 
 
+def _copy(url: str, tmp_path: Path) -> str:
+    """Return the URL of a copy of an SQLite store, in tmp_path."""
+    (tmp_path / "copy.db").write_bytes(Path(url[len("sqlite:///"):]).read_bytes())
+    return f"sqlite:///{tmp_path / 'copy.db'}"
+
+
+def _persons(url: str) -> dict[str, str]:
+    """Return the customer_id of every record the store at url links."""
+    links = read_links(open_store(url))
+    return dict(zip(_keys(links), links["customer_id"]))
+
+
 def test_a_first_run_records_one_created_event_per_person(days):
     with days["engine"].connect() as conn:
         first = [e for e in read_events(conn) if e.seq <= days["last"]]
@@ -182,8 +194,7 @@ def _person_pair(links: pd.DataFrame) -> tuple[str, str, str]:
 
 
 def test_steward_decisions_are_kept_listed_refused_when_unclear_and_removed(days, capsys, tmp_path):
-    url = f"sqlite:///{tmp_path / 'copy.db'}"
-    Path(tmp_path / "copy.db").write_bytes(Path(days["url"][len("sqlite:///"):]).read_bytes())
+    url = _copy(days["url"], tmp_path)
     a, b, _ = _person_pair(days["links2"])
     assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--by", "ans", "--store", url]) == 0
     assert main(["steward", "must-link", a, b, "--reason", "same", "--store", url]) == 2
@@ -206,8 +217,7 @@ def test_steward_decisions_are_kept_listed_refused_when_unclear_and_removed(days
 
 
 def test_a_cannot_link_splits_a_person_and_a_must_link_joins_two_in_a_full_run(days, tmp_path, monkeypatch, stub):
-    url = f"sqlite:///{tmp_path / 'copy.db'}"
-    Path(tmp_path / "copy.db").write_bytes(Path(days["url"][len("sqlite:///"):]).read_bytes())
+    url = _copy(days["url"], tmp_path)
     links = days["links2"]
     a, b, customer = _person_pair(links)
     sizes = links.groupby("customer_id").size()
@@ -366,8 +376,7 @@ def test_an_incremental_run_serves_changed_records_and_new_interactions(days, in
 
 
 def test_steward_decisions_survive_an_incremental_run(days, incremental, tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'copy.db'}"
-    Path(tmp_path / "copy.db").write_bytes(Path(incremental["url"][len("sqlite:///"):]).read_bytes())
+    url = _copy(incremental["url"], tmp_path)
     links = incremental["links"]
     a, b, customer = _person_pair(links)
     sizes = links.groupby("customer_id").size()
@@ -380,10 +389,10 @@ def test_steward_decisions_survive_an_incremental_run(days, incremental, tmp_pat
     empty.mkdir()
     (empty / "deletions.csv").write_text("source,record_id\n")
     assert main(["resolve", str(empty), "--incremental", "--store", url]) == 0
-    after = dict(zip(_keys(read_links(open_store(url))), read_links(open_store(url))["customer_id"]))
+    after = _persons(url)
     assert after[a] != after[b] and after[c] == after[d]
     assert main(["resolve", str(days["tmp"] / "delta"), "--incremental", "--store", url]) == 0   # again: they stay
-    after = dict(zip(_keys(read_links(open_store(url))), read_links(open_store(url))["customer_id"]))
+    after = _persons(url)
     assert after[a] != after[b] and after[c] == after[d]
 
 
@@ -396,8 +405,7 @@ def test_an_incremental_run_on_an_empty_store_says_to_run_a_full_one_first(days,
 
 def test_a_record_joined_between_runs_is_a_known_record_of_the_next_incremental_run(incremental, tmp_path,
                                                                                   monkeypatch):
-    url = f"sqlite:///{tmp_path / 'copy.db'}"
-    Path(tmp_path / "copy.db").write_bytes(Path(incremental["url"][len("sqlite:///"):]).read_bytes())
+    url = _copy(incremental["url"], tmp_path)
     engine = open_store(url)
     first = incremental["links"].iloc[0]
     with engine.begin() as conn:    # as ResolveRecord with persist leaves it: a record and its link
@@ -465,8 +473,7 @@ def test_an_incremental_run_sets_a_changed_records_impossible_birth_date_aside_a
         small_drop, incremental, tmp_path, monkeypatch, capsys):
     """A record sent again with a birth date no calendar has is the same customer: the delta accepts it without the
     date (set_aside.csv says which and why), and it keeps its customer_id."""
-    url = f"sqlite:///{tmp_path / 'copy.db'}"
-    Path(tmp_path / "copy.db").write_bytes(Path(incremental["url"][len("sqlite:///"):]).read_bytes())
+    url = _copy(incremental["url"], tmp_path)
     pos = pd.read_csv(small_drop / "pos.csv", dtype=str, keep_default_na=False)
     links = incremental["links"]
     known = set(links.loc[links["source"] == "pos", "record_id"])
@@ -493,6 +500,13 @@ def test_an_incremental_run_sets_a_changed_records_impossible_birth_date_aside_a
 
 # --- steward decisions taken back, and applied at once ---
 
+def _strangers(links: pd.DataFrame) -> tuple[str, str]:
+    """Return a record of the first and of the last person of one record: two strangers."""
+    sizes = links.groupby("customer_id").size()
+    singles = links[links["customer_id"].isin(sizes[sizes == 1].index)]
+    return _keys(singles.iloc[[0]]).iloc[0], _keys(singles.iloc[[-1]]).iloc[0]
+
+
 def _decision_ids(url: str, capsys) -> list[str]:
     capsys.readouterr()
     assert main(["steward", "list", "--json", "--store", url]) == 0
@@ -501,22 +515,15 @@ def _decision_ids(url: str, capsys) -> list[str]:
 
 def test_steward_apply_brings_decisions_and_their_removal_to_the_published_persons_at_once(
         incremental, tmp_path, monkeypatch, capsys):
-    url = f"sqlite:///{tmp_path / 'copy.db'}"
-    Path(tmp_path / "copy.db").write_bytes(Path(incremental["url"][len("sqlite:///"):]).read_bytes())
+    url = _copy(incremental["url"], tmp_path)
     monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
     links = incremental["links"]
     a, b, customer = _person_pair(links)
-    sizes = links.groupby("customer_id").size()
-    singles = links[links["customer_id"].isin(sizes[sizes == 1].index)]
-    c, d = _keys(singles.iloc[[0]]).iloc[0], _keys(singles.iloc[[-1]]).iloc[0]   # two strangers
-
-    def persons() -> dict[str, str]:
-        now = read_links(open_store(url))
-        return dict(zip(_keys(now), now["customer_id"]))
+    c, d = _strangers(links)
 
     assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", url, "--apply"]) == 0
     assert main(["steward", "must-link", c, d, "--reason", "one person", "--store", url, "--apply"]) == 0
-    now = persons()
+    now = _persons(url)
     assert now[a] != now[b] and customer in (now[a], now[b]) and now[c] == now[d]
     engine = open_store(url)
     with engine.connect() as conn:        # both decisions stand: neither is read as taken back
@@ -532,7 +539,7 @@ def test_steward_apply_brings_decisions_and_their_removal_to_the_published_perso
     assert "a steward's must-link, taken back since" in capsys.readouterr().out     # until the next run
     assert main(["steward", "apply", "--store", url]) == 0
     assert "undoing what decisions taken back since had done" in capsys.readouterr().out
-    now = persons()
+    now = _persons(url)
     assert now[a] == now[b] == customer and now[c] != now[d]       # the model's persons again, the ID kept
     with open_store(url).connect() as conn:
         drop = conn.execute(text("SELECT drop_path FROM run ORDER BY run_id DESC")).scalar()
@@ -544,23 +551,18 @@ def test_steward_apply_brings_decisions_and_their_removal_to_the_published_perso
 
 
 def test_a_full_run_judges_afresh_the_persons_of_a_decision_taken_back(days, tmp_path, monkeypatch, capsys):
-    url = f"sqlite:///{tmp_path / 'copy.db'}"
-    Path(tmp_path / "copy.db").write_bytes(Path(days["url"][len("sqlite:///"):]).read_bytes())
+    url = _copy(days["url"], tmp_path)
     monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
     links = days["links2"]
     a, b, customer = _person_pair(links)
-    sizes = links.groupby("customer_id").size()
-    singles = links[links["customer_id"].isin(sizes[sizes == 1].index)]
-    c, d = _keys(singles.iloc[[0]]).iloc[0], _keys(singles.iloc[[-1]]).iloc[0]   # two strangers
+    c, d = _strangers(links)
     assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", url]) == 0
     assert main(["steward", "must-link", c, d, "--reason", "one person", "--store", url]) == 0
     assert main(["resolve", str(days["tmp"] / "full"), "--store", url]) == 0
-    now = read_links(open_store(url))
-    decided = dict(zip(_keys(now), now["customer_id"]))
+    decided = _persons(url)
     assert decided[a] != decided[b] and decided[c] == decided[d]
     for decision_id in _decision_ids(url, capsys):
         assert main(["steward", "remove", decision_id, "--store", url]) == 0
     assert main(["resolve", str(days["tmp"] / "full"), "--store", url]) == 0    # unchanged records, no --fresh
-    now = read_links(open_store(url))
-    afresh = dict(zip(_keys(now), now["customer_id"]))
+    afresh = _persons(url)
     assert afresh[a] == afresh[b] == customer and afresh[c] != afresh[d]
