@@ -194,7 +194,8 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
     bars = pausing(_Bars(), settings.pause_at, settings.pause_seconds)
-    must_link, cannot_link, published, taken_back = published_context(
+    # read here, unless the caller read it already (herken steward apply)
+    must_link, cannot_link, published, taken_back = getattr(args, "context", None) or published_context(
         args.store, records=not (args.incremental or args.fresh))
     clear_leftovers(Path(settings.runs_dir), _published_run(args.store))
     # the run's folder gets its name once the run is published (herken.run_folder)

@@ -127,7 +127,8 @@ def apply_decisions(store: str, settings: Settings,
 
     from identity.ingest import DELETION_COLUMNS
 
-    must, cannot, _, taken_back = published_context(store, records=False)
+    context = published_context(store, records=False)
+    must, cannot, _, taken_back = context
     if not (must or cannot or taken_back):
         print("nothing to apply: no steward decision, and none taken back since the published run")
         return EXIT_OK
@@ -136,9 +137,9 @@ def apply_decisions(store: str, settings: Settings,
              else "") + " (a delta run without records)")
     with tempfile.TemporaryDirectory(prefix="herken-steward-") as empty:
         (Path(empty) / "deletions.csv").write_text(",".join(DELETION_COLUMNS) + "\n", encoding="utf-8")
-        args = argparse.Namespace(drop=empty, drop_label=APPLIED, store=store, model=None, fresh=False,
-                                  incremental=True, engine=settings.engine, spark_master=settings.spark_master,
-                                  memory_limit=settings.memory_limit or None)
+        args = argparse.Namespace(drop=empty, drop_label=APPLIED, context=context, store=store, model=None,
+                                  fresh=False, incremental=True, engine=settings.engine,
+                                  spark_master=settings.spark_master, memory_limit=settings.memory_limit or None)
         return resolve(args, settings)
 
 

@@ -241,11 +241,10 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     rules = rulebook_of(prepared, published.rules)
     rule_fields = rule_fields_of(subset)
     untouched = prepared.loc[~isin(prepared["unique_id"], touched), ["given_first", "surname_core"]]
-    afresh = taken_back_persons({**previous_person, **dict(zip(gone_before["unique_id"].tolist(),
-                                                               gone_before["customer_id"].tolist()))},
-                                options.taken_back)
-    edited = edits_since(gone_before, judged_afresh({uid: customer for uid, customer in zip(
-        gone_before["unique_id"].tolist(), gone_before["customer_id"].tolist()) if uid in delta.changed}, afresh))
+    replaced = dict(zip(gone_before["unique_id"].tolist(), gone_before["customer_id"].tolist()))
+    afresh = taken_back_persons({**previous_person, **replaced}, options.taken_back)
+    edited = edits_since(gone_before, judged_afresh({uid: customer for uid, customer in replaced.items()
+                                                     if uid in delta.changed}, afresh))
     clustering = cluster_persons(rule_fields, pairs, rules, options, progress,
                                  previous=judged_afresh(previous_person, afresh),
                                  names_elsewhere=_full_names(untouched), edited=edited)
