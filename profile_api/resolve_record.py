@@ -460,6 +460,7 @@ class RecordResolver:
         people = {customer_id} | ({around.previous[0]} if around.previous else set())
         homes = {household_id} | ({around.previous[1]} if around.previous else set())
         gone_people, gone_homes = stored.recount(conn, people, homes)
+        stored.note_written(conn, people - gone_people, now)
         for old in sorted(gone_people):
             events.append(Event(MERGED, (customer_id, old), (customer_id,),
                                 f"{old} held only record {request.unique_id}, which was resolved again in real time "

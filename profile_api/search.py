@@ -4,8 +4,10 @@ Candidates come from indexed look-ups of the standardised columns (postcode, pho
 date) and, for a name, from an in-memory index of surnames (rebuilt when a new run is published),
 searched with Jaro-Winkler so that typos still find the name. Persons written in real time since the
 run (ResolveRecord with persist, by any process) are found by name at once: the identity events since
-the index was built name them, and this process's own writes are noted (``CustomerSearch.note``); their
-names go into a small second index, made again as more come, beside the run's. Every candidate is then scored per
+the index was built name the persons made, merged, split or erased, ``person_written`` every person whose
+records were written in real time (a record that joins a known person, or an account edited), and this
+process's own writes are noted (``CustomerSearch.note``); their names go into a small second index, made
+again as more come, beside the run's. Every candidate is then scored per
 criterion on their best-matching record, and the criteria are combined as a weighted mean
 (WEIGHTS) of the criteria asked for: 1.0 means every criterion matched exactly.
 
@@ -230,6 +232,8 @@ _NAMES_OF = text(_NAMES_SQL + " WHERE l.customer_id IN :ids").bindparams(bindpar
 _LATEST_EVENT = text("SELECT max(seq) FROM identity_event")
 _IDS_PER_READ = 500          # persons per read of their names (SQLite bounds the parameters of a statement)
 _WRITTEN_SINCE = text("SELECT kind, customer_ids_before, customer_ids_after FROM identity_event WHERE seq > :seq")
+_LATEST_WRITE = text("SELECT max(seq) FROM person_written")
+_PERSONS_WRITTEN_SINCE = text("SELECT DISTINCT customer_id FROM person_written WHERE seq > :seq")
 _EXACT = {
     "postcode": "r.std_postcode = :postcode", "phone": "r.std_phone = :phone",
     "email": "r.std_email = :email", "birth_date": "r.std_birth_date = :birth_date",
@@ -260,6 +264,7 @@ class CustomerSearch:
         self._index: _NameIndex | None = None
         self._run: str | None = None
         self._seq = 0                           # the last identity event whose persons are in self._recent
+        self._write_seq = 0                     # the last person_written row whose person is in self._recent
         self._recent = _NameIndex([], tracked=True)
         self._noted: set[str] = set()           # persons this process wrote, not yet read again
 
@@ -269,17 +274,20 @@ class CustomerSearch:
         while True:
             run = conn.execute(_RUN).scalar()
             seq = conn.execute(_LATEST_EVENT).scalar() or 0     # before the names: a later event is read again
+            write_seq = conn.execute(_LATEST_WRITE).scalar() or 0
             if self._index is None or run != self._run:
                 with self._build_lock:
                     if self._index is None or run != self._run:          # not built by another search meanwhile
                         index = _NameIndex(conn.execute(_NAMES).all())
                         with self._lock:
-                            self._index, self._run, self._seq = index, run, seq
+                            self._index, self._run, self._seq, self._write_seq = index, run, seq, write_seq
                             self._recent = _NameIndex([], tracked=True)
             with self._noted_lock:
                 written, self._noted = self._noted, set()
             with self._lock:
-                index, last = self._index, self._seq
+                index, last, last_write = self._index, self._seq, self._write_seq
+            if write_seq > last_write:      # persons whose records a server wrote in real time, this one or another
+                written.update(row[0] for row in conn.execute(_PERSONS_WRITTEN_SINCE, {"seq": last_write}))
             if seq > last:
                 erased = False
                 for kind, before, after in conn.execute(_WRITTEN_SINCE, {"seq": last}):
@@ -300,6 +308,7 @@ class CustomerSearch:
             with self._lock:
                 if self._index is index:
                     self._seq = max(self._seq, seq)
+                    self._write_seq = max(self._write_seq, write_seq)
             return index
 
     def note(self, customer_id: str) -> None:
@@ -311,7 +320,7 @@ class CustomerSearch:
         """Forget the name indexes (after an erasure: they held the erased person's names); the next search builds
         them."""
         with self._lock:
-            self._index, self._run, self._seq = None, None, 0
+            self._index, self._run, self._seq, self._write_seq = None, None, 0, 0
             self._recent = _NameIndex([], tracked=True)
         with self._noted_lock:
             self._noted.clear()

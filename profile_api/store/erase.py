@@ -313,6 +313,8 @@ def _erase(conn: Connection, customer_id: str, reason: str, caller: Caller, now:
                           "DELETE FROM steward_decision WHERE record_a IN :u OR record_b IN :u", u=uids)
     _count_and_delete(conn, counts, "profile", "DELETE FROM profile WHERE customer_id = :c", c=customer_id)
     _count_and_delete(conn, counts, "person", "DELETE FROM person WHERE customer_id = :c", c=customer_id)
+    _count_and_delete(conn, counts, "person_written", "DELETE FROM person_written WHERE customer_id = :c",
+                      c=customer_id)
     counts["linkage_snapshot"] = _rewrite_snapshot(conn, set(uids))
     # their events keep the IDs; the reasons (which may quote what told the records apart) go
     _count_and_delete(conn, counts, "identity_event", "UPDATE identity_event SET reason = :r WHERE seq IN "
@@ -422,7 +424,8 @@ def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Ca
 
 
 _TOUCHED = ("source_record", "record_link", "interaction", "preference", "consent", "person", "profile", "household",
-            "match_edge", "steward_decision", "quarantine", "identity_event", "id_alias", "linkage_snapshot")
+            "match_edge", "steward_decision", "quarantine", "identity_event", "id_alias", "linkage_snapshot",
+            "person_written")
 
 
 def _reclaim(engine: Engine, vacuum: bool | str) -> None:

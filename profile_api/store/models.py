@@ -31,8 +31,10 @@ from sqlmodel import Field, SQLModel
 # household) dropped, and what the live part needs beside it kept (profile.household_inferred).
 # 12: no table changes; the profiles whose display name showed a missing name as "Nan" (builds on pandas 3
 # before it) built again.
+# 13: the persons written in real time since the published run (person_written), so that every server
+# process finds them by name at once, whichever process wrote them (profile_api.search).
 # Each version is an Alembic revision in store/migrations/versions ("0007" for 7), which `herken migrate` runs.
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -250,6 +252,21 @@ class IdentityEventCustomer(SQLModel, table=True):
     __tablename__ = "identity_event_customer"
     customer_id: str = Field(primary_key=True)
     seq: int = Field(primary_key=True)
+
+
+class PersonWritten(SQLModel, table=True):
+    """A person whose records ResolveRecord wrote (persist) since the published run: joined, made or edited.
+
+    ``seq`` orders the writes; a server's name search reads those after the last it read and reads those
+    persons' names again (``profile_api.search``). Real-time writes take one lock at a time
+    (``store.realtime.persist_lock``), so a later ``seq`` never commits before an earlier one. A publish
+    empties the table: the new run holds every record, and every search builds its index from it again.
+    """
+
+    __tablename__ = "person_written"
+    seq: int = Field(primary_key=True)
+    customer_id: str
+    written_at: dt.datetime
 
 
 class IdAlias(SQLModel, table=True):

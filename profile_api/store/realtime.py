@@ -8,8 +8,9 @@ named by unique_id, with the person each belongs to now.
 
 Writes, on the caller's transaction (``persist_lock`` first): the record (raw and standardised, as
 ``herken.publish`` writes a drop's), its link, the counts of its person and household, new persons
-and households. The profiles of the households concerned are rebuilt as an incremental run rebuilds
-them (``profile_api.store.write_delta.rebuild_households``).
+and households, and the persons written (``person_written``, read by every server's name search). The
+profiles of the households concerned are rebuilt as an incremental run rebuilds them
+(``profile_api.store.write_delta.rebuild_households``).
 """
 
 from __future__ import annotations
@@ -282,6 +283,16 @@ def write_record(conn: Connection, row: Mapping[str, object], customer_id: str, 
     conn.execute(text("INSERT INTO record_link (source, record_id, customer_id, household_id, run_id, confidence) "
                       "VALUES (:s, :r, :c, :h, :run, :confidence)"),
                  {**key, "c": customer_id, "h": household_id, "run": run_id, "confidence": confidence})
+
+
+def note_written(conn: Connection, customer_ids: Collection[str], now: dt.datetime) -> None:
+    """Record on conn's transaction that these persons' records were written in real time (``person_written``), so
+    that every server's name search reads their names again (``persist_lock`` held: the next ``seq`` is free)."""
+    start = (conn.execute(text("SELECT max(seq) FROM person_written")).scalar() or 0) + 1
+    at = _stored_time(conn, now)
+    for seq, customer_id in enumerate(sorted(customer_ids), start):
+        conn.execute(text("INSERT INTO person_written (seq, customer_id, written_at) VALUES (:s, :c, :at)"),
+                     {"s": seq, "c": customer_id, "at": at})
 
 
 def _stored_time(conn: Connection, when: dt.datetime) -> object:

@@ -29,8 +29,8 @@ from profile_api.precompute import INTERACTION_COLUMNS, ProfileEncoding, profile
 from profile_api.store.consent import refresh_consent
 from profile_api.store.generation import one_raise
 from profile_api.store.models import (
-    Household, Interaction, LinkageSnapshot, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
-    SourceRecord,
+    Household, Interaction, LinkageSnapshot, MatchEdge, Person, PersonWritten, PrecomputedProfile, Preference,
+    QuarantinedRow, RecordLink, Run, SourceRecord,
 )
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,8 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame | Iterable[pd.Data
     with engine.begin() as conn, bulk_settings(conn), one_raise(conn):     # the served generation: once, not per row
         if guard is not None:
             guard(conn)
-        for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run):
+        for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run,
+                      PersonWritten):
             conn.execute(delete(table))
         conn.execute(delete(Preference).where(Preference.origin == "drop"))
         progress.advance(bulk_insert(conn, SourceRecord, source_records))

@@ -24,8 +24,8 @@ from identity.progress import Progress
 from profile_api.live import lock_preferences, stated_preferences
 from profile_api.precompute import INTERACTION_COLUMNS, PROFILE_MEMORY_LIMIT, ProfileEncoding, profile_rows
 from profile_api.store.models import (
-    Household, Interaction, MatchEdge, Person, PrecomputedProfile, Preference, QuarantinedRow, RecordLink, Run,
-    SourceRecord,
+    Household, Interaction, MatchEdge, Person, PersonWritten, PrecomputedProfile, Preference, QuarantinedRow,
+    RecordLink, Run, SourceRecord,
 )
 from identity.engine import Engine as QueryEngine, make_engine
 from profile_api.store.read import driver_rows
@@ -257,6 +257,7 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
         delete_ids(conn, "match_edge", "unique_id_r", edges_of)
         progress.advance(bulk_insert(conn, MatchEdge, edges))
         conn.execute(Run.__table__.delete())
+        conn.execute(PersonWritten.__table__.delete())     # the run holds them now (profile_api.search)
         progress.advance(bulk_insert(conn, Run, run))
         history(conn)
         write_snapshot(conn, run["run_id"].iloc[0], snapshot)

@@ -63,6 +63,11 @@ def undo_10(conn) -> None:
         conn.execute(text(statement))
 
 
+def undo_13(conn) -> None:
+    """Take the store on conn back to what version 12 wrote (its version numbers are the caller's)."""
+    conn.execute(text("DROP TABLE person_written"))
+
+
 def triggers(conn) -> list[tuple[str, str]]:
     """Return (trigger, table) of every trigger of the store on conn."""
     if conn.dialect.name == "sqlite":
@@ -87,6 +92,7 @@ def test_version_10_gives_a_store_of_9_the_served_generation_raised_by_every_wri
         head = triggers(conn)
     assert {table for _, table in head} >= set(_SERVED)
     with engine.begin() as conn:      # as herken 9 left it
+        undo_13(conn)
         undo_10(conn)
         conn.execute(text("UPDATE alembic_version SET version_num = '0009'"))
         conn.execute(text("UPDATE schema_info SET version = 9"))
@@ -182,6 +188,7 @@ def test_version_12_builds_again_the_profiles_that_showed_a_missing_name_as_nan(
     with engine.begin() as conn:      # as a build on pandas 3 before version 12 wrote it
         conn.execute(text("UPDATE profile SET display_name = 'Nan ' || display_name, encoded = :junk "
                           "WHERE customer_id = :c"), {"junk": b"\x00", "c": customer})
+        undo_13(conn)
         conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
         conn.execute(text("UPDATE schema_info SET version = 11"))
     assert main(["migrate", "--store", empty_url]) == 0
@@ -193,3 +200,23 @@ def test_version_12_builds_again_the_profiles_that_showed_a_missing_name_as_nan(
     # the household built again as the publish built it: every profile as it was before the damage
     assert after[customer][0] == name and bytes(after[customer][1]) == bytes(before[customer][1])
     assert after == before
+
+
+def test_version_13_gives_a_store_of_12_the_persons_written_in_real_time_and_a_publish_empties_them(
+        empty_url, small_drop, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(small_drop), "--store", empty_url]) == 0
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:      # as herken 12 left it
+        undo_13(conn)
+        conn.execute(text("UPDATE alembic_version SET version_num = '0012'"))
+        conn.execute(text("UPDATE schema_info SET version = 12"))
+    assert main(["migrate", "--store", empty_url]) == 0
+    assert f"schema version 12 -> {SCHEMA_VERSION}" in capsys.readouterr().out
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO person_written (seq, customer_id, written_at) "
+                          "VALUES (1, 'C-1', '2026-12-07 10:00:00')"))
+    assert main(["resolve", str(small_drop), "--store", empty_url]) == 0
+    with engine.connect() as conn:    # the new run holds every record: nothing is left to read again
+        assert conn.execute(text("SELECT count(*) FROM person_written")).scalar() == 0
+    engine.dispose()

@@ -442,7 +442,9 @@ def _households_as_json(conn) -> None:
 # Before version 11 each profile was kept twice: as JSON (golden, attributes, household) beside the encoded
 # parts. Version 11 reads only the household's pets and delivery of the JSON (its golden record and
 # attributes it has encoded): those are written as they were, the others left empty.
-_BEFORE_11 = ("ALTER TABLE profile ADD COLUMN golden TEXT NOT NULL DEFAULT '{}'",
+# Before version 13 nothing named the persons written in real time since the run.
+_BEFORE_13 = ("DROP TABLE person_written",)
+_BEFORE_11 = (*_BEFORE_13, "ALTER TABLE profile ADD COLUMN golden TEXT NOT NULL DEFAULT '{}'",
               "ALTER TABLE profile ADD COLUMN attributes TEXT NOT NULL DEFAULT '[]'",
               "ALTER TABLE profile ADD COLUMN household TEXT NOT NULL DEFAULT '{}'", _households_as_json,
               "ALTER TABLE profile DROP COLUMN household_inferred")
@@ -471,6 +473,7 @@ _BACK_TO = {
     8: _BEFORE_9,
     9: _BEFORE_11,      # and before 10 no served generation (undo_10, for every version before 10)
     10: _BEFORE_11,
+    12: _BEFORE_13,
 }
 _KEPT = {   # what each table holds that a migration must not lose (the profiles are compared as served)
     "source_record": "source, record_id, first_name, last_name, std_email, std_phone, std_phone_mobile",
@@ -540,7 +543,7 @@ def test_a_store_of_an_earlier_version_is_refused_by_the_readers_until_migrated(
         f"the store at {url} is at schema version {SCHEMA_VERSION}: nothing to migrate"
     with engine.connect() as conn:
         # pinned: a new schema version adds its statements to _BACK_TO
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 12
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 13
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == revision_of(SCHEMA_VERSION)
         assert conn.execute(text("SELECT count(*) FROM profile")).scalar() == links["customer_id"].nunique()
         categories, unplaced, rules = conn.execute(text(

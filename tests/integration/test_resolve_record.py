@@ -387,3 +387,18 @@ def test_a_name_edited_since_the_index_read_it_no_longer_finds_the_person(served
     elsewhere = RecordResolver(served.engine)          # another process sends the record again, edited
     assert elsewhere.resolve(RecordRequest(source, "RT-SEARCH-5", renamed, True)).customer_id == made.customer_id
     assert made.customer_id not in _found_by_name(served, "Gijsbertha Kroketmaker")   # scored on the records as now
+    assert _found_by_name(served, "Gijsbertha Zonnebloemveld")[:1] == [made.customer_id]   # found by the new one
+
+
+def test_a_record_another_process_joined_to_a_known_person_finds_them_by_its_new_name(served, held):
+    """No identity event names a record that joins a known person: its write does (person_written)."""
+    source, row = [(s, r) for s, r in held["known"]
+                   if r.get("first_name") and r.get("email") and r.get("birth_date") and r.get("last_name")][1]
+    person = _majority(served, held, held["persons"][(source, row["record_id"])])
+    assert person not in _found_by_name(served, "Wolkenschuiver")          # the index of the run is built now
+    elsewhere = RecordResolver(served.engine)                              # another process: the server is not told
+    joined = elsewhere.resolve(RecordRequest(source, "RT-SEARCH-6", {f: row.get(f) or None for f in FIELDS}
+                                             | {"last_name": "Wolkenschuiver"}, True))
+    assert (joined.customer_id, joined.created) == (person, False)
+    assert served.rows("SELECT customer_id FROM person_written WHERE customer_id = :c", c=person)
+    assert person in _found_by_name(served, f"{row['first_name']} Wolkenschuiver")

@@ -153,7 +153,7 @@ def test_a_store_of_schema_5_is_reported_once_migrated(resolved, capsys):
         assert main(["report", "--store", url, "--out", str(out)]) == 0
     engine = open_store(url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 12
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 13
         assert conn.execute(text("SELECT rules_json, review_json FROM run")).one() == (None, None)
     engine.dispose()
     page = out.read_text(encoding="utf-8")
