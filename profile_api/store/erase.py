@@ -58,7 +58,9 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.engine import make_engine
-from identity.erasure import Tombstones, hashes_of, name_birth_key, record_keys
+from identity.erasure import (
+    GIVEN_NAME, SHARED_KINDS, Tombstones, given_name_keys, hashes_of, key_hash, name_birth_key, record_keys,
+)
 from identity.lifecycle import DELETED, Event
 from profile_api.access import LOCAL, Caller
 from profile_api.live import lock_preferences
@@ -96,9 +98,17 @@ def read_tombstones(engine: Engine) -> Tombstones | None:
         salt = conn.execute(text("SELECT salt FROM erasure_salt WHERE id = 1")).scalar()
         if salt is None:
             return None
-        hashes = frozenset(row[0] for row in conn.execute(text("SELECT key_hash FROM tombstone")))
+        rows = conn.execute(text("SELECT key_hash, kind, erasure_id FROM tombstone")).all()
         erasures = erasure_ids(conn)
-    return Tombstones(salt, hashes, erasures)
+    return _tombstones(salt, rows, erasures)
+
+
+def _tombstones(salt: str, rows: Iterable[tuple[str, str, str]], erasures: frozenset[str]) -> Tombstones:
+    """Return Tombstones of (key_hash, kind, erasure_id) rows."""
+    rows = list(rows)
+    return Tombstones(salt, frozenset(h for h, _, _ in rows), erasures,
+                      owners={h: erasure for h, kind, erasure in rows if kind in SHARED_KINDS},
+                      named=frozenset(erasure for _, kind, erasure in rows if kind == GIVEN_NAME))
 
 
 def erasure_ids(conn: Connection) -> frozenset[str]:
@@ -147,7 +157,20 @@ def carries_tombstone(conn: Connection, record: Mapping[str, object]) -> bool:
     if salt is None:
         return False
     hashed = sorted(hashes_of(salt, record_keys(record)))
-    return bool(hashed) and bool(_in(conn, "SELECT 1 FROM tombstone WHERE key_hash IN :h", h=hashed))
+    rows = _in(conn, "SELECT key_hash, kind, erasure_id FROM tombstone WHERE key_hash IN :h", h=hashed) if hashed else []
+    if not rows:
+        return False
+    given = record.get("given_first")
+    if isinstance(given, str) and given:      # the first-name hashes of the erasures hit, under the record's name
+        names = sorted({key_hash(salt, kind, value) for _, _, erasure in rows
+                        for kind, value in given_name_keys(erasure, [given])})
+        rows += _in(conn, "SELECT key_hash, kind, erasure_id FROM tombstone WHERE key_hash IN :h", h=names)
+    # whether an erasure kept first names at all: any of its given_name hashes
+    erasures = sorted({erasure for _, kind, erasure in rows if kind in SHARED_KINDS})
+    if erasures:
+        rows += _in(conn, "SELECT min(key_hash), 'given_name', erasure_id FROM tombstone "
+                          "WHERE kind = 'given_name' AND erasure_id IN :e GROUP BY erasure_id", e=erasures)
+    return _tombstones(salt, rows, frozenset()).hit(record)
 
 
 def _salt(conn: Connection) -> str:
@@ -338,6 +361,7 @@ def _erase(conn: Connection, customer_id: str, reason: str, caller: Caller, now:
     tomb_keys = [("source_record", uid) for uid in uids]
     tomb_keys += [(kind, value) for kind, values in person.own.items() for value in sorted(values)]
     tomb_keys += [("name_birth_date", key) for key in sorted(person.name_keys)]
+    tomb_keys += given_name_keys(erasure_id, person.records["std_given"])
     hashed = hashes_of(salt, tomb_keys)
     known = {row[0] for row in _in(conn, "SELECT key_hash FROM tombstone WHERE key_hash IN :h", h=sorted(hashed))} \
         if hashed else set()

@@ -472,3 +472,61 @@ def test_a_run_that_read_the_tombstones_before_an_erasure_publishes_nothing(smal
         mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
         assert main(["resolve", str(small_drop), "--store", url, "--model", str(model)]) == 0
     assert not found_in(sqlite_bytes(url), subject["needles"])
+
+
+def test_a_housemate_bringing_the_erased_persons_own_card_is_not_kept_out(small_drop, tmp_path):
+    """A card only the erased person used when they were forgotten is a tombstone; a housemate who brings it later,
+    on a record under their own first name, is not the erased person: their record is kept, in a delta run and in
+    real time. The erased person's own first name with the card still keeps a record out."""
+    from profile_api.resolve_record import RecordRequest, RecordResolver
+
+    url = f"sqlite:///{tmp_path / 'herken.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+        assert main(["resolve", str(small_drop), "--store", url]) == 0
+    engine = open_store(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT l.customer_id, l.household_id, r.source, r.record_id, r.std_given, r.std_loyalty_card "
+            "FROM record_link l JOIN source_record r ON r.source = l.source AND r.record_id = l.record_id")).all()
+    cards, givens, homes = defaultdict(set), defaultdict(set), defaultdict(set)
+    for row in rows:
+        if row.std_loyalty_card:
+            cards[row.std_loyalty_card].add(row.customer_id)
+        givens[row.customer_id].add(row.std_given)
+        homes[row.household_id].add(row.customer_id)
+    subject, card, mate = next(
+        (next(iter(holders)), card, mate) for card, holders in sorted(cards.items()) if len(holders) == 1
+        for row in rows if row.customer_id in holders
+        for mate in sorted(homes[row.household_id] - holders)
+        if None not in givens[next(iter(holders))] and not givens[mate] & givens[next(iter(holders))]
+        and any(r.customer_id == mate and r.source == "webshop" and r.std_given for r in rows))
+    mate_record = next(r for r in rows if r.customer_id == mate and r.source == "webshop" and r.std_given)
+    forget_customer(engine, subject, "test: a housemate's card", vacuum=False)
+    with (small_drop / "webshop.csv").open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        row = next(r for r in reader if r["record_id"] == mate_record.record_id)
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    with (delta / "webshop.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        writer.writerow({**row, "loyalty_card": card})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+        assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT r.std_loyalty_card, l.customer_id FROM source_record r JOIN record_link l "
+                                 "ON l.source = r.source AND l.record_id = r.record_id "
+                                 "WHERE r.source = 'webshop' AND r.record_id = :r"), {"r": row["record_id"]}).first()
+        assert conn.execute(text("SELECT count(*) FROM quarantine WHERE reason = 'erased person'")).scalar() == 0
+    assert tuple(kept) == (card, mate)
+    fields = {f: row.get(f) or None for f in ("first_name", "last_name", "birth_date", "email", "phone", "street",
+                                              "house_number", "postcode", "city")}
+    resolver = RecordResolver(engine)
+    placed = resolver.resolve(RecordRequest("webshop", row["record_id"] + "-RT", fields | {"loyalty_card": card}, True))
+    assert placed.customer_id == mate
+    with pytest.raises(Exception, match="erased person"):       # the erased person's own first name: kept out
+        resolver.resolve(RecordRequest("webshop", "RT-THEIRS", {"first_name": next(iter(givens[subject])).title(),
+                                                                "loyalty_card": card}, True))
+    engine.dispose()

@@ -98,3 +98,41 @@ def test_a_name_with_a_placeholder_birth_date_is_no_key_in_the_batch_as_in_real_
                               "loyalty_card": None}])
     assert erased_records(stranger, tombstones) == {"pos:X9"}
     assert erased_records(stranger, tombstones, {"1900-01-01": 1477}) == set()
+
+
+def _erased_with_names(kind: str, value: str, erasure: str = "erasure-1", givens: tuple[str, ...] = ("judith",)):
+    from identity.erasure import SHARED_KINDS, given_name_keys
+
+    keys = [(kind, value), *given_name_keys(erasure, givens)]
+    hashed = hashes_of("s", keys)
+    return Tombstones("s", frozenset(hashed), frozenset({erasure}),
+                      owners={h: erasure for h, k in hashed.items() if k in SHARED_KINDS},
+                      named=frozenset({erasure}))
+
+
+def test_a_housemate_bringing_the_erased_persons_card_or_landline_under_their_own_name_is_not_kept_out():
+    housemate = {**RECORD, "unique_id": "webshop:W9", "source": "webshop", "record_id": "W9", "email": "m.dekker@ziggo.nl",
+                 "mobile": None, "landline": "+31201234567", "given_first": "mirthe", "birth_date": "1979-02-03"}
+    for kind, value in (("loyalty_card", "2678337998600"), ("phone", "+31201234567")):
+        tombstones = _erased_with_names(kind, value)
+        assert not tombstones.hit(housemate)
+        assert tombstones.hit({**housemate, "given_first": "judith"})           # their own name
+        assert tombstones.hit({**housemate, "given_first": None})               # no name: as before
+        assert tombstones.hit({**housemate, "given_first": "j"})                # their initial
+
+
+def test_a_nickname_of_the_erased_persons_name_is_theirs():
+    tombstones = _erased_with_names("email", "judith.k@gmail.com", givens=("johannes",))
+    assert tombstones.hit({**RECORD, "given_first": "hans"})
+    assert not tombstones.hit({**RECORD, "given_first": "pieter"})
+
+
+def test_an_erasure_that_kept_no_first_names_keeps_out_every_record_with_its_identifier():
+    hashed = hashes_of("s", [("loyalty_card", "2678337998600")])
+    tombstones = Tombstones("s", frozenset(hashed), frozenset({"old"}), owners={h: "old" for h in hashed})
+    assert tombstones.hit({**RECORD, "email": None, "mobile": None, "given_first": "mirthe", "birth_date": None})
+
+
+def test_a_record_id_or_a_name_and_birth_date_keeps_a_record_out_under_any_first_name():
+    record_id = _erased_with_names("source_record", "pos:P1")
+    assert record_id.hit({**RECORD, "given_first": "mirthe"})
