@@ -44,9 +44,10 @@ def events_query_of(request: pb.ListIdentityEventsRequest) -> EventsQuery:
     after = 0
     if request.page_token:
         token = request.page_token
-        if not (token.startswith("e") and token[1:].isdigit()):
+        digits = token[1:]
+        if not (token.startswith("e") and digits.isascii() and digits.isdigit() and len(digits) <= 18):
             raise EventsRequestError("page_token", "not a token this service gave; pass next_page_token as it came")
-        after = int(token[1:])
+        after = int(digits)
     size = request.page_size or DEFAULT_PAGE_SIZE
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise EventsRequestError("page_size", f"must be 1 to {MAX_PAGE_SIZE} (0 means {DEFAULT_PAGE_SIZE})")
@@ -54,7 +55,10 @@ def events_query_of(request: pb.ListIdentityEventsRequest) -> EventsQuery:
         since = time_of(request.since) if request.HasField("since") else None
     except ValueError as err:
         raise EventsRequestError("since", str(err)) from None
-    return EventsQuery(after, size, since, request.customer_id.strip() or None)
+    customer_id = request.customer_id.strip() or None
+    if customer_id is not None and "\x00" in customer_id:
+        raise EventsRequestError("customer_id", "must not contain a NUL character")
+    return EventsQuery(after, size, since, customer_id)
 
 
 def event_pb(event: StoredEvent) -> pb.IdentityEvent:

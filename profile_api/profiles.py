@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import insert, text
+from sqlalchemy import bindparam, insert, text
 
 from identity.ingest import CHANNELS
 from profile_api.consent import Statement
@@ -100,10 +100,16 @@ _ENCODED_BY_IDENTIFIER = {kind: KeyedRead(
     f"{_USING.format(column=column)}) ORDER BY customer_id",
     f"SELECT customer_id, encoded, encoded_live, consent FROM profile WHERE customer_id = ANY(ARRAY("
     f"{_USING.format(column=column)})) ORDER BY customer_id") for kind, column in _IDENTIFIER_COLUMNS.items()}
+_HOUSEHOLD_CONSENTS = text("SELECT household_id, consent FROM profile WHERE household_id IN :ids").bindparams(
+    bindparam("ids", expanding=True))
 _PERSON_PREFERENCES = text("""
 SELECT l.customer_id, p.key, p.value, coalesce(p.channel, p.source), p.stated_at, p.id
 FROM record_link l JOIN preference p ON p.source = l.source AND p.record_id = l.record_id
 WHERE l.customer_id = :id""")
+_PERSON_PREFERENCE_KEYS = text("""
+SELECT DISTINCT p.key FROM record_link l JOIN preference p ON p.source = l.source AND p.record_id = l.record_id
+WHERE l.customer_id = :id""")
+MAX_PREFERENCE_KEYS = 100   # keys one person may hold: their profile is served in one message
 _PERSON_RECORDS = text("""
 SELECT l.source, l.record_id, r.updated_at FROM record_link l
 LEFT JOIN source_record r ON r.source = l.source AND r.record_id = l.record_id
@@ -254,6 +260,16 @@ class ProfileStore:
         if head is None:
             return None
         return profile_of_encoded(bytes(head[0]), _text(head[1]), preferences_by_member(preferences)).household
+
+    def household_consents(self, household_ids: list[str]) -> dict[str, list[str | None]]:
+        """Return each household's members' consent as it stands (``profile.consent``; None: never stated)."""
+        if not household_ids:
+            return {}
+        found: dict[str, list[str | None]] = {h: [] for h in household_ids}
+        with self._reader.connect() as conn:
+            for household_id, consent in conn.execute(_HOUSEHOLD_CONSENTS, {"ids": sorted(set(household_ids))}):
+                found.setdefault(_text(household_id), []).append(_text(consent))
+        return found
 
     def resolve_identifier(self, kind: str, value: str, source: str | None = None) -> list[str]:
         """Return the customer_ids that use an identifier (several for a family card; [] when unknown).
@@ -415,6 +431,11 @@ class ProfileStore:
             if not records:
                 raise UnknownCustomer(f"no customer '{customer_id}' in the store")
             record = _record_for(records, source)
+            held = {row[0] for row in conn.execute(_PERSON_PREFERENCE_KEYS, {"id": customer_id})}
+            keys = held | {key for key, _ in pairs}
+            if len(keys) > MAX_PREFERENCE_KEYS and len(keys) > len(held):
+                raise ValueError(f"preferences: the person holds {len(held)} keys; {len(keys - held)} new would pass "
+                                 f"the {MAX_PREFERENCE_KEYS} one person may hold (state new values of keys held)")
             if pairs:
                 conn.execute(insert(Preference.__table__), [
                     {"source": record[0], "record_id": record[1], "key": key, "value": value, "stated_at": stamp,

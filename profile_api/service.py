@@ -27,11 +27,12 @@ from typing import Any, NamedTuple, TypeVar
 
 import grpc
 
+from identity.ingest import CHANNELS
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.access import LOCAL, PREFERENCE_SOURCE, Access, Caller, Denied
 from profile_api.consent import (
-    DEFAULT_CONSENT, PURPOSES, allowed, consent_messages, encoded_consents, parse_state,
+    DEFAULT_CONSENT, PURPOSES, Allowed, allowed, consent_messages, encoded_consents, parse_state,
 )
 from profile_api.events import EventsRequestError, events_query_of, events_reply
 from profile_api.explain import Explainer, UnknownHousehold, UnknownRecord
@@ -49,12 +50,18 @@ from profile_api.store.export import NoSuchCustomer, export_json
 from profile_api.store.audit import AuditLog, Entry, now
 from profile_api.views import (
     restrict_ambiguous, restrict_explanation, restrict_household, restrict_household_tree, restrict_profile,
+    strip_household_by_consent,
 )
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ProfileService"].full_name  # "herken.v1.ProfileService"
 DEFAULT_SEARCH_LIMIT = 10
+# What one person's preferences may hold: a profile is served in one message, so they must stay small.
+MAX_PREFERENCES_PER_REQUEST = 50
+MAX_PREFERENCE_KEY = 64            # characters
+MAX_PREFERENCE_VALUE = 500         # characters
+CLOCK_SKEW = dt.timedelta(minutes=5)   # a stated_at this far ahead of the server's clock is still taken as now
 MAX_SEARCH_LIMIT = 100
 
 # The store's names for the identifier kinds, and the words used in messages to people.
@@ -264,6 +271,9 @@ def preference_update_of(request: pb.UpdatePreferencesRequest, own_source: str |
         raise invalid("source", "must not be empty: the channel that heard it (pos, webshop, app, service)")
     if not request.preferences:
         raise invalid("preferences", "give at least one key and value")
+    if len(request.preferences) > MAX_PREFERENCES_PER_REQUEST:
+        raise invalid("preferences", f"{len(request.preferences)} given; at most {MAX_PREFERENCES_PER_REQUEST} "
+                                     "in one request")
     entries: dict[str, str] = {}
     for i, entry in enumerate(request.preferences):
         key, value = entry.key.strip(), entry.value.strip()
@@ -271,6 +281,11 @@ def preference_update_of(request: pb.UpdatePreferencesRequest, own_source: str |
             raise invalid(f"preferences[{i}].key", "must not be empty")
         if not value:
             raise invalid(f"preferences[{i}].value", f"must not be empty (key {key!r})")
+        if len(key) > MAX_PREFERENCE_KEY:
+            raise invalid(f"preferences[{i}].key", f"{len(key)} characters; at most {MAX_PREFERENCE_KEY}")
+        if len(value) > MAX_PREFERENCE_VALUE:
+            raise invalid(f"preferences[{i}].value", f"{len(value)} characters (key {key!r}); at most "
+                                                     f"{MAX_PREFERENCE_VALUE}")
         if key in entries:
             raise invalid(f"preferences[{i}].key", f"{key!r} is given twice")
         entries[key] = value
@@ -278,6 +293,10 @@ def preference_update_of(request: pb.UpdatePreferencesRequest, own_source: str |
         stated_at = time_of(request.stated_at) if request.HasField("stated_at") else None
     except ValueError as err:
         raise invalid("stated_at", str(err)) from None
+    if stated_at is not None and stated_at > dt.datetime.now(dt.timezone.utc) + CLOCK_SKEW:
+        # the latest statement wins: one from the future would outrank every true one until then
+        raise invalid("stated_at", f"{stated_at.isoformat(timespec='seconds')} is in the future; leave it unset "
+                                   "for now")
     return PreferenceUpdate(customer_id, source, list(entries.items()), stated_at)
 
 
@@ -309,6 +328,8 @@ def source_record_of(field: str, ident: pb.Identifier) -> str:
         raise invalid(f"{field}.value", "must not be empty (the record_id)")
     if not source:
         raise invalid(f"{field}.source", "required: the channel of the record_id (pos, webshop, app, service)")
+    if source not in CHANNELS:
+        raise invalid(f"{field}.source", f"{source!r} is not one of {', '.join(CHANNELS)}")
     return f"{source}:{value}"
 
 
@@ -438,6 +459,7 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
                     call.customers.extend(customer_id for customer_id, _, _ in found)
                     ambiguous = ambiguous_of_encoded([encoded for _, encoded, _ in found], lookup.what)
                     restrict_ambiguous(ambiguous, call.view)
+                    self._strip_households(list(ambiguous.households))
                     return pb.GetProfileResponse(ambiguous=ambiguous)
                 customer_ids = []
             else:
@@ -451,6 +473,7 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         call.customers.extend(customer_ids)
         ambiguous = ambiguous_pb([self._profile(c) for c in customer_ids], lookup.what)
         restrict_ambiguous(ambiguous, call.view)
+        self._strip_households(list(ambiguous.households))
         return pb.GetProfileResponse(ambiguous=ambiguous)
 
     @rpc
@@ -477,8 +500,9 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         update = preference_update_of(request, own)
         call.customers.append(update.customer_id)
         call.detail = "keys: " + ", ".join(key for key, _ in update.preferences)
+        customer_id = self._current(update.customer_id)
         try:
-            stored = self.store.update_preferences(update.customer_id, update.source, update.preferences,
+            stored = self.store.update_preferences(customer_id, update.source, update.preferences,
                                                    stated_at=update.stated_at)
         except UnknownCustomer:
             raise not_found(f"no customer {update.customer_id!r}") from None
@@ -486,6 +510,12 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
         except ValueError as err:
             raise invalid_from_store(err, {"source": "source", "preferences": "preferences"}, "preferences") from None
+        served = self.store.served_profile(customer_id)
+        state = parse_state(served[1]) if served is not None and served[1] else {}
+        if not allowed(state, self.consent_defaults).preferences:
+            # what they told other channels stays withheld, as GetProfile withholds it: only this statement returns
+            told = dict(update.preferences)
+            stored = [p for p in stored if told.get(p.key) == p.value and p.source == update.source]
         return pb.UpdatePreferencesResponse(preferences=[preference_pb(p) for p in stored])
 
     @rpc
@@ -572,6 +602,12 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
     def ResolveRecord(self, request: pb.ResolveRecordRequest,
                       context: grpc.ServicerContext) -> pb.ResolveRecordResponse:
         """The person a record belongs to, scored against the store's records; with persist the record joins it."""
+        own = PREFERENCE_SOURCE.get(self._call().caller.channel) if self.access.required else None
+        if request.persist and self.access.required and request.source.strip() != own:
+            # a channel writes its own records only, as it writes preferences only as itself
+            raise RequestError(grpc.StatusCode.PERMISSION_DENIED,
+                               f"source: this token writes {own} records, not {request.source.strip()!r}" if own else
+                               "persist: this token's channel writes no records; ask without persist")
         try:
             resolved = self.resolver.resolve(record_request_of(request))
         except ResolveRequestError as err:
@@ -624,8 +660,9 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
     def UpdateConsent(self, request: pb.UpdateConsentRequest,
                       context: grpc.ServicerContext) -> pb.UpdateConsentResponse:
         """Record a person's consent per purpose, with the time and the caller's channel; return all purposes."""
-        customer_id, entries = consent_update_of(request)
+        asked, entries = consent_update_of(request)
         call = self._call()
+        customer_id = self._current(asked)
         call.customers.append(customer_id)
         call.detail = "; ".join(f"{purpose}={'granted' if granted else 'refused'}" for purpose, granted in entries)
         try:
@@ -642,7 +679,33 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         reply = household_reply(household)
         call.customers.extend(member.customer_id for member in reply.household.members)
         restrict_household(reply.household, call.view)
+        self._strip_households([reply.household])
         return reply
+
+    def _strip_households(self, households: list[pb.Household]) -> None:
+        """Withhold of each household what its members' consent does not allow: pets where not every member
+        allows profiling, shared and delivery preferences where not every member allows personalisation."""
+        if not any(h.pets or h.delivery_preference or h.shared_preferences for h in households):
+            return
+        consents = self.store.household_consents([h.household_id for h in households])
+        for household in households:
+            members = [allowed(parse_state(c) if c else {}, self.consent_defaults)
+                       for c in consents.get(household.household_id, [])]
+            strip_household_by_consent(household, Allowed(preferences=all(m.preferences for m in members),
+                                                          attributes=all(m.attributes for m in members)))
+
+    def _current(self, customer_id: str) -> str:
+        """Return the customer_id a write by this ID goes to: itself, or the ID it was merged into (NOT_FOUND when
+        its records were all deleted or erased)."""
+        if self.store.served_profile(customer_id) is not None:
+            return customer_id
+        alias = self.store.alias(customer_id)
+        if alias is None:
+            raise not_found(f"no customer {customer_id!r}")
+        current, reason = alias
+        if current is None:
+            raise not_found(f"customer {customer_id!r} no longer exists: {reason}")
+        return current
 
     def _encoded_reply(self, customer_id: str, call: Call) -> bytes:
         served = self.store.served_profile(customer_id)

@@ -105,6 +105,16 @@ def strip_by_consent(profile: pb.Profile, allowed: Allowed) -> None:
         del profile.household.pets[:]
 
 
+def strip_household_by_consent(household: pb.Household, allowed: Allowed) -> None:
+    """Withhold what a household's members' consent does not allow (``allowed``: what every member allows):
+    its shared preferences and delivery preference, its pets."""
+    if not allowed.preferences:
+        del household.shared_preferences[:]
+        household.delivery_preference = ""
+    if not allowed.attributes:
+        del household.pets[:]
+
+
 def restrict_profile(profile: pb.Profile, view: str, allowed: Allowed) -> None:
     """Apply a view and a person's consent to a profile, in place."""
     if view != "full":

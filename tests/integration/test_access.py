@@ -445,3 +445,52 @@ def test_a_household_is_explained_in_full_to_service_without_values_to_a_granted
     assert [(link.customer_id_b, link.kind) for link in seen.links] == [(l.customer_id_b, l.kind) for l in whole.links]
     assert not any(link.value for link in seen.links) and seen.decision == whole.decision
     assert not checkout.customer_ids and not checkout.links and "not shown to this view" in checkout.decision
+
+
+# --- review findings (session 31) ---
+
+def test_a_channel_writes_records_only_as_itself_through_resolve_record(served):
+    source, record_id = served.rows("SELECT source, record_id FROM source_record WHERE source = 'service' "
+                                    "ORDER BY record_id")[0]
+    before = served.rows("SELECT first_name, email FROM source_record WHERE source = :s AND record_id = :r",
+                         s=source, r=record_id)
+    forged = pb.ResolveRecordRequest(source="service", persist=True, record=pb.SourceRecord(
+        record_id=record_id, first_name="Mallory", last_name="Webshop", email="mallory@example.org"))
+    with pytest.raises(grpc.RpcError) as err:
+        served.call("ResolveRecord", forged, "webshop")
+    assert err.value.code() == DENIED and err.value.details().startswith("source: this token writes webshop records")
+    assert served.rows("SELECT first_name, email FROM source_record WHERE source = :s AND record_id = :r",
+                       s=source, r=record_id) == before
+    forged.persist = False           # asking without writing stays open to the channel
+    served.call("ResolveRecord", forged, "webshop")
+
+
+def test_update_preferences_answers_no_other_channels_statements_without_personalisation(served):
+    customer_id = served.rows("SELECT customer_id FROM profile ORDER BY customer_id")[3][0]
+    served.call("UpdatePreferences", pb.UpdatePreferencesRequest(
+        customer_id=customer_id, preferences=[pb.PreferenceEntry(key="clothing_size", value="42")]), "app")
+    served.call("UpdateConsent", pb.UpdateConsentRequest(customer_id=customer_id, consents=[
+        pb.ConsentEntry(purpose=PERSONALISATION, granted=False)]), "service")
+    reply = served.call("UpdatePreferences", pb.UpdatePreferencesRequest(
+        customer_id=customer_id, preferences=[pb.PreferenceEntry(key="shoe_size", value="39")]), "store")
+    assert [(p.key, p.value, p.source) for p in reply.preferences] == [("shoe_size", "39", "pos")]
+    assert not served.call("GetProfile", by_id(customer_id), "service").profile.preferences
+
+
+def test_a_household_shows_pets_and_shared_preferences_only_where_every_member_allows(served):
+    rows = served.rows("SELECT household_id, customer_id FROM profile WHERE household_id IN (SELECT household_id "
+                       "FROM profile GROUP BY household_id HAVING count(*) >= 2) ORDER BY household_id, customer_id")
+    household, first = rows[0]
+    members = [c for h, c in rows if h == household]
+    served.call("UpdatePreferences", pb.UpdatePreferencesRequest(customer_id=first, preferences=[
+        pb.PreferenceEntry(key="pet", value="parrot"), pb.PreferenceEntry(key="delivery_method", value="pickup")]),
+        "app")
+    shown = served.call("GetHousehold", pb.GetHouseholdRequest(household_id=household), "service").household
+    assert "parrot" in shown.pets and shown.delivery_preference and shown.shared_preferences
+    served.call("UpdateConsent", pb.UpdateConsentRequest(customer_id=members[-1], consents=[
+        pb.ConsentEntry(purpose=PROFILING, granted=False), pb.ConsentEntry(purpose=PERSONALISATION, granted=False)]),
+        "service")
+    for channel in ("service", "store"):
+        shown = served.call("GetHousehold", pb.GetHouseholdRequest(household_id=household), channel).household
+        assert not shown.pets and not shown.delivery_preference and not shown.shared_preferences, channel
+        assert len(shown.members) == len(members)

@@ -249,10 +249,19 @@ def test_a_cannot_link_splits_a_person_and_a_must_link_joins_two_in_a_full_run(d
     server, port = start_server(store_servicer(url), port=0)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            reply = pb_grpc.ProfileServiceStub(channel).GetProfile(pb.GetProfileRequest(customer_id=gone))
-            home = pb_grpc.ProfileServiceStub(channel).GetHousehold(pb.GetHouseholdRequest(household_id=home_d))
+            stub = pb_grpc.ProfileServiceStub(channel)
+            reply = stub.GetProfile(pb.GetProfileRequest(customer_id=gone))
+            home = stub.GetHousehold(pb.GetHouseholdRequest(household_id=home_d))
+            # a channel still holding the merged-away ID writes to the person it leads to
+            stub.UpdatePreferences(pb.UpdatePreferencesRequest(customer_id=gone, source="app", preferences=[
+                pb.PreferenceEntry(key="shoe_size", value="44")]))
+            stub.UpdateConsent(pb.UpdateConsentRequest(customer_id=gone, consents=[
+                pb.ConsentEntry(purpose=pb.CONSENT_PURPOSE_MARKETING, granted=False)]))
+            now = stub.GetProfile(pb.GetProfileRequest(customer_id=survivor)).profile
     finally:
         server.stop(None)
+    assert ("shoe_size", "44") in {(p.key, p.value) for p in now.preferences}
+    assert any(c.purpose == pb.CONSENT_PURPOSE_MARKETING and not c.granted and not c.by_default for c in now.consents)
     assert reply.profile.customer_id == survivor and reply.redirected_from == gone
     # d's household of one went into the household of the person d joined: its ID leads there
     assert home.household.household_id == reply.profile.household_id

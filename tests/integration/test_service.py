@@ -249,11 +249,46 @@ def test_malformed_requests_are_invalid_argument_naming_the_field(served_sqlite)
             pb.PreferenceEntry(key="shoe\x00size", value="42")]), "preferences[0].key"),
         (stub.GetHousehold, pb.GetHouseholdRequest(household_id=household_id + "\x00junk"), "household_id"),
         (stub.SearchCustomers, pb.SearchCustomersRequest(name="Jansen\x00junk"), "name"),
+        # review findings (session 31): bounds on what one person's preferences hold, a clock in the future,
+        # page tokens that only looked like this service's, an unknown channel in an explanation
+        (stub.UpdatePreferences, pb.UpdatePreferencesRequest(customer_id=customer_id, source="app", preferences=[
+            pb.PreferenceEntry(key="note", value="x" * 501)]), "preferences[0].value"),
+        (stub.UpdatePreferences, pb.UpdatePreferencesRequest(customer_id=customer_id, source="app", preferences=[
+            pb.PreferenceEntry(key="k" * 65, value="1")]), "preferences[0].key"),
+        (stub.UpdatePreferences, pb.UpdatePreferencesRequest(customer_id=customer_id, source="app", preferences=[
+            pb.PreferenceEntry(key=f"k{i}", value="1") for i in range(51)]), "preferences"),
+        (stub.UpdatePreferences, future_statement(customer_id), "stated_at"),
+        (stub.ListIdentityEvents, pb.ListIdentityEventsRequest(page_token="e\u00b2"), "page_token"),
+        (stub.ListIdentityEvents, pb.ListIdentityEventsRequest(page_token="e" + "9" * 20), "page_token"),
+        (stub.ListIdentityEvents, pb.ListIdentityEventsRequest(customer_id="C1\x00"), "customer_id"),
+        (stub.ExplainMatch, pb.ExplainMatchRequest(a=pb.Identifier(kind=pb.IDENTIFIER_KIND_SOURCE_RECORD,
+                                                                   value="X1", source="fax")), "a.source"),
     ]
     for call, request, field in cases:
         code, details = status_of(call, request)
         assert code == INVALID, (request, details)
         assert field in details, (field, details)
+
+
+def future_statement(customer_id: str) -> pb.UpdatePreferencesRequest:
+    request = pb.UpdatePreferencesRequest(customer_id=customer_id, source="webshop",
+                                          preferences=[pb.PreferenceEntry(key="shoe_size", value="43")])
+    request.stated_at.FromDatetime(dt.datetime(2100, 1, 1))
+    return request
+
+
+def test_one_person_holds_at_most_a_hundred_preference_keys(served_sqlite):
+    customer_id = served_sqlite.rows("SELECT MAX(customer_id) FROM record_link")[0][0]
+    stub = served_sqlite.stub
+    held = {p.key for p in stub.GetProfile(by_id(customer_id)).profile.preferences}
+    for start in range(0, 100, 50):
+        stub.UpdatePreferences(pb.UpdatePreferencesRequest(customer_id=customer_id, source="app", preferences=[
+            pb.PreferenceEntry(key=f"note_{i:03d}", value="1") for i in range(start, min(start + 50, 100 - len(held)))]))
+    code, details = status_of(stub.UpdatePreferences, pb.UpdatePreferencesRequest(
+        customer_id=customer_id, source="app", preferences=[pb.PreferenceEntry(key="one_more", value="1")]))
+    assert code == INVALID and details.startswith("preferences: the person holds 100 keys"), details
+    stub.UpdatePreferences(pb.UpdatePreferencesRequest(      # a key held may be stated again
+        customer_id=customer_id, source="app", preferences=[pb.PreferenceEntry(key="note_000", value="2")]))
 
 
 def test_a_nul_character_is_refused_by_every_rpc_on_each_store(served):
@@ -321,7 +356,8 @@ def test_a_preference_stored_by_one_channel_is_seen_at_once_through_another_chan
     customer_id, source, record_id = served.rows(
         "SELECT l.customer_id, MIN(l.source), MIN(l.record_id) FROM record_link l WHERE l.source <> 'app' "
         "GROUP BY l.customer_id ORDER BY COUNT(*) DESC, l.customer_id LIMIT 1")[0]
-    stated = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)   # later than anything in the drop
+    # later than anything in the drop (its history ends at 2026-01-01), not in the future (refused)
+    stated = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)).replace(microsecond=0)
     update = pb.UpdatePreferencesRequest(customer_id=customer_id, source="app", preferences=[
         pb.PreferenceEntry(key="shoe_size", value="44"), pb.PreferenceEntry(key="delivery_slot", value="evening")])
     update.stated_at.FromDatetime(stated)

@@ -114,6 +114,9 @@ class ProfileServiceServicer:
 
     def UpdatePreferences(self, request, context):
         """A channel stores preferences for a person; GetProfile from every channel returns them at once.
+        A merged-away customer_id writes to the person it leads to. Limits (INVALID_ARGUMENT): 50 entries
+        per request, keys of 64 and values of 500 characters, 100 keys per person, no stated_at in the
+        future. Without the person's personalisation consent the reply holds only this statement.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -137,6 +140,7 @@ class ProfileServiceServicer:
     def ResolveRecord(self, request, context):
         """One record in real time: the person it belongs to (scored against indexed candidates with the
         published run's model); with persist the record joins that person (or makes a new one) at once.
+        With tokens, persist writes only the token's own channel's records (PERMISSION_DENIED otherwise).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
