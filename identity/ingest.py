@@ -25,6 +25,7 @@ import datetime as dt
 import io
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,7 +156,13 @@ def check_header(path: Path, required: tuple[str, ...]) -> str:
     """Return the file's delimiter (a Parquet file: ","); raise DropError when the file is empty or lacks required
     columns. Reads no more than the header."""
     if path.suffix == ".parquet":
-        _missing_columns(path, header_names(pq.read_schema(path).names), required)
+        try:
+            names = pq.read_schema(path).names
+        except (pa.ArrowException, OSError) as err:
+            raise DropError(f"{path.name}: not a readable Parquet file ({err}); write it again, or give the "
+                            "data as CSV") from None
+        _missing_columns(path, header_names(names), required)
+        _no_column_twice(path, header_names(names), required)
         return ","
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         first = handle.readline()
@@ -164,7 +171,19 @@ def check_header(path: Path, required: tuple[str, ...]) -> str:
     headers = {d: header_names(next(csv.reader([first], delimiter=d))) for d in DELIMITERS}
     found = max(DELIMITERS, key=lambda d: len(set(required) & set(headers[d])))   # the first of the best
     _missing_columns(path, headers[found], required)
+    _no_column_twice(path, headers[found], required)
     return found
+
+
+def _no_column_twice(path: Path, header: list[str], required: tuple[str, ...]) -> None:
+    """Raise DropError when a required column appears twice in a header: which of them holds the values?"""
+    twice = sorted({c for c in required if header.count(c) > 1})
+    if twice:
+        raise DropError(f"{path.name}: column(s) {', '.join(twice)} appear more than once (names are read in "
+                        "lower case); keep one of each")
+
+
+_NUL_REASON = "contains a NUL character (shown as \\0), which no database keeps; remove it"
 
 
 def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
@@ -176,10 +195,22 @@ def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
         raise DropError(f"{path.name}: column(s) {', '.join(twice)} appear more than once (names are read in "
                         "lower case); keep one of each")
     _missing_columns(path, list(frame.columns), required)
+    frame = frame[list(required)]
+    for column in frame.columns:    # whole numbers with gaps are floats in pandas: 15.0 is house number 15
+        values = frame[column]
+        if pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
+            frame[column] = values.astype("Int64")
     frame = frame.astype("string").fillna("")
-    values = [tuple(str(v) for v in row) for row in frame[list(required)].itertuples(index=False)]
-    columns = {c: [row[i] for row in values] for i, c in enumerate(required)}
-    return _Table(len(values), list(range(2, len(values) + 2)), columns, list(values), [])
+    rows = [tuple(str(v) for v in row) for row in frame.itertuples(index=False)]
+    lines = list(range(2, len(rows) + 2))
+    unreadable = [QuarantinedRow(path.name, line, _NUL_REASON, ",".join(row).replace("\x00", "\\0"))
+                  for line, row in zip(lines, rows) if any("\x00" in v for v in row)]
+    if unreadable:
+        bad = {q.line for q in unreadable}
+        kept = [(n, r) for n, r in zip(lines, rows) if n not in bad]
+        lines, rows = [n for n, _ in kept], [r for _, r in kept]
+    columns = {c: [row[i] for row in rows] for i, c in enumerate(required)}
+    return _Table(len(rows) + len(unreadable), lines, columns, list(rows), unreadable)
 
 
 def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> _Table:
@@ -208,13 +239,14 @@ def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> 
     for values in reader:  # line_num is where each row ends; a quoted field may span lines
         rows.append(values)
         ends.append(reader.line_num)
-    width, undecodable = len(header), NOT_UTF8.search(text) is not None
+    width, undecodable, nul = len(header), NOT_UTF8.search(text) is not None, "\x00" in text
     del text
     keep: list[int] = []
     unreadable: list[QuarantinedRow] = []
     read = 0
     for i, values in enumerate(rows):
-        if len(values) == width and not (undecodable and NOT_UTF8.search(",".join(values))):
+        if len(values) == width and not (undecodable and NOT_UTF8.search(",".join(values))) \
+                and not (nul and "\x00" in "".join(values)):
             keep.append(i)
             read += 1
             continue
@@ -224,6 +256,8 @@ def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> 
         raw, start = delimiter.join(values), ends[i] + 1
         if len(values) != width:
             unreadable.append(QuarantinedRow(path.name, start, f"has {len(values)} columns, the header has {width}", raw))
+        elif nul and "\x00" in raw:
+            unreadable.append(QuarantinedRow(path.name, start, _NUL_REASON, raw.replace("\x00", "\\0")))
         else:
             unreadable.append(QuarantinedRow(
                 path.name, start, "contains bytes that are not UTF-8; save the file as UTF-8",
@@ -274,9 +308,7 @@ def _check_interaction(row: dict[str, str], known: set[tuple[str, str]]) -> str 
         return f"occurred_at {err}"
     for column in ("quantity", "amount_eur", "discount_eur"):
         if row[column]:
-            try:
-                float(row[column].replace(",", "."))
-            except ValueError:
+            if not number_or_empty(row[column]):
                 return f"{column} '{row[column]}' is not a number"
     return None
 
@@ -497,6 +529,11 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
                         "without them", path.name, len(aside), aside[0].reason.split("'")[1])
         progress.advance(sizes[path])
 
+    records = _frame(identity, ["source", "line", *IDENTITY_COLUMNS])
+    deletions = tables.get("deletions", _frame(None, DELETION_COLUMNS))
+    if len(deletions):
+        files = {stem: path.name for stem, path, _ in plan}
+        records = _leave_out_deleted(records, tables, deletions, files, quarantine, counts)
     interactions = tables.get("interactions", _frame(None, INTERACTION_COLUMNS))
     given = "categories" in tables
     categories = normalise_taxonomy(tables["categories"]) if given else taxonomy_frame()
@@ -506,7 +543,7 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
                  "categories.csv" if given else "the built-in taxonomy", len(unplaced),
                  ", ".join(f"{c} ({n:,} interactions)" for c, n in unplaced))
     return Drop(
-        records=_frame(identity, ["source", "line", *IDENTITY_COLUMNS]),
+        records=records,
         interactions=interactions,
         preferences=tables.get("preferences", _frame(None, PREFERENCE_COLUMNS)),
         truth=tables["truth"] if "truth" in tables else None,
@@ -517,8 +554,44 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
         categories=categories,
         categories_given=given,
         unplaced_categories=unplaced,
-        deletions=tables.get("deletions", _frame(None, DELETION_COLUMNS)),
+        deletions=deletions,
     )
+
+
+def _leave_out_deleted(records: pd.DataFrame, tables: dict[str, pd.DataFrame], deletions: pd.DataFrame,
+                       files: dict[str, str], quarantine: list[QuarantinedRow], counts: list[FileCounts]) -> pd.DataFrame:
+    """Quarantine the rows of a drop that its own deletions.csv deletes: records it both holds and deletes, and
+    interactions and preferences of deleted records (kept, they would belong to no record); return the records
+    without them. Changes tables, quarantine and counts in place."""
+    gone = set(zip(deletions["source"], deletions["record_id"]))
+    moved: dict[str, int] = {}
+
+    def deleted(frame: pd.DataFrame) -> np.ndarray:
+        return np.fromiter((k in gone for k in zip(frame["source"], frame["record_id"])), bool, len(frame))
+
+    hit = deleted(records)
+    for row in records[hit].itertuples(index=False):
+        file = files.get(row.source, f"{row.source}.csv")
+        quarantine.append(QuarantinedRow(file, int(row.line), "deleted by this drop's deletions.csv",
+                                         ",".join(str(getattr(row, c)) for c in IDENTITY_COLUMNS)))
+        moved[file] = moved.get(file, 0) + 1
+    for stem, columns in (("interactions", INTERACTION_COLUMNS), ("preferences", PREFERENCE_COLUMNS)):
+        frame = tables.get(stem)
+        if frame is None or not len(frame):
+            continue
+        theirs = deleted(frame)
+        if theirs.any():
+            file = files[stem]
+            quarantine.extend(QuarantinedRow(file, 0, f"record_id '{r.record_id}' of {r.source} is deleted by this "
+                                             "drop's deletions.csv", ",".join(str(getattr(r, c)) for c in columns))
+                              for r in frame[theirs].itertuples(index=False))
+            moved[file] = int(theirs.sum())
+            tables[stem] = frame[~theirs].reset_index(drop=True)
+    for i, count in enumerate(counts):
+        n = moved.get(count.file, 0)
+        if n:
+            counts[i] = FileCounts(count.file, count.read, count.accepted - n, count.quarantined + n, count.set_aside)
+    return records[~hit].reset_index(drop=True)
 
 
 def _validate(stem: str, file: str, table: _Table, known: set[tuple[str, str]],
@@ -580,6 +653,13 @@ def _frame(columns: dict[str, list] | None, names: Sequence[str]) -> pd.DataFram
 
 _DAY_FIRST = re.compile(r"birth_date '((\d{1,2})[/-](\d{1,2})[/-](\d{4}))' is not a calendar date\b")
 MONTH_FIRST_HINT = 10   # rows that read as dates only month first before the run says so
+
+
+def quarantine_reasons(rows: Sequence[QuarantinedRow], most: int = 3) -> str:
+    """Return the most common reasons rows were quarantined, with their counts ("has 13 columns, the header has 12
+    (5,404 rows)"); the values a reason quotes are left out, so that one reason counts once."""
+    counted = Counter(re.sub(r"'[^']*'", "'...'", row.reason) for row in rows)
+    return "; ".join(f"{reason} ({count:,} row{'s' if count != 1 else ''})" for reason, count in counted.most_common(most))
 
 
 def date_order_hint(rows: Iterable[QuarantinedRow]) -> str | None:

@@ -31,7 +31,7 @@ from identity.engine import Engine, engine_class, make_engine
 from identity.erasure import Tombstones, erased_records, keep_out
 from identity.household_components import group_households_by_component
 from identity.households import group_households, household_anchors, measured_household_edges, person_links
-from identity.ingest import Drop, DropError, read_drop, write_quarantine, write_set_aside
+from identity.ingest import Drop, DropError, quarantine_reasons, read_drop, write_quarantine, write_set_aside
 from identity.lifecycle import edited_records, judged_afresh, stable_id, taken_back_persons, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
@@ -325,14 +325,7 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
     lap = Laps()
     timings = lap.laps
 
-    drop = read_drop(drop_dir, progress)
-    if len(drop.deletions):    # a full drop holds what is there; a record it also deletes is left out
-        gone = set(zip(drop.deletions["source"], drop.deletions["record_id"]))
-        drop.records = drop.records[[k not in gone for k in zip(drop.records["source"], drop.records["record_id"])]]
-        drop.interactions = drop.interactions[[k not in gone for k in zip(drop.interactions["source"],
-                                                                            drop.interactions["record_id"])]]
-        drop.preferences = drop.preferences[[k not in gone for k in zip(drop.preferences["source"],
-                                                                          drop.preferences["record_id"])]]
+    drop = read_drop(drop_dir, progress)    # a record the drop also deletes is quarantined there, with its rows
     lap("ingest")
     # A distributed engine (Spark on a cluster) is made first: the standardisation runs on its workers. Any
     # other is made after it, so that the standardisation's forked workers copy no database or Spark session.
@@ -383,9 +376,14 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
     standardised = without_placeholder_values(standardised, identifiers)
     if identifiers:
         log.warning("%s", describe_values(identifiers))
+    if standardised.empty:    # publishing would replace the published persons with none
+        raise DropError(f"no record of the drop was accepted ({len(drop.quarantine)} row(s) quarantined"
+                        f"{', the most common reasons: ' + quarantine_reasons(drop.quarantine) if drop.quarantine else ''}"
+                        "); nothing was published: mend the files and run again")
     if options.model_path is None and len(standardised) < MIN_TRAINING_RECORDS:
         raise DropError(f"the drop holds {len(standardised)} record(s) to resolve (quarantined ones: "
-                        f"{len(drop.quarantine)}); training a model takes at least {MIN_TRAINING_RECORDS}: add "
+                        f"{len(drop.quarantine)}{'; ' + quarantine_reasons(drop.quarantine) if drop.quarantine else ''}"
+                        f"); training a model takes at least {MIN_TRAINING_RECORDS}: add "
                         "records, or score with a trained model (--model MODEL.json)")
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")

@@ -9,6 +9,7 @@ functions over bytes and Arrow tables; :mod:`identity.ingest` decides what a fai
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -58,7 +59,7 @@ def header_names(names: Sequence[str]) -> list[str]:
 def read_plain_csv(path: Path, delimiter: str = ",") -> pa.Table | None:
     """Return every column of a plain CSV file as Arrow strings, or None when it is not plain.
 
-    Plain: UTF-8 without quotes, NUL bytes, blank lines or lone carriage returns, each row as wide
+    Plain: UTF-8 without quotes, NUL bytes, blank lines (LF or CRLF) or lone carriage returns, each row as wide
     as the header, no value with surrounding whitespace and no header name twice. For such a file
     the csv module would read exactly these values (stripping changes nothing) and data row k is
     on line k + 2, so Arrow's multi-threaded reader can take the place of reading row by row.
@@ -67,7 +68,8 @@ def read_plain_csv(path: Path, delimiter: str = ",") -> pa.Table | None:
     if path.suffix != ".csv":
         return None
     data = path.read_bytes()
-    if b'"' in data or b"\x00" in data or b"\n\n" in data or data.count(b"\r") != data.count(b"\r\n"):
+    if b'"' in data or b"\x00" in data or b"\n\n" in data or b"\r\n\r\n" in data \
+            or data.count(b"\r") != data.count(b"\r\n"):
         return None
     first, _, rest = data.partition(b"\n")
     if not rest or rest.startswith((b"\n", b"\r\n")):
@@ -158,13 +160,11 @@ def timestamp_given(text: str) -> bool:
 
 
 def number_or_empty(text: str) -> bool:
-    """Return True when text is empty or a decimal with a point or a comma."""
+    """Return True when text is empty or a decimal with a point or a comma (not "nan" or "inf")."""
     try:
-        if text:
-            float(text.replace(",", "."))
+        return not text or math.isfinite(float(text.replace(",", ".")))
     except ValueError:
         return False
-    return True
 
 
 _DECIMAL = r"^(?:[0-9]+(?:[.,][0-9]+)?)?$"

@@ -71,6 +71,28 @@ def test_a_broken_file_stops_with_status_2_and_leaves_the_store_untouched(small_
     assert not (tmp_path / "fresh.db").exists()
 
 
+def test_a_drop_whose_every_record_is_quarantined_publishes_nothing_even_with_a_model(small_drop, tmp_path,
+                                                                                      monkeypatch, capsys):
+    """A stray comma at the end of every identity row quarantines them all; scored with a saved model (as the
+    message about training advises) the run published no persons over the previous ones (review, session 31)."""
+    url = f"sqlite:///{tmp_path / 'herken.db'}"
+    assert resolve(small_drop, url, tmp_path, monkeypatch) == 0
+    model = next((tmp_path / "runs").glob("*/model.json"))
+    before = settled_digest(tmp_path / "herken.db")
+    broken = tmp_path / "broken"
+    shutil.copytree(small_drop, broken)
+    for channel in ("pos", "webshop", "app", "service"):
+        lines = (broken / f"{channel}.csv").read_text(encoding="utf-8").splitlines()
+        (broken / f"{channel}.csv").write_text("\n".join([lines[0], *(line + "," for line in lines[1:])]) + "\n",
+                                               encoding="utf-8")
+    for extra in ((), ("--model", str(model))):
+        capsys.readouterr()
+        assert resolve(broken, url, tmp_path, monkeypatch, *extra) == 2
+        err = capsys.readouterr().err
+        assert "columns, the header has 12" in err and "unchanged" in err, err
+        assert settled_digest(tmp_path / "herken.db") == before
+
+
 def test_bad_rows_are_quarantined_and_the_rest_resolved(small_drop, tmp_path, monkeypatch, capsys):
     bad = tmp_path / "bad"
     shutil.copytree(small_drop, bad)

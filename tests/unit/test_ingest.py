@@ -298,3 +298,84 @@ def test_a_csv_file_is_read_as_utf_8_or_as_windows_1252_only_when_it_holds_no_ut
     from identity.plain_csv import decode_csv
 
     assert decode_csv(data) == (text, encoding)
+
+
+# --- review findings (session 31) ---
+
+INTERACTION_HEADER = ("source,record_id,type,occurred_at,sku,category,size,quantity,amount_eur,discount_eur,store_id,"
+                      "delivery_method")
+
+
+def test_a_nul_character_quarantines_its_row_in_csv_and_parquet(tmp_path):
+    import pandas as pd
+
+    write(tmp_path / "pos.csv", f"{HEADER}\nP1,Ma\x00rj,Smit,,,,,,,,,\nP2,Jan,Bos,,,,,,,,,\n")
+    frame = pd.DataFrame([{c: "" for c in IDENTITY_COLUMNS} | {"record_id": "W1", "first_name": "Eva\x00"},
+                          {c: "" for c in IDENTITY_COLUMNS} | {"record_id": "W2", "first_name": "Eva"}])
+    frame.to_parquet(tmp_path / "webshop.parquet")
+    drop = read_drop(tmp_path)
+    assert sorted(drop.records["record_id"]) == ["P2", "W2"]
+    assert {(q.file, q.line) for q in drop.quarantine} == {("pos.csv", 2), ("webshop.parquet", 2)}
+    assert all("NUL" in q.reason and "\x00" not in q.raw for q in drop.quarantine)
+    for c in drop.counts:
+        assert c.read == c.accepted + c.quarantined == 2
+
+
+def test_a_broken_parquet_file_or_a_column_given_twice_stops_the_run_saying_so(tmp_path):
+    write(tmp_path / "pos.parquet", b"")
+    with pytest.raises(DropError, match="pos.parquet: not a readable Parquet file"):
+        read_drop(tmp_path)
+    (tmp_path / "pos.parquet").unlink()
+    write(tmp_path / "webshop.csv", HEADER.replace("record_id,", "record_id,email,") + "\nW1,,Eva,,,x@y.nl,,,,,,,\n")
+    with pytest.raises(DropError, match="webshop.csv: column.s. email appear more than once"):
+        read_drop(tmp_path)
+
+
+def test_whole_numbers_in_a_parquet_float_column_read_as_whole_numbers(tmp_path):
+    import pandas as pd
+
+    rows = [{c: None for c in IDENTITY_COLUMNS} | {"record_id": f"P{i}", "house_number": n}
+            for i, n in enumerate((15, None, 7))]
+    pd.DataFrame(rows).astype({"house_number": "float64"}).to_parquet(tmp_path / "pos.parquet")
+    assert list(read_drop(tmp_path).records["house_number"]) == ["15", "", "7"]
+
+
+def test_a_drop_that_deletes_its_own_record_quarantines_it_and_its_rows(tmp_path):
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\nA2,Piet,,,,,,,,,,\n")
+    write(tmp_path / "interactions.csv", f"{INTERACTION_HEADER}\napp,A1,purchase,2025-01-01T10:00:00,S1,shoes,40,1,50,0,,\n"
+                                         "app,A2,purchase,2025-01-01T10:00:00,S1,shoes,40,1,50,0,,\n")
+    write(tmp_path / "preferences.csv", "source,record_id,key,value,stated_at\napp,A2,shoe_size,40,2025-01-01\n")
+    write(tmp_path / "deletions.csv", "source,record_id\napp,A2\n")
+    drop = read_drop(tmp_path)
+    assert list(drop.records["record_id"]) == ["A1"] and list(drop.interactions["record_id"]) == ["A1"]
+    assert drop.preferences.empty
+    assert {c.file: (c.read, c.accepted, c.quarantined) for c in drop.counts} == {
+        "app.csv": (2, 1, 1), "interactions.csv": (2, 1, 1), "preferences.csv": (1, 0, 1), "deletions.csv": (1, 1, 0)}
+    assert all("deletions.csv" in q.reason for q in drop.quarantine) and len(drop.quarantine) == 3
+    # a delta: an interaction of a stored record it deletes belongs to no record: quarantined too
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    write(tmp_path / "deletions.csv", "source,record_id\napp,S7\n")
+    write(tmp_path / "interactions.csv", f"{INTERACTION_HEADER}\napp,S7,purchase,2025-01-01T10:00:00,S1,shoes,40,1,50,0,,\n")
+    (tmp_path / "preferences.csv").unlink()
+    drop = read_drop(tmp_path, known=[("app", "S7")])
+    assert drop.interactions.empty and [q.file for q in drop.quarantine] == ["interactions.csv"]
+
+
+def test_a_blank_crlf_line_keeps_the_line_numbers_of_the_rows_after_it(tmp_path):
+    rows = [f"app,A1,purchase,2025-01-0{d}T10:00:00,S1,shoes,40,1,50,0,," for d in range(1, 4)]
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    for newline in ("\n", "\r\n"):
+        body = newline.join([INTERACTION_HEADER, rows[0], "", rows[1], rows[2].replace("purchase", "teleport")])
+        write(tmp_path / "interactions.csv", body + newline)
+        assert [q.line for q in read_drop(tmp_path).quarantine] == [5], repr(newline)
+
+
+def test_an_amount_of_nan_or_inf_is_no_number(tmp_path):
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    rows = [f"app,A1,purchase,2025-01-01T10:00:00,S1,shoes,40,1,{amount},0,," for amount in ("50", "nan", "inf", "-inf")]
+    for quoted in (False, True):     # the plain reader and the row by row one
+        body = "\n".join([INTERACTION_HEADER, *rows]) + "\n"
+        write(tmp_path / "interactions.csv", body.replace("S1", '"S1"') if quoted else body)
+        drop = read_drop(tmp_path)
+        assert len(drop.interactions) == 1 and [q.reason for q in drop.quarantine] == [
+            f"amount_eur '{a}' is not a number" for a in ("nan", "inf", "-inf")]

@@ -19,7 +19,7 @@ from profile_api.messages import (
     ambiguous_pb, encode_fixed, encode_live, encode_precomputed, profile_of_encoded, profile_pb, profile_reply_bytes,
     timestamp,
 )
-from profile_api.service import (
+from profile_api.requests import (
     IdentifierLookup, RequestError, explain_request_of, household_id_of, invalid_from_store, lookup_of, preference_update_of,
     search_criteria,
 )
