@@ -150,8 +150,8 @@ def _audit_steward(engine, action: str, decision) -> None:  # type: ignore[no-un
     with engine.connect() as conn:
         customers = customers_of_records(conn, (decision.record_a, decision.record_b))
     for customer_id in customers or [None]:
-        audit_command(engine, action, customer_id, "OK", detail=f"decision {decision.decision_id}: "
-                      f"{decision.record_a} {decision.record_b}")
+        # the decision's id, not its records' ids: the audit log outlives an erasure, the decision does not
+        audit_command(engine, action, customer_id, "OK", detail=f"decision {decision.decision_id}")
 
 
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:

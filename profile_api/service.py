@@ -348,7 +348,9 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         """Why two records are one person or two; with b unset, a's place in its person."""
         a, b = explain_request_of(request)
         call = self._call()
-        call.detail = f"records: {a}" + (f", {b}" if b else "")
+        # the channels of the records, not their ids: an id leads to the person in the channel's own system, and the
+        # audit log outlives an erasure
+        call.detail = "records of " + (f"{a.split(':', 1)[0]}, {b.split(':', 1)[0]}" if b else a.split(":", 1)[0])
         try:
             if b is None:
                 reply = record_explanation_pb(self.explainer.explain_record(a))

@@ -15,6 +15,8 @@ preferences, without profiling no derived attributes (nor the pets they show).
 
 from __future__ import annotations
 
+import re
+
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.consent import Allowed
 
@@ -129,12 +131,27 @@ def restrict_ambiguous(ambiguous: pb.Ambiguous, view: str) -> None:
         restrict_household(household, view)
 
 
+# What a decision's sentence may quote of the records: e-mail addresses, dates, phone numbers, quoted values.
+_QUOTED_VALUES = re.compile(r"[^\s@()]+@[^\s@()]+|\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b|\+?\d[\d -]{6,}\d|'[^']*'|\"[^\"]*\"")
+
+
+def value_free_decision(reply: pb.ExplainMatchResponse) -> str:
+    """Return an explanation's decision without what the records hold: a steward's decision without its reason (free
+    text, which may quote anything), any other sentence with the values it quotes (a rule's "different birth dates
+    1940-03-04 / 1943-08-07") as ***."""
+    if reply.steward_decision_id:
+        return (f"{'joined' if reply.same_person else 'kept apart'} by steward decision {reply.steward_decision_id}; "
+                "its reason is withheld from this view")
+    return _QUOTED_VALUES.sub("***", reply.decision)
+
+
 def restrict_explanation(reply: pb.ExplainMatchResponse, view: str) -> None:
     """Withhold the compared values of an explanation from a view other than full, and the values that link a
     household (checkout, which shows no other household members: the household's links altogether)."""
     if view != "full":
         for comparison in reply.comparisons:
             comparison.value_a = comparison.value_b = ""
+        reply.decision = value_free_decision(reply)
         if reply.HasField("household"):
             household = reply.household
             for link in household.path:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import logging
 import re
@@ -338,6 +339,9 @@ def _erase(conn: Connection, customer_id: str, reason: str, caller: Caller, now:
     _count_and_delete(conn, counts, "person", "DELETE FROM person WHERE customer_id = :c", c=customer_id)
     _count_and_delete(conn, counts, "person_written", "DELETE FROM person_written WHERE customer_id = :c",
                       c=customer_id)
+    for uid in uids:     # entries written before the audit log named no records (the ids stay out of it)
+        _count_and_delete(conn, counts, "audit_log", "UPDATE audit_log SET detail = replace(detail, :u, :r) "
+                          "WHERE detail IS NOT NULL AND replace(detail, :u, :r) <> detail", u=uid, r="an erased record")
     counts["linkage_snapshot"] = _rewrite_snapshot(conn, set(uids))
     # their events keep the IDs; the reasons (which may quote what told the records apart) go
     _count_and_delete(conn, counts, "identity_event", "UPDATE identity_event SET reason = :r WHERE seq IN "
@@ -449,7 +453,7 @@ def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Ca
 
 _TOUCHED = ("source_record", "record_link", "interaction", "preference", "consent", "person", "profile", "household",
             "match_edge", "steward_decision", "quarantine", "identity_event", "id_alias", "linkage_snapshot",
-            "person_written")
+            "person_written", "audit_log")
 
 
 def _reclaim(engine: Engine, vacuum: bool | str) -> None:
@@ -477,12 +481,14 @@ def scrub_runs(runs_dir: Path, person: _Person) -> tuple[list[str], list[str]]:
     """Remove the person's values from the runs folder; return (files rewritten, files removed).
 
     A CSV file (quarantine.csv) loses the rows that are theirs (``_Person.holds``); any other file
-    that holds one of their own identifiers or surnames (a cached term-frequency table, a report)
-    is removed: it is derived, and a run makes it again.
+    that holds one of their own identifiers or surnames, one of their records (source:record_id) or full
+    names (a cached term-frequency table, a report) is removed: it is derived, and a run makes it again.
     """
     if not runs_dir.is_dir():
         return [], []
     needles = person.needles() | {s.lower() for s in person.own_surnames if len(s) >= 4}
+    derived = {uid.lower() for uid in person.uids} | {f"{g} {s}".lower() for g, s in person.names if len(g) + len(s) >= 5}
+    derived |= {html.escape(n) for n in derived}        # as a report writes them
     rewritten, removed = [], []
     for path in sorted(p for p in runs_dir.rglob("*") if p.is_file()):
         data = path.read_bytes()
@@ -499,8 +505,10 @@ def scrub_runs(runs_dir: Path, person: _Person) -> tuple[list[str], list[str]]:
                 _write_csv(path, header, kept)
                 rewritten.append(str(path))
             continue
-        # model.json: parameters and SQL conditions, whose words ("jaro_winkler") may look like a surname
-        if any(n.encode() in low for n in (person.needles() if path.name == "model.json" else needles)):
+        # model.json: parameters and SQL conditions, whose words ("jaro_winkler") may look like a surname; a report
+        # also names records by source:record_id and persons by full name (a family's shared surname is no needle)
+        marks = person.needles() if path.name == "model.json" else needles | derived
+        if any(n.encode() in low for n in marks):
             path.unlink()
             removed.append(str(path))
     return rewritten, removed

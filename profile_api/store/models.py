@@ -327,8 +327,9 @@ class ConsentStatement(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """Who read or changed whom, when, through which RPC or command. Append-only: nothing updates or
-    deletes a row (an erasure keeps its entries: they hold IDs and outcomes, no personal data)."""
+    """Who read or changed whom, when, through which RPC or command. Append-only: nothing deletes a row (an
+    erasure keeps its entries: they hold customer IDs and outcomes, no personal data; it rewrites only the
+    record ids that entries of an older herken named in ``detail``)."""
 
     __tablename__ = "audit_log"
     seq: int | None = Field(default=None, primary_key=True)

@@ -530,3 +530,35 @@ def test_a_housemate_bringing_the_erased_persons_own_card_is_not_kept_out(small_
         resolver.resolve(RecordRequest("webshop", "RT-THEIRS", {"first_name": next(iter(givens[subject])).title(),
                                                                 "loyalty_card": card}, True))
     engine.dispose()
+
+
+def test_the_audit_log_names_no_record_and_an_erasure_rewrites_the_records_older_entries_named(small_drop, tmp_path):
+    from profile_api.profiles import ProfileStore
+    from profile_api.service import ProfileServicer
+
+    url = f"sqlite:///{tmp_path / 'herken.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+        assert main(["resolve", str(small_drop), "--store", url]) == 0
+    engine = open_store(url)
+    with engine.begin() as conn:
+        customer_id, source, record_id = conn.execute(text(
+            "SELECT customer_id, source, record_id FROM record_link ORDER BY customer_id, source, record_id")).first()
+        conn.execute(text("INSERT INTO audit_log (at, channel, action, customer_id, outcome, detail) VALUES "
+                          "('2026-01-01 10:00:00', 'local', 'ExplainMatch', :c, 'OK', :d)"),
+                     {"c": customer_id, "d": f"records: {source}:{record_id}"})     # as an older herken wrote it
+    servicer = ProfileServicer(ProfileStore(engine))
+    server, port = start_server(servicer, port=0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            pb_grpc.ProfileServiceStub(channel).ExplainMatch(pb.ExplainMatchRequest(
+                a=pb.Identifier(kind=pb.IDENTIFIER_KIND_SOURCE_RECORD, value=record_id, source=source)))
+    finally:
+        server.stop(None)
+        servicer.close()
+    forget_customer(engine, customer_id, "test: the audit log", vacuum=False)
+    with engine.connect() as conn:
+        details = [row[0] for row in conn.execute(text("SELECT detail FROM audit_log WHERE detail IS NOT NULL"))]
+    engine.dispose()
+    assert f"records of {source}" in details
+    assert "records: an erased record" in details and not any(record_id in d for d in details)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from hypothesis import given, strategies as st
 
@@ -136,3 +138,18 @@ def test_an_erasure_that_kept_no_first_names_keeps_out_every_record_with_its_ide
 def test_a_record_id_or_a_name_and_birth_date_keeps_a_record_out_under_any_first_name():
     record_id = _erased_with_names("source_record", "pos:P1")
     assert record_id.hit({**RECORD, "given_first": "mirthe"})
+
+
+def test_a_report_naming_their_record_or_full_name_goes_from_the_runs_folder(tmp_path):
+    from profile_api.store.erase import _Person, scrub_runs
+
+    person = _Person("C1", "H1", [("pos", "929CNZJDL7")], pd.DataFrame(), {}, set(), set(), [("Michaël", "Dachgelder")],
+                     set())     # a family's surname: not their own
+    run = tmp_path / "20261207T100000"
+    run.mkdir()
+    (run / "report.html").write_text("<td>pos:929CNZJDL7</td>", encoding="utf-8")
+    (run / "review.html").write_text("<td>Micha&#x27;l</td><td>Michaël Dachgelder 07-03-1937</td>", encoding="utf-8")
+    (run / "other.html").write_text("<td>Anna Dachgelder</td><td>pos:ABC</td>", encoding="utf-8")
+    _, removed = scrub_runs(tmp_path, person)
+    assert sorted(Path(p).name for p in removed) == ["report.html", "review.html"]
+    assert (run / "other.html").exists()
