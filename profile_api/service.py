@@ -387,6 +387,9 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             self.store.note_written(resolved.customer_id)     # and finds it by name
         reply = resolved_reply(resolved)
         call = self._call()
+        if not request.persist and self.access.required \
+                and "SearchCustomers" not in self.access.rights[call.caller.channel].rpcs:
+            self._known_by_identifiers_only(request.record, reply)
         call.customers.extend(dict.fromkeys(c for c in [reply.customer_id, *(m.customer_id for m in reply.candidates)]
                                             if c))
         call.detail = "persist" if request.persist else None
@@ -447,6 +450,23 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         restrict_household(reply.household, call.view)
         self._strip_households([reply.household])
         return reply
+
+    def _known_by_identifiers_only(self, record: pb.SourceRecord, reply: pb.ResolveRecordResponse) -> None:
+        """Leave in a ResolveRecord answer only the persons who use the record's e-mail, phone or card: a channel that
+        may not search (checkout) finds no one by name and address alone, as it could not by SearchCustomers."""
+        holders: set[str] = set()
+        for kind, value in (("email", record.email), ("phone", record.phone), ("loyalty_card", record.loyalty_card)):
+            if value.strip():
+                try:
+                    holders.update(self.store.resolve_identifier(kind, value.strip()))
+                except ValueError:      # not a value of its kind: it finds no one
+                    continue
+        if reply.customer_id not in holders:
+            reply.customer_id = reply.household_id = ""
+            reply.match_probability = 0.0
+        kept = [c for c in reply.candidates if c.customer_id in holders]
+        del reply.candidates[:]
+        reply.candidates.extend(kept)
 
     def _strip_households(self, households: list[pb.Household]) -> None:
         """Withhold of each household what its members' consent does not allow: pets where not every member

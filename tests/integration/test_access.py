@@ -494,3 +494,20 @@ def test_a_household_shows_pets_and_shared_preferences_only_where_every_member_a
         shown = served.call("GetHousehold", pb.GetHouseholdRequest(household_id=household), channel).household
         assert not shown.pets and not shown.delivery_preference and not shown.shared_preferences, channel
         assert len(shown.members) == len(members)
+
+
+def test_a_channel_that_may_not_search_finds_no_one_by_name_and_address_through_resolve_record(served):
+    row = served.rows("SELECT r.first_name, r.last_name, r.postcode, r.house_number, r.email, l.customer_id "
+                      "FROM source_record r JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id "
+                      "WHERE r.first_name IS NOT NULL AND r.last_name IS NOT NULL AND r.postcode IS NOT NULL "
+                      "AND r.house_number IS NOT NULL AND r.email IS NOT NULL AND r.birth_date IS NOT NULL "
+                      "ORDER BY r.record_id")[0]
+    first, last, postcode, number, email, customer_id = row
+    by_name = pb.ResolveRecordRequest(source="webshop", record=pb.SourceRecord(
+        record_id="W-ASK", first_name=first, last_name=last, postcode=postcode, house_number=number))
+    assert served.call("ResolveRecord", by_name, "store").customer_id == customer_id    # the tablet searches anyway
+    for channel in ("webshop", "app"):
+        reply = served.call("ResolveRecord", by_name, channel)
+        assert (reply.customer_id, list(reply.candidates)) == ("", []), channel
+    by_name.record.email = email           # the customer's own e-mail: they are who they say
+    assert served.call("ResolveRecord", by_name, "webshop").customer_id == customer_id

@@ -140,7 +140,9 @@ class ProfileServiceServicer:
     def ResolveRecord(self, request, context):
         """One record in real time: the person it belongs to (scored against indexed candidates with the
         published run's model); with persist the record joins that person (or makes a new one) at once.
-        With tokens, persist writes only the token's own channel's records (PERMISSION_DENIED otherwise).
+        With tokens, persist writes only the token's own channel's records (PERMISSION_DENIED otherwise);
+        without persist, a channel that may not call SearchCustomers is answered only with persons who use
+        the record's e-mail, phone or loyalty card.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
