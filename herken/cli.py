@@ -334,7 +334,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
 def _print_counts(drop) -> None:  # type: ignore[no-untyped-def]
     """Print read, accepted and quarantined rows per file of a drop, the birth dates set aside, and what those
     suggest of its dates."""
-    from identity.ingest import date_order_hint
+    from identity.quarantined import date_order_hint
 
     for c in drop.counts:
         print(f"  {c.file:<18} read {c.read:>8,}  accepted {c.accepted:>8,}  quarantined {c.quarantined:>6,}")

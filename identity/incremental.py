@@ -39,7 +39,7 @@ from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
 from identity.erasure import erased_records, keep_out
 from identity.households import SharedValues, buildings, edges_around, group_households, household_anchors, person_links
-from identity.ingest import read_drop, write_quarantine, write_set_aside
+from identity.ingest import read_drop
 from identity.lifecycle import judged_afresh, taken_back_persons
 from identity.link import NAME_COUNT_COLUMNS, SHARED_COLUMNS, model_for, prepare
 from identity.pipeline import (
@@ -49,6 +49,7 @@ from identity.pipeline import (
 from identity.placeholder_values import without_placeholder_values
 from identity.placeholders import without_placeholders
 from identity.progress import NO_PROGRESS, Progress
+from identity.quarantined import write_quarantine, write_set_aside
 from identity.scoring import term_frequency_columns
 from identity.rules import RuleBook
 from identity.strictness import book_of_run, placeholder_values_of_run, placeholders_of_run

@@ -24,8 +24,6 @@ import csv
 import datetime as dt
 import io
 import logging
-import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,12 +283,21 @@ def _check_identity(row: dict[str, str], seen: set[str]) -> str | None:
 
 
 def birth_date_aside(text: str) -> str | None:
-    """Return why a birth date is set aside (no date, or none the calendar has), or None when it is read."""
+    """Return why a birth date is set aside (no date, none the calendar has, or one still to come), or None when it
+    is read."""
     try:
-        parse_date(text)
+        _birth_date(text)
     except ValueError as err:
         return f"birth_date {err}; {KEPT_WITHOUT}"
     return None
+
+
+def _birth_date(text: str) -> dt.date | None:
+    """Return a birth date as parse_date reads it; raise ValueError for one after today (a typo: 2090 for 1990)."""
+    born = parse_date(text)
+    if born is not None and born > dt.date.today():
+        raise ValueError(f"'{text}' is in the future")
+    return born
 
 
 def _check_interaction(row: dict[str, str], known: set[tuple[str, str]]) -> str | None:
@@ -340,7 +347,7 @@ def _reads(parse: Callable[[str], object]) -> Callable[[str], bool]:
     return test
 
 
-_date_given = _reads(parse_date)                # parse_date reads it
+_date_given = _reads(_birth_date)               # parse_date reads it, and it is no later than today
 _timestamp_or_empty = _reads(parse_timestamp)   # parse_timestamp reads it
 
 
@@ -649,50 +656,3 @@ def _frame(columns: dict[str, list] | None, names: Sequence[str]) -> pd.DataFram
     if not columns or not len(next(iter(columns.values()))):
         return pd.DataFrame([], columns=list(names))
     return frame_of(columns, names)
-
-
-_DAY_FIRST = re.compile(r"birth_date '((\d{1,2})[/-](\d{1,2})[/-](\d{4}))' is not a calendar date\b")
-MONTH_FIRST_HINT = 10   # rows that read as dates only month first before the run says so
-
-
-def quarantine_reasons(rows: Sequence[QuarantinedRow], most: int = 3) -> str:
-    """Return the most common reasons rows were quarantined, with their counts ("has 13 columns, the header has 12
-    (5,404 rows)"); the values a reason quotes are left out, so that one reason counts once."""
-    counted = Counter(re.sub(r"'[^']*'", "'...'", row.reason) for row in rows)
-    return "; ".join(f"{reason} ({count:,} row{'s' if count != 1 else ''})" for reason, count in counted.most_common(most))
-
-
-def date_order_hint(rows: Iterable[QuarantinedRow]) -> str | None:
-    """Return a hint when birth dates set aside are calendar dates read month first (an American extract's
-    03/31/1990), which the contract reads day first; None when fewer than MONTH_FIRST_HINT are."""
-    month_first = []
-    for row in rows:
-        found = _DAY_FIRST.match(row.reason)
-        if found:
-            written, month, day, year = found.group(1), *map(int, found.groups()[1:])
-            try:
-                dt.date(year, month, day)
-            except ValueError:
-                continue
-            month_first.append(written)
-    if len(month_first) < MONTH_FIRST_HINT:
-        return None
-    return (f"{len(month_first):,} birth dates set aside as no calendar date are one read month first "
-            f"({month_first[0]}): the drop contract reads dd/mm/yyyy, so the others were read day first; "
-            "if the extract writes the month first, write its dates as yyyy-mm-dd")
-
-
-def write_set_aside(rows: list[QuarantinedRow], path: Path) -> None:
-    """Write the rows accepted with a value set aside to a CSV file like the quarantine's (file, line, reason, raw
-    row), when there are any; a drop without them leaves no file."""
-    if rows:
-        write_quarantine(rows, path)
-
-
-def write_quarantine(rows: list[QuarantinedRow], path: Path) -> None:
-    """Write quarantined rows to a CSV file with file, line, reason and the raw row."""
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "line", "reason", "raw"])
-        for row in rows:
-            writer.writerow([row.file, row.line, row.reason, row.raw])

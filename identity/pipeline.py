@@ -31,7 +31,7 @@ from identity.engine import Engine, engine_class, make_engine
 from identity.erasure import Tombstones, erased_records, keep_out
 from identity.household_components import group_households_by_component
 from identity.households import group_households, household_anchors, measured_household_edges, person_links
-from identity.ingest import Drop, DropError, quarantine_reasons, read_drop, write_quarantine, write_set_aside
+from identity.ingest import Drop, DropError, read_drop
 from identity.lifecycle import edited_records, judged_afresh, stable_id, taken_back_persons, unchanged_records
 from identity.memory import engine_limit, run_cap
 from identity.link import build_linker, predict_pairs, prepare, save_model
@@ -39,6 +39,7 @@ from identity.placeholder_values import describe_values, placeholder_values, wit
 from identity.placeholders import describe as describe_placeholders, placeholder_dates, without_placeholders
 from identity.prior import learnt_prior, rescore_needed, with_prior
 from identity.progress import NO_PROGRESS, Progress
+from identity.quarantined import quarantine_reasons, write_quarantine, write_set_aside
 from identity.rules import STRICT, NameAndBirth, RuleBook
 from identity.standardise import STANDARD_COLUMNS, Memo, standardise_columns
 from identity.strictness import fit_rules

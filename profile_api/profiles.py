@@ -100,6 +100,7 @@ _ENCODED_BY_IDENTIFIER = {kind: KeyedRead(
     f"{_USING.format(column=column)}) ORDER BY customer_id",
     f"SELECT customer_id, encoded, encoded_live, consent FROM profile WHERE customer_id = ANY(ARRAY("
     f"{_USING.format(column=column)})) ORDER BY customer_id") for kind, column in _IDENTIFIER_COLUMNS.items()}
+_CONSENT = text("SELECT consent FROM profile WHERE customer_id = :c")
 _HOUSEHOLD_CONSENTS = text("SELECT household_id, consent FROM profile WHERE household_id IN :ids").bindparams(
     bindparam("ids", expanding=True))
 _PERSON_PREFERENCES = text("""
@@ -260,6 +261,11 @@ class ProfileStore:
         if head is None:
             return None
         return profile_of_encoded(bytes(head[0]), _text(head[1]), preferences_by_member(preferences)).household
+
+    def consent_of(self, customer_id: str) -> str | None:
+        """Return the person's consent as it stands (``profile.consent``; None: never stated, or no such person)."""
+        with self._reader.connect() as conn:
+            return _text(conn.execute(_CONSENT, {"c": customer_id}).scalar())
 
     def household_consents(self, household_ids: list[str]) -> dict[str, list[str | None]]:
         """Return each household's members' consent as it stands (``profile.consent``; None: never stated)."""

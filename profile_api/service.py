@@ -61,6 +61,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ProfileService"].full_name  # "he
 
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+Written = TypeVar("Written")
 
 
 def rpc(method: Handler) -> Handler:
@@ -264,19 +265,16 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         update = preference_update_of(request, own)
         call.customers.append(update.customer_id)
         call.detail = "keys: " + ", ".join(key for key, _ in update.preferences)
-        customer_id = self._current(update.customer_id)
         try:
-            stored = self.store.update_preferences(customer_id, update.source, update.preferences,
-                                                   stated_at=update.stated_at)
-        except UnknownCustomer:
-            raise not_found(f"no customer {update.customer_id!r}") from None
+            customer_id, stored = self._to_current(update.customer_id, lambda customer_id: self.store.update_preferences(
+                customer_id, update.source, update.preferences, stated_at=update.stated_at))
         except StoreBusy as err:
             raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
         except ValueError as err:
             raise invalid_from_store(err, {"source": "source", "preferences": "preferences"}, "preferences") from None
-        served = self.store.served_profile(customer_id)
-        state = parse_state(served[1]) if served is not None and served[1] else {}
-        if not allowed(state, self.consent_defaults).preferences:
+        call.customers[:] = [customer_id]
+        consent = self.store.consent_of(customer_id)
+        if not allowed(parse_state(consent) if consent else {}, self.consent_defaults).preferences:
             # what they told other channels stays withheld, as GetProfile withholds it: only this statement returns
             told = dict(update.preferences)
             stored = [p for p in stored if told.get(p.key) == p.value and p.source == update.source]
@@ -431,17 +429,15 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         """Record a person's consent per purpose, with the time and the caller's channel; return all purposes."""
         asked, entries = consent_update_of(request)
         call = self._call()
-        customer_id = self._current(asked)
-        call.customers.append(customer_id)
+        call.customers.append(asked)
         call.detail = "; ".join(f"{purpose}={'granted' if granted else 'refused'}" for purpose, granted in entries)
         try:
-            state = self.store.update_consent(customer_id, entries, channel=call.caller.channel,
-                                              token_id=call.caller.token_id,
-                                              source=PREFERENCE_SOURCE.get(call.caller.channel))
-        except UnknownCustomer:
-            raise not_found(f"no customer {customer_id!r}") from None
+            current, state = self._to_current(asked, lambda customer_id: self.store.update_consent(
+                customer_id, entries, channel=call.caller.channel, token_id=call.caller.token_id,
+                source=PREFERENCE_SOURCE.get(call.caller.channel)))
         except StoreBusy as err:
             raise RequestError(grpc.StatusCode.UNAVAILABLE, str(err)) from None
+        call.customers[:] = [current]
         return pb.UpdateConsentResponse(consents=consent_messages(state, self.consent_defaults))
 
     def _household(self, household: Any, call: Call) -> pb.GetHouseholdResponse:
@@ -480,18 +476,24 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             strip_household_by_consent(household, Allowed(preferences=all(m.preferences for m in members),
                                                           attributes=all(m.attributes for m in members)))
 
-    def _current(self, customer_id: str) -> str:
-        """Return the customer_id a write by this ID goes to: itself, or the ID it was merged into (NOT_FOUND when
-        its records were all deleted or erased)."""
-        if self.store.served_profile(customer_id) is not None:
-            return customer_id
-        alias = self.store.alias(customer_id)
+    def _to_current(self, customer_id: str, write: Callable[[str], Written]) -> tuple[str, Written]:
+        """Write to a person by customer_id, or, when it is no longer current, to the person it was merged into;
+        return that customer_id and what the write answered (NOT_FOUND when no person has it, or its records
+        were all deleted or erased)."""
+        try:
+            return customer_id, write(customer_id)
+        except UnknownCustomer:
+            alias = self.store.alias(customer_id)
         if alias is None:
             raise not_found(f"no customer {customer_id!r}")
         current, reason = alias
         if current is None:
             raise not_found(f"customer {customer_id!r} no longer exists: {reason}")
-        return current
+        try:
+            return current, write(current)
+        except UnknownCustomer:
+            raise not_found(f"customer {customer_id!r} now is {current!r}, which is not in the published result") \
+                from None
 
     def _encoded_reply(self, customer_id: str, call: Call) -> bytes:
         served = self.store.served_profile(customer_id)

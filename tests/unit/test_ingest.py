@@ -242,7 +242,7 @@ def test_files_separated_by_semicolons_or_tabs_and_headers_in_capitals_read_as_t
 
 
 def test_birth_dates_written_month_first_are_pointed_out(tmp_path):
-    from identity.ingest import MONTH_FIRST_HINT, date_order_hint
+    from identity.quarantined import MONTH_FIRST_HINT, date_order_hint
 
     rows = [f"P{i},Ann,Lee,{month:02d}/{day:02d}/1980,,,,,,,," for i, (month, day) in
             enumerate((m, d) for m in range(1, 13) for d in (5, 13, 28))]
@@ -379,3 +379,13 @@ def test_an_amount_of_nan_or_inf_is_no_number(tmp_path):
         drop = read_drop(tmp_path)
         assert len(drop.interactions) == 1 and [q.reason for q in drop.quarantine] == [
             f"amount_eur '{a}' is not a number" for a in ("nan", "inf", "-inf")]
+
+
+def test_a_birth_date_in_the_future_is_set_aside_and_its_record_kept(tmp_path):
+    write(tmp_path / "pos.csv", f"{HEADER}\nP1,Jan,Bos,01-01-2090,,,,,,,,\nP2,Eva,Bos,9999-12-31,,,,,,,,\n"
+                                "P3,Ida,Bos,1850-05-05,,,,,,,,\n")
+    drop = read_drop(tmp_path)
+    assert list(drop.records["birth_date"]) == ["", "", "1850-05-05"] and drop.quarantine == []
+    assert [q.reason for q in drop.set_aside] == [
+        "birth_date '01-01-2090' is in the future; the record is kept without it",
+        "birth_date '9999-12-31' is in the future; the record is kept without it"]
