@@ -10,10 +10,11 @@ person holds, so that a family card or a shared e-mail does not keep the rest of
 An e-mail address, phone or card may still be a household's after the erasure: a housemate who used
 only the erased person's card so far brings it on a record of their own. Such an identifier keeps a
 record out only when the record's first name is missing or is one the erased person went by (a form
-of it: the name, its formal name, its initial): the erasure keeps salted hashes of those too, keyed by
-the erasure (``given_name``). A record ID, or a name with a birth date, keeps a record out whatever else
-it holds. An erasure made before these hashes were kept keeps out every record that carries one of its
-identifiers, as it did.
+of it: the name, its formal name, its initial). The erasure keeps a salted hash of each identifier
+together with each such name (``identifier_name``), never of a name alone, and a mark that it did
+(``identifier_named``): a later erasure of a housemate who took the identifier on adds their names to
+it. A record ID, or a name with a birth date, keeps a record out whatever else it holds. An identifier
+erased before these hashes were kept keeps out every record that carries it, as it did.
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from identity.ingest import Drop, FileCounts, QuarantinedRow
+from identity.ingest import WITHHELD, Drop, FileCounts, QuarantinedRow
 from identity.nicknames import canonical_given_name
 from identity.placeholders import without_placeholders
 
 ERASED_REASON = "erased person"
-WITHHELD = "(withheld)"   # the raw text of a quarantined row of an erased person
 KINDS: tuple[str, ...] = ("email", "phone", "loyalty_card", "name_birth_date", "source_record")
 SHARED_KINDS: frozenset[str] = frozenset({"email", "phone", "loyalty_card"})   # identifiers a household may share
-GIVEN_NAME = "given_name"   # the kind of a first name an erased person went by, keyed by the erasure
+NAMED = "identifier_named"   # the mark that an erasure kept the first names its person used an identifier under
+BY_NAME = "identifier_name"  # an identifier with a first name its erased person went by
 
 
 def key_hash(salt: str, kind: str, value: str) -> str:
@@ -74,15 +75,21 @@ def name_birth_key(given: object, surname: object, birth_date: object) -> str | 
     return "|".join(parts) if all(parts) else None  # type: ignore[arg-type]
 
 
-def given_name_keys(erasure_id: str, givens: Iterable[object]) -> list[tuple[str, str]]:
-    """Return the given_name keys of the first names an erased person went by: each name, its formal name
-    (``identity.nicknames``) and its initial, keyed by the erasure."""
+def identifier_name_keys(identifiers: Iterable[tuple[str, str]], givens: Iterable[object]) -> list[tuple[str, str]]:
+    """Return the keys that tie an erased person's identifiers of a shared kind to the first names they went by:
+    each (kind, value) marked as named, and with each form of each name (the name, its formal name
+    (``identity.nicknames``), its initial)."""
     forms: set[str] = set()
     for given in givens:
         text = _text(given)
         if text:
             forms |= {text, canonical_given_name(text), text[0]}
-    return [(GIVEN_NAME, f"{erasure_id}|{form}") for form in sorted(forms)]
+    keys: list[tuple[str, str]] = []
+    for kind, value in identifiers:
+        if kind in SHARED_KINDS:
+            keys.append((NAMED, f"{kind}|{value}"))
+            keys += [(BY_NAME, f"{kind}|{value}|{form}") for form in sorted(forms)]
+    return keys
 
 
 def _record_given_forms(given: str) -> set[str]:
@@ -91,40 +98,46 @@ def _record_given_forms(given: str) -> set[str]:
     return {given, canonical_given_name(given)}
 
 
+def candidate_keys(record: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Return every key a record's tombstone check may look up: its own keys, and for each identifier of a shared
+    kind its named mark and its pairs with the record's first name (for a store to fetch the hashes at once)."""
+    keys = record_keys(record)
+    given = _text(record.get("given_first"))
+    for kind, value in list(keys):
+        if kind in SHARED_KINDS:
+            keys.append((NAMED, f"{kind}|{value}"))
+            if given:
+                keys += [(BY_NAME, f"{kind}|{value}|{form}") for form in sorted(_record_given_forms(given))]
+    return keys
+
+
 @dataclass(frozen=True)
 class Tombstones:
-    """The store's salt and the hashes of erased persons' keys.
-
-    owners: the erasure each hash of a shared kind (``SHARED_KINDS``) comes from; named: the erasures that kept
-    their person's first names (``given_name`` hashes). A hash of a shared kind whose erasure kept first names
-    keeps a record out only under one of those names or none (the module's docstring)."""
+    """The store's salt and the hashes of erased persons' keys."""
 
     salt: str
     hashes: frozenset[str] = field(default_factory=frozenset)
     erasures: frozenset[str] = field(default_factory=frozenset)   # the erasures they come from (erasure_id)
-    owners: Mapping[str, str] = field(default_factory=dict)
-    named: frozenset[str] = field(default_factory=frozenset)
 
     def __bool__(self) -> bool:
         return bool(self.hashes)
 
     def hit(self, record: Mapping[str, object]) -> bool:
         """Return True when a standardised record is an erased person's: a key of it is a tombstone, and for an
-        identifier a household may share, its first name is missing or one the erased person went by."""
+        identifier a household may share, its first name is missing or one the erased person went by (or the
+        erasure kept no names with it)."""
+        given = _text(record.get("given_first"))
         for kind, value in record_keys(record):
-            hashed = key_hash(self.salt, kind, value)
-            if hashed in self.hashes and (kind not in SHARED_KINDS or self._by_name(hashed, record.get("given_first"))):
+            if key_hash(self.salt, kind, value) not in self.hashes:
+                continue
+            if kind not in SHARED_KINDS or not given or not self._hashed(NAMED, f"{kind}|{value}"):
+                return True
+            if any(self._hashed(BY_NAME, f"{kind}|{value}|{form}") for form in _record_given_forms(given)):
                 return True
         return False
 
-    def _by_name(self, hashed: str, given: object) -> bool:
-        """Return True when an identifier's tombstone keeps out a record of this first name."""
-        erasure = self.owners.get(hashed)
-        text = _text(given)
-        if erasure is None or erasure not in self.named or not text:
-            return True
-        return any(key_hash(self.salt, GIVEN_NAME, f"{erasure}|{form}") in self.hashes
-                   for form in _record_given_forms(text))
+    def _hashed(self, kind: str, value: str) -> bool:
+        return key_hash(self.salt, kind, value) in self.hashes
 
 
 def erased_records(standardised: pd.DataFrame, tombstones: Tombstones | None,

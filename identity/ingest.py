@@ -89,6 +89,7 @@ class FileCounts:
     set_aside: int = 0
 
 
+WITHHELD = "(withheld)"   # the raw text of a quarantined row whose content must not stay (a deleted or erased record)
 # What a set-aside value's reason adds to the parser's word on it.
 KEPT_WITHOUT = "the record is kept without it"
 
@@ -196,7 +197,8 @@ def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
     frame = frame[list(required)]
     for column in frame.columns:    # whole numbers with gaps are floats in pandas: 15.0 is house number 15
         values = frame[column]
-        if pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
+        given = values.dropna() if pd.api.types.is_float_dtype(values) else None
+        if given is not None and bool(((given % 1 == 0) & (given.abs() < 2 ** 53)).all()):    # exact as floats
             frame[column] = values.astype("Int64")
     frame = frame.astype("string").fillna("")
     rows = [tuple(str(v) for v in row) for row in frame.itertuples(index=False)]
@@ -569,7 +571,8 @@ def _leave_out_deleted(records: pd.DataFrame, tables: dict[str, pd.DataFrame], d
                        files: dict[str, str], quarantine: list[QuarantinedRow], counts: list[FileCounts]) -> pd.DataFrame:
     """Quarantine the rows of a drop that its own deletions.csv deletes: records it both holds and deletes, and
     interactions and preferences of deleted records (kept, they would belong to no record); return the records
-    without them. Changes tables, quarantine and counts in place."""
+    without them. Nothing of their rows is kept (``WITHHELD``): a deletion may be a person's request. Changes
+    tables, quarantine and counts in place."""
     gone = set(zip(deletions["source"], deletions["record_id"]))
     moved: dict[str, int] = {}
 
@@ -579,10 +582,9 @@ def _leave_out_deleted(records: pd.DataFrame, tables: dict[str, pd.DataFrame], d
     hit = deleted(records)
     for row in records[hit].itertuples(index=False):
         file = files.get(row.source, f"{row.source}.csv")
-        quarantine.append(QuarantinedRow(file, int(row.line), "deleted by this drop's deletions.csv",
-                                         ",".join(str(getattr(row, c)) for c in IDENTITY_COLUMNS)))
+        quarantine.append(QuarantinedRow(file, int(row.line), "deleted by this drop's deletions.csv", WITHHELD))
         moved[file] = moved.get(file, 0) + 1
-    for stem, columns in (("interactions", INTERACTION_COLUMNS), ("preferences", PREFERENCE_COLUMNS)):
+    for stem in ("interactions", "preferences"):
         frame = tables.get(stem)
         if frame is None or not len(frame):
             continue
@@ -590,7 +592,7 @@ def _leave_out_deleted(records: pd.DataFrame, tables: dict[str, pd.DataFrame], d
         if theirs.any():
             file = files[stem]
             quarantine.extend(QuarantinedRow(file, 0, f"record_id '{r.record_id}' of {r.source} is deleted by this "
-                                             "drop's deletions.csv", ",".join(str(getattr(r, c)) for c in columns))
+                                             "drop's deletions.csv", WITHHELD)
                               for r in frame[theirs].itertuples(index=False))
             moved[file] = int(theirs.sum())
             tables[stem] = frame[~theirs].reset_index(drop=True)

@@ -115,9 +115,11 @@ def record_request_of(request: pb.ResolveRecordRequest) -> RecordRequest:
     if not fields["record_id"]:
         raise ResolveRequestError("record.record_id", f"must not be empty: the record's id in {source}")
     try:
-        parse_date(fields["birth_date"] or None)
+        born = parse_date(fields["birth_date"] or None)
     except ValueError as err:
         raise ResolveRequestError("record.birth_date", str(err)) from None
+    if born is not None and born > dt.date.today():     # a drop sets such a date aside (identity.ingest)
+        raise ResolveRequestError("record.birth_date", f"'{fields['birth_date']}' is in the future")
     values = {name: fields[name] or None for name in RECORD_FIELDS}
     if not any(values.values()):
         raise ResolveRequestError("record", "holds nothing to match on: give a name, birth date, e-mail, phone, "

@@ -385,9 +385,8 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
             self.store.note_written(resolved.customer_id)     # and finds it by name
         reply = resolved_reply(resolved)
         call = self._call()
-        if not request.persist and self.access.required \
-                and "SearchCustomers" not in self.access.rights[call.caller.channel].rpcs:
-            self._known_by_identifiers_only(request.record, reply)
+        if self.access.required and "SearchCustomers" not in self.access.rights[call.caller.channel].rpcs:
+            self._known_by_identifiers_only(request.record, reply, joined=request.persist)
         call.customers.extend(dict.fromkeys(c for c in [reply.customer_id, *(m.customer_id for m in reply.candidates)]
                                             if c))
         call.detail = "persist" if request.persist else None
@@ -447,9 +446,11 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         self._strip_households([reply.household])
         return reply
 
-    def _known_by_identifiers_only(self, record: pb.SourceRecord, reply: pb.ResolveRecordResponse) -> None:
+    def _known_by_identifiers_only(self, record: pb.SourceRecord, reply: pb.ResolveRecordResponse,
+                                   joined: bool) -> None:
         """Leave in a ResolveRecord answer only the persons who use the record's e-mail, phone or card: a channel that
-        may not search (checkout) finds no one by name and address alone, as it could not by SearchCustomers."""
+        may not search (checkout) finds no one by name and address alone, as it could not by SearchCustomers. A
+        record written (``joined``) keeps the person it joined: the channel's record is theirs now."""
         holders: set[str] = set()
         for kind, value in (("email", record.email), ("phone", record.phone), ("loyalty_card", record.loyalty_card)):
             if value.strip():
@@ -457,7 +458,9 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
                     holders.update(self.store.resolve_identifier(kind, value.strip()))
                 except ValueError:      # not a value of its kind: it finds no one
                     continue
-        if reply.customer_id not in holders:
+        if joined:
+            holders.add(reply.customer_id)
+        elif reply.customer_id not in holders:
             reply.customer_id = reply.household_id = ""
             reply.match_probability = 0.0
         kept = [c for c in reply.candidates if c.customer_id in holders]

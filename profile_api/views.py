@@ -15,8 +15,7 @@ preferences, without profiling no derived attributes (nor the pets they show).
 
 from __future__ import annotations
 
-import re
-
+from identity.rule_measures import RULE_TITLES
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.consent import Allowed
 
@@ -131,18 +130,21 @@ def restrict_ambiguous(ambiguous: pb.Ambiguous, view: str) -> None:
         restrict_household(household, view)
 
 
-# What a decision's sentence may quote of the records: e-mail addresses, dates, phone numbers, quoted values.
-_QUOTED_VALUES = re.compile(r"[^\s@()]+@[^\s@()]+|\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b|\+?\d[\d -]{6,}\d|'[^']*'|\"[^\"]*\"")
-
-
 def value_free_decision(reply: pb.ExplainMatchResponse) -> str:
-    """Return an explanation's decision without what the records hold: a steward's decision without its reason (free
-    text, which may quote anything), any other sentence with the values it quotes (a rule's "different birth dates
-    1940-03-04 / 1943-08-07") as ***."""
+    """Return an explanation's decision as a view other than full may read it: made again from the rule's title, the
+    steward decision's id and the probability, without what the records hold (a rule's sentence quotes the values
+    it compared, "different first names anna / bert"; a steward's reason is free text; a refusal names other
+    records)."""
+    probability = f"match probability {reply.match_probability:.4f}"
     if reply.steward_decision_id:
         return (f"{'joined' if reply.same_person else 'kept apart'} by steward decision {reply.steward_decision_id}; "
                 "its reason is withheld from this view")
-    return _QUOTED_VALUES.sub("***", reply.decision)
+    if reply.same_person:
+        return f"one person ({probability} for this pair); what links them is withheld from this view"
+    if reply.rule:
+        return (f"kept apart by the cannot-link rule {reply.rule}: {RULE_TITLES.get(reply.rule, reply.rule)} "
+                f"({probability}); the values compared are withheld from this view")
+    return f"two persons ({probability}); what kept them apart is withheld from this view"
 
 
 def restrict_explanation(reply: pb.ExplainMatchResponse, view: str) -> None:

@@ -60,7 +60,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from identity.engine import make_engine
 from identity.erasure import (
-    GIVEN_NAME, SHARED_KINDS, Tombstones, given_name_keys, hashes_of, key_hash, name_birth_key, record_keys,
+    NAMED, Tombstones, candidate_keys, hashes_of, identifier_name_keys, key_hash, name_birth_key, record_keys,
 )
 from identity.lifecycle import DELETED, Event
 from profile_api.access import LOCAL, Caller
@@ -99,17 +99,9 @@ def read_tombstones(engine: Engine) -> Tombstones | None:
         salt = conn.execute(text("SELECT salt FROM erasure_salt WHERE id = 1")).scalar()
         if salt is None:
             return None
-        rows = conn.execute(text("SELECT key_hash, kind, erasure_id FROM tombstone")).all()
+        hashes = frozenset(row[0] for row in conn.execute(text("SELECT key_hash FROM tombstone")))
         erasures = erasure_ids(conn)
-    return _tombstones(salt, rows, erasures)
-
-
-def _tombstones(salt: str, rows: Iterable[tuple[str, str, str]], erasures: frozenset[str]) -> Tombstones:
-    """Return Tombstones of (key_hash, kind, erasure_id) rows."""
-    rows = list(rows)
-    return Tombstones(salt, frozenset(h for h, _, _ in rows), erasures,
-                      owners={h: erasure for h, kind, erasure in rows if kind in SHARED_KINDS},
-                      named=frozenset(erasure for _, kind, erasure in rows if kind == GIVEN_NAME))
+    return Tombstones(salt, hashes, erasures)
 
 
 def erasure_ids(conn: Connection) -> frozenset[str]:
@@ -157,21 +149,10 @@ def carries_tombstone(conn: Connection, record: Mapping[str, object]) -> bool:
     salt = conn.execute(text("SELECT salt FROM erasure_salt WHERE id = 1")).scalar()
     if salt is None:
         return False
-    hashed = sorted(hashes_of(salt, record_keys(record)))
-    rows = _in(conn, "SELECT key_hash, kind, erasure_id FROM tombstone WHERE key_hash IN :h", h=hashed) if hashed else []
-    if not rows:
-        return False
-    given = record.get("given_first")
-    if isinstance(given, str) and given:      # the first-name hashes of the erasures hit, under the record's name
-        names = sorted({key_hash(salt, kind, value) for _, _, erasure in rows
-                        for kind, value in given_name_keys(erasure, [given])})
-        rows += _in(conn, "SELECT key_hash, kind, erasure_id FROM tombstone WHERE key_hash IN :h", h=names)
-    # whether an erasure kept first names at all: any of its given_name hashes
-    erasures = sorted({erasure for _, kind, erasure in rows if kind in SHARED_KINDS})
-    if erasures:
-        rows += _in(conn, "SELECT min(key_hash), 'given_name', erasure_id FROM tombstone "
-                          "WHERE kind = 'given_name' AND erasure_id IN :e GROUP BY erasure_id", e=erasures)
-    return _tombstones(salt, rows, frozenset()).hit(record)
+    hashed = sorted(hashes_of(salt, candidate_keys(record)))
+    found = {row[0] for row in _in(conn, "SELECT key_hash FROM tombstone WHERE key_hash IN :h", h=hashed)} \
+        if hashed else set()
+    return bool(found) and Tombstones(salt, frozenset(found)).hit(record)
 
 
 def _salt(conn: Connection) -> str:
@@ -284,6 +265,33 @@ def _read_person(conn: Connection, customer_id: str) -> _Person:
     return _Person(customer_id, household, keys, records, own, own_raw, name_keys, names, own_surnames)
 
 
+def _unname_records(conn: Connection, uids: list[str]) -> int:
+    """Rewrite the audit entries of an older herken that named these records in ``detail`` (ExplainMatch's
+    "records: pos:12, webshop:5", a steward's "decision D: pos:12 webshop:5"); return how many. Whole ids only:
+    pos:12 is not pos:123."""
+    named = re.compile(r"(?<![^\s,])(?:" + "|".join(map(re.escape, sorted(uids, key=len, reverse=True))) + r")(?![^\s,])")
+    changed = 0
+    for seq, detail in _in(conn, "SELECT seq, detail FROM audit_log WHERE detail LIKE 'records: %' "
+                                 "OR detail LIKE 'decision %: %'"):
+        rewritten = named.sub("an erased record", detail)
+        if rewritten != detail:
+            conn.execute(text("UPDATE audit_log SET detail = :d WHERE seq = :s"), {"d": rewritten, "s": seq})
+            changed += 1
+    return changed
+
+
+def _nameable(conn: Connection, salt: str, person: _Person) -> list[tuple[str, str]]:
+    """Return the person's own identifiers that may be tied to their first names: all but those an earlier erasure
+    tombstoned without names (that tombstone keeps every record with the identifier out, and stays so)."""
+    own = [(kind, value) for kind, values in sorted(person.own.items()) for value in sorted(values)]
+    hashed = {key_hash(salt, kind, value): (kind, value) for kind, value in own}
+    named = {key_hash(salt, NAMED, f"{kind}|{value}"): (kind, value) for kind, value in own}
+    found = {row[0] for row in _in(conn, "SELECT key_hash FROM tombstone WHERE key_hash IN :h",
+                                   h=sorted(hashed | named))} if own else set()
+    strict = {hashed[h] for h in found & hashed.keys()} - {named[h] for h in found & named.keys()}
+    return [key for key in own if key not in strict]
+
+
 def _stored_time(conn: Connection, when: dt.datetime) -> object:
     return when.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" ") if conn.dialect.name == "sqlite" \
         else when
@@ -339,9 +347,8 @@ def _erase(conn: Connection, customer_id: str, reason: str, caller: Caller, now:
     _count_and_delete(conn, counts, "person", "DELETE FROM person WHERE customer_id = :c", c=customer_id)
     _count_and_delete(conn, counts, "person_written", "DELETE FROM person_written WHERE customer_id = :c",
                       c=customer_id)
-    for uid in uids:     # entries written before the audit log named no records (the ids stay out of it)
-        _count_and_delete(conn, counts, "audit_log", "UPDATE audit_log SET detail = replace(detail, :u, :r) "
-                          "WHERE detail IS NOT NULL AND replace(detail, :u, :r) <> detail", u=uid, r="an erased record")
+    if uids:
+        counts["audit_log"] = _unname_records(conn, uids)
     counts["linkage_snapshot"] = _rewrite_snapshot(conn, set(uids))
     # their events keep the IDs; the reasons (which may quote what told the records apart) go
     _count_and_delete(conn, counts, "identity_event", "UPDATE identity_event SET reason = :r WHERE seq IN "
@@ -365,7 +372,8 @@ def _erase(conn: Connection, customer_id: str, reason: str, caller: Caller, now:
     tomb_keys = [("source_record", uid) for uid in uids]
     tomb_keys += [(kind, value) for kind, values in person.own.items() for value in sorted(values)]
     tomb_keys += [("name_birth_date", key) for key in sorted(person.name_keys)]
-    tomb_keys += given_name_keys(erasure_id, person.records["std_given"])
+    # their own identifiers with the first names they went by: a housemate who brings one keeps their record
+    tomb_keys += identifier_name_keys(_nameable(conn, salt, person), person.records["std_given"])
     hashed = hashes_of(salt, tomb_keys)
     known = {row[0] for row in _in(conn, "SELECT key_hash FROM tombstone WHERE key_hash IN :h", h=sorted(hashed))} \
         if hashed else set()
@@ -443,7 +451,7 @@ def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Ca
             if sqlite:
                 conn.exec_driver_sql("PRAGMA secure_delete = OFF")
                 conn.commit()
-    _reclaim(engine, vacuum)
+    _reclaim(engine, vacuum, audit=bool(erased.rows_deleted.get("audit_log")))
     if runs_dir is not None:
         erased.files_rewritten, erased.files_removed = scrub_runs(Path(runs_dir), person)
     log.info("erased %s (%s): %d records, tombstones %s, rows %s", erased.customer_id, erased.erasure_id,
@@ -453,11 +461,12 @@ def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Ca
 
 _TOUCHED = ("source_record", "record_link", "interaction", "preference", "consent", "person", "profile", "household",
             "match_edge", "steward_decision", "quarantine", "identity_event", "id_alias", "linkage_snapshot",
-            "person_written", "audit_log")
+            "person_written")
 
 
-def _reclaim(engine: Engine, vacuum: bool | str) -> None:
-    """Leave no deleted bytes where the database can reach them: SQLite's WAL and free pages; PostgreSQL's dead rows."""
+def _reclaim(engine: Engine, vacuum: bool | str, audit: bool = False) -> None:
+    """Leave no deleted bytes where the database can reach them: SQLite's WAL and free pages; PostgreSQL's dead rows
+    (of the audit log too when the erasure rewrote entries of it: ``audit``)."""
     if engine.dialect.name == "sqlite":
         if engine.url.database in (None, "", ":memory:"):
             return
@@ -474,7 +483,7 @@ def _reclaim(engine: Engine, vacuum: bool | str) -> None:
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             how = "(FULL, ANALYZE)" if vacuum == "full" else "(ANALYZE)"
-            conn.exec_driver_sql(f"VACUUM {how} " + ", ".join(_TOUCHED))
+            conn.exec_driver_sql(f"VACUUM {how} " + ", ".join((*_TOUCHED, "audit_log") if audit else _TOUCHED))
 
 
 def scrub_runs(runs_dir: Path, person: _Person) -> tuple[list[str], list[str]]:
@@ -507,11 +516,16 @@ def scrub_runs(runs_dir: Path, person: _Person) -> tuple[list[str], list[str]]:
             continue
         # model.json: parameters and SQL conditions, whose words ("jaro_winkler") may look like a surname; a report
         # also names records by source:record_id and persons by full name (a family's shared surname is no needle)
-        marks = person.needles() if path.name == "model.json" else needles | derived
-        if any(n.encode() in low for n in marks):
+        marks = person.needles() if path.name == "model.json" else needles
+        if any(n.encode() in low for n in marks) or (path.name != "model.json" and _names_any(low, derived)):
             path.unlink()
             removed.append(str(path))
     return rewritten, removed
+
+
+def _names_any(data: bytes, needles: set[str]) -> bool:
+    """Return whether data names one of the needles whole: pos:12 is not in pos:123, Jan Bos not in Jan Bosman."""
+    return any(re.search(rb"(?<![0-9a-z])" + re.escape(n.encode()) + rb"(?![0-9a-z])", data) for n in needles if n)
 
 
 def _row_theirs(header: list[str], row: list[str], person: _Person) -> bool:

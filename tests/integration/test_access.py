@@ -511,3 +511,7 @@ def test_a_channel_that_may_not_search_finds_no_one_by_name_and_address_through_
         assert (reply.customer_id, list(reply.candidates)) == ("", []), channel
     by_name.record.email = email           # the customer's own e-mail: they are who they say
     assert served.call("ResolveRecord", by_name, "webshop").customer_id == customer_id
+    by_name.record.email = "someone.new@example.org"     # written: the person it joins, and no one else by name
+    by_name.persist = True
+    reply = served.call("ResolveRecord", by_name, "webshop")
+    assert {c.customer_id for c in reply.candidates} <= {reply.customer_id}

@@ -546,7 +546,8 @@ def test_the_audit_log_names_no_record_and_an_erasure_rewrites_the_records_older
             "SELECT customer_id, source, record_id FROM record_link ORDER BY customer_id, source, record_id")).first()
         conn.execute(text("INSERT INTO audit_log (at, channel, action, customer_id, outcome, detail) VALUES "
                           "('2026-01-01 10:00:00', 'local', 'ExplainMatch', :c, 'OK', :d)"),
-                     {"c": customer_id, "d": f"records: {source}:{record_id}"})     # as an older herken wrote it
+                     {"c": customer_id, "d": f"records: {source}:{record_id}, {source}:{record_id}9"})
+        # as an older herken wrote it; the second record is someone else's, whose id starts alike
     servicer = ProfileServicer(ProfileStore(engine))
     server, port = start_server(servicer, port=0)
     try:
@@ -561,4 +562,5 @@ def test_the_audit_log_names_no_record_and_an_erasure_rewrites_the_records_older
         details = [row[0] for row in conn.execute(text("SELECT detail FROM audit_log WHERE detail IS NOT NULL"))]
     engine.dispose()
     assert f"records of {source}" in details
-    assert "records: an erased record" in details and not any(record_id in d for d in details)
+    assert f"records: an erased record, {source}:{record_id}9" in details
+    assert not any(f"{source}:{record_id}," in d or d.endswith(f"{source}:{record_id}") for d in details)

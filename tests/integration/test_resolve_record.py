@@ -201,6 +201,7 @@ def test_bad_requests_are_refused_naming_the_field(served, held):
         "record: required": pb.ResolveRecordRequest(source="pos"),
         "record.record_id": request_of(source, dict(row, record_id="")),
         "record.birth_date": request_of(source, dict(row, birth_date="31-02-1990")),
+        "record.birth_date: '01-01-2090' is in the future": request_of(source, dict(row, birth_date="01-01-2090")),
         "record.first_name": request_of(source, dict(row, first_name="Jan\x00")),
     }
     for start, request in cases.items():

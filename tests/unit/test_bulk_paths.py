@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from identity.ingest import _identities_ok, _timestamp_or_empty
+from identity.ingest import _birth_date, _identities_ok, _timestamp_or_empty
 from identity.link import SHARED_COLUMNS, count_people, prepare
 from identity.plain_csv import decimals, holds, iso_timestamps, number_or_empty, timestamp_given
 from identity.phones import _read_phone
@@ -63,7 +63,7 @@ def test_the_decimal_fast_path_changes_no_answer(values):
 
 def _identity_ok(birth: str, updated: str) -> bool:
     try:
-        parse_date(birth)
+        _birth_date(birth)          # read, and not still to come
         parse_timestamp(updated)
         return True
     except ValueError:

@@ -102,14 +102,10 @@ def test_a_name_with_a_placeholder_birth_date_is_no_key_in_the_batch_as_in_real_
     assert erased_records(stranger, tombstones, {"1900-01-01": 1477}) == set()
 
 
-def _erased_with_names(kind: str, value: str, erasure: str = "erasure-1", givens: tuple[str, ...] = ("judith",)):
-    from identity.erasure import SHARED_KINDS, given_name_keys
+def _erased_with_names(kind: str, value: str, givens: tuple[str, ...] = ("judith",)) -> Tombstones:
+    from identity.erasure import identifier_name_keys
 
-    keys = [(kind, value), *given_name_keys(erasure, givens)]
-    hashed = hashes_of("s", keys)
-    return Tombstones("s", frozenset(hashed), frozenset({erasure}),
-                      owners={h: erasure for h, k in hashed.items() if k in SHARED_KINDS},
-                      named=frozenset({erasure}))
+    return Tombstones("s", frozenset(hashes_of("s", [(kind, value), *identifier_name_keys([(kind, value)], givens)])))
 
 
 def test_a_housemate_bringing_the_erased_persons_card_or_landline_under_their_own_name_is_not_kept_out():
@@ -129,9 +125,27 @@ def test_a_nickname_of_the_erased_persons_name_is_theirs():
     assert not tombstones.hit({**RECORD, "given_first": "pieter"})
 
 
-def test_an_erasure_that_kept_no_first_names_keeps_out_every_record_with_its_identifier():
-    hashed = hashes_of("s", [("loyalty_card", "2678337998600")])
-    tombstones = Tombstones("s", frozenset(hashed), frozenset({"old"}), owners={h: "old" for h in hashed})
+def test_no_first_name_is_hashed_alone_only_with_an_identifier():
+    from identity.erasure import identifier_name_keys
+
+    keys = identifier_name_keys([("email", "judith.k@gmail.com"), ("loyalty_card", "2678337998600")], ["judith"])
+    assert all("judith.k@gmail.com" in value or "2678337998600" in value for _, value in keys)
+
+
+def test_a_second_erasure_of_a_housemate_who_took_the_identifier_on_adds_their_names():
+    from identity.erasure import identifier_name_keys
+
+    card = ("loyalty_card", "2678337998600")
+    anna = [card, *identifier_name_keys([card], ["anna"])]
+    bert = identifier_name_keys([card], ["bert"])         # the card's hash is there already: his names join it
+    tombstones = Tombstones("s", frozenset(hashes_of("s", anna + bert)))
+    for name, out in (("anna", True), ("bert", True), ("carla", False)):
+        assert tombstones.hit({**RECORD, "email": None, "mobile": None, "given_first": name,
+                               "birth_date": None}) is out, name
+
+
+def test_an_identifier_erased_without_names_keeps_out_every_record_that_carries_it():
+    tombstones = Tombstones("s", frozenset(hashes_of("s", [("loyalty_card", "2678337998600")])))
     assert tombstones.hit({**RECORD, "email": None, "mobile": None, "given_first": "mirthe", "birth_date": None})
 
 
@@ -149,7 +163,8 @@ def test_a_report_naming_their_record_or_full_name_goes_from_the_runs_folder(tmp
     run.mkdir()
     (run / "report.html").write_text("<td>pos:929CNZJDL7</td>", encoding="utf-8")
     (run / "review.html").write_text("<td>Micha&#x27;l</td><td>Michaël Dachgelder 07-03-1937</td>", encoding="utf-8")
-    (run / "other.html").write_text("<td>Anna Dachgelder</td><td>pos:ABC</td>", encoding="utf-8")
+    (run / "other.html").write_text("<td>Anna Dachgelder</td><td>pos:ABC</td><td>pos:929CNZJDL71</td>"
+                                    "<td>Michaël Dachgelderink</td>", encoding="utf-8")    # others' ids and names
     _, removed = scrub_runs(tmp_path, person)
     assert sorted(Path(p).name for p in removed) == ["report.html", "review.html"]
     assert (run / "other.html").exists()
