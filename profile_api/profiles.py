@@ -437,6 +437,12 @@ class ProfileStore:
             if not records:
                 raise UnknownCustomer(f"no customer '{customer_id}' in the store")
             record = _record_for(records, source)
+            # one statement of this person at a time, so that the bound below holds: PostgreSQL a lock per person;
+            # SQLite's driver begins a transaction only at the first write, so one is made first (the write lock)
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:c))"), {"c": customer_id})
+            else:
+                conn.execute(text("DELETE FROM preference WHERE 1 = 0"))
             held = {row[0] for row in conn.execute(_PERSON_PREFERENCE_KEYS, {"id": customer_id})}
             keys = held | {key for key, _ in pairs}
             if len(keys) > MAX_PREFERENCE_KEYS and len(keys) > len(held):

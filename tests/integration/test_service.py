@@ -651,3 +651,30 @@ def test_the_processes_of_herken_serve_end_when_their_parent_is_killed(sqlite_st
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_calls_at_once_keep_one_persons_preferences_within_the_bound(served):
+    """Each call reads the keys held, then writes: two at once must not both pass the bound (PostgreSQL: a lock per
+    person; SQLite: one writer, and a reader that lost the race is told to try again)."""
+    customer_id = served.rows("SELECT MIN(customer_id) FROM record_link")[0][0]
+    held = {p.key for p in served.stub.GetProfile(by_id(customer_id)).profile.preferences}
+    room = 100 - len(held)
+    outcomes = []
+
+    def state(prefix: str) -> None:
+        request = pb.UpdatePreferencesRequest(customer_id=customer_id, source="app", preferences=[
+            pb.PreferenceEntry(key=f"{prefix}_{i:02d}", value="1") for i in range(min(50, room // 2 + 1))])
+        try:
+            served.stub.UpdatePreferences(request, timeout=20)
+            outcomes.append(grpc.StatusCode.OK)
+        except grpc.RpcError as err:
+            outcomes.append(err.code())
+
+    for round_ in range(3):
+        threads = [threading.Thread(target=state, args=(f"r{round_}{side}",)) for side in "ab"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    keys = {p.key for p in served.stub.GetProfile(by_id(customer_id)).profile.preferences}
+    assert len(keys) <= 100 and grpc.StatusCode.OK in outcomes
