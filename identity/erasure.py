@@ -87,9 +87,19 @@ def identifier_name_keys(identifiers: Iterable[tuple[str, str]], givens: Iterabl
     keys: list[tuple[str, str]] = []
     for kind, value in identifiers:
         if kind in SHARED_KINDS:
-            keys.append((NAMED, f"{kind}|{value}"))
-            keys += [(BY_NAME, f"{kind}|{value}|{form}") for form in sorted(forms)]
+            keys.append(named_key(kind, value))
+            keys += [_by_name(kind, value, form) for form in sorted(forms)]
     return keys
+
+
+def named_key(kind: str, value: str) -> tuple[str, str]:
+    """Return the key that marks an identifier as tied to the first names of the person erased with it."""
+    return NAMED, f"{kind}|{value}"
+
+
+def _by_name(kind: str, value: str, form: str) -> tuple[str, str]:
+    """Return the key of an identifier together with one form of a first name."""
+    return BY_NAME, f"{kind}|{value}|{form}"
 
 
 def _record_given_forms(given: str) -> set[str]:
@@ -105,9 +115,9 @@ def candidate_keys(record: Mapping[str, object]) -> list[tuple[str, str]]:
     given = _text(record.get("given_first"))
     for kind, value in list(keys):
         if kind in SHARED_KINDS:
-            keys.append((NAMED, f"{kind}|{value}"))
+            keys.append(named_key(kind, value))
             if given:
-                keys += [(BY_NAME, f"{kind}|{value}|{form}") for form in sorted(_record_given_forms(given))]
+                keys += [_by_name(kind, value, form) for form in sorted(_record_given_forms(given))]
     return keys
 
 
@@ -130,14 +140,14 @@ class Tombstones:
         for kind, value in record_keys(record):
             if key_hash(self.salt, kind, value) not in self.hashes:
                 continue
-            if kind not in SHARED_KINDS or not given or not self._hashed(NAMED, f"{kind}|{value}"):
+            if kind not in SHARED_KINDS or not given or not self._hashed(named_key(kind, value)):
                 return True
-            if any(self._hashed(BY_NAME, f"{kind}|{value}|{form}") for form in _record_given_forms(given)):
+            if any(self._hashed(_by_name(kind, value, form)) for form in _record_given_forms(given)):
                 return True
         return False
 
-    def _hashed(self, kind: str, value: str) -> bool:
-        return key_hash(self.salt, kind, value) in self.hashes
+    def _hashed(self, key: tuple[str, str]) -> bool:
+        return key_hash(self.salt, *key) in self.hashes
 
 
 def erased_records(standardised: pd.DataFrame, tombstones: Tombstones | None,

@@ -486,29 +486,30 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         try:
             return customer_id, write(customer_id)
         except UnknownCustomer:
-            alias = self.store.alias(customer_id)
-        if alias is None:
-            raise not_found(f"no customer {customer_id!r}")
-        current, reason = alias
-        if current is None:
-            raise not_found(f"customer {customer_id!r} no longer exists: {reason}")
+            current = self._lead_of(customer_id)
         try:
             return current, write(current)
         except UnknownCustomer:
             raise not_found(f"customer {customer_id!r} now is {current!r}, which is not in the published result") \
                 from None
 
-    def _encoded_reply(self, customer_id: str, call: Call) -> bytes:
-        served = self.store.served_profile(customer_id)
-        if served is not None:
-            call.customers.append(customer_id)
-            return profile_reply_bytes(self._present(*served, call))
+    def _lead_of(self, customer_id: str) -> str:
+        """Return the customer_id an ID no longer current leads to; NOT_FOUND when it leads nowhere (its records were
+        all deleted or erased) or was never one."""
         alias = self.store.alias(customer_id)
         if alias is None:
             raise not_found(f"no customer {customer_id!r}")
         current, reason = alias
         if current is None:
             raise not_found(f"customer {customer_id!r} no longer exists: {reason}")
+        return current
+
+    def _encoded_reply(self, customer_id: str, call: Call) -> bytes:
+        served = self.store.served_profile(customer_id)
+        if served is not None:
+            call.customers.append(customer_id)
+            return profile_reply_bytes(self._present(*served, call))
+        current = self._lead_of(customer_id)
         served = self.store.served_profile(current)
         if served is None:
             raise not_found(f"customer {customer_id!r} now is {current!r}, which is not in the published result")

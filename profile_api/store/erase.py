@@ -60,7 +60,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from identity.engine import make_engine
 from identity.erasure import (
-    NAMED, Tombstones, candidate_keys, hashes_of, identifier_name_keys, key_hash, name_birth_key, record_keys,
+    Tombstones, candidate_keys, hashes_of, identifier_name_keys, key_hash, name_birth_key, named_key, record_keys,
 )
 from identity.lifecycle import DELETED, Event
 from profile_api.access import LOCAL, Caller
@@ -285,7 +285,7 @@ def _nameable(conn: Connection, salt: str, person: _Person) -> list[tuple[str, s
     tombstoned without names (that tombstone keeps every record with the identifier out, and stays so)."""
     own = [(kind, value) for kind, values in sorted(person.own.items()) for value in sorted(values)]
     hashed = {key_hash(salt, kind, value): (kind, value) for kind, value in own}
-    named = {key_hash(salt, NAMED, f"{kind}|{value}"): (kind, value) for kind, value in own}
+    named = {key_hash(salt, *named_key(kind, value)): (kind, value) for kind, value in own}
     found = {row[0] for row in _in(conn, "SELECT key_hash FROM tombstone WHERE key_hash IN :h",
                                    h=sorted(hashed | named))} if own else set()
     strict = {hashed[h] for h in found & hashed.keys()} - {named[h] for h in found & named.keys()}
@@ -516,8 +516,11 @@ def scrub_runs(runs_dir: Path, person: _Person) -> tuple[list[str], list[str]]:
             continue
         # model.json: parameters and SQL conditions, whose words ("jaro_winkler") may look like a surname; a report
         # also names records by source:record_id and persons by full name (a family's shared surname is no needle)
-        marks = person.needles() if path.name == "model.json" else needles
-        if any(n.encode() in low for n in marks) or (path.name != "model.json" and _names_any(low, derived)):
+        if path.name == "model.json":
+            theirs = any(n.encode() in low for n in person.needles())
+        else:
+            theirs = any(n.encode() in low for n in needles) or _names_any(low, derived)
+        if theirs:
             path.unlink()
             removed.append(str(path))
     return rewritten, removed

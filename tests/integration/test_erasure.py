@@ -474,17 +474,22 @@ def test_a_run_that_read_the_tombstones_before_an_erasure_publishes_nothing(smal
     assert not found_in(sqlite_bytes(url), subject["needles"])
 
 
+def store_of(drop: Path, work: Path):  # type: ignore[no-untyped-def]
+    """Return the engine of a store of its own holding the drop resolved (its runs folder in work)."""
+    url = f"sqlite:///{work / 'herken.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(work / "runs"))
+        assert main(["resolve", str(drop), "--store", url]) == 0
+    return open_store(url)
+
+
 def test_a_housemate_bringing_the_erased_persons_own_card_is_not_kept_out(small_drop, tmp_path):
     """A card only the erased person used when they were forgotten is a tombstone; a housemate who brings it later,
     on a record under their own first name, is not the erased person: their record is kept, in a delta run and in
     real time. The erased person's own first name with the card still keeps a record out."""
     from profile_api.resolve_record import RecordRequest, RecordResolver
 
-    url = f"sqlite:///{tmp_path / 'herken.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
-        assert main(["resolve", str(small_drop), "--store", url]) == 0
-    engine = open_store(url)
+    engine = store_of(small_drop, tmp_path)
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT l.customer_id, l.household_id, r.source, r.record_id, r.std_given, r.std_loyalty_card "
@@ -514,7 +519,7 @@ def test_a_housemate_bringing_the_erased_persons_own_card_is_not_kept_out(small_
         writer.writerow({**row, "loyalty_card": card})
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
-        assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0
+        assert main(["resolve", str(delta), "--incremental", "--store", engine.url.render_as_string(False)]) == 0
     with engine.connect() as conn:
         kept = conn.execute(text("SELECT r.std_loyalty_card, l.customer_id FROM source_record r JOIN record_link l "
                                  "ON l.source = r.source AND l.record_id = r.record_id "
@@ -536,11 +541,7 @@ def test_the_audit_log_names_no_record_and_an_erasure_rewrites_the_records_older
     from profile_api.profiles import ProfileStore
     from profile_api.service import ProfileServicer
 
-    url = f"sqlite:///{tmp_path / 'herken.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
-        assert main(["resolve", str(small_drop), "--store", url]) == 0
-    engine = open_store(url)
+    engine = store_of(small_drop, tmp_path)
     with engine.begin() as conn:
         customer_id, source, record_id = conn.execute(text(
             "SELECT customer_id, source, record_id FROM record_link ORDER BY customer_id, source, record_id")).first()
