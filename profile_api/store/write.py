@@ -27,6 +27,7 @@ from identity.progress import Progress
 from profile_api.live import api_preferences, live_parts, lock_preferences, stated_preferences
 from profile_api.precompute import INTERACTION_COLUMNS, ProfileEncoding, profile_rows
 from profile_api.store.consent import refresh_consent
+from profile_api.store.rehome import rehome_statements, statement_holders
 from profile_api.store.generation import one_raise
 from profile_api.store.models import (
     Household, Interaction, LinkageSnapshot, MatchEdge, Person, PersonWritten, PrecomputedProfile, Preference,
@@ -212,6 +213,7 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame | Iterable[pd.Data
     with engine.begin() as conn, bulk_settings(conn), one_raise(conn):     # the served generation: once, not per row
         if guard is not None:
             guard(conn)
+        holders = statement_holders(conn)     # what customers told us through the API moves with them
         for table in (RecordLink, Person, Household, SourceRecord, Interaction, QuarantinedRow, MatchEdge, Run,
                       PersonWritten):
             conn.execute(delete(table))
@@ -227,6 +229,7 @@ def write_run(engine: Engine, *, source_records: pd.DataFrame | Iterable[pd.Data
         progress.advance(bulk_insert(conn, Run, run))
         if history is not None:
             history(conn)
+        rehome_statements(conn, holders)
         if snapshot is not None:
             write_snapshot(conn, run["run_id"].iloc[0], snapshot)
         analyze(conn, [SourceRecord, RecordLink, Person, Household, Interaction, Preference])

@@ -31,6 +31,7 @@ from identity.engine import Engine as QueryEngine, make_engine
 from profile_api.store.read import driver_rows
 from profile_api.store.realtime import latest_purchase, latest_purchase_after
 from profile_api.store.consent import refresh_consent
+from profile_api.store.rehome import rehome_statements, statement_holders
 from profile_api.store.generation import one_raise
 from profile_api.store.write import analyze, bulk_insert, write_snapshot
 
@@ -225,6 +226,7 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
             guard(conn)
         if conn.dialect.name == "sqlite":     # for this connection, which the command disposes of when done
             conn.exec_driver_sql(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
+        holders = statement_holders(conn)     # what customers told us through the API moves with them
         # First what the profiles are rebuilt from; they are then built on the thread beside (DuckDB and
         # encoding, no connection) while this transaction writes the rest (~0.5 s of a day-2 delta at 100k).
         delete_records(conn, "source_record", replaced)
@@ -235,6 +237,7 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
         progress.advance(bulk_insert(conn, Interaction, interactions))
         delete_records(conn, "preference", deleted, " AND origin = 'drop'")
         progress.advance(bulk_insert(conn, Preference, preferences.assign(origin="drop")))
+        rehome_statements(conn, holders)      # before the profiles read them
         analyze(conn, [SourceRecord, RecordLink, Interaction, Preference])
         # the taxonomy of this run (the run row is replaced further on)
         taxonomy = run["categories_json"].iloc[0] if "categories_json" in run else None
