@@ -44,6 +44,9 @@ class PreviousIds:
     customer_household: dict[str, str] = field(default_factory=dict)   # customer_id -> household_id
     customers_taken: set[str] = field(default_factory=set)        # current and aliased customer IDs
     households_taken: set[str] = field(default_factory=set)
+    # IDs merged into another (not deleted, not erased): one comes back when its first record is apart again
+    customers_merged: set[str] = field(default_factory=set)
+    households_merged: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Carried:
     deleted: list[str] = field(default_factory=list)              # old IDs with no record left
     created: list[str] = field(default_factory=list)              # IDs of clusters made of new records only
     new_ids: set[str] = field(default_factory=set)                 # IDs issued in this run
+    revived: list[str] = field(default_factory=list)              # merged-away IDs current again
 
 
 def carry_ids(
@@ -78,6 +82,7 @@ def carry_ids(
     now: dt.datetime,
     taken: Iterable[str] = (),
     previous_ids: Iterable[str] | None = None,
+    revivable: Collection[str] = (),
 ) -> Carried:
     """Return each cluster's ID, carried over from the previous run where its records had one.
 
@@ -91,6 +96,9 @@ def carry_ids(
         taken: every ID issued before, current or not: a new ID is never one of them.
         previous_ids: the previous run's IDs; by default those ``previous`` names. An ID here none
             of whose records is in ``members`` was deleted.
+        revivable: IDs merged into another earlier. A cluster that holds no previous ID but the record an
+            ID of these was first issued for (its ``stable_id``) takes that ID again: a person merged by
+            mistake and split off later gets their own ID back, and its redirect goes.
     """
     clusters = {label: sorted(records) for label, records in members.items()}
     overlap: dict[str, Counter[str]] = {}          # old ID -> cluster label -> records
@@ -105,7 +113,13 @@ def carry_ids(
 
     holder: dict[str, str] = {}                    # old ID -> the cluster holding most of its records
     for old, labels in overlap.items():
-        holder[old] = min(labels, key=lambda label: (-labels[label], clusters[label][0]))
+        most = max(labels.values())
+        tied = [label for label, n in labels.items() if n == most]
+        if len(tied) > 1:      # a tie: the part holding the record the ID was issued for keeps it
+            founders = [label for label in tied
+                        if any(previous.get(r) == old and stable_id(prefix, r) == old for r in clusters[label])]
+            tied = founders or tied
+        holder[old] = min(tied, key=lambda label: clusters[label][0])
     held: dict[str, list[str]] = {}
     for old, label in holder.items():
         held.setdefault(label, []).append(old)
@@ -121,6 +135,15 @@ def carry_ids(
             carried.first_seen[kept] = first_seen.get(kept, now)
             for old in olds[1:]:
                 carried.merged_into[old] = kept
+            continue
+        back = _revived(clusters[label], prefix, revivable, used) if revivable else None
+        if back is not None:
+            used.add(back)
+            carried.ids[label] = back
+            carried.first_seen[back] = now
+            carried.revived.append(back)
+            if not any(record in previous for record in clusters[label]):
+                carried.created.append(back)
             continue
         key, n = clusters[label][0], 0
         new = stable_id(prefix, key)
@@ -141,6 +164,15 @@ def carry_ids(
     olds = set(previous.values()) if previous_ids is None else set(previous_ids)
     carried.deleted = sorted(olds - set(overlap))
     return carried
+
+
+def _revived(records: Iterable[str], prefix: str, revivable: Collection[str], used: Collection[str]) -> str | None:
+    """Return the merged-away ID first issued for one of records, if any is not in use in this run."""
+    for record in records:
+        old = stable_id(prefix, record)
+        if old in revivable and old not in used:
+            return old
+    return None
 
 
 def identity_events(people: Carried, household_of: Mapping[str, str] | None = None) -> list[Event]:
@@ -218,13 +250,14 @@ class Assignment:
     customer_first_seen: dict[str, dt.datetime]
     household_first_seen: dict[str, dt.datetime]
     events: list[Event]
-    aliases: list[tuple[str, str, str | None, str]]   # (kind, old_id, current_id or None, reason)
+    aliases: list[tuple[str, str, str | None, str]]   # (kind, old_id, current_id or None, reason); old_id itself: current again
 
 
 def _aliases(kind: str, carried: Carried, what: str) -> list[tuple[str, str, str | None, str]]:
     """Return the aliases of the IDs a carry retired."""
     return ([(kind, old, kept, f"{what} {old} was merged into {kept}") for old, kept in sorted(carried.merged_into.items())]
-            + [(kind, old, None, f"every record of {what} {old} was deleted") for old in carried.deleted])
+            + [(kind, old, None, f"every record of {what} {old} was deleted") for old in carried.deleted]
+            + [(kind, old, old, f"{what} {old} is apart again") for old in sorted(carried.revived)])
 
 
 def assign_ids(persons: Mapping[str, Iterable[str]], households: Mapping[str, Iterable[str]],
@@ -237,9 +270,11 @@ def assign_ids(persons: Mapping[str, Iterable[str]], households: Mapping[str, It
         household_of_person: the household label of each person label.
     """
     people = carry_ids(persons, previous.customer_of, previous.customer_first_seen, "C", now,
-                       taken=previous.customers_taken, previous_ids=previous.customer_household)
+                       taken=previous.customers_taken, previous_ids=previous.customer_household,
+                       revivable=previous.customers_merged)
     homes = carry_ids(households, previous.household_of, previous.household_first_seen, "H", now,
-                      taken=previous.households_taken, previous_ids=set(previous.customer_household.values()))
+                      taken=previous.households_taken, previous_ids=set(previous.customer_household.values()),
+                      revivable=previous.households_merged)
     household_of = {people.ids[p]: homes.ids[h] for p, h in household_of_person.items()}
     events = identity_events(people, household_of) + household_moves(previous.customer_household, household_of, homes)
     return Assignment(people.ids, homes.ids, people.first_seen, homes.first_seen, events,

@@ -63,8 +63,10 @@ def previous_ids(engine: Engine, links: pd.DataFrame | None = None) -> PreviousI
         for household, seen in driver_rows(conn, "SELECT household_id, first_seen_at FROM household")[1]:
             if seen is not None:
                 previous.household_first_seen[household] = _utc(seen)   # type: ignore[assignment]
-        for old, kind in driver_rows(conn, "SELECT old_id, kind FROM id_alias")[1]:
+        for old, kind, current in driver_rows(conn, "SELECT old_id, kind, current_id FROM id_alias")[1]:
             (previous.customers_taken if kind == CUSTOMER else previous.households_taken).add(old)
+            if current is not None:
+                (previous.customers_merged if kind == CUSTOMER else previous.households_merged).add(old)
     previous.customers_taken |= set(previous.customer_household)
     previous.households_taken |= set(previous.customer_household.values())
     return previous
@@ -82,7 +84,8 @@ def write_history(conn: Connection, events: Iterable[Event], aliases: Iterable[t
 
     Args:
         aliases: (kind, old_id, current_id or None, reason) of each ID no longer current. An alias
-            that led to an old_id is moved on to its current_id, so every alias stays one read.
+            that led to an old_id is moved on to its current_id, so every alias stays one read. One whose
+            current_id is its old_id is current again: its alias goes.
     """
     events = list(events)
     start = (conn.execute(select(func.max(IdentityEvent.seq))).scalar() or 0) + 1
@@ -102,6 +105,9 @@ def write_history(conn: Connection, events: Iterable[Event], aliases: Iterable[t
     bulk_insert(conn, IdentityEventCustomer, pd.DataFrame(named, columns=["customer_id", "seq"]))
     when = occurred_at.astimezone(dt.timezone.utc)   # SQLAlchemy binds it as the dialect stores it
     for kind, old, current, reason in aliases:
+        if current == old:      # current again (identity.lifecycle.carry_ids: revivable)
+            conn.execute(IdAlias.__table__.delete().where(IdAlias.old_id == old))
+            continue
         # earlier aliases of old now lead where old leads
         conn.execute(update(IdAlias).where(IdAlias.current_id == old)
                      .values(current_id=current, run_id=run_id, changed_at=when, reason=reason))

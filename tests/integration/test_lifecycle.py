@@ -20,7 +20,7 @@ from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.server import start_server, store_servicer
 from profile_api.store import open_store, read_links
 from profile_api.store.generation import READ_GENERATION
-from profile_api.store.history import read_events
+from profile_api.store.history import alias_of, read_events
 from profile_api.store.steward import list_decisions, taken_back_records
 from synth.day2 import write_day2
 from tests.integration.test_migrate import triggers
@@ -529,6 +529,7 @@ def test_steward_apply_brings_decisions_and_their_removal_to_the_published_perso
     links = incremental["links"]
     a, b, customer = _person_pair(links)
     c, d = _strangers(links)
+    before = _persons(url)
 
     assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", url, "--apply"]) == 0
     assert main(["steward", "must-link", c, d, "--reason", "one person", "--store", url, "--apply"]) == 0
@@ -550,6 +551,10 @@ def test_steward_apply_brings_decisions_and_their_removal_to_the_published_perso
     assert "undoing what decisions taken back since had done" in capsys.readouterr().out
     now = _persons(url)
     assert now[a] == now[b] == customer and now[c] != now[d]       # the model's persons again, the ID kept
+    # the one merged away and split off again has its own ID back, and nothing redirects it elsewhere
+    assert (now[c], now[d]) == (before[c], before[d])
+    with open_store(url).connect() as conn:
+        assert alias_of(conn, before[c]) is None and alias_of(conn, before[d]) is None
     with open_store(url).connect() as conn:
         drop = conn.execute(text("SELECT drop_path FROM run ORDER BY run_id DESC")).scalar()
     assert drop == APPLIED                          # the run names what it did, not a temporary folder

@@ -240,3 +240,22 @@ def test_edited_records_are_the_published_ones_that_changed():
     published = pd.DataFrame({"unique_id": ["a:1", "a:2", "a:3"], "customer_id": ["C1", "C1", "C2"]})
     now = pd.DataFrame({"unique_id": ["a:1", "a:3", "a:4"]})
     assert edited_records(now, published, {"a:1": "C1"}) == {"a:3": "C2"}
+
+
+def test_an_id_merged_away_comes_back_when_its_first_record_is_apart_again():
+    first = stable_id("C", "pos:2")                  # issued for pos:2, then merged into C1
+    previous = {"pos:1": "C1", "pos:2": "C1", "app:3": "C1"}
+    carried = carry_ids({"x": ["pos:1", "app:3"], "y": ["pos:2"]}, previous, {"C1": T0}, "C", NOW,
+                        taken={"C1", first}, revivable={first})
+    assert carried.ids == {"x": "C1", "y": first}
+    assert carried.revived == [first] and carried.split_into == {"C1": ["C1", first]} and not carried.created
+    # an ID that was deleted or erased (no current_id: not revivable) stays gone; a new one is issued
+    again = carry_ids({"y": ["pos:2"]}, {}, {}, "C", NOW, taken={first})
+    assert again.ids["y"] != first and not again.revived
+
+
+def test_on_an_even_split_the_part_holding_the_record_the_id_was_issued_for_keeps_it():
+    first = stable_id("C", "pos:9")
+    carried = carry_ids({"a": ["app:1"], "b": ["pos:9"]}, {"app:1": first, "pos:9": first}, {first: T0}, "C", NOW,
+                        taken={first})
+    assert carried.ids["b"] == first and carried.ids["a"] != first
