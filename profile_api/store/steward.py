@@ -37,6 +37,9 @@ class Decision:
     decided_at: dt.datetime
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def parse_record(value: str) -> tuple[str, str]:
     """Return (source, record_id) of a ``SOURCE:RECORD_ID`` argument; raise DecisionError when it is not one."""
     source, sep, record_id = value.strip().partition(":")
@@ -83,6 +86,11 @@ def add_decision(engine: Engine, kind: str, record_a: str, record_b: str, reason
                 raise DecisionError(f"{a} and {b} already have this decision ({existing.decision_id})")
             raise DecisionError(f"{a} and {b} have the opposite decision {existing.decision_id} ({existing.kind}); "
                                 f"remove it first with `herken steward remove {existing.decision_id}`")
+        clash = contradiction(_decisions(conn), kind, a, b)
+        if clash:
+            raise DecisionError(f"{kind} {a} {b} contradicts {' and '.join(clash)}: must-links join whole chains of "
+                                f"records, so no run could honour all of them; remove one first with "
+                                f"`herken steward remove DECISION_ID`")
         decision = Decision(f"SD-{uuid.uuid4().hex[:10].upper()}", kind, a, b, reason.strip(),
                             decided_by.strip() or "unknown", now)
         at = now.astimezone(dt.timezone.utc)
@@ -91,6 +99,45 @@ def add_decision(engine: Engine, kind: str, record_a: str, record_b: str, reason
             decided_by=decision.decided_by,
             decided_at=at))
     return decision
+
+
+def contradiction(decisions: list[Decision], kind: str, a: str, b: str) -> list[str]:
+    """Return the IDs of the decisions a new one between a and b would contradict (none: it may stand).
+
+    Must-links join their records into one person, chains of them too; a cannot-link between two records such a
+    chain joins can never hold. The IDs named are the cannot-link broken and the must-links of the chain.
+    """
+    must = [d for d in decisions if d.kind == "must_link"] + ([Decision("new", kind, a, b, "", "", _EPOCH)]
+                                                               if kind == "must_link" else [])
+    cannot = [d for d in decisions if d.kind == "cannot_link"] + ([Decision("new", kind, a, b, "", "", _EPOCH)]
+                                                                  if kind == "cannot_link" else [])
+    links: dict[str, list[tuple[str, str]]] = {}
+    for d in must:
+        links.setdefault(d.record_a, []).append((d.record_b, d.decision_id))
+        links.setdefault(d.record_b, []).append((d.record_a, d.decision_id))
+    for d in cannot:
+        path = _chain(links, d.record_a, d.record_b)
+        if path is not None and (kind == "must_link" and "new" in path or d.decision_id == "new"):
+            return [x for x in ([d.decision_id] + path) if x != "new"]
+    return []
+
+
+def _chain(links: dict[str, list[tuple[str, str]]], start: str, goal: str) -> list[str] | None:
+    """Return the decision IDs of a chain of must-links from start to goal (breadth first), or None."""
+    came: dict[str, tuple[str, str] | None] = {start: None}
+    queue = [start]
+    for record in queue:
+        if record == goal:
+            path = []
+            while came[record] is not None:
+                record, decision = came[record]     # type: ignore[misc]
+                path.append(decision)
+            return path[::-1]
+        for other, decision in links.get(record, ()):
+            if other not in came:
+                came[other] = (record, decision)
+                queue.append(other)
+    return None
 
 
 def _decisions(conn: Connection, a: str | None = None, b: str | None = None) -> list[Decision]:
