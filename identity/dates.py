@@ -86,7 +86,7 @@ def parse_date(text: str | None) -> dt.date | None:
 
 
 def parse_timestamp(text: str | None) -> dt.datetime | None:
-    """Return an ISO timestamp or date as a naive datetime; raise ValueError if not one."""
+    """Return an ISO timestamp or date as a naive datetime (one with an offset in UTC); raise ValueError if not one."""
     if text is None:
         return None
     value = str(text).strip()
@@ -94,7 +94,8 @@ def parse_timestamp(text: str | None) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed
+        # with an offset: the same instant in UTC, as the API's stamps are (11:00+02:00 is 09:00)
+        return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
     except ValueError:
         day = parse_date(value)
         return dt.datetime(day.year, day.month, day.day) if day else None

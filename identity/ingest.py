@@ -39,10 +39,11 @@ from identity.categories import (
     CATEGORY_COLUMNS, check_category_row, normalise_taxonomy, taxonomy_frame, unplaced_categories,
 )
 from identity.plain_csv import (
-    NOT_UTF8, WINDOWS_1252, arrow_frame, decimals, decode_csv, header_names, holds, iso_timestamps, number_or_empty,
-    read_plain_csv, timestamp_given,
+    NOT_UTF8, WINDOWS_1252, arrow_frame, decimals, decode_csv, header_names, holds, iso_timestamps,
+    number_or_empty, read_plain_csv,
 )
 from identity.progress import NO_PROGRESS, Progress
+from identity.stamps import iso_not_future, iso_stamps, stamp, stamp_given
 from identity.standardise import parse_date, parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -311,7 +312,7 @@ def _check_interaction(row: dict[str, str], known: set[tuple[str, str]]) -> str 
     if row["type"] not in INTERACTION_TYPES:
         return f"type '{row['type']}' is not one of {', '.join(sorted(INTERACTION_TYPES))}"
     try:
-        if parse_timestamp(row["occurred_at"]) is None:
+        if stamp(row["occurred_at"]) is None:
             return "occurred_at is empty"
     except ValueError as err:
         return f"occurred_at {err}"
@@ -319,7 +320,15 @@ def _check_interaction(row: dict[str, str], known: set[tuple[str, str]]) -> str 
         if row[column]:
             if not number_or_empty(row[column]):
                 return f"{column} '{row[column]}' is not a number"
+            if _negative(row[column]) and (column == "discount_eur" or row["type"] == "purchase"):
+                return f"{column} '{row[column]}' is below zero" + (
+                    "" if column == "discount_eur" else " on a purchase (a refund is a row of type return)")
     return None
+
+
+def _negative(text: str) -> bool:
+    """Return True when a number's text has a minus sign ('-5', ' -0,50')."""
+    return text.strip().startswith("-")
 
 
 def _identities_ok(columns: dict[str, list[str]]) -> list[bool]:
@@ -364,7 +373,7 @@ def _check_preference(row: dict[str, str], known: set[tuple[str, str]]) -> str |
     if not row["value"]:
         return "value is empty"
     try:
-        if parse_timestamp(row["stated_at"]) is None:
+        if stamp(row["stated_at"]) is None:
             return "stated_at is empty"
     except ValueError as err:
         return f"stated_at {err}"
@@ -393,13 +402,15 @@ def _passes(stem: str, table: pa.Table, known: dict[str, pa.Array]) -> np.ndarra
                                 pc.is_in(table["record_id"], value_set=known[channel])))
     if stem == "interactions":
         ok = pc.and_(ok, pc.is_in(table["type"], value_set=pa.array(sorted(INTERACTION_TYPES), pa.large_string())))
-        ok = pc.and_(ok, holds(table["occurred_at"], timestamp_given, surely=iso_timestamps))
+        ok = pc.and_(ok, holds(table["occurred_at"], stamp_given, surely=iso_not_future))
         for column in ("quantity", "amount_eur", "discount_eur"):
             ok = pc.and_(ok, holds(table[column], number_or_empty, surely=decimals))
+            # a minus sign: the row is looked at one by one (a return's amount may be written negative)
+            ok = pc.and_(ok, pc.invert(pc.starts_with(pc.utf8_trim_whitespace(table[column]), "-")))
     else:
         ok = pc.and_(ok, pc.not_equal(table["key"], ""))
         ok = pc.and_(ok, pc.not_equal(table["value"], ""))
-        ok = pc.and_(ok, holds(table["stated_at"], timestamp_given, surely=iso_timestamps))
+        ok = pc.and_(ok, holds(table["stated_at"], stamp_given, surely=iso_not_future))
     return ok.to_numpy()
 
 
@@ -539,6 +550,10 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
         progress.advance(sizes[path])
 
     records = _frame(identity, ["source", "line", *IDENTITY_COLUMNS])
+    records["updated_at"] = iso_stamps(records["updated_at"])
+    for stem, column in (("interactions", "occurred_at"), ("preferences", "stated_at")):
+        if stem in tables:
+            tables[stem][column] = iso_stamps(tables[stem][column])
     deletions = tables.get("deletions", _frame(None, DELETION_COLUMNS))
     if len(deletions):
         files = {stem: path.name for stem, path, _ in plan}

@@ -121,7 +121,7 @@ def holds(column: pa.ChunkedArray | pa.Array, test: Callable[[str], bool],
 # yyyy-mm-dd, optionally with a time of day to the second (hh:mm or hh:mm:ss, after a T or a space):
 # the form drops write timestamps in. Python's datetime.fromisoformat reads every such text whose
 # date is a calendar date (which iso_timestamps asks of each distinct date).
-_ISO_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?$"
+ISO_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?$"
 
 
 def iso_timestamps(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -131,7 +131,7 @@ def iso_timestamps(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.A
     so that "2023-02-30T10:00:00" is not passed. A value this does not pass may still be a
     timestamp in another notation; the caller checks those one by one.
     """
-    shaped = pc.match_substring_regex(column, _ISO_TIMESTAMP)
+    shaped = pc.match_substring_regex(column, ISO_TIMESTAMP)
     days = pc.utf8_slice_codeunits(column, 0, 10)
     calendar = [day for day in pc.unique(pc.filter(days, shaped)).to_pylist() if _is_day(day)]
     return pc.and_(shaped, pc.is_in(days, value_set=pa.array(calendar, pa.large_string())))

@@ -48,3 +48,10 @@ def test_parse_date_returns_a_date_or_raises_value_error(text):
         assert parse_date(text) is None or isinstance(parse_date(text), dt.date)
     except ValueError:
         pass
+
+
+def test_a_timestamp_with_an_offset_is_read_as_the_same_instant_in_utc():
+    from identity.dates import parse_timestamp
+    assert parse_timestamp("2025-06-01T11:00:00+02:00") == dt.datetime(2025, 6, 1, 9, 0)
+    assert parse_timestamp("2025-06-01T09:30:00Z") == dt.datetime(2025, 6, 1, 9, 30)
+    assert parse_timestamp("2025-06-01T11:00:00") == dt.datetime(2025, 6, 1, 11, 0)    # no offset: as written

@@ -393,3 +393,42 @@ def test_a_birth_date_in_the_future_is_set_aside_and_its_record_kept(tmp_path):
     assert [q.reason for q in drop.set_aside] == [
         "birth_date '01-01-2090' is in the future; the record is kept without it",
         "birth_date '9999-12-31' is in the future; the record is kept without it"]
+
+
+def test_an_interaction_or_preference_dated_in_the_future_is_quarantined(tmp_path):
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    rows = [f"app,A1,purchase,{when},S1,garden,,1,10,0,," for when in ("2025-01-01T10:00:00", "2099-01-01", "01-01-2099")]
+    for quoted in (False, True):     # the plain reader and the row by row one
+        body = "\n".join([INTERACTION_HEADER, *rows]) + "\n"
+        write(tmp_path / "interactions.csv", body.replace("S1", '"S1"') if quoted else body)
+        write(tmp_path / "preferences.csv", "source,record_id,key,value,stated_at\napp,A1,shoe_size,44,2099-01-01T00:00:00\n"
+                                            "app,A1,shoe_size,45,2025-02-01T00:00:00\n")
+        drop = read_drop(tmp_path)
+        assert len(drop.interactions) == 1 and list(drop.preferences["value"]) == ["45"]
+        assert sorted(q.reason for q in drop.quarantine) == [
+            "occurred_at '01-01-2099' is in the future", "occurred_at '2099-01-01' is in the future",
+            "stated_at '2099-01-01T00:00:00' is in the future"]
+
+
+def test_timestamps_in_any_accepted_notation_are_kept_as_iso_text_in_utc(tmp_path):
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,12 maart 2025\nA2,Ida,,,,,,,,,,2025-06-01T11:00:00+02:00\n")
+    rows = [f"app,A1,purchase,{when},S1,garden,,1,10,0,," for when in ("2025-01-01T10:00:00", "20 december 2025",
+                                                                         "2025-06-01T11:00:00+02:00", "01-10-2025")]
+    write(tmp_path / "interactions.csv", "\n".join([INTERACTION_HEADER, *rows]) + "\n")
+    drop = read_drop(tmp_path)
+    assert list(drop.records["updated_at"]) == ["2025-03-12T00:00:00", "2025-06-01T09:00:00"]
+    assert list(drop.interactions["occurred_at"]) == ["2025-01-01T10:00:00", "2025-12-20T00:00:00",
+                                                      "2025-06-01T09:00:00", "2025-10-01T00:00:00"]
+
+
+def test_a_purchase_below_zero_or_a_discount_below_zero_is_quarantined_a_refund_written_negative_is_not(tmp_path):
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    rows = ["app,A1,purchase,2025-01-01T10:00:00,S1,garden,,1,-50,0,,", "app,A1,purchase,2025-01-01T10:00:00,S1,garden,,1,0,-5,,",
+            "app,A1,purchase,2025-01-01T10:00:00,S1,garden,,-2,10,0,,", "app,A1,return,2025-01-02T10:00:00,S1,garden,,1,-10,0,,",
+            "app,A1,purchase,2025-01-01T10:00:00,S1,garden,,1,0,0,,"]
+    write(tmp_path / "interactions.csv", "\n".join([INTERACTION_HEADER, *rows]) + "\n")
+    drop = read_drop(tmp_path)
+    assert list(drop.interactions["type"]) == ["return", "purchase"]
+    assert [q.reason for q in drop.quarantine] == [
+        "amount_eur '-50' is below zero on a purchase (a refund is a row of type return)",
+        "discount_eur '-5' is below zero", "quantity '-2' is below zero on a purchase (a refund is a row of type return)"]
