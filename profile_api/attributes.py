@@ -15,7 +15,7 @@ favourite_categories   up to 3 categories with the most kept purchases (purchase
 preferred_channel      the channel with the most purchases (ties: the latest)
 preferred_store        the store with the most till purchases
 preferred_delivery     the delivery method used most for webshop orders
-return_rate            returns / purchases
+return_rate            items returned / items bought (a row's quantity, 1 when none)
 discount_share         share of purchases bought with a discount (price sensitivity); the
                        evidence adds the discount as a share of the undiscounted spend
 lifecycle_stage        new: first purchase at most NEW_DAYS before as of; otherwise active:
@@ -53,7 +53,7 @@ import pandas as pd
 from identity.categories import taxonomy_frame
 from identity.engine import Engine, make_engine
 from profile_api.sql_dialect import (
-    DUCKDB, as_json, first_of, json_object, json_object_agg, money_sql, most_of, second_largest, share_sql,
+    DUCKDB, as_json, first_of, json_object, json_object_agg, last_known, money_sql, most_of, second_largest, share_sql,
     timestamp_sql, without_nulls,
 )
 
@@ -105,26 +105,36 @@ ix AS MATERIALIZED (
            CASE WHEN c.grp = 'clothing'
                 THEN CASE upper(trim(i.size)) {chart} ELSE nullif(upper(trim(i.size)), '') END
                 ELSE nullif(upper(trim(i.size)), '') END AS size,
-           coalesce(try_cast(i.amount_eur AS DECIMAL(18, 2)), 0) AS amount,
+           abs(coalesce(try_cast(i.amount_eur AS DECIMAL(18, 2)), 0)) AS amount,   -- a return's written -12.50 too
+           CAST(greatest(round(coalesce(abs(try_cast(i.quantity AS DOUBLE)), 1)), 1) AS BIGINT) AS units,   -- items
            coalesce(try_cast(i.discount_eur AS DECIMAL(18, 2)), 0) AS discount,
            nullif(trim(i.store_id), '') AS store_id, nullif(trim(i.delivery_method), '') AS delivery_method
     FROM (SELECT source, record_id, type, occurred_at, nullif(trim(category), '') AS category, size, amount_eur,
-                 discount_eur, store_id, delivery_method
+                 quantity, discount_eur, store_id, delivery_method
           FROM interactions_in WHERE type IN ('purchase', 'return')) i
     JOIN links_in l ON i.source = l.source AND i.record_id = l.record_id
     LEFT JOIN (SELECT category::VARCHAR AS category, "group"::VARCHAR AS grp, pet::VARCHAR AS pet FROM categories_in) c
            ON c.category = i.category
 ),
 as_of AS (SELECT {_as_of_sql(as_of)} AS t),
+sized AS (
+    -- A return that names no size takes back the size of the person's last purchase in its category before it.
+    SELECT customer_id, household_id, type, occurred, category, grp, pet, amount, units,
+           coalesce(size, CASE WHEN type = 'return' THEN {last_known("CASE WHEN type = 'purchase' THEN size END",
+                                                                     "customer_id, category", "occurred, type",
+                                                                     dialect)} END) AS size
+    FROM ix
+),
 kept AS MATERIALIZED (
-    -- Purchases minus returns of the same category and size: what the person kept.
+    -- Items bought minus items returned of the same category and size: what the person kept.
     SELECT customer_id, household_id, category, any_value(grp) AS grp, any_value(pet) AS pet, size,
-           count(*) FILTER (WHERE type = 'purchase') AS purchases,
-           count(*) FILTER (WHERE type = 'return') AS returns,
-           greatest(count(*) FILTER (WHERE type = 'purchase') - count(*) FILTER (WHERE type = 'return'), 0) AS kept,
+           coalesce(sum(units) FILTER (WHERE type = 'purchase'), 0) AS purchases,
+           coalesce(sum(units) FILTER (WHERE type = 'return'), 0) AS returns,
+           greatest(coalesce(sum(units) FILTER (WHERE type = 'purchase'), 0)
+                    - coalesce(sum(units) FILTER (WHERE type = 'return'), 0), 0) AS kept,
            sum(amount) FILTER (WHERE type = 'purchase') AS paid,
            max(occurred) FILTER (WHERE type = 'purchase') AS last_at
-    FROM ix GROUP BY customer_id, household_id, category, size
+    FROM sized GROUP BY customer_id, household_id, category, size
 )"""
 
 
@@ -156,6 +166,8 @@ totals AS MATERIALIZED (
     SELECT p.customer_id, any_value(as_of.t) AS t,
         count(*) FILTER (WHERE type = 'purchase') AS purchases,
         count(*) FILTER (WHERE type = 'return') AS returns,
+        coalesce(sum(units) FILTER (WHERE type = 'purchase'), 0) AS units_bought,
+        coalesce(sum(units) FILTER (WHERE type = 'return'), 0) AS units_returned,
         min(occurred) FILTER (WHERE type = 'purchase') AS first_at,
         max(occurred) FILTER (WHERE type = 'purchase') AS last_at,
         arg_max(category, occurred) FILTER (WHERE type = 'purchase') AS last_category,
@@ -291,8 +303,9 @@ rows AS (
                 ELSE {as_json('counts', dialect)} END
     FROM preferred
     UNION ALL
-    SELECT customer_id, 'return_rate', {_share('returns', 'purchases')},
-           {ev("'returns'", 'returns::VARCHAR', "'purchases'", 'purchases::VARCHAR')}
+    SELECT customer_id, 'return_rate', {_share('least(units_returned, units_bought)', 'units_bought')},
+           {ev("'items_returned'", 'units_returned::VARCHAR', "'items_bought'", 'units_bought::VARCHAR',
+               "'returns'", 'returns::VARCHAR', "'purchases'", 'purchases::VARCHAR')}
     FROM bought
     UNION ALL
     SELECT customer_id, 'discount_share', {_share('discounted', 'purchases')},

@@ -53,7 +53,7 @@ PROFILE_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name
 BUILT_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name", "golden", "attributes", "members",
                                   "household_inferred")
 INTERACTION_COLUMNS: tuple[str, ...] = (
-    "source", "record_id", "type", "occurred_at", "category", "size", "amount_eur", "discount_eur", "store_id",
+    "source", "record_id", "type", "occurred_at", "category", "size", "amount_eur", "quantity", "discount_eur", "store_id",
     "delivery_method",
 )
 

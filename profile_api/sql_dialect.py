@@ -69,6 +69,14 @@ def first_of(value: str, by: str, dialect: str = DUCKDB) -> str:
     return f"min_by({value}, named_struct('b', {by}, 'v', {value}))"
 
 
+def last_known(value: str, partition: str, order: str, dialect: str = DUCKDB) -> str:
+    """Return the window function of the last non-NULL value so far (this row included) in the order given."""
+    frame = f"OVER (PARTITION BY {partition} ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    if _check(dialect) == DUCKDB:
+        return f"last_value({value} IGNORE NULLS) {frame}"
+    return f"last({value}, true) {frame}"
+
+
 def second_largest(values: str, dialect: str = DUCKDB, where: str | None = None) -> str:
     """Return the aggregate of the second largest of the values (where the condition holds); NULL when fewer."""
     condition = f" FILTER (WHERE {where})" if where else ""

@@ -13,7 +13,7 @@ from profile_api.attributes import (
 
 AS_OF = dt.datetime(2026, 1, 1)
 COLUMNS = ["source", "record_id", "type", "occurred_at", "category", "size", "amount_eur", "discount_eur",
-           "store_id", "delivery_method"]
+           "store_id", "delivery_method", "quantity"]
 
 
 def day(n: int) -> str:
@@ -22,13 +22,13 @@ def day(n: int) -> str:
 
 
 def buy(record, days_ago, category="household", amount=10.0, discount=0.0, size=None, store=None, delivery=None,
-        kind="purchase", source=None):
+        kind="purchase", source=None, quantity=None):
     source = source or {"P": "pos", "W": "webshop", "A": "app"}[record[0]]
-    return (source, record, kind, day(days_ago), category, size, amount, discount, store, delivery)
+    return (source, record, kind, day(days_ago), category, size, amount, discount, store, delivery, quantity)
 
 
-def ret(record, days_ago, category, amount=10.0, size=None):
-    return buy(record, days_ago, category, amount, size=size, kind="return")
+def ret(record, days_ago, category, amount=10.0, size=None, quantity=None):
+    return buy(record, days_ago, category, amount, size=size, kind="return", quantity=quantity)
 
 
 LINKS = pd.DataFrame([
@@ -234,3 +234,20 @@ def test_household_pets_come_through_the_taxonomy():
     got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS,
                                     categories_in=RENAMED)
     assert {r.household_id: list(r.pets) for r in got.itertuples() if r.pets is not None} == {"H1": ["bird", "rabbit"]}
+
+
+def test_what_was_kept_counts_items_and_a_return_without_a_size_takes_back_the_size_bought_before_it():
+    got = attributes(
+        buy("P1", 30, "dog_food", quantity=3), ret("P1", 20, "dog_food", quantity=1),       # two bags kept
+        buy("P1", 40, "shoes", size="44"), ret("P1", 35, "shoes"),                          # returned, no size named
+        buy("P1", 50, "shoes", size="41", quantity=2), ret("P1", 45, "shoes", size="41"),   # one pair of two kept
+    )
+    assert got["C1", "pets"][0] == "dog"
+    assert got["C1", "shoe_size"][0] == "41"
+    value, evidence = got["C1", "return_rate"]
+    assert value == "0.50" and evidence["items_returned"] == "3" and evidence["items_bought"] == "6"
+
+
+def test_a_refund_written_below_zero_counts_as_money_returned():
+    got = attributes(buy("P1", 30, "toys", amount=40.0), ret("P1", 20, "toys", amount=-10.0))
+    assert got["C1", "spend_12m"][0] == "30.00"

@@ -192,7 +192,7 @@ def test_a_person_without_a_first_name_is_shown_by_the_rest_of_their_name():
     links = pd.DataFrame({"source": ["webshop", "pos"], "record_id": ["W1", "P1"], "customer_id": ["C1", "C2"],
                           "household_id": ["H1", "H1"]})
     interactions = pd.DataFrame(columns=["source", "record_id", "type", "occurred_at", "category", "size",
-                                         "amount_eur", "discount_eur", "store_id", "delivery_method"])
+                                         "amount_eur", "quantity", "discount_eur", "store_id", "delivery_method"])
     shown = dict(zip(*[profile_rows(records, links, interactions)[c] for c in ("customer_id", "display_name")]))
     assert shown == {"C1": "Kirpenstein", "C2": "Johan"}
 
