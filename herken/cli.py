@@ -493,6 +493,25 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_refresh_profiles(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild every profile as of the store's latest purchase or return; print how many."""
+    from profile_api.store import open_store
+    from profile_api.store.write import rebuild_profiles
+
+    problem = _store_file_missing(args.store)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    engine = open_store(args.store, migrate=True)
+    try:
+        with engine.begin() as conn:
+            rebuilt = rebuild_profiles(conn)
+    finally:
+        engine.dispose()
+    print(f"rebuilt {rebuilt:,} profiles as of the store's latest purchase or return")
+    return EXIT_OK
+
+
 def _store_file_missing(url: str) -> str | None:
     """Return why url names no store (not a URL, no such SQLite file), or None."""
     from sqlalchemy.engine import make_url
@@ -740,6 +759,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="upgrade the store's schema to this herken's (the read-only commands never do)")
     _store_arg(p, settings)
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("refresh-profiles", help="rebuild every profile as of the store's latest interaction (a delta "
+                                                "rebuilds only the profiles it touches)")
+    _store_arg(p, settings)
+    p.set_defaults(func=cmd_refresh_profiles)
 
     p = sub.add_parser("serve", help="serve the gRPC ProfileService (with health and reflection)")
     _store_arg(p, settings)

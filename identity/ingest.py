@@ -475,7 +475,8 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
     if not drop_dir.is_dir():
         raise DropError(f"{drop_dir}: no such directory; give the folder that holds pos.csv, webshop.csv, ...")
     identity_files = {c: _find(drop_dir, c) for c in CHANNELS}
-    if not any(identity_files.values()) and not (known and _find(drop_dir, "deletions")):
+    if not any(identity_files.values()) and not (known and any(_find(drop_dir, stem) for stem in
+                                                              ("deletions", "interactions", "preferences"))):
         raise DropError(
             f"{drop_dir}: no identity file found; expected one or more of "
             + ", ".join(f"{c}.csv" for c in CHANNELS)

@@ -1,0 +1,61 @@
+"""A delta rebuilds the profiles it touches as of its latest interaction; `herken refresh-profiles` brings every
+profile to that instant: a real run and a real delta on an SQLite store, profiles read through a real server."""
+
+from __future__ import annotations
+
+import csv
+
+import grpc
+import pytest
+
+from herken.cli import main
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.server import start_server, store_servicer
+from profile_api.store import open_store, read_links
+
+LATER = "2026-06-01T10:00:00"
+
+
+def _as_of(url: str, customers: list[str]) -> dict[str, str]:
+    """The instant each customer's lifecycle stage is as of (customers who bought)."""
+    server, port = start_server(store_servicer(url), port=0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.ProfileServiceStub(channel)
+            found = {}
+            for customer in customers:
+                for attribute in stub.GetProfile(pb.GetProfileRequest(customer_id=customer)).profile.attributes:
+                    if attribute.name == "lifecycle_stage":
+                        found[customer] = attribute.evidence["as_of"]
+            return found
+    finally:
+        server.stop(None)
+
+
+def test_refresh_profiles_brings_every_profile_to_the_latest_purchase(small_drop, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["resolve", str(small_drop), "--store", url]) == 0
+    links = read_links(open_store(url))
+    buyers = sorted(links["customer_id"].unique())[:40]
+    before = _as_of(url, buyers)
+    assert len(set(before.values())) == 1
+    # one purchase of one record, months after the drop's latest
+    source, record_id = links.iloc[0][["source", "record_id"]]
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    header = next(csv.reader(open(small_drop / "interactions.csv", newline="")))
+    row = {c: "" for c in header} | {"source": source, "record_id": record_id, "type": "purchase",
+                                     "occurred_at": LATER, "category": "garden", "quantity": "1", "amount_eur": "10"}
+    with open(delta / "interactions.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, header)
+        writer.writeheader()
+        writer.writerow(row)
+    # only interactions: a delta of purchases alone (no identity file) is read
+    assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0
+    capsys.readouterr()
+    assert main(["refresh-profiles", "--store", url]) == 0
+    assert "rebuilt" in capsys.readouterr().out
+    after = _as_of(url, buyers)
+    assert set(after.values()) == {LATER[:10]} and after.keys() == before.keys()
