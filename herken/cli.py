@@ -194,6 +194,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     started = dt.datetime.now(dt.timezone.utc)
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
     bars = pausing(_Bars(), settings.pause_at, settings.pause_seconds)
+    mark = _written_mark(args.store)    # the last real-time write before this run read anything
     # read here, unless the caller read it already (herken steward apply)
     must_link, cannot_link, published, taken_back = getattr(args, "context", None) or published_context(
         args.store, records=not (args.incremental or args.fresh))
@@ -206,7 +207,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
                              published=published, tombstones=stored_tombstones(args.store),
                              memory_limit=args.memory_limit)
     if args.incremental:
-        return _resolve_incremental(args, options, run_id, started, bars)
+        return _resolve_incremental(args, options, run_id, started, bars, mark)
     from herken.report import rules_against_model, rules_against_model_lines
     from identity.placeholder_values import describe_values
 
@@ -218,7 +219,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars,
                            guard=_erasures_unchanged(options), work_dir=options.run_dir,
                            memory_limit=engine_limit(run_cap(options.memory_limit) // 2),
-                           profile_engine=profile_engine, release=True)
+                           profile_engine=profile_engine, release=True, realtime_mark=mark)
         options.run_dir = finish(options.run_dir)
         rules = rules_against_model(store)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected
@@ -268,6 +269,31 @@ def _profile_engine(options):  # type: ignore[no-untyped-def]
     return make_engine(options.engine, **options.engine_options())
 
 
+def _written_mark(url: str) -> int:
+    """Return the store's last real-time write (``profile_api.store.during_run.written_mark``); 0 for no store yet."""
+    from profile_api.store import open_store
+    from profile_api.store.during_run import written_mark
+
+    if _store_file_missing(url):
+        return 0
+    try:
+        engine = open_store(url)
+    except Exception:      # an empty or unreachable store: the run itself says what is wrong
+        return 0
+    try:
+        return written_mark(engine)
+    finally:
+        engine.dispose()
+
+
+def _guards(*guards):  # type: ignore[no-untyped-def]
+    """Return one guard running these in order."""
+    def guard(conn) -> None:  # type: ignore[no-untyped-def]
+        for each in guards:
+            each(conn)
+    return guard
+
+
 def _erasures_unchanged(options):  # type: ignore[no-untyped-def]
     """Return the publish's guard: no one erased since the run read the tombstones (else nothing is published)."""
     from profile_api.store.erase import erasures_unchanged
@@ -276,7 +302,7 @@ def _erasures_unchanged(options):  # type: ignore[no-untyped-def]
 
 
 def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started: dt.datetime,  # type: ignore[no-untyped-def]
-                         bars: "_Bars") -> int:
+                         bars: "_Bars", mark: int = 0) -> int:
     """Resolve a delta drop against the published run and publish what changed."""
     from herken.publish_delta import published_state, publish_increment
     from herken.run_folder import finish
@@ -284,6 +310,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
     from identity.incremental import IncrementalError, resolve_incremental
     from identity.ingest import DropError
     from profile_api.store import StoreError, open_store
+    from profile_api.store.during_run import realtime_unchanged
 
     if args.model:
         print("error: --incremental scores with the published run's model; leave out --model", file=sys.stderr)
@@ -299,7 +326,8 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
             profile_engine = _profile_engine(options)
             counts = publish_increment(store, resolution, delta, run_id, started,
                                        getattr(args, "drop_label", None) or str(Path(args.drop).resolve()),
-                                       bars, guard=_erasures_unchanged(options), published=published,
+                                       bars, guard=_guards(_erasures_unchanged(options), realtime_unchanged(mark)),
+                                       published=published,
                                        profile_engine=profile_engine)
         options.run_dir = finish(options.run_dir)
         store.dispose()     # its connections closed now (SQLite checkpoints its log), not whenever it is collected

@@ -12,6 +12,10 @@ the run reports (``identity.progress``), so the pipeline and the publish carry n
   scored; nothing is published.
 - ``publishing``: inside the publish's transaction, after the first table's rows were written.
 - ``committing``: inside the transaction, every row written (the profiles last), just before the commit.
+- ``writing``: a full run has read the published IDs and built its profiles, and is about to open the publish's
+  transaction; nothing is written.
+- ``delta-scoring``: an incremental run has read the published state and its delta, and is about to score it;
+  nothing is written.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from typing import TextIO
 
 from identity.progress import Progress
 
-POINTS = ("linking", "run-folder", "publishing", "committing")
+POINTS = ("linking", "run-folder", "publishing", "committing")    # a full run's, where a kill is tested
+MORE_POINTS = ("writing", "delta-scoring")    # where a test does something beside a paused run
 
 # Where each point is: the step's name starts with this; None: at its start, "first": at its first
 # advance, "last": at the advance that completes it.
@@ -31,6 +36,8 @@ _WHERE: dict[str, tuple[tuple[str, ...], str | None]] = {
     "run-folder": (("scoring candidate pairs",), None),
     "publishing": (("writing to the store",), "first"),
     "committing": (("writing to the store",), "last"),
+    "writing": (("writing to the store",), None),
+    "delta-scoring": (("scoring the delta",), None),
 }
 
 
@@ -38,9 +45,10 @@ class PausingProgress(Progress):
     """Passes every report on to progress, and pauses when the run reaches one of the points."""
 
     def __init__(self, progress: Progress, points: set[str], seconds: float, stream: TextIO | None = None) -> None:
-        unknown = points - set(POINTS)
+        unknown = points - set(POINTS + MORE_POINTS)
         if unknown:
-            raise ValueError(f"HERKEN_PAUSE_AT: {', '.join(sorted(unknown))} is not a point; use {', '.join(POINTS)}")
+            raise ValueError(f"HERKEN_PAUSE_AT: {', '.join(sorted(unknown))} is not a point; "
+                             f"use {', '.join(POINTS + MORE_POINTS)}")
         self._progress, self._points, self._seconds = progress, points, seconds
         self._stream = stream or sys.stderr
         self._step, self._total, self._done, self._advances = "", None, 0, 0

@@ -33,6 +33,7 @@ from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import rules_of_run
 from profile_api.live import API_PREFERENCE_COLUMNS, api_preferences
 from profile_api.profile_build import ProfileBuild
+from profile_api.store.during_run import account_for_written, hold_writers, written_since
 from profile_api.store.history import previous_ids, write_history
 from profile_api.store.write import write_run
 
@@ -192,9 +193,12 @@ def publish_resolution(
     engine: Engine, resolution: Resolution, run_id: str, started_at: dt.datetime, drop_path: str,
     progress: Progress = NO_PROGRESS, guard: Callable[[Connection], object] | None = None,
     work_dir: Path | None = None, memory_limit: str | None = None, release: bool = False,
-    profile_engine: SQLEngine | None = None,
+    profile_engine: SQLEngine | None = None, realtime_mark: int | None = None,
 ) -> None:
     """Replace the store's published result with this resolution, in one transaction.
+
+    realtime_mark: the last real-time write when the run started (``profile_api.store.during_run``): the persons
+    written since get events saying where they went.
 
     Progress hears of two steps: building the profiles (of unknown length) and writing the rows.
     guard: runs first in the transaction and may refuse the publish (``write_run``).
@@ -259,13 +263,24 @@ def publish_resolution(
         give_back_memory()
     log.info("publish: rows prepared")
     progress.step("writing to the store", total=rows, unit="rows")
+    written: dict[str, list[str]] = {}
+
+    def guarded(conn: Connection) -> None:
+        """The caller's guard, then real-time writers held back and those since the run started read."""
+        if guard is not None:
+            guard(conn)
+        if realtime_mark is not None:
+            hold_writers(conn)
+            written.update(written_since(conn, realtime_mark))
+
     try:
         write_run(engine, source_records=records_rows, links=links, persons=persons.assign(run_id=run_id),
                   households=households.assign(run_id=run_id), interactions=interaction_rows,
                   preferences=drop.preferences, quarantine=quarantine, edges=edges, run=run,
                   profiles=profiles.frames, live_from=stored_api_preferences, progress=progress,
-                  history=lambda conn: write_history(conn, assignment.events, assignment.aliases, run_id, published_at),
-                  snapshot=snapshot, guard=guard)
+                  history=lambda conn: (write_history(conn, assignment.events, assignment.aliases, run_id, published_at),
+                                        account_for_written(conn, written, run_id, published_at)),
+                  snapshot=snapshot, guard=guarded)
     finally:
         profiles.close()
         if scratch is not None:

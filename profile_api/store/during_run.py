@@ -1,0 +1,112 @@
+"""Real-time writes (ResolveRecord with persist) made while a run runs.
+
+A run reads the published state when it starts and publishes minutes later; a server may persist records in
+between (``person_written`` numbers each such write). Without care those writes met a result that did not know
+them: a delta failed on a second profile for one person or linked a record to an ID it had just retired, and a
+full run dropped the persons made meanwhile without an event.
+
+- A delta (cheap to run again) refuses to publish when anything was written since it started
+  (``realtime_unchanged``): nothing changes, the store stays as it was, and the message says to run it again.
+- A full run takes the drop as the whole truth, as it does for records persisted before it started (their persons
+  not in the drop get ``deleted`` events): ``written_since`` reads, with the writers held back, whom the writes
+  since its start named, and ``account_for_written`` records what became of them once the run's IDs are written —
+  an alias and a ``merged`` event where their records live on under another ID, else a ``deleted`` event — so
+  that events still reconcile and GetProfile by such an ID answers where it went.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
+
+from identity.lifecycle import CUSTOMER, DELETED, MERGED, Event
+from profile_api.store.db import StoreError
+from profile_api.store.history import write_history
+
+
+class WrittenDuringRun(StoreError):
+    """Records were persisted in real time while a delta ran: it published nothing."""
+
+
+def written_mark(engine: Engine) -> int:
+    """Return the number of the last real-time write so far (0: none since the published run, or no such table)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("person_written"):
+            return 0
+        return int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM person_written")).scalar() or 0)
+
+
+def hold_writers(conn: Connection) -> None:
+    """Hold real-time writes back until conn's transaction ends (they take the same lock first)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE source_record, record_link IN SHARE ROW EXCLUSIVE MODE"))
+    else:
+        conn.execute(text("DELETE FROM record_link WHERE 1 = 0"))    # the driver begins; SQLite's write lock
+
+
+def realtime_unchanged(mark: int):  # type: ignore[no-untyped-def]
+    """Return a guard for a delta's transaction: it holds real-time writers back, then raises WrittenDuringRun when
+    one wrote since ``mark`` (``written_mark`` as the run started)."""
+    def guard(conn: Connection) -> None:
+        hold_writers(conn)
+        written = conn.execute(text("SELECT count(*) FROM person_written WHERE seq > :m"), {"m": mark}).scalar()
+        if written:
+            raise WrittenDuringRun(
+                f"{written} record write(s) were made in real time (ResolveRecord with persist) while this delta ran; "
+                "its result does not know them, so nothing was published and the store is unchanged: run the delta "
+                "again")
+    return guard
+
+
+def written_since(conn: Connection, mark: int) -> dict[str, list[str]]:
+    """Return, writers held back (``hold_writers``), each person written in real time since mark with its records
+    (``source:record_id``) as published now."""
+    rows = conn.execute(text(
+        "SELECT w.customer_id, l.source, l.record_id FROM person_written w "
+        "LEFT JOIN record_link l ON l.customer_id = w.customer_id WHERE w.seq > :m"), {"m": mark}).all()
+    found: dict[str, list[str]] = {}
+    for customer_id, source, record_id in rows:
+        found.setdefault(customer_id, [])
+        if source is not None:
+            found[customer_id].append(f"{source}:{record_id}")
+    return found
+
+
+def account_for_written(conn: Connection, written: Mapping[str, Iterable[str]], run_id: str,
+                        now: dt.datetime) -> int:
+    """Record what became of persons written in real time during a full run that the run's IDs do not hold: merged
+    into the person now holding one of their records, else deleted. Return how many events."""
+    if not written:
+        return 0
+    current = {row[0] for row in conn.execute(text("SELECT customer_id FROM person"))}
+    aliased = {row[0] for row in conn.execute(text("SELECT old_id FROM id_alias"))}
+    events: list[Event] = []
+    aliases: list[tuple[str, str, str | None, str]] = []
+    for customer_id, records in sorted(written.items()):
+        if customer_id in current or customer_id in aliased:
+            continue
+        now_in = _current_person(conn, records)
+        if now_in is not None:
+            reason = f"customer {customer_id} was made in real time while a full run ran; its records are {now_in}'s"
+            events.append(Event(MERGED, (now_in, customer_id), (now_in,), reason))
+            aliases.append((CUSTOMER, customer_id, now_in, reason))
+        else:
+            reason = (f"customer {customer_id} was made in real time while a full run ran, and the run's drop does not "
+                      "hold its records")
+            events.append(Event(DELETED, (customer_id,), (), reason))
+            aliases.append((CUSTOMER, customer_id, None, reason))
+    return write_history(conn, events, aliases, run_id, now) if events else 0
+
+
+def _current_person(conn: Connection, records: Iterable[str]) -> str | None:
+    """Return the customer_id the published links give one of these records, or None."""
+    for record in sorted(records):
+        source, _, record_id = record.partition(":")
+        found = conn.execute(text("SELECT customer_id FROM record_link WHERE source = :s AND record_id = :r"),
+                             {"s": source, "r": record_id}).scalar()
+        if found is not None:
+            return found
+    return None

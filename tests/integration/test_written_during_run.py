@@ -1,0 +1,95 @@
+"""Records persisted in real time (ResolveRecord with persist) while a run runs: a delta publishes nothing and says
+to run again; a full run gives the persons made meanwhile an event, so that events reconcile and the ID answers.
+Through the real command (a subprocess of `herken resolve` paused with HERKEN_PAUSE_AT) and a real server."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+
+import grpc
+import pytest
+
+from herken.cli import main
+from identity.lifecycle import reconcile
+from profile_api._generated.herken.v1 import profile_service_pb2 as pb
+from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
+from profile_api.server import start_server, store_servicer
+from profile_api.store import open_store, read_links
+from profile_api.store.history import read_events
+from tests.integration.test_kill_resolve import start_resolve, wait_until_paused
+
+WALK_IN = pb.SourceRecord(record_id="RT-WALK-IN-1", first_name="Wendelien", last_name="Oosterhuis-Klaassen",
+                          birth_date="1961-03-14", email="wendelien.ok@example.org", phone="0612398745",
+                          street="Zeeweg", house_number="7", postcode="1971HA", city="IJmuiden")
+
+
+@pytest.fixture(scope="module")
+def day_one(small_drop, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("during")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp / "runs"))
+        assert main(["resolve", str(small_drop), "--store", f"sqlite:///{tmp / 'day1.db'}"]) == 0
+    return tmp / "day1.db"
+
+
+def _persist_walk_in(url: str) -> str:
+    server, port = start_server(store_servicer(url), port=0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = pb_grpc.ProfileServiceStub(channel).ResolveRecord(
+                pb.ResolveRecordRequest(source="pos", record=WALK_IN, persist=True), timeout=30)
+    finally:
+        server.stop(None)
+    assert reply.created
+    return reply.customer_id
+
+
+def _ids(url: str) -> set[str]:
+    return set(read_links(open_store(url))["customer_id"])
+
+
+def test_a_full_run_accounts_for_a_person_made_in_real_time_while_it_ran(day_one, small_drop, tmp_path):
+    shutil.copy(day_one, tmp_path / "store.db")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with open_store(url).connect() as conn:
+        last = max(e.seq for e in read_events(conn))
+    run = start_resolve(small_drop, url, tmp_path / "runs", pause_at="writing", pause_seconds=3)
+    wait_until_paused(run, "writing")
+    walk_in = _persist_walk_in(url)
+    between = _ids(url)
+    assert walk_in in between
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    after = _ids(url)
+    with open_store(url).connect() as conn:
+        events = read_events(conn, after_seq=last)
+    assert walk_in not in after
+    assert any(e.kind == "deleted" and e.before == (walk_in,) for e in events)
+    assert any(e.kind == "created" and e.after == (walk_in,) for e in events)   # the real-time write's own
+    assert reconcile(_ids(f"sqlite:///{day_one}"), events) == after
+
+
+def test_a_delta_refuses_to_publish_over_a_record_persisted_while_it_ran(day_one, small_drop, tmp_path, capsys):
+    shutil.copy(day_one, tmp_path / "store.db")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    rows = list(csv.reader(open(small_drop / "app.csv", newline="")))
+    with open(delta / "app.csv", "w", newline="") as f:
+        csv.writer(f).writerows([rows[0], [*rows[1][:-1], "2025-12-30T10:00:00"]])
+    env = {**os.environ, "HERKEN_RUNS_DIR": str(tmp_path / "runs"), "HERKEN_PAUSE_AT": "delta-scoring",
+           "HERKEN_PAUSE_SECONDS": "3"}
+    run = subprocess.Popen([sys.executable, "-m", "herken.cli", "resolve", str(delta), "--incremental", "--store", url],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until_paused(run, "delta-scoring")
+    walk_in = _persist_walk_in(url)
+    before = dict(zip(*[read_links(open_store(url))[c] for c in ("record_id", "customer_id")]))
+    _, err = run.communicate(timeout=300)
+    assert run.returncode != 0 and "run the delta again" in err, err
+    assert dict(zip(*[read_links(open_store(url))[c] for c in ("record_id", "customer_id")])) == before
+    assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0     # run again: published
+    assert walk_in in _ids(url)
