@@ -234,7 +234,9 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
         delete_records(conn, "record_link", unlinked)
         progress.advance(bulk_insert(conn, RecordLink, links))
         delete_records(conn, "interaction", deleted, by_record_id=True)
+        before = conn.execute(text("SELECT coalesce(max(id), 0) FROM interaction")).scalar()
         progress.advance(bulk_insert(conn, Interaction, interactions))
+        drop_sent_again(conn, before)
         delete_records(conn, "preference", deleted, " AND origin = 'drop'")
         progress.advance(bulk_insert(conn, Preference, preferences.assign(origin="drop")))
         rehome_statements(conn, holders)      # before the profiles read them
@@ -268,6 +270,24 @@ def write_increment(engine: Engine, *, source_records: pd.DataFrame, replaced: C
         rebuilt = 0 if building is None else store_profiles(conn, inputs, building.result())
         progress.advance(rebuilt)
     return rebuilt
+
+
+_SENT_AGAIN = """
+DELETE FROM interaction WHERE id IN (
+    SELECT n.id FROM interaction n JOIN interaction o
+      ON o.source = n.source AND o.record_id = n.record_id AND o.type = n.type AND o.occurred_at = n.occurred_at
+     AND o.id <= :before AND {same}
+    WHERE n.id > :before)"""
+_ALSO_SAME = ("sku", "category", "size", "quantity", "amount_eur", "discount_eur", "store_id", "delivery_method")
+
+
+def drop_sent_again(conn: Connection, before: int) -> int:
+    """Remove the interactions just inserted (id above ``before``) that a delta sent before: the same record, type,
+    time and every other value as one stored already. Running the same delta twice then counts its purchases once.
+    Return how many went."""
+    null_safe = "IS NOT DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS"
+    same = " AND ".join(f"o.{c} {null_safe} n.{c}" for c in _ALSO_SAME)
+    return max(conn.execute(text(_SENT_AGAIN.format(same=same)), {"before": before}).rowcount, 0)
 
 
 def _as_of_after(engine: Engine, deleted: Collection[tuple[str, str]], added: pd.DataFrame) -> dt.datetime | None:

@@ -1,5 +1,6 @@
 """A delta rebuilds the profiles it touches as of its latest interaction; `herken refresh-profiles` brings every
-profile to that instant: a real run and a real delta on an SQLite store, profiles read through a real server."""
+profile to that instant; the same delta run twice counts its purchases once: real runs and real deltas on an SQLite
+store (and PostgreSQL), profiles read through a real server."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import csv
 
 import grpc
 import pytest
+from sqlalchemy import text
 
 from herken.cli import main
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
@@ -33,15 +35,8 @@ def _as_of(url: str, customers: list[str]) -> dict[str, str]:
         server.stop(None)
 
 
-def test_refresh_profiles_brings_every_profile_to_the_latest_purchase(small_drop, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    assert main(["resolve", str(small_drop), "--store", url]) == 0
-    links = read_links(open_store(url))
-    buyers = sorted(links["customer_id"].unique())[:40]
-    before = _as_of(url, buyers)
-    assert len(set(before.values())) == 1
-    # one purchase of one record, months after the drop's latest
+def _purchase_delta(tmp_path, small_drop, links):  # type: ignore[no-untyped-def]
+    """A delta of one purchase of one record, months after the drop's latest."""
     source, record_id = links.iloc[0][["source", "record_id"]]
     delta = tmp_path / "delta"
     delta.mkdir()
@@ -52,10 +47,39 @@ def test_refresh_profiles_brings_every_profile_to_the_latest_purchase(small_drop
         writer = csv.DictWriter(f, header)
         writer.writeheader()
         writer.writerow(row)
+    return delta
+
+
+def test_refresh_profiles_brings_every_profile_to_the_latest_purchase(small_drop, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["resolve", str(small_drop), "--store", url]) == 0
+    links = read_links(open_store(url))
+    buyers = sorted(links["customer_id"].unique())[:40]
+    before = _as_of(url, buyers)
+    assert len(set(before.values())) == 1
     # only interactions: a delta of purchases alone (no identity file) is read
-    assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0
+    assert main(["resolve", str(_purchase_delta(tmp_path, small_drop, links)), "--incremental", "--store", url]) == 0
     capsys.readouterr()
     assert main(["refresh-profiles", "--store", url]) == 0
     assert "rebuilt" in capsys.readouterr().out
     after = _as_of(url, buyers)
     assert set(after.values()) == {LATER[:10]} and after.keys() == before.keys()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_same_delta_run_twice_counts_its_purchases_once(small_drop, tmp_path, monkeypatch, backend, request):
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    url = f"sqlite:///{tmp_path / 'store.db'}" if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    assert main(["resolve", str(small_drop), "--store", url]) == 0
+    delta = _purchase_delta(tmp_path, small_drop, read_links(open_store(url)))
+
+    def count() -> int:
+        with open_store(url).connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM interaction")).scalar()
+
+    first = count()
+    assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0
+    assert count() == first + 1
+    assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0     # sent again: not counted again
+    assert count() == first + 1
