@@ -45,7 +45,8 @@ def stamp_given(text: str) -> bool:
 def iso_not_future(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """Return per value True when it is an ISO timestamp no later than now (False: unknown; see holds)."""
     limit = _latest_allowed().isoformat(timespec="seconds")
-    return pc.and_(iso_timestamps(column), pc.less_equal(column, limit))
+    written = pc.replace_substring(column, " ", "T", max_replacements=1)     # "2026-12-08 23:59" as "…T23:59"
+    return pc.and_(iso_timestamps(column), pc.less_equal(written, limit))
 
 
 def iso_stamps(values: pd.Series) -> pd.Series:

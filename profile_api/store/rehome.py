@@ -74,8 +74,9 @@ def rehome_statements(conn: Connection, holders: Holders) -> Rehomed:
         return Rehomed(0, 0)
     moved = dropped = 0
     for key in gone:
-        kept = [other for other in holders.records_of[holders.person_of[key]] if other in linked]
-        target = choose_record(key[0], {other: linked[other] for other in kept})
+        person = holders.person_of[key]
+        kept = [other for other in holders.records_of[person] if other in linked]
+        target = choose_record(key[0], {other: linked[other][1] for other in _of_heir(person, kept, linked)})
         for table, which in KEPT_STATEMENTS:
             if target is None:
                 dropped += _execute(conn, f"DELETE FROM {table} WHERE source = ? AND record_id = ?"
@@ -86,6 +87,16 @@ def rehome_statements(conn: Connection, holders: Holders) -> Rehomed:
     return Rehomed(moved, dropped)
 
 
+def _of_heir(person: str, kept: list[Key], linked: Mapping[Key, tuple[str, str | None]]) -> list[Key]:
+    """Return the kept records of the person who carries on the old person: the one that kept its customer_id,
+    else the one holding most of its kept records (a person split by the run keeps its statements with its ID)."""
+    now = [linked[k][0] for k in kept]
+    if not now:
+        return []
+    heir = person if person in now else max(sorted(set(now)), key=now.count)
+    return [k for k in kept if linked[k][0] == heir]
+
+
 def choose_record(source: str, kept: Mapping[Key, str | None]) -> Key | None:
     """Return the record statements move to: the newest kept record in ``source``, else the newest (None: none kept).
 
@@ -93,19 +104,20 @@ def choose_record(source: str, kept: Mapping[Key, str | None]) -> Key | None:
     """
     if not kept:
         return None
-    return max(kept, key=lambda k: (k[0] == source, kept[k] or "", k))
+    return max(kept, key=lambda k: (k[0] == source, (kept[k] or "").replace(" ", "T"), k))
 
 
-def _linked(conn: Connection, keys: Iterable[Key]) -> dict[Key, str | None]:
-    """Return those of keys that have a record link now, each with its record's ``updated_at``."""
-    found: dict[Key, str | None] = {}
+def _linked(conn: Connection, keys: Iterable[Key]) -> dict[Key, tuple[str, str | None]]:
+    """Return those of keys that have a record link now, each with its customer_id and its record's ``updated_at``."""
+    found: dict[Key, tuple[str, str | None]] = {}
     ordered = sorted(keys)
     for chunk in _chunks(ordered):
         clause = " OR ".join("(l.source = ? AND l.record_id = ?)" for _ in chunk)
-        _, rows = driver_rows(conn, "SELECT l.source, l.record_id, r.updated_at FROM record_link l "
+        _, rows = driver_rows(conn, "SELECT l.source, l.record_id, l.customer_id, r.updated_at FROM record_link l "
                                     "LEFT JOIN source_record r ON r.source = l.source AND r.record_id = l.record_id "
                                     f"WHERE {clause}", tuple(v for key in chunk for v in key))
-        found.update(((source, record_id), None if stamp is None else str(stamp)) for source, record_id, stamp in rows)
+        found.update(((source, record_id), (customer, None if stamp is None else str(stamp)))
+                     for source, record_id, customer, stamp in rows)
     return found
 
 

@@ -135,3 +135,13 @@ def test_statements_move_to_the_newest_record_in_the_channel_of_the_one_gone():
     assert choose_record("webshop", kept) == ("webshop", "2")
     assert choose_record("service", kept) == ("pos", "1")
     assert choose_record("webshop", {}) is None
+
+
+def test_statements_go_to_the_part_of_a_split_person_that_keeps_its_id():
+    from profile_api.store.rehome import _of_heir
+    linked = {("pos", "1"): ("C1", "2024-01-01T00:00:00"), ("app", "2"): ("C9", "2025-01-01T00:00:00"),
+              ("app", "3"): ("C9", "2025-02-01T00:00:00")}
+    assert _of_heir("C1", list(linked), linked) == [("pos", "1")]             # C1 kept its ID: its part
+    assert _of_heir("C5", list(linked), linked) == [("app", "2"), ("app", "3")]   # retired: the part with most
+    assert choose_record("app", {("pos", "1"): "2024-05-01 18:00:00", ("pos", "2"): "2024-05-01T09:00:00"}) == \
+        ("pos", "1")                                                          # a space-form time read as one

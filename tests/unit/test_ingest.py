@@ -432,3 +432,13 @@ def test_a_purchase_below_zero_or_a_discount_below_zero_is_quarantined_a_refund_
     assert [q.reason for q in drop.quarantine] == [
         "amount_eur '-50' is below zero on a purchase (a refund is a row of type return)",
         "discount_eur '-5' is below zero", "quantity '-2' is below zero on a purchase (a refund is a row of type return)"]
+
+
+def test_a_timestamp_written_with_a_space_is_checked_for_the_future_as_one_written_with_a_t(tmp_path):
+    import datetime as dt
+    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1, hours=6)).strftime("%Y-%m-%d %H:%M")
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    rows = [f"app,A1,purchase,{when},S1,garden,,1,10,0,," for when in (soon, soon.replace(" ", "T"))]
+    write(tmp_path / "interactions.csv", "\n".join([INTERACTION_HEADER, *rows]) + "\n")
+    drop = read_drop(tmp_path)
+    assert len(drop.interactions) == 0 and len(drop.quarantine) == 2
