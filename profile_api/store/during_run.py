@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-from identity.lifecycle import CUSTOMER, DELETED, MERGED, Event
+from identity.lifecycle import CREATED, CUSTOMER, DELETED, MERGED, SPLIT, Event
 from profile_api.store.db import StoreError
 from profile_api.store.history import write_history
 
@@ -78,13 +78,23 @@ def written_since(conn: Connection, mark: int) -> dict[str, list[str]]:
 def account_for_written(conn: Connection, written: Mapping[str, Iterable[str]], run_id: str,
                         now: dt.datetime) -> int:
     """Record what became of persons written in real time during a full run that the run's IDs do not hold: merged
-    into the person now holding one of their records, else deleted. Return how many events."""
+    into the person now holding one of their records, else deleted; and of a person merged away in real time
+    meanwhile whose ID the run made current again (split off again, its alias gone). Return how many events."""
     if not written:
         return 0
     current = {row[0] for row in conn.execute(text("SELECT customer_id FROM person"))}
-    aliased = {row[0] for row in conn.execute(text("SELECT old_id FROM id_alias"))}
+    aliases_now = dict(conn.execute(text("SELECT old_id, current_id FROM id_alias WHERE kind = 'customer'")).all())
+    aliased = set(aliases_now)
     events: list[Event] = []
     aliases: list[tuple[str, str, str | None, str]] = []
+    # merged into another in real time meanwhile, but current again: the run's drop keeps its records apart
+    for old in sorted(current & aliased):
+        target = aliases_now[old]
+        reason = (f"customer {old} was merged into {target} in real time while a full run ran; the run's drop keeps "
+                  f"its records apart")
+        events.append(Event(SPLIT, (target,), (target, old), reason) if target in current
+                      else Event(CREATED, (), (old,), reason))
+        aliases.append((CUSTOMER, old, old, reason))     # current again: its alias goes (write_history)
     for customer_id, records in sorted(written.items()):
         if customer_id in current or customer_id in aliased:
             continue

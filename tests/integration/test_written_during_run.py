@@ -12,6 +12,7 @@ import sys
 
 import grpc
 import pytest
+from sqlalchemy import text
 
 from herken.cli import main
 from identity.lifecycle import reconcile
@@ -19,7 +20,7 @@ from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api._generated.herken.v1 import profile_service_pb2_grpc as pb_grpc
 from profile_api.server import start_server, store_servicer
 from profile_api.store import open_store, read_links
-from profile_api.store.history import read_events
+from profile_api.store.history import alias_of, read_events
 from tests.integration.test_kill_resolve import start_resolve, wait_until_paused
 
 WALK_IN = pb.SourceRecord(record_id="RT-WALK-IN-1", first_name="Wendelien", last_name="Oosterhuis-Klaassen",
@@ -93,3 +94,38 @@ def test_a_delta_refuses_to_publish_over_a_record_persisted_while_it_ran(day_one
     assert dict(zip(*[read_links(open_store(url))[c] for c in ("record_id", "customer_id")])) == before
     assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0     # run again: published
     assert walk_in in _ids(url)
+
+
+def test_a_person_merged_in_real_time_while_a_full_run_ran_that_the_run_keeps_apart_is_current_again(
+        day_one, small_drop, tmp_path):
+    shutil.copy(day_one, tmp_path / "store.db")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    links = read_links(open_store(url))
+    sizes = links.groupby("customer_id").size()
+    single = links[links["customer_id"].isin(sizes[sizes == 1].index) & (links["source"] == "webshop")].iloc[0]
+    with open_store(url).connect() as conn:
+        last = max(e.seq for e in read_events(conn))
+        target = conn.execute(text(  # another person's record with the fields that name them
+            "SELECT r.*, l.customer_id FROM source_record r JOIN record_link l USING (source, record_id) "
+            "WHERE r.email <> '' AND r.phone <> '' AND r.birth_date <> '' AND l.customer_id <> :c LIMIT 1"),
+            {"c": single["customer_id"]}).mappings().one()
+    sent = pb.SourceRecord(record_id=single["record_id"], **{f: target[f] or "" for f in (
+        "first_name", "last_name", "birth_date", "email", "phone", "street", "house_number", "postcode", "city")})
+    run = start_resolve(small_drop, url, tmp_path / "runs", pause_at="writing", pause_seconds=3)
+    wait_until_paused(run, "writing")
+    server, port = start_server(store_servicer(url), port=0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = pb_grpc.ProfileServiceStub(channel).ResolveRecord(
+                pb.ResolveRecordRequest(source="webshop", record=sent, persist=True), timeout=30)
+    finally:
+        server.stop(None)
+    assert reply.customer_id == target["customer_id"]        # the record moved: its old person merged away
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    after = _ids(url)
+    with open_store(url).connect() as conn:
+        events = read_events(conn, after_seq=last)
+        alias = alias_of(conn, single["customer_id"])
+    assert single["customer_id"] in after and alias is None     # the drop keeps it apart: current, no redirect
+    assert reconcile(_ids(f"sqlite:///{day_one}"), events) == after
