@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from profile_api.store.read import driver_rows
@@ -44,9 +44,16 @@ class Rehomed:
 
 
 def statement_holders(conn: Connection) -> Holders:
-    """Read, before a write changes the links, which records carry kept statements and their persons' records."""
+    """Read, before a write changes the links, which records carry kept statements and their persons' records.
+
+    On PostgreSQL consent statements are held back until the write's transaction ends (UpdateConsent waits, then
+    answers UNAVAILABLE: try again): one stated meanwhile on a record the write removes would be left on it. SQLite
+    has one writer at a time. (API preferences wait for the profiles, written last: ``profile_api.live``.)
+    """
     holders = Holders()
     tables = set(inspect(conn).get_table_names())
+    if conn.dialect.name == "postgresql" and "consent" in tables:
+        conn.execute(text("LOCK TABLE consent IN SHARE MODE"))
     for table, which in KEPT_STATEMENTS:
         if table not in tables:
             continue

@@ -129,3 +129,28 @@ def test_a_person_merged_in_real_time_while_a_full_run_ran_that_the_run_keeps_ap
         alias = alias_of(conn, single["customer_id"])
     assert single["customer_id"] in after and alias is None     # the drop keeps it apart: current, no redirect
     assert reconcile(_ids(f"sqlite:///{day_one}"), events) == after
+
+
+def test_on_postgresql_a_consent_stated_while_a_run_publishes_waits_and_then_is_refused_not_lost(
+        small_drop, tmp_path, fresh_pg_url, monkeypatch):
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(small_drop), "--store", fresh_pg_url]) == 0
+    customer = sorted(read_links(open_store(fresh_pg_url))["customer_id"])[0]
+    run = start_resolve(small_drop, fresh_pg_url, tmp_path / "runs", pause_at="publishing", pause_seconds=8)
+    wait_until_paused(run, "publishing")
+    server, port = start_server(store_servicer(fresh_pg_url), port=0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.ProfileServiceStub(channel)
+            request = pb.UpdateConsentRequest(customer_id=customer, consents=[
+                pb.ConsentEntry(purpose=pb.CONSENT_PURPOSE_MARKETING, granted=False)])
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.UpdateConsent(request, timeout=30)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE     # nothing stored: try again
+            _, err = run.communicate(timeout=300)
+            assert run.returncode == 0, err
+            stub.UpdateConsent(request, timeout=30)                          # again, after the publish: stored
+            consents = {c.purpose: c for c in stub.GetProfile(pb.GetProfileRequest(customer_id=customer)).profile.consents}
+    finally:
+        server.stop(None)
+    assert not consents[pb.CONSENT_PURPOSE_MARKETING].granted
