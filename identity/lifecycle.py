@@ -136,24 +136,19 @@ def carry_ids(
             for old in olds[1:]:
                 carried.merged_into[old] = kept
             continue
-        back = _revived(clusters[label], prefix, revivable, used) if revivable else None
-        if back is not None:
-            used.add(back)
-            carried.ids[label] = back
-            carried.first_seen[back] = now
-            carried.revived.append(back)
-            if not any(record in previous for record in clusters[label]):
-                carried.created.append(back)
-            continue
-        key, n = clusters[label][0], 0
-        new = stable_id(prefix, key)
-        while new in used or new in taken:
-            n += 1
-            new = stable_id(prefix, f"{key}#{n}")
+        new = _revived(clusters[label], prefix, revivable, used) if revivable else None
+        if new is not None:
+            carried.revived.append(new)
+        else:
+            key, n = clusters[label][0], 0
+            new = stable_id(prefix, key)
+            while new in used or new in taken:
+                n += 1
+                new = stable_id(prefix, f"{key}#{n}")
+            carried.new_ids.add(new)
         used.add(new)
         carried.ids[label] = new
         carried.first_seen[new] = now
-        carried.new_ids.add(new)
         if not any(record in previous for record in clusters[label]):
             carried.created.append(new)
     for old, labels in overlap.items():

@@ -37,14 +37,19 @@ def day_one(small_drop, tmp_path_factory):
     return tmp / "day1.db"
 
 
-def _persist_walk_in(url: str) -> str:
+def _persist(url: str, source: str, record: pb.SourceRecord) -> pb.ResolveRecordResponse:
+    """Persist one record through ResolveRecord on a real server of the store at url."""
     server, port = start_server(store_servicer(url), port=0)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            reply = pb_grpc.ProfileServiceStub(channel).ResolveRecord(
-                pb.ResolveRecordRequest(source="pos", record=WALK_IN, persist=True), timeout=30)
+            return pb_grpc.ProfileServiceStub(channel).ResolveRecord(
+                pb.ResolveRecordRequest(source=source, record=record, persist=True), timeout=30)
     finally:
         server.stop(None)
+
+
+def _persist_walk_in(url: str) -> str:
+    reply = _persist(url, "pos", WALK_IN)
     assert reply.created
     return reply.customer_id
 
@@ -113,13 +118,7 @@ def test_a_person_merged_in_real_time_while_a_full_run_ran_that_the_run_keeps_ap
         "first_name", "last_name", "birth_date", "email", "phone", "street", "house_number", "postcode", "city")})
     run = start_resolve(small_drop, url, tmp_path / "runs", pause_at="writing", pause_seconds=3)
     wait_until_paused(run, "writing")
-    server, port = start_server(store_servicer(url), port=0)
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            reply = pb_grpc.ProfileServiceStub(channel).ResolveRecord(
-                pb.ResolveRecordRequest(source="webshop", record=sent, persist=True), timeout=30)
-    finally:
-        server.stop(None)
+    reply = _persist(url, "webshop", sent)
     assert reply.customer_id == target["customer_id"]        # the record moved: its old person merged away
     _, err = run.communicate(timeout=300)
     assert run.returncode == 0, err
