@@ -7,7 +7,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,13 @@ from sqlmodel import Session, select
 
 from profile_api.store.generation import READ_GENERATION
 from profile_api.store.models import Run
+
+
+def in_chunks(values: Iterable, size: int) -> Iterator[list]:
+    """Yield the distinct values, sorted, in lists of at most size (keys per statement stay under a driver's cap)."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size]
 
 
 def driver_rows(conn: Connection, query: str, args: Sequence[object] = ()) -> tuple[list[str], list[tuple]]:

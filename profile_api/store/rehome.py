@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from profile_api.store.read import driver_rows
+from profile_api.store.read import driver_rows, in_chunks
 
 Key = tuple[str, str]    # (source, record_id)
 
+KEYS_PER_STATEMENT = 400     # keys OR-ed in one statement: bound parameters stay well under every driver's cap
 # the tables whose rows a run does not replace: (table, which of its rows)
 KEPT_STATEMENTS = (("consent", ""), ("preference", " AND s.origin = 'api'"))
 
@@ -61,8 +62,7 @@ def statement_holders(conn: Connection) -> Holders:
                                     f"JOIN record_link l ON l.source = s.source AND l.record_id = s.record_id "
                                     f"WHERE 1 = 1{which}")
         holders.person_of.update(((source, record_id), customer_id) for source, record_id, customer_id in rows)
-    persons = sorted(set(holders.person_of.values()))
-    for chunk in _chunks(persons):
+    for chunk in in_chunks(holders.person_of.values(), KEYS_PER_STATEMENT):
         marks = ", ".join("?" for _ in chunk)
         _, rows = driver_rows(conn, f"SELECT customer_id, source, record_id FROM record_link "
                                     f"WHERE customer_id IN ({marks})", tuple(chunk))
@@ -117,8 +117,7 @@ def choose_record(source: str, kept: Mapping[Key, str | None]) -> Key | None:
 def _linked(conn: Connection, keys: Iterable[Key]) -> dict[Key, tuple[str, str | None]]:
     """Return those of keys that have a record link now, each with its customer_id and its record's ``updated_at``."""
     found: dict[Key, tuple[str, str | None]] = {}
-    ordered = sorted(keys)
-    for chunk in _chunks(ordered):
+    for chunk in in_chunks(keys, KEYS_PER_STATEMENT):
         clause = " OR ".join("(l.source = ? AND l.record_id = ?)" for _ in chunk)
         _, rows = driver_rows(conn, "SELECT l.source, l.record_id, l.customer_id, r.updated_at FROM record_link l "
                                     "LEFT JOIN source_record r ON r.source = l.source AND r.record_id = l.record_id "
@@ -133,8 +132,3 @@ def _execute(conn: Connection, sql: str, params: tuple) -> int:
     cursor = conn.exec_driver_sql(sql.replace("?", "%s") if conn.dialect.paramstyle != "qmark" else sql, params)
     return max(cursor.rowcount, 0)
 
-
-def _chunks(values: list, size: int = 400) -> Iterable[list]:
-    """Yield values in lists of at most size (bound parameters per statement stay well under every driver's cap)."""
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

@@ -28,7 +28,7 @@ from profile_api.store.models import (
     RecordLink, Run, SourceRecord,
 )
 from identity.engine import Engine as QueryEngine, make_engine
-from profile_api.store.read import driver_rows
+from profile_api.store.read import driver_rows, in_chunks
 from profile_api.store.realtime import latest_purchase, latest_purchase_after
 from profile_api.store.consent import refresh_consent
 from profile_api.store.rehome import rehome_statements, statement_holders
@@ -45,16 +45,10 @@ CHUNK = 5_000   # keys per IN list
 WRITE_CACHE_KIB = 131_072
 
 
-def _in_chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    values = sorted(set(values))
-    for start in range(0, len(values), CHUNK):
-        yield values[start:start + CHUNK]
-
-
 def delete_ids(conn: Connection, table: str, column: str, ids: Collection[str]) -> None:
     """Delete the rows of a table whose column holds one of ids."""
     statement = text(f"DELETE FROM {table} WHERE {column} IN :ids").bindparams(bindparam("ids", expanding=True))
-    for chunk in _in_chunks(ids):
+    for chunk in in_chunks(ids, CHUNK):
         conn.execute(statement, {"ids": chunk})
 
 
@@ -74,14 +68,14 @@ def delete_records(conn: Connection, table: str, keys: Collection[tuple[str, str
     statement = text(f"DELETE FROM {table} WHERE {source} = :source AND record_id IN :ids{extra}").bindparams(
         bindparam("ids", expanding=True))
     for source, ids in by_source.items():
-        for chunk in _in_chunks(ids):
+        for chunk in in_chunks(ids, CHUNK):
             conn.execute(statement, {"source": source, "ids": chunk})
 
 
 def _rows(conn: Connection, sql: str, values: Iterable[str], *args: str) -> pd.DataFrame:
     """Return the rows of a query whose ``IN ({ids})`` list takes values, CHUNK at a time, after ``?`` args."""
     names, rows = [], []
-    for chunk in _in_chunks(values):
+    for chunk in in_chunks(values, CHUNK):
         names, found = driver_rows(conn, sql.format(ids=", ".join("?" * len(chunk))), (*args, *chunk))
         rows += found
     # object columns straight away: inferring pandas' string columns first and converting them back cost
