@@ -346,9 +346,14 @@ def household_attributes_sql(as_of: dt.datetime | None = None, dialect: str = DU
     categories_in: pets and delivery per household."""
     return f"""
 WITH {_interactions_sql(as_of, dialect)},
+pet_last AS (
+    SELECT household_id, pet, replace(strftime(max(last_at), '%Y-%m-%d %H:%M:%S'), ' ', 'T') AS last_at
+    FROM kept WHERE grp = 'pet_food' AND kept > 0 GROUP BY household_id, pet
+),
 pets AS (
-    SELECT household_id, list_sort(list(DISTINCT pet)) AS pets
-    FROM kept WHERE grp = 'pet_food' AND kept > 0 GROUP BY household_id
+    -- Each pet with its last kept purchase: a stated "none" hides the pets bought before it.
+    SELECT household_id, list_sort(list(pet)) AS pets, {json_object_agg('pet', 'last_at', dialect)} AS pets_last
+    FROM pet_last GROUP BY household_id
 ),
 delivery AS (
     SELECT household_id, {most_of('delivery_method', 'n', 'last_at', dialect)} AS delivery FROM (
@@ -356,7 +361,7 @@ delivery AS (
         WHERE type = 'purchase' AND delivery_method IS NOT NULL GROUP BY household_id, delivery_method
     ) GROUP BY household_id
 )
-SELECT coalesce(p.household_id, d.household_id) AS household_id, p.pets, d.delivery
+SELECT coalesce(p.household_id, d.household_id) AS household_id, p.pets, p.pets_last, d.delivery
 FROM pets p FULL JOIN delivery d ON p.household_id = d.household_id"""
 
 

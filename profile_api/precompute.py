@@ -14,8 +14,8 @@ Each person's profile is built as JSON (DuckDB's), encoded, and stored once, as 
 * ``encoded_live``: the live part: the person's preferences and the household's pets, delivery
   preference and shared preferences, from the preferences given (``stated``; none: as if nobody
   in the household had stated anything);
-* ``household_inferred``: what the live part starts from, ``{"pets": [...], "delivery": ...}``
-  (inferred from the household's purchases; stated preferences are added live).
+* ``household_inferred``: what the live part starts from, ``{"pets": [...], "delivery": ...,
+  "pets_last": {pet: its last kept purchase}}`` (inferred from the household's purchases; stated preferences are added live).
 
 The JSON built on the way (``BUILT_COLUMNS``): ``golden``, ``{field: [value, source, record_id,
 updated_at, confidence], ...}`` for the fields that have a value (confidence: of the record the value
@@ -102,7 +102,8 @@ def households_sql(as_of: dt.datetime | None = None, dialect: str = DUCKDB) -> s
     return _HOUSEHOLDS_SQL.format(
         households=household_attributes_sql(as_of, dialect),
         members=json_list_agg(("p.customer_id", "p.display_name"), ("p.display_name", "p.customer_id"), dialect),
-        inferred=json_pets_and_delivery("any_value(i.pets)", "any_value(i.delivery)", dialect))
+        inferred=json_pets_and_delivery("any_value(i.pets)", "any_value(i.delivery)", dialect,
+                                        pets_last="any_value(i.pets_last)"))
 
 
 # DuckDB takes up to 80% of the machine's memory by default; the profile queries of a 100k-record run

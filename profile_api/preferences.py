@@ -4,8 +4,9 @@ Preferences hang on source records, never on a customer_id: a re-resolution that
 takes their preferences along. Per key the latest ``stated_at`` wins (on a tie, the one stored
 last); the channel it was stated in and the time are kept. A household shares the keys in
 HOUSEHOLD_KEYS (the latest statement of any member wins) and the pets any member stated or any
-member's purchases show. No database and no gRPC here: ``profile_api.profiles`` reads the rows and
-``profile_api.live`` keeps the served profiles current.
+member's purchases show, but for those a later statement of no pets (``pet`` = ``none``) hides. No
+database and no gRPC here: ``profile_api.profiles`` reads the rows and ``profile_api.live`` keeps the
+served profiles current.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from typing import NamedTuple
 from identity.standardise import parse_timestamp
 
 __all__ = ["PreferenceValue", "HouseholdMember", "HouseholdSummary", "StatedPreference", "HOUSEHOLD_KEYS", "PET_KEY",
-           "iso_stamp", "merge_preferences", "shared_preferences", "household_summary", "preferences_by_member"]
+           "NO_PETS", "iso_stamp", "merge_preferences", "shared_preferences", "household_summary", "household_pets", "stated_pets",
+           "preferences_by_member"]
 
 HOUSEHOLD_KEYS: tuple[str, ...] = ("delivery_method", "delivery_slot")
 PET_KEY = "pet"
+# What a pet statement says to tell there are no pets (any case): it hides the pets known before it.
+NO_PETS: frozenset[str] = frozenset({"none", "no", "no pets", "geen", "geen huisdieren", "nee", "-"})
 
 
 @dataclass(frozen=True)
@@ -98,18 +102,41 @@ def shared_preferences(members: dict[str, list[PreferenceValue]]) -> list[Prefer
 
 def household_summary(household_id: str, doc: dict, members: dict[str, list[PreferenceValue]]) -> HouseholdSummary:
     """Return a household summary from its precomputed part ({"members": [[customer_id, display_name], ...],
-    "pets": [...], "delivery": ...}; the members may be left out, as for a live part, which lists none)
-    and its members' current preferences."""
+    "pets": [...], "delivery": ..., "pets_last": {pet: last kept purchase}}; the members may be left out, as for a
+    live part, which lists none) and its members' current preferences."""
     shared = shared_preferences(members)
-    stated_pets = {p.value.strip().lower() for prefs in members.values() for p in prefs if p.key == PET_KEY}
     delivery = next((p.value for p in shared if p.key == "delivery_method"), doc.get("delivery"))
     return HouseholdSummary(
         household_id=household_id,
         members=[HouseholdMember(cid, name) for cid, name in doc.get("members", ())],
-        pets=sorted(set(doc.get("pets") or ()) | stated_pets),
+        pets=household_pets(doc.get("pets") or (), doc.get("pets_last") or {},
+                            [p for prefs in members.values() for p in prefs if p.key == PET_KEY]),
         delivery_preference=delivery,
         shared_preferences=shared,
     )
+
+
+def stated_pets(value: str) -> list[str] | None:
+    """Return the animals a pet statement names ("dog", "dog, cat"), or None when it says the household has none."""
+    animals = [a.strip().lower() for a in value.split(",") if a.strip()]
+    return None if not animals or all(a in NO_PETS for a in animals) else [a for a in animals if a not in NO_PETS]
+
+
+def household_pets(inferred: Iterable[str], last_kept: dict[str, str], stated: Iterable[PreferenceValue]) -> list[str]:
+    """Return a household's pets: those its members' current pet statements name and its purchases show, but for
+    what a statement of no pets by any member came after (a later statement or purchase shows a pet again).
+
+    Args:
+        inferred: the pets the household's kept pet-food purchases show.
+        last_kept: each of those pets' last kept purchase (ISO text); a pet without one counts as bought before
+            any statement.
+        stated: the members' current statements of ``PET_KEY``.
+    """
+    stated = list(stated)
+    none_at = max((p.stated_at for p in stated if stated_pets(p.value) is None), default=None)
+    pets = {animal for p in stated if none_at is None or p.stated_at > none_at for animal in stated_pets(p.value) or ()}
+    pets.update(pet for pet in inferred if none_at is None or iso_stamp(last_kept.get(pet) or "") > none_at)
+    return sorted(pets)
 
 
 def preferences_by_member(rows: Iterable[tuple]) -> dict[str, list[PreferenceValue]]:

@@ -174,8 +174,11 @@ def json_list_agg(items: tuple[str, ...], order: tuple[str, ...], dialect: str =
             f"'item', concat('[', concat_ws(',', {parts}), ']')))), s -> s.item), ','), ']')")
 
 
-def json_pets_and_delivery(pets: str, delivery: str, dialect: str = DUCKDB) -> str:
-    """Return SQL writing a household's inferred part as stored: ``{"pets":[...],"delivery":...}``, null kept."""
+def json_pets_and_delivery(pets: str, delivery: str, dialect: str = DUCKDB, pets_last: str = "NULL") -> str:
+    """Return SQL writing a household's inferred part as stored: ``{"pets":[...],"delivery":...,"pets_last":{...}}``
+    (pets_last: each pet's last kept purchase, ISO text, as a JSON object; ``{}`` when none), null kept."""
     if _check(dialect) == DUCKDB:
-        return f"json_object('pets', coalesce({pets}, []), 'delivery', {delivery})::VARCHAR"
-    return f"""concat('{{"pets":', to_json(coalesce({pets}, array())), ',"delivery":', {json_text(delivery, dialect)}, '}}')"""
+        return (f"json_object('pets', coalesce({pets}, []), 'delivery', {delivery}, "
+                f"'pets_last', coalesce(({pets_last})::JSON, '{{}}'::JSON))::VARCHAR")
+    return (f"""concat('{{"pets":', to_json(coalesce({pets}, array())), ',"delivery":', {json_text(delivery, dialect)}, """
+            f"""',"pets_last":', coalesce({pets_last}, '{{}}'), '}}')""")

@@ -4,6 +4,7 @@ resolved from the small drop by `herken resolve` (an SQLite file, and the real P
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import signal
 import socket
@@ -443,6 +444,31 @@ def test_get_household_lists_members_pets_and_shared_preferences(served):
                                                     "ON l.source = p.source AND l.record_id = p.record_id "
                                                     "WHERE p.key = 'pet' ORDER BY 1 LIMIT 3")) if h.pets]
     assert with_pets
+
+
+def test_a_member_saying_the_household_has_no_pets_any_more_is_remembered_over_the_pet_food_bought_before(served):
+    household_id, inferred = next(row for row in served.rows(
+        "SELECT household_id, household_inferred FROM profile WHERE household_inferred LIKE '%\"pets\":[\"%' "
+        "AND household_id NOT IN (SELECT l.household_id FROM preference p JOIN record_link l ON l.source = p.source "
+        "AND l.record_id = p.record_id WHERE p.key = 'pet') ORDER BY household_id"))
+    bought = json.loads(inferred)
+    assert bought["pets"] and set(bought["pets_last"]) == set(bought["pets"])
+    customer_id = served.rows("SELECT MIN(customer_id) FROM record_link WHERE household_id = :h", h=household_id)[0][0]
+
+    def household_pets(by: str) -> tuple[list[str], list[str]]:
+        household = served.stub.GetHousehold(pb.GetHouseholdRequest(household_id=household_id), timeout=10).household
+        profile = served.stub.GetProfile(by_id(by), timeout=10).profile
+        return list(household.pets), list(profile.household.pets)
+
+    assert household_pets(customer_id) == (bought["pets"], bought["pets"])
+    served.stub.UpdatePreferences(pb.UpdatePreferencesRequest(customer_id=customer_id, source="service", preferences=[
+        pb.PreferenceEntry(key="pet", value="None")]), timeout=10)
+    assert household_pets(customer_id) == ([], [])
+    later = pb.UpdatePreferencesRequest(customer_id=customer_id, source="app",
+                                        preferences=[pb.PreferenceEntry(key="pet", value="cat, rabbit")])
+    later.stated_at.FromDatetime(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=2))
+    served.stub.UpdatePreferences(later, timeout=10)
+    assert household_pets(customer_id) == (["cat", "rabbit"], ["cat", "rabbit"])
 
 
 # --- health and reflection ---

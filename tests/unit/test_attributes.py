@@ -1,6 +1,7 @@
 """Derived attributes: the formulas on a few hand-written interactions, as of a fixed instant."""
 
 import datetime as dt
+import json
 
 import pandas as pd
 import pytest
@@ -146,6 +147,8 @@ def test_household_pets_and_delivery_come_from_all_members():
                                     categories_in=taxonomy_frame())
     by_household = {r.household_id: (list(r.pets), r.delivery) for r in got.itertuples()}
     assert by_household == {"H1": (["cat", "dog"], "home"), "H2": (["cat"], "pickup_point")}
+    last = {r.household_id: json.loads(r.pets_last) for r in got.itertuples()}
+    assert last == {"H1": {"cat": day(20), "dog": day(10)}, "H2": {"cat": day(30)}}
 
 
 def test_json_objects_are_written_with_their_keys_in_order_whatever_the_row_order():

@@ -39,3 +39,12 @@ def test_a_statement_is_the_persons_own_and_a_delivery_and_a_pet_are_the_househo
         assert person.household.delivery_preference == "parcel_locker"
         assert list(person.household.pets) == ["cat", "dog"]
         assert [p.key for p in person.household.shared_preferences] == ["delivery_method"]
+
+
+def test_a_member_saying_there_are_no_pets_any_more_hides_the_pets_bought_before_for_every_member():
+    inferred = json.dumps({"members": [["C1", "Anna de Vries"], ["C2", "Bram de Vries"]], "pets": ["cat", "dog"],
+                           "delivery": "home", "pets_last": {"dog": "2024-03-01T10:00:00", "cat": "2025-03-01T10:00:00"}})
+    stated = [("H1", "C2", "pet", "none", "service", "2024-09-01T10:00:00", 1)]
+    parts = live_parts([("C1", "H1", inferred), ("C2", "H1", inferred)], stated)
+    for customer_id in ("C1", "C2"):
+        assert list(decoded(parts[customer_id]).household.pets) == ["cat"]    # the cat food came after

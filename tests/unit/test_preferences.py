@@ -35,3 +35,28 @@ def test_a_tie_goes_to_the_statement_stored_last():
 
 def test_no_statements_no_preferences():
     assert merge_preferences([]) == []
+
+
+def pet(value, at, member_source="app"):
+    return PreferenceValue("pet", value, member_source, at)
+
+
+def test_a_statement_of_no_pets_hides_the_pets_bought_and_stated_before_it():
+    from profile_api.preferences import household_pets
+
+    bought = {"dog": "2025-03-01T10:00:00", "cat": "2025-06-01T10:00:00"}
+    assert household_pets(["cat", "dog"], bought, [pet("rabbit", "2025-01-01T09:00:00")]) == ["cat", "dog", "rabbit"]
+    # One member said the dog died in April: the cat food bought in June still shows a cat.
+    assert household_pets(["cat", "dog"], bought, [pet("rabbit", "2025-01-01T09:00:00"),
+                                                   pet("None", "2025-04-15T12:00:00", "service")]) == ["cat"]
+    assert household_pets(["cat", "dog"], bought, [pet("geen huisdieren", "2025-07-01T00:00:00")]) == []
+    # A pet stated after the "none" counts again, and so does one told in the same statement list.
+    assert household_pets(["cat", "dog"], bought, [pet("none", "2025-07-01T00:00:00"),
+                                                   pet("Hamster, Cat", "2025-08-01T00:00:00", "pos")]) == ["cat", "hamster"]
+
+
+def test_pets_known_without_the_date_of_their_last_purchase_give_way_to_a_statement_of_none():
+    from profile_api.preferences import household_pets
+
+    assert household_pets(["dog"], {}, []) == ["dog"]
+    assert household_pets(["dog"], {}, [pet("none", "2020-01-01T00:00:00")]) == []
