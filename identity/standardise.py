@@ -80,7 +80,7 @@ def fold(text: str | None) -> str | None:
     return ascii_text or None
 
 
-def _without_titles(folded: str) -> str:
+def without_titles(folded: str) -> str:
     """Return a folded name without the salutations and titles it starts with ("dhr. j. de vries")."""
     while True:
         stripped = _TITLES.sub("", folded, count=1)
@@ -99,7 +99,7 @@ def _salutation_name(first_name: str) -> tuple[str | None, str] | None:
     folded = fold(first_name) or ""
     if not _SALUTATION.match(folded):
         return None
-    rest = _without_titles(folded)
+    rest = without_titles(folded)
     if rest == folded or not rest.strip(" .,"):
         return None
     if "," in rest:
@@ -118,7 +118,7 @@ def _name_tokens(text: str | None) -> str | None:
     folded = fold(text)
     if folded is None:
         return None
-    folded = _without_titles(folded)
+    folded = without_titles(folded)
     # Punctuation the abbreviations do not use ("V:D") becomes a space first, so that a name reads
     # the same when its own output is parsed again ("v d" is "van der" either way).
     folded = _OTHER_PUNCTUATION.sub(" ", folded)
@@ -130,7 +130,7 @@ def _name_tokens(text: str | None) -> str | None:
     cleaned = _SPACES.sub(" ", cleaned).strip(" -'")
     # a title that punctuation hid ("ir¡0") shows once the punctuation is a space: drop it as its own
     # output parsed again would
-    return _without_titles(cleaned) if cleaned else None
+    return without_titles(cleaned) if cleaned else None
 
 
 def _name_word(word: str) -> bool:
@@ -191,7 +191,7 @@ def _parse_surname(text: str | None) -> tuple[str | None, str | None]:
     raw = fold(text)
     if raw is None:
         return None, None
-    raw = _without_titles(raw)
+    raw = without_titles(raw)
     if "," in raw:
         head, _, tail = raw.partition(",")
         tail_clean = _name_tokens(tail) or ""

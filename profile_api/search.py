@@ -13,9 +13,12 @@ criterion on their best-matching record, and the criteria are combined as a weig
 
 How a name is read: "surname, given" with a comma; otherwise the first word is the given name and
 the rest the surname ("hans vd berg"), unless there is only one word or the first one is a surname
-particle (then all of it is the surname). Given names match through nicknames (Hans, Johannes),
-typos and initials; surnames through typos and particles in any notation (vd, v.d., van der, or
-glued on: Vanderberg).
+particle (then all of it is the surname); a salutation in front ("Dhr.", "Mevr.") is left out. Staff type
+what they hear, so the other readings count too (``query_readings``): two given names ("Jan Willem
+Smeets"), particles after the surname ("Berg van den"), the surname first ("Nowak Ilse"). Given names
+match through nicknames (Hans, Johannes), typos and initials; surnames through typos, particles in any
+notation (vd, v.d., van der, or glued on: Vanderberg), one half of a double surname ("Mulder" for
+"Palman-Mulder") and "ij" written "y" or "ei" ("Huys" for "Huijs").
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from identity.lifecycle import DELETED
 from identity.nicknames import are_name_variants
 from identity.rules import birth_dates_compatible, given_names_compatible
 from identity.standardise import SURNAME_PARTICLES
-from identity.standardise import fold, parse_date, parse_name, standardise_house_number, standardise_postcode
+from identity.standardise import (
+    fold, parse_date, parse_name, standardise_house_number, standardise_postcode, without_titles,
+)
 from profile_api.identifiers import standard_identifier
 
 WEIGHTS: dict[str, float] = {"name": 3.0, "postcode": 1.0, "house_number": 1.0, "phone": 3.0, "email": 3.0,
@@ -48,6 +53,9 @@ SIMILAR_FROM = 0.75
 VARIANT = 0.95             # a nickname (Hans for Johannes) fits a little less than the name itself
 UNGLUED = 0.95             # a surname read without a glued-on particle ("Terlouw" as "Louw")
 OTHER_PARTICLES = 0.95     # the same surname with other or no particles ("van den Berg", "Berg")
+HALF = 0.9                 # one half of a double surname ("Mulder" for "Palman-Mulder"), or the whole for a half
+SOUNDS_ALIKE = 0.95        # "ij" written "y" or "ei" ("Huys", "Huijs"; "Lijn", "Lyn", "Lein")
+SURNAME_FIRST = 0.95       # a reading of the name typed surname first without a comma ("Nowak Ilse")
 _GLUED_PARTICLES = sorted({p.replace(" ", "").replace("'", "") for p in SURNAME_PARTICLES}, key=len, reverse=True)
 
 
@@ -59,6 +67,7 @@ class NameQuery:
     initial: str | None
     particles: str | None
     surnames: dict[str, float]
+    weight: float = 1.0        # how much this reading of the typed name is trusted (query_readings)
 
 
 def _similar(a: str, b: str) -> float:
@@ -69,11 +78,13 @@ def _similar(a: str, b: str) -> float:
 
 
 @lru_cache(maxsize=200_000)
-def surname_forms(core: str | None, particles: str | None) -> dict[str, float]:
+def surname_forms(core: str | None, particles: str | None, halves: bool = True) -> dict[str, float]:
     """Return the ways a surname may be stored, each with how fully it stands for the name.
 
-    Its core ("berg"), particles and core glued ("vanderberg") and, for a surname typed glued on,
-    the core without the particle (at UNGLUED).
+    Its core ("berg"), particles and core glued ("vanderberg"); for a surname typed glued on, the core
+    without the particle (at UNGLUED); with halves, each half of a double surname ("palman mulder": "palman",
+    "mulder", at HALF: a record's, so that either half typed finds it); and each of these as it sounds, "ij"
+    and "ei" written "y" (at SOUNDS_ALIKE).
     """
     if not core:
         return {}
@@ -85,7 +96,21 @@ def surname_forms(core: str | None, particles: str | None) -> dict[str, float]:
             if glued.startswith(particle) and len(glued) - len(particle) >= 3:
                 forms.setdefault(glued[len(particle):], UNGLUED)
                 break
+    parts = core.replace("-", " ").split() if halves else []
+    if len(parts) > 1:
+        for half in parts:
+            if len(half) >= 3 and half not in SURNAME_PARTICLES:
+                forms.setdefault(half, HALF)
+    for form, weight in list(forms.items()):
+        sound = _sounds(form)
+        if sound != form:
+            forms.setdefault(sound, weight * SOUNDS_ALIKE)
     return forms
+
+
+def _sounds(name: str) -> str:
+    """Return a surname as it sounds, for the ways Dutch writes one sound: "ij", "ei" and "y" all as "y"."""
+    return name.replace("ij", "y").replace("ei", "y")
 
 
 def _is_particle(word: str) -> bool:
@@ -97,8 +122,9 @@ def parse_query_name(name: str) -> NameQuery:
     """Return the given name, initial, particles and surname forms of a name typed into the search box.
 
     "Jansen, Jan" is surname, given; "Berg, van der" and "Jan Berg, van der" carry the particles after a comma, as
-    registers and card files write them, and no given name after it."""
-    folded = fold(name) or ""
+    registers and card files write them, and no given name after it. A salutation in front ("Dhr.", "Mevr.") is
+    left out. Without a comma the first word is the given name (``query_readings`` gives the other readings)."""
+    folded = without_titles(fold(name) or "")
     head, comma, tail = folded.partition(",")
     moved = tail.split() if comma and tail.split() and all(_is_particle(w) for w in tail.split()) else []
     if comma and not moved:
@@ -110,10 +136,39 @@ def parse_query_name(name: str) -> NameQuery:
         else:
             given, surname = words[0], " ".join(words[1:])
         surname = " ".join([*moved, surname])
+    return _reading(given, surname)
+
+
+def _reading(given: str, surname: str, weight: float = 1.0) -> NameQuery:
+    """Return one reading of a typed name: this given name and surname."""
     parsed = parse_name(given.strip() or None, surname.strip() or None)
     initial = parsed.given_first[0] if parsed.given_first else (parsed.initials[0] if parsed.initials else None)
     return NameQuery(parsed.given_first, initial, parsed.particles,
-                     surname_forms(parsed.surname_core, parsed.particles))
+                     surname_forms(parsed.surname_core, parsed.particles, halves=False), weight)
+
+
+def query_readings(name: str) -> list[NameQuery]:
+    """Return the readings of a name typed into the search box, ``parse_query_name``'s first: staff type what they
+    hear, so without a comma also two given names ("Jan Willem Smeets"), particles after the surname ("Berg van
+    den", "Linden vd") and the surname first ("Nowak Ilse", trusted a little less: SURNAME_FIRST)."""
+    readings = [parse_query_name(name)]
+    folded = without_titles(fold(name) or "")
+    words = folded.split()
+    if "," in folded or len(words) < 2:
+        return readings
+
+    def add(given: list[str], surname: list[str], weight: float = 1.0) -> None:
+        reading = _reading(" ".join(given), " ".join(surname), weight)
+        if reading.surnames and all(reading.surnames != r.surnames or reading.given != r.given for r in readings):
+            readings.append(reading)
+
+    if len(words) >= 3 and not any(_is_particle(w) or len(w.strip(".")) == 1 for w in words[:2]):
+        add(words[:2], words[2:])                      # two given names with a space: "jan willem smeets"
+    if _is_particle(words[-1]) or words[0] in ("v", "v/d"):
+        add([], words)                                 # particles after the surname: "berg van den", "v d linden"
+    if not _is_particle(words[-1]) and not _is_particle(words[0]):
+        add(words[-1:], words[:-1], SURNAME_FIRST)     # the surname first: "nowak ilse"
+    return readings
 
 
 def given_similarity(query: NameQuery, given: str | None, initial: str | None) -> float:
@@ -149,10 +204,10 @@ def name_similarity(query: NameQuery, given: str | None, initial: str | None, su
 
 
 def _combined(query: NameQuery, surname_score: float, given: str | None, initial: str | None) -> float:
-    """Return the name score of a surname score and a record's given name."""
+    """Return the name score of a surname score and a record's given name (times the reading's weight)."""
     if not (query.given or query.initial):
-        return surname_score
-    return 0.6 * surname_score + 0.4 * given_similarity(query, given, initial)
+        return surname_score * query.weight
+    return (0.6 * surname_score + 0.4 * given_similarity(query, given, initial)) * query.weight
 
 
 def _initial(given: str | None, first_name: str | None) -> str | None:
@@ -205,21 +260,43 @@ class _NameIndex:
 
     def best(self, query: NameQuery, limit: int) -> dict[str, float]:
         """Return the best name score of each of the (at most limit) best-named persons."""
+        return self.best_of([query], limit)
+
+    def best_of(self, readings: list[NameQuery], limit: int) -> dict[str, float]:
+        """Return the best name score, over the readings of a typed name, of each of the (at most limit) best-named
+        persons. A surname form several readings have is looked up once."""
+        matched: dict[str, list[str]] = {}
         scores: dict[str, float] = {}
-        seen: set[tuple] = set()
-        for form in query.surnames:
-            for match, _, _ in process.extract(form, self.surnames, scorer=JaroWinkler.similarity,
-                                               score_cutoff=SURNAME_CUTOFF, limit=None):
-                for (surname, particles), names in self.by_surname[match].items():
-                    if (surname, particles) in seen:
-                        continue
-                    seen.add((surname, particles))
-                    surname_score = surname_similarity(query, surname, particles)
-                    for (given, initial), customers in names.items():
-                        score = _combined(query, surname_score, given, initial)
-                        for customer_id in customers:
-                            if score > scores.get(customer_id, 0.0):
-                                scores[customer_id] = score
+        for query in readings:
+            seen: set[tuple] = set()
+            fits: dict[tuple, float] = {}        # given name -> how it fits this reading's: names repeat across surnames
+            given_asked = bool(query.given or query.initial)
+            for form in query.surnames:
+                if form not in matched:
+                    matched[form] = [m for m, _, _ in process.extract(form, self.surnames, scorer=JaroWinkler.similarity,
+                                                                      score_cutoff=SURNAME_CUTOFF, limit=None)]
+                for match in matched[form]:
+                    for (surname, particles), names in self.by_surname[match].items():
+                        if (surname, particles) in seen:
+                            continue
+                        seen.add((surname, particles))
+                        surname_score = surname_similarity(query, surname, particles)
+                        best_possible = (0.6 * surname_score + 0.4 if given_asked else surname_score) * query.weight
+                        if best_possible < NAME_MIN:
+                            continue     # not even a given name that fits fully would make it a name match
+                        if not given_asked:
+                            scored = {name: surname_score * query.weight for name in names}
+                        else:
+                            scored = {}
+                            for name in names:
+                                if name not in fits:
+                                    fits[name] = given_similarity(query, *name)
+                                scored[name] = (0.6 * surname_score + 0.4 * fits[name]) * query.weight
+                        for name, customers in names.items():
+                            score = scored[name]
+                            for customer_id in customers:
+                                if score > scores.get(customer_id, 0.0):
+                                    scores[customer_id] = score
         top = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
         return dict(top)
 
@@ -330,11 +407,12 @@ class CustomerSearch:
         with self._engine.connect() as conn:
             self._names(conn)
 
-    def _best_named(self, conn, query: NameQuery) -> dict[str, float]:  # type: ignore[no-untyped-def]
-        """Return the best name score of each of the best-named persons, of the run and written since."""
-        scores = self._names(conn).best(query, NAME_CANDIDATES)
+    def _best_named(self, conn, readings: list[NameQuery]) -> dict[str, float]:  # type: ignore[no-untyped-def]
+        """Return the best name score, over the readings of the typed name, of each of the best-named persons, of
+        the run and written since."""
+        scores = self._names(conn).best_of(readings, NAME_CANDIDATES)
         with self._lock:
-            recent = self._recent.best(query, NAME_CANDIDATES) if len(self._recent) else {}
+            recent = self._recent.best_of(readings, NAME_CANDIDATES) if len(self._recent) else {}
         if recent:
             for customer_id, score in recent.items():
                 if score > scores.get(customer_id, 0.0):
@@ -350,11 +428,12 @@ class CustomerSearch:
         if limit < 1:
             raise ValueError("limit: must be at least 1")
         limit = min(limit, MAX_LIMIT)
-        query = parse_query_name(asked["name"]) if "name" in asked else None
-        if query is not None and not query.surnames:
+        readings = query_readings(asked["name"]) if "name" in asked else []
+        readings = [query for query in readings if query.surnames]
+        if "name" in asked and not readings:
             raise ValueError(f"name: '{name}' has no surname to search for")
         with self._engine.connect() as conn:
-            name_scores = self._best_named(conn, query) if query else {}
+            name_scores = self._best_named(conn, readings) if readings else {}
             exact = [clause for key, clause in _EXACT.items() if key in asked]
             ids = set(name_scores)
             if exact:
@@ -366,7 +445,7 @@ class CustomerSearch:
             if not ids:
                 return []
             rows = conn.execute(_RECORDS, {"ids": sorted(ids)}).all()
-        return _rank(asked, query, rows, limit)
+        return _rank(asked, readings, rows, limit)
 
 
 def _standard_criteria(**criteria: str | None) -> dict[str, str]:
@@ -385,14 +464,28 @@ def _standard_criteria(**criteria: str | None) -> dict[str, str]:
         if kind in asked:
             asked[kind] = standard_identifier(kind, asked[kind])
     if "birth_date" in asked:
-        try:
-            asked["birth_date"] = parse_date(asked["birth_date"]).isoformat()  # type: ignore[union-attr]
-        except ValueError as err:
-            raise ValueError(f"birth_date: {err}") from None
+        asked["birth_date"] = _search_date(asked["birth_date"])
     return asked
 
 
-def _rank(asked: dict[str, str], query: NameQuery | None, rows: list,
+def _search_date(value: str) -> str:
+    """Return a birth date typed into the search box in ISO notation: any notation the ingest reads, and eight digits
+    as a Dutch till types them (ddmmyyyy) where they are no date as yyyymmdd; raise ValueError saying what fits."""
+    try:
+        return parse_date(value).isoformat()  # type: ignore[union-attr]
+    except ValueError as err:
+        if len(value) == 8 and value.isdigit():
+            try:
+                return parse_date(f"{value[:2]}-{value[2:4]}-{value[4:]}").isoformat()  # type: ignore[union-attr]
+            except ValueError:
+                pass
+        if "calendar" in str(err):
+            raise ValueError(f"birth_date: {err}") from None
+        raise ValueError(f"birth_date: '{value}' is not a date (type it as dd-mm-yyyy, dd/mm/yyyy, yyyy-mm-dd, ddmmyyyy or "
+                         f"yyyymmdd)") from None
+
+
+def _rank(asked: dict[str, str], readings: list[NameQuery], rows: list,
           limit: int) -> list[tuple[str, str, str, float, list[str]]]:
     """Return the candidates scored on their best record per criterion, best first."""
     people: dict[str, dict] = {}
@@ -401,11 +494,11 @@ def _rank(asked: dict[str, str], query: NameQuery | None, rows: list,
         person = people.setdefault(customer_id, {"household_id": household_id, "display_name": shown,
                                                  "scores": dict.fromkeys(asked, 0.0)})
         scores = person["scores"]
-        if query is not None:
+        if readings:
             # from the records as they are now: the indexes only found the candidates (a name an index holds may
             # have been edited since)
-            scores["name"] = max(scores["name"],
-                                 name_similarity(query, given, _initial(given, first_name), surname, particles))
+            scores["name"] = max(scores["name"], *(name_similarity(query, given, _initial(given, first_name), surname,
+                                                                   particles) for query in readings))
         if "postcode" in asked and postcode == asked["postcode"]:
             scores["postcode"] = 1.0
             if "house_number" in asked and number == asked["house_number"]:
