@@ -85,8 +85,17 @@ def parse_date(text: str | None) -> dt.date | None:
         raise ValueError(f"'{text}' is not a calendar date") from None
 
 
+# A time of day after a date in another notation: "12-03-2024 16:00", "12/03/2024 14:05:33", "12 maart 2025 9:30",
+# perhaps with an offset ("+01:00", "Z").
+_TIME_OF_DAY = re.compile(r"^(?P<day>.*\d)[T\s]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,6})\d*)?)?"
+                          r"\s*(?P<zone>Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+
+
 def parse_timestamp(text: str | None) -> dt.datetime | None:
-    """Return an ISO timestamp or date as a naive datetime (one with an offset in UTC); raise ValueError if not one."""
+    """Return an ISO timestamp or date as a naive datetime (one with an offset in UTC); raise ValueError if not one.
+
+    A date in another notation the ingest reads may carry a time of day ("12-03-2024 16:00"): it is kept, not read
+    as midnight."""
     if text is None:
         return None
     value = str(text).strip()
@@ -94,8 +103,26 @@ def parse_timestamp(text: str | None) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        # with an offset: the same instant in UTC, as the API's stamps are (11:00+02:00 is 09:00)
-        return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
     except ValueError:
+        parsed = _date_and_time(value)
+    # with an offset: the same instant in UTC, as the API's stamps are (11:00+02:00 is 09:00)
+    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None) if parsed and parsed.tzinfo else parsed
+
+
+def _date_and_time(value: str) -> dt.datetime | None:
+    """Return a date in a notation parse_date reads, with the time of day written after it if any."""
+    timed = _TIME_OF_DAY.match(value)
+    if not timed:
         day = parse_date(value)
         return dt.datetime(day.year, day.month, day.day) if day else None
+    day = parse_date(timed["day"])
+    if day is None:
+        return None
+    zone = timed["zone"]
+    try:
+        clock = dt.time(int(timed["h"]), int(timed["m"]), int(timed["s"] or 0), int((timed["f"] or "0").ljust(6, "0")))
+        tz = None if zone is None else dt.timezone.utc if zone.upper() == "Z" else \
+            dt.datetime.strptime(zone.replace(":", ""), "%z").tzinfo
+    except ValueError:
+        raise ValueError(f"'{value}' has no time of day a clock shows") from None
+    return dt.datetime.combine(day, clock, tz)

@@ -55,3 +55,20 @@ def test_a_timestamp_with_an_offset_is_read_as_the_same_instant_in_utc():
     assert parse_timestamp("2025-06-01T11:00:00+02:00") == dt.datetime(2025, 6, 1, 9, 0)
     assert parse_timestamp("2025-06-01T09:30:00Z") == dt.datetime(2025, 6, 1, 9, 30)
     assert parse_timestamp("2025-06-01T11:00:00") == dt.datetime(2025, 6, 1, 11, 0)    # no offset: as written
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("12-03-2024 16:00", dt.datetime(2024, 3, 12, 16, 0)),
+    ("12/03/2024 14:05:33", dt.datetime(2024, 3, 12, 14, 5, 33)),
+    ("12.03.2024 7:01", dt.datetime(2024, 3, 12, 7, 1)),
+    ("12 maart 2025 9:30", dt.datetime(2025, 3, 12, 9, 30)),
+    ("12-03-2024 16:00+01:00", dt.datetime(2024, 3, 12, 15, 0)),     # an offset: the same instant in UTC
+    ("12-03-2024T08:15:00Z", dt.datetime(2024, 3, 12, 8, 15)),
+])
+def test_a_time_of_day_after_a_date_in_another_notation_is_kept_not_read_as_midnight(text, expected):
+    assert parse_timestamp(text) == expected
+
+
+def test_a_time_of_day_no_clock_shows_is_refused():
+    with pytest.raises(ValueError, match="time of day"):
+        parse_timestamp("12-03-2024 25:00")
