@@ -12,6 +12,7 @@ from herken.config import Settings
 
 if TYPE_CHECKING:
     from identity.erasure import Tombstones
+    from sqlalchemy.engine import Engine
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -83,8 +84,17 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         return EXIT_BAD_INPUT
     engine = open_store(args.store, migrate=True)
+    runs_dir = Path(settings.runs_dir)
+    missing = None if args.skip_runs_folder else runs_folder_missing(engine, runs_dir)
+    if missing:
+        engine.dispose()
+        print(f"error: the runs folder {runs_dir.resolve()} holds none of this store's runs ({missing}): their "
+              "quarantine.csv and reports would keep this person's data. Run `herken forget` in the directory "
+              "`herken resolve` ran in, or set HERKEN_RUNS_DIR to its runs folder; --skip-runs-folder erases from "
+              "the store alone (when those folders are gone). Nothing was erased", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
-        erased = forget_customer(engine, args.customer_id, args.reason, runs_dir=Path(settings.runs_dir),
+        erased = forget_customer(engine, args.customer_id, args.reason, runs_dir=None if args.skip_runs_folder else runs_dir,
                                  vacuum="full" if args.vacuum_full else True)
     except NoSuchCustomer as err:
         audit_command(engine, "herken forget", args.customer_id, "NOT_FOUND")
@@ -107,6 +117,18 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def runs_folder_missing(engine: Engine, runs_dir: Path) -> str | None:
+    """Return the store's latest run when runs_dir holds the folder of none of its runs (an erasure would miss their
+    files), else None."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        runs = [row[0] for row in conn.execute(text("SELECT run_id FROM run ORDER BY started_at DESC"))]
+    if not runs or any((runs_dir / run_id).is_dir() for run_id in runs):
+        return None
+    return runs[0] if len(runs) == 1 else f"{runs[0]} and {len(runs) - 1} before it"
+
+
 def add_commands(sub: argparse._SubParsersAction, settings: Settings,
                  store_arg: Callable[[argparse.ArgumentParser, Settings], None]) -> None:
     """Add `export` and `forget` to the command line."""
@@ -122,5 +144,8 @@ def add_commands(sub: argparse._SubParsersAction, settings: Settings,
     p.add_argument("--vacuum-full", action="store_true",
                    help="PostgreSQL: VACUUM FULL the touched tables afterwards, so that no deleted bytes stay in the "
                         "data files (the tables are locked while they are rewritten); SQLite always leaves none")
+    p.add_argument("--skip-runs-folder", action="store_true",
+                   help="erase from the store alone; by default the command refuses when the runs folder "
+                        "(HERKEN_RUNS_DIR, or herken-runs here) holds none of the store's runs")
     store_arg(p, settings)
     p.set_defaults(func=cmd_forget)

@@ -204,8 +204,11 @@ class _Person:
         """Return True when a quarantined row (its file's stem, its raw text) is theirs."""
         low = raw.lower()
         values = _RAW_FIELDS.split(raw)   # a row keeps its file's separator (identity.ingest.DELIMITERS)
-        if (file_stem, values[0].strip()) in set(self.keys):
-            return True
+        keys = set(self.keys)
+        if (file_stem, values[0].strip()) in keys:
+            return True          # a row of a channel's file: record_id first
+        if len(values) > 1 and (values[0].strip(), values[1].strip()) in keys:
+            return True          # interactions, preferences, deletions: source and record_id first
         if any(n in low for n in self.needles()):
             return True
         fields = {value.strip().lower() for value in values}

@@ -416,11 +416,19 @@ def test_their_quarantined_rows_go_from_the_store_and_the_runs_folder(sqlite_sto
         # and one accepted without its birth date, which is set aside (set_aside.csv)
         csv.writer(handle).writerow(["QX-ERASE-2", record.first_name or "", record.last_name or "", "31-02-1990",
                                      record.email, "", "", "", "", "", "", "2024-01-01T00:00:00"])
+    # review finding (session 33): rows of theirs in interactions.csv and preferences.csv, refused, name them by
+    # source and record_id only, and stayed in the store's quarantine and in quarantine.csv
+    theirs = f"{record.source},{record.record_id},"
+    with (drop / "interactions.csv").open("a", encoding="utf-8", newline="") as handle:
+        handle.write(theirs + "purchase,2024-01-01T10:00:00,SKU1,shoes,,1,-10.00,0.00,S1,\n")
+    with (drop / "preferences.csv").open("a", encoding="utf-8", newline="") as handle:
+        handle.write(theirs + "shoe_size,42,2099-01-01T00:00:00\n")
     url, runs = f"sqlite:///{tmp_path / 'herken.db'}", tmp_path / "runs"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HERKEN_RUNS_DIR", str(runs))
         assert main(["resolve", str(drop), "--store", url]) == 0
     assert record.email.encode() in runs_bytes(runs)
+    assert sum(theirs in path.read_text(encoding="utf-8") for path in runs.rglob("quarantine.csv")) == 1
     assert "QX-ERASE-2" in next(runs.rglob("set_aside.csv")).read_text(encoding="utf-8")
     engine = open_store(url)
     with engine.connect() as conn:
@@ -435,6 +443,11 @@ def test_their_quarantined_rows_go_from_the_store_and_the_runs_folder(sqlite_sto
     for path in runs.rglob("quarantine.csv"):       # rewritten without their row, still a quarantine file
         assert path.read_text(encoding="utf-8").startswith("file,line,reason,raw")
         assert "QX-ERASE-1" not in path.read_text(encoding="utf-8")
+        assert theirs not in path.read_text(encoding="utf-8")
+    engine = open_store(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM quarantine WHERE raw LIKE :r"), {"r": theirs + "%"}).scalar() == 0
+    engine.dispose()
     for path in runs.rglob("set_aside.csv"):        # likewise the rows set aside
         assert path.read_text(encoding="utf-8").startswith("file,line,reason,raw")
         assert "QX-ERASE-2" not in path.read_text(encoding="utf-8")
@@ -565,3 +578,23 @@ def test_the_audit_log_names_no_record_and_an_erasure_rewrites_the_records_older
     assert f"records of {source}" in details
     assert f"records: an erased record, {source}:{record_id}9" in details
     assert not any(f"{source}:{record_id}," in d or d.endswith(f"{source}:{record_id}") for d in details)
+
+
+def test_forget_refuses_when_the_runs_folder_holds_none_of_the_stores_runs_and_erases_nothing(small_drop, tmp_path,
+                                                                                               capsys):
+    """Review finding (session 33): run from another directory, forget scrubbed no runs folder and said nothing, so
+    quarantine.csv and the reports kept the person's data."""
+    url, runs = f"sqlite:///{tmp_path / 'herken.db'}", tmp_path / "runs"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(runs))
+        assert main(["resolve", str(small_drop), "--store", url]) == 0
+    subject = pick_subject(url, small_drop)
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "elsewhere"))
+        assert main(["forget", subject["customer_id"], "--reason", REASON, "--store", url]) == 2
+        said = capsys.readouterr().err
+        assert "holds none of this store's runs" in said and "HERKEN_RUNS_DIR" in said and "--skip-runs-folder" in said
+        assert found_in(sqlite_bytes(url), subject["needles"])           # nothing erased
+        assert main(["forget", subject["customer_id"], "--reason", REASON, "--store", url, "--skip-runs-folder"]) == 0
+    assert found_in(sqlite_bytes(url), subject["needles"]) == {}
