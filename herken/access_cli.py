@@ -110,7 +110,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        engine = open_store(args.store)
+        engine = open_store(args.store, create=False)
     except StoreError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

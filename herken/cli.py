@@ -182,6 +182,13 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     except EngineError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.model:
+        from identity.link import model_file_problem
+
+        problem = model_file_problem(Path(args.model))
+        if problem:
+            print(f"error: {problem}; nothing was read or written", file=sys.stderr)
+            return EXIT_BAD_INPUT
     from identity.memory import MemorySizeError, engine_limit, parse_size, run_cap
 
     try:
@@ -392,7 +399,7 @@ def cmd_links(args: argparse.Namespace, settings: Settings) -> int:
     """Export source,record_id,customer_id,household_id,confidence."""
     from profile_api.store import open_store, read_links
 
-    links = read_links(open_store(args.store))
+    links = read_links(open_store(args.store, create=False))
     if links.empty:
         print("error: the store holds no resolved records; run `herken resolve DROP` first", file=sys.stderr)
         return EXIT_FAILED
@@ -420,7 +427,7 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    explainer = Explainer(open_store(args.store))
+    explainer = Explainer(open_store(args.store, create=False))
     try:
         if len(records) == 2:
             pair = explainer.explain_pair(*records)
@@ -446,7 +453,7 @@ def cmd_explain_household(args: argparse.Namespace, settings: Settings) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    explainer = Explainer(open_store(args.store))
+    explainer = Explainer(open_store(args.store, create=False))
     try:
         tree = explainer.explain_household(args.household_id.strip())
     except UnknownHousehold as err:
@@ -476,7 +483,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     except DropError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    links = read_links(open_store(args.store))
+    links = read_links(open_store(args.store, create=False))
     if links.empty:
         print("error: the store holds no resolved records; run `herken resolve DROP` first", file=sys.stderr)
         return EXIT_FAILED
@@ -498,7 +505,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from herken.report import write_report
     from profile_api.store import open_store
 
-    path = write_report(open_store(args.store), Path(args.out))
+    path = write_report(open_store(args.store, create=False), Path(args.out))
     print(f"wrote {path}")
     return EXIT_OK
 
@@ -854,13 +861,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.INFO if args.verbose else logging.WARNING)
     for name in ("splink", "splink.internals"):
         logging.getLogger(name).setLevel(logging.WARNING if args.verbose else logging.ERROR)
-    from profile_api.store import OutdatedStore, StoreError
+    from profile_api.store import OutdatedStore, StoreError, UnusableStore
 
     try:
         # On a terminal, log lines (-v, warnings) are written above the open progress bar, not through it.
         with _redirected_logs() if sys.stderr.isatty() else contextlib.nullcontext():
             return args.func(args, settings)
-    except OutdatedStore as err:     # the user's next step is `herken migrate`, which the message names
+    except (OutdatedStore, UnusableStore) as err:     # the message names the user's next step
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except StoreError as err:

@@ -72,7 +72,7 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.action == "apply":
         return apply_decisions(args.store, settings, args.resolve)
-    engine = open_store(args.store, migrate=args.action != "list")
+    engine = open_store(args.store, migrate=args.action != "list", create=args.action in ("must-link", "cannot-link"))
     try:
         if args.action in ("must-link", "cannot-link"):
             decision = add_decision(engine, args.action.replace("-", "_"), args.record_a, args.record_b,
@@ -127,6 +127,9 @@ def apply_decisions(store: str, settings: Settings,
 
     from identity.ingest import DELETION_COLUMNS
 
+    from profile_api.store import open_store
+
+    open_store(store, create=False).dispose()        # no store there: say so (exit 2) rather than "nothing to apply"
     context = published_context(store, records=False)
     must, cannot, _, taken_back = context
     if not (must or cannot or taken_back):
@@ -159,7 +162,7 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     from profile_api.store import open_store
     from profile_api.store.history import read_events
 
-    engine = open_store(args.store)
+    engine = open_store(args.store, create=False)
     try:
         with engine.connect() as conn:
             events = read_events(conn, since=args.since, customer_id=args.customer)

@@ -54,7 +54,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from profile_api.store.audit import audit_command
     from profile_api.store.export import NoSuchCustomer, export_json
 
-    engine = open_store(args.store)
+    engine = open_store(args.store, create=False)
     try:
         document = export_json(engine, args.customer_id)
     except NoSuchCustomer as err:
@@ -83,7 +83,7 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
         print("error: --reason must not be empty: say why (e.g. 'GDPR request 2026-118'); no personal data",
               file=sys.stderr)
         return EXIT_BAD_INPUT
-    engine = open_store(args.store, migrate=True)
+    engine = open_store(args.store, migrate=True, create=False)
     runs_dir = Path(settings.runs_dir)
     missing = None if args.skip_runs_folder else runs_folder_missing(engine, runs_dir)
     if missing:

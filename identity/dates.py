@@ -115,7 +115,10 @@ def _date_and_time(value: str) -> dt.datetime | None:
     if not timed:
         day = parse_date(value)
         return dt.datetime(day.year, day.month, day.day) if day else None
-    day = parse_date(timed["day"])
+    try:
+        day = parse_date(timed["day"])
+    except ValueError as err:          # said of the whole value, as the row holds it
+        raise ValueError(str(err).replace(f"'{timed['day']}'", f"'{value}'", 1)) from None
     if day is None:
         return None
     zone = timed["zone"]

@@ -110,6 +110,22 @@ def finalise_model(model: dict) -> dict:
     return round_model(model)
 
 
+def model_file_problem(path: Path) -> str | None:
+    """Return why a saved model file cannot be re-used (missing, not JSON, not a Splink model herken saved), or None."""
+    try:
+        model = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"--model {path}: no such file; give the model.json of an earlier run (in its runs folder)"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        return f"--model {path}: not a readable JSON file ({err}); give the model.json of an earlier run"
+    comparisons = model.get("comparisons") if isinstance(model, dict) else None
+    if not isinstance(comparisons, list) or not comparisons or "probability_two_random_records_match" not in model \
+            or not all(isinstance(c, dict) and "output_column_name" in c for c in comparisons):
+        return (f"--model {path}: not a Splink model as herken saves one (comparisons, "
+                "probability_two_random_records_match); give the model.json of an earlier run")
+    return None
+
+
 def build_linker(engine: Engine, records: pd.DataFrame, model_path: Path | None = None, seed: int = 42) -> tuple[Linker, bool]:
     """Return a linker over the records and whether it was trained now (False: model re-used)."""
     api = engine.splink_api()

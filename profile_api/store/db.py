@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -33,6 +34,12 @@ class StoreError(Exception):
 
 class OutdatedStore(StoreError):
     """The store is of an older schema version and the command may not migrate it."""
+
+
+class UnusableStore(StoreError):
+    """The store cannot be used as given: not a store URL, no such store (a command that reads one), a database of
+    another schema, or a store newer than this herken. The command line exits 2, as for other input it cannot use;
+    a store that cannot be reached (PostgreSQL down) stays a StoreError: try again."""
 
 
 def statement_bound(seconds: float) -> dict[str, str]:
@@ -64,13 +71,14 @@ def _engine(url: str, **options: object) -> Engine:
         pool = {} if in_memory or options else {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
         engine = create_engine(url, **pool, **options)
     except (ArgumentError, ImportError) as err:
-        raise StoreError(f"'{url}' is not a usable store URL ({err}); use sqlite:///file.db or postgresql+psycopg://...") from None
+        raise UnusableStore(f"'{url}' is not a usable store URL ({err}); use sqlite:///file.db or "
+                            "postgresql+psycopg://...") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 
-def open_store(url: str = DEFAULT_STORE_URL, migrate: bool = False) -> Engine:
+def open_store(url: str = DEFAULT_STORE_URL, migrate: bool = False, create: bool = True) -> Engine:
     """Return an engine for the store at url; an empty database gets this herken's schema.
 
     Args:
@@ -78,15 +86,26 @@ def open_store(url: str = DEFAULT_STORE_URL, migrate: bool = False) -> Engine:
         migrate: upgrade a store of an older schema version in place (commands that write: resolve).
             Without it such a store raises OutdatedStore and is left as it is (serve, links,
             evaluate, report never change a store's schema).
+        create: make a new store where there is none (commands that publish); without it (commands that read
+            one) no SQLite file is made for a mistyped path and an empty database raises UnusableStore.
 
     Raises:
         OutdatedStore: the store is older than this herken and migrate is false.
-        StoreError: the URL is not usable, the database cannot be reached, or the store is newer.
+        UnusableStore: the URL is not usable, there is no store and create is false, the database holds another
+            schema, or the store is newer.
+        StoreError: the database cannot be reached.
     """
+    missing = f"no store at {url}; run `herken resolve DROP --store {url}` first"
     engine = _engine(url)
+    if not create and engine.dialect.name == "sqlite" and not _in_memory(engine) and \
+            not Path(engine.url.database or "").is_file():
+        engine.dispose()
+        raise UnusableStore(missing)
     try:
         with engine.connect() as conn:
             version = schema_version(conn)
+        if version is None and not create:
+            raise UnusableStore(missing)
         if version is None or (migrate and version < SCHEMA_VERSION):
             # a new store is made at the head; Alembic and the migration lock only when there is work for them
             _upgrade(engine)
@@ -98,6 +117,9 @@ def open_store(url: str = DEFAULT_STORE_URL, migrate: bool = False) -> Engine:
             _refuse_newer(engine, version)
     except OperationalError as err:
         engine.dispose()
+        if "does not exist" in str(err.orig):     # PostgreSQL: no such database (or role)
+            raise UnusableStore(f"cannot open the store at {_shown(engine)}: {err.orig}".rstrip()
+                                + "; create the database first (createdb) or give another URL") from None
         raise StoreError(f"cannot open the store at {_shown(engine)}: {err.orig}") from None
     except StoreError:
         engine.dispose()
@@ -131,14 +153,14 @@ def schema_version(conn: Connection) -> int | None:
         if version is not None:
             return int(version)
     if tables:
-        raise StoreError(f"the database holds tables ({', '.join(sorted(tables)[:5])}, ...) but no herken schema "
+        raise UnusableStore(f"the database holds tables ({', '.join(sorted(tables)[:5])}, ...) but no herken schema "
                          "version; give herken a database of its own")
     return None
 
 
 def _refuse_newer(engine: Engine, version: int) -> None:
     if version > SCHEMA_VERSION:
-        raise StoreError(f"the store at {_shown(engine)} has schema version {version}, newer than this herken "
+        raise UnusableStore(f"the store at {_shown(engine)} has schema version {version}, newer than this herken "
                          f"({SCHEMA_VERSION}); upgrade herken")
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from herken.cli import main
+from profile_api.store import open_store
 
 BAD_ROW = "BAD-0001,<b>Eve</b>,Bakker,1990-02-03,eve@example.nl,,,,,,,2024-02-31T10:00:00\n"
 # accepted without its birth date, which no calendar has (set aside)
@@ -94,6 +95,10 @@ def test_the_report_is_self_contained(report):
 
 def test_a_store_without_a_run_says_what_to_do(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert main(["report", "--store", url, "--out", str(tmp_path / "report.html")]) == 2     # no store: exit 2
+    assert "herken resolve" in capsys.readouterr().err
+    assert not (tmp_path / "report.html").exists() and not (tmp_path / "empty.db").exists()
+    open_store(url).dispose()                                 # a store that holds no run yet
     assert main(["report", "--store", url, "--out", str(tmp_path / "report.html")]) == 1
     assert "herken resolve" in capsys.readouterr().err
     assert not (tmp_path / "report.html").exists()

@@ -124,3 +124,36 @@ def test_resolve_into_postgresql(small_drop, tmp_path, monkeypatch, pg_url):
     pd.testing.assert_frame_equal(links(pg_url, tmp_path / "pg.csv"), links(sqlite_url, tmp_path / "lite.csv"))
     assert resolve(small_drop, pg_url, tmp_path, monkeypatch) == 0  # publishing again replaces the run
     assert len(links(pg_url, tmp_path / "pg2.csv")) == len(pd.read_csv(small_drop / "truth.csv"))
+
+
+# Review findings (session 33): a command that reads a store made an empty one at a mistyped path and often said all
+# was well; a bad store URL exited 1 for some commands and 2 for others; a missing --model file gave a traceback.
+@pytest.mark.parametrize("command", [["events"], ["audit"], ["steward", "list"], ["steward", "apply"],
+                                     ["links", "--out", "x.csv"], ["evaluate", "truth.csv"], ["report", "--out", "r.html"],
+                                     ["export", "C0000000000AA"], ["forget", "C0000000000AA", "--reason", "r"],
+                                     ["explain", "pos:1"], ["refresh-profiles"]])
+def test_a_command_reading_a_store_at_a_path_with_no_store_says_so_and_makes_none(command, tmp_path, monkeypatch,
+                                                                                    capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "truth.csv").write_text("source,record_id,person_id,household_id\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    assert main([*command, "--store", url]) == 2
+    assert "no store at" in capsys.readouterr().err
+    assert not (tmp_path / "typo.db").exists()
+
+
+@pytest.mark.parametrize("url", ["nonsense", "postgresql+psycopg://postgres@127.0.0.1:5432/herken_no_such_db"])
+def test_a_store_url_that_cannot_be_used_exits_2_for_every_command(url, capsys):
+    for command in (["links", "--out", "x.csv"], ["events"], ["export", "C0000000000AA"], ["steward", "list"]):
+        assert main([*command, "--store", url]) == 2, command
+        said = capsys.readouterr().err
+        assert "not a usable store URL" in said or "createdb" in said, said
+
+
+def test_a_model_file_that_is_missing_or_no_model_is_refused_before_the_drop_is_read(small_drop, tmp_path, capsys):
+    (tmp_path / "bad.json").write_text('{"x": 1}', encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    for model, says in ((tmp_path / "nosuch.json", "no such file"), (tmp_path / "bad.json", "not a Splink model")):
+        assert main(["resolve", str(small_drop), "--model", str(model), "--store", url]) == 2
+        assert says in capsys.readouterr().err
+    assert not (tmp_path / "m.db").exists()
