@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -715,7 +715,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
     p = sub.add_parser("generate", help="write a synthetic drop with ground truth")
     p.add_argument("dir")
-    p.add_argument("--households", type=int, default=1000)
+    p.add_argument("--households", type=_at_least_one, default=1000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--taxonomy", choices=("default", "renamed"), default="default",
                    help="renamed: categories named as another retailer might (clothing, shoes, pet_food/dog, "
@@ -838,7 +838,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="generate a small drop, resolve, score and serve it; show what each channel gets")
     p.add_argument("--dir", help="where to keep the demo files (default: a new temporary folder)")
-    p.add_argument("--households", type=int, default=300)
+    p.add_argument("--households", type=_at_least_one, default=300)
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_demo)
     return parser
@@ -851,8 +851,62 @@ def _redirected_logs() -> contextlib.AbstractContextManager:
     return logging_redirect_tqdm()
 
 
+def _at_least_one(text: str) -> int:
+    """Return a count given on the command line that is at least 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+class _ClosedPipeQuiet:
+    """Standard output that, once its reader has gone (``herken events | head -1``), drops what is written and lets
+    the command finish its work, rather than stopping it half way with a BrokenPipeError."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop()
+
+    def _drop(self) -> None:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())    # what Python flushes at exit goes nowhere, without a traceback
+            os.close(devnull)
+        except (OSError, ValueError):                  # a stream without a descriptor of its own
+            pass
+        self._stream = open(os.devnull, "w", encoding="utf-8")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the herken command line; return the exit status."""
+    original = sys.stdout
+    sys.stdout = _ClosedPipeQuiet(original)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout = original
+
+
+def _main(argv: list[str] | None) -> int:
+    """Run the herken command line (its standard output quiet once closed); return the exit status."""
     settings = load_settings()
     args = build_parser(settings).parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -118,12 +118,11 @@ class Drop:
 
 
 def _find(drop_dir: Path, stem: str) -> Path | None:
-    """Return the CSV or Parquet file for a stem, preferring CSV."""
-    for suffix in (".csv", ".parquet"):
-        candidate = drop_dir / f"{stem}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
+    """Return the CSV or Parquet file for a stem; raise DropError when the drop holds both (which is current?)."""
+    found = [drop_dir / f"{stem}{suffix}" for suffix in (".csv", ".parquet") if (drop_dir / f"{stem}{suffix}").is_file()]
+    if len(found) > 1:
+        raise DropError(f"{drop_dir}: both {stem}.csv and {stem}.parquet are in the drop; keep the one to read")
+    return found[0] if found else None
 
 
 @dataclass

@@ -68,6 +68,7 @@ class Carried:
     first_seen: dict[str, dt.datetime]              # ID -> when first published
     merged_into: dict[str, str] = field(default_factory=dict)     # old ID -> the ID that absorbed it
     split_into: dict[str, list[str]] = field(default_factory=dict)  # old ID -> the IDs of its parts (keeper first)
+    split_records: dict[str, dict[str, int]] = field(default_factory=dict)  # old ID -> part's ID -> its old records
     deleted: list[str] = field(default_factory=list)              # old IDs with no record left
     created: list[str] = field(default_factory=list)              # IDs of clusters made of new records only
     new_ids: set[str] = field(default_factory=set)                 # IDs issued in this run
@@ -156,6 +157,7 @@ def carry_ids(
             keeper = carried.ids[holder[old]]
             parts = sorted({carried.ids[label] for label in labels} - {keeper})
             carried.split_into[old] = [keeper, *parts]
+            carried.split_records[old] = {carried.ids[label]: n for label, n in labels.items()}
     olds = set(previous.values()) if previous_ids is None else set(previous_ids)
     carried.deleted = sorted(olds - set(overlap))
     return carried
@@ -170,6 +172,20 @@ def _revived(records: Iterable[str], prefix: str, revivable: Collection[str], us
     return None
 
 
+def _split_reason(parts: list[str], records: Mapping[str, int]) -> str:
+    """Return why the first of parts kept the ID of a person split into them (records: each part's records of it)."""
+    said = f"its records now belong to {len(parts)} persons"
+    if not records:
+        return f"{said}; {parts[0]} kept most of them"
+    kept, total = records.get(parts[0], 0), sum(records.values())
+    others = max((n for part, n in records.items() if part != parts[0]), default=0)
+    if kept > others:
+        return f"{said}; {parts[0]} kept most of them ({kept} of {total})"
+    if kept == others:
+        return f"{said}; {parts[0]} kept {kept} of {total}, as many as another part, and the record first seen"
+    return f"{said}; {parts[0]} kept {kept} of {total}"
+
+
 def identity_events(people: Carried, household_of: Mapping[str, str] | None = None) -> list[Event]:
     """Return the created, merged, split and deleted events of carried customer IDs, in recording order.
 
@@ -179,8 +195,7 @@ def identity_events(people: Carried, household_of: Mapping[str, str] | None = No
     household_of = household_of or {}
     events: list[Event] = []
     for old, parts in sorted(people.split_into.items()):
-        events.append(Event(SPLIT, (old,), tuple(parts),
-                            f"its records now belong to {len(parts)} persons; {parts[0]} kept most of them",
+        events.append(Event(SPLIT, (old,), tuple(parts), _split_reason(parts, people.split_records.get(old, {})),
                             household_of.get(parts[0])))
     absorbed: dict[str, list[str]] = {}
     for old, kept in people.merged_into.items():

@@ -92,6 +92,9 @@ def generate_drop(out_dir: Path, households: int, seed: int,
         interaction_rows = [row[:5] + (_RENAMED.get(row[5], row[5]),) + row[6:] for row in interaction_rows]
         _write_taxonomy(out_dir, persons)
         progress.advance(len(persons))
+    else:       # a folder that held a renamed drop: its taxonomy would rename this drop's categories
+        for stale in ("categories.csv", "attributes_truth.csv"):
+            (out_dir / stale).unlink(missing_ok=True)
     _write_csv(out_dir / "interactions.csv", INTERACTION_COLUMNS, interaction_rows)
     progress.advance(len(interaction_rows))
 

@@ -448,3 +448,20 @@ def test_a_timestamp_written_with_a_space_is_checked_for_the_future_as_one_writt
     write(tmp_path / "interactions.csv", "\n".join([INTERACTION_HEADER, *rows]) + "\n")
     drop = read_drop(tmp_path)
     assert len(drop.interactions) == 0 and len(drop.quarantine) == 2
+
+
+def test_a_drop_holding_one_file_as_csv_and_as_parquet_is_refused_naming_both(tmp_path):
+    """Review finding (session 33): the CSV was read and the Parquet file beside it ignored without a word, so a
+    retailer switching formats could publish last month's records."""
+    import pandas as pd
+
+    write(tmp_path / "webshop.csv", HEADER + "\nW1,Eva,,,,,,,,,,\n")
+    pd.DataFrame([{c: "" for c in IDENTITY_COLUMNS} | {"record_id": "W2", "first_name": "Ida"}]).to_parquet(
+        tmp_path / "webshop.parquet")
+    with pytest.raises(DropError, match="both webshop.csv and webshop.parquet"):
+        read_drop(tmp_path)
+    write(tmp_path / "interactions.parquet", b"PAR1")
+    (tmp_path / "webshop.parquet").unlink()
+    write(tmp_path / "interactions.csv", INTERACTION_HEADER + "\n")
+    with pytest.raises(DropError, match="both interactions.csv and interactions.parquet"):
+        read_drop(tmp_path)

@@ -47,6 +47,7 @@ def test_a_split_leaves_the_id_with_the_part_that_keeps_most_records():
     assert carried.split_into == {"C1": ["C1", new]}
     (event,) = identity_events(carried)
     assert (event.kind, event.before, event.after) == (SPLIT, ("C1",), ("C1", new))
+    assert event.reason == "its records now belong to 2 persons; C1 kept most of them (2 of 3)"
 
 
 def test_a_new_id_is_never_one_issued_before():
@@ -259,3 +260,6 @@ def test_on_an_even_split_the_part_holding_the_record_the_id_was_issued_for_keep
     carried = carry_ids({"a": ["app:1"], "b": ["pos:9"]}, {"app:1": first, "pos:9": first}, {first: T0}, "C", NOW,
                         taken={first})
     assert carried.ids["b"] == first and carried.ids["a"] != first
+    # review finding (session 33): the event said the keeper "kept most of them" on an even split
+    (event,) = identity_events(carried)
+    assert "kept most" not in event.reason and "1 of 2, as many as another part" in event.reason
