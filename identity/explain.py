@@ -32,6 +32,8 @@ from identity.rules import NAMES_ONLY, RULE_TITLES, STEWARD, NameAndBirth, RuleB
 MUST_LINK, CANNOT_LINK = "must_link", "cannot_link"
 MODEL = "model"
 ACCOUNT = "account"     # an edited record back with its person (identity.cluster.EDITED_ACCOUNT)
+REAL_TIME = "real time"     # a record ResolveRecord joined to its person (its match_edge reason: REALTIME_JOINED)
+REALTIME_JOINED = "joined in real time by ResolveRecord, scored by the published run's model"
 
 # What an explanation shows of each comparison's inputs: the columns whose values it prints, joined
 # by a space; "a|b" prints a, or b when a is missing. A comparison not named here shows the columns
@@ -81,7 +83,7 @@ class Link:
     record_a: str
     record_b: str
     match_probability: float
-    joined_by: str = MODEL    # "model", "steward decision <id>" or ACCOUNT
+    joined_by: str = MODEL    # "model", "steward decision <id>", ACCOUNT or REAL_TIME
 
     def reversed(self) -> Link:
         """Return the same link read from record_b to record_a."""
@@ -555,12 +557,13 @@ def verdict(record_a: str, record_b: str, same_person: bool, match_probability: 
             if path[0].joined_by == ACCOUNT:
                 return Verdict(f"one person: {EDITED_ACCOUNT}, and nothing its edit changed conflicts with them "
                                f"(match probability {path[0].match_probability:.4f})")
-            how = "a steward" if path[0].joined_by != MODEL else "the model"
+            how = {MODEL: "the model", REAL_TIME: "the model, in real time (ResolveRecord)"}.get(path[0].joined_by,
+                                                                                                "a steward")
             rule_words = f"; {gave_way}" if gave_way and path[0].joined_by == MODEL else ""
             return Verdict(f"one person: joined directly by {how} at match probability "
                            f"{path[0].match_probability:.4f}{rule_words}")
         weakest = min(path, key=lambda link: link.match_probability)
-        stewards = sorted({link.joined_by for link in path if link.joined_by not in (MODEL, ACCOUNT)})
+        stewards = sorted({link.joined_by for link in path if link.joined_by not in (MODEL, ACCOUNT, REAL_TIME)})
         also = f", among them {', '.join(stewards)}" if stewards else ""
         return Verdict(f"one person: joined through {len(path)} links via {len(path) - 1} other record"
                        f"{'s' if len(path) > 2 else ''}{also}; the weakest link has match probability "

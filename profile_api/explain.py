@@ -31,7 +31,7 @@ from identity.cluster import EDITED_ACCOUNT, STEWARD_JOINED, Refusal
 from identity.compiled_model import UnsupportedCondition
 from identity.engine import make_engine
 from identity.explain import (
-    ACCOUNT, LIKELY_MEMBER, MODEL, MUST_LINK, HouseholdExplanation, HouseholdLink, HouseholdTree, Link,
+    ACCOUNT, LIKELY_MEMBER, MODEL, MUST_LINK, REAL_TIME, REALTIME_JOINED, HouseholdExplanation, HouseholdLink, HouseholdTree, Link,
     PairExplanation, RecordExplanation, StewardNote, household_path, household_sentence, household_tree,
     household_tree_sentence, link_path, links_from, pair_score, record_verdict, rule_against, shared_apart, verdict,
 )
@@ -414,6 +414,7 @@ class Explainer:
             if b in inside and pair not in links:    # the newest join of a pair (ids descending)
                 joined = f"steward decision {musts[pair]}" if pair in musts \
                     else ACCOUNT if reason == EDITED_ACCOUNT \
+                    else REAL_TIME if reason == REALTIME_JOINED \
                     else TAKEN_BACK if reason == STEWARD_JOINED else MODEL
                 links[pair] = Link(a, b, float(probability), joined)
         return list(links.values())

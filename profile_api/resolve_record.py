@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from identity.bulk import give_back_memory
 from identity.engine import Engine as SqlEngine
 from identity.engine import make_engine
+from identity.explain import REALTIME_JOINED
 from identity.household_caps import HouseholdCaps
 from identity.ingest import CHANNELS, Drop
 from identity.lifecycle import CREATED, MERGED, SPLIT, Event, stable_id
@@ -459,6 +460,11 @@ class RecordResolver:
         confidence = decision.probability if decision.customer_id == customer_id and not decision.steward else 1.0
         row = record_raw(request, around.record)
         stored.write_record(conn, row, customer_id, household_id, run_id, confidence)
+        joined = next((p for p in decision.candidates if p.customer_id == customer_id), None)
+        if joined is not None and decision.customer_id == customer_id and not decision.steward:
+            score = decision.scores.get(joined.best)
+            stored.write_join(conn, run_id, request.unique_id, joined.best, decision.probability,
+                              score.match_weight if score is not None else None, REALTIME_JOINED)
         people = {customer_id} | ({around.previous[0]} if around.previous else set())
         homes = {household_id} | ({around.previous[1]} if around.previous else set())
         gone_people, gone_homes = stored.recount(conn, people, homes)

@@ -285,6 +285,16 @@ def write_record(conn: Connection, row: Mapping[str, object], customer_id: str, 
                  {**key, "c": customer_id, "h": household_id, "run": run_id, "confidence": confidence})
 
 
+def write_join(conn: Connection, run_id: str, record: str, partner: str, probability: float, weight: float | None,
+               reason: str) -> None:
+    """Keep the link by which a record joined its person in real time (a match_edge merge of the published run), so
+    that an explanation finds the path to it as to a record the run joined."""
+    conn.execute(text("INSERT INTO match_edge (run_id, kind, unique_id_l, unique_id_r, match_probability, "
+                      "match_weight, reason) VALUES (:run, 'merge', :l, :r, :p, :w, :reason)"),
+                 {"run": run_id, "l": record, "r": partner, "p": float(probability),
+                  "w": None if weight is None else float(weight), "reason": reason})
+
+
 def note_written(conn: Connection, customer_ids: Collection[str], now: dt.datetime) -> None:
     """Record on conn's transaction that these persons' records were written in real time (``person_written``), so
     that every server's name search reads their names again (``persist_lock`` held: the next ``seq`` is free)."""

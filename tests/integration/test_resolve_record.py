@@ -134,6 +134,17 @@ def test_persist_joins_the_person_and_get_profile_shows_the_record_at_once(serve
     by_card = served.stub.GetProfile(pb.GetProfileRequest(identifier=pb.Identifier(
         kind=pb.IDENTIFIER_KIND_SOURCE_RECORD, source="webshop", value="W-RT-JOIN")), timeout=10)
     assert by_card.profile.customer_id == person
+    # review finding (session 33): ExplainMatch had no link to a record joined in real time ("the published run's
+    # links do not connect the two records"); the join is kept as a link of the published run
+    other = served.rows("SELECT source, record_id FROM record_link WHERE customer_id = :c AND record_id <> 'W-RT-JOIN' "
+                        "ORDER BY source, record_id", c=person)[0]
+    explained = served.stub.ExplainMatch(pb.ExplainMatchRequest(
+        a=pb.Identifier(kind=pb.IDENTIFIER_KIND_SOURCE_RECORD, source="webshop", value="W-RT-JOIN"),
+        b=pb.Identifier(kind=pb.IDENTIFIER_KIND_SOURCE_RECORD, source=other[0], value=other[1])), timeout=30)
+    assert explained.same_person and explained.path, explained.decision
+    assert "do not connect" not in explained.decision
+    joins = {(link.record_a, link.record_b, link.joined_by) for link in explained.path}
+    assert any("webshop:W-RT-JOIN" in (a, b) and by == "real time" for a, b, by in joins), joins
 
 
 def test_persist_makes_a_new_person_with_a_created_event(served, held):
