@@ -99,6 +99,7 @@ class StewardNote:
     reason: str
     decided_by: str
     decided_at: str           # ISO date and time
+    between: tuple[str, str] | None = None   # the two records it names, when not the two explained
 
 
 @dataclass(frozen=True)
@@ -546,6 +547,8 @@ def verdict(record_a: str, record_b: str, same_person: bool, match_probability: 
         joins = steward.kind == MUST_LINK
         if joins == same_person:
             sentence = f"{'joined' if joins else 'kept apart'} by {words}"
+            if steward.between:
+                sentence += f", between {steward.between[0]} and {steward.between[1]} of their persons"
         else:
             sentence = (f"{words} {'joins' if joins else 'separates'} them, but the published run predates it: "
                         f"the next run {'joins' if joins else 'separates'} them")

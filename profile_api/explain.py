@@ -31,8 +31,8 @@ from identity.cluster import EDITED_ACCOUNT, STEWARD_JOINED, Refusal
 from identity.compiled_model import UnsupportedCondition
 from identity.engine import make_engine
 from identity.explain import (
-    ACCOUNT, LIKELY_MEMBER, MODEL, MUST_LINK, REAL_TIME, REALTIME_JOINED, HouseholdExplanation, HouseholdLink, HouseholdTree, Link,
-    PairExplanation, RecordExplanation, StewardNote, household_path, household_sentence, household_tree,
+    ACCOUNT, CANNOT_LINK, LIKELY_MEMBER, MODEL, MUST_LINK, REAL_TIME, REALTIME_JOINED, HouseholdExplanation,
+    HouseholdLink, HouseholdTree, Link, PairExplanation, RecordExplanation, StewardNote, household_path, household_sentence, household_tree,
     household_tree_sentence, link_path, links_from, pair_score, record_verdict, rule_against, shared_apart, verdict,
 )
 from identity.households import EDGE_COLUMNS, current_addresses, household_edges
@@ -181,6 +181,8 @@ class Explainer:
             person_a = self._person(conn, a.customer_id)
             person_b = person_a if same else self._person(conn, b.customer_id)
             steward = self._steward_between(conn, a.uid, b.uid)
+            if steward is None and not same:      # a cannot-link between other records of their two persons
+                steward = self._steward_across(conn, person_a, person_b)
             path = link_path(self._links(conn, person_a), a.uid, b.uid) if same else None
             refusal = None if same else self._refusal(conn, a.uid, b.uid, person_a, person_b)
             household = self._household(conn, run, a, b)
@@ -425,6 +427,15 @@ class Explainer:
         for decision_id, kind, left, right, reason, by, at in conn.execute(_STEWARD, {"ids": [a, b]}).all():
             if {left, right} == {a, b}:
                 return StewardNote(decision_id, kind, reason, by, _iso(at))
+        return None
+
+    @staticmethod
+    def _steward_across(conn: Connection, person_a: list[str], person_b: list[str]) -> StewardNote | None:
+        """Return the newest cannot-link that names a record of each of two persons, or None."""
+        side = {uid: 0 for uid in person_a} | {uid: 1 for uid in person_b}
+        for decision_id, kind, left, right, reason, by, at in conn.execute(_STEWARD, {"ids": list(side)}).all():
+            if kind == CANNOT_LINK and right in side and side[left] != side[right]:
+                return StewardNote(decision_id, kind, reason, by, _iso(at), (left, right))
         return None
 
     @staticmethod

@@ -309,3 +309,10 @@ def test_identifiers_and_a_name_its_run_read_as_placeholders_are_missing_again()
     assert (kept["given_first"], kept["surname_core"], kept["email"]) == ("klant", "onbekend", "geen@email.nl")
     # a store whose surname is kept while its first name is not says nothing of a placeholder name
     assert restandardise(raw, {"std_given": None, "std_surname": "onbekend"})["given_first"] == "klant"
+
+
+def test_a_steward_decision_on_other_records_of_the_two_persons_says_which():
+    across = StewardNote("S9", CANNOT_LINK, "two brothers", "ana", "2025-03-01 10:00:00", ("pos:1", "app:3"))
+    found = verdict("pos:2", "app:3", False, 0.2, 0.5, steward=across)
+    assert found.steward_decision_id == "S9" and found.rule == STEWARD
+    assert found.decision.endswith("between pos:1 and app:3 of their persons")
