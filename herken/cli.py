@@ -165,7 +165,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     from identity.pipeline import ResolveOptions, resolve
     from herken.publish import publish_resolution
     from herken.run_folder import finish
-    from profile_api.store import StoreError, open_store
+    from profile_api.store import StoreError, UnusableStore, open_store
 
     try:
         make_url(args.store)
@@ -181,6 +181,10 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         engine_class(args.engine)
     except EngineError as err:
         print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    problem = _store_unusable(args.store)
+    if problem:
+        print(f"error: {problem}; nothing was read or written", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.model:
         from identity.link import model_file_problem
@@ -238,7 +242,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     except StoreError as err:
         bars.stop()
         print(f"error: {err}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_BAD_INPUT if isinstance(err, UnusableStore) else EXIT_FAILED
     finally:
         if profile_engine is not None:
             profile_engine.close()
@@ -346,7 +350,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
     except StoreError as err:
         bars.stop()
         print(f"error: {err}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_BAD_INPUT if isinstance(err, UnusableStore) else EXIT_FAILED
     finally:
         if profile_engine is not None:
             profile_engine.close()
@@ -537,7 +541,7 @@ def cmd_refresh_profiles(args: argparse.Namespace, settings: Settings) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    engine = open_store(args.store, migrate=True)
+    engine = open_store(args.store, migrate=True, create=False)
     try:
         with engine.begin() as conn:
             rebuilt = rebuild_profiles(conn)
@@ -557,6 +561,24 @@ def _store_file_missing(url: str) -> str | None:
         return f"--store '{url}' is not a database URL; use sqlite:///herken.db or postgresql+psycopg://user@host/db"
     if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
         return f"no store at {url}; run `herken resolve DROP --store {url}` first"
+    return None
+
+
+def _store_unusable(url: str) -> str | None:
+    """Return why an existing store at url cannot take a run (another schema, newer than this herken, a PostgreSQL
+    database that does not exist), or None: before a run reads its drop, not after its linkage."""
+    from profile_api.store import OutdatedStore, StoreError, UnusableStore, open_store
+
+    if _store_file_missing(url):
+        return None          # a new SQLite store: the run makes it
+    try:
+        open_store(url, create=False).dispose()
+    except OutdatedStore:
+        return None          # the run migrates it
+    except UnusableStore as err:
+        return None if str(err).startswith("no store at") else str(err)
+    except StoreError:
+        return None          # unreachable now: the run says so when it publishes
     return None
 
 
@@ -898,10 +920,11 @@ class _ClosedPipeQuiet:
 def main(argv: list[str] | None = None) -> int:
     """Run the herken command line; return the exit status."""
     original = sys.stdout
-    sys.stdout = _ClosedPipeQuiet(original)
+    sys.stdout = quiet = _ClosedPipeQuiet(original)
     try:
         return _main(argv)
     finally:
+        quiet.flush()       # what is still buffered, while a reader that has gone is still taken quietly
         sys.stdout = original
 
 
@@ -947,8 +970,11 @@ def run() -> None:
             not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         sys.exit(code)
     logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:      # its reader has gone (main's quiet flush could not take it all)
+            pass
     os._exit(code)
 
 

@@ -85,7 +85,10 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     engine = open_store(args.store, migrate=True, create=False)
     runs_dir = Path(settings.runs_dir)
-    missing = None if args.skip_runs_folder else runs_folder_missing(engine, runs_dir)
+    from profile_api.store.erase import runs_folder_missing
+
+    missing = None if args.skip_runs_folder or not _is_customer(engine, args.customer_id) else \
+        runs_folder_missing(engine, runs_dir)      # an unknown ID is said (and audited) as NOT_FOUND below
     if missing:
         engine.dispose()
         print(f"error: the runs folder {runs_dir.resolve()} holds none of this store's runs ({missing}): their "
@@ -117,16 +120,12 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def runs_folder_missing(engine: Engine, runs_dir: Path) -> str | None:
-    """Return the store's latest run when runs_dir holds the folder of none of its runs (an erasure would miss their
-    files), else None."""
+def _is_customer(engine: Engine, customer_id: str) -> bool:
+    """Return whether customer_id is a current person of the store."""
     from sqlalchemy import text
 
     with engine.connect() as conn:
-        runs = [row[0] for row in conn.execute(text("SELECT run_id FROM run ORDER BY started_at DESC"))]
-    if not runs or any((runs_dir / run_id).is_dir() for run_id in runs):
-        return None
-    return runs[0] if len(runs) == 1 else f"{runs[0]} and {len(runs) - 1} before it"
+        return conn.execute(text("SELECT 1 FROM person WHERE customer_id = :c"), {"c": customer_id}).first() is not None
 
 
 def add_commands(sub: argparse._SubParsersAction, settings: Settings,

@@ -86,9 +86,17 @@ def parse_date(text: str | None) -> dt.date | None:
 
 
 # A time of day after a date in another notation: "12-03-2024 16:00", "12/03/2024 14:05:33", "12 maart 2025 9:30",
-# perhaps with an offset ("+01:00", "Z").
-_TIME_OF_DAY = re.compile(r"^(?P<day>.*\d)[T\s]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,6})\d*)?)?"
-                          r"\s*(?P<zone>Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+# "12.03.2024 16.00", "12-03-2024 4:00 PM", perhaps with an offset ("+01:00", "+01", "Z") or a zone's name (CET).
+_TIME_OF_DAY = re.compile(
+    r"^(?P<day>.*\d)(?:T|\s+)(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:[:.](?P<s>\d{2})(?:[.,](?P<f>\d{1,6})\d*)?)?"
+    r"\s*(?P<half>[ap]\.?m\.?)?\s*(?P<zone>Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,4})?$", re.IGNORECASE)
+# Zones a till or export may name (a shop in the Netherlands or Belgium, or a server's clock).
+_ZONES: dict[str, dt.timezone] = {
+    "utc": dt.timezone.utc, "gmt": dt.timezone.utc, "z": dt.timezone.utc, "wet": dt.timezone.utc,
+    "cet": dt.timezone(dt.timedelta(hours=1)), "mez": dt.timezone(dt.timedelta(hours=1)),
+    "cest": dt.timezone(dt.timedelta(hours=2)), "mesz": dt.timezone(dt.timedelta(hours=2)),
+    "west": dt.timezone(dt.timedelta(hours=1)),
+}
 
 
 def parse_timestamp(text: str | None) -> dt.datetime | None:
@@ -110,10 +118,14 @@ def parse_timestamp(text: str | None) -> dt.datetime | None:
 
 
 def _date_and_time(value: str) -> dt.datetime | None:
-    """Return a date in a notation parse_date reads, with the time of day written after it if any."""
+    """Return a date in a notation parse_date reads, with the time of day written after it if any; raise ValueError
+    for anything after the date that is no time of day (it would be read as midnight)."""
     timed = _TIME_OF_DAY.match(value)
     if not timed:
         day = parse_date(value)
+        numeric = not any(ch.isalpha() for ch in value) or _named_month(value) is None
+        if day is not None and numeric and value.split("T")[0].split(" ")[0] != value:
+            raise ValueError(f"'{value}' has a time of day herken cannot read (write 16:00, 16:00:00 or 4:00 PM)")
         return dt.datetime(day.year, day.month, day.day) if day else None
     try:
         day = parse_date(timed["day"])
@@ -121,11 +133,21 @@ def _date_and_time(value: str) -> dt.datetime | None:
         raise ValueError(str(err).replace(f"'{timed['day']}'", f"'{value}'", 1)) from None
     if day is None:
         return None
-    zone = timed["zone"]
+    zone, half, hour = timed["zone"], (timed["half"] or "").lower()[:1], int(timed["h"])
     try:
-        clock = dt.time(int(timed["h"]), int(timed["m"]), int(timed["s"] or 0), int((timed["f"] or "0").ljust(6, "0")))
-        tz = None if zone is None else dt.timezone.utc if zone.upper() == "Z" else \
-            dt.datetime.strptime(zone.replace(":", ""), "%z").tzinfo
+        if half:                      # 12:30 AM is half past midnight, 12:30 PM half past noon
+            if not 1 <= hour <= 12:
+                raise ValueError(hour)
+            hour = hour % 12 + (12 if half == "p" else 0)
+        clock = dt.time(hour, int(timed["m"]), int(timed["s"] or 0), int((timed["f"] or "0").ljust(6, "0")))
+        if zone is None:
+            tz = None
+        elif zone.lower() in _ZONES:
+            tz = _ZONES[zone.lower()]
+        elif zone[0] in "+-":
+            tz = dt.datetime.strptime(zone.replace(":", "").ljust(5, "0"), "%z").tzinfo
+        else:
+            raise ValueError(zone)
     except ValueError:
         raise ValueError(f"'{value}' has no time of day a clock shows") from None
     return dt.datetime.combine(day, clock, tz)

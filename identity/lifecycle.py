@@ -182,7 +182,7 @@ def _split_reason(parts: list[str], records: Mapping[str, int]) -> str:
     if kept > others:
         return f"{said}; {parts[0]} kept most of them ({kept} of {total})"
     if kept == others:
-        return f"{said}; {parts[0]} kept {kept} of {total}, as many as another part, and the record first seen"
+        return f"{said}; {parts[0]} kept {kept} of {total}, as many as another part, and keeps the ID"
     return f"{said}; {parts[0]} kept {kept} of {total}"
 
 

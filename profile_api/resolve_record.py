@@ -460,6 +460,7 @@ class RecordResolver:
         confidence = decision.probability if decision.customer_id == customer_id and not decision.steward else 1.0
         row = record_raw(request, around.record)
         stored.write_record(conn, row, customer_id, household_id, run_id, confidence)
+        stored.forget_joins(conn, request.unique_id, REALTIME_JOINED)
         joined = next((p for p in decision.candidates if p.customer_id == customer_id), None)
         if joined is not None and decision.customer_id == customer_id and not decision.steward:
             score = decision.scores.get(joined.best)

@@ -56,6 +56,8 @@ OTHER_PARTICLES = 0.95     # the same surname with other or no particles ("van d
 HALF = 0.9                 # one half of a double surname ("Mulder" for "Palman-Mulder"), or the whole for a half
 SOUNDS_ALIKE = 0.95        # "ij" written "y" or "ei" ("Huys", "Huijs"; "Lijn", "Lyn", "Lein")
 SURNAME_FIRST = 0.95       # a reading of the name typed surname first without a comma ("Nowak Ilse")
+TWO_GIVEN = 0.97           # a reading of the second word as a given name ("Jan Willem Smeets"): a little less than
+                           # the second word as the surname's ("Anna Palman Mulder" is Palman-Mulder before Mulder)
 _GLUED_PARTICLES = sorted({p.replace(" ", "").replace("'", "") for p in SURNAME_PARTICLES}, key=len, reverse=True)
 
 
@@ -163,7 +165,7 @@ def query_readings(name: str) -> list[NameQuery]:
             readings.append(reading)
 
     if len(words) >= 3 and not any(_is_particle(w) or len(w.strip(".")) == 1 for w in words[:2]):
-        add(words[:2], words[2:])                      # two given names with a space: "jan willem smeets"
+        add(words[:2], words[2:], TWO_GIVEN)           # two given names with a space: "jan willem smeets"
     if _is_particle(words[-1]) or words[0] in ("v", "v/d"):
         add([], words)                                 # particles after the surname: "berg van den", "v d linden"
     if not _is_particle(words[-1]) and not _is_particle(words[0]):
@@ -262,9 +264,10 @@ class _NameIndex:
         """Return the best name score of each of the (at most limit) best-named persons."""
         return self.best_of([query], limit)
 
-    def best_of(self, readings: list[NameQuery], limit: int) -> dict[str, float]:
+    def best_of(self, readings: list[NameQuery], limit: int, floor: float = NAME_MIN) -> dict[str, float]:
         """Return the best name score, over the readings of a typed name, of each of the (at most limit) best-named
-        persons. A surname form several readings have is looked up once."""
+        persons. A surname form several readings have is looked up once; a surname with which no given name could
+        reach floor is passed over (the default: what a name-only candidate needs)."""
         matched: dict[str, list[str]] = {}
         scores: dict[str, float] = {}
         for query in readings:
@@ -282,7 +285,7 @@ class _NameIndex:
                         seen.add((surname, particles))
                         surname_score = surname_similarity(query, surname, particles)
                         best_possible = (0.6 * surname_score + 0.4 if given_asked else surname_score) * query.weight
-                        if best_possible < NAME_MIN:
+                        if best_possible < floor:
                             continue     # not even a given name that fits fully would make it a name match
                         if not given_asked:
                             scored = {name: surname_score * query.weight for name in names}
@@ -407,12 +410,13 @@ class CustomerSearch:
         with self._engine.connect() as conn:
             self._names(conn)
 
-    def _best_named(self, conn, readings: list[NameQuery]) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    def _best_named(self, conn, readings: list[NameQuery],  # type: ignore[no-untyped-def]
+                    floor: float = NAME_MIN) -> dict[str, float]:
         """Return the best name score, over the readings of the typed name, of each of the best-named persons, of
-        the run and written since."""
-        scores = self._names(conn).best_of(readings, NAME_CANDIDATES)
+        the run and written since (``_NameIndex.best_of``'s floor)."""
+        scores = self._names(conn).best_of(readings, NAME_CANDIDATES, floor)
         with self._lock:
-            recent = self._recent.best_of(readings, NAME_CANDIDATES) if len(self._recent) else {}
+            recent = self._recent.best_of(readings, NAME_CANDIDATES, floor) if len(self._recent) else {}
         if recent:
             for customer_id, score in recent.items():
                 if score > scores.get(customer_id, 0.0):
@@ -433,7 +437,9 @@ class CustomerSearch:
         if "name" in asked and not readings:
             raise ValueError(f"name: '{name}' has no surname to search for")
         with self._engine.connect() as conn:
-            name_scores = self._best_named(conn, readings) if readings else {}
+            # a house number without a postcode is looked up nowhere: the name's candidates are all it has
+            floor = 0.0 if "house_number" in asked and "postcode" not in asked else NAME_MIN
+            name_scores = self._best_named(conn, readings, floor) if readings else {}
             exact = [clause for key, clause in _EXACT.items() if key in asked]
             ids = set(name_scores)
             if exact:

@@ -47,7 +47,7 @@ from profile_api.requests import (
 from profile_api.resolve_record import (
     NothingPublished, RecordResolver, ResolveRequestError, WarmingUp, record_request_of, resolved_reply,
 )
-from profile_api.store.erase import ErasedRecord, forget_customer
+from profile_api.store.erase import ErasedRecord, forget_customer, runs_folder_missing
 from profile_api.store.export import NoSuchCustomer, export_json
 from profile_api.store.audit import AuditLog, Entry, now
 from profile_api.views import (
@@ -411,6 +411,10 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         customer_id, reason = forget_request_of(request)
         call = self._call()
         call.customers.append(customer_id)
+        if self.runs_dir is not None and (missing := runs_folder_missing(self.store.engine, self.runs_dir)):
+            log.warning("ForgetCustomer: the runs folder %s holds none of the store's runs (%s): their "
+                        "quarantine.csv and reports are not scrubbed here; run `herken forget` where `herken resolve` "
+                        "ran, or serve with HERKEN_RUNS_DIR set to that folder", self.runs_dir, missing)
         try:
             erased = forget_customer(self.store.engine, customer_id, reason, caller=call.caller,
                                      runs_dir=self.runs_dir)

@@ -95,8 +95,8 @@ def open_store(url: str = DEFAULT_STORE_URL, migrate: bool = False, create: bool
             schema, or the store is newer.
         StoreError: the database cannot be reached.
     """
-    missing = f"no store at {url}; run `herken resolve DROP --store {url}` first"
     engine = _engine(url)
+    missing = f"no store at {_shown(engine)}; run `herken resolve DROP --store {_shown(engine)}` first"
     if not create and engine.dialect.name == "sqlite" and not _in_memory(engine) and \
             not Path(engine.url.database or "").is_file():
         engine.dispose()

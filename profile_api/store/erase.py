@@ -73,7 +73,8 @@ from profile_api.store.write_delta import delete_ids, rebuild_households
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Erased", "ErasedRecord", "NoSuchCustomer", "carries_tombstone", "forget_customer", "read_tombstones", "scrub_runs"]
+__all__ = ["Erased", "ErasedRecord", "NoSuchCustomer", "carries_tombstone", "forget_customer", "read_tombstones",
+           "runs_folder_missing", "scrub_runs"]
 
 ERASED = "erased"
 
@@ -204,15 +205,15 @@ class _Person:
         """Return True when a quarantined row (its file's stem, its raw text) is theirs."""
         low = raw.lower()
         values = _RAW_FIELDS.split(raw)   # a row keeps its file's separator (identity.ingest.DELIMITERS)
-        keys = set(self.keys)
-        if (file_stem, values[0].strip()) in keys:
-            return True          # a row of a channel's file: record_id first
-        if len(values) > 1 and (values[0].strip(), values[1].strip()) in keys:
-            return True          # interactions, preferences, deletions: source and record_id first
+        fields = {value.strip() for value in values}
+        # their record_id, in a file of its channel or beside its source (interactions, preferences, deletions), in
+        # whatever order the file's columns come
+        if any(record_id in fields and (source == file_stem or source in fields) for source, record_id in self.keys):
+            return True
         if any(n in low for n in self.needles()):
             return True
-        fields = {value.strip().lower() for value in values}
-        return any(given.lower() in fields and surname.lower() in fields for given, surname in self.names)
+        lowered = {value.lower() for value in fields}
+        return any(given.lower() in lowered and surname.lower() in lowered for given, surname in self.names)
 
 
 _RAW_FIELDS = re.compile(r"[,;\t]")
@@ -487,6 +488,16 @@ def _reclaim(engine: Engine, vacuum: bool | str, audit: bool = False) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             how = "(FULL, ANALYZE)" if vacuum == "full" else "(ANALYZE)"
             conn.exec_driver_sql(f"VACUUM {how} " + ", ".join((*_TOUCHED, "audit_log") if audit else _TOUCHED))
+
+
+def runs_folder_missing(engine: Engine, runs_dir: Path) -> str | None:
+    """Return the store's latest run when runs_dir holds the folder of none of its runs (an erasure would miss their
+    files), else None."""
+    with engine.connect() as conn:
+        runs = [row[0] for row in conn.execute(text("SELECT run_id FROM run ORDER BY started_at DESC"))]
+    if not runs or any((runs_dir / run_id).is_dir() for run_id in runs):
+        return None
+    return runs[0] if len(runs) == 1 else f"{runs[0]} and {len(runs) - 1} before it"
 
 
 def scrub_runs(runs_dir: Path, person: _Person) -> tuple[list[str], list[str]]:

@@ -288,11 +288,18 @@ def write_record(conn: Connection, row: Mapping[str, object], customer_id: str, 
 def write_join(conn: Connection, run_id: str, record: str, partner: str, probability: float, weight: float | None,
                reason: str) -> None:
     """Keep the link by which a record joined its person in real time (a match_edge merge of the published run), so
-    that an explanation finds the path to it as to a record the run joined."""
+    that an explanation finds the path to it as to a record the run joined (``forget_joins`` first)."""
     conn.execute(text("INSERT INTO match_edge (run_id, kind, unique_id_l, unique_id_r, match_probability, "
                       "match_weight, reason) VALUES (:run, 'merge', :l, :r, :p, :w, :reason)"),
                  {"run": run_id, "l": record, "r": partner, "p": float(probability),
                   "w": None if weight is None else float(weight), "reason": reason})
+
+
+def forget_joins(conn: Connection, record: str, reason: str) -> None:
+    """Remove the links by which a record joined a person in real time before (it is resolved again: sent twice, or
+    moved to another person)."""
+    conn.execute(text("DELETE FROM match_edge WHERE kind = 'merge' AND unique_id_l = :l AND reason = :reason"),
+                 {"l": record, "reason": reason})
 
 
 def note_written(conn: Connection, customer_ids: Collection[str], now: dt.datetime) -> None:

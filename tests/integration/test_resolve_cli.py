@@ -157,3 +157,37 @@ def test_a_model_file_that_is_missing_or_no_model_is_refused_before_the_drop_is_
         assert main(["resolve", str(small_drop), "--model", str(model), "--store", url]) == 2
         assert says in capsys.readouterr().err
     assert not (tmp_path / "m.db").exists()
+
+
+# Review of session 33's diff: the message of an empty PostgreSQL store named its URL with the password; resolve
+# exited 1 for a store it cannot use, and only after the whole linkage.
+def test_no_store_in_an_empty_postgresql_database_is_said_without_the_password(fresh_pg_url, capsys):
+    with_password = fresh_pg_url.replace("://postgres@", "://postgres:S3cretPassw0rd@")
+    assert main(["events", "--store", with_password]) == 2
+    said = capsys.readouterr().err
+    assert "no store at" in said and "S3cretPassw0rd" not in said
+
+
+def test_resolve_refuses_a_store_it_cannot_use_before_reading_the_drop(small_drop, tmp_path, capsys):
+    from sqlalchemy import create_engine, text
+
+    foreign = tmp_path / "foreign.db"
+    engine = create_engine(f"sqlite:///{foreign}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE orders (id INTEGER)"))
+    engine.dispose()
+    assert main(["resolve", str(small_drop), "--store", f"sqlite:///{foreign}"]) == 2
+    said = capsys.readouterr()
+    assert "no herken schema" in said.err and "nothing was read or written" in said.err
+    assert "scoring" not in said.out + said.err           # refused before the linkage
+
+
+def test_refresh_profiles_on_an_empty_database_makes_no_store(tmp_path, capsys):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert main(["refresh-profiles", "--store", f"sqlite:///{empty}"]) == 2
+    assert "no store at" in capsys.readouterr().err
+    import sqlite3
+
+    with sqlite3.connect(empty) as conn:                     # no schema made in it
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 0

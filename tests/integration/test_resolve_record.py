@@ -145,6 +145,9 @@ def test_persist_joins_the_person_and_get_profile_shows_the_record_at_once(serve
     assert "do not connect" not in explained.decision
     joins = {(link.record_a, link.record_b, link.joined_by) for link in explained.path}
     assert any("webshop:W-RT-JOIN" in (a, b) and by == "real time" for a, b, by in joins), joins
+    # sent again: one link of it, not two (review of session 33's diff)
+    served.stub.ResolveRecord(request_of("webshop", arriving, persist=True, record_id="W-RT-JOIN"), timeout=30)
+    assert served.rows("SELECT count(*) FROM match_edge WHERE unique_id_l = 'webshop:W-RT-JOIN'")[0][0] == 1
 
 
 def test_persist_makes_a_new_person_with_a_created_event(served, held):

@@ -33,3 +33,19 @@ def test_a_default_drop_generated_where_a_renamed_one_was_leaves_no_taxonomy_of_
     assert (tmp_path / "categories.csv").exists() and (tmp_path / "attributes_truth.csv").exists()
     assert main(["generate", str(tmp_path), "--households", "3"]) == 0
     assert not (tmp_path / "categories.csv").exists() and not (tmp_path / "attributes_truth.csv").exists()
+
+
+def test_output_still_buffered_when_the_command_ends_is_dropped_quietly_too(tmp_path):
+    """Review of session 33's diff: with output buffered (no PYTHONUNBUFFERED), what was still in the buffer when the
+    command ended hit the closed pipe in run()'s last flush: a traceback and exit 120."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    code = ("import sys; from herken.cli import run; "
+            f"sys.argv = ['herken', 'generate', {str(tmp_path / 'drop')!r}, '--households', '2']; run()")
+    command = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    command.stdout.close()                                  # the reader goes before anything is read
+    _, err = command.communicate(timeout=120)
+    assert command.returncode == 0 and b"Traceback" not in err, err
+    assert (tmp_path / "drop" / "pos.csv").exists()       # and the command did its work

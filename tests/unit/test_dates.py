@@ -72,3 +72,22 @@ def test_a_time_of_day_after_a_date_in_another_notation_is_kept_not_read_as_midn
 def test_a_time_of_day_no_clock_shows_is_refused():
     with pytest.raises(ValueError, match="time of day"):
         parse_timestamp("12-03-2024 25:00")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("12-03-2024 4:00 PM", dt.datetime(2024, 3, 12, 16, 0)),
+    ("12-03-2024 12:30 am", dt.datetime(2024, 3, 12, 0, 30)),
+    ("12-03-2024 16:00 CET", dt.datetime(2024, 3, 12, 15, 0)),
+    ("12-03-2024 16:00 CEST", dt.datetime(2024, 3, 12, 14, 0)),
+    ("12-03-2024 16:00+01", dt.datetime(2024, 3, 12, 15, 0)),
+    ("12.03.2024 16.00", dt.datetime(2024, 3, 12, 16, 0)),
+])
+def test_times_of_day_as_tills_and_exports_write_them_are_read_not_dropped(text, expected):
+    """Review of session 33's diff: these were still stored as midnight."""
+    assert parse_timestamp(text) == expected
+
+
+@pytest.mark.parametrize("text", ["12-03-2024 16:00 XYZ", "12-03-2024 garbage", "12-03-2024 13:00 PM"])
+def test_anything_after_a_date_that_is_no_time_of_day_is_refused_not_read_as_midnight(text):
+    with pytest.raises(ValueError):
+        parse_timestamp(text)

@@ -168,3 +168,17 @@ def test_a_report_naming_their_record_or_full_name_goes_from_the_runs_folder(tmp
     _, removed = scrub_runs(tmp_path, person)
     assert sorted(Path(p).name for p in removed) == ["report.html", "review.html"]
     assert (run / "other.html").exists()
+
+
+def test_a_quarantined_row_is_theirs_by_source_and_record_id_in_whatever_order_its_file_gives_them():
+    """Review of session 33's diff: only rows with source and record_id as their first two fields were found."""
+    import pandas as pd
+
+    from profile_api.store.erase import _Person
+
+    person = _Person("C1", "H1", [("app", "A-77"), ("pos", "P-12")], pd.DataFrame(), {}, set(), set(), [], set())
+    assert person.holds("interactions", "app,A-77,purchase,2024-01-01T10:00:00,SKU1,shoes,,1,-12.50,0,,")
+    assert person.holds("interactions", "purchase;2024-01-01T10:00:00;A-77;app;SKU1;shoes;;1;-12.50;0;;")
+    assert person.holds("pos", "Jan,P-12,de Vries,,,,,,,,,")              # a channel's file: its record_id
+    assert not person.holds("pos", "Jan,A-77,de Vries,,,,,,,,,")          # another channel's record_id
+    assert not person.holds("interactions", "webshop,A-77,purchase,2024-01-01T10:00:00,SKU1,shoes,,1,1,0,,")

@@ -262,4 +262,4 @@ def test_on_an_even_split_the_part_holding_the_record_the_id_was_issued_for_keep
     assert carried.ids["b"] == first and carried.ids["a"] != first
     # review finding (session 33): the event said the keeper "kept most of them" on an even split
     (event,) = identity_events(carried)
-    assert "kept most" not in event.reason and "1 of 2, as many as another part" in event.reason
+    assert "kept most" not in event.reason and "1 of 2, as many as another part, and keeps the ID" in event.reason

@@ -108,9 +108,6 @@ def best_score(query, given, surname, particles=None, initial=None):
 
 # Review findings (session 33): names as shop staff type them, which found no one or the wrong person first.
 @pytest.mark.parametrize("query, given, surname, particles", [
-    ("Jan Willem Smeets", "jan", "smeets", None),             # two given names with a space (the record: Jan-Willem)
-    ("Maria Susanna Lamore", "maria", "lamore", None),
-    ("Gert Jan de Haan", "gert", "haan", "de"),
     ("Berg van den", "anja", "berg", "van den"),              # particles after the surname, without a comma
     ("Linden vd", "anouk", "linden", "van der"),
     ("v d Linden", "anouk", "linden", "van der"),
@@ -118,6 +115,15 @@ def best_score(query, given, surname, particles=None, initial=None):
 ])
 def test_names_typed_as_heard_fit_the_record_fully(query, given, surname, particles):
     assert best_score(query, given, surname, particles) == 1.0
+
+
+@pytest.mark.parametrize("query, given, surname, particles", [
+    ("Jan Willem Smeets", "jan", "smeets", None),             # two given names with a space (the record: Jan-Willem)
+    ("Maria Susanna Lamore", "maria", "lamore", None),
+    ("Gert Jan de Haan", "gert", "haan", "de"),
+])
+def test_two_given_names_typed_with_a_space_fit_the_record_nearly_fully(query, given, surname, particles):
+    assert best_score(query, given, surname, particles) == pytest.approx(0.97)
 
 
 def test_one_half_of_a_double_surname_finds_the_person_before_namesakes_of_that_half_with_another_given_name():
@@ -161,7 +167,23 @@ def test_the_index_finds_a_person_by_any_reading_of_the_typed_name_and_by_half_a
     search = CustomerSearch(engine=None)  # type: ignore[arg-type]
     search._names = lambda conn: index  # type: ignore[method-assign]
     found = search._best_named(None, query_readings("Jan Willem Smeets"))
-    assert found["C1"] == 1.0 and found["C1"] > found.get("C2", 0.0)
+    assert found["C1"] >= 0.95 and found["C1"] > found.get("C2", 0.0)
     found = search._best_named(None, query_readings("Chantal Mulder"))
     assert max(found, key=found.get) == "C3"
     assert "C5" in search._best_named(None, query_readings("Marco Huys"))
+
+
+def test_a_second_word_read_as_the_surnames_comes_before_it_read_as_a_second_given_name():
+    """Review of session 33's diff: "Anna Palman Mulder" put Anna Mulder first, tied with Anna Palman-Mulder."""
+    assert best_score("Anna Palman Mulder", "anna", "palman mulder") == 1.0
+    assert best_score("Anna Palman Mulder", "anna", "palman mulder") > best_score("Anna Palman Mulder", "anna", "mulder")
+    assert best_score("Jan Willem Smeets", "jan", "smeets") >= 0.95
+
+
+def test_with_a_house_number_and_no_postcode_names_too_unlike_for_a_name_match_still_come_forward():
+    """Review of session 33's diff: the skipping of surnames below a name match dropped the candidates a house number
+    (looked up nowhere else) matched."""
+    index = _NameIndex([("C1", "jan", "Jan", "bakkum", None), ("C2", "jan", "Jan", "bakkers", None)])
+    readings = query_readings("Jan Bakkers")
+    assert "C1" not in index.best_of(readings, 10)
+    assert "C1" in index.best_of(readings, 10, floor=0.0)
