@@ -14,7 +14,8 @@ their name is typed that way, and ``ProfileStore.search(name=..., limit=100)`` i
 - ``surname first``: "de Vries Jan" (no comma);
 - ``one half of a double surname``: "Chantal Mulder" for "Chantal Palman-Mulder" (either half, at random);
 - ``ij written y``: "Marco Huys" for "Marco Huijs";
-- ``a salutation``: "Dhr. J. de Vries" (the initial of the given name).
+- ``a salutation``: "Dhr. J. de Vries" (the initial of the given name);
+- ``the surname's first letter mistyped``: "Jan Krins" for "Jan Prins".
 
 Per way: the share of searches whose answer holds the record's person first (a tie at the top counts as first
 when the person is among the tied), among the first 3, among the first 10, and the p50 of the search times.
@@ -67,6 +68,9 @@ def ways(first: str, last: str, rng: random.Random) -> dict[str, str]:
     if "ij" in last.lower():
         typed["ij written y"] = f"{first} {last.replace('ij', 'y').replace('IJ', 'Y').replace('Ij', 'Y')}"
     typed["a salutation"] = f"Dhr. {first[0].upper()}. {last}"
+    if len(core) >= 4 and core[0].isalpha():
+        other = rng.choice([c for c in "bdfghklmnprstvwz" if c != core[0].lower()])
+        typed["the surname's first letter mistyped"] = f"{first} {(split[0] + ' ') if split else ''}{other.upper()}{core[1:]}"
     return typed
 
 
@@ -98,7 +102,7 @@ def measure(url: str, per_way: int, seed: int) -> dict:
         for way, query in ways(first, last, rng).items():
             if len(chosen.setdefault(way, [])) < per_way:
                 chosen[way].append((query, customer_id))
-        if all(len(chosen.get(w, [])) >= per_way for w in chosen) and len(chosen) >= 7:
+        if all(len(chosen.get(w, [])) >= per_way for w in chosen) and len(chosen) >= 8:
             break
     figures: dict[str, dict] = {}
     for way, queries in chosen.items():

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
@@ -50,6 +50,9 @@ NAME_CANDIDATES = 300      # the best-named persons scored further
 MAX_LIMIT = 100
 # Jaro-Winkler says 0.7 of two unrelated names; from there up to 1 is the range that tells.
 SIMILAR_FROM = 0.75
+# One letter typed wrong, left out, added or swapped in a name of four letters or more fits at least this well (Jaro-
+# Winkler weighs the first letters most: "Krins" for "Prins" scored as two names).
+ONE_TYPO = 0.9
 VARIANT = 0.95             # a nickname (Hans for Johannes) fits a little less than the name itself
 UNGLUED = 0.95             # a surname read without a glued-on particle ("Terlouw" as "Louw")
 OTHER_PARTICLES = 0.95     # the same surname with other or no particles ("van den Berg", "Berg")
@@ -76,7 +79,11 @@ def _similar(a: str, b: str) -> float:
     """Return 1 for equal strings, falling to 0 at Jaro-Winkler SIMILAR_FROM: typos score high, other names 0."""
     if a == b:
         return 1.0
-    return max(0.0, (JaroWinkler.similarity(a, b) - SIMILAR_FROM) / (1.0 - SIMILAR_FROM))
+    similarity = JaroWinkler.similarity(a, b)
+    if similarity < ONE_TYPO and min(len(a), len(b)) >= 4 and abs(len(a) - len(b)) <= 1 \
+            and DamerauLevenshtein.distance(a, b, score_cutoff=1) <= 1:
+        similarity = ONE_TYPO
+    return max(0.0, (similarity - SIMILAR_FROM) / (1.0 - SIMILAR_FROM))
 
 
 @lru_cache(maxsize=200_000)

@@ -187,3 +187,11 @@ def test_with_a_house_number_and_no_postcode_names_too_unlike_for_a_name_match_s
     readings = query_readings("Jan Bakkers")
     assert "C1" not in index.best_of(readings, 10)
     assert "C1" in index.best_of(readings, 10, floor=0.0)
+
+
+def test_one_letter_wrong_at_the_start_of_a_surname_is_a_typo_not_another_name():
+    """Review finding (session 33): "Krins" for "Prins" missed about one search in four (Jaro-Winkler weighs the first
+    letters most)."""
+    assert best_score("Jan Krins", "jan", "prins") >= 0.75
+    assert best_score("Jan Prins", "jan", "prins") > best_score("Jan Prins", "jan", "krins")
+    assert best_score("Jan Kok", "jan", "bok") < 0.7                      # three letters: too short to tell
