@@ -63,16 +63,24 @@ surnames AS (
         SELECT person, surname_first AS name FROM records UNION ALL SELECT person, surname_last FROM records
     ) WHERE length(name) > 2
 ),
-building_kin AS (
+building_kin_all AS (
     -- "23" without the flat number beside "23-1": the same building, and one family name shared.
     -- The shared name is joined from the pair, not asked in a correlated EXISTS: Spark runs that
     -- as every pair of persons with one surname (millions for "jansen" at 100k records) first.
-    SELECT DISTINCT l.person AS anchor, l.postcode || '|' || l.house_number AS building, o.person
+    SELECT DISTINCT l.person AS anchor, l.postcode || '|' || l.house_number AS building, o.person,
+           CASE WHEN o.address_key <> l.address_key THEN o.address_key END AS flat
     FROM latest_address l
     JOIN latest_address o ON o.postcode = l.postcode AND o.house_number = l.house_number AND o.person <> l.person
     JOIN surnames a ON a.person = l.person
     JOIN surnames b ON b.person = o.person AND b.name = a.name
     WHERE NOT EXISTS (SELECT 1 FROM spellings s WHERE s.person = l.person AND s.house_addition IS NOT NULL)
+),
+building_kin AS (
+    -- Kin of the name at one flat of the building at most: at "23-2" and "23-3" both, which flat "23" means
+    -- cannot be told, and tying the person to both would make one household of two families.
+    SELECT k.anchor, k.building, k.person FROM building_kin_all k
+    JOIN (SELECT anchor FROM building_kin_all GROUP BY anchor HAVING count(DISTINCT flat) <= 1) one
+      ON one.anchor = k.anchor
 ),
 flat_kin AS (
     -- A person known only by the bare number ("23") of a building where someone sharing their family

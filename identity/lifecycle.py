@@ -197,6 +197,11 @@ def identity_events(people: Carried, household_of: Mapping[str, str] | None = No
     for old, parts in sorted(people.split_into.items()):
         events.append(Event(SPLIT, (old,), tuple(parts), _split_reason(parts, people.split_records.get(old, {})),
                             household_of.get(parts[0])))
+        for part in parts[1:]:     # the event names the keeper's household: a part living elsewhere says where
+            if household_of.get(part) is not None and household_of.get(part) != household_of.get(parts[0]):
+                events.append(Event(HOUSEHOLD_CHANGED, (part,), (part,),
+                                    f"{part}, split off from {old}, lives in household {household_of[part]}",
+                                    household_of[part]))
     absorbed: dict[str, list[str]] = {}
     for old, kept in people.merged_into.items():
         absorbed.setdefault(kept, []).append(old)

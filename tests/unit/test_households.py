@@ -133,6 +133,20 @@ def test_a_flat_less_spelling_beside_kin_at_a_flat_is_that_flat_not_the_ground_f
     assert got["p3"] == got["p4"]     # the ground floor's own household keeps its bare number
 
 
+def test_a_flat_less_spelling_beside_kin_at_two_flats_joins_neither_family():
+    """Review finding (session 33): one till record at '100' beside a Jansen couple at '100-2' and another at '100-3'
+    made one household of the two families (their first names, pets and preferences served to each other)."""
+    got = households([
+        record("a", "p1", "jansen", postcode="1011AA", number="100"),
+        record("b", "p2", "jansen", postcode="1011AA", number="100", addition="2"),
+        record("c", "p3", "jansen", postcode="1011AA", number="100", addition="2"),
+        record("d", "p4", "jansen", postcode="1011AA", number="100", addition="3"),
+        record("e", "p5", "jansen", postcode="1011AA", number="100", addition="3"),
+    ])
+    assert got["p2"] == got["p3"] != got["p4"] == got["p5"]
+    assert got["p1"] not in (got["p2"], got["p4"])
+
+
 def test_a_flat_less_spelling_without_kin_in_the_building_keeps_the_bare_number():
     got = households([
         record("a", "p1", "bakker", postcode="1011AA", number="63"),

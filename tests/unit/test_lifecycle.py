@@ -263,3 +263,15 @@ def test_on_an_even_split_the_part_holding_the_record_the_id_was_issued_for_keep
     # review finding (session 33): the event said the keeper "kept most of them" on an even split
     (event,) = identity_events(carried)
     assert "kept most" not in event.reason and "1 of 2, as many as another part, and keeps the ID" in event.reason
+
+
+def test_a_part_split_off_into_another_household_says_so_in_an_event():
+    """Review finding (session 33): the split event named the keeper's household only, and no event said where the
+    split-off person lives, so a CRM following the events filed them under the wrong household."""
+    previous = {"a:1": "C1", "a:2": "C1", "a:3": "C1"}
+    carried = carry_ids({"a:1": ["a:1"], "a:2": ["a:2", "a:3"]}, previous, {"C1": T0}, "C", NOW)
+    new = carried.ids["a:1"]
+    events = identity_events(carried, {"C1": "H1", new: "H2"})
+    assert [(e.kind, e.before, e.after, e.household_id) for e in events] == [
+        (SPLIT, ("C1",), ("C1", new), "H1"), (HOUSEHOLD_CHANGED, (new,), (new,), "H2")]
+    assert [e.kind for e in identity_events(carried, {"C1": "H1", new: "H1"})] == [SPLIT]
