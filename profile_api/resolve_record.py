@@ -37,6 +37,7 @@ from identity.engine import Engine as SqlEngine
 from identity.engine import make_engine
 from identity.explain import REALTIME_JOINED
 from identity.household_caps import HouseholdCaps
+from identity.households import BUILDING_KIND
 from identity.ingest import CHANNELS, Drop
 from identity.lifecycle import CREATED, MERGED, SPLIT, Event, stable_id
 from identity.model import blocking_rules_of
@@ -507,7 +508,14 @@ class RecordResolver:
     def _new_person(self, conn: Connection, around: _Neighbourhood, request: RecordRequest,
                     caps: HouseholdCaps) -> tuple[str, str, bool]:
         """Return a new customer_id, the household it joins, and whether that household is new (``caps``: the
-        run's, per kind of household evidence)."""
+        run's, per kind of household evidence). A record at a building's bare number ("100") where kin of its
+        family name live at one flat of it ("100-2") joins their household, as a batch run takes it (its flat_kin)."""
+        kin = stored.flat_kin_household(conn, around.record[POS["postcode"]], around.record[POS["house_number"]],
+                                        around.record[POS["house_addition"]],
+                                        {around.record[POS["surname_first"]], around.record[POS["surname_last"]]},
+                                        caps.of(BUILDING_KIND))
+        if kin is not None:
+            return _fresh_id(conn, "C", request.unique_id), kin, False
         shares: dict[str, set[str]] = {}     # household -> kinds of evidence shared with the record
         for kind, evidence in HOUSEHOLD_EVIDENCE.items():
             value = around.record[POS[kind]]

@@ -30,7 +30,7 @@ from sqlalchemy.exc import OperationalError
 from identity.categories import taxonomy_frame
 from identity.engine import Engine as SqlEngine
 from identity.scoring import RAW_COLUMNS   # the identity columns of a source record as received
-from identity.standardise import current_standardised
+from identity.standardise import current_standardised, standardise_house_number
 from profile_api.golden import TIMESTAMP_SQL
 from profile_api.live import lock_preferences
 
@@ -293,6 +293,32 @@ def write_join(conn: Connection, run_id: str, record: str, partner: str, probabi
                       "match_weight, reason) VALUES (:run, 'merge', :l, :r, :p, :w, :reason)"),
                  {"run": run_id, "l": record, "r": partner, "p": float(probability),
                   "w": None if weight is None else float(weight), "reason": reason})
+
+
+def flat_kin_household(conn: Connection, postcode: str | None, number: str | None, addition: str | None,
+                       surnames: set[str | None], cap: int) -> str | None:
+    """Return the household of the kin a record at a building's bare number has at one flat of it: persons whose
+    surname shares a word of at least three letters with the record's and who live at a flat of that building, all of
+    one flat, fewer than cap, one household (``identity.households``' flat_kin); else None."""
+    names = {name for name in surnames if name and len(name) > 2}
+    if addition is not None or postcode is None or number is None or not names:
+        return None
+    flats: dict[str, set[tuple[str, str]]] = {}        # flat -> (customer_id, household_id) of kin there
+    for customer_id, household_id, written, surname in conn.execute(_BUILDING, {"postcode": postcode, "number": number}):
+        flat = standardise_house_number(written)[1]
+        words = set((surname or "").split())
+        if flat is not None and {w for w in words if len(w) > 2} & names:
+            flats.setdefault(flat, set()).add((customer_id, household_id))
+    if len(flats) != 1:
+        return None
+    (kin,) = flats.values()
+    households = {household for _, household in kin}
+    return households.pop() if len(households) == 1 and len(kin) < cap else None
+
+
+_BUILDING = text("""SELECT l.customer_id, l.household_id, r.house_number, r.std_surname FROM source_record r
+JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
+WHERE r.std_postcode = :postcode AND r.std_house_number = :number""")
 
 
 def forget_joins(conn: Connection, record: str, reason: str) -> None:

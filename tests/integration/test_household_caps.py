@@ -129,3 +129,52 @@ def test_walk_ins_given_the_default_card_in_real_time_stay_apart_through_a_delta
     assert homes["NEW1"] == homes["NEW1B"] and homes["NEW2"] == homes["NEW2B"]
     assert homes["NEW1"] != homes["NEW2"]                   # the default card joins no household
     assert not (state.records["loyalty_card"] == DEFAULT_CARD).any()
+
+
+def test_a_walk_in_at_a_buildings_bare_number_joins_kin_at_a_flat_as_a_run_does(tmp_path: Path, monkeypatch) -> None:
+    """Review finding (session 33): ResolveRecord put Bas Jansen, told at the till as "Prinsengracht 100", with the
+    stranger living at the bare "100", where a batch run puts him with the Jansens at "100-2"; the next delta moved
+    him (household_changed) and the store showed a stranger's household meanwhile."""
+    drop, url = tmp_path / "drop", f"sqlite:///{tmp_path / 'herken.db'}"
+    COLUMNS = ["record_id", "first_name", "last_name", "birth_date", "email", "phone", "street", "house_number",
+               "postcode", "city", "loyalty_card", "updated_at"]
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["generate", str(drop), "--households", "300", "--seed", "5"]) == 0
+    base = {"email": "", "phone": "", "street": "Prinsengracht", "postcode": "1016GV", "city": "Amsterdam",
+            "loyalty_card": "", "updated_at": "2025-03-01T10:00:00"}
+    added = [dict(base, record_id="KIN1", first_name="Piet", last_name="Jansen", birth_date="1961-04-02",
+                  house_number="100-2"),
+             dict(base, record_id="KIN2", first_name="Marga", last_name="Jansen", birth_date="1963-07-12",
+                  house_number="100-2"),
+             dict(base, record_id="BARE1", first_name="Sanne", last_name="Visser", birth_date="1990-11-23",
+                  house_number="100")]
+    with (drop / "pos.csv").open("a", newline="", encoding="utf-8") as out:
+        csv.DictWriter(out, fieldnames=COLUMNS).writerows(added)
+    assert main(["resolve", str(drop), "--store", url]) == 0
+    engine = open_store(url)
+    try:
+        with engine.connect() as con:
+            home = dict(con.execute(text("SELECT record_id, household_id FROM record_link "
+                                         "WHERE record_id IN ('KIN1', 'KIN2', 'BARE1')")).all())
+        assert home["KIN1"] == home["KIN2"] != home["BARE1"]
+        RecordResolver(engine).resolve(record_request_of(pb.ResolveRecordRequest(source="pos", persist=True, record=(
+            pb.SourceRecord(record_id="WALKIN", first_name="Bas", last_name="Jansen", birth_date="2004-05-06",
+                            street="Prinsengracht", house_number="100", postcode="1016GV", city="Amsterdam")))))
+        with engine.connect() as con:
+            walk_in = con.execute(text("SELECT household_id FROM record_link WHERE record_id = 'WALKIN'")).scalar()
+        assert walk_in == home["KIN1"]
+        delta = tmp_path / "delta"
+        delta.mkdir()
+        row = dict(base, record_id="WALKIN2", first_name="Bas", last_name="Jansen", birth_date="2004-05-06",
+                   house_number="100", updated_at="2025-04-01T10:00:00")
+        with (delta / "pos.csv").open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerow(row)
+        assert main(["resolve", str(delta), "--store", url, "--incremental"]) == 0
+        with engine.connect() as con:
+            after = dict(con.execute(text("SELECT record_id, household_id FROM record_link "
+                                          "WHERE record_id IN ('WALKIN', 'WALKIN2', 'KIN1')")).all())
+    finally:
+        engine.dispose()
+    assert after["WALKIN"] == after["WALKIN2"] == after["KIN1"]      # the delta agrees: no household_changed
