@@ -175,8 +175,8 @@ def query_readings(name: str) -> list[NameQuery]:
         add(words[:2], words[2:], TWO_GIVEN)           # two given names with a space: "jan willem smeets"
     if _is_particle(words[-1]) or words[0] in ("v", "v/d"):
         add([], words)                                 # particles after the surname: "berg van den", "v d linden"
-    if not _is_particle(words[-1]) and not _is_particle(words[0]):
-        add(words[-1:], words[:-1], SURNAME_FIRST)     # the surname first: "nowak ilse"
+    if not _is_particle(words[-1]) and any(not _is_particle(w) for w in words[:-1]):
+        add(words[-1:], words[:-1], SURNAME_FIRST)     # the surname first: "nowak ilse", "de boer janna"
     return readings
 
 

@@ -195,3 +195,10 @@ def test_one_letter_wrong_at_the_start_of_a_surname_is_a_typo_not_another_name()
     assert best_score("Jan Krins", "jan", "prins") >= 0.75
     assert best_score("Jan Prins", "jan", "prins") > best_score("Jan Prins", "jan", "krins")
     assert best_score("Jan Kok", "jan", "bok") < 0.7                      # three letters: too short to tell
+
+
+def test_a_surname_with_its_particles_typed_before_the_given_name_fits():
+    """Found by bench/typed_names.py (session 33): "de Boer Janna" and "van der Veen Johanna" found no one."""
+    assert best_score("de Boer Janna", "janna", "boer", "de") == pytest.approx(0.95)
+    assert best_score("van der Veen Johanna", "johanna", "veen", "van der") == pytest.approx(0.95)
+    assert best_score("van der Veen", "johanna", "veen", "van der") == 1.0      # a surname alone, as before
