@@ -214,9 +214,16 @@ def name_similarity(query: NameQuery, given: str | None, initial: str | None, su
 
 def _combined(query: NameQuery, surname_score: float, given: str | None, initial: str | None) -> float:
     """Return the name score of a surname score and a record's given name (times the reading's weight)."""
-    if not (query.given or query.initial):
+    return _name_score(query, surname_score,
+                       given_similarity(query, given, initial) if query.given or query.initial else None)
+
+
+def _name_score(query: NameQuery, surname_score: float, given_score: float | None) -> float:
+    """Return the name score of a surname score and a given name's (None: the query asks no given name), times the
+    reading's weight: surname 0.6, given name 0.4."""
+    if given_score is None:
         return surname_score * query.weight
-    return (0.6 * surname_score + 0.4 * given_similarity(query, given, initial)) * query.weight
+    return (0.6 * surname_score + 0.4 * given_score) * query.weight
 
 
 def _initial(given: str | None, first_name: str | None) -> str | None:
@@ -279,8 +286,7 @@ class _NameIndex:
         scores: dict[str, float] = {}
         for query in readings:
             seen: set[tuple] = set()
-            fits: dict[tuple, float] = {}        # given name -> how it fits this reading's: names repeat across surnames
-            given_asked = bool(query.given or query.initial)
+            fully = 1.0 if query.given or query.initial else None     # a given name that fits fully, if one is asked
             for form in query.surnames:
                 if form not in matched:
                     matched[form] = [m for m, _, _ in process.extract(form, self.surnames, scorer=JaroWinkler.similarity,
@@ -291,19 +297,10 @@ class _NameIndex:
                             continue
                         seen.add((surname, particles))
                         surname_score = surname_similarity(query, surname, particles)
-                        best_possible = (0.6 * surname_score + 0.4 if given_asked else surname_score) * query.weight
-                        if best_possible < floor:
+                        if _name_score(query, surname_score, fully) < floor:
                             continue     # not even a given name that fits fully would make it a name match
-                        if not given_asked:
-                            scored = {name: surname_score * query.weight for name in names}
-                        else:
-                            scored = {}
-                            for name in names:
-                                if name not in fits:
-                                    fits[name] = given_similarity(query, *name)
-                                scored[name] = (0.6 * surname_score + 0.4 * fits[name]) * query.weight
-                        for name, customers in names.items():
-                            score = scored[name]
+                        for (given, initial), customers in names.items():
+                            score = _combined(query, surname_score, given, initial)
                             for customer_id in customers:
                                 if score > scores.get(customer_id, 0.0):
                                     scores[customer_id] = score
