@@ -567,16 +567,14 @@ def _store_file_missing(url: str) -> str | None:
 def _store_unusable(url: str) -> str | None:
     """Return why an existing store at url cannot take a run (another schema, newer than this herken, a PostgreSQL
     database that does not exist), or None: before a run reads its drop, not after its linkage."""
-    from profile_api.store import OutdatedStore, StoreError, UnusableStore, open_store
+    from profile_api.store import NoStore, OutdatedStore, StoreError, UnusableStore, open_store
 
-    if _store_file_missing(url):
-        return None          # a new SQLite store: the run makes it
     try:
         open_store(url, create=False).dispose()
-    except OutdatedStore:
-        return None          # the run migrates it
+    except (NoStore, OutdatedStore):
+        return None          # the run makes it, or migrates it
     except UnusableStore as err:
-        return None if str(err).startswith("no store at") else str(err)
+        return str(err)
     except StoreError:
         return None          # unreachable now: the run says so when it publishes
     return None

@@ -42,6 +42,10 @@ class UnusableStore(StoreError):
     a store that cannot be reached (PostgreSQL down) stays a StoreError: try again."""
 
 
+class NoStore(UnusableStore):
+    """No store at the URL (no SQLite file, an empty database), and the command may not make one."""
+
+
 def statement_bound(seconds: float) -> dict[str, str]:
     """Return connect_args for a PostgreSQL engine (psycopg) whose every statement is cancelled after seconds."""
     return {"options": f"-c statement_timeout={max(1, int(seconds * 1000))}"}
@@ -100,12 +104,12 @@ def open_store(url: str = DEFAULT_STORE_URL, migrate: bool = False, create: bool
     if not create and engine.dialect.name == "sqlite" and not _in_memory(engine) and \
             not Path(engine.url.database or "").is_file():
         engine.dispose()
-        raise UnusableStore(missing)
+        raise NoStore(missing)
     try:
         with engine.connect() as conn:
             version = schema_version(conn)
         if version is None and not create:
-            raise UnusableStore(missing)
+            raise NoStore(missing)
         if version is None or (migrate and version < SCHEMA_VERSION):
             # a new store is made at the head; Alembic and the migration lock only when there is work for them
             _upgrade(engine)
