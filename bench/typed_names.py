@@ -84,7 +84,7 @@ def _rank(hits: list, customer_id: str) -> int | None:
 
 def measure(url: str, per_way: int, seed: int) -> dict:
     """Return the figures of one store (see the module's docstring)."""
-    engine = open_store(url, create=False) if "create" in open_store.__code__.co_varnames else open_store(url)
+    engine = open_store(url)
     store = ProfileStore(engine)
     with engine.connect() as conn:
         rows = conn.execute(text(

@@ -30,6 +30,19 @@ SURNAMES = ["Aalbers", "Brink", "Claassen", "Dekker", "Evers", "Fokkema", "Geert
             "Uitdehaag", "Veenstra", "Wijnands", "Yntema", "Zijlstra", "Bosma", "Drost", "Elzinga", "Feenstra", "Hiemstra"]
 
 
+POS_COLUMNS = ["record_id", "first_name", "last_name", "birth_date", "email", "phone", "street", "house_number",
+               "postcode", "city", "loyalty_card", "updated_at"]
+
+
+def _write_pos(path: Path, rows: list[dict], append: bool = False) -> None:
+    """Write till rows (a new pos.csv with its header, or rows appended to one) in the contract's column order."""
+    with path.open("a" if append else "w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=POS_COLUMNS)
+        if not append:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
 def _strangers(n: int, prefix: str, card: str = "", address: tuple[str, str, str, str] | None = None,
                offset: int = 0) -> list[dict]:
     """Return pos rows of n unrelated customers: each their own name, birth date and (unless given) address; two
@@ -51,9 +64,7 @@ def test_a_default_card_and_a_care_home_join_nobody_and_the_run_keeps_its_caps(t
     monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
     assert main(["generate", str(drop), "--households", "400", "--seed", "5"]) == 0
     added = _strangers(30, "CARD", card=DEFAULT_CARD) + _strangers(20, "CARE", address=CARE_HOME, offset=37)
-    with (drop / "pos.csv").open("a", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=list(added[0]))
-        writer.writerows(added)
+    _write_pos(drop / "pos.csv", added, append=True)
     assert main(["resolve", str(drop), "--store", url]) == 0
     report = tmp_path / "report.html"
     assert main(["report", "--store", url, "--out", str(report)]) == 0
@@ -96,8 +107,7 @@ def test_walk_ins_given_the_default_card_in_real_time_stay_apart_through_a_delta
     monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
     assert main(["generate", str(drop), "--households", "400", "--seed", "5"]) == 0
     added = _strangers(30, "CARD", card=DEFAULT_CARD)
-    with (drop / "pos.csv").open("a", newline="", encoding="utf-8") as out:
-        csv.DictWriter(out, fieldnames=list(added[0])).writerows(added)
+    _write_pos(drop / "pos.csv", added, append=True)
     assert main(["resolve", str(drop), "--store", url]) == 0
     walk_ins = (("NEW1", "Anna", "Zwart", "1980-01-01", "Kerkstraat", "5", "1234AB", "Utrecht"),
                 ("NEW2", "Bram", "Wit", "1970-02-02", "Molenweg", "9", "4321BA", "Zwolle"))
@@ -115,10 +125,7 @@ def test_walk_ins_given_the_default_card_in_real_time_stay_apart_through_a_delta
                  "email": "", "phone": "", "street": street, "house_number": number, "postcode": postcode,
                  "city": city, "loyalty_card": "", "updated_at": "2025-04-01T10:00:00"}
                 for record_id, first, last, born, street, number, postcode, city in walk_ins]
-        with (delta / "pos.csv").open("w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        _write_pos(delta / "pos.csv", rows)
         assert main(["resolve", str(delta), "--store", url, "--incremental"]) == 0
         with engine.connect() as con:
             homes = dict(con.execute(text("SELECT l.record_id, l.household_id FROM record_link l "
@@ -136,8 +143,6 @@ def test_a_walk_in_at_a_buildings_bare_number_joins_kin_at_a_flat_as_a_run_does(
     stranger living at the bare "100", where a batch run puts him with the Jansens at "100-2"; the next delta moved
     him (household_changed) and the store showed a stranger's household meanwhile."""
     drop, url = tmp_path / "drop", f"sqlite:///{tmp_path / 'herken.db'}"
-    COLUMNS = ["record_id", "first_name", "last_name", "birth_date", "email", "phone", "street", "house_number",
-               "postcode", "city", "loyalty_card", "updated_at"]
     monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
     assert main(["generate", str(drop), "--households", "300", "--seed", "5"]) == 0
     base = {"email": "", "phone": "", "street": "Prinsengracht", "postcode": "1016GV", "city": "Amsterdam",
@@ -148,8 +153,7 @@ def test_a_walk_in_at_a_buildings_bare_number_joins_kin_at_a_flat_as_a_run_does(
                   house_number="100-2"),
              dict(base, record_id="BARE1", first_name="Sanne", last_name="Visser", birth_date="1990-11-23",
                   house_number="100")]
-    with (drop / "pos.csv").open("a", newline="", encoding="utf-8") as out:
-        csv.DictWriter(out, fieldnames=COLUMNS).writerows(added)
+    _write_pos(drop / "pos.csv", added, append=True)
     assert main(["resolve", str(drop), "--store", url]) == 0
     engine = open_store(url)
     try:
@@ -167,10 +171,7 @@ def test_a_walk_in_at_a_buildings_bare_number_joins_kin_at_a_flat_as_a_run_does(
         delta.mkdir()
         row = dict(base, record_id="WALKIN2", first_name="Bas", last_name="Jansen", birth_date="2004-05-06",
                    house_number="100", updated_at="2025-04-01T10:00:00")
-        with (delta / "pos.csv").open("w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(out, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerow(row)
+        _write_pos(delta / "pos.csv", [row])
         assert main(["resolve", str(delta), "--store", url, "--incremental"]) == 0
         with engine.connect() as con:
             after = dict(con.execute(text("SELECT record_id, household_id FROM record_link "
