@@ -360,6 +360,9 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
     _print_counts(drop)
     print(f"  {len(delta.new):,} new, {len(delta.changed):,} changed and {len(delta.deleted):,} deleted records; "
           f"{len(delta.touched):,} records of the persons they touch re-clustered")
+    if delta.realtime:
+        print(f"  {len(delta.realtime):,} records joined or edited in real time since the last run scored again "
+              "with the delta")
     print(f"  {len(resolution.records):,} records -> {resolution.persons:,} persons in {resolution.households:,} households; "
           f"{counts['profiles_rebuilt']:,} profiles rebuilt, {counts['events']:,} identity events")
     if drop.quarantine:

@@ -30,6 +30,7 @@ from identity.progress import NO_PROGRESS, Progress
 from identity.strictness import placeholder_values_of_run, placeholders_of_run, rules_of_run
 from profile_api.store.history import previous_ids, write_history
 from profile_api.store.read import latest_run, query_frame
+from profile_api.store.realtime import record_times, written_since
 from profile_api.store.write_delta import write_increment
 
 log = logging.getLogger(__name__)
@@ -137,21 +138,25 @@ def published_state(engine: Engine) -> Published:
     with engine.connect() as conn:
         row = conn.execute(text("SELECT records FROM linkage_snapshot")).first()
         links = query_frame(conn, "SELECT source, record_id, customer_id, household_id, confidence FROM record_link")
+        times = record_times(conn)
     if row is None:
         raise IncrementalError("the published run kept no linkage snapshot (it was published by an older herken); "
                                "run one full `herken resolve DROP`, then deltas can follow")
     records = current_standardised(pd.read_parquet(io.BytesIO(bytes(row[0]))))   # kept by an older herken, perhaps
     links["unique_id"] = links["source"] + ":" + links["record_id"]
-    since = links[~isin(links["unique_id"], records["unique_id"].tolist())]
+    # records joined or edited in real time (ResolveRecord with persist) since the snapshot: the snapshot holds
+    # none of them, or an edited one as it was
+    since = links[isin(links["unique_id"], written_since(records, times))]
+    records = records[~isin(records["unique_id"], since["unique_id"].tolist())]
     rules = json.loads(run.rules_json or "[]")
-    if len(since):     # records joined in real time (ResolveRecord with persist) since the snapshot
+    if len(since):
         # standardised again from their raw values: the run's placeholder birth dates and identifiers are read as
         # missing again
         joined = without_placeholder_values(without_placeholders(_standardised(engine, since), placeholders_of_run(rules)),
                                             placeholder_values_of_run(rules))
         records = pd.concat([records, joined], ignore_index=True)
     records = records.merge(links.drop(columns=["source", "record_id"]), on="unique_id", how="inner")
-    return Published(records, json.loads(run.model_json), rules)
+    return Published(records, json.loads(run.model_json), rules, set(since["unique_id"].tolist()))
 
 
 def _standardised(engine: Engine, records: pd.DataFrame) -> pd.DataFrame:

@@ -6,9 +6,10 @@ interactions and preferences, and optionally ``deletions.csv``. With the publish
 
 1. the delta is standardised and completed as a full run would (postcodes and surnames known to
    the whole drop), and term frequencies are computed over every record, old and new;
-2. Splink scores the delta against the existing records (``predict_between``); the persons of the
-   existing records it may join, of the changed and deleted records, and of the records a data
-   steward decided on, are *touched*;
+2. Splink scores the delta, and the records joined or edited in real time since the last run
+   (ResolveRecord with persist), against the existing records (``predict_between``); the persons of
+   the existing records it may join, of the changed and deleted records, of the records written in
+   real time, and of the records a data steward decided on, are *touched*;
 3. the records of the touched persons and the delta are scored among themselves
    (``predict_within``) and clustered again under the same rules and steward decisions; every
    other person stays as it was;
@@ -34,6 +35,7 @@ from splink import Linker
 
 from identity.addresses import complete_postcodes
 from identity.bulk import isin
+from identity.cluster import Edited
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
@@ -70,6 +72,7 @@ class Published:
                               # customer_id, household_id and confidence of every record
     model: dict
     rules: list[dict]         # run.rules_json
+    written: set[str] = field(default_factory=set)   # unique_ids joined or edited in real time since the run
 
 
 @dataclass
@@ -82,6 +85,8 @@ class Delta:
     touched: set[str] = field(default_factory=set)      # unique_ids re-clustered (delta and touched persons)
     regrouped: set[str] = field(default_factory=set)    # unique_ids of the persons grouped into households again
     confidence_changed: set[str] = field(default_factory=set)   # kept unique_ids whose confidence moved
+    realtime: set[str] = field(default_factory=set)     # unique_ids joined or edited in real time since the last run,
+                                                        # scored again as the delta's records are
 
 
 def _untouched_households(records: pd.DataFrame, edges: pd.DataFrame, previous_home: dict[str, str],
@@ -193,6 +198,10 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     delta.new = fresh_ids - known - delta.deleted
     fresh = fresh[~isin(fresh["unique_id"], delta.deleted)]
     fresh_ids -= delta.deleted
+    # A record ResolveRecord joined or edited since the last run was placed by one record's look at its neighbours:
+    # it is scored against every record as the delta's are, so that it may join two persons it fits or take its
+    # person along to a new address, as a batch run would have it.
+    delta.realtime = published.written - fresh_ids - delta.deleted
     replaced = isin(existing["unique_id"], delta.changed | delta.deleted)
     kept, gone_before = existing[~replaced], existing[replaced]
     # Completions see every record; only the delta's own rows are completed.
@@ -214,7 +223,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     linker = Linker(api.register(engine.table(prepared)), settings, validate_settings=False)
     for column in term_frequency_columns(published.model):   # the columns the published model weighs by frequency
         linker.table_management.compute_tf_table(column)
-    is_delta = isin(prepared["unique_id"], fresh_ids)
+    is_delta = isin(prepared["unique_id"], fresh_ids | delta.realtime)
     progress.step("scoring the delta against the published records", unit="pairs")
     between = linker.inference.predict_between(
         api.register(engine.table(prepared[is_delta])), api.register(engine.table(prepared[~is_delta])),
@@ -227,6 +236,7 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     touched_persons = {previous_person[u] for side in ("unique_id_l", "unique_id_r") for u in between[side].tolist()
                        if u in previous_person}
     touched_persons |= set(gone_before["customer_id"].tolist())
+    touched_persons |= {previous_person[uid] for uid in delta.realtime if uid in previous_person}
     # a steward's decisions apply from the next run, whatever the delta holds: their persons are touched, and those of
     # the records a decision taken back since had joined or kept apart, which are judged afresh
     decided = {uid for pair in (*options.must_link, *options.cannot_link) for uid in pair} | options.taken_back
@@ -246,8 +256,13 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     afresh = taken_back_persons({**previous_person, **replaced}, options.taken_back)
     edited = edits_since(gone_before, judged_afresh({uid: customer for uid, customer in replaced.items()
                                                      if uid in delta.changed}, afresh))
+    # a record written in real time is judged as a new one, and kept with its person as an edited account is
+    # when no pair joins it to anyone
+    realtime = {uid: previous_person[uid] for uid in delta.realtime}
+    edited.update({uid: Edited(person) for uid, person in judged_afresh(realtime, afresh).items()})
     clustering = cluster_persons(rule_fields, pairs, rules, options, progress,
-                                 previous=judged_afresh(previous_person, afresh),
+                                 previous=judged_afresh({uid: person for uid, person in previous_person.items()
+                                                         if uid not in realtime}, afresh),
                                  names_elsewhere=_full_names(untouched), edited=edited)
     # Untouched persons keep their customer_id as label; re-clustered ones are labelled by a record.
     labels = dict(previous_person)
@@ -276,7 +291,8 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     progress.advance(len(household_of))
     lap("households")
     progress.close()
-    log.info("incremental: %d new, %d changed, %d deleted records; %d records of touched persons re-clustered",
-             len(delta.new), len(delta.changed), len(delta.deleted), len(touched))
+    log.info("incremental: %d new, %d changed, %d deleted records, %d written in real time since the last run; "
+             "%d records of touched persons re-clustered", len(delta.new), len(delta.changed), len(delta.deleted),
+             len(delta.realtime), len(touched))
     resolution = Resolution(drop, prepared, pairs, clustering, published.model, False, lap.laps, rules)
     return resolution, delta

@@ -49,7 +49,7 @@ from identity.realtime import POS, Candidate, Decision, RecordIndex, decide, fre
 from identity.rules import RuleBook, edit_conflict
 from identity.compiled_model import ModelScorer
 from identity.scoring import term_frequency_columns
-from identity.standardise import parse_date, parse_timestamp
+from identity.standardise import parse_date
 from identity.strictness import placeholder_values_of_run, placeholders_of_run
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
 from profile_api.precompute import PROFILE_MEMORY_LIMIT
@@ -295,7 +295,7 @@ class RecordResolver:
             index = RecordIndex.from_standardised(standardised, fingerprints, rules)
             index.placeholders, index.placeholder_values = placeholders, identifiers
         else:
-            since = _changed_since(snapshot, raw)
+            since = stored.written_since(snapshot, raw)
             index = RecordIndex.from_standardised(snapshot[~snapshot["unique_id"].isin(since)], fingerprints, rules,
                                                   completed=True)
             index.placeholders, index.placeholder_values = placeholders, identifiers
@@ -531,30 +531,6 @@ class RecordResolver:
         if household is not None:
             return customer_id, household, False
         return customer_id, _fresh_id(conn, "H", request.unique_id), True
-
-
-def _changed_since(snapshot: pd.DataFrame, raw: pd.DataFrame) -> set[str]:
-    """Return the unique_ids of the stored records the snapshot does not hold as they are now: written in real
-    time since the run (a persist sets updated_at to when the record arrived)."""
-    held = dict(zip(snapshot["unique_id"], snapshot["updated_at"]))
-    changed = set()
-    for source, record_id, updated_at in zip(raw["source"], raw["record_id"], raw["updated_at"]):
-        uid = f"{source}:{record_id}"
-        if uid not in held:
-            changed.add(uid)
-            continue
-        try:
-            stamp = parse_timestamp(updated_at)
-        except ValueError:
-            stamp = None
-        if (stamp.isoformat() if stamp else None) != _text(held[uid]):
-            changed.add(uid)
-    return changed
-
-
-def _text(value: object) -> str | None:
-    """Return a frame's text value, None for a missing one."""
-    return value if isinstance(value, str) else None
 
 
 def _fresh_id(conn: Connection, prefix: str, key: str) -> str:

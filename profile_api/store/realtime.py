@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from identity.categories import taxonomy_frame
+from identity.dates import parse_timestamp
 from identity.engine import Engine as SqlEngine
 from identity.scoring import RAW_COLUMNS   # the identity columns of a source record as received
 from identity.standardise import current_standardised, standardise_house_number
@@ -85,6 +86,36 @@ def raw_records(conn: Connection) -> pd.DataFrame:
     columns = list(zip(*rows)) if rows else [() for _ in names]
     # object columns keep None as None (a string column would make it NaN, which standardising reads as text)
     return pd.DataFrame({name: pd.Series(list(values), dtype=object) for name, values in zip(names, columns)})
+
+
+def record_times(conn: Connection) -> pd.DataFrame:
+    """Return when every stored record was updated, as received: source, record_id, updated_at."""
+    return pd.DataFrame(list(conn.execute(text("SELECT source, record_id, updated_at FROM source_record"))),
+                        columns=["source", "record_id", "updated_at"]).astype(object)
+
+
+def written_since(snapshot: pd.DataFrame, stored: pd.DataFrame) -> set[str]:
+    """Return the unique_ids of the stored records (source, record_id, updated_at) that the run's linkage snapshot
+    does not hold as they are now: joined or edited in real time since the run (a persist sets updated_at to when the
+    record arrived)."""
+    held = dict(zip(snapshot["unique_id"].tolist(), snapshot["updated_at"].tolist()))
+    written = set()
+    for source, record_id, updated_at in zip(stored["source"].tolist(), stored["record_id"].tolist(),
+                                             stored["updated_at"].tolist()):
+        uid = f"{source}:{record_id}"
+        if uid not in held:
+            written.add(uid)
+            continue
+        was = held[uid] if isinstance(held[uid], str) else None
+        if updated_at == was:       # kept as the snapshot holds it (ISO text): nothing to parse
+            continue
+        try:
+            stamp = parse_timestamp(updated_at)
+        except ValueError:
+            stamp = None
+        if (stamp.isoformat() if stamp else None) != was:
+            written.add(uid)
+    return written
 
 
 _PURCHASES = "FROM interaction WHERE type IN ('purchase', 'return')"

@@ -417,9 +417,13 @@ def test_a_record_joined_between_runs_is_a_known_record_of_the_next_incremental_
     url = _copy(incremental["url"], tmp_path)
     engine = open_store(url)
     first = incremental["links"].iloc[0]
-    with engine.begin() as conn:    # as ResolveRecord with persist leaves it: a record and its link
-        conn.execute(text("INSERT INTO source_record (source, record_id, first_name, last_name, email) "
-                          "VALUES ('app', 'RT-1', 'Ria', 'Vos', 'ria.vos@example.nl')"))
+    # as ResolveRecord with persist leaves it: a record and its link; the record is the person's own (a copy of one of
+    # theirs under a new record_id, as a sign-up of a known customer at the till), which the next run scores again
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO source_record (source, record_id, first_name, last_name, birth_date, email, "
+                          "phone, street, house_number, postcode, city) SELECT 'app', 'RT-1', first_name, last_name, "
+                          "birth_date, email, phone, street, house_number, postcode, city FROM source_record "
+                          "WHERE source = :s AND record_id = :r"), {"s": first["source"], "r": first["record_id"]})
         conn.execute(text("INSERT INTO record_link (source, record_id, customer_id, household_id, run_id) "
                           "VALUES ('app', 'RT-1', :c, :h, 'realtime')"), {"c": first["customer_id"],
                                                                           "h": first["household_id"]})
