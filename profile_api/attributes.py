@@ -10,7 +10,8 @@ Attributes of a person (absent when there is nothing to base them on):
 =====================  ====================================================================
 purchase_count         purchases, over all time (0 for a person who never bought)
 last_purchase          date of the latest purchase
-spend_12m              paid minus refunded over the 365 days up to as of, in euro
+spend_12m              paid minus refunded over the 365 days up to as of, in euro (0 when a refund in
+                       the window of a purchase before it would take it below)
 favourite_categories   up to 3 categories with the most kept purchases (purchases - returns)
 preferred_channel      the channel with the most purchases (ties: the latest)
 preferred_store        the store with the most till purchases
@@ -25,13 +26,16 @@ clothing_size          the size of most kept purchases in the person's own cloth
                        (with several, such as women's and men's: the one they keep most of; the
                        other is usually bought for a partner); numeric sizes read through SIZE_CHART.
                        Purchases in the size of another member of the household who keeps at least
-                       as many in it (in the same category) count as bought for them; when two
-                       sizes tie there is no size (split evidence is as often a partner's)
+                       as many in it (in the same category) count as bought for them, but the size
+                       the person keeps most of only when the member keeps more in it; when two
+                       sizes tie there is no size (split evidence is as often a partner's). Sizes
+                       are read in one notation ("maat 40", "EU 42", "42.0": 40 and 42)
 shoe_size              likewise, from the person's own shoe category
 pets                   the animals of the pet food they kept (dog, cat, bird, ...), comma-separated
 next_purchase_date     for repeat categories (at least REPEAT_MIN_PURCHASES purchases on
-                       different days, median interval REPEAT_MIN_DAYS..REPEAT_MAX_DAYS, not
-                       missed for more than one interval): last purchase + median interval;
+                       different days and as many items kept, median interval
+                       REPEAT_MIN_DAYS..REPEAT_MAX_DAYS, not missed for more than one
+                       interval): last purchase + median interval;
                        the soonest category is the value, the others are in the evidence
 =====================  ====================================================================
 
@@ -94,17 +98,25 @@ def _as_of_sql(as_of: dt.datetime | None) -> str:
     return f"TIMESTAMP '{as_of.replace(tzinfo=None).isoformat(sep=' ')}'"
 
 
+# A size as tills and web forms write it, in one notation: "maat 40", "Mt. 40", "EU 42", "42.0" and "42,0" are 40
+# and 42; "42,5" is 42.5. What is left is upper case ("m" is "M"). A size chart of another system ("UK 8") stays as
+# written: its conversion depends on the maker and on men's or women's.
+_SIZE_SQL = ("nullif(regexp_replace(replace(regexp_replace(upper(trim({0})), '^(MAAT|MT|SIZE|EUR|EU)[.: ]*', ''), "
+             "',', '.'), '[.]0+$', ''), '')")
+
+
 def _interactions_sql(as_of: dt.datetime | None, dialect: str = DUCKDB) -> str:
     """Return the CTEs every attribute query starts from: ix (typed interactions with their person and
     the group and pet of their category in categories_in) and kept (what each person kept)."""
     chart = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SIZE_CHART.items())
+    size = _SIZE_SQL.format("i.size")
     return f"""
 ix AS MATERIALIZED (
     SELECT l.customer_id, l.household_id, i.source, i.type, {timestamp_sql('i.occurred_at', dialect)} AS occurred,
            i.category, coalesce(c.grp, 'other') AS grp, c.pet,
            CASE WHEN c.grp = 'clothing'
-                THEN CASE upper(trim(i.size)) {chart} ELSE nullif(upper(trim(i.size)), '') END
-                ELSE nullif(upper(trim(i.size)), '') END AS size,
+                THEN CASE {size} {chart} ELSE {size} END
+                ELSE {size} END AS size,
            abs(coalesce(try_cast(i.amount_eur AS DECIMAL(18, 2)), 0)) AS amount,   -- a return's written -12.50 too
            CAST(greatest(round(coalesce(abs(try_cast(i.quantity AS DOUBLE)), 1)), 1) AS BIGINT) AS units,   -- items
            coalesce(try_cast(i.discount_eur AS DECIMAL(18, 2)), 0) AS discount,
@@ -228,11 +240,15 @@ member_size AS (
 for_member AS (
     -- Kept purchases in the size of another member of the household (same category), who keeps at
     -- least as many in it: most likely bought for them. With a single clothing category this is what
-    -- tells a mother's own size from the one she buys for her husband.
+    -- tells a mother's own size from the one she buys for her husband. The size a person keeps most of
+    -- is taken for a member's only when that member keeps more in it: a mother and a daughter who both
+    -- wear M each keep M for themselves.
     SELECT DISTINCT k.customer_id, k.grp, k.size FROM own_kept k
     JOIN member_size m ON m.household_id = k.household_id AND m.grp = k.grp AND m.category = k.category
                       AND m.size = k.size AND m.customer_id <> k.customer_id AND m.kept >= k.kept
-    WHERE k.kept > 0
+    LEFT JOIN member_size mine ON mine.customer_id = k.customer_id AND mine.grp = k.grp
+                              AND mine.category = k.category
+    WHERE k.kept > 0 AND (mine.size IS NULL OR mine.size <> k.size OR m.kept > k.kept)
 ),
 sizes AS (
     SELECT customer_id, CASE grp WHEN 'shoes' THEN 'shoe_size' ELSE 'clothing_size' END AS name,
@@ -261,9 +277,12 @@ intervals AS (
     FROM purchase_days
 ),
 repeat AS (
-    SELECT customer_id, category, count(*) AS purchases, max(day) AS last_day,
+    -- A habit is what the person keeps: a category bought again and again and returned each time is none.
+    SELECT i.customer_id, i.category, count(*) AS purchases, max(day) AS last_day,
            round(median(gap))::INT AS interval_days
-    FROM intervals GROUP BY customer_id, category
+    FROM intervals i JOIN category_kept c ON c.customer_id = i.customer_id AND c.category = i.category
+    WHERE c.kept >= {REPEAT_MIN_PURCHASES}
+    GROUP BY i.customer_id, i.category
     HAVING count(*) >= {REPEAT_MIN_PURCHASES} AND median(gap) BETWEEN {REPEAT_MIN_DAYS} AND {REPEAT_MAX_DAYS}
 ),
 due AS (
@@ -287,7 +306,7 @@ rows AS (
                "'days_before_as_of'", f"{_days('last_at', 't')}::VARCHAR", "'as_of'", _date('t'))}
     FROM bought
     UNION ALL
-    SELECT customer_id, 'spend_12m', {_money('paid_12m - refunded_12m')},
+    SELECT customer_id, 'spend_12m', {_money('greatest(paid_12m - refunded_12m, 0)')},
            {ev("'purchases'", 'purchases_12m::VARCHAR', "'paid_eur'", _money('paid_12m'),
                "'refunded_eur'", _money('refunded_12m'),
                "'from'", _date(f't - INTERVAL {SPEND_WINDOW_DAYS} DAY'), "'as_of'", _date('t'))}

@@ -171,6 +171,33 @@ def test_plain_sql_in_duckdbs_dialect_runs_on_spark(spark):
     assert not spark.catalog.listTables()    # the engine left no views behind, and the session running
 
 
+def test_attributes_of_sizes_written_every_way_are_duckdbs_on_spark(spark):
+    """Sizes in other notations (read by regular expressions), members who wear one size, a habit returned each
+    time, a refund of a purchase before the window: the attribute SQL gives on Spark what it gives on DuckDB."""
+    from profile_api.attributes import derive_attributes
+    from tests.unit.test_attributes import COLUMNS, LINKS, buy, ret
+
+    rows = [buy("P1", 10, "womens_clothing", size="maat 40"), buy("P1", 20, "womens_clothing", size="Mt. 40"),
+            buy("P1", 30, "womens_clothing", size="S"), buy("P2", 15, "womens_clothing", size="M"),
+            buy("P2", 25, "womens_clothing", size="m"), buy("P1", 11, "shoes", size="EU 42"),
+            buy("P1", 12, "shoes", size="42,0"), buy("P1", 16, "shoes", size="42"), buy("P1", 13, "shoes", size="42,5"),
+            ret("P1", 14, "shoes", size="42.0"),
+            *[row for d in (100, 70, 40, 10) for row in (buy("W2", d, "dog_food"), ret("W2", d, "dog_food"))],
+            buy("W2", 380, "electronics", amount=250.0), ret("W2", 360, "electronics", amount=250.0)]
+    interactions = pd.DataFrame(rows, columns=COLUMNS)
+    engine = SparkEngine()
+    try:
+        on_spark = derive_attributes(interactions, LINKS, as_of=pd.Timestamp("2026-01-01").to_pydatetime(),
+                                     engine=engine)
+    finally:
+        engine.close()
+    on_duckdb = derive_attributes(interactions, LINKS, as_of=pd.Timestamp("2026-01-01").to_pydatetime())
+    pd.testing.assert_frame_equal(on_spark, on_duckdb)
+    got = {(r.customer_id, r.name): r.value for r in on_duckdb.itertuples()}
+    assert got["C1", "clothing_size"] == got["C2", "clothing_size"] == "M" and got["C1", "shoe_size"] == "42"
+    assert ("C3", "next_purchase_date") not in got and got["C3", "spend_12m"] == "0.00"
+
+
 @pytest.fixture(scope="module")
 def run(drop, tmp_path_factory):
     """The drop resolved in this process on DuckDB (nothing published)."""

@@ -254,3 +254,50 @@ def test_what_was_kept_counts_items_and_a_return_without_a_size_takes_back_the_s
 def test_a_refund_written_below_zero_counts_as_money_returned():
     got = attributes(buy("P1", 30, "toys", amount=40.0), ret("P1", 20, "toys", amount=-10.0))
     assert got["C1", "spend_12m"][0] == "30.00"
+
+
+def test_two_members_who_wear_the_same_size_each_keep_it():
+    # C1 and C2 share household H1 and both wear M (a mother and a daughter); C1 once kept an S besides
+    got = attributes(*[buy("P1", d, "womens_clothing", size="M") for d in (10, 20, 30)],
+                     buy("P1", 40, "womens_clothing", size="S"),
+                     *[buy("P2", d, "womens_clothing", size="M") for d in (15, 25, 35)])
+    assert got["C1", "clothing_size"][0] == "M" and got["C2", "clothing_size"][0] == "M"
+    assert "kept_purchases_in_household_members_sizes" not in got["C1", "clothing_size"][1]
+
+
+def test_a_member_who_keeps_more_in_the_size_a_person_buys_most_takes_it():
+    # C1 buys L for C2 more often than M for herself; C2 keeps more L still: C1's L are his
+    got = renamed(*[buy("P1", d, "clothing", size="L") for d in (10, 20, 30)],
+                  *[buy("P1", d, "clothing", size="M") for d in (40, 50)],
+                  *[buy("P2", d, "clothing", size="L") for d in (15, 25, 35, 45)])
+    assert got["C1", "clothing_size"][0] == "M" and got["C2", "clothing_size"][0] == "L"
+
+
+def test_sizes_written_in_other_notations_are_one_size_and_a_return_takes_back_its_purchase():
+    got = attributes(*[buy("P1", d, "womens_clothing", size=s) for d, s in ((10, "maat 40"), (20, "Mt. 40"),
+                                                                            (30, "M"), (40, "S"), (50, "s"))],
+                     buy("P1", 11, "shoes", size="42"), buy("P1", 12, "shoes", size="EU 42"),
+                     buy("P1", 13, "shoes", size="42.0"), buy("P1", 14, "shoes", size="41"),
+                     buy("P1", 15, "shoes", size="41"),
+                     buy("W2", 10, "shoes", size="42"), buy("W2", 20, "shoes", size="42"),
+                     ret("W2", 5, "shoes", size="EU 42"), ret("W2", 6, "shoes", size="42,0"),
+                     buy("W2", 30, "shoes", size="38"), buy("W2", 40, "shoes", size="42,5"),
+                     buy("W2", 41, "shoes", size="42,5"))
+    assert got["C1", "clothing_size"][0] == "M"              # maat 40, Mt. 40 and M: 40 is M on the size chart
+    assert got["C1", "shoe_size"][0] == "42"
+    value, evidence = got["C3", "shoe_size"]
+    assert value == "42.5" and evidence["returns"] == "2"     # both 42s went back, written otherwise
+
+
+def test_a_category_bought_again_and_again_and_returned_each_time_has_no_next_purchase_date():
+    rows = [row for d in (100, 70, 40, 10) for row in (buy("P1", d, "dog_food"), ret("P1", d, "dog_food"))]
+    got = attributes(*rows, *[buy("P2", d, "dog_food") for d in (100, 70, 40, 10)], ret("P2", 9, "dog_food"))
+    assert ("C1", "next_purchase_date") not in got
+    assert got["C2", "next_purchase_date"][1]["category"] == "dog_food"   # one of four returned: still a habit
+
+
+def test_a_refund_in_the_window_of_a_purchase_before_it_takes_spend_to_zero_not_below():
+    got = attributes(buy("P1", 380, "electronics", amount=250.0), ret("P1", 360, "electronics", amount=250.0),
+                     buy("P1", 10, "household", amount=10.0))
+    value, evidence = got["C1", "spend_12m"]
+    assert value == "0.00" and evidence["paid_eur"] == "10.00" and evidence["refunded_eur"] == "250.00"
