@@ -10,7 +10,8 @@ Pure: masking functions on plain strings, and functions that change a decoded me
   full, preferences and attributes; no birth date, no other household members.
 
 A person's consent is applied as well (``strip_by_consent``): without personalisation no remembered
-preferences, without profiling no derived attributes (nor the pets they show).
+preferences, without profiling no derived attributes; without either, no household pets or delivery
+preference (each mixes what was stated with what purchases show).
 """
 
 from __future__ import annotations
@@ -96,23 +97,27 @@ def restrict_household_tree(reply: pb.ExplainHouseholdResponse, view: str) -> No
 
 
 def strip_by_consent(profile: pb.Profile, allowed: Allowed) -> None:
-    """Withhold what the person's consent does not allow: preferences, attributes (and pets)."""
+    """Withhold what the person's consent does not allow: preferences, attributes, and of the household what
+    rests on either (``strip_household_by_consent``)."""
     if not allowed.preferences:
         del profile.preferences[:]
-        del profile.household.shared_preferences[:]
-        profile.household.delivery_preference = ""
     if not allowed.attributes:
         del profile.attributes[:]
-        del profile.household.pets[:]
+    strip_household_by_consent(profile.household, allowed)
 
 
 def strip_household_by_consent(household: pb.Household, allowed: Allowed) -> None:
-    """Withhold what a household's members' consent does not allow (``allowed``: what every member allows):
-    its shared preferences and delivery preference, its pets."""
+    """Withhold what a household's members' consent does not allow (``allowed``: what every member allows).
+
+    Its shared preferences are what members stated (personalisation). Its pets and its delivery preference
+    mix what members stated with what their purchases show (profiling): a pet told at the till beside the
+    cat food bought, a delivery method stated or else the one the orders used most. Either is shown only
+    where both purposes are allowed: withdrawing one hides every value it had a part in.
+    """
     if not allowed.preferences:
         del household.shared_preferences[:]
+    if not (allowed.preferences and allowed.attributes):
         household.delivery_preference = ""
-    if not allowed.attributes:
         del household.pets[:]
 
 

@@ -115,6 +115,19 @@ def test_restricting_a_profile_for_the_store_masks_and_for_consent_withholds():
     assert not profile.attributes and not profile.household.pets and profile.preferences
 
 
+@pytest.mark.parametrize("purpose", ["profiling", "personalisation"])
+def test_withdrawing_either_purpose_hides_the_household_values_that_mix_statements_and_purchases(purpose):
+    # pets: a dog stated at the till beside cat food bought; delivery: stated, else the one the orders used most
+    profile = pb.Profile(attributes=[pb.Attribute(name="preferred_delivery", value="pickup_point")],
+                         preferences=[pb.Preference(key="pet", value="dog")],
+                         household=pb.Household(pets=["cat", "dog"], delivery_preference="pickup_point",
+                                                shared_preferences=[pb.Preference(key="pet", value="dog")]))
+    restrict_profile(profile, "full", allowed({purpose: (False, "app", "2026-01-01T00:00:00")}, DEFAULT_CONSENT))
+    assert not profile.household.pets and not profile.household.delivery_preference
+    assert bool(profile.attributes) == (purpose != "profiling")
+    assert bool(profile.preferences) == bool(profile.household.shared_preferences) == (purpose != "personalisation")
+
+
 def _explained() -> pb.ExplainMatchResponse:
     return pb.ExplainMatchResponse(
         comparisons=[pb.ComparisonWeight(comparison="email", value_a="jan@x.nl", value_b="jan@x.nl")],
