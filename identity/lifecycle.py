@@ -33,6 +33,17 @@ def stable_id(prefix: str, key: str) -> str:
     return prefix + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()
 
 
+# An ID issued for a record whose own stable_id was taken is that of "record#n", the first n free (``carry_ids``;
+# ``profile_api.resolve_record._fresh_id`` likewise). The IDs told to have been issued for a record are those
+# up to this n: a record deleted and added again, or split off again and again, that many times over.
+ISSUED_SUFFIXES = 8
+
+
+def issued_for(prefix: str, record: str) -> tuple[str, ...]:
+    """Return the IDs that may have been issued for a record: its stable_id, then those of "record#1" and on."""
+    return (stable_id(prefix, record), *(stable_id(prefix, f"{record}#{n}") for n in range(1, ISSUED_SUFFIXES + 1)))
+
+
 @dataclass
 class PreviousIds:
     """The published run's IDs: per record, when each ID was first seen, and every ID ever issued."""
@@ -98,7 +109,7 @@ def carry_ids(
         previous_ids: the previous run's IDs; by default those ``previous`` names. An ID here none
             of whose records is in ``members`` was deleted.
         revivable: IDs merged into another earlier. A cluster that holds no previous ID but the record an
-            ID of these was first issued for (its ``stable_id``) takes that ID again: a person merged by
+            ID of these was first issued for (``issued_for``) takes that ID again: a person merged by
             mistake and split off later gets their own ID back, and its redirect goes.
     """
     clusters = {label: sorted(records) for label, records in members.items()}
@@ -118,7 +129,7 @@ def carry_ids(
         tied = [label for label, n in labels.items() if n == most]
         if len(tied) > 1:      # a tie: the part holding the record the ID was issued for keeps it
             founders = [label for label in tied
-                        if any(previous.get(r) == old and stable_id(prefix, r) == old for r in clusters[label])]
+                        if any(previous.get(r) == old and old in issued_for(prefix, r) for r in clusters[label])]
             tied = founders or tied
         holder[old] = min(tied, key=lambda label: clusters[label][0])
     held: dict[str, list[str]] = {}
@@ -166,9 +177,9 @@ def carry_ids(
 def _revived(records: Iterable[str], prefix: str, revivable: Collection[str], used: Collection[str]) -> str | None:
     """Return the merged-away ID first issued for one of records, if any is not in use in this run."""
     for record in records:
-        old = stable_id(prefix, record)
-        if old in revivable and old not in used:
-            return old
+        for old in issued_for(prefix, record):
+            if old in revivable and old not in used:
+                return old
     return None
 
 

@@ -255,6 +255,19 @@ def test_an_id_merged_away_comes_back_when_its_first_record_is_apart_again():
     assert again.ids["y"] != first and not again.revived
 
 
+def test_an_id_issued_with_a_suffix_comes_back_too():
+    # pos:2's own stable_id was taken (deleted before, say): it was issued "pos:2#1", then merged into C1
+    suffixed = stable_id("C", "pos:2#1")
+    previous = {"pos:1": "C1", "pos:2": "C1"}
+    carried = carry_ids({"x": ["pos:1"], "y": ["pos:2"]}, previous, {"C1": T0}, "C", NOW,
+                        taken={"C1", stable_id("C", "pos:2"), suffixed}, revivable={suffixed})
+    assert carried.ids == {"x": "C1", "y": suffixed} and carried.revived == [suffixed]
+    # on an even split, the part holding the record a suffixed ID was issued for keeps it
+    even = carry_ids({"a": ["app:1"], "b": ["pos:2"]}, {"app:1": suffixed, "pos:2": suffixed}, {suffixed: T0}, "C",
+                     NOW, taken={suffixed})
+    assert even.ids["b"] == suffixed
+
+
 def test_on_an_even_split_the_part_holding_the_record_the_id_was_issued_for_keeps_it():
     first = stable_id("C", "pos:9")
     carried = carry_ids({"a": ["app:1"], "b": ["pos:9"]}, {"app:1": first, "pos:9": first}, {first: T0}, "C", NOW,
