@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 CREATED, MERGED, SPLIT, HOUSEHOLD_CHANGED, DELETED = "created", "merged", "split", "household_changed", "deleted"
@@ -197,6 +197,18 @@ def _split_reason(parts: list[str], records: Mapping[str, int]) -> str:
     return f"{said}; {parts[0]} kept {kept} of {total}"
 
 
+def split_events(old: str, parts: Sequence[str], reason: str, household_of: Mapping[str, str]) -> list[Event]:
+    """Return the events of a person split into parts (the first keeps its ID): the split, naming the keeper's
+    household, and for each part living in another household a household_changed event saying where."""
+    events = [Event(SPLIT, (old,), tuple(parts), reason, household_of.get(parts[0]))]
+    for part in parts[1:]:
+        if household_of.get(part) is not None and household_of.get(part) != household_of.get(parts[0]):
+            events.append(Event(HOUSEHOLD_CHANGED, (part,), (part,),
+                                f"{part}, split off from {old}, lives in household {household_of[part]}",
+                                household_of[part]))
+    return events
+
+
 def identity_events(people: Carried, household_of: Mapping[str, str] | None = None) -> list[Event]:
     """Return the created, merged, split and deleted events of carried customer IDs, in recording order.
 
@@ -206,13 +218,7 @@ def identity_events(people: Carried, household_of: Mapping[str, str] | None = No
     household_of = household_of or {}
     events: list[Event] = []
     for old, parts in sorted(people.split_into.items()):
-        events.append(Event(SPLIT, (old,), tuple(parts), _split_reason(parts, people.split_records.get(old, {})),
-                            household_of.get(parts[0])))
-        for part in parts[1:]:     # the event names the keeper's household: a part living elsewhere says where
-            if household_of.get(part) is not None and household_of.get(part) != household_of.get(parts[0]):
-                events.append(Event(HOUSEHOLD_CHANGED, (part,), (part,),
-                                    f"{part}, split off from {old}, lives in household {household_of[part]}",
-                                    household_of[part]))
+        events += split_events(old, parts, _split_reason(parts, people.split_records.get(old, {})), household_of)
     absorbed: dict[str, list[str]] = {}
     for old, kept in people.merged_into.items():
         absorbed.setdefault(kept, []).append(old)

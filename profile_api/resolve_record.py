@@ -39,7 +39,7 @@ from identity.explain import REALTIME_JOINED
 from identity.household_caps import HouseholdCaps
 from identity.households import BUILDING_KIND
 from identity.ingest import CHANNELS, Drop
-from identity.lifecycle import CREATED, MERGED, SPLIT, Event, stable_id
+from identity.lifecycle import CREATED, MERGED, Event, split_events, stable_id
 from identity.model import blocking_rules_of
 from identity.pipeline import MATCH_THRESHOLD, PREDICT_THRESHOLD, standardise_drop
 from identity.placeholder_values import without_placeholder_values
@@ -445,18 +445,20 @@ class RecordResolver:
                                                                     warm.rules.caps)
             stored.add_person(conn, customer_id, household_id, run_id, now, new_home)
             if around.previous is not None:
-                events.append(Event(SPLIT, (around.previous[0],), (around.previous[0], customer_id),
-                                    f"record {request.unique_id} was resolved again in real time and no longer fits "
-                                    f"{around.previous[0]}; it makes a new person", household_id))
+                events += split_events(around.previous[0], (around.previous[0], customer_id),
+                                       f"record {request.unique_id} was resolved again in real time and no longer "
+                                       f"fits {around.previous[0]}; it makes a new person",
+                                       {around.previous[0]: around.previous[1], customer_id: household_id})
             else:
                 events.append(Event(CREATED, (), (customer_id,), "a person seen for the first time (a record "
                                     f"resolved in real time: {request.unique_id})", household_id))
         else:
             household_id = around.households.get(customer_id) or (around.previous or ("", ""))[1]
             if around.previous is not None and around.previous[0] != customer_id:
-                events.append(Event(SPLIT, (around.previous[0],), (around.previous[0], customer_id),
-                                    f"record {request.unique_id} was resolved again in real time and now belongs to "
-                                    f"{customer_id}", household_id))
+                events += split_events(around.previous[0], (around.previous[0], customer_id),
+                                       f"record {request.unique_id} was resolved again in real time and now belongs "
+                                       f"to {customer_id}", {around.previous[0]: around.previous[1],
+                                                             customer_id: household_id})
         # how sure the record belongs to its person: its best link there (1 alone, or by a steward)
         confidence = decision.probability if decision.customer_id == customer_id and not decision.steward else 1.0
         row = record_raw(request, around.record)

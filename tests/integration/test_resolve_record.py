@@ -417,3 +417,27 @@ def test_a_record_another_process_joined_to_a_known_person_finds_them_by_its_new
     assert (joined.customer_id, joined.created) == (person, False)
     assert served.rows("SELECT customer_id FROM person_written WHERE customer_id = :c", c=person)
     assert person in _found_by_name(served, f"{row['first_name']} Wolkenschuiver")
+
+
+def test_a_record_moved_to_a_person_of_another_household_says_where_each_lives(served):
+    """A record sent again with another person's details moves to them: the split names the household of the
+    person who keeps the ID, and the person it joined, living elsewhere, gets a household_changed event naming
+    theirs (as a batch run records a split), so the events give each person's household."""
+    a1 = {"record_id": "W-RT-MOVE-1", "first_name": "Gerritje", "last_name": "Oosterhuis", "birth_date": "1966-02-14",
+          "email": "g.oosterhuis@planet.nl", "street": "Vismarkt", "house_number": "3", "postcode": "9712CA",
+          "city": "Groningen"}
+    a2 = {**a1, "record_id": "A-RT-MOVE-2"}
+    b = {"record_id": "P-RT-MOVE-3", "first_name": "Sjoerd", "last_name": "Haringsma", "birth_date": "1979-09-30",
+         "email": "sjoerd.haringsma@hetnet.nl", "phone": "0628841733", "street": "Nieuwestad", "house_number": "88",
+         "postcode": "8911CV", "city": "Leeuwarden"}
+    first = served.stub.ResolveRecord(request_of("webshop", a1, persist=True), timeout=30)
+    assert served.stub.ResolveRecord(request_of("app", a2, persist=True), timeout=30).customer_id == first.customer_id
+    other = served.stub.ResolveRecord(request_of("pos", b, persist=True), timeout=30)
+    assert other.household_id != first.household_id
+    last = served.rows("SELECT max(seq) FROM identity_event")[0][0]
+    moved = served.stub.ResolveRecord(request_of("app", {**b, "record_id": "A-RT-MOVE-2"}, persist=True), timeout=30)
+    assert moved.customer_id == other.customer_id
+    events = served.rows("SELECT kind, customer_ids_before, customer_ids_after, household_id FROM identity_event "
+                         "WHERE seq > :s ORDER BY seq", s=last)
+    assert events == [("split", first.customer_id, f"{first.customer_id} {other.customer_id}", first.household_id),
+                      ("household_changed", other.customer_id, other.customer_id, other.household_id)]
