@@ -18,8 +18,8 @@ from typing import NamedTuple
 from identity.standardise import parse_timestamp
 
 __all__ = ["PreferenceValue", "HouseholdMember", "HouseholdSummary", "StatedPreference", "HOUSEHOLD_KEYS", "PET_KEY",
-           "NO_PETS", "iso_stamp", "merge_preferences", "shared_preferences", "household_summary", "household_pets", "stated_pets",
-           "preferences_by_member"]
+           "NO_PETS", "PET_NAMES", "iso_stamp", "merge_preferences", "shared_preferences", "household_summary",
+           "household_pets", "stated_pets", "pet_name", "preferences_by_member"]
 
 HOUSEHOLD_KEYS: tuple[str, ...] = ("delivery_method", "delivery_slot")
 PET_KEY = "pet"
@@ -116,10 +116,29 @@ def household_summary(household_id: str, doc: dict, members: dict[str, list[Pref
     )
 
 
+# One name per animal, whether a customer states it in Dutch or in English, in the singular or the plural, or a
+# retailer's taxonomy names the pet food's animal so: "hond" told at the till and dog food bought are one dog.
+PET_NAMES: dict[str, str] = {
+    "hond": "dog", "honden": "dog", "dogs": "dog", "kat": "cat", "katten": "cat", "poes": "cat", "poezen": "cat",
+    "cats": "cat", "vogel": "bird", "vogels": "bird", "birds": "bird", "konijn": "rabbit", "konijnen": "rabbit",
+    "rabbits": "rabbit", "vis": "fish", "vissen": "fish", "cavia": "guinea pig", "cavia's": "guinea pig",
+    "guinea pigs": "guinea pig", "hamsters": "hamster", "paard": "horse", "paarden": "horse", "horses": "horse",
+    "knaagdier": "rodent", "knaagdieren": "rodent", "rodents": "rodent", "reptiel": "reptile", "reptielen": "reptile",
+    "reptiles": "reptile",
+}
+
+
+def pet_name(animal: str) -> str:
+    """Return the one name of an animal as a statement or a taxonomy writes it ("Honden" and "dog": "dog")."""
+    word = animal.strip().lower()
+    return PET_NAMES.get(word, word)
+
+
 def stated_pets(value: str) -> list[str] | None:
-    """Return the animals a pet statement names ("dog", "dog, cat"), or None when it says the household has none."""
+    """Return the animals a pet statement names ("dog", "hond, kat"), or None when it says the household has none."""
     animals = [a.strip().lower() for a in value.split(",") if a.strip()]
-    return None if not animals or all(a in NO_PETS for a in animals) else [a for a in animals if a not in NO_PETS]
+    return None if not animals or all(a in NO_PETS for a in animals) else [pet_name(a) for a in animals
+                                                                            if a not in NO_PETS]
 
 
 def household_pets(inferred: Iterable[str], last_kept: dict[str, str], stated: Iterable[PreferenceValue]) -> list[str]:
@@ -135,7 +154,7 @@ def household_pets(inferred: Iterable[str], last_kept: dict[str, str], stated: I
     stated = list(stated)
     none_at = max((p.stated_at for p in stated if stated_pets(p.value) is None), default=None)
     pets = {animal for p in stated if none_at is None or p.stated_at > none_at for animal in stated_pets(p.value) or ()}
-    pets.update(pet for pet in inferred if none_at is None or iso_stamp(last_kept.get(pet) or "") > none_at)
+    pets.update(pet_name(pet) for pet in inferred if none_at is None or iso_stamp(last_kept.get(pet) or "") > none_at)
     return sorted(pets)
 
 

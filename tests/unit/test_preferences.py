@@ -60,3 +60,14 @@ def test_pets_known_without_the_date_of_their_last_purchase_give_way_to_a_statem
 
     assert household_pets(["dog"], {}, []) == ["dog"]
     assert household_pets(["dog"], {}, [pet("none", "2020-01-01T00:00:00")]) == []
+
+
+def test_a_pet_told_in_dutch_or_in_the_plural_is_the_animal_the_purchases_show():
+    from profile_api.preferences import household_pets
+
+    bought = {"dog": "2025-03-01T10:00:00", "kat": "2025-06-01T10:00:00"}   # a Dutch taxonomy names its cat food's
+    assert household_pets(["dog", "kat"], bought, [pet("hond", "2025-01-01T09:00:00"),
+                                                   pet("Katten, Konijn", "2025-02-01T09:00:00", "pos")]) == \
+        ["cat", "dog", "rabbit"]
+    # "geen" hides them whatever language named them; the cat food bought after it shows the cat again
+    assert household_pets(["dog", "kat"], bought, [pet("geen", "2025-04-01T00:00:00")]) == ["cat"]
