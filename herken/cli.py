@@ -206,10 +206,12 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     run_id = started.strftime("run-%Y%m%dT%H%M%S-%f")
     bars = pausing(_Bars(), settings.pause_at, settings.pause_seconds)
     mark = _written_mark(args.store)    # the last real-time write before this run read anything
+    # what it starts from: a run or a decision that lands meanwhile makes its publish refuse
+    start_run, start_decisions = _published_run(args.store), _decision_ids(args.store)
     # read here, unless the caller read it already (herken steward apply)
     must_link, cannot_link, published, taken_back = getattr(args, "context", None) or published_context(
         args.store, records=not (args.incremental or args.fresh))
-    clear_leftovers(Path(settings.runs_dir), _published_run(args.store))
+    clear_leftovers(Path(settings.runs_dir), start_run)
     # the run's folder gets its name once the run is published (herken.run_folder)
     options = ResolveOptions(run_dir=partial_folder(Path(settings.runs_dir), run_id),
                              model_path=Path(args.model) if args.model else None, engine=args.engine,
@@ -217,8 +219,11 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
                              must_link=must_link, cannot_link=cannot_link, taken_back=taken_back,
                              published=published, tombstones=stored_tombstones(args.store),
                              memory_limit=args.memory_limit)
+    from profile_api.store.during_run import nothing_published_since
+
+    unchanged = _guards(_erasures_unchanged(options), nothing_published_since(start_run, start_decisions))
     if args.incremental:
-        return _resolve_incremental(args, options, run_id, started, bars, mark)
+        return _resolve_incremental(args, options, run_id, started, bars, mark, unchanged)
     from herken.report import rules_against_model, rules_against_model_lines
     from identity.placeholder_values import describe_values
 
@@ -228,7 +233,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
         store = open_store(args.store, migrate=True)    # resolve writes: it may bring an older store up to date
         profile_engine = _profile_engine(options)
         publish_resolution(store, resolution, run_id, started, str(Path(args.drop).resolve()), bars,
-                           guard=_erasures_unchanged(options), work_dir=options.run_dir,
+                           guard=unchanged, work_dir=options.run_dir,
                            memory_limit=engine_limit(run_cap(options.memory_limit) // 2),
                            profile_engine=profile_engine, release=True, realtime_mark=mark)
         options.run_dir = finish(options.run_dir)
@@ -313,14 +318,15 @@ def _erasures_unchanged(options):  # type: ignore[no-untyped-def]
 
 
 def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started: dt.datetime,  # type: ignore[no-untyped-def]
-                         bars: "_Bars", mark: int = 0) -> int:
-    """Resolve a delta drop against the published run and publish what changed."""
+                         bars: "_Bars", mark: int, unchanged) -> int:
+    """Resolve a delta drop against the published run and publish what changed (``unchanged``: the guard that
+    refuses it when someone erased, published or decided meanwhile)."""
     from herken.publish_delta import published_state, publish_increment
     from herken.run_folder import finish
     from identity.bulk import paused_gc
     from identity.incremental import IncrementalError, resolve_incremental
     from identity.ingest import DropError
-    from profile_api.store import StoreError, open_store
+    from profile_api.store import StoreError, UnusableStore, open_store
     from profile_api.store.during_run import realtime_unchanged
 
     if args.model:
@@ -337,7 +343,7 @@ def _resolve_incremental(args: argparse.Namespace, options, run_id: str, started
             profile_engine = _profile_engine(options)
             counts = publish_increment(store, resolution, delta, run_id, started,
                                        getattr(args, "drop_label", None) or str(Path(args.drop).resolve()),
-                                       bars, guard=_guards(_erasures_unchanged(options), realtime_unchanged(mark)),
+                                       bars, guard=_guards(unchanged, realtime_unchanged(mark)),
                                        published=published,
                                        profile_engine=profile_engine)
         options.run_dir = finish(options.run_dir)
@@ -581,6 +587,24 @@ def _store_unusable(url: str) -> str | None:
     except StoreError:
         return None          # unreachable now: the run says so when it publishes
     return None
+
+
+def _decision_ids(url: str) -> frozenset[str] | None:
+    """Return the IDs of the store's steward decisions now (``profile_api.store.during_run.decision_ids``); None for no
+    store yet, or one that cannot be read (the run itself says what is wrong)."""
+    from profile_api.store import StoreError, open_store
+    from profile_api.store.during_run import decision_ids
+
+    if _store_file_missing(url):
+        return None
+    try:
+        engine = open_store(url)
+    except StoreError:
+        return None
+    try:
+        return decision_ids(engine)
+    finally:
+        engine.dispose()
 
 
 def _published_run(url: str) -> str | None:

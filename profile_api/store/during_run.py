@@ -61,6 +61,47 @@ def realtime_unchanged(mark: int):  # type: ignore[no-untyped-def]
     return guard
 
 
+class PublishedDuringRun(StoreError):
+    """Another run published, or a steward decision was made or taken back, while a run ran: it published nothing."""
+
+
+def decision_ids(engine: Engine) -> frozenset[str] | None:
+    """Return the IDs of the steward decisions stored now (None: a store without the table)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("steward_decision"):
+            return None
+        return frozenset(row[0] for row in conn.execute(text("SELECT decision_id FROM steward_decision")))
+
+
+def nothing_published_since(run_id: str | None, decisions: frozenset[str] | None):  # type: ignore[no-untyped-def]
+    """Return a guard for a run's transaction: it holds real-time writers back (and so any other run's publish, which
+    takes the same locks first), then raises PublishedDuringRun when the published run is no longer ``run_id`` (the
+    one this run started from; None: none) or the steward's decisions are no longer ``decisions`` (None: not
+    checked). Two runs on one store at once: the later to publish would otherwise replace the other's result
+    with one that never saw it (IDs it issued gone without an event, the snapshot of its records rolled back); a
+    decision applied meanwhile would be undone."""
+    def guard(conn: Connection) -> None:
+        hold_writers(conn)
+        if conn.dialect.name == "postgresql" and decisions is not None:
+            conn.execute(text("LOCK TABLE steward_decision IN SHARE MODE"))   # decisions wait for this publish
+        now = conn.execute(text("SELECT max(run_id) FROM run")).scalar()
+        if now != run_id:
+            raise PublishedDuringRun(
+                f"another run ({now}) was published to this store while this one ran (it started from "
+                f"{run_id or 'an empty store'}); its result does not know that one, so nothing was published and the "
+                "store is unchanged: run this one again (one run at a time per store)")
+        if decisions is not None:
+            stored = frozenset(row[0] for row in conn.execute(text("SELECT decision_id FROM steward_decision")))
+            if stored != decisions:
+                made, taken = sorted(stored - decisions), sorted(decisions - stored)
+                said = "; ".join(part for part in (f"made: {', '.join(made)}" if made else "",
+                                                   f"taken back: {', '.join(taken)}" if taken else "") if part)
+                raise PublishedDuringRun(
+                    f"steward decisions changed while this run ran ({said}); its result does not honour them, so "
+                    "nothing was published and the store is unchanged: run it again")
+    return guard
+
+
 def written_since(conn: Connection, mark: int) -> dict[str, list[str]]:
     """Return, writers held back (``hold_writers``), each person written in real time since mark with its records
     (``source:record_id``) as published now."""

@@ -95,7 +95,7 @@ def test_a_delta_refuses_to_publish_over_a_record_persisted_while_it_ran(day_one
     walk_in = _persist_walk_in(url)
     before = dict(zip(*[read_links(open_store(url))[c] for c in ("record_id", "customer_id")]))
     _, err = run.communicate(timeout=300)
-    assert run.returncode != 0 and "run the delta again" in err, err
+    assert run.returncode == 1 and "run the delta again" in err and "Traceback" not in err, err
     assert dict(zip(*[read_links(open_store(url))[c] for c in ("record_id", "customer_id")])) == before
     assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0     # run again: published
     assert walk_in in _ids(url)
@@ -153,3 +153,70 @@ def test_on_postgresql_a_consent_stated_while_a_run_publishes_waits_and_then_is_
     finally:
         server.stop(None)
     assert not consents[pb.CONSENT_PURPOSE_MARKETING].granted
+
+
+def _published_run_id(url: str) -> str:
+    with open_store(url).connect() as conn:
+        return conn.execute(text("SELECT run_id FROM run")).scalar()
+
+
+def test_a_run_that_another_run_published_over_while_it_ran_publishes_nothing(day_one, small_drop, tmp_path):
+    """Two runs on one store at once: the later to publish would replace the other's result with one that never saw
+    it (IDs it issued gone without an event). It refuses, says so, and the other's result stays."""
+    shutil.copy(day_one, tmp_path / "store.db")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    first = start_resolve(small_drop, url, tmp_path / "runs", pause_at="writing", pause_seconds=15)
+    wait_until_paused(first, "writing")
+    empty = tmp_path / "empty-delta"      # a run that publishes within the pause
+    empty.mkdir()
+    (empty / "deletions.csv").write_text("source,record_id\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs-b"))
+        assert main(["resolve", str(empty), "--incremental", "--store", url]) == 0
+    second = _published_run_id(url)
+    links = read_links(open_store(url))
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 1, err
+    assert "was published to this store while this one ran" in err and "run this one again" in err, err
+    assert "Traceback" not in err, err
+    assert _published_run_id(url) == second
+    assert read_links(open_store(url)).equals(links)
+
+
+def test_a_steward_decision_applied_while_a_full_run_ran_is_not_undone_by_it(day_one, small_drop, tmp_path):
+    shutil.copy(day_one, tmp_path / "store.db")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with open_store(url).connect() as conn:
+        customer = conn.execute(text("SELECT customer_id FROM record_link GROUP BY customer_id HAVING count(*) = 2 "
+                                     "ORDER BY customer_id LIMIT 1")).scalar()
+        a, b = [f"{s}:{r}" for s, r in conn.execute(text(
+            "SELECT source, record_id FROM record_link WHERE customer_id = :c ORDER BY source, record_id"),
+            {"c": customer})]
+    run = start_resolve(small_drop, url, tmp_path / "runs", pause_at="writing", pause_seconds=15)
+    wait_until_paused(run, "writing")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+        assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--apply", "--store", url]) == 0
+
+    def person(uid: str) -> str:
+        links = read_links(open_store(url))
+        return links.loc[links["source"] + ":" + links["record_id"] == uid, "customer_id"].item()
+
+    assert person(a) != person(b)
+    _, err = run.communicate(timeout=300)
+    # refused: the decision's own delta run published meanwhile (without --apply: the decision changed)
+    assert run.returncode == 1 and "nothing was published and the store is unchanged" in err, err
+    assert person(a) != person(b)      # the decision stays applied
+
+
+def test_a_steward_decision_made_while_a_full_run_ran_makes_it_publish_nothing(day_one, small_drop, tmp_path):
+    shutil.copy(day_one, tmp_path / "store.db")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with open_store(url).connect() as conn:
+        a, b = [f"{s}:{r}" for s, r in conn.execute(text("SELECT source, record_id FROM record_link "
+                                                         "ORDER BY source, record_id LIMIT 2"))]
+    run = start_resolve(small_drop, url, tmp_path / "runs", pause_at="writing", pause_seconds=3)
+    wait_until_paused(run, "writing")
+    assert main(["steward", "must-link", a, b, "--reason", "one customer", "--store", url]) == 0
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 1 and "steward decisions changed while this run ran (made: " in err, err
