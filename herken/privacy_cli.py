@@ -77,7 +77,7 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     """Erase a person for good: store, tombstones, runs folder."""
     from profile_api.store import open_store
     from profile_api.store.audit import audit_command
-    from profile_api.store.erase import NoSuchCustomer, forget_customer
+    from profile_api.store.erase import NoSuchCustomer, RunsFolderUnwritable, forget_customer
 
     if not args.reason.strip():
         print("error: --reason must not be empty: say why (e.g. 'GDPR request 2026-118'); no personal data",
@@ -101,6 +101,10 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
                                  vacuum="full" if args.vacuum_full else True)
     except NoSuchCustomer as err:
         audit_command(engine, "herken forget", args.customer_id, "NOT_FOUND")
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RunsFolderUnwritable as err:
+        audit_command(engine, "herken forget", args.customer_id, "FAILED_PRECONDITION")
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     else:

@@ -47,7 +47,7 @@ from profile_api.requests import (
 from profile_api.resolve_record import (
     NothingPublished, RecordResolver, ResolveRequestError, WarmingUp, record_request_of, resolved_reply,
 )
-from profile_api.store.erase import ErasedRecord, forget_customer, runs_folder_missing
+from profile_api.store.erase import ErasedRecord, RunsFolderUnwritable, forget_customer, runs_folder_missing
 from profile_api.store.export import NoSuchCustomer, export_json
 from profile_api.store.audit import AuditLog, Entry, now
 from profile_api.views import (
@@ -420,6 +420,8 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
                                      runs_dir=self.runs_dir)
         except NoSuchCustomer as err:
             raise not_found(str(err)) from None
+        except RunsFolderUnwritable as err:
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, str(err)) from None
         call.household_id = erased.household_id
         call.detail = f"{erased.erasure_id}: {erased.records_erased} records"
         self.store.drop_caches()        # the search's name index held their names

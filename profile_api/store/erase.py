@@ -47,6 +47,7 @@ import datetime as dt
 import html
 import io
 import logging
+import os
 import re
 import secrets
 import uuid
@@ -74,7 +75,7 @@ from profile_api.store.write_delta import delete_ids, rebuild_households
 log = logging.getLogger(__name__)
 
 __all__ = ["Erased", "ErasedRecord", "NoSuchCustomer", "carries_tombstone", "forget_customer", "read_tombstones",
-           "runs_folder_missing", "scrub_runs"]
+           "runs_folder_missing", "runs_folder_unwritable", "RunsFolderUnwritable", "scrub_runs"]
 
 ERASED = "erased"
 
@@ -439,6 +440,13 @@ def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Ca
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("reason: must not be empty: say why the person is erased (e.g. 'GDPR request 2026-118')")
+    # checked before the store is touched: an erasure committed in the store whose runs folder then failed could not
+    # be finished (the person is gone from the store, so a second try finds no one) and their rows would stay there
+    if runs_dir is not None and (blocked := runs_folder_unwritable(runs_dir)) is not None:
+        raise RunsFolderUnwritable(
+            f"the runs folder cannot be scrubbed: {blocked} is not {'writable' if blocked.is_dir() else 'readable'} "
+            "by this process, so the person's rows in its quarantine.csv and reports would stay. Give this user write "
+            "access to the runs folder (or run as its owner) and erase again; nothing was erased")
     now = now or dt.datetime.now(dt.timezone.utc)
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
@@ -488,6 +496,23 @@ def _reclaim(engine: Engine, vacuum: bool | str, audit: bool = False) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             how = "(FULL, ANALYZE)" if vacuum == "full" else "(ANALYZE)"
             conn.exec_driver_sql(f"VACUUM {how} " + ", ".join((*_TOUCHED, "audit_log") if audit else _TOUCHED))
+
+
+class RunsFolderUnwritable(RuntimeError):
+    """The runs folder cannot be scrubbed (a folder not writable, a file not readable): nothing was erased."""
+
+
+def runs_folder_unwritable(runs_dir: Path) -> Path | None:
+    """Return a folder under runs_dir (itself included) in which an erasure could not rewrite or remove a file, or a
+    file it could not read; None when it can scrub them all (or there is no runs folder)."""
+    if not runs_dir.is_dir():
+        return None
+    for path in [runs_dir, *sorted(runs_dir.rglob("*"))]:
+        if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+            return path
+        if path.is_file() and not os.access(path, os.R_OK):
+            return path
+    return None
 
 
 def runs_folder_missing(engine: Engine, runs_dir: Path) -> str | None:

@@ -598,3 +598,30 @@ def test_forget_refuses_when_the_runs_folder_holds_none_of_the_stores_runs_and_e
         assert found_in(sqlite_bytes(url), subject["needles"])           # nothing erased
         assert main(["forget", subject["customer_id"], "--reason", REASON, "--store", url, "--skip-runs-folder"]) == 0
     assert found_in(sqlite_bytes(url), subject["needles"]) == {}
+
+
+def test_forget_refuses_before_erasing_when_the_runs_folder_cannot_be_scrubbed(small_drop, tmp_path, capsys,
+                                                                                 monkeypatch):
+    """Review finding (session 34): with a runs folder this user may not write, forget erased the store, then
+    failed on quarantine.csv with a traceback; a second try found no one to erase, and the rows stayed. The
+    folder is checked first now (the permission is the operating system's answer, simulated here: the tests
+    run as root, whom no mode bit stops)."""
+    import os
+
+    from profile_api.store import erase
+
+    url, runs = f"sqlite:///{tmp_path / 'herken.db'}", tmp_path / "runs"
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(runs))
+    assert main(["resolve", str(small_drop), "--store", url]) == 0
+    subject = pick_subject(url, small_drop)
+    run_folder = next(p for p in runs.iterdir() if p.is_dir())
+    real_access = os.access
+    monkeypatch.setattr(erase.os, "access", lambda path, mode: Path(path) != run_folder and real_access(path, mode))
+    capsys.readouterr()
+    assert main(["forget", subject["customer_id"], "--reason", REASON, "--store", url]) == 2
+    said = capsys.readouterr().err
+    assert f"{run_folder} is not writable" in said and "nothing was erased" in said and "Traceback" not in said
+    assert found_in(sqlite_bytes(url), subject["needles"])           # nothing erased: it can be done once allowed
+    monkeypatch.setattr(erase.os, "access", real_access)
+    assert main(["forget", subject["customer_id"], "--reason", REASON, "--store", url]) == 0
+    assert found_in(sqlite_bytes(url), subject["needles"]) == {}
