@@ -182,7 +182,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     except EngineError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    problem = _store_unusable(args.store)
+    problem = _store_unusable(args.store) or _runs_folder_unwritable(Path(settings.runs_dir))
     if problem:
         print(f"error: {problem}; nothing was read or written", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -581,11 +581,39 @@ def _store_unusable(url: str) -> str | None:
     try:
         open_store(url, create=False).dispose()
     except (NoStore, OutdatedStore):
-        return None          # the run makes it, or migrates it
+        pass                 # the run makes it, or migrates it
     except UnusableStore as err:
         return str(err)
     except StoreError:
         return None          # unreachable now: the run says so when it publishes
+    return _sqlite_unwritable(url)
+
+
+def _sqlite_unwritable(url: str) -> str | None:
+    """Return why this user cannot write the SQLite store at url (the file, or the folder its journal goes in), or
+    None: said before the run, not as "attempt to write a readonly database" after its linkage."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_file() and not os.access(path, os.W_OK):
+        return f"the store {path} is read-only for this user; give it write access"
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder of the store, {folder}, is read-only for this user (SQLite writes its journal beside it)"
+    return None
+
+
+def _runs_folder_unwritable(runs_dir: Path) -> str | None:
+    """Return why a run could not write its folder under runs_dir (HERKEN_RUNS_DIR), or None."""
+    existing = next((p for p in (runs_dir, *runs_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"the runs folder {runs_dir}: {existing} is not a folder; set HERKEN_RUNS_DIR to a folder"
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        return (f"the runs folder {runs_dir} cannot be written by this user ({existing} is read-only); give it write "
+                "access or set HERKEN_RUNS_DIR to a folder it may write")
     return None
 
 
@@ -963,6 +991,8 @@ def _main(argv: list[str] | None) -> int:
         logging.getLogger(name).setLevel(logging.INFO if args.verbose else logging.WARNING)
     for name in ("splink", "splink.internals"):
         logging.getLogger(name).setLevel(logging.WARNING if args.verbose else logging.ERROR)
+    from sqlalchemy.exc import OperationalError
+
     from profile_api.store import OutdatedStore, StoreError, UnusableStore
 
     try:
@@ -974,6 +1004,13 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_BAD_INPUT
     except StoreError as err:
         print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except OperationalError as err:
+        if "database is locked" not in str(err):
+            raise
+        # an SQLite store another process writes (a run publishing) for longer than its busy timeout
+        print("error: the store is busy: another process holds its write lock (a run publishing, most likely); this "
+              "command wrote nothing: run it again once that is done", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

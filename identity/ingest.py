@@ -24,6 +24,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,8 +119,19 @@ class Drop:
 
 
 def _find(drop_dir: Path, stem: str) -> Path | None:
-    """Return the CSV or Parquet file for a stem; raise DropError when the drop holds both (which is current?)."""
-    found = [drop_dir / f"{stem}{suffix}" for suffix in (".csv", ".parquet") if (drop_dir / f"{stem}{suffix}").is_file()]
+    """Return the CSV or Parquet file for a stem; raise DropError when the drop holds both (which is current?), or
+    names one that cannot be read (a link to a file no longer there, a file this user may not read, a folder):
+    read as missing, a run would publish the drop without it (every purchase gone from every profile)."""
+    named = [drop_dir / f"{stem}{suffix}" for suffix in (".csv", ".parquet")]
+    for path in named:
+        if path.is_symlink() and not path.exists():
+            raise DropError(f"{path}: a link to {os.readlink(path)}, which is not there; put the file in the drop, or "
+                            "take the link out to leave the file out")
+        if path.exists() and not path.is_file():
+            raise DropError(f"{path}: not a file")
+        if path.is_file() and not os.access(path, os.R_OK):
+            raise DropError(f"{path}: this user may not read it; give it read access")
+    found = [path for path in named if path.is_file()]
     if len(found) > 1:
         raise DropError(f"{drop_dir}: both {stem}.csv and {stem}.parquet are in the drop; keep the one to read")
     return found[0] if found else None

@@ -191,3 +191,49 @@ def test_refresh_profiles_on_an_empty_database_makes_no_store(tmp_path, capsys):
 
     with sqlite3.connect(empty) as conn:                     # no schema made in it
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 0
+
+
+def test_a_runs_folder_or_store_this_user_may_not_write_is_said_before_anything_is_read(small_drop, tmp_path,
+                                                                                       capsys, monkeypatch):
+    """Review finding (session 34): a read-only runs folder gave a PermissionError traceback, a read-only SQLite
+    store "attempt to write a readonly database" after the whole linkage. Said first now, exit 2 (the permission
+    is the operating system's answer, simulated: the tests run as root, whom no mode bit stops)."""
+    import os
+
+    from herken import cli
+
+    store = tmp_path / "herken.db"
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(small_drop), "--store", f"sqlite:///{store}"]) == 0
+    real_access = os.access
+    for denied, said in ((tmp_path / "runs", "cannot be written by this user"), (store, "is read-only for this user")):
+        monkeypatch.setattr(cli.os, "access", lambda path, mode, denied=denied: Path(path) != denied
+                            and real_access(path, mode))
+        capsys.readouterr()
+        assert main(["resolve", str(small_drop), "--store", f"sqlite:///{store}"]) == 2
+        err = capsys.readouterr().err
+        assert said in err and "nothing was read or written" in err and "Traceback" not in err, err
+
+
+def test_a_command_meeting_an_sqlite_store_another_process_writes_says_it_is_busy(small_drop, tmp_path, capsys,
+                                                                                monkeypatch):
+    """Review finding (session 34): `herken steward cannot-link` while a run published to an SQLite store ended, after
+    SQLite's wait, in an OperationalError traceback. It says the store is busy and to run it again, exit 1."""
+    import sqlite3
+
+    store = tmp_path / "herken.db"
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(small_drop), "--store", f"sqlite:///{store}"]) == 0
+    a, b = [f"{s}:{r}" for s, r in sqlite3.connect(store).execute(
+        "SELECT source, record_id FROM record_link ORDER BY source, record_id LIMIT 2")]
+    writer = sqlite3.connect(store, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")        # as a publish's transaction holds it
+    try:
+        capsys.readouterr()
+        assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", f"sqlite:///{store}"]) == 1
+        err = capsys.readouterr().err
+        assert "the store is busy" in err and "run it again" in err and "Traceback" not in err, err
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", f"sqlite:///{store}"]) == 0

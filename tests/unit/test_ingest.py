@@ -465,3 +465,27 @@ def test_a_drop_holding_one_file_as_csv_and_as_parquet_is_refused_naming_both(tm
     write(tmp_path / "interactions.csv", INTERACTION_HEADER + "\n")
     with pytest.raises(DropError, match="both interactions.csv and interactions.parquet"):
         read_drop(tmp_path)
+
+
+def test_a_drop_file_that_is_named_but_cannot_be_read_is_refused_not_left_out(tmp_path, monkeypatch):
+    """Review finding (session 34): interactions.csv as a link to a file an extract job had removed was read as no
+    file at all; the run published every profile without its purchases."""
+    import os
+
+    write(tmp_path / "webshop.csv", HEADER + "\nW1,Eva,,,,,,,,,,\n")
+    (tmp_path / "interactions.csv").symlink_to(tmp_path / "gone" / "interactions.csv")
+    with pytest.raises(DropError, match="interactions.csv: a link to .*gone/interactions.csv, which is not there"):
+        read_drop(tmp_path)
+    (tmp_path / "interactions.csv").unlink()
+    (tmp_path / "interactions.csv").mkdir()
+    with pytest.raises(DropError, match="interactions.csv: not a file"):
+        read_drop(tmp_path)
+    (tmp_path / "interactions.csv").rmdir()
+    write(tmp_path / "interactions.csv", INTERACTION_HEADER + "\n")
+    from identity import ingest
+
+    real_access = os.access      # the tests run as root, whom no mode bit stops: the operating system's answer
+    monkeypatch.setattr(ingest.os, "access", lambda path, mode: not str(path).endswith("interactions.csv")
+                        and real_access(path, mode))
+    with pytest.raises(DropError, match="interactions.csv: this user may not read it"):
+        read_drop(tmp_path)
