@@ -90,8 +90,13 @@ def raw_records(conn: Connection) -> pd.DataFrame:
 
 def record_times(conn: Connection) -> pd.DataFrame:
     """Return when every stored record was updated, as received: source, record_id, updated_at."""
-    return pd.DataFrame(list(conn.execute(text("SELECT source, record_id, updated_at FROM source_record"))),
-                        columns=["source", "record_id", "updated_at"]).astype(object)
+    cursor = conn.connection.dbapi_connection.cursor()   # the driver's cursor: no Row object per row
+    try:
+        cursor.execute("SELECT source, record_id, updated_at FROM source_record")
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return pd.DataFrame(rows, columns=["source", "record_id", "updated_at"]).astype(object)
 
 
 def written_since(snapshot: pd.DataFrame, stored: pd.DataFrame) -> set[str]:
