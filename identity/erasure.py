@@ -20,14 +20,16 @@ erased before these hashes were kept keeps out every record that carries it, as 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from identity.ingest import WITHHELD, Drop, FileCounts, QuarantinedRow
+from identity.ingest import CHANNELS, IDENTITY_COLUMNS, WITHHELD, Drop, FileCounts, QuarantinedRow
 from identity.nicknames import canonical_given_name
 from identity.placeholders import without_placeholders
+from identity.standardise import standardise_record
 
 ERASED_REASON = "erased person"
 KINDS: tuple[str, ...] = ("email", "phone", "loyalty_card", "name_birth_date", "source_record")
@@ -148,6 +150,60 @@ class Tombstones:
 
     def _hashed(self, key: tuple[str, str]) -> bool:
         return key_hash(self.salt, *key) in self.hashes
+
+    def holds(self, kind: str, value: str | None) -> bool:
+        """Return True when a key (kind and value as ``record_keys`` gives them) is a tombstone."""
+        return bool(value) and self._hashed((kind, value))  # type: ignore[arg-type]
+
+
+def withhold_erased(rows: list[QuarantinedRow], tombstones: Tombstones | None,
+                    placeholders: Collection[str] = ()) -> list[QuarantinedRow]:
+    """Return quarantined or set-aside rows with those of erased persons withheld: file and line kept, the reason
+    ERASED_REASON, nothing of the row (``WITHHELD``).
+
+    Whose a row is: an identity row as its record would be (``Tombstones.hit`` on it standardised), an interaction
+    or preference by the record it names; a row without the header's shape by any of its values that is an erased
+    record, e-mail address, phone number or card (whatever first name it holds: such a row is refused anyway).
+    Without this, a drop sent again after an erasure brought the person's name, birth date, e-mail and purchases back
+    into the store's quarantine and the runs folder through its rows that were quarantined or set aside.
+    """
+    if not tombstones:
+        return rows
+    return [QuarantinedRow(row.file, row.line, ERASED_REASON, WITHHELD)
+            if row.raw != WITHHELD and _erased_row(row, tombstones, frozenset(placeholders)) else row
+            for row in rows]
+
+
+def _erased_row(row: QuarantinedRow, tombstones: Tombstones, placeholders: frozenset[str]) -> bool:
+    """Return True when a quarantined or set-aside row is an erased person's (``withhold_erased``)."""
+    stem = row.file.rsplit(".", 1)[0]
+    if row.values is not None:
+        values = {name: _text(value) for name, value in row.values}
+        if stem not in CHANNELS:
+            return tombstones.holds("source_record", f"{values.get('source')}:{values.get('record_id')}")
+        try:      # a quarantined row may hold a value no standardiser reads: then its values one by one, below
+            record = standardise_record({"source": stem, **{c: values.get(c) for c in IDENTITY_COLUMNS},
+                                         "updated_at": None})
+        except ValueError:
+            record = None
+        if record is not None:
+            if record.get("birth_date") in placeholders:
+                record["birth_date"] = None
+            return tombstones.hit(record)
+    cells = [cell for cell in (_text(c) for c in re.split(r"[,;\t]", row.raw)) if cell]
+    pairs = [f"{a}:{b}" for a, b in zip(cells, cells[1:])] + ([f"{stem}:{c}" for c in cells] if stem in CHANNELS else [])
+    if any(tombstones.holds("source_record", pair) for pair in pairs):
+        return True
+    for cell in cells:
+        try:
+            read = standardise_record({"source": stem, "record_id": "-", "email": cell, "phone": cell,
+                                       "loyalty_card": cell})
+        except ValueError:
+            continue
+        if any(tombstones.holds(kind, read.get(column)) for kind, column in
+               (("email", "email"), ("phone", "mobile"), ("phone", "landline"), ("loyalty_card", "loyalty_card"))):
+            return True
+    return False
 
 
 def erased_records(standardised: pd.DataFrame, tombstones: Tombstones | None,

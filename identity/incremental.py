@@ -39,7 +39,7 @@ from identity.cluster import Edited
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
-from identity.erasure import erased_records, keep_out
+from identity.erasure import erased_records, keep_out, withhold_erased
 from identity.households import SharedValues, buildings, edges_around, group_households, household_anchors, person_links
 from identity.ingest import read_drop
 from identity.lifecycle import judged_afresh, taken_back_persons
@@ -186,7 +186,10 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     # the identifiers the published run read as placeholders, before the erasure check and the completions read
     # them (identity.placeholder_values)
     fresh = without_placeholder_values(fresh, placeholder_values_of_run(published.rules))
-    fresh = keep_out(drop, fresh, erased_records(fresh, options.tombstones, placeholders_of_run(published.rules)))
+    no_ones = placeholders_of_run(published.rules)
+    fresh = keep_out(drop, fresh, erased_records(fresh, options.tombstones, no_ones))
+    drop.quarantine = withhold_erased(drop.quarantine, options.tombstones, no_ones)
+    drop.set_aside = withhold_erased(drop.set_aside, options.tombstones, no_ones)
     options.run_dir.mkdir(parents=True, exist_ok=True)
     write_quarantine(drop.quarantine, options.run_dir / "quarantine.csv")
     write_set_aside(drop.set_aside, options.run_dir / "set_aside.csv")

@@ -78,6 +78,9 @@ class QuarantinedRow:
     line: int
     reason: str
     raw: str
+    # the row's values by column where the row had the header's shape: what an erasure's tombstones are checked
+    # against (``identity.erasure.withhold_erased``); never written anywhere
+    values: tuple[tuple[str, str], ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -463,7 +466,8 @@ def _read_plain(stem: str, path: Path, table: pa.Table, required: tuple[str, ...
             if problem is None:
                 ok[i] = True
             else:
-                rejected.append(QuarantinedRow(path.name, int(i) + 2, problem, delimiter.join(row.values())))
+                rejected.append(QuarantinedRow(path.name, int(i) + 2, problem, delimiter.join(row.values()),
+                                               tuple(row.items())))
         table = table.filter(pa.array(ok))
     return arrow_frame(table, required), rejected
 
@@ -659,14 +663,15 @@ def _validate(stem: str, file: str, table: _Table, known: set[tuple[str, str]],
             else:
                 problem = check(row, known) if check else None
         if problem is not None:
-            rejected.append(QuarantinedRow(file, table.lines[i], problem, ",".join(table.raws[i])))
+            rejected.append(QuarantinedRow(file, table.lines[i], problem, ",".join(table.raws[i]), tuple(row.items())))
             continue
         if identity:
             aside = birth_date_aside(row["birth_date"])
             if aside is not None:
-                columns["birth_date"][i] = ""
                 if set_aside is not None:
-                    set_aside.append(QuarantinedRow(file, table.lines[i], aside, ",".join(table.raws[i])))
+                    set_aside.append(QuarantinedRow(file, table.lines[i], aside, ",".join(table.raws[i]),
+                                                    tuple(row.items())))
+                columns["birth_date"][i] = ""
         if identity or stem == "categories":
             seen.add(row["record_id" if identity else "category"])
         accepted.append(i)

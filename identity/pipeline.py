@@ -28,7 +28,7 @@ from identity.components import GroupSettings, cluster_by_component, pairs_frame
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import Engine, engine_class, make_engine
-from identity.erasure import Tombstones, erased_records, keep_out
+from identity.erasure import Tombstones, erased_records, keep_out, withhold_erased
 from identity.household_components import group_households_by_component
 from identity.households import group_households, household_anchors, measured_household_edges, person_links
 from identity.ingest import Drop, DropError, read_drop
@@ -369,9 +369,11 @@ def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progres
     identifiers = placeholder_values(standardised)
     # before the completions: nothing of an erased person may shape the other records (a placeholder birth date
     # or identifier is no one's, so it is no key: a first look for them here, learnt again without the erased)
-    erased = erased_records(without_placeholder_values(standardised, identifiers), options.tombstones,
-                            placeholder_dates(standardised))
+    no_ones = placeholder_dates(standardised)
+    erased = erased_records(without_placeholder_values(standardised, identifiers), options.tombstones, no_ones)
     standardised = keep_out(drop, standardised, erased)
+    drop.quarantine = withhold_erased(drop.quarantine, options.tombstones, no_ones)
+    drop.set_aside = withhold_erased(drop.set_aside, options.tombstones, no_ones)
     if erased:
         identifiers = placeholder_values(standardised)
     standardised = without_placeholder_values(standardised, identifiers)

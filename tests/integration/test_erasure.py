@@ -451,6 +451,32 @@ def test_their_quarantined_rows_go_from_the_store_and_the_runs_folder(sqlite_sto
     for path in runs.rglob("set_aside.csv"):        # likewise the rows set aside
         assert path.read_text(encoding="utf-8").startswith("file,line,reason,raw")
         assert "QX-ERASE-2" not in path.read_text(encoding="utf-8")
+    # Review finding (session 34): the same drop again, and a delta holding rows of theirs, brought those rows back:
+    # the tombstones kept their accepted records out, but not their rows quarantined or set aside
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    (delta / "interactions.csv").write_text(INTERACTION_HEADER + theirs + "purchase,2099-01-01T10:00:00,SKU1,shoes,,1,"
+                                            "10.00,0.00,S1,\n", encoding="utf-8")
+    (delta / "pos.csv").write_text(POS_HEADER + f"QX-ERASE-3,{record.first_name or ''},{record.last_name or ''},,"
+                                   f"{record.email},,,,,,,yesterday\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HERKEN_RUNS_DIR", str(runs))
+        assert main(["resolve", str(drop), "--store", url]) == 0
+        assert main(["resolve", str(delta), "--incremental", "--store", url]) == 0
+    assert found_in(sqlite_bytes(url), subject["needles"]) == {}
+    assert found_in(runs_bytes(runs), subject["needles"]) == {}
+    for path in runs.rglob("*.csv"):
+        assert "QX-ERASE" not in path.read_text(encoding="utf-8") and theirs not in path.read_text(encoding="utf-8")
+    engine = open_store(url)
+    with engine.connect() as conn:       # the rows are still counted, as withheld rows of an erased person
+        reasons = {reason for (reason,) in conn.execute(text("SELECT reason FROM quarantine"))}
+    engine.dispose()
+    assert "erased person" in reasons
+
+
+INTERACTION_HEADER = ("source,record_id,type,occurred_at,sku,category,size,quantity,amount_eur,discount_eur,store_id,"
+                      "delivery_method\n")
+POS_HEADER = "record_id,first_name,last_name,birth_date,email,phone,street,house_number,postcode,city,loyalty_card,updated_at\n"
 
 
 def test_a_run_that_read_the_tombstones_before_an_erasure_publishes_nothing(small_drop, tmp_path):
