@@ -147,7 +147,8 @@ def published_state(engine: Engine) -> Published:
     # records joined or edited in real time (ResolveRecord with persist) since the snapshot: the snapshot holds
     # none of them, or an edited one as it was
     since = links[isin(links["unique_id"], written_since(records, times))]
-    records = records[~isin(records["unique_id"], since["unique_id"].tolist())]
+    edited = isin(records["unique_id"], since["unique_id"].tolist())
+    written_was, records = records[edited], records[~edited]
     rules = json.loads(run.rules_json or "[]")
     if len(since):
         # standardised again from their raw values: the run's placeholder birth dates and identifiers are read as
@@ -156,7 +157,7 @@ def published_state(engine: Engine) -> Published:
                                             placeholder_values_of_run(rules))
         records = pd.concat([records, joined], ignore_index=True)
     records = records.merge(links.drop(columns=["source", "record_id"]), on="unique_id", how="inner")
-    return Published(records, json.loads(run.model_json), rules, set(since["unique_id"].tolist()))
+    return Published(records, json.loads(run.model_json), rules, set(since["unique_id"].tolist()), written_was)
 
 
 def _standardised(engine: Engine, records: pd.DataFrame) -> pd.DataFrame:

@@ -35,7 +35,6 @@ from splink import Linker
 
 from identity.addresses import complete_postcodes
 from identity.bulk import isin
-from identity.cluster import Edited
 from identity.confidence import record_confidence
 from identity.email_names import fill_surnames_from_email
 from identity.engine import make_engine
@@ -73,6 +72,8 @@ class Published:
     model: dict
     rules: list[dict]         # run.rules_json
     written: set[str] = field(default_factory=set)   # unique_ids joined or edited in real time since the run
+    # the snapshot's rows of those it held (edited in real time since): as the run saw them
+    written_was: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["unique_id"]))
 
 
 @dataclass
@@ -260,9 +261,9 @@ def resolve_incremental(drop_dir: Path, published: Published, options: ResolveOp
     edited = edits_since(gone_before, judged_afresh({uid: customer for uid, customer in replaced.items()
                                                      if uid in delta.changed}, afresh))
     # a record written in real time is judged as a new one, and kept with its person as an edited account is
-    # when no pair joins it to anyone
+    # when no pair joins it to anyone: checked for a conflict on the fields its edit changed (all, for one new since)
     realtime = {uid: previous_person[uid] for uid in delta.realtime}
-    edited.update({uid: Edited(person) for uid, person in judged_afresh(realtime, afresh).items()})
+    edited.update(edits_since(published.written_was, judged_afresh(realtime, afresh)))
     clustering = cluster_persons(rule_fields, pairs, rules, options, progress,
                                  previous=judged_afresh({uid: person for uid, person in previous_person.items()
                                                          if uid not in realtime}, afresh),
