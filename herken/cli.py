@@ -207,7 +207,7 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
     bars = pausing(_Bars(), settings.pause_at, settings.pause_seconds)
     mark = _written_mark(args.store)    # the last real-time write before this run read anything
     # what it starts from: a run or a decision that lands meanwhile makes its publish refuse
-    start_run, start_decisions = _published_run(args.store), _decision_ids(args.store)
+    start_run, start_decisions = _start_state(args.store)
     # read here, unless the caller read it already (herken steward apply)
     must_link, cannot_link, published, taken_back = getattr(args, "context", None) or published_context(
         args.store, records=not (args.incremental or args.fresh))
@@ -617,37 +617,25 @@ def _runs_folder_unwritable(runs_dir: Path) -> str | None:
     return None
 
 
-def _decision_ids(url: str) -> frozenset[str] | None:
-    """Return the IDs of the store's steward decisions now (``profile_api.store.during_run.decision_ids``); None for no
-    store yet, or one that cannot be read (the run itself says what is wrong)."""
-    from profile_api.store import StoreError, open_store
-    from profile_api.store.during_run import decision_ids
+def _start_state(url: str) -> tuple[str | None, frozenset[str] | None]:
+    """Return what a run starts from: the run the store at url publishes (None: none, or no store yet) and the IDs of
+    its steward decisions (None: no store, or one without them) (``profile_api.store.during_run``). A store of an
+    older schema, which the run migrates before it publishes, is read as it is."""
+    from sqlalchemy import create_engine
+
+    from profile_api.store import OutdatedStore, StoreError, open_store
+    from profile_api.store.during_run import decision_ids, published_run_id
 
     if _store_file_missing(url):
-        return None
+        return None, None
     try:
         engine = open_store(url)
+    except OutdatedStore:
+        engine = create_engine(url)
     except StoreError:
-        return None
+        return None, None
     try:
-        return decision_ids(engine)
-    finally:
-        engine.dispose()
-
-
-def _published_run(url: str) -> str | None:
-    """Return the run_id the store at url publishes now; None when there is none (or no store to read)."""
-    from profile_api.store import StoreError, latest_run, open_store
-
-    if _store_file_missing(url):
-        return None
-    try:
-        engine = open_store(url)
-    except StoreError:
-        return None
-    try:
-        run = latest_run(engine)
-        return None if run is None else run.run_id
+        return published_run_id(engine), decision_ids(engine)
     finally:
         engine.dispose()
 

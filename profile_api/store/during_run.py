@@ -65,6 +65,14 @@ class PublishedDuringRun(StoreError):
     """Another run published, or a steward decision was made or taken back, while a run ran: it published nothing."""
 
 
+def published_run_id(engine: Engine) -> str | None:
+    """Return the run the store publishes (None: none yet, or no run table), on any schema version."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("run"):
+            return None
+        return conn.execute(text("SELECT max(run_id) FROM run")).scalar()
+
+
 def decision_ids(engine: Engine) -> frozenset[str] | None:
     """Return the IDs of the steward decisions stored now (None: a store without the table)."""
     with engine.connect() as conn:

@@ -220,3 +220,27 @@ def test_version_13_gives_a_store_of_12_the_persons_written_in_real_time_and_a_p
     with engine.connect() as conn:    # the new run holds every record: nothing is left to read again
         assert conn.execute(text("SELECT count(*) FROM person_written")).scalar() == 0
     engine.dispose()
+
+
+def test_a_run_and_a_delta_on_a_store_of_an_older_schema_migrate_it_and_publish(empty_url, small_drop, tmp_path,
+                                                                                  monkeypatch):
+    """Review finding (session 34): the check that no other run published meanwhile read an older store as empty
+    (it could not open it unmigrated), so the first run on it migrated the store and then refused to publish."""
+    monkeypatch.setenv("HERKEN_RUNS_DIR", str(tmp_path / "runs"))
+    assert main(["resolve", str(small_drop), "--store", empty_url]) == 0
+    engine = create_engine(empty_url)
+    for incremental in (False, True):
+        with engine.begin() as conn:      # as herken 12 left it
+            undo_13(conn)
+            conn.execute(text("UPDATE alembic_version SET version_num = '0012'"))
+            conn.execute(text("UPDATE schema_info SET version = 12"))
+        if incremental:
+            empty = tmp_path / "empty-delta"
+            empty.mkdir()
+            (empty / "deletions.csv").write_text("source,record_id\n")
+            assert main(["resolve", str(empty), "--incremental", "--store", empty_url]) == 0
+        else:
+            assert main(["resolve", str(small_drop), "--store", empty_url]) == 0
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION
+    engine.dispose()
