@@ -997,8 +997,9 @@ def _main(argv: list[str] | None) -> int:
         if "database is locked" not in str(err):
             raise
         # an SQLite store another process writes (a run publishing) for longer than its busy timeout
-        print("error: the store is busy: another process holds its write lock (a run publishing, most likely); this "
-              "command wrote nothing: run it again once that is done", file=sys.stderr)
+        print("error: the store is busy: another process holds its write lock (a run publishing, most likely); the "
+              "step this command was on wrote nothing, but a step before it may have (a steward decision stored "
+              "before it was applied: see herken steward list): run it again once that is done", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

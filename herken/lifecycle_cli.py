@@ -72,7 +72,10 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.action == "apply":
         return apply_decisions(args.store, settings, args.resolve)
+    from sqlalchemy.exc import OperationalError
+
     engine = open_store(args.store, migrate=args.action != "list", create=args.action in ("must-link", "cannot-link"))
+    decision = None
     try:
         if args.action in ("must-link", "cannot-link"):
             decision = add_decision(engine, args.action.replace("-", "_"), args.record_a, args.record_b,
@@ -105,12 +108,30 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
     except DecisionError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OperationalError as err:
+        if "locked" not in str(err) or decision is None:
+            raise
+        # stored, then another process (a run publishing) took the store before its audit entry was written
+        print(f"error: the store is busy: another process holds its write lock (a run publishing, most likely); "
+              f"{decision.decision_id} is {'removed' if args.action == 'remove' else 'stored'}, but its audit entry "
+              "was not written" + (" and it was not applied: `herken steward apply` applies it" if args.apply else ""),
+              file=sys.stderr)
+        return EXIT_FAILED
     finally:
         engine.dispose()
-    if getattr(args, "apply", False) and apply_decisions(args.store, settings, args.resolve) != EXIT_OK:
-        print("error: the decision is stored, but applying it failed (see above); `herken steward apply` tries again, "
-              "and every later run honours it", file=sys.stderr)
-        return EXIT_FAILED
+    if getattr(args, "apply", False):
+        try:
+            applied = apply_decisions(args.store, settings, args.resolve)
+        except OperationalError as err:
+            if "locked" not in str(err):
+                raise
+            print("error: the store is busy: another process holds its write lock (a run publishing, most likely)",
+                  file=sys.stderr)
+            applied = EXIT_FAILED
+        if applied != EXIT_OK:
+            print("error: the decision is stored, but applying it failed (see above); `herken steward apply` tries "
+                  "again, and every later run honours it", file=sys.stderr)
+            return EXIT_FAILED
     return EXIT_OK
 
 

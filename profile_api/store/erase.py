@@ -58,6 +58,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from identity.engine import make_engine
 from identity.erasure import (
@@ -463,9 +464,18 @@ def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Ca
             if sqlite:
                 conn.exec_driver_sql("PRAGMA secure_delete = OFF")
                 conn.commit()
-    _reclaim(engine, vacuum, audit=bool(erased.rows_deleted.get("audit_log")))
+    # the runs folder first: the erasure is committed, and a store too busy to be rewritten now must not leave the
+    # person's rows in quarantine.csv (a second try finds no one to erase)
     if runs_dir is not None:
         erased.files_rewritten, erased.files_removed = scrub_runs(Path(runs_dir), person)
+    try:
+        _reclaim(engine, vacuum, audit=bool(erased.rows_deleted.get("audit_log")))
+    except OperationalError as err:
+        if "locked" not in str(err):
+            raise
+        log.warning("%s is erased, but the store file could not be rewritten now (another process writes it: %s); "
+                    "its free pages may keep deleted bytes until the next VACUUM (sqlite3 FILE 'VACUUM', or the next "
+                    "erasure)", erased.customer_id, err)
     log.info("erased %s (%s): %d records, tombstones %s, rows %s", erased.customer_id, erased.erasure_id,
              erased.records_erased, erased.tombstones, erased.rows_deleted)
     return erased

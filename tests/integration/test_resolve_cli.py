@@ -237,3 +237,27 @@ def test_a_command_meeting_an_sqlite_store_another_process_writes_says_it_is_bus
         writer.execute("ROLLBACK")
         writer.close()
     assert main(["steward", "cannot-link", a, b, "--reason", "twins", "--store", f"sqlite:///{store}"]) == 0
+    # with --apply, another writer taking the store once the decision is stored: the decision is, and is said to be
+    import profile_api.store.steward as steward
+
+    c, d = [f"{s}:{r}" for s, r in sqlite3.connect(store).execute(
+        "SELECT source, record_id FROM record_link ORDER BY source DESC, record_id LIMIT 2")]
+    writer = sqlite3.connect(store, isolation_level=None)
+    real = steward.add_decision
+
+    def stored_then_busy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        decision = real(*args, **kwargs)
+        writer.execute("BEGIN IMMEDIATE")
+        return decision
+
+    monkeypatch.setattr(steward, "add_decision", stored_then_busy)
+    try:
+        capsys.readouterr()
+        assert main(["steward", "cannot-link", c, d, "--reason", "twins", "--apply", "--store",
+                     f"sqlite:///{store}"]) == 1
+        err = capsys.readouterr().err
+        assert "the store is busy" in err and " is stored, but " in err and "herken steward apply" in err, err
+        assert "Traceback" not in err and "wrote nothing" not in err, err
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
