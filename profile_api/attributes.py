@@ -98,11 +98,14 @@ def _as_of_sql(as_of: dt.datetime | None) -> str:
     return f"TIMESTAMP '{as_of.replace(tzinfo=None).isoformat(sep=' ')}'"
 
 
-# A size as tills and web forms write it, in one notation: "maat 40", "Mt. 40", "EU 42", "42.0" and "42,0" are 40
+# A size as tills and web forms write it, in one notation: "maat 40", "Mt. 40", "EU42", "42.0" and "42,0" are 40
 # and 42; "42,5" is 42.5. What is left is upper case ("m" is "M"). A size chart of another system ("UK 8") stays as
 # written: its conversion depends on the maker and on men's or women's.
-_SIZE_SQL = ("nullif(regexp_replace(replace(regexp_replace(upper(trim({0})), '^(MAAT|MT|SIZE|EUR|EU)[.: ]*', ''), "
-             "',', '.'), '[.]0+$', ''), '')")
+# The prefix goes only before a separator or a digit: "MT" alone is a size (tall M), "MT 40" is 40.
+_PREFIX = "^(MAAT|MT|SIZE|EUR|EU)"
+_SIZE_SQL = ("nullif(regexp_replace(replace(CASE WHEN regexp_matches(upper(trim({0})), '" + _PREFIX + "([.: ]|[0-9])') "
+             "THEN regexp_replace(upper(trim({0})), '" + _PREFIX + "[.: ]*', '') ELSE upper(trim({0})) END, ',', '.'), "
+             "'[.]0+$', ''), '')")
 
 
 def _interactions_sql(as_of: dt.datetime | None, dialect: str = DUCKDB) -> str:
@@ -241,8 +244,9 @@ for_member AS (
     -- Kept purchases in the size of another member of the household (same category), who keeps at
     -- least as many in it: most likely bought for them. With a single clothing category this is what
     -- tells a mother's own size from the one she buys for her husband. The size a person keeps most of
-    -- is taken for a member's only when that member keeps more in it: a mother and a daughter who both
-    -- wear M each keep M for themselves.
+    -- is taken for a member's only when that member keeps more in it: a mother and a daughter who keep
+    -- as many in M each keep M for themselves (when the daughter keeps more, the mother's M is read as
+    -- bought for her: the evidence cannot tell the two apart).
     SELECT DISTINCT k.customer_id, k.grp, k.size FROM own_kept k
     JOIN member_size m ON m.household_id = k.household_id AND m.grp = k.grp AND m.category = k.category
                       AND m.size = k.size AND m.customer_id <> k.customer_id AND m.kept >= k.kept

@@ -179,7 +179,8 @@ def test_attributes_of_sizes_written_every_way_are_duckdbs_on_spark(spark):
 
     rows = [buy("P1", 10, "womens_clothing", size="maat 40"), buy("P1", 20, "womens_clothing", size="Mt. 40"),
             buy("P1", 30, "womens_clothing", size="S"), buy("P2", 15, "womens_clothing", size="M"),
-            buy("P2", 25, "womens_clothing", size="m"), buy("P1", 11, "shoes", size="EU 42"),
+            buy("P2", 25, "womens_clothing", size="m"), buy("W2", 26, "womens_clothing", size="MT"),
+            buy("W2", 27, "womens_clothing", size="EU40"), buy("P1", 11, "shoes", size="EU 42"),
             buy("P1", 12, "shoes", size="42,0"), buy("P1", 16, "shoes", size="42"), buy("P1", 13, "shoes", size="42,5"),
             ret("P1", 14, "shoes", size="42.0"),
             *[row for d in (100, 70, 40, 10) for row in (buy("W2", d, "dog_food"), ret("W2", d, "dog_food"))],

@@ -287,6 +287,10 @@ def test_sizes_written_in_other_notations_are_one_size_and_a_return_takes_back_i
     assert got["C1", "shoe_size"][0] == "42"
     value, evidence = got["C3", "shoe_size"]
     assert value == "42.5" and evidence["returns"] == "2"     # both 42s went back, written otherwise
+    # "MT" alone is a size (tall M), not the prefix of one (review finding, session 34: it was read as no size)
+    tall = attributes(*[buy("P1", d, "mens_clothing", size="MT") for d in (10, 20, 30)],
+                      buy("P1", 40, "mens_clothing", size="S"), buy("P1", 50, "mens_clothing", size="EU40"))
+    assert tall["C1", "clothing_size"][0] == "MT"
 
 
 def test_a_category_bought_again_and_again_and_returned_each_time_has_no_next_purchase_date():
