@@ -544,7 +544,10 @@ def scrub_runs(runs_dir: Path, person: _Person) -> tuple[list[str], list[str]]:
     """
     if not runs_dir.is_dir():
         return [], []
-    needles = person.needles() | {s.lower() for s in person.own_surnames if len(s) >= 4}
+    needles = person.needles()
+    # a surname no one else holds marks a row or file as theirs where it stands as a word: "ter haar", not
+    # "haarlem" or "haarsma" (other people's rows, removed before)
+    surnames = {s.lower() for s in person.own_surnames if len(s) >= 4}
     derived = {uid.lower() for uid in person.uids} | {f"{g} {s}".lower() for g, s in person.names if len(g) + len(s) >= 5}
     derived |= {html.escape(n) for n in derived}        # as a report writes them
     rewritten, removed = [], []
@@ -558,8 +561,9 @@ def scrub_runs(runs_dir: Path, person: _Person) -> tuple[list[str], list[str]]:
                 continue
             header, body = rows[0], rows[1:]
             kept = [row for row in body if not _row_theirs(header, row, person)]
-            if len(kept) != len(body) or any(n.encode() in low for n in needles):
-                kept = [row for row in kept if not any(n in ",".join(row).lower() for n in needles)]
+            if len(kept) != len(body) or any(n.encode() in low for n in needles) or _names_any(low, surnames):
+                kept = [row for row in kept if not any(n in ",".join(row).lower() for n in needles)
+                        and not _names_any(",".join(row).lower().encode(), surnames)]
                 _write_csv(path, header, kept)
                 rewritten.append(str(path))
             continue
@@ -568,7 +572,7 @@ def scrub_runs(runs_dir: Path, person: _Person) -> tuple[list[str], list[str]]:
         if path.name == "model.json":
             theirs = any(n.encode() in low for n in person.needles())
         else:
-            theirs = any(n.encode() in low for n in needles) or _names_any(low, derived)
+            theirs = any(n.encode() in low for n in needles) or _names_any(low, derived | surnames)
         if theirs:
             path.unlink()
             removed.append(str(path))

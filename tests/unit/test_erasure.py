@@ -182,3 +182,27 @@ def test_a_quarantined_row_is_theirs_by_source_and_record_id_in_whatever_order_i
     assert person.holds("pos", "Jan,P-12,de Vries,,,,,,,,,")              # a channel's file: its record_id
     assert not person.holds("pos", "Jan,A-77,de Vries,,,,,,,,,")          # another channel's record_id
     assert not person.holds("interactions", "webshop,A-77,purchase,2024-01-01T10:00:00,SKU1,shoes,,1,1,0,,")
+
+
+def test_scrubbing_the_runs_folder_takes_their_rows_and_leaves_rows_where_their_surname_is_part_of_a_word(tmp_path):
+    """Review finding (session 34): erasing Monique ter Haar (no one else's surname "haar") took out of quarantine.csv
+    the rows of Piet Haarsma and of Anna de Vries in Haarlem too."""
+    import pandas as pd
+
+    from profile_api.store.erase import _Person, scrub_runs
+
+    person = _Person("C1", "H1", [("pos", "P1")], pd.DataFrame(), {"email": {"m.terhaar@example.org"}},
+                     {"m.terhaar@example.org"}, set(), [("Monique", "ter Haar")], {"haar", "ter Haar"})
+    run = tmp_path / "run-1"
+    run.mkdir()
+    rows = ["file,line,reason,raw",
+            "pos.csv,2,bad date,\"P9,Monique,ter Haar,1970-01-01,,,,,,Utrecht,,yesterday\"",
+            "pos.csv,3,bad date,\"P7,Piet,Haarsma,1971-02-02,,,,,,Leeuwarden,,yesterday\"",
+            "pos.csv,4,bad date,\"P8,Anna,de Vries,1972-03-03,,,,,,Haarlem,,yesterday\"",
+            "webshop.csv,5,bad date,\"W1,M,Haar,,m.terhaar@example.org,,,,,,,yesterday\""]
+    (run / "quarantine.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rewritten, removed = scrub_runs(tmp_path, person)
+    kept = (run / "quarantine.csv").read_text(encoding="utf-8")
+    assert rewritten and not removed
+    assert "Monique" not in kept and "m.terhaar" not in kept
+    assert "Haarsma" in kept and "Haarlem" in kept
