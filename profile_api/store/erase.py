@@ -69,7 +69,7 @@ from profile_api.access import LOCAL, Caller
 from profile_api.live import lock_preferences
 from profile_api.store.db import StoreError
 from profile_api.store.export import NoSuchCustomer, find_customer, person_records
-from profile_api.store.history import write_history
+from profile_api.store.history import former_ids, write_history
 from profile_api.store.realtime import latest_purchase
 from profile_api.store.write_delta import delete_ids, rebuild_households
 
@@ -356,9 +356,11 @@ def _erase(conn: Connection, customer_id: str, reason: str, caller: Caller, now:
     if uids:
         counts["audit_log"] = _unname_records(conn, uids)
     counts["linkage_snapshot"] = _rewrite_snapshot(conn, set(uids))
-    # their events keep the IDs; the reasons (which may quote what told the records apart) go
+    # their events keep the IDs; the reasons (which may quote what told the records apart) go, of the events of the
+    # IDs merged into them too (a real-time person's "created" names its record)
     _count_and_delete(conn, counts, "identity_event", "UPDATE identity_event SET reason = :r WHERE seq IN "
-                      "(SELECT seq FROM identity_event_customer WHERE customer_id = :c)", r=ERASED, c=customer_id)
+                      "(SELECT seq FROM identity_event_customer WHERE customer_id IN :c)", r=ERASED,
+                      c=sorted({customer_id} | former_ids(conn, customer_id)))
 
     remaining = conn.execute(text("SELECT count(*) FROM person WHERE household_id = :h"), {"h": household}).scalar()
     erasure_id = f"erasure-{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"

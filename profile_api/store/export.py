@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from profile_api.messages import profile_of_encoded
+from profile_api.store.history import former_ids
 
 __all__ = ["NoSuchCustomer", "find_customer", "export_customer", "export_json", "person_records"]
 
@@ -100,9 +101,10 @@ def export_customer(engine: Engine, customer_id: str, now: dt.datetime | None = 
         profile = [_profile_document(*row) for row in conn.execute(text(
             "SELECT display_name, encoded, household_inferred, consent FROM profile WHERE customer_id = :c"),
             {"c": current})]
-        events = _dicts(conn, "SELECT e.* FROM identity_event e JOIN identity_event_customer c ON c.seq = e.seq "
-                              "WHERE c.customer_id = :c ORDER BY e.seq", c=current)
-        named = sorted({customer_id, current})
+        # the IDs that lead to them now (merged into them): their events and audit entries are theirs too
+        named = sorted({customer_id, current} | former_ids(conn, current))
+        events = _dicts(conn, "SELECT DISTINCT e.* FROM identity_event e JOIN identity_event_customer c "
+                              "ON c.seq = e.seq WHERE c.customer_id IN :named ORDER BY e.seq", named=named)
         document = {
             "customer_id": current,
             "asked_for": customer_id,

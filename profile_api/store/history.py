@@ -149,6 +149,12 @@ class StoredEvent:
     run_id: str
 
 
+def former_ids(conn: Connection, customer_id: str) -> set[str]:
+    """Return the customer IDs merged into this one that lead to it now (their aliases name it as current)."""
+    return {row[0] for row in conn.execute(text("SELECT old_id FROM id_alias WHERE kind = 'customer' AND "
+                                                "current_id = :c"), {"c": customer_id})}
+
+
 def read_events(conn: Connection, *, since: dt.datetime | None = None, customer_id: str | None = None,
                 after_seq: int = 0, limit: int | None = None) -> list[StoredEvent]:
     """Return events in recording order, after ``after_seq``, at or after ``since``, naming ``customer_id``."""

@@ -651,3 +651,35 @@ def test_forget_refuses_before_erasing_when_the_runs_folder_cannot_be_scrubbed(s
     monkeypatch.setattr(erase.os, "access", real_access)
     assert main(["forget", subject["customer_id"], "--reason", REASON, "--store", url]) == 0
     assert found_in(sqlite_bytes(url), subject["needles"]) == {}
+
+
+def test_the_events_and_audit_entries_of_an_id_merged_into_them_are_exported_and_erased_with_them(small_drop,
+                                                                                                    tmp_path):
+    """Review finding (session 34): a person made in real time and later merged into the subject left its events
+    and audit entries out of the subject's export, and its "created" event, which names its record, kept that
+    reason after the subject was erased."""
+    import datetime as dt
+
+    from identity.lifecycle import CREATED, MERGED, Event
+    from profile_api.store.export import export_customer
+    from profile_api.store.history import write_history
+
+    engine = store_of(small_drop, tmp_path)
+    url = str(engine.url)
+    subject = pick_subject(url, small_drop)["customer_id"]
+    told = "a person seen for the first time (a record resolved in real time: service:SR-RT-9)"
+    now = dt.datetime.now(dt.timezone.utc)
+    with engine.begin() as conn:
+        write_history(conn, [Event(CREATED, (), ("C-OLD-1",), told),
+                             Event(MERGED, (subject, "C-OLD-1"), (subject,), "the same person")],
+                      [("customer", "C-OLD-1", subject, "merged")], "realtime-1", now)
+        conn.execute(text("INSERT INTO audit_log (at, channel, action, customer_id, outcome) "
+                          "VALUES (:at, 'service', 'GetProfile', 'C-OLD-1', 'OK')"), {"at": now.replace(tzinfo=None)})
+    exported = export_customer(engine, subject)
+    assert told in [e["reason"] for e in exported["identity_events"]]
+    assert "C-OLD-1" in [a["customer_id"] for a in exported["audit"]]
+    forget_customer(engine, subject, REASON, runs_dir=tmp_path / "runs")
+    with engine.connect() as conn:
+        reasons = [r for (r,) in conn.execute(text("SELECT reason FROM identity_event"))]
+    engine.dispose()
+    assert told not in reasons and "SR-RT-9" not in " ".join(r or "" for r in reasons)
