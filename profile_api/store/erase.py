@@ -62,14 +62,15 @@ from sqlalchemy.exc import OperationalError
 
 from identity.engine import make_engine
 from identity.erasure import (
-    Tombstones, candidate_keys, hashes_of, identifier_name_keys, key_hash, name_birth_key, named_key, record_keys,
+    Tombstones, candidate_keys, hashes_of, identifier_name_keys, key_hash, named_key, record_keys,
 )
 from identity.lifecycle import DELETED, Event
 from profile_api.access import LOCAL, Caller
 from profile_api.live import lock_preferences
 from profile_api.store.db import StoreError
-from profile_api.store.export import NoSuchCustomer, find_customer, person_records
+from profile_api.store.export import NoSuchCustomer, find_customer
 from profile_api.store.history import former_ids, write_history
+from profile_api.store.theirs import Person as _Person, read_person, rows_in as _in
 from profile_api.store.realtime import latest_purchase
 from profile_api.store.write_delta import delete_ids, rebuild_households
 
@@ -167,110 +168,6 @@ def _salt(conn: Connection) -> str:
     return salt
 
 
-def _in(conn: Connection, sql: str, **params: object) -> list[tuple]:
-    statement = text(sql)
-    for name, value in params.items():
-        if isinstance(value, (list, tuple, set, frozenset)):
-            statement = statement.bindparams(bindparam(name, expanding=True))
-    return [tuple(row) for row in conn.execute(statement, params)]
-
-
-_STD = ("std_email", "std_phone", "std_loyalty_card")
-_KIND_OF = {"std_email": "email", "std_phone": "phone", "std_loyalty_card": "loyalty_card"}
-_RAW_OF = {"std_email": "email", "std_phone": "phone", "std_loyalty_card": "loyalty_card"}
-
-
-@dataclass
-class _Person:
-    """The person's records and what identifies them, read before anything is deleted."""
-
-    customer_id: str
-    household_id: str
-    keys: list[tuple[str, str]]
-    records: pd.DataFrame
-    own: dict[str, set[str]]            # kind -> standardised values no other person uses
-    own_raw: set[str]                   # the raw forms of those values
-    name_keys: set[str]                 # name-and-birth-date keys no other person has
-    names: list[tuple[str, str]]        # (raw first name, raw last name) of their records
-    own_surnames: set[str]              # surnames (raw and standard) no other person has
-
-    @property
-    def uids(self) -> list[str]:
-        return [f"{s}:{r}" for s, r in self.keys]
-
-    def needles(self) -> set[str]:
-        """Return the lower-case texts that mark a row or file as theirs."""
-        found = {v.lower() for values in self.own.values() for v in values} | {v.lower() for v in self.own_raw}
-        return {n for n in found if len(n) >= 5}
-
-    def holds(self, file_stem: str, raw: str) -> bool:
-        """Return True when a quarantined row (its file's stem, its raw text) is theirs."""
-        low = raw.lower()
-        values = _RAW_FIELDS.split(raw)   # a row keeps its file's separator (identity.ingest.DELIMITERS)
-        fields = {value.strip() for value in values}
-        # their record_id, in a file of its channel or beside its source (interactions, preferences, deletions), in
-        # whatever order the file's columns come
-        if any(record_id in fields and (source == file_stem or source in fields) for source, record_id in self.keys):
-            return True
-        if any(n in low for n in self.needles()):
-            return True
-        lowered = {value.lower() for value in fields}
-        return any(given.lower() in lowered and surname.lower() in lowered for given, surname in self.names)
-
-
-_RAW_FIELDS = re.compile(r"[,;\t]")
-
-
-def _read_person(conn: Connection, customer_id: str) -> _Person:
-    """Return the person's records and their own identifiers."""
-    household = conn.execute(text("SELECT household_id FROM person WHERE customer_id = :c"),
-                             {"c": customer_id}).scalar()
-    keys = person_records(conn, customer_id)
-    rows = []
-    for source in sorted({s for s, _ in keys}):
-        rows += _in(conn, "SELECT source, record_id, first_name, last_name, email, phone, loyalty_card, "
-                          "std_given, std_surname, std_birth_date, std_email, std_phone, std_loyalty_card "
-                          "FROM source_record WHERE source = :s AND record_id IN :ids",
-                    s=source, ids=[r for s, r in keys if s == source])
-    records = pd.DataFrame(rows, columns=["source", "record_id", "first_name", "last_name", "email", "phone",
-                                          "loyalty_card", "std_given", "std_surname", "std_birth_date", "std_email",
-                                          "std_phone", "std_loyalty_card"]).astype(object)
-    own: dict[str, set[str]] = {}
-    own_raw: set[str] = set()
-    for column in _STD:
-        values = sorted({v for v in records[column] if isinstance(v, str) and v})
-        if not values:
-            continue
-        shared = {row[0] for row in _in(conn, f"""SELECT DISTINCT r.{column} FROM source_record r
-            JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
-            WHERE r.{column} IN :v AND l.customer_id <> :c""", v=values, c=customer_id)}
-        mine = set(values) - shared
-        own[_KIND_OF[column]] = mine
-        own_raw |= {raw for raw, std in zip(records[_RAW_OF[column]], records[column])
-                    if std in mine and isinstance(raw, str) and raw.strip()}
-    name_keys = set()
-    for given, surname, birth in zip(records["std_given"], records["std_surname"], records["std_birth_date"]):
-        key = name_birth_key(given, surname, birth)
-        if key is None:
-            continue
-        others = _in(conn, """SELECT 1 FROM source_record r
-            JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
-            WHERE r.std_given = :g AND r.std_surname = :s AND r.std_birth_date = :b AND l.customer_id <> :c LIMIT 1""",
-                     g=given, s=surname, b=birth, c=customer_id)
-        if not others:
-            name_keys.add(key)
-    surnames = sorted({v for v in records["std_surname"] if isinstance(v, str) and v})
-    shared_surnames = {row[0] for row in _in(conn, """SELECT DISTINCT r.std_surname FROM source_record r
-        JOIN record_link l ON l.source = r.source AND l.record_id = r.record_id
-        WHERE r.std_surname IN :v AND l.customer_id <> :c""", v=surnames, c=customer_id)} if surnames else set()
-    own_surnames = {s for s in surnames if s not in shared_surnames}
-    own_surnames |= {raw.strip() for raw, std in zip(records["last_name"], records["std_surname"])
-                     if std in own_surnames and isinstance(raw, str) and raw.strip()}
-    names = [(g.strip(), s.strip()) for g, s in zip(records["first_name"], records["last_name"])
-             if isinstance(g, str) and isinstance(s, str) and g.strip() and s.strip()]
-    return _Person(customer_id, household, keys, records, own, own_raw, name_keys, names, own_surnames)
-
-
 def _unname_records(conn: Connection, uids: list[str]) -> int:
     """Rewrite the audit entries of an older herken that named these records in ``detail`` (ExplainMatch's
     "records: pos:12, webshop:5", a steward's "decision D: pos:12 webshop:5"); return how many. Whole ids only:
@@ -330,7 +227,7 @@ def _rewrite_snapshot(conn: Connection, uids: set[str]) -> int:
 def _erase(conn: Connection, customer_id: str, reason: str, caller: Caller, now: dt.datetime) -> tuple[Erased, _Person]:
     """Erase the person on conn's transaction (see the module's docstring)."""
     lock_preferences(conn)     # first, as UpdatePreferences and rebuild_households take it (no deadlock)
-    person = _read_person(conn, customer_id)
+    person = read_person(conn, customer_id)
     keys, uids, household = person.keys, person.uids, person.household_id
     counts: dict[str, int] = {}
     as_of = _as_of(conn)

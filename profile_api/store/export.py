@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from profile_api.messages import profile_of_encoded
 from profile_api.store.history import former_ids
+from profile_api.store.theirs import person_records, read_person
 
 __all__ = ["NoSuchCustomer", "find_customer", "export_customer", "export_json", "person_records"]
 
@@ -38,13 +39,6 @@ def find_customer(conn: Connection, customer_id: str) -> str:
     if not conn.execute(text("SELECT 1 FROM person WHERE customer_id = :c"), {"c": current}).first():
         raise NoSuchCustomer(f"customer {customer_id!r} now is {current!r}, which is not in the published result")
     return current
-
-
-def person_records(conn: Connection, customer_id: str) -> list[tuple[str, str]]:
-    """Return (source, record_id) of the person's records, sorted."""
-    rows = conn.execute(text("SELECT source, record_id FROM record_link WHERE customer_id = :c "
-                             "ORDER BY source, record_id"), {"c": customer_id}).all()
-    return [(source, record_id) for source, record_id in rows]
 
 
 def _dicts(conn: Connection, sql: str, **params: Any) -> list[dict[str, Any]]:
@@ -120,6 +114,9 @@ def export_customer(engine: Engine, customer_id: str, now: dt.datetime | None = 
             "aliases": _dicts(conn, "SELECT * FROM id_alias WHERE current_id = :c OR old_id IN :named "
                                     "ORDER BY changed_at, old_id", c=current, named=named),
             "audit": _dicts(conn, "SELECT * FROM audit_log WHERE customer_id IN :named ORDER BY seq", named=named),
+            # rows of the published run's drop that were refused or set aside and are theirs, as the erasure tells
+            # them (a purchase dated 2099 on one of their records, a record of theirs with a bad date)
+            "quarantined": _quarantined(conn, current),
             "steward_decisions": _dicts(conn, "SELECT * FROM steward_decision WHERE record_a IN :u OR record_b IN :u "
                                               "ORDER BY decided_at", u=uids) if uids else [],
             "match_explanations": _dicts(conn, "SELECT kind, unique_id_l, unique_id_r, match_probability, "
@@ -127,6 +124,13 @@ def export_customer(engine: Engine, customer_id: str, now: dt.datetime | None = 
                                                "OR unique_id_r IN :u ORDER BY id", u=uids) if uids else [],
         }
     return document
+
+
+def _quarantined(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """Return the store's quarantined rows that are the person's (``profile_api.store.theirs.Person.holds``)."""
+    person = read_person(conn, customer_id)
+    return [row for row in _dicts(conn, "SELECT run_id, file, line, reason, raw FROM quarantine ORDER BY file, line")
+            if person.holds(str(row["file"]).rsplit(".", 1)[0], row["raw"] or "")]
 
 
 def _profile_document(display_name: str, encoded: bytes, household_inferred: str,

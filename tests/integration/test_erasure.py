@@ -435,9 +435,14 @@ def test_their_quarantined_rows_go_from_the_store_and_the_runs_folder(sqlite_sto
         customer_id = conn.execute(text("SELECT customer_id FROM record_link WHERE source = :s AND record_id = :r"),
                                    {"s": record.source, "r": record.record_id}).scalar()
         assert conn.execute(text("SELECT count(*) FROM quarantine WHERE file = 'pos.csv'")).scalar() >= 1
+    # review finding (session 34): the export left out the quarantined rows that are theirs
+    from profile_api.store.export import export_customer
+
+    shown = [row["raw"] for row in export_customer(engine, customer_id)["quarantined"]]
+    assert any("QX-ERASE-1" in raw for raw in shown) and any(raw.startswith(theirs) for raw in shown), shown
     erased = forget_customer(engine, customer_id, REASON, runs_dir=runs)
     engine.dispose()
-    assert erased.rows_deleted["quarantine"] >= 1 and erased.files_rewritten
+    assert erased.rows_deleted["quarantine"] == len(shown) and erased.files_rewritten
     assert found_in(sqlite_bytes(url), subject["needles"]) == {}
     assert found_in(runs_bytes(runs), subject["needles"]) == {}
     for path in runs.rglob("quarantine.csv"):       # rewritten without their row, still a quarantine file
