@@ -31,10 +31,29 @@ def taxonomy_frame(rows: object = DEFAULT_CATEGORIES) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
+# One name per animal, whether a customer states it in Dutch or in English, in the singular or the plural, or a
+# retailer's taxonomy names the pet food's animal so: "hond" told at the till and dog food bought are one dog.
+PET_NAMES: dict[str, str] = {
+    "hond": "dog", "honden": "dog", "dogs": "dog", "kat": "cat", "katten": "cat", "poes": "cat", "poezen": "cat",
+    "cats": "cat", "vogel": "bird", "vogels": "bird", "birds": "bird", "konijn": "rabbit", "konijnen": "rabbit",
+    "rabbits": "rabbit", "vis": "fish", "vissen": "fish", "cavia": "guinea pig", "cavia's": "guinea pig",
+    "guinea pigs": "guinea pig", "hamsters": "hamster", "paard": "horse", "paarden": "horse", "horses": "horse",
+    "knaagdier": "rodent", "knaagdieren": "rodent", "rodents": "rodent", "reptiel": "reptile", "reptielen": "reptile",
+    "reptiles": "reptile",
+}
+
+
+def pet_name(animal: str) -> str:
+    """Return the one name of an animal as a statement or a taxonomy writes it ("Honden" and "dog": "dog")."""
+    word = animal.strip().lower()
+    return PET_NAMES.get(word, word)
+
+
 def normalise_taxonomy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return accepted categories.csv rows as a taxonomy: group and pet in lower case, pet only for pet food."""
+    """Return accepted categories.csv rows as a taxonomy: group in lower case, pet only for pet food and by its one
+    name (``pet_name``: a Dutch taxonomy's "hond" is the "dog" a customer states)."""
     group = frame["group"].astype(str).str.strip().str.lower()
-    pet = frame["pet"].fillna("").astype(str).str.strip().str.lower()
+    pet = frame["pet"].fillna("").astype(str).map(pet_name)
     pet = pet.where((group == "pet_food") & (pet != ""), None)
     return taxonomy_frame(zip(frame["category"].astype(str).str.strip(), group, pet))
 

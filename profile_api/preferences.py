@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from identity.categories import PET_NAMES, pet_name
 from identity.standardise import parse_timestamp
 
 __all__ = ["PreferenceValue", "HouseholdMember", "HouseholdSummary", "StatedPreference", "HOUSEHOLD_KEYS", "PET_KEY",
@@ -114,24 +115,6 @@ def household_summary(household_id: str, doc: dict, members: dict[str, list[Pref
         delivery_preference=delivery,
         shared_preferences=shared,
     )
-
-
-# One name per animal, whether a customer states it in Dutch or in English, in the singular or the plural, or a
-# retailer's taxonomy names the pet food's animal so: "hond" told at the till and dog food bought are one dog.
-PET_NAMES: dict[str, str] = {
-    "hond": "dog", "honden": "dog", "dogs": "dog", "kat": "cat", "katten": "cat", "poes": "cat", "poezen": "cat",
-    "cats": "cat", "vogel": "bird", "vogels": "bird", "birds": "bird", "konijn": "rabbit", "konijnen": "rabbit",
-    "rabbits": "rabbit", "vis": "fish", "vissen": "fish", "cavia": "guinea pig", "cavia's": "guinea pig",
-    "guinea pigs": "guinea pig", "hamsters": "hamster", "paard": "horse", "paarden": "horse", "horses": "horse",
-    "knaagdier": "rodent", "knaagdieren": "rodent", "rodents": "rodent", "reptiel": "reptile", "reptielen": "reptile",
-    "reptiles": "reptile",
-}
-
-
-def pet_name(animal: str) -> str:
-    """Return the one name of an animal as a statement or a taxonomy writes it ("Honden" and "dog": "dog")."""
-    word = animal.strip().lower()
-    return PET_NAMES.get(word, word)
 
 
 def stated_pets(value: str) -> list[str] | None:

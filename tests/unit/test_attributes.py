@@ -305,3 +305,16 @@ def test_a_refund_in_the_window_of_a_purchase_before_it_takes_spend_to_zero_not_
                      buy("P1", 10, "household", amount=10.0))
     value, evidence = got["C1", "spend_12m"]
     assert value == "0.00" and evidence["paid_eur"] == "10.00" and evidence["refunded_eur"] == "250.00"
+
+
+def test_a_dutch_taxonomys_pets_are_named_as_a_customer_states_them():
+    """Review finding (session 34): with a taxonomy naming its pet food's animals in Dutch, a person's pets attribute
+    said "hond,kat" while the household's pets (statements and purchases) said dog and cat."""
+    from identity.categories import normalise_taxonomy
+
+    categories = normalise_taxonomy(pd.DataFrame({"category": ["hondenvoer", "kattenbrokken", "tuin"],
+                                                  "group": ["pet_food", "pet_food", "other"],
+                                                  "pet": ["Hond", "katten", ""]}))
+    frame = derive_attributes(pd.DataFrame([buy("P1", 10, "hondenvoer"), buy("P1", 20, "kattenbrokken")],
+                                           columns=COLUMNS), LINKS, as_of=AS_OF, categories=categories)
+    assert frame.loc[(frame["customer_id"] == "C1") & (frame["name"] == "pets"), "value"].item() == "cat,dog"
