@@ -181,11 +181,16 @@ def _erased_row(row: QuarantinedRow, tombstones: Tombstones, placeholders: froze
         values = {name: _text(value) for name, value in row.values}
         if stem not in CHANNELS:
             return tombstones.holds("source_record", f"{values.get('source')}:{values.get('record_id')}")
-        try:      # a quarantined row may hold a value no standardiser reads: then its values one by one, below
-            record = standardise_record({"source": stem, **{c: values.get(c) for c in IDENTITY_COLUMNS},
-                                         "updated_at": None})
-        except ValueError:
-            record = None
+        record = None
+        # a quarantined or set-aside row may hold a birth date no standardiser reads: read it without; failing that,
+        # its values one by one, below
+        for birth_date in (values.get("birth_date"), None):
+            try:
+                record = standardise_record({"source": stem, **{c: values.get(c) for c in IDENTITY_COLUMNS},
+                                             "birth_date": birth_date, "updated_at": None})
+                break
+            except ValueError:
+                continue
         if record is not None:
             if record.get("birth_date") in placeholders:
                 record["birth_date"] = None

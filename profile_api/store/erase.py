@@ -365,16 +365,18 @@ def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Ca
                 conn.commit()
     # the runs folder first: the erasure is committed, and a store too busy to be rewritten now must not leave the
     # person's rows in quarantine.csv (a second try finds no one to erase)
-    if runs_dir is not None:
-        erased.files_rewritten, erased.files_removed = scrub_runs(Path(runs_dir), person)
     try:
-        _reclaim(engine, vacuum, audit=bool(erased.rows_deleted.get("audit_log")))
-    except OperationalError as err:
-        if "locked" not in str(err):
-            raise
-        log.warning("%s is erased, but the store file could not be rewritten now (another process writes it: %s); "
-                    "its free pages may keep deleted bytes until the next VACUUM (sqlite3 FILE 'VACUUM', or the next "
-                    "erasure)", erased.customer_id, err)
+        if runs_dir is not None:
+            erased.files_rewritten, erased.files_removed = scrub_runs(Path(runs_dir), person)
+    finally:        # the store is rewritten whether or not the runs folder could be
+        try:
+            _reclaim(engine, vacuum, audit=bool(erased.rows_deleted.get("audit_log")))
+        except OperationalError as err:
+            if "locked" not in str(err):
+                raise
+            log.warning("%s is erased, but the store file could not be rewritten now (another process writes it: "
+                        "%s); its free pages and write-ahead log may keep deleted bytes until the next VACUUM and "
+                        "checkpoint (sqlite3 FILE 'VACUUM', or the next erasure)", erased.customer_id, err)
     log.info("erased %s (%s): %d records, tombstones %s, rows %s", erased.customer_id, erased.erasure_id,
              erased.records_erased, erased.tombstones, erased.rows_deleted)
     return erased

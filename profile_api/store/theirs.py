@@ -12,6 +12,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
 from identity.erasure import name_birth_key
+from identity.ingest import CHANNELS, IDENTITY_COLUMNS
+from identity.nicknames import canonical_given_name
 
 
 def person_records(conn: Connection, customer_id: str) -> list[tuple[str, str]]:
@@ -67,10 +69,22 @@ class Person:
         # whatever order the file's columns come
         if any(record_id in fields and (source == file_stem or source in fields) for source, record_id in self.keys):
             return True
-        if any(n in low for n in self.needles()):
+        if any(n in low for n in self.needles()) and not self._someone_else(file_stem, values):
             return True
         lowered = {value.lower() for value in fields}
         return any(given.lower() in lowered and surname.lower() in lowered for given, surname in self.names)
+
+
+    def _someone_else(self, file_stem: str, values: list[str]) -> bool:
+        """Return True when a channel's row in the contract's column order names a first name none of their records
+        goes by: a housemate's row with the family's card or e-mail is not theirs (as ``Tombstones.hit`` reads it)."""
+        if file_stem not in CHANNELS or len(values) != len(IDENTITY_COLUMNS):
+            return False
+        given = values[IDENTITY_COLUMNS.index("first_name")].strip()
+        if not given:
+            return False
+        theirs = {form for name, _ in self.names for form in (name.lower(), canonical_given_name(name.lower()) or "")}
+        return not ({given.lower(), canonical_given_name(given.lower()) or ""} - {""}) & theirs
 
 
 _RAW_FIELDS = re.compile(r"[,;\t]")

@@ -206,3 +206,34 @@ def test_scrubbing_the_runs_folder_takes_their_rows_and_leaves_rows_where_their_
     assert rewritten and not removed
     assert "Monique" not in kept and "m.terhaar" not in kept
     assert "Haarsma" in kept and "Haarlem" in kept
+
+
+def test_a_housemates_refused_row_with_the_family_card_is_theirs_not_the_erased_persons():
+    """Review finding (session 34): a housemate's row refused or set aside (a birth date no calendar has) with the
+    erased person's card under his own first name was withheld as hers, and the export and the erasure took it for
+    hers; as Tombstones.hit reads an accepted record, a shared identifier is hers only under a name she went by."""
+    from identity.erasure import identifier_name_keys, withhold_erased
+    from identity.ingest import IDENTITY_COLUMNS
+    from identity.standardise import standardise_record
+    from profile_api.store.theirs import Person
+
+    card = "2612345678901"
+    erased = standardise_record({"source": "pos", "record_id": "P1", "first_name": "Monique", "last_name": "ter Haar",
+                                 "birth_date": "1970-01-01", "loyalty_card": card})
+    keys = record_keys(erased)
+    tombstones = Tombstones("s", frozenset(hashes_of("s", keys + identifier_name_keys(
+        [(k, v) for k, v in keys if k == "loyalty_card"], [erased["given_first"]]))))
+
+    def row(first: str, birth: str) -> QuarantinedRow:
+        values = {c: "" for c in IDENTITY_COLUMNS} | {"record_id": "P2", "first_name": first, "last_name": "ter Haar",
+                                                       "birth_date": birth, "loyalty_card": card}
+        return QuarantinedRow("pos.csv", 3, "bad", ",".join(values[c] for c in IDENTITY_COLUMNS),
+                              tuple(values.items()))
+
+    kept = withhold_erased([row("Piet", "31-02-1972"), row("Piet", "yesterday"), row("Monique", "yesterday")],
+                           tombstones)
+    assert [r.reason for r in kept] == ["bad", "bad", "erased person"]
+    person = Person("C1", "H1", [("pos", "P1")], pd.DataFrame(), {"loyalty_card": {card}}, {card}, set(),
+                    [("Monique", "ter Haar")], set())
+    assert not person.holds("pos", row("Piet", "1972-02-03").raw)
+    assert person.holds("pos", row("Monique", "1972-02-03").raw) and person.holds("pos", row("", "1972-02-03").raw)
