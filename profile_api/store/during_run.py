@@ -23,6 +23,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from identity.lifecycle import CREATED, CUSTOMER, DELETED, MERGED, SPLIT, Event
+from profile_api.store import realtime
 from profile_api.store.db import StoreError
 from profile_api.store.history import write_history
 
@@ -68,9 +69,7 @@ class PublishedDuringRun(StoreError):
 def published_run_id(engine: Engine) -> str | None:
     """Return the run the store publishes (None: none yet, or no run table), on any schema version."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table("run"):
-            return None
-        return conn.execute(text("SELECT max(run_id) FROM run")).scalar()
+        return realtime.published_run_id(conn) if inspect(conn).has_table("run") else None
 
 
 def decision_ids(engine: Engine) -> frozenset[str] | None:
