@@ -982,6 +982,7 @@ def _main(argv: list[str] | None) -> int:
     from sqlalchemy.exc import OperationalError
 
     from profile_api.store import OutdatedStore, StoreError, UnusableStore
+    from profile_api.store.db import waited_too_long
 
     try:
         # On a terminal, log lines (-v, warnings) are written above the open progress bar, not through it.
@@ -994,7 +995,7 @@ def _main(argv: list[str] | None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
     except OperationalError as err:
-        if "database is locked" not in str(err):
+        if not waited_too_long(err):
             raise
         # an SQLite store another process writes (a run publishing) for longer than its busy timeout
         print("error: the store is busy: another process holds its write lock (a run publishing, most likely); the "

@@ -74,6 +74,8 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
         return apply_decisions(args.store, settings, args.resolve)
     from sqlalchemy.exc import OperationalError
 
+    from profile_api.store.db import waited_too_long
+
     engine = open_store(args.store, migrate=args.action != "list", create=args.action in ("must-link", "cannot-link"))
     decision = None
     try:
@@ -109,7 +111,7 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OperationalError as err:
-        if "locked" not in str(err) or decision is None:
+        if not waited_too_long(err) or decision is None:
             raise
         # stored, then another process (a run publishing) took the store before its audit entry was written
         print(f"error: the store is busy: another process holds its write lock (a run publishing, most likely); "
@@ -123,7 +125,7 @@ def cmd_steward(args: argparse.Namespace, settings: Settings) -> int:
         try:
             applied = apply_decisions(args.store, settings, args.resolve)
         except OperationalError as err:
-            if "locked" not in str(err):
+            if not waited_too_long(err):
                 raise
             print("error: the store is busy: another process holds its write lock (a run publishing, most likely)",
                   file=sys.stderr)

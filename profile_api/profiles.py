@@ -31,7 +31,7 @@ from profile_api.preferences import (
     iso_stamp, merge_preferences, preferences_by_member,
 )
 from profile_api.store.consent import record_consent
-from profile_api.store.db import POOL_SIZE, statement_bound
+from profile_api.store.db import POOL_SIZE, statement_bound, waited_too_long
 from profile_api.store.history import StoredEvent, read_events
 from profile_api.store.models import Preference
 from profile_api.search import CustomerSearch
@@ -462,14 +462,6 @@ class ProfileStore:
 def _text(value: object) -> str | None:
     """Return a text column as str (some drivers answer bytes for a keyed read)."""
     return value.decode() if isinstance(value, bytes) else value    # type: ignore[return-value]
-
-
-def waited_too_long(err: sqlalchemy.exc.OperationalError) -> bool:
-    """Return True when a statement failed because another writer held a lock too long (not for other failures)."""
-    code = getattr(err.orig, "sqlstate", None)
-    if code is not None:
-        return code == "55P03"      # PostgreSQL: lock_not_available (lock_timeout)
-    return "database is locked" in str(err.orig)      # SQLite: busy_timeout ran out
 
 
 def _record_for(records: list, source: str) -> tuple[str, str]:

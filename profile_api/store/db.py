@@ -224,3 +224,11 @@ def _upgrade(engine: Engine) -> int | None:
                 raise StoreError(f"migrating the store at {_shown(engine)} from schema version {version} to "
                                  f"{SCHEMA_VERSION} failed: {str(err.orig).strip()}; the store is as it was") from None
         return version
+
+
+def waited_too_long(err: OperationalError) -> bool:
+    """Return True when a statement failed because another writer held a lock too long (not for other failures)."""
+    code = getattr(err.orig, "sqlstate", None)
+    if code is not None:
+        return code == "55P03"      # PostgreSQL: lock_not_available (lock_timeout)
+    return "database is locked" in str(err.orig)      # SQLite: busy_timeout ran out

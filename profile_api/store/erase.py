@@ -67,7 +67,7 @@ from identity.erasure import (
 from identity.lifecycle import DELETED, Event
 from profile_api.access import LOCAL, Caller
 from profile_api.live import lock_preferences
-from profile_api.store.db import StoreError
+from profile_api.store.db import StoreError, waited_too_long
 from profile_api.store.export import NoSuchCustomer, find_customer
 from profile_api.store.history import former_ids, write_history
 from profile_api.store.theirs import Person as _Person, read_person, rows_in as _in
@@ -372,7 +372,7 @@ def forget_customer(engine: Engine, customer_id: str, reason: str, *, caller: Ca
         try:
             _reclaim(engine, vacuum, audit=bool(erased.rows_deleted.get("audit_log")))
         except OperationalError as err:
-            if "locked" not in str(err):
+            if not waited_too_long(err):
                 raise
             log.warning("%s is erased, but the store file could not be rewritten now (another process writes it: "
                         "%s); its free pages and write-ahead log may keep deleted bytes until the next VACUUM and "
