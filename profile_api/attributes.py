@@ -5,21 +5,28 @@ strings. Time is measured against **as of**: the latest interaction in the store
 clock, so resolving the same drop again gives the same attributes (a store fed daily is then as of
 yesterday's last sale). Amounts are what was paid after discount; a return refunds its amount.
 
+A return takes back the person's latest purchase of the same article (its sku; without one, of its category)
+at or before it. A purchase returned in full (all its items) was not kept: it counts in what was paid and
+refunded, in the items bought and returned and in the discount share, but not as a purchase (count, dates,
+channel, store, delivery, lifecycle, repeat purchases): a customer who sent back every webshop order does
+not prefer the webshop.
+
 Attributes of a person (absent when there is nothing to base them on):
 
 =====================  ====================================================================
-purchase_count         purchases, over all time (0 for a person who never bought)
-last_purchase          date of the latest purchase
+purchase_count         purchases kept (not returned in full), over all time (0 for a person who never
+                       bought; the evidence names the purchases returned in full)
+last_purchase          date of the latest purchase kept
 spend_12m              paid minus refunded over the 365 days up to as of, in euro (0 when a refund in
                        the window of a purchase before it would take it below)
 favourite_categories   up to 3 categories with the most kept purchases (purchases - returns)
-preferred_channel      the channel with the most purchases (ties: the latest)
-preferred_store        the store with the most till purchases
-preferred_delivery     the delivery method used most for webshop orders
+preferred_channel      the channel with the most purchases kept (ties: the latest)
+preferred_store        the store with the most till purchases kept
+preferred_delivery     the delivery method used most for webshop orders kept
 return_rate            items returned / items bought (a row's quantity, 1 when none)
 discount_share         share of purchases bought with a discount (price sensitivity); the
                        evidence adds the discount as a share of the undiscounted spend
-lifecycle_stage        new: first purchase at most NEW_DAYS before as of; otherwise active:
+lifecycle_stage        of the purchases kept: new: first purchase at most NEW_DAYS before as of; otherwise active:
                        last purchase at most ACTIVE_DAYS before; at_risk: at most AT_RISK_DAYS;
                        lapsed: longer ago
 clothing_size          the size of most kept purchases in the person's own clothing category
@@ -40,7 +47,7 @@ next_purchase_date     for repeat categories (at least REPEAT_MIN_PURCHASES purc
 =====================  ====================================================================
 
 A household's pets are those of the kept pet-food purchases of all its members; its delivery
-preference is the method its members' webshop orders used most.
+preference is the method its members' webshop orders kept used most.
 
 Which categories are clothing, shoes or pet food (and for which animal) is the run's category
 taxonomy (``identity.categories``): the table ``categories_in`` (category, group, pet), joined to
@@ -94,7 +101,7 @@ def _days(since: str, until: str) -> str:
 def _as_of_sql(as_of: dt.datetime | None) -> str:
     """Return the SQL of the as-of instant: given, or the latest interaction."""
     if as_of is None:
-        return "(SELECT max(occurred) FROM ix)"
+        return "(SELECT max(occurred) FROM typed)"
     return f"TIMESTAMP '{as_of.replace(tzinfo=None).isoformat(sep=' ')}'"
 
 
@@ -114,8 +121,9 @@ def _interactions_sql(as_of: dt.datetime | None, dialect: str = DUCKDB) -> str:
     chart = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SIZE_CHART.items())
     size = _SIZE_SQL.format("i.size")
     return f"""
-ix AS MATERIALIZED (
+typed AS MATERIALIZED (
     SELECT l.customer_id, l.household_id, i.source, i.type, {timestamp_sql('i.occurred_at', dialect)} AS occurred,
+           coalesce(i.sku, i.category) AS article,
            i.category, coalesce(c.grp, 'other') AS grp, c.pet,
            CASE WHEN c.grp = 'clothing'
                 THEN CASE {size} {chart} ELSE {size} END
@@ -124,20 +132,40 @@ ix AS MATERIALIZED (
            CAST(greatest(round(coalesce(abs(try_cast(i.quantity AS DOUBLE)), 1)), 1) AS BIGINT) AS units,   -- items
            coalesce(try_cast(i.discount_eur AS DECIMAL(18, 2)), 0) AS discount,
            nullif(trim(i.store_id), '') AS store_id, nullif(trim(i.delivery_method), '') AS delivery_method
-    FROM (SELECT source, record_id, type, occurred_at, nullif(trim(category), '') AS category, size, amount_eur,
-                 quantity, discount_eur, store_id, delivery_method
+    FROM (SELECT source, record_id, type, occurred_at, nullif(trim(sku), '') AS sku, nullif(trim(category), '') AS category,
+                 size, amount_eur, quantity, discount_eur, store_id, delivery_method
           FROM interactions_in WHERE type IN ('purchase', 'return')) i
     JOIN links_in l ON i.source = l.source AND i.record_id = l.record_id
     LEFT JOIN (SELECT category::VARCHAR AS category, "group"::VARCHAR AS grp, pet::VARCHAR AS pet FROM categories_in) c
            ON c.category = i.category
 ),
+taken_back AS (
+    -- A return takes back the person's latest purchase of the same article (its sku; without one, its
+    -- category) at or before it: the items each purchase had taken back.
+    SELECT customer_id, article, bought_at, sum(units) AS units FROM (
+        SELECT customer_id, type, units, article,
+               {last_known("CASE WHEN type = 'purchase' THEN occurred END", "customer_id, article", "occurred, type",
+                           dialect)} AS bought_at
+        FROM typed WHERE article IS NOT NULL
+    ) r WHERE type = 'return' AND bought_at IS NOT NULL GROUP BY customer_id, article, bought_at
+),
+ix AS MATERIALIZED (
+    -- kept_buy: a purchase not returned in full. Counts, dates, channels and habits are of these; what was
+    -- paid, items bought and discounts are of every purchase (a refund takes its amount back).
+    SELECT x.*, x.type = 'purchase' AND coalesce(t.units, 0) < x.units AS kept_buy
+    FROM typed x LEFT JOIN taken_back t
+      ON x.type = 'purchase' AND t.customer_id = x.customer_id AND t.article = x.article AND t.bought_at = x.occurred
+),
 as_of AS (SELECT {_as_of_sql(as_of)} AS t),
 sized AS (
-    -- A return that names no size takes back the size of the person's last purchase in its category before it.
+    -- A return that names no size takes back the size of the person's last purchase of its article (sku) before
+    -- it, else of its category (purchases at one instant in the order of their sizes: the same answer every run).
     SELECT customer_id, household_id, type, occurred, category, grp, pet, amount, units,
-           coalesce(size, CASE WHEN type = 'return' THEN {last_known("CASE WHEN type = 'purchase' THEN size END",
-                                                                     "customer_id, category", "occurred, type",
-                                                                     dialect)} END) AS size
+           coalesce(size, CASE WHEN type = 'return' THEN coalesce(
+               {last_known("CASE WHEN type = 'purchase' THEN size END", "customer_id, article",
+                           "occurred, type, size", dialect)},
+               {last_known("CASE WHEN type = 'purchase' THEN size END", "customer_id, category",
+                           "occurred, type, size", dialect)}) END) AS size
     FROM ix
 ),
 kept AS MATERIALIZED (
@@ -156,7 +184,7 @@ kept AS MATERIALIZED (
 def latest_interaction_sql() -> str:
     """Return the DuckDB query of the instant a run's attributes are as of when none is given: its latest
     purchase or return of a linked record (column t; over interactions_in, links_in, categories_in)."""
-    return f"WITH {_interactions_sql(None)} SELECT max(occurred) AS t FROM ix"
+    return f"WITH {_interactions_sql(None)} SELECT max(occurred) AS t FROM typed"
 
 
 def attributes_sql(as_of: dt.datetime | None = None, dialect: str = DUCKDB) -> str:
@@ -179,15 +207,16 @@ WITH {_interactions_sql(as_of, dialect)},
 persons AS (SELECT DISTINCT customer_id FROM links_in),
 totals AS MATERIALIZED (
     SELECT p.customer_id, any_value(as_of.t) AS t,
-        count(*) FILTER (WHERE type = 'purchase') AS purchases,
+        count(*) FILTER (WHERE kept_buy) AS purchases,
+        count(*) FILTER (WHERE type = 'purchase') AS bought,
         count(*) FILTER (WHERE type = 'return') AS returns,
         coalesce(sum(units) FILTER (WHERE type = 'purchase'), 0) AS units_bought,
         coalesce(sum(units) FILTER (WHERE type = 'return'), 0) AS units_returned,
-        min(occurred) FILTER (WHERE type = 'purchase') AS first_at,
-        max(occurred) FILTER (WHERE type = 'purchase') AS last_at,
-        arg_max(category, occurred) FILTER (WHERE type = 'purchase') AS last_category,
-        arg_max(source, occurred) FILTER (WHERE type = 'purchase') AS last_source,
-        count(*) FILTER (WHERE type = 'purchase' AND occurred > t - INTERVAL {SPEND_WINDOW_DAYS} DAY) AS purchases_12m,
+        min(occurred) FILTER (WHERE kept_buy) AS first_at,
+        max(occurred) FILTER (WHERE kept_buy) AS last_at,
+        arg_max(category, occurred) FILTER (WHERE kept_buy) AS last_category,
+        arg_max(source, occurred) FILTER (WHERE kept_buy) AS last_source,
+        count(*) FILTER (WHERE kept_buy AND occurred > t - INTERVAL {SPEND_WINDOW_DAYS} DAY) AS purchases_12m,
         coalesce(sum(amount) FILTER (WHERE type = 'purchase' AND occurred > t - INTERVAL {SPEND_WINDOW_DAYS} DAY), 0) AS paid_12m,
         coalesce(sum(amount) FILTER (WHERE type = 'return' AND occurred > t - INTERVAL {SPEND_WINDOW_DAYS} DAY), 0) AS refunded_12m,
         count(*) FILTER (WHERE type = 'purchase' AND discount > 0) AS discounted,
@@ -196,7 +225,7 @@ totals AS MATERIALIZED (
     FROM persons p LEFT JOIN ix ON ix.customer_id = p.customer_id, as_of
     GROUP BY p.customer_id
 ),
-bought AS (SELECT * FROM totals WHERE purchases > 0),
+bought AS (SELECT * FROM totals WHERE bought > 0),
 category_kept AS (
     SELECT customer_id, category, any_value(grp) AS grp, any_value(pet) AS pet,
            sum(kept) AS kept, sum(paid) AS paid, max(last_at) AS last_at
@@ -211,13 +240,13 @@ favourites AS (
 by_value AS (
     -- Purchase counts per channel, store and delivery method.
     SELECT customer_id, 'preferred_channel' AS name, source AS value, count(*) AS n, max(occurred) AS last_at
-    FROM ix WHERE type = 'purchase' GROUP BY customer_id, source
+    FROM ix WHERE kept_buy GROUP BY customer_id, source
     UNION ALL
     SELECT customer_id, 'preferred_store', store_id, count(*), max(occurred)
-    FROM ix WHERE type = 'purchase' AND store_id IS NOT NULL GROUP BY customer_id, store_id
+    FROM ix WHERE kept_buy AND store_id IS NOT NULL GROUP BY customer_id, store_id
     UNION ALL
     SELECT customer_id, 'preferred_delivery', delivery_method, count(*), max(occurred)
-    FROM ix WHERE type = 'purchase' AND delivery_method IS NOT NULL GROUP BY customer_id, delivery_method
+    FROM ix WHERE kept_buy AND delivery_method IS NOT NULL GROUP BY customer_id, delivery_method
 ),
 preferred AS (
     SELECT customer_id, name, {most_of('value', 'n', 'last_at', dialect)} AS value, max(n) AS n, sum(n) AS total,
@@ -273,7 +302,7 @@ pets AS (
 ),
 purchase_days AS (
     SELECT DISTINCT customer_id, category, CAST(occurred AS DATE) AS day FROM ix
-    WHERE type = 'purchase' AND category IS NOT NULL
+    WHERE kept_buy AND category IS NOT NULL
 ),
 intervals AS (
     SELECT customer_id, category, day,
@@ -302,13 +331,14 @@ next_purchase AS (
 rows AS (
     SELECT customer_id, 'purchase_count' AS name, purchases::VARCHAR AS value,
            {ev("'purchases'", 'purchases::VARCHAR', "'returns'", 'returns::VARCHAR',
+               "'returned_in_full'", "CASE WHEN bought > purchases THEN (bought - purchases)::VARCHAR END",
                "'first_purchase'", _date('first_at'), "'last_purchase'", _date('last_at'))} AS evidence
     FROM totals
     UNION ALL
     SELECT customer_id, 'last_purchase', {_date('last_at')},
            {ev("'category'", 'last_category', "'channel'", 'last_source',
                "'days_before_as_of'", f"{_days('last_at', 't')}::VARCHAR", "'as_of'", _date('t'))}
-    FROM bought
+    FROM bought WHERE purchases > 0
     UNION ALL
     SELECT customer_id, 'spend_12m', {_money('greatest(paid_12m - refunded_12m, 0)')},
            {ev("'purchases'", 'purchases_12m::VARCHAR', "'paid_eur'", _money('paid_12m'),
@@ -328,11 +358,11 @@ rows AS (
     UNION ALL
     SELECT customer_id, 'return_rate', {_share('least(units_returned, units_bought)', 'units_bought')},
            {ev("'items_returned'", 'units_returned::VARCHAR', "'items_bought'", 'units_bought::VARCHAR',
-               "'returns'", 'returns::VARCHAR', "'purchases'", 'purchases::VARCHAR')}
+               "'returns'", 'returns::VARCHAR', "'purchases'", 'bought::VARCHAR')}
     FROM bought
     UNION ALL
-    SELECT customer_id, 'discount_share', {_share('discounted', 'purchases')},
-           {ev("'discounted_purchases'", 'discounted::VARCHAR', "'purchases'", 'purchases::VARCHAR',
+    SELECT customer_id, 'discount_share', {_share('discounted', 'bought')},
+           {ev("'discounted_purchases'", 'discounted::VARCHAR', "'purchases'", 'bought::VARCHAR',
                "'discount_eur'", _money('discount_eur'), "'undiscounted_eur'", _money('gross_eur'),
                "'discount_of_spend'", _share('discount_eur', 'gross_eur'))}
     FROM bought
@@ -344,7 +374,7 @@ rows AS (
                 ELSE 'lapsed' END,
            {ev("'first_purchase'", _date('first_at'), "'last_purchase'", _date('last_at'),
                "'days_since_last_purchase'", f"{_days('last_at', 't')}::VARCHAR", "'as_of'", _date('t'))}
-    FROM bought
+    FROM bought WHERE purchases > 0
     UNION ALL
     SELECT customer_id, name, value,
            {ev("'category'", 'category', "'kept_purchases_in_size'", 'in_size::VARCHAR',
@@ -381,11 +411,19 @@ pets AS (
 delivery AS (
     SELECT household_id, {most_of('delivery_method', 'n', 'last_at', dialect)} AS delivery FROM (
         SELECT household_id, delivery_method, count(*) AS n, max(occurred) AS last_at FROM ix
-        WHERE type = 'purchase' AND delivery_method IS NOT NULL GROUP BY household_id, delivery_method
+        WHERE kept_buy AND delivery_method IS NOT NULL GROUP BY household_id, delivery_method
     ) GROUP BY household_id
 )
 SELECT coalesce(p.household_id, d.household_id) AS household_id, p.pets, p.pets_last, d.delivery
 FROM pets p FULL JOIN delivery d ON p.household_id = d.household_id"""
+
+
+def with_sku(interactions: pd.DataFrame) -> pd.DataFrame:
+    """Return the interactions with an sku column (empty where an extract has none: returns then take back a
+    purchase of their category)."""
+    if "sku" in interactions.columns:
+        return interactions
+    return interactions.assign(sku=pd.Series([None] * len(interactions), index=interactions.index, dtype=object))
 
 
 def derive_attributes(interactions: pd.DataFrame, links: pd.DataFrame, as_of: dt.datetime | None = None,
@@ -393,7 +431,7 @@ def derive_attributes(interactions: pd.DataFrame, links: pd.DataFrame, as_of: dt
     """Return the derived attributes of every person, one row per person and attribute.
 
     Args:
-        interactions: interactions.csv columns (source, record_id, type, occurred_at, category,
+        interactions: interactions.csv columns (source, record_id, type, occurred_at, sku (optional), category,
             size, amount_eur, discount_eur, store_id, delivery_method), values as text or numbers.
         links: source, record_id, customer_id, household_id of every record.
         as_of: the instant "now" is; the latest interaction when None.
@@ -405,7 +443,7 @@ def derive_attributes(interactions: pd.DataFrame, links: pd.DataFrame, as_of: dt
         columns customer_id, name (one of ATTRIBUTES), value, evidence (a dict of strings).
     """
     engine = engine or make_engine("duckdb")
-    frame = engine.sql(attributes_sql(as_of, engine.dialect), interactions_in=interactions, links_in=links,
+    frame = engine.sql(attributes_sql(as_of, engine.dialect), interactions_in=with_sku(interactions), links_in=links,
                        categories_in=taxonomy_frame() if categories is None else categories)
     frame["evidence"] = frame["evidence"].map(json.loads)
     order = {name: i for i, name in enumerate(ATTRIBUTES)}

@@ -38,7 +38,7 @@ import pandas as pd
 from identity.bulk import die_with_parent
 from identity.categories import taxonomy_frame
 from identity.engine import Engine, make_engine
-from profile_api.attributes import ATTRIBUTES, attributes_sql, household_attributes_sql
+from profile_api.attributes import ATTRIBUTES, attributes_sql, household_attributes_sql, with_sku
 from profile_api.golden import candidates, display_name, golden_sql
 from profile_api.live import live_parts
 from profile_api.messages import encode_precomputed
@@ -53,8 +53,8 @@ PROFILE_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name
 BUILT_COLUMNS: tuple[str, ...] = ("customer_id", "household_id", "display_name", "golden", "attributes", "members",
                                   "household_inferred")
 INTERACTION_COLUMNS: tuple[str, ...] = (
-    "source", "record_id", "type", "occurred_at", "category", "size", "amount_eur", "quantity", "discount_eur", "store_id",
-    "delivery_method",
+    "source", "record_id", "type", "occurred_at", "sku", "category", "size", "amount_eur", "quantity", "discount_eur",
+    "store_id", "delivery_method",
 )
 
 _PERSONS_SQL = """
@@ -146,7 +146,7 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
         on=["source", "record_id"], how="inner")
     links = links[["source", "record_id", "customer_id", "household_id"]]
     persons = engine.sql(
-        persons_sql(as_of, engine.dialect), records_in=candidates(with_person), links_in=links, interactions_in=interactions[list(INTERACTION_COLUMNS)],
+        persons_sql(as_of, engine.dialect), records_in=candidates(with_person), links_in=links, interactions_in=with_sku(interactions)[list(INTERACTION_COLUMNS)],
         categories_in=categories,
     )
     names = {key: display_name(*key[:2], fallback=key[2]) for key in
@@ -156,7 +156,7 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
     households = engine.sql(
         households_sql(as_of, engine.dialect),
         persons_in=persons[["customer_id", "household_id", "display_name"]], links_in=links,
-        interactions_in=interactions[list(INTERACTION_COLUMNS)], categories_in=categories,
+        interactions_in=with_sku(interactions)[list(INTERACTION_COLUMNS)], categories_in=categories,
     )
     profiles = persons.merge(households, on="household_id", how="left")[list(BUILT_COLUMNS)]
     if own:

@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from identity.bulk import die_with_parent, give_back_memory
 from identity.engine import Engine, make_engine
 from identity.memory import parse_size
-from profile_api.attributes import latest_interaction_sql
+from profile_api.attributes import latest_interaction_sql, with_sku
 from profile_api.precompute import (
     BUILT_COLUMNS, ENCODE_APART_ABOVE, INTERACTION_COLUMNS, PROFILE_COLUMNS, encoded_parts, profile_rows, stored_rows,
 )
@@ -313,7 +313,7 @@ class ProfileBuild:
         links = links.assign(bucket=household_buckets(links["household_id"], self.batches))
         links.to_parquet(inputs / "links.parquet", index=False)
         records.to_parquet(inputs / "records.parquet", index=False)
-        interactions.to_parquet(inputs / "interactions.parquet", index=False)    # whole: ``input_frames`` reads it back
+        with_sku(interactions).to_parquet(inputs / "interactions.parquet", index=False)    # whole: ``input_frames`` reads it back
         categories.to_parquet(inputs / "categories.parquet", index=False)
         write_stated(inputs, stated or [], self.batches)
         self._workers: list[subprocess.Popen] = []

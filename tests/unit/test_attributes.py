@@ -9,7 +9,7 @@ import pytest
 from identity.categories import taxonomy_frame
 from identity.engine import make_engine
 from profile_api.attributes import (
-    ACTIVE_DAYS, AT_RISK_DAYS, NEW_DAYS, derive_attributes, household_attributes_sql,
+    ACTIVE_DAYS, AT_RISK_DAYS, NEW_DAYS, derive_attributes, household_attributes_sql, with_sku,
 )
 
 AS_OF = dt.datetime(2026, 1, 1)
@@ -49,7 +49,8 @@ def test_counts_last_purchase_spend_returns_and_discounts_over_all_of_a_persons_
         buy("P1", 400, amount=50.0), buy("W1", 100, amount=30.0, discount=10.0), buy("A1", 10, amount=20.0),
         ret("W1", 90, "household", amount=30.0),
     )
-    assert got["C1", "purchase_count"][0] == "3"
+    assert got["C1", "purchase_count"][0] == "2"        # the webshop purchase went back in full
+    assert got["C1", "purchase_count"][1]["returned_in_full"] == "1"
     assert got["C1", "last_purchase"][0] == day(10)[:10]
     assert got["C1", "last_purchase"][1]["channel"] == "app"
     value, evidence = got["C1", "spend_12m"]
@@ -143,7 +144,7 @@ def test_household_pets_and_delivery_come_from_all_members():
     rows = pd.DataFrame([buy("P2", 10, "dog_food"), buy("W1", 20, "cat_food", delivery="home"),
                          buy("W1", 30, delivery="home"), buy("W2", 30, "cat_food", delivery="pickup_point")],
                         columns=COLUMNS)
-    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS,
+    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=with_sku(rows), links_in=LINKS,
                                     categories_in=taxonomy_frame())
     by_household = {r.household_id: (list(r.pets), r.delivery) for r in got.itertuples()}
     assert by_household == {"H1": (["cat", "dog"], "home"), "H2": (["cat"], "pickup_point")}
@@ -234,7 +235,7 @@ def test_with_several_clothing_categories_the_person_keeps_their_own_category():
 def test_household_pets_come_through_the_taxonomy():
     rows = pd.DataFrame([buy("P2", 10, "pet_food/bird"), buy("W1", 20, "pet_treats/rabbit"),
                          buy("W2", 30, "pet_food/dog"), ret("W2", 25, "pet_food/dog")], columns=COLUMNS)
-    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS,
+    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=with_sku(rows), links_in=LINKS,
                                     categories_in=RENAMED)
     assert {r.household_id: list(r.pets) for r in got.itertuples() if r.pets is not None} == {"H1": ["bird", "rabbit"]}
 
@@ -318,3 +319,65 @@ def test_a_dutch_taxonomys_pets_are_named_as_a_customer_states_them():
     frame = derive_attributes(pd.DataFrame([buy("P1", 10, "hondenvoer"), buy("P1", 20, "kattenbrokken")],
                                            columns=COLUMNS), LINKS, as_of=AS_OF, categories=categories)
     assert frame.loc[(frame["customer_id"] == "C1") & (frame["name"] == "pets"), "value"].item() == "cat,dog"
+
+
+def with_skus(*rows_and_skus):
+    """Return derive_attributes' answer for (row, sku) pairs, as attributes() does."""
+    frame = pd.DataFrame([row for row, _ in rows_and_skus], columns=COLUMNS).assign(
+        sku=[sku for _, sku in rows_and_skus])
+    got = derive_attributes(frame, LINKS, as_of=AS_OF)
+    return {(r.customer_id, r.name): (r.value, r.evidence) for r in got.itertuples()}
+
+
+def test_a_purchase_returned_in_full_counts_for_no_channel_delivery_date_or_stage():
+    got = with_skus(
+        (buy("P1", 500, store="S1"), "A1"),
+        (buy("W1", 40, delivery="home"), "B1"), (ret("W1", 30, "household"), "B1"),
+        (buy("W1", 20, delivery="home"), "B2"), (ret("W1", 10, "household"), "B2"),
+    )
+    assert got["C1", "purchase_count"][0] == "1"
+    assert got["C1", "purchase_count"][1]["returned_in_full"] == "2"
+    assert got["C1", "preferred_channel"] == ("pos", {"pos": "1"})     # not the webshop, whose orders all went back
+    assert ("C1", "preferred_delivery") not in got
+    assert got["C1", "last_purchase"][0] == day(500)[:10]
+    assert got["C1", "lifecycle_stage"][0] == "lapsed"                  # nothing kept for 500 days
+    assert got["C1", "return_rate"][0] == "0.67"                        # items: every purchase counts here
+    assert got["C1", "spend_12m"][0] == "0.00"
+
+
+def test_a_return_takes_back_the_latest_purchase_of_its_article_before_it():
+    monthly = [(buy("P1", d, "dog_food"), "DOG1") for d in (150, 120, 90, 60, 30)]
+    got = with_skus(*monthly, (ret("P1", 29, "dog_food"), "DOG1"), (buy("P1", 5, "toys"), "T1"),
+                    (ret("P1", 4, "toys", quantity=1), "OTHER"))       # a return of an article not bought before
+    assert got["C1", "purchase_count"][0] == "5"                        # 6 bought, the last dog food went back
+    assert got["C1", "next_purchase_date"][1]["last_purchase"] == day(60)[:10]
+    assert got["C1", "last_purchase"][0] == day(5)[:10]
+
+
+def test_a_partial_return_leaves_the_purchase_kept_and_a_person_who_kept_nothing_has_no_stage():
+    got = with_skus((buy("P1", 10, quantity=3), "A1"), (ret("P1", 9, "household", quantity=2), "A1"),
+                    (buy("W2", 10, delivery="home"), "B1"), (ret("W2", 9, "household"), "B1"))
+    assert got["C1", "purchase_count"][0] == "1" and "returned_in_full" not in got["C1", "purchase_count"][1]
+    assert got["C3", "purchase_count"][0] == "0" and got["C3", "purchase_count"][1]["returned_in_full"] == "1"
+    assert got["C3", "return_rate"][0] == "1.00"
+    assert ("C3", "lifecycle_stage") not in got and ("C3", "last_purchase") not in got
+
+
+def test_a_household_delivery_preference_comes_from_orders_kept():
+    rows = pd.DataFrame([buy("W1", 40, delivery="home"), ret("W1", 30, "household"),
+                         buy("W1", 25, delivery="home"), ret("W1", 22, "household"),
+                         buy("W1", 50, delivery="pickup_point")], columns=COLUMNS).assign(sku=["B1", "B1", "B3", "B3", "B2"])
+    got = make_engine("duckdb").sql(household_attributes_sql(AS_OF), interactions_in=rows, links_in=LINKS,
+                                    categories_in=taxonomy_frame())
+    assert {r.household_id: r.delivery for r in got.itertuples()} == {"H1": "pickup_point"}
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3, 4), (1, 0, 2, 4, 3), (2, 4, 3, 1, 0)])
+def test_a_return_without_a_size_takes_back_the_size_of_its_article_whatever_the_order_of_the_rows(order):
+    rows = [(buy("W1", 50, "womens_clothing", size="S"), "DRESS-S"),    # one order, two sizes of one dress
+            (buy("W1", 50, "womens_clothing", size="M"), "DRESS-M"),
+            (ret("W1", 45, "womens_clothing"), "DRESS-M"),              # the M goes back; the row names no size
+            (buy("W1", 30, "womens_clothing", size="S"), "TOP-S"),
+            (buy("W1", 20, "womens_clothing", size="M"), "SKIRT-M")]
+    got = with_skus(*[rows[i] for i in order])
+    assert got["C1", "clothing_size"][0] == "S"                         # kept: S twice, M once
