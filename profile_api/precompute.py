@@ -43,6 +43,7 @@ from profile_api.golden import candidates, display_name, golden_sql
 from profile_api.live import live_parts
 from profile_api.messages import encode_precomputed
 from profile_api.sql_dialect import DUCKDB, json_array, json_list_agg, json_object_agg, json_pets_and_delivery
+from profile_api.views import mask_email
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +150,13 @@ def profile_rows(records: pd.DataFrame, links: pd.DataFrame, interactions: pd.Da
         persons_sql(as_of, engine.dialect), records_in=candidates(with_person), links_in=links, interactions_in=with_sku(interactions)[list(INTERACTION_COLUMNS)],
         categories_in=categories,
     )
+    # a person known by no name is shown by their e-mail address masked (a screen that may not show the address
+    # shows the name), else by their customer_id
+    fallback = [mask_email(email) if isinstance(email, str) and email else customer_id
+                for email, customer_id in zip(persons["email"], persons["customer_id"])]
     names = {key: display_name(*key[:2], fallback=key[2]) for key in
-             set(zip(persons["first_name"], persons["last_name"], persons["email"].fillna(persons["customer_id"])))}
-    persons["display_name"] = [names[key] for key in zip(persons["first_name"], persons["last_name"],
-                                                          persons["email"].fillna(persons["customer_id"]))]
+             set(zip(persons["first_name"], persons["last_name"], fallback))}
+    persons["display_name"] = [names[key] for key in zip(persons["first_name"], persons["last_name"], fallback)]
     households = engine.sql(
         households_sql(as_of, engine.dialect),
         persons_in=persons[["customer_id", "household_id", "display_name"]], links_in=links,

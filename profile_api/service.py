@@ -51,8 +51,8 @@ from profile_api.store.erase import ErasedRecord, RunsFolderUnwritable, forget_c
 from profile_api.store.export import NoSuchCustomer, export_json
 from profile_api.store.audit import AuditLog, Entry, now
 from profile_api.views import (
-    restrict_ambiguous, restrict_explanation, restrict_household, restrict_household_tree, restrict_profile,
-    strip_household_by_consent,
+    restrict_ambiguous, restrict_candidates, restrict_explanation, restrict_household, restrict_household_tree,
+    restrict_profile, strip_household_by_consent,
 )
 
 log = logging.getLogger(__name__)
@@ -254,7 +254,9 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         call = self._call()
         call.customers.extend(c.customer_id for c in candidates)
         call.detail = "criteria: " + ", ".join(name for name, value in criteria.items() if value)
-        return pb.SearchCustomersResponse(candidates=[candidate_pb(c) for c in candidates])
+        reply = pb.SearchCustomersResponse(candidates=[candidate_pb(c) for c in candidates])
+        restrict_candidates(reply.candidates, call.view)
+        return reply
 
     @rpc
     def UpdatePreferences(self, request: pb.UpdatePreferencesRequest,
@@ -390,6 +392,7 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
         call.customers.extend(dict.fromkeys(c for c in [reply.customer_id, *(m.customer_id for m in reply.candidates)]
                                             if c))
         call.detail = "persist" if request.persist else None
+        restrict_candidates(reply.candidates, call.view)
         return reply
 
     @rpc
@@ -456,7 +459,12 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
                                    joined: bool) -> None:
         """Leave in a ResolveRecord answer only the persons who use the record's e-mail, phone or card: a channel that
         may not search (checkout) finds no one by name and address alone, as it could not by SearchCustomers. A
-        record written (``joined``) keeps the person it joined: the channel's record is theirs now."""
+        record written (``joined``) names only the person it joined: the channel's record is theirs now."""
+        if joined:      # the record is the person's now: the answer names them alone
+            kept = [c for c in reply.candidates if c.customer_id == reply.customer_id]
+            del reply.candidates[:]
+            reply.candidates.extend(kept)
+            return
         holders: set[str] = set()
         for kind, value in (("email", record.email), ("phone", record.phone), ("loyalty_card", record.loyalty_card)):
             if value.strip():
@@ -464,9 +472,7 @@ class ProfileServicer(pb_grpc.ProfileServiceServicer):
                     holders.update(self.store.resolve_identifier(kind, value.strip()))
                 except ValueError:      # not a value of its kind: it finds no one
                     continue
-        if joined:
-            holders.add(reply.customer_id)
-        elif reply.customer_id not in holders:
+        if reply.customer_id not in holders:
             reply.customer_id = reply.household_id = ""
             reply.match_probability = 0.0
         kept = [c for c in reply.candidates if c.customer_id in holders]

@@ -7,7 +7,10 @@ Pure: masking functions on plain strings, and functions that change a decoded me
   contact data masked (``j***@gmail.com``, ``06-****5678``, ``K***``, ``1234 **``), the house number
   withheld, the birth date as its year only.
 - ``checkout`` (webshop, app): what a checkout prefill needs: name, e-mail, phone and address in
-  full, preferences and attributes; no birth date, no other household members.
+  full, preferences and attributes; no birth date, no other household members (the persons an answer
+  offers to choose from by their first names only).
+
+A person known by no name is shown by their e-mail address masked (``j***@gmail.com``), in every view.
 
 A person's consent is applied as well (``strip_by_consent``): without personalisation no remembered
 preferences, without profiling no derived attributes; without either, no household pets or delivery
@@ -15,6 +18,9 @@ preference (each mixes what was stated with what purchases show).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from identity.rule_measures import RULE_TITLES
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
@@ -57,6 +63,25 @@ def first_name_of(display_name: str) -> str:
     return display_name.strip().split(" ", 1)[0] if display_name.strip() else ""
 
 
+def shown_name(display_name: str, view: str) -> str:
+    """Return a display name as a view other than full shows it: a person known by no name is shown by an e-mail
+    address (a store published before names fell back to the masked address), masked here too."""
+    if view != "full" and "@" in display_name:
+        return mask_email(display_name.strip())
+    return display_name
+
+
+def restrict_candidates(candidates: Iterable[Any], view: str) -> None:
+    """Show the persons an answer offers to choose from (search results, the holders of an ambiguous identifier,
+    ResolveRecord's candidates) as the view allows: names with any e-mail masked (store), first names only
+    (checkout, which shows no one else's full name), all (full)."""
+    if view == "full":
+        return
+    for candidate in candidates:
+        name = shown_name(candidate.display_name, view)
+        candidate.display_name = first_name_of(name) if view == "checkout" else name
+
+
 _STORE_MASKS = {"email": mask_email, "phone": mask_phone, "street": mask_street, "postcode": mask_postcode,
                 "birth_date": lambda value: value[:4], "house_number": None}
 _CHECKOUT_MASKS = {"birth_date": None}
@@ -79,7 +104,7 @@ def restrict_household(household: pb.Household, view: str) -> None:
     """Show the household's members as the view allows: first names (store), none (checkout), all (full)."""
     if view == "store":
         for member in household.members:
-            member.display_name = first_name_of(member.display_name)
+            member.display_name = first_name_of(shown_name(member.display_name, view))
     elif view == "checkout":
         del household.members[:]
 
@@ -124,13 +149,16 @@ def strip_household_by_consent(household: pb.Household, allowed: Allowed) -> Non
 def restrict_profile(profile: pb.Profile, view: str, allowed: Allowed) -> None:
     """Apply a view and a person's consent to a profile, in place."""
     if view != "full":
+        if view == "store":
+            profile.display_name = shown_name(profile.display_name, view)
         restrict_golden(profile.golden, view)
         restrict_household(profile.household, view)
     strip_by_consent(profile, allowed)
 
 
 def restrict_ambiguous(ambiguous: pb.Ambiguous, view: str) -> None:
-    """Apply a view to the candidates of an ambiguous identifier (their households' members)."""
+    """Apply a view to the candidates of an ambiguous identifier and their households' members."""
+    restrict_candidates(ambiguous.candidates, view)
     for household in ambiguous.households:
         restrict_household(household, view)
 
@@ -141,6 +169,9 @@ def value_free_decision(reply: pb.ExplainMatchResponse) -> str:
     it compared, "different first names anna / bert"; a steward's reason is free text; a refusal names other
     records)."""
     probability = f"match probability {reply.match_probability:.4f}"
+    if reply.customer_id_a and not reply.customer_id_b:     # one record's place in its person (no b asked)
+        return (f"a record of {reply.customer_id_a} (confidence {reply.match_probability:.4f}); what links it "
+                "to the person's other records is withheld from this view")
     if reply.steward_decision_id:
         return (f"{'joined' if reply.same_person else 'kept apart'} by steward decision {reply.steward_decision_id}; "
                 "its reason is withheld from this view")

@@ -515,3 +515,20 @@ def test_a_channel_that_may_not_search_finds_no_one_by_name_and_address_through_
     by_name.persist = True
     reply = served.call("ResolveRecord", by_name, "webshop")
     assert {c.customer_id for c in reply.candidates} <= {reply.customer_id}
+
+
+def test_a_record_the_webshop_writes_under_a_family_address_names_only_the_person_it_joined(served):
+    shared = served.rows("SELECT r.email FROM source_record r JOIN record_link l ON l.source = r.source "
+                         "AND l.record_id = r.record_id WHERE r.email IS NOT NULL GROUP BY r.email "
+                         "HAVING count(DISTINCT l.customer_id) > 1 ORDER BY r.email")
+    assert shared, "the small drop holds a family e-mail address"
+    email = shared[0][0]
+    first, last, holder = served.rows(
+        "SELECT r.first_name, r.last_name, l.customer_id FROM source_record r JOIN record_link l ON l.source = r.source "
+        "AND l.record_id = r.record_id WHERE r.email = :email AND r.first_name IS NOT NULL "
+        "AND r.last_name IS NOT NULL ORDER BY r.record_id", email=email)[0]
+    written = pb.ResolveRecordRequest(source="webshop", persist=True, record=pb.SourceRecord(
+        record_id="W-FAMILY", first_name=first[:1], last_name=last, email=email))   # an initial: either holder
+    reply = served.call("ResolveRecord", written, "webshop")
+    assert reply.customer_id
+    assert [c.customer_id for c in reply.candidates] in ([], [reply.customer_id])     # no other holder of the address

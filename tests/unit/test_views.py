@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from profile_api._generated.herken.v1 import profile_service_pb2 as pb
-from profile_api.views import restrict_explanation, value_free_decision
+from profile_api.consent import Allowed
+from profile_api.views import (
+    restrict_ambiguous, restrict_candidates, restrict_explanation, restrict_profile, value_free_decision,
+)
 
 
 def test_a_rules_sentence_is_made_again_from_its_title_without_the_values_it_quotes():
@@ -31,3 +34,31 @@ def test_a_stewards_reason_is_withheld_from_every_view_but_full():
         reply = pb.ExplainMatchResponse(decision=said, rule="steward", steward_decision_id="S-7")
         restrict_explanation(reply, view)
         assert reply.decision == (shown or "kept apart by steward decision S-7; its reason is withheld from this view")
+
+
+def test_one_records_place_in_its_person_is_told_as_such_to_a_view_that_may_not_read_the_links():
+    reply = pb.ExplainMatchResponse(customer_id_a="C-1", match_probability=0.97,
+                                    decision="one of 3 records of C-1: joined to pos:7 at 0.97 (same e-mail ...)")
+    restrict_explanation(reply, "store")
+    assert reply.decision == ("a record of C-1 (confidence 0.9700); what links it to the person's other records is "
+                              "withheld from this view")
+
+
+def test_a_person_known_by_no_name_is_shown_by_a_masked_address_to_the_store_and_by_first_names_to_checkout():
+    profile = pb.Profile(customer_id="C-1", display_name="tara.vandijk@hotmail.com")
+    profile.household.members.add(customer_id="C-2", display_name="r.schuylenborch@hotmail.nl")
+    profile.household.members.add(customer_id="C-3", display_name="Martin de Vries")
+    restrict_profile(profile, "store", Allowed(True, True))
+    assert profile.display_name == "t***@hotmail.com"
+    assert [m.display_name for m in profile.household.members] == ["r***@hotmail.nl", "Martin"]
+    for view, shown in (("store", ["a***@gmail.com", "J.A. Horrocks"]), ("checkout", ["a***@gmail.com", "J.A."]),
+                        ("full", ["arjanhue@gmail.com", "J.A. Horrocks"])):
+        ambiguous = pb.Ambiguous()
+        ambiguous.candidates.add(customer_id="C-4", display_name="arjanhue@gmail.com")
+        ambiguous.candidates.add(customer_id="C-5", display_name="J.A. Horrocks")
+        restrict_ambiguous(ambiguous, view)
+        assert [c.display_name for c in ambiguous.candidates] == shown
+    found = pb.SearchCustomersResponse()
+    found.candidates.add(customer_id="C-4", display_name="arjanhue@gmail.com")
+    restrict_candidates(found.candidates, "store")
+    assert found.candidates[0].display_name == "a***@gmail.com"
