@@ -524,7 +524,7 @@ class RecordResolver:
             if value is None:
                 continue
             users = {person for person, records in around.members.items()
-                     if any(r[POS[kind]] == value for r in records)}
+                     if any(r[POS[kind]] == value for r in current_records(records))}
             if 0 < len(users) < caps.of(evidence):   # with the new person: at most the run's cap
                 for person in users:
                     shares.setdefault(around.households[person], set()).add(kind)
@@ -533,6 +533,22 @@ class RecordResolver:
         if household is not None:
             return customer_id, household, False
         return customer_id, _fresh_id(conn, "H", request.unique_id), True
+
+
+def current_records(records: list[tuple]) -> list[tuple]:
+    """Return the records of a person that household grouping reads (``identity.households``: LATEST_ADDRESS_SQL and
+    current_records): those at their current address (of the record with a postcode updated last) and those without
+    an address. A mover's old address, or a card or landline of the old home, does not pull a newcomer there."""
+    addressed = sorted((r for r in records if r[POS["address_key"]] is not None), key=lambda r: str(r[POS["unique_id"]]))
+    if not addressed:
+        return records
+    addressed.sort(key=lambda r: str(r[POS["updated_at"]] or ""), reverse=True)
+    addressed.sort(key=lambda r: r[POS["updated_at"]] is None)
+    addressed.sort(key=lambda r: r[POS["postcode"]] is None)
+    now = addressed[0]
+    building = (now[POS["postcode"]], now[POS["house_number"]])
+    return [r for r in records if r[POS["address_key"]] is None or r[POS["address_key"]] == now[POS["address_key"]]
+            or (now[POS["postcode"]] is not None and (r[POS["postcode"]], r[POS["house_number"]]) == building)]
 
 
 def _fresh_id(conn: Connection, prefix: str, key: str) -> str:

@@ -239,3 +239,22 @@ def test_a_record_does_not_bridge_its_person_to_a_person_without_first_names_on_
     born = store.standardise(_raw("9", "J", "Kirpenstein", "1981-03-03", "johan@example.org", **at_home))
     bridged = decide(born, candidates, members, scorer, STRICT, 0.5, first_seen=seen)
     assert bridged.customer_id == "CN" and bridged.bridged == ["CJ"]
+
+
+def _at(uid: str, address: str | None, updated: str | None, card: str | None = None) -> tuple:
+    row = [None] * len(POS)
+    postcode, number = address.split("|")[:2] if address else (None, None)
+    row[POS["unique_id"]], row[POS["address_key"]], row[POS["postcode"]], row[POS["house_number"]] = (
+        uid, address, postcode, number)
+    row[POS["updated_at"]], row[POS["loyalty_card"]] = updated, card
+    return tuple(row)
+
+
+def test_a_person_counts_for_a_household_by_their_current_address_only():
+    from profile_api.resolve_record import current_records
+    old, new = _at("pos-1", "5612LA|133|", "2024-01-01", card="2600"), _at("pos-2", "1015AB|5|", "2025-06-01")
+    bare = _at("app-3", None, "2023-01-01", card="2700")
+    assert current_records([old, new, bare]) == [new, bare]       # moved: the old home's card no longer counts
+    flat = _at("web-4", "1015AB|5|2", "2024-01-01")
+    assert current_records([old, new, flat]) == [new, flat]     # the same building, another spelling
+    assert current_records([bare]) == [bare]
