@@ -41,7 +41,7 @@ from identity.categories import (
 )
 from identity.plain_csv import (
     NOT_UTF8, WINDOWS_1252, arrow_frame, decimals, decode_csv, header_names, holds, iso_timestamps,
-    number_or_empty, read_plain_csv,
+    number_at_most, number_or_empty, read_plain_csv,
 )
 from identity.progress import NO_PROGRESS, Progress
 from identity.stamps import iso_not_future, iso_stamps, stamp, stamp_given
@@ -228,6 +228,14 @@ def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
     return _Table(len(rows) + len(unreadable), lines, columns, list(rows), unreadable)
 
 
+# The most one interaction row may hold: more is a slip (a card number in the quantity column), which would otherwise
+# overflow the profile queries after the whole linkage has run. Decimals of up to 6 digits are surely within them.
+LIMITS: dict[str, float] = {"quantity": 1_000_000, "amount_eur": 10_000_000, "discount_eur": 10_000_000}
+
+# A field may be as long as a file holds (the csv module's default limit, 128 KiB, ends a read with a traceback).
+csv.field_size_limit(2**31 - 1)
+
+
 def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> _Table:
     """Return the rows of a CSV or Parquet file; raise DropError when it lacks required columns.
 
@@ -251,15 +259,35 @@ def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> 
         log.info("%s: column(s) %s are not part of the contract and were ignored", path.name, ", ".join(extra))
     rows: list[list[str]] = []
     ends: list[int] = [reader.line_num]
-    for values in reader:  # line_num is where each row ends; a quoted field may span lines
-        rows.append(values)
-        ends.append(reader.line_num)
+    try:
+        for values in reader:  # line_num is where each row ends; a quoted field may span lines
+            rows.append(values)
+            ends.append(reader.line_num)
+    except csv.Error as err:
+        raise DropError(f"{path.name} line {reader.line_num + 1}: not readable as CSV ({err}); nothing was "
+                        "published: correct the file and run again") from None
     width, undecodable, nul = len(header), NOT_UTF8.search(text) is not None, "\x00" in text
+    # A quote opened and never closed folds the lines after it into one field: those lines are read again one by one.
+    folded = any(len(values) != width and ends[i + 1] - ends[i] > 1 for i, values in enumerate(rows))
+    physical = io.StringIO(text, newline="").readlines() if folded else []
     del text
     keep: list[int] = []
     unreadable: list[QuarantinedRow] = []
+    again: list[tuple[int, list[str]]] = []      # (line, values) of the lines of a folded row, read one by one
     read = 0
     for i, values in enumerate(rows):
+        if folded and len(values) != width and ends[i + 1] - ends[i] > 1:
+            start, end = ends[i] + 1, ends[i + 1]
+            for line in range(start, end + 1):
+                one = next(csv.reader([physical[line - 1]], delimiter=delimiter), [])
+                if line == start:
+                    read += 1
+                    unreadable.append(QuarantinedRow(
+                        path.name, line, f"a quote opened on this line is not closed (up to line {end}); the lines "
+                        "after it were read one by one", delimiter.join(one)[:1000]))
+                elif one and not (len(one) == 1 and not one[0].strip()):
+                    again.append((line, one))
+            continue
         if len(values) == width and not (undecodable and NOT_UTF8.search(",".join(values))) \
                 and not (nul and "\x00" in "".join(values)):
             keep.append(i)
@@ -277,9 +305,19 @@ def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> 
             unreadable.append(QuarantinedRow(
                 path.name, start, "contains bytes that are not UTF-8; save the file as UTF-8",
                 raw.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")))
+    first_line = {i: ends[i] + 1 for i in keep}
+    for line, values in again:
+        read += 1
+        if len(values) == width and not (nul and "\x00" in "".join(values)):
+            first_line[len(rows)] = line
+            keep.append(len(rows))
+            rows.append(values)
+        else:
+            unreadable.append(QuarantinedRow(path.name, line, f"has {len(values)} columns, the header has {width}",
+                                             delimiter.join(values)))
     if len(keep) < len(rows):
         rows = [rows[i] for i in keep]
-    lines = [ends[i] + 1 for i in keep]
+    lines = [first_line[i] for i in keep]
     by_position = list(zip(*rows)) if rows else [() for _ in header]
     columns = {c: list(map(str.strip, by_position[header.index(c)])) for c in required}
     return _Table(read, lines, columns, rows, unreadable)
@@ -334,6 +372,9 @@ def _check_interaction(row: dict[str, str], known: set[tuple[str, str]]) -> str 
         if row[column]:
             if not number_or_empty(row[column]):
                 return f"{column} '{row[column]}' is not a number"
+            if not number_at_most(row[column], LIMITS[column]):
+                return (f"{column} '{row[column]}' is more than {LIMITS[column]:,} "
+                        f"{'items' if column == 'quantity' else 'euro'} on one row: not a till's or a webshop's figure")
             if _negative(row[column]) and (column == "discount_eur" or row["type"] == "purchase"):
                 return f"{column} '{row[column]}' is below zero" + (
                     "" if column == "discount_eur" else " on a purchase (a refund is a row of type return)")
@@ -418,7 +459,8 @@ def _passes(stem: str, table: pa.Table, known: dict[str, pa.Array]) -> np.ndarra
         ok = pc.and_(ok, pc.is_in(table["type"], value_set=pa.array(sorted(INTERACTION_TYPES), pa.large_string())))
         ok = pc.and_(ok, holds(table["occurred_at"], stamp_given, surely=iso_not_future))
         for column in ("quantity", "amount_eur", "discount_eur"):
-            ok = pc.and_(ok, holds(table[column], number_or_empty, surely=decimals))
+            ok = pc.and_(ok, holds(table[column], lambda text, limit=LIMITS[column]: number_at_most(text, limit),
+                                   surely=decimals))
             # a minus sign: the row is looked at one by one (a return's amount may be written negative)
             ok = pc.and_(ok, pc.invert(pc.starts_with(pc.utf8_trim_whitespace(table[column]), "-")))
     else:

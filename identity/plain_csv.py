@@ -167,12 +167,15 @@ def number_or_empty(text: str) -> bool:
         return False
 
 
-_DECIMAL = r"^(?:[0-9]+(?:[.,][0-9]+)?)?$"
+def number_at_most(text: str, limit: float) -> bool:
+    """Return True when text is empty or a decimal (:func:`number_or_empty`) of at most ``limit`` either side of 0."""
+    return number_or_empty(text) and (not text or abs(float(text.replace(",", "."))) <= limit)
 
 
-def decimals(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """Return per value True when it is empty or digits with one decimal point or comma (:func:`number_or_empty`)."""
-    return pc.match_substring_regex(column, _DECIMAL)
+def decimals(column: pa.ChunkedArray | pa.Array, digits: int = 6) -> pa.ChunkedArray | pa.Array:
+    """Return per value True when it is empty or up to ``digits`` digits with one decimal point or comma
+    (surely :func:`number_at_most` a limit of that many digits and more)."""
+    return pc.match_substring_regex(column, rf"^(?:[0-9]{{1,{digits}}}(?:[.,][0-9]+)?)?$")
 
 
 def arrow_frame(table: pa.Table, names: Sequence[str]) -> pd.DataFrame:

@@ -489,3 +489,34 @@ def test_a_drop_file_that_is_named_but_cannot_be_read_is_refused_not_left_out(tm
                         and real_access(path, mode))
     with pytest.raises(DropError, match="interactions.csv: this user may not read it"):
         read_drop(tmp_path)
+
+
+def test_a_quote_never_closed_quarantines_its_line_and_the_lines_after_it_are_read_one_by_one(tmp_path):
+    write(tmp_path / "pos.csv", "\n".join([
+        HEADER, "P1,Jan,Jansen,,,,,,,,,", 'P2,Piet,"Bakker,,,,,,,,,', "P3,Anna,Smit,,,,,,,,,", "P4,Kees,Vos,,,,,,,,,",
+    ]) + "\n")
+    drop = read_drop(tmp_path)
+    count = next(c for c in drop.counts if c.file == "pos.csv")
+    assert (count.read, count.accepted, count.quarantined) == (4, 3, 1)
+    assert sorted(drop.records["record_id"]) == ["P1", "P3", "P4"]
+    assert [(q.line, q.reason) for q in drop.quarantine] == [
+        (3, "a quote opened on this line is not closed (up to line 5); the lines after it were read one by one")]
+
+
+def test_a_field_longer_than_the_csv_modules_default_limit_is_read(tmp_path):
+    write(tmp_path / "pos.csv", f"{HEADER}\nP1,Jan,Jansen,,,{'x' * 200_000},,,,,,\n")
+    assert list(read_drop(tmp_path).records["record_id"]) == ["P1"]
+
+
+def test_a_quantity_or_amount_no_till_writes_is_quarantined_before_it_reaches_the_profiles(tmp_path):
+    write(tmp_path / "app.csv", HEADER + "\nA1,Eva,,,,,,,,,,\n")
+    rows = [f"app,A1,purchase,2025-01-01T10:00:00,S1,garden,,{quantity},{amount},0,,"
+            for quantity, amount in (("2", "12.50"), ("99999999999999999999", "10"), ("1e18", "10"), ("1", "1e308"),
+                                     ("1", "2500000.00"))]
+    for quoted in (False, True):     # the plain reader and the row by row one
+        body = "\n".join([INTERACTION_HEADER, *rows]) + "\n"
+        write(tmp_path / "interactions.csv", body.replace("S1", '"S1"') if quoted else body)
+        drop = read_drop(tmp_path)
+        assert len(drop.interactions) == 2
+        assert [q.reason.split(" is more than")[0] for q in drop.quarantine] == [
+            "quantity '99999999999999999999'", "quantity '1e18'", "amount_eur '1e308'"]
