@@ -218,7 +218,9 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
                              spark_options={"master": args.spark_master or None, "conf": settings.spark_conf},
                              must_link=must_link, cannot_link=cannot_link, taken_back=taken_back,
                              published=published, tombstones=stored_tombstones(args.store),
-                             memory_limit=args.memory_limit)
+                             memory_limit=args.memory_limit,
+                             held={} if args.incremental else _held_counts(args.store),
+                             allow_empty=frozenset(getattr(args, "allow_empty", None) or ()))
     from profile_api.store.during_run import nothing_published_since
 
     unchanged = _guards(_erasures_unchanged(options), nothing_published_since(start_run, start_decisions))
@@ -617,6 +619,26 @@ def _runs_folder_unwritable(runs_dir: Path) -> str | None:
     return None
 
 
+def _held_counts(url: str) -> dict[str, int]:
+    """Return the rows the store at url holds per drop file stem (``profile_api.store.read.held_counts``); {} when
+    there is no store yet or it cannot be read (the run says why later)."""
+    from profile_api.store import StoreError, open_store
+    from profile_api.store.read import held_counts
+
+    if _store_file_missing(url):
+        return {}
+    try:
+        engine = open_store(url)
+    except StoreError:
+        return {}
+    try:
+        return held_counts(engine)
+    except Exception:     # an older store without these tables: nothing to lose that this run would notice
+        return {}
+    finally:
+        engine.dispose()
+
+
 def _start_state(url: str) -> tuple[str | None, frozenset[str] | None]:
     """Return what a run starts from: the run the store at url publishes (None: none, or no store yet) and the IDs of
     its steward decisions (None: no store, or one without them) (``profile_api.store.during_run``). A store of an
@@ -814,6 +836,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                         "interactions and preferences, and optionally deletions.csv (source,record_id): score it "
                         "against the published run with its model, re-cluster only the persons it touches, and "
                         "publish what changed")
+    p.add_argument("--allow-empty", action="append", metavar="FILE",   # identity.ingest.CHANNELS, not imported here
+                   choices=("pos", "webshop", "app", "service", "interactions", "preferences"),
+                   help="publish although the drop's FILE (pos, webshop, app, service, interactions, preferences) "
+                        "accepts no row where the store holds some: removes them all (without it such a run is "
+                        "refused, exit 2: a header-only export or a broken file would empty the store of them)")
     p.add_argument("--engine", choices=("duckdb", "spark"), default=settings.engine,
                    help=f"the SQL engine that runs the linkage (default {settings.engine}; env HERKEN_ENGINE); spark "
                         "needs pip install 'herken[spark]' and Java 17+")

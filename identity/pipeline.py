@@ -78,6 +78,10 @@ class ResolveOptions:
     # what the run may use ("8GB"; identity.memory): the engine gets a share and spills beyond it;
     # None: a share of the machine
     memory_limit: str | None = None
+    # rows the store holds per drop file stem (pos, ..., interactions, preferences): a full run whose file of one of
+    # them accepts no row would remove them all, and is refused unless the stem is in allow_empty
+    held: dict[str, int] = field(default_factory=dict)
+    allow_empty: frozenset[str] = frozenset()
 
     def engine_options(self) -> dict[str, object]:
         """Return the engine's options for this run: its memory share and where it spills (in the run's folder)."""
@@ -318,6 +322,22 @@ def _decided_probabilities(pairs: pd.DataFrame, cannot_link: list[tuple[str, str
             if frozenset((a, b)) in wanted}
 
 
+def emptied_files(drop: Drop, held: dict[str, int], allowed: frozenset[str] = frozenset()) -> list[str]:
+    """Return, per file of a full drop that accepts no row where the store holds rows of its kind (a header-only
+    export, a delimiter at the end of every row), what it would remove; [] when none would."""
+    found = []
+    for count in drop.counts:
+        stem = count.file.split(".")[0]
+        if count.accepted or not held.get(stem) or stem in allowed:
+            continue
+        reasons = quarantine_reasons([q for q in drop.quarantine if q.file == count.file])
+        what = "interactions" if stem == "interactions" else "preferences" if stem == "preferences" else \
+            f"{stem} records"
+        found.append(f"{count.file} accepts none of its {count.read:,} row(s)" + (f" ({reasons})" if reasons else "")
+                     + f" where the store holds {held[stem]:,} {what}")
+    return found
+
+
 def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PROGRESS) -> Resolution:
     """Return the persons and households of a drop; raise DropError for a drop that cannot be read.
 
@@ -328,6 +348,12 @@ def resolve(drop_dir: Path, options: ResolveOptions, progress: Progress = NO_PRO
 
     drop = read_drop(drop_dir, progress)    # a record the drop also deletes is quarantined there, with its rows
     lap("ingest")
+    emptied = emptied_files(drop, options.held, options.allow_empty)
+    if emptied:
+        raise DropError("; ".join(emptied) + ": publishing would remove them from the store; nothing was published: "
+                        "mend the file and run again, or run with --allow-empty "
+                        + " --allow-empty ".join(sorted({e.split(".")[0] for e in emptied}))
+                        + " to remove them on purpose")
     # A distributed engine (Spark on a cluster) is made first: the standardisation runs on its workers. Any
     # other is made after it, so that the standardisation's forked workers copy no database or Spark session.
     early = make_engine(options.engine, **options.engine_options()) \

@@ -63,6 +63,17 @@ def read_links(engine: Engine) -> pd.DataFrame:
                                  "ORDER BY source, record_id")
 
 
+def held_counts(engine: Engine) -> dict[str, int]:
+    """Return how many rows the store holds per drop file stem: each channel's records ("pos", ...), "interactions"
+    and "preferences" (a store without them: {})."""
+    with engine.connect() as conn:
+        found = {source: int(n) for source, n in
+                 conn.execute(text("SELECT source, count(*) FROM source_record GROUP BY source"))}
+        for stem, table in (("interactions", "interaction"), ("preferences", "preference")):
+            found[stem] = int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0)
+    return found
+
+
 def latest_run(engine: Engine) -> Run | None:
     """Return the published run, or None when nothing was published yet."""
     with Session(engine) as session:
