@@ -346,13 +346,26 @@ class RuleBook:
         low, high = sorted((self.name_counts.get(a, 0), self.name_counts.get(b, 0)))
         return low <= RARE_SPELLING or low <= RARE_SHARE * high
 
+    def two_names(self, a: str, b: str) -> bool:
+        """Return True when two first names at most two letters apart are both in use in the drop (neither a rare
+        spelling of the other): Tim and Tom, Hendrik and Hendrika, Johannes and Johanna are two people's names, not a
+        name and its typo (twins; a husband and wife on one e-mail address and card). Known forms of one name (Anne,
+        Anna) are not."""
+        if a == b or not self.name_counts or min(len(a), len(b)) < 3 or DamerauLevenshtein.distance(a, b) > 2:
+            return False
+        low, high = sorted((self.name_counts.get(a, 0), self.name_counts.get(b, 0)))
+        return low > RARE_SPELLING and low > RARE_SHARE * high and not are_name_variants(a, b)
+
     def given_compatible(self, a_first: str, a_all: str, b_first: str, b_all: str) -> bool:
-        """Return given_names_compatible, widened by the drop's rare spellings and the name pairs it shows as one person's."""
+        """Return given_names_compatible, widened by the drop's rare spellings and the name pairs it shows as one person's,
+        and narrowed by the names a letter apart that the drop shows both in use (``two_names``)."""
         key = (a_first, a_all, b_first, b_all)
         known = self._given.get(key)
         if known is None:
-            known = self._given[key] = (given_names_compatible(*key) or self.rare_typo(a_first, b_first)
-                                        or self.learnt_variant(a_first, b_first))
+            learnt = self.learnt_variant(a_first, b_first)
+            known = self._given[key] = learnt or (
+                (given_names_compatible(*key) or self.rare_typo(a_first, b_first))
+                and not self.two_names(a_first, b_first))
         return known
 
     def dates_compatible(self, a: str, b: str) -> bool:
@@ -396,6 +409,7 @@ class RuleBook:
         first-name rule also gives way to any sure pair where the drop shows two first names on its sure pairs to be
         one person's (:meth:`sure_pairs_one_person`: a drop without households), and the birth-date rule, where it is
         soft, to a sure pair whose first names fit where the drop shows such pairs to be one person's (SURE_DATES).
+        The first-name rule never gives way to two names a letter apart that the drop shows both in use (``two_names``).
         """
         waived: set[str] = set()
         if probability >= SURE:
@@ -407,6 +421,8 @@ class RuleBook:
                 waived.add(BIRTH_DATE)
         if self.on_personal_number(a, b):
             waived.update((FIRST_NAME, SURNAME))
+        if FIRST_NAME in waived and a.given_first and b.given_first and self.two_names(a.given_first, b.given_first):
+            waived.discard(FIRST_NAME)     # Tim and Tom: no score or shared number tells twins from a typo
         return frozenset(waived)
 
     def _one_person_likely(self, rule: str, a: NameAndBirth, b: NameAndBirth) -> bool:

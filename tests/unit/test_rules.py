@@ -844,3 +844,29 @@ def test_a_noisy_witness_is_read_against_what_one_persons_sure_pairs_show():
     # where one person's sure pairs keep their birth dates, the same 25% are two people's
     steady = measure_sure_pairs(pd.DataFrame(rows[::2]), fields, RuleBook())[SURE_PAIRS]
     assert steady.witnessed is None and steady.two_people == 0.25 and steady.number_waiver == "never"
+
+
+# --- two names a letter or two apart that the drop shows both in use ---
+
+def test_two_names_in_use_a_letter_or_two_apart_are_two_people_a_rare_spelling_is_a_typo():
+    counts = {"tim": 40, "tom": 35, "hendrik": 30, "hendrika": 6, "johannes": 20, "johanna": 12, "tmi": 1,
+              "hendirk": 1, "anne": 50, "anna": 60}
+    book = RuleBook(counts)
+    for a, b in (("tim", "tom"), ("hendrik", "hendrika"), ("johannes", "johanna")):
+        assert book.two_names(a, b) and not book.given_compatible(a, a, b, b), (a, b)
+    assert book.given_compatible("tim", "tim", "tmi", "tmi")              # a typo: rare in the drop
+    assert book.given_compatible("hendrik", "hendrik", "hendirk", "hendirk")
+    assert book.given_compatible("anne", "anne", "anna", "anna")          # known forms of one name
+    assert RuleBook({}).given_compatible("tim", "tim", "tom", "tom")      # without counts: a typo, as before
+    assert RuleBook({"tim": 2, "tom": 40}).given_compatible("tim", "tim", "tom", "tom")   # too few to tell
+
+
+def test_the_first_name_rule_does_not_give_way_to_two_names_in_use():
+    counts = {"tim": 40, "tom": 35, "tmi": 1}
+    book = RuleBook(counts, [Strictness(FIRST_NAME, 800, 48)])      # a drop where the rule gives way
+    tim = NameAndBirth("tim", "tim", "t", "visser", "2001-04-04", "+31655068940")
+    tom = NameAndBirth("tom", "tom", "t", "visser", "2001-04-04", "+31655068940")
+    tmi = NameAndBirth("tmi", "tmi", "t", "visser", "2001-04-04", "+31655068940")
+    assert FIRST_NAME not in book.waived(SURE, tim, tom)                 # twins: no score or number tells them apart
+    assert book.conflict(tim, tom, book.waived(SURE, tim, tom))[0] == FIRST_NAME
+    assert book.conflict(tim, tmi) is None
