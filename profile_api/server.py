@@ -186,8 +186,8 @@ def freeze_heap() -> None:
 def store_servicer(store_url: str, options: ServeOptions | None = None) -> ProfileServicer:
     """Return the ProfileService servicer of the store at store_url (no tokens, default consent when no options)."""
     options = options or ServeOptions()
-    return ProfileServicer(ProfileStore(open_store(store_url), statement_seconds=options.limits.deadline_seconds,
-                                        cache=options.cache),
+    store = open_store(store_url, create=False)      # a server never makes a store, nor one in place of a removed file
+    return ProfileServicer(ProfileStore(store, statement_seconds=options.limits.deadline_seconds, cache=options.cache),
                            access=options.access,
                            consent_defaults=options.consent_defaults, runs_dir=options.runs_dir)
 

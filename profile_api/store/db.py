@@ -7,9 +7,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel, create_engine
@@ -67,7 +68,20 @@ def _in_memory(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
-def _engine(url: str, **options: object) -> Engine:
+def sqlite_path(database: str) -> str:
+    """Return the file path of an SQLite URL's database part (plain, or a URI "file:/path?mode=rw" as readers use)."""
+    if database.startswith("file:"):
+        return unquote(database[len("file:"):].split("?", 1)[0])
+    return database
+
+
+def existing_file_url(url: URL) -> URL:
+    """Return an SQLite URL that opens its file only if it exists (read-write), never creating one."""
+    path = quote(str(Path(sqlite_path(url.database or "")).resolve()))
+    return url.set(database=f"file:{path}", query={**url.query, "mode": "rw", "uri": "true"})
+
+
+def _engine(url: str | URL, **options: object) -> Engine:
     """Return an engine for url, or raise StoreError naming what a store URL looks like."""
     try:
         parsed = make_url(url)
@@ -101,10 +115,14 @@ def open_store(url: str = DEFAULT_STORE_URL, migrate: bool = False, create: bool
     """
     engine = _engine(url)
     missing = f"no store at {_shown(engine)}; run `herken resolve DROP --store {_shown(engine)}` first"
-    if not create and engine.dialect.name == "sqlite" and not _in_memory(engine) and \
-            not Path(engine.url.database or "").is_file():
+    if not create and engine.dialect.name == "sqlite" and not _in_memory(engine):
+        if not Path(sqlite_path(engine.url.database or "")).is_file():
+            engine.dispose()
+            raise NoStore(missing)
+        # a reader never makes a store: with the file gone (removed while served), a new connection fails
+        # ("unable to open database file": unavailable) instead of making an empty file in its place
         engine.dispose()
-        raise NoStore(missing)
+        engine = _engine(existing_file_url(engine.url))
     try:
         with engine.connect() as conn:
             version = schema_version(conn)

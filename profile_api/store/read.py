@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
 from sqlalchemy import create_engine, text
@@ -21,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool, SingletonThreadPool, StaticPool
 from sqlmodel import Session, select
 
+from profile_api.store.db import existing_file_url
 from profile_api.store.generation import READ_GENERATION
 from profile_api.store.models import Run
 
@@ -99,9 +99,7 @@ def probe_engine(engine: Engine) -> Engine:
     if engine.dialect.name == "sqlite":
         if url.database in (None, "", ":memory:"):
             return engine           # an in-memory store lives in the engine's own connection
-        path = quote(str(Path(url.database).resolve()))
-        return create_engine(f"sqlite:///file:{path}?mode=rw&uri=true", poolclass=NullPool,
-                             connect_args={"timeout": PROBE_TIMEOUT_SECONDS})
+        return create_engine(existing_file_url(url), poolclass=NullPool, connect_args={"timeout": PROBE_TIMEOUT_SECONDS})
     return create_engine(url, poolclass=NullPool, connect_args={
         "connect_timeout": PROBE_TIMEOUT_SECONDS, "options": f"-c statement_timeout={PROBE_TIMEOUT_SECONDS * 1000}"})
 

@@ -116,6 +116,32 @@ def test_health_is_not_serving_while_postgresql_refuses_the_store_and_serving_wh
         admin.dispose()
 
 
+@pytest.mark.parametrize("serve_it", [serve, serve_aio], ids=["threads", "aio"])
+def test_a_removed_sqlite_file_is_unavailable_and_never_made_again_empty(tmp_path, serve_it):
+    path = tmp_path / "herken.db"
+    open_store(f"sqlite:///{path}").dispose()
+    server, port = serve_it(f"sqlite:///{path}", "127.0.0.1", 0, health_interval=INTERVAL)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    stub = pb_grpc.ProfileServiceStub(channel)
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            (tmp_path / f"herken.db{suffix}").unlink(missing_ok=True)
+        assert becomes(channel, NOT_SERVING) <= WITHIN
+        calls = (lambda: stub.ExportCustomer(pb.ExportCustomerRequest(customer_id="C-1"), timeout=10),
+                 lambda: stub.GetProfile(pb.GetProfileRequest(identifier=pb.Identifier(
+                     kind=pb.IDENTIFIER_KIND_EMAIL, value="someone@example.org")), timeout=10),
+                 lambda: stub.UpdatePreferences(pb.UpdatePreferencesRequest(
+                     customer_id="C-1", source="pos", preferences=[pb.PreferenceEntry(key="k", value="v")]), timeout=10))
+        for call in calls:
+            with pytest.raises(grpc.RpcError) as err:
+                call()
+            assert err.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.NOT_FOUND), err.value.details()
+        assert not path.exists()             # no empty store was made in its place
+    finally:
+        channel.close()
+        server.stop(0).wait()
+
+
 def _status_of_unknown_profile(channel: grpc.Channel) -> grpc.StatusCode:
     """Return the status of a GetProfile for a customer_id no store holds."""
     with pytest.raises(grpc.RpcError) as err:
