@@ -7,10 +7,12 @@ import json
 from dataclasses import astuple
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Boolean, bindparam, text
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import SQLModel
 
 from profile_api.messages import profile_of_encoded
+from profile_api.store import models as _tables  # noqa: F401  (their columns: _BOOLEANS)
 from profile_api.store.history import former_ids
 from profile_api.store.theirs import person_records, read_person
 
@@ -50,13 +52,25 @@ def _dicts(conn: Connection, sql: str, **params: Any) -> list[dict[str, Any]]:
     result = conn.execute(statement, params)
     out = []
     for row in result.mappings():
-        out.append({key: _plain(value) for key, value in row.items() if not isinstance(value, (bytes, memoryview))})
+        out.append({key: _plain(key, value) for key, value in row.items()
+                    if not isinstance(value, (bytes, memoryview))})
     return out
 
 
-def _plain(value: Any) -> Any:
+# Columns the store declares Boolean: SQLite hands them back as 1 and 0, PostgreSQL as true and false; the export
+# says true and false on both. Lists of IDs kept as space-separated text are lists, as `herken events --json` has.
+_BOOLEANS = frozenset(c.name for t in SQLModel.metadata.tables.values() for c in t.columns if isinstance(c.type, Boolean))
+_ID_LISTS = frozenset({"customer_ids_before", "customer_ids_after"})
+
+
+def _plain(key: str, value: Any) -> Any:
+    """Return a stored value as the export writes it (one layout whatever the store)."""
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
+    if key in _BOOLEANS and isinstance(value, int):
+        return bool(value)
+    if key in _ID_LISTS:
+        return value.split() if isinstance(value, str) else []
     return value
 
 
