@@ -100,7 +100,7 @@ def _since(text: str) -> dt.datetime:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     """Print the audit log: who (channel, token id) read or changed whom, when, through which RPC or command."""
-    from profile_api.store import StoreError, open_store
+    from profile_api.store import StoreError, UnusableStore, open_store
     from profile_api.store.audit import read_entries
 
     try:
@@ -111,9 +111,12 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     try:
         engine = open_store(args.store, create=False)
-    except StoreError as err:
+    except UnusableStore as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except StoreError as err:      # the database cannot be reached now: worth trying again
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     with engine.connect() as conn:
         entries = read_entries(conn, customer_id=args.customer, channel=args.channel, since=since)
     engine.dispose()

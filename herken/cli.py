@@ -663,8 +663,9 @@ def _start_state(url: str) -> tuple[str | None, frozenset[str] | None]:
 
 
 def _existing_store(url: str) -> str | None:
-    """Return why the store at url cannot be served (no URL, no file, an older schema, nothing resolved), or None."""
-    from profile_api.store import StoreError, latest_run, open_store
+    """Return why the store at url cannot be served (no URL, no file, an older schema, nothing resolved), or None;
+    a database that cannot be reached now raises StoreError (exit 1)."""
+    from profile_api.store import OutdatedStore, UnusableStore, latest_run, open_store
 
     problem = _store_file_missing(url)
     if problem:
@@ -672,8 +673,9 @@ def _existing_store(url: str) -> str | None:
     try:
         if latest_run(open_store(url)) is None:
             return f"the store at {url} holds no resolved records; run `herken resolve DROP --store {url}` first"
-    except StoreError as err:
+    except (OutdatedStore, UnusableStore) as err:
         return str(err)
+    # any other StoreError (a database server that cannot be reached now) goes to main(): exit 1, worth trying again
     return None
 
 

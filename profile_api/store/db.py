@@ -155,6 +155,9 @@ def migrate_store(url: str = DEFAULT_STORE_URL) -> tuple[int | None, int]:
     try:
         return _upgrade(engine), SCHEMA_VERSION
     except OperationalError as err:
+        if "does not exist" in str(err.orig):     # PostgreSQL: no such database (or role), as open_store says
+            raise UnusableStore(f"cannot migrate the store at {_shown(engine)}: {err.orig}".rstrip()
+                                + "; create the database first (createdb) or give another URL") from None
         raise StoreError(f"cannot migrate the store at {_shown(engine)}: {err.orig}") from None
     finally:
         engine.dispose()

@@ -144,10 +144,18 @@ def test_a_command_reading_a_store_at_a_path_with_no_store_says_so_and_makes_non
 
 @pytest.mark.parametrize("url", ["nonsense", "postgresql+psycopg://postgres@127.0.0.1:5432/herken_no_such_db"])
 def test_a_store_url_that_cannot_be_used_exits_2_for_every_command(url, capsys):
-    for command in (["links", "--out", "x.csv"], ["events"], ["export", "C0000000000AA"], ["steward", "list"]):
+    for command in (["links", "--out", "x.csv"], ["events"], ["export", "C0000000000AA"], ["steward", "list"],
+                    ["migrate"], ["serve"], ["audit"]):
         assert main([*command, "--store", url]) == 2, command
         said = capsys.readouterr().err
-        assert "not a usable store URL" in said or "createdb" in said, said
+        assert "not a usable store URL" in said or "not a database URL" in said or "createdb" in said, (command, said)
+
+
+def test_a_database_server_that_cannot_be_reached_exits_1_for_every_command_a_supervisor_may_try_again(capsys):
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/test"       # nothing listens on port 1
+    for command in (["links", "--out", "x.csv"], ["events"], ["serve"], ["audit"], ["steward", "list"]):
+        assert main([*command, "--store", url]) == 1, command
+        assert "error:" in capsys.readouterr().err
 
 
 def test_a_model_file_that_is_missing_or_no_model_is_refused_before_the_drop_is_read(small_drop, tmp_path, capsys):
