@@ -79,15 +79,17 @@ def iso_stamp(stamp: str) -> str:
 
 
 def merge_preferences(stated: Iterable[StatedPreference]) -> list[PreferenceValue]:
-    """Return the current preferences: per key the latest stated_at wins (a tie: the one stored last), by key."""
+    """Return the current preferences: per key (in any case: "Shoe_Size" is shoe_size) the latest stated_at wins
+    (a tie: the one stored last), by key, in lower case."""
     latest: dict[str, tuple[str, int, StatedPreference]] = {}
     for row in stated:
+        key = row.key.strip().lower()
         rank = (iso_stamp(row.stated_at), row.seq, row)
-        current = latest.get(row.key)
+        current = latest.get(key)
         if current is None or rank[:2] > current[:2]:
-            latest[row.key] = rank
-    return [PreferenceValue(row.key, row.value, row.source, stamp) for stamp, _, row in
-            (latest[key] for key in sorted(latest))]
+            latest[key] = rank
+    return [PreferenceValue(key, row.value, row.source, stamp) for key, (stamp, _, row) in
+            ((key, latest[key]) for key in sorted(latest))]
 
 
 def shared_preferences(members: dict[str, list[PreferenceValue]]) -> list[PreferenceValue]:

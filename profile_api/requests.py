@@ -174,7 +174,7 @@ def preference_update_of(request: pb.UpdatePreferencesRequest, own_source: str |
                                      "in one request")
     entries: dict[str, str] = {}
     for i, entry in enumerate(request.preferences):
-        key, value = entry.key.strip(), entry.value.strip()
+        key, value = entry.key.strip().lower(), entry.value.strip()     # one key in any case ("Pet" is pet)
         if not key:
             raise invalid(f"preferences[{i}].key", "must not be empty")
         if not value:

@@ -71,3 +71,18 @@ def test_a_pet_told_in_dutch_or_in_the_plural_is_the_animal_the_purchases_show()
         ["cat", "dog", "rabbit"]
     # "geen" hides them whatever language named them; the cat food bought after it shows the cat again
     assert household_pets(["dog", "kat"], bought, [pet("geen", "2025-04-01T00:00:00")]) == ["cat"]
+
+
+def test_a_key_is_one_key_in_any_case_and_a_statement_of_no_pets_under_pet_in_capitals_counts():
+    from profile_api.preferences import household_summary
+
+    current = merge_preferences([
+        stated("shoe_size", "39", "webshop", "2025-01-01T10:00:00", 1),
+        stated("Shoe_Size", "40", "app", "2025-02-01T10:00:00", 2),
+        stated(" Pet ", "geen", "pos", "2025-07-01T00:00:00", 3),
+    ])
+    assert current == [PreferenceValue("pet", "geen", "pos", "2025-07-01T00:00:00"),
+                       PreferenceValue("shoe_size", "40", "app", "2025-02-01T10:00:00")]
+    household = household_summary("H1", {"pets": ["dog"], "pets_last": {"dog": "2025-03-01T10:00:00"}},
+                                  {"C1": current})
+    assert household.pets == []          # the till's "Pet = geen" after the last dog food
