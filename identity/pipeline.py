@@ -41,7 +41,7 @@ from identity.prior import learnt_prior, rescore_needed, with_prior
 from identity.progress import NO_PROGRESS, Progress
 from identity.quarantined import quarantine_reasons, write_quarantine, write_set_aside
 from identity.rules import STRICT, NameAndBirth, RuleBook
-from identity.standardise import STANDARD_COLUMNS, Memo, standardise_columns
+from identity.standardise import SPREADSHEET_NUMBER, STANDARD_COLUMNS, Memo, standardise_columns
 from identity.strictness import fit_rules
 from identity.timing import Laps
 
@@ -383,12 +383,24 @@ def _say_lost_phones(raw: pd.DataFrame, standardised: pd.DataFrame) -> None:
                     "country code (+44 20 7946 0958)", len(lost), len(given), lost[0])
 
 
+def _say_spreadsheet_cards(raw: pd.DataFrame) -> None:
+    """Warn when loyalty card numbers were saved by a spreadsheet in scientific notation (read as missing)."""
+    if "loyalty_card" not in raw.columns or not len(raw):
+        return
+    lost = [text for text in raw["loyalty_card"].tolist() if isinstance(text, str) and SPREADSHEET_NUMBER.match(text)]
+    if lost:
+        log.warning("%d loyalty_card values are numbers a spreadsheet wrote in scientific notation (such as %r): their "
+                    "digits are lost, so they were read as missing; export the column as text and run again to use "
+                    "them", len(lost), lost[0])
+
+
 def _resolve_standardised(drop: Drop, options: ResolveOptions, progress: Progress, lap: Laps,
                           early: Engine | None) -> Resolution:
     """Return the resolution of a drop read (resolve's steps from the standardisation on), on the engine made
     for it when it was made before the standardisation; an engine made here is closed when this fails."""
     standardised = standardise_drop(drop, progress=progress, engine=early)
     _say_lost_phones(drop.records, standardised)
+    _say_spreadsheet_cards(drop.records)
     # identifiers held by far more people than share one at home (a till's default card) are read as missing before
     # anything reads them, the erasure check and the completions too (a surname read from "geen@email.nl"), as real
     # time reads a record

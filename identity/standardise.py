@@ -511,9 +511,14 @@ def current_standardised(records: pd.DataFrame) -> pd.DataFrame:
     return records
 
 
+# A long number a spreadsheet saved in scientific notation ("2.64386E+12"): its digits are gone.
+SPREADSHEET_NUMBER = re.compile(r"^\s*\d[.,]\d+\s*E\s*\+?\d+\s*$", re.IGNORECASE)
+
+
 def standardise_loyalty_card(card: str | None) -> str | None:
-    """Return a loyalty card number with spaces and dashes removed, upper-cased."""
-    if card is None:
+    """Return a loyalty card number with spaces and dashes removed, upper-cased; None for one a spreadsheet wrote in
+    scientific notation (its digits are lost: thousands of cards would read as one)."""
+    if card is None or SPREADSHEET_NUMBER.match(str(card)):
         return None
     value = re.sub(r"[\s.-]", "", str(card)).upper()
     return value or None

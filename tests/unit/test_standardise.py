@@ -285,3 +285,24 @@ def test_a_snapshot_kept_by_an_older_herken_gets_the_city_names_written_now():
     assert now["address_key"].tolist()[:2] == ["spui|1||den haag", "2511AB|1|"]
     assert old["city"].iloc[0] == "'s-gravenhage"                 # the snapshot read is left as it was
     assert current_cities(now) is now                            # nothing to rename: the same frame
+
+
+def test_a_card_number_a_spreadsheet_wrote_in_scientific_notation_is_read_as_missing_and_said():
+    import logging
+
+    import pandas as pd
+
+    from identity.pipeline import _say_spreadsheet_cards, log
+
+    for written in ("2.64386E+12", "2,64386e+12", " 2.6E12 "):
+        assert standardise_loyalty_card(written) is None, written          # thousands of cards would read as one
+    assert standardise_loyalty_card("2614-0000 12345") == "2614000012345"
+    said: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: said.append(record.getMessage())
+    log.addHandler(handler)
+    try:
+        _say_spreadsheet_cards(pd.DataFrame({"loyalty_card": ["2.64386E+12", "2614000012345", None]}))
+    finally:
+        log.removeHandler(handler)
+    assert any("1 loyalty_card values are numbers a spreadsheet wrote in scientific notation" in s for s in said)
