@@ -384,13 +384,23 @@ def standardise_house_number(house_number: str | None) -> tuple[str | None, str 
         return None, re.sub(r"[^A-Z0-9]", "", text) or None
     number = str(int(match.group(1)))
     addition = re.sub(r"[^A-Z0-9]", "", match.group(2)) or None
+    if addition:        # one flat written two ways: "12 bus 3" (Belgian) and "12-3"; "22 1e", "22 2 hoog" and "22-1"
+        floor = _FLOOR.match(addition)
+        addition = floor.group(1) or floor.group(2) if floor else addition
     return number, addition
+
+
+# A flat's addition as Belgians ("bus 3", "bte 3") and Dutch floors ("1e", "2de", "3 hoog", "2hg") write it: the
+# number alone. Roman floors ("II") are left as written: a building may number its flats both ways.
+_FLOOR = re.compile(r"^(?:BUS|BTE)(\d+[A-Z]?)$|^(\d+)(?:E|STE|DE|HG|HOOG)$")
 
 
 _STREET_ABBREVIATIONS = ((r"str\.?$", "straat"), (r"ln\.?$", "laan"), (r"wg\.?$", "weg"), (r"pl\.?$", "plein"))
 # English ones, only as a word of their own at the end (" st" is no Dutch street's last word; " ln" is a laan)
 _ENGLISH_STREETS = ((r"\sst\.?$", " street"), (r"\srd\.?$", " road"), (r"\save?\.?$", " avenue"),
                     (r"\sdr\.?$", " drive"), (r"\ssq\.?$", " square"))   # " pl" is a plein already
+_STREET_WITH_FLAT = re.compile(r"^(.*?[^\d/-])\s*(\d+\s*[a-zA-Z]?)\s*[-,]?\s*(?:(?:bus|bte)\.?\s*(\d+[a-zA-Z]?)"
+                               r"|(\d+)\s*(?:e|ste|de|hg|hoog))\s*$", re.IGNORECASE)
 _STREET_WITH_NUMBER = re.compile(r"^(.*?[^\d/-])\s*(\d+\s*[-/ ]?\s*[a-zA-Z0-9]{0,4})\s*$")   # "Laan 1940-1945 3"
 # A Dutch street whose name starts with a number keeps it ("3 Oktoberstraat", "18 Septemberpl.", "5 Mei Boulevard"):
 # a month's name after the number, or a Dutch street word at the end once abbreviations are written out
@@ -410,6 +420,9 @@ def split_street_and_number(street: str | None) -> tuple[str | None, str | None]
     if street is None:
         return None, None
     text = str(street).strip()
+    match = _STREET_WITH_FLAT.match(text)     # "Kerkstraat 12 bus 3", "Stationsstraat 20 2 hoog": 12-3, 20-2
+    if match and match.group(1).strip():
+        return match.group(1).strip(" ,"), f"{match.group(2).strip()}-{match.group(3) or match.group(4)}"
     match = _STREET_WITH_NUMBER.match(text)
     if match and match.group(1).strip():
         return match.group(1).strip(" ,"), match.group(2).strip()

@@ -306,3 +306,14 @@ def test_a_card_number_a_spreadsheet_wrote_in_scientific_notation_is_read_as_mis
     finally:
         log.removeHandler(handler)
     assert any("1 loyalty_card values are numbers a spreadsheet wrote in scientific notation" in s for s in said)
+
+
+def test_one_flat_written_the_belgian_or_the_dutch_floor_way_is_one_address():
+    for written in ("12 bus 3", "12-3", "12 bte 3", "12 3e", "12 3de", "12 3 hoog", "12 3hg"):
+        assert standardise_house_number(written) == ("12", "3"), written
+    assert standardise_house_number("12-II") == ("12", "II")        # a roman floor is left as written
+    assert standardise_house_number("12e") == ("12", "E")
+    from identity.standardise import split_street_and_number
+    assert split_street_and_number("Kerkstraat 12 bus 3") == ("Kerkstraat", "12-3")
+    assert split_street_and_number("Stationsstraat 20 2 hoog") == ("Stationsstraat", "20-2")
+    assert split_street_and_number("1e Jacob van Campenstraat 5") == ("1e Jacob van Campenstraat", "5")
