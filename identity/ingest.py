@@ -21,35 +21,31 @@ distinct value; every other file is read with the csv module and checked row by 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from identity.bulk import frame_of, paused_gc
 from identity.categories import (
     CATEGORY_COLUMNS, check_category_row, normalise_taxonomy, taxonomy_frame, unplaced_categories,
 )
-from identity.plain_csv import (
-    NOT_UTF8, WINDOWS_1252, arrow_frame, decimals, decode_csv, header_names, holds, iso_timestamps,
-    number_at_most, number_or_empty, read_plain_csv,
-)
+from identity.plain_csv import NOT_UTF8, WINDOWS_1252, arrow_frame, decode_csv, header_names, read_plain_csv
 from identity.progress import NO_PROGRESS, Progress
-from identity.stamps import iso_not_future, iso_stamps, stamp, stamp_given
-from identity.standardise import parse_date, parse_timestamp
+from identity.row_checks import (  # CHANNELS: the rest of herken reads it from here
+    CHANNELS, ROW_CHECKS, birth_date_aside, by_channel, check_identity, identities_ok, passes,
+)
+from identity.stamps import iso_stamps
 
 log = logging.getLogger(__name__)
 
-CHANNELS: tuple[str, ...] = ("pos", "webshop", "app", "service")
 IDENTITY_COLUMNS: tuple[str, ...] = (
     "record_id", "first_name", "last_name", "birth_date", "email", "phone", "street",
     "house_number", "postcode", "city", "loyalty_card", "updated_at",
@@ -61,7 +57,6 @@ INTERACTION_COLUMNS: tuple[str, ...] = (
 PREFERENCE_COLUMNS: tuple[str, ...] = ("source", "record_id", "key", "value", "stated_at")
 TRUTH_COLUMNS: tuple[str, ...] = ("source", "record_id", "person_id", "household_id")
 DELETION_COLUMNS: tuple[str, ...] = ("source", "record_id")   # deletions.csv: records to delete (delta drops)
-INTERACTION_TYPES: frozenset[str] = frozenset({"purchase", "return", "view", "contact"})
 
 
 
@@ -95,8 +90,6 @@ class FileCounts:
 
 
 WITHHELD = "(withheld)"   # the raw text of a quarantined row whose content must not stay (a deleted or erased record)
-# What a set-aside value's reason adds to the parser's word on it.
-KEPT_WITHOUT = "the record is kept without it"
 
 
 @dataclass
@@ -228,10 +221,6 @@ def _read_parquet(path: Path, required: tuple[str, ...]) -> _Table:
     return _Table(len(rows) + len(unreadable), lines, columns, list(rows), unreadable)
 
 
-# The most one interaction row may hold: more is a slip (a card number in the quantity column), which would otherwise
-# overflow the profile queries after the whole linkage has run. Decimals of up to 6 digits are surely within them.
-LIMITS: dict[str, float] = {"quantity": 1_000_000, "amount_eur": 10_000_000, "discount_eur": 10_000_000}
-
 # A field may be as long as a file holds (the csv module's default limit, 128 KiB, ends a read with a traceback).
 csv.field_size_limit(2**31 - 1)
 
@@ -323,188 +312,25 @@ def _read_table(path: Path, required: tuple[str, ...], delimiter: str = ",") -> 
     return _Table(read, lines, columns, rows, unreadable)
 
 
-def _check_identity(row: dict[str, str], seen: set[str]) -> str | None:
-    """Return why an identity row cannot be accepted, or None when it can."""
-    record_id = row["record_id"]
-    if not record_id:
-        return "record_id is empty"
-    if record_id in seen:
-        return f"record_id '{record_id}' appears more than once; the first row was kept"
-    try:
-        parse_timestamp(row["updated_at"])
-    except ValueError as err:
-        return f"updated_at {err}"
-    return None
-
-
-def birth_date_aside(text: str) -> str | None:
-    """Return why a birth date is set aside (no date, none the calendar has, or one still to come), or None when it
-    is read."""
-    try:
-        _birth_date(text)
-    except ValueError as err:
-        return f"birth_date {err}; {KEPT_WITHOUT}"
-    return None
-
-
-def _birth_date(text: str) -> dt.date | None:
-    """Return a birth date as parse_date reads it; raise ValueError for one after today (a typo: 2090 for 1990)."""
-    born = parse_date(text)
-    if born is not None and born > dt.date.today():
-        raise ValueError(f"'{text}' is in the future")
-    return born
-
-
-def _check_interaction(row: dict[str, str], known: set[tuple[str, str]]) -> str | None:
-    """Return why an interaction row cannot be accepted, or None when it can."""
-    if row["source"] not in CHANNELS:
-        return f"source '{row['source']}' is not one of {', '.join(CHANNELS)}"
-    if (row["source"], row["record_id"]) not in known:
-        return f"record_id '{row['record_id']}' is not an accepted record of {row['source']}"
-    if row["type"] not in INTERACTION_TYPES:
-        return f"type '{row['type']}' is not one of {', '.join(sorted(INTERACTION_TYPES))}"
-    try:
-        if stamp(row["occurred_at"]) is None:
-            return "occurred_at is empty"
-    except ValueError as err:
-        return f"occurred_at {err}"
-    for column in ("quantity", "amount_eur", "discount_eur"):
-        if row[column]:
-            if not number_or_empty(row[column]):
-                return f"{column} '{row[column]}' is not a number"
-            if not number_at_most(row[column], LIMITS[column]):
-                return (f"{column} '{row[column]}' is more than {LIMITS[column]:,} "
-                        f"{'items' if column == 'quantity' else 'euro'} on one row: not a till's or a webshop's figure")
-            if _negative(row[column]) and (column == "discount_eur" or row["type"] == "purchase"):
-                return f"{column} '{row[column]}' is below zero" + (
-                    "" if column == "discount_eur" else " on a purchase (a refund is a row of type return)")
-    return None
-
-
-def _negative(text: str) -> bool:
-    """Return True when a number's text has a minus sign ('-5', ' -0,50')."""
-    return text.strip().startswith("-")
-
-
-def _identities_ok(columns: dict[str, list[str]]) -> list[bool]:
-    """Return, per identity row, True when its dates certainly pass :func:`_check_identity`.
-
-    The record_id is checked row by row in :func:`_validate`, which knows the ids seen so far.
-    Vectorised: a birth date is checked once per distinct value, an updated_at in ISO form all at
-    once (:func:`iso_timestamps`) and any other once per distinct value.
-    """
-    try:
-        births = pa.array(columns["birth_date"], pa.large_string())
-        updates = pa.array(columns["updated_at"], pa.large_string())
-    except (pa.ArrowException, UnicodeError):   # a value Arrow cannot hold: check row by row
-        return [_date_given(b) and _timestamp_or_empty(u) for b, u in zip(columns["birth_date"], columns["updated_at"])]
-    ok = pc.and_(holds(births, _date_given), holds(updates, _timestamp_or_empty, surely=iso_timestamps))
-    return ok.to_pylist()
-
-
-def _reads(parse: Callable[[str], object]) -> Callable[[str], bool]:
-    """Return a test of whether a parser reads a text (an empty text included) without ValueError."""
-    def test(text: str) -> bool:
-        try:
-            parse(text)
-            return True
-        except ValueError:
-            return False
-    return test
-
-
-_date_given = _reads(_birth_date)               # parse_date reads it, and it is no later than today
-_timestamp_or_empty = _reads(parse_timestamp)   # parse_timestamp reads it
-
-
-def _check_preference(row: dict[str, str], known: set[tuple[str, str]]) -> str | None:
-    """Return why a preference row cannot be accepted, or None when it can."""
-    if row["source"] not in CHANNELS:
-        return f"source '{row['source']}' is not one of {', '.join(CHANNELS)}"
-    if (row["source"], row["record_id"]) not in known:
-        return f"record_id '{row['record_id']}' is not an accepted record of {row['source']}"
-    if not row["key"]:
-        return "key is empty"
-    if not row["value"]:
-        return "value is empty"
-    try:
-        if stamp(row["stated_at"]) is None:
-            return "stated_at is empty"
-    except ValueError as err:
-        return f"stated_at {err}"
-    return None
-
-
-def _by_channel(known: set[tuple[str, str]]) -> dict[str, pa.Array]:
-    """Return the known record_ids of each channel, as Arrow strings."""
-    ids: dict[str, list[str]] = {channel: [] for channel in CHANNELS}
-    for source, record_id in known:
-        if source in ids:
-            ids[source].append(record_id)
-    return {channel: pa.array(values, pa.large_string()) for channel, values in ids.items()}
-
-
-def _passes(stem: str, table: pa.Table, known: dict[str, pa.Array]) -> np.ndarray:
-    """Return per row of an interactions or preferences table whether all its checks pass.
-
-    The same checks as :func:`_check_interaction` and :func:`_check_preference`, run on each
-    distinct value rather than on each row (timestamps and amounts in their usual form all at
-    once); only the rows that fail are looked at one by one.
-    """
-    ok = pa.chunked_array([pa.array(np.zeros(table.num_rows, dtype=bool))])
-    for channel in CHANNELS:  # known pairs are (channel, record_id): the source is checked too
-        ok = pc.or_(ok, pc.and_(pc.equal(table["source"], channel),
-                                pc.is_in(table["record_id"], value_set=known[channel])))
-    if stem == "interactions":
-        ok = pc.and_(ok, pc.is_in(table["type"], value_set=pa.array(sorted(INTERACTION_TYPES), pa.large_string())))
-        ok = pc.and_(ok, holds(table["occurred_at"], stamp_given, surely=iso_not_future))
-        for column in ("quantity", "amount_eur", "discount_eur"):
-            ok = pc.and_(ok, holds(table[column], lambda text, limit=LIMITS[column]: number_at_most(text, limit),
-                                   surely=decimals))
-            # a minus sign: the row is looked at one by one (a return's amount may be written negative)
-            ok = pc.and_(ok, pc.invert(pc.starts_with(pc.utf8_trim_whitespace(table[column]), "-")))
-    else:
-        ok = pc.and_(ok, pc.not_equal(table["key"], ""))
-        ok = pc.and_(ok, pc.not_equal(table["value"], ""))
-        ok = pc.and_(ok, holds(table["stated_at"], stamp_given, surely=iso_not_future))
-    return ok.to_numpy()
-
-
-def _check_deletion(row: dict[str, str], known: set[tuple[str, str]]) -> str | None:
-    """Return why a deletions.csv row cannot be accepted, or None when it can."""
-    if row["source"] not in CHANNELS:
-        return f"source '{row['source']}' is not one of {', '.join(CHANNELS)}"
-    if not row["record_id"]:
-        return "record_id is empty"
-    if (row["source"], row["record_id"]) not in known:
-        return f"record_id '{row['record_id']}' is not a record of {row['source']} in the store or the drop"
-    return None
-
-
-_ROW_CHECKS: dict[str, Callable[[dict[str, str], set[tuple[str, str]]], str | None]] = {
-    "interactions": _check_interaction, "preferences": _check_preference, "deletions": _check_deletion,
-}
-
-
 def _read_plain(stem: str, path: Path, table: pa.Table, required: tuple[str, ...],
                 known: set[tuple[str, str]], known_ids: dict[str, pa.Array], delimiter: str = ",",
                 ) -> tuple[pd.DataFrame, list[QuarantinedRow]]:
     """Return the accepted rows of a plain CSV file (see :func:`read_plain_csv`) and its quarantined rows.
 
-    known_ids: the record_ids of known, channel by channel (:func:`_by_channel`).
+    known_ids: the record_ids of known, channel by channel (:func:`by_channel`).
     """
     extra = [h for h in table.column_names if h not in required]
     if extra:
         log.info("%s: column(s) %s are not part of the contract and were ignored", path.name, ", ".join(extra))
-    if stem not in _ROW_CHECKS:  # truth: nothing to check
+    if stem not in ROW_CHECKS:  # truth: nothing to check
         return arrow_frame(table, required), []
-    ok = _passes(stem, table, known_ids)
+    ok = passes(stem, table, known_ids)
     rejected: list[QuarantinedRow] = []
     if not ok.all():
         ok = ok.copy()
         failed = np.flatnonzero(~ok)
         for i, row in zip(failed, table.take(pa.array(failed)).to_pylist()):
-            problem = _ROW_CHECKS[stem]({c: row[c] for c in required}, known)
+            problem = ROW_CHECKS[stem]({c: row[c] for c in required}, known)
             if problem is None:
                 ok[i] = True
             else:
@@ -571,7 +397,7 @@ def _read_drop(drop_dir: Path, progress: Progress, known: set[tuple[str, str]]) 
         plain = None if stem in CHANNELS or stem in ("categories", "deletions") else read_plain_csv(path, delimiter)
         if plain is not None:
             if known_ids is None:   # the identity files come first in the plan: known is complete now
-                known_ids = _by_channel(known)
+                known_ids = by_channel(known)
             tables[stem], rejected = _read_plain(stem, path, plain, columns, known, known_ids, delimiter)
             quarantine.extend(rejected)
             count = FileCounts(file=path.name, read=plain.num_rows, accepted=len(tables[stem]),
@@ -685,8 +511,8 @@ def _validate(stem: str, file: str, table: _Table, known: set[tuple[str, str]],
     """
     columns, names = table.columns, list(table.columns)
     identity = stem in CHANNELS
-    dates_ok = _identities_ok(columns) if identity else []
-    check = _ROW_CHECKS.get(stem)
+    dates_ok = identities_ok(columns) if identity else []
+    check = ROW_CHECKS.get(stem)
     accepted: list[int] = []
     seen: set[str] = set()
     for i in range(len(table.lines)):
@@ -697,7 +523,7 @@ def _validate(stem: str, file: str, table: _Table, known: set[tuple[str, str]],
                 accepted.append(i)
                 continue
             row = {c: columns[c][i] for c in names}
-            problem = _check_identity(row, seen)
+            problem = check_identity(row, seen)
         else:
             row = {c: columns[c][i] for c in names}
             if stem == "categories":

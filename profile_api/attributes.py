@@ -101,7 +101,7 @@ def _days(since: str, until: str) -> str:
 def _as_of_sql(as_of: dt.datetime | None) -> str:
     """Return the SQL of the as-of instant: given, or the latest interaction."""
     if as_of is None:
-        return "(SELECT max(occurred) FROM typed)"
+        return "(SELECT max(occurred) FROM trades)"
     return f"TIMESTAMP '{as_of.replace(tzinfo=None).isoformat(sep=' ')}'"
 
 
@@ -121,7 +121,7 @@ def _interactions_sql(as_of: dt.datetime | None, dialect: str = DUCKDB) -> str:
     chart = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SIZE_CHART.items())
     size = _SIZE_SQL.format("i.size")
     return f"""
-typed AS MATERIALIZED (
+trades AS MATERIALIZED (
     SELECT l.customer_id, l.household_id, i.source, i.type, {timestamp_sql('i.occurred_at', dialect)} AS occurred,
            coalesce(i.sku, i.category) AS article,
            i.category, coalesce(c.grp, 'other') AS grp, c.pet,
@@ -146,14 +146,14 @@ taken_back AS (
         SELECT customer_id, type, units, article,
                {last_known("CASE WHEN type = 'purchase' THEN occurred END", "customer_id, article", "occurred, type",
                            dialect)} AS bought_at
-        FROM typed WHERE article IS NOT NULL
+        FROM trades WHERE article IS NOT NULL
     ) r WHERE type = 'return' AND bought_at IS NOT NULL GROUP BY customer_id, article, bought_at
 ),
 ix AS MATERIALIZED (
     -- kept_buy: a purchase not returned in full. Counts, dates, channels and habits are of these; what was
     -- paid, items bought and discounts are of every purchase (a refund takes its amount back).
     SELECT x.*, x.type = 'purchase' AND coalesce(t.units, 0) < x.units AS kept_buy
-    FROM typed x LEFT JOIN taken_back t
+    FROM trades x LEFT JOIN taken_back t
       ON x.type = 'purchase' AND t.customer_id = x.customer_id AND t.article = x.article AND t.bought_at = x.occurred
 ),
 as_of AS (SELECT {_as_of_sql(as_of)} AS t),
@@ -184,7 +184,7 @@ kept AS MATERIALIZED (
 def latest_interaction_sql() -> str:
     """Return the DuckDB query of the instant a run's attributes are as of when none is given: its latest
     purchase or return of a linked record (column t; over interactions_in, links_in, categories_in)."""
-    return f"WITH {_interactions_sql(None)} SELECT max(occurred) AS t FROM typed"
+    return f"WITH {_interactions_sql(None)} SELECT max(occurred) AS t FROM trades"
 
 
 def attributes_sql(as_of: dt.datetime | None = None, dialect: str = DUCKDB) -> str:

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote, unquote
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -16,6 +15,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel, create_engine
 
 from profile_api.store.generation import install as install_generation
+from profile_api.store.sqlite_files import existing_file_url, sqlite_path
 from profile_api.store.models import SCHEMA_VERSION, SchemaInfo
 
 log = logging.getLogger(__name__)
@@ -66,19 +66,6 @@ def _shown(engine: Engine) -> str:
 
 def _in_memory(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
-
-
-def sqlite_path(database: str) -> str:
-    """Return the file path of an SQLite URL's database part (plain, or a URI "file:/path?mode=rw" as readers use)."""
-    if database.startswith("file:"):
-        return unquote(database[len("file:"):].split("?", 1)[0])
-    return database
-
-
-def existing_file_url(url: URL) -> URL:
-    """Return an SQLite URL that opens its file only if it exists (read-write), never creating one."""
-    path = quote(str(Path(sqlite_path(url.database or "")).resolve()))
-    return url.set(database=f"file:{path}", query={**url.query, "mode": "rw", "uri": "true"})
 
 
 def _engine(url: str | URL, **options: object) -> Engine:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool, SingletonThreadPool, StaticPool
 from sqlmodel import Session, select
 
-from profile_api.store.db import existing_file_url
+from profile_api.store.sqlite_files import existing_file_url
 from profile_api.store.generation import READ_GENERATION
 from profile_api.store.models import Run
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from identity.ingest import _birth_date, _identities_ok, _timestamp_or_empty
+from identity.row_checks import birth_date_of, identities_ok, timestamp_or_empty
 from identity.link import SHARED_COLUMNS, count_people, prepare
 from identity.plain_csv import decimals, holds, iso_timestamps, number_or_empty, timestamp_given
 from identity.phones import _read_phone
@@ -34,7 +34,7 @@ times = st.one_of(st.sampled_from(TRICKY_TIMES),
                   st.text(alphabet="0123456789-: TZ+./", max_size=22))
 
 
-_parses = _timestamp_or_empty   # parse_timestamp reads it, row by row
+_parses = timestamp_or_empty   # parse_timestamp reads it, row by row
 
 
 @settings(max_examples=200, deadline=None)
@@ -63,7 +63,7 @@ def test_the_decimal_fast_path_changes_no_answer(values):
 
 def _identity_ok(birth: str, updated: str) -> bool:
     try:
-        _birth_date(birth)          # read, and not still to come
+        birth_date_of(birth)          # read, and not still to come
         parse_timestamp(updated)
         return True
     except ValueError:
@@ -75,7 +75,7 @@ def _identity_ok(birth: str, updated: str) -> bool:
                           times), max_size=20))
 def test_identity_dates_are_checked_as_row_by_row(rows):
     columns = {"birth_date": [b for b, _ in rows], "updated_at": [u for _, u in rows]}
-    assert _identities_ok(columns) == [_identity_ok(b, u) for b, u in rows]
+    assert identities_ok(columns) == [_identity_ok(b, u) for b, u in rows]
 
 
 PHONES = ["06 1234 5678", "06-12345678", "+31612345678", "0031 6 12345678", "+31 (0)6 12345678", "(010) 546 88 44",

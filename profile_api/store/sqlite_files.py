@@ -1,0 +1,21 @@
+"""An SQLite store's file as its URL names it: the path, and a URL that opens the file only where it exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from sqlalchemy.engine import URL
+
+
+def sqlite_path(database: str) -> str:
+    """Return the file path of an SQLite URL's database part (plain, or a URI "file:/path?mode=rw" as readers use)."""
+    if database.startswith("file:"):
+        return unquote(database[len("file:"):].split("?", 1)[0])
+    return database
+
+
+def existing_file_url(url: URL) -> URL:
+    """Return an SQLite URL that opens its file only if it exists (read-write), never creating one."""
+    path = quote(str(Path(sqlite_path(url.database or "")).resolve()))
+    return url.set(database=f"file:{path}", query={**url.query, "mode": "rw", "uri": "true"})
