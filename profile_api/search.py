@@ -51,14 +51,17 @@ MAX_LIMIT = 100
 # Jaro-Winkler says 0.7 of two unrelated names; from there up to 1 is the range that tells.
 SIMILAR_FROM = 0.75
 # One letter typed wrong, left out, added or swapped in a name of four letters or more fits at least this well (Jaro-
-# Winkler weighs the first letters most: "Krins" for "Prins" scored as two names).
-ONE_TYPO = 0.9
+# Winkler weighs the first letters most: "Krins" for "Prins" scored as two names): what NAME_MIN asks of a name alone,
+# so that a surname typed alone with one letter wrong ("Jasen") still finds the Jansens.
+ONE_TYPO = 0.925
 VARIANT = 0.95             # a nickname (Hans for Johannes) fits a little less than the name itself
 UNGLUED = 0.95             # a surname read without a glued-on particle ("Terlouw" as "Louw")
 OTHER_PARTICLES = 0.95     # the same surname with other or no particles ("van den Berg", "Berg")
 HALF = 0.9                 # one half of a double surname ("Mulder" for "Palman-Mulder"), or the whole for a half
 SOUNDS_ALIKE = 0.95        # "ij" written "y" or "ei" ("Huys", "Huijs"; "Lijn", "Lyn", "Lein")
 SURNAME_FIRST = 0.95       # a reading of the name typed surname first without a comma ("Nowak Ilse")
+ALL_SURNAME = 0.9          # a reading of every word typed as the surname ("Peters-de Vries", "op den Akker"): any
+                           # given name fits it, so it stays below a given name or initial that fits
 TWO_GIVEN = 0.97           # a reading of the second word as a given name ("Jan Willem Smeets"): a little less than
                            # the second word as the surname's ("Anna Palman Mulder" is Palman-Mulder before Mulder)
 _GLUED_PARTICLES = sorted({p.replace(" ", "").replace("'", "") for p in SURNAME_PARTICLES}, key=len, reverse=True)
@@ -122,9 +125,15 @@ def _sounds(name: str) -> str:
     return name.replace("ij", "y").replace("ei", "y")
 
 
+# each word of a particle of several ("op den", "in 't"), but no lone letter of one ("de l"): "L Jansen" is an initial
+_PARTICLE_WORDS = frozenset(SURNAME_PARTICLES) | {word for particle in SURNAME_PARTICLES for word in particle.split()
+                                                  if len(word) > 1}
+
+
 def _is_particle(word: str) -> bool:
-    """Return True for a surname particle as typed: "van", "der", "v.d.", "vd", "v/d"."""
-    return word in SURNAME_PARTICLES or word.startswith("v.") or word in ("vd", "v/d")
+    """Return True for a surname particle as typed, or a word of one: "van", "der", "v.d.", "vd", "v/d", "op" (op den),
+    "in" (in 't)."""
+    return word in _PARTICLE_WORDS or word.startswith("v.") or word in ("vd", "v/d")
 
 
 def parse_query_name(name: str) -> NameQuery:
@@ -173,10 +182,17 @@ def query_readings(name: str) -> list[NameQuery]:
 
     if len(words) >= 3 and not any(_is_particle(w) or len(w.strip(".")) == 1 for w in words[:2]):
         add(words[:2], words[2:], TWO_GIVEN)           # two given names with a space: "jan willem smeets"
+    initials = next((i for i, w in enumerate(words) if len(w.strip(".")) != 1), len(words))
+    if 2 <= initials < len(words):
+        add(["".join(f"{w.strip('.')}." for w in words[:initials])], words[initials:])   # "c j van den berg"
+    if len(words) >= 4 and not any(_is_particle(w) or len(w.strip(".")) == 1 for w in words[:3]):
+        add(words[:-1], words[-1:], TWO_GIVEN)         # three given names or more: "theresia susanna petronella henst"
     if _is_particle(words[-1]) or words[0] in ("v", "v/d"):
         add([], words)                                 # particles after the surname: "berg van den", "v d linden"
     if not _is_particle(words[-1]) and any(not _is_particle(w) for w in words[:-1]):
         add(words[-1:], words[:-1], SURNAME_FIRST)     # the surname first: "nowak ilse", "de boer janna"
+    if not any(len(w.strip(".")) == 1 and w.strip(".").isalpha() for w in words):     # no initial in it
+        add([], words, ALL_SURNAME)                    # all of it the surname: "peters-de vries", "op den akker"
     return readings
 
 
