@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel, create_engine
 
 from profile_api.store.generation import install as install_generation
-from profile_api.store.sqlite_files import existing_file_url, sqlite_path
+from profile_api.store.sqlite_files import existing_file_connector, sqlite_path
 from profile_api.store.models import SCHEMA_VERSION, SchemaInfo
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _engine(url: str | URL, **options: object) -> Engine:
     try:
         parsed = make_url(url)
         in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
-        pool = {} if in_memory or options else {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
+        pool = {} if in_memory or set(options) - {"creator"} else {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
         engine = create_engine(url, **pool, **options)
     except (ArgumentError, ImportError) as err:
         raise UnusableStore(f"'{url}' is not a usable store URL ({err}); use sqlite:///file.db or "
@@ -107,9 +107,10 @@ def open_store(url: str = DEFAULT_STORE_URL, migrate: bool = False, create: bool
             engine.dispose()
             raise NoStore(missing)
         # a reader never makes a store: with the file gone (removed while served), a new connection fails
-        # ("unable to open database file": unavailable) instead of making an empty file in its place
+        # ("unable to open database file": unavailable) instead of making an empty file in its place. The URL stays
+        # as given (messages name it, and a migration opens it again); only how a connection is opened differs.
         engine.dispose()
-        engine = _engine(existing_file_url(engine.url))
+        engine = _engine(url, creator=existing_file_connector(engine.url))
     try:
         with engine.connect() as conn:
             version = schema_version(conn)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -19,3 +21,15 @@ def existing_file_url(url: URL) -> URL:
     """Return an SQLite URL that opens its file only if it exists (read-write), never creating one."""
     path = quote(str(Path(sqlite_path(url.database or "")).resolve()))
     return url.set(database=f"file:{path}", query={**url.query, "mode": "rw", "uri": "true"})
+
+
+def existing_file_connector(url: URL) -> Callable[[], sqlite3.Connection]:
+    """Return a function opening the SQLite file of url only if it exists (read-write), never creating one: the
+    ``creator`` of an engine that keeps url as given."""
+    target = f"file:{quote(str(Path(sqlite_path(url.database or '')).resolve()))}?mode=rw"
+
+    def connect() -> sqlite3.Connection:
+        # check_same_thread off, as SQLAlchemy has it for a file store: its pool hands connections between threads
+        return sqlite3.connect(target, uri=True, check_same_thread=False)
+
+    return connect
