@@ -17,16 +17,20 @@ def sqlite_path(database: str) -> str:
     return database
 
 
+def _file_uri(url: URL) -> str:
+    """Return the URI of an SQLite URL's file ("file:/abs/path", quoted), without its query."""
+    return f"file:{quote(str(Path(sqlite_path(url.database or '')).resolve()))}"
+
+
 def existing_file_url(url: URL) -> URL:
     """Return an SQLite URL that opens its file only if it exists (read-write), never creating one."""
-    path = quote(str(Path(sqlite_path(url.database or "")).resolve()))
-    return url.set(database=f"file:{path}", query={**url.query, "mode": "rw", "uri": "true"})
+    return url.set(database=_file_uri(url), query={**url.query, "mode": "rw", "uri": "true"})
 
 
 def existing_file_connector(url: URL) -> Callable[[], sqlite3.Connection]:
     """Return a function opening the SQLite file of url only if it exists (read-write), never creating one: the
     ``creator`` of an engine that keeps url as given."""
-    target = f"file:{quote(str(Path(sqlite_path(url.database or '')).resolve()))}?mode=rw"
+    target = f"{_file_uri(url)}?mode=rw"
 
     def connect() -> sqlite3.Connection:
         # check_same_thread off, as SQLAlchemy has it for a file store: its pool hands connections between threads
