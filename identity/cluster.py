@@ -252,20 +252,19 @@ def cluster_best_first(
     refusals = _join_sole_holders(sets, records, forbidden, rules, merges, refusals, names_elsewhere)
     if edited:
         _keep_edited(sets, records, forbidden, rules, before, edited, pairs, merges)
-    refusals.extend(_refused_as_published(sets, pairs, before, threshold, records, forbidden, rules))
+    kept_apart = [t for t in pairs if t[2] >= threshold and t[0] in sets and t[1] in sets and not joinable(*t)]
+    refusals.extend(_refused_as_published(sets, kept_apart, records, forbidden, rules))
     return Clustering(labels=sets.labels(), merges=merges, refusals=refusals)
 
 
-def _refused_as_published(sets: UnionFind, pairs: list[tuple[str, str, float]], before: Mapping[str, str],
-                          threshold: float, records: dict[str, NameAndBirth], forbidden: dict[str, set[str]],
-                          rules: RuleBook) -> list[Refusal]:
-    """Return the refusals of the pairs the model joins that the published run kept apart and that stay apart: a
-    rule refuses them now as it did then. Saying so keeps a run's refusals (its report's rules against the model,
-    match_edge) from the second full run on, which otherwise held none of them."""
+def _refused_as_published(sets: UnionFind, kept_apart: list[tuple[str, str, float]], records: dict[str, NameAndBirth],
+                          forbidden: dict[str, set[str]], rules: RuleBook) -> list[Refusal]:
+    """Return the refusals of the pairs the model joins that the published run kept apart (``kept_apart``: those
+    ``cluster``'s joinable left out) and that stay apart: a rule refuses them now as it did then. Saying so keeps a
+    run's refusals (its report's rules against the model, match_edge) from the second full run on, which otherwise
+    held none of them."""
     found = []
-    for a, b, p in sorted((t for t in pairs if t[2] >= threshold and t[0] in sets and t[1] in sets
-                           and before.get(t[0]) is not None and before.get(t[1]) is not None
-                           and before.get(t[0]) != before.get(t[1])), key=lambda t: (-t[2], t[0], t[1])):
+    for a, b, p in sorted(kept_apart, key=lambda t: (-t[2], t[0], t[1])):
         if sets.find(a) == sets.find(b):
             continue
         refused = _refusal_of_pair(sets, a, b, p, records, forbidden, rules)
